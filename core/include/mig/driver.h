@@ -1,0 +1,304 @@
+/*
+ * mig driver ABI: the contract between libmig and a database plugin.
+ *
+ * A plugin is a shared object named mig_driver_<name>.so that exports one
+ * function, mig_driver_entry(), returning a constant mig_driver table. The
+ * loader checks magic, ABI and size before it calls anything else, so a
+ * plugin built for another ABI is refused with a message, never run.
+ *
+ * Versioning rules (see docs/drivers.md):
+ *   - slots are only ever appended at the end of struct mig_driver;
+ *   - an appended slot bumps MIG_DRIVER_ABI; the loader accepts any plugin
+ *     whose abi is within [MIG_DRIVER_ABI_MIN, MIG_DRIVER_ABI] and reads
+ *     slots past the plugin's `size` as absent (MIG_DRIVER_HAS);
+ *   - a change to an existing slot or struct raises MIG_DRIVER_ABI_MIN.
+ *
+ * Memory: everything a driver returns through a pointer stays owned by the
+ * driver and is valid until the next call on the same connection or cursor,
+ * unless a slot says otherwise. The core never free()s driver memory.
+ *
+ * A driver knows only its database: no Lua, no revision files, no tenants
+ * loop. Tenants reach it as "switch this connection to schema X".
+ */
+#ifndef MIG_DRIVER_H
+#define MIG_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MIG_DRIVER_MAGIC   0x4d494744u /* "MIGD" */
+#define MIG_DRIVER_ABI     1u
+#define MIG_DRIVER_ABI_MIN 1u
+
+#if defined(__GNUC__)
+#define MIG_EXPORT __attribute__((visibility("default")))
+#else
+#define MIG_EXPORT
+#endif
+
+/* Opaque, defined by each driver. */
+typedef struct mig_conn mig_conn;
+typedef struct mig_cursor mig_cursor;
+
+/* Return codes of driver slots. */
+#define MIG_DRV_OK      0
+#define MIG_DRV_ERROR  -1 /* the statement or operation failed: see error */
+#define MIG_DRV_CONN   -2 /* the connection is unusable (server gone, killed) */
+#define MIG_DRV_BUSY   -3 /* a lock could not be taken now; try again */
+#define MIG_DRV_NOTSUP -4 /* this driver cannot do that */
+
+/*
+ * Filled by a driver when a slot fails. Fixed buffers: a driver never
+ * allocates for an error, so out-of-memory can still be reported. Messages
+ * must never contain a password (mask URLs before writing them here).
+ */
+typedef struct mig_drv_error {
+    char message[1024]; /* the database's primary message, one line */
+    char detail[1024];  /* detail / hint from the server, may be empty */
+    char sqlstate[8];   /* five-character SQLSTATE, or empty */
+    int  code;          /* native error number (MySQL errno, SQLite rc), 0 if none */
+    /*
+     * Byte offset into the SQL text handed to exec/query at which the
+     * failing statement starts (stmt_offset), and 1-based character
+     * position of the error inside the whole text (position, 0 = unknown).
+     */
+    size_t stmt_offset;
+    long   position;
+} mig_drv_error;
+
+/* A bound parameter or a fetched column value. */
+typedef enum mig_value_type {
+    MIG_VAL_NULL = 0,
+    MIG_VAL_INT,
+    MIG_VAL_FLOAT,
+    MIG_VAL_TEXT,
+    MIG_VAL_BOOL,
+    MIG_VAL_BLOB
+} mig_value_type;
+
+typedef struct mig_value {
+    mig_value_type type;
+    union {
+        int64_t i;
+        double  f;
+        int     b;
+        struct {
+            const char *ptr; /* not NUL-terminated necessarily; may hold NULs */
+            size_t      len;
+        } s;
+    } u;
+} mig_value;
+
+/* Options handed to connect; unset fields are zero. */
+typedef struct mig_connect_opts {
+    const char *application_name; /* "mig": shown in pg_stat_activity etc. */
+    double      lock_timeout_s;   /* how long a blocked write may wait (SQLite busy timeout) */
+    int         flags;            /* reserved, 0 */
+} mig_connect_opts;
+
+/* What a driver's database can do; the core plans around these. */
+#define MIG_CAP_TRANSACTIONAL_DDL  (1u << 0) /* DDL can be rolled back */
+#define MIG_CAP_SESSION_LOCK       (1u << 1) /* lock_try/unlock on a dedicated connection */
+#define MIG_CAP_SCHEMAS            (1u << 2) /* schema tenants: set_schema et al. */
+#define MIG_CAP_MULTI_STATEMENT    (1u << 3) /* exec() accepts several statements at once */
+#define MIG_CAP_WRITE_TXN_LOCKS    (1u << 4) /* begin(write=1) locks out other writers (SQLite) */
+
+/*
+ * SQL dialect, for SQL the core writes itself (version and history tables)
+ * both online and in offline --sql output, so the two never differ.
+ */
+typedef struct mig_dialect {
+    const char *begin_sql;       /* e.g. "BEGIN" */
+    const char *begin_write_sql; /* begin when the run writes, e.g. "BEGIN IMMEDIATE" */
+    const char *commit_sql;      /* e.g. "COMMIT" */
+    const char *rollback_sql;    /* e.g. "ROLLBACK" */
+    const char *autoinc_pk;      /* "INTEGER PRIMARY KEY AUTOINCREMENT" etc. */
+    const char *timestamp_type;  /* "TIMESTAMP", "TEXT", "DATETIME(3)" */
+    const char *now_expr;        /* current UTC timestamp as SQL */
+    const char *text_type;       /* unbounded text */
+    char        ident_quote;     /* '"' or '`' */
+    int         backslash_escapes; /* string literals treat \ as escape (MySQL default) */
+    int         dollar_quotes;     /* $tag$ ... $tag$ bodies (PostgreSQL) */
+    int         hash_comments;     /* '#' starts a comment (MySQL) */
+} mig_dialect;
+
+/*
+ * One fetched row: ncols values with their column names, both valid until
+ * the next fetch or close on the same cursor.
+ */
+typedef struct mig_row {
+    int               ncols;
+    const char *const *names;
+    const mig_value  *values;
+} mig_row;
+
+/*
+ * Introspection sink (schema model for autogenerate). The driver calls these
+ * in order: a table, then its columns, keys, indexes and foreign keys, then
+ * the next table. Strings are borrowed for the duration of the call; lists
+ * of column names are NUL-separated, double-NUL-terminated.
+ */
+typedef struct mig_schema_sink {
+    int (*table)(void *payload, const char *table);
+    int (*column)(void *payload, const char *table, const char *column,
+                  const char *type, int nullable, const char *default_sql,
+                  int position);
+    int (*primary_key)(void *payload, const char *table, const char *name,
+                       const char *columns);
+    int (*unique)(void *payload, const char *table, const char *name,
+                  const char *columns);
+    int (*index)(void *payload, const char *table, const char *name,
+                 int unique, const char *columns, const char *expression_sql,
+                 const char *where_sql);
+    int (*foreign_key)(void *payload, const char *table, const char *name,
+                       const char *columns, const char *ref_table,
+                       const char *ref_columns, const char *on_delete,
+                       const char *on_update);
+    int (*enum_type)(void *payload, const char *name, const char *labels);
+    int (*sequence)(void *payload, const char *name, const char *owner_table,
+                    const char *owner_column);
+} mig_schema_sink;
+
+typedef struct mig_driver mig_driver;
+struct mig_driver {
+    /* Checked by the loader before anything else: never move these. */
+    uint32_t    magic;   /* MIG_DRIVER_MAGIC */
+    uint32_t    abi;     /* MIG_DRIVER_ABI the plugin was built against */
+    size_t      size;    /* sizeof(mig_driver) when it was built */
+    const char *name;    /* "sqlite", "postgres", "mysql": matches the file name */
+
+    /* ---- ABI 1 ---- */
+    const char *version;            /* the plugin's own version */
+    const char *description;        /* one line for `mig drivers` */
+    const char *const *url_schemes; /* NULL-terminated: "postgresql", "postgres" */
+    unsigned    caps;               /* MIG_CAP_* */
+    const mig_dialect *dialect;
+
+    /*
+     * Open a connection. url may be NULL: then the driver's own defaults
+     * apply (libpq's PG* environment). base_dir resolves relative paths
+     * (SQLite) and may be NULL for the current folder.
+     * Mandatory.
+     */
+    int (*connect)(mig_conn **out, const char *url, const char *base_dir,
+                   const mig_connect_opts *opts, mig_drv_error *err);
+    /* Close and free; NULL is harmless. Mandatory. */
+    void (*close)(mig_conn *conn);
+
+    /*
+     * Run SQL text that may hold several statements (when the driver has
+     * MIG_CAP_MULTI_STATEMENT, else exactly one), with no parameters.
+     * On failure err->stmt_offset/position locate the failing statement.
+     * *affected (may be NULL) receives rows changed by the last statement.
+     * Mandatory.
+     */
+    int (*exec)(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
+                mig_drv_error *err);
+
+    /*
+     * One statement with `?` placeholders bound to params (never spliced).
+     * Mandatory.
+     */
+    int (*exec_params)(mig_conn *conn, const char *sql, const mig_value *params,
+                       int nparams, int64_t *affected, mig_drv_error *err);
+
+    /*
+     * Streaming query: open a cursor over one statement with `?` parameters,
+     * fetch rows one at a time (*row NULL at the end), close. While a cursor
+     * is open, exec/exec_params on the same connection must still work (a
+     * backfill updates rows while it reads them), so drivers stream with a
+     * server-side cursor fetched in batches, never a mode that blocks the
+     * connection. Mandatory.
+     */
+    int (*query)(mig_cursor **out, mig_conn *conn, const char *sql,
+                 const mig_value *params, int nparams, mig_drv_error *err);
+    int (*fetch)(mig_cursor *cur, const mig_row **row, mig_drv_error *err);
+    void (*cursor_close)(mig_cursor *cur);
+
+    /* Transactions. write=1: the transaction will write (SQLite: IMMEDIATE). Mandatory. */
+    int (*begin)(mig_conn *conn, int write, mig_drv_error *err);
+    int (*commit)(mig_conn *conn, mig_drv_error *err);
+    int (*rollback)(mig_conn *conn, mig_drv_error *err);
+
+    /*
+     * Session-level migration lock (MIG_CAP_SESSION_LOCK): try once, never
+     * block; MIG_DRV_BUSY when someone else holds it, and then, if the
+     * driver can tell, a one-line description of the holder in holder.
+     * The key is a stable string (version table, schema); the driver maps
+     * it to its lock namespace. The server must free the lock if the
+     * session dies. Optional.
+     */
+    int (*lock_try)(mig_conn *conn, const char *key, char *holder,
+                    size_t holder_len, mig_drv_error *err);
+    int (*unlock)(mig_conn *conn, const char *key, mig_drv_error *err);
+
+    /*
+     * Schema tenants (MIG_CAP_SCHEMAS): make `schema` current for
+     * unqualified names (search_path = extra, where extra is NULL or a
+     * comma-separated list already quoted by the core), check it exists,
+     * create it. Optional.
+     */
+    int (*set_schema)(mig_conn *conn, const char *schema, const char *search_path,
+                      mig_drv_error *err);
+    int (*schema_exists)(mig_conn *conn, const char *schema, int *exists,
+                         mig_drv_error *err);
+    int (*create_schema)(mig_conn *conn, const char *schema, mig_drv_error *err);
+
+    /*
+     * Quote an identifier into buf (always NUL-terminated); returns the
+     * needed length excluding the NUL, so a short buffer can be retried.
+     * Mandatory.
+     */
+    size_t (*quote_ident)(const char *name, char *buf, size_t buflen);
+
+    /*
+     * Length of the first complete SQL statement in sql[0..len), including
+     * its terminator, using the database's own lexical rules (quotes,
+     * comments, dollar quotes, trigger bodies). 0 if nothing but
+     * whitespace and comments remains. Optional: the core has a generic
+     * splitter driven by `dialect`.
+     */
+    size_t (*statement_end)(const char *sql, size_t len);
+
+    /* Does a table exist (in the current schema)? Mandatory. */
+    int (*table_exists)(mig_conn *conn, const char *table, int *exists,
+                        mig_drv_error *err);
+
+    /*
+     * Introspect the current schema (or `schema` if not NULL) into sink.
+     * Optional (autogenerate).
+     */
+    int (*introspect)(mig_conn *conn, const char *schema,
+                      const mig_schema_sink *sink, void *payload,
+                      mig_drv_error *err);
+
+    /*
+     * Mask the password in a URL the driver understands, into buf. Returns
+     * needed length like quote_ident. Optional: the core masks
+     * scheme://user:pass@host URLs itself.
+     */
+    size_t (*mask_url)(const char *url, char *buf, size_t buflen);
+
+    /* ABI 2 and later: append below, never reorder. */
+};
+
+/* Is an optional slot present in a driver table of any accepted ABI? */
+#define MIG_DRIVER_HAS(d, slot) \
+    (offsetof(mig_driver, slot) < (d)->size && (d)->slot != NULL)
+
+#define MIG_DRIVER_ENTRY_SYMBOL "mig_driver_entry"
+typedef const mig_driver *(*mig_driver_entry_fn)(void);
+
+/* Define the entry point of a plugin: MIG_DRIVER_DEFINE(my_table); */
+#define MIG_DRIVER_DEFINE(tbl) \
+    MIG_EXPORT const mig_driver *mig_driver_entry(void) { return &(tbl); }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MIG_DRIVER_H */

@@ -1,0 +1,212 @@
+/*
+ * libmig public API.
+ *
+ * Everything the `mig` command line does is reachable from here, so an
+ * application can migrate its own database at start-up:
+ *
+ *     mig_options o = MIG_OPTIONS_INIT;
+ *     o.config_path = "mig.ini";
+ *     mig_ctx *ctx = NULL;
+ *     int rc = mig_ctx_new(&ctx, &o);
+ *     if (rc == 0)
+ *         rc = mig_upgrade(ctx, "head", 0);
+ *     if (rc != 0)
+ *         fprintf(stderr, "mig: %s\n", mig_last_error(ctx)->message);
+ *     mig_ctx_free(ctx);
+ *
+ * Conventions: fallible functions return 0 or a negative MIG_E* code; the
+ * words are kept on the context (mig_last_error). Pointers returned as
+ * `const` are borrowed from the context and stay valid until the next call
+ * that takes the same context, unless stated otherwise.
+ */
+#ifndef MIG_H
+#define MIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MIG_VERSION_MAJOR 0
+#define MIG_VERSION_MINOR 1
+#define MIG_VERSION_PATCH 0
+#define MIG_VERSION "0.1.0"
+
+/* Error codes; mig_exit_status() maps them to the documented exit codes. */
+#define MIG_OK        0
+#define MIG_EFAIL    -1 /* a migration, hook or database operation failed (exit 1) */
+#define MIG_ENOMEM   -2 /* out of memory (exit 1) */
+#define MIG_EPARTIAL -3 /* a part-way failed revision must be resolved first (exit 1) */
+#define MIG_EUSAGE   -4 /* bad command line (exit 2) */
+#define MIG_ECONFIG  -5 /* configuration error (exit 2) */
+#define MIG_EREVFILE -6 /* revision file or graph error (exit 2) */
+#define MIG_ETARGET  -7 /* unknown, ambiguous or impossible target (exit 2) */
+#define MIG_EDRIVER  -8 /* driver not found or unusable (exit 2) */
+#define MIG_ECHECK   -9 /* `check` found differences (exit 3) */
+#define MIG_ELOCK   -10 /* the migration lock could not be taken in time (exit 4) */
+
+typedef struct mig_ctx mig_ctx;
+
+typedef struct mig_error {
+    int         code;     /* MIG_E* */
+    const char *message;  /* one line, never a password */
+    const char *detail;   /* statement, SQLSTATE, server text; may be "" */
+    const char *hint;     /* how to go on; may be "" */
+    const char *file;     /* user's file the error is about, or "" */
+    int         line;     /* line in that file, 0 if none */
+    const char *origin;   /* libmig source file:line, for -v */
+} mig_error;
+
+/* Options as the command line gives them; NULL/0 means "not given". */
+typedef struct mig_options {
+    const char *config_path;     /* -c; else $MIG_CONFIG; else ./mig.ini if present */
+    const char *url;             /* --url; else $MIG_DATABASE_URL; else config */
+    const char *driver;          /* --driver; else config; else from the URL scheme */
+    const char *driver_path;     /* --driver-path, ':'-separated */
+    const char *script_location; /* --script-location */
+    const char *const *x;        /* -x KEY=VALUE pairs */
+    size_t      nx;
+    const char *const *tenants;  /* --tenant NAME */
+    size_t      ntenants;
+    int         all_tenants;     /* --all-tenants */
+    int         jobs;            /* -j; 0 = config or 1 */
+    int         keep_going;      /* --keep-going */
+    double      lock_timeout;    /* --lock-timeout; <0 = default (300 s) */
+    int         verbose;         /* -v */
+    int         quiet;           /* -q */
+    int         config_required; /* error if no config file is found */
+} mig_options;
+
+#define MIG_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, -1.0, 0, 0, 0 }
+
+/* Messages mig prints while it works (progress, results, warnings). */
+typedef enum mig_log_level {
+    MIG_LOG_INFO = 0,  /* progress and results: silenced by -q */
+    MIG_LOG_VERBOSE,   /* only with -v */
+    MIG_LOG_WARN       /* always */
+} mig_log_level;
+typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line);
+
+/*
+ * Create a context: reads the configuration (not the database, not the
+ * revision files). On failure *out is still set, so mig_last_error() can
+ * say why; free it with mig_ctx_free().
+ */
+int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
+void mig_ctx_free(mig_ctx *ctx);
+const mig_error *mig_last_error(const mig_ctx *ctx);
+void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
+/* Exit status for a return code: 0, 1, 2, 3 or 4. */
+int  mig_exit_status(int rc);
+const char *mig_version(void);
+unsigned mig_driver_abi(void);
+
+/* ---- revisions (read from headers only) ---- */
+
+typedef struct mig_revision {
+    const char *id;
+    const char *path;          /* as found in versions/ */
+    const char *message;       /* "" when absent */
+    const char *create_date;   /* "" when absent */
+    const char *const *down;   /* NULL-terminated down_revision ids */
+    const char *const *labels; /* NULL-terminated branch_labels */
+    const char *const *depends;/* NULL-terminated depends_on ids */
+    int is_lua;
+    int transactional;         /* 0 with -- mig:transaction false */
+    int has_downgrade;
+    int is_head;
+    int is_base;
+    int is_branch_point;
+    int is_merge;
+} mig_revision;
+
+/*
+ * Every revision, newest first (reverse topological order, as `history`
+ * prints it). Loads and validates the graph on first use.
+ */
+int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
+int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
+/* One revision by id, unique prefix, label or symbolic name (head, base). */
+int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out);
+
+/* ---- the database ---- */
+
+/* Current heads in the version table (connects). */
+int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
+
+/* Flags for mig_upgrade/mig_downgrade. */
+#define MIG_RUN_SQL    (1u << 0) /* print the SQL instead of running it (offline) */
+#define MIG_RUN_RESUME (1u << 1) /* continue a part-way failed revision */
+
+/* One step that ran (or would run), for the caller's report. */
+typedef struct mig_step_report {
+    const char *revision;
+    const char *from;          /* the version this step moves from ("" for base) */
+    const char *direction;     /* "upgrade" / "downgrade" */
+    const char *message;
+    double      duration_ms;
+} mig_step_report;
+typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
+void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
+/* Where MIG_RUN_SQL output goes (default: stdout). */
+typedef void (*mig_sql_fn)(void *payload, const char *sql);
+void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
+
+int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
+int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
+int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+
+/* ---- applied history (mig_history table) ---- */
+
+typedef struct mig_history_row {
+    const char *revision;
+    const char *direction;
+    const char *checksum;
+    const char *started_at;
+    int64_t     duration_ms;
+    const char *applied_by;
+    const char *state;
+    int64_t     statements_applied;
+} mig_history_row;
+
+/* ---- project files ---- */
+
+/* mig init: writes mig.ini (if absent), DIR/versions, templates. */
+int mig_init_project(mig_ctx *ctx, const char *dir);
+
+typedef struct mig_revision_opts {
+    const char *message;
+    const char *rev_id;              /* NULL: random 12 hex */
+    int         lua;
+    const char *const *head;         /* --head (NULL-terminated), NULL: the single head */
+    int         splice;
+    const char *const *branch_labels;/* NULL-terminated */
+    const char *const *depends_on;   /* NULL-terminated */
+    const char *const *merge_of;     /* for merge: revisions to join; NULL = all heads */
+} mig_revision_opts;
+
+/* mig revision / mig merge; *path_out (caller frees) is the new file. */
+int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+
+/* ---- drivers ---- */
+
+typedef struct mig_driver_info {
+    const char *name;
+    const char *path;
+    unsigned    abi;
+    const char *version;
+    const char *description;
+    const char *problem;  /* NULL if usable, else why not */
+} mig_driver_info;
+typedef void (*mig_driver_fn)(void *payload, const mig_driver_info *info);
+/* Every mig_driver_<name>.so on the search path, usable or not. */
+int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MIG_H */

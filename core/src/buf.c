@@ -1,0 +1,190 @@
+/*
+ * Growable buffers and string vectors. Failure to allocate is sticky in the
+ * buffer (oom) rather than fatal, so a run that hits out-of-memory ends with
+ * a clean error instead of an abort.
+ */
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mig_buf_init(mig_buf *b)
+{
+    b->ptr = NULL;
+    b->len = b->cap = 0;
+    b->oom = 0;
+}
+
+void mig_buf_release(mig_buf *b)
+{
+    free(b->ptr);
+    mig_buf_init(b);
+}
+
+void mig_buf_clear(mig_buf *b)
+{
+    b->len = 0;
+    if (b->ptr)
+        b->ptr[0] = '\0';
+}
+
+int mig_buf_grow(mig_buf *b, size_t extra)
+{
+    if (b->oom)
+        return -1;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > ((size_t)-1) / 2) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->ptr, cap);
+    if (p == NULL) {
+        b->oom = 1;
+        return -1;
+    }
+    b->ptr = p;
+    b->cap = cap;
+    return 0;
+}
+
+int mig_buf_put(mig_buf *b, const char *s, size_t n)
+{
+    if (mig_buf_grow(b, n) < 0)
+        return -1;
+    if (n)
+        memcpy(b->ptr + b->len, s, n);
+    b->len += n;
+    b->ptr[b->len] = '\0';
+    return 0;
+}
+
+int mig_buf_puts(mig_buf *b, const char *s)
+{
+    return mig_buf_put(b, s, strlen(s));
+}
+
+int mig_buf_putc(mig_buf *b, char c)
+{
+    return mig_buf_put(b, &c, 1);
+}
+
+int mig_buf_vprintf(mig_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    int n = vsnprintf(NULL, 0, fmt, cp);
+    va_end(cp);
+    if (n < 0 || mig_buf_grow(b, (size_t)n) < 0)
+        return -1;
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+int mig_buf_printf(mig_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = mig_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+char *mig_buf_detach(mig_buf *b)
+{
+    if (b->oom) {
+        mig_buf_release(b);
+        return NULL;
+    }
+    char *p = b->ptr ? b->ptr : mig_strdup("");
+    mig_buf_init(b);
+    return p;
+}
+
+const char *mig_buf_cstr(const mig_buf *b)
+{
+    return (b->ptr && !b->oom) ? b->ptr : "";
+}
+
+int mig_strvec_push_owned(mig_strvec *sv, char *s)
+{
+    if (s == NULL)
+        return -1;
+    if (sv->n + 2 > sv->cap) {
+        size_t cap = sv->cap ? sv->cap * 2 : 8;
+        char **v = realloc(sv->v, cap * sizeof *v);
+        if (v == NULL) {
+            free(s);
+            return -1;
+        }
+        sv->v = v;
+        sv->cap = cap;
+    }
+    sv->v[sv->n++] = s;
+    sv->v[sv->n] = NULL;
+    return 0;
+}
+
+int mig_strvec_push(mig_strvec *sv, const char *s)
+{
+    return mig_strvec_push_owned(sv, mig_strdup(s));
+}
+
+int mig_strvec_contains(const mig_strvec *sv, const char *s)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        if (strcmp(sv->v[i], s) == 0)
+            return 1;
+    return 0;
+}
+
+void mig_strvec_remove_at(mig_strvec *sv, size_t i)
+{
+    if (i >= sv->n)
+        return;
+    free(sv->v[i]);
+    memmove(sv->v + i, sv->v + i + 1, (sv->n - i) * sizeof *sv->v);
+    sv->n--;
+}
+
+void mig_strvec_release(mig_strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        free(sv->v[i]);
+    free(sv->v);
+    sv->v = NULL;
+    sv->n = sv->cap = 0;
+}
+
+char *mig_strndup(const char *s, size_t n)
+{
+    if (s == NULL)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *mig_strdup(const char *s)
+{
+    return s ? mig_strndup(s, strlen(s)) : NULL;
+}
+
+char *mig_aprintf(const char *fmt, ...)
+{
+    mig_buf b = MIG_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    mig_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return mig_buf_detach(&b);
+}

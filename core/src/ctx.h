@@ -1,0 +1,70 @@
+/*
+ * The context: one per run (per tenant worker when tenants run in
+ * parallel). It owns the options, the configuration, the loaded graph, the
+ * driver, the last error and the output callbacks. Opaque to mig.h users.
+ */
+#ifndef MIG_CTX_H
+#define MIG_CTX_H
+
+#include "buf.h"
+#include "config.h"
+#include "error.h"
+#include "graph.h"
+#include "mig/mig.h"
+
+typedef struct mig_drv mig_drv;
+
+struct mig_ctx {
+    /* options, copied */
+    mig_options  opts;
+    mig_strvec   owned;          /* strings the copied options point into */
+
+    mig_config  *cfg;
+
+    /* the error of the last failing call */
+    int          err_code;
+    mig_buf      err_message, err_detail, err_hint, err_file, err_origin;
+    int          err_line;
+    mig_error    err_view;
+
+    mig_log_fn   log_fn;
+    void        *log_payload;
+    mig_step_fn  step_fn;
+    void        *step_payload;
+    mig_sql_fn   sql_fn;
+    void        *sql_payload;
+
+    /* resolved lazily */
+    char        *script_location; /* absolute */
+    char        *versions_dir;
+    mig_graph   *graph;
+    mig_drv     *drv;
+    char        *version_table;
+
+    /* views for the public API */
+    const mig_revision **rev_views;
+    mig_revision        *rev_storage;
+    size_t               nrev_views;
+    const mig_revision **head_views;
+    size_t               nhead_views;
+    mig_strvec           current;
+
+    /* set by mig_ctx_new (api.c): frees what it loaded */
+    void (*release_hook)(mig_ctx *ctx);
+};
+
+/* A line of output through the logger (stderr by default). */
+void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Lazily loaded pieces; each returns 0 or a MIG_E* code with the error set. */
+int mig_ctx_graph(mig_ctx *ctx, mig_graph **out);
+int mig_ctx_script_location(mig_ctx *ctx, const char **out);
+
+#endif
+
+/*
+ * A context with default options and no configuration file (unit tests,
+ * and the start of mig_ctx_new). Free with mig_ctx_free.
+ */
+int mig_ctx_new_empty(mig_ctx **out);

@@ -1,0 +1,31 @@
+/*
+ * Error reporting inside libmig. A fallible function returns 0 or a
+ * negative MIG_E* code and leaves the words on the context:
+ *
+ *     if (rev->downgrade == NULL)
+ *         return mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade",
+ *                         rev->path, rev->id);
+ *
+ * mig_fail() returns its code, so it reads like a return. Messages are one
+ * line, lowercase, subject first, no final period. Never pass a raw URL:
+ * mask it first (url.h), so no password reaches a message.
+ */
+#ifndef MIG_ERROR_H
+#define MIG_ERROR_H
+
+#include "mig/mig.h"
+
+typedef struct mig_ctx mig_ctx;
+
+int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define mig_fail(ctx, code, ...) \
+    mig_error_set((ctx), (code), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Add to the error just set. */
+void mig_error_detail(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mig_error_hint(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mig_error_where(mig_ctx *ctx, const char *file, int line);
+void mig_error_clear(mig_ctx *ctx);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * Revision files: <rev>_<slug>.sql and <rev>_<slug>.lua in versions/.
+ *
+ * The header (`-- mig:KEY value` lines at the top) is all the graph needs,
+ * so listing, heads and history read only the first bytes of each file and
+ * never run Lua. The body (sections, checksum) is read when a revision is
+ * about to run or be checked.
+ */
+#ifndef MIG_REVFILE_H
+#define MIG_REVFILE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+typedef struct mig_ctx mig_ctx;
+
+typedef struct mig_rev {
+    char      *id;
+    char      *path;        /* versions_dir "/" filename */
+    char      *message;     /* "" when absent */
+    char      *create_date; /* "" when absent */
+    mig_strvec down;        /* down_revision ids (empty: a base) */
+    mig_strvec labels;      /* branch_labels */
+    mig_strvec depends;     /* depends_on (ids, prefixes or labels as written) */
+    int        is_lua;
+    int        transactional; /* 0 with "-- mig:transaction false" */
+    int        header_lines;  /* lines taken by the header */
+} mig_rev;
+
+/*
+ * Parse the header of a revision file held in data[0..len) (the whole file
+ * or at least its beginning; truncated=1 when data is only a prefix).
+ * Errors (MIG_EREVFILE, message "PATH:LINE: ..."): empty file, binary
+ * (NUL byte) or invalid UTF-8 in the header, unknown mig: key, a key
+ * without value, a bad id, no revision line, an id that does not match the
+ * file name's prefix. Fills *out (release with mig_rev_release).
+ */
+int  mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
+                              const char *data, size_t len, int truncated);
+/* Read the file's header from disk (only as much as needed). */
+int  mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is_lua);
+void mig_rev_release(mig_rev *rev);
+
+/* The whole file, split into sections, with its checksum. */
+typedef struct mig_revbody {
+    char  *data;          /* the file's bytes, NUL-terminated */
+    size_t len;
+    int    has_upgrade;   /* SQL: "-- mig:upgrade" present */
+    size_t up_off, up_len;
+    int    up_line;       /* 1-based file line where the section text starts */
+    int    has_downgrade; /* SQL: "-- mig:downgrade" present; Lua: decided by the Lua module */
+    size_t down_off, down_len;
+    int    down_line;
+    char   checksum[65];  /* hex SHA-256 of the file's bytes */
+} mig_revbody;
+
+/* Errors: MIG_EREVFILE (unreadable, binary, invalid UTF-8, duplicate section). */
+int  mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev);
+void mig_revbody_release(mig_revbody *body);
+
+/* hex SHA-256 of data into out[65]. */
+void mig_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
+int mig_rev_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the Debian packages mig needs to build (and, with --test, to run
+# its tests: database servers and clients). Only what is missing is
+# installed, so a second run costs nothing.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
+      default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
+      libssl-dev)
+if [ "${1:-}" = --test ]; then
+    pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages: ${missing[*]}; run as root or install them" >&2
+    exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
