@@ -171,6 +171,28 @@ typedef struct mig_history_row {
     int64_t     statements_applied;
 } mig_history_row;
 
+/* The mig_history table, oldest first (connects). */
+typedef void (*mig_history_fn)(void *payload, const mig_history_row *row);
+int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload);
+
+/* Revisions not yet applied on the way to every head (connects). */
+int mig_pending(mig_ctx *ctx, size_t *n);
+
+/* ---- check ---- */
+
+typedef struct mig_check_problem {
+    const char *kind;     /* "graph", "pending", "changed", "failed", "heads", "drift" */
+    const char *revision; /* "" when not about one revision */
+    const char *message;  /* one line */
+} mig_check_problem;
+typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
+/*
+ * mig check: 0 when the graph is valid, nothing is pending, no applied
+ * file changed and no revision is part-way failed; else MIG_ECHECK after
+ * reporting each problem through fn.
+ */
+int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
+
 /* ---- project files ---- */
 
 /* mig init: writes mig.ini (if absent), DIR/versions, templates. */
