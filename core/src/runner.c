@@ -24,6 +24,7 @@
 #include "lock.h"
 #include "revfile.h"
 #include "sqlsplit.h"
+#include "tenant.h"
 
 typedef struct run {
     mig_ctx      *ctx;
@@ -137,10 +138,22 @@ static int take_lock(run *r)
         int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, mig_config_dir(ctx->cfg));
         if (rc)
             return rc;
-        r->lock_key = mig_aprintf("mig:%s", r->s.st.version_name);
+        /* each tenant has its own lock, so processes can share the tenants */
+        r->lock_key = ctx->tenant ? mig_aprintf("mig:%s:%s", r->s.st.version_name, ctx->tenant)
+                                  : mig_aprintf("mig:%s", r->s.st.version_name);
         if (r->lock_key == NULL)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
+        if (ctx->lock_try_only) {
+            char holder[256];
+            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, holder, sizeof holder);
+            if (rc == MIG_DRV_BUSY) {
+                ctx->lock_busy = 1;
+                return mig_fail(ctx, MIG_ELOCK, "tenant %s is being migrated by %s", ctx->tenant,
+                                holder[0] ? holder : "another session");
+            }
+        } else {
+            rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
+        }
         if (rc)
             return rc;
         r->locked = 1;
@@ -542,6 +555,13 @@ static int run_plan(run *r, int64_t resume_at)
     return 0;
 }
 
+static void join_heads(mig_buf *b, const mig_strvec *heads)
+{
+    mig_buf_clear(b);
+    for (size_t i = 0; i < heads->n; i++)
+        mig_buf_printf(b, "%s%s", i ? " " : "", heads->v[i]);
+}
+
 static int is_head_target(const char *t)
 {
     return strcmp(t, "head") == 0 || strcmp(t, "heads") == 0;
@@ -632,6 +652,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
 {
     run r;
     memset(&r, 0, sizeof r);
+    ctx->run_steps = 0;
+    mig_buf_clear(&ctx->run_from);
+    mig_buf_clear(&ctx->run_to);
     r.ctx = ctx;
     r.flags = flags;
     int rc = mig_ctx_graph(ctx, &r.g);
@@ -676,6 +699,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
                 if (rc)
                     goto out;
                 if (!found) {
+                    join_heads(&ctx->run_from, &r.heads);
+                    join_heads(&ctx->run_to, &r.heads);
+                    ctx->run_steps = 0;
                     mig_log(ctx, MIG_LOG_INFO, "already at %s", target);
                     goto out;
                 }
@@ -693,6 +719,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
     if (rc)
         goto out;
+    join_heads(&ctx->run_from, &r.heads);
+    join_heads(&ctx->run_to, &r.heads);
 
     mig_failed f;
     int found = 0;
@@ -746,6 +774,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (r.plan->nsteps == 0)
         mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
     rc = run_plan(&r, resume_at);
+    if (rc == 0) {
+        ctx->run_steps = r.plan->nsteps;
+        join_heads(&ctx->run_to, &r.plan->final_heads);
+    }
 out:
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
@@ -753,12 +785,56 @@ out:
     return rc;
 }
 
+/*
+ * Load what tenant workers share before they start: they borrow the
+ * parent's graph, driver and names, read-only.
+ */
+int mig_ctx_prepare_shared(mig_ctx *ctx)
+{
+    mig_graph *g;
+    const mig_drv *drv;
+    const char *vt;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc == 0)
+        rc = mig_ctx_driver(ctx, &drv);
+    if (rc == 0)
+        rc = mig_ctx_version_table(ctx, &vt);
+    return rc;
+}
+
+typedef struct exec_args {
+    const char *target;
+    int         upgrade;
+    unsigned    flags;
+} exec_args;
+
+static int exec_tenant(mig_ctx *child, void *payload)
+{
+    exec_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1; /* one line per tenant, from the caller's report */
+    return execute(child, a->target, a->upgrade, a->flags);
+}
+
+static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return execute(ctx, target, upgrade, flags);
+    if (flags & MIG_RUN_SQL)
+        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    exec_args a = { target, upgrade, flags };
+    return mig_tenant_foreach(ctx, exec_tenant, &a);
+}
+
 int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
 {
     mig_error_clear(ctx);
     if (target == NULL || *target == '\0')
         return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
-    return execute(ctx, target, 1, flags);
+    return dispatch(ctx, target, 1, flags);
 }
 
 int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -768,16 +844,43 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "downgrade needs a TARGET (e.g. -1 or base)");
     if (flags & MIG_RUN_RESUME)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
-    return execute(ctx, target, 0, flags);
+    return dispatch(ctx, target, 0, flags);
 }
 
 /* ---- stamp, current, history, pending ---- */
+
+typedef struct stamp_args {
+    const char *const *targets;
+    size_t             n;
+    int                purge;
+} stamp_args;
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+
+static int stamp_tenant(mig_ctx *child, void *payload)
+{
+    stamp_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1;
+    return stamp_one(child, a->targets, a->n, a->purge);
+}
 
 int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
 {
     mig_error_clear(ctx);
     if (n == 0)
         return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return stamp_one(ctx, targets, n, purge);
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    stamp_args a = { targets, n, purge };
+    return mig_tenant_foreach(ctx, stamp_tenant, &a);
+}
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+{
     run r;
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
@@ -795,6 +898,7 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
         goto out;
     if ((rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads)) != 0)
         goto out;
+    join_heads(&ctx->run_from, &r.heads);
     mig_strvec after = MIG_STRVEC_INIT;
     rc = mig_graph_stamp(&after, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, targets, n, purge);
     if (rc == 0)
@@ -845,6 +949,8 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
             mig_buf_printf(&b, "%s%s", i ? " " : "", after.v[i]);
         mig_log(ctx, MIG_LOG_INFO, "stamp %s", after.n ? mig_buf_cstr(&b) : "base");
         mig_buf_release(&b);
+        join_heads(&ctx->run_to, &after);
+        ctx->run_steps = 1;
     }
     mig_strvec_release(&after);
 out:

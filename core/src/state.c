@@ -5,6 +5,7 @@
  */
 #include "state.h"
 
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,11 +339,10 @@ void mig_state_now(const mig_state *st, char out[40])
     snprintf(out, 40, "%s.%03d%s", base, (int)(tv.tv_usec / 1000), tz ? "+00" : "");
 }
 
-const char *mig_state_applied_by(void)
+static char who[300];
+
+static void find_applied_by(void)
 {
-    static char who[300];
-    if (who[0])
-        return who;
     const char *user = getenv("USER");
     struct passwd *pw = NULL;
     if (user == NULL || *user == '\0') {
@@ -353,5 +353,12 @@ const char *mig_state_applied_by(void)
     if (gethostname(host, sizeof host - 1) != 0)
         strcpy(host, "localhost");
     snprintf(who, sizeof who, "%s@%s", user, host);
+}
+
+const char *mig_state_applied_by(void)
+{
+    /* tenant workers ask at once */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_applied_by);
     return who;
 }
