@@ -69,7 +69,7 @@ static const cli_opt global_opts[] = {
     { 0 }
 };
 
-/* Sorted by name. */
+/* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
 static const cli_cmd commands[] = {
     { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
     { "check",     cmd_check,     CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
