@@ -349,6 +349,7 @@ static int see_header(loader *st)
     char *name = mig_strndup(p + 1, (size_t)(close - p - 1));
     if (name == NULL)
         return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+    st->last = -1; /* an indented line below a header is no continuation */
     int rc = check_section(st->ctx, st->file, st->line, name);
     if (rc == 0 && !mig_strvec_contains(&st->cfg->sections, name)) {
         if (mig_strvec_push_owned(&st->cfg->sections, name) < 0)

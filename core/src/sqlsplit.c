@@ -114,31 +114,59 @@ static size_t skip_dollar(const char *sql, size_t len, size_t i, size_t tag)
 }
 
 /*
- * Tracks the words of one statement: whether it is a compound CREATE and
- * how deep its BEGIN/CASE ... END blocks are. MySQL closes IF, LOOP,
- * WHILE and REPEAT with "END IF" etc. and those were never counted as
- * openers, so an END followed by one of them is taken back; "END CASE"
- * closes a CASE that was counted.
+ * Tracks the words of one statement: whether it is a compound CREATE
+ * (trigger, function, procedure, event) and how deep its BEGIN/CASE ...
+ * END blocks are. The kind must come right after CREATE and its modifiers
+ * (OR REPLACE, TEMP, CONSTRAINT, DEFINER = user@host), so a column named
+ * "event" in a CREATE TABLE changes nothing. MySQL closes IF, LOOP, WHILE
+ * and REPEAT with "END IF" etc. and those were never counted as openers,
+ * so an END followed by one of them is taken back; "END CASE" closes a
+ * CASE that was counted.
  */
 typedef struct words {
     int nwords;
-    int create;
+    int head;      /* still in CREATE's modifiers, before the object kind */
+    int definer;   /* words of a DEFINER = user@host clause still to come */
     int compound;
     int depth;
     int after_end;
 } words;
 
+static int is_modifier(const char *s, size_t n)
+{
+    static const char *const mods[] = {
+        "OR", "REPLACE", "TEMP", "TEMPORARY", "CONSTRAINT", "AGGREGATE", NULL,
+    };
+    for (size_t i = 0; mods[i]; i++)
+        if (word_is(s, n, mods[i]))
+            return 1;
+    return 0;
+}
+
+static void see_head_word(words *w, const char *s, size_t n)
+{
+    if (word_is(s, n, "TRIGGER") || word_is(s, n, "FUNCTION") ||
+        word_is(s, n, "PROCEDURE") || word_is(s, n, "EVENT")) {
+        w->compound = 1;
+        w->head = 0;
+    } else if (word_is(s, n, "DEFINER")) {
+        w->definer = 3; /* user, host, or CURRENT_USER */
+    } else if (w->definer > 0) {
+        w->definer--;
+    } else if (!is_modifier(s, n)) {
+        w->head = 0;
+    }
+}
+
 static void see_word(words *w, const char *s, size_t n)
 {
     w->nwords++;
     if (w->nwords == 1) {
-        w->create = word_is(s, n, "CREATE");
+        w->head = word_is(s, n, "CREATE");
         return;
     }
-    if (w->create && !w->compound && w->nwords <= 8 &&
-        (word_is(s, n, "TRIGGER") || word_is(s, n, "FUNCTION") ||
-         word_is(s, n, "PROCEDURE") || word_is(s, n, "EVENT"))) {
-        w->compound = 1;
+    if (w->head) {
+        see_head_word(w, s, n);
         return;
     }
     if (!w->compound)
@@ -164,15 +192,18 @@ static void see_word(words *w, const char *s, size_t n)
 size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, int *empty)
 {
     int blank = 1;
-    words w = { 0, 0, 0, 0, 0 };
-    size_t i = 0;
+    words w = { 0, 0, 0, 0, 0, 0 };
+    size_t i = 0, tag;
     while (i < len) {
         unsigned char c = (unsigned char)sql[i];
         if (isspace(c)) {
             i++;
             continue;
         }
-        /* MySQL wants blank after "--" ("1--1" is arithmetic there) */
+        /*
+         * MySQL (the dialect with # comments) wants a blank after "--":
+         * there "1--1" is arithmetic.
+         */
         if (c == '-' && i + 1 < len && sql[i + 1] == '-' &&
             (!d->hash_comments || i + 2 >= len || (unsigned char)sql[i + 2] <= ' ')) {
             i = skip_line_comment(sql, len, i);
@@ -210,8 +241,8 @@ size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, 
             i = skip_quoted(sql, len, i, '"', d->backslash_escapes);
         } else if (c == '`') {
             i = skip_quoted(sql, len, i, '`', 0);
-        } else if (c == '$' && d->dollar_quotes && dollar_tag(sql, len, i) > 0) {
-            i = skip_dollar(sql, len, i, dollar_tag(sql, len, i));
+        } else if (c == '$' && d->dollar_quotes && (tag = dollar_tag(sql, len, i)) > 0) {
+            i = skip_dollar(sql, len, i, tag);
         } else {
             i++; /* operator, punctuation, $1 */
         }

@@ -113,6 +113,24 @@ static void mask_url_form(mig_buf *b, const char *url, const char *rest)
     put_masking_query(b, rest, n);
 }
 
+/*
+ * scheme:rest with no "//": sqlite:rel/path.db?mode=ro, but also a
+ * mistyped "app:secret@db/app", whose "scheme" is the user. When an '@'
+ * follows with no '/' before it, what lies between is taken for a password.
+ */
+static void mask_opaque(mig_buf *b, const char *url, size_t sl)
+{
+    const char *rest = url + sl + 1;
+    const char *at = strrchr(rest, '@');
+    if (at != NULL && memchr(rest, '/', (size_t)(at - rest)) == NULL) {
+        mig_buf_put(b, url, sl + 1);
+        mig_buf_puts(b, MASK);
+        put_masking_query(b, at, strlen(at));
+        return;
+    }
+    put_masking_query(b, url, strlen(url));
+}
+
 static int contains_nocase(const char *s, const char *needle)
 {
     size_t nl = strlen(needle);
@@ -185,7 +203,7 @@ char *mig_url_mask(const char *url)
     if (sl > 0 && url[sl + 1] == '/' && url[sl + 2] == '/')
         mask_url_form(&b, url, url + sl + 3);
     else if (sl > 0)
-        put_masking_query(&b, url, strlen(url)); /* sqlite:rel/path.db?mode=ro */
+        mask_opaque(&b, url, sl);
     else
         mask_keywords(&b, url);
     return mig_buf_detach(&b);

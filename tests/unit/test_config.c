@@ -319,6 +319,10 @@ static void test_config__rejects_a_duplicate_key(void)
     MIG_FAILS(ctx, load(&cfg, FIX "/duplicate.ini"), MIG_ECONFIG,
               "duplicate.ini:4: duplicate key 'url' in [mig] (first set at line 2)");
     teardown();
+    cfg = NULL;
+    MIG_FAILS(ctx, load(&cfg, FIX "/duplicate_across_sections.ini"), MIG_ECONFIG,
+              "duplicate_across_sections.ini:4: duplicate key 'url' in [mig]");
+    teardown();
 }
 
 static void test_config__rejects_a_key_outside_any_section(void)

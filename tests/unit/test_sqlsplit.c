@@ -250,6 +250,17 @@ static void test_sqlsplit__ends_transaction_statements_at_their_semicolon(void)
                  "[BEGIN;][CREATE TABLE end_dates (x int);][END;][SELECT 1]");
     expect_split(&pg, "CREATE TABLE t (x int DEFAULT CASE WHEN true THEN 1 END); SELECT 2",
                  "[CREATE TABLE t (x int DEFAULT CASE WHEN true THEN 1 END);][SELECT 2]");
+    /* only the object kind right after CREATE makes a compound statement */
+    expect_split(&lite, "CREATE TABLE periods (event text, begin date); SELECT 2",
+                 "[CREATE TABLE periods (event text, begin date);][SELECT 2]");
+    expect_split(&pg, "CREATE INDEX trigger ON function (event); SELECT 2",
+                 "[CREATE INDEX trigger ON function (event);][SELECT 2]");
+    expect_split(&pg,
+                 "CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f(); SELECT 2",
+                 "[CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();][SELECT 2]");
+    expect_split(&my,
+                 "CREATE OR REPLACE DEFINER = app@localhost PROCEDURE p() BEGIN SELECT 1; END; SELECT 2",
+                 "[CREATE OR REPLACE DEFINER = app@localhost PROCEDURE p() BEGIN SELECT 1; END;][SELECT 2]");
 }
 
 static void test_sqlsplit__runs_unterminated_input_to_the_end(void)

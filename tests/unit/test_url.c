@@ -90,6 +90,9 @@ static void test_url__hides_passwords_holding_at_colon_and_slash(void)
     expect_hidden("postgresql://app:S3cr@t/pa:ss?w#rd@db/app", "S3cr@t/pa:ss?w#rd");
     expect_hidden("mysql://me@corp:Pa55@@word@db/app", "Pa55@@word");
     expect_hidden("postgresql://app:%40encoded%2F@db/app", "%40encoded%2F");
+    /* not a URL, but it still must not show the password */
+    expect_mask("app:secret@db/app", "app:***@db/app");
+    expect_mask("sqlite:data/a@b.db", "sqlite:data/a@b.db");
 }
 
 static void test_url__leaves_urls_without_password_alone(void)
