@@ -182,6 +182,10 @@ CLI_COMMAND(stamp);
 CLI_COMMAND(tenants);
 CLI_COMMAND(upgrade);
 
+/* tenants_out.c: per-tenant lines and the summary of a tenant run */
+void cli_tenants_begin(cli *c);
+void cli_tenants_end(cli *c);
+
 /* cmd_upgrade.c: shared by upgrade and downgrade */
 int cli_run_migration(cli *c, int down, int sql, int resume);
 

@@ -24,7 +24,12 @@ const cli_spec cmd_stamp_spec = {
 
 int cmd_stamp(cli *c)
 {
+    int tenants = mig_has_tenants(c->ctx);
+    if (tenants)
+        cli_tenants_begin(c);
     int rc = mig_stamp(c->ctx, c->args, c->nargs, o.purge);
+    if (tenants)
+        cli_tenants_end(c);
     if (rc != 0 || !c->json)
         return rc;
     json_object_set_new(c->doc, "command", json_string("stamp"));

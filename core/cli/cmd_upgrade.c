@@ -120,7 +120,12 @@ int cli_run_migration(cli *c, int down, int sql, int resume)
     }
 
     unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u);
+    int tenants = mig_has_tenants(c->ctx);
+    if (tenants)
+        cli_tenants_begin(c);
     int rc = down ? mig_downgrade(c->ctx, target, flags) : mig_upgrade(c->ctx, target, flags);
+    if (tenants)
+        cli_tenants_end(c);
 
     /* The callbacks point into this frame: unhook them before it ends. */
     mig_set_step_callback(c->ctx, NULL, NULL);

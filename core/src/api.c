@@ -213,6 +213,17 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+static int plain_name(const char *s)
+{
+    if (*s == '\0' || *s == '.' || strlen(s) > 63)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
 /*
  * Schema tenants: make the tenant's schema current, so the revisions and
  * the state tables live there. [tenants] search_path widens the path;
@@ -278,7 +289,11 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
     int db_tenant = s->url && mig_url_has_tenant(s->url);
-    if (rc == 0 && ctx->tenant && db_tenant) {
+    if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
+        /* a database tenant's name goes into a URL or a file path: keep it plain */
+        rc = mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
+                      ctx->tenant);
+    } else if (rc == 0 && ctx->tenant && db_tenant) {
         char *u = mig_url_with_tenant(s->url, ctx->tenant);
         if (u == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
