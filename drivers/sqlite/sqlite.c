@@ -162,8 +162,8 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
             return NULL;
         }
         memory = 1; /* sqlite:// */
-    } else if ((plen == 9 && strncmp(path, ":memory:", 9) == 0) ||
-               (plen == 10 && strncmp(path, "/:memory:", 10) == 0)) {
+    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
+               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
         memory = 1;
     }
 
@@ -774,12 +774,12 @@ static int cursor_shape(mig_cursor *cur, mig_drv_error *err)
 static int sq_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
 {
     *row = NULL;
-    if (cur->done)
-        return MIG_DRV_OK;
     if (cur->conn == NULL) {
         set_msg(err, SQLITE_MISUSE, "cursor used after its connection was closed");
         return MIG_DRV_ERROR;
     }
+    if (cur->done)
+        return MIG_DRV_OK;
     int rc = sqlite3_step(cur->stmt);
     if (rc == SQLITE_DONE) {
         /* reset now: a finished statement should not pin a read transaction */
@@ -847,7 +847,6 @@ static void cursor_detach(mig_cursor *cur)
     if (cur->next)
         cur->next->prev = cur->prev;
     cur->conn = NULL;
-    cur->done = 1;
 }
 
 static void sq_cursor_close(mig_cursor *cur)
