@@ -13,6 +13,13 @@
 struct mig_conn {
     PGconn  *pg;
     unsigned cursor_seq; /* names mig_cur_N, unique per connection */
+    /*
+     * The schema set_schema made current, NULL before: table_exists and
+     * introspect look there, not at current_schema(), which skips a schema
+     * that does not exist (yet) and would answer for the next one on the
+     * path (public).
+     */
+    char    *schema;
 };
 
 /* Fill err from an error result (NULL res: the connection's message). */

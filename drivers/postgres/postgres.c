@@ -515,6 +515,7 @@ static void pg_close(mig_conn *c)
     if (c == NULL)
         return;
     PQfinish(c->pg);
+    free(c->schema);
     free(c);
 }
 
@@ -1345,6 +1346,15 @@ static int pg_set_schema(mig_conn *c, const char *schema, const char *search_pat
             snprintf(sql, n, "SET search_path TO %s, %s", q, search_path);
     }
     rc = pg_run(c, NULL, sql, 0, NULL, err);
+    if (rc == MIG_DRV_OK) {
+        char *copy = strdup(schema);
+        if (copy == NULL)
+            rc = pg_error_msg(err, "out of memory");
+        else {
+            free(c->schema);
+            c->schema = copy;
+        }
+    }
     free(sql);
     free(q);
     return rc;
@@ -1377,15 +1387,19 @@ static int pg_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
     return rc;
 }
 
-/* A table (or view) named exactly `table` in current_schema(). */
+/*
+ * A table (or view) named exactly `table` in the schema set_schema chose,
+ * else in current_schema().
+ */
 static int pg_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_error *err)
 {
+    const char *params[2] = { table, c->schema };
     return run_bool(c, exists,
                     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
                     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = current_schema() AND c.relname = $1 "
+                    "WHERE n.nspname = coalesce($2, current_schema()) AND c.relname = $1 "
                     "AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))",
-                    1, &table, err);
+                    2, params, err);
 }
 
 static size_t pg_statement_end(const char *sql, size_t len)
@@ -1398,7 +1412,7 @@ static size_t pg_statement_end(const char *sql, size_t len)
 static int pg_introspect_slot(mig_conn *c, const char *schema, const mig_schema_sink *sink,
                               void *payload, mig_drv_error *err)
 {
-    return pg_introspect(c, schema, sink, payload, err);
+    return pg_introspect(c, schema ? schema : c->schema, sink, payload, err);
 }
 
 /* ------------------------------------------------------------------ */

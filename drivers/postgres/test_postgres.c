@@ -178,6 +178,25 @@ static void test_postgres__locates_failing_statement_by_sqlstate_and_position(vo
     CU_ASSERT_EQUAL(drv->exec_params(c, p12, v, 12, NULL, &err), MIG_DRV_ERROR);
     CU_ASSERT_STRING_EQUAL(err.sqlstate, "42P01");
     CU_ASSERT_EQUAL(err.position, (long)(strstr(p12, "nowhere") - p12) + 1);
+
+    /* query: the position skips the DECLARE the driver wraps it in */
+    mig_cursor *cur = NULL;
+    const char *q = "SELECT ? FROM nowhere_table";
+    CU_ASSERT_EQUAL(drv->query(&cur, c, q, v, 1, &err), MIG_DRV_ERROR);
+    CU_ASSERT_PTR_NULL(cur);
+    CU_ASSERT_EQUAL(err.position, 15);
+
+    /* COPY FROM STDIN has no data to read: an error, not a hang */
+    exec_ok(c, "CREATE TABLE t_copy (id int)");
+    const char *copy = "COPY t_copy FROM STDIN; SELECT 1";
+    CU_ASSERT_EQUAL(drv->exec(c, copy, strlen(copy), NULL, &err), MIG_DRV_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "COPY FROM STDIN"));
+    exec_ok(c, "COPY t_copy TO STDOUT; DROP TABLE t_copy");
+
+    /* a server that ends the session: the connection is gone */
+    const char *kill = "SELECT pg_terminate_backend(pg_backend_pid())";
+    CU_ASSERT_EQUAL(drv->exec(c, kill, strlen(kill), NULL, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->exec(c, "SELECT 1", 8, NULL, &err), MIG_DRV_CONN);
     drv->close(c);
 }
 
@@ -423,10 +442,14 @@ static void test_postgres__switches_schema_for_tables(void)
                                  "AND tablename = 'mig_version'"), 1);
 
     exec_ok(c, "CREATE TABLE public.shared_t (id int)");
+    exec_ok(c, "CREATE TABLE public.mig_version (version_num varchar(64) PRIMARY KEY)");
     PASS(drv->set_schema(c, "other", "public", E));
+    /* "other" does not exist yet: public's table is not its table */
     PASS(drv->table_exists(c, "mig_version", &exists, E));
     CU_ASSERT_EQUAL(exists, 0);
     PASS(drv->create_schema(c, "other", E));
+    PASS(drv->table_exists(c, "mig_version", &exists, E));
+    CU_ASSERT_EQUAL(exists, 0);
     /* widened search path: the tenant first, public for shared tables */
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM shared_t"), 0);
     exec_ok(c, "CREATE TABLE mig_version (version_num varchar(64) PRIMARY KEY)");
@@ -539,6 +562,11 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
                "CREATE UNIQUE INDEX pets_owner_name ON pets (owner_id, name) WHERE name IS NOT NULL;"
                "CREATE SEQUENCE free_seq;");
     PASS(drv->introspect(c, "intro", &sink, &s, E));
+    /* NULL: the current schema, here the one set_schema chose */
+    seen s2 = { "" };
+    PASS(drv->set_schema(c, "intro", NULL, E));
+    PASS(drv->introspect(c, NULL, &sink, &s2, E));
+    CU_ASSERT_STRING_EQUAL(s.text, s2.text);
     const char *want =
         "E mood sad,ok,happy\n"
         "T owners\n"
