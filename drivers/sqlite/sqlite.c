@@ -162,8 +162,8 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
             return NULL;
         }
         memory = 1; /* sqlite:// */
-    } else if ((plen == 9 && strncmp(path, ":memory:", 9) == 0) ||
-               (plen == 10 && strncmp(path, "/:memory:", 10) == 0)) {
+    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
+               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
         memory = 1;
     }
 
@@ -492,32 +492,56 @@ static int step_all(sqlite3_stmt *stmt)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/*
+ * sqlite3_prepare_v2 copies its input whenever the text it is given does not
+ * end in a NUL, and exec hands it "the rest of the script" once per
+ * statement: quadratic in the script's size. So the text is copied once,
+ * NUL-terminated, unless the caller's length already covers a NUL, and
+ * every prepare then parses in place.
+ */
 static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
     if (affected)
         *affected = 0;
-    size_t off = 0;
-    while (off < len) {
-        size_t chunk = len - off;
-        if (chunk > INT_MAX) {
-            set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
+    if (len > INT_MAX - 1) {
+        set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
+        return MIG_DRV_ERROR;
+    }
+    char *copy = NULL;
+    const char *text = sql;
+    if (len > 0 && sql[len - 1] != '\0') {
+        copy = malloc(len + 1);
+        if (copy == NULL) {
+            set_msg(err, SQLITE_NOMEM, "out of memory");
             return MIG_DRV_ERROR;
         }
+        memcpy(copy, sql, len);
+        copy[len] = '\0';
+        text = copy;
+    } else if (len > 0) {
+        len--; /* the NUL is no part of the SQL */
+    }
+    int out = MIG_DRV_OK;
+    size_t off = 0;
+    while (off < len) {
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
-        int rc = sqlite3_prepare_v2(conn->db, sql + off, (int)chunk, &stmt, &tail);
-        if (rc != SQLITE_OK)
-            return fail_stmt(conn, sql, len, off, err);
+        /* + 1: the NUL is inside the given length, so SQLite copies nothing */
+        int rc = sqlite3_prepare_v2(conn->db, text + off, (int)(len - off + 1), &stmt, &tail);
+        if (rc != SQLITE_OK) {
+            out = fail_stmt(conn, text, len, off, err);
+            break;
+        }
         if (stmt == NULL) /* only space and comments were left */
             break;
         sqlite3_int64 before = sqlite3_total_changes64(conn->db);
         rc = step_all(stmt);
         if (rc != SQLITE_OK) {
-            /* finalize after reading the message: it would reset it */
-            int drc = fail_stmt(conn, sql, len, off, err);
+            /* read the message before finalize, which would reset it */
+            out = fail_stmt(conn, text, len, off, err);
             sqlite3_finalize(stmt);
-            return drc;
+            break;
         }
         sqlite3_finalize(stmt);
         if (affected) {
@@ -529,9 +553,10 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
             *affected = sqlite3_total_changes64(conn->db) != before
                       ? sqlite3_changes64(conn->db) : 0;
         }
-        off = (size_t)(tail - sql);
+        off = (size_t)(tail - text);
     }
-    return MIG_DRV_OK;
+    free(copy);
+    return out;
 }
 
 /* ---- prepared statement cache -------------------------------------------- */
@@ -749,12 +774,12 @@ static int cursor_shape(mig_cursor *cur, mig_drv_error *err)
 static int sq_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
 {
     *row = NULL;
-    if (cur->done)
-        return MIG_DRV_OK;
     if (cur->conn == NULL) {
         set_msg(err, SQLITE_MISUSE, "cursor used after its connection was closed");
         return MIG_DRV_ERROR;
     }
+    if (cur->done)
+        return MIG_DRV_OK;
     int rc = sqlite3_step(cur->stmt);
     if (rc == SQLITE_DONE) {
         /* reset now: a finished statement should not pin a read transaction */
@@ -822,7 +847,6 @@ static void cursor_detach(mig_cursor *cur)
     if (cur->next)
         cur->next->prev = cur->prev;
     cur->conn = NULL;
-    cur->done = 1;
 }
 
 static void sq_cursor_close(mig_cursor *cur)
