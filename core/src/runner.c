@@ -264,28 +264,24 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static const char *from_of(const mig_plan_step *st)
-{
-    if (st->upgrade)
-        return st->rev->down.n ? st->rev->down.v[0] : "base";
-    return st->rev->id;
-}
-
 static void report_step(run *r, const mig_plan_step *st, double ms)
 {
     mig_ctx *ctx = r->ctx;
     const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    const char *from = st->upgrade ? from_of(st) : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : (st->rev->down.n ? st->rev->down.v[0] : "base");
+    /* the other end of the step: every parent of a merge, base for a root */
+    mig_buf parents = MIG_BUF_INIT;
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
+    const char *from = st->upgrade ? other : st->rev->id;
+    const char *to = st->upgrade ? st->rev->id : other;
     mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
             st->rev->message ? st->rev->message : "", ms);
     if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, st->upgrade ? from : to, dir,
-                                st->rev->message ? st->rev->message : "", ms };
-        if (!st->upgrade)
-            rep.from = st->rev->id;
+        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
         ctx->step_fn(ctx->step_payload, &rep);
     }
+    mig_buf_release(&parents);
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
