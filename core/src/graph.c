@@ -131,12 +131,17 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     return rc;
 }
 
-/* Positions sorted by id, for lookups by bisection. */
-static const mig_rev *sort_revs; /* only during build_index's qsort */
+/* An id with its index, sorted to find revisions by bisection. */
+typedef struct idkey {
+    const char *id;
+    size_t      i;
+} idkey;
 
-static int cmp_by_id(const void *a, const void *b)
+static int cmp_idkey(const void *a, const void *b)
 {
-    return strcmp(sort_revs[*(const size_t *)a].id, sort_revs[*(const size_t *)b].id);
+    const idkey *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
 /* The first k in idx[0..n) with revs[idx[k]].id >= key. */
@@ -493,12 +498,20 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
     }
 
     /* ids: unique */
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    sort_revs = revs;
+    idkey *keys = malloc((n ? n : 1) * sizeof *keys);
+    if (keys == NULL) {
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i].id = revs[i].id;
+        keys[i].i = i;
+    }
     if (n)
-        qsort(idx, n, sizeof *idx, cmp_by_id);
-    sort_revs = NULL;
+        qsort(keys, n, sizeof *keys, cmp_idkey);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = keys[i].i;
+    free(keys);
     for (size_t k = 1; k < n; k++) {
         size_t a = idx[k - 1], b = idx[k];
         if (strcmp(revs[a].id, revs[b].id) == 0) {
@@ -1233,6 +1246,9 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
         free(sym);
         if (rc)
             return rc;
+        /* REV-N stays on REV's line, as -N stays on the current head's */
+        if (steps < 0)
+            r->lineage = start;
     }
     size_t dest = NONE;
     rc = walk(&dest, p, start, steps, r->label != NONE);
