@@ -577,6 +577,71 @@ static void test_graph__downgrades_a_dependency_chain_across_three_branches(void
     mig_graph_free(g);
 }
 
+/* ---- shapes with cross-branch dependencies, version table as Alembic keeps it ---- */
+
+static void test_graph__keeps_rows_implied_by_a_dependency(void)
+{
+    /* three merged families; o depends on one member of each */
+    mig_graph *g = mk("a1 a2 a3 am:a1,a2,a3 b1 b2 bm:b1,b2 c1 c2 c3 cm:c1,c2,c3 o|a3,b2,c1");
+    /* b2 stays applied through o: only b1 comes back as a row */
+    PLAN(g, "am bm cm o", "b2", 0, "-bm[bm>b1] = am,b1,cm,o");
+    /* reverting o makes b2 a row again: nothing else implied it */
+    PLAN(g, "am o b1 cm", "o@base", 0, "-o[o>b2] = am,b1,b2,cm");
+    PLAN(g, "am b1 b2 cm", "base", 0,
+         "-cm[cm>c1,c2,c3] -c3[c3>] -c2[c2>] -c1[c1>] -b2[b2>] -b1[b1>] "
+         "-am[am>a1,a2,a3] -a3[a3>] -a2[a2>] -a1[a1>] = ");
+    mig_graph_free(g);
+}
+
+static void test_graph__downgrades_over_a_crisscross_dependency(void)
+{
+    /* a3 depends on b1, b2 depends on a2: reverting b2 leaves b1 implied by a3 */
+    mig_graph *g = mk("a1 a2:a1 b1 b2:b1|a2 b3:b2 a3:a2|b1");
+    PLAN(g, "a3 b2", "b1", 0, "-b2[b2>] = a3");
+    PLAN(g, "", "b3", 1, "+b1[>b1] +a1[>a1] +a2[a1>a2] +b2[b1,a2>b2] +b3[b2>b3] = b3");
+    PLAN(g, "b3", "a3", 1, "+a3[>a3] = b3,a3");
+    mig_graph_free(g);
+}
+
+static void test_graph__treats_a_dependency_on_its_own_parent_as_one_link(void)
+{
+    mig_graph *g = mk("a1 a2:a1|a1");
+    PLAN(g, "", "a2", 1, "+a1[>a1] +a2[a1>a2] = a2");
+    PLAN(g, "a2", "a1", 0, "-a2[a2>a1] = a1");
+    mig_graph_free(g);
+}
+
+static void test_graph__merges_part_of_three_lines(void)
+{
+    /* d1 merges c1, c2, c3; c2 and c3 also go on to d2 and d3 */
+    mig_graph *g = mk("a1 b1:a1 c1:b1 a2 b2:a2 c2:b2 a3 b3:a3 c3:b3 d1:c1,c2,c3 d2:c2 d3:c3");
+    PLAN(g, "d3 d2 b1", "d1", 1, "+c1[b1>c1] +d1[c1>d1] = d1,d2,d3");
+    PLAN(g, "d3 d2 d1", "b1", 0, "-d1[d1>c1] -c1[c1>b1] = b1,d2,d3");
+    PLAN(g, "d3 b2 b1", "d1", 1, "+c1[b1>c1] +c2[b2>c2] +d1[c1,c2>d1] = d1,d3");
+    PLAN(g, "d3 d1", "d2", 1, "+d2[>d2] = d1,d2,d3");
+    mig_graph_free(g);
+}
+
+static void test_graph__upgrades_twin_merges(void)
+{
+    /* two merge points of the same three branches */
+    mig_graph *g = mk("a b1:a b2:a b3:a c1:b1,b2,b3 c2:b1,b2,b3 d1:c1 d2:c2");
+    PLAN(g, "a", "heads", 1,
+         "+b1[a>b1] +b2[>b2] +b3[>b3] +c1[b1,b2,b3>c1] +d1[c1>d1] +c2[>c2] +d2[c2>d2] = d1,d2");
+    PLAN(g, "d1 d2", "a", 0,
+         "-d2[d2>c2] -c2[c2>] -d1[d1>c1] -c1[c1>b1,b2,b3] -b3[b3>] -b2[b2>] -b1[b1>a] = a");
+    mig_graph_free(g);
+}
+
+static void test_graph__stamps_across_a_dependency(void)
+{
+    mig_graph *g = mk("a1#lib1 b1:a1 c1:b1 a2 b2:a2 c2:b2|c1 d1:c1 e1:d1 f1:e1");
+    STAMP(g, "e1 c2", "b1", 0, "b1");
+    PLAN(g, "c2 d1", "c1", 0, "-d1[d1>] = c2");
+    PLAN(g, "", "lib1@head", 1, "+a1[>a1] +b1[a1>b1] +c1[b1>c1] +d1[c1>d1] +e1[d1>e1] +f1[e1>f1] = f1");
+    mig_graph_free(g);
+}
+
 /* ---- stamp ---- */
 
 static void test_graph__stamps_like_alembic(void)
@@ -911,6 +976,12 @@ static CU_TestInfo tests[] = {
     { "keeps a dependency that stays needed", test_graph__keeps_a_dependency_that_stays_needed },
     { "resolves depends_on by label and prefix", test_graph__resolves_depends_on_by_label_and_prefix },
     { "downgrades a dependency chain across three branches", test_graph__downgrades_a_dependency_chain_across_three_branches },
+    { "keeps rows implied by a dependency", test_graph__keeps_rows_implied_by_a_dependency },
+    { "downgrades over a crisscross dependency", test_graph__downgrades_over_a_crisscross_dependency },
+    { "treats a dependency on its own parent as one link", test_graph__treats_a_dependency_on_its_own_parent_as_one_link },
+    { "merges part of three lines", test_graph__merges_part_of_three_lines },
+    { "upgrades twin merges", test_graph__upgrades_twin_merges },
+    { "stamps across a dependency", test_graph__stamps_across_a_dependency },
     { "stamps like alembic", test_graph__stamps_like_alembic },
     { "finds by id prefix and label", test_graph__finds_by_id_prefix_and_label },
     { "orders heads bases children and parents", test_graph__orders_heads_bases_children_and_parents },
