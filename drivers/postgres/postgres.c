@@ -359,7 +359,8 @@ static char *strip_scheme_suffix(const char *url)
 /*
  * One line for a failed connection: "could not connect to HOST:PORT:
  * reason", libpq's further lines (its hints) as the detail, and every
- * password libpq knows of scrubbed from both.
+ * password libpq knows of scrubbed from both. MIG_DRV_ERROR, like any
+ * failed connect: MIG_DRV_CONN is for a connection lost once made.
  */
 static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
 {
@@ -404,7 +405,7 @@ static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
             }
         PQconninfoFree(opts);
     }
-    return MIG_DRV_CONN;
+    return MIG_DRV_ERROR;
 }
 
 /*
@@ -433,8 +434,7 @@ static int bad_url_error(const char *url, char *pqmsg, mig_drv_error *err)
     }
     why[o] = '\0';
     PQfreemem(pqmsg);
-    pg_error_msg(err, "invalid connection string %s: %s", masked, why);
-    return MIG_DRV_CONN;
+    return pg_error_msg(err, "invalid connection string %s: %s", masked, why);
 }
 
 /* ------------------------------------------------------------------ */

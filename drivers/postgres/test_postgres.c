@@ -653,25 +653,25 @@ static void test_postgres__connection_failure_is_one_line_without_password(void)
     mig_connect_opts o = { .application_name = "mig" };
 
     /* port 1 on loopback: nobody listens */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
     CU_ASSERT_PTR_NULL(strchr(err.message, '\n'));
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3cret"));
     CU_ASSERT_PTR_NULL(strstr(err.detail, "s3cret"));
 
-    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
 
     /* a database that does not exist: the server's reason */
     char bad[600];
     snprintf(bad, sizeof bad, "%s_nope", url);
-    CU_ASSERT_EQUAL(drv->connect(&c, bad, NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, bad, NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "does not exist"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, getenv("MIG_TEST_PG_PORT")));
 
     /* a URL libpq cannot parse never echoes its password */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3"));
     CU_ASSERT_PTR_NULL(strstr(err.message, "zz"));
 }
