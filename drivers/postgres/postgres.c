@@ -875,8 +875,11 @@ static void free_blobs(mig_cursor *cur)
     }
 }
 
-/* Close the server-side cursor if it still exists; never fails the caller. */
-static void close_server_cursor(mig_cursor *cur)
+/*
+ * Close the server-side cursor if it still exists; never fails the caller.
+ * just_fetched: a FETCH on it has just succeeded, so it surely exists.
+ */
+static void close_server_cursor(mig_cursor *cur, int just_fetched)
 {
     mig_conn *c = cur->conn;
     const char *name = cur->name;
@@ -887,14 +890,15 @@ static void close_server_cursor(mig_cursor *cur)
     if (!cur->open)
         return;
     cur->open = 0;
+    if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+        return;
     /*
      * A ROLLBACK of the transaction that declared it drops the cursor, and
      * a CLOSE that fails would abort the caller's transaction: look first.
      */
-    if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
-        return;
-    if (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)",
-                 1, &name, &e) != MIG_DRV_OK || !exists)
+    if (!just_fetched &&
+        (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)",
+                  1, &name, &e) != MIG_DRV_OK || !exists))
         return;
     snprintf(sql, sizeof sql, "CLOSE %s", cur->name);
     pg_run(c, NULL, sql, 0, NULL, &e);
@@ -1024,7 +1028,7 @@ static void pg_cursor_close(mig_cursor *cur)
     if (cur == NULL)
         return;
     free_blobs(cur);
-    close_server_cursor(cur);
+    close_server_cursor(cur, 0);
     PQclear(cur->res);
     free(cur->names);
     free(cur->values);
@@ -1123,7 +1127,7 @@ static int pg_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
     if (n < FETCH_BATCH) {
         /* a short batch is the last: close now and spare a FETCH */
         cur->exhausted = 1;
-        close_server_cursor(cur);
+        close_server_cursor(cur, 1);
     }
     if (n == 0)
         return MIG_DRV_OK;
@@ -1367,9 +1371,17 @@ static int pg_schema_exists(mig_conn *c, const char *schema, int *exists, mig_dr
                     1, &schema, err);
 }
 
+/*
+ * CREATE SCHEMA IF NOT EXISTS is no guard against a concurrent creator:
+ * both see no schema, and the second fails on pg_namespace's unique index
+ * once the first commits. That failure means the schema is there, so it is
+ * success -- inside a transaction behind a savepoint, so the failed
+ * statement does not abort the caller's transaction.
+ */
 static int pg_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
 {
     char *q = quote_alloc(schema), *sql;
+    int in_txn = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
     int rc;
 
     if (q == NULL)
@@ -1381,7 +1393,21 @@ static int pg_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
         return pg_error_msg(err, "out of memory");
     }
     snprintf(sql, n, "CREATE SCHEMA IF NOT EXISTS %s", q);
+    if (in_txn && (rc = pg_run(c, NULL, "SAVEPOINT mig_create_schema", 0, NULL, err)) != MIG_DRV_OK)
+        goto done;
     rc = pg_run(c, NULL, sql, 0, NULL, err);
+    if (rc == MIG_DRV_ERROR &&
+        (strcmp(err->sqlstate, "23505") == 0 || strcmp(err->sqlstate, "42P06") == 0)) {
+        mig_drv_error e;
+        int exists = 0;
+        if (in_txn)
+            pg_run(c, NULL, "ROLLBACK TO SAVEPOINT mig_create_schema", 0, NULL, &e);
+        if (pg_schema_exists(c, schema, &exists, &e) == MIG_DRV_OK && exists)
+            rc = MIG_DRV_OK;
+    }
+    if (in_txn && rc == MIG_DRV_OK)
+        rc = pg_run(c, NULL, "RELEASE SAVEPOINT mig_create_schema", 0, NULL, err);
+done:
     free(sql);
     free(q);
     return rc;

@@ -14,6 +14,7 @@
 #include <CUnit/CUnit.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,6 +462,37 @@ static void test_postgres__switches_schema_for_tables(void)
     drv->close(c);
 }
 
+static void *create_schema_thread(void *arg)
+{
+    mig_conn *c = arg;
+    mig_drv_error err;
+    PASS(drv->begin(c, 1, E));
+    intptr_t rc = drv->create_schema(c, "raced", &err);
+    if (rc != 0)
+        fprintf(stderr, "\ncreate_schema: %s [%s]\n", err.message, err.sqlstate);
+    if (rc == 0)
+        rc = drv->commit(c, &err);
+    return (void *)rc;
+}
+
+static void test_postgres__create_schema_tolerates_a_concurrent_creator(void)
+{
+    mig_conn *a = open_conn(), *b = open_conn();
+    pthread_t t;
+    void *res = NULL;
+
+    PASS(drv->begin(a, 1, E));
+    PASS(drv->create_schema(a, "raced", E));
+    /* b's CREATE waits on a's uncommitted row, then finds it committed */
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, create_schema_thread, b), 0);
+    usleep(300000);
+    PASS(drv->commit(a, E));
+    pthread_join(t, &res);
+    CU_ASSERT_EQUAL((intptr_t)res, 0);
+    drv->close(a);
+    drv->close(b);
+}
+
 /* ---- introspection ---- */
 
 typedef struct seen {
@@ -788,6 +820,7 @@ int main(int argc, char **argv)
         { "binds and maps values", test_postgres__binds_and_maps_values },
         { "lock busy names holder and dies with session", test_postgres__lock_busy_names_holder_and_dies_with_session },
         { "switches schema for tables", test_postgres__switches_schema_for_tables },
+        { "create_schema tolerates a concurrent creator", test_postgres__create_schema_tolerates_a_concurrent_creator },
         { "introspects tables keys indexes and types", test_postgres__introspects_tables_keys_indexes_and_types },
         CU_TEST_INFO_NULL,
     };
