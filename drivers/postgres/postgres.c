@@ -703,7 +703,7 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
 
     memset(p, 0, sizeof *p);
     p->n = n;
-    if (n == 0)
+    if (n <= 0)
         return MIG_DRV_OK;
     for (int i = 0; i < n; i++) {
         if (v[i].type == MIG_VAL_TEXT) {
