@@ -3,6 +3,10 @@
  *
  *   test_mysql_driver PLUGIN offline   splitter, URLs, quoting: no server
  *   test_mysql_driver PLUGIN server    against MIG_TEST_MY_HOST/PORT/USER
+ *   test_mysql_driver PLUGIN createdb NAME | dropdb NAME
+ *                                      a utf8mb4 database for the conformance
+ *                                      run (a bare server defaults to latin1);
+ *                                      without a server these do nothing
  *
  * The server is described by the environment or else by the file named in
  * $MIG_TEST_SERVERS_ENV (`export A=1 B=2` lines, as tests/servers.sh writes
@@ -619,7 +623,8 @@ static int server_setup(void)
         fprintf(stderr, "%s\n", e.message);
         return -1;
     }
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s", dbname, dbname);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4",
+             dbname, dbname);
     if (exec(c, sql, &e) != MIG_DRV_OK) {
         fprintf(stderr, "%s\n", e.message);
         D->close(c);
@@ -640,6 +645,39 @@ static void server_teardown(void)
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
     exec(c, sql, &e);
     D->close(c);
+}
+
+/* createdb / dropdb NAME: the conformance run's database. */
+static int manage_db(const char *what, const char *name)
+{
+    mig_conn     *c = NULL;
+    mig_drv_error e;
+    char          sql[512], q[140];
+
+    if (getenv("MIG_TEST_MY_HOST") == NULL || getenv("MIG_TEST_MY_PORT") == NULL) {
+        const char *req = getenv("MIG_TEST_REQUIRE_SERVERS");
+        return req != NULL && strcmp(req, "1") == 0 ? 1 : 0;
+    }
+    snprintf(base_url, sizeof(base_url), "mysql://%s@%s:%s/",
+             getenv("MIG_TEST_MY_USER") ? getenv("MIG_TEST_MY_USER") : "root",
+             getenv("MIG_TEST_MY_HOST"), getenv("MIG_TEST_MY_PORT"));
+    if (D->connect(&c, base_url, NULL, NULL, &e) != MIG_DRV_OK) {
+        fprintf(stderr, "%s\n", e.message);
+        return 1;
+    }
+    D->quote_ident(name, q, sizeof(q));
+    if (strcmp(what, "createdb") == 0)
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
+                 "CHARACTER SET utf8mb4", q, q);
+    else
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", q);
+    if (exec(c, sql, &e) != MIG_DRV_OK) {
+        fprintf(stderr, "%s\n", e.message);
+        D->close(c);
+        return 1;
+    }
+    D->close(c);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -671,11 +709,12 @@ int main(int argc, char **argv)
     int                  want_server, failed;
     const char          *req = getenv("MIG_TEST_REQUIRE_SERVERS");
 
-    if (argc != 3 || (strcmp(argv[2], "offline") != 0 && strcmp(argv[2], "server") != 0)) {
-        fprintf(stderr, "usage: %s PLUGIN offline|server\n", argv[0]);
+    if (!((argc == 3 && (strcmp(argv[2], "offline") == 0 || strcmp(argv[2], "server") == 0)) ||
+          (argc == 4 && (strcmp(argv[2], "createdb") == 0 || strcmp(argv[2], "dropdb") == 0)))) {
+        fprintf(stderr, "usage: %s PLUGIN offline|server|createdb NAME|dropdb NAME\n", argv[0]);
         return 2;
     }
-    want_server = strcmp(argv[2], "server") == 0;
+    want_server = strcmp(argv[2], "offline") != 0;
     if ((h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL)) == NULL ||
         (entry = (mig_driver_entry_fn)(uintptr_t)dlsym(h, MIG_DRIVER_ENTRY_SYMBOL)) == NULL) {
         fprintf(stderr, "%s: %s\n", argv[1], dlerror());
@@ -685,6 +724,10 @@ int main(int argc, char **argv)
     if (D->magic != MIG_DRIVER_MAGIC || D->abi != MIG_DRIVER_ABI || strcmp(D->name, "mysql") != 0) {
         fprintf(stderr, "%s: not the mysql driver for this ABI\n", argv[1]);
         return 1;
+    }
+    if (argc == 4) {
+        read_servers_env();
+        return manage_db(argv[2], argv[3]);
     }
     if (want_server) {
         read_servers_env();
