@@ -187,6 +187,9 @@ static void test_url__masks_the_password(void)
     CU_ASSERT_EQUAL(n, strlen(buf));
     D->mask_url("mariadb://app@db/app", buf, sizeof(buf));
     CU_ASSERT_STRING_EQUAL(buf, "mariadb://app@db/app");
+    /* a password with a bare '/' or '@' is still hidden */
+    D->mask_url("mysql://app:pa/ss@wo@rd@db/app", buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "mysql://app:***@db/app");
     n = D->mask_url("mysql://a:b@c/d", buf, 8);
     CU_ASSERT_EQUAL(n, strlen("mysql://a:***@c/d"));
     CU_ASSERT_STRING_EQUAL(buf, "mysql:/");
@@ -206,6 +209,10 @@ static void test_url__rejects_bad_urls_without_the_password(void)
     CU_ASSERT_PTR_NULL(strstr(e.message, "topsecret"));
     CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h:99999/db", NULL, NULL, &e), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "port"));
+    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:top:secret@h/db?unix_socket=/nonexistent/x.sock",
+                               NULL, NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/x.sock"));
+    CU_ASSERT_PTR_NULL(strstr(e.message, "secret"));
     CU_ASSERT_PTR_NULL(c);
 }
 
