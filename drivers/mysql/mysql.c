@@ -311,6 +311,7 @@ typedef struct span {
     size_t first; /* its first significant byte */
     size_t end;   /* past its ';', or the end of the text */
     int    run;   /* starts a new round trip: an empty statement came before it */
+    int    multi; /* may send several results, then an OK (my_split_multi_result) */
 } span;
 
 static size_t utf8_chars(const char *s, size_t n)
@@ -389,7 +390,9 @@ static long error_position(const char *sql, const span *s, int first_sent, const
 
 /*
  * Run spans [a, b) of sql in one multi-statement round trip. On failure
- * err locates the statement the server stopped at.
+ * err locates the statement the server stopped at. The server sends one
+ * result per statement, except that CALL and compound statements send a
+ * result set per SELECT they run and then an OK: only that OK ends them.
  */
 static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size_t b,
                      int64_t *last, mig_drv_error *err)
@@ -398,9 +401,10 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
     int    failed = mysql_real_query(c->my, sql + v[a].first, v[b - 1].end - v[a].first) != 0;
 
     for (;;) {
-        int next;
+        int next, ended = 1;
 
         if (!failed) {
+            ended = !(v[idx < b ? idx : b - 1].multi && mysql_field_count(c->my) > 0);
             if (mysql_field_count(c->my) == 0) {
                 my_ulonglong n = mysql_affected_rows(c->my);
                 *last = n == (my_ulonglong)~0ULL ? 0 : (int64_t)n;
@@ -430,7 +434,8 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
         next = mysql_next_result(c->my);
         if (next == -1)
             return MIG_DRV_OK;
-        idx++;
+        if (ended)
+            idx++;
         if (next > 0)
             failed = 1;
     }
@@ -467,6 +472,7 @@ static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
             v[n].first = pos + first;
             v[n].end = pos + slen;
             v[n].run = new_run;
+            v[n].multi = my_split_multi_result(sql + v[n].first, v[n].end - v[n].first);
             new_run = 0;
             n++;
         }

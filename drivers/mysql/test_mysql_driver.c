@@ -310,6 +310,67 @@ static void test_exec__runs_bodies_empty_statements_and_comments(void)
     D->close(c);
 }
 
+/*
+ * The splitter must count statements as the server does: after each of
+ * these scripts a statement that fails must be found where it is.
+ */
+static void test_exec__splitter_agrees_with_the_server(void)
+{
+    static const char *const scripts[] = {
+        "SELECT 'a;b', \"c;\\\";\", `x;y` FROM (SELECT 1 AS `x;y`) t;\n",
+        "SELECT 1 # hash; comment\n; SELECT 2 -- dash; comment\n; SELECT 3--1;\n",
+        "/* block; comment */ SELECT 1; /*!40101 SET @x = 1 */; /*M!100100 SET @y = 2 */;\n",
+        "SELECT 'it''s; \\'quoted\\'';\n",
+        "CREATE TRIGGER sa_t BEFORE INSERT ON sa FOR EACH ROW BEGIN\n"
+        "  DECLARE n INT DEFAULT 0;\n"
+        "  IF NEW.a < 0 THEN SET NEW.a = 0; ELSEIF NEW.a > 9 THEN SET NEW.a = 9; END IF;\n"
+        "  SET NEW.b = IF(NEW.a > 1, 'big;', 'small');\n"
+        "  SET NEW.b = CASE WHEN NEW.a = 1 THEN 'one' ELSE NEW.b END;\n"
+        "  lbl: LOOP SET n = n + 1; IF n > 2 THEN LEAVE lbl; END IF; END LOOP lbl;\n"
+        "  WHILE n > 0 DO SET n = n - 1; END WHILE;\n"
+        "  REPEAT SET n = n + 1; UNTIL n > 1 END REPEAT;\n"
+        "  CASE n WHEN 2 THEN SET NEW.c = REPEAT('x', 2); ELSE BEGIN SET NEW.c = 'y'; END; END CASE;\n"
+        "END;\n",
+        "CREATE TRIGGER sa_t2 AFTER INSERT ON sa FOR EACH ROW IF NEW.a = 5 THEN "
+        "SET @five = 1; END IF;\n",
+        "CREATE PROCEDURE sa_p(IN x INT) BEGIN SELECT x; SELECT x + 1; END;\n"
+        "CREATE FUNCTION sa_f(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n",
+        "BEGIN NOT ATOMIC DECLARE v INT DEFAULT 1; SET v = v + 1; SELECT v; END;\n",
+        "IF 1 = 1 THEN SELECT 'yes;'; ELSE SELECT 'no'; END IF;\n",
+        "SELECT 1;;\nSELECT 2;\n  ;  \nSELECT 3;\n",
+        "CALL sa_p(1); CALL sa_p(2);\n",
+        "WHILE @w IS NULL DO SELECT 'w'; SET @w = 1; END WHILE;\n",
+        NULL,
+    };
+    mig_conn     *c = connect_to(url);
+    mig_drv_error e;
+    int           i;
+
+    CU_ASSERT_EQUAL_FATAL(exec(c, "CREATE TABLE sa (a INT, b VARCHAR(10), c VARCHAR(10))", &e),
+                          MIG_DRV_OK);
+    for (i = 0; scripts[i] != NULL; i++) {
+        char        sql[4096];
+        const char *bad = "SELECT * FROM sa_missing_table;";
+        size_t      want;
+
+        snprintf(sql, sizeof(sql), "%s%s\nSELECT 'never';", scripts[i], bad);
+        want = (size_t)(strstr(sql, bad) - sql);
+        memset(&e, 0, sizeof(e));
+        CU_ASSERT_EQUAL(D->exec(c, sql, strlen(sql), NULL, &e), MIG_DRV_ERROR);
+        if (e.code != 1146 || e.stmt_offset != want)
+            fprintf(stderr, "\nscript %d: code %d offset %zu, wanted 1146 at %zu: %s\n", i,
+                    e.code, e.stmt_offset, want, e.message);
+        CU_ASSERT_EQUAL(e.code, 1146);
+        CU_ASSERT_EQUAL(e.stmt_offset, want);
+    }
+    /* the compound statements above were created whole */
+    CU_ASSERT_EQUAL(exec(c, "INSERT INTO sa (a) VALUES (-3), (5)", &e), MIG_DRV_OK);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT COUNT(*) FROM sa WHERE a = 0 AND c = 'xx'"), 1);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT @five"), 1);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT sa_f(21)"), 42);
+    D->close(c);
+}
+
 static void test_values__round_trip_nul_bytes_and_utf8(void)
 {
     static const char text[] = "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 a\0b";
@@ -703,6 +764,7 @@ int main(int argc, char **argv)
         { "exec: locates the failing statement", test_exec__locates_the_failing_statement },
         { "exec: positions a syntax error", test_exec__positions_a_syntax_error },
         { "exec: runs bodies, empty statements, comments", test_exec__runs_bodies_empty_statements_and_comments },
+        { "exec: splitter agrees with the server", test_exec__splitter_agrees_with_the_server },
         { "values: round-trip NUL bytes and UTF-8", test_values__round_trip_nul_bytes_and_utf8 },
         { "cursor: allows exec between fetches", test_cursor__allows_exec_between_fetches },
         { "lock: reports busy with the holder", test_lock__reports_busy_with_the_holder },
