@@ -34,4 +34,12 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 int  mig_session_open(mig_session *s, mig_ctx *ctx);
 void mig_session_close(mig_session *s);
 
+/*
+ * mig_session_open and mig_ctx_graph at once: the graph loads on a second
+ * thread while this one connects. *g is borrowed from ctx. A graph error
+ * wins over a session error (as when the graph loaded first); on any
+ * error the session is closed.
+ */
+int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
+
 #endif
