@@ -812,14 +812,30 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     /* ancestors come first in the order: no walk needed otherwise */
     if (a >= r)
         return 0;
-    unsigned char *mark = calloc(g->n, 1);
+    unsigned char *seen = calloc(g->n, 1);
     size_t *stk = malloc(g->n * sizeof *stk);
     int found = 0;
-    if (mark && stk) {
-        mark_up_down(g, mark, stk, &r, 1, 1, 0, ALL_LINKS);
-        found = mark[a] != 0;
+    size_t top = 0;
+    if (seen && stk) {
+        stk[top++] = r;
+        seen[r] = 1;
     }
-    free(mark);
+    while (top && !found) {
+        const gnode *nd = &g->nodes[stk[--top]];
+        for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
+            size_t w = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            /* nothing placed before anc can lead down to it */
+            if (w < a || seen[w])
+                continue;
+            if (w == a) {
+                found = 1;
+                break;
+            }
+            seen[w] = 1;
+            stk[top++] = w;
+        }
+    }
+    free(seen);
     free(stk);
     return found;
 }
@@ -1581,6 +1597,18 @@ int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
     }
     if (rc == 0 && final_heads(out_heads, &p) < 0)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    planner_release(&p);
+    return rc;
+}
+
+int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                      const char *const *current, size_t ncurrent)
+{
+    planner p;
+    int rc = planner_init(&p, ctx, g, current, ncurrent);
+    if (rc == 0)
+        for (size_t i = 0; i < g->n; i++)
+            out[i] = (p.mark[i] & M_APPLIED) != 0;
     planner_release(&p);
     return rc;
 }

@@ -330,6 +330,16 @@ static void test_graph__counts_pending_revisions(void)
     g = mk("a1 a2:a1 b1 b2:b1|a2");
     CU_ASSERT_EQUAL(pending(g, "b1"), 3);
     CU_ASSERT_EQUAL(pending(g, "b2"), 0);
+    /* the same walk, revision by revision (order: a1 a2 b1 b2) */
+    unsigned char applied[4];
+    const char *cur[] = { "b1", "a1" };
+    MIG_PASS(ctx, mig_graph_applied(applied, ctx, g, cur, 2));
+    CU_ASSERT_EQUAL(applied[0], 1);
+    CU_ASSERT_EQUAL(applied[1], 0);
+    CU_ASSERT_EQUAL(applied[2], 1);
+    CU_ASSERT_EQUAL(applied[3], 0);
+    CU_ASSERT_TRUE(mig_graph_is_ancestor(g, find(g, "a1"), find(g, "b2")));
+    CU_ASSERT_FALSE(mig_graph_is_ancestor(g, find(g, "b2"), find(g, "a2")));
     mig_graph_free(g);
 }
 
