@@ -652,6 +652,39 @@ static void test_graph__stamps_across_a_dependency(void)
     mig_graph_free(g);
 }
 
+static void test_graph__branches_again_after_a_merge(void)
+{
+    mig_graph *g = mk("a b:a c:a m:b,c d:m e:m");
+    PLAN(g, "", "heads", 1, "+a[>a] +b[a>b] +c[>c] +m[b,c>m] +d[m>d] +e[>e] = d,e");
+    PLAN(g, "d e", "m", 0, "-e[e>] -d[d>m] = m");
+    PLAN(g, "d e", "d-1", 0, "-d[d>] = e");
+    PLAN(g, "b c", "d", 1, "+m[b,c>m] +d[m>d] = d");
+    PLAN_FAILS(g, "m", "+1", 1, "ambiguous: m branches into d, e");
+    PLAN_FAILS(g, "d e", "-1", 0, "several current revisions (d, e)");
+    mig_graph_free(g);
+}
+
+static void test_graph__downgrades_one_side_of_a_branch_in_mid_line(void)
+{
+    mig_graph *g = mk("a b:a c:b d:b e:d");
+    PLAN(g, "c e", "c-1", 0, "-c[c>] = e");
+    PLAN(g, "c e", "e-2", 0, "-e[e>d] -d[d>] = c");
+    PLAN(g, "c e", "b", 0, "-e[e>d] -d[d>] -c[c>b] = b");
+    PLAN(g, "c", "e", 1, "+d[>d] +e[d>e] = c,e");
+    mig_graph_free(g);
+}
+
+static void test_graph__follows_labels_across_a_dependency(void)
+{
+    mig_graph *g = mk("x1#xs x2:x1 y1#ys y2:y1|x1");
+    PLAN(g, "", "ys@head", 1, "+x1[>x1] +y1[>y1] +y2[y1,x1>y2] = y2");
+    /* x1 is applied through y2's dependency: xs goes on from there as a new row */
+    PLAN(g, "y2", "xs@+1", 1, "+x2[>x2] = x2,y2");
+    PLAN(g, "x2 y2", "xs@base", 0, "-y2[y2>y1] -x2[x2>x1] -x1[x1>] = y1");
+    PLAN(g, "x2 y2", "ys@base", 0, "-y2[y2>y1] -y1[y1>] = x2");
+    mig_graph_free(g);
+}
+
 /* ---- stamp ---- */
 
 static void test_graph__stamps_like_alembic(void)
@@ -992,6 +1025,9 @@ static CU_TestInfo tests[] = {
     { "merges part of three lines", test_graph__merges_part_of_three_lines },
     { "upgrades twin merges", test_graph__upgrades_twin_merges },
     { "stamps across a dependency", test_graph__stamps_across_a_dependency },
+    { "branches again after a merge", test_graph__branches_again_after_a_merge },
+    { "downgrades one side of a branch in mid line", test_graph__downgrades_one_side_of_a_branch_in_mid_line },
+    { "follows labels across a dependency", test_graph__follows_labels_across_a_dependency },
     { "stamps like alembic", test_graph__stamps_like_alembic },
     { "finds by id prefix and label", test_graph__finds_by_id_prefix_and_label },
     { "orders heads bases children and parents", test_graph__orders_heads_bases_children_and_parents },
