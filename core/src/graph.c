@@ -1149,6 +1149,9 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
         *out = tip;
         return 0;
     }
+    if (steps < 0 && r->label != NONE)
+        return mig_fail(p->ctx, MIG_ETARGET,
+                        "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
         return mig_fail(p->ctx, MIG_ETARGET,
                         "relative target '%s': nothing to downgrade, the database is at base",

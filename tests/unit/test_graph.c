@@ -432,6 +432,7 @@ static void test_graph__downgrades_one_branch_by_label(void)
     PLAN(g, "a2 b2", "beta@base", 0, "-b2[b2>b1] -b1[b1>] = a2");
     PLAN(g, "a2 b2", "alpha@-3", 0, "-b2[b2>b1] -b1[b1>] -a2[a2>a1] -a1[a1>r] -r[r>] = ");
     PLAN(g, "a2", "beta@base", 0, "= a2");
+    PLAN_FAILS(g, "a2", "beta@-1", 0, "no current revision is on that branch");
     mig_graph_free(g);
 }
 
