@@ -1509,7 +1509,7 @@ static int downgrade_set(planner *p, const resolved *r)
     mig_buf b = MIG_BUF_INIT;
     list_ids(&b, g, p->cur, p->ncur);
     int rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "cannot downgrade to %s: it is on a branch the database never applied "
+                      "cannot downgrade to %s: it is on a branch that is not applied "
                       "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
     mig_buf_release(&b);
     return rc;

@@ -383,13 +383,13 @@ static void test_graph__downgrades_one_of_several_bases(void)
     mig_graph_free(g);
 }
 
-static void test_graph__refuses_a_downgrade_to_a_branch_never_applied(void)
+static void test_graph__refuses_a_downgrade_to_a_branch_not_applied(void)
 {
     mig_graph *g = mk(TWO_BASES);
-    PLAN_FAILS(g, "a2", "b1", 0, "cannot downgrade to b1: it is on a branch the database never applied");
+    PLAN_FAILS(g, "a2", "b1", 0, "cannot downgrade to b1: it is on a branch that is not applied");
     mig_graph_free(g);
     g = mk("r a1:r a2:a1 b1:r b2:b1");
-    PLAN_FAILS(g, "a2", "b2", 0, "never applied (current: a2)");
+    PLAN_FAILS(g, "a2", "b2", 0, "not applied (current: a2)");
     mig_graph_free(g);
 }
 
@@ -1003,7 +1003,7 @@ static CU_TestInfo tests[] = {
     { "refuses an unknown current revision", test_graph__refuses_an_unknown_current_revision },
     { "upgrades several bases", test_graph__upgrades_several_bases },
     { "downgrades one of several bases", test_graph__downgrades_one_of_several_bases },
-    { "refuses a downgrade to a branch never applied", test_graph__refuses_a_downgrade_to_a_branch_never_applied },
+    { "refuses a downgrade to a branch not applied", test_graph__refuses_a_downgrade_to_a_branch_not_applied },
     { "upgrades both sides of a branch point", test_graph__upgrades_both_sides_of_a_branch_point },
     { "downgrades through a branch point", test_graph__downgrades_through_a_branch_point },
     { "downgrades one branch by label", test_graph__downgrades_one_branch_by_label },
