@@ -136,3 +136,12 @@ set(CPACK_COMPONENT_DRIVER_POSTGRES_DESCRIPTION "PostgreSQL driver for mig\nmig_
 set(CPACK_COMPONENT_DRIVER_MYSQL_DESCRIPTION "MySQL and MariaDB driver for mig\nmig_driver_mysql.so, over MariaDB Connector/C.")
 
 include(CPack)
+
+# tests/cli/t_deb.sh installs the packages into this machine with dpkg -i:
+# it runs alone (RUN_SERIAL), as this test; as the globbed cli_deb it skips.
+if(MIG_BUILD_TESTS)
+  add_test(NAME package_deb COMMAND bash ${PROJECT_SOURCE_DIR}/tests/cli/t_deb.sh)
+  set_tests_properties(package_deb PROPERTIES
+    ENVIRONMENT "MIG=$<TARGET_FILE:mig>;MIG_SRC=${PROJECT_SOURCE_DIR};MIG_BUILD=${CMAKE_BINARY_DIR};MIG_TEST_DEB=1"
+    RUN_SERIAL ON SKIP_RETURN_CODE 77 TIMEOUT 1200)
+endif()
