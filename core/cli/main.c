@@ -202,7 +202,8 @@ static int make_context(cli *c)
     o.nx = g.x.n;
     o.tenants = g.tenants.v;
     o.ntenants = g.tenants.n;
-    o.all_tenants = g.all_tenants;
+    /* `mig tenants` lists them all unless told which (its help says so) */
+    o.all_tenants = g.all_tenants || (strcmp(c->cmd->name, "tenants") == 0 && g.tenants.n == 0);
     o.jobs = g.jobs;
     o.keep_going = g.keep_going;
     o.lock_timeout = g.lock_timeout;
