@@ -145,6 +145,13 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
     return 0;
 }
 
+/* Is the URL from the command line or the environment (not from the file)? */
+static int url_from_outside(const mig_ctx *ctx)
+{
+    const char *env = getenv("MIG_DATABASE_URL");
+    return (ctx->opts.url && *ctx->opts.url) || (env && *env);
+}
+
 int mig_ctx_url(mig_ctx *ctx, char **out)
 {
     *out = NULL;
@@ -304,8 +311,14 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
     }
     if (rc == 0)
         rc = mig_state_init(&s->st, ctx, s->drv, vt);
+    /* a relative sqlite: path is relative to where it was written down */
+    char cwd[4096];
+    const char *base = mig_config_dir(ctx->cfg);
+    if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
+        base = cwd;
+    s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
     if (rc == 0)
-        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, mig_config_dir(ctx->cfg));
+        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
     if (rc == 0 && ctx->tenant && !db_tenant)
         rc = enter_schema(s, ctx);
     if (rc == 0) {
