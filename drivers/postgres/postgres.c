@@ -635,12 +635,14 @@ static void locate_error(const char *whole, size_t wlen, size_t base, size_t n,
 static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
-    const char *nul = memchr(sql, '\0', len);
+    const char *nul;
     int done, rc;
 
     if (affected)
         *affected = 0;
-    if (nul) {
+    if (len == 0)
+        return MIG_DRV_OK;
+    if ((nul = memchr(sql, '\0', len)) != NULL) {
         pg_error_msg(err, "SQL text holds a NUL byte");
         err->stmt_offset = (size_t)(nul - sql);
         return MIG_DRV_ERROR;
@@ -717,7 +719,8 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
         return MIG_DRV_OK;
     for (int i = 0; i < n; i++) {
         if (v[i].type == MIG_VAL_TEXT) {
-            if (memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
+            /* an empty text may come as (NULL, 0) */
+            if (v[i].u.s.len > 0 && memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
                 return pg_error_msg(err, "parameter %d: text holds a NUL byte, which PostgreSQL text cannot store (bind it as a blob)",
                                     i + 1);
             need += v[i].u.s.len + 1;
@@ -758,7 +761,8 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
             o += (size_t)snprintf(s, 32, "%s", v[i].u.b ? "true" : "false") + 1;
             break;
         case MIG_VAL_TEXT:
-            memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
+            if (v[i].u.s.len > 0)
+                memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
             s[v[i].u.s.len] = '\0';
             o += v[i].u.s.len + 1;
             break;
