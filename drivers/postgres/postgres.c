@@ -287,10 +287,17 @@ static size_t pg_mask_url(const char *url, char *buf, size_t buflen)
     }
     const char *auth = sep + 3;
     size_t authlen = strcspn(auth, "/?#");
+    /*
+     * The user info ends at the last '@' before the query: a raw '@' or
+     * '/' in a password (invalid, but typed) must not leave part of it
+     * showing.
+     */
     const char *at = NULL;
-    for (const char *p = auth; p < auth + authlen; p++)
+    for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
         if (*p == '@')
-            at = p; /* the last '@': a raw '@' in a password stays masked */
+            at = p;
+    if (at && at >= auth + authlen)
+        authlen = strcspn(at, "/?#") + (size_t)(at - auth);
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon) {
         out_put(&o, url, (size_t)(colon + 1 - url));

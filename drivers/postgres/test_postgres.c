@@ -708,6 +708,8 @@ static void test_postgres__quotes_identifiers_and_masks_passwords(void)
     CU_ASSERT_STRING_EQUAL(buf, "host=db user=app password=*** dbname=app");
     drv->mask_url("host=db password = s3cret", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "host=db password = ***");
+    drv->mask_url("postgresql://app:a/b@c@db/app?x=1", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "postgresql://app:***@db/app?x=1");
     drv->mask_url("postgres://app@db/app", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "postgres://app@db/app");
 }
