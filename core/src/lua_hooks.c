@@ -164,16 +164,18 @@ static int call_one(mig_lua *lua, size_t i, const char *name, const mig_rev *rev
 {
     const char *path = lua->hook_paths.v[i];
     hook_call c = { lua, path, name, i + 1, rev, upgrade, err };
-    char what[1200];
+    char what[200];
     if (rev)
-        snprintf(what, sizeof what, "hook %s (%s) at revision %s", name, path, rev->id);
+        snprintf(what, sizeof what, "hook %s at revision %s", name, rev->id);
     else
-        snprintf(what, sizeof what, "hook %s (%s)", name, path);
+        snprintf(what, sizeof what, "hook %s", name);
     return mig_lua_protected(lua, call_hook, &c, MIG_EFAIL, what, path);
 }
 
 int mig_lua_hooks_call(mig_lua *lua, const char *name, const mig_rev *rev, int upgrade)
 {
+    if (lua == NULL)
+        return 0;
     for (size_t i = 0; i < lua->hook_paths.n; i++) {
         int rc = call_one(lua, i, name, rev, upgrade, NULL);
         if (rc)
@@ -184,9 +186,9 @@ int mig_lua_hooks_call(mig_lua *lua, const char *name, const mig_rev *rev, int u
 
 void mig_lua_hooks_on_error(mig_lua *lua, const mig_rev *rev, int upgrade)
 {
-    mig_ctx *ctx = lua->ctx;
-    if (lua->hook_paths.n == 0)
+    if (lua == NULL || lua->hook_paths.n == 0)
         return;
+    mig_ctx *ctx = lua->ctx;
     /* keep the reason of the failure, whatever the hooks do */
     int code = ctx->err_code, line = ctx->err_line;
     char *msg = mig_strdup(mig_buf_cstr(&ctx->err_message));

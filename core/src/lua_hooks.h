@@ -31,8 +31,7 @@ int mig_lua_hooks_load(mig_lua *lua);
  * Call hook `name` ("before_migrate", "before_each", "after_each",
  * "after_migrate") with (db, ctx) in each script that defines it, in
  * order; rev is the step's revision (NULL for the *_migrate hooks).
- * Errors: MIG_EFAIL "hook NAME (FILE) failed at FILE:LINE: ..." naming
- * the revision.
+ * Errors: MIG_EFAIL "hook NAME at revision ID failed at FILE:LINE: ...".
  */
 int mig_lua_hooks_call(mig_lua *lua, const char *name, const mig_rev *rev, int upgrade);
 

@@ -67,8 +67,8 @@ void mig_lua_run_file(mig_lua *lua, const char *path);
  *     "WHAT failed at FILE:LINE: MESSAGE"
  * where FILE:LINE is where it was raised (fallback_file when no Lua code
  * was running), the database's detail when a db call raised it, and the
- * traceback with -v. what: "revision 1f0e2d3c4b5a", "hook before_each
- * (hooks/audit.lua) at revision ..."; fallback_file may be NULL.
+ * traceback with -v. what: "revision 1f0e2d3c4b5a", "hook before_each at
+ * revision 1f0e2d3c4b5a"; fallback_file may be NULL.
  */
 int  mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
                        const char *what, const char *fallback_file);
