@@ -14,9 +14,12 @@
 
 static void release_resources(mig_ctx *ctx)
 {
-    mig_graph_free(ctx->graph);
-    mig_config_free(ctx->cfg);
-    mig_drv_unload(ctx->drv);
+    if (ctx->parent == NULL) {
+        mig_graph_free(ctx->graph);
+        mig_config_free(ctx->cfg);
+        mig_drv_unload(ctx->drv);
+    }
+    free(ctx->tenant);
     free(ctx->script_location);
     free(ctx->versions_dir);
     free(ctx->version_table);
@@ -24,6 +27,30 @@ static void release_resources(mig_ctx *ctx)
     free(ctx->rev_storage);
     free(ctx->head_views);
     mig_strvec_release(&ctx->current);
+}
+
+int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
+{
+    int rc = mig_ctx_new_empty(out);
+    if (rc)
+        return rc;
+    mig_ctx *ctx = *out;
+    ctx->opts = parent->opts;
+    ctx->parent = parent;
+    ctx->release_hook = release_resources;
+    ctx->cfg = parent->cfg;
+    ctx->graph = parent->graph;
+    ctx->drv = parent->drv;
+    ctx->log_fn = parent->log_fn;
+    ctx->log_payload = parent->log_payload;
+    ctx->tenant = mig_strdup(tenant);
+    ctx->script_location = mig_strdup(parent->script_location);
+    ctx->versions_dir = mig_strdup(parent->versions_dir);
+    ctx->version_table = mig_strdup(parent->version_table);
+    if (ctx->tenant == NULL || (parent->script_location && !ctx->script_location) ||
+        (parent->versions_dir && !ctx->versions_dir) || (parent->version_table && !ctx->version_table))
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
 }
 
 int mig_ctx_new(mig_ctx **out, const mig_options *opts)
@@ -186,6 +213,72 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+static int plain_name(const char *s)
+{
+    if (*s == '\0' || *s == '.' || strlen(s) > 63)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Schema tenants: make the tenant's schema current, so the revisions and
+ * the state tables live there. [tenants] search_path widens the path;
+ * every name in it is quoted, so no tenant name can inject SQL.
+ */
+static int enter_schema(mig_session *s, mig_ctx *ctx)
+{
+    if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
+        return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
+                        s->drv->table->name);
+    int exists = 0;
+    int rc = mig_db_schema_exists(s->db, ctx, ctx->tenant, &exists);
+    if (rc)
+        return rc;
+    if (!exists) {
+        int create = 0;
+        rc = mig_config_get_bool(ctx->cfg, ctx, "tenants", "create_schemas", 0, &create);
+        if (rc)
+            return rc;
+        if (!create) {
+            rc = mig_fail(ctx, MIG_EFAIL, "tenant schema '%s' does not exist", ctx->tenant);
+            mig_error_hint(ctx, "create it, or set create_schemas = true in [tenants]");
+            return rc;
+        }
+        if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
+            return rc;
+    }
+    char *raw = NULL;
+    rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
+    if (rc)
+        return rc;
+    mig_buf path = MIG_BUF_INIT;
+    if (raw) {
+        char *save = NULL;
+        for (char *item = strtok_r(raw, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            while (*item == ' ' || *item == '\t')
+                item++;
+            size_t n = strlen(item);
+            while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+                item[--n] = '\0';
+            if (n == 0)
+                continue;
+            const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
+            char *q = mig_drv_quote_ident(s->drv, name);
+            mig_buf_printf(&path, "%s%s", path.len ? ", " : "", q ? q : "");
+            free(q);
+        }
+    }
+    free(raw);
+    rc = path.oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory")
+                  : mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
+    mig_buf_release(&path);
+    return rc;
+}
+
 int mig_session_open(mig_session *s, mig_ctx *ctx)
 {
     memset(s, 0, sizeof *s);
@@ -195,10 +288,26 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
+    int db_tenant = s->url && mig_url_has_tenant(s->url);
+    if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
+        /* a database tenant's name goes into a URL or a file path: keep it plain */
+        rc = mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
+                      ctx->tenant);
+    } else if (rc == 0 && ctx->tenant && db_tenant) {
+        char *u = mig_url_with_tenant(s->url, ctx->tenant);
+        if (u == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        free(s->url);
+        s->url = u;
+    } else if (rc == 0 && db_tenant) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "the URL names {tenant}: give --tenant NAME or --all-tenants");
+    }
     if (rc == 0)
         rc = mig_state_init(&s->st, ctx, s->drv, vt);
     if (rc == 0)
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, mig_config_dir(ctx->cfg));
+    if (rc == 0 && ctx->tenant && !db_tenant)
+        rc = enter_schema(s, ctx);
     if (rc == 0) {
         char *on_connect = NULL;
         rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);

@@ -24,7 +24,13 @@ typedef struct mig_session {
     char          *url;
 } mig_session;
 
-/* Connect and run on_connect. */
+/* Load graph, driver and names before tenant workers borrow them. */
+int mig_ctx_prepare_shared(mig_ctx *ctx);
+
+/* A worker's context for one tenant: borrows the parent's config, graph, driver. */
+int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
+
+/* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);
 void mig_session_close(mig_session *s);
 

@@ -2,10 +2,12 @@
  * mig check: the CI gate. Reports every problem it finds rather than the
  * first, so one run tells a developer all that is wrong.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "tenant.h"
 
 typedef struct applied_sum {
     mig_strvec revs;
@@ -54,9 +56,60 @@ static void report(mig_check_fn fn, void *payload, const char *kind, const char 
         fn(payload, &p);
 }
 
+static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload);
+
+typedef struct check_args {
+    mig_check_fn    fn;
+    void           *payload;
+    pthread_mutex_t mu;
+} check_args;
+
+typedef struct tenant_problem {
+    check_args *a;
+    const char *tenant;
+} tenant_problem;
+
+static void tenant_report(void *payload, const mig_check_problem *p)
+{
+    tenant_problem *tp = payload;
+    char *m = mig_aprintf("tenant %s: %s", tp->tenant, p->message);
+    mig_check_problem q = { p->kind, p->revision, m ? m : p->message };
+    pthread_mutex_lock(&tp->a->mu);
+    if (tp->a->fn)
+        tp->a->fn(tp->a->payload, &q);
+    pthread_mutex_unlock(&tp->a->mu);
+    free(m);
+}
+
+static int check_tenant(mig_ctx *child, void *payload)
+{
+    tenant_problem tp = { payload, child->tenant };
+    return check_one(child, tenant_report, &tp);
+}
+
 int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload)
 {
     mig_error_clear(ctx);
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return check_one(ctx, fn, payload);
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    check_args a = { fn, payload, PTHREAD_MUTEX_INITIALIZER };
+    int keep = ctx->opts.keep_going;
+    mig_tenant_fn tf = ctx->tenant_fn;
+    ctx->opts.keep_going = 1;
+    ctx->tenant_fn = NULL;
+    rc = mig_tenant_foreach(ctx, check_tenant, &a);
+    ctx->opts.keep_going = keep;
+    ctx->tenant_fn = tf;
+    if (rc == MIG_EFAIL)
+        return mig_fail(ctx, MIG_ECHECK, "check found problems in some tenants");
+    return rc;
+}
+
+static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
+{
     int problems = 0;
     mig_graph *g = NULL;
     int rc = mig_ctx_graph(ctx, &g);

@@ -45,7 +45,12 @@ const mig_rev *mig_graph_child(const mig_graph *g, const mig_rev *rev, size_t i)
 /* Parents: down_revisions resolved. */
 size_t         mig_graph_nparents(const mig_graph *g, const mig_rev *rev);
 const mig_rev *mig_graph_parent(const mig_graph *g, const mig_rev *rev, size_t i);
+/* Dependencies: depends_on resolved (those not also down_revisions). */
+size_t         mig_graph_ndepends(const mig_graph *g, const mig_rev *rev);
+const mig_rev *mig_graph_depend(const mig_graph *g, const mig_rev *rev, size_t i);
 /* Labels of the branch rev is on (its own and inherited), NULL-terminated, borrowed. */
+const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *rev);
+/* Is anc a proper ancestor of rev (through down_revision or depends_on)? */
 int            mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev *rev);
 
 /* One step of a plan. */

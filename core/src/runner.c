@@ -24,6 +24,7 @@
 #include "lock.h"
 #include "revfile.h"
 #include "sqlsplit.h"
+#include "tenant.h"
 
 typedef struct run {
     mig_ctx      *ctx;
@@ -40,6 +41,24 @@ typedef struct run {
     mig_buf       sql;         /* offline output */
     int           offline;
     mig_strvec    heads;
+    /*
+     * Inside one transaction for the whole run nobody sees the version
+     * table between steps, so its changes and the history rows are kept
+     * here and written once before the commit: three statements fewer per
+     * revision, and no re-preparing them after every DDL statement.
+     */
+    int           defer;
+    mig_strvec    db_heads;    /* the version table as written */
+    mig_strvec    sim_heads;   /* ... as it stands after the steps run so far */
+    struct deferred_hist {
+        const char *revision;  /* borrowed from the graph */
+        const char *direction;
+        char        checksum[65];
+        char        started[40];
+        int64_t     duration_ms;
+        int64_t     statements;
+    } *dh;
+    size_t        ndh, cap_dh;
 } run;
 
 static double now_ms(void)
@@ -137,10 +156,22 @@ static int take_lock(run *r)
         int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, mig_config_dir(ctx->cfg));
         if (rc)
             return rc;
-        r->lock_key = mig_aprintf("mig:%s", r->s.st.version_name);
+        /* each tenant has its own lock, so processes can share the tenants */
+        r->lock_key = ctx->tenant ? mig_aprintf("mig:%s:%s", r->s.st.version_name, ctx->tenant)
+                                  : mig_aprintf("mig:%s", r->s.st.version_name);
         if (r->lock_key == NULL)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
+        if (ctx->lock_try_only) {
+            char holder[256];
+            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, holder, sizeof holder);
+            if (rc == MIG_DRV_BUSY) {
+                ctx->lock_busy = 1;
+                return mig_fail(ctx, MIG_ELOCK, "tenant %s is being migrated by %s", ctx->tenant,
+                                holder[0] ? holder : "another session");
+            }
+        } else {
+            rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
+        }
         if (rc)
             return rc;
         r->locked = 1;
@@ -184,6 +215,9 @@ static void release(run *r)
     mig_plan_free(r->plan);
     mig_buf_release(&r->sql);
     mig_strvec_release(&r->heads);
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
+    free(r->dh);
 }
 
 static void free_bodies(mig_revbody *b, size_t n)
@@ -230,28 +264,24 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static const char *from_of(const mig_plan_step *st)
-{
-    if (st->upgrade)
-        return st->rev->down.n ? st->rev->down.v[0] : "base";
-    return st->rev->id;
-}
-
 static void report_step(run *r, const mig_plan_step *st, double ms)
 {
     mig_ctx *ctx = r->ctx;
     const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    const char *from = st->upgrade ? from_of(st) : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : (st->rev->down.n ? st->rev->down.v[0] : "base");
+    /* the other end of the step: every parent of a merge, base for a root */
+    mig_buf parents = MIG_BUF_INIT;
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
+    const char *from = st->upgrade ? other : st->rev->id;
+    const char *to = st->upgrade ? st->rev->id : other;
     mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
             st->rev->message ? st->rev->message : "", ms);
     if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, st->upgrade ? from : to, dir,
-                                st->rev->message ? st->rev->message : "", ms };
-        if (!st->upgrade)
-            rep.from = st->rev->id;
+        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
         ctx->step_fn(ctx->step_payload, &rep);
     }
+    mig_buf_release(&parents);
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
@@ -345,6 +375,79 @@ static void fill_hist(run *r, mig_hist *h, const mig_plan_step *st, const mig_re
     h->state = "done";
 }
 
+/* A step's version change, applied to a set of heads in memory. */
+static int change_heads(mig_strvec *heads, const mig_plan_step *st)
+{
+    for (size_t i = 0; i < st->delete_heads.n; i++)
+        for (size_t k = 0; k < heads->n; k++)
+            if (strcmp(heads->v[k], st->delete_heads.v[i]) == 0) {
+                mig_strvec_remove_at(heads, k);
+                break;
+            }
+    for (size_t i = 0; i < st->insert_heads.n; i++)
+        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int defer_step(run *r, const mig_plan_step *st, const mig_revbody *b, const char *started,
+                      int64_t duration_ms, int64_t nstmts)
+{
+    if (change_heads(&r->sim_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (r->ndh == r->cap_dh) {
+        size_t cap = r->cap_dh ? r->cap_dh * 2 : 64;
+        struct deferred_hist *n = realloc(r->dh, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->dh = n;
+        r->cap_dh = cap;
+    }
+    struct deferred_hist *d = &r->dh[r->ndh++];
+    d->revision = st->rev->id;
+    d->direction = st->upgrade ? "upgrade" : "downgrade";
+    memcpy(d->checksum, b->checksum, sizeof d->checksum);
+    memcpy(d->started, started, sizeof d->started);
+    d->duration_ms = duration_ms;
+    d->statements = nstmts;
+    return 0;
+}
+
+/* Write what defer_step kept: the version table's difference, then the history rows. */
+static int flush_state(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = 0;
+    if (!r->defer)
+        return 0;
+    for (size_t i = 0; rc == 0 && i < r->db_heads.n; i++)
+        if (!mig_strvec_contains(&r->sim_heads, r->db_heads.v[i]))
+            rc = mig_state_delete_head(&r->s.st, ctx, r->s.db, NULL, r->db_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->sim_heads.n; i++)
+        if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
+            rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
+        mig_hist h = { r->dh[i].revision, r->dh[i].direction, r->dh[i].checksum, r->dh[i].started,
+                       r->dh[i].duration_ms, mig_state_applied_by(), "done", r->dh[i].statements, NULL };
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    }
+    if (rc)
+        return rc;
+    r->ndh = 0;
+    mig_strvec_release(&r->db_heads);
+    for (size_t i = 0; i < r->sim_heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->sim_heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Commit the run's transaction, with the state kept back until now. */
+static int commit(run *r)
+{
+    int rc = flush_state(r);
+    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+}
+
 /*
  * A step inside the run's transaction: the section in one call (one round
  * trip where the driver takes several statements), then its version change
@@ -398,14 +501,19 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
         if (rc)
             return rc;
     }
-    int rc = apply_version_change(r, st);
-    if (rc)
-        return rc;
-    mig_hist h;
-    fill_hist(r, &h, st, b, started);
-    h.duration_ms = (int64_t)(now_ms() - t0);
-    h.statements_applied = nstmts;
-    rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    int rc;
+    if (r->defer && !r->offline) {
+        rc = defer_step(r, st, b, started, (int64_t)(now_ms() - t0), nstmts);
+    } else {
+        rc = apply_version_change(r, st);
+        if (rc)
+            return rc;
+        mig_hist h;
+        fill_hist(r, &h, st, b, started);
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        h.statements_applied = nstmts;
+        rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    }
     if (rc == 0 && !r->offline)
         report_step(r, st, now_ms() - t0);
     return rc;
@@ -493,6 +601,10 @@ static int run_plan(run *r, int64_t resume_at)
     mig_ctx *ctx = r->ctx;
     const mig_dialect *d = r->s.drv->table->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    for (size_t i = 0; r->defer && i < r->heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
@@ -504,11 +616,15 @@ static int run_plan(run *r, int64_t resume_at)
         if (stepwise && !r->offline) {
             if (in_txn) {
                 /* what ran before it is committed first */
-                if ((rc = mig_db_commit(r->s.db, ctx)) != 0)
+                if ((rc = commit(r)) != 0)
                     return rc;
                 in_txn = 0;
             }
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
+            /* it wrote its own version change: keep the kept-back view in step */
+            if (rc == 0 && r->defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         } else {
             if (r->offline && stepwise && in_txn) {
                 mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
@@ -526,7 +642,7 @@ static int run_plan(run *r, int64_t resume_at)
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
                 else
-                    rc = mig_db_commit(r->s.db, ctx);
+                    rc = commit(r);
                 in_txn = 0;
             }
         }
@@ -537,9 +653,16 @@ static int run_plan(run *r, int64_t resume_at)
         if (r->offline)
             mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
         else
-            return mig_db_commit(r->s.db, ctx);
+            return commit(r);
     }
     return 0;
+}
+
+static void join_heads(mig_buf *b, const mig_strvec *heads)
+{
+    mig_buf_clear(b);
+    for (size_t i = 0; i < heads->n; i++)
+        mig_buf_printf(b, "%s%s", i ? " " : "", heads->v[i]);
 }
 
 static int is_head_target(const char *t)
@@ -632,6 +755,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
 {
     run r;
     memset(&r, 0, sizeof r);
+    ctx->run_steps = 0;
+    mig_buf_clear(&ctx->run_from);
+    mig_buf_clear(&ctx->run_to);
     r.ctx = ctx;
     r.flags = flags;
     int rc = mig_ctx_graph(ctx, &r.g);
@@ -676,6 +802,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
                 if (rc)
                     goto out;
                 if (!found) {
+                    join_heads(&ctx->run_from, &r.heads);
+                    join_heads(&ctx->run_to, &r.heads);
+                    ctx->run_steps = 0;
                     mig_log(ctx, MIG_LOG_INFO, "already at %s", target);
                     goto out;
                 }
@@ -693,6 +822,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
     if (rc)
         goto out;
+    join_heads(&ctx->run_from, &r.heads);
+    join_heads(&ctx->run_to, &r.heads);
 
     mig_failed f;
     int found = 0;
@@ -746,6 +877,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (r.plan->nsteps == 0)
         mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
     rc = run_plan(&r, resume_at);
+    if (rc == 0) {
+        ctx->run_steps = r.plan->nsteps;
+        join_heads(&ctx->run_to, &r.plan->final_heads);
+    }
 out:
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
@@ -753,12 +888,56 @@ out:
     return rc;
 }
 
+/*
+ * Load what tenant workers share before they start: they borrow the
+ * parent's graph, driver and names, read-only.
+ */
+int mig_ctx_prepare_shared(mig_ctx *ctx)
+{
+    mig_graph *g;
+    const mig_drv *drv;
+    const char *vt;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc == 0)
+        rc = mig_ctx_driver(ctx, &drv);
+    if (rc == 0)
+        rc = mig_ctx_version_table(ctx, &vt);
+    return rc;
+}
+
+typedef struct exec_args {
+    const char *target;
+    int         upgrade;
+    unsigned    flags;
+} exec_args;
+
+static int exec_tenant(mig_ctx *child, void *payload)
+{
+    exec_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1; /* one line per tenant, from the caller's report */
+    return execute(child, a->target, a->upgrade, a->flags);
+}
+
+static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return execute(ctx, target, upgrade, flags);
+    if (flags & MIG_RUN_SQL)
+        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    exec_args a = { target, upgrade, flags };
+    return mig_tenant_foreach(ctx, exec_tenant, &a);
+}
+
 int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
 {
     mig_error_clear(ctx);
     if (target == NULL || *target == '\0')
         return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
-    return execute(ctx, target, 1, flags);
+    return dispatch(ctx, target, 1, flags);
 }
 
 int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -768,16 +947,43 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "downgrade needs a TARGET (e.g. -1 or base)");
     if (flags & MIG_RUN_RESUME)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
-    return execute(ctx, target, 0, flags);
+    return dispatch(ctx, target, 0, flags);
 }
 
 /* ---- stamp, current, history, pending ---- */
+
+typedef struct stamp_args {
+    const char *const *targets;
+    size_t             n;
+    int                purge;
+} stamp_args;
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+
+static int stamp_tenant(mig_ctx *child, void *payload)
+{
+    stamp_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1;
+    return stamp_one(child, a->targets, a->n, a->purge);
+}
 
 int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
 {
     mig_error_clear(ctx);
     if (n == 0)
         return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return stamp_one(ctx, targets, n, purge);
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    stamp_args a = { targets, n, purge };
+    return mig_tenant_foreach(ctx, stamp_tenant, &a);
+}
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+{
     run r;
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
@@ -795,6 +1001,7 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
         goto out;
     if ((rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads)) != 0)
         goto out;
+    join_heads(&ctx->run_from, &r.heads);
     mig_strvec after = MIG_STRVEC_INIT;
     rc = mig_graph_stamp(&after, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, targets, n, purge);
     if (rc == 0)
@@ -845,6 +1052,8 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
             mig_buf_printf(&b, "%s%s", i ? " " : "", after.v[i]);
         mig_log(ctx, MIG_LOG_INFO, "stamp %s", after.n ? mig_buf_cstr(&b) : "base");
         mig_buf_release(&b);
+        join_heads(&ctx->run_to, &after);
+        ctx->run_steps = 1;
     }
     mig_strvec_release(&after);
 out:

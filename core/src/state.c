@@ -5,6 +5,7 @@
  */
 #include "state.h"
 
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,7 +277,12 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
         rc = mig_db_fetch(cur, db, ctx, &row);
         if (rc == 0 && row) {
             char *state = col_text(row, 5);
-            if (state && strcmp(state, "failed") == 0) {
+            /*
+             * A step that failed before its first statement completed (its
+             * connection killed, say) applied nothing: running it again is
+             * exactly what resuming it would do, so it blocks nothing.
+             */
+            if (state && strcmp(state, "failed") == 0 && col_int(row, 4) > 0) {
                 out->revision = col_text(row, 0);
                 out->direction = col_text(row, 1);
                 out->checksum = col_text(row, 2);
@@ -338,11 +344,10 @@ void mig_state_now(const mig_state *st, char out[40])
     snprintf(out, 40, "%s.%03d%s", base, (int)(tv.tv_usec / 1000), tz ? "+00" : "");
 }
 
-const char *mig_state_applied_by(void)
+static char who[300];
+
+static void find_applied_by(void)
 {
-    static char who[300];
-    if (who[0])
-        return who;
     const char *user = getenv("USER");
     struct passwd *pw = NULL;
     if (user == NULL || *user == '\0') {
@@ -353,5 +358,12 @@ const char *mig_state_applied_by(void)
     if (gethostname(host, sizeof host - 1) != 0)
         strcpy(host, "localhost");
     snprintf(who, sizeof who, "%s@%s", user, host);
+}
+
+const char *mig_state_applied_by(void)
+{
+    /* tenant workers ask at once */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_applied_by);
     return who;
 }

@@ -213,6 +213,40 @@ typedef struct mig_revision_opts {
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 
+/* ---- tenants ---- */
+
+/*
+ * With --tenant or --all-tenants in the options, mig_upgrade,
+ * mig_downgrade, mig_stamp and mig_check run once per tenant (-j at a
+ * time, each on its own connection) and report each tenant here as it
+ * ends; tenants never started are reported at the end with status
+ * "not started". The call returns MIG_EFAIL if any tenant failed.
+ */
+typedef struct mig_tenant_report {
+    const char *tenant;
+    const char *from;     /* heads before, space-separated; "" = base */
+    const char *to;       /* heads after */
+    double      duration_ms;
+    const char *status;   /* "ok", "failed", "skipped", "not started" */
+    const char *error;    /* "" unless failed */
+    size_t      steps;
+} mig_tenant_report;
+typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
+void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
+
+/* Does this context run per tenant (--tenant / --all-tenants)? */
+int mig_has_tenants(const mig_ctx *ctx);
+
+/* One tenant's state, for `mig current` and `mig tenants`. */
+typedef struct mig_tenant_status {
+    const char *tenant;
+    const char *const *current; /* NULL-terminated heads */
+    size_t      pending;
+    const char *error;          /* NULL, or why it could not be read */
+} mig_tenant_status;
+typedef void (*mig_tenant_status_fn)(void *payload, const mig_tenant_status *s);
+int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
+
 /* ---- drivers ---- */
 
 typedef struct mig_driver_info {
