@@ -238,7 +238,11 @@ static int ctx_log(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
     const char *msg = luaL_tolstring(L, 1, NULL);
-    mig_log(lua->ctx, MIG_LOG_INFO, "%s", msg);
+    /* tenants may run side by side: say whose line it is */
+    if (lua->tenant)
+        mig_log(lua->ctx, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
+    else
+        mig_log(lua->ctx, MIG_LOG_INFO, "%s", msg);
     return 0;
 }
 

@@ -350,6 +350,46 @@ expect_rc 2 "missing hook script"
 expect_err "missing.lua"
 
 # ---------------------------------------------------------------------------
+# a Lua revision marked `-- mig:transaction false` runs on its own, between
+# transactions (PostgreSQL: CREATE INDEX CONCURRENTLY works there)
+new_db lua4
+rm -rf migrations mig.ini hooks
+project
+write_rev $V c1 "" "users" "$T_USERS" "DROP TABLE users;"
+write_lua $V c2 c1 "index concurrently" <<'LUA'
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    if db.driver == "postgres" then
+      db:exec("CREATE INDEX CONCURRENTLY users_last ON users (last)")
+    else
+      db:exec("CREATE INDEX users_last ON users (last)")
+    end
+  end,
+  downgrade = function(db) db:exec("DROP INDEX users_last" .. (db.driver == "mysql" and " ON users" or "")) end,
+}
+LUA
+write_rev $V c3 c2 "after" "INSERT INTO users (id, first, last) VALUES (5, 'e', 'f');" "DELETE FROM users WHERE id = 5;"
+run upgrade head
+expect_rc 0 "lua revision outside a transaction"
+run current
+expect_eq "$OUT" "c3" "version table right after a step outside the transaction"
+run downgrade base
+expect_rc 0 "and back"
+
+# ctx.tenant, with database tenants (one SQLite file each)
+if [ "$D" = sqlite ]; then
+    sed -i "s|^url = .*|url = sqlite:///$T_TMP/tenant_{tenant}.db|" mig.ini
+    rm -f migrations/versions/*
+    write_lua $V d1 "" "tenant" <<'LUA'
+return { upgrade = function(db, ctx) ctx.log("for tenant " .. tostring(ctx.tenant)) end }
+LUA
+    run -v --tenant acme upgrade head
+    expect_rc 0 "lua revision for a tenant"
+    expect_err "tenant acme: for tenant acme"
+fi
+
+# ---------------------------------------------------------------------------
 # post-write hooks: lua, exec (PATH and relative), sqlformat; after merge too
 rm -rf migrations mig.ini hooks bin
 run init migrations
@@ -424,5 +464,20 @@ run revision -m "side" --rev-id p5 --head p1 --splice
 run merge -m "join" --rev-id p6
 expect_rc 0 "merge with post-write hook"
 grep -q '^FROM users$' migrations/versions/p6_join.sql && pass || fail "post-write hook did not run after merge"
+
+# ---------------------------------------------------------------------------
+# docs/lua.md runs as written (its ```sh blocks, in order, on SQLite)
+if [ "$D" = sqlite ]; then
+    awk '/^```sh$/{f=1;next} /^```$/{f=0} f' "$MIG_SRC/docs/lua.md" > "$T_TMP/lua_md.sh"
+    mkdir -p "$T_TMP/docrun"
+    if (cd "$T_TMP/docrun" && PATH="$(dirname "$MIG"):$PATH" bash -e "$T_TMP/lua_md.sh") >"$T_TMP/doc.out" 2>&1; then
+        pass
+        grep -q "filled 2 names on sqlite" "$T_TMP/doc.out" && pass || fail "docs/lua.md: no ctx.log line"
+        grep -q "^FROM users$" "$T_TMP/doc.out" && pass || fail "docs/lua.md: sqlformat did not run"
+        grep -q "exit 1" "$T_TMP/doc.out" && pass || fail "docs/lua.md: the failing examples did not fail"
+    else
+        fail "docs/lua.md does not run as written: $(tail -5 "$T_TMP/doc.out")"
+    fi
+fi
 
 done_testing
