@@ -291,10 +291,40 @@ void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction)
 
 /* ---- the state ---- */
 
+/*
+ * print() as in Lua, but a line of mig's output on stderr: stdout carries
+ * data (a new file's path, --json), which a script must not corrupt.
+ */
+static int lua_print(lua_State *L)
+{
+    mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    mig_log(lua->ctx, MIG_LOG_INFO, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+typedef struct open_args {
+    mig_lua    *lua;
+    const char *hooks_path;
+} open_args;
+
 static int open_state(lua_State *L)
 {
-    const char *hooks_path = lua_touserdata(L, 1);
+    open_args *a = lua_touserdata(L, 1);
+    const char *hooks_path = a->hooks_path;
     luaL_openlibs(L);
+    lua_pushlightuserdata(L, a->lua);
+    lua_pushcclosure(L, lua_print, 1);
+    lua_setglobal(L, "print");
     /* require() finds the project's shared modules before the system's */
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "path");
@@ -350,7 +380,8 @@ int mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant)
         mig_lua_free(lua);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
-    int rc = mig_lua_protected(lua, open_state, hp, MIG_EFAIL, "starting Lua", NULL);
+    open_args a = { lua, hp };
+    int rc = mig_lua_protected(lua, open_state, &a, MIG_EFAIL, "starting Lua", NULL);
     free(hp);
     if (rc) {
         mig_lua_free(lua);

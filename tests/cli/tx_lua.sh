@@ -70,6 +70,7 @@ return {
     assert(seen == 2500, "db:rows saw " .. seen .. " rows")
     local n = db:query("SELECT count(*) AS n FROM users WHERE display IS NOT NULL")[1].n
     assert(math.type(n) == "integer" and n == 3, "count is " .. tostring(n))
+    print("printed", "by", ctx.revision)
     ctx.log(string.format("ctx revision=%s direction=%s tenant=%s who=%s eq=%s",
       ctx.revision, ctx.direction, tostring(ctx.tenant), ctx.x.who, ctx.x.eq))
   end,
@@ -85,6 +86,8 @@ run -x drv=$D -x who=alice -x eq=a=b upgrade head
 expect_rc 0 "lua backfill"
 expect_err "ctx revision=a2 direction=upgrade tenant=nil who=alice eq=a=b"
 expect_err "upgrade a1 -> a2"
+expect_err "printed	by	a2"
+case "$OUT" in *printed*) fail "print() wrote to stdout" ;; *) pass ;; esac
 expect_eq "$(sql "SELECT display FROM users ORDER BY id" | tr '\n' '|')" "Ada Lovelace|Alan Turing|kept|" "backfilled names"
 expect_eq "$(sql "SELECT sum(v) FROM big")" "6252500" "rows updated while read"
 expect_eq "$(sql "SELECT count(*) FROM big WHERE v = 2 * id")" "2500" "every row updated"
@@ -97,6 +100,7 @@ run downgrade -1
 run -q -x drv=$D -x who=q upgrade head
 expect_rc 0 "quiet upgrade"
 expect_no "ctx revision"
+expect_no "printed"
 expect_eq "$OUT$ERR" "" "-q silences ctx.log and progress"
 
 # ---------------------------------------------------------------------------
