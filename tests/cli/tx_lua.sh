@@ -441,6 +441,13 @@ expect_rc 1 "failing post-write hook"
 expect_err "post-write hook 'add' failed: ./failer.sh exited with status 3"
 [ -f migrations/versions/p2_second.sql ] && pass || fail "the file of a failing hook was not kept"
 
+# a command not on PATH
+sed -i 's|^add.executable = .*|add.executable = no-such-formatter-here|' mig.ini
+run revision -m "second b" --rev-id p2b --head p2
+expect_rc 1 "post-write command not found"
+expect_err "cannot run no-such-formatter-here"
+rm -f migrations/versions/p2b_*
+
 # a Lua error in a post-write hook names its file and line
 echo 'return function(path) error("no thanks") end' > hooks/stamp.lua
 sed -i 's|^hooks = stamp, add|hooks = stamp|' mig.ini
