@@ -156,7 +156,7 @@ static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
     if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) {
-        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, mig_config_dir(ctx->cfg));
+        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
         if (rc)
             return rc;
         /* each tenant has its own lock, so processes can share the tenants */
@@ -824,6 +824,11 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     }
     if (strchr(target, ':'))
         return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
+    if (mig_graph_count(r.g) == 0 && upgrade && is_head_target(target)) {
+        /* a new project: nothing written yet is nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        return 0;
+    }
 
     rc = mig_session_open(&r.s, ctx);
     if (rc)
