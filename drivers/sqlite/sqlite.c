@@ -497,27 +497,41 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
 {
     if (affected)
         *affected = 0;
+    if (len >= INT_MAX) {
+        set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
+        return MIG_DRV_ERROR;
+    }
+    /*
+     * sqlite3_prepare_v2 copies the rest of the text on every call unless
+     * it is told that the text ends with a NUL: one terminated copy here
+     * keeps a revision of many statements linear instead of quadratic.
+     */
+    char *text = malloc(len + 1);
+    if (text == NULL) {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return MIG_DRV_ERROR;
+    }
+    memcpy(text, sql, len);
+    text[len] = '\0';
+    int drc = MIG_DRV_OK;
     size_t off = 0;
     while (off < len) {
-        size_t chunk = len - off;
-        if (chunk > INT_MAX) {
-            set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
-            return MIG_DRV_ERROR;
-        }
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
-        int rc = sqlite3_prepare_v2(conn->db, sql + off, (int)chunk, &stmt, &tail);
-        if (rc != SQLITE_OK)
-            return fail_stmt(conn, sql, len, off, err);
+        int rc = sqlite3_prepare_v2(conn->db, text + off, (int)(len - off + 1), &stmt, &tail);
+        if (rc != SQLITE_OK) {
+            drc = fail_stmt(conn, text, len, off, err);
+            break;
+        }
         if (stmt == NULL) /* only space and comments were left */
             break;
         sqlite3_int64 before = sqlite3_total_changes64(conn->db);
         rc = step_all(stmt);
         if (rc != SQLITE_OK) {
             /* finalize after reading the message: it would reset it */
-            int drc = fail_stmt(conn, sql, len, off, err);
+            drc = fail_stmt(conn, text, len, off, err);
             sqlite3_finalize(stmt);
-            return drc;
+            break;
         }
         sqlite3_finalize(stmt);
         if (affected) {
@@ -529,9 +543,10 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
             *affected = sqlite3_total_changes64(conn->db) != before
                       ? sqlite3_changes64(conn->db) : 0;
         }
-        off = (size_t)(tail - sql);
+        off = (size_t)(tail - text);
     }
-    return MIG_DRV_OK;
+    free(text);
+    return drc;
 }
 
 /* ---- prepared statement cache -------------------------------------------- */
