@@ -22,6 +22,7 @@ typedef struct mig_session {
     mig_db        *db;
     mig_state      st;
     char          *url;
+    const char    *base_dir;   /* relative paths in url resolve here */
 } mig_session;
 
 /* Load graph, driver and names before tenant workers borrow them. */
@@ -41,5 +42,12 @@ void mig_session_close(mig_session *s);
  * error the session is closed.
  */
 int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
+
+/*
+ * 0 when the versions folder holds no revision file for certain (a look
+ * at the names only, stopping at the first); 1 otherwise, errors included
+ * (the graph load reports them).
+ */
+int  mig_ctx_may_have_revisions(mig_ctx *ctx);
 
 #endif

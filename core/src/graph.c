@@ -599,7 +599,6 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         pos[order[k]] = k;
 
     /* move the revisions into topological order, links as positions */
-    g->n = n;
     g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
     size_t nedges = 2 * (lk.po[n] + lk.do_[n]);
     g->pool = malloc((nedges ? nedges : 1) * sizeof *g->pool);
@@ -608,6 +607,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         goto fail;
     }
+    g->n = n; /* from here mig_graph_free releases the moved revisions */
     size_t *p = g->pool;
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
@@ -812,14 +812,30 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     /* ancestors come first in the order: no walk needed otherwise */
     if (a >= r)
         return 0;
-    unsigned char *mark = calloc(g->n, 1);
+    unsigned char *seen = calloc(g->n, 1);
     size_t *stk = malloc(g->n * sizeof *stk);
     int found = 0;
-    if (mark && stk) {
-        mark_up_down(g, mark, stk, &r, 1, 1, 0, ALL_LINKS);
-        found = mark[a] != 0;
+    size_t top = 0;
+    if (seen && stk) {
+        stk[top++] = r;
+        seen[r] = 1;
     }
-    free(mark);
+    while (top && !found) {
+        const gnode *nd = &g->nodes[stk[--top]];
+        for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
+            size_t w = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            /* nothing placed before anc can lead down to it */
+            if (w < a || seen[w])
+                continue;
+            if (w == a) {
+                found = 1;
+                break;
+            }
+            seen[w] = 1;
+            stk[top++] = w;
+        }
+    }
+    free(seen);
     free(stk);
     return found;
 }
@@ -1133,6 +1149,9 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
         *out = tip;
         return 0;
     }
+    if (steps < 0 && r->label != NONE)
+        return mig_fail(p->ctx, MIG_ETARGET,
+                        "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
         return mig_fail(p->ctx, MIG_ETARGET,
                         "relative target '%s': nothing to downgrade, the database is at base",
@@ -1490,7 +1509,7 @@ static int downgrade_set(planner *p, const resolved *r)
     mig_buf b = MIG_BUF_INIT;
     list_ids(&b, g, p->cur, p->ncur);
     int rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "cannot downgrade to %s: it is on a branch the database never applied "
+                      "cannot downgrade to %s: it is on a branch that is not applied "
                       "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
     mig_buf_release(&b);
     return rc;
@@ -1581,6 +1600,18 @@ int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
     }
     if (rc == 0 && final_heads(out_heads, &p) < 0)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    planner_release(&p);
+    return rc;
+}
+
+int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                      const char *const *current, size_t ncurrent)
+{
+    planner p;
+    int rc = planner_init(&p, ctx, g, current, ncurrent);
+    if (rc == 0)
+        for (size_t i = 0; i < g->n; i++)
+            out[i] = (p.mark[i] & M_APPLIED) != 0;
     planner_release(&p);
     return rc;
 }

@@ -640,6 +640,8 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     /* which section the text belongs to: 0 none yet, 1 upgrade, 2 downgrade */
     int current = 0, lineno = 0;
     size_t off = 0, section_start = 0;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        off = 3; /* the byte order mark, as in the header */
     int marker_line[3] = { 0, 0, 0 };
     while (off < len) {
         line l = line_at(data, len, off, 0);

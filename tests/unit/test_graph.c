@@ -330,6 +330,16 @@ static void test_graph__counts_pending_revisions(void)
     g = mk("a1 a2:a1 b1 b2:b1|a2");
     CU_ASSERT_EQUAL(pending(g, "b1"), 3);
     CU_ASSERT_EQUAL(pending(g, "b2"), 0);
+    /* the same walk, revision by revision (order: a1 a2 b1 b2) */
+    unsigned char applied[4];
+    const char *cur[] = { "b1", "a1" };
+    MIG_PASS(ctx, mig_graph_applied(applied, ctx, g, cur, 2));
+    CU_ASSERT_EQUAL(applied[0], 1);
+    CU_ASSERT_EQUAL(applied[1], 0);
+    CU_ASSERT_EQUAL(applied[2], 1);
+    CU_ASSERT_EQUAL(applied[3], 0);
+    CU_ASSERT_TRUE(mig_graph_is_ancestor(g, find(g, "a1"), find(g, "b2")));
+    CU_ASSERT_FALSE(mig_graph_is_ancestor(g, find(g, "b2"), find(g, "a2")));
     mig_graph_free(g);
 }
 
@@ -373,13 +383,13 @@ static void test_graph__downgrades_one_of_several_bases(void)
     mig_graph_free(g);
 }
 
-static void test_graph__refuses_a_downgrade_to_a_branch_never_applied(void)
+static void test_graph__refuses_a_downgrade_to_a_branch_not_applied(void)
 {
     mig_graph *g = mk(TWO_BASES);
-    PLAN_FAILS(g, "a2", "b1", 0, "cannot downgrade to b1: it is on a branch the database never applied");
+    PLAN_FAILS(g, "a2", "b1", 0, "cannot downgrade to b1: it is on a branch that is not applied");
     mig_graph_free(g);
     g = mk("r a1:r a2:a1 b1:r b2:b1");
-    PLAN_FAILS(g, "a2", "b2", 0, "never applied (current: a2)");
+    PLAN_FAILS(g, "a2", "b2", 0, "not applied (current: a2)");
     mig_graph_free(g);
 }
 
@@ -422,6 +432,7 @@ static void test_graph__downgrades_one_branch_by_label(void)
     PLAN(g, "a2 b2", "beta@base", 0, "-b2[b2>b1] -b1[b1>] = a2");
     PLAN(g, "a2 b2", "alpha@-3", 0, "-b2[b2>b1] -b1[b1>] -a2[a2>a1] -a1[a1>r] -r[r>] = ");
     PLAN(g, "a2", "beta@base", 0, "= a2");
+    PLAN_FAILS(g, "a2", "beta@-1", 0, "no current revision is on that branch");
     mig_graph_free(g);
 }
 
@@ -639,6 +650,39 @@ static void test_graph__stamps_across_a_dependency(void)
     STAMP(g, "e1 c2", "b1", 0, "b1");
     PLAN(g, "c2 d1", "c1", 0, "-d1[d1>] = c2");
     PLAN(g, "", "lib1@head", 1, "+a1[>a1] +b1[a1>b1] +c1[b1>c1] +d1[c1>d1] +e1[d1>e1] +f1[e1>f1] = f1");
+    mig_graph_free(g);
+}
+
+static void test_graph__branches_again_after_a_merge(void)
+{
+    mig_graph *g = mk("a b:a c:a m:b,c d:m e:m");
+    PLAN(g, "", "heads", 1, "+a[>a] +b[a>b] +c[>c] +m[b,c>m] +d[m>d] +e[>e] = d,e");
+    PLAN(g, "d e", "m", 0, "-e[e>] -d[d>m] = m");
+    PLAN(g, "d e", "d-1", 0, "-d[d>] = e");
+    PLAN(g, "b c", "d", 1, "+m[b,c>m] +d[m>d] = d");
+    PLAN_FAILS(g, "m", "+1", 1, "ambiguous: m branches into d, e");
+    PLAN_FAILS(g, "d e", "-1", 0, "several current revisions (d, e)");
+    mig_graph_free(g);
+}
+
+static void test_graph__downgrades_one_side_of_a_branch_in_mid_line(void)
+{
+    mig_graph *g = mk("a b:a c:b d:b e:d");
+    PLAN(g, "c e", "c-1", 0, "-c[c>] = e");
+    PLAN(g, "c e", "e-2", 0, "-e[e>d] -d[d>] = c");
+    PLAN(g, "c e", "b", 0, "-e[e>d] -d[d>] -c[c>b] = b");
+    PLAN(g, "c", "e", 1, "+d[>d] +e[d>e] = c,e");
+    mig_graph_free(g);
+}
+
+static void test_graph__follows_labels_across_a_dependency(void)
+{
+    mig_graph *g = mk("x1#xs x2:x1 y1#ys y2:y1|x1");
+    PLAN(g, "", "ys@head", 1, "+x1[>x1] +y1[>y1] +y2[y1,x1>y2] = y2");
+    /* x1 is applied through y2's dependency: xs goes on from there as a new row */
+    PLAN(g, "y2", "xs@+1", 1, "+x2[>x2] = x2,y2");
+    PLAN(g, "x2 y2", "xs@base", 0, "-y2[y2>y1] -x2[x2>x1] -x1[x1>] = y1");
+    PLAN(g, "x2 y2", "ys@base", 0, "-y2[y2>y1] -y1[y1>] = x2");
     mig_graph_free(g);
 }
 
@@ -959,7 +1003,7 @@ static CU_TestInfo tests[] = {
     { "refuses an unknown current revision", test_graph__refuses_an_unknown_current_revision },
     { "upgrades several bases", test_graph__upgrades_several_bases },
     { "downgrades one of several bases", test_graph__downgrades_one_of_several_bases },
-    { "refuses a downgrade to a branch never applied", test_graph__refuses_a_downgrade_to_a_branch_never_applied },
+    { "refuses a downgrade to a branch not applied", test_graph__refuses_a_downgrade_to_a_branch_not_applied },
     { "upgrades both sides of a branch point", test_graph__upgrades_both_sides_of_a_branch_point },
     { "downgrades through a branch point", test_graph__downgrades_through_a_branch_point },
     { "downgrades one branch by label", test_graph__downgrades_one_branch_by_label },
@@ -982,6 +1026,9 @@ static CU_TestInfo tests[] = {
     { "merges part of three lines", test_graph__merges_part_of_three_lines },
     { "upgrades twin merges", test_graph__upgrades_twin_merges },
     { "stamps across a dependency", test_graph__stamps_across_a_dependency },
+    { "branches again after a merge", test_graph__branches_again_after_a_merge },
+    { "downgrades one side of a branch in mid line", test_graph__downgrades_one_side_of_a_branch_in_mid_line },
+    { "follows labels across a dependency", test_graph__follows_labels_across_a_dependency },
     { "stamps like alembic", test_graph__stamps_like_alembic },
     { "finds by id prefix and label", test_graph__finds_by_id_prefix_and_label },
     { "orders heads bases children and parents", test_graph__orders_heads_bases_children_and_parents },
