@@ -54,10 +54,12 @@ fi
 summary() {
     local out=$1
     [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
-    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | ms/rev (mig, baseline) | verdict |"
-    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|"
-    awk -F'\t' 'FNR == NR { desc[$1] = $2; nrevs[$1] = $3; next }
-        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | pending |\n", $1; next }
+    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
+    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---:|---|"
+    touch "$out/counters"
+    awk -F'\t' 'FILENAME ~ /counters$/ { split($0, c, " "); cnt[c[1] " " c[2]] = c[4]; next }
+        FILENAME ~ /desc$/ { desc[$1] = $2; nrevs[$1] = $3; next }
+        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | pending |\n", $1; next }
         {
             split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024; pr = f[6]; ir = f[7]
             if (!(id in base)) { base[id] = med; bl[id] = lab; bir[id] = ir; next }
@@ -78,9 +80,10 @@ summary() {
             nrev = nrevs[id] + 0
             if (nrev > 0) per = sprintf("%.3f, %.3f", 1000 * med / nrev, 1000 * base[id] / nrev)
             irr = (ir != "-" && ir != "" && bir[id] > 0) ? sprintf("%.3f", ir / bir[id]) : "-"
-            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s |\n", \
-                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, per, v
-        }' "$out/desc" "$out/medians"
+            sy = ((id " " lab) in cnt) ? cnt[id " " bl[id]] ", " cnt[id " " lab] : "-"
+            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s | %s |\n", \
+                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, sy, per, v
+        }' "$out/counters" "$out/desc" "$out/medians"
 }
 
 if [ "${1:-}" = summary ]; then
@@ -221,9 +224,15 @@ compare() {
         if [ -n "$prep" ] && ! bash -c "$prep" >"$OUT/$id.${labels[$i]}.prep.log" 2>&1; then
             echo "$id ${labels[$i]} FAIL prepare: $(tail -3 "$OUT/$id.${labels[$i]}.prep.log")"; return 1
         fi
+        local c0=""
+        [ -n "${COUNTER:-}" ] && c0=$(bash -c "$COUNTER")
         if ! /usr/bin/time -v -o "$OUT/$id.${labels[$i]}.time.txt" bash -c "${cmds[$i]}" \
                 >"$OUT/$id.${labels[$i]}.probe.log" 2>&1; then
             echo "$id ${labels[$i]} FAIL: $(tail -5 "$OUT/$id.${labels[$i]}.probe.log" | cut -c1-300)"; return 1
+        fi
+        # the server's own count of its work (fsyncs), as steady as instructions
+        if [ -n "$c0" ]; then
+            echo "$id ${labels[$i]} $COUNTER_NAME $(( $(bash -c "$COUNTER") - c0 ))" | tee -a "$OUT/counters"
         fi
         if [ -n "${CHECK:-}" ]; then
             got=$(bash -c "$CHECK" 2>&1 | tr -d ' \n')
@@ -340,6 +349,7 @@ W2() {  # 1,000 migrations into an empty PostgreSQL database
     CHECK="$(declare -f pg_tables); PSQL='$PSQL'; pg_tables bench_w2"; EXPECT=$n
     DESC="$n migrations into an empty PostgreSQL database"; NREV=$n
     $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+    COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
     compare W2 "$(pg_fresh bench_w2)" \
         raw "$PSQL -1 -d bench_w2 -f $p/up.sql" \
         mig "$MIG -c $p/mig.ini upgrade head"
@@ -360,6 +370,7 @@ W4() {  # schema tenants x 20 migrations, raw serial against mig -j 1/2/4/8
         args=(raw "bash $p/raw.sh")
         for j in $W4_JOBS; do args+=("mig-j$j" "$MIG -c $p/mig.ini --all-tenants -j $j upgrade head"); done
         $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+        COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
         compare "W4-$k" "$(pg_fresh bench_w4 "$k")" "${args[@]}"
     done
 }
@@ -370,6 +381,8 @@ W5() {  # 200 migrations on MariaDB
     gen "$p" mysql "$n" "mysql://root@127.0.0.1:$MYPORT/bench_w5"
     CHECK="$(declare -f my_tables); MARIADB='$MARIADB'; my_tables bench_w5"; EXPECT=$n
     DESC="$n migrations on MariaDB"; NREV=$n
+    COUNTER="$MARIADB -N -e \"show global status like 'Innodb_data_fsyncs'\" | cut -f2"
+    COUNTER_NAME=innodb_data_fsyncs
     compare W5 "$MARIADB -e 'DROP DATABASE IF EXISTS bench_w5; CREATE DATABASE bench_w5' && sync" \
         raw "$MARIADB bench_w5 < $p/up.sql" \
         mig "$MIG -c $p/mig.ini upgrade head"
@@ -445,7 +458,7 @@ SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
 IFS=, read -r -a WL <<< "$WLS"
 for w in "${WL[@]}"; do
     case $w in
-        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
         *) die "unknown workload $w" ;;
     esac
 done
