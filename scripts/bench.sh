@@ -20,7 +20,8 @@
 # Knobs (environment):
 #   N=...          migrations per workload (quick run: N=100); default per
 #                  workload as in the issue (1000, 10000, 200, ...)
-#   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds
+#   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds;
+#                  RUNS=0 WARMUP=0: the checked probe runs are the only measurement
 #   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
 #   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
 #   CALLGRIND=1    also count instructions (valgrind), where a probe took
@@ -74,7 +75,7 @@ summary() {
             else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
             v = "-"
             # the verdict reads the per-round ratio: both ran in the same minute
-            if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (pr <= rt) ? "ok" : "MISS" }
+            if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (base[id] <= 0) ? "-" : (pr <= rt) ? "ok" : "MISS" }
             if (mt > 0) { tgt = tgt sprintf(", RSS <= %d MiB", mt); if (rss > mt) v = "MISS" }
             per = ""
             nrev = nrevs[id] + 0
@@ -244,6 +245,14 @@ compare() {
     # rounds: every command once per hyperfine call, order flipped each round
     local order args csv
     : > "$OUT/$id.times"
+    if [ "$RUNS" = 0 ]; then
+        # RUNS=0: the probe runs are the measurement (one each, in order; for hour-long sizes)
+        for i in "${!labels[@]}"; do
+            awk -F': ' -v l="${labels[$i]}" '/Elapsed \(wall clock\)/ { n = split($2, p, ":")
+                s = p[n] + 60 * p[n - 1] + (n > 2 ? 3600 * p[n - 2] : 0); print 1, l, s }' \
+                "$OUT/$id.${labels[$i]}.time.txt" >> "$OUT/$id.times"
+        done
+    fi
     for r in $(seq $(( 1 - WARMUP )) "$RUNS"); do
         order=("${!labels[@]}")
         if [ $(( r % 2 )) = 0 ]; then
