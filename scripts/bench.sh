@@ -55,15 +55,15 @@ fi
 summary() {
     local out=$1
     [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
-    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
-    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---:|---|"
+    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | client CPU s (baseline, mig) | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
+    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---|---:|---|"
     touch "$out/counters"
     awk -F'\t' 'FILENAME ~ /counters$/ { split($0, c, " "); cnt[c[1] " " c[2]] = c[4]; next }
         FILENAME ~ /desc$/ { desc[$1] = $2; nrevs[$1] = $3; next }
-        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | pending |\n", $1; next }
+        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | | pending |\n", $1; next }
         {
-            split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024; pr = f[6]; ir = f[7]
-            if (!(id in base)) { base[id] = med; bl[id] = lab; bir[id] = ir; next }
+            split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024; pr = f[6]; ir = f[7]; cpu = f[8]
+            if (!(id in base)) { base[id] = med; bl[id] = lab; bir[id] = ir; bcpu[id] = cpu; next }
             r = (base[id] > 0) ? med / base[id] : 0
             tgt = ""; rt = 0; mt = 0
             if (id == "W1" || id == "W5" || id == "W6") { rt = 1.10 }
@@ -82,8 +82,9 @@ summary() {
             if (nrev > 0) per = sprintf("%.3f, %.3f", 1000 * med / nrev, 1000 * base[id] / nrev)
             irr = (ir != "-" && ir != "" && bir[id] > 0) ? sprintf("%.3f", ir / bir[id]) : "-"
             sy = ((id " " lab) in cnt) ? cnt[id " " bl[id]] ", " cnt[id " " lab] : "-"
-            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s | %s |\n", \
-                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, sy, per, v
+            cp = (cpu != "") ? bcpu[id] ", " cpu : "-"
+            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s | %s | %s |\n", \
+                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, cp, sy, per, v
         }' "$out/counters" "$out/desc" "$out/medians"
 }
 
@@ -284,7 +285,7 @@ compare() {
                 bash -c "${cmds[$i]}" >/dev/null 2>&1
         done
     fi
-    local med rss pr
+    local med rss pr cpu
     for i in "${!labels[@]}"; do
         med=$(awk -v l="${labels[$i]}" '$2 == l { print $3 }' "$OUT/$id.times" | median)
         # the ratio to the baseline within each round, then the median of those
@@ -295,7 +296,8 @@ compare() {
         if [ "${CALLGRIND:-0}" = 1 ] && [ "$slow" = 0 ]; then
             ir=$(cat "$OUT/callgrind/$id.${labels[$i]}".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }')
         fi
-        echo "$id ${labels[$i]} $med $rss $RUNS $pr $ir" >> "$OUT/medians"
+        cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.3f", s }' "$OUT/$id.${labels[$i]}.time.txt")
+        echo "$id ${labels[$i]} $med $rss $RUNS $pr $ir $cpu" >> "$OUT/medians"
         printf '  %-10s median %8.3f s  round ratio %5.2f  peak RSS %6.1f MiB  instructions %s\n' \
             "${labels[$i]}" "$med" "$pr" "$(echo "$rss / 1024" | bc -l)" "$ir"
     done
@@ -464,15 +466,21 @@ SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
     done
 }
 
-IFS=, read -r -a WL <<< "$WLS"
-for w in "${WL[@]}"; do
-    case $w in
-        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
-        *) die "unknown workload $w" ;;
-    esac
-done
+# One function, called on the script's last line: bash reads a script as it
+# runs it, and this way the whole of it is read before the first workload,
+# so editing the file during an hour-long run cannot change what runs.
+run_all() {
+    local w
+    IFS=, read -r -a WL <<< "$WLS"
+    for w in "${WL[@]}"; do
+        case $w in
+            W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+            *) die "unknown workload $w" ;;
+        esac
+    done
+    say "summary ($OUT/summary.md)"
+    summary "$OUT" | tee "$OUT/summary.md"
+    [ ! -s "$OUT/failures" ]
+}
 
-# ---------------------------------------------------------------- summary
-say "summary ($OUT/summary.md)"
-summary "$OUT" | tee "$OUT/summary.md"
-[ ! -s "$OUT/failures" ]
+run_all; exit $?
