@@ -441,6 +441,14 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
     }
 }
 
+/* Whether a statement (from its first significant byte) is USE db. */
+static int is_use(const char *s, size_t n)
+{
+    return n >= 3 && strncasecmp(s, "use", 3) == 0 &&
+           (n == 3 || s[3] == ' ' || s[3] == '\t' || s[3] == '\n' || s[3] == '\r' || s[3] == '`' ||
+            s[3] == ';');
+}
+
 static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
@@ -449,8 +457,6 @@ static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
     int64_t last = 0;
     int     rc = MIG_DRV_OK, new_run = 1;
 
-    /* text SQL may say USE, and cached statements keep the database they were prepared in */
-    drop_cache(c);
     while (pos < len) {
         size_t first, slen;
         int    empty, term;
@@ -480,6 +486,18 @@ static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
             break;
         pos += slen;
     }
+    /*
+     * Cached statements keep the database they were prepared in: a USE
+     * drops them. Anything else leaves them, since the server prepares a
+     * statement again by itself when a table it uses has changed; dropping
+     * them after every DDL statement cost two round trips per bookkeeping
+     * statement of a migration.
+     */
+    for (a = 0; a < n; a++)
+        if (is_use(sql + v[a].first, v[a].end - v[a].first)) {
+            drop_cache(c);
+            break;
+        }
     /* only comments and whitespace: a step that does nothing */
     for (a = 0; a < n && rc == MIG_DRV_OK; a = b) {
         for (b = a + 1; b < n && !v[b].run; b++)
