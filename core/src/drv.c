@@ -584,3 +584,43 @@ size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, in
     }
     return mig_sql_statement_end(drv->table->dialect, sql, len, empty);
 }
+
+/*
+ * Autogenerate's calls. A sink callback that fails returns a positive
+ * value, which the driver hands back as it is: then the sink's owner has
+ * the reason and nothing is set here.
+ */
+int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, introspect))
+        return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot read a schema (no introspect)",
+                        db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->introspect(db->conn, NULL, sink, payload, &e);
+    if (drc > 0)
+        return drc;
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
+                          const mig_schema_sink *sink, void *payload)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, introspect_ddl))
+        return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot load a target schema (no introspect_ddl)",
+                        db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->introspect_ddl(db->conn, ddl, len, sink, payload, &e);
+    if (drc > 0)
+        return drc;
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload)
+{
+    if (!MIG_DRIVER_HAS(drv->table, render_ddl))
+        return MIG_DRV_NOTSUP;
+    return drv->table->render_ddl(change, emit, payload);
+}

@@ -208,11 +208,28 @@ typedef struct mig_revision_opts {
     const char *const *branch_labels;/* NULL-terminated */
     const char *const *depends_on;   /* NULL-terminated */
     const char *const *merge_of;     /* for merge: revisions to join; NULL = all heads */
+    /*
+     * SQL revisions: statements to write under -- mig:upgrade and
+     * -- mig:downgrade instead of the template's empty sections; NULL: none.
+     */
+    const char *upgrade_sql;
+    const char *downgrade_sql;
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+
+/*
+ * mig revision --autogenerate: compare the live database (which must have
+ * every revision applied) with the [autogenerate] target and write a SQL
+ * revision whose upgrade makes the one into the other and whose downgrade
+ * undoes it; changes that may lose data carry a comment. With from_empty,
+ * the upgrade recreates the live schema from nothing (to adopt a database;
+ * then `mig stamp head`). When there is nothing to write, returns 0 with
+ * *path_out NULL and says so through the logger.
+ */
+int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
 
 /* ---- tenants ---- */
 
