@@ -245,10 +245,17 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         while (rc == 0 && at_table(&cols, table)) {
             char *def;
             r = cols.row[cols.at++];
+            char *type = NULL;
             def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
+            /* AUTO_INCREMENT is part of what the column is: written with its type */
+            if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL &&
+                (type = malloc(strlen(r[2]) + 16)) != NULL)
+                sprintf(type, "%s AUTO_INCREMENT", r[2]);
             if (sink->column != NULL)
-                rc = sink->column(payload, table, r[1], r[2], r[3] != NULL && strcmp(r[3], "YES") == 0,
+                rc = sink->column(payload, table, r[1], type != NULL ? type : r[2],
+                                  r[3] != NULL && strcmp(r[3], "YES") == 0,
                                   def, r[5] != NULL ? atoi(r[5]) : 0);
+            free(type);
             free(def);
         }
         while (rc == 0 && at_table(&keys, table)) {
