@@ -240,7 +240,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
     const mig_ddl_table **order = NULL;
     size_t n;
 
-    /* 1. what goes from tables that stay: foreign keys, indexes, keys */
+    /* 1. foreign keys that go from tables that stay (they may point at tables that go) */
     for (size_t i = 0; i < from->ntables; i++) {
         const mig_ddl_table *f = &from->tables[i], *t = mig_schema_table(to, f->name);
         if (t == NULL)
@@ -251,6 +251,18 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.foreign_key = &f->foreign_keys[k];
             }
     }
+    /*
+     * 2. tables that go, referencing ones first; then the indexes and keys
+     * that go from tables that stay (a table that went may have pointed at one)
+     */
+    if (table_order(from, to, 1, &order, &n) != 0)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        PUSH(MIG_DDL_DROP_TABLE, order[i]);
+        c->note = mig_aprintf("drops table %s and its rows", order[i]->name);
+    }
+    free(order);
+    order = NULL;
     for (size_t i = 0; i < from->ntables; i++) {
         const mig_ddl_table *f = &from->tables[i], *t = mig_schema_table(to, f->name);
         if (t == NULL)
@@ -270,23 +282,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
             c->c.key = f->primary_key;
         }
     }
-    /* 2. tables that go, referencing ones first */
-    if (table_order(from, to, 1, &order, &n) != 0)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        PUSH(MIG_DDL_DROP_TABLE, order[i]);
-        c->note = mig_aprintf("drops table %s and its rows", order[i]->name);
-    }
-    free(order);
-    order = NULL;
-    /* 3. tables that come, referenced ones first */
-    if (table_order(to, from, 0, &order, &n) != 0)
-        goto oom;
-    for (size_t i = 0; i < n; i++)
-        PUSH(MIG_DDL_CREATE_TABLE, order[i]);
-    free(order);
-    order = NULL;
-    /* 4. columns of tables that stay: added, altered, dropped */
+    /* 3. columns of tables that stay: added, altered, dropped */
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         if (f == NULL)
@@ -312,7 +308,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->note = mig_aprintf("drops column %s.%s and its data", t->name, f->columns[k].name);
             }
     }
-    /* 5. keys, indexes (new tables' too) and foreign keys that come */
+    /* 4. keys that come on tables that stay */
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         if (f == NULL)
@@ -327,6 +323,14 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.key = &t->uniques[k];
             }
     }
+    /* 5. tables that come, referenced ones first, after the keys they may point at */
+    if (table_order(to, from, 0, &order, &n) != 0)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        PUSH(MIG_DDL_CREATE_TABLE, order[i]);
+    free(order);
+    order = NULL;
+    /* 6. indexes (new tables' too), then foreign keys of tables that stay */
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         for (size_t k = 0; k < t->nindexes; k++)

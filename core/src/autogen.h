@@ -28,10 +28,11 @@ typedef struct mig_changes {
 
 /*
  * The changes that take `from` to `to`, in an order the database accepts:
- * foreign keys, indexes and keys that go are dropped first, then tables
- * (referencing before referenced), new tables are created (referenced
- * first), columns are added, altered and dropped, and keys, indexes and
- * foreign keys are added last. Valid while both models live.
+ * foreign keys that go are dropped first, then tables (referencing before
+ * referenced), then indexes and keys that go; columns are added, altered
+ * and dropped; keys come on tables that stay, new tables are created
+ * (referenced first), and indexes and foreign keys come last. Valid while
+ * both models live.
  */
 int  mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to);
 void mig_changes_release(mig_changes *ch);

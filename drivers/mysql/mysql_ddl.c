@@ -198,6 +198,18 @@ static void keep_fk_index(sb *b, const mig_ddl_table *t, const char *const *cols
     }
 }
 
+/* Does the table keep an index or unique key of this name? */
+static int has_key_named(const mig_ddl_table *t, const char *name)
+{
+    for (size_t i = 0; t && i < t->nindexes; i++)
+        if (t->indexes[i].name && strcmp(t->indexes[i].name, name) == 0)
+            return 1;
+    for (size_t i = 0; t && i < t->nuniques; i++)
+        if (t->uniques[i].name && strcmp(t->uniques[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
 {
     sb b = { 0 };
@@ -247,11 +259,12 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
         if (name == NULL)
             return MIG_DRV_NOTSUP;
         alter(&b, table);
+        /* IF EXISTS: a foreign key that went before may have taken it along */
         if (c->kind == MIG_DDL_DROP_UNIQUE)
             keep_fk_index(&b, c->table, c->key->columns, c->key->ncolumns);
         else if (c->index->expression_sql == NULL)
             keep_fk_index(&b, c->table, c->index->columns, c->index->ncolumns);
-        sb_puts(&b, "DROP INDEX ");
+        sb_puts(&b, "DROP INDEX IF EXISTS ");
         sb_ident(&b, name);
         break;
     }
@@ -288,13 +301,19 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
             return rc;
         }
         /*
-         * The index InnoDB made for the key under the key's name stays
-         * behind when the key goes (MariaDB: IF EXISTS, as a key written
-         * over an index of the user's own has none).
+         * The index InnoDB made for the key stays behind when the key
+         * goes: it has the key's name, or its first column's for a key
+         * written without a name (IF EXISTS, MariaDB: a key written over an
+         * index of the user's own has none).
          */
         alter(&b, table);
         sb_puts(&b, "DROP INDEX IF EXISTS ");
         sb_ident(&b, c->foreign_key->name);
+        if (strcmp(c->foreign_key->columns[0], c->foreign_key->name) != 0 &&
+            !has_key_named(c->table, c->foreign_key->columns[0])) {
+            sb_puts(&b, ", DROP INDEX IF EXISTS ");
+            sb_ident(&b, c->foreign_key->columns[0]);
+        }
         break;
     default:
         return MIG_DRV_NOTSUP;
