@@ -4,7 +4,7 @@
 # first failing command (blocks that show a failure say `|| echo`).
 . "$MIG_SRC/tests/cli/lib.sh"
 export PATH="$(dirname "$MIG"):$PATH"
-for doc in README.md docs/branches.md; do
+for doc in README.md docs/branches.md docs/adopting.md docs/autogenerate.md; do
     script="$T_TMP/$(basename "$doc").sh"
     awk '/^```sh$/{f=1;next} /^```$/{f=0} f' "$MIG_SRC/$doc" > "$script"
     # the README's first block is `make demo`/`make test`: that is the suite itself
