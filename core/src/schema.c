@@ -311,7 +311,8 @@ static int load(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *ddl, siz
         mig_schema_free(b.s);
         return rc;
     }
-    qsort(b.s->tables, b.s->ntables, sizeof *b.s->tables, by_name);
+    if (b.s->ntables > 1)
+        qsort(b.s->tables, b.s->ntables, sizeof *b.s->tables, by_name);
     *out = b.s;
     return 0;
 }
