@@ -22,6 +22,7 @@ typedef struct mig_session {
     mig_db        *db;
     mig_state      st;
     char          *url;
+    const char    *base_dir;   /* relative paths in url resolve here */
 } mig_session;
 
 /* Load graph, driver and names before tenant workers borrow them. */

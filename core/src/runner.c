@@ -41,6 +41,24 @@ typedef struct run {
     mig_buf       sql;         /* offline output */
     int           offline;
     mig_strvec    heads;
+    /*
+     * Inside one transaction for the whole run nobody sees the version
+     * table between steps, so its changes and the history rows are kept
+     * here and written once before the commit: three statements fewer per
+     * revision, and no re-preparing them after every DDL statement.
+     */
+    int           defer;
+    mig_strvec    db_heads;    /* the version table as written */
+    mig_strvec    sim_heads;   /* ... as it stands after the steps run so far */
+    struct deferred_hist {
+        const char *revision;  /* borrowed from the graph */
+        const char *direction;
+        char        checksum[65];
+        char        started[40];
+        int64_t     duration_ms;
+        int64_t     statements;
+    } *dh;
+    size_t        ndh, cap_dh;
 } run;
 
 static double now_ms(void)
@@ -135,7 +153,7 @@ static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
     if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) {
-        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, mig_config_dir(ctx->cfg));
+        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
         if (rc)
             return rc;
         /* each tenant has its own lock, so processes can share the tenants */
@@ -197,6 +215,9 @@ static void release(run *r)
     mig_plan_free(r->plan);
     mig_buf_release(&r->sql);
     mig_strvec_release(&r->heads);
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
+    free(r->dh);
 }
 
 static void free_bodies(mig_revbody *b, size_t n)
@@ -243,28 +264,24 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static const char *from_of(const mig_plan_step *st)
-{
-    if (st->upgrade)
-        return st->rev->down.n ? st->rev->down.v[0] : "base";
-    return st->rev->id;
-}
-
 static void report_step(run *r, const mig_plan_step *st, double ms)
 {
     mig_ctx *ctx = r->ctx;
     const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    const char *from = st->upgrade ? from_of(st) : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : (st->rev->down.n ? st->rev->down.v[0] : "base");
+    /* the other end of the step: every parent of a merge, base for a root */
+    mig_buf parents = MIG_BUF_INIT;
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
+    const char *from = st->upgrade ? other : st->rev->id;
+    const char *to = st->upgrade ? st->rev->id : other;
     mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
             st->rev->message ? st->rev->message : "", ms);
     if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, st->upgrade ? from : to, dir,
-                                st->rev->message ? st->rev->message : "", ms };
-        if (!st->upgrade)
-            rep.from = st->rev->id;
+        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
         ctx->step_fn(ctx->step_payload, &rep);
     }
+    mig_buf_release(&parents);
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
@@ -358,6 +375,79 @@ static void fill_hist(run *r, mig_hist *h, const mig_plan_step *st, const mig_re
     h->state = "done";
 }
 
+/* A step's version change, applied to a set of heads in memory. */
+static int change_heads(mig_strvec *heads, const mig_plan_step *st)
+{
+    for (size_t i = 0; i < st->delete_heads.n; i++)
+        for (size_t k = 0; k < heads->n; k++)
+            if (strcmp(heads->v[k], st->delete_heads.v[i]) == 0) {
+                mig_strvec_remove_at(heads, k);
+                break;
+            }
+    for (size_t i = 0; i < st->insert_heads.n; i++)
+        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int defer_step(run *r, const mig_plan_step *st, const mig_revbody *b, const char *started,
+                      int64_t duration_ms, int64_t nstmts)
+{
+    if (change_heads(&r->sim_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (r->ndh == r->cap_dh) {
+        size_t cap = r->cap_dh ? r->cap_dh * 2 : 64;
+        struct deferred_hist *n = realloc(r->dh, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->dh = n;
+        r->cap_dh = cap;
+    }
+    struct deferred_hist *d = &r->dh[r->ndh++];
+    d->revision = st->rev->id;
+    d->direction = st->upgrade ? "upgrade" : "downgrade";
+    memcpy(d->checksum, b->checksum, sizeof d->checksum);
+    memcpy(d->started, started, sizeof d->started);
+    d->duration_ms = duration_ms;
+    d->statements = nstmts;
+    return 0;
+}
+
+/* Write what defer_step kept: the version table's difference, then the history rows. */
+static int flush_state(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = 0;
+    if (!r->defer)
+        return 0;
+    for (size_t i = 0; rc == 0 && i < r->db_heads.n; i++)
+        if (!mig_strvec_contains(&r->sim_heads, r->db_heads.v[i]))
+            rc = mig_state_delete_head(&r->s.st, ctx, r->s.db, NULL, r->db_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->sim_heads.n; i++)
+        if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
+            rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
+        mig_hist h = { r->dh[i].revision, r->dh[i].direction, r->dh[i].checksum, r->dh[i].started,
+                       r->dh[i].duration_ms, mig_state_applied_by(), "done", r->dh[i].statements, NULL };
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    }
+    if (rc)
+        return rc;
+    r->ndh = 0;
+    mig_strvec_release(&r->db_heads);
+    for (size_t i = 0; i < r->sim_heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->sim_heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Commit the run's transaction, with the state kept back until now. */
+static int commit(run *r)
+{
+    int rc = flush_state(r);
+    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+}
+
 /*
  * A step inside the run's transaction: the section in one call (one round
  * trip where the driver takes several statements), then its version change
@@ -411,14 +501,19 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
         if (rc)
             return rc;
     }
-    int rc = apply_version_change(r, st);
-    if (rc)
-        return rc;
-    mig_hist h;
-    fill_hist(r, &h, st, b, started);
-    h.duration_ms = (int64_t)(now_ms() - t0);
-    h.statements_applied = nstmts;
-    rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    int rc;
+    if (r->defer && !r->offline) {
+        rc = defer_step(r, st, b, started, (int64_t)(now_ms() - t0), nstmts);
+    } else {
+        rc = apply_version_change(r, st);
+        if (rc)
+            return rc;
+        mig_hist h;
+        fill_hist(r, &h, st, b, started);
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        h.statements_applied = nstmts;
+        rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    }
     if (rc == 0 && !r->offline)
         report_step(r, st, now_ms() - t0);
     return rc;
@@ -506,6 +601,10 @@ static int run_plan(run *r, int64_t resume_at)
     mig_ctx *ctx = r->ctx;
     const mig_dialect *d = r->s.drv->table->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    for (size_t i = 0; r->defer && i < r->heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
@@ -517,11 +616,15 @@ static int run_plan(run *r, int64_t resume_at)
         if (stepwise && !r->offline) {
             if (in_txn) {
                 /* what ran before it is committed first */
-                if ((rc = mig_db_commit(r->s.db, ctx)) != 0)
+                if ((rc = commit(r)) != 0)
                     return rc;
                 in_txn = 0;
             }
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
+            /* it wrote its own version change: keep the kept-back view in step */
+            if (rc == 0 && r->defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         } else {
             if (r->offline && stepwise && in_txn) {
                 mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
@@ -539,7 +642,7 @@ static int run_plan(run *r, int64_t resume_at)
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
                 else
-                    rc = mig_db_commit(r->s.db, ctx);
+                    rc = commit(r);
                 in_txn = 0;
             }
         }
@@ -550,7 +653,7 @@ static int run_plan(run *r, int64_t resume_at)
         if (r->offline)
             mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
         else
-            return mig_db_commit(r->s.db, ctx);
+            return commit(r);
     }
     return 0;
 }
@@ -670,6 +773,11 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     }
     if (strchr(target, ':'))
         return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
+    if (mig_graph_count(r.g) == 0 && upgrade && is_head_target(target)) {
+        /* a new project: nothing written yet is nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        return 0;
+    }
 
     rc = mig_session_open(&r.s, ctx);
     if (rc)

@@ -50,6 +50,7 @@ struct mig_conn {
         MYSQL_STMT *stmt;
     } cache[STMT_CACHE];
     unsigned cache_next;
+    int      locked; /* took a GET_LOCK: release it before quitting (see my_close) */
 };
 
 typedef enum col_kind {
@@ -147,13 +148,25 @@ static int fail_stmt(MYSQL_STMT *st, mig_drv_error *err)
 /* ------------------------------------------------------------ connecting */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int            lib_rc;
+static int            lib_rc = -1;
 
 /* mysql_init() would do this lazily, but not safely from several threads (-j N tenants). */
 static void lib_init(void)
 {
     lib_rc = mysql_library_init(0, NULL, NULL);
 }
+
+/*
+ * Give the client library's globals back when the plugin is unloaded
+ * (dlclose): the core has closed every connection by then.
+ */
+#if defined(__GNUC__)
+__attribute__((destructor)) static void lib_end(void)
+{
+    if (lib_rc == 0)
+        mysql_library_end();
+}
+#endif
 
 /* Where we connect, for messages: never the password, which it cannot hold. */
 static void describe_server(const my_url *u, int have_url, char *buf, size_t n)
@@ -255,6 +268,8 @@ out:
     return rc;
 }
 
+static int simple(mig_conn *c, const char *sql, mig_drv_error *err);
+
 static void drop_cache(mig_conn *c)
 {
     unsigned i;
@@ -273,6 +288,17 @@ static void my_close(mig_conn *c)
     if (c == NULL)
         return;
     drop_cache(c);
+    /*
+     * The server frees a session's locks once it has processed our QUIT,
+     * which mysql_close() does not wait for: a process that closes and
+     * another that tries the lock right after would race. Releasing them
+     * here, in a round trip, makes close mean "unlocked". A dead process
+     * still gets its locks freed by the server.
+     */
+    if (c->locked) {
+        mig_drv_error e;
+        simple(c, "DO RELEASE_ALL_LOCKS()", &e);
+    }
     mysql_close(c->my);
     free(c);
 }
@@ -285,6 +311,7 @@ typedef struct span {
     size_t first; /* its first significant byte */
     size_t end;   /* past its ';', or the end of the text */
     int    run;   /* starts a new round trip: an empty statement came before it */
+    int    multi; /* may send several results, then an OK (my_split_multi_result) */
 } span;
 
 static size_t utf8_chars(const char *s, size_t n)
@@ -318,14 +345,16 @@ static const char *last_match(const char *hay, const char *needle)
 
 /*
  * err->position for a syntax error: the server says "... near 'TEXT' at
- * line N", N counted from the start of the failing statement. Find TEXT
- * there; 0 (unknown) when the message has no such place.
+ * line N", N counted from where the failing statement starts: the first
+ * byte sent for the first statement of a round trip, else the first byte
+ * after the previous ';' and its whitespace. Find TEXT there; 0 (unknown)
+ * when the message has no such place.
  */
-static long error_position(const char *sql, const span *s, const char *msg)
+static long error_position(const char *sql, const span *s, int first_sent, const char *msg)
 {
     const char *near = strstr(msg, " near '");
     const char *tail, *hit = NULL;
-    size_t      base = s->raw, p, n, slen;
+    size_t      base = first_sent ? s->first : s->raw, p, n, slen;
     long        line, l;
 
     if (near == NULL)
@@ -361,7 +390,9 @@ static long error_position(const char *sql, const span *s, const char *msg)
 
 /*
  * Run spans [a, b) of sql in one multi-statement round trip. On failure
- * err locates the statement the server stopped at.
+ * err locates the statement the server stopped at. The server sends one
+ * result per statement, except that CALL and compound statements send a
+ * result set per SELECT they run and then an OK: only that OK ends them.
  */
 static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size_t b,
                      int64_t *last, mig_drv_error *err)
@@ -370,9 +401,10 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
     int    failed = mysql_real_query(c->my, sql + v[a].first, v[b - 1].end - v[a].first) != 0;
 
     for (;;) {
-        int next;
+        int next, ended = 1;
 
         if (!failed) {
+            ended = !(v[idx < b ? idx : b - 1].multi && mysql_field_count(c->my) > 0);
             if (mysql_field_count(c->my) == 0) {
                 my_ulonglong n = mysql_affected_rows(c->my);
                 *last = n == (my_ulonglong)~0ULL ? 0 : (int64_t)n;
@@ -389,7 +421,11 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
             if (idx >= b)
                 idx = b - 1; /* the server split more finely than we did */
             err->stmt_offset = v[idx].first;
-            err->position = error_position(sql, &v[idx], mysql_error(c->my));
+            err->position = error_position(sql, &v[idx], idx == a, mysql_error(c->my));
+            if (strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
+                snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
+                         "client, not SQL: mig sends every statement, BEGIN ... END bodies "
+                         "included, as it is; drop the DELIMITER lines and end statements with ';'");
             /* drain: nothing runs after a failed statement, but be sure */
             while (mysql_more_results(c->my) && mysql_next_result(c->my) == 0)
                 mysql_free_result(mysql_store_result(c->my));
@@ -398,7 +434,8 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
         next = mysql_next_result(c->my);
         if (next == -1)
             return MIG_DRV_OK;
-        idx++;
+        if (ended)
+            idx++;
         if (next > 0)
             failed = 1;
     }
@@ -435,6 +472,7 @@ static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
             v[n].first = pos + first;
             v[n].end = pos + slen;
             v[n].run = new_run;
+            v[n].multi = my_split_multi_result(sql + v[n].first, v[n].end - v[n].first);
             new_run = 0;
             n++;
         }
@@ -1153,8 +1191,10 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
         return rc;
     if (is_null)
         return my_fail(err, "GET_LOCK('%s') failed", name);
-    if (got == 1)
+    if (got == 1) {
+        c->locked = 1;
         return MIG_DRV_OK;
+    }
     if (holder != NULL && holder_len > 0)
         describe_holder(c, name, holder, holder_len);
     return MIG_DRV_BUSY;
@@ -1204,6 +1244,8 @@ static int my_set_schema(mig_conn *c, const char *schema, const char *search_pat
                          mig_drv_error *err)
 {
     (void)search_path;
+    if (schema == NULL)
+        return MIG_DRV_OK;
     drop_cache(c); /* cached statements would go on naming the old database's tables */
     if (mysql_select_db(c->my, schema) != 0)
         return my_fail_conn(c->my, err);

@@ -58,6 +58,12 @@ size_t my_url_mask(const char *url, char *buf, size_t buflen);
  */
 size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
                      int *terminated);
+/*
+ * Can this statement send several results: CALL, or a compound statement
+ * run on its own (BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, FOR)?
+ * Each SELECT inside sends a result set, and the statement ends with an OK.
+ */
+int    my_split_multi_result(const char *sql, size_t len);
 /* The driver's statement_end slot. */
 size_t my_split_statement_end(const char *sql, size_t len);
 

@@ -273,3 +273,17 @@ size_t my_split_statement_end(const char *sql, size_t len)
         return 0;
     return n;
 }
+
+int my_split_multi_result(const char *sql, size_t len)
+{
+    static const char *const blocks[] = { "CALL", "IF", "CASE", "LOOP", "WHILE", "REPEAT",
+                                          "FOR", NULL };
+    size_t pos = 0;
+    tok    t = next_tok(sql, len, &pos);
+
+    if (is_kw(sql, t, "BEGIN")) {
+        size_t p2 = pos;
+        return is_kw(sql, next_tok(sql, len, &p2), "NOT");
+    }
+    return is_any_kw(sql, t, blocks);
+}

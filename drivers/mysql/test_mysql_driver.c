@@ -3,6 +3,10 @@
  *
  *   test_mysql_driver PLUGIN offline   splitter, URLs, quoting: no server
  *   test_mysql_driver PLUGIN server    against MIG_TEST_MY_HOST/PORT/USER
+ *   test_mysql_driver PLUGIN createdb NAME | dropdb NAME
+ *                                      a utf8mb4 database for the conformance
+ *                                      run (a bare server defaults to latin1);
+ *                                      without a server these do nothing
  *
  * The server is described by the environment or else by the file named in
  * $MIG_TEST_SERVERS_ENV (`export A=1 B=2` lines, as tests/servers.sh writes
@@ -183,6 +187,9 @@ static void test_url__masks_the_password(void)
     CU_ASSERT_EQUAL(n, strlen(buf));
     D->mask_url("mariadb://app@db/app", buf, sizeof(buf));
     CU_ASSERT_STRING_EQUAL(buf, "mariadb://app@db/app");
+    /* a password with a bare '/' or '@' is still hidden */
+    D->mask_url("mysql://app:pa/ss@wo@rd@db/app", buf, sizeof(buf));
+    CU_ASSERT_STRING_EQUAL(buf, "mysql://app:***@db/app");
     n = D->mask_url("mysql://a:b@c/d", buf, 8);
     CU_ASSERT_EQUAL(n, strlen("mysql://a:***@c/d"));
     CU_ASSERT_STRING_EQUAL(buf, "mysql:/");
@@ -202,6 +209,10 @@ static void test_url__rejects_bad_urls_without_the_password(void)
     CU_ASSERT_PTR_NULL(strstr(e.message, "topsecret"));
     CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h:99999/db", NULL, NULL, &e), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "port"));
+    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:top:secret@h/db?unix_socket=/nonexistent/x.sock",
+                               NULL, NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/x.sock"));
+    CU_ASSERT_PTR_NULL(strstr(e.message, "secret"));
     CU_ASSERT_PTR_NULL(c);
 }
 
@@ -296,6 +307,67 @@ static void test_exec__runs_bodies_empty_statements_and_comments(void)
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
     CU_ASSERT_EQUAL(e.code, 1051);
     CU_ASSERT_EQUAL(e.stmt_offset, (size_t)(strstr(sql, "DROP") - sql));
+    D->close(c);
+}
+
+/*
+ * The splitter must count statements as the server does: after each of
+ * these scripts a statement that fails must be found where it is.
+ */
+static void test_exec__splitter_agrees_with_the_server(void)
+{
+    static const char *const scripts[] = {
+        "SELECT 'a;b', \"c;\\\";\", `x;y` FROM (SELECT 1 AS `x;y`) t;\n",
+        "SELECT 1 # hash; comment\n; SELECT 2 -- dash; comment\n; SELECT 3--1;\n",
+        "/* block; comment */ SELECT 1; /*!40101 SET @x = 1 */; /*M!100100 SET @y = 2 */;\n",
+        "SELECT 'it''s; \\'quoted\\'';\n",
+        "CREATE TRIGGER sa_t BEFORE INSERT ON sa FOR EACH ROW BEGIN\n"
+        "  DECLARE n INT DEFAULT 0;\n"
+        "  IF NEW.a < 0 THEN SET NEW.a = 0; ELSEIF NEW.a > 9 THEN SET NEW.a = 9; END IF;\n"
+        "  SET NEW.b = IF(NEW.a > 1, 'big;', 'small');\n"
+        "  SET NEW.b = CASE WHEN NEW.a = 1 THEN 'one' ELSE NEW.b END;\n"
+        "  lbl: LOOP SET n = n + 1; IF n > 2 THEN LEAVE lbl; END IF; END LOOP lbl;\n"
+        "  WHILE n > 0 DO SET n = n - 1; END WHILE;\n"
+        "  REPEAT SET n = n + 1; UNTIL n > 1 END REPEAT;\n"
+        "  CASE n WHEN 2 THEN SET NEW.c = REPEAT('x', 2); ELSE BEGIN SET NEW.c = 'y'; END; END CASE;\n"
+        "END;\n",
+        "CREATE TRIGGER sa_t2 AFTER INSERT ON sa FOR EACH ROW IF NEW.a = 5 THEN "
+        "SET @five = 1; END IF;\n",
+        "CREATE PROCEDURE sa_p(IN x INT) BEGIN SELECT x; SELECT x + 1; END;\n"
+        "CREATE FUNCTION sa_f(x INT) RETURNS INT DETERMINISTIC RETURN x * 2;\n",
+        "BEGIN NOT ATOMIC DECLARE v INT DEFAULT 1; SET v = v + 1; SELECT v; END;\n",
+        "IF 1 = 1 THEN SELECT 'yes;'; ELSE SELECT 'no'; END IF;\n",
+        "SELECT 1;;\nSELECT 2;\n  ;  \nSELECT 3;\n",
+        "CALL sa_p(1); CALL sa_p(2);\n",
+        "WHILE @w IS NULL DO SELECT 'w'; SET @w = 1; END WHILE;\n",
+        NULL,
+    };
+    mig_conn     *c = connect_to(url);
+    mig_drv_error e;
+    int           i;
+
+    CU_ASSERT_EQUAL_FATAL(exec(c, "CREATE TABLE sa (a INT, b VARCHAR(10), c VARCHAR(10))", &e),
+                          MIG_DRV_OK);
+    for (i = 0; scripts[i] != NULL; i++) {
+        char        sql[4096];
+        const char *bad = "SELECT * FROM sa_missing_table;";
+        size_t      want;
+
+        snprintf(sql, sizeof(sql), "%s%s\nSELECT 'never';", scripts[i], bad);
+        want = (size_t)(strstr(sql, bad) - sql);
+        memset(&e, 0, sizeof(e));
+        CU_ASSERT_EQUAL(D->exec(c, sql, strlen(sql), NULL, &e), MIG_DRV_ERROR);
+        if (e.code != 1146 || e.stmt_offset != want)
+            fprintf(stderr, "\nscript %d: code %d offset %zu, wanted 1146 at %zu: %s\n", i,
+                    e.code, e.stmt_offset, want, e.message);
+        CU_ASSERT_EQUAL(e.code, 1146);
+        CU_ASSERT_EQUAL(e.stmt_offset, want);
+    }
+    /* the compound statements above were created whole */
+    CU_ASSERT_EQUAL(exec(c, "INSERT INTO sa (a) VALUES (-3), (5)", &e), MIG_DRV_OK);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT COUNT(*) FROM sa WHERE a = 0 AND c = 'xx'"), 1);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT @five"), 1);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT sa_f(21)"), 42);
     D->close(c);
 }
 
@@ -619,7 +691,8 @@ static int server_setup(void)
         fprintf(stderr, "%s\n", e.message);
         return -1;
     }
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s", dbname, dbname);
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4",
+             dbname, dbname);
     if (exec(c, sql, &e) != MIG_DRV_OK) {
         fprintf(stderr, "%s\n", e.message);
         D->close(c);
@@ -642,6 +715,39 @@ static void server_teardown(void)
     D->close(c);
 }
 
+/* createdb / dropdb NAME: the conformance run's database. */
+static int manage_db(const char *what, const char *name)
+{
+    mig_conn     *c = NULL;
+    mig_drv_error e;
+    char          sql[512], q[140];
+
+    if (getenv("MIG_TEST_MY_HOST") == NULL || getenv("MIG_TEST_MY_PORT") == NULL) {
+        const char *req = getenv("MIG_TEST_REQUIRE_SERVERS");
+        return req != NULL && strcmp(req, "1") == 0 ? 1 : 0;
+    }
+    snprintf(base_url, sizeof(base_url), "mysql://%s@%s:%s/",
+             getenv("MIG_TEST_MY_USER") ? getenv("MIG_TEST_MY_USER") : "root",
+             getenv("MIG_TEST_MY_HOST"), getenv("MIG_TEST_MY_PORT"));
+    if (D->connect(&c, base_url, NULL, NULL, &e) != MIG_DRV_OK) {
+        fprintf(stderr, "%s\n", e.message);
+        return 1;
+    }
+    D->quote_ident(name, q, sizeof(q));
+    if (strcmp(what, "createdb") == 0)
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
+                 "CHARACTER SET utf8mb4", q, q);
+    else
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", q);
+    if (exec(c, sql, &e) != MIG_DRV_OK) {
+        fprintf(stderr, "%s\n", e.message);
+        D->close(c);
+        return 1;
+    }
+    D->close(c);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static CU_TestInfo offline[] = {
@@ -658,6 +764,7 @@ int main(int argc, char **argv)
         { "exec: locates the failing statement", test_exec__locates_the_failing_statement },
         { "exec: positions a syntax error", test_exec__positions_a_syntax_error },
         { "exec: runs bodies, empty statements, comments", test_exec__runs_bodies_empty_statements_and_comments },
+        { "exec: splitter agrees with the server", test_exec__splitter_agrees_with_the_server },
         { "values: round-trip NUL bytes and UTF-8", test_values__round_trip_nul_bytes_and_utf8 },
         { "cursor: allows exec between fetches", test_cursor__allows_exec_between_fetches },
         { "lock: reports busy with the holder", test_lock__reports_busy_with_the_holder },
@@ -671,11 +778,12 @@ int main(int argc, char **argv)
     int                  want_server, failed;
     const char          *req = getenv("MIG_TEST_REQUIRE_SERVERS");
 
-    if (argc != 3 || (strcmp(argv[2], "offline") != 0 && strcmp(argv[2], "server") != 0)) {
-        fprintf(stderr, "usage: %s PLUGIN offline|server\n", argv[0]);
+    if (!((argc == 3 && (strcmp(argv[2], "offline") == 0 || strcmp(argv[2], "server") == 0)) ||
+          (argc == 4 && (strcmp(argv[2], "createdb") == 0 || strcmp(argv[2], "dropdb") == 0)))) {
+        fprintf(stderr, "usage: %s PLUGIN offline|server|createdb NAME|dropdb NAME\n", argv[0]);
         return 2;
     }
-    want_server = strcmp(argv[2], "server") == 0;
+    want_server = strcmp(argv[2], "offline") != 0;
     if ((h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL)) == NULL ||
         (entry = (mig_driver_entry_fn)(uintptr_t)dlsym(h, MIG_DRIVER_ENTRY_SYMBOL)) == NULL) {
         fprintf(stderr, "%s: %s\n", argv[1], dlerror());
@@ -685,6 +793,10 @@ int main(int argc, char **argv)
     if (D->magic != MIG_DRIVER_MAGIC || D->abi != MIG_DRIVER_ABI || strcmp(D->name, "mysql") != 0) {
         fprintf(stderr, "%s: not the mysql driver for this ABI\n", argv[1]);
         return 1;
+    }
+    if (argc == 4) {
+        read_servers_env();
+        return manage_db(argv[2], argv[3]);
     }
     if (want_server) {
         read_servers_env();

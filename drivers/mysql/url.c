@@ -208,13 +208,14 @@ int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
     if (!scheme_ok(url, &skip))
         return my_fail(err, "not a mysql URL: expected mysql:// or mariadb://");
     p = url + skip;
-    auth_end = p + strcspn(p, "/?#");
-    if (*auth_end == '#')
-        return my_fail(err, "invalid mysql URL: '#' must be written %%23");
 
-    /* userinfo ends at the last '@' of the authority, so a bare '@' in a password works */
+    /*
+     * userinfo ends at the last '@' before the query, so a password with a
+     * bare '@' or '/' still works (and my_url_mask hides the same span)
+     */
     at = NULL;
-    for (hp = p; hp < auth_end; hp++)
+    path_end = p + strcspn(p, "?#");
+    for (hp = p; hp < path_end; hp++)
         if (*hp == '@')
             at = hp;
     if (at != NULL) {
@@ -234,6 +235,11 @@ int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
         hp = at + 1;
     } else {
         hp = p;
+    }
+    auth_end = hp + strcspn(hp, "/?#");
+    if (*auth_end == '#') {
+        rc = my_fail(err, "invalid mysql URL: '#' must be written %%23");
+        goto fail;
     }
 
     /* host, [v6], or %2F-encoded socket path; then :port */
@@ -260,13 +266,16 @@ int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
         size_t n = (size_t)(auth_end - host_end - 1);
         if (n > 0) {
             if (n >= sizeof(port)) {
-                rc = my_fail(err, "invalid port in mysql URL");
+                rc = my_fail(err, "invalid port in mysql URL (a password holding '/', '?' "
+                             "or '#' must percent-encode them)");
                 goto fail;
             }
             memcpy(port, host_end + 1, n);
             port[n] = '\0';
+            /* not quoted back: with a stray '/' in a password, this is part of it */
             if (parse_uint(port, 65535, &out->port) != 0 || out->port == 0) {
-                rc = my_fail(err, "invalid port \"%s\" in mysql URL", port);
+                rc = my_fail(err, "invalid port in mysql URL (a password holding '/', '?' "
+                             "or '#' must percent-encode them)");
                 goto fail;
             }
         }
@@ -308,24 +317,26 @@ fail:
 
 /*
  * Copy url into buf with the password replaced by ***. Like snprintf:
- * returns the full length, buf always terminated when buflen > 0.
+ * returns the full length, buf always terminated when buflen > 0. The
+ * password is taken to run to the last '@' of the whole URL: a password
+ * with an unescaped '/' or '?' is still hidden, and hiding too much is
+ * harmless where showing any of it is not.
  */
 size_t my_url_mask(const char *url, char *buf, size_t buflen)
 {
-    const char *p, *auth_end, *at = NULL, *colon = NULL, *s;
+    const char *p, *at, *colon = NULL;
     size_t      skip = 0, need = 0, i;
     const char *parts[3];
     size_t      lens[3];
     int         nparts;
 
+    if (url == NULL)
+        url = "";
     p = strstr(url, "://");
     if (p != NULL)
         skip = (size_t)(p - url) + 3;
     p = url + skip;
-    auth_end = p + strcspn(p, "/?#");
-    for (s = p; s < auth_end; s++)
-        if (*s == '@')
-            at = s;
+    at = strrchr(p, '@');
     if (at != NULL)
         colon = memchr(p, ':', (size_t)(at - p));
     if (colon != NULL) {
