@@ -209,7 +209,10 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
         if (rc)
             return rc;
         if (v && !mig_rev_id_valid(v)) {
-            rc = mig_fail(ctx, MIG_ECONFIG, "version_table '%s' is not a plain table name", v);
+            int line = 0;
+            mig_config_raw(ctx->cfg, "mig", "version_table", &line);
+            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is not a plain table name",
+                          mig_config_path(ctx->cfg), line, v);
             free(v);
             return rc;
         }
