@@ -97,7 +97,7 @@ expect_eq "$(drivers_found | grep '^nulldb ')" "nulldb 1 1.0.0 $sdkso" "mig driv
 exported=$(nm -D --defined-only "$sdkso" | awk '$2 == "T" {print $3}')
 expect_eq "$exported" mig_driver_entry "symbols exported by the SDK-built driver"
 # the driver is used: an offline plan in its dialect, and a run against it
-run_i --driver nulldb --url nulldb:x --script-location "$MIG_SRC/migrations" upgrade --sql head
+run_i --driver nulldb --url nulldb:x --script-location "$MIG_SRC/migrations" upgrade --sql base:5e6f708192a3
 expect_rc 0 "upgrade --sql on nulldb"
 expect_out "CREATE TABLE"
 run_i --url nulldb:x --script-location "$MIG_SRC/migrations" upgrade head
