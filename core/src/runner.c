@@ -855,28 +855,43 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     mig_buf_clear(&ctx->run_to);
     r.ctx = ctx;
     r.flags = flags;
-    int rc = mig_ctx_graph(ctx, &r.g);
-    if (rc == 0)
-        rc = config_flags(&r);
-    if (rc)
-        return rc;
-    if (flags & MIG_RUN_SQL) {
+    int rc = config_flags(&r);
+    if (rc || (flags & MIG_RUN_SQL) || strchr(target, ':')) {
+        /* no connection: the graph first, its errors before the others */
+        int grc = mig_ctx_graph(ctx, &r.g);
+        if (grc || rc)
+            return grc ? grc : rc;
+        if (!(flags & MIG_RUN_SQL))
+            return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
         rc = offline_run(&r, target, upgrade);
         free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
         release(&r);
         return rc;
     }
-    if (strchr(target, ':'))
-        return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
-    if (mig_graph_count(r.g) == 0 && upgrade && is_head_target(target)) {
-        /* a new project: nothing written yet is nothing to do */
+
+    /*
+     * A new project: nothing written yet is nothing to do, without a
+     * connection. The look at the folder is cheap; the graph proper loads
+     * while the session connects.
+     */
+    int nothing_ok = upgrade && is_head_target(target);
+    if (nothing_ok && !mig_ctx_may_have_revisions(ctx)) {
+        rc = mig_ctx_graph(ctx, &r.g);
+        if (rc)
+            return rc;
+    }
+    if (r.g && mig_graph_count(r.g) == 0) {
         mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
         return 0;
     }
-
-    rc = mig_session_open(&r.s, ctx);
+    rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
     if (rc)
         goto out;
+    if (nothing_ok && mig_graph_count(r.g) == 0) {
+        /* only names that are not revisions after all: still nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        goto out;
+    }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
 
     /*
