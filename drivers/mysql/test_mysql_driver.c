@@ -747,8 +747,14 @@ static void server_teardown(void)
 
     if (D->connect(&c, base_url, NULL, NULL, &e) != MIG_DRV_OK)
         return;
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
-    exec(c, sql, &e);
+    /*
+     * A test that failed half-way may have left a transaction open on a
+     * connection of this process: wait for its locks a little, not a year.
+     */
+    snprintf(sql, sizeof(sql), "SET SESSION lock_wait_timeout = 10; DROP DATABASE IF EXISTS %s",
+             dbname);
+    if (exec(c, sql, &e) != MIG_DRV_OK)
+        fprintf(stderr, "could not drop %s: %s\n", dbname, e.message);
     D->close(c);
 }
 
