@@ -202,6 +202,23 @@ static void set_tls(MYSQL *my, const my_url *u)
         mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
+/* A relative file path from the URL, taken from base_dir (the config file's folder). */
+static int resolve_path(char **path, const char *base_dir)
+{
+    char  *joined;
+    size_t n;
+
+    if (*path == NULL || (*path)[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
+        return 0;
+    n = strlen(base_dir) + strlen(*path) + 2;
+    if ((joined = malloc(n)) == NULL)
+        return -1;
+    snprintf(joined, n, "%s/%s", base_dir, *path);
+    free(*path);
+    *path = joined;
+    return 0;
+}
+
 static int my_connect(mig_conn **out, const char *url, const char *base_dir,
                       const mig_connect_opts *opts, mig_drv_error *err)
 {
@@ -213,11 +230,15 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
     const char  *app = opts != NULL && opts->application_name != NULL ? opts->application_name : "mig";
     int          rc;
 
-    (void)base_dir;
     *out = NULL;
     memset(&u, 0, sizeof(u));
     if (url != NULL && (rc = my_url_parse(&u, url, err)) != MIG_DRV_OK)
         return rc;
+    if (resolve_path(&u.socket, base_dir) != 0 || resolve_path(&u.ssl_ca, base_dir) != 0 ||
+        resolve_path(&u.ssl_cert, base_dir) != 0 || resolve_path(&u.ssl_key, base_dir) != 0) {
+        my_url_release(&u);
+        return my_fail(err, "out of memory");
+    }
     describe_server(&u, url != NULL, where, sizeof(where));
     pthread_once(&lib_once, lib_init);
     if (lib_rc != 0) {

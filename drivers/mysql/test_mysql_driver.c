@@ -213,6 +213,10 @@ static void test_url__rejects_bad_urls_without_the_password(void)
                                NULL, NULL, &e), MIG_DRV_CONN);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/x.sock"));
     CU_ASSERT_PTR_NULL(strstr(e.message, "secret"));
+    /* a relative socket path is taken from base_dir */
+    CU_ASSERT_EQUAL(D->connect(&c, "mariadb://u@localhost/db?socket=run/x.sock", "/nonexistent",
+                               NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/run/x.sock"));
     CU_ASSERT_PTR_NULL(c);
 }
 
