@@ -634,21 +634,20 @@ static MYSQL_STMT *cache_find(mig_conn *c, const char *sql)
     return NULL;
 }
 
-/* Keep st under sql, evicting the oldest; on failure st is closed. */
-static void cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
+/* Keep st under sql, evicting the oldest; 0 when out of memory (st stays the caller's). */
+static int cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
 {
     unsigned i = c->cache_next++ % STMT_CACHE;
     char    *copy = strdup(sql);
 
-    if (copy == NULL) {
-        mysql_stmt_close(st);
-        return;
-    }
+    if (copy == NULL)
+        return 0;
     if (c->cache[i].stmt != NULL)
         mysql_stmt_close(c->cache[i].stmt);
     free(c->cache[i].sql);
     c->cache[i].sql = copy;
     c->cache[i].stmt = st;
+    return 1;
 }
 
 /* Discard whatever result sets a statement produced (a SELECT, a CALL). */
@@ -695,8 +694,8 @@ static int my_exec_params(mig_conn *c, const char *sql, const mig_value *pv, int
             }
             return rc;
         }
-        if (keep)
-            cache_put(c, sql, st);
+        if (keep && !cache_put(c, sql, st))
+            keep = 0; /* out of memory: run it uncached */
     }
     rc = bind_params(st, pv, nparams, &p, err);
     if (rc == MIG_DRV_OK) {
