@@ -49,10 +49,24 @@ free_port() {
     die "no free port found on 127.0.0.1"
 }
 
+# Where the data goes: DIR, unless the server users cannot reach it (a
+# folder under /root, say); then a folder in /tmp, named in DIR/dataroot.
+data_root() {
+    ROOT=$DIR
+    if [ -f "$DIR/dataroot" ]; then ROOT=$(cat "$DIR/dataroot"); return; fi
+    # mktemp -d makes DIR 0700: the server users must be able to reach their data
+    chmod 755 "$DIR"
+    if [ $root = 1 ] && ! { runuser -u "$PG_USER" -- test -x "$DIR" && runuser -u "$MY_USER" -- test -x "$DIR"; }; then
+        ROOT=$(mktemp -d /tmp/mig-servers-data.XXXXXX)
+        chmod 755 "$ROOT"
+        echo "$ROOT" > "$DIR/dataroot"
+    fi
+}
+
 # Unix sockets have a path limit (~107 bytes): use a short folder if DIR is deep.
 sock_dir() {
     if [ -f "$DIR/sockdir" ]; then cat "$DIR/sockdir"; return; fi
-    local s="$DIR/s"
+    local s="$ROOT/s"
     if [ ${#s} -gt 70 ]; then s=$(mktemp -d /tmp/mig-sock.XXXXXX); fi
     mkdir -p "$s"; chmod 777 "$s"
     echo "$s" > "$DIR/sockdir"
@@ -62,11 +76,13 @@ sock_dir() {
 pg_start() {
     local bin data log port try
     bin=$(pg_bindir)
-    data=$DIR/pg/data; log=$DIR/pg/server.log
-    mkdir -p "$DIR/pg"
-    [ $root = 1 ] && chown "$PG_USER" "$DIR/pg"
-    as_user "$PG_USER" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
-        --locale=C.UTF-8 >"$DIR/pg/initdb.log" 2>&1 || { cat "$DIR/pg/initdb.log" >&2; die "initdb failed"; }
+    data=$ROOT/pg/data; log=$ROOT/pg/server.log
+    mkdir -p "$ROOT/pg"
+    [ $root = 1 ] && chown "$PG_USER" "$ROOT/pg"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_user "$PG_USER" "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 \
+            --locale=C.UTF-8 >"$ROOT/pg/initdb.log" 2>&1 || { cat "$ROOT/pg/initdb.log" >&2; die "initdb failed"; }
+    fi
     for try in 1 2 3 4 5; do
         port=$(free_port)
         # the last setting wins: rewritten on a retry
@@ -87,16 +103,18 @@ EOF
     die "postgres did not start (log: $log)"
 }
 
-my_running() { [ -f "$DIR/mariadb/mysqld.pid" ] && kill -0 "$(cat "$DIR/mariadb/mysqld.pid")" 2>/dev/null; }
+my_running() { [ -f "$ROOT/mariadb/mysqld.pid" ] && kill -0 "$(cat "$ROOT/mariadb/mysqld.pid")" 2>/dev/null; }
 
 my_start() {
-    local base=$DIR/mariadb port try i pid
+    local base=$ROOT/mariadb port try i pid
     local data=$base/data sock=$SOCK/my.sock log=$base/error.log
     mkdir -p "$base"
     [ $root = 1 ] && chown "$MY_USER" "$base"
-    as_user "$MY_USER" mariadb-install-db --no-defaults --datadir="$data" \
-        --auth-root-authentication-method=normal --skip-test-db \
-        >"$base/install.log" 2>&1 || { tail -n 20 "$base/install.log" >&2; die "mariadb-install-db failed"; }
+    if [ ! -d "$data/mysql" ]; then
+        as_user "$MY_USER" mariadb-install-db --no-defaults --datadir="$data" \
+            --auth-root-authentication-method=normal --skip-test-db \
+            >"$base/install.log" 2>&1 || { tail -n 20 "$base/install.log" >&2; die "mariadb-install-db failed"; }
+    fi
     for try in 1 2 3 4 5; do
         port=$(free_port)
         as_user "$MY_USER" mariadbd --no-defaults --datadir="$data" --socket="$sock" \
@@ -124,8 +142,13 @@ my_start() {
     die "mariadb did not start (log: $log)"
 }
 
+pg_running() {
+    [ -f "$ROOT/pg/data/postmaster.pid" ] &&
+        as_user "$PG_USER" "$(pg_bindir)/pg_ctl" -D "$ROOT/pg/data" status >/dev/null 2>&1
+}
+
 pg_stop() {
-    local data=$DIR/pg/data
+    local data=$ROOT/pg/data
     [ -f "$data/postmaster.pid" ] || return 0
     as_user "$PG_USER" "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
 }
@@ -133,7 +156,7 @@ pg_stop() {
 my_stop() {
     local pid i
     my_running || return 0
-    pid=$(cat "$DIR/mariadb/mysqld.pid")
+    pid=$(cat "$ROOT/mariadb/mysqld.pid")
     kill "$pid" 2>/dev/null || true
     for i in $(seq 1 300); do
         kill -0 "$pid" 2>/dev/null || return 0
@@ -147,11 +170,10 @@ start)
     [ $# -ge 3 ] || die "usage: $0 start DIR ENVFILE"
     ENVFILE=$3
     mkdir -p "$DIR"
-    if [ -e "$DIR/pg" ] || [ -e "$DIR/mariadb" ]; then
-        die "$DIR: servers already set up here (stop them, use a new folder)"
+    data_root
+    if pg_running || my_running; then
+        die "$DIR: servers already running here (stop them first)"
     fi
-    # mktemp -d makes DIR 0700: the server users must be able to reach their data
-    chmod 755 "$DIR"
     SOCK=$(sock_dir)
     # a half-started pair is stopped again: the caller only stops what it was told about
     trap 'pg_stop; my_stop' EXIT
@@ -162,15 +184,23 @@ start)
     cat > "$ENVFILE" <<EOF
 export MIG_TEST_PG_HOST=127.0.0.1 MIG_TEST_PG_PORT=$PG_PORT MIG_TEST_PG_USER=postgres MIG_TEST_MY_HOST=127.0.0.1 MIG_TEST_MY_PORT=$MY_PORT MIG_TEST_MY_USER=root
 EOF
-    echo "postgres on 127.0.0.1:$PG_PORT, mariadb on 127.0.0.1:$MY_PORT (data in $DIR)"
+    echo "postgres on 127.0.0.1:$PG_PORT, mariadb on 127.0.0.1:$MY_PORT (data in $ROOT)"
     ;;
 stop)
     [ -d "$DIR" ] || exit 0
+    ROOT=$DIR
+    [ -f "$DIR/dataroot" ] && ROOT=$(cat "$DIR/dataroot")
     pg_stop
     my_stop
     if [ -f "$DIR/sockdir" ]; then
         s=$(cat "$DIR/sockdir")
         case $s in /tmp/mig-sock.*) rm -rf "$s" ;; esac
+        rm -f "$DIR/sockdir"
+    fi
+    # data kept out of DIR (see data_root) goes with the servers
+    if [ "$ROOT" != "$DIR" ]; then
+        case $ROOT in /tmp/mig-servers-data.*) rm -rf "$ROOT" ;; esac
+        rm -f "$DIR/dataroot"
     fi
     ;;
 *)

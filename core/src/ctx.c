@@ -36,6 +36,8 @@ void mig_ctx_free(mig_ctx *ctx)
     if (ctx->release_hook)
         ctx->release_hook(ctx);
     mig_strvec_release(&ctx->owned);
+    mig_buf_release(&ctx->run_from);
+    mig_buf_release(&ctx->run_to);
     mig_buf_release(&ctx->err_message);
     mig_buf_release(&ctx->err_detail);
     mig_buf_release(&ctx->err_hint);

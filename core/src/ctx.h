@@ -44,10 +44,22 @@ struct mig_ctx {
     /* views for the public API */
     const mig_revision **rev_views;
     mig_revision        *rev_storage;
+    const char         **next_storage; /* every revision's children, NULL after each list */
     size_t               nrev_views;
     const mig_revision **head_views;
     size_t               nhead_views;
     mig_strvec           current;
+
+    /* tenants: the tenant this context runs for (a worker's child context) */
+    char         *tenant;
+    mig_ctx      *parent;        /* a child borrows cfg, graph and driver */
+    int           lock_try_only; /* a busy tenant lock is MIG_ELOCK at once */
+    int           lock_busy;     /* ... and this says it was busy, not broken */
+    mig_buf       run_from;      /* heads before and after the last run */
+    mig_buf       run_to;
+    size_t        run_steps;
+    mig_tenant_fn tenant_fn;
+    void         *tenant_payload;
 
     /* set by mig_ctx_new (api.c): frees what it loaded */
     void (*release_hook)(mig_ctx *ctx);

@@ -45,7 +45,12 @@ const mig_rev *mig_graph_child(const mig_graph *g, const mig_rev *rev, size_t i)
 /* Parents: down_revisions resolved. */
 size_t         mig_graph_nparents(const mig_graph *g, const mig_rev *rev);
 const mig_rev *mig_graph_parent(const mig_graph *g, const mig_rev *rev, size_t i);
+/* Dependencies: depends_on resolved (those not also down_revisions). */
+size_t         mig_graph_ndepends(const mig_graph *g, const mig_rev *rev);
+const mig_rev *mig_graph_depend(const mig_graph *g, const mig_rev *rev, size_t i);
 /* Labels of the branch rev is on (its own and inherited), NULL-terminated, borrowed. */
+const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *rev);
+/* Is anc a proper ancestor of rev (through down_revision or depends_on)? */
 int            mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev *rev);
 
 /* One step of a plan. */
@@ -92,6 +97,14 @@ void mig_plan_free(mig_plan *plan);
 
 /* Revisions applied given current heads (all ancestors), count of pending toward all heads. */
 int  mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g,
+                       const char *const *current, size_t ncurrent);
+/*
+ * out[i] (mig_graph_count(g) bytes, caller's) = 1 when the revision at
+ * index i is applied given current: one walk for all, where asking
+ * mig_graph_is_ancestor per revision would walk once per question.
+ * MIG_ETARGET when a current id is not in the graph.
+ */
+int  mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
                        const char *const *current, size_t ncurrent);
 
 #endif

@@ -24,7 +24,7 @@
  */
 size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, int *empty);
 
-/* Does sql[0..len) hold anything but whitespace and comments? */
+/* Is sql[0..len) only whitespace, comments and stray semicolons? */
 int mig_sql_is_blank(const mig_dialect *d, const char *sql, size_t len);
 
 #endif

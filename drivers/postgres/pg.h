@@ -13,6 +13,7 @@
 struct mig_conn {
     PGconn  *pg;
     unsigned cursor_seq; /* names mig_cur_N, unique per connection */
+    int      locked;     /* lock_try has succeeded on this session */
     /*
      * The schema set_schema made current, NULL before: table_exists and
      * introspect look there, not at current_schema(), which skips a schema

@@ -287,10 +287,17 @@ static size_t pg_mask_url(const char *url, char *buf, size_t buflen)
     }
     const char *auth = sep + 3;
     size_t authlen = strcspn(auth, "/?#");
+    /*
+     * The user info ends at the last '@' before the query: a raw '@' or
+     * '/' in a password (invalid, but typed) must not leave part of it
+     * showing.
+     */
     const char *at = NULL;
-    for (const char *p = auth; p < auth + authlen; p++)
+    for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
         if (*p == '@')
-            at = p; /* the last '@': a raw '@' in a password stays masked */
+            at = p;
+    if (at && at >= auth + authlen)
+        authlen = strcspn(at, "/?#") + (size_t)(at - auth);
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon) {
         out_put(&o, url, (size_t)(colon + 1 - url));
@@ -359,7 +366,8 @@ static char *strip_scheme_suffix(const char *url)
 /*
  * One line for a failed connection: "could not connect to HOST:PORT:
  * reason", libpq's further lines (its hints) as the detail, and every
- * password libpq knows of scrubbed from both.
+ * password libpq knows of scrubbed from both. MIG_DRV_ERROR, like any
+ * failed connect: MIG_DRV_CONN is for a connection lost once made.
  */
 static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
 {
@@ -404,7 +412,7 @@ static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
             }
         PQconninfoFree(opts);
     }
-    return MIG_DRV_CONN;
+    return MIG_DRV_ERROR;
 }
 
 /*
@@ -433,8 +441,7 @@ static int bad_url_error(const char *url, char *pqmsg, mig_drv_error *err)
     }
     why[o] = '\0';
     PQfreemem(pqmsg);
-    pg_error_msg(err, "invalid connection string %s: %s", masked, why);
-    return MIG_DRV_CONN;
+    return pg_error_msg(err, "invalid connection string %s: %s", masked, why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -510,10 +517,20 @@ static int pg_connect(mig_conn **out, const char *url, const char *base_dir,
     return MIG_DRV_OK;
 }
 
+/*
+ * The server frees a session's advisory locks only once its backend has
+ * noticed the closed socket, a moment after PQfinish returns; releasing
+ * them first lets the next process in at once, without a poll interval.
+ */
 static void pg_close(mig_conn *c)
 {
     if (c == NULL)
         return;
+    if (c->locked && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) != PQTRANS_ACTIVE) {
+        mig_drv_error e;
+        pg_run(c, NULL, "SELECT pg_catalog.pg_advisory_unlock_all()", 0, NULL, &e);
+    }
     PQfinish(c->pg);
     free(c->schema);
     free(c);
@@ -625,12 +642,14 @@ static void locate_error(const char *whole, size_t wlen, size_t base, size_t n,
 static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
-    const char *nul = memchr(sql, '\0', len);
+    const char *nul;
     int done, rc;
 
     if (affected)
         *affected = 0;
-    if (nul) {
+    if (len == 0)
+        return MIG_DRV_OK;
+    if ((nul = memchr(sql, '\0', len)) != NULL) {
         pg_error_msg(err, "SQL text holds a NUL byte");
         err->stmt_offset = (size_t)(nul - sql);
         return MIG_DRV_ERROR;
@@ -703,11 +722,12 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
 
     memset(p, 0, sizeof *p);
     p->n = n;
-    if (n == 0)
+    if (n <= 0)
         return MIG_DRV_OK;
     for (int i = 0; i < n; i++) {
         if (v[i].type == MIG_VAL_TEXT) {
-            if (memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
+            /* an empty text may come as (NULL, 0) */
+            if (v[i].u.s.len > 0 && memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
                 return pg_error_msg(err, "parameter %d: text holds a NUL byte, which PostgreSQL text cannot store (bind it as a blob)",
                                     i + 1);
             need += v[i].u.s.len + 1;
@@ -748,7 +768,8 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
             o += (size_t)snprintf(s, 32, "%s", v[i].u.b ? "true" : "false") + 1;
             break;
         case MIG_VAL_TEXT:
-            memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
+            if (v[i].u.s.len > 0)
+                memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
             s[v[i].u.s.len] = '\0';
             o += v[i].u.s.len + 1;
             break;
@@ -875,8 +896,11 @@ static void free_blobs(mig_cursor *cur)
     }
 }
 
-/* Close the server-side cursor if it still exists; never fails the caller. */
-static void close_server_cursor(mig_cursor *cur)
+/*
+ * Close the server-side cursor if it still exists; never fails the caller.
+ * just_fetched: a FETCH on it has just succeeded, so it surely exists.
+ */
+static void close_server_cursor(mig_cursor *cur, int just_fetched)
 {
     mig_conn *c = cur->conn;
     const char *name = cur->name;
@@ -887,14 +911,15 @@ static void close_server_cursor(mig_cursor *cur)
     if (!cur->open)
         return;
     cur->open = 0;
+    if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+        return;
     /*
      * A ROLLBACK of the transaction that declared it drops the cursor, and
      * a CLOSE that fails would abort the caller's transaction: look first.
      */
-    if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) == PQTRANS_INERROR)
-        return;
-    if (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)",
-                 1, &name, &e) != MIG_DRV_OK || !exists)
+    if (!just_fetched &&
+        (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)",
+                  1, &name, &e) != MIG_DRV_OK || !exists))
         return;
     snprintf(sql, sizeof sql, "CLOSE %s", cur->name);
     pg_run(c, NULL, sql, 0, NULL, &e);
@@ -1024,7 +1049,7 @@ static void pg_cursor_close(mig_cursor *cur)
     if (cur == NULL)
         return;
     free_blobs(cur);
-    close_server_cursor(cur);
+    close_server_cursor(cur, 0);
     PQclear(cur->res);
     free(cur->names);
     free(cur->values);
@@ -1123,7 +1148,7 @@ static int pg_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
     if (n < FETCH_BATCH) {
         /* a short batch is the last: close now and spare a FETCH */
         cur->exhausted = 1;
-        close_server_cursor(cur);
+        close_server_cursor(cur, 1);
     }
     if (n == 0)
         return MIG_DRV_OK;
@@ -1243,8 +1268,10 @@ static int pg_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
     rc = run_bool(c, &got, "SELECT pg_catalog.pg_try_advisory_lock($1::bigint)", 1, &param, err);
     if (rc != MIG_DRV_OK)
         return rc;
-    if (got)
+    if (got) {
+        c->locked = 1;
         return MIG_DRV_OK;
+    }
     lock_holder(c, k, holder, holder_len);
     return MIG_DRV_BUSY;
 }
@@ -1367,9 +1394,17 @@ static int pg_schema_exists(mig_conn *c, const char *schema, int *exists, mig_dr
                     1, &schema, err);
 }
 
+/*
+ * CREATE SCHEMA IF NOT EXISTS is no guard against a concurrent creator:
+ * both see no schema, and the second fails on pg_namespace's unique index
+ * once the first commits. That failure means the schema is there, so it is
+ * success -- inside a transaction behind a savepoint, so the failed
+ * statement does not abort the caller's transaction.
+ */
 static int pg_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
 {
     char *q = quote_alloc(schema), *sql;
+    int in_txn = PQtransactionStatus(c->pg) == PQTRANS_INTRANS;
     int rc;
 
     if (q == NULL)
@@ -1381,7 +1416,21 @@ static int pg_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
         return pg_error_msg(err, "out of memory");
     }
     snprintf(sql, n, "CREATE SCHEMA IF NOT EXISTS %s", q);
+    if (in_txn && (rc = pg_run(c, NULL, "SAVEPOINT mig_create_schema", 0, NULL, err)) != MIG_DRV_OK)
+        goto done;
     rc = pg_run(c, NULL, sql, 0, NULL, err);
+    if (rc == MIG_DRV_ERROR &&
+        (strcmp(err->sqlstate, "23505") == 0 || strcmp(err->sqlstate, "42P06") == 0)) {
+        mig_drv_error e;
+        int exists = 0;
+        if (in_txn)
+            pg_run(c, NULL, "ROLLBACK TO SAVEPOINT mig_create_schema", 0, NULL, &e);
+        if (pg_schema_exists(c, schema, &exists, &e) == MIG_DRV_OK && exists)
+            rc = MIG_DRV_OK;
+    }
+    if (in_txn && rc == MIG_DRV_OK)
+        rc = pg_run(c, NULL, "RELEASE SAVEPOINT mig_create_schema", 0, NULL, err);
+done:
     free(sql);
     free(q);
     return rc;

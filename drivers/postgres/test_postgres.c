@@ -14,9 +14,11 @@
 #include <CUnit/CUnit.h>
 #include <dlfcn.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mig/driver.h"
@@ -279,8 +281,8 @@ static void test_postgres__streams_cursor_while_writing_on_same_connection(void)
     PASS(drv->begin(c, 1, E));
     stream_and_update(c);
     PASS(drv->commit(c, E));
-    /* and outside any transaction */
-    exec_ok(c, "UPDATE t_stream SET v = 'x'");
+    /* and outside any transaction (each UPDATE commits: no flush wait for those) */
+    exec_ok(c, "UPDATE t_stream SET v = 'x'; SET synchronous_commit = off");
     stream_and_update(c);
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"), 0);
 
@@ -408,16 +410,49 @@ static void test_postgres__lock_busy_names_holder_and_dies_with_session(void)
 
     PASS(drv->unlock(a, "mig_version/public", E));
     PASS(drv->lock_try(b, "mig_version/public", holder, sizeof holder, E));
-    /* the server frees the lock when the session ends */
+    /* closing the session frees the lock at once */
     drv->close(b);
-    for (int i = 0; i < 50; i++) {
-        int rc = drv->lock_try(a, "mig_version/public", holder, sizeof holder, &err);
-        if (rc == MIG_DRV_OK)
-            break;
-        CU_ASSERT_EQUAL_FATAL(rc, MIG_DRV_BUSY);
-        usleep(100000);
-    }
+    PASS(drv->lock_try(a, "mig_version/public", holder, sizeof holder, E));
     PASS(drv->unlock(a, "mig_version/public", E));
+    drv->close(a);
+}
+
+/* A process that dies holding the lock, without closing anything. */
+static void test_postgres__lock_is_freed_when_its_process_dies(void)
+{
+    mig_conn *a = open_conn();
+    char holder[256];
+    mig_drv_error err;
+    int fds[2], rc = MIG_DRV_BUSY;
+    char ok = 0;
+
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        mig_conn *c = NULL;
+        mig_drv_error e;
+        mig_connect_opts o = { .application_name = "mig" };
+        char got = drv->connect(&c, url, NULL, &o, &e) == 0 &&
+                   drv->lock_try(c, "dies", holder, sizeof holder, &e) == 0;
+        if (write(fds[1], &got, 1) != 1)
+            _exit(2);
+        sleep(1);
+        _exit(0); /* no close, no unlock: as if killed */
+    }
+    CU_ASSERT_EQUAL(read(fds[0], &ok, 1), 1);
+    CU_ASSERT_EQUAL_FATAL(ok, 1);
+    CU_ASSERT_EQUAL(drv->lock_try(a, "dies", holder, sizeof holder, &err), MIG_DRV_BUSY);
+    CU_ASSERT_PTR_NOT_NULL(strstr(holder, "mig (pid "));
+    waitpid(pid, NULL, 0);
+    for (int i = 0; i < 100 && rc == MIG_DRV_BUSY; i++) {
+        rc = drv->lock_try(a, "dies", holder, sizeof holder, &err);
+        if (rc == MIG_DRV_BUSY)
+            usleep(50000);
+    }
+    CU_ASSERT_EQUAL(rc, MIG_DRV_OK);
+    close(fds[0]);
+    close(fds[1]);
     drv->close(a);
 }
 
@@ -459,6 +494,37 @@ static void test_postgres__switches_schema_for_tables(void)
     PASS(drv->table_exists(c, "mig_version", &exists, E));
     CU_ASSERT_EQUAL(exists, 1);
     drv->close(c);
+}
+
+static void *create_schema_thread(void *arg)
+{
+    mig_conn *c = arg;
+    mig_drv_error err;
+    PASS(drv->begin(c, 1, E));
+    intptr_t rc = drv->create_schema(c, "raced", &err);
+    if (rc != 0)
+        fprintf(stderr, "\ncreate_schema: %s [%s]\n", err.message, err.sqlstate);
+    if (rc == 0)
+        rc = drv->commit(c, &err);
+    return (void *)rc;
+}
+
+static void test_postgres__create_schema_tolerates_a_concurrent_creator(void)
+{
+    mig_conn *a = open_conn(), *b = open_conn();
+    pthread_t t;
+    void *res = NULL;
+
+    PASS(drv->begin(a, 1, E));
+    PASS(drv->create_schema(a, "raced", E));
+    /* b's CREATE waits on a's uncommitted row, then finds it committed */
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, create_schema_thread, b), 0);
+    usleep(300000);
+    PASS(drv->commit(a, E));
+    pthread_join(t, &res);
+    CU_ASSERT_EQUAL((intptr_t)res, 0);
+    drv->close(a);
+    drv->close(b);
 }
 
 /* ---- introspection ---- */
@@ -560,6 +626,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
                "ALTER TABLE pets DROP COLUMN dropped;"
                "CREATE INDEX pets_lower_name ON pets (lower(name));"
                "CREATE UNIQUE INDEX pets_owner_name ON pets (owner_id, name) WHERE name IS NOT NULL;"
+               "CREATE INDEX pets_mixed ON pets (owner_id DESC, lower(name), m NULLS FIRST);"
                "CREATE SEQUENCE free_seq;");
     PASS(drv->introspect(c, "intro", &sink, &s, E));
     /* NULL: the current schema, here the one set_schema chose */
@@ -582,6 +649,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
         "C m mood 1 4 default=-\n"
         "P pets_pkey id\n"
         "I pets_lower_name 0  expr=lower(name::text) where=-\n"
+        "I pets_mixed 0 owner_id,m expr=owner_id DESC, lower(name::text), m NULLS FIRST where=-\n"
         "I pets_owner_name 1 owner_id,name expr=- where=name IS NOT NULL\n"
         "F pets_owner_id_fkey owner_id -> owners(id) CASCADE/NO ACTION\n"
         "S free_seq - -\n"
@@ -642,6 +710,8 @@ static void test_postgres__quotes_identifiers_and_masks_passwords(void)
     CU_ASSERT_STRING_EQUAL(buf, "host=db user=app password=*** dbname=app");
     drv->mask_url("host=db password = s3cret", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "host=db password = ***");
+    drv->mask_url("postgresql://app:a/b@c@db/app?x=1", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "postgresql://app:***@db/app?x=1");
     drv->mask_url("postgres://app@db/app", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "postgres://app@db/app");
 }
@@ -653,25 +723,25 @@ static void test_postgres__connection_failure_is_one_line_without_password(void)
     mig_connect_opts o = { .application_name = "mig" };
 
     /* port 1 on loopback: nobody listens */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
     CU_ASSERT_PTR_NULL(strchr(err.message, '\n'));
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3cret"));
     CU_ASSERT_PTR_NULL(strstr(err.detail, "s3cret"));
 
-    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
 
     /* a database that does not exist: the server's reason */
     char bad[600];
     snprintf(bad, sizeof bad, "%s_nope", url);
-    CU_ASSERT_EQUAL(drv->connect(&c, bad, NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, bad, NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "does not exist"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, getenv("MIG_TEST_PG_PORT")));
 
     /* a URL libpq cannot parse never echoes its password */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3"));
     CU_ASSERT_PTR_NULL(strstr(err.message, "zz"));
 }
@@ -787,7 +857,9 @@ int main(int argc, char **argv)
         { "streams cursor while writing on same connection", test_postgres__streams_cursor_while_writing_on_same_connection },
         { "binds and maps values", test_postgres__binds_and_maps_values },
         { "lock busy names holder and dies with session", test_postgres__lock_busy_names_holder_and_dies_with_session },
+        { "lock is freed when its process dies", test_postgres__lock_is_freed_when_its_process_dies },
         { "switches schema for tables", test_postgres__switches_schema_for_tables },
+        { "create_schema tolerates a concurrent creator", test_postgres__create_schema_tolerates_a_concurrent_creator },
         { "introspects tables keys indexes and types", test_postgres__introspects_tables_keys_indexes_and_types },
         CU_TEST_INFO_NULL,
     };

@@ -219,7 +219,11 @@ struct mig_driver {
     int (*fetch)(mig_cursor *cur, const mig_row **row, mig_drv_error *err);
     void (*cursor_close)(mig_cursor *cur);
 
-    /* Transactions. write=1: the transaction will write (SQLite: IMMEDIATE). Mandatory. */
+    /*
+     * Transactions. write=1: the transaction will write (SQLite: BEGIN
+     * IMMEDIATE, waiting up to opts->lock_timeout_s for other writers, then
+     * MIG_DRV_BUSY). Mandatory.
+     */
     int (*begin)(mig_conn *conn, int write, mig_drv_error *err);
     int (*commit)(mig_conn *conn, mig_drv_error *err);
     int (*rollback)(mig_conn *conn, mig_drv_error *err);

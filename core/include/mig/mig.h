@@ -113,6 +113,7 @@ typedef struct mig_revision {
     const char *const *down;   /* NULL-terminated down_revision ids */
     const char *const *labels; /* NULL-terminated branch_labels */
     const char *const *depends;/* NULL-terminated depends_on ids */
+    const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
     int has_downgrade;
@@ -171,6 +172,28 @@ typedef struct mig_history_row {
     int64_t     statements_applied;
 } mig_history_row;
 
+/* The mig_history table, oldest first (connects). */
+typedef void (*mig_history_fn)(void *payload, const mig_history_row *row);
+int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload);
+
+/* Revisions not yet applied on the way to every head (connects). */
+int mig_pending(mig_ctx *ctx, size_t *n);
+
+/* ---- check ---- */
+
+typedef struct mig_check_problem {
+    const char *kind;     /* "graph", "pending", "changed", "failed", "heads", "drift" */
+    const char *revision; /* "" when not about one revision */
+    const char *message;  /* one line */
+} mig_check_problem;
+typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
+/*
+ * mig check: 0 when the graph is valid, nothing is pending, no applied
+ * file changed and no revision is part-way failed; else MIG_ECHECK after
+ * reporting each problem through fn.
+ */
+int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
+
 /* ---- project files ---- */
 
 /* mig init: writes mig.ini (if absent), DIR/versions, templates. */
@@ -190,6 +213,40 @@ typedef struct mig_revision_opts {
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+
+/* ---- tenants ---- */
+
+/*
+ * With --tenant or --all-tenants in the options, mig_upgrade,
+ * mig_downgrade, mig_stamp and mig_check run once per tenant (-j at a
+ * time, each on its own connection) and report each tenant here as it
+ * ends; tenants never started are reported at the end with status
+ * "not started". The call returns MIG_EFAIL if any tenant failed.
+ */
+typedef struct mig_tenant_report {
+    const char *tenant;
+    const char *from;     /* heads before, space-separated; "" = base */
+    const char *to;       /* heads after */
+    double      duration_ms;
+    const char *status;   /* "ok", "failed", "skipped", "not started" */
+    const char *error;    /* "" unless failed */
+    size_t      steps;
+} mig_tenant_report;
+typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
+void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
+
+/* Does this context run per tenant (--tenant / --all-tenants)? */
+int mig_has_tenants(const mig_ctx *ctx);
+
+/* One tenant's state, for `mig current` and `mig tenants`. */
+typedef struct mig_tenant_status {
+    const char *tenant;
+    const char *const *current; /* NULL-terminated heads */
+    size_t      pending;
+    const char *error;          /* NULL, or why it could not be read */
+} mig_tenant_status;
+typedef void (*mig_tenant_status_fn)(void *payload, const mig_tenant_status *s);
+int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
 
 /* ---- drivers ---- */
 

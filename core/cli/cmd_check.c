@@ -1,0 +1,44 @@
+/*
+ * mig check: exit 0 when the graph is valid, nothing is pending, no applied
+ * revision's file changed and none is part-way failed; else exit 3 with one
+ * line per problem on stdout (`pending 1f0e2d3c4b5a: not applied`).
+ */
+#include "cmd.h"
+
+static const cli_opt opts[] = {
+    { 0 }
+};
+
+const cli_spec cmd_check_spec = {
+    "", 0, 0, opts,
+    "Exit status: 0 nothing to report, 3 problems found (listed on stdout),\n"
+    "others as for every command."
+};
+
+static void on_problem(void *payload, const mig_check_problem *p)
+{
+    cli *c = payload;
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "kind", cli_json_str(p->kind));
+        json_object_set_new(j, "revision", cli_json_str(p->revision));
+        json_object_set_new(j, "message", cli_json_str(p->message));
+        json_array_append_new(json_object_get(c->doc, "problems"), j);
+    } else if (p->revision && *p->revision) {
+        printf("%s %s: %s\n", p->kind, p->revision, p->message);
+    } else {
+        printf("%s: %s\n", p->kind, p->message);
+    }
+}
+
+int cmd_check(cli *c)
+{
+    if (c->json)
+        json_object_set_new(c->doc, "problems", json_array());
+    int rc = mig_check(c->ctx, on_problem, c);
+    if (c->json)
+        json_object_set_new(c->doc, "ok", json_boolean(rc == 0));
+    else if (rc == 0 && !c->quiet)
+        fputs("check: no problems found\n", stderr);
+    return rc;
+}

@@ -1,0 +1,107 @@
+/*
+ * mig current [-v]: the revisions in the version table, one per line,
+ * nothing at base; with -v each one in full, as `show` prints it.
+ */
+#include "cmd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_opt opts[] = {
+    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each current revision in full" },
+    { 0 }
+};
+
+const cli_spec cmd_current_spec = { "", 0, 0, opts, NULL };
+
+static void on_tenant_status(void *payload, const mig_tenant_status *s)
+{
+    json_t *arr = payload;
+    json_t *o = json_object();
+    json_object_set_new(o, "tenant", cli_json_str(s->tenant));
+    json_object_set_new(o, "current", cli_json_strv(s->current));
+    if (s->error)
+        json_object_set_new(o, "error", cli_json_str(s->error));
+    json_array_append_new(arr, o);
+}
+
+static int by_tenant(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "tenant"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "tenant"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* With tenants: one line per tenant and head, `TENANT REVISION`. */
+static int current_tenants(cli *c)
+{
+    json_t *arr = json_array();
+    int rc = mig_tenants_status(c->ctx, on_tenant_status, arr);
+    size_t n = json_array_size(arr);
+    json_t **items = calloc(n ? n : 1, sizeof *items);
+    for (size_t i = 0; items && i < n; i++)
+        items[i] = json_array_get(arr, i);
+    if (items)
+        qsort(items, n, sizeof *items, by_tenant);
+    if (c->json) {
+        json_t *sorted = json_array();
+        for (size_t i = 0; items && i < n; i++)
+            json_array_append(sorted, items[i]);
+        json_object_set_new(c->doc, "tenants", sorted);
+    } else {
+        for (size_t i = 0; items && i < n; i++) {
+            const char *name = json_string_value(json_object_get(items[i], "tenant"));
+            const char *err = json_string_value(json_object_get(items[i], "error"));
+            json_t *cur = json_object_get(items[i], "current");
+            if (err)
+                fprintf(stderr, "mig: tenant %s: %s\n", name, err);
+            else if (json_array_size(cur) == 0)
+                printf("%s\n", name);
+            for (size_t k = 0; k < json_array_size(cur); k++)
+                printf("%s %s\n", name, json_string_value(json_array_get(cur, k)));
+        }
+    }
+    free(items);
+    json_decref(arr);
+    return rc;
+}
+
+int cmd_current(cli *c)
+{
+    if (mig_has_tenants(c->ctx))
+        return current_tenants(c);
+    cli_graph g;
+    memset(&g, 0, sizeof g);
+    /* Copied first: the revision list borrowed next would not survive another call. */
+    int rc = cli_graph_read_current(c, &g);
+    if (rc != 0)
+        goto out;
+    /* Broken revision files do not hide what the database says: print bare ids then. */
+    if ((c->verbose || c->json) && mig_revisions(c->ctx, &g.revs, &g.n) != 0) {
+        g.revs = NULL;
+        g.n = 0;
+    }
+
+    if (c->json) {
+        json_t *cur = json_array(), *revs = json_array();
+        for (size_t i = 0; i < g.ncurrent; i++) {
+            json_array_append_new(cur, cli_json_str(g.current[i]));
+            const mig_revision *r = cli_graph_find(&g, g.current[i]);
+            if (r)
+                json_array_append_new(revs, cli_rev_json(&g, r));
+        }
+        json_object_set_new(c->doc, "current", cur);
+        json_object_set_new(c->doc, "revisions", revs);
+        goto out;
+    }
+    for (size_t i = 0; i < g.ncurrent; i++) {
+        const mig_revision *r = cli_graph_find(&g, g.current[i]);
+        if (c->verbose && r)
+            cli_rev_entry(stdout, &g, r);
+        else
+            printf("%s\n", g.current[i]);
+    }
+out:
+    cli_graph_release(&g);
+    return rc;
+}

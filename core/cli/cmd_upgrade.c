@@ -1,0 +1,147 @@
+/*
+ * mig upgrade TARGET [--sql] [--resume], and the run shared with
+ * downgrade. libmig prints the progress lines itself, through the logger;
+ * here the steps are only collected for --json, and the SQL of an offline
+ * (--sql) run is written on stdout, or into the JSON document.
+ */
+#include "cmd.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    int sql;
+    int resume;
+} o;
+
+static const cli_opt opts[] = {
+    { 0, "sql", NULL, CLI_FLAG, &o.sql, 0,
+      "print the SQL that would run, without connecting" },
+    { 0, "resume", NULL, CLI_FLAG, &o.resume, 0,
+      "continue a part-way failed revision at its failed statement" },
+    { 0 }
+};
+
+const cli_spec cmd_upgrade_spec = {
+    "TARGET", 1, 1, opts,
+    "TARGET is head, heads, a revision id or unique prefix, +N, REV+N,\n"
+    "LABEL@head or LABEL@+N. With --sql it may be a range FROM:TO; the\n"
+    "start is base when no FROM is given."
+};
+
+int cmd_upgrade(cli *c)
+{
+    return cli_run_migration(c, 0, o.sql, o.resume);
+}
+
+/* What the callbacks collect; tenant workers may report steps at once. */
+typedef struct run_report {
+    pthread_mutex_t lock;
+    json_t         *steps;
+    char           *sql;
+    size_t          sql_len;
+    int             oom;
+} run_report;
+
+static void on_step(void *payload, const mig_step_report *s)
+{
+    run_report *r = payload;
+    json_t *j = json_object();
+    json_object_set_new(j, "revision", cli_json_str(s->revision));
+    json_object_set_new(j, "from", cli_json_str(s->from));
+    json_object_set_new(j, "direction", cli_json_str(s->direction));
+    json_object_set_new(j, "message", cli_json_str(s->message));
+    /* Microseconds are as fine as a clock reading here means anything. */
+    json_object_set_new(j, "duration_ms", json_real(round(s->duration_ms * 1000.0) / 1000.0));
+    pthread_mutex_lock(&r->lock);
+    json_array_append_new(r->steps, j);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void append_sql(run_report *r, const char *s, size_t len)
+{
+    char *p = realloc(r->sql, r->sql_len + len + 1);
+    if (p == NULL) {
+        r->oom = 1;
+        return;
+    }
+    memcpy(p + r->sql_len, s, len);
+    r->sql_len += len;
+    p[r->sql_len] = '\0';
+    r->sql = p;
+}
+
+/* Each piece of SQL ends a line, whether or not libmig ended it. */
+static void on_sql_json(void *payload, const char *sql)
+{
+    run_report *r = payload;
+    size_t len = strlen(sql);
+    pthread_mutex_lock(&r->lock);
+    append_sql(r, sql, len);
+    if (len == 0 || sql[len - 1] != '\n')
+        append_sql(r, "\n", 1);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void on_sql_text(void *payload, const char *sql)
+{
+    (void)payload;
+    size_t len = strlen(sql);
+    fputs(sql, stdout);
+    if (len == 0 || sql[len - 1] != '\n')
+        fputc('\n', stdout);
+}
+
+int cli_run_migration(cli *c, int down, int sql, int resume)
+{
+    const char *name = down ? "downgrade" : "upgrade";
+    const char *target = c->args[0];
+    int range = strchr(target, ':') != NULL;
+    if (range && !sql)
+        return cli_fail(c, MIG_EUSAGE, "a range '%s' works only with --sql", target);
+    if (down && sql && !range) {
+        cli_fail(c, MIG_EUSAGE, "'downgrade --sql' needs a range FROM:TO, got '%s'", target);
+        cli_hint(c, "e.g. mig downgrade --sql head:base");
+        return MIG_EUSAGE;
+    }
+    if (resume && sql)
+        return cli_fail(c, MIG_EUSAGE, "options '--resume' and '--sql' do not go together");
+
+    run_report r;
+    memset(&r, 0, sizeof r);
+    pthread_mutex_init(&r.lock, NULL);
+    if (c->json) {
+        r.steps = json_array();
+        mig_set_step_callback(c->ctx, on_step, &r);
+        if (sql)
+            mig_set_sql_callback(c->ctx, on_sql_json, &r);
+    } else if (sql) {
+        mig_set_sql_callback(c->ctx, on_sql_text, NULL);
+    }
+
+    unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u);
+    int tenants = mig_has_tenants(c->ctx);
+    if (tenants)
+        cli_tenants_begin(c);
+    int rc = down ? mig_downgrade(c->ctx, target, flags) : mig_upgrade(c->ctx, target, flags);
+    if (tenants)
+        cli_tenants_end(c);
+
+    /* The callbacks point into this frame: unhook them before it ends. */
+    mig_set_step_callback(c->ctx, NULL, NULL);
+    mig_set_sql_callback(c->ctx, NULL, NULL);
+    if (c->json) {
+        json_object_set_new(c->doc, "command", json_string(name));
+        json_object_set_new(c->doc, "target", cli_json_str(target));
+        if (sql)
+            json_object_set_new(c->doc, "sql", cli_json_str(r.sql ? r.sql : ""));
+        json_object_set_new(c->doc, "steps", r.steps);
+    }
+    free(r.sql);
+    pthread_mutex_destroy(&r.lock);
+    if (rc == 0 && r.oom)
+        rc = cli_fail(c, MIG_ENOMEM, "out of memory collecting the SQL");
+    return rc;
+}

@@ -1,0 +1,291 @@
+/*
+ * The `mig` command line: parses the global options (before or after the
+ * command name), finds the command in the table below, creates the libmig
+ * context from the options, runs the command, and turns the result into an
+ * exit status in one place (finish). It also makes sure stdout was really
+ * written: a full disk or a closed pipe is a failure, not a silent success.
+ *
+ * Everything it does goes through mig.h; each command lives in its own
+ * cmd_<name>.c with its own option table, from which `mig COMMAND --help`
+ * is written.
+ */
+#include "cmd.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The global options, as parsed; turned into mig_options by make_context. */
+static struct {
+    const char *config;
+    const char *url;
+    const char *driver;
+    const char *driver_path;
+    const char *script_location;
+    cli_list    x;
+    cli_list    tenants;
+    int         all_tenants;
+    int         jobs;
+    int         keep_going;
+    double      lock_timeout;
+    int         json;
+    int         quiet;
+    int         version;
+} g = { .lock_timeout = -1.0 };
+
+static const cli_opt global_opts[] = {
+    { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
+      "configuration file (default: $MIG_CONFIG, else ./mig.ini)" },
+    { 0, "url", "URL", CLI_STRING, &g.url, 0,
+      "database URL (default: $MIG_DATABASE_URL, else the file's url)" },
+    { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
+      "database driver (default: from the URL's scheme)" },
+    { 0, "driver-path", "DIRS", CLI_STRING, &g.driver_path, 0,
+      "folders to search for drivers, separated by ':'" },
+    { 0, "script-location", "DIR", CLI_STRING, &g.script_location, 0,
+      "folder holding versions/ and the templates" },
+    { 'x', NULL, "KEY=VALUE", CLI_KEYVAL, &g.x, 0,
+      "a value for Lua code as ctx.x.KEY (repeatable)" },
+    { 0, "tenant", "NAME", CLI_LIST, &g.tenants, 0,
+      "work on this tenant (repeatable)" },
+    { 0, "all-tenants", NULL, CLI_FLAG, &g.all_tenants, 0,
+      "work on every tenant listed in [tenants]" },
+    { 'j', "jobs", "N", CLI_JOBS, &g.jobs, 0,
+      "migrate N tenants at once" },
+    { 0, "keep-going", NULL, CLI_FLAG, &g.keep_going, 0,
+      "start the remaining tenants after one fails" },
+    { 0, "lock-timeout", "SECONDS", CLI_SECONDS, &g.lock_timeout, 0,
+      "how long to wait for the migration lock (default 300)" },
+    { 0, "json", NULL, CLI_FLAG, &g.json, 0,
+      "write one JSON document on stdout instead of text" },
+    { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0,
+      "no progress lines" },
+    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0,
+      "more detail: full revisions, error details" },
+    { 'h', "help", NULL, CLI_HELP, NULL, 0,
+      "show this help, or a command's help" },
+    { 0, "version", NULL, CLI_FLAG, &g.version, 0,
+      "show mig's version" },
+    { 0 }
+};
+
+/* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
+static const cli_cmd commands[] = {
+    { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
+    { "check",     cmd_check,     CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
+    { "current",   cmd_current,   CMD_TENANTS, "show the database's current revision(s)", &cmd_current_spec },
+    { "downgrade", cmd_downgrade, CMD_TENANTS, "revert revisions down to TARGET", &cmd_downgrade_spec },
+    { "drivers",   cmd_drivers,   0,           "list the drivers found, usable or not", &cmd_drivers_spec },
+    { "heads",     cmd_heads,     0,           "show the heads of the graph", &cmd_heads_spec },
+    { "history",   cmd_history,   0,           "list the revisions, newest first", &cmd_history_spec },
+    { "init",      cmd_init,      0,           "create mig.ini and a migrations folder", &cmd_init_spec },
+    { "merge",     cmd_merge,     0,           "write a revision that merges heads", &cmd_merge_spec },
+    { "revision",  cmd_revision,  0,           "write a new revision file", &cmd_revision_spec },
+    { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
+    { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
+    { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
+    { "upgrade",   cmd_upgrade,   CMD_TENANTS, "apply revisions up to TARGET", &cmd_upgrade_spec },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static int compare_command(const void *key, const void *elem)
+{
+    return strcmp(key, ((const cli_cmd *)elem)->name);
+}
+
+static const cli_cmd *find_command(const char *name)
+{
+    return bsearch(name, commands, NCOMMANDS, sizeof commands[0], compare_command);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: mig [options] COMMAND [ARGS]\n\n"
+          "Schema migrations: a graph of revision files applied to a database.\n\n"
+          "commands:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
+    fputs("\noptions (before or after the command):\n", f);
+    cli_opt_help(f, global_opts);
+    fputs("\nRun 'mig COMMAND --help' for a command's own options.\n", f);
+}
+
+static void command_help(FILE *f, const cli_cmd *cmd)
+{
+    const cli_spec *s = cmd->spec;
+    fprintf(f, "usage: mig [options] %s", cmd->name);
+    cli_opt_synopsis(f, s->opts);
+    if (s->args && *s->args)
+        fprintf(f, " %s", s->args);
+    fprintf(f, "\n\n%c%s.\n", cmd->summary[0] - 'a' + 'A', cmd->summary + 1);
+    if (s->about)
+        fprintf(f, "\n%s\n", s->about);
+    if (!CLI_OPT_END(s->opts)) {
+        fputs("\noptions:\n", f);
+        cli_opt_help(f, s->opts);
+    }
+    fputs("\nGlobal options (see 'mig --help') go before or after the command.\n", f);
+}
+
+/* Before parsing: so that even a usage error answers in JSON when asked. */
+static int asks_for_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
+}
+
+static int parse(cli *c, int argc, char **argv, cli_list *args)
+{
+    int only_args = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_args && strcmp(a, "--") == 0) {
+            only_args = 1;
+            continue;
+        }
+        if (!only_args && cli_is_option(a)) {
+            const cli_opt *tables[2] = { global_opts, NULL };
+            size_t ntables = 1;
+            if (c->cmd) {
+                tables[0] = c->cmd->spec->opts;
+                tables[1] = global_opts;
+                ntables = 2;
+            }
+            int rc = cli_opt_parse(c, tables, ntables, argc, argv, &i, c->cmd ? c->cmd->name : NULL);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (c->cmd == NULL) {
+            c->cmd = find_command(a);
+            if (c->cmd == NULL)
+                return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (see 'mig --help')", a);
+            continue;
+        }
+        if (cli_list_push(args, a) != 0)
+            return cli_fail(c, MIG_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* What the parsed command line must satisfy before anything runs. */
+static int validate(cli *c)
+{
+    const cli_cmd *cmd = c->cmd;
+    const cli_spec *s = cmd->spec;
+    if (!(cmd->flags & CMD_TENANTS)) {
+        const char *bad = g.tenants.n ? "--tenant" : g.all_tenants ? "--all-tenants"
+                        : g.jobs ? "--jobs" : g.keep_going ? "--keep-going" : NULL;
+        if (bad)
+            return cli_fail(c, MIG_EUSAGE, "option '%s' does not apply to '%s'", bad, cmd->name);
+    }
+    if (c->nargs < s->min_args)
+        return cli_fail(c, MIG_EUSAGE, "'%s' needs %s (see 'mig %s --help')", cmd->name,
+                        s->args, cmd->name);
+    if (s->max_args != CLI_MANY && c->nargs > s->max_args)
+        return cli_fail(c, MIG_EUSAGE, "unexpected argument '%s' for '%s' (see 'mig %s --help')",
+                        c->args[s->max_args], cmd->name, cmd->name);
+    return cli_opt_check_required(c, s->opts, cmd->name);
+}
+
+static int make_context(cli *c)
+{
+    mig_options o = MIG_OPTIONS_INIT;
+    o.config_path = g.config;
+    o.url = g.url;
+    o.driver = g.driver;
+    o.driver_path = g.driver_path;
+    o.script_location = g.script_location;
+    o.x = g.x.v;
+    o.nx = g.x.n;
+    o.tenants = g.tenants.v;
+    o.ntenants = g.tenants.n;
+    /* `mig tenants` lists them all unless told which (its help says so) */
+    o.all_tenants = g.all_tenants
+        || ((c->cmd->flags & CMD_ALL_TENANTS) && g.tenants.n == 0);
+    o.jobs = g.jobs;
+    o.keep_going = g.keep_going;
+    o.lock_timeout = g.lock_timeout;
+    o.verbose = c->verbose;
+    o.quiet = c->quiet;
+    int rc = mig_ctx_new(&c->ctx, &o);
+    if (rc != 0)
+        return rc;
+    mig_set_logger(c->ctx, cli_logger, c);
+    return 0;
+}
+
+/*
+ * The one place a result becomes an exit status. The error goes to stderr
+ * (and into the JSON document with --json); then stdout must have been
+ * written in full, or the run failed whatever the command said.
+ */
+static int finish(cli *c, int rc, int ran)
+{
+    if (rc != 0)
+        cli_report_error(c, rc);
+    if (c->json && (rc != 0 || ran)) {
+        if (rc != 0)
+            cli_json_error(c, rc);
+        if (cli_json_print(c) != 0 && rc == 0)
+            rc = cli_fail(c, MIG_EFAIL, "cannot write the JSON document");
+    }
+    int status = mig_exit_status(rc);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mig: cannot write to stdout: %s\n", errno ? strerror(errno) : "write error");
+        if (status == 0)
+            status = 1;
+    }
+    json_decref(c->doc);
+    mig_ctx_free(c->ctx);
+    cli_list_release(&g.x);
+    cli_list_release(&g.tenants);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    memset(&c, 0, sizeof c);
+    cli_list args = { NULL, 0 };
+
+    int rc = parse(&c, argc, argv, &args);
+    c.args = args.v;
+    c.nargs = args.n;
+    c.json = rc == 0 ? g.json : asks_for_json(argc, argv);
+    c.quiet = g.quiet;
+    int ran = 0;
+
+    if (rc == 0 && g.version) {
+        if (c.json) {
+            c.doc = json_pack("{s:s, s:i}", "version", mig_version(), "driver_abi", (int)mig_driver_abi());
+            ran = 1;
+        } else {
+            printf("mig %s (driver ABI %u)\n", mig_version(), mig_driver_abi());
+        }
+    } else if (rc == 0 && c.help) {
+        if (c.cmd)
+            command_help(stdout, c.cmd);
+        else
+            usage(stdout);
+    } else if (rc == 0 && c.cmd == NULL) {
+        usage(stderr);
+        fputc('\n', stderr);
+        rc = cli_fail(&c, MIG_EUSAGE, "no command given");
+    } else if (rc == 0) {
+        rc = validate(&c);
+        if (rc == 0)
+            rc = make_context(&c);
+        if (rc == 0) {
+            if (c.json)
+                c.doc = json_object();
+            ran = 1;
+            rc = c.cmd->fn(&c);
+        }
+    }
+    int status = finish(&c, rc, ran);
+    cli_list_release(&args);
+    return status;
+}

@@ -1,0 +1,123 @@
+/*
+ * Output of per-tenant runs: one line on stderr as each tenant ends, then
+ * a summary table (tenant, from, to, time, status), or a "tenants" array
+ * in the JSON document. A progress bar is drawn on a terminal only.
+ */
+#include "cmd.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct row {
+    char  *tenant, *from, *to, *status, *error;
+    double ms;
+    size_t steps;
+} row;
+
+static struct {
+    pthread_mutex_t mu;
+    row            *rows;
+    size_t          n, cap;
+    int             quiet;
+    int             tty;
+} t = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0 };
+
+static char *dup0(const char *s)
+{
+    size_t n = strlen(s ? s : "");
+    char *p = malloc(n + 1);
+    if (p)
+        memcpy(p, s ? s : "", n + 1);
+    return p;
+}
+
+static void on_tenant(void *payload, const mig_tenant_report *r)
+{
+    (void)payload;
+    pthread_mutex_lock(&t.mu);
+    if (t.n == t.cap) {
+        size_t cap = t.cap ? t.cap * 2 : 64;
+        row *nr = realloc(t.rows, cap * sizeof *nr);
+        if (nr == NULL) {
+            pthread_mutex_unlock(&t.mu);
+            return;
+        }
+        t.rows = nr;
+        t.cap = cap;
+    }
+    row *w = &t.rows[t.n++];
+    w->tenant = dup0(r->tenant);
+    w->from = dup0(r->from);
+    w->to = dup0(r->to);
+    w->status = dup0(r->status);
+    w->error = dup0(r->error);
+    w->ms = r->duration_ms;
+    w->steps = r->steps;
+    if (!t.quiet && strcmp(r->status, "not started") != 0) {
+        if (t.tty)
+            fputs("\r\033[K", stderr);
+        if (strcmp(r->status, "failed") == 0)
+            fprintf(stderr, "tenant %s: failed: %s\n", r->tenant, r->error);
+        else
+            fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", r->tenant,
+                    *r->from ? r->from : "base", *r->to ? r->to : "base", r->status, r->steps,
+                    r->steps == 1 ? "" : "s", r->duration_ms);
+        if (t.tty)
+            fprintf(stderr, "[%zu tenants done]", t.n);
+        fflush(stderr);
+    }
+    pthread_mutex_unlock(&t.mu);
+}
+
+void cli_tenants_begin(cli *c)
+{
+    t.quiet = c->quiet || c->json;
+    t.tty = !t.quiet && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+    mig_set_tenant_callback(c->ctx, on_tenant, NULL);
+}
+
+void cli_tenants_end(cli *c)
+{
+    mig_set_tenant_callback(c->ctx, NULL, NULL);
+    if (t.tty)
+        fputs("\r\033[K", stderr);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < t.n; i++) {
+            json_t *o = json_object();
+            json_object_set_new(o, "tenant", cli_json_str(t.rows[i].tenant));
+            json_object_set_new(o, "from", cli_json_str(t.rows[i].from));
+            json_object_set_new(o, "to", cli_json_str(t.rows[i].to));
+            json_object_set_new(o, "duration_ms", json_real(t.rows[i].ms));
+            json_object_set_new(o, "status", cli_json_str(t.rows[i].status));
+            json_object_set_new(o, "steps", json_integer((json_int_t)t.rows[i].steps));
+            if (*t.rows[i].error)
+                json_object_set_new(o, "error", cli_json_str(t.rows[i].error));
+            json_array_append_new(arr, o);
+        }
+        json_object_set_new(c->doc, "tenants", arr);
+    } else if (t.n && !c->quiet) {
+        size_t w = 6;
+        for (size_t i = 0; i < t.n; i++)
+            if (strlen(t.rows[i].tenant) > w)
+                w = strlen(t.rows[i].tenant);
+        fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
+        for (size_t i = 0; i < t.n; i++) {
+            row *r = &t.rows[i];
+            fprintf(stderr, "%-*s  %-14s  %-14s  %7.0f ms  %s\n", (int)w, r->tenant,
+                    *r->from ? r->from : "base", *r->to ? r->to : "base", r->ms, r->status);
+        }
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        free(t.rows[i].tenant);
+        free(t.rows[i].from);
+        free(t.rows[i].to);
+        free(t.rows[i].status);
+        free(t.rows[i].error);
+    }
+    free(t.rows);
+    t.rows = NULL;
+    t.n = t.cap = 0;
+}

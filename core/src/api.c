@@ -1,0 +1,518 @@
+/*
+ * Public entry points that set a run up: creating the context from
+ * options and configuration, and the lazily resolved pieces every command
+ * needs (script location, graph, URL, driver, version table).
+ */
+#include "api.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "url.h"
+
+static void release_resources(mig_ctx *ctx)
+{
+    if (ctx->parent == NULL) {
+        mig_graph_free(ctx->graph);
+        mig_config_free(ctx->cfg);
+        mig_drv_unload(ctx->drv);
+    }
+    free(ctx->tenant);
+    free(ctx->script_location);
+    free(ctx->versions_dir);
+    free(ctx->version_table);
+    free(ctx->rev_views);
+    free(ctx->rev_storage);
+    free(ctx->next_storage);
+    free(ctx->head_views);
+    mig_strvec_release(&ctx->current);
+}
+
+int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
+{
+    int rc = mig_ctx_new_empty(out);
+    if (rc)
+        return rc;
+    mig_ctx *ctx = *out;
+    ctx->opts = parent->opts;
+    ctx->parent = parent;
+    ctx->release_hook = release_resources;
+    ctx->cfg = parent->cfg;
+    ctx->graph = parent->graph;
+    ctx->drv = parent->drv;
+    ctx->log_fn = parent->log_fn;
+    ctx->log_payload = parent->log_payload;
+    ctx->tenant = mig_strdup(tenant);
+    ctx->script_location = mig_strdup(parent->script_location);
+    ctx->versions_dir = mig_strdup(parent->versions_dir);
+    ctx->version_table = mig_strdup(parent->version_table);
+    if (ctx->tenant == NULL || (parent->script_location && !ctx->script_location) ||
+        (parent->versions_dir && !ctx->versions_dir) || (parent->version_table && !ctx->version_table))
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+int mig_ctx_new(mig_ctx **out, const mig_options *opts)
+{
+    int rc = mig_ctx_new_empty(out);
+    if (rc)
+        return rc;
+    mig_ctx *ctx = *out;
+    if (opts)
+        ctx->opts = *opts;
+    ctx->release_hook = release_resources;
+    for (size_t i = 0; i < ctx->opts.nx; i++)
+        if (strchr(ctx->opts.x[i], '=') == NULL)
+            return mig_fail(ctx, MIG_EUSAGE, "-x %s: expected KEY=VALUE", ctx->opts.x[i]);
+    if (opts && opts->jobs < 0)
+        return mig_fail(ctx, MIG_EUSAGE, "-j %d: expected a number of jobs of at least 1", opts->jobs);
+    rc = mig_config_load(&ctx->cfg, ctx, ctx->opts.config_path, ctx->opts.config_required);
+    if (rc)
+        return rc;
+    if (ctx->opts.lock_timeout < 0) {
+        double t = 300.0;
+        rc = mig_config_get_double(ctx->cfg, ctx, "mig", "lock_timeout", 300.0, &t);
+        if (rc)
+            return rc;
+        ctx->opts.lock_timeout = t;
+    }
+    return 0;
+}
+
+const char *mig_version(void)
+{
+    return MIG_VERSION;
+}
+
+unsigned mig_driver_abi(void)
+{
+    return MIG_DRIVER_ABI;
+}
+
+void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload)
+{
+    ctx->step_fn = fn;
+    ctx->step_payload = payload;
+}
+
+void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload)
+{
+    ctx->sql_fn = fn;
+    ctx->sql_payload = payload;
+}
+
+int mig_ctx_script_location(mig_ctx *ctx, const char **out)
+{
+    if (ctx->script_location == NULL) {
+        char *loc = NULL;
+        if (ctx->opts.script_location) {
+            char cwd[4096];
+            if (getcwd(cwd, sizeof cwd) == NULL)
+                return mig_fail(ctx, MIG_EFAIL, "cannot read the current folder");
+            loc = mig_path_join(cwd, ctx->opts.script_location);
+        } else {
+            char *v = NULL;
+            int rc = mig_config_get(ctx->cfg, ctx, "mig", "script_location", &v);
+            if (rc)
+                return rc;
+            loc = mig_path_join(mig_config_dir(ctx->cfg), v ? v : "migrations");
+            free(v);
+        }
+        if (loc == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        ctx->script_location = loc;
+        ctx->versions_dir = mig_aprintf("%s/versions", loc);
+        if (ctx->versions_dir == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    *out = ctx->script_location;
+    return 0;
+}
+
+int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
+{
+    if (ctx->graph == NULL) {
+        const char *loc;
+        int rc = mig_ctx_script_location(ctx, &loc);
+        if (rc)
+            return rc;
+        rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
+        if (rc)
+            return rc;
+    }
+    *out = ctx->graph;
+    return 0;
+}
+
+/* Is the URL from the command line or the environment (not from the file)? */
+static int url_from_outside(const mig_ctx *ctx)
+{
+    const char *env = getenv("MIG_DATABASE_URL");
+    return (ctx->opts.url && *ctx->opts.url) || (env && *env);
+}
+
+int mig_ctx_url(mig_ctx *ctx, char **out)
+{
+    *out = NULL;
+    const char *u = ctx->opts.url;
+    if (u == NULL || *u == '\0')
+        u = getenv("MIG_DATABASE_URL");
+    if (u && *u) {
+        *out = mig_strdup(u);
+        return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    /* expanded only now: an unset ${VAR} in an unused url is no error */
+    return mig_config_get(ctx->cfg, ctx, "mig", "url", out);
+}
+
+int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
+{
+    if (ctx->drv == NULL) {
+        char *name = NULL;
+        int rc = 0;
+        if (ctx->opts.driver && *ctx->opts.driver)
+            name = mig_strdup(ctx->opts.driver);
+        else if ((rc = mig_config_get(ctx->cfg, ctx, "mig", "driver", &name)) != 0)
+            return rc;
+        if (name == NULL) {
+            char *url = NULL;
+            if ((rc = mig_ctx_url(ctx, &url)) != 0)
+                return rc;
+            if (url == NULL) {
+                rc = mig_fail(ctx, MIG_ECONFIG, "no database given");
+                mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
+                return rc;
+            }
+            rc = mig_drv_name_for_url(&name, ctx, url);
+            free(url);
+            if (rc)
+                return rc;
+        }
+        if (name == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        rc = mig_drv_load(&ctx->drv, ctx, name);
+        free(name);
+        if (rc)
+            return rc;
+    }
+    *out = ctx->drv;
+    return 0;
+}
+
+int mig_ctx_version_table(mig_ctx *ctx, const char **out)
+{
+    if (ctx->version_table == NULL) {
+        char *v = NULL;
+        int rc = mig_config_get(ctx->cfg, ctx, "mig", "version_table", &v);
+        if (rc)
+            return rc;
+        if (v && !mig_rev_id_valid(v)) {
+            int line = 0;
+            mig_config_raw(ctx->cfg, "mig", "version_table", &line);
+            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is not a plain table name",
+                          mig_config_path(ctx->cfg), line, v);
+            free(v);
+            return rc;
+        }
+        ctx->version_table = v ? v : mig_strdup("mig_version");
+        if (ctx->version_table == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    *out = ctx->version_table;
+    return 0;
+}
+
+static int plain_name(const char *s)
+{
+    if (*s == '\0' || *s == '.' || strlen(s) > 63)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/*
+ * Schema tenants: make the tenant's schema current, so the revisions and
+ * the state tables live there. [tenants] search_path widens the path;
+ * every name in it is quoted, so no tenant name can inject SQL.
+ */
+static int enter_schema(mig_session *s, mig_ctx *ctx)
+{
+    if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
+        return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
+                        s->drv->table->name);
+    int exists = 0;
+    int rc = mig_db_schema_exists(s->db, ctx, ctx->tenant, &exists);
+    if (rc)
+        return rc;
+    if (!exists) {
+        int create = 0;
+        rc = mig_config_get_bool(ctx->cfg, ctx, "tenants", "create_schemas", 0, &create);
+        if (rc)
+            return rc;
+        if (!create) {
+            rc = mig_fail(ctx, MIG_EFAIL, "tenant schema '%s' does not exist", ctx->tenant);
+            mig_error_hint(ctx, "create it, or set create_schemas = true in [tenants]");
+            return rc;
+        }
+        if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
+            return rc;
+    }
+    char *raw = NULL;
+    rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
+    if (rc)
+        return rc;
+    mig_buf path = MIG_BUF_INIT;
+    if (raw) {
+        char *save = NULL;
+        for (char *item = strtok_r(raw, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+            while (*item == ' ' || *item == '\t')
+                item++;
+            size_t n = strlen(item);
+            while (n && (item[n - 1] == ' ' || item[n - 1] == '\t'))
+                item[--n] = '\0';
+            if (n == 0)
+                continue;
+            const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
+            char *q = mig_drv_quote_ident(s->drv, name);
+            mig_buf_printf(&path, "%s%s", path.len ? ", " : "", q ? q : "");
+            free(q);
+        }
+    }
+    free(raw);
+    rc = path.oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory")
+                  : mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
+    mig_buf_release(&path);
+    return rc;
+}
+
+int mig_session_open(mig_session *s, mig_ctx *ctx)
+{
+    memset(s, 0, sizeof *s);
+    const char *vt;
+    int rc = mig_ctx_driver(ctx, &s->drv);
+    if (rc == 0)
+        rc = mig_ctx_version_table(ctx, &vt);
+    if (rc == 0)
+        rc = mig_ctx_url(ctx, &s->url);
+    int db_tenant = s->url && mig_url_has_tenant(s->url);
+    if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
+        /* a database tenant's name goes into a URL or a file path: keep it plain */
+        rc = mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
+                      ctx->tenant);
+    } else if (rc == 0 && ctx->tenant && db_tenant) {
+        char *u = mig_url_with_tenant(s->url, ctx->tenant);
+        if (u == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        free(s->url);
+        s->url = u;
+    } else if (rc == 0 && db_tenant) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "the URL names {tenant}: give --tenant NAME or --all-tenants");
+    }
+    if (rc == 0)
+        rc = mig_state_init(&s->st, ctx, s->drv, vt);
+    /* a relative sqlite: path is relative to where it was written down */
+    char cwd[4096];
+    const char *base = mig_config_dir(ctx->cfg);
+    if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
+        base = cwd;
+    s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
+    if (rc == 0)
+        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
+    if (rc == 0 && ctx->tenant && !db_tenant)
+        rc = enter_schema(s, ctx);
+    if (rc == 0) {
+        char *on_connect = NULL;
+        rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);
+        if (rc == 0 && on_connect && *on_connect) {
+            rc = mig_db_exec(s->db, ctx, on_connect, strlen(on_connect), NULL, NULL);
+            if (rc) {
+                char *m = mig_strdup(mig_last_error(ctx)->message);
+                mig_fail(ctx, MIG_EFAIL, "on_connect failed: %s", m ? m : "");
+                free(m);
+            }
+        }
+        free(on_connect);
+    }
+    if (rc)
+        mig_session_close(s);
+    return rc;
+}
+
+void mig_session_close(mig_session *s)
+{
+    mig_db_close(s->db);
+    mig_state_release(&s->st);
+    free(s->url);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- revisions for the public API ---- */
+
+static int build_views(mig_ctx *ctx)
+{
+    if (ctx->rev_views)
+        return 0;
+    mig_graph *g;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc)
+        return rc;
+    size_t n = mig_graph_count(g);
+    ctx->rev_storage = calloc(n ? n : 1, sizeof *ctx->rev_storage);
+    ctx->rev_views = calloc(n + 1, sizeof *ctx->rev_views);
+    ctx->head_views = calloc(mig_graph_nheads(g) + 1, sizeof *ctx->head_views);
+    if (!ctx->rev_storage || !ctx->rev_views || !ctx->head_views)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    ctx->nrev_views = n;
+    /* one array holds every child list: n lists of children, each NULL-ended */
+    size_t nlinks = 0;
+    for (size_t i = 0; i < n; i++)
+        nlinks += mig_graph_nchildren(g, mig_graph_at(g, i)) + 1;
+    ctx->next_storage = calloc(nlinks, sizeof *ctx->next_storage);
+    if (ctx->next_storage == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* newest first, as history prints */
+        const mig_rev *r = mig_graph_at(g, n - 1 - i);
+        mig_revision *v = &ctx->rev_storage[i];
+        v->id = r->id;
+        v->path = r->path;
+        v->message = r->message ? r->message : "";
+        v->create_date = r->create_date ? r->create_date : "";
+        static const char *const empty[] = { NULL };
+        v->down = r->down.n ? (const char *const *)r->down.v : empty;
+        v->labels = r->labels.n ? (const char *const *)r->labels.v : empty;
+        v->depends = r->depends.n ? (const char *const *)r->depends.v : empty;
+        /* the arrays are borrowed from the graph, which outlives the views */
+        v->next = &ctx->next_storage[at];
+        for (size_t c = 0; c < mig_graph_nchildren(g, r); c++)
+            ctx->next_storage[at++] = mig_graph_child(g, r, c)->id;
+        ctx->next_storage[at++] = NULL;
+        v->is_lua = r->is_lua;
+        v->transactional = r->transactional;
+        v->has_downgrade = 1;
+        v->is_head = mig_graph_nchildren(g, r) == 0;
+        v->is_base = r->down.n == 0;
+        v->is_branch_point = mig_graph_nchildren(g, r) > 1;
+        v->is_merge = r->down.n > 1;
+        ctx->rev_views[i] = v;
+    }
+    for (size_t i = 0; i < mig_graph_nheads(g); i++) {
+        /* views are in reverse topological order */
+        size_t idx = mig_graph_index(g, mig_graph_head(g, i));
+        ctx->head_views[i] = ctx->rev_views[n - 1 - idx];
+    }
+    ctx->nhead_views = mig_graph_nheads(g);
+    return 0;
+}
+
+int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n)
+{
+    int rc = build_views(ctx);
+    if (rc)
+        return rc;
+    *out = (const mig_revision *const *)ctx->rev_views;
+    *n = ctx->nrev_views;
+    return 0;
+}
+
+int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n)
+{
+    int rc = build_views(ctx);
+    if (rc)
+        return rc;
+    *out = (const mig_revision *const *)ctx->head_views;
+    *n = ctx->nhead_views;
+    return 0;
+}
+
+int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
+{
+    int rc = build_views(ctx);
+    if (rc)
+        return rc;
+    mig_graph *g = ctx->graph;
+    const mig_rev *r = NULL;
+    if (strcmp(name, "head") == 0) {
+        if (mig_graph_nheads(g) != 1)
+            return mig_fail(ctx, MIG_ETARGET, "'head' is ambiguous: there are %zu heads",
+                            mig_graph_nheads(g));
+        r = mig_graph_head(g, 0);
+    } else if (strcmp(name, "base") == 0) {
+        if (mig_graph_nbases(g) != 1)
+            return mig_fail(ctx, MIG_ETARGET, "'base' is ambiguous: there are %zu bases",
+                            mig_graph_nbases(g));
+        r = mig_graph_base(g, 0);
+    } else if ((rc = mig_graph_find(&r, ctx, g, name)) != 0) {
+        return rc;
+    }
+    *out = ctx->rev_views[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    return 0;
+}
+
+/* ---- drivers ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
+{
+    mig_strvec dirs = MIG_STRVEC_INIT, seen = MIG_STRVEC_INIT;
+    int rc = mig_drv_search_path(ctx, &dirs);
+    for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
+        DIR *d = opendir(dirs.v[i]);
+        if (d == NULL)
+            continue;
+        mig_strvec names = MIG_STRVEC_INIT;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            size_t len = strlen(e->d_name);
+            if (strncmp(e->d_name, "mig_driver_", 11) == 0 && len > 14 &&
+                strcmp(e->d_name + len - 3, ".so") == 0)
+                mig_strvec_push_owned(&names, mig_strndup(e->d_name + 11, len - 14));
+        }
+        closedir(d);
+        if (names.n)
+            qsort(names.v, names.n, sizeof *names.v, cmp_str);
+        for (size_t j = 0; j < names.n; j++) {
+            /* an earlier folder shadows a later one, as when loading */
+            if (mig_strvec_contains(&seen, names.v[j]))
+                continue;
+            mig_strvec_push(&seen, names.v[j]);
+            char *path = mig_aprintf("%s/mig_driver_%s.so", dirs.v[i], names.v[j]);
+            mig_drv *drv = NULL;
+            mig_driver_info info = { names.v[j], path, 0, "", "", NULL };
+            /* load exactly this file: the search could pick another folder */
+            char *dir_only = mig_strdup(dirs.v[i]);
+            const char *saved = ctx->opts.driver_path;
+            ctx->opts.driver_path = dir_only;
+            int lrc = mig_drv_load(&drv, ctx, names.v[j]);
+            ctx->opts.driver_path = saved;
+            free(dir_only);
+            if (lrc == 0 && strcmp(drv->path, path) == 0) {
+                info.abi = drv->table->abi;
+                info.version = drv->table->version ? drv->table->version : "";
+                info.description = drv->table->description ? drv->table->description : "";
+            } else if (lrc != 0) {
+                const char *m = mig_last_error(ctx)->message;
+                const char *colon = strstr(m, ".so: ");
+                info.problem = colon ? colon + 5 : m;
+            }
+            fn(payload, &info);
+            mig_drv_unload(drv);
+            free(path);
+        }
+        mig_strvec_release(&names);
+    }
+    mig_strvec_release(&dirs);
+    mig_strvec_release(&seen);
+    mig_error_clear(ctx);
+    return rc ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+}

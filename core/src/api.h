@@ -1,0 +1,38 @@
+/*
+ * What the public entry points share: resolving the configuration into a
+ * script location, a URL and a driver, and opening a session on the
+ * database (connection + state tables description).
+ */
+#ifndef MIG_API_H
+#define MIG_API_H
+
+#include "ctx.h"
+#include "drv.h"
+#include "state.h"
+
+/* The URL to use (caller frees; NULL = the driver's defaults). */
+int mig_ctx_url(mig_ctx *ctx, char **out);
+/* The driver, loaded once per context. */
+int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out);
+/* The version table's name (borrowed). */
+int mig_ctx_version_table(mig_ctx *ctx, const char **out);
+
+typedef struct mig_session {
+    const mig_drv *drv;
+    mig_db        *db;
+    mig_state      st;
+    char          *url;
+    const char    *base_dir;   /* relative paths in url resolve here */
+} mig_session;
+
+/* Load graph, driver and names before tenant workers borrow them. */
+int mig_ctx_prepare_shared(mig_ctx *ctx);
+
+/* A worker's context for one tenant: borrows the parent's config, graph, driver. */
+int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
+
+/* Connect (to the tenant's database or schema, for a child) and run on_connect. */
+int  mig_session_open(mig_session *s, mig_ctx *ctx);
+void mig_session_close(mig_session *s);
+
+#endif

@@ -1,0 +1,935 @@
+/*
+ * mig.ini: finding the file, parsing it with inih, checking its sections
+ * and keys, and expanding values when they are used.
+ *
+ * inih does the INI grammar. Around it this file adds what inih cannot
+ * know: the line of each key (inih reads through our reader, which counts
+ * lines), the list of known sections and keys with a "did you mean" for
+ * near misses, duplicate keys, and the expansion of ${VAR},
+ * ${VAR:-default} and %(here)s, done only in mig_config_get() so an unused
+ * `url = ${DATABASE_URL}` is no error when --url is given.
+ *
+ * Comments take whole lines only, as in alembic.ini, so a value may hold
+ * ';' (`on_connect = SET a = 1 ; SET b = 2`). Debian's inih is built with
+ * inline ';' comments on, but exposes its options as run-time variables:
+ * load() turns inline comments off for the parse and puts every option it
+ * touched back afterwards. The options are process-wide, so the file is
+ * loaded before any tenant worker thread starts (mig_ctx_new).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ctx.h"
+#include "error.h"
+
+/* Longest line accepted; inih is told the same (plus "\r\n\0"). */
+#define MAX_LINE (1 << 20)
+
+typedef struct entry {
+    char *section;
+    char *key;
+    char *value; /* raw, as written */
+    int   line;
+} entry;
+
+struct mig_config {
+    char      *path;     /* as given, "" when there is no file */
+    char      *dir;      /* absolute folder of the file, or the cwd */
+    entry     *v;
+    size_t     n, cap;
+    mig_strvec sections; /* every section header seen, in file order */
+};
+
+/* The sections and keys mig knows. Keep in step with SPEC.md section 2. */
+static const char *const keys_mig[] = {
+    "script_location", "url", "driver", "version_table",
+    "transaction_per_migration", "on_connect", "driver_path", "lock_timeout", NULL,
+};
+static const char *const keys_hooks[] = { "scripts", NULL };
+static const char *const keys_post_write_hooks[] = { "hooks", NULL };
+static const char *const keys_tenants[] = {
+    "list", "query", "script", "jobs", "create_schemas", "search_path", NULL,
+};
+static const char *const keys_autogenerate[] = { "target", NULL };
+
+static const struct known_section {
+    const char        *name;
+    const char *const *keys;
+} known_sections[] = {
+    { "mig", keys_mig },
+    { "hooks", keys_hooks },
+    { "post_write_hooks", keys_post_write_hooks },
+    { "tenants", keys_tenants },
+    { "autogenerate", keys_autogenerate },
+};
+#define NKNOWN (sizeof known_sections / sizeof known_sections[0])
+
+/* ------------------------------------------------------------------ */
+/* errors                                                               */
+
+/*
+ * Fail with MIG_ECONFIG, the message prefixed with path:LINE when there is
+ * a file, and the place recorded on the error for --json and -v output.
+ */
+static int fail_at(mig_ctx *ctx, int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int fail_at(mig_ctx *ctx, int code, const char *file, int line, const char *fmt, ...)
+{
+    mig_buf msg = MIG_BUF_INIT;
+    if (file != NULL && file[0] != '\0') {
+        if (line > 0)
+            mig_buf_printf(&msg, "%s:%d: ", file, line);
+        else
+            mig_buf_printf(&msg, "%s: ", file);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    mig_buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (msg.oom) {
+        mig_buf_release(&msg);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    mig_fail(ctx, code, "%s", mig_buf_cstr(&msg));
+    mig_buf_release(&msg);
+    if (file != NULL && file[0] != '\0')
+        mig_error_where(ctx, file, line);
+    return code;
+}
+
+/*
+ * Optimal string alignment distance (edits, with adjacent swaps counting
+ * one), case-insensitive. Names are short; longer ones count as far.
+ */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            size_t cost = ca != cb;
+            size_t best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < best)
+                best = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/*
+ * The candidate closest to word, when it is close enough to be a typo:
+ * one edit for short names, two for longer ones. NULL when none is.
+ */
+static const char *closest(const char *word, const char *const *candidates, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        size_t len = strlen(candidates[i]);
+        size_t limit = len <= 4 ? 1 : 2;
+        if (d <= limit && d < best_d) {
+            best = candidates[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------ */
+/* known sections and keys                                              */
+
+static const struct known_section *find_section(const char *name)
+{
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (strcmp(known_sections[i].name, name) == 0)
+            return &known_sections[i];
+    return NULL;
+}
+
+static int list_has(const char *const *list, const char *key)
+{
+    for (; *list; list++)
+        if (strcmp(*list, key) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t list_len(const char *const *list)
+{
+    size_t n = 0;
+    while (list[n])
+        n++;
+    return n;
+}
+
+/* [post_write_hooks] takes `hooks` and any NAME.OPTION. */
+static int is_hook_option(const char *key)
+{
+    const char *dot = strchr(key, '.');
+    return dot != NULL && dot > key && dot[1] != '\0';
+}
+
+static int check_section(mig_ctx *ctx, const char *file, int line, const char *name)
+{
+    if (find_section(name))
+        return 0;
+    const char *names[NKNOWN];
+    for (size_t i = 0; i < NKNOWN; i++)
+        names[i] = known_sections[i].name;
+    const char *near = closest(name, names, NKNOWN);
+    if (near)
+        return fail_at(ctx, MIG_ECONFIG, file, line,
+                       "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
+    fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
+    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate]");
+    return MIG_ECONFIG;
+}
+
+static int check_key(mig_ctx *ctx, const char *file, int line, const char *section,
+                     const char *key)
+{
+    const struct known_section *ks = find_section(section);
+    if (ks == NULL)
+        return check_section(ctx, file, line, section);
+    if (list_has(ks->keys, key))
+        return 0;
+    if (strcmp(section, "post_write_hooks") == 0 && is_hook_option(key))
+        return 0;
+    const char *near = closest(key, ks->keys, list_len(ks->keys));
+    if (near)
+        fail_at(ctx, MIG_ECONFIG, file, line,
+                "unknown key '%s' in [%s] (did you mean '%s'?)", key, section, near);
+    else
+        fail_at(ctx, MIG_ECONFIG, file, line, "unknown key '%s' in [%s]", key, section);
+    /* A key written under the wrong section is a common slip: say where it goes. */
+    for (size_t i = 0; i < NKNOWN; i++)
+        if (&known_sections[i] != ks && list_has(known_sections[i].keys, key))
+            mig_error_hint(ctx, "'%s' belongs in [%s]", key, known_sections[i].name);
+    if (strcmp(section, "post_write_hooks") == 0)
+        mig_error_hint(ctx, "hook options are written NAME.OPTION, e.g. sqlformat.type = lua");
+    return MIG_ECONFIG;
+}
+
+/* ------------------------------------------------------------------ */
+/* storage                                                              */
+
+static entry *find_entry(const mig_config *cfg, const char *section, const char *key)
+{
+    if (cfg == NULL || section == NULL || key == NULL)
+        return NULL;
+    for (size_t i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->v[i].section, section) == 0 && strcmp(cfg->v[i].key, key) == 0)
+            return &cfg->v[i];
+    return NULL;
+}
+
+static int add_entry(mig_config *cfg, const char *section, const char *key,
+                     const char *value, int line)
+{
+    if (cfg->n == cfg->cap) {
+        size_t cap = cfg->cap ? cfg->cap * 2 : 16;
+        entry *v = realloc(cfg->v, cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        cfg->v = v;
+        cfg->cap = cap;
+    }
+    entry *e = &cfg->v[cfg->n];
+    e->section = mig_strdup(section);
+    e->key = mig_strdup(key);
+    e->value = mig_strdup(value);
+    e->line = line;
+    if (!e->section || !e->key || !e->value) {
+        free(e->section);
+        free(e->key);
+        free(e->value);
+        return -1;
+    }
+    cfg->n++;
+    return 0;
+}
+
+static mig_config *config_new(const char *path, const char *dir)
+{
+    mig_config *cfg = calloc(1, sizeof *cfg);
+    if (cfg == NULL)
+        return NULL;
+    cfg->path = mig_strdup(path);
+    cfg->dir = mig_strdup(dir);
+    if (!cfg->path || !cfg->dir) {
+        mig_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void mig_config_free(mig_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < cfg->n; i++) {
+        free(cfg->v[i].section);
+        free(cfg->v[i].key);
+        free(cfg->v[i].value);
+    }
+    free(cfg->v);
+    mig_strvec_release(&cfg->sections);
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg);
+}
+
+/* ------------------------------------------------------------------ */
+/* parsing                                                              */
+
+/*
+ * What inih's reader and handler share. The reader hands inih the file one
+ * line at a time from memory, so at each handler call `line` is the line
+ * inih is looking at and `line_start` where it begins in the text.
+ */
+typedef struct loader {
+    mig_config *cfg;
+    mig_ctx    *ctx;
+    const char *file;
+    const char *text;
+    size_t      len, pos;
+    int         line;
+    size_t      line_start;
+    int         at_line_start;
+    int         rc;       /* set when we stopped the parse with an error */
+    long        last;     /* entry of the previous handler call, -1 none */
+} loader;
+
+/*
+ * A section header at the start of the line (after a BOM on the first):
+ * record it and check its name, so an unknown or empty section is caught
+ * at its own line. Indented lines are left to inih (they may continue a
+ * value). Returns 0, or the error code.
+ */
+static int see_header(loader *st)
+{
+    const char *p = st->text + st->line_start;
+    const char *end = st->text + st->len;
+    if (st->line == 1 && end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (p >= end || *p != '[')
+        return 0;
+    const char *close = p + 1;
+    while (close < end && *close != ']' && *close != '\n')
+        close++;
+    if (close >= end || *close != ']')
+        return 0; /* inih reports the syntax error */
+    char *name = mig_strndup(p + 1, (size_t)(close - p - 1));
+    if (name == NULL)
+        return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+    st->last = -1; /* an indented line below a header is no continuation */
+    int rc = check_section(st->ctx, st->file, st->line, name);
+    if (rc == 0 && !mig_strvec_contains(&st->cfg->sections, name)) {
+        if (mig_strvec_push_owned(&st->cfg->sections, name) < 0)
+            return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+        return 0;
+    }
+    free(name);
+    return rc;
+}
+
+/* fgets() over the text in memory, counting lines as it goes. */
+static char *read_line(char *str, int num, void *stream)
+{
+    loader *st = stream;
+    if (st->rc != 0 || st->pos >= st->len || num <= 1)
+        return NULL;
+    if (st->at_line_start) {
+        st->line++;
+        st->line_start = st->pos;
+        st->at_line_start = 0;
+        int rc = see_header(st);
+        if (rc != 0) {
+            st->rc = rc; /* stop: inih sees the end of the file */
+            return NULL;
+        }
+    }
+    size_t room = (size_t)num - 1, n = 0;
+    while (n < room && st->pos < st->len) {
+        char c = st->text[st->pos++];
+        str[n++] = c;
+        if (c == '\n') {
+            st->at_line_start = 1;
+            break;
+        }
+    }
+    str[n] = '\0';
+    return str;
+}
+
+static int on_value(void *user, const char *section, const char *name, const char *value)
+{
+    loader *st = user;
+    mig_config *cfg = st->cfg;
+    const char *raw = st->text + st->line_start;
+    int indented = *raw == ' ' || *raw == '\t';
+
+    /*
+     * inih calls us again with the same name for an indented line under a
+     * key (a multi-line value, as configparser reads it): join with '\n'.
+     */
+    if (indented && st->last >= 0) {
+        entry *e = &cfg->v[st->last];
+        if (strcmp(e->section, section) == 0 && strcmp(e->key, name) == 0) {
+            char *joined = mig_aprintf("%s\n%s", e->value, value);
+            if (joined == NULL) {
+                st->rc = mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+                return 0;
+            }
+            free(e->value);
+            e->value = joined;
+            return 1;
+        }
+    }
+    if (section[0] == '\0') {
+        st->rc = fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
+                         "key '%s' is outside any section", name);
+        mig_error_hint(st->ctx, "put it under a section such as [mig]");
+        return 0;
+    }
+    int rc = check_key(st->ctx, st->file, st->line, section, name);
+    if (rc != 0) {
+        st->rc = rc;
+        return 0;
+    }
+    const entry *dup = find_entry(cfg, section, name);
+    if (dup != NULL) {
+        st->rc = fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
+                         "duplicate key '%s' in [%s] (first set at line %d)",
+                         name, section, dup->line);
+        return 0;
+    }
+    if (add_entry(cfg, section, name, value, st->line) < 0) {
+        st->rc = mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+        return 0;
+    }
+    st->last = (long)cfg->n - 1;
+    return 1;
+}
+
+/*
+ * Before handing the text to inih: no NUL bytes (inih would cut the line
+ * there) and no line longer than inih is told to read (it would split it).
+ */
+static int check_text(mig_ctx *ctx, const char *file, const char *text, size_t len)
+{
+    int line = 1;
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\0')
+            return fail_at(ctx, MIG_ECONFIG, file, line, "NUL byte in the file");
+        if (text[i] == '\n') {
+            line++;
+            start = i + 1;
+        } else if (i - start >= MAX_LINE) {
+            return fail_at(ctx, MIG_ECONFIG, file, line, "line longer than %d bytes", MAX_LINE);
+        }
+    }
+    return 0;
+}
+
+static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *out, int *missing)
+{
+    *missing = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        int e = errno;
+        *missing = e == ENOENT;
+        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
+                       path, from, strerror(e));
+    }
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        mig_buf_put(out, chunk, n);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err != 0)
+        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
+                       path, from, strerror(err));
+    if (out->oom)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Absolute folder of an existing file. Caller frees; NULL on failure. */
+static char *folder_of(const char *path)
+{
+    char *abs = realpath(path, NULL);
+    if (abs == NULL)
+        return NULL;
+    char *slash = strrchr(abs, '/');
+    if (slash == abs)
+        slash[1] = '\0'; /* the root folder */
+    else if (slash)
+        *slash = '\0';
+    return abs;
+}
+
+/* Run inih over the text with the options mig needs, then restore them. */
+static int parse(loader *st)
+{
+    bool  s_inline = ini_allow_inline_comments, s_stack = ini_use_stack,
+          s_realloc = ini_allow_realloc, s_multi = ini_allow_multiline,
+          s_stop = ini_stop_on_first_error, s_novalue = ini_allow_no_value,
+          s_bom = ini_allow_bom;
+    int   s_max = ini_max_line, s_init = ini_initial_alloc;
+    char *s_start = ini_start_comment_prefixes;
+
+    ini_allow_inline_comments = false; /* a value may hold ';' */
+    ini_start_comment_prefixes = (char *)";#";
+    ini_use_stack = false;             /* lines of any length, not 200 bytes */
+    ini_allow_realloc = true;
+    ini_initial_alloc = 256;
+    ini_max_line = MAX_LINE + 3;
+    ini_allow_multiline = true;
+    ini_stop_on_first_error = true;    /* the first error is the one to fix */
+    ini_allow_no_value = false;
+    ini_allow_bom = true;
+
+    int rc = ini_parse_stream(read_line, st, on_value, st);
+
+    ini_allow_inline_comments = s_inline;
+    ini_start_comment_prefixes = s_start;
+    ini_use_stack = s_stack;
+    ini_allow_realloc = s_realloc;
+    ini_initial_alloc = s_init;
+    ini_max_line = s_max;
+    ini_allow_multiline = s_multi;
+    ini_stop_on_first_error = s_stop;
+    ini_allow_no_value = s_novalue;
+    ini_allow_bom = s_bom;
+
+    if (st->rc != 0)
+        return st->rc;
+    if (rc == -2)
+        return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+    if (rc != 0) {
+        fail_at(st->ctx, MIG_ECONFIG, st->file, rc,
+                "syntax error: expected '[section]', 'key = value' or a comment");
+        mig_error_hint(st->ctx, "comments take whole lines, starting with # or ;");
+        return MIG_ECONFIG;
+    }
+    return 0;
+}
+
+int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int required)
+{
+    *out = NULL;
+    const char *file = path, *from = "";
+    int explicit_file = 1;
+    if (file == NULL || file[0] == '\0') {
+        const char *env = getenv("MIG_CONFIG");
+        if (env != NULL && env[0] != '\0') {
+            file = env;
+            from = " (from $MIG_CONFIG)";
+        } else {
+            file = "mig.ini";
+            explicit_file = 0;
+        }
+    }
+
+    mig_buf text = MIG_BUF_INIT;
+    int missing = 0;
+    int rc = read_file(ctx, file, from, &text, &missing);
+    if (rc != 0 && missing && !explicit_file) {
+        mig_buf_release(&text);
+        if (required) {
+            fail_at(ctx, MIG_ECONFIG, NULL, 0, "no configuration file: 'mig.ini' not found in the current folder");
+            mig_error_hint(ctx, "give -c PATH, set $MIG_CONFIG, or run `mig init`");
+            return MIG_ECONFIG;
+        }
+        mig_error_clear(ctx);
+        char *cwd = getcwd(NULL, 0);
+        if (cwd == NULL)
+            return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
+        *out = config_new("", cwd);
+        free(cwd);
+        return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    if (rc != 0) {
+        mig_buf_release(&text);
+        return rc;
+    }
+
+    char *dir = folder_of(file);
+    if (dir == NULL) {
+        mig_buf_release(&text);
+        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
+                       file, strerror(errno));
+    }
+    mig_config *cfg = config_new(file, dir);
+    free(dir);
+    if (cfg == NULL) {
+        mig_buf_release(&text);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+
+    rc = check_text(ctx, file, mig_buf_cstr(&text), text.len);
+    if (rc == 0) {
+        loader st = {
+            .cfg = cfg, .ctx = ctx, .file = file,
+            .text = mig_buf_cstr(&text), .len = text.len,
+            .at_line_start = 1, .last = -1,
+        };
+        rc = parse(&st);
+    }
+    mig_buf_release(&text);
+    if (rc != 0) {
+        mig_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* access                                                               */
+
+const char *mig_config_path(const mig_config *cfg)
+{
+    return cfg ? cfg->path : "";
+}
+
+const char *mig_config_dir(const mig_config *cfg)
+{
+    return cfg ? cfg->dir : ".";
+}
+
+const char *mig_config_raw(const mig_config *cfg, const char *section, const char *key, int *line)
+{
+    const entry *e = find_entry(cfg, section, key);
+    if (line)
+        *line = e ? e->line : 0;
+    return e ? e->value : NULL;
+}
+
+int mig_config_has_section(const mig_config *cfg, const char *section)
+{
+    if (cfg == NULL || section == NULL)
+        return 0;
+    if (mig_strvec_contains(&cfg->sections, section))
+        return 1;
+    for (size_t i = 0; i < cfg->n; i++)
+        if (strcmp(cfg->v[i].section, section) == 0)
+            return 1;
+    return 0;
+}
+
+int mig_config_foreach(const mig_config *cfg, const char *section,
+                       mig_config_key_fn fn, void *payload)
+{
+    if (cfg == NULL)
+        return 0;
+    for (size_t i = 0; i < cfg->n; i++) {
+        if (strcmp(cfg->v[i].section, section) != 0)
+            continue;
+        int rc = fn(payload, cfg->v[i].key, cfg->v[i].value, cfg->v[i].line);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                   const char *key, char **out)
+{
+    *out = NULL;
+    const entry *e = find_entry(cfg, section, key);
+    if (e == NULL)
+        return 0;
+    char what[256];
+    snprintf(what, sizeof what, "[%s] %s", section, key);
+    return mig_config_expand(ctx, e->value, cfg->dir, what, cfg->path, e->line, out);
+}
+
+/* The expanded value with surrounding blanks trimmed, for typed getters. */
+static int get_trimmed(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                       const char *key, char **out, int *line)
+{
+    int rc = mig_config_get(cfg, ctx, section, key, out);
+    if (rc != 0 || *out == NULL)
+        return rc;
+    mig_config_raw(cfg, section, key, line);
+    char *s = *out, *b = s;
+    while (isspace((unsigned char)*b))
+        b++;
+    size_t n = strlen(b);
+    while (n > 0 && isspace((unsigned char)b[n - 1]))
+        n--;
+    memmove(s, b, n);
+    s[n] = '\0';
+    return 0;
+}
+
+int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                        const char *key, int dflt, int *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    char *v = NULL;
+    int line = 0;
+    *out = dflt;
+    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
+    if (rc != 0 || v == NULL || v[0] == '\0') {
+        free(v);
+        return rc;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = 1;
+            free(v);
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = 0;
+            free(v);
+            return 0;
+        }
+    }
+    fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a boolean", section, key, v);
+    mig_error_hint(ctx, "use true or false (also yes/no, on/off, 1/0)");
+    free(v);
+    return MIG_ECONFIG;
+}
+
+int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                       const char *key, long dflt, long *out)
+{
+    char *v = NULL;
+    int line = 0;
+    *out = dflt;
+    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
+    if (rc != 0 || v == NULL || v[0] == '\0') {
+        free(v);
+        return rc;
+    }
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a whole number",
+                section, key, v);
+        free(v);
+        return MIG_ECONFIG;
+    }
+    free(v);
+    *out = n;
+    return 0;
+}
+
+int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                          const char *key, double dflt, double *out)
+{
+    char *v = NULL;
+    int line = 0;
+    *out = dflt;
+    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
+    if (rc != 0 || v == NULL || v[0] == '\0') {
+        free(v);
+        return rc;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(d)) {
+        fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a number",
+                section, key, v);
+        free(v);
+        return MIG_ECONFIG;
+    }
+    free(v);
+    *out = d;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* expansion                                                            */
+
+typedef struct expander {
+    mig_ctx    *ctx;
+    const char *here;
+    const char *what;
+    const char *file;
+    int         line;
+} expander;
+
+static int is_name_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_';
+}
+
+static int is_name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+static int malformed(const expander *x, const char *at)
+{
+    size_t n = strcspn(at, "}");
+    if (at[n] == '}')
+        n++;
+    fail_at(x->ctx, MIG_ECONFIG, x->file, x->line, "%s: malformed '%.*s'",
+            x->what ? x->what : "value", (int)(n > 60 ? 60 : n), at);
+    mig_error_hint(x->ctx, "write ${NAME} or ${NAME:-default}");
+    return MIG_ECONFIG;
+}
+
+/*
+ * Expand s[0..len) into b. A default may itself hold ${...} and
+ * %(here)s, so this recurses into it (depth bounded by the text).
+ */
+static int expand(const expander *x, const char *s, size_t len, mig_buf *b)
+{
+    size_t i = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == '%' && i + 1 < len && s[i + 1] == '%') {
+            mig_buf_putc(b, '%'); /* configparser's escape, as in alembic.ini */
+            i += 2;
+            continue;
+        }
+        if (c == '%' && len - i >= 8 && memcmp(s + i, "%(here)s", 8) == 0) {
+            mig_buf_puts(b, x->here ? x->here : ".");
+            i += 8;
+            continue;
+        }
+        if (c != '$' || i + 1 >= len || s[i + 1] != '{') {
+            mig_buf_putc(b, c);
+            i++;
+            continue;
+        }
+
+        /* ${NAME}, ${NAME:-default} or ${NAME-default} */
+        size_t start = i;
+        size_t p = i + 2;
+        if (p >= len || !is_name_start(s[p]))
+            return malformed(x, s + start);
+        size_t name_at = p;
+        while (p < len && is_name_char(s[p]))
+            p++;
+        size_t name_len = p - name_at;
+        int has_default = 0, colon = 0;
+        size_t dflt_at = 0, dflt_len = 0;
+        if (p < len && s[p] == ':' && p + 1 < len && s[p + 1] == '-') {
+            has_default = colon = 1;
+            p += 2;
+        } else if (p < len && s[p] == '-') {
+            has_default = 1;
+            p += 1;
+        }
+        if (has_default) {
+            dflt_at = p;
+            int depth = 1;
+            while (p < len) {
+                if (s[p] == '$' && p + 1 < len && s[p + 1] == '{') {
+                    depth++;
+                    p += 2;
+                    continue;
+                }
+                if (s[p] == '}' && --depth == 0)
+                    break;
+                p++;
+            }
+            dflt_len = p - dflt_at;
+        }
+        if (p >= len || s[p] != '}')
+            return malformed(x, s + start);
+        i = p + 1;
+
+        char name[256];
+        if (name_len >= sizeof name)
+            return malformed(x, s + start);
+        memcpy(name, s + name_at, name_len);
+        name[name_len] = '\0';
+        const char *val = getenv(name);
+        /* ${NAME:-d}: unset or empty; ${NAME-d}: unset only (as in sh) */
+        int use_default = has_default && (val == NULL || (colon && val[0] == '\0'));
+        if (use_default) {
+            int rc = expand(x, s + dflt_at, dflt_len, b);
+            if (rc != 0)
+                return rc;
+        } else if (val != NULL) {
+            mig_buf_puts(b, val);
+        } else {
+            fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
+                    "%s: environment variable '%s' is not set", x->what ? x->what : "value", name);
+            mig_error_hint(x->ctx, "set %s, or write ${%s:-default}", name, name);
+            return MIG_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+int mig_config_expand(mig_ctx *ctx, const char *s, const char *here,
+                      const char *what, const char *file, int line, char **out)
+{
+    *out = NULL;
+    if (s == NULL)
+        return 0;
+    expander x = { ctx, here, what, file, line };
+    mig_buf b = MIG_BUF_INIT;
+    mig_buf_puts(&b, ""); /* an empty value is "", not NULL */
+    int rc = expand(&x, s, strlen(s), &b);
+    if (rc != 0) {
+        mig_buf_release(&b);
+        return rc;
+    }
+    *out = mig_buf_detach(&b);
+    return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+}
+
+/* ------------------------------------------------------------------ */
+
+char *mig_path_join(const char *base, const char *rel)
+{
+    if (rel == NULL)
+        return NULL;
+    if (rel[0] == '/' || base == NULL || base[0] == '\0')
+        return mig_strdup(rel);
+    while (rel[0] == '.' && rel[1] == '/') {
+        rel += 2;
+        while (rel[0] == '/')
+            rel++;
+    }
+    if (rel[0] == '\0' || strcmp(rel, ".") == 0)
+        return mig_strdup(base);
+    size_t bl = strlen(base);
+    while (bl > 1 && base[bl - 1] == '/')
+        bl--;
+    if (bl == 1 && base[0] == '/')
+        return mig_aprintf("/%s", rel);
+    return mig_aprintf("%.*s/%s", (int)bl, base, rel);
+}

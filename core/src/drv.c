@@ -1,0 +1,586 @@
+/*
+ * Driver plugins: finding, loading and checking them, and the wrappers the
+ * rest of libmig calls. Only this file reads a mig_driver table.
+ */
+#include "drv.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "ctx.h"
+#include "sqlsplit.h"
+#include "url.h"
+
+static int push_path_list(mig_strvec *out, const char *list)
+{
+    if (list == NULL)
+        return 0;
+    const char *p = list;
+    while (*p) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (n > 0) {
+            char *dir = mig_strndup(p, n);
+            if (dir == NULL)
+                return -1;
+            if (mig_strvec_contains(out, dir))
+                free(dir);
+            else if (mig_strvec_push_owned(out, dir) < 0)
+                return -1;
+        }
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * A relocated install keeps drivers beside the binary: <prefix>/bin/mig
+ * finds <prefix>/lib/mig/drivers without being told, wherever <prefix> is.
+ */
+static int push_exe_relative(mig_strvec *out)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return 0;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    char *dir = mig_aprintf("%s/../lib/mig/drivers", exe);
+    if (dir == NULL)
+        return -1;
+    if (mig_strvec_contains(out, dir)) {
+        free(dir);
+        return 0;
+    }
+    return mig_strvec_push_owned(out, dir);
+}
+
+int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
+{
+    int rc = 0;
+    rc |= push_path_list(out, ctx->opts.driver_path);
+    rc |= push_path_list(out, getenv("MIG_DRIVER_PATH"));
+    if (ctx->cfg) {
+        char *cfgpath = NULL;
+        if (mig_config_get(ctx->cfg, ctx, "mig", "driver_path", &cfgpath) == 0 && cfgpath) {
+            /* relative folders in the file are relative to the file */
+            mig_strvec tmp = MIG_STRVEC_INIT;
+            rc |= push_path_list(&tmp, cfgpath);
+            for (size_t i = 0; i < tmp.n; i++) {
+                char *abs = mig_path_join(mig_config_dir(ctx->cfg), tmp.v[i]);
+                if (abs == NULL || mig_strvec_push_owned(out, abs) < 0)
+                    rc = -1;
+            }
+            mig_strvec_release(&tmp);
+        }
+        free(cfgpath);
+    }
+    rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
+    rc |= push_exe_relative(out);
+    rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
+    return rc ? MIG_ENOMEM : 0;
+}
+
+/* Offsets of the slots every driver must fill, with their names for errors. */
+#define SLOT(s) { offsetof(mig_driver, s), #s }
+static const struct {
+    size_t      off;
+    const char *name;
+} mandatory[] = {
+    SLOT(connect), SLOT(close), SLOT(exec), SLOT(exec_params), SLOT(query),
+    SLOT(fetch), SLOT(cursor_close), SLOT(begin), SLOT(commit), SLOT(rollback),
+    SLOT(quote_ident), SLOT(table_exists),
+};
+
+/*
+ * Check a freshly opened plugin. Returns NULL when usable, else the reason
+ * (static or in reason_buf).
+ */
+static const char *check_table(const mig_driver *d, const char *name, char *reason_buf, size_t n)
+{
+    if (d == NULL)
+        return "its entry point returned no driver table";
+    if (d->magic != MIG_DRIVER_MAGIC)
+        return "not a mig driver (bad magic number)";
+    if (d->abi < MIG_DRIVER_ABI_MIN || d->abi > MIG_DRIVER_ABI) {
+        if (MIG_DRIVER_ABI_MIN == MIG_DRIVER_ABI)
+            snprintf(reason_buf, n, "driver ABI %u, this mig needs %u", d->abi, MIG_DRIVER_ABI);
+        else
+            snprintf(reason_buf, n, "driver ABI %u, this mig needs %u to %u", d->abi,
+                     MIG_DRIVER_ABI_MIN, MIG_DRIVER_ABI);
+        return reason_buf;
+    }
+    if (d->size < offsetof(mig_driver, mask_url)) {
+        snprintf(reason_buf, n, "driver table too small (%zu bytes)", d->size);
+        return reason_buf;
+    }
+    if (d->name == NULL || (name && strcmp(d->name, name) != 0)) {
+        snprintf(reason_buf, n, "driver calls itself '%s', file says '%s'",
+                 d->name ? d->name : "(null)", name ? name : "");
+        return reason_buf;
+    }
+    for (size_t i = 0; i < sizeof mandatory / sizeof *mandatory; i++) {
+        void *slot;
+        memcpy(&slot, (const char *)d + mandatory[i].off, sizeof slot);
+        if (slot == NULL) {
+            snprintf(reason_buf, n, "driver lacks mandatory function '%s'", mandatory[i].name);
+            return reason_buf;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Open one file. On success *out owns the handle; otherwise *reason says
+ * why (static, or in reason_buf).
+ */
+static int open_plugin(mig_drv **out, const char *path, const char *name,
+                       const char **reason, char *reason_buf, size_t n)
+{
+    *out = NULL;
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL) {
+        const char *e = dlerror();
+        snprintf(reason_buf, n, "cannot be loaded: %s", e ? e : "unknown error");
+        *reason = reason_buf;
+        return -1;
+    }
+    mig_driver_entry_fn entry;
+    void *sym = dlsym(h, MIG_DRIVER_ENTRY_SYMBOL);
+    if (sym == NULL) {
+        dlclose(h);
+        *reason = "not a mig driver (no " MIG_DRIVER_ENTRY_SYMBOL " symbol)";
+        return -1;
+    }
+    memcpy(&entry, &sym, sizeof entry);
+    const mig_driver *d = entry();
+    const char *why = check_table(d, name, reason_buf, n);
+    if (why) {
+        dlclose(h);
+        *reason = why;
+        return -1;
+    }
+    mig_drv *drv = calloc(1, sizeof *drv);
+    if (drv == NULL || (drv->path = mig_strdup(path)) == NULL) {
+        free(drv);
+        dlclose(h);
+        *reason = "out of memory";
+        return -1;
+    }
+    drv->handle = h;
+    drv->table = d;
+    *out = drv;
+    return 0;
+}
+
+static int valid_driver_name(const char *name)
+{
+    if (*name == '\0' || strlen(name) > 64)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+int mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name)
+{
+    *out = NULL;
+    if (!valid_driver_name(name))
+        return mig_fail(ctx, MIG_EDRIVER, "unknown driver '%s'", name);
+    mig_strvec dirs = MIG_STRVEC_INIT;
+    if (mig_drv_search_path(ctx, &dirs) < 0) {
+        mig_strvec_release(&dirs);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    int rc = MIG_EDRIVER;
+    for (size_t i = 0; i < dirs.n; i++) {
+        char *path = mig_aprintf("%s/mig_driver_%s.so", dirs.v[i], name);
+        if (path == NULL) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        if (access(path, F_OK) != 0) {
+            free(path);
+            continue;
+        }
+        const char *reason = NULL;
+        char buf[512];
+        if (open_plugin(out, path, name, &reason, buf, sizeof buf) == 0) {
+            free(path);
+            rc = 0;
+            break;
+        }
+        /* the first file found decides: a broken plugin is not silently skipped */
+        rc = mig_fail(ctx, MIG_EDRIVER, "%s: %s", path, reason);
+        free(path);
+        break;
+    }
+    if (rc == MIG_EDRIVER && ctx->err_code != MIG_EDRIVER) {
+        mig_fail(ctx, MIG_EDRIVER, "unknown driver '%s': no mig_driver_%s.so found", name, name);
+        mig_buf where = MIG_BUF_INIT;
+        for (size_t i = 0; i < dirs.n; i++)
+            mig_buf_printf(&where, "%s%s", i ? ":" : "", dirs.v[i]);
+        mig_error_detail(ctx, "searched %s", mig_buf_cstr(&where));
+        mig_error_hint(ctx, "use --driver-path DIR or $MIG_DRIVER_PATH, or see `mig drivers`");
+        mig_buf_release(&where);
+    }
+    mig_strvec_release(&dirs);
+    return rc;
+}
+
+void mig_drv_unload(mig_drv *drv)
+{
+    if (drv == NULL)
+        return;
+    /*
+     * Plugins stay mapped until exit: a driver's client library may keep
+     * thread-local state or atexit handlers that must not outlive its code.
+     */
+    free(drv->path);
+    free(drv);
+}
+
+int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
+{
+    static const struct {
+        const char *scheme, *driver;
+    } builtin[] = {
+        { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
+        { "postgresql", "postgres" }, { "postgres", "postgres" },
+        { "pgsql", "postgres" },      { "mysql", "mysql" },
+        { "mariadb", "mysql" },
+    };
+    *out = NULL;
+    char scheme[64];
+    if (mig_url_scheme(url, scheme, sizeof scheme) < 0) {
+        /* host=... dbname=...: a libpq keyword string */
+        if (strchr(url, '=')) {
+            *out = mig_strdup("postgres");
+            return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        char *masked = mig_url_mask(url);
+        int rc = mig_fail(ctx, MIG_ECONFIG, "cannot tell the driver from URL '%s'",
+                          masked ? masked : "");
+        mig_error_hint(ctx, "give a scheme (sqlite:, postgresql://, mysql://) or --driver");
+        free(masked);
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++)
+        if (strcmp(scheme, builtin[i].scheme) == 0) {
+            *out = mig_strdup(builtin[i].driver);
+            return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+    /* a third-party driver is named after its scheme */
+    *out = mig_strdup(scheme);
+    return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+}
+
+/* ---- connections ---- */
+
+static int drv_error(mig_db *db, mig_ctx *ctx, int drc, const mig_drv_error *e)
+{
+    if (drc == MIG_DRV_CONN)
+        db->broken = 1;
+    /* a write lock that could not be had in time (SQLite BEGIN IMMEDIATE) */
+    int code = drc == MIG_DRV_BUSY ? MIG_ELOCK : MIG_EFAIL;
+    int rc = mig_fail(ctx, code, "%s", e->message[0] ? e->message : "database error");
+    if (e->sqlstate[0] && e->code)
+        mig_error_detail(ctx, "SQLSTATE %s, error %d", e->sqlstate, e->code);
+    else if (e->sqlstate[0])
+        mig_error_detail(ctx, "SQLSTATE %s", e->sqlstate);
+    else if (e->code)
+        mig_error_detail(ctx, "error %d", e->code);
+    if (e->detail[0])
+        mig_error_detail(ctx, "%s", e->detail);
+    return rc;
+}
+
+static void err_init(mig_drv_error *e)
+{
+    memset(e, 0, sizeof *e);
+}
+
+/*
+ * Where the password sits in url (scheme://user:PASS@host or password=PASS),
+ * so a driver's message that quotes the URL can be scrubbed.
+ */
+static int find_password(const char *url, const char **pw, size_t *len)
+{
+    const char *sep = url ? strstr(url, "://") : NULL;
+    if (sep) {
+        const char *auth = sep + 3;
+        const char *end = auth + strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (const char *p = auth; p < end; p++)
+            if (*p == '@')
+                at = p;
+        if (at) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+            if (colon && at > colon + 1) {
+                *pw = colon + 1;
+                *len = (size_t)(at - colon - 1);
+                return 1;
+            }
+        }
+    }
+    const char *kw = url ? strstr(url, "password=") : NULL;
+    if (kw) {
+        kw += 9;
+        size_t n = *kw == '\'' ? strcspn(kw + 1, "'") : strcspn(kw, " &");
+        if (*kw == '\'')
+            kw++;
+        if (n) {
+            *pw = kw;
+            *len = n;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Replace every copy of the URL's password in msg by ***, in place. */
+static void scrub(char *msg, size_t cap, const char *url)
+{
+    const char *pw;
+    size_t n;
+    if (!find_password(url, &pw, &n) || n == 0)
+        return;
+    char *secret = mig_strndup(pw, n);
+    if (secret == NULL) {
+        snprintf(msg, cap, "cannot connect (message withheld: out of memory)");
+        return;
+    }
+    char *hit;
+    while ((hit = strstr(msg, secret)) != NULL) {
+        size_t tail = strlen(hit + n);
+        if (n >= 3) {
+            memcpy(hit, "***", 3);
+            memmove(hit + 3, hit + n, tail + 1);
+        } else {
+            memset(hit, '*', n);
+        }
+    }
+    (void)cap;
+    free(secret);
+}
+
+int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
+                   const char *url, const char *base_dir)
+{
+    *out = NULL;
+    mig_db *db = calloc(1, sizeof *db);
+    if (db == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    db->drv = drv;
+    db->url_masked = url ? mig_url_mask(url) : mig_strdup("(driver defaults)");
+    if (db->url_masked == NULL) {
+        free(db);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    mig_connect_opts o = { 0 };
+    o.application_name = "mig";
+    o.lock_timeout_s = ctx->opts.lock_timeout >= 0 ? ctx->opts.lock_timeout : 300.0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = drv->table->connect(&db->conn, url, base_dir, &o, &e);
+    if (drc != MIG_DRV_OK) {
+        /* a driver that quotes the URL must not leak its password */
+        scrub(e.message, sizeof e.message, url);
+        scrub(e.detail, sizeof e.detail, url);
+        int rc = mig_fail(ctx, MIG_EFAIL, "%s", e.message[0] ? e.message : "cannot connect");
+        if (e.detail[0])
+            mig_error_detail(ctx, "%s", e.detail);
+        mig_db_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+void mig_db_close(mig_db *db)
+{
+    if (db == NULL)
+        return;
+    if (db->conn)
+        db->drv->table->close(db->conn);
+    free(db->url_masked);
+    free(db);
+}
+
+int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
+                int64_t *affected, mig_drv_error *derr)
+{
+    mig_drv_error e;
+    mig_drv_error *pe = derr ? derr : &e;
+    err_init(pe);
+    int drc = db->drv->table->exec(db->conn, sql, len, affected, pe);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
+}
+
+int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
+                       const mig_value *params, int nparams, int64_t *affected,
+                       mig_drv_error *derr)
+{
+    mig_drv_error e;
+    mig_drv_error *pe = derr ? derr : &e;
+    err_init(pe);
+    int drc = db->drv->table->exec_params(db->conn, sql, params, nparams, affected, pe);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
+}
+
+int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
+                 const mig_value *params, int nparams)
+{
+    mig_drv_error e;
+    err_init(&e);
+    *out = NULL;
+    int drc = db->drv->table->query(out, db->conn, sql, params, nparams, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row)
+{
+    mig_drv_error e;
+    err_init(&e);
+    *row = NULL;
+    int drc = db->drv->table->fetch(cur, row, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+void mig_db_cursor_close(mig_db *db, mig_cursor *cur)
+{
+    if (cur)
+        db->drv->table->cursor_close(cur);
+}
+
+int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
+{
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->begin(db->conn, write, &e);
+    if (drc != MIG_DRV_OK)
+        return drv_error(db, ctx, drc, &e);
+    db->in_txn = 1;
+    return 0;
+}
+
+int mig_db_commit(mig_db *db, mig_ctx *ctx)
+{
+    mig_drv_error e;
+    err_init(&e);
+    db->in_txn = 0;
+    int drc = db->drv->table->commit(db->conn, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_rollback(mig_db *db, mig_ctx *ctx)
+{
+    mig_drv_error e;
+    err_init(&e);
+    db->in_txn = 0;
+    int drc = db->drv->table->rollback(db->conn, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, lock_try))
+        return mig_fail(ctx, MIG_EFAIL, "driver '%s' has no session lock", db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    if (holder_len)
+        holder[0] = '\0';
+    int drc = db->drv->table->lock_try(db->conn, key, holder, holder_len, &e);
+    if (drc == MIG_DRV_BUSY)
+        return MIG_DRV_BUSY;
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, unlock))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->unlock(db->conn, key, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+#define NEED_SLOT(db, ctx, slot)                                                  \
+    do {                                                                          \
+        if (!MIG_DRIVER_HAS((db)->drv->table, slot))                              \
+            return mig_fail((ctx), MIG_EFAIL, "driver '%s' cannot do " #slot,     \
+                            (db)->drv->table->name);                              \
+    } while (0)
+
+int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path)
+{
+    NEED_SLOT(db, ctx, set_schema);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->set_schema(db->conn, schema, search_path, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exists)
+{
+    NEED_SLOT(db, ctx, schema_exists);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->schema_exists(db->conn, schema, exists, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema)
+{
+    NEED_SLOT(db, ctx, create_schema);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->create_schema(db->conn, schema, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists)
+{
+    mig_drv_error e;
+    err_init(&e);
+    *exists = 0;
+    int drc = db->drv->table->table_exists(db->conn, table, exists, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
+{
+    char small[128];
+    size_t need = drv->table->quote_ident(name, small, sizeof small);
+    if (need < sizeof small)
+        return mig_strdup(small);
+    char *big = malloc(need + 1);
+    if (big)
+        drv->table->quote_ident(name, big, need + 1);
+    return big;
+}
+
+size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty)
+{
+    if (MIG_DRIVER_HAS(drv->table, statement_end)) {
+        size_t n = drv->table->statement_end(sql, len);
+        if (empty)
+            *empty = n == 0 ? 1 : mig_sql_is_blank(drv->table->dialect, sql, n);
+        return n == 0 ? len : n;
+    }
+    return mig_sql_statement_end(drv->table->dialect, sql, len, empty);
+}

@@ -1,0 +1,88 @@
+/*
+ * Loading driver plugins and calling them. This is the only module that
+ * touches a mig_driver table: the rest of libmig (runner, Lua bindings,
+ * tenants) goes through these wrappers, which turn a driver's
+ * mig_drv_error into the context's error.
+ */
+#ifndef MIG_DRV_H
+#define MIG_DRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mig/driver.h"
+
+typedef struct mig_ctx mig_ctx;
+
+/* A loaded plugin. */
+typedef struct mig_drv {
+    void             *handle;
+    const mig_driver *table;
+    char             *path;
+} mig_drv;
+
+/*
+ * Find mig_driver_<name>.so on --driver-path, $MIG_DRIVER_PATH, the
+ * install folder and the build tree, dlopen it, check magic, ABI and
+ * mandatory slots. Errors: MIG_EDRIVER naming the file and the reason
+ * (not found — listing where it looked —, not a mig driver, ABI N while
+ * this mig needs M, a missing mandatory slot).
+ */
+int  mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name);
+void mig_drv_unload(mig_drv *drv);
+/* Driver name for a URL scheme ("postgresql" -> "postgres"). */
+int  mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url);
+
+/* The folders searched, in order, NULL-terminated (caller frees with mig_strvec_release). */
+struct mig_strvec;
+int  mig_drv_search_path(mig_ctx *ctx, struct mig_strvec *out);
+
+/* A connection. */
+typedef struct mig_db {
+    const mig_drv *drv;
+    mig_conn      *conn;
+    char          *url_masked;  /* for messages */
+    int            in_txn;
+    int            broken;      /* the connection failed (MIG_DRV_CONN) */
+} mig_db;
+
+int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
+                    const char *url, const char *base_dir);
+void mig_db_close(mig_db *db);
+
+/*
+ * Run SQL; on failure set the context's error: MIG_EFAIL with the
+ * database's message, detail "SQLSTATE xxxxx" etc. The caller adds the
+ * revision/file/line context (see runner.c). *derr (may be NULL) gets the
+ * raw driver error for positioning.
+ */
+int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
+                int64_t *affected, mig_drv_error *derr);
+int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
+                       const mig_value *params, int nparams, int64_t *affected,
+                       mig_drv_error *derr);
+int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
+                 const mig_value *params, int nparams);
+/* *row = NULL at the end. */
+int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row);
+void mig_db_cursor_close(mig_db *db, mig_cursor *cur);
+
+int mig_db_begin(mig_db *db, mig_ctx *ctx, int write);
+int mig_db_commit(mig_db *db, mig_ctx *ctx);
+int mig_db_rollback(mig_db *db, mig_ctx *ctx);
+
+/* MIG_DRV_OK, MIG_DRV_BUSY (holder filled), or a MIG_E* error. */
+int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len);
+int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key);
+
+int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path);
+int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exists);
+int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema);
+int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists);
+
+/* Quoted identifier (caller frees), NULL on oom. */
+char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
+/* First statement's length (driver's rules, else the generic splitter). */
+size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty);
+
+#endif

@@ -1,0 +1,698 @@
+/*
+ * Revision files: the `-- mig:KEY value` header that the graph is built
+ * from, and the body (sections and checksum) that the runner executes.
+ *
+ * The header is the run of leading lines that are blank or `--` comments;
+ * it ends at the first other line or at a `-- mig:upgrade` or
+ * `-- mig:downgrade` marker. Reading a header touches only the first
+ * block of a file, because `mig heads` reads every file of the project.
+ */
+#include "revfile.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "ctx.h"
+#include "error.h"
+
+#define ID_MAX 64
+#define FIRST_BLOCK 4096
+
+int mig_rev_id_valid(const char *id)
+{
+    size_t n = 0;
+    if (id == NULL)
+        return 0;
+    for (const char *p = id; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    /* targets use these words; a revision so named could never be named */
+    if (strcmp(id, "head") == 0 || strcmp(id, "heads") == 0 || strcmp(id, "base") == 0)
+        return 0;
+    return n >= 1 && n <= ID_MAX;
+}
+
+/* Branch labels and depends_on names: ids, plus '-' for readable labels. */
+static int name_valid(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || (c == '-' && n > 0)))
+            return 0;
+    }
+    return n >= 1 && n <= ID_MAX;
+}
+
+void mig_rev_release(mig_rev *rev)
+{
+    if (rev == NULL)
+        return;
+    free(rev->id);
+    free(rev->path);
+    free(rev->message);
+    free(rev->create_date);
+    mig_strvec_release(&rev->down);
+    mig_strvec_release(&rev->labels);
+    mig_strvec_release(&rev->depends);
+    memset(rev, 0, sizeof *rev);
+}
+
+void mig_revbody_release(mig_revbody *body)
+{
+    if (body == NULL)
+        return;
+    free(body->data);
+    memset(body, 0, sizeof *body);
+}
+
+void mig_sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+        /* libcrypto without SHA-256 is a broken install; never match anything */
+        memset(out, '?', 64);
+        out[64] = '\0';
+        return;
+    }
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/*
+ * Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid.
+ * Overlong forms, surrogates and code points past U+10FFFF are invalid.
+ */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0)
+                lo = 0xA0;
+            else if (c == 0xED)
+                hi = 0x9F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            else if (c == 0xF4)
+                hi = 0x8F;
+        } else
+            return i;
+        if (i + len > n)
+            return i;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k < len; k++)
+            if (s[i + k] < 0x80 || s[i + k] > 0xBF)
+                return i;
+        i += len;
+    }
+    return n;
+}
+
+/*
+ * A revision file error: "PATH:LINE: what", with the file and line also
+ * kept on the error for --verbose and --json.
+ */
+static int fail_at(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail_at(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+{
+    mig_buf msg = MIG_BUF_INIT;
+    va_list ap;
+    mig_buf_printf(&msg, "%s:%d: ", path, line);
+    va_start(ap, fmt);
+    mig_buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (msg.oom) {
+        mig_buf_release(&msg);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    mig_fail(ctx, MIG_EREVFILE, "%s", msg.ptr);
+    mig_buf_release(&msg);
+    mig_error_where(ctx, path, line);
+    return MIG_EREVFILE;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* One line of the file, without its newline and trailing blanks. */
+typedef struct line {
+    const char *s;
+    size_t      len;   /* trimmed length */
+    size_t      next;  /* offset of the following line */
+    int         complete; /* ended by '\n' (or by the end of a whole file) */
+} line;
+
+static line line_at(const char *data, size_t len, size_t off, int truncated)
+{
+    line l;
+    const char *nl = memchr(data + off, '\n', len - off);
+    size_t end = nl ? (size_t)(nl - data) : len;
+    l.s = data + off;
+    l.len = end - off;
+    l.next = nl ? end + 1 : len;
+    l.complete = nl != NULL || !truncated;
+    while (l.len && is_space(l.s[l.len - 1]))
+        l.len--;
+    return l;
+}
+
+static int line_blank(const line *l)
+{
+    for (size_t i = 0; i < l->len; i++)
+        if (!is_space(l->s[i]))
+            return 0;
+    return 1;
+}
+
+/* Leading blanks skipped; is it a `--` comment? */
+static int line_comment(const line *l, size_t *after)
+{
+    size_t i = 0;
+    while (i < l->len && is_space(l->s[i]))
+        i++;
+    if (i + 2 <= l->len && l->s[i] == '-' && l->s[i + 1] == '-') {
+        *after = i + 2;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The `mig:` key of a comment line, if any: key in [*k, *k+*klen), value
+ * (trimmed) in [*v, *v+*vlen).
+ */
+static int line_key(const line *l, size_t *k, size_t *klen, size_t *v, size_t *vlen)
+{
+    size_t i;
+    if (!line_comment(l, &i))
+        return 0;
+    while (i < l->len && is_space(l->s[i]))
+        i++;
+    if (l->len - i < 4 || memcmp(l->s + i, "mig:", 4) != 0)
+        return 0;
+    i += 4;
+    *k = i;
+    while (i < l->len && !is_space(l->s[i]))
+        i++;
+    *klen = i - *k;
+    while (i < l->len && is_space(l->s[i]))
+        i++;
+    *v = i;
+    *vlen = l->len - i;
+    return 1;
+}
+
+static int key_is(const line *l, size_t k, size_t klen, const char *name)
+{
+    return strlen(name) == klen && memcmp(l->s + k, name, klen) == 0;
+}
+
+/* Is this line a section marker? 1 upgrade, 2 downgrade, 0 neither. */
+static int line_marker(const line *l)
+{
+    size_t k, klen, v, vlen;
+    if (!line_key(l, &k, &klen, &v, &vlen) || vlen != 0)
+        return 0;
+    if (key_is(l, k, klen, "upgrade"))
+        return 1;
+    if (key_is(l, k, klen, "downgrade"))
+        return 2;
+    return 0;
+}
+
+/*
+ * Does a line cut by the end of the block already show it is not a comment
+ * (so the header ends before it, whatever follows)?
+ */
+static int partial_is_code(const line *l)
+{
+    size_t i = 0;
+    while (i < l->len && is_space(l->s[i]))
+        i++;
+    if (i == l->len)
+        return 0;
+    return l->s[i] != '-' || (i + 1 < l->len && l->s[i + 1] != '-');
+}
+
+/* Split "a b,c" into vec entries, each checked with valid(). */
+static int split_list(mig_strvec *out, const char *s, size_t n,
+                      int (*valid)(const char *), char **bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (is_space(s[i]) || s[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < n && !is_space(s[i]) && s[i] != ',')
+            i++;
+        if (i == start)
+            break;
+        char *item = mig_strndup(s + start, i - start);
+        if (item == NULL)
+            return MIG_ENOMEM;
+        if (!valid(item)) {
+            *bad = item;
+            return MIG_EREVFILE;
+        }
+        if (mig_strvec_push_owned(out, item) < 0)
+            return MIG_ENOMEM;
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_COUNT };
+static const char *const key_names[K_COUNT] = {
+    "revision", "down_revision", "message", "create_date",
+    "branch_labels", "depends_on", "transaction",
+};
+
+/*
+ * The header parser proper. Returns 1 in *need_more when data is a prefix
+ * of the file (truncated) and the header may continue past its end.
+ */
+static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
+                        const char *data, size_t len, int truncated, int *need_more)
+{
+    int seen[K_COUNT] = { 0 };
+    int rev_line = 0;
+    int lineno = 0;
+    size_t off = 0;
+    int rc = 0;
+    char *bad = NULL;
+
+    *need_more = 0;
+    memset(out, 0, sizeof *out);
+    out->transactional = 1;
+    if (len == 0 && !truncated)
+        return fail_at(ctx, path, 1, "empty file");
+    /* a UTF-8 byte order mark is not part of the first line's text */
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        off = 3;
+
+    while (off < len) {
+        line l = line_at(data, len, off, truncated);
+        if (!l.complete && !partial_is_code(&l)) {
+            *need_more = 1;
+            goto fail_quiet;
+        }
+        lineno++;
+        if (!l.complete)
+            break; /* code, cut by the block's end: checked when the body loads */
+        size_t full = (l.next > off) ? l.next - off : 0;
+        if (memchr(data + off, '\0', full) != NULL) {
+            rc = fail_at(ctx, path, lineno, "NUL byte: binary file?");
+            goto fail;
+        }
+        if (utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
+            rc = fail_at(ctx, path, lineno, "invalid UTF-8");
+            goto fail;
+        }
+        size_t after;
+        if (!line_blank(&l) && !line_comment(&l, &after))
+            break; /* first statement or code line: the header is over */
+        size_t k, klen, v, vlen;
+        if (line_key(&l, &k, &klen, &v, &vlen)) {
+            if (klen == 0) {
+                rc = fail_at(ctx, path, lineno, "'mig:' without a key");
+                goto fail;
+            }
+            if (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade")) {
+                if (vlen) {
+                    rc = fail_at(ctx, path, lineno, "'mig:%.*s' takes no value",
+                                 (int)klen, l.s + k);
+                    goto fail;
+                }
+                break;
+            }
+            int key = -1;
+            for (int i = 0; i < K_COUNT; i++)
+                if (key_is(&l, k, klen, key_names[i]))
+                    key = i;
+            if (key < 0) {
+                rc = fail_at(ctx, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
+                goto fail;
+            }
+            if (seen[key]) {
+                rc = fail_at(ctx, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
+                             key_names[key], seen[key]);
+                goto fail;
+            }
+            seen[key] = lineno;
+            if (vlen == 0) {
+                rc = fail_at(ctx, path, lineno, "'mig:%s' has no value", key_names[key]);
+                goto fail;
+            }
+            const char *val = l.s + v;
+            switch (key) {
+            case K_REVISION:
+                out->id = mig_strndup(val, vlen);
+                if (out->id == NULL)
+                    goto oom;
+                if (!mig_rev_id_valid(out->id)) {
+                    rc = fail_at(ctx, path, lineno,
+                                 "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
+                                 out->id, ID_MAX);
+                    goto fail;
+                }
+                rev_line = lineno;
+                break;
+            case K_DOWN:
+                if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
+                    break;
+                rc = split_list(&out->down, val, vlen, mig_rev_id_valid, &bad);
+                if (rc == MIG_EREVFILE) {
+                    rc = fail_at(ctx, path, lineno, "invalid down_revision id '%s'", bad);
+                    goto fail;
+                }
+                if (rc)
+                    goto oom;
+                break;
+            case K_MESSAGE:
+                if ((out->message = mig_strndup(val, vlen)) == NULL)
+                    goto oom;
+                break;
+            case K_DATE:
+                if ((out->create_date = mig_strndup(val, vlen)) == NULL)
+                    goto oom;
+                break;
+            case K_LABELS:
+            case K_DEPENDS: {
+                mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
+                rc = split_list(vec, val, vlen, name_valid, &bad);
+                if (rc == MIG_EREVFILE) {
+                    rc = fail_at(ctx, path, lineno, "invalid %s '%s'",
+                                 key == K_LABELS ? "branch label" : "depends_on name", bad);
+                    goto fail;
+                }
+                if (rc)
+                    goto oom;
+                break;
+            }
+            case K_TRANSACTION:
+                if (vlen == 5 && memcmp(val, "false", 5) == 0)
+                    out->transactional = 0;
+                else if (vlen == 4 && memcmp(val, "true", 4) == 0)
+                    out->transactional = 1;
+                else {
+                    rc = fail_at(ctx, path, lineno,
+                                 "'mig:transaction' must be true or false, not '%.*s'",
+                                 (int)vlen, val);
+                    goto fail;
+                }
+                break;
+            }
+        }
+        off = l.next;
+    }
+    if (off >= len && truncated) {
+        /* the block ended inside the header: it may go on */
+        *need_more = 1;
+        goto fail_quiet;
+    }
+    /* lines before the one that ended the header (or all, at end of file) */
+    out->header_lines = (off < len) ? lineno - 1 : lineno;
+
+    if (out->id == NULL) {
+        rc = fail_at(ctx, path, 1, "no '-- mig:revision ID' line in the header");
+        goto fail;
+    }
+    const char *base = base_name(path);
+    size_t idlen = strlen(out->id);
+    if (strncmp(base, out->id, idlen) != 0 || (base[idlen] != '_' && base[idlen] != '.')) {
+        rc = fail_at(ctx, path, rev_line,
+                     "revision '%s' does not match the file name (want %s_<slug>)",
+                     out->id, out->id);
+        goto fail;
+    }
+    out->path = mig_strdup(path);
+    if (out->message == NULL)
+        out->message = mig_strdup("");
+    if (out->create_date == NULL)
+        out->create_date = mig_strdup("");
+    if (!out->path || !out->message || !out->create_date)
+        goto oom;
+    return 0;
+
+oom:
+    rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+fail:
+    free(bad);
+    mig_rev_release(out);
+    return rc;
+fail_quiet:
+    mig_rev_release(out);
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
+                             const char *data, size_t len, int truncated)
+{
+    int need_more = 0;
+    int rc = parse_header(out, ctx, path, data, len, truncated, &need_more);
+    if (rc == 0 && need_more)
+        return mig_fail(ctx, MIG_EREVFILE, "%s: header continues past the data given", path);
+    if (rc == 0)
+        out->is_lua = ends_with(path, ".lua");
+    return rc;
+}
+
+/* Fill buf[have..cap) from fd; returns bytes now held, -1 on error, sets *eof. */
+static ssize_t fill(int fd, char *buf, size_t have, size_t cap, int *eof)
+{
+    while (have < cap) {
+        ssize_t n = read(fd, buf + have, cap - have);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            *eof = 1;
+            break;
+        }
+        have += (size_t)n;
+    }
+    return (ssize_t)have;
+}
+
+int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is_lua)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = FIRST_BLOCK, have = 0;
+    char *buf = malloc(cap);
+    int eof = 0, rc = 0;
+    for (;;) {
+        if (buf == NULL) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        ssize_t got = fill(fd, buf, have, cap, &eof);
+        if (got < 0) {
+            rc = mig_fail(ctx, MIG_EREVFILE, "%s: cannot read: %s", path, strerror(errno));
+            break;
+        }
+        have = (size_t)got;
+        int need_more = 0;
+        rc = parse_header(out, ctx, path, buf, have, !eof, &need_more);
+        if (rc || !need_more)
+            break;
+        /* a long header (or a long first line): read on */
+        char *more = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
+        if (more == NULL)
+            free(buf);
+        buf = more;
+        cap *= 2;
+    }
+    free(buf);
+    close(fd);
+    if (rc == 0)
+        out->is_lua = is_lua;
+    return rc;
+}
+
+static int read_all(mig_ctx *ctx, const char *path, char **data, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    size_t cap = FIRST_BLOCK;
+    if (fstat(fd, &st) == 0 && st.st_size > 0)
+        cap = (size_t)st.st_size + 1;
+    size_t have = 0;
+    char *buf = malloc(cap + 1);
+    int eof = 0;
+    while (buf != NULL) {
+        ssize_t got = fill(fd, buf, have, cap, &eof);
+        if (got < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            return mig_fail(ctx, MIG_EREVFILE, "%s: cannot read: %s", path, strerror(e));
+        }
+        have = (size_t)got;
+        if (eof)
+            break;
+        /* the file grew since fstat */
+        char *more = realloc(buf, cap * 2 + 1);
+        if (more == NULL)
+            free(buf);
+        buf = more;
+        cap *= 2;
+    }
+    close(fd);
+    if (buf == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    buf[have] = '\0';
+    *data = buf;
+    *len = have;
+    return 0;
+}
+
+static int line_of(const char *data, size_t off)
+{
+    int n = 1;
+    for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + off - p))) != NULL; p++)
+        n++;
+    return n;
+}
+
+int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
+{
+    memset(out, 0, sizeof *out);
+    int rc = read_all(ctx, rev->path, &out->data, &out->len);
+    if (rc)
+        return rc;
+    const char *data = out->data;
+    size_t len = out->len;
+    const char *nul = memchr(data, '\0', len);
+    if (nul != NULL) {
+        rc = fail_at(ctx, rev->path, line_of(data, (size_t)(nul - data)),
+                     "NUL byte: binary file?");
+        goto fail;
+    }
+    size_t good = utf8_valid_prefix((const unsigned char *)data, len);
+    if (good != len) {
+        rc = fail_at(ctx, rev->path, line_of(data, good), "invalid UTF-8");
+        goto fail;
+    }
+    mig_sha256_hex(data, len, out->checksum);
+
+    if (rev->is_lua) {
+        /* a Lua revision is one chunk; the Lua module finds its functions */
+        out->has_upgrade = 1;
+        out->up_off = 0;
+        out->up_len = len;
+        out->up_line = 1;
+        return 0;
+    }
+
+    /* which section the text belongs to: 0 none yet, 1 upgrade, 2 downgrade */
+    int current = 0, lineno = 0;
+    size_t off = 0, section_start = 0;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        off = 3; /* the byte order mark, as in the header */
+    int marker_line[3] = { 0, 0, 0 };
+    while (off < len) {
+        line l = line_at(data, len, off, 0);
+        lineno++;
+        int m = line_marker(&l);
+        size_t k, klen, v, vlen;
+        if (!m && line_key(&l, &k, &klen, &v, &vlen) && vlen &&
+            (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade"))) {
+            rc = fail_at(ctx, rev->path, lineno, "'mig:%.*s' takes no value", (int)klen, l.s + k);
+            goto fail;
+        }
+        if (m) {
+            if (marker_line[m]) {
+                rc = fail_at(ctx, rev->path, lineno,
+                             "second '-- mig:%s' section (first at line %d)",
+                             m == 1 ? "upgrade" : "downgrade", marker_line[m]);
+                goto fail;
+            }
+            if (current == 1)
+                out->up_len = off - section_start;
+            else if (current == 2)
+                out->down_len = off - section_start;
+            marker_line[m] = lineno;
+            current = m;
+            section_start = l.next;
+            if (m == 1) {
+                out->has_upgrade = 1;
+                out->up_off = l.next;
+                out->up_line = lineno + 1;
+            } else {
+                out->has_downgrade = 1;
+                out->down_off = l.next;
+                out->down_line = lineno + 1;
+            }
+        } else if (current == 0) {
+            size_t after;
+            if (!line_blank(&l) && !line_comment(&l, &after)) {
+                rc = fail_at(ctx, rev->path, lineno,
+                             "statement outside a section: put '-- mig:upgrade' above it");
+                goto fail;
+            }
+        }
+        off = l.next;
+    }
+    if (current == 1)
+        out->up_len = len - section_start;
+    else if (current == 2)
+        out->down_len = len - section_start;
+    return 0;
+
+fail:
+    mig_revbody_release(out);
+    return rc;
+}

@@ -1,0 +1,1205 @@
+/*
+ * Running a plan: upgrade, downgrade and stamp, online or as offline SQL.
+ *
+ * Order of a run that writes: connect; take the lock; create the state
+ * tables; read the version table again (another process may have moved it
+ * while we waited, and a plan from the first read would apply revisions
+ * twice); refuse if a part-way failed revision is recorded; plan; read
+ * every file the plan needs and check it can run (before anything runs);
+ * run the steps; commit; release the lock.
+ *
+ * Transactions: where DDL is transactional the whole run is one
+ * transaction unless transaction_per_migration is set. A revision marked
+ * `-- mig:transaction false`, and every revision on a driver without
+ * transactional DDL, runs statement by statement outside a transaction,
+ * with its progress recorded in mig_history so a failure part-way can be
+ * resumed at the failed statement.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "lock.h"
+#include "lua_hooks.h"
+#include "revfile.h"
+#include "sqlsplit.h"
+#include "tenant.h"
+
+typedef struct run {
+    mig_ctx      *ctx;
+    mig_session   s;
+    mig_db       *lockdb;
+    char         *lock_key;
+    int           locked;
+    mig_graph    *g;
+    mig_plan     *plan;
+    mig_revbody  *bodies;
+    int           per_migration;
+    int           transactional_ddl;
+    unsigned      flags;
+    mig_buf       sql;         /* offline output */
+    int           offline;
+    mig_strvec    heads;
+    /*
+     * Inside one transaction for the whole run nobody sees the version
+     * table between steps, so its changes and the history rows are kept
+     * here and written once before the commit: three statements fewer per
+     * revision, and no re-preparing them after every DDL statement.
+     */
+    int           defer;
+    mig_strvec    db_heads;    /* the version table as written */
+    mig_strvec    sim_heads;   /* ... as it stands after the steps run so far */
+    struct deferred_hist {
+        const char *revision;  /* borrowed from the graph */
+        const char *direction;
+        char        checksum[65];
+        char        started[40];
+        int64_t     duration_ms;
+        int64_t     statements;
+    } *dh;
+    size_t        ndh, cap_dh;
+    mig_lua      *lua;         /* Lua revisions and hooks (online only) */
+    const mig_rev *cur_rev;    /* the step running, for on_error */
+} run;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int line_of(const char *text, size_t off)
+{
+    int line = 0;
+    for (size_t i = 0; i < off; i++)
+        if (text[i] == '\n')
+            line++;
+    return line;
+}
+
+/* Byte offset of the 1-based character position pos in s[0..len). */
+static size_t byte_of_char(const char *s, size_t len, long pos)
+{
+    size_t i = 0;
+    long chars = 0;
+    while (i < len && chars < pos - 1) {
+        unsigned char c = (unsigned char)s[i++];
+        if ((c & 0xC0) != 0x80)
+            chars++;
+        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+    }
+    return i;
+}
+
+/*
+ * Turn the context's database error into the error of a revision: name
+ * the revision, its file and line, the statement, the database's words,
+ * the tenant.
+ */
+static int revision_error(run *r, const mig_rev *rev, const char *text, size_t len,
+                          int first_line, const mig_drv_error *de)
+{
+    mig_ctx *ctx = r->ctx;
+    size_t stmt_off = de->stmt_offset <= len ? de->stmt_offset : 0;
+    size_t err_off = stmt_off;
+    if (de->position > 0)
+        err_off = byte_of_char(text, len, de->position);
+    /* skip blank lines before the statement so the line is its first */
+    size_t s = stmt_off;
+    while (s < len && (text[s] == ' ' || text[s] == '\t' || text[s] == '\n' || text[s] == '\r'))
+        s++;
+    int empty = 0;
+    size_t stmt_len = mig_drv_statement_end(r->s.drv, text + s, len - s, &empty);
+    int line = first_line + line_of(text, de->position > 0 ? err_off : s);
+
+    char *dbmsg = mig_strdup(mig_last_error(ctx)->message);
+    char *dbdetail = mig_strdup(mig_last_error(ctx)->detail);
+    int code = mig_last_error(ctx)->code == MIG_ELOCK ? MIG_ELOCK : MIG_EFAIL;
+    mig_buf stmt = MIG_BUF_INIT;
+    size_t show = stmt_len > 300 ? 300 : stmt_len;
+    for (size_t i = 0; i < show; i++)
+        mig_buf_putc(&stmt, text[s + i] == '\n' ? ' ' : text[s + i]);
+    if (show < stmt_len)
+        mig_buf_puts(&stmt, " ...");
+    int rc = mig_fail(ctx, code, "revision %s failed at %s:%d: %s", rev->id, rev->path, line,
+                      dbmsg ? dbmsg : "");
+    mig_error_where(ctx, rev->path, line);
+    mig_error_detail(ctx, "statement: %s", mig_buf_cstr(&stmt));
+    if (dbdetail && *dbdetail)
+        mig_error_detail(ctx, "%s", dbdetail);
+    mig_buf_release(&stmt);
+    free(dbmsg);
+    free(dbdetail);
+    return rc;
+}
+
+static int begin(run *r)
+{
+    int rc = mig_db_begin(r->s.db, r->ctx, 1);
+    if (rc == MIG_ELOCK) {
+        mig_fail(r->ctx, MIG_ELOCK, "could not take the database write lock within %g s",
+                 r->ctx->opts.lock_timeout);
+        mig_error_hint(r->ctx, "another mig run (or another writer) holds it; raise --lock-timeout or retry");
+    }
+    return rc;
+}
+
+/*
+ * Lock, then begin. Drivers with a session lock take it on a dedicated
+ * connection; SQLite's BEGIN IMMEDIATE is its lock.
+ */
+static int take_lock(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) {
+        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
+        if (rc)
+            return rc;
+        /* each tenant has its own lock, so processes can share the tenants */
+        r->lock_key = ctx->tenant ? mig_aprintf("mig:%s:%s", r->s.st.version_name, ctx->tenant)
+                                  : mig_aprintf("mig:%s", r->s.st.version_name);
+        if (r->lock_key == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        if (ctx->lock_try_only) {
+            char holder[256];
+            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, holder, sizeof holder);
+            if (rc == MIG_DRV_BUSY) {
+                ctx->lock_busy = 1;
+                return mig_fail(ctx, MIG_ELOCK, "tenant %s is being migrated by %s", ctx->tenant,
+                                holder[0] ? holder : "another session");
+            }
+        } else {
+            rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
+        }
+        if (rc)
+            return rc;
+        r->locked = 1;
+    }
+    if (r->transactional_ddl)
+        return begin(r);
+    return 0;
+}
+
+static void release(run *r)
+{
+    if (r->s.db && r->s.db->in_txn && !r->s.db->broken) {
+        int saved = r->ctx->err_code;
+        /* keep the error that made us roll back */
+        mig_buf m = MIG_BUF_INIT;
+        if (saved)
+            mig_buf_puts(&m, mig_buf_cstr(&r->ctx->err_message));
+        mig_db_rollback(r->s.db, r->ctx);
+        if (saved) {
+            r->ctx->err_code = saved;
+            mig_buf_clear(&r->ctx->err_message);
+            mig_buf_puts(&r->ctx->err_message, mig_buf_cstr(&m));
+        }
+        mig_buf_release(&m);
+    }
+    if (r->locked && !r->lockdb->broken) {
+        int saved = r->ctx->err_code;
+        if (saved == 0)
+            mig_lock_release(r->lockdb, r->ctx, r->lock_key);
+        else {
+            /* a failed release does not replace the reason of the failure */
+            mig_drv_error e;
+            memset(&e, 0, sizeof e);
+            if (MIG_DRIVER_HAS(r->lockdb->drv->table, unlock))
+                r->lockdb->drv->table->unlock(r->lockdb->conn, r->lock_key, &e);
+        }
+    }
+    mig_db_close(r->lockdb);
+    free(r->lock_key);
+    mig_session_close(&r->s);
+    mig_plan_free(r->plan);
+    mig_buf_release(&r->sql);
+    mig_strvec_release(&r->heads);
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
+    free(r->dh);
+}
+
+static void free_bodies(mig_revbody *b, size_t n)
+{
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mig_revbody_release(&b[i]);
+    free(b);
+}
+
+/* Read every file the plan needs; refuse what cannot run, before anything runs. */
+static int load_bodies(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    r->bodies = calloc(r->plan->nsteps ? r->plan->nsteps : 1, sizeof *r->bodies);
+    if (r->bodies == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < r->plan->nsteps; i++) {
+        const mig_plan_step *st = &r->plan->steps[i];
+        int rc = mig_revfile_load_body(&r->bodies[i], ctx, st->rev);
+        if (rc)
+            return rc;
+        if (st->rev->is_lua) {
+            if (r->offline) {
+                rc = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s is a Lua revision: offline --sql cannot render it",
+                              st->rev->path, st->rev->id);
+                mig_error_hint(ctx, "run the range around it online, or split the offline range");
+                return rc;
+            }
+            /* compiled and checked now, before anything runs */
+            int has_down = 0;
+            rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
+            if (rc)
+                return rc;
+            r->bodies[i].has_upgrade = 1;
+            r->bodies[i].has_downgrade = has_down;
+        }
+        if (!st->upgrade && !r->bodies[i].has_downgrade) {
+            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade %s: cannot downgrade through it",
+                             st->rev->path, st->rev->id, st->rev->is_lua ? "function" : "section");
+            mig_error_where(ctx, st->rev->path, 0);
+            return e;
+        }
+        if (st->upgrade && !r->bodies[i].has_upgrade)
+            return mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no '-- mig:upgrade' section",
+                            st->rev->path, st->rev->id);
+    }
+    return 0;
+}
+
+static void report_step(run *r, const mig_plan_step *st, double ms)
+{
+    mig_ctx *ctx = r->ctx;
+    const char *dir = st->upgrade ? "upgrade" : "downgrade";
+    /* the other end of the step: every parent of a merge, base for a root */
+    mig_buf parents = MIG_BUF_INIT;
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
+    const char *from = st->upgrade ? other : st->rev->id;
+    const char *to = st->upgrade ? st->rev->id : other;
+    mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
+            st->rev->message ? st->rev->message : "", ms);
+    if (ctx->step_fn) {
+        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
+        ctx->step_fn(ctx->step_payload, &rep);
+    }
+    mig_buf_release(&parents);
+}
+
+static int apply_version_change(run *r, const mig_plan_step *st)
+{
+    mig_db *db = r->offline ? NULL : r->s.db;
+    for (size_t i = 0; i < st->delete_heads.n; i++) {
+        int rc = mig_state_delete_head(&r->s.st, r->ctx, db, &r->sql, st->delete_heads.v[i]);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < st->insert_heads.n; i++) {
+        int rc = mig_state_insert_head(&r->s.st, r->ctx, db, &r->sql, st->insert_heads.v[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Section text of a step. */
+static void section(const mig_revbody *b, int upgrade, const char **text, size_t *len, int *line)
+{
+    if (upgrade) {
+        *text = b->data + b->up_off;
+        *len = b->up_len;
+        *line = b->up_line;
+    } else {
+        *text = b->data + b->down_off;
+        *len = b->down_len;
+        *line = b->down_line;
+    }
+}
+
+/* Statements of a section, as (offset, length) pairs, blanks skipped. */
+typedef struct stmt_span {
+    size_t off, len;
+} stmt_span;
+
+static int split(run *r, const char *text, size_t len, stmt_span **out, size_t *n)
+{
+    size_t cap = 16, k = 0, pos = 0;
+    stmt_span *v = malloc(cap * sizeof *v);
+    if (v == NULL)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    while (pos < len) {
+        int empty = 0;
+        size_t l = mig_drv_statement_end(r->s.drv, text + pos, len - pos, &empty);
+        if (l == 0)
+            break;
+        if (!empty) {
+            if (k == cap) {
+                stmt_span *nv = realloc(v, (cap *= 2) * sizeof *v);
+                if (nv == NULL) {
+                    free(v);
+                    return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+                }
+                v = nv;
+            }
+            v[k].off = pos;
+            v[k].len = l;
+            k++;
+        }
+        pos += l;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+/* SHA-256 of the first k statements: resume refuses if they changed. */
+static void prefix_hash(const char *text, const stmt_span *sp, size_t k, char out[65])
+{
+    mig_buf b = MIG_BUF_INIT;
+    for (size_t i = 0; i < k; i++) {
+        mig_buf_put(&b, text + sp[i].off, sp[i].len);
+        mig_buf_putc(&b, '\0');
+    }
+    mig_sha256_hex(b.ptr ? b.ptr : "", b.len, out);
+    mig_buf_release(&b);
+}
+
+static void fill_hist(run *r, mig_hist *h, const mig_plan_step *st, const mig_revbody *b,
+                      const char *started)
+{
+    (void)r;
+    memset(h, 0, sizeof *h);
+    h->revision = st->rev->id;
+    h->direction = st->upgrade ? "upgrade" : "downgrade";
+    h->checksum = b->checksum;
+    h->started_at = started;
+    h->applied_by = mig_state_applied_by();
+    h->state = "done";
+}
+
+/* A step's version change, applied to a set of heads in memory. */
+static int change_heads(mig_strvec *heads, const mig_plan_step *st)
+{
+    for (size_t i = 0; i < st->delete_heads.n; i++)
+        for (size_t k = 0; k < heads->n; k++)
+            if (strcmp(heads->v[k], st->delete_heads.v[i]) == 0) {
+                mig_strvec_remove_at(heads, k);
+                break;
+            }
+    for (size_t i = 0; i < st->insert_heads.n; i++)
+        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int defer_step(run *r, const mig_plan_step *st, const mig_revbody *b, const char *started,
+                      int64_t duration_ms, int64_t nstmts)
+{
+    if (change_heads(&r->sim_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (r->ndh == r->cap_dh) {
+        size_t cap = r->cap_dh ? r->cap_dh * 2 : 64;
+        struct deferred_hist *n = realloc(r->dh, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->dh = n;
+        r->cap_dh = cap;
+    }
+    struct deferred_hist *d = &r->dh[r->ndh++];
+    d->revision = st->rev->id;
+    d->direction = st->upgrade ? "upgrade" : "downgrade";
+    memcpy(d->checksum, b->checksum, sizeof d->checksum);
+    memcpy(d->started, started, sizeof d->started);
+    d->duration_ms = duration_ms;
+    d->statements = nstmts;
+    return 0;
+}
+
+/* Write what defer_step kept: the version table's difference, then the history rows. */
+static int flush_state(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = 0;
+    if (!r->defer)
+        return 0;
+    for (size_t i = 0; rc == 0 && i < r->db_heads.n; i++)
+        if (!mig_strvec_contains(&r->sim_heads, r->db_heads.v[i]))
+            rc = mig_state_delete_head(&r->s.st, ctx, r->s.db, NULL, r->db_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->sim_heads.n; i++)
+        if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
+            rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
+        mig_hist h = { r->dh[i].revision, r->dh[i].direction, r->dh[i].checksum, r->dh[i].started,
+                       r->dh[i].duration_ms, mig_state_applied_by(), "done", r->dh[i].statements, NULL };
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    }
+    if (rc)
+        return rc;
+    r->ndh = 0;
+    mig_strvec_release(&r->db_heads);
+    for (size_t i = 0; i < r->sim_heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->sim_heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Commit the run's transaction, with the state kept back until now. */
+static int commit(run *r)
+{
+    int rc = flush_state(r);
+    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+}
+
+/*
+ * A step inside the run's transaction: the section in one call (one round
+ * trip where the driver takes several statements), then its version change
+ * and history row.
+ */
+static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b)
+{
+    mig_ctx *ctx = r->ctx;
+    const char *text;
+    size_t len;
+    int line;
+    section(b, st->upgrade, &text, &len, &line);
+    char started[40];
+    mig_state_now(&r->s.st, started);
+    double t0 = now_ms();
+    int64_t nstmts = 0;
+    if (!r->offline) {
+        int hrc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+        if (hrc)
+            return hrc;
+    }
+    if (r->offline) {
+        if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
+            mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
+                           st->rev->message ? st->rev->message : "");
+            mig_buf_put(&r->sql, text, len);
+            /* make sure the section ends its last statement */
+            size_t e = len;
+            while (e > 0 && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+                e--;
+            if (e > 0 && text[e - 1] != ';')
+                mig_buf_puts(&r->sql, "\n;");
+            mig_buf_putc(&r->sql, '\n');
+        }
+    } else if (st->rev->is_lua) {
+        int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
+        if (lrc)
+            return lrc;
+    } else if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
+        if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
+            mig_drv_error de;
+            int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+            if (rc)
+                return revision_error(r, st->rev, text, len, line, &de);
+        }
+    } else {
+        stmt_span *sp = NULL;
+        size_t n = 0;
+        int rc = split(r, text, len, &sp, &n);
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            mig_drv_error de;
+            rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+            if (rc) {
+                de.stmt_offset += sp[i].off;
+                rc = revision_error(r, st->rev, text, len, line, &de);
+            }
+        }
+        nstmts = (int64_t)n;
+        free(sp);
+        if (rc)
+            return rc;
+    }
+    int rc;
+    if (r->defer && !r->offline) {
+        rc = defer_step(r, st, b, started, (int64_t)(now_ms() - t0), nstmts);
+    } else {
+        rc = apply_version_change(r, st);
+        if (rc)
+            return rc;
+        mig_hist h;
+        fill_hist(r, &h, st, b, started);
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        h.statements_applied = nstmts;
+        rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    }
+    if (rc == 0 && !r->offline)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0 && !r->offline)
+        report_step(r, st, now_ms() - t0);
+    return rc;
+}
+
+/*
+ * A step outside any transaction, statement by statement. Its history row
+ * is written first as `failed` with 0 statements and moved forward after
+ * each statement, so a crash, a kill or a lost connection at any point
+ * leaves a record of exactly how far it got.
+ */
+static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
+{
+    mig_ctx *ctx = r->ctx;
+    const char *text;
+    size_t len;
+    int line;
+    section(b, st->upgrade, &text, &len, &line);
+    stmt_span *sp = NULL;
+    size_t n = 0;
+    int rc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+    if (rc == 0)
+        rc = split(r, text, len, &sp, &n);
+    if (rc)
+        return rc;
+    char started[40];
+    mig_state_now(&r->s.st, started);
+    double t0 = now_ms();
+    mig_hist h;
+    fill_hist(r, &h, st, b, started);
+    char hash[65];
+    prefix_hash(text, sp, (size_t)start_at, hash);
+    h.state = "failed";
+    h.statements_applied = start_at;
+    h.applied_hash = hash;
+    if (start_at == 0)
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    for (size_t i = (size_t)start_at; rc == 0 && i < n; i++) {
+        mig_drv_error de;
+        rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        if (rc) {
+            de.stmt_offset += sp[i].off;
+            rc = revision_error(r, st->rev, text, len, line, &de);
+            mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
+                                "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
+                                "and run `mig stamp`",
+                           i, n, st->rev->id, i + 1);
+            break;
+        }
+        prefix_hash(text, sp, i + 1, hash);
+        h.statements_applied = (int64_t)(i + 1);
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        int urc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
+        if (urc)
+            rc = urc;
+    }
+    free(sp);
+    if (rc)
+        return rc;
+    /* the version change and the done mark commit together where DML is transactional */
+    rc = mig_db_begin(r->s.db, ctx, 1);
+    if (rc == 0)
+        rc = apply_version_change(r, st);
+    if (rc == 0) {
+        h.state = "done";
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
+    }
+    if (rc == 0)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0)
+        rc = mig_db_commit(r->s.db, ctx);
+    if (rc == 0)
+        report_step(r, st, now_ms() - t0);
+    return rc;
+}
+
+static int emit_offline(run *r)
+{
+    if (r->ctx->sql_fn)
+        r->ctx->sql_fn(r->ctx->sql_payload, mig_buf_cstr(&r->sql));
+    else
+        fputs(mig_buf_cstr(&r->sql), stdout);
+    return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
+}
+
+static int run_plan(run *r, int64_t resume_at)
+{
+    mig_ctx *ctx = r->ctx;
+    const mig_dialect *d = r->s.drv->table->dialect;
+    int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    for (size_t i = 0; r->defer && i < r->heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (r->offline && r->transactional_ddl) {
+        mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
+        in_txn = 1;
+    }
+    if (!r->offline && r->plan->nsteps) {
+        int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < r->plan->nsteps; i++) {
+        const mig_plan_step *st = &r->plan->steps[i];
+        /* a Lua revision is one step: in the run's transaction, or in none when marked so */
+        int stepwise = !st->rev->is_lua && (!r->transactional_ddl || !st->rev->transactional);
+        int lua_no_txn = st->rev->is_lua && !st->rev->transactional;
+        int rc;
+        r->cur_rev = st->rev;
+        if (lua_no_txn && !r->offline) {
+            if (in_txn) {
+                if ((rc = commit(r)) != 0)
+                    return rc;
+                in_txn = 0;
+            }
+            /* on its own: its version change is written now, not kept back */
+            int defer = r->defer;
+            r->defer = 0;
+            rc = run_atomic_step(r, st, &r->bodies[i]);
+            r->defer = defer;
+            if (rc == 0 && defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        } else if (stepwise && !r->offline) {
+            if (in_txn) {
+                /* what ran before it is committed first */
+                if ((rc = commit(r)) != 0)
+                    return rc;
+                in_txn = 0;
+            }
+            rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
+            /* it wrote its own version change: keep the kept-back view in step */
+            if (rc == 0 && r->defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        } else {
+            if (r->offline && stepwise && in_txn) {
+                mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
+                in_txn = 0;
+            }
+            if (!in_txn && !stepwise) {
+                if (r->offline)
+                    mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
+                else if ((rc = begin(r)) != 0)
+                    return rc;
+                in_txn = 1;
+            }
+            rc = run_atomic_step(r, st, &r->bodies[i]);
+            if (rc == 0 && in_txn && r->per_migration) {
+                if (r->offline)
+                    mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
+                else
+                    rc = commit(r);
+                in_txn = 0;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    r->cur_rev = NULL;
+    if (!r->offline && r->plan->nsteps) {
+        int rc = mig_lua_hooks_call(r->lua, "after_migrate", NULL, r->plan->steps[0].upgrade);
+        if (rc)
+            return rc;
+    }
+    if (in_txn) {
+        if (r->offline)
+            mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
+        else
+            return commit(r);
+    }
+    return 0;
+}
+
+static void join_heads(mig_buf *b, const mig_strvec *heads)
+{
+    mig_buf_clear(b);
+    for (size_t i = 0; i < heads->n; i++)
+        mig_buf_printf(b, "%s%s", i ? " " : "", heads->v[i]);
+}
+
+static int is_head_target(const char *t)
+{
+    return strcmp(t, "head") == 0 || strcmp(t, "heads") == 0;
+}
+
+static int config_flags(run *r)
+{
+    int per = 0;
+    int rc = mig_config_get_bool(r->ctx->cfg, r->ctx, "mig", "transaction_per_migration", 0, &per);
+    r->per_migration = per;
+    return rc;
+}
+
+/* Offline: `FROM:TO`, or TO from base (upgrade). */
+static int offline_run(run *r, const char *target, int upgrade)
+{
+    mig_ctx *ctx = r->ctx;
+    char *from = NULL;
+    const char *to = target;
+    const char *colon = strchr(target, ':');
+    if (colon) {
+        from = mig_strndup(target, (size_t)(colon - target));
+        to = colon + 1;
+    } else if (!upgrade) {
+        int rc = mig_fail(ctx, MIG_EUSAGE, "downgrade --sql needs a range FROM:TO, got '%s'", target);
+        mig_error_hint(ctx, "e.g. mig downgrade --sql head:base");
+        return rc;
+    }
+    int rc = 0;
+    r->offline = 1;
+    mig_strvec cur = MIG_STRVEC_INIT;
+    if (from && strcmp(from, "base") != 0 && *from) {
+        /* the start as heads: a revision id, prefix, or head(s) */
+        if (strcmp(from, "head") == 0 || strcmp(from, "heads") == 0) {
+            for (size_t i = 0; i < mig_graph_nheads(r->g); i++)
+                mig_strvec_push(&cur, mig_graph_head(r->g, i)->id);
+        } else {
+            const mig_rev *fr = NULL;
+            rc = mig_graph_find(&fr, ctx, r->g, from);
+            if (rc == 0)
+                mig_strvec_push(&cur, fr->id);
+        }
+    }
+    if (rc == 0)
+        rc = mig_ctx_driver(ctx, &r->s.drv);
+    const char *vt = NULL;
+    if (rc == 0)
+        rc = mig_ctx_version_table(ctx, &vt);
+    if (rc == 0)
+        rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
+    if (rc == 0) {
+        r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+        rc = mig_graph_plan(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to, upgrade);
+    }
+    if (rc == 0)
+        rc = load_bodies(r);
+    if (rc == 0) {
+        /* DDL for the state tables first, outside the run's transaction on
+         * drivers that commit DDL implicitly anyway */
+        rc = mig_state_create_tables(&r->s.st, ctx, NULL, &r->sql);
+    }
+    if (rc == 0)
+        rc = run_plan(r, 0);
+    if (rc == 0)
+        rc = emit_offline(r);
+    mig_strvec_release(&cur);
+    free(from);
+    return rc;
+}
+
+static int refuse_failed(run *r, const mig_failed *f, int upgrade, unsigned flags)
+{
+    mig_ctx *ctx = r->ctx;
+    if (upgrade && (flags & MIG_RUN_RESUME))
+        return 0;
+    const mig_rev *rev = NULL;
+    mig_graph_find(&rev, ctx, r->g, f->revision);
+    int rc = mig_fail(ctx, MIG_EPARTIAL, "revision %s (%s) failed part-way: %lld statement(s) of its %s were applied",
+                      f->revision, rev ? rev->path : "file not found", (long long)f->statements_applied,
+                      f->direction ? f->direction : "upgrade");
+    mig_error_hint(ctx, "fix the cause, then `mig upgrade --resume` continues at statement %lld; "
+                        "or finish it by hand and `mig stamp %s`",
+                   (long long)f->statements_applied + 1, f->revision);
+    return rc;
+}
+
+static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    ctx->run_steps = 0;
+    mig_buf_clear(&ctx->run_from);
+    mig_buf_clear(&ctx->run_to);
+    r.ctx = ctx;
+    r.flags = flags;
+    int rc = mig_ctx_graph(ctx, &r.g);
+    if (rc == 0)
+        rc = config_flags(&r);
+    if (rc)
+        return rc;
+    if (flags & MIG_RUN_SQL) {
+        rc = offline_run(&r, target, upgrade);
+        free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
+        release(&r);
+        return rc;
+    }
+    if (strchr(target, ':'))
+        return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
+    if (mig_graph_count(r.g) == 0 && upgrade && is_head_target(target)) {
+        /* a new project: nothing written yet is nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        return 0;
+    }
+
+    rc = mig_session_open(&r.s, ctx);
+    if (rc)
+        goto out;
+    r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+
+    /*
+     * Already at head? Then there is nothing to lock for: a deploy that
+     * finds the database current returns without queueing behind another
+     * run's lock.
+     */
+    if (upgrade && is_head_target(target) && !(flags & MIG_RUN_RESUME)) {
+        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        if (rc)
+            goto out;
+        if (r.heads.n) {
+            mig_plan *p = NULL;
+            int prc = mig_graph_plan(&p, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, 1);
+            size_t n = p ? p->nsteps : 1;
+            mig_plan_free(p);
+            mig_error_clear(ctx);
+            if (prc == 0 && n == 0) {
+                mig_failed f;
+                int found = 0;
+                rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
+                mig_failed_release(&f);
+                if (rc)
+                    goto out;
+                if (!found) {
+                    join_heads(&ctx->run_from, &r.heads);
+                    join_heads(&ctx->run_to, &r.heads);
+                    ctx->run_steps = 0;
+                    mig_log(ctx, MIG_LOG_INFO, "already at %s", target);
+                    goto out;
+                }
+            }
+        }
+        mig_strvec_release(&r.heads);
+    }
+
+    rc = take_lock(&r);
+    if (rc)
+        goto out;
+    rc = mig_state_create_tables(&r.s.st, ctx, r.s.db, NULL);
+    if (rc)
+        goto out;
+    rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+    if (rc)
+        goto out;
+    join_heads(&ctx->run_from, &r.heads);
+    join_heads(&ctx->run_to, &r.heads);
+    /* one Lua state for the run: Lua revisions and [hooks] scripts */
+    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+    if (rc == 0)
+        rc = mig_lua_hooks_load(r.lua);
+    if (rc)
+        goto out;
+
+    mig_failed f;
+    int found = 0;
+    rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
+    if (rc == 0 && found)
+        rc = refuse_failed(&r, &f, upgrade, flags);
+    int64_t resume_at = 0;
+    if (rc == 0 && found) {
+        /* --resume: the failed revision must be the first step, unchanged up to where it stopped */
+        rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        if (rc == 0 && (r.plan->nsteps == 0 || strcmp(r.plan->steps[0].rev->id, f.revision) != 0))
+            rc = mig_fail(ctx, MIG_EPARTIAL, "cannot resume: revision %s is not the next step toward '%s'",
+                          f.revision, target);
+        if (rc == 0)
+            rc = load_bodies(&r);
+        if (rc == 0) {
+            const char *text;
+            size_t len;
+            int line;
+            section(&r.bodies[0], 1, &text, &len, &line);
+            stmt_span *sp = NULL;
+            size_t n = 0;
+            rc = split(&r, text, len, &sp, &n);
+            if (rc == 0) {
+                char hash[65];
+                size_t k = (size_t)f.statements_applied;
+                prefix_hash(text, sp, k <= n ? k : n, hash);
+                if (k > n || (f.applied_hash && strcmp(hash, f.applied_hash) != 0))
+                    rc = mig_fail(ctx, MIG_EPARTIAL,
+                                  "cannot resume revision %s: %s changed in its first %lld statement(s) since they ran",
+                                  f.revision, r.plan->steps[0].rev->path, (long long)f.statements_applied);
+                resume_at = (int64_t)k;
+                mig_log(ctx, MIG_LOG_INFO, "resuming revision %s at statement %lld", f.revision,
+                        (long long)k + 1);
+            }
+            free(sp);
+        }
+    }
+    mig_failed_release(&f);
+    if (rc)
+        goto out;
+
+    if (r.plan == NULL) {
+        rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        if (rc)
+            goto out;
+        rc = load_bodies(&r);
+        if (rc)
+            goto out;
+    }
+    if (r.plan->nsteps == 0)
+        mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
+    rc = run_plan(&r, resume_at);
+    if (rc == 0) {
+        ctx->run_steps = r.plan->nsteps;
+        join_heads(&ctx->run_to, &r.plan->final_heads);
+    }
+    if (rc)
+        mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
+out:
+    /* its cursors go before the connection does */
+    mig_lua_free(r.lua);
+    r.lua = NULL;
+    free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
+    r.bodies = NULL;
+    release(&r);
+    return rc;
+}
+
+/*
+ * Load what tenant workers share before they start: they borrow the
+ * parent's graph, driver and names, read-only.
+ */
+int mig_ctx_prepare_shared(mig_ctx *ctx)
+{
+    mig_graph *g;
+    const mig_drv *drv;
+    const char *vt;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc == 0)
+        rc = mig_ctx_driver(ctx, &drv);
+    if (rc == 0)
+        rc = mig_ctx_version_table(ctx, &vt);
+    return rc;
+}
+
+typedef struct exec_args {
+    const char *target;
+    int         upgrade;
+    unsigned    flags;
+} exec_args;
+
+static int exec_tenant(mig_ctx *child, void *payload)
+{
+    exec_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1; /* one line per tenant, from the caller's report */
+    return execute(child, a->target, a->upgrade, a->flags);
+}
+
+static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return execute(ctx, target, upgrade, flags);
+    if (flags & MIG_RUN_SQL)
+        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    exec_args a = { target, upgrade, flags };
+    return mig_tenant_foreach(ctx, exec_tenant, &a);
+}
+
+int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
+{
+    mig_error_clear(ctx);
+    if (target == NULL || *target == '\0')
+        return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
+    return dispatch(ctx, target, 1, flags);
+}
+
+int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
+{
+    mig_error_clear(ctx);
+    if (target == NULL || *target == '\0')
+        return mig_fail(ctx, MIG_EUSAGE, "downgrade needs a TARGET (e.g. -1 or base)");
+    if (flags & MIG_RUN_RESUME)
+        return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
+    return dispatch(ctx, target, 0, flags);
+}
+
+/* ---- stamp, current, history, pending ---- */
+
+typedef struct stamp_args {
+    const char *const *targets;
+    size_t             n;
+    int                purge;
+} stamp_args;
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+
+static int stamp_tenant(mig_ctx *child, void *payload)
+{
+    stamp_args *a = payload;
+    if (!child->opts.verbose)
+        child->opts.quiet = 1;
+    return stamp_one(child, a->targets, a->n, a->purge);
+}
+
+int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+{
+    mig_error_clear(ctx);
+    if (n == 0)
+        return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");
+    if (!mig_has_tenants(ctx) || ctx->tenant)
+        return stamp_one(ctx, targets, n, purge);
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    stamp_args a = { targets, n, purge };
+    return mig_tenant_foreach(ctx, stamp_tenant, &a);
+}
+
+static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    int rc = mig_ctx_graph(ctx, &r.g);
+    if (rc == 0)
+        rc = mig_session_open(&r.s, ctx);
+    if (rc)
+        goto out;
+    r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+    if ((rc = take_lock(&r)) != 0)
+        goto out;
+    if (!r.s.db->in_txn && (rc = begin(&r)) != 0)
+        goto out;
+    if ((rc = mig_state_create_tables(&r.s.st, ctx, r.s.db, NULL)) != 0)
+        goto out;
+    if ((rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads)) != 0)
+        goto out;
+    join_heads(&ctx->run_from, &r.heads);
+    mig_strvec after = MIG_STRVEC_INIT;
+    rc = mig_graph_stamp(&after, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, targets, n, purge);
+    if (rc == 0)
+        rc = mig_state_delete_all_heads(&r.s.st, ctx, r.s.db, NULL);
+    for (size_t i = 0; rc == 0 && i < after.n; i++)
+        rc = mig_state_insert_head(&r.s.st, ctx, r.s.db, NULL, after.v[i]);
+    /* record what was stamped; a stamp also settles a part-way failed revision */
+    char started[40];
+    mig_state_now(&r.s.st, started);
+    for (size_t i = 0; rc == 0 && i < after.n; i++) {
+        if (mig_strvec_contains(&r.heads, after.v[i]))
+            continue;
+        const mig_rev *rev = NULL;
+        char sum[65] = "";
+        if (mig_graph_find(&rev, ctx, r.g, after.v[i]) == 0) {
+            mig_revbody b;
+            if (mig_revfile_load_body(&b, ctx, rev) == 0) {
+                memcpy(sum, b.checksum, sizeof sum);
+                mig_revbody_release(&b);
+            }
+        }
+        mig_error_clear(ctx);
+        mig_hist h = { after.v[i], "stamp", sum[0] ? sum : NULL, started, 0, mig_state_applied_by(),
+                       "done", 0, NULL };
+        rc = mig_state_insert_history(&r.s.st, ctx, r.s.db, NULL, &h);
+    }
+    if (rc == 0 && after.n == 0) {
+        mig_hist h = { "base", "stamp", NULL, started, 0, mig_state_applied_by(), "done", 0, NULL };
+        rc = mig_state_insert_history(&r.s.st, ctx, r.s.db, NULL, &h);
+    }
+    if (rc == 0) {
+        /* a stamp of the failed revision itself, or anything, marks the failure settled */
+        mig_failed f;
+        int found = 0;
+        rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
+        if (rc == 0 && found) {
+            mig_hist h = { f.revision, "stamp", f.checksum, started, 0, mig_state_applied_by(), "done",
+                           f.statements_applied, f.applied_hash };
+            rc = mig_state_insert_history(&r.s.st, ctx, r.s.db, NULL, &h);
+        }
+        mig_failed_release(&f);
+    }
+    if (rc == 0)
+        rc = mig_db_commit(r.s.db, ctx);
+    if (rc == 0) {
+        mig_buf b = MIG_BUF_INIT;
+        for (size_t i = 0; i < after.n; i++)
+            mig_buf_printf(&b, "%s%s", i ? " " : "", after.v[i]);
+        mig_log(ctx, MIG_LOG_INFO, "stamp %s", after.n ? mig_buf_cstr(&b) : "base");
+        mig_buf_release(&b);
+        join_heads(&ctx->run_to, &after);
+        ctx->run_steps = 1;
+    }
+    mig_strvec_release(&after);
+out:
+    release(&r);
+    return rc;
+}
+
+int mig_current(mig_ctx *ctx, const char *const **out, size_t *n)
+{
+    mig_error_clear(ctx);
+    mig_session s;
+    mig_strvec_release(&ctx->current);
+    int rc = mig_session_open(&s, ctx);
+    if (rc)
+        return rc;
+    rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
+    mig_session_close(&s);
+    static const char *const none[] = { NULL };
+    *out = ctx->current.n ? (const char *const *)ctx->current.v : none;
+    *n = ctx->current.n;
+    return rc;
+}
+
+int mig_pending(mig_ctx *ctx, size_t *n)
+{
+    const char *const *cur;
+    size_t ncur;
+    mig_graph *g;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc == 0)
+        rc = mig_current(ctx, &cur, &ncur);
+    if (rc == 0)
+        rc = mig_graph_pending(n, ctx, g, cur, ncur);
+    return rc;
+}
+
+typedef struct hist_payload {
+    mig_history_fn fn;
+    void          *payload;
+} hist_payload;
+
+static int hist_row(void *payload, const mig_row *row)
+{
+    hist_payload *hp = payload;
+    char *v[8] = { 0 };
+    int64_t dur = 0, stmts = 0;
+    for (int i = 0; i < row->ncols && i < 8; i++) {
+        const mig_value *x = &row->values[i];
+        if (x->type == MIG_VAL_TEXT || x->type == MIG_VAL_BLOB)
+            v[i] = mig_strndup(x->u.s.ptr, x->u.s.len);
+        else if (x->type == MIG_VAL_INT) {
+            v[i] = mig_aprintf("%lld", (long long)x->u.i);
+            if (i == 4)
+                dur = x->u.i;
+            if (i == 7)
+                stmts = x->u.i;
+        }
+    }
+    if (v[4] && dur == 0)
+        dur = strtoll(v[4], NULL, 10);
+    if (v[7] && stmts == 0)
+        stmts = strtoll(v[7], NULL, 10);
+    mig_history_row h = { v[0] ? v[0] : "", v[1] ? v[1] : "", v[2] ? v[2] : "", v[3] ? v[3] : "",
+                          dur, v[5] ? v[5] : "", v[6] ? v[6] : "", stmts };
+    hp->fn(hp->payload, &h);
+    for (int i = 0; i < 8; i++)
+        free(v[i]);
+    return 0;
+}
+
+int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload)
+{
+    mig_error_clear(ctx);
+    mig_session s;
+    int rc = mig_session_open(&s, ctx);
+    if (rc)
+        return rc;
+    hist_payload hp = { fn, payload };
+    rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
+    mig_session_close(&s);
+    return rc;
+}

@@ -1,0 +1,369 @@
+/*
+ * The version table and mig_history: their DDL, reads and writes. Every
+ * statement is written once as a template with `?` placeholders; online it
+ * runs with bound values, offline the values are inlined as literals.
+ */
+#include "state.h"
+
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctx.h"
+
+#define HISTORY_TABLE "mig_history"
+
+int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table)
+{
+    memset(st, 0, sizeof *st);
+    st->drv = drv;
+    st->dialect = drv->table->dialect;
+    st->version_name = mig_strdup(version_table);
+    st->history_name = mig_strdup(HISTORY_TABLE);
+    st->version_table = mig_drv_quote_ident(drv, version_table);
+    st->history_table = mig_drv_quote_ident(drv, HISTORY_TABLE);
+    if (!st->version_name || !st->history_name || !st->version_table || !st->history_table) {
+        mig_state_release(st);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+void mig_state_release(mig_state *st)
+{
+    free(st->version_table);
+    free(st->history_table);
+    free(st->version_name);
+    free(st->history_name);
+    memset(st, 0, sizeof *st);
+}
+
+static void put_literal(mig_buf *out, const mig_value *v, const mig_dialect *d)
+{
+    switch (v->type) {
+    case MIG_VAL_NULL:
+        mig_buf_puts(out, "NULL");
+        break;
+    case MIG_VAL_INT:
+        mig_buf_printf(out, "%lld", (long long)v->u.i);
+        break;
+    case MIG_VAL_FLOAT:
+        mig_buf_printf(out, "%.17g", v->u.f);
+        break;
+    case MIG_VAL_BOOL:
+        mig_buf_puts(out, v->u.b ? "TRUE" : "FALSE");
+        break;
+    case MIG_VAL_TEXT:
+    case MIG_VAL_BLOB:
+        mig_buf_putc(out, '\'');
+        for (size_t i = 0; i < v->u.s.len; i++) {
+            char c = v->u.s.ptr[i];
+            if (c == '\'')
+                mig_buf_putc(out, '\'');
+            else if (c == '\\' && d->backslash_escapes)
+                mig_buf_putc(out, '\\');
+            mig_buf_putc(out, c);
+        }
+        mig_buf_putc(out, '\'');
+        break;
+    }
+}
+
+static mig_value text(const char *s)
+{
+    mig_value v;
+    memset(&v, 0, sizeof v);
+    if (s == NULL) {
+        v.type = MIG_VAL_NULL;
+        return v;
+    }
+    v.type = MIG_VAL_TEXT;
+    v.u.s.ptr = s;
+    v.u.s.len = strlen(s);
+    return v;
+}
+
+static mig_value integer(int64_t i)
+{
+    mig_value v;
+    memset(&v, 0, sizeof v);
+    v.type = MIG_VAL_INT;
+    v.u.i = i;
+    return v;
+}
+
+/* Online: run sql with params. Offline (db NULL): append it, values inlined, ";\n". */
+static int run(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
+               const char *sql, const mig_value *params, int n)
+{
+    if (db)
+        return n ? mig_db_exec_params(db, ctx, sql, params, n, NULL, NULL)
+                 : mig_db_exec(db, ctx, sql, strlen(sql), NULL, NULL);
+    int k = 0;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '?' && k < n)
+            put_literal(out, &params[k++], st->dialect);
+        else
+            mig_buf_putc(out, *p);
+    }
+    mig_buf_puts(out, ";\n");
+    return out->oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+}
+
+int mig_state_create_tables(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out)
+{
+    const mig_dialect *d = st->dialect;
+    char *v = mig_aprintf("CREATE TABLE IF NOT EXISTS %s (version_num VARCHAR(64) NOT NULL, "
+                          "CONSTRAINT %s_pkc PRIMARY KEY (version_num))",
+                          st->version_table, st->version_name);
+    char *h = mig_aprintf("CREATE TABLE IF NOT EXISTS %s (id %s, revision VARCHAR(64) NOT NULL, "
+                          "direction VARCHAR(16) NOT NULL, checksum VARCHAR(64), "
+                          "started_at %s NOT NULL, duration_ms BIGINT NOT NULL, "
+                          "applied_by VARCHAR(255), state VARCHAR(16) NOT NULL, "
+                          "statements_applied INTEGER NOT NULL, applied_hash VARCHAR(64))",
+                          st->history_table, d->autoinc_pk, d->timestamp_type);
+    int rc;
+    if (v == NULL || h == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    else if ((rc = run(st, ctx, db, out, v, NULL, 0)) == 0)
+        rc = run(st, ctx, db, out, h, NULL, 0);
+    free(v);
+    free(h);
+    return rc;
+}
+
+static int run_fmt1(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
+                    const char *fmt, const char *table, const mig_value *params, int n)
+{
+    char *sql = mig_aprintf(fmt, table);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = run(st, ctx, db, out, sql, params, n);
+    free(sql);
+    return rc;
+}
+
+int mig_state_delete_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *rev)
+{
+    mig_value p = text(rev);
+    return run_fmt1(st, ctx, db, out, "DELETE FROM %s WHERE version_num = ?", st->version_table, &p, 1);
+}
+
+int mig_state_insert_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *rev)
+{
+    mig_value p = text(rev);
+    return run_fmt1(st, ctx, db, out, "INSERT INTO %s (version_num) VALUES (?)", st->version_table, &p, 1);
+}
+
+int mig_state_delete_all_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out)
+{
+    return run_fmt1(st, ctx, db, out, "DELETE FROM %s", st->version_table, NULL, 0);
+}
+
+int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
+{
+    mig_value p[9] = {
+        text(h->revision), text(h->direction), text(h->checksum), text(h->started_at),
+        integer(h->duration_ms), text(h->applied_by), text(h->state),
+        integer(h->statements_applied), text(h->applied_hash),
+    };
+    return run_fmt1(st, ctx, db, out,
+                    "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
+                    "applied_by, state, statements_applied, applied_hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    st->history_table, p, 9);
+}
+
+int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h)
+{
+    /* the row this step inserted is the newest one for the revision */
+    char *sql = mig_aprintf("UPDATE %s SET state = ?, statements_applied = ?, applied_hash = ?, "
+                            "duration_ms = ?, checksum = ? WHERE id = (SELECT id FROM (SELECT max(id) AS id FROM %s "
+                            "WHERE revision = ?) AS newest)",
+                            st->history_table, st->history_table);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_value p[6] = {
+        text(h->state), integer(h->statements_applied), text(h->applied_hash),
+        integer(h->duration_ms), text(h->checksum), text(h->revision),
+    };
+    int rc = mig_db_exec_params(db, ctx, sql, p, 6, NULL, NULL);
+    free(sql);
+    return rc;
+}
+
+int mig_state_tables_exist(mig_state *st, mig_ctx *ctx, mig_db *db, int *exists)
+{
+    return mig_db_table_exists(db, ctx, st->version_name, exists);
+}
+
+int mig_state_read_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_strvec *out)
+{
+    int exists = 0;
+    int rc = mig_state_tables_exist(st, ctx, db, &exists);
+    if (rc || !exists)
+        return rc;
+    char *sql = mig_aprintf("SELECT version_num FROM %s ORDER BY version_num", st->version_table);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_cursor *cur = NULL;
+    rc = mig_db_query(&cur, db, ctx, sql, NULL, 0);
+    free(sql);
+    while (rc == 0) {
+        const mig_row *row = NULL;
+        rc = mig_db_fetch(cur, db, ctx, &row);
+        if (rc || row == NULL)
+            break;
+        const mig_value *v = &row->values[0];
+        if (v->type != MIG_VAL_TEXT)
+            continue;
+        if (mig_strvec_push_owned(out, mig_strndup(v->u.s.ptr, v->u.s.len)) < 0)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    mig_db_cursor_close(db, cur);
+    return rc;
+}
+
+static char *col_text(const mig_row *row, int i)
+{
+    if (i >= row->ncols)
+        return NULL;
+    const mig_value *v = &row->values[i];
+    if (v->type == MIG_VAL_TEXT || v->type == MIG_VAL_BLOB)
+        return mig_strndup(v->u.s.ptr, v->u.s.len);
+    if (v->type == MIG_VAL_INT)
+        return mig_aprintf("%lld", (long long)v->u.i);
+    return NULL;
+}
+
+static int64_t col_int(const mig_row *row, int i)
+{
+    if (i >= row->ncols)
+        return 0;
+    const mig_value *v = &row->values[i];
+    if (v->type == MIG_VAL_INT)
+        return v->u.i;
+    if (v->type == MIG_VAL_TEXT)
+        return strtoll(v->u.s.ptr, NULL, 10);
+    if (v->type == MIG_VAL_FLOAT)
+        return (int64_t)v->u.f;
+    return 0;
+}
+
+int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    int exists = 0;
+    int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
+    if (rc || !exists)
+        return rc;
+    /* only the newest row counts: a failed step later fixed by stamp or resume is history */
+    char *sql = mig_aprintf("SELECT revision, direction, checksum, applied_hash, statements_applied, state "
+                            "FROM %s ORDER BY id DESC",
+                            st->history_table);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_cursor *cur = NULL;
+    rc = mig_db_query(&cur, db, ctx, sql, NULL, 0);
+    free(sql);
+    if (rc == 0) {
+        const mig_row *row = NULL;
+        rc = mig_db_fetch(cur, db, ctx, &row);
+        if (rc == 0 && row) {
+            char *state = col_text(row, 5);
+            /*
+             * A step that failed before its first statement completed (its
+             * connection killed, say) applied nothing: running it again is
+             * exactly what resuming it would do, so it blocks nothing.
+             */
+            if (state && strcmp(state, "failed") == 0 && col_int(row, 4) > 0) {
+                out->revision = col_text(row, 0);
+                out->direction = col_text(row, 1);
+                out->checksum = col_text(row, 2);
+                out->applied_hash = col_text(row, 3);
+                out->statements_applied = col_int(row, 4);
+                *found = 1;
+            }
+            free(state);
+        }
+    }
+    mig_db_cursor_close(db, cur);
+    return rc;
+}
+
+void mig_failed_release(mig_failed *f)
+{
+    free(f->revision);
+    free(f->direction);
+    free(f->checksum);
+    free(f->applied_hash);
+    memset(f, 0, sizeof *f);
+}
+
+int mig_state_read_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_state_row_fn fn, void *payload)
+{
+    int exists = 0;
+    int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
+    if (rc || !exists)
+        return rc;
+    char *sql = mig_aprintf("SELECT revision, direction, checksum, started_at, duration_ms, applied_by, "
+                            "state, statements_applied FROM %s ORDER BY id",
+                            st->history_table);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_cursor *cur = NULL;
+    rc = mig_db_query(&cur, db, ctx, sql, NULL, 0);
+    free(sql);
+    while (rc == 0) {
+        const mig_row *row = NULL;
+        rc = mig_db_fetch(cur, db, ctx, &row);
+        if (rc || row == NULL)
+            break;
+        rc = fn(payload, row);
+    }
+    mig_db_cursor_close(db, cur);
+    return rc;
+}
+
+void mig_state_now(const mig_state *st, char out[40])
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    gmtime_r(&tv.tv_sec, &tm);
+    char base[32];
+    strftime(base, sizeof base, "%Y-%m-%d %H:%M:%S", &tm);
+    /* a zone-keeping column would read a bare time in the session's zone */
+    int tz = st && st->dialect->timestamp_type && strstr(st->dialect->timestamp_type, "TZ");
+    snprintf(out, 40, "%s.%03d%s", base, (int)(tv.tv_usec / 1000), tz ? "+00" : "");
+}
+
+static char who[300];
+
+static void find_applied_by(void)
+{
+    const char *user = getenv("USER");
+    struct passwd *pw = NULL;
+    if (user == NULL || *user == '\0') {
+        pw = getpwuid(getuid());
+        user = pw ? pw->pw_name : "unknown";
+    }
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        strcpy(host, "localhost");
+    snprintf(who, sizeof who, "%s@%s", user, host);
+}
+
+const char *mig_state_applied_by(void)
+{
+    /* tenant workers ask at once */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_applied_by);
+    return who;
+}

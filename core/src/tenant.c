@@ -1,0 +1,374 @@
+/*
+ * Tenants: which there are, and running an operation once per tenant,
+ * -j at a time, each on its own connection in its own child context.
+ *
+ * Coordination across processes and hosts is the database's: each
+ * tenant's run takes that tenant's own lock with a single try. A tenant
+ * another process holds is put back in the queue and revisited later
+ * (when that process is done, the revisit finds it current), so every
+ * tenant is migrated exactly once however many processes share the list.
+ */
+#include "tenant.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+int mig_has_tenants(const mig_ctx *ctx)
+{
+    return ctx->opts.ntenants > 0 || ctx->opts.all_tenants;
+}
+
+void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload)
+{
+    ctx->tenant_fn = fn;
+    ctx->tenant_payload = payload;
+}
+
+static int push_unique(mig_ctx *ctx, mig_strvec *out, const char *name, size_t len)
+{
+    char *n = mig_strndup(name, len);
+    if (n == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (*n == '\0' || mig_strvec_contains(out, n)) {
+        free(n);
+        return 0;
+    }
+    return mig_strvec_push_owned(out, n) < 0 ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+}
+
+/* "a, b c" -> a, b, c */
+static int split_list(mig_ctx *ctx, const char *list, mig_strvec *out)
+{
+    const char *p = list;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\n')
+            p++;
+        const char *s = p;
+        while (*p && *p != ',' && *p != ' ' && *p != '\t' && *p != '\n')
+            p++;
+        if (p > s) {
+            int rc = push_unique(ctx, out, s, (size_t)(p - s));
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
+{
+    mig_session s;
+    /* the base connection: no tenant applied */
+    int rc = mig_session_open(&s, ctx);
+    if (rc)
+        return rc;
+    mig_cursor *cur = NULL;
+    rc = mig_db_query(&cur, s.db, ctx, query, NULL, 0);
+    while (rc == 0) {
+        const mig_row *row = NULL;
+        rc = mig_db_fetch(cur, s.db, ctx, &row);
+        if (rc || row == NULL)
+            break;
+        if (row->ncols < 1 || row->values[0].type != MIG_VAL_TEXT)
+            continue;
+        rc = push_unique(ctx, out, row->values[0].u.s.ptr, row->values[0].u.s.len);
+    }
+    mig_db_cursor_close(s.db, cur);
+    if (rc && ctx->err_code == MIG_EFAIL) {
+        char *m = mig_strdup(mig_last_error(ctx)->message);
+        mig_fail(ctx, MIG_EFAIL, "[tenants] query failed: %s", m ? m : "");
+        free(m);
+    }
+    mig_session_close(&s);
+    return rc;
+}
+
+int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
+{
+    for (size_t i = 0; i < ctx->opts.ntenants; i++) {
+        /* an empty --tenant would otherwise vanish and the run do nothing, with exit 0 */
+        if (ctx->opts.tenants[i][0] == '\0')
+            return mig_fail(ctx, MIG_EUSAGE, "option '--tenant' needs a name, got ''");
+        int rc = push_unique(ctx, out, ctx->opts.tenants[i], strlen(ctx->opts.tenants[i]));
+        if (rc)
+            return rc;
+    }
+    if (!ctx->opts.all_tenants)
+        return 0;
+    char *list = NULL, *query = NULL, *script = NULL;
+    int rc = mig_config_get(ctx->cfg, ctx, "tenants", "list", &list);
+    if (rc == 0)
+        rc = mig_config_get(ctx->cfg, ctx, "tenants", "query", &query);
+    if (rc == 0)
+        rc = mig_config_get(ctx->cfg, ctx, "tenants", "script", &script);
+    if (rc == 0 && !list && !query && !script) {
+        rc = mig_fail(ctx, MIG_ECONFIG, "--all-tenants needs [tenants] list, query or script in the configuration");
+    } else if (rc == 0 && ((list != NULL) + (query != NULL) + (script != NULL)) > 1) {
+        rc = mig_fail(ctx, MIG_ECONFIG, "[tenants]: give one of list, query and script");
+    } else if (rc == 0 && list) {
+        rc = split_list(ctx, list, out);
+    } else if (rc == 0 && query) {
+        rc = tenants_from_query(ctx, query, out);
+    } else if (rc == 0 && script) {
+        char *path = mig_path_join(mig_config_dir(ctx->cfg), script);
+        rc = path ? mig_tenant_script(ctx, path, out) : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        free(path);
+    }
+    free(list);
+    free(query);
+    free(script);
+    if (rc == 0 && out->n == 0)
+        rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: the [tenants] source gave an empty list");
+    return rc;
+}
+
+static int jobs_of(mig_ctx *ctx, int *out)
+{
+    long j = ctx->opts.jobs;
+    if (j <= 0) {
+        int rc = mig_config_get_int(ctx->cfg, ctx, "tenants", "jobs", 1, &j);
+        if (rc)
+            return rc;
+        if (j < 1 || j > 1024)
+            return mig_fail(ctx, MIG_ECONFIG, "[tenants] jobs = %ld: expected 1 to 1024", j);
+    }
+    *out = (int)j;
+    return 0;
+}
+
+/* ---- the pool ---- */
+
+typedef struct pool {
+    mig_ctx         *ctx;
+    mig_tenant_op    op;
+    void            *op_payload;
+    mig_strvec       names;
+    size_t          *queue;     /* indexes still to run, revisits at the back */
+    size_t           qhead, qtail, qcap;
+    int             *state;     /* 0 waiting, 1 running, 2 ended */
+    double          *busy_since;
+    int              stop;
+    int              failed;
+    size_t           ended;
+    pthread_mutex_t  mu;
+} pool;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report(pool *p, const mig_tenant_report *r)
+{
+    if (p->ctx->tenant_fn)
+        p->ctx->tenant_fn(p->ctx->tenant_payload, r);
+}
+
+/* Take the next tenant to run; -1 when none is left for this worker. */
+static long take(pool *p, int *revisit)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->stop || p->qhead == p->qtail) {
+            pthread_mutex_unlock(&p->mu);
+            return -1;
+        }
+        size_t i = p->queue[p->qhead % p->qcap];
+        p->qhead++;
+        *revisit = p->busy_since[i] > 0;
+        p->state[i] = 1;
+        pthread_mutex_unlock(&p->mu);
+        return (long)i;
+    }
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    int revisit = 0;
+    long i;
+    while ((i = take(p, &revisit)) >= 0) {
+        const char *name = p->names.v[i];
+        if (revisit) {
+            /* another process holds it: give that run time to finish */
+            struct timespec ts = { 0, 100 * 1000 * 1000 };
+            nanosleep(&ts, NULL);
+        }
+        mig_ctx *child = NULL;
+        double t0 = now_s();
+        int rc = mig_ctx_child(&child, p->ctx, name);
+        if (rc == 0) {
+            child->lock_try_only = 1;
+            rc = p->op(child, p->op_payload);
+        }
+        double ms = (now_s() - t0) * 1e3;
+        if (rc == MIG_ELOCK && child && child->lock_busy) {
+            pthread_mutex_lock(&p->mu);
+            if (p->busy_since[i] == 0)
+                p->busy_since[i] = now_s();
+            double waited = now_s() - p->busy_since[i];
+            if (waited < p->ctx->opts.lock_timeout) {
+                p->queue[p->qtail % p->qcap] = (size_t)i;
+                p->qtail++;
+                p->state[i] = 0;
+                pthread_mutex_unlock(&p->mu);
+                mig_ctx_free(child);
+                continue;
+            }
+            pthread_mutex_unlock(&p->mu);
+        }
+        mig_tenant_report r;
+        memset(&r, 0, sizeof r);
+        r.tenant = name;
+        r.duration_ms = ms;
+        r.from = child ? mig_buf_cstr(&child->run_from) : "";
+        r.to = child ? mig_buf_cstr(&child->run_to) : "";
+        r.steps = child ? child->run_steps : 0;
+        r.error = "";
+        if (rc == 0) {
+            /* nothing to do for this tenant: it was already there */
+            r.status = r.steps ? "ok" : "skipped";
+        } else {
+            r.status = "failed";
+            r.error = child ? mig_last_error(child)->message : "out of memory";
+        }
+        pthread_mutex_lock(&p->mu);
+        p->state[i] = 2;
+        p->ended++;
+        if (rc != 0) {
+            p->failed++;
+            if (!p->ctx->opts.keep_going)
+                p->stop = 1;
+        }
+        report(p, &r);
+        pthread_mutex_unlock(&p->mu);
+        mig_ctx_free(child);
+    }
+    return NULL;
+}
+
+int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
+{
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.ctx = ctx;
+    p.op = op;
+    p.op_payload = payload;
+    int jobs = 1;
+    int rc = mig_tenants_resolve(ctx, &p.names);
+    if (rc == 0)
+        rc = jobs_of(ctx, &jobs);
+    if (rc) {
+        mig_strvec_release(&p.names);
+        return rc;
+    }
+    /* a queue long enough for each tenant plus its revisits in flight */
+    p.qcap = p.names.n * 2 + 1;
+    p.queue = calloc(p.qcap, sizeof *p.queue);
+    p.state = calloc(p.names.n, sizeof *p.state);
+    p.busy_since = calloc(p.names.n, sizeof *p.busy_since);
+    if (!p.queue || !p.state || !p.busy_since) {
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < p.names.n; i++)
+        p.queue[p.qtail++] = i;
+    pthread_mutex_init(&p.mu, NULL);
+    if ((size_t)jobs > p.names.n)
+        jobs = (int)p.names.n;
+    pthread_t *th = calloc((size_t)jobs, sizeof *th);
+    int started = 0;
+    if (th) {
+        for (; started < jobs; started++)
+            if (pthread_create(&th[started], NULL, worker, &p) != 0)
+                break;
+    }
+    if (started == 0)
+        worker(&p); /* no thread could start: run them here, one by one */
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    free(th);
+    pthread_mutex_destroy(&p.mu);
+    /* tenants never started, in their order */
+    for (size_t i = 0; i < p.names.n; i++) {
+        if (p.state[i] == 2)
+            continue;
+        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0 };
+        report(&p, &r);
+    }
+    if (p.failed)
+        rc = mig_fail(ctx, MIG_EFAIL, "%d of %zu tenants failed", p.failed, p.names.n);
+out:
+    free(p.queue);
+    free(p.state);
+    free(p.busy_since);
+    mig_strvec_release(&p.names);
+    return rc;
+}
+
+/* ---- status of every tenant (current, tenants) ---- */
+
+typedef struct status_args {
+    mig_tenant_status_fn fn;
+    void                *payload;
+    pthread_mutex_t      mu;
+} status_args;
+
+static int status_tenant(mig_ctx *child, void *payload)
+{
+    status_args *a = payload;
+    mig_session s;
+    mig_strvec heads = MIG_STRVEC_INIT;
+    size_t pending = 0;
+    int rc = mig_session_open(&s, child);
+    if (rc == 0) {
+        rc = mig_state_read_heads(&s.st, child, s.db, &heads);
+        mig_session_close(&s);
+    }
+    if (rc == 0)
+        rc = mig_graph_pending(&pending, child, child->graph, (const char *const *)heads.v, heads.n);
+    static const char *const none[] = { NULL };
+    mig_tenant_status st = { child->tenant, heads.n ? (const char *const *)heads.v : none, pending,
+                             rc ? mig_last_error(child)->message : NULL };
+    pthread_mutex_lock(&a->mu);
+    a->fn(a->payload, &st);
+    pthread_mutex_unlock(&a->mu);
+    mig_buf_clear(&child->run_from);
+    for (size_t i = 0; i < heads.n; i++)
+        mig_buf_printf(&child->run_from, "%s%s", i ? " " : "", heads.v[i]);
+    mig_buf_puts(&child->run_to, mig_buf_cstr(&child->run_from));
+    mig_strvec_release(&heads);
+    return rc;
+}
+
+int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload)
+{
+    mig_error_clear(ctx);
+    int rc = mig_ctx_prepare_shared(ctx);
+    if (rc)
+        return rc;
+    if (!mig_has_tenants(ctx)) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "no tenants: give --tenant NAME or --all-tenants");
+        return rc;
+    }
+    status_args a;
+    a.fn = fn;
+    a.payload = payload;
+    pthread_mutex_init(&a.mu, NULL);
+    /* reading never stops early: every tenant's state is wanted */
+    int keep = ctx->opts.keep_going;
+    mig_tenant_fn tf = ctx->tenant_fn;
+    ctx->opts.keep_going = 1;
+    ctx->tenant_fn = NULL;
+    rc = mig_tenant_foreach(ctx, status_tenant, &a);
+    ctx->opts.keep_going = keep;
+    ctx->tenant_fn = tf;
+    pthread_mutex_destroy(&a.mu);
+    return rc;
+}

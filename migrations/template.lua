@@ -1,0 +1,13 @@
+-- mig:revision ${revision}
+-- mig:down_revision ${down_revision}
+-- mig:message ${message}
+-- mig:create_date ${create_date}
+-- mig:branch_labels ${branch_labels}
+-- mig:depends_on ${depends_on}
+
+return {
+  upgrade = function(db, ctx)
+  end,
+  downgrade = function(db, ctx)
+  end,
+}
