@@ -37,6 +37,11 @@ options_of() {
         sed 's/^ *//; s/ .*//' | grep -E '^-'
 }
 
+# the page names the version it documents
+version=$("$MIG" --version | awk '{print $2}')
+expect_eq "$(sed -n 's/^\.Os mig //p' "$page")" "$version" "version in mig.1 (.Os)"
+grep -q "^## \[$version\]" "$MIG_SRC/CHANGELOG.md" && pass || fail "CHANGELOG.md has no entry for $version"
+
 "$MIG" --help >"$T_TMP/help.txt" || fail "mig --help failed"
 commands=$(sed -n '/^commands:/,/^$/p' "$T_TMP/help.txt" | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p')
 [ -n "$commands" ] || fail "no commands in mig --help"
