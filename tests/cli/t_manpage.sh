@@ -69,6 +69,17 @@ for cmd in $commands; do
     done
 done
 
+# every option the page documents is one mig takes (no stale ones)
+for cmd in "" $commands; do
+    if [ -z "$cmd" ]; then text=$T_TMP/global.txt; help=$("$MIG" --help)
+    else entry "$cmd" >"$T_TMP/entry.txt"; text=$T_TMP/entry.txt
+         help=$("$MIG" "$cmd" --help; "$MIG" --help); fi
+    for opt in $(grep -oE '(^|[ ,(\[])--?[a-zA-Z][a-z-]*' "$text" | sed 's/^[ ,(\[]//' | sort -u); do
+        if printf '%s\n' "$help" | grep -qE -- "(^|[ ,\[])$opt([] ,=]|\$)"; then pass
+        else fail "mig.1 documents $opt${cmd:+ for '$cmd'}, which mig${cmd:+ $cmd} --help does not list"; fi
+    done
+done
+
 # every entry in COMMANDS is a real command (no stale ones)
 for documented in $(sed -n 's/^     \([a-z][a-z]*\).*/\1/p' "$T_TMP/commands.txt"); do
     if printf '%s\n' $commands | grep -qx "$documented"; then pass
