@@ -448,8 +448,14 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
             return mig_fail(ctx, MIG_ETARGET, "'base' is ambiguous: there are %zu bases",
                             mig_graph_nbases(g));
         r = mig_graph_base(g, 0);
-    } else if ((rc = mig_graph_find(&r, ctx, g, name)) != 0) {
-        return rc;
+    } else {
+        /* LABEL@head names the label's head, as a bare label does */
+        const char *at = strchr(name, '@');
+        char *label = at && strcmp(at, "@head") == 0 ? mig_strndup(name, (size_t)(at - name)) : NULL;
+        rc = mig_graph_find(&r, ctx, g, label ? label : name);
+        free(label);
+        if (rc)
+            return rc;
     }
     *out = ctx->rev_views[ctx->nrev_views - 1 - mig_graph_index(g, r)];
     return 0;
