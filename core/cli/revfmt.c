@@ -152,7 +152,7 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
     fprintf(f, "Path: %s\n\n", r->path);
     if (r->message && *r->message)
         fprintf(f, "    %s\n\n", r->message);
-    fprintf(f, "    Revision ID: %s\n    Revises: ", r->id);
+    fprintf(f, "    Revision ID: %s\n    Revises:%s", r->id, empty(r->down) ? "" : " ");
     comma_list(f, r->down);
     fputc('\n', f);
     if (r->create_date && *r->create_date)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "paths.h"
 #include "ctx.h"
 #include "sqlsplit.h"
 #include "url.h"
@@ -48,15 +49,9 @@ static int push_path_list(mig_strvec *out, const char *list)
  */
 static int push_exe_relative(mig_strvec *out)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    const char *exe = mig_exe_dir();
+    if (*exe == '\0')
         return 0;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash == NULL)
-        return 0;
-    *slash = '\0';
     char *dir = mig_aprintf("%s/../lib/mig/drivers", exe);
     if (dir == NULL)
         return -1;
@@ -87,9 +82,11 @@ int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
         }
         free(cfgpath);
     }
-    rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
+    /* a build tree's mig loads the drivers built with it, never a stale install */
+    if (mig_running_from_build_tree())
+        rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
     rc |= push_exe_relative(out);
-    rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
+    rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
     return rc ? MIG_ENOMEM : 0;
 }
 

@@ -281,8 +281,8 @@ static void test_postgres__streams_cursor_while_writing_on_same_connection(void)
     PASS(drv->begin(c, 1, E));
     stream_and_update(c);
     PASS(drv->commit(c, E));
-    /* and outside any transaction */
-    exec_ok(c, "UPDATE t_stream SET v = 'x'");
+    /* and outside any transaction (each UPDATE commits: no flush wait for those) */
+    exec_ok(c, "UPDATE t_stream SET v = 'x'; SET synchronous_commit = off");
     stream_and_update(c);
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"), 0);
 
@@ -626,6 +626,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
                "ALTER TABLE pets DROP COLUMN dropped;"
                "CREATE INDEX pets_lower_name ON pets (lower(name));"
                "CREATE UNIQUE INDEX pets_owner_name ON pets (owner_id, name) WHERE name IS NOT NULL;"
+               "CREATE INDEX pets_mixed ON pets (owner_id DESC, lower(name), m NULLS FIRST);"
                "CREATE SEQUENCE free_seq;");
     PASS(drv->introspect(c, "intro", &sink, &s, E));
     /* NULL: the current schema, here the one set_schema chose */
@@ -648,6 +649,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
         "C m mood 1 4 default=-\n"
         "P pets_pkey id\n"
         "I pets_lower_name 0  expr=lower(name::text) where=-\n"
+        "I pets_mixed 0 owner_id,m expr=owner_id DESC, lower(name::text), m NULLS FIRST where=-\n"
         "I pets_owner_name 1 owner_id,name expr=- where=name IS NOT NULL\n"
         "F pets_owner_id_fkey owner_id -> owners(id) CASCADE/NO ACTION\n"
         "S free_seq - -\n"
@@ -708,6 +710,8 @@ static void test_postgres__quotes_identifiers_and_masks_passwords(void)
     CU_ASSERT_STRING_EQUAL(buf, "host=db user=app password=*** dbname=app");
     drv->mask_url("host=db password = s3cret", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "host=db password = ***");
+    drv->mask_url("postgresql://app:a/b@c@db/app?x=1", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "postgresql://app:***@db/app?x=1");
     drv->mask_url("postgres://app@db/app", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "postgres://app@db/app");
 }

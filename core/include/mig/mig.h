@@ -144,7 +144,7 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 /* One step that ran (or would run), for the caller's report. */
 typedef struct mig_step_report {
     const char *revision;
-    const char *from;          /* the version this step moves from ("" for base) */
+    const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;
