@@ -82,9 +82,27 @@ expect_out "drift"
 expect_out "posts.body"
 expect_out "posts_title"
 
+# post-write hooks run on a generated revision as on any other: the shipped
+# formatter, then a script of our own
+cat > tag.sh <<'SH'
+#!/bin/sh
+echo "-- tagged by the post-write hook" >> "$1"
+SH
+chmod +x tag.sh
+cat >> mig.ini <<INI
+[post_write_hooks]
+hooks = sqlformat, tag
+sqlformat.type = lua
+sqlformat.script = $MIG_SRC/hooks/sqlformat.lua
+tag.type = exec
+tag.executable = ./tag.sh
+tag.options = REVISION_SCRIPT_FILENAME
+INI
+
 run revision --autogenerate -m "edit"
 expect_rc 0 "autogenerate edit"
 rev2=$OUT
+grep -q "tagged by the post-write hook" "$rev2" && pass || fail "post-write hook did not run on $rev2"
 grep -q "may lose data: drops column posts.body" "$rev2" && pass || fail "downgrade lacks the data-loss comment: $(cat "$rev2")"
 run upgrade head
 expect_rc 0 "upgrade edit"
