@@ -153,6 +153,17 @@ static int widens(const char *from, const char *to)
     long sf, st;
     type_parts(from, bf, sizeof bf, &sf);
     type_parts(to, bt, sizeof bt, &st);
+    /* how values are made (identity, AUTO_INCREMENT) is no change to what they hold */
+    static const char *const makers[] = { " generated ", " auto_increment", NULL };
+    for (size_t i = 0; makers[i]; i++) {
+        char *p = strstr(bf, makers[i]), *q = strstr(bt, makers[i]);
+        if (p)
+            *p = '\0';
+        if (q)
+            *q = '\0';
+    }
+    if (strcmp(bf, bt) == 0 && sf == st)
+        return 1;
     int textish_f = strstr(bf, "char") != NULL || strcmp(bf, "text") == 0;
     if (strcmp(bt, "text") == 0 && textish_f)
         return 1;

@@ -198,32 +198,50 @@ static void alter(sb *b, const char *table)
     sb_puts(b, " ");
 }
 
+/* The " GENERATED ... AS IDENTITY" the introspection writes after an identity column's type. */
+static const char *identity_of(const char *type)
+{
+    const char *g = strstr(type, " GENERATED ");
+    return g && strstr(g, " AS IDENTITY") ? g : NULL;
+}
+
+static void put_action(sb *b, int *n, const char *column, const char *what)
+{
+    sb_puts(b, (*n)++ ? ", ALTER COLUMN " : "ALTER COLUMN ");
+    sb_ident(b, column);
+    sb_puts(b, " ");
+    sb_puts(b, what);
+}
+
 /*
- * One ALTER TABLE whose actions run in order: a default that would not
- * fit the new type goes first and comes back after it.
+ * One ALTER TABLE whose actions run in order: an identity or a default
+ * that would not fit the new type goes first and comes back after it, and
+ * an identity comes last, when the column is NOT NULL.
  */
 static void alter_column(sb *b, const char *table, const mig_ddl_column *old, const mig_ddl_column *c)
 {
-    int retype = strcmp(old->type, c->type) != 0;
+    const char *oid = identity_of(old->type), *nid = identity_of(c->type);
+    size_t olen = oid ? (size_t)(oid - old->type) : strlen(old->type);
+    size_t nlen = nid ? (size_t)(nid - c->type) : strlen(c->type);
+    int retype = olen != nlen || strncmp(old->type, c->type, nlen) != 0;
+    int reidentity = (oid == NULL) != (nid == NULL) || (oid && strcmp(oid, nid) != 0);
     int redefault = retype || (old->default_sql == NULL) != (c->default_sql == NULL) ||
                     (old->default_sql && strcmp(old->default_sql, c->default_sql) != 0);
     int n = 0;
     alter(b, table);
-    if (redefault && old->default_sql) {
-        sb_puts(b, "ALTER COLUMN ");
-        sb_ident(b, c->name);
-        sb_puts(b, " DROP DEFAULT");
-        n++;
-    }
+    if (oid && (reidentity || retype))
+        put_action(b, &n, c->name, "DROP IDENTITY");
+    if (redefault && old->default_sql)
+        put_action(b, &n, c->name, "DROP DEFAULT");
     if (retype) {
         sb_puts(b, n++ ? ", ALTER COLUMN " : "ALTER COLUMN ");
         sb_ident(b, c->name);
         sb_puts(b, " TYPE ");
-        sb_puts(b, c->type);
+        sb_put(b, c->type, nlen);
         sb_puts(b, " USING ");
         sb_ident(b, c->name);
         sb_puts(b, "::");
-        sb_puts(b, c->type);
+        sb_put(b, c->type, nlen);
     }
     if (redefault && c->default_sql) {
         sb_puts(b, n++ ? ", ALTER COLUMN " : "ALTER COLUMN ");
@@ -231,10 +249,13 @@ static void alter_column(sb *b, const char *table, const mig_ddl_column *old, co
         sb_puts(b, " SET DEFAULT ");
         sb_puts(b, c->default_sql);
     }
-    if (!old->nullable != !c->nullable) {
+    if (!old->nullable != !c->nullable)
+        put_action(b, &n, c->name, c->nullable ? "DROP NOT NULL" : "SET NOT NULL");
+    if (nid && (reidentity || retype)) {
         sb_puts(b, n++ ? ", ALTER COLUMN " : "ALTER COLUMN ");
         sb_ident(b, c->name);
-        sb_puts(b, c->nullable ? " DROP NOT NULL" : " SET NOT NULL");
+        sb_puts(b, " ADD");
+        sb_puts(b, nid);
     }
 }
 
