@@ -239,10 +239,13 @@ static int table_order(const mig_schema *s, const mig_schema *other, int drop, c
     return 0;
 }
 
-#define PUSH(kind, t)                                      \
-    do {                                                   \
-        if ((c = push(out, (kind), (t))) == NULL)          \
-            goto oom;                                      \
+/* A change to out; one to a table that stays also gets the table as it was. */
+#define PUSH(kind, t)                                                        \
+    do {                                                                     \
+        if ((c = push(out, (kind), (t))) == NULL)                            \
+            goto oom;                                                        \
+        if ((kind) != MIG_DDL_CREATE_TABLE && (kind) != MIG_DDL_DROP_TABLE)  \
+            c->c.old_table = mig_schema_table(from, (t)->name);              \
     } while (0)
 
 int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to)

@@ -100,17 +100,59 @@ static int sb_emit(sb *b, mig_ddl_emit_fn emit, void *payload)
     return rc;
 }
 
-/* NULL is said outright: a TIMESTAMP column is NOT NULL unless told. */
-static void column_def(sb *b, const mig_ddl_column *c)
+/*
+ * NULL is said outright: a TIMESTAMP column is NOT NULL unless told.
+ * with_ai 0 leaves out the AUTO_INCREMENT the introspection writes after
+ * the type, for a column that is not a key yet.
+ */
+static void column_def_ai(sb *b, const mig_ddl_column *c, int with_ai)
 {
+    const char *ai = strstr(c->type, " AUTO_INCREMENT");
     sb_ident(b, c->name);
     sb_puts(b, " ");
-    sb_puts(b, c->type);
+    if (ai && !with_ai)
+        sb_put(b, c->type, (size_t)(ai - c->type));
+    else
+        sb_puts(b, c->type);
     sb_puts(b, c->nullable ? " NULL" : " NOT NULL");
     if (c->default_sql) {
         sb_puts(b, " DEFAULT ");
         sb_puts(b, c->default_sql);
     }
+}
+
+static void column_def(sb *b, const mig_ddl_column *c)
+{
+    column_def_ai(b, c, 1);
+}
+
+static int in_key(const mig_ddl_key *k, const char *name)
+{
+    for (size_t i = 0; k && i < k->ncolumns; i++)
+        if (strcmp(k->columns[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int same_key(const mig_ddl_key *a, const mig_ddl_key *b)
+{
+    if (a == NULL || b == NULL || a->ncolumns != b->ncolumns)
+        return 0;
+    for (size_t i = 0; i < a->ncolumns; i++)
+        if (strcmp(a->columns[i], b->columns[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/*
+ * An AUTO_INCREMENT column must be a key when it is made so. A column
+ * added or altered outside the primary key it will be in gets it from
+ * ADD PRIMARY KEY (below) instead.
+ */
+static int key_ready(const mig_ddl_change *c)
+{
+    return c->old_table && same_key(c->old_table->primary_key, c->table->primary_key) &&
+           in_key(c->table->primary_key, c->column->name);
 }
 
 static void fk_def(sb *b, const mig_ddl_foreign_key *f)
@@ -198,6 +240,32 @@ static void keep_fk_index(sb *b, const mig_ddl_table *t, const char *const *cols
     }
 }
 
+/*
+ * An AUTO_INCREMENT column must be a key: before its primary key goes, the
+ * same ALTER TABLE makes it a plain column (a later change gives it back
+ * its AUTO_INCREMENT if the target has one).
+ */
+static void unkey_auto_increment(sb *b, const mig_ddl_table *old, const mig_ddl_key *pk)
+{
+    for (size_t i = 0; old && i < pk->ncolumns; i++)
+        for (size_t k = 0; k < old->ncolumns; k++) {
+            const mig_ddl_column *col = &old->columns[k];
+            const char *ai = strstr(col->type, " AUTO_INCREMENT");
+            if (ai == NULL || strcmp(col->name, pk->columns[i]) != 0)
+                continue;
+            sb_puts(b, "MODIFY COLUMN ");
+            sb_ident(b, col->name);
+            sb_puts(b, " ");
+            sb_put(b, col->type, (size_t)(ai - col->type));
+            sb_puts(b, col->nullable ? " NULL" : " NOT NULL");
+            if (col->default_sql) {
+                sb_puts(b, " DEFAULT ");
+                sb_puts(b, col->default_sql);
+            }
+            sb_puts(b, ", ");
+        }
+}
+
 /* Does the table keep an index or unique key of this name? */
 static int has_key_named(const mig_ddl_table *t, const char *name)
 {
@@ -226,7 +294,7 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
     case MIG_DDL_ADD_COLUMN:
         alter(&b, table);
         sb_puts(&b, "ADD COLUMN ");
-        column_def(&b, c->column);
+        column_def_ai(&b, c->column, key_ready(c));
         break;
     case MIG_DDL_DROP_COLUMN:
         alter(&b, table);
@@ -236,16 +304,23 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
     case MIG_DDL_ALTER_COLUMN:
         alter(&b, table);
         sb_puts(&b, "MODIFY COLUMN ");
-        column_def(&b, c->column);
+        column_def_ai(&b, c->column, key_ready(c));
         break;
     case MIG_DDL_ADD_PRIMARY_KEY:
         alter(&b, table);
         sb_puts(&b, "ADD PRIMARY KEY ");
         sb_idents(&b, c->key->columns, c->key->ncolumns);
+        for (size_t i = 0; i < c->table->ncolumns; i++)
+            if (strstr(c->table->columns[i].type, " AUTO_INCREMENT") &&
+                in_key(c->key, c->table->columns[i].name)) {
+                sb_puts(&b, ", MODIFY COLUMN ");
+                column_def(&b, &c->table->columns[i]);
+            }
         break;
     case MIG_DDL_DROP_PRIMARY_KEY:
         alter(&b, table);
         keep_fk_index(&b, c->table, c->key->columns, c->key->ncolumns);
+        unkey_auto_increment(&b, c->old_table, c->key);
         sb_puts(&b, "DROP PRIMARY KEY");
         break;
     case MIG_DDL_ADD_UNIQUE:

@@ -220,6 +220,7 @@ typedef struct mig_ddl_table {
 typedef enum mig_ddl_kind {
     MIG_DDL_CREATE_TABLE = 1, /* table: with its columns, keys and foreign keys, not its indexes */
     MIG_DDL_DROP_TABLE,       /* table */
+    /* every change below also has old_table: the table before (NULL if new) */
     MIG_DDL_ADD_COLUMN,       /* table (after), column */
     MIG_DDL_DROP_COLUMN,      /* table (after), column (the dropped one) */
     MIG_DDL_ALTER_COLUMN,     /* table (after), old_column -> column (same name) */
@@ -243,7 +244,7 @@ typedef enum mig_ddl_kind {
 typedef struct mig_ddl_change {
     mig_ddl_kind               kind;
     const mig_ddl_table       *table;
-    const mig_ddl_table       *old_table;  /* REBUILD_TABLE only */
+    const mig_ddl_table       *old_table;  /* a table that stays, as it was before (NULL for a new one) */
     const mig_ddl_column      *column;
     const mig_ddl_column      *old_column; /* ALTER_COLUMN only */
     const mig_ddl_key         *key;
