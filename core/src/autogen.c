@@ -254,6 +254,28 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
     const mig_ddl_table **order = NULL;
     size_t n;
 
+    /* 0. enum types that come or change, before the columns that use them */
+    for (size_t i = 0; i < to->nenums; i++) {
+        const mig_ddl_enum *e = &to->enums[i], *f = mig_schema_enum(from, e->name);
+        if (f && list_eq(f->labels, f->nlabels, e->labels, e->nlabels))
+            continue;
+        if ((c = push(out, f ? MIG_DDL_ALTER_ENUM : MIG_DDL_CREATE_ENUM, NULL)) == NULL)
+            goto oom;
+        c->c.enum_type = e;
+        c->c.old_enum = f;
+        mig_buf gone = MIG_BUF_INIT;
+        for (size_t k = 0; f && k < f->nlabels; k++) {
+            size_t j = 0;
+            while (j < e->nlabels && strcmp(e->labels[j], f->labels[k]) != 0)
+                j++;
+            if (j == e->nlabels)
+                mig_buf_printf(&gone, "%s'%s'", gone.len ? ", " : "", f->labels[k]);
+        }
+        if (gone.len)
+            c->note = mig_aprintf("enum %s keeps %s: PostgreSQL cannot drop a label in place", e->name,
+                                  mig_buf_cstr(&gone));
+        mig_buf_release(&gone);
+    }
     /* 1. foreign keys that go from tables that stay (they may point at tables that go) */
     for (size_t i = 0; i < from->ntables; i++) {
         const mig_ddl_table *f = &from->tables[i], *t = mig_schema_table(to, f->name);
@@ -273,7 +295,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
         goto oom;
     for (size_t i = 0; i < n; i++) {
         PUSH(MIG_DDL_DROP_TABLE, order[i]);
-        c->note = mig_aprintf("drops table %s and its rows", order[i]->name);
+        c->note = mig_aprintf("may lose data: drops table %s and its rows", order[i]->name);
     }
     free(order);
     order = NULL;
@@ -311,7 +333,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.column = &t->columns[k];
                 c->c.old_column = old;
                 if (strcasecmp(old->type, t->columns[k].type) != 0 && !widens(old->type, t->columns[k].type))
-                    c->note = mig_aprintf("changes %s.%s from %s to %s", t->name, old->name, old->type,
+                    c->note = mig_aprintf("may lose data: changes %s.%s from %s to %s", t->name, old->name, old->type,
                                           t->columns[k].type);
             }
         }
@@ -319,7 +341,7 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
             if (mig_schema_column(t, f->columns[k].name) == NULL) {
                 PUSH(MIG_DDL_DROP_COLUMN, t);
                 c->c.column = &f->columns[k];
-                c->note = mig_aprintf("drops column %s.%s and its data", t->name, f->columns[k].name);
+                c->note = mig_aprintf("may lose data: drops column %s.%s and its data", t->name, f->columns[k].name);
             }
     }
     /* 4. keys that come on tables that stay */
@@ -363,6 +385,13 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.foreign_key = &t->foreign_keys[k];
             }
     }
+    /* 7. enum types that go, after the columns that used them */
+    for (size_t i = 0; i < from->nenums; i++)
+        if (mig_schema_enum(to, from->enums[i].name) == NULL) {
+            if ((c = push(out, MIG_DDL_DROP_ENUM, NULL)) == NULL)
+                goto oom;
+            c->c.enum_type = &from->enums[i];
+        }
     for (size_t i = 0; i < out->n; i++)
         if (out->v[i].note == NULL && (out->v[i].c.kind == MIG_DDL_DROP_TABLE ||
                                        out->v[i].c.kind == MIG_DDL_DROP_COLUMN))
@@ -398,7 +427,8 @@ static int emit_none(void *payload, const char *statement)
 /* Changes made by ALTER TABLE on a table that stays (a rebuild can replace them). */
 static int alters_table(mig_ddl_kind k)
 {
-    return k != MIG_DDL_CREATE_TABLE && k != MIG_DDL_DROP_TABLE;
+    return k != MIG_DDL_CREATE_TABLE && k != MIG_DDL_DROP_TABLE && k != MIG_DDL_CREATE_ENUM &&
+           k != MIG_DDL_DROP_ENUM && k != MIG_DDL_ALTER_ENUM;
 }
 
 static int render_one(mig_ctx *ctx, const mig_drv *drv, const mig_ddl_change *c, mig_buf *out)
@@ -451,7 +481,7 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
                 ;
         if (k == nrebuild) {
             if (a->note)
-                mig_buf_printf(out, "-- may lose data: %s\n", a->note);
+                mig_buf_printf(out, "-- %s\n", a->note);
             rc = render_one(ctx, drv, &a->c, out);
             continue;
         }
@@ -462,7 +492,7 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
         for (size_t j = i; j < ch->n; j++)
             if (alters_table(ch->v[j].c.kind) && strcmp(ch->v[j].c.table->name, rebuild[k]) == 0 &&
                 ch->v[j].note)
-                mig_buf_printf(out, "-- may lose data: %s\n", ch->v[j].note);
+                mig_buf_printf(out, "-- %s\n", ch->v[j].note);
         mig_ddl_change r = { 0 };
         r.kind = MIG_DDL_REBUILD_TABLE;
         r.table = mig_schema_table(to, rebuild[k]);
@@ -547,6 +577,18 @@ void mig_autogen_describe(mig_buf *b, const mig_ddl_change *c)
         break;
     case MIG_DDL_REBUILD_TABLE:
         mig_buf_printf(b, "rebuild table %s", t);
+        break;
+    case MIG_DDL_CREATE_ENUM:
+    case MIG_DDL_ALTER_ENUM:
+        mig_buf_printf(b, "%s enum %s ", c->kind == MIG_DDL_CREATE_ENUM ? "add" : "alter", c->enum_type->name);
+        if (c->old_enum) {
+            put_list(b, c->old_enum->labels, c->old_enum->nlabels);
+            mig_buf_puts(b, " -> ");
+        }
+        put_list(b, c->enum_type->labels, c->enum_type->nlabels);
+        break;
+    case MIG_DDL_DROP_ENUM:
+        mig_buf_printf(b, "drop enum %s", c->enum_type->name);
         break;
     }
 }

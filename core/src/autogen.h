@@ -16,7 +16,7 @@ typedef struct mig_ctx mig_ctx;
 /* One change, pointing into the two models it came from; note may be NULL. */
 typedef struct mig_autogen_change {
     mig_ddl_change c;
-    char          *note; /* why this may lose data, or NULL */
+    char          *note; /* a comment for the reader ("may lose data: ..."), or NULL */
 } mig_autogen_change;
 
 typedef struct mig_changes {
@@ -28,20 +28,21 @@ typedef struct mig_changes {
 
 /*
  * The changes that take `from` to `to`, in an order the database accepts:
- * foreign keys that go are dropped first, then tables (referencing before
+ * enum types are created or extended first, foreign keys that go dropped, then tables (referencing before
  * referenced), then indexes and keys that go; columns are added, altered
  * and dropped; keys come on tables that stay, new tables are created
- * (referenced first), and indexes and foreign keys come last. Valid while
- * both models live.
+ * (referenced first), indexes and foreign keys come, and enum types that
+ * go are dropped last. Valid while both models live.
  */
 int  mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to);
 void mig_changes_release(mig_changes *ch);
 
 /*
  * Render the changes as SQL statements, each ending ";\n", with a
- * "-- may lose data: ..." comment line before the statements of a change
- * that may lose data. A table with a change the driver refuses
- * (MIG_DRV_NOTSUP) is rebuilt by one MIG_DDL_REBUILD_TABLE instead.
+ * comment line ("-- may lose data: ...") before the statements of a change
+ * that may lose data or cannot be made whole. A table with a change the
+ * driver refuses (MIG_DRV_NOTSUP) is rebuilt by one MIG_DDL_REBUILD_TABLE
+ * instead.
  */
 int  mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig_changes *ch,
                         const mig_schema *from, const mig_schema *to);

@@ -77,6 +77,11 @@ void mig_schema_free(mig_schema *s)
     for (size_t i = 0; i < s->ntables; i++)
         free_table(&s->tables[i]);
     free(s->tables);
+    for (size_t i = 0; i < s->nenums; i++) {
+        free((char *)s->enums[i].name);
+        free_list(s->enums[i].labels, s->enums[i].nlabels);
+    }
+    free(s->enums);
     free(s);
 }
 
@@ -91,6 +96,14 @@ const mig_ddl_table *mig_schema_table(const mig_schema *s, const char *name)
     for (size_t i = 0; s && i < s->ntables; i++)
         if (strcmp(s->tables[i].name, name) == 0)
             return &s->tables[i];
+    return NULL;
+}
+
+const mig_ddl_enum *mig_schema_enum(const mig_schema *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->nenums; i++)
+        if (strcmp(s->enums[i].name, name) == 0)
+            return &s->enums[i];
     return NULL;
 }
 
@@ -281,6 +294,19 @@ static int on_foreign_key(void *payload, const char *table, const char *name, co
     return b->oom ? SINK_OOM : 0;
 }
 
+static int on_enum(void *payload, const char *name, const char *labels)
+{
+    builder *b = payload;
+    mig_ddl_enum *e = grow(b, b->s->enums, b->s->nenums, sizeof *e);
+    if (e == NULL)
+        return SINK_OOM;
+    b->s->enums = e;
+    e += b->s->nenums++;
+    e->name = dup(b, name);
+    e->labels = split_list(b, labels, &e->nlabels);
+    return b->oom ? SINK_OOM : 0;
+}
+
 static const mig_schema_sink sink = {
     .table = on_table,
     .column = on_column,
@@ -288,7 +314,8 @@ static const mig_schema_sink sink = {
     .unique = on_unique,
     .index = on_index,
     .foreign_key = on_foreign_key,
-    /* enum types and sequences are not compared yet */
+    .enum_type = on_enum,
+    /* sequences are not compared: a column's own comes with its serial type */
 };
 
 static int by_name(const void *a, const void *b)

@@ -19,6 +19,8 @@ typedef struct mig_ctx mig_ctx;
 typedef struct mig_schema {
     mig_ddl_table *tables;
     size_t         ntables;
+    mig_ddl_enum  *enums;  /* PostgreSQL enum types, in name order */
+    size_t         nenums;
 } mig_schema;
 
 /*
@@ -37,5 +39,6 @@ void mig_schema_free(mig_schema *s);
 /* A table by name, or NULL; borrowed from s. */
 const mig_ddl_table *mig_schema_table(const mig_schema *s, const char *name);
 const mig_ddl_column *mig_schema_column(const mig_ddl_table *t, const char *name);
+const mig_ddl_enum *mig_schema_enum(const mig_schema *s, const char *name);
 
 #endif

@@ -205,6 +205,27 @@ static const char *identity_of(const char *type)
     return g && strstr(g, " AS IDENTITY") ? g : NULL;
 }
 
+/*
+ * Is this a type of PostgreSQL's own, with casts to its fellows? An enum
+ * (or another type of the user's) casts to and from text only, so a
+ * change of type that involves one goes through text.
+ */
+static int builtin_type(const char *type, size_t len)
+{
+    static const char *const known[] = {
+        "smallint", "integer", "bigint", "numeric", "real", "double precision", "text",
+        "character", "boolean", "date", "time", "timestamp", "interval", "uuid", "json",
+        "jsonb", "bytea", "money", "inet", "cidr", "bit", NULL
+    };
+    for (size_t i = 0; known[i]; i++) {
+        size_t kl = strlen(known[i]);
+        if (len >= kl && strncmp(type, known[i], kl) == 0 &&
+            (len == kl || type[kl] == ' ' || type[kl] == '(' || type[kl] == '['))
+            return 1;
+    }
+    return 0;
+}
+
 static void put_action(sb *b, int *n, const char *column, const char *what)
 {
     sb_puts(b, (*n)++ ? ", ALTER COLUMN " : "ALTER COLUMN ");
@@ -240,6 +261,8 @@ static void alter_column(sb *b, const char *table, const mig_ddl_column *old, co
         sb_put(b, c->type, nlen);
         sb_puts(b, " USING ");
         sb_ident(b, c->name);
+        if (!builtin_type(old->type, olen) || !builtin_type(c->type, nlen))
+            sb_puts(b, "::text");
         sb_puts(b, "::");
         sb_put(b, c->type, nlen);
     }
@@ -264,6 +287,53 @@ static void drop_constraint(sb *b, const char *table, const char *name)
     alter(b, table);
     sb_puts(b, "DROP CONSTRAINT ");
     sb_ident(b, name);
+}
+
+static void sb_literal(sb *b, const char *s)
+{
+    sb_put(b, "'", 1);
+    for (; *s; s++) {
+        if (*s == '\'')
+            sb_put(b, "'", 1); /* a quote inside is doubled */
+        sb_put(b, s, 1);
+    }
+    sb_put(b, "'", 1);
+}
+
+static int has_label(const mig_ddl_enum *e, const char *label)
+{
+    for (size_t i = 0; e && i < e->nlabels; i++)
+        if (strcmp(e->labels[i], label) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * The labels an enum gains, each placed before the next label it already
+ * has (or after the last). Labels it loses stay: PostgreSQL cannot drop
+ * one, and the core says so in a comment.
+ */
+static int alter_enum(sb *b, const mig_ddl_enum *old, const mig_ddl_enum *e, mig_ddl_emit_fn emit,
+                      void *payload)
+{
+    int rc = 0;
+    for (size_t i = 0; i < e->nlabels && rc == 0; i++) {
+        if (has_label(old, e->labels[i]))
+            continue;
+        sb_puts(b, "ALTER TYPE ");
+        sb_ident(b, e->name);
+        sb_puts(b, " ADD VALUE ");
+        sb_literal(b, e->labels[i]);
+        size_t k = i + 1;
+        while (k < e->nlabels && !has_label(old, e->labels[k]))
+            k++;
+        if (k < e->nlabels) {
+            sb_puts(b, " BEFORE ");
+            sb_literal(b, e->labels[k]);
+        }
+        rc = sb_emit(b, emit, payload);
+    }
+    return rc;
 }
 
 int pg_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
@@ -342,6 +412,26 @@ int pg_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
             return MIG_DRV_NOTSUP;
         drop_constraint(&b, table, c->foreign_key->name);
         break;
+    case MIG_DDL_CREATE_ENUM:
+        sb_puts(&b, "CREATE TYPE ");
+        sb_ident(&b, c->enum_type->name);
+        sb_puts(&b, " AS ENUM (");
+        for (size_t i = 0; i < c->enum_type->nlabels; i++) {
+            if (i)
+                sb_puts(&b, ", ");
+            sb_literal(&b, c->enum_type->labels[i]);
+        }
+        sb_puts(&b, ")");
+        break;
+    case MIG_DDL_DROP_ENUM:
+        sb_puts(&b, "DROP TYPE ");
+        sb_ident(&b, c->enum_type->name);
+        break;
+    case MIG_DDL_ALTER_ENUM: {
+        int rc = alter_enum(&b, c->old_enum, c->enum_type, emit, payload);
+        free(b.p);
+        return rc;
+    }
     default:
         return MIG_DRV_NOTSUP;
     }

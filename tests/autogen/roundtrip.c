@@ -97,24 +97,29 @@ typedef struct gtable {
 typedef struct gschema {
     gtable t[MAXT];
     int    nt;
+    int    enum_id; /* postgres: an enum type e<N> with labels 'a', 'zz', 'q'; 0 = none */
     int    next_id; /* names never come back: t7, c12, ix3 */
 } gschema;
 
 /* What a driver's dialect offers the generator. */
 typedef struct dialect {
     const char *name;
-    const char *types[6];
-    int         text[6];   /* is types[i] text-like (else a number) */
+    const char *types[8];
+    int         text[8];   /* is types[i] text-like (else a number); 0 past the end */
     int         ntypes;
     int         partial;   /* partial indexes */
     int         expr;      /* expression indexes */
     int         autoinc;   /* kinds of generated keys: 0, 1 (AUTO_INCREMENT), 2 (serial, identity) */
+    int         enums;     /* CREATE TYPE ... AS ENUM */
 } dialect;
 
+/* The type index of the schema's enum type (after the dialect's own types). */
+#define ENUM_T 6
+
 static const dialect dialects[] = {
-    { "sqlite", { "INTEGER", "TEXT", "REAL", "VARCHAR(20)" }, { 0, 1, 0, 1 }, 4, 1, 1, 0 },
-    { "postgres", { "integer", "bigint", "text", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1, 1 }, 5, 1, 1, 2 },
-    { "mysql", { "int", "bigint", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1 }, 4, 0, 0, 1 },
+    { "sqlite", { "INTEGER", "TEXT", "REAL", "VARCHAR(20)" }, { 0, 1, 0, 1 }, 4, 1, 1, 0, 0 },
+    { "postgres", { "integer", "bigint", "text", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1, 1 }, 5, 1, 1, 2, 1 },
+    { "mysql", { "int", "bigint", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1 }, 4, 0, 0, 1, 0 },
 };
 static const dialect *D;
 
@@ -122,11 +127,34 @@ static const char *const text_defaults[] = { "'a'", "'zz'" };
 static const char *const num_defaults[] = { "0", "7" };
 static const char *const actions[] = { "NO ACTION", "CASCADE", "SET NULL", "RESTRICT" };
 
+/* Text-like for defaults ('a' and 'zz' are labels of the enum too). */
+static int texty(int type)
+{
+    return type == ENUM_T || D->text[type];
+}
+
 static const char *default_of(const gcol *c)
 {
     if (c->def < 0)
         return NULL;
-    return D->text[c->type] ? text_defaults[c->def] : num_defaults[c->def];
+    return texty(c->type) ? text_defaults[c->def] : num_defaults[c->def];
+}
+
+/* A type for a new column or a changed one: now and then the enum. */
+static int pick_type(const gschema *s)
+{
+    if (s->enum_id && rnd(5) == 0)
+        return ENUM_T;
+    return (int)rnd((unsigned)D->ntypes);
+}
+
+static int enum_used(const gschema *s)
+{
+    for (int i = 0; i < s->nt; i++)
+        for (int k = 0; k < s->t[i].ncols; k++)
+            if (s->t[i].cols[k].type == ENUM_T)
+                return 1;
+    return 0;
 }
 
 static gcol *col_named(gtable *t, const char *name)
@@ -213,7 +241,7 @@ static void new_column(gschema *s, gtable *t, int type)
 {
     gcol *c = &t->cols[t->ncols++];
     snprintf(c->name, NAMELEN, "c%d", s->next_id++);
-    c->type = type >= 0 ? type : (int)rnd((unsigned)D->ntypes);
+    c->type = type >= 0 ? type : pick_type(s);
     c->nullable = (int)rnd(3) != 0;
     c->def = rnd(3) == 0 ? (int)rnd(2) : -1;
     c->autoinc = 0;
@@ -338,6 +366,8 @@ static void gen_schema(gschema *s)
 {
     memset(s, 0, sizeof *s);
     s->next_id = 1;
+    if (D->enums && rnd(3) == 0)
+        s->enum_id = s->next_id++;
     for (int n = (int)rnd(4); n > 0; n--)
         add_table(s);
 }
@@ -377,7 +407,16 @@ static int edit(gschema *s)
     gtable *t = &s->t[rnd((unsigned)s->nt)];
     gcol *c = t->ncols ? &t->cols[rnd((unsigned)t->ncols)] : NULL;
     int key_col = c && (cols_has(&t->pk, c->name) || in_own_fk(t, c->name) || referenced(s, t, c->name));
-    switch (rnd(15)) {
+    switch (rnd(D->enums ? 16 : 15)) {
+    case 15:
+        if (s->enum_id == 0) {
+            s->enum_id = s->next_id++;
+            return 1;
+        }
+        if (enum_used(s))
+            return 0;
+        s->enum_id = 0;
+        return 1;
     case 0:
         add_table(s);
         return 1;
@@ -399,14 +438,14 @@ static int edit(gschema *s)
     case 4: {
         if (c == NULL || key_col)
             return 0;
-        int type = (int)rnd((unsigned)D->ntypes);
+        int type = pick_type(s);
         if (type == c->type)
             return 0;
         /* an expression index wants text */
         for (int i = 0; i < t->nix; i++)
             if (t->ix[i].expr && cols_has(&t->ix[i].cols, c->name) && !D->text[type])
                 return 0;
-        if (D->text[type] != D->text[c->type])
+        if (texty(type) != texty(c->type))
             c->def = -1;
         c->type = type;
         return 1;
@@ -477,6 +516,8 @@ static void put_cols(mig_buf *b, const gcols *c)
 static char *ddl_of(const gschema *s)
 {
     mig_buf b = MIG_BUF_INIT;
+    if (s->enum_id)
+        mig_buf_printf(&b, "CREATE TYPE e%d AS ENUM ('a', 'zz', 'q');\n", s->enum_id);
     /* tables in the order they were made: a foreign key points at an older one */
     int done[MAXT] = { 0 };
     for (int n = 0; n < s->nt; n++) {
@@ -489,7 +530,9 @@ static char *ddl_of(const gschema *s)
         mig_buf_printf(&b, "CREATE TABLE %s (", t->name);
         for (int i = 0; i < t->ncols; i++) {
             const gcol *c = &t->cols[i];
-            const char *type = D->types[c->type];
+            char enum_name[NAMELEN];
+            snprintf(enum_name, sizeof enum_name, "e%d", s->enum_id);
+            const char *type = c->type == ENUM_T ? enum_name : D->types[c->type];
             if (c->autoinc == 1 && strcmp(D->name, "postgres") == 0)
                 type = c->type == 0 ? "serial" : "bigserial";
             mig_buf_printf(&b, "%s%s %s%s%s%s", i ? ", " : "", c->name, type,

@@ -216,6 +216,13 @@ typedef struct mig_ddl_table {
     size_t                     nforeign_keys;
 } mig_ddl_table;
 
+/* A PostgreSQL enum type: its labels in their order. */
+typedef struct mig_ddl_enum {
+    const char        *name;
+    const char *const *labels;
+    size_t             nlabels;
+} mig_ddl_enum;
+
 /* What one change does. */
 typedef enum mig_ddl_kind {
     MIG_DDL_CREATE_TABLE = 1, /* table: with its columns, keys and foreign keys, not its indexes */
@@ -238,7 +245,11 @@ typedef enum mig_ddl_kind {
      * table's other changes when the renderer refused one of them with
      * MIG_DRV_NOTSUP. The table's indexes are the renderer's to recreate.
      */
-    MIG_DDL_REBUILD_TABLE
+    MIG_DDL_REBUILD_TABLE,
+    /* types, no table: created before the tables that use them, dropped after */
+    MIG_DDL_CREATE_ENUM,      /* enum_type */
+    MIG_DDL_DROP_ENUM,        /* enum_type */
+    MIG_DDL_ALTER_ENUM        /* old_enum -> enum_type: labels added (and maybe some gone) */
 } mig_ddl_kind;
 
 typedef struct mig_ddl_change {
@@ -250,6 +261,8 @@ typedef struct mig_ddl_change {
     const mig_ddl_key         *key;
     const mig_ddl_index       *index;
     const mig_ddl_foreign_key *foreign_key;
+    const mig_ddl_enum        *enum_type;
+    const mig_ddl_enum        *old_enum;   /* ALTER_ENUM only */
 } mig_ddl_change;
 
 /* Receives one complete statement, without a terminating ';'. */
