@@ -167,4 +167,38 @@ expect_rc 0 "--from-empty on an empty database"
 expect_err "nothing to adopt"
 cd ..
 
+# ---- PostgreSQL: enum types and identity columns ----
+if [ "$MIG_TEST_DRIVER" = postgres ]; then
+    new_db enums
+    mkdir enums && cd enums
+    project
+    printf '[autogenerate]\ntarget = schema.sql\n' >> mig.ini
+    cat > schema.sql <<'SQL'
+CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE TABLE people (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, feel mood NOT NULL DEFAULT 'ok');
+SQL
+    run revision --autogenerate -m "people"
+    expect_rc 0 "autogenerate an enum and an identity column"
+    grep -q 'CREATE TYPE "mood" AS ENUM' "$OUT" && pass || fail "no CREATE TYPE: $(cat "$OUT")"
+    run upgrade head
+    expect_rc 0 "upgrade with an enum"
+    run check
+    expect_rc 0 "check with an enum and an identity column"
+    sql "INSERT INTO people (feel) VALUES ('sad')" >/dev/null
+    sed -i "s/('sad', 'ok')/('sad', 'ok', 'happy')/" schema.sql
+    run check
+    expect_rc 3 "check with a new enum label"
+    expect_out "alter enum mood"
+    run revision --autogenerate -m "happy"
+    expect_rc 0 "autogenerate a new label"
+    grep -q "ADD VALUE 'happy'" "$OUT" && pass || fail "no ADD VALUE: $(cat "$OUT")"
+    grep -q "enum mood keeps 'happy'" "$OUT" && pass || fail "downgrade does not say the label stays: $(cat "$OUT")"
+    run upgrade head
+    expect_rc 0 "upgrade with a new label"
+    run check
+    expect_rc 0 "check after the new label"
+    expect_eq "$(sql "SELECT id, feel FROM people")" "1	sad" "rows after the enum grew"
+    cd ..
+fi
+
 done_testing
