@@ -175,12 +175,13 @@ static int widens(const char *from, const char *to)
 
 /* ---- the diff ---- */
 
+/* Does t point at the table `name` (itself aside)? */
 static int references(const mig_ddl_table *t, const char *name)
 {
+    if (strcmp(t->name, name) == 0)
+        return 0;
     for (size_t i = 0; i < t->nforeign_keys; i++)
-        if (strcmp(t->foreign_keys[i].ref_table, name) != 0)
-            continue;
-        else if (strcmp(t->name, name) != 0)
+        if (strcmp(t->foreign_keys[i].ref_table, name) == 0)
             return 1;
     return 0;
 }
@@ -405,16 +406,12 @@ oom:
 
 /* ---- rendering ---- */
 
-typedef struct emit_buf {
-    mig_buf *b;
-} emit_buf;
-
 static int emit_stmt(void *payload, const char *statement)
 {
-    emit_buf *e = payload;
-    mig_buf_puts(e->b, statement);
-    mig_buf_puts(e->b, ";\n");
-    return e->b->oom ? 1 : 0;
+    mig_buf *b = payload;
+    mig_buf_puts(b, statement);
+    mig_buf_puts(b, ";\n");
+    return b->oom ? 1 : 0;
 }
 
 static int emit_none(void *payload, const char *statement)
@@ -433,8 +430,7 @@ static int alters_table(mig_ddl_kind k)
 
 static int render_one(mig_ctx *ctx, const mig_drv *drv, const mig_ddl_change *c, mig_buf *out)
 {
-    emit_buf e = { out };
-    int rc = mig_drv_render_ddl(drv, c, emit_stmt, &e);
+    int rc = mig_drv_render_ddl(drv, c, emit_stmt, out);
     if (out->oom)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc == MIG_DRV_NOTSUP) {

@@ -88,7 +88,7 @@ void mig_schema_free(mig_schema *s)
 int mig_schema_new(mig_schema **out)
 {
     *out = calloc(1, sizeof **out);
-    return *out ? 0 : -1;
+    return *out ? 0 : MIG_ENOMEM;
 }
 
 const mig_ddl_table *mig_schema_table(const mig_schema *s, const char *name)

@@ -32,7 +32,7 @@ typedef struct mig_schema {
 int  mig_schema_load(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *const *skip);
 int  mig_schema_load_ddl(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *ddl, size_t len,
                          const char *const *skip);
-/* An empty schema (autogenerate --from-empty compares against it). */
+/* An empty schema (autogenerate --from-empty compares against it); 0 or MIG_ENOMEM. */
 int  mig_schema_new(mig_schema **out);
 void mig_schema_free(mig_schema *s);
 
