@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mig/driver.h"
 
@@ -246,10 +247,18 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
      * NOMUTEX: a connection is only ever used by one thread at a time (each
      * tenant job opens its own), so SQLite's per-call mutex is pure cost.
      */
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int no_create = opts && (opts->flags & MIG_CONNECT_NO_CREATE);
+    int flags = SQLITE_OPEN_READWRITE | (no_create ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
     if (uri)
         flags |= SQLITE_OPEN_URI;
     int rc = sqlite3_open_v2(filename, &conn->db, flags, NULL);
+    if (no_create && rc == SQLITE_CANTOPEN && access(filename, F_OK) != 0) {
+        set_msg(err, rc, "sqlite database \"%s\" does not exist", filename);
+        sqlite3_close(conn->db);
+        free(conn);
+        free(filename);
+        return MIG_DRV_NODB;
+    }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
         double t = opts ? opts->lock_timeout_s : 0;
