@@ -908,6 +908,24 @@ static void test_introspect__sqlite_partial_and_expression_indexes(void)
     drop_table("x");
 }
 
+/* ---- mask_url ------------------------------------------------------------------------- */
+
+static void test_mask_url__hides_the_password(void)
+{
+    if (!MIG_DRIVER_HAS(drv, mask_url))
+        SKIP("no mask_url");
+    char in[256], out[256], small[8];
+    snprintf(in, sizeof in, "%s://app:s3cr%%40t@db.example:5432/app?x=1", drv->url_schemes[0]);
+    size_t n = drv->mask_url(in, out, sizeof out);
+    CU_ASSERT_FATAL(n < sizeof out);
+    CU_ASSERT_EQUAL(strlen(out), n);
+    CU_ASSERT(strstr(out, "s3cr") == NULL);
+    CU_ASSERT(strstr(out, "db.example") != NULL);
+    CU_ASSERT_EQUAL(drv->mask_url(in, small, sizeof small), n);
+    CU_ASSERT(memchr(small, '\0', sizeof small) != NULL);
+    CU_ASSERT(strstr(small, "s3cr") == NULL);
+}
+
 /* ---- session lock, schemas ------------------------------------------------------------- */
 
 static void test_lock__second_session_is_busy(void)
@@ -1079,6 +1097,7 @@ static CU_TestInfo tests[] = {
     { "statement_end follows the lexical rules", test_statement_end__follows_the_lexical_rules },
     { "introspect reports keys, indexes and foreign keys", test_introspect__reports_keys_indexes_and_foreign_keys },
     { "introspect: sqlite partial and expression indexes", test_introspect__sqlite_partial_and_expression_indexes },
+    { "mask_url hides the password", test_mask_url__hides_the_password },
     { "lock: second session is busy", test_lock__second_session_is_busy },
     { "schemas: create, switch and find", test_schemas__create_switch_and_find },
     CU_TEST_INFO_NULL,
