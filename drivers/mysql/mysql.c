@@ -443,7 +443,7 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
                 idx = b - 1; /* the server split more finely than we did */
             err->stmt_offset = v[idx].first;
             err->position = error_position(sql, &v[idx], idx == a, mysql_error(c->my));
-            if (strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
+            if (v[idx].end - v[idx].first >= 9 && strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
                 snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
                          "client, not SQL: mig sends every statement, BEGIN ... END bodies "
                          "included, as it is; drop the DELIMITER lines and end statements with ';'");

@@ -306,6 +306,9 @@ static void test_exec__runs_bodies_empty_statements_and_comments(void)
     CU_ASSERT_EQUAL(scalar(c, "SELECT MIN(a) FROM mb"), 0);
     CU_ASSERT_EQUAL(exec(c, "-- nothing here\n/* at all */", &e), MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec(c, "", &e), MIG_DRV_OK);
+    /* DELIMITER is the mysql client's: say so */
+    CU_ASSERT_EQUAL(exec(c, "DELIMITER //\nSELECT 1 //", &e), MIG_DRV_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.detail, "DELIMITER is a command of the mysql client"));
     /* a failure after a compound statement points past it */
     sql = "CREATE PROCEDURE mp() BEGIN SELECT 1; SELECT 2; END;\nDROP TABLE nope_nope;";
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
