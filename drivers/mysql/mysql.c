@@ -50,7 +50,8 @@ struct mig_conn {
         MYSQL_STMT *stmt;
     } cache[STMT_CACHE];
     unsigned cache_next;
-    int      locked; /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      lock_session; /* wait_timeout raised for holding the lock */
 };
 
 typedef enum col_kind {
@@ -1203,6 +1204,17 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
 
     if (holder != NULL && holder_len > 0)
         holder[0] = '\0';
+    /*
+     * This connection sits idle while the migration runs on another one;
+     * the server would end it after wait_timeout (8 hours by default) and
+     * so free the lock in the middle of a long run. A year is the most
+     * MySQL accepts.
+     */
+    if (!c->lock_session) {
+        if ((rc = simple(c, "SET SESSION wait_timeout = 31536000", err)) == MIG_DRV_CONN)
+            return rc;
+        c->lock_session = 1;
+    }
     lock_name(key, name);
     v = text_value(name);
     /* timeout 0: try once; the core polls, so it can give up and report */

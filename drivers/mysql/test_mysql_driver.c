@@ -541,6 +541,8 @@ static void test_lock__reports_busy_with_the_holder(void)
 
     snprintf(key, sizeof(key), "mig:%s:mig_version", dbname);
     OK(D->lock_try(a, key, holder, sizeof(holder), &e__));
+    /* the idle lock connection is not ended by the server's wait_timeout */
+    CU_ASSERT_EQUAL(scalar(a, "SELECT @@SESSION.wait_timeout"), 31536000);
     memset(&e, 0, sizeof(e));
     CU_ASSERT_EQUAL(D->lock_try(b, key, holder, sizeof(holder), &e), MIG_DRV_BUSY);
     CU_ASSERT_PTR_NOT_NULL(strstr(holder, "connection "));
