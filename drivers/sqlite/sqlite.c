@@ -261,6 +261,11 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
     }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
+        /*
+         * The busy timeout is how long a writer waits for another's write
+         * lock (BEGIN IMMEDIATE, COMMIT): lock_timeout_s, or a minute when
+         * the core leaves it 0; negative means fail at once with BUSY.
+         */
         double t = opts ? opts->lock_timeout_s : 0;
         int ms = t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
                : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
@@ -306,7 +311,8 @@ static void sq_close(mig_conn *conn)
         sqlite3_finalize(conn->cache[i].stmt);
         free(conn->cache[i].sql);
     }
-    sqlite3_close(conn->db);
+    /* _v2: should a statement still be live, close when it is finalized */
+    sqlite3_close_v2(conn->db);
     free(conn);
 }
 
