@@ -1194,6 +1194,19 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
              prog, prog[0] ? ")" : "", who);
 }
 
+/*
+ * GET_LOCK names are server-wide, while the core's key names a version
+ * table: prefix the database the lock connection was opened on, so
+ * projects in two databases of one server do not wait for each other.
+ */
+static void scoped_lock_name(mig_conn *c, const char *key, char out[65])
+{
+    char   scoped[512];
+    const char *db = c->my && c->my->db ? c->my->db : "";
+    snprintf(scoped, sizeof scoped, "%s/%s", db, key);
+    lock_name(scoped, out);
+}
+
 static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len,
                        mig_drv_error *err)
 {
@@ -1215,7 +1228,7 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
             return rc;
         c->lock_session = 1;
     }
-    lock_name(key, name);
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     /* timeout 0: try once; the core polls, so it can give up and report */
     rc = scalar_int(c, "SELECT GET_LOCK(?, 0)", &v, 1, &got, &is_null, err);
@@ -1239,7 +1252,7 @@ static int my_unlock(mig_conn *c, const char *key, mig_drv_error *err)
     int64_t   released;
     int       is_null, rc;
 
-    lock_name(key, name);
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     rc = scalar_int(c, "SELECT RELEASE_LOCK(?)", &v, 1, &released, &is_null, err);
     if (rc != MIG_DRV_OK)
