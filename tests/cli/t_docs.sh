@@ -24,7 +24,8 @@ run_doc() { # run_doc NAME FILE [HEADING]
     sed -i '/^make \(demo\|test\)/d' "$script"
     if [ ! -s "$script" ]; then fail "$2: no sh blocks found${3:+ under '## $3'}"; return; fi
     mkdir -p "$dir"
-    if (cd "$dir" && bash -e "$script") >"$T_TMP/$1.out" 2>&1; then
+    # TMPDIR: the docs' own `mktemp -d` folders go with the test's
+    if (cd "$dir" && TMPDIR="$dir" bash -e "$script") >"$T_TMP/$1.out" 2>&1; then
         pass
     else
         fail "$2${3:+ ($3)} does not run as written: $(tail -5 "$T_TMP/$1.out")"
