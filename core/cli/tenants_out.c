@@ -88,8 +88,10 @@ void cli_tenants_end(cli *c)
         for (size_t i = 0; i < t.n; i++) {
             json_t *o = json_object();
             json_object_set_new(o, "tenant", cli_json_str(t.rows[i].tenant));
-            json_object_set_new(o, "from", cli_json_str(t.rows[i].from));
-            json_object_set_new(o, "to", cli_json_str(t.rows[i].to));
+            /* a tenant never started was never read: its revisions are unknown */
+            int unknown = strcmp(t.rows[i].status, "not started") == 0;
+            json_object_set_new(o, "from", unknown ? json_null() : cli_json_str(t.rows[i].from));
+            json_object_set_new(o, "to", unknown ? json_null() : cli_json_str(t.rows[i].to));
             json_object_set_new(o, "duration_ms", json_real(t.rows[i].ms));
             json_object_set_new(o, "status", cli_json_str(t.rows[i].status));
             json_object_set_new(o, "steps", json_integer((json_int_t)t.rows[i].steps));
@@ -106,8 +108,9 @@ void cli_tenants_end(cli *c)
         fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];
+            const char *none = strcmp(r->status, "not started") == 0 ? "-" : "base";
             fprintf(stderr, "%-*s  %-14s  %-14s  %7.0f ms  %s\n", (int)w, r->tenant,
-                    *r->from ? r->from : "base", *r->to ? r->to : "base", r->ms, r->status);
+                    *r->from ? r->from : none, *r->to ? r->to : none, r->ms, r->status);
         }
     }
     for (size_t i = 0; i < t.n; i++) {

@@ -224,6 +224,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->mu);
         }
         mig_tenant_report r;
+        mig_buf errtext = MIG_BUF_INIT;
         memset(&r, 0, sizeof r);
         r.tenant = name;
         r.duration_ms = ms;
@@ -236,7 +237,18 @@ static void *worker(void *arg)
             r.status = r.steps ? "ok" : "skipped";
         } else {
             r.status = "failed";
-            r.error = child ? mig_last_error(child)->message : "out of memory";
+            /* the statement and the database's code belong to a failure (SPEC 6) */
+            if (child) {
+                const mig_error *e = mig_last_error(child);
+                mig_buf_printf(&errtext, "%s", e->message);
+                for (const char *d = e->detail; d && *d;) {
+                    const char *nl = strchr(d, '\n');
+                    size_t n = nl ? (size_t)(nl - d) : strlen(d);
+                    mig_buf_printf(&errtext, "; %.*s", (int)n, d);
+                    d = nl ? nl + 1 : NULL;
+                }
+            }
+            r.error = child ? mig_buf_cstr(&errtext) : "out of memory";
         }
         pthread_mutex_lock(&p->mu);
         p->state[i] = 2;
@@ -248,6 +260,7 @@ static void *worker(void *arg)
         }
         report(p, &r);
         pthread_mutex_unlock(&p->mu);
+        mig_buf_release(&errtext);
         mig_ctx_free(child);
     }
     return NULL;
