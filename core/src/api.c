@@ -6,6 +6,7 @@
 #include "api.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -349,6 +350,96 @@ void mig_session_close(mig_session *s)
     mig_state_release(&s->st);
     free(s->url);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- the graph, read while the session connects ---- */
+
+typedef struct graph_job {
+    mig_ctx    *ctx;   /* its own context: its errors never race with the session's */
+    const char *dir;
+    mig_graph  *graph;
+    int         rc;
+} graph_job;
+
+static void *graph_job_run(void *payload)
+{
+    graph_job *j = payload;
+    j->rc = mig_graph_load(&j->graph, j->ctx, j->dir);
+    return NULL;
+}
+
+/* Move src's error onto dst; swapping the buffers cannot fail. */
+static void move_error(mig_ctx *dst, mig_ctx *src)
+{
+    mig_buf *d[] = { &dst->err_message, &dst->err_detail, &dst->err_hint, &dst->err_file, &dst->err_origin };
+    mig_buf *o[] = { &src->err_message, &src->err_detail, &src->err_hint, &src->err_file, &src->err_origin };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        mig_buf t = *d[i];
+        *d[i] = *o[i];
+        *o[i] = t;
+    }
+    dst->err_code = src->err_code;
+    dst->err_line = src->err_line;
+}
+
+/*
+ * Reading every revision header is a walk over the file system, and a
+ * connect is a wait on the database (for SQLite, parsing the schema of a
+ * large database): neither needs the other, so they overlap. The loader
+ * only reads files and writes its own context; the result is handed over
+ * after the join, so nothing is shared while both run.
+ */
+int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
+{
+    memset(s, 0, sizeof *s);
+    const char *loc;
+    int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc)
+        return rc;
+    graph_job j = { NULL, ctx->versions_dir, NULL, 0 };
+    pthread_t th;
+    if (ctx->graph || mig_ctx_new_empty(&j.ctx) != 0 || pthread_create(&th, NULL, graph_job_run, &j) != 0) {
+        /* loaded already, or no thread to be had: one after the other */
+        mig_ctx_free(j.ctx);
+        rc = mig_ctx_graph(ctx, g);
+        return rc ? rc : mig_session_open(s, ctx);
+    }
+    int src = mig_session_open(s, ctx);
+    pthread_join(th, NULL);
+    if (j.rc) {
+        if (src == 0)
+            mig_session_close(s);
+        move_error(ctx, j.ctx);
+        rc = j.rc;
+    } else {
+        ctx->graph = j.graph;
+        *g = j.graph;
+        rc = src;
+    }
+    mig_ctx_free(j.ctx);
+    return rc;
+}
+
+/* The names graph.c takes for revision files: keep the two in step. */
+int mig_ctx_may_have_revisions(mig_ctx *ctx)
+{
+    const char *loc;
+    if (mig_ctx_script_location(ctx, &loc) != 0) {
+        mig_error_clear(ctx);
+        return 1;
+    }
+    DIR *d = opendir(ctx->versions_dir);
+    if (d == NULL)
+        return 1;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        found = e->d_name[0] != '.' && e->d_type != DT_DIR && n > 4 &&
+                (strcmp(e->d_name + n - 4, ".sql") == 0 || strcmp(e->d_name + n - 4, ".lua") == 0);
+    }
+    closedir(d);
+    return found;
 }
 
 /* ---- revisions for the public API ---- */

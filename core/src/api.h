@@ -35,4 +35,19 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 int  mig_session_open(mig_session *s, mig_ctx *ctx);
 void mig_session_close(mig_session *s);
 
+/*
+ * mig_session_open and mig_ctx_graph at once: the graph loads on a second
+ * thread while this one connects. *g is borrowed from ctx. A graph error
+ * wins over a session error (as when the graph loaded first); on any
+ * error the session is closed.
+ */
+int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
+
+/*
+ * 0 when the versions folder holds no revision file for certain (a look
+ * at the names only, stopping at the first); 1 otherwise, errors included
+ * (the graph load reports them).
+ */
+int  mig_ctx_may_have_revisions(mig_ctx *ctx);
+
 #endif

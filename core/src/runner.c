@@ -62,7 +62,12 @@ typedef struct run {
     size_t        ndh, cap_dh;
     mig_lua      *lua;         /* Lua revisions and hooks (online only) */
     const mig_rev *cur_rev;    /* the step running, for on_error */
+    size_t        steps_applied; /* across re-plans */
+    int           hooks_started; /* before_migrate ran */
 } run;
+
+/* run_plan's answer when another run moved the version table between our transactions */
+#define REPLAN 1
 
 static double now_ms(void)
 {
@@ -619,12 +624,45 @@ static int emit_offline(run *r)
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
+static int same_set(const mig_strvec *a, const mig_strvec *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!mig_strvec_contains(b, a->v[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * Where the write transaction is the lock (SQLite), committing between
+ * revisions (transaction_per_migration, a `transaction false` revision)
+ * lets another run in. Having taken the lock again, read the version
+ * table: if it moved, the rest of our plan is stale and must be made
+ * again from what is there now, or revisions would run twice.
+ */
+static int moved_meanwhile(run *r)
+{
+    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK)
+        return 0;
+    mig_strvec now = MIG_STRVEC_INIT;
+    int rc = mig_state_read_heads(&r->s.st, r->ctx, r->s.db, &now);
+    if (rc == 0 && !same_set(&now, &r->heads)) {
+        mig_log(r->ctx, MIG_LOG_VERBOSE, "another run moved the version table: planning again");
+        rc = REPLAN;
+    }
+    mig_strvec_release(&now);
+    return rc;
+}
+
 static int run_plan(run *r, int64_t resume_at)
 {
     mig_ctx *ctx = r->ctx;
     const mig_dialect *d = r->s.drv->table->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
     r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
     for (size_t i = 0; r->defer && i < r->heads.n; i++)
         if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -632,7 +670,8 @@ static int run_plan(run *r, int64_t resume_at)
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
     }
-    if (!r->offline && r->plan->nsteps) {
+    if (!r->offline && r->plan->nsteps && !r->hooks_started) {
+        r->hooks_started = 1;
         int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
         if (rc)
             return rc;
@@ -681,6 +720,8 @@ static int run_plan(run *r, int64_t resume_at)
                 else if ((rc = begin(r)) != 0)
                     return rc;
                 in_txn = 1;
+                if (!r->offline && (rc = moved_meanwhile(r)) != 0)
+                    return rc;
             }
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
@@ -693,6 +734,9 @@ static int run_plan(run *r, int64_t resume_at)
         }
         if (rc)
             return rc;
+        r->steps_applied++;
+        if (change_heads(&r->heads, st) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     r->cur_rev = NULL;
     if (!r->offline && r->plan->nsteps) {
@@ -811,28 +855,43 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     mig_buf_clear(&ctx->run_to);
     r.ctx = ctx;
     r.flags = flags;
-    int rc = mig_ctx_graph(ctx, &r.g);
-    if (rc == 0)
-        rc = config_flags(&r);
-    if (rc)
-        return rc;
-    if (flags & MIG_RUN_SQL) {
+    int rc = config_flags(&r);
+    if (rc || (flags & MIG_RUN_SQL) || strchr(target, ':')) {
+        /* no connection: the graph first, its errors before the others */
+        int grc = mig_ctx_graph(ctx, &r.g);
+        if (grc || rc)
+            return grc ? grc : rc;
+        if (!(flags & MIG_RUN_SQL))
+            return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
         rc = offline_run(&r, target, upgrade);
         free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
         release(&r);
         return rc;
     }
-    if (strchr(target, ':'))
-        return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
-    if (mig_graph_count(r.g) == 0 && upgrade && is_head_target(target)) {
-        /* a new project: nothing written yet is nothing to do */
+
+    /*
+     * A new project: nothing written yet is nothing to do, without a
+     * connection. The look at the folder is cheap; the graph proper loads
+     * while the session connects.
+     */
+    int nothing_ok = upgrade && is_head_target(target);
+    if (nothing_ok && !mig_ctx_may_have_revisions(ctx)) {
+        rc = mig_ctx_graph(ctx, &r.g);
+        if (rc)
+            return rc;
+    }
+    if (r.g && mig_graph_count(r.g) == 0) {
         mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
         return 0;
     }
-
-    rc = mig_session_open(&r.s, ctx);
+    rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
     if (rc)
         goto out;
+    if (nothing_ok && mig_graph_count(r.g) == 0) {
+        /* only names that are not revisions after all: still nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        goto out;
+    }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
 
     /*
@@ -939,8 +998,23 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (r.plan->nsteps == 0)
         mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
     rc = run_plan(&r, resume_at);
+    while (rc == REPLAN) {
+        /* we hold the write transaction again: plan from what is there now */
+        free_bodies(r.bodies, r.plan->nsteps);
+        r.bodies = NULL;
+        mig_plan_free(r.plan);
+        r.plan = NULL;
+        mig_strvec_release(&r.heads);
+        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        if (rc == 0)
+            rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        if (rc == 0)
+            rc = load_bodies(&r);
+        if (rc == 0)
+            rc = run_plan(&r, 0);
+    }
     if (rc == 0) {
-        ctx->run_steps = r.plan->nsteps;
+        ctx->run_steps = r.steps_applied;
         join_heads(&ctx->run_to, &r.plan->final_heads);
     }
     if (rc)

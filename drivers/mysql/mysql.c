@@ -202,6 +202,23 @@ static void set_tls(MYSQL *my, const my_url *u)
         mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
+/* A relative file path from the URL, taken from base_dir (the config file's folder). */
+static int resolve_path(char **path, const char *base_dir)
+{
+    char  *joined;
+    size_t n;
+
+    if (*path == NULL || (*path)[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
+        return 0;
+    n = strlen(base_dir) + strlen(*path) + 2;
+    if ((joined = malloc(n)) == NULL)
+        return -1;
+    snprintf(joined, n, "%s/%s", base_dir, *path);
+    free(*path);
+    *path = joined;
+    return 0;
+}
+
 static int my_connect(mig_conn **out, const char *url, const char *base_dir,
                       const mig_connect_opts *opts, mig_drv_error *err)
 {
@@ -213,11 +230,15 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
     const char  *app = opts != NULL && opts->application_name != NULL ? opts->application_name : "mig";
     int          rc;
 
-    (void)base_dir;
     *out = NULL;
     memset(&u, 0, sizeof(u));
     if (url != NULL && (rc = my_url_parse(&u, url, err)) != MIG_DRV_OK)
         return rc;
+    if (resolve_path(&u.socket, base_dir) != 0 || resolve_path(&u.ssl_ca, base_dir) != 0 ||
+        resolve_path(&u.ssl_cert, base_dir) != 0 || resolve_path(&u.ssl_key, base_dir) != 0) {
+        my_url_release(&u);
+        return my_fail(err, "out of memory");
+    }
     describe_server(&u, url != NULL, where, sizeof(where));
     pthread_once(&lib_once, lib_init);
     if (lib_rc != 0) {
@@ -613,21 +634,20 @@ static MYSQL_STMT *cache_find(mig_conn *c, const char *sql)
     return NULL;
 }
 
-/* Keep st under sql, evicting the oldest; on failure st is closed. */
-static void cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
+/* Keep st under sql, evicting the oldest; 0 when out of memory (st stays the caller's). */
+static int cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
 {
     unsigned i = c->cache_next++ % STMT_CACHE;
     char    *copy = strdup(sql);
 
-    if (copy == NULL) {
-        mysql_stmt_close(st);
-        return;
-    }
+    if (copy == NULL)
+        return 0;
     if (c->cache[i].stmt != NULL)
         mysql_stmt_close(c->cache[i].stmt);
     free(c->cache[i].sql);
     c->cache[i].sql = copy;
     c->cache[i].stmt = st;
+    return 1;
 }
 
 /* Discard whatever result sets a statement produced (a SELECT, a CALL). */
@@ -674,8 +694,8 @@ static int my_exec_params(mig_conn *c, const char *sql, const mig_value *pv, int
             }
             return rc;
         }
-        if (keep)
-            cache_put(c, sql, st);
+        if (keep && !cache_put(c, sql, st))
+            keep = 0; /* out of memory: run it uncached */
     }
     rc = bind_params(st, pv, nparams, &p, err);
     if (rc == MIG_DRV_OK) {
