@@ -815,10 +815,9 @@ static int offline_run(run *r, const char *target, int upgrade)
             for (size_t i = 0; i < mig_graph_nheads(r->g); i++)
                 mig_strvec_push(&cur, mig_graph_head(r->g, i)->id);
         } else {
-            const mig_rev *fr = NULL;
-            rc = mig_graph_find(&fr, ctx, r->g, from);
-            if (rc == 0)
-                mig_strvec_push(&cur, fr->id);
+            /* an id, a prefix or LABEL@head: what stamp would set the version table to */
+            const char *fv[] = { from };
+            rc = mig_graph_stamp(&cur, ctx, r->g, NULL, 0, fv, 1, 1);
         }
     }
     if (rc == 0)
