@@ -119,16 +119,7 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     }
     if (rc)
         return rc;
-    if (mig_graph_nheads(g) > 1) {
-        mig_buf b = MIG_BUF_INIT;
-        mig_buf_printf(&b, "%zu heads:", mig_graph_nheads(g));
-        for (size_t i = 0; i < mig_graph_nheads(g); i++)
-            mig_buf_printf(&b, " %s", mig_graph_head(g, i)->id);
-        mig_buf_puts(&b, "; join them with `mig merge`");
-        report(fn, payload, "heads", NULL, mig_buf_cstr(&b), &problems);
-        mig_buf_release(&b);
-    }
-
+    /* several heads are a valid graph (branches, LABEL@head): pending covers an unapplied one */
     mig_session s;
     rc = mig_session_open(&s, ctx);
     if (rc)
