@@ -9,7 +9,7 @@ json_ok() { # json_ok WHAT: stdout is one valid JSON document
     if printf '%s' "$OUT" | python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; then pass
     else fail "$1: stdout is not one JSON document: $OUT"; fi
 }
-ver() { sqlite3 "$T_TMP/c.db" "SELECT version_num FROM mig_version ORDER BY version_num" | tr '\n' ' ' | sed 's/ $//'; }
+ver() { sqlite3 "$T_TMP/c.db" "SELECT version_num FROM mig_version ORDER BY version_num" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
 
 # --- mig init [DIR] ---
 mkdir i1 && cd i1
