@@ -180,4 +180,20 @@ run upgrade c00000000001
 expect_rc 0 "§7 the formatted revision runs"
 expect_eq "$(sqlite3 "$DB" "SELECT email FROM users")" "a;b@example.com" "§7 the formatted SQL means the same"
 
+# --- §1 "hooks/: Lua hooks shipped with mig (the SQL formatter, examples)" ---
+[ -f "$MIG_SRC/hooks/sqlformat.lua" ] && pass || fail "§1 hooks/sqlformat.lua is shipped"
+[ -f "$MIG_SRC/hooks/audit.lua" ] && pass || fail "§1 hooks/ ships an example migration hook"
+cat > mig.ini <<INI
+[mig]
+script_location = m
+url = sqlite:audit.db
+
+[hooks]
+scripts = $MIG_SRC/hooks/audit.lua
+INI
+run upgrade c00000000001 -x by=spec
+expect_rc 0 "§1/§7 the shipped audit hook runs"
+expect_eq "$(sqlite3 audit.db "SELECT what || ' ' || coalesce(revision, '-') || ' ' || by_whom FROM mig_audit WHERE what = 'upgrade' ORDER BY rowid LIMIT 1")" \
+    "upgrade a00000000001 spec" "§1/§7 the shipped audit hook writes its table"
+
 done_testing
