@@ -156,7 +156,7 @@ hdr_rev ffffffffff03_bad.sql "-- mig:revision ffffffffff03" "-- mig:down_revisio
 run "${S[@]}" heads
 expect_rc 2 "§3/§4 an unknown down_revision is a revision-file error"
 expect_err 'nosuchparent'
-expect_err 'ffffffffff03_bad\.sql'
+expect_err 'ffffffffff03_bad\.sql:2'
 rm -f $V/ffffffffff03_bad.sql
 hdr_rev ffffffffff04_dup.sql "-- mig:revision ffffffffff01" "-- mig:upgrade"
 run "${S[@]}" heads
