@@ -292,7 +292,20 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
     return rc;
 }
 
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing);
+
 int mig_session_open(mig_session *s, mig_ctx *ctx)
+{
+    return session_open(s, ctx, NULL);
+}
+
+int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
+{
+    *missing = 0;
+    return session_open(s, ctx, missing);
+}
+
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
     const char *vt;
@@ -323,8 +336,13 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
     if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
         base = cwd;
     s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
-    if (rc == 0)
+    if (rc == 0 && missing) {
+        rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
+        if (rc == 0 && *missing)
+            return 0; /* nothing there yet: the caller reads an empty state */
+    } else if (rc == 0) {
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
+    }
     if (rc == 0 && ctx->tenant && !db_tenant)
         rc = enter_schema(s, ctx);
     if (rc == 0) {

@@ -121,7 +121,8 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         return rc;
     /* several heads are a valid graph (branches, LABEL@head): pending covers an unapplied one */
     mig_session s;
-    rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     mig_strvec heads = MIG_STRVEC_INIT;
@@ -129,8 +130,9 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     mig_failed f;
     int found = 0;
     memset(&f, 0, sizeof f);
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
-    if (rc == 0)
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
+    if (rc == 0 && !missing)
         rc = mig_state_find_failed(&s.st, ctx, s.db, &f, &found);
     if (rc == 0 && found) {
         char *m = mig_aprintf("revision %s failed part-way (%lld statement(s) applied): "
@@ -139,7 +141,7 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         report(fn, payload, "failed", f.revision, m ? m : "failed part-way", &problems);
         free(m);
     }
-    if (rc == 0)
+    if (rc == 0 && !missing)
         rc = mig_state_read_history(&s.st, ctx, s.db, collect, &a);
     mig_session_close(&s);
 

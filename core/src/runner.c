@@ -1224,10 +1224,12 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n)
     mig_error_clear(ctx);
     mig_session s;
     mig_strvec_release(&ctx->current);
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
     mig_session_close(&s);
     static const char *const none[] = { NULL };
     *out = ctx->current.n ? (const char *const *)ctx->current.v : none;
@@ -1286,11 +1288,13 @@ int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     mig_session s;
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     hist_payload hp = { fn, payload };
-    rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
+    if (!missing)
+        rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
     mig_session_close(&s);
     return rc;
 }

@@ -327,9 +327,11 @@ static int status_tenant(mig_ctx *child, void *payload)
     mig_session s;
     mig_strvec heads = MIG_STRVEC_INIT;
     size_t pending = 0;
-    int rc = mig_session_open(&s, child);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, child, &missing);
     if (rc == 0) {
-        rc = mig_state_read_heads(&s.st, child, s.db, &heads);
+        if (!missing)
+            rc = mig_state_read_heads(&s.st, child, s.db, &heads);
         mig_session_close(&s);
     }
     if (rc == 0)
