@@ -170,6 +170,30 @@ run --tenant "$A" upgrade head
 expect_rc 0
 has_table "$A" notes && pass || fail "§8 no name can inject SQL: notes survived ($D)"
 
+# --- §7 ctx.tenant in a Lua revision; §4 no colour or progress bar off a terminal or with NO_COLOR ---
+cat > $V/d00000000009_tenant.lua <<'LUA'
+-- mig:revision d00000000009
+-- mig:down_revision d00000000002
+-- mig:message which tenant
+return {
+  upgrade = function(db, ctx) ctx.log("in tenant [" .. tostring(ctx.tenant) .. "]") end,
+  downgrade = function(db, ctx) end,
+}
+LUA
+ini "list = $A, $G"
+run --all-tenants -j 1 upgrade head
+expect_rc 0 "§7 ctx.tenant ($D)"
+expect_err "in tenant \\[$A\\]"
+expect_err "in tenant \\[$G\\]"
+printf '%s%s' "$OUT" "$ERR" | grep -q $'\033' && fail "§4 no colour or progress bar when not on a terminal ($D)" || pass
+if command -v script >/dev/null 2>&1; then
+    NO_COLOR=1 script -qc "'$MIG' --all-tenants -j 1 downgrade d00000000002" /dev/null > tty.out 2>&1
+    grep -q $'\033' tty.out && fail "§4 never colour or progress bars when NO_COLOR is set ($D): $(cat -v tty.out)" || pass
+    grep -q "tenant $A" tty.out && pass || fail "§4 the run under a terminal printed its lines ($D): $(cat tty.out)"
+fi
+rm -f $V/d00000000009_tenant.lua
+run --all-tenants downgrade d00000000002
+
 # --- schema tenants only: create_schemas, search_path ---
 if [ "$D" != sqlite ]; then
     NEW=$(tname newco)
