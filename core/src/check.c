@@ -146,8 +146,15 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     mig_session_close(&s);
 
     size_t pending = 0;
-    if (rc == 0)
+    if (rc == 0) {
         rc = mig_graph_pending(&pending, ctx, g, (const char *const *)heads.v, heads.n);
+        if (rc == MIG_ETARGET) {
+            /* the database is at a revision no file declares: a difference to report, not bad input */
+            report(fn, payload, "unknown", NULL, mig_last_error(ctx)->message, &problems);
+            mig_error_clear(ctx);
+            rc = 0;
+        }
+    }
     if (rc == 0 && pending) {
         char *m = mig_aprintf("%zu revision(s) not applied", pending);
         report(fn, payload, "pending", NULL, m ? m : "revisions not applied", &problems);

@@ -230,6 +230,11 @@ json_ok "§4 --json check with a report"
 sed -i '$d' $V/2a2a2a2a2a2a_*.sql
 run check
 expect_rc 0 "§4 check after restoring the file"
+mv $V/5d5d5d5d5d5d_*.sql "$T_TMP/"
+run check
+expect_rc 3 "§4 check: an applied revision whose file is gone is a difference (exit 3)"
+expect_out '5d5d5d5d5d5d'
+mv "$T_TMP"/5d5d5d5d5d5d_*.sql $V/
 
 # --- merge ---
 run merge -m "join all" --rev-id 6e6e6e6e6e6e
