@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -648,6 +649,10 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 const char *m = mig_last_error(ctx)->message;
                 const char *colon = strstr(m, ".so: ");
                 info.problem = colon ? colon + 5 : m;
+                /* a plugin refused for its ABI still says which ABI it has */
+                unsigned abi = 0;
+                if (sscanf(info.problem, "driver ABI %u,", &abi) == 1)
+                    info.abi = abi;
             }
             fn(payload, &info);
             mig_drv_unload(drv);

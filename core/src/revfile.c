@@ -373,6 +373,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 rev_line = lineno;
                 break;
             case K_DOWN:
+                out->down_line = lineno;
                 if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
                     break;
                 rc = split_list(&out->down, val, vlen, mig_rev_id_valid, &bad);
@@ -394,6 +395,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             case K_LABELS:
             case K_DEPENDS: {
                 mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
+                if (key == K_DEPENDS)
+                    out->depends_line = lineno;
                 rc = split_list(vec, val, vlen, name_valid, &bad);
                 if (rc == MIG_EREVFILE) {
                     rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",

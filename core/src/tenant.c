@@ -224,7 +224,6 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->mu);
         }
         mig_tenant_report r;
-        mig_buf errtext = MIG_BUF_INIT;
         memset(&r, 0, sizeof r);
         r.tenant = name;
         r.duration_ms = ms;
@@ -237,18 +236,8 @@ static void *worker(void *arg)
             r.status = r.steps ? "ok" : "skipped";
         } else {
             r.status = "failed";
-            /* the statement and the database's code belong to a failure (SPEC 6) */
-            if (child) {
-                const mig_error *e = mig_last_error(child);
-                mig_buf_printf(&errtext, "%s", e->message);
-                for (const char *d = e->detail; d && *d;) {
-                    const char *nl = strchr(d, '\n');
-                    size_t n = nl ? (size_t)(nl - d) : strlen(d);
-                    mig_buf_printf(&errtext, "; %.*s", (int)n, d);
-                    d = nl ? nl + 1 : NULL;
-                }
-            }
-            r.error = child ? mig_buf_cstr(&errtext) : "out of memory";
+            r.error = child ? mig_last_error(child)->message : "out of memory";
+            r.detail = child ? mig_last_error(child)->detail : NULL;
         }
         pthread_mutex_lock(&p->mu);
         p->state[i] = 2;
@@ -260,7 +249,6 @@ static void *worker(void *arg)
         }
         report(p, &r);
         pthread_mutex_unlock(&p->mu);
-        mig_buf_release(&errtext);
         mig_ctx_free(child);
     }
     return NULL;
@@ -312,7 +300,7 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     for (size_t i = 0; i < p.names.n; i++) {
         if (p.state[i] == 2)
             continue;
-        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0 };
+        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0, NULL };
         report(&p, &r);
     }
     if (p.failed)

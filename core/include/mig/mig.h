@@ -235,6 +235,7 @@ typedef struct mig_tenant_report {
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
+    const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
