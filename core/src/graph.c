@@ -565,7 +565,6 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         pos[order[k]] = k;
 
     /* move the revisions into topological order, links as positions */
-    g->n = n;
     g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
     size_t nedges = 2 * (lk.po[n] + lk.do_[n]);
     g->pool = malloc((nedges ? nedges : 1) * sizeof *g->pool);
@@ -574,6 +573,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         goto fail;
     }
+    g->n = n; /* only now: mig_graph_free walks g->nodes[0..n) */
     size_t *p = g->pool;
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
