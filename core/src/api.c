@@ -285,7 +285,7 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
 int mig_session_open(mig_session *s, mig_ctx *ctx)
 {
     memset(s, 0, sizeof *s);
-    const char *vt;
+    const char *vt = NULL;
     int rc = mig_ctx_driver(ctx, &s->drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
