@@ -6,6 +6,7 @@
  * A plan that comes back must be consistent: each step's revision exists.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,8 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mig_graph *g = NULL;
     size_t n = 0;
     for (; revs && n < NFILES; n++) {
-        char path[64] = "versions/";
-        strcat(path, files[n][0]);
+        char path[64];
+        snprintf(path, sizeof path, "versions/%s", files[n][0]);
         if (mig_revfile_parse_header(&revs[n], ctx, path, files[n][1], strlen(files[n][1]), 0) != 0)
             abort(); /* the fixed graph is valid */
     }
