@@ -308,7 +308,7 @@ int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
 static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
-    const char *vt;
+    const char *vt = NULL;
     int rc = mig_ctx_driver(ctx, &s->drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
