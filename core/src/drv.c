@@ -374,8 +374,24 @@ static void scrub(char *msg, size_t cap, const char *url)
     free(secret);
 }
 
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                        const char *url, const char *base_dir, int flags);
+
 int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
                    const char *url, const char *base_dir)
+{
+    return connect_with(out, NULL, ctx, drv, url, base_dir, 0);
+}
+
+int mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                      const char *url, const char *base_dir)
+{
+    *missing = 0;
+    return connect_with(out, missing, ctx, drv, url, base_dir, MIG_CONNECT_NO_CREATE);
+}
+
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                        const char *url, const char *base_dir, int flags)
 {
     *out = NULL;
     mig_db *db = calloc(1, sizeof *db);
@@ -390,9 +406,15 @@ int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
     mig_connect_opts o = { 0 };
     o.application_name = "mig";
     o.lock_timeout_s = ctx->opts.lock_timeout >= 0 ? ctx->opts.lock_timeout : 300.0;
+    o.flags = flags;
     mig_drv_error e;
     err_init(&e);
     int drc = drv->table->connect(&db->conn, url, base_dir, &o, &e);
+    if (drc == MIG_DRV_NODB && missing) {
+        *missing = 1;
+        mig_db_close(db);
+        return 0;
+    }
     if (drc != MIG_DRV_OK) {
         /* a driver that quotes the URL must not leak its password */
         scrub(e.message, sizeof e.message, url);

@@ -239,11 +239,14 @@ static int ctx_log(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
     const char *msg = luaL_tolstring(L, 1, NULL);
+    /* a tenant's run is quiet about its steps, not about what the user logs: only -q
+     * (the parent's) silences ctx.log */
+    mig_ctx *to = lua->ctx->parent ? lua->ctx->parent : lua->ctx;
     /* tenants may run side by side: say whose line it is */
     if (lua->tenant)
-        mig_log(lua->ctx, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
+        mig_log(to, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
     else
-        mig_log(lua->ctx, MIG_LOG_INFO, "%s", msg);
+        mig_log(to, MIG_LOG_INFO, "%s", msg);
     return 0;
 }
 

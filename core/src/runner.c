@@ -363,6 +363,18 @@ static int split(run *r, const char *text, size_t len, stmt_span **out, size_t *
     return 0;
 }
 
+/* How many statements a section holds: the history row says so however they were sent. */
+static int count_statements(run *r, const char *text, size_t len, int64_t *out)
+{
+    stmt_span *sp = NULL;
+    size_t n = 0;
+    int rc = split(r, text, len, &sp, &n);
+    free(sp);
+    if (rc == 0)
+        *out = (int64_t)n;
+    return rc;
+}
+
 /* SHA-256 of the first k statements: resume refuses if they changed. */
 static void prefix_hash(const char *text, const stmt_span *sp, size_t k, char out[65])
 {
@@ -494,6 +506,9 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             if (e > 0 && text[e - 1] != ';')
                 mig_buf_puts(&r->sql, "\n;");
             mig_buf_putc(&r->sql, '\n');
+            int crc = count_statements(r, text, len, &nstmts);
+            if (crc)
+                return crc;
         }
     } else if (st->rev->is_lua) {
         int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
@@ -505,6 +520,9 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
             if (rc)
                 return revision_error(r, st->rev, text, len, line, &de);
+            rc = count_statements(r, text, len, &nstmts);
+            if (rc)
+                return rc;
         }
     } else {
         stmt_span *sp = NULL;
@@ -797,10 +815,9 @@ static int offline_run(run *r, const char *target, int upgrade)
             for (size_t i = 0; i < mig_graph_nheads(r->g); i++)
                 mig_strvec_push(&cur, mig_graph_head(r->g, i)->id);
         } else {
-            const mig_rev *fr = NULL;
-            rc = mig_graph_find(&fr, ctx, r->g, from);
-            if (rc == 0)
-                mig_strvec_push(&cur, fr->id);
+            /* an id, a prefix or LABEL@head: what stamp would set the version table to */
+            const char *fv[] = { from };
+            rc = mig_graph_stamp(&cur, ctx, r->g, NULL, 0, fv, 1, 1);
         }
     }
     if (rc == 0)
@@ -1207,10 +1224,12 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n)
     mig_error_clear(ctx);
     mig_session s;
     mig_strvec_release(&ctx->current);
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
     mig_session_close(&s);
     static const char *const none[] = { NULL };
     *out = ctx->current.n ? (const char *const *)ctx->current.v : none;
@@ -1269,11 +1288,13 @@ int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     mig_session s;
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     hist_payload hp = { fn, payload };
-    rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
+    if (!missing)
+        rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
     mig_session_close(&s);
     return rc;
 }

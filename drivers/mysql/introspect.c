@@ -13,6 +13,8 @@
  * unique constraint. The index MySQL adds by itself for a foreign key (the
  * key's columns, under the key's name or its first column's) is not
  * reported either: it follows the key, and MariaDB renames it at will.
+ * MySQL 8's functional index keys (information_schema.STATISTICS.EXPRESSION,
+ * a column MariaDB lacks) are not read: such a key shows as an empty name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,24 @@ static int names_add(names *l, const char *s)
     memcpy(l->p + l->len, s, n);
     l->len += n;
     l->p[l->len] = '\0';
+    return 0;
+}
+
+/* Append s to l as text (no separator, NUL-terminated). */
+static int text_add(names *l, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (l->len + n + 1 > l->cap) {
+        size_t cap = (l->len + n + 1) * 2;
+        char  *p = realloc(l->p, cap);
+        if (p == NULL)
+            return -1;
+        l->p = p;
+        l->cap = cap;
+    }
+    memcpy(l->p + l->len, s, n + 1);
+    l->len += n;
     return 0;
 }
 
@@ -226,7 +246,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             "kcu.ORDINAL_POSITION", where);
     if ((rc = load(my, q, &keys, err)) != MIG_DRV_OK)
         goto out;
-    sprintf(q, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE "
+    sprintf(q, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SUB_PART, COLLATION "
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND NON_UNIQUE = 1 "
             "ORDER BY BINARY TABLE_NAME, BINARY INDEX_NAME, SEQ_IN_INDEX", where);
     if ((rc = load(my, q, &idx, err)) != MIG_DRV_OK)
@@ -280,12 +300,37 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         }
         at_table(&fks, table); /* positions fks for backs_foreign_key() */
         while (rc == 0 && at_table(&idx, table)) {
-            if (gather(&idx, 1, 2, &r, &l) != 0) {
+            /*
+             * As the other drivers do: columns names the key columns, and
+             * when a key is not a plain column (a prefix length, DESC),
+             * expression_sql holds the whole key list, since the names
+             * alone would not recreate the index.
+             */
+            MYSQL_ROW head = idx.row[idx.at];
+            int       plain = 1, oom = 0;
+
+            l.len = 0;
+            l2.len = 0;
+            while (idx.at < idx.n && same(idx.row[idx.at][0], table) &&
+                   same(idx.row[idx.at][1], head[1])) {
+                MYSQL_ROW k = idx.row[idx.at++];
+                int       desc = k[5] != NULL && strcmp(k[5], "D") == 0;
+                oom |= names_add(&l, k[2] != NULL ? k[2] : "") != 0;
+                oom |= (l2.len > 0 && text_add(&l2, ", ") != 0) ||
+                       text_add(&l2, k[2] != NULL ? k[2] : "") != 0;
+                if (k[4] != NULL)
+                    oom |= text_add(&l2, "(") != 0 || text_add(&l2, k[4]) != 0 ||
+                           text_add(&l2, ")") != 0;
+                if (desc)
+                    oom |= text_add(&l2, " DESC") != 0;
+                plain &= k[4] == NULL && !desc;
+            }
+            if (oom) {
                 rc = my_fail(err, "out of memory");
                 break;
             }
-            if (!backs_foreign_key(&fks, table, r[1], &l) && sink->index != NULL)
-                rc = sink->index(payload, table, r[1], 0, l.p, NULL, NULL);
+            if (!backs_foreign_key(&fks, table, head[1], &l) && sink->index != NULL)
+                rc = sink->index(payload, table, head[1], 0, l.p, plain ? NULL : l2.p, NULL);
         }
         while (rc == 0 && at_table(&fks, table)) {
             size_t    i, start = fks.at;

@@ -50,7 +50,8 @@ struct mig_conn {
         MYSQL_STMT *stmt;
     } cache[STMT_CACHE];
     unsigned cache_next;
-    int      locked; /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      lock_session; /* wait_timeout raised for holding the lock */
 };
 
 typedef enum col_kind {
@@ -443,7 +444,7 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
                 idx = b - 1; /* the server split more finely than we did */
             err->stmt_offset = v[idx].first;
             err->position = error_position(sql, &v[idx], idx == a, mysql_error(c->my));
-            if (strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
+            if (v[idx].end - v[idx].first >= 9 && strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
                 snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
                          "client, not SQL: mig sends every statement, BEGIN ... END bodies "
                          "included, as it is; drop the DELIMITER lines and end statements with ';'");
@@ -1193,6 +1194,19 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
              prog, prog[0] ? ")" : "", who);
 }
 
+/*
+ * GET_LOCK names are server-wide, while the core's key names a version
+ * table: prefix the database the lock connection was opened on, so
+ * projects in two databases of one server do not wait for each other.
+ */
+static void scoped_lock_name(mig_conn *c, const char *key, char out[65])
+{
+    char   scoped[512];
+    const char *db = c->my && c->my->db ? c->my->db : "";
+    snprintf(scoped, sizeof scoped, "%s/%s", db, key);
+    lock_name(scoped, out);
+}
+
 static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len,
                        mig_drv_error *err)
 {
@@ -1203,7 +1217,18 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
 
     if (holder != NULL && holder_len > 0)
         holder[0] = '\0';
-    lock_name(key, name);
+    /*
+     * This connection sits idle while the migration runs on another one;
+     * the server would end it after wait_timeout (8 hours by default) and
+     * so free the lock in the middle of a long run. A year is the most
+     * MySQL accepts.
+     */
+    if (!c->lock_session) {
+        if ((rc = simple(c, "SET SESSION wait_timeout = 31536000", err)) == MIG_DRV_CONN)
+            return rc;
+        c->lock_session = 1;
+    }
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     /* timeout 0: try once; the core polls, so it can give up and report */
     rc = scalar_int(c, "SELECT GET_LOCK(?, 0)", &v, 1, &got, &is_null, err);
@@ -1227,7 +1252,7 @@ static int my_unlock(mig_conn *c, const char *key, mig_drv_error *err)
     int64_t   released;
     int       is_null, rc;
 
-    lock_name(key, name);
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     rc = scalar_int(c, "SELECT RELEASE_LOCK(?)", &v, 1, &released, &is_null, err);
     if (rc != MIG_DRV_OK)

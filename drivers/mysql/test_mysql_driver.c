@@ -306,6 +306,9 @@ static void test_exec__runs_bodies_empty_statements_and_comments(void)
     CU_ASSERT_EQUAL(scalar(c, "SELECT MIN(a) FROM mb"), 0);
     CU_ASSERT_EQUAL(exec(c, "-- nothing here\n/* at all */", &e), MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec(c, "", &e), MIG_DRV_OK);
+    /* DELIMITER is the mysql client's: say so */
+    CU_ASSERT_EQUAL(exec(c, "DELIMITER //\nSELECT 1 //", &e), MIG_DRV_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.detail, "DELIMITER is a command of the mysql client"));
     /* a failure after a compound statement points past it */
     sql = "CREATE PROCEDURE mp() BEGIN SELECT 1; SELECT 2; END;\nDROP TABLE nope_nope;";
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
@@ -538,6 +541,8 @@ static void test_lock__reports_busy_with_the_holder(void)
 
     snprintf(key, sizeof(key), "mig:%s:mig_version", dbname);
     OK(D->lock_try(a, key, holder, sizeof(holder), &e__));
+    /* the idle lock connection is not ended by the server's wait_timeout */
+    CU_ASSERT_EQUAL(scalar(a, "SELECT @@SESSION.wait_timeout"), 31536000);
     memset(&e, 0, sizeof(e));
     CU_ASSERT_EQUAL(D->lock_try(b, key, holder, sizeof(holder), &e), MIG_DRV_BUSY);
     CU_ASSERT_PTR_NOT_NULL(strstr(holder, "connection "));
@@ -667,7 +672,12 @@ static int s_unique(void *p, const char *t, const char *n, const char *c)
 { (void)p; add("  unique %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
 static int s_index(void *p, const char *t, const char *n, int u, const char *c, const char *x,
                    const char *w)
-{ (void)p; (void)u; (void)x; (void)w; add("  index %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
+{
+    (void)p; (void)u; (void)w;
+    add("  index %s %s (%s)%s", t, n, cols(c), "");
+    add("%s%s\n", x ? " expr=" : "", x ? x : "", "", "");
+    return 0;
+}
 static int s_fk(void *p, const char *t, const char *n, const char *c, const char *rt,
                 const char *rc, const char *od, const char *ou)
 {
@@ -688,7 +698,8 @@ static void test_introspect__reads_tables_keys_and_indexes(void)
                             "email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x''y', "
                             "n INT DEFAULT 3, KEY iu_name (name, n));"
                             "CREATE TABLE ip (a INT, b BIGINT, PRIMARY KEY (a), "
-                            "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE)",
+                            "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE);"
+                            "CREATE INDEX iu_desc ON iu (name(10), n DESC)",
                        &e), MIG_DRV_OK);
     intro_len = 0;
     intro[0] = '\0';
@@ -702,6 +713,7 @@ static void test_introspect__reads_tables_keys_and_indexes(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  pk iu PRIMARY (id)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  unique iu email (email)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  index iu iu_name (name,n)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  index iu iu_desc (name,n) expr=name(10), n DESC\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  fk ip ip_b (b) -> iu(id) CASCADE RESTRICT\n"));
     CU_ASSERT_PTR_NULL(strstr(intro, "index ip ip_b")); /* the FK's own index */
     D->close(c);

@@ -116,6 +116,10 @@ typedef struct mig_revision {
     const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
+    /*
+     * 1 or 0 once the file's body has been read (mig_revision_find reads
+     * it); -1 in lists, which are built from headers alone.
+     */
     int has_downgrade;
     int is_head;
     int is_base;
@@ -248,6 +252,7 @@ typedef struct mig_tenant_report {
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
+    const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
