@@ -271,9 +271,8 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         if (sink->table != NULL && (rc = sink->table(payload, table)) != 0)
             break;
         while (rc == 0 && at_table(&cols, table)) {
-            char *def;
+            char *def, *type = NULL;
             r = cols.row[cols.at++];
-            char *type = NULL;
             def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
             /* AUTO_INCREMENT is part of what the column is: written with its type */
             if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL &&
