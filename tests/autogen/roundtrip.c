@@ -183,6 +183,16 @@ static int cols_eq(const gcols *a, const gcols *b)
     return 1;
 }
 
+/* Is t pointed at by a foreign key of another table? */
+static int referenced_by_others(const gschema *s, const gtable *t)
+{
+    for (int i = 0; i < s->nt; i++)
+        for (int k = 0; k < s->t[i].nfk; k++)
+            if (&s->t[i] != t && strcmp(s->t[i].fk[k].ref_table, t->name) == 0)
+                return 1;
+    return 0;
+}
+
 /* Is column `col` of t pointed at by a foreign key (any table)? */
 static int referenced(const gschema *s, const gtable *t, const char *col)
 {
@@ -283,7 +293,7 @@ static void add_unique(gtable *t)
     t->uq[t->nuq++] = c;
 }
 
-/* A foreign key from a new column of t to the single-column key of an older table. */
+/* A foreign key from a new column of t to the single-column key of an older table, or its own. */
 static void add_fk(gschema *s, gtable *t)
 {
     if (t->nfk >= MAXK || t->ncols >= MAXC)
@@ -291,7 +301,7 @@ static void add_fk(gschema *s, gtable *t)
     gtable *cand[MAXT];
     int n = 0;
     for (int i = 0; i < s->nt; i++)
-        if (s->t[i].id < t->id && s->t[i].pk.n == 1)
+        if (s->t[i].id <= t->id && s->t[i].pk.n == 1) /* itself too: a tree of rows */
             cand[n++] = &s->t[i];
     if (n == 0)
         return;
@@ -421,7 +431,7 @@ static int edit(gschema *s)
         add_table(s);
         return 1;
     case 1:
-        if (referenced(s, t, NULL))
+        if (referenced_by_others(s, t))
             return 0;
         *t = s->t[--s->nt];
         return 1;
