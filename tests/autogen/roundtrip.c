@@ -5,7 +5,8 @@
  *   the database is reset and A is run on it;
  *   the live schema must equal A loaded in the driver's scratch place;
  *   autogenerate A -> B, apply the upgrade: the live schema equals B;
- *   apply the downgrade: the live schema equals A again.
+ *   apply the downgrade: the live schema equals A again;
+ *   in half the cases each table holds a row, which must survive both.
  *
  *   autogen_roundtrip DRIVER [CASES [SEED]]
  *
@@ -122,6 +123,15 @@ static const dialect dialects[] = {
     { "mysql", { "int", "bigint", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1 }, 4, 0, 0, 1, 0 },
 };
 static const dialect *D;
+
+/*
+ * With rows (half the cases), every table of A holds one row, and the edits
+ * keep to what a table with rows can take, as a real schema change must: a
+ * new NOT NULL column has a default, a column dropped can come back (it is
+ * nullable or has a default), no type change into or out of the enum. The
+ * row must survive the upgrade and the downgrade.
+ */
+static int with_rows;
 
 static const char *const text_defaults[] = { "'a'", "'zz'" };
 static const char *const num_defaults[] = { "0", "7" };
@@ -255,6 +265,8 @@ static void new_column(gschema *s, gtable *t, int type)
     c->nullable = (int)rnd(3) != 0;
     c->def = rnd(3) == 0 ? (int)rnd(2) : -1;
     c->autoinc = 0;
+    if (with_rows && !c->nullable && c->def < 0)
+        c->def = 0;
 }
 
 static void add_index(gschema *s, gtable *t)
@@ -330,7 +342,7 @@ static void set_pk(gtable *t, int ncols)
     t->pk.n = 0;
     for (int tries = 0; tries < 8 && t->pk.n < ncols; tries++) {
         gcol *c = &t->cols[rnd((unsigned)t->ncols)];
-        if (cols_has(&t->pk, c->name) || in_own_fk(t, c->name))
+        if (cols_has(&t->pk, c->name) || in_own_fk(t, c->name) || (with_rows && c->nullable && c->def < 0))
             continue;
         memcpy(t->pk.v[t->pk.n++], c->name, NAMELEN);
         c->nullable = 0;
@@ -443,30 +455,32 @@ static int edit(gschema *s)
     case 3:
         if (c == NULL || t->ncols < 2 || referenced(s, t, c->name))
             return 0;
+        if (with_rows && !c->nullable && c->def < 0)
+            return 0; /* the downgrade could not bring it back to a table with rows */
         drop_column(s, t, c->name);
         return 1;
     case 4: {
         if (c == NULL || key_col)
             return 0;
         int type = pick_type(s);
-        if (type == c->type)
+        if (type == c->type || (with_rows && (type == ENUM_T || c->type == ENUM_T)))
             return 0;
         /* an expression index wants text */
         for (int i = 0; i < t->nix; i++)
             if (t->ix[i].expr && cols_has(&t->ix[i].cols, c->name) && !D->text[type])
                 return 0;
         if (texty(type) != texty(c->type))
-            c->def = -1;
+            c->def = with_rows && !c->nullable ? 0 : -1;
         c->type = type;
         return 1;
     }
     case 5:
-        if (c == NULL || key_col)
-            return 0;
+        if (c == NULL || key_col || (with_rows && c->nullable && c->def < 0))
+            return 0; /* with rows: a column of B's own would have no value */
         c->nullable = !c->nullable;
         return 1;
     case 6:
-        if (c == NULL || key_col)
+        if (c == NULL || key_col || (with_rows && !c->nullable))
             return 0;
         c->def = c->def >= 0 ? (rnd(2) ? -1 : 1 - c->def) : (int)rnd(2);
         return 1;
@@ -578,6 +592,30 @@ static char *ddl_of(const gschema *s)
                 mig_buf_printf(&b, " WHERE %s IS NOT NULL", x->cols.v[0]);
             mig_buf_puts(&b, ";\n");
         }
+    }
+    return mig_buf_detach(&b);
+}
+
+/* One row per table: a value in every column but the foreign keys' (NULL). */
+static char *rows_of(const gschema *s)
+{
+    mig_buf b = MIG_BUF_INIT;
+    for (int i = 0; i < s->nt; i++) {
+        const gtable *t = &s->t[i];
+        mig_buf cols = MIG_BUF_INIT, vals = MIG_BUF_INIT;
+        for (int k = 0; k < t->ncols; k++) {
+            const gcol *c = &t->cols[k];
+            if (in_own_fk(t, c->name))
+                continue;
+            mig_buf_printf(&cols, "%s%s", cols.len ? ", " : "", c->name);
+            mig_buf_printf(&vals, "%s%s", vals.len ? ", " : "",
+                           c->type == ENUM_T ? "'a'" : D->text[c->type] ? "'1'" : "1");
+        }
+        if (cols.len)
+            mig_buf_printf(&b, "INSERT INTO %s (%s) VALUES (%s);\n", t->name, mig_buf_cstr(&cols),
+                           mig_buf_cstr(&vals));
+        mig_buf_release(&cols);
+        mig_buf_release(&vals);
     }
     return mig_buf_detach(&b);
 }
@@ -771,6 +809,29 @@ static int apply(const char *sql)
     return rc;
 }
 
+/* The tables of A still in B that have lost their row ("" when none did). */
+static char *rows_lost(const gschema *sa, const gschema *sb)
+{
+    mig_buf out = MIG_BUF_INIT;
+    for (int i = 0; with_rows && i < sa->nt; i++) {
+        int kept = 0;
+        for (int k = 0; k < sb->nt; k++)
+            kept |= strcmp(sb->t[k].name, sa->t[i].name) == 0;
+        if (!kept)
+            continue;
+        char sql[128];
+        mig_cursor *cur = NULL;
+        const mig_row *row = NULL;
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", sa->t[i].name);
+        if (mig_db_query(&cur, db, ctx, sql, NULL, 0) != 0 || mig_db_fetch(cur, db, ctx, &row) != 0 ||
+            row == NULL || row->values[0].type != MIG_VAL_INT || row->values[0].u.i != 1)
+            mig_buf_printf(&out, "    %s has no row\n", sa->t[i].name);
+        if (cur)
+            mig_db_cursor_close(db, cur);
+    }
+    return mig_buf_detach(&out);
+}
+
 static int failures;
 
 static void report(uint64_t seed, const char *what, const char *a, const char *b, const char *up,
@@ -795,6 +856,7 @@ static int one_case(uint64_t seed, size_t *nchanges)
 {
     gschema sa, sb;
     rng_seed(seed);
+    with_rows = (int)rnd(2);
     gen_schema(&sa);
     sb = sa;
     for (int n = 1 + (int)rnd(3), tries = 0; n > 0 && tries < 20; tries++)
@@ -807,6 +869,15 @@ static int one_case(uint64_t seed, size_t *nchanges)
     if (apply(a) != 0) {
         report(seed, "schema A does not load", a, NULL, NULL, NULL, NULL);
         goto out;
+    }
+    if (with_rows) {
+        char *rows = rows_of(&sa);
+        int rc = apply(rows);
+        if (rc != 0)
+            report(seed, "rows do not load", a, rows, NULL, NULL, NULL);
+        free(rows);
+        if (rc != 0)
+            goto out;
     }
     la = live();
     if (mig_schema_load_ddl(&ta, ctx, db, a, strlen(a), skip_tables) != 0 ||
@@ -841,6 +912,12 @@ static int one_case(uint64_t seed, size_t *nchanges)
         goto out;
     }
     free(left);
+    left = rows_lost(&sa, &sb);
+    if (*left) {
+        report(seed, "the upgrade lost rows", a, b, up, down, left);
+        goto out;
+    }
+    free(left);
     left = NULL;
     mig_schema_free(after);
     after = NULL;
@@ -852,6 +929,12 @@ static int one_case(uint64_t seed, size_t *nchanges)
     left = differences(after, la);
     if (*left) {
         report(seed, "after the downgrade the database differs from A", a, b, up, down, left);
+        goto out;
+    }
+    free(left);
+    left = rows_lost(&sa, &sb);
+    if (*left) {
+        report(seed, "the downgrade lost rows", a, b, up, down, left);
         goto out;
     }
     ok = 1;
