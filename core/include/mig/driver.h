@@ -401,10 +401,8 @@ struct mig_driver {
      */
     size_t (*mask_url)(const char *url, char *buf, size_t buflen);
 
-    /* ABI 2 and later: append below, never reorder. */
-
     /*
-     * Autogenerate (slots added before ABI 1 was released). Render one
+     * Autogenerate (ABI 1: added before its release). Render one
      * change as statements of the database's dialect through emit; return
      * MIG_DRV_OK, emit's non-zero result, or MIG_DRV_NOTSUP with nothing
      * emitted when ALTER TABLE cannot make the change (the core then sends
@@ -423,6 +421,8 @@ struct mig_driver {
     int (*introspect_ddl)(mig_conn *conn, const char *ddl, size_t len,
                           const mig_schema_sink *sink, void *payload,
                           mig_drv_error *err);
+
+    /* ABI 2 and later: append below, never reorder. */
 };
 
 /* Is an optional slot present in a driver table of any accepted ABI? */
