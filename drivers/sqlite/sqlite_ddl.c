@@ -213,17 +213,19 @@ static int rebuild(sb *b, const mig_ddl_table *old, const mig_ddl_table *t, mig_
         rc = MIG_DRV_ERROR;
         goto out;
     }
-    if (cols.len) {
-        sb_puts(b, "INSERT INTO ");
-        sb_ident(b, tmp);
-        sb_puts(b, " (");
-        sb_puts(b, cols.p);
-        sb_puts(b, ") SELECT ");
-        sb_puts(b, cols.p);
-        sb_puts(b, " FROM ");
-        sb_ident(b, old->name);
-        rc = sb_emit(b, emit, payload);
-    }
+    /*
+     * With no column in common the rows still come along, each with the
+     * new columns' defaults, as ALTER TABLE would keep them elsewhere.
+     */
+    sb_puts(b, "INSERT INTO ");
+    sb_ident(b, tmp);
+    sb_puts(b, " (");
+    sb_puts(b, cols.len ? cols.p : "rowid");
+    sb_puts(b, ") SELECT ");
+    sb_puts(b, cols.len ? cols.p : "rowid");
+    sb_puts(b, " FROM ");
+    sb_ident(b, old->name);
+    rc = sb_emit(b, emit, payload);
     free(cols.p);
     if (rc != 0)
         goto out;
