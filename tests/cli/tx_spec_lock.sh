@@ -12,8 +12,8 @@ V=migrations/versions
 D=$MIG_TEST_DRIVER
 ver() { sql "SELECT version_num FROM mig_version ORDER BY version_num" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'; }
 case $D in
-postgres) SLOW="SELECT pg_sleep(30);" ;;
-mysql)    SLOW="SELECT SLEEP(30);" ;;
+postgres) SLOW="SELECT pg_sleep(10);" ;;
+mysql)    SLOW="SELECT SLEEP(10);" ;;
 sqlite)   SLOW="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000000) SELECT count(*) FROM c;" ;;
 esac
 write_rev $V k00000000001 "" "first" "CREATE TABLE k1 (x integer);" "DROP TABLE k1;"
