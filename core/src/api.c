@@ -308,7 +308,7 @@ int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
 static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
-    const char *vt;
+    const char *vt = NULL;
     int rc = mig_ctx_driver(ctx, &s->drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
@@ -505,7 +505,7 @@ static int build_views(mig_ctx *ctx)
         ctx->next_storage[at++] = NULL;
         v->is_lua = r->is_lua;
         v->transactional = r->transactional;
-        v->has_downgrade = 1;
+        v->has_downgrade = -1; /* headers only: see mig_revision_find */
         v->is_head = mig_graph_nchildren(g, r) == 0;
         v->is_base = r->down.n == 0;
         v->is_branch_point = mig_graph_nchildren(g, r) > 1;
@@ -541,6 +541,25 @@ int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n)
     return 0;
 }
 
+/*
+ * Whether a Lua revision defines a downgrade, without running it: the
+ * runner compiles the chunk and knows for sure; for display, a function
+ * named downgrade in the text is the answer.
+ */
+static int lua_mentions_downgrade(const mig_revbody *b)
+{
+    const char *p = b->data;
+    while ((p = strstr(p, "downgrade")) != NULL) {
+        const char *q = p + 9;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q == '=' || *q == '(')
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
 int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
 {
     int rc = build_views(ctx);
@@ -567,7 +586,17 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
         if (rc)
             return rc;
     }
-    *out = ctx->rev_views[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    mig_revision *v = &ctx->rev_storage[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    if (v->has_downgrade < 0) {
+        /* one revision asked for by name: worth reading its body */
+        mig_revbody b;
+        if (mig_revfile_load_body(&b, ctx, r) == 0) {
+            v->has_downgrade = r->is_lua ? lua_mentions_downgrade(&b) : b.has_downgrade;
+            mig_revbody_release(&b);
+        }
+        mig_error_clear(ctx);
+    }
+    *out = v;
     return 0;
 }
 

@@ -619,7 +619,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
     if (rc)
         goto fail;
     for (size_t k = 0; k < n; k++)
-        pos[order[k]] = k;
+        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
 
     /* move the revisions into topological order, links as positions */
     g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
@@ -1269,12 +1269,13 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
     if (sign == NULL) {
         size_t k;
         int rc = find_pos(&k, p->ctx, g, rest);
-        if (rc)
+        if (rc) /* find_pos sets k when it returns 0: mig_fail never returns 0 */
             return rc;
+        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
         if (r->label != NONE && !(p->mark[k] & M_LINE))
             return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
                             p->target, g->nodes[k].rev.id);
-        r->revs[r->nrevs++] = k;
+        r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
         return 0;
     }
     if (up == 2)

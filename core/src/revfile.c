@@ -605,6 +605,11 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         goto fail;
     }
     mig_sha256_hex(data, len, out->checksum);
+    if (out->checksum[0] == '?') {
+        /* libcrypto failed (out of memory): a '???' checksum would be recorded as if real */
+        rc = mig_fail(ctx, MIG_ENOMEM, "%s: cannot compute the checksum: out of memory", rev->path);
+        goto fail;
+    }
 
     if (rev->is_lua) {
         /* a Lua revision is one chunk; the Lua module finds its functions */

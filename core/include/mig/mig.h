@@ -116,6 +116,10 @@ typedef struct mig_revision {
     const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
+    /*
+     * 1 or 0 once the file's body has been read (mig_revision_find reads
+     * it); -1 in lists, which are built from headers alone.
+     */
     int has_downgrade;
     int is_head;
     int is_base;
