@@ -71,7 +71,8 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
     if (rc)
         return rc;
     if (db_tenants) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "[tenants] query runs on the base connection, and the URL names {tenant}");
+        rc = mig_fail(ctx, MIG_ECONFIG,
+                      "[tenants] query runs on the base connection, and the URL names {tenant}");
         mig_error_hint(ctx, "list database tenants with [tenants] list or script");
         return rc;
     }
@@ -118,7 +119,8 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
     if (rc == 0)
         rc = mig_config_get(ctx->cfg, ctx, "tenants", "script", &script);
     if (rc == 0 && !list && !query && !script) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: --all-tenants and mig tenants need [tenants] list, query or script in the configuration");
+        rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: --all-tenants and mig tenants need [tenants] "
+                                        "list, query or script in the configuration");
     } else if (rc == 0 && ((list != NULL) + (query != NULL) + (script != NULL)) > 1) {
         rc = mig_fail(ctx, MIG_ECONFIG, "[tenants]: give one of list, query and script");
     } else if (rc == 0 && list) {
