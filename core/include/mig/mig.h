@@ -79,7 +79,7 @@ typedef struct mig_options {
     int         config_required; /* error if no config file is found */
 } mig_options;
 
-#define MIG_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, -1.0, 0, 0, 0 }
+#define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
 
 /* Messages mig prints while it works (progress, results, warnings). */
 typedef enum mig_log_level {
