@@ -119,8 +119,7 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
     if (rc == 0)
         rc = mig_config_get(ctx->cfg, ctx, "tenants", "script", &script);
     if (rc == 0 && !list && !query && !script) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: --all-tenants and mig tenants need [tenants] "
-                                        "list, query or script in the configuration");
+        rc = mig_fail(ctx, MIG_ECONFIG, "--all-tenants needs [tenants] list, query or script in the configuration");
     } else if (rc == 0 && ((list != NULL) + (query != NULL) + (script != NULL)) > 1) {
         rc = mig_fail(ctx, MIG_ECONFIG, "[tenants]: give one of list, query and script");
     } else if (rc == 0 && list) {
