@@ -92,7 +92,8 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
 /*
  * Create a context: reads the configuration (not the database, not the
  * revision files). On failure *out is still set, so mig_last_error() can
- * say why; free it with mig_ctx_free().
+ * say why; free it with mig_ctx_free(). The strings and arrays opts points
+ * to are borrowed: they must outlive the context (argv does).
  */
 int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
 void mig_ctx_free(mig_ctx *ctx);
