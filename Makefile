@@ -2,10 +2,14 @@
 #   make demo   install what is missing, build, migrate the bundled example
 #   make test   install what is missing, build, start throw-away servers,
 #               run every test, stop the servers
+#   make bench  Release build in build-bench, mig against the databases' own
+#               clients (N=100 for a quick run, W=W1,W3 for some workloads)
 BUILD    ?= build
 JOBS     ?= 2
 SANITIZE ?= 0
 CMAKE_FLAGS ?=
+BENCH_BUILD ?= build-bench
+W ?= all
 
 ifeq ($(SANITIZE),1)
 BUILD := build-sanitize
@@ -21,7 +25,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS := config revfile target url sqlsplit
 
-.PHONY: all deps test-deps build demo test fuzz lint clean
+.PHONY: all deps test-deps bench-deps build demo test bench fuzz lint clean
 
 all: build
 
@@ -43,6 +47,15 @@ demo: build
 test: test-deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 	@scripts/run-tests.sh $(BUILD)
+
+bench-deps:
+	@scripts/bench.sh deps
+
+bench: test-deps bench-deps
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DMIG_BUILD_TESTS=OFF $(CMAKE_FLAGS)
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	@N='$(N)' scripts/bench.sh $(BENCH_BUILD) $(W)
 
 # libFuzzer over the parsers, FUZZ_SECONDS each (tests/fuzz/run.sh)
 fuzz:
@@ -66,4 +79,4 @@ lint:
 	@echo "lint: cppcheck and clang-tidy clean"
 
 clean:
-	rm -rf build build-sanitize build-fuzz build-lint demo.db
+	rm -rf build build-sanitize build-fuzz build-lint $(BENCH_BUILD) demo.db

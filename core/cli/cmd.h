@@ -63,8 +63,8 @@ typedef struct cli_spec {
 #define CLI_MANY ((size_t)-1)
 
 /* Command flags, used by main.c before the command runs. */
-#define CMD_TENANTS (1u << 0) /* --tenant / --all-tenants / -j apply */
-#define CMD_WRITES  (1u << 1) /* changes the database or files: takes the lock */
+#define CMD_TENANTS     (1u << 0) /* --tenant / --all-tenants / -j apply */
+#define CMD_ALL_TENANTS (1u << 1) /* without --tenant, --all-tenants is implied */
 
 typedef struct cli cli;
 typedef int (*cli_cmd_fn)(cli *c);

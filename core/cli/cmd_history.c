@@ -5,11 +5,13 @@
  * history works with no database at all.
  *
  * A range A:B keeps the revisions that are B or below it and A or above
- * it; an empty side, `base` or `heads` leaves that side open, and
- * `current` stands for the version table's heads.
+ * it; an empty side, `base` or `heads` leaves that side open, `current`
+ * stands for the version table's heads, and either side may count steps
+ * from there (`-r -3:current`, `-r ae10+2:`).
  */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +26,12 @@ static const cli_opt opts[] = {
     { 0 }
 };
 
-const cli_spec cmd_history_spec = { "", 0, 0, opts, NULL };
+const cli_spec cmd_history_spec = {
+    "", 0, 0, opts,
+    "Marks (head), (current), (branchpoint) and (mergepoint). In -r A:B, an\n"
+    "empty side, base or heads is open; current is the database's revision;\n"
+    "either side may add +N or -N steps (-r -3:current, -r 1f0e+1:)."
+};
 
 /* One side of the range: the ids it stands for, or none for an open side. */
 typedef struct bound {
@@ -40,17 +47,74 @@ static void bound_release(bound *b)
     free(b->ids);
 }
 
+/*
+ * Move id `steps` revisions down (sign '-') or up ('+'). Like a relative
+ * target, the walk refuses to choose at a merge point or a branch point.
+ */
+static int walk(cli *c, const cli_graph *g, char **id, char sign, long steps, const char *word)
+{
+    for (long s = 0; s < steps; s++) {
+        const mig_revision *r = cli_graph_find(g, *id);
+        const char *next = NULL;
+        size_t count = 0;
+        if (r == NULL)
+            return cli_fail(c, MIG_ETARGET, "unknown revision '%s'", *id);
+        if (sign == '-') {
+            for (const char *const *d = r->down; d && *d; d++, count++)
+                next = *d;
+        } else {
+            for (size_t i = 0; i < g->n; i++)
+                for (const char *const *d = g->revs[i]->down; d && *d; d++)
+                    if (strcmp(*d, r->id) == 0) {
+                        next = g->revs[i]->id;
+                        count++;
+                    }
+        }
+        if (count == 0)
+            return cli_fail(c, MIG_ETARGET, "'%s' goes past %s", word, sign == '-' ? "base" : "the head");
+        if (count > 1)
+            return cli_fail(c, MIG_ETARGET, "'%s' is ambiguous: %s is a %s point", word, r->id,
+                            sign == '-' ? "merge" : "branch");
+        char *copy = strdup(next);
+        if (copy == NULL)
+            return cli_fail(c, MIG_ENOMEM, "out of memory");
+        free(*id);
+        *id = copy;
+    }
+    return 0;
+}
+
+/*
+ * One side of -r: open, `current`, a revision as libmig names it, or any
+ * of these followed by +N or -N (`-1` alone is one below current).
+ */
 static int bound_resolve(cli *c, bound *b, const char *name, size_t len,
                          const char *open_word, cli_graph *g)
 {
-    char *word = strndup(name, len);
+    char *word = strndup(name, len), *whole = strndup(name, len);
     int rc = 0;
+    char sign = 0;
+    long steps = 0;
     memset(b, 0, sizeof *b);
-    if (word == NULL)
-        return cli_fail(c, MIG_ENOMEM, "out of memory");
+    if (word == NULL || whole == NULL) {
+        rc = cli_fail(c, MIG_ENOMEM, "out of memory");
+        goto out;
+    }
     if (*word == '\0' || strcmp(word, open_word) == 0) {
         b->open = 1;
-    } else if (strcmp(word, "current") == 0) {
+        goto out;
+    }
+    /* Revision ids hold no '+' or '-': a trailing [+-]digits is a step count. */
+    size_t k = strlen(word);
+    while (k > 0 && isdigit((unsigned char)word[k - 1]))
+        k--;
+    if (k > 0 && word[k] != '\0' && (word[k - 1] == '+' || word[k - 1] == '-')) {
+        sign = word[k - 1];
+        steps = strtol(word + k, NULL, 10);
+        word[k - 1] = '\0';
+    }
+
+    if (*word == '\0' || strcmp(word, "current") == 0) {
         if (!g->have_current && (rc = cli_graph_read_current(c, g)) != 0)
             goto out;
         b->ids = calloc(g->ncurrent + 1, sizeof *b->ids);
@@ -74,16 +138,56 @@ static int bound_resolve(cli *c, bound *b, const char *name, size_t len,
         }
         b->n = 1;
     }
+    if (sign) {
+        if (b->n != 1) {
+            rc = cli_fail(c, MIG_ETARGET, "'%s' needs one revision to count from, not %zu", whole, b->n);
+            goto out;
+        }
+        /* Borrowed again below for the output; only the copied ids are kept. */
+        if ((rc = mig_revisions(c->ctx, &g->revs, &g->n)) != 0)
+            goto out;
+        rc = walk(c, g, &b->ids[0], sign, steps, whole);
+    }
 out:
     free(word);
+    free(whole);
     return rc;
+}
+
+/* Positions of the revisions sorted by id, so index_of is a binary search. */
+static size_t *by_id;
+static const cli_graph *by_id_graph;
+
+static int cmp_pos(const void *a, const void *b)
+{
+    return strcmp(by_id_graph->revs[*(const size_t *)a]->id, by_id_graph->revs[*(const size_t *)b]->id);
+}
+
+static int index_build(const cli_graph *g)
+{
+    by_id = malloc((g->n + 1) * sizeof *by_id);
+    if (by_id == NULL)
+        return -1;
+    for (size_t i = 0; i < g->n; i++)
+        by_id[i] = i;
+    by_id_graph = g;
+    qsort(by_id, g->n, sizeof *by_id, cmp_pos);
+    return 0;
 }
 
 static size_t index_of(const cli_graph *g, const char *id)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (strcmp(g->revs[i]->id, id) == 0)
-            return i;
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g->revs[by_id[mid]]->id, id);
+        if (c == 0)
+            return by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return (size_t)-1;
 }
 
@@ -174,6 +278,10 @@ int cmd_history(cli *c)
         rc = cli_fail(c, MIG_ENOMEM, "out of memory");
         goto out;
     }
+    if (index_build(&g) != 0) {
+        rc = cli_fail(c, MIG_ENOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = select_range(c, &g, &lo, &hi, keep)) != 0)
         goto out;
 
@@ -191,6 +299,8 @@ int cmd_history(cli *c)
     if (list)
         json_object_set_new(c->doc, "revisions", list);
 out:
+    free(by_id);
+    by_id = NULL;
     free(keep);
     bound_release(&lo);
     bound_release(&hi);

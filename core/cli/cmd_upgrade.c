@@ -6,6 +6,7 @@
  */
 #include "cmd.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,8 @@ static void on_step(void *payload, const mig_step_report *s)
     json_object_set_new(j, "from", cli_json_str(s->from));
     json_object_set_new(j, "direction", cli_json_str(s->direction));
     json_object_set_new(j, "message", cli_json_str(s->message));
-    json_object_set_new(j, "duration_ms", json_real(s->duration_ms));
+    /* Microseconds are as fine as a clock reading here means anything. */
+    json_object_set_new(j, "duration_ms", json_real(round(s->duration_ms * 1000.0) / 1000.0));
     pthread_mutex_lock(&r->lock);
     json_array_append_new(r->steps, j);
     pthread_mutex_unlock(&r->lock);

@@ -83,7 +83,7 @@ static const cli_cmd commands[] = {
     { "revision",  cmd_revision,  0,           "write a new revision file", &cmd_revision_spec },
     { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
     { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
-    { "tenants",   cmd_tenants,   CMD_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
+    { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
     { "upgrade",   cmd_upgrade,   CMD_TENANTS, "apply revisions up to TARGET", &cmd_upgrade_spec },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -202,7 +202,9 @@ static int make_context(cli *c)
     o.nx = g.x.n;
     o.tenants = g.tenants.v;
     o.ntenants = g.tenants.n;
-    o.all_tenants = g.all_tenants;
+    /* `mig tenants` lists them all unless told which (its help says so) */
+    o.all_tenants = g.all_tenants
+        || ((c->cmd->flags & CMD_ALL_TENANTS) && g.tenants.n == 0);
     o.jobs = g.jobs;
     o.keep_going = g.keep_going;
     o.lock_timeout = g.lock_timeout;

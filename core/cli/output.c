@@ -102,6 +102,12 @@ void cli_report_error(cli *c, int rc)
     else
         fprintf(stderr, "failed (%s)", cli_error_name(rc));
     fputc('\n', stderr);
+    /*
+     * A failed migration shows its statement and the database's code
+     * (SQLSTATE) at once; bad input stays one line.
+     */
+    if (!c->verbose && (rc == MIG_EFAIL || rc == MIG_EPARTIAL))
+        labelled("detail", detail);
     labelled("hint", hint);
     if (c->verbose) {
         labelled("detail", detail);

@@ -6,6 +6,8 @@
 #include "api.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@ static void release_resources(mig_ctx *ctx)
     free(ctx->version_table);
     free(ctx->rev_views);
     free(ctx->rev_storage);
+    free(ctx->next_storage);
     free(ctx->head_views);
     mig_strvec_release(&ctx->current);
 }
@@ -143,6 +146,13 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
     }
     *out = ctx->graph;
     return 0;
+}
+
+/* Is the URL from the command line or the environment (not from the file)? */
+static int url_from_outside(const mig_ctx *ctx)
+{
+    const char *env = getenv("MIG_DATABASE_URL");
+    return (ctx->opts.url && *ctx->opts.url) || (env && *env);
 }
 
 int mig_ctx_url(mig_ctx *ctx, char **out)
@@ -282,7 +292,20 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
     return rc;
 }
 
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing);
+
 int mig_session_open(mig_session *s, mig_ctx *ctx)
+{
+    return session_open(s, ctx, NULL);
+}
+
+int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
+{
+    *missing = 0;
+    return session_open(s, ctx, missing);
+}
+
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
     const char *vt = NULL;
@@ -307,8 +330,19 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
     }
     if (rc == 0)
         rc = mig_state_init(&s->st, ctx, s->drv, vt);
-    if (rc == 0)
-        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, mig_config_dir(ctx->cfg));
+    /* a relative sqlite: path is relative to where it was written down */
+    char cwd[4096];
+    const char *base = mig_config_dir(ctx->cfg);
+    if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
+        base = cwd;
+    s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
+    if (rc == 0 && missing) {
+        rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
+        if (rc == 0 && *missing)
+            return 0; /* nothing there yet: the caller reads an empty state */
+    } else if (rc == 0) {
+        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
+    }
     if (rc == 0 && ctx->tenant && !db_tenant)
         rc = enter_schema(s, ctx);
     if (rc == 0) {
@@ -337,6 +371,96 @@ void mig_session_close(mig_session *s)
     memset(s, 0, sizeof *s);
 }
 
+/* ---- the graph, read while the session connects ---- */
+
+typedef struct graph_job {
+    mig_ctx    *ctx;   /* its own context: its errors never race with the session's */
+    const char *dir;
+    mig_graph  *graph;
+    int         rc;
+} graph_job;
+
+static void *graph_job_run(void *payload)
+{
+    graph_job *j = payload;
+    j->rc = mig_graph_load(&j->graph, j->ctx, j->dir);
+    return NULL;
+}
+
+/* Move src's error onto dst; swapping the buffers cannot fail. */
+static void move_error(mig_ctx *dst, mig_ctx *src)
+{
+    mig_buf *d[] = { &dst->err_message, &dst->err_detail, &dst->err_hint, &dst->err_file, &dst->err_origin };
+    mig_buf *o[] = { &src->err_message, &src->err_detail, &src->err_hint, &src->err_file, &src->err_origin };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        mig_buf t = *d[i];
+        *d[i] = *o[i];
+        *o[i] = t;
+    }
+    dst->err_code = src->err_code;
+    dst->err_line = src->err_line;
+}
+
+/*
+ * Reading every revision header is a walk over the file system, and a
+ * connect is a wait on the database (for SQLite, parsing the schema of a
+ * large database): neither needs the other, so they overlap. The loader
+ * only reads files and writes its own context; the result is handed over
+ * after the join, so nothing is shared while both run.
+ */
+int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
+{
+    memset(s, 0, sizeof *s);
+    const char *loc;
+    int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc)
+        return rc;
+    graph_job j = { NULL, ctx->versions_dir, NULL, 0 };
+    pthread_t th;
+    if (ctx->graph || mig_ctx_new_empty(&j.ctx) != 0 || pthread_create(&th, NULL, graph_job_run, &j) != 0) {
+        /* loaded already, or no thread to be had: one after the other */
+        mig_ctx_free(j.ctx);
+        rc = mig_ctx_graph(ctx, g);
+        return rc ? rc : mig_session_open(s, ctx);
+    }
+    int src = mig_session_open(s, ctx);
+    pthread_join(th, NULL);
+    if (j.rc) {
+        if (src == 0)
+            mig_session_close(s);
+        move_error(ctx, j.ctx);
+        rc = j.rc;
+    } else {
+        ctx->graph = j.graph;
+        *g = j.graph;
+        rc = src;
+    }
+    mig_ctx_free(j.ctx);
+    return rc;
+}
+
+/* The names graph.c takes for revision files: keep the two in step. */
+int mig_ctx_may_have_revisions(mig_ctx *ctx)
+{
+    const char *loc;
+    if (mig_ctx_script_location(ctx, &loc) != 0) {
+        mig_error_clear(ctx);
+        return 1;
+    }
+    DIR *d = opendir(ctx->versions_dir);
+    if (d == NULL)
+        return 1;
+    int found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        found = e->d_name[0] != '.' && e->d_type != DT_DIR && n > 4 &&
+                (strcmp(e->d_name + n - 4, ".sql") == 0 || strcmp(e->d_name + n - 4, ".lua") == 0);
+    }
+    closedir(d);
+    return found;
+}
+
 /* ---- revisions for the public API ---- */
 
 static int build_views(mig_ctx *ctx)
@@ -354,6 +478,14 @@ static int build_views(mig_ctx *ctx)
     if (!ctx->rev_storage || !ctx->rev_views || !ctx->head_views)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     ctx->nrev_views = n;
+    /* one array holds every child list: n lists of children, each NULL-ended */
+    size_t nlinks = 0;
+    for (size_t i = 0; i < n; i++)
+        nlinks += mig_graph_nchildren(g, mig_graph_at(g, i)) + 1;
+    ctx->next_storage = calloc(nlinks, sizeof *ctx->next_storage);
+    if (ctx->next_storage == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         /* newest first, as history prints */
         const mig_rev *r = mig_graph_at(g, n - 1 - i);
@@ -367,9 +499,13 @@ static int build_views(mig_ctx *ctx)
         v->labels = r->labels.n ? (const char *const *)r->labels.v : empty;
         v->depends = r->depends.n ? (const char *const *)r->depends.v : empty;
         /* the arrays are borrowed from the graph, which outlives the views */
+        v->next = &ctx->next_storage[at];
+        for (size_t c = 0; c < mig_graph_nchildren(g, r); c++)
+            ctx->next_storage[at++] = mig_graph_child(g, r, c)->id;
+        ctx->next_storage[at++] = NULL;
         v->is_lua = r->is_lua;
         v->transactional = r->transactional;
-        v->has_downgrade = 1;
+        v->has_downgrade = -1; /* headers only: see mig_revision_find */
         v->is_head = mig_graph_nchildren(g, r) == 0;
         v->is_base = r->down.n == 0;
         v->is_branch_point = mig_graph_nchildren(g, r) > 1;
@@ -377,10 +513,9 @@ static int build_views(mig_ctx *ctx)
         ctx->rev_views[i] = v;
     }
     for (size_t i = 0; i < mig_graph_nheads(g); i++) {
-        const mig_rev *h = mig_graph_head(g, i);
-        for (size_t j = 0; j < n; j++)
-            if (ctx->rev_views[j]->id == h->id)
-                ctx->head_views[i] = ctx->rev_views[j];
+        /* views are in reverse topological order */
+        size_t idx = mig_graph_index(g, mig_graph_head(g, i));
+        ctx->head_views[i] = ctx->rev_views[n - 1 - idx];
     }
     ctx->nhead_views = mig_graph_nheads(g);
     return 0;
@@ -406,6 +541,25 @@ int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n)
     return 0;
 }
 
+/*
+ * Whether a Lua revision defines a downgrade, without running it: the
+ * runner compiles the chunk and knows for sure; for display, a function
+ * named downgrade in the text is the answer.
+ */
+static int lua_mentions_downgrade(const mig_revbody *b)
+{
+    const char *p = b->data;
+    while ((p = strstr(p, "downgrade")) != NULL) {
+        const char *q = p + 9;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q == '=' || *q == '(')
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
 int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
 {
     int rc = build_views(ctx);
@@ -423,15 +577,27 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
             return mig_fail(ctx, MIG_ETARGET, "'base' is ambiguous: there are %zu bases",
                             mig_graph_nbases(g));
         r = mig_graph_base(g, 0);
-    } else if ((rc = mig_graph_find(&r, ctx, g, name)) != 0) {
-        return rc;
+    } else {
+        /* LABEL@head names the label's head, as a bare label does */
+        const char *at = strchr(name, '@');
+        char *label = at && strcmp(at, "@head") == 0 ? mig_strndup(name, (size_t)(at - name)) : NULL;
+        rc = mig_graph_find(&r, ctx, g, label ? label : name);
+        free(label);
+        if (rc)
+            return rc;
     }
-    for (size_t i = 0; i < ctx->nrev_views; i++)
-        if (ctx->rev_views[i]->id == r->id) {
-            *out = ctx->rev_views[i];
-            return 0;
+    mig_revision *v = &ctx->rev_storage[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    if (v->has_downgrade < 0) {
+        /* one revision asked for by name: worth reading its body */
+        mig_revbody b;
+        if (mig_revfile_load_body(&b, ctx, r) == 0) {
+            v->has_downgrade = r->is_lua ? lua_mentions_downgrade(&b) : b.has_downgrade;
+            mig_revbody_release(&b);
         }
-    return mig_fail(ctx, MIG_ETARGET, "unknown revision '%s'", name);
+        mig_error_clear(ctx);
+    }
+    *out = v;
+    return 0;
 }
 
 /* ---- drivers ---- */
@@ -483,6 +649,10 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 const char *m = mig_last_error(ctx)->message;
                 const char *colon = strstr(m, ".so: ");
                 info.problem = colon ? colon + 5 : m;
+                /* a plugin refused for its ABI still says which ABI it has */
+                unsigned abi = 0;
+                if (sscanf(info.problem, "driver ABI %u,", &abi) == 1)
+                    info.abi = abi;
             }
             fn(payload, &info);
             mig_drv_unload(drv);

@@ -22,6 +22,7 @@ typedef struct mig_session {
     mig_db        *db;
     mig_state      st;
     char          *url;
+    const char    *base_dir;   /* relative paths in url resolve here */
 } mig_session;
 
 /* Load graph, driver and names before tenant workers borrow them. */
@@ -32,6 +33,26 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);
+/*
+ * For commands that only read: a database that does not exist yet is not
+ * created; *missing = 1 and s->db is NULL then (an empty state).
+ */
+int  mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing);
 void mig_session_close(mig_session *s);
+
+/*
+ * mig_session_open and mig_ctx_graph at once: the graph loads on a second
+ * thread while this one connects. *g is borrowed from ctx. A graph error
+ * wins over a session error (as when the graph loaded first); on any
+ * error the session is closed.
+ */
+int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
+
+/*
+ * 0 when the versions folder holds no revision file for certain (a look
+ * at the names only, stopping at the first); 1 otherwise, errors included
+ * (the graph load reports them).
+ */
+int  mig_ctx_may_have_revisions(mig_ctx *ctx);
 
 #endif

@@ -119,18 +119,10 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     }
     if (rc)
         return rc;
-    if (mig_graph_nheads(g) > 1) {
-        mig_buf b = MIG_BUF_INIT;
-        mig_buf_printf(&b, "%zu heads:", mig_graph_nheads(g));
-        for (size_t i = 0; i < mig_graph_nheads(g); i++)
-            mig_buf_printf(&b, " %s", mig_graph_head(g, i)->id);
-        mig_buf_puts(&b, "; join them with `mig merge`");
-        report(fn, payload, "heads", NULL, mig_buf_cstr(&b), &problems);
-        mig_buf_release(&b);
-    }
-
+    /* several heads are a valid graph (branches, LABEL@head): pending covers an unapplied one */
     mig_session s;
-    rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     mig_strvec heads = MIG_STRVEC_INIT;
@@ -138,8 +130,9 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     mig_failed f;
     int found = 0;
     memset(&f, 0, sizeof f);
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
-    if (rc == 0)
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
+    if (rc == 0 && !missing)
         rc = mig_state_find_failed(&s.st, ctx, s.db, &f, &found);
     if (rc == 0 && found) {
         char *m = mig_aprintf("revision %s failed part-way (%lld statement(s) applied): "
@@ -148,34 +141,42 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         report(fn, payload, "failed", f.revision, m ? m : "failed part-way", &problems);
         free(m);
     }
-    if (rc == 0)
+    if (rc == 0 && !missing)
         rc = mig_state_read_history(&s.st, ctx, s.db, collect, &a);
     mig_session_close(&s);
 
     size_t pending = 0;
-    if (rc == 0)
+    if (rc == 0) {
         rc = mig_graph_pending(&pending, ctx, g, (const char *const *)heads.v, heads.n);
+        if (rc == MIG_ETARGET) {
+            /* the database is at a revision no file declares: a difference to report, not bad input */
+            report(fn, payload, "unknown", NULL, mig_last_error(ctx)->message, &problems);
+            mig_error_clear(ctx);
+            rc = 0;
+        }
+    }
     if (rc == 0 && pending) {
         char *m = mig_aprintf("%zu revision(s) not applied", pending);
         report(fn, payload, "pending", NULL, m ? m : "revisions not applied", &problems);
         free(m);
     }
-    /* files changed since they were applied */
+    /* files changed since they were applied: only what is still applied matters */
+    unsigned char *applied = NULL;
+    if (rc == 0 && a.revs.n) {
+        applied = calloc(mig_graph_count(g) + 1, 1);
+        if (applied == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        else if (mig_graph_applied(applied, ctx, g, (const char *const *)heads.v, heads.n) != 0)
+            memset(applied, 0, mig_graph_count(g)); /* unknown heads: pending reported them */
+        mig_error_clear(ctx);
+    }
     for (size_t i = 0; rc == 0 && i < a.revs.n; i++) {
         const mig_rev *rev = NULL;
         if (mig_graph_find(&rev, ctx, g, a.revs.v[i]) != 0 || strcmp(rev->id, a.revs.v[i]) != 0) {
             mig_error_clear(ctx);
             continue;
         }
-        /* only what is still applied matters */
-        int applied = 0;
-        for (size_t h = 0; h < heads.n && !applied; h++) {
-            const mig_rev *hr = NULL;
-            if (mig_graph_find(&hr, ctx, g, heads.v[h]) == 0)
-                applied = hr == rev || mig_graph_is_ancestor(g, rev, hr);
-            mig_error_clear(ctx);
-        }
-        if (!applied)
+        if (!applied[mig_graph_index(g, rev)])
             continue;
         mig_revbody b;
         if (mig_revfile_load_body(&b, ctx, rev) != 0) {
@@ -191,6 +192,7 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         }
         mig_revbody_release(&b);
     }
+    free(applied);
     mig_failed_release(&f);
     mig_strvec_release(&heads);
     mig_strvec_release(&a.revs);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "paths.h"
 #include "ctx.h"
 #include "sqlsplit.h"
 #include "url.h"
@@ -48,15 +49,9 @@ static int push_path_list(mig_strvec *out, const char *list)
  */
 static int push_exe_relative(mig_strvec *out)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    const char *exe = mig_exe_dir();
+    if (*exe == '\0')
         return 0;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash == NULL)
-        return 0;
-    *slash = '\0';
     char *dir = mig_aprintf("%s/../lib/mig/drivers", exe);
     if (dir == NULL)
         return -1;
@@ -87,9 +82,11 @@ int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
         }
         free(cfgpath);
     }
-    rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
+    /* a build tree's mig loads the drivers built with it, never a stale install */
+    if (mig_running_from_build_tree())
+        rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
     rc |= push_exe_relative(out);
-    rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
+    rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
     return rc ? MIG_ENOMEM : 0;
 }
 
@@ -377,8 +374,24 @@ static void scrub(char *msg, size_t cap, const char *url)
     free(secret);
 }
 
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                        const char *url, const char *base_dir, int flags);
+
 int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
                    const char *url, const char *base_dir)
+{
+    return connect_with(out, NULL, ctx, drv, url, base_dir, 0);
+}
+
+int mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                      const char *url, const char *base_dir)
+{
+    *missing = 0;
+    return connect_with(out, missing, ctx, drv, url, base_dir, MIG_CONNECT_NO_CREATE);
+}
+
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                        const char *url, const char *base_dir, int flags)
 {
     *out = NULL;
     mig_db *db = calloc(1, sizeof *db);
@@ -393,9 +406,15 @@ int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
     mig_connect_opts o = { 0 };
     o.application_name = "mig";
     o.lock_timeout_s = ctx->opts.lock_timeout >= 0 ? ctx->opts.lock_timeout : 300.0;
+    o.flags = flags;
     mig_drv_error e;
     err_init(&e);
     int drc = drv->table->connect(&db->conn, url, base_dir, &o, &e);
+    if (drc == MIG_DRV_NODB && missing) {
+        *missing = 1;
+        mig_db_close(db);
+        return 0;
+    }
     if (drc != MIG_DRV_OK) {
         /* a driver that quotes the URL must not leak its password */
         scrub(e.message, sizeof e.message, url);

@@ -48,6 +48,12 @@ typedef struct mig_db {
 
 int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
                     const char *url, const char *base_dir);
+/*
+ * The same for a caller that only reads: a database that does not exist is
+ * not created; *missing = 1 then and the result is 0 with *out NULL.
+ */
+int  mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                       const char *url, const char *base_dir);
 void mig_db_close(mig_db *db);
 
 /*

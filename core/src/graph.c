@@ -6,14 +6,15 @@
  *
  * After loading, revisions sit in one array in a stable topological order
  * (every down_revision and depends_on before the revisions that name it)
- * and all links are positions in that array. Planning (plan.c's job in
- * other tools) lives here too, in the second half of the file, because it
- * is a walk of this structure and nothing else.
+ * and all links are positions in that array. Planning lives here too, in
+ * the second half of the file, because it is a walk of this structure and
+ * nothing else.
  */
 #include "graph.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,51 @@ struct mig_graph {
 };
 
 static const char *const no_labels[] = { NULL };
+
+/* A graph error about a file (MIG_EREVFILE): the file is kept on the error too. */
+static int vfail_in(mig_ctx *ctx, const char *path, int line, const char *fmt, va_list ap)
+{
+    mig_buf msg = MIG_BUF_INIT;
+    /* fail_in_line: the place first, as path:LINE (path alone for a revision built in memory) */
+    if (line > 0)
+        mig_buf_printf(&msg, "%s:%d: ", path, line);
+    else if (line == 0)
+        mig_buf_printf(&msg, "%s: ", path);
+    mig_buf_vprintf(&msg, fmt, ap);
+    if (msg.oom) {
+        mig_buf_release(&msg);
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    mig_fail(ctx, MIG_EREVFILE, "%s", msg.ptr);
+    mig_buf_release(&msg);
+    mig_error_where(ctx, path, line > 0 ? line : 0);
+    return MIG_EREVFILE;
+}
+
+static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail_in(ctx, path, -1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The same about one header line: the message starts "path:LINE: ". */
+static int fail_in_line(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail_in_line(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail_in(ctx, path, line, fmt, ap);
+    va_end(ap);
+    return rc;
+}
 
 /* ---- loading ---- */
 
@@ -131,12 +177,17 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     return rc;
 }
 
-/* Positions sorted by id, for lookups by bisection. */
-static const mig_rev *sort_revs; /* only during build_index's qsort */
+/* An id with its index, sorted to find revisions by bisection. */
+typedef struct idkey {
+    const char *id;
+    size_t      i;
+} idkey;
 
-static int cmp_by_id(const void *a, const void *b)
+static int cmp_idkey(const void *a, const void *b)
 {
-    return strcmp(sort_revs[*(const size_t *)a].id, sort_revs[*(const size_t *)b].id);
+    const idkey *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
 /* The first k in idx[0..n) with revs[idx[k]].id >= key. */
@@ -247,12 +298,12 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
         for (size_t k = 0; k < r->down.n; k++) {
             size_t j = find_exact(idx, n, revs, sizeof *revs, r->down.v[k]);
             if (j == NONE)
-                return mig_fail(ctx, MIG_EREVFILE, "%s: down_revision '%s' is not a known revision",
-                                r->path, r->down.v[k]);
+                return fail_in_line(ctx, r->path, r->down_line,
+                                    "down_revision '%s' is not a known revision", r->down.v[k]);
             for (size_t m = lk->po[i]; m < p; m++)
                 if (lk->pe[m] == j)
-                    return mig_fail(ctx, MIG_EREVFILE, "%s: down_revision names '%s' twice",
-                                    r->path, r->down.v[k]);
+                    return fail_in_line(ctx, r->path, r->down_line,
+                                        "down_revision names '%s' twice", r->down.v[k]);
             lk->pe[p++] = j;
         }
         lk->do_[i] = q;
@@ -265,14 +316,12 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
                 size_t count, first;
                 j = find_prefix(idx, n, revs, sizeof *revs, name, &count, &first);
                 if (count > 1)
-                    return mig_fail(ctx, MIG_EREVFILE,
-                                    "%s: depends_on '%s' is ambiguous: %s, %s%s", r->path, name,
-                                    revs[idx[first]].id, revs[idx[first + 1]].id,
-                                    count > 2 ? ", ..." : "");
+                    return fail_in_line(ctx, r->path, r->depends_line,
+                                        "depends_on '%s' is ambiguous: %s, %s%s", name, revs[idx[first]].id,
+                                        revs[idx[first + 1]].id, count > 2 ? ", ..." : "");
                 if (j == NONE)
-                    return mig_fail(ctx, MIG_EREVFILE,
-                                    "%s: depends_on '%s' is not a known revision or branch label",
-                                    r->path, name);
+                    return fail_in_line(ctx, r->path, r->depends_line,
+                                        "depends_on '%s' is not a known revision or branch label", name);
             }
             /* a dependency that is also a down_revision adds nothing */
             int dup = 0;
@@ -343,8 +392,8 @@ static int topo_sort(size_t *order, mig_ctx *ctx, const mig_rev *revs, size_t n,
                         mig_buf_printf(&cyc, "%s -> ", revs[stk[t]].id);
                     mig_buf_printf(&cyc, "%s%s", top - (s - 1) > 8 ? "... -> " : "",
                                    revs[w].id);
-                    rc = mig_fail(ctx, MIG_EREVFILE, "%s: revision cycle: %s", revs[w].path,
-                                  mig_buf_cstr(&cyc));
+                    rc = fail_in(ctx, revs[w].path, "%s: revision cycle: %s", revs[w].path,
+                                 mig_buf_cstr(&cyc));
                     mig_buf_release(&cyc);
                     break;
                 }
@@ -493,12 +542,20 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
     }
 
     /* ids: unique */
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    sort_revs = revs;
+    idkey *keys = malloc((n ? n : 1) * sizeof *keys);
+    if (keys == NULL) {
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        keys[i].id = revs[i].id;
+        keys[i].i = i;
+    }
     if (n)
-        qsort(idx, n, sizeof *idx, cmp_by_id);
-    sort_revs = NULL;
+        qsort(keys, n, sizeof *keys, cmp_idkey);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = keys[i].i;
+    free(keys);
     for (size_t k = 1; k < n; k++) {
         size_t a = idx[k - 1], b = idx[k];
         if (strcmp(revs[a].id, revs[b].id) == 0) {
@@ -507,8 +564,8 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
                 a = b;
                 b = t;
             }
-            rc = mig_fail(ctx, MIG_EREVFILE, "duplicate revision id '%s' in %s and %s",
-                          revs[a].id, revs[a].path, revs[b].path);
+            rc = fail_in(ctx, revs[b].path, "duplicate revision id '%s' in %s and %s", revs[a].id,
+                         revs[a].path, revs[b].path);
             goto fail;
         }
     }
@@ -526,15 +583,15 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         for (size_t k = 0; k < revs[i].labels.n; k++) {
             const char *name = revs[i].labels.v[k];
             if (is_reserved(name)) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s: '%s' cannot be a branch label",
-                              revs[i].path, name);
+                rc = fail_in(ctx, revs[i].path, "%s: '%s' cannot be a branch label", revs[i].path,
+                             name);
                 goto fail;
             }
             size_t j = find_exact(idx, n, revs, sizeof *revs, name);
             if (j != NONE) {
-                rc = mig_fail(ctx, MIG_EREVFILE,
-                              "%s: branch label '%s' is the id of the revision in %s",
-                              revs[i].path, name, revs[j].path);
+                rc = fail_in(ctx, revs[i].path,
+                             "%s: branch label '%s' is the id of the revision in %s", revs[i].path,
+                             name, revs[j].path);
                 goto fail;
             }
             labels[nlabels].name = name;
@@ -547,11 +604,11 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         if (strcmp(labels[k - 1].name, labels[k].name) == 0) {
             size_t a = labels[k - 1].pos, b = labels[k].pos;
             if (a == b)
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s: branch label '%s' given twice",
-                              revs[a].path, labels[k].name);
+                rc = fail_in(ctx, revs[a].path, "%s: branch label '%s' given twice", revs[a].path,
+                             labels[k].name);
             else
-                rc = mig_fail(ctx, MIG_EREVFILE, "branch label '%s' is used by both %s and %s",
-                              labels[k].name, revs[a].path, revs[b].path);
+                rc = fail_in(ctx, revs[b].path, "branch label '%s' is used by both %s and %s",
+                             labels[k].name, revs[a].path, revs[b].path);
             goto fail;
         }
 
@@ -573,7 +630,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         goto fail;
     }
-    g->n = n; /* only now: mig_graph_free walks g->nodes[0..n) */
+    g->n = n; /* from here mig_graph_free releases the moved revisions */
     size_t *p = g->pool;
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
@@ -778,14 +835,30 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     /* ancestors come first in the order: no walk needed otherwise */
     if (a >= r)
         return 0;
-    unsigned char *mark = calloc(g->n, 1);
+    unsigned char *seen = calloc(g->n, 1);
     size_t *stk = malloc(g->n * sizeof *stk);
     int found = 0;
-    if (mark && stk) {
-        mark_up_down(g, mark, stk, &r, 1, 1, 0, ALL_LINKS);
-        found = mark[a] != 0;
+    size_t top = 0;
+    if (seen && stk) {
+        stk[top++] = r;
+        seen[r] = 1;
     }
-    free(mark);
+    while (top && !found) {
+        const gnode *nd = &g->nodes[stk[--top]];
+        for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
+            size_t w = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            /* nothing placed before anc can lead down to it */
+            if (w < a || seen[w])
+                continue;
+            if (w == a) {
+                found = 1;
+                break;
+            }
+            seen[w] = 1;
+            stk[top++] = w;
+        }
+    }
+    free(seen);
     free(stk);
     return found;
 }
@@ -1009,7 +1082,8 @@ static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
                 rc = mig_fail(p->ctx, MIG_ETARGET,
                               "relative target '%s' is ambiguous: %s merges %s",
                               p->target, g->nodes[at].rev.id, mig_buf_cstr(&b));
-            mig_error_hint(p->ctx, "name a branch (LABEL@%+ld) or a revision (REV%+ld)", steps, steps);
+            mig_error_hint(p->ctx, "name a branch (LABEL@%+ld) or a revision (REV%+ld)", steps,
+                           steps);
             mig_buf_release(&b);
             return rc;
         }
@@ -1092,14 +1166,19 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
             }
         }
         if (ntip > 1)
-            return mig_fail(p->ctx, MIG_ETARGET, "relative target '%s' is ambiguous: the branch has several "
-                                  "applied tips", p->target);
+            return mig_fail(p->ctx, MIG_ETARGET,
+                            "relative target '%s' is ambiguous: the branch has several "
+                            "applied tips", p->target);
         *out = tip;
         return 0;
     }
+    if (steps < 0 && r->label != NONE)
+        return mig_fail(p->ctx, MIG_ETARGET,
+                        "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
-        return mig_fail(p->ctx, MIG_ETARGET, "relative target '%s': nothing to downgrade, the database is at "
-                              "base", p->target);
+        return mig_fail(p->ctx, MIG_ETARGET,
+                        "relative target '%s': nothing to downgrade, the database is at base",
+                        p->target);
     *out = NONE;
     return 0;
 }
@@ -1194,7 +1273,8 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
             return rc;
         /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
         if (r->label != NONE && !(p->mark[k] & M_LINE))
-            return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch", p->target, g->nodes[k].rev.id);
+            return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
+                            p->target, g->nodes[k].rev.id);
         r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
         return 0;
     }
@@ -1206,9 +1286,11 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
     if (sign == rest) {
         /* relative to the database */
         if (up && steps < 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "upgrade target '%s' goes down: use downgrade", p->target);
+            return mig_fail(p->ctx, MIG_ETARGET, "upgrade target '%s' goes down: use downgrade",
+                            p->target);
         if (!up && steps > 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade", p->target);
+            return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade",
+                            p->target);
         rc = relative_start(&start, p, r, steps);
         if (rc)
             return rc;
@@ -1228,12 +1310,16 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
                     nh++;
                 }
             if (nh != 1)
-                rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' is ambiguous: several heads", p->target);
+                rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one",
+                              p->target, nh);
         } else
             rc = find_pos(&start, p->ctx, g, sym);
         free(sym);
         if (rc)
             return rc;
+        /* REV-N stays on REV's line, as -N stays on the current head's */
+        if (steps < 0)
+            r->lineage = start;
     }
     size_t dest = NONE;
     rc = walk(&dest, p, start, steps, r->label != NONE);
@@ -1447,7 +1533,7 @@ static int downgrade_set(planner *p, const resolved *r)
     mig_buf b = MIG_BUF_INIT;
     list_ids(&b, g, p->cur, p->ncur);
     int rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "cannot downgrade to %s: it is on a branch the database never applied "
+                      "cannot downgrade to %s: it is on a branch that is not applied "
                       "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
     mig_buf_release(&b);
     return rc;
@@ -1538,6 +1624,18 @@ int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
     }
     if (rc == 0 && final_heads(out_heads, &p) < 0)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    planner_release(&p);
+    return rc;
+}
+
+int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                      const char *const *current, size_t ncurrent)
+{
+    planner p;
+    int rc = planner_init(&p, ctx, g, current, ncurrent);
+    if (rc == 0)
+        for (size_t i = 0; i < g->n; i++)
+            out[i] = (p.mark[i] & M_APPLIED) != 0;
     planner_release(&p);
     return rc;
 }

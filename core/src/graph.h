@@ -98,5 +98,13 @@ void mig_plan_free(mig_plan *plan);
 /* Revisions applied given current heads (all ancestors), count of pending toward all heads. */
 int  mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g,
                        const char *const *current, size_t ncurrent);
+/*
+ * out[i] (mig_graph_count(g) bytes, caller's) = 1 when the revision at
+ * index i is applied given current: one walk for all, where asking
+ * mig_graph_is_ancestor per revision would walk once per question.
+ * MIG_ETARGET when a current id is not in the graph.
+ */
+int  mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                       const char *const *current, size_t ncurrent);
 
 #endif

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "paths.h"
+#include "lua_hooks.h"
 
 static const char default_sql_template[] =
     "-- mig:revision ${revision}\n"
@@ -51,7 +53,18 @@ static const char default_ini[] =
     "# never write a password here: take it from the environment\n"
     "url = ${DATABASE_URL:-sqlite:app.db}\n"
     "version_table = mig_version\n"
-    "transaction_per_migration = false\n";
+    "transaction_per_migration = false\n"
+    "\n"
+    "# Lua files with pre/post-migration hooks (see docs/lua.md)\n"
+    "# [hooks]\n"
+    "# scripts = hooks/audit.lua\n"
+    "\n"
+    "# Run on every new revision file, in order. sqlformat is shipped with mig:\n"
+    "# it tidies the SQL sections (keyword case, one clause per line).\n"
+    "# [post_write_hooks]\n"
+    "# hooks = sqlformat\n"
+    "# sqlformat.type = lua\n"
+    "# sqlformat.script = hooks/sqlformat.lua\n";
 
 static int read_file(const char *path, char **out, size_t *len)
 {
@@ -108,16 +121,23 @@ static int write_new(mig_ctx *ctx, const char *path, const char *data, size_t le
 /* The shipped template of a kind: installed data, the source tree, or built in. */
 static char *shipped_template(const char *name)
 {
-    const char *dirs[] = { MIG_INSTALL_DATA_DIR "/templates", MIG_SOURCE_DIR "/migrations" };
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        char *path = mig_aprintf("%s/%s", dirs[i], name);
+    mig_strvec dirs = MIG_STRVEC_INIT;
+    mig_data_dirs(&dirs);
+    for (size_t i = 0; i < dirs.n; i++) {
+        /* installed: share/mig/templates; the source tree keeps them in migrations/ */
+        char *path = mig_aprintf("%s/templates/%s", dirs.v[i], name);
+        char *alt = mig_aprintf("%s/migrations/%s", dirs.v[i], name);
         char *data = NULL;
         size_t len;
-        int ok = path && read_file(path, &data, &len) == 0;
+        int ok = (path && read_file(path, &data, &len) == 0) || (alt && read_file(alt, &data, &len) == 0);
         free(path);
-        if (ok)
+        free(alt);
+        if (ok) {
+            mig_strvec_release(&dirs);
             return data;
+        }
     }
+    mig_strvec_release(&dirs);
     return mig_strdup(strcmp(name, "template.lua") == 0 ? default_lua_template : default_sql_template);
 }
 
@@ -358,8 +378,9 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
         free(path);
         return rc;
     }
+    /* the file is written: a failing hook is reported, and the file kept */
     *path_out = path;
-    return 0;
+    return mig_post_write_hooks(ctx, path, id);
 }
 
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)

@@ -10,6 +10,7 @@
 #include "revfile.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,7 +300,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     memset(out, 0, sizeof *out);
     out->transactional = 1;
     if (len == 0 && !truncated)
-        return mig_fail(ctx, MIG_EREVFILE, "%s:1: empty file", path);
+        return mig_fail_at(ctx, MIG_EREVFILE, path, 1, "empty file");
     /* a UTF-8 byte order mark is not part of the first line's text */
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         off = 3;
@@ -315,11 +316,11 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             break; /* code, cut by the block's end: checked when the body loads */
         size_t full = (l.next > off) ? l.next - off : 0;
         if (memchr(data + off, '\0', full) != NULL) {
-            rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: NUL byte: binary file?", path, lineno);
+            rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "NUL byte: binary file?");
             goto fail;
         }
         if (utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
-            rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: invalid UTF-8", path, lineno);
+            rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
         size_t after;
@@ -328,13 +329,13 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
         size_t k, klen, v, vlen;
         if (line_key(&l, &k, &klen, &v, &vlen)) {
             if (klen == 0) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: 'mig:' without a key", path, lineno);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:' without a key");
                 goto fail;
             }
             if (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade")) {
                 if (vlen) {
-                    rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: 'mig:%.*s' takes no value", path,
-                                  lineno, (int)klen, l.s + k);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%.*s' takes no value",
+                                 (int)klen, l.s + k);
                     goto fail;
                 }
                 break;
@@ -344,19 +345,17 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 if (key_is(&l, k, klen, key_names[i]))
                     key = i;
             if (key < 0) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: unknown key 'mig:%.*s'", path,
-                              lineno, (int)klen, l.s + k);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
                 goto fail;
             }
             if (seen[key]) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: duplicate key 'mig:%s' (first at line %d)",
-                              path, lineno, key_names[key], seen[key]);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
+                             key_names[key], seen[key]);
                 goto fail;
             }
             seen[key] = lineno;
             if (vlen == 0) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: 'mig:%s' has no value", path, lineno,
-                              key_names[key]);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%s' has no value", key_names[key]);
                 goto fail;
             }
             const char *val = l.s + v;
@@ -366,20 +365,20 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 if (out->id == NULL)
                     goto oom;
                 if (!mig_rev_id_valid(out->id)) {
-                    rc = mig_fail(ctx, MIG_EREVFILE,
-                                  "%s:%d: invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
-                                  path, lineno, out->id, ID_MAX);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                 "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
+                                 out->id, ID_MAX);
                     goto fail;
                 }
                 rev_line = lineno;
                 break;
             case K_DOWN:
+                out->down_line = lineno;
                 if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
                     break;
                 rc = split_list(&out->down, val, vlen, mig_rev_id_valid, &bad);
                 if (rc == MIG_EREVFILE) {
-                    rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: invalid down_revision id '%s'",
-                                  path, lineno, bad);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid down_revision id '%s'", bad);
                     goto fail;
                 }
                 if (rc)
@@ -396,10 +395,12 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             case K_LABELS:
             case K_DEPENDS: {
                 mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
+                if (key == K_DEPENDS)
+                    out->depends_line = lineno;
                 rc = split_list(vec, val, vlen, name_valid, &bad);
                 if (rc == MIG_EREVFILE) {
-                    rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: invalid %s '%s'", path, lineno,
-                                  key == K_LABELS ? "branch label" : "depends_on name", bad);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",
+                                 key == K_LABELS ? "branch label" : "depends_on name", bad);
                     goto fail;
                 }
                 if (rc)
@@ -412,9 +413,9 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 else if (vlen == 4 && memcmp(val, "true", 4) == 0)
                     out->transactional = 1;
                 else {
-                    rc = mig_fail(ctx, MIG_EREVFILE,
-                                  "%s:%d: 'mig:transaction' must be true or false, not '%.*s'",
-                                  path, lineno, (int)vlen, val);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                 "'mig:transaction' must be true or false, not '%.*s'",
+                                 (int)vlen, val);
                     goto fail;
                 }
                 break;
@@ -431,15 +432,15 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     out->header_lines = (off < len) ? lineno - 1 : lineno;
 
     if (out->id == NULL) {
-        rc = mig_fail(ctx, MIG_EREVFILE, "%s:1: no '-- mig:revision ID' line in the header", path);
+        rc = mig_fail_at(ctx, MIG_EREVFILE, path, 1, "no '-- mig:revision ID' line in the header");
         goto fail;
     }
     const char *base = base_name(path);
     size_t idlen = strlen(out->id);
     if (strncmp(base, out->id, idlen) != 0 || (base[idlen] != '_' && base[idlen] != '.')) {
-        rc = mig_fail(ctx, MIG_EREVFILE,
-                      "%s:%d: revision '%s' does not match the file name (want %s_<slug>)",
-                      path, rev_line, out->id, out->id);
+        rc = mig_fail_at(ctx, MIG_EREVFILE, path, rev_line,
+                     "revision '%s' does not match the file name (want %s_<slug>)",
+                     out->id, out->id);
         goto fail;
     }
     out->path = mig_strdup(path);
@@ -594,13 +595,13 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     size_t len = out->len;
     const char *nul = memchr(data, '\0', len);
     if (nul != NULL) {
-        rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: NUL byte: binary file?", rev->path,
-                      line_of(data, (size_t)(nul - data)));
+        rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, (size_t)(nul - data)),
+                     "NUL byte: binary file?");
         goto fail;
     }
     size_t good = utf8_valid_prefix((const unsigned char *)data, len);
     if (good != len) {
-        rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: invalid UTF-8", rev->path, line_of(data, good));
+        rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, good), "invalid UTF-8");
         goto fail;
     }
     mig_sha256_hex(data, len, out->checksum);
@@ -622,6 +623,8 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     /* which section the text belongs to: 0 none yet, 1 upgrade, 2 downgrade */
     int current = 0, lineno = 0;
     size_t off = 0, section_start = 0;
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        off = 3; /* the byte order mark, as in the header */
     int marker_line[3] = { 0, 0, 0 };
     while (off < len) {
         line l = line_at(data, len, off, 0);
@@ -630,14 +633,14 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         size_t k, klen, v, vlen;
         if (!m && line_key(&l, &k, &klen, &v, &vlen) && vlen &&
             (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade"))) {
-            rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: 'mig:%.*s' takes no value", rev->path,
-                          lineno, (int)klen, l.s + k);
+            rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno, "'mig:%.*s' takes no value", (int)klen, l.s + k);
             goto fail;
         }
         if (m) {
             if (marker_line[m]) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s:%d: second '-- mig:%s' section (first at line %d)",
-                              rev->path, lineno, m == 1 ? "upgrade" : "downgrade", marker_line[m]);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
+                             "second '-- mig:%s' section (first at line %d)",
+                             m == 1 ? "upgrade" : "downgrade", marker_line[m]);
                 goto fail;
             }
             if (current == 1)
@@ -659,9 +662,8 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         } else if (current == 0) {
             size_t after;
             if (!line_blank(&l) && !line_comment(&l, &after)) {
-                rc = mig_fail(ctx, MIG_EREVFILE,
-                              "%s:%d: statement outside a section: put '-- mig:upgrade' above it",
-                              rev->path, lineno);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
+                             "statement outside a section: put '-- mig:upgrade' above it");
                 goto fail;
             }
         }

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "lock.h"
+#include "lua_hooks.h"
 #include "revfile.h"
 #include "sqlsplit.h"
 #include "tenant.h"
@@ -41,7 +42,32 @@ typedef struct run {
     mig_buf       sql;         /* offline output */
     int           offline;
     mig_strvec    heads;
+    /*
+     * Inside one transaction for the whole run nobody sees the version
+     * table between steps, so its changes and the history rows are kept
+     * here and written once before the commit: three statements fewer per
+     * revision, and no re-preparing them after every DDL statement.
+     */
+    int           defer;
+    mig_strvec    db_heads;    /* the version table as written */
+    mig_strvec    sim_heads;   /* ... as it stands after the steps run so far */
+    struct deferred_hist {
+        const char *revision;  /* borrowed from the graph */
+        const char *direction;
+        char        checksum[65];
+        char        started[40];
+        int64_t     duration_ms;
+        int64_t     statements;
+    } *dh;
+    size_t        ndh, cap_dh;
+    mig_lua      *lua;         /* Lua revisions and hooks (online only) */
+    const mig_rev *cur_rev;    /* the step running, for on_error */
+    size_t        steps_applied; /* across re-plans */
+    int           hooks_started; /* before_migrate ran */
 } run;
+
+/* run_plan's answer when another run moved the version table between our transactions */
+#define REPLAN 1
 
 static double now_ms(void)
 {
@@ -135,7 +161,7 @@ static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
     if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) {
-        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, mig_config_dir(ctx->cfg));
+        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
         if (rc)
             return rc;
         /* each tenant has its own lock, so processes can share the tenants */
@@ -197,6 +223,9 @@ static void release(run *r)
     mig_plan_free(r->plan);
     mig_buf_release(&r->sql);
     mig_strvec_release(&r->heads);
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
+    free(r->dh);
 }
 
 static void free_bodies(mig_revbody *b, size_t n)
@@ -227,12 +256,17 @@ static int load_bodies(run *r)
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
             }
-            return mig_fail(ctx, MIG_EREVFILE, "%s: revision %s is a Lua revision, which this build cannot run",
-                            st->rev->path, st->rev->id);
+            /* compiled and checked now, before anything runs */
+            int has_down = 0;
+            rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
+            if (rc)
+                return rc;
+            r->bodies[i].has_upgrade = 1;
+            r->bodies[i].has_downgrade = has_down;
         }
         if (!st->upgrade && !r->bodies[i].has_downgrade) {
-            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade section: cannot downgrade through it",
-                             st->rev->path, st->rev->id);
+            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade %s: cannot downgrade through it",
+                             st->rev->path, st->rev->id, st->rev->is_lua ? "function" : "section");
             mig_error_where(ctx, st->rev->path, 0);
             return e;
         }
@@ -243,28 +277,24 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static const char *from_of(const mig_plan_step *st)
-{
-    if (st->upgrade)
-        return st->rev->down.n ? st->rev->down.v[0] : "base";
-    return st->rev->id;
-}
-
 static void report_step(run *r, const mig_plan_step *st, double ms)
 {
     mig_ctx *ctx = r->ctx;
     const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    const char *from = st->upgrade ? from_of(st) : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : (st->rev->down.n ? st->rev->down.v[0] : "base");
+    /* the other end of the step: every parent of a merge, base for a root */
+    mig_buf parents = MIG_BUF_INIT;
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
+    const char *from = st->upgrade ? other : st->rev->id;
+    const char *to = st->upgrade ? st->rev->id : other;
     mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
             st->rev->message ? st->rev->message : "", ms);
     if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, st->upgrade ? from : to, dir,
-                                st->rev->message ? st->rev->message : "", ms };
-        if (!st->upgrade)
-            rep.from = st->rev->id;
+        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
         ctx->step_fn(ctx->step_payload, &rep);
     }
+    mig_buf_release(&parents);
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
@@ -333,6 +363,18 @@ static int split(run *r, const char *text, size_t len, stmt_span **out, size_t *
     return 0;
 }
 
+/* How many statements a section holds: the history row says so however they were sent. */
+static int count_statements(run *r, const char *text, size_t len, int64_t *out)
+{
+    stmt_span *sp = NULL;
+    size_t n = 0;
+    int rc = split(r, text, len, &sp, &n);
+    free(sp);
+    if (rc == 0)
+        *out = (int64_t)n;
+    return rc;
+}
+
 /* SHA-256 of the first k statements: resume refuses if they changed. */
 static void prefix_hash(const char *text, const stmt_span *sp, size_t k, char out[65])
 {
@@ -358,6 +400,79 @@ static void fill_hist(run *r, mig_hist *h, const mig_plan_step *st, const mig_re
     h->state = "done";
 }
 
+/* A step's version change, applied to a set of heads in memory. */
+static int change_heads(mig_strvec *heads, const mig_plan_step *st)
+{
+    for (size_t i = 0; i < st->delete_heads.n; i++)
+        for (size_t k = 0; k < heads->n; k++)
+            if (strcmp(heads->v[k], st->delete_heads.v[i]) == 0) {
+                mig_strvec_remove_at(heads, k);
+                break;
+            }
+    for (size_t i = 0; i < st->insert_heads.n; i++)
+        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int defer_step(run *r, const mig_plan_step *st, const mig_revbody *b, const char *started,
+                      int64_t duration_ms, int64_t nstmts)
+{
+    if (change_heads(&r->sim_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (r->ndh == r->cap_dh) {
+        size_t cap = r->cap_dh ? r->cap_dh * 2 : 64;
+        struct deferred_hist *n = realloc(r->dh, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->dh = n;
+        r->cap_dh = cap;
+    }
+    struct deferred_hist *d = &r->dh[r->ndh++];
+    d->revision = st->rev->id;
+    d->direction = st->upgrade ? "upgrade" : "downgrade";
+    memcpy(d->checksum, b->checksum, sizeof d->checksum);
+    memcpy(d->started, started, sizeof d->started);
+    d->duration_ms = duration_ms;
+    d->statements = nstmts;
+    return 0;
+}
+
+/* Write what defer_step kept: the version table's difference, then the history rows. */
+static int flush_state(run *r)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = 0;
+    if (!r->defer)
+        return 0;
+    for (size_t i = 0; rc == 0 && i < r->db_heads.n; i++)
+        if (!mig_strvec_contains(&r->sim_heads, r->db_heads.v[i]))
+            rc = mig_state_delete_head(&r->s.st, ctx, r->s.db, NULL, r->db_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->sim_heads.n; i++)
+        if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
+            rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
+    for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
+        mig_hist h = { r->dh[i].revision, r->dh[i].direction, r->dh[i].checksum, r->dh[i].started,
+                       r->dh[i].duration_ms, mig_state_applied_by(), "done", r->dh[i].statements, NULL };
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    }
+    if (rc)
+        return rc;
+    r->ndh = 0;
+    mig_strvec_release(&r->db_heads);
+    for (size_t i = 0; i < r->sim_heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->sim_heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* Commit the run's transaction, with the state kept back until now. */
+static int commit(run *r)
+{
+    int rc = flush_state(r);
+    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+}
+
 /*
  * A step inside the run's transaction: the section in one call (one round
  * trip where the driver takes several statements), then its version change
@@ -374,6 +489,11 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
     mig_state_now(&r->s.st, started);
     double t0 = now_ms();
     int64_t nstmts = 0;
+    if (!r->offline) {
+        int hrc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+        if (hrc)
+            return hrc;
+    }
     if (r->offline) {
         if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
             mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
@@ -386,13 +506,23 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             if (e > 0 && text[e - 1] != ';')
                 mig_buf_puts(&r->sql, "\n;");
             mig_buf_putc(&r->sql, '\n');
+            int crc = count_statements(r, text, len, &nstmts);
+            if (crc)
+                return crc;
         }
+    } else if (st->rev->is_lua) {
+        int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
+        if (lrc)
+            return lrc;
     } else if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
         if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
             mig_drv_error de;
             int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
             if (rc)
                 return revision_error(r, st->rev, text, len, line, &de);
+            rc = count_statements(r, text, len, &nstmts);
+            if (rc)
+                return rc;
         }
     } else {
         stmt_span *sp = NULL;
@@ -411,14 +541,21 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
         if (rc)
             return rc;
     }
-    int rc = apply_version_change(r, st);
-    if (rc)
-        return rc;
-    mig_hist h;
-    fill_hist(r, &h, st, b, started);
-    h.duration_ms = (int64_t)(now_ms() - t0);
-    h.statements_applied = nstmts;
-    rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    int rc;
+    if (r->defer && !r->offline) {
+        rc = defer_step(r, st, b, started, (int64_t)(now_ms() - t0), nstmts);
+    } else {
+        rc = apply_version_change(r, st);
+        if (rc)
+            return rc;
+        mig_hist h;
+        fill_hist(r, &h, st, b, started);
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        h.statements_applied = nstmts;
+        rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
+    }
+    if (rc == 0 && !r->offline)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
     if (rc == 0 && !r->offline)
         report_step(r, st, now_ms() - t0);
     return rc;
@@ -439,7 +576,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     section(b, st->upgrade, &text, &len, &line);
     stmt_span *sp = NULL;
     size_t n = 0;
-    int rc = split(r, text, len, &sp, &n);
+    int rc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+    if (rc == 0)
+        rc = split(r, text, len, &sp, &n);
     if (rc)
         return rc;
     char started[40];
@@ -486,6 +625,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
     }
     if (rc == 0)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0)
         rc = mig_db_commit(r->s.db, ctx);
     if (rc == 0)
         report_step(r, st, now_ms() - t0);
@@ -501,27 +642,91 @@ static int emit_offline(run *r)
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
+static int same_set(const mig_strvec *a, const mig_strvec *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!mig_strvec_contains(b, a->v[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * Where the write transaction is the lock (SQLite), committing between
+ * revisions (transaction_per_migration, a `transaction false` revision)
+ * lets another run in. Having taken the lock again, read the version
+ * table: if it moved, the rest of our plan is stale and must be made
+ * again from what is there now, or revisions would run twice.
+ */
+static int moved_meanwhile(run *r)
+{
+    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK)
+        return 0;
+    mig_strvec now = MIG_STRVEC_INIT;
+    int rc = mig_state_read_heads(&r->s.st, r->ctx, r->s.db, &now);
+    if (rc == 0 && !same_set(&now, &r->heads)) {
+        mig_log(r->ctx, MIG_LOG_VERBOSE, "another run moved the version table: planning again");
+        rc = REPLAN;
+    }
+    mig_strvec_release(&now);
+    return rc;
+}
+
 static int run_plan(run *r, int64_t resume_at)
 {
     mig_ctx *ctx = r->ctx;
     const mig_dialect *d = r->s.drv->table->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
+    for (size_t i = 0; r->defer && i < r->heads.n; i++)
+        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
     }
+    if (!r->offline && r->plan->nsteps && !r->hooks_started) {
+        r->hooks_started = 1;
+        int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < r->plan->nsteps; i++) {
         const mig_plan_step *st = &r->plan->steps[i];
-        int stepwise = !r->transactional_ddl || !st->rev->transactional;
+        /* a Lua revision is one step: in the run's transaction, or in none when marked so */
+        int stepwise = !st->rev->is_lua && (!r->transactional_ddl || !st->rev->transactional);
+        int lua_no_txn = st->rev->is_lua && !st->rev->transactional;
         int rc;
-        if (stepwise && !r->offline) {
+        r->cur_rev = st->rev;
+        if (lua_no_txn && !r->offline) {
+            if (in_txn) {
+                if ((rc = commit(r)) != 0)
+                    return rc;
+                in_txn = 0;
+            }
+            /* on its own: its version change is written now, not kept back */
+            int defer = r->defer;
+            r->defer = 0;
+            rc = run_atomic_step(r, st, &r->bodies[i]);
+            r->defer = defer;
+            if (rc == 0 && defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        } else if (stepwise && !r->offline) {
             if (in_txn) {
                 /* what ran before it is committed first */
-                if ((rc = mig_db_commit(r->s.db, ctx)) != 0)
+                if ((rc = commit(r)) != 0)
                     return rc;
                 in_txn = 0;
             }
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
+            /* it wrote its own version change: keep the kept-back view in step */
+            if (rc == 0 && r->defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         } else {
             if (r->offline && stepwise && in_txn) {
                 mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
@@ -533,16 +738,27 @@ static int run_plan(run *r, int64_t resume_at)
                 else if ((rc = begin(r)) != 0)
                     return rc;
                 in_txn = 1;
+                if (!r->offline && (rc = moved_meanwhile(r)) != 0)
+                    return rc;
             }
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
                 else
-                    rc = mig_db_commit(r->s.db, ctx);
+                    rc = commit(r);
                 in_txn = 0;
             }
         }
+        if (rc)
+            return rc;
+        r->steps_applied++;
+        if (change_heads(&r->heads, st) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    r->cur_rev = NULL;
+    if (!r->offline && r->plan->nsteps) {
+        int rc = mig_lua_hooks_call(r->lua, "after_migrate", NULL, r->plan->steps[0].upgrade);
         if (rc)
             return rc;
     }
@@ -550,7 +766,7 @@ static int run_plan(run *r, int64_t resume_at)
         if (r->offline)
             mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
         else
-            return mig_db_commit(r->s.db, ctx);
+            return commit(r);
     }
     return 0;
 }
@@ -599,10 +815,9 @@ static int offline_run(run *r, const char *target, int upgrade)
             for (size_t i = 0; i < mig_graph_nheads(r->g); i++)
                 mig_strvec_push(&cur, mig_graph_head(r->g, i)->id);
         } else {
-            const mig_rev *fr = NULL;
-            rc = mig_graph_find(&fr, ctx, r->g, from);
-            if (rc == 0)
-                mig_strvec_push(&cur, fr->id);
+            /* an id, a prefix or LABEL@head: what stamp would set the version table to */
+            const char *fv[] = { from };
+            rc = mig_graph_stamp(&cur, ctx, r->g, NULL, 0, fv, 1, 1);
         }
     }
     if (rc == 0)
@@ -657,23 +872,43 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     mig_buf_clear(&ctx->run_to);
     r.ctx = ctx;
     r.flags = flags;
-    int rc = mig_ctx_graph(ctx, &r.g);
-    if (rc == 0)
-        rc = config_flags(&r);
-    if (rc)
-        return rc;
-    if (flags & MIG_RUN_SQL) {
+    int rc = config_flags(&r);
+    if (rc || (flags & MIG_RUN_SQL) || strchr(target, ':')) {
+        /* no connection: the graph first, its errors before the others */
+        int grc = mig_ctx_graph(ctx, &r.g);
+        if (grc || rc)
+            return grc ? grc : rc;
+        if (!(flags & MIG_RUN_SQL))
+            return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
         rc = offline_run(&r, target, upgrade);
         free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
         release(&r);
         return rc;
     }
-    if (strchr(target, ':'))
-        return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
 
-    rc = mig_session_open(&r.s, ctx);
+    /*
+     * A new project: nothing written yet is nothing to do, without a
+     * connection. The look at the folder is cheap; the graph proper loads
+     * while the session connects.
+     */
+    int nothing_ok = upgrade && is_head_target(target);
+    if (nothing_ok && !mig_ctx_may_have_revisions(ctx)) {
+        rc = mig_ctx_graph(ctx, &r.g);
+        if (rc)
+            return rc;
+    }
+    if (r.g && mig_graph_count(r.g) == 0) {
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        return 0;
+    }
+    rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
     if (rc)
         goto out;
+    if (nothing_ok && mig_graph_count(r.g) == 0) {
+        /* only names that are not revisions after all: still nothing to do */
+        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        goto out;
+    }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
 
     /*
@@ -721,6 +956,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     join_heads(&ctx->run_from, &r.heads);
     join_heads(&ctx->run_to, &r.heads);
+    /* one Lua state for the run: Lua revisions and [hooks] scripts */
+    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+    if (rc == 0)
+        rc = mig_lua_hooks_load(r.lua);
+    if (rc)
+        goto out;
 
     mig_failed f;
     int found = 0;
@@ -774,11 +1015,31 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (r.plan->nsteps == 0)
         mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
     rc = run_plan(&r, resume_at);
+    while (rc == REPLAN) {
+        /* we hold the write transaction again: plan from what is there now */
+        free_bodies(r.bodies, r.plan->nsteps);
+        r.bodies = NULL;
+        mig_plan_free(r.plan);
+        r.plan = NULL;
+        mig_strvec_release(&r.heads);
+        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        if (rc == 0)
+            rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        if (rc == 0)
+            rc = load_bodies(&r);
+        if (rc == 0)
+            rc = run_plan(&r, 0);
+    }
     if (rc == 0) {
-        ctx->run_steps = r.plan->nsteps;
+        ctx->run_steps = r.steps_applied;
         join_heads(&ctx->run_to, &r.plan->final_heads);
     }
+    if (rc)
+        mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
 out:
+    /* its cursors go before the connection does */
+    mig_lua_free(r.lua);
+    r.lua = NULL;
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
     release(&r);
@@ -963,10 +1224,12 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n)
     mig_error_clear(ctx);
     mig_session s;
     mig_strvec_release(&ctx->current);
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
     mig_session_close(&s);
     static const char *const none[] = { NULL };
     *out = ctx->current.n ? (const char *const *)ctx->current.v : none;
@@ -1025,11 +1288,13 @@ int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     mig_session s;
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     hist_payload hp = { fn, payload };
-    rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
+    if (!missing)
+        rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
     mig_session_close(&s);
     return rc;
 }

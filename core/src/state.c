@@ -277,7 +277,12 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
         rc = mig_db_fetch(cur, db, ctx, &row);
         if (rc == 0 && row) {
             char *state = col_text(row, 5);
-            if (state && strcmp(state, "failed") == 0) {
+            /*
+             * A step that failed before its first statement completed (its
+             * connection killed, say) applied nothing: running it again is
+             * exactly what resuming it would do, so it blocks nothing.
+             */
+            if (state && strcmp(state, "failed") == 0 && col_int(row, 4) > 0) {
                 out->revision = col_text(row, 0);
                 out->direction = col_text(row, 1);
                 out->checksum = col_text(row, 2);

@@ -237,6 +237,7 @@ static void *worker(void *arg)
         } else {
             r.status = "failed";
             r.error = child ? mig_last_error(child)->message : "out of memory";
+            r.detail = child ? mig_last_error(child)->detail : NULL;
         }
         pthread_mutex_lock(&p->mu);
         p->state[i] = 2;
@@ -299,7 +300,7 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     for (size_t i = 0; i < p.names.n; i++) {
         if (p.state[i] == 2)
             continue;
-        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0 };
+        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0, NULL };
         report(&p, &r);
     }
     if (p.failed)
@@ -326,9 +327,11 @@ static int status_tenant(mig_ctx *child, void *payload)
     mig_session s;
     mig_strvec heads = MIG_STRVEC_INIT;
     size_t pending = 0;
-    int rc = mig_session_open(&s, child);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, child, &missing);
     if (rc == 0) {
-        rc = mig_state_read_heads(&s.st, child, s.db, &heads);
+        if (!missing)
+            rc = mig_state_read_heads(&s.st, child, s.db, &heads);
         mig_session_close(&s);
     }
     if (rc == 0)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mig/driver.h"
 
@@ -162,8 +163,8 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
             return NULL;
         }
         memory = 1; /* sqlite:// */
-    } else if ((plen == 9 && strncmp(path, ":memory:", 9) == 0) ||
-               (plen == 10 && strncmp(path, "/:memory:", 10) == 0)) {
+    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
+               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
         memory = 1;
     }
 
@@ -246,12 +247,25 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
      * NOMUTEX: a connection is only ever used by one thread at a time (each
      * tenant job opens its own), so SQLite's per-call mutex is pure cost.
      */
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int no_create = opts && (opts->flags & MIG_CONNECT_NO_CREATE);
+    int flags = SQLITE_OPEN_READWRITE | (no_create ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
     if (uri)
         flags |= SQLITE_OPEN_URI;
     int rc = sqlite3_open_v2(filename, &conn->db, flags, NULL);
+    if (no_create && rc == SQLITE_CANTOPEN && access(filename, F_OK) != 0) {
+        set_msg(err, rc, "sqlite database \"%s\" does not exist", filename);
+        sqlite3_close(conn->db);
+        free(conn);
+        free(filename);
+        return MIG_DRV_NODB;
+    }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
+        /*
+         * The busy timeout is how long a writer waits for another's write
+         * lock (BEGIN IMMEDIATE, COMMIT): lock_timeout_s, or a minute when
+         * the core leaves it 0; negative means fail at once with BUSY.
+         */
         double t = opts ? opts->lock_timeout_s : 0;
         int ms = t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
                : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
@@ -297,7 +311,8 @@ static void sq_close(mig_conn *conn)
         sqlite3_finalize(conn->cache[i].stmt);
         free(conn->cache[i].sql);
     }
-    sqlite3_close(conn->db);
+    /* _v2: should a statement still be live, close when it is finalized */
+    sqlite3_close_v2(conn->db);
     free(conn);
 }
 
@@ -492,35 +507,45 @@ static int step_all(sqlite3_stmt *stmt)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/*
+ * sqlite3_prepare_v2 copies its input whenever the text it is given does not
+ * end in a NUL, and exec hands it "the rest of the script" once per
+ * statement: quadratic in the script's size. So the text is copied once,
+ * NUL-terminated, unless the caller's length already covers a NUL, and
+ * every prepare then parses in place.
+ */
 static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
     if (affected)
         *affected = 0;
-    if (len >= INT_MAX) {
+    if (len > INT_MAX - 1) {
         set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
         return MIG_DRV_ERROR;
     }
-    /*
-     * sqlite3_prepare_v2 copies the rest of the text on every call unless
-     * it is told that the text ends with a NUL: one terminated copy here
-     * keeps a revision of many statements linear instead of quadratic.
-     */
-    char *text = malloc(len + 1);
-    if (text == NULL) {
-        set_msg(err, SQLITE_NOMEM, "out of memory");
-        return MIG_DRV_ERROR;
+    char *copy = NULL;
+    const char *text = sql;
+    if (len > 0 && sql[len - 1] != '\0') {
+        copy = malloc(len + 1);
+        if (copy == NULL) {
+            set_msg(err, SQLITE_NOMEM, "out of memory");
+            return MIG_DRV_ERROR;
+        }
+        memcpy(copy, sql, len);
+        copy[len] = '\0';
+        text = copy;
+    } else if (len > 0) {
+        len--; /* the NUL is no part of the SQL */
     }
-    memcpy(text, sql, len);
-    text[len] = '\0';
-    int drc = MIG_DRV_OK;
+    int out = MIG_DRV_OK;
     size_t off = 0;
     while (off < len) {
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
+        /* + 1: the NUL is inside the given length, so SQLite copies nothing */
         int rc = sqlite3_prepare_v2(conn->db, text + off, (int)(len - off + 1), &stmt, &tail);
         if (rc != SQLITE_OK) {
-            drc = fail_stmt(conn, text, len, off, err);
+            out = fail_stmt(conn, text, len, off, err);
             break;
         }
         if (stmt == NULL) /* only space and comments were left */
@@ -528,8 +553,8 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         sqlite3_int64 before = sqlite3_total_changes64(conn->db);
         rc = step_all(stmt);
         if (rc != SQLITE_OK) {
-            /* finalize after reading the message: it would reset it */
-            drc = fail_stmt(conn, text, len, off, err);
+            /* read the message before finalize, which would reset it */
+            out = fail_stmt(conn, text, len, off, err);
             sqlite3_finalize(stmt);
             break;
         }
@@ -545,8 +570,8 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         }
         off = (size_t)(tail - text);
     }
-    free(text);
-    return drc;
+    free(copy);
+    return out;
 }
 
 /* ---- prepared statement cache -------------------------------------------- */
@@ -764,12 +789,12 @@ static int cursor_shape(mig_cursor *cur, mig_drv_error *err)
 static int sq_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
 {
     *row = NULL;
-    if (cur->done)
-        return MIG_DRV_OK;
     if (cur->conn == NULL) {
         set_msg(err, SQLITE_MISUSE, "cursor used after its connection was closed");
         return MIG_DRV_ERROR;
     }
+    if (cur->done)
+        return MIG_DRV_OK;
     int rc = sqlite3_step(cur->stmt);
     if (rc == SQLITE_DONE) {
         /* reset now: a finished statement should not pin a read transaction */
@@ -837,7 +862,6 @@ static void cursor_detach(mig_cursor *cur)
     if (cur->next)
         cur->next->prev = cur->prev;
     cur->conn = NULL;
-    cur->done = 1;
 }
 
 static void sq_cursor_close(mig_cursor *cur)

@@ -175,6 +175,24 @@ expect_rc 0 "history"
 expect_out '^a1a1a1a1a1a1 -> b2b2b2b2b2b2 \(head\), second table$'
 expect_out '^<base> -> a1a1a1a1a1a1 \(current\), first table$'
 
+# history -r A:B: ids, open sides, counts from current or from a revision
+run history -r a1a1:
+expect_rc 0 "history -r a1a1:"
+expect_eq "$(printf '%s\n' "$OUT" | wc -l)" 2 "history -r a1a1: lines"
+run history -r :current
+expect_rc 0 "history -r :current"
+expect_eq "$OUT" "<base> -> a1a1a1a1a1a1 (current), first table" "history -r :current"
+run history -r current+1:
+expect_eq "$OUT" "a1a1a1a1a1a1 -> b2b2b2b2b2b2 (head), second table" "history -r current+1:"
+run history --rev-range=b2b2-1:b2b2-1
+expect_eq "$OUT" "<base> -> a1a1a1a1a1a1 (current), first table" "history --rev-range=b2b2-1:b2b2-1"
+run history -r a1a1-1:
+expect_rc 2 "history -r past base"
+expect_err "'a1a1-1'"
+run history -r a1a1
+expect_rc 2 "history -r without ':'"
+expect_err "'-r'"
+
 # --json: one valid document, also for errors
 run --json current
 expect_rc 0 "--json current"

@@ -129,6 +129,21 @@ static void test_revfile__skips_a_byte_order_mark(void)
     mig_rev_release(&r);
 }
 
+static void test_revfile__loads_a_body_after_a_byte_order_mark(void)
+{
+    static const char text[] = "\xEF\xBB\xBF-- mig:revision bom\n-- mig:upgrade\nSELECT 1;\n";
+    char *path = write_file("bom_x.sql", text, sizeof text - 1);
+    mig_rev r;
+    mig_revbody body;
+    MIG_PASS(ctx, mig_revfile_read_header(&r, ctx, path, 0));
+    MIG_PASS(ctx, mig_revfile_load_body(&body, ctx, &r));
+    CU_ASSERT_EQUAL(body.up_line, 3);
+    CU_ASSERT_NSTRING_EQUAL(body.data + body.up_off, "SELECT 1;\n", body.up_len);
+    mig_revbody_release(&body);
+    mig_rev_release(&r);
+    free(path);
+}
+
 static void test_revfile__ignores_keys_after_the_header(void)
 {
     mig_rev r;
@@ -484,6 +499,7 @@ static CU_TestInfo tests[] = {
     { "reads none and lists of down revisions", test_revfile__reads_none_and_lists_of_down_revisions },
     { "ends a lua header at the first code line", test_revfile__ends_a_lua_header_at_the_first_code_line },
     { "skips a byte order mark", test_revfile__skips_a_byte_order_mark },
+    { "loads a body after a byte order mark", test_revfile__loads_a_body_after_a_byte_order_mark },
     { "ignores keys after the header", test_revfile__ignores_keys_after_the_header },
     { "rejects an empty file", test_revfile__rejects_an_empty_file },
     { "rejects a nul byte", test_revfile__rejects_a_nul_byte },

@@ -50,6 +50,7 @@ typedef struct mig_cursor mig_cursor;
 #define MIG_DRV_CONN   -2 /* the connection is unusable (server gone, killed) */
 #define MIG_DRV_BUSY   -3 /* a lock could not be taken now; try again */
 #define MIG_DRV_NOTSUP -4 /* this driver cannot do that */
+#define MIG_DRV_NODB   -5 /* connect with MIG_CONNECT_NO_CREATE: there is no such database */
 
 /*
  * Filled by a driver when a slot fails. Fixed buffers: a driver never
@@ -97,8 +98,16 @@ typedef struct mig_value {
 typedef struct mig_connect_opts {
     const char *application_name; /* "mig": shown in pg_stat_activity etc. */
     double      lock_timeout_s;   /* how long a blocked write may wait (SQLite busy timeout) */
-    int         flags;            /* reserved, 0 */
+    int         flags;            /* MIG_CONNECT_* */
 } mig_connect_opts;
+
+/*
+ * The caller only reads: a database that does not exist yet must not be
+ * created (an embedded file) but reported as MIG_DRV_NODB, so `mig current`
+ * on a fresh project leaves no empty file behind. Server databases are
+ * never created by connect anyway.
+ */
+#define MIG_CONNECT_NO_CREATE (1 << 0)
 
 /* What a driver's database can do; the core plans around these. */
 #define MIG_CAP_TRANSACTIONAL_DDL  (1u << 0) /* DDL can be rolled back */

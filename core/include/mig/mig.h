@@ -113,8 +113,13 @@ typedef struct mig_revision {
     const char *const *down;   /* NULL-terminated down_revision ids */
     const char *const *labels; /* NULL-terminated branch_labels */
     const char *const *depends;/* NULL-terminated depends_on ids */
+    const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
+    /*
+     * 1 or 0 once the file's body has been read (mig_revision_find reads
+     * it); -1 in lists, which are built from headers alone.
+     */
     int has_downgrade;
     int is_head;
     int is_base;
@@ -143,7 +148,7 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 /* One step that ran (or would run), for the caller's report. */
 typedef struct mig_step_report {
     const char *revision;
-    const char *from;          /* the version this step moves from ("" for base) */
+    const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;
@@ -230,6 +235,7 @@ typedef struct mig_tenant_report {
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
+    const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
