@@ -55,8 +55,8 @@ bad_file "transaction that is no boolean" "$F:3: 'mig:transaction' must be true 
 bad_file "statement before any section" "$F:3: statement outside a section" $F "$H"'CREATE TABLE q (x INTEGER);\n-- mig:upgrade\n'
 bad_file "second upgrade section" "$F:5: second '-- mig:upgrade' section \(first at line 3\)" $F "$H"'-- mig:upgrade\nSELECT 1;\n-- mig:upgrade\n'
 bad_file "duplicate id" "111111111111" 111111111111_again.sql '-- mig:revision 111111111111\n-- mig:upgrade\n'
-bad_file "dangling down_revision" "$F: down_revision '999999999999' is not a known revision" $F '-- mig:revision 333333333333\n-- mig:down_revision 999999999999\n-- mig:upgrade\n'
-bad_file "dangling depends_on" "$F: depends_on '999999999999' is not a known revision or branch label" $F "$H"'-- mig:depends_on 999999999999\n-- mig:upgrade\n'
+bad_file "dangling down_revision" "$F:2: down_revision '999999999999' is not a known revision" $F '-- mig:revision 333333333333\n-- mig:down_revision 999999999999\n-- mig:upgrade\n'
+bad_file "dangling depends_on" "$F:3: depends_on '999999999999' is not a known revision or branch label" $F "$H"'-- mig:depends_on 999999999999\n-- mig:upgrade\n'
 bad_file "revision that is its own parent" "$F: revision cycle: 333333333333 -> 333333333333" $F '-- mig:revision 333333333333\n-- mig:down_revision 333333333333\n-- mig:upgrade\n'
 bad_file "file name without an id" "x.sql:1: revision '333333333333' does not match the file name" x.sql '-- mig:revision 333333333333\n-- mig:upgrade\n'
 
@@ -70,7 +70,7 @@ rm -f $V/555555555555_a.sql $V/666666666666_b.sql
 write_rev $V 3333aaaa0000 222222222222 "left" "SELECT 1;" "SELECT 1;"
 write_rev $V 3333bbbb0000 222222222222 "right" "SELECT 1;" "SELECT 1;"
 printf -- '-- mig:revision 444444444444\n-- mig:down_revision 3333aaaa0000\n-- mig:depends_on 3333\n-- mig:upgrade\n' > $V/444444444444_c.sql
-case_rc2 "ambiguous depends_on" "444444444444_c.sql: depends_on '3333' is ambiguous: 3333aaaa0000, 3333bbbb0000" upgrade heads
+case_rc2 "ambiguous depends_on" "444444444444_c.sql:3: depends_on '3333' is ambiguous: 3333aaaa0000, 3333bbbb0000" upgrade heads
 rm -f $V/444444444444_c.sql
 # one branch label on two branches
 printf -- '-- mig:revision 3333aaaa0000\n-- mig:down_revision 222222222222\n-- mig:branch_labels same\n-- mig:upgrade\n' > $V/3333aaaa0000_left.sql
