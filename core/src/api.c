@@ -122,12 +122,14 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
             loc = mig_path_join(mig_config_dir(ctx->cfg), v ? v : "migrations");
             free(v);
         }
-        if (loc == NULL)
+        /* both or neither: a later call takes a set script_location as done */
+        char *versions = loc ? mig_aprintf("%s/versions", loc) : NULL;
+        if (versions == NULL) {
+            free(loc);
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
         ctx->script_location = loc;
-        ctx->versions_dir = mig_aprintf("%s/versions", loc);
-        if (ctx->versions_dir == NULL)
-            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        ctx->versions_dir = versions;
     }
     *out = ctx->script_location;
     return 0;
