@@ -14,6 +14,11 @@ W ?= all
 ifeq ($(SANITIZE),1)
 BUILD := build-sanitize
 CMAKE_FLAGS += -DMIG_SANITIZE=ON
+# exit statuses above 128, which the CLI tests take for a crash, so that a
+# sanitizer report can never pass for one of mig's own exit codes
+export ASAN_OPTIONS  ?= exitcode=199:detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS  ?= exitcode=198
+export UBSAN_OPTIONS ?= exitcode=197:halt_on_error=1:print_stacktrace=1
 endif
 
 FUZZ_SECONDS ?= 60

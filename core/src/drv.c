@@ -8,9 +8,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -485,11 +487,52 @@ void mig_db_cursor_close(mig_db *db, mig_cursor *cur)
         db->drv->table->cursor_close(cur);
 }
 
+/*
+ * Where the write transaction is the lock (SQLite), BEGIN waits inside the
+ * driver, which cannot say so: a watcher says once, after a second, that mig
+ * waits and for what, as the session lock's poll does (lock.c).
+ */
+typedef struct begin_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             done;
+    mig_ctx        *ctx;
+    const char     *what;
+} begin_watch;
+
+static void *watch_begin(void *payload)
+{
+    begin_watch *w = payload;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&w->mu);
+    int rc = 0;
+    while (!w->done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    if (!w->done)
+        mig_log(w->ctx, MIG_LOG_WARN, "waiting for the database write lock on %s, held by another connection",
+                w->what);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
 int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
 {
     mig_drv_error e;
     err_init(&e);
+    begin_watch w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ctx, db->url_masked };
+    pthread_t watcher;
+    int watching = write && !(db->drv->table->caps & MIG_CAP_SESSION_LOCK) &&
+                   pthread_create(&watcher, NULL, watch_begin, &w) == 0;
     int drc = db->drv->table->begin(db->conn, write, &e);
+    if (watching) {
+        pthread_mutex_lock(&w.mu);
+        w.done = 1;
+        pthread_cond_signal(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        pthread_join(watcher, NULL);
+    }
     if (drc != MIG_DRV_OK)
         return drv_error(db, ctx, drc, &e);
     db->in_txn = 1;

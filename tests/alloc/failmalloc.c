@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -163,6 +164,8 @@ static int should_fail(const void *caller)
         }
     }
     armed = 1;
+    if (fail)
+        errno = ENOMEM; /* as libc's allocator does: glibc asserts it in places */
     return fail;
 }
 

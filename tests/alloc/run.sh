@@ -10,6 +10,8 @@
 #   MIG_ALLOC_STEP=K         try every Kth N only (CI: a quick sample)
 #   MIG_ALLOC_FROM=N         start at N (to replay one failure)
 #   MIG_ALLOC_KEEP=1         keep the work folder
+#   MIG_ALLOC_VERBOSE=1      also name the allocations whose failure was
+#                            absorbed (exit 0, database migrated)
 set -u
 : "${MIG:?}" "${MIG_SRC:?}" "${MIG_BUILD:?}"
 export MIG_DRIVER_PATH=${MIG_DRIVER_PATH:-$MIG_BUILD/drivers}
@@ -75,7 +77,8 @@ while :; do
     fi
     st=$(state)
     case "$rc" in
-    0) by_rc0=$((by_rc0 + 1)) ;;  # the failure was absorbed (a cache, a retry)
+    0) by_rc0=$((by_rc0 + 1))    # the failure was absorbed (a cache, a retry)
+       [ "${MIG_ALLOC_VERBOSE:-0}" = 1 ] && echo "allocation $N: absorbed, exit 0" ;;
     1) by_rc1=$((by_rc1 + 1)) ;;
     2) by_rc2=$((by_rc2 + 1)) ;;
     esac

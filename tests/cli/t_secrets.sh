@@ -86,7 +86,14 @@ for drv in postgres mysql; do
     [ -f "$MIG_DRIVER_PATH/mig_driver_$drv.so" ] || continue
     case $drv in
     postgres) closed="postgresql://app:$PW@127.0.0.1:1/app"
-              open=${MIG_TEST_PG_PORT:+postgresql://$MIG_TEST_PG_USER:$PW@$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/postgres} ;;
+              open=""
+              if [ -n "${MIG_TEST_PG_PORT:-}" ]; then
+                  pgdb="mt_secrets_$$"
+                  pgc=(psql -X -q -h "$MIG_TEST_PG_HOST" -p "$MIG_TEST_PG_PORT" -U "$MIG_TEST_PG_USER" -d postgres)
+                  "${pgc[@]}" -c "DROP DATABASE IF EXISTS $pgdb" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
+                  T_CLEANUP+=("${pgc[*]} -c 'DROP DATABASE IF EXISTS $pgdb WITH (FORCE)'")
+                  open="postgresql://$MIG_TEST_PG_USER:$PW@$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/$pgdb"
+              fi ;;
     mysql)    closed="mysql://app:$PW@127.0.0.1:1/app"
               open="" ;; # the MariaDB user has no password: a wrong one is refused, which is a failure case too
     esac

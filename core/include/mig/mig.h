@@ -79,7 +79,7 @@ typedef struct mig_options {
     int         config_required; /* error if no config file is found */
 } mig_options;
 
-#define MIG_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, -1.0, 0, 0, 0 }
+#define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
 
 /* Messages mig prints while it works (progress, results, warnings). */
 typedef enum mig_log_level {
@@ -92,7 +92,8 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
 /*
  * Create a context: reads the configuration (not the database, not the
  * revision files). On failure *out is still set, so mig_last_error() can
- * say why; free it with mig_ctx_free().
+ * say why; free it with mig_ctx_free(). The strings and arrays opts points
+ * to are borrowed: they must outlive the context (argv does).
  */
 int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
 void mig_ctx_free(mig_ctx *ctx);
