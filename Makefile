@@ -14,9 +14,18 @@ W ?= all
 ifeq ($(SANITIZE),1)
 BUILD := build-sanitize
 CMAKE_FLAGS += -DMIG_SANITIZE=ON
+# exit statuses above 128, which the CLI tests take for a crash, so that a
+# sanitizer report can never pass for one of mig's own exit codes
+export ASAN_OPTIONS  ?= exitcode=199:detect_leaks=1:abort_on_error=0
+export LSAN_OPTIONS  ?= exitcode=198
+export UBSAN_OPTIONS ?= exitcode=197:halt_on_error=1:print_stacktrace=1
 endif
 
-.PHONY: all deps test-deps bench-deps build demo test bench clean
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_TARGETS := config revfile target url sqlsplit
+
+.PHONY: all deps test-deps bench-deps build demo test bench fuzz lint clean
 
 all: build
 
@@ -48,5 +57,26 @@ bench: test-deps bench-deps
 	cmake --build $(BENCH_BUILD) -j $(JOBS)
 	@N='$(N)' scripts/bench.sh $(BENCH_BUILD) $(W)
 
+# libFuzzer over the parsers, FUZZ_SECONDS each (tests/fuzz/run.sh)
+fuzz:
+	@scripts/deps.sh --fuzz
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DMIG_FUZZ=ON -DMIG_SANITIZE=ON -DMIG_BUILD_TESTS=ON \
+	  -DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# static analysis: cppcheck, and clang-tidy with .clang-tidy, over the code
+# and the test plugins and fuzz targets; any finding fails
+LINT_DIRS := core drivers tests/plugins tests/fuzz tests/alloc
+lint:
+	@scripts/deps.sh --lint
+	cppcheck -q --std=c11 --enable=warning,performance,portability --inline-suppr \
+	  --error-exitcode=1 -D__GNUC__ -I core/include -I core/src -j $(JOBS) \
+	  --suppress=uninitvar:core/src/drv.c $(LINT_DIRS)
+	cmake -S . -B build-lint -DCMAKE_EXPORT_COMPILE_COMMANDS=ON -DMIG_BUILD_TESTS=ON >/dev/null
+	run-clang-tidy -p build-lint -j $(JOBS) -quiet '$(CURDIR)/(core|drivers|tests/(plugins|fuzz))/' \
+	  >build-lint/clang-tidy.log 2>&1 || { grep -E 'error:|warning:' build-lint/clang-tidy.log; exit 1; }
+	@echo "lint: cppcheck and clang-tidy clean"
+
 clean:
-	rm -rf build build-sanitize $(BENCH_BUILD) demo.db
+	rm -rf build build-sanitize build-fuzz build-lint $(BENCH_BUILD) demo.db

@@ -3,7 +3,8 @@
 # Commands and options come from `mig --help` and `mig COMMAND --help`, so
 # they are always those of the mig being completed; revision ids come from
 # `mig -q history`, run with the -c/--config and --script-location already
-# typed, and silently give nothing when there is no project here.
+# typed but never connecting to a database, and silently give nothing when
+# there is no project here.
 
 # The words of a help text's option lines: -c --config --url ...
 _mig_help_options()
@@ -20,15 +21,17 @@ _mig_revisions()
     for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-            -c | --config | --script-location | --url | --driver | --driver-path)
+            -c | --config | --script-location)
                 pass+=("$w" "${COMP_WORDS[i + 1]}") ;;
-            --config=* | --script-location=* | --url=* | --driver=* | --driver-path=*)
+            --config=* | --script-location=*)
                 pass+=("$w") ;;
         esac
     done
     # a leading ~ as the shell would expand it; nothing typed is evaluated
     pass=("${pass[@]/#\~\//$HOME/}")
-    command mig -q "${pass[@]}" history 2>/dev/null |
+    # a driver that does not exist: the graph is read, no database is
+    # opened (or created) and nothing waits on a server
+    command mig -q "${pass[@]}" --driver _none --url _none: history 2>/dev/null |
         sed -n 's/^.*-> \([A-Za-z0-9_]*\).*$/\1/p'
     printf '%s\n' head heads base
 }

@@ -49,7 +49,7 @@ full fulltext grant group having if ignore ilike in index inner insert int
 integer intersect interval into is join key keys lateral leading left like
 limit lock match natural not null numeric offset on only or order outer over
 partition primary procedure references rename replace restrict returning
-right select set smallint table then to trigger true union unique unsigned
+revoke right select set smallint table then to trigger true union unique unsigned
 update using values varchar when where window with
 ]]):gmatch("%S+") do RESERVED[w] = true end
 
@@ -59,8 +59,8 @@ local SOFT = {}
 for w in ([[
 action autoincrement auto_increment begin bigserial bool boolean bytea
 commit concurrently conflict cycle date do each function json jsonb
-language materialized no nothing owned plpgsql real replace restart returns
-rollback row rows sequence serial temp temporary text time timestamp
+language materialized no nothing owned policy real replace restart returns
+rollback row sequence serial temp temporary text time timestamp
 timestamptz transaction truncate unlogged uuid view zone
 ]]):gmatch("%S+") do SOFT[w] = true end
 
@@ -259,7 +259,10 @@ local function format_tokens(toks, opts)
       local nx = toks[k + 1]
       is_kw = not NAME_AFTER[prev or ""] and not (nx and nx.text == ".")
     end
-    if w == "conflict" and prev == "on" then is_kw = true end
+    -- ON CONFLICT; GRANT ... ON FUNCTION f: names of kinds, not of tables
+    if prev == "on" and (w == "conflict" or w == "function" or w == "sequence" or w == "schema") then
+      is_kw = true
+    end
     if prev == "." then is_kw = false end
     if not is_kw then return t.text end
     return case == "lower" and w or w:upper()
@@ -319,6 +322,11 @@ local function format_tokens(toks, opts)
           brk = prev ~= "distinct"
         end
         if (lw == "order" or lw == "group") and nxw ~= "by" then brk = false end
+        -- privileges and policies name SELECT, INSERT ... as words, not clauses
+        if stmt[1] == "grant" or stmt[1] == "revoke" or stmt[1] == "comment"
+            or (stmt[1] == "alter" and stmt[2] == "default") or prev == "for" then
+          brk = false
+        end
         if lw == "window" and stmt[1] ~= "select" and stmt[1] ~= "with" then brk = false end
         if lw == "offset" and nxw == "(" then brk = false end
         if lw == "limit" and nxw == "(" then brk = false end

@@ -7,9 +7,11 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
       libssl-dev)
-if [ "${1:-}" = --test ]; then
-    pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client)
-fi
+case "${1:-}" in
+--test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client) ;;
+--fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
+--lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do

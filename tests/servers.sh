@@ -108,8 +108,8 @@ my_running() { [ -f "$ROOT/mariadb/mysqld.pid" ] && kill -0 "$(cat "$ROOT/mariad
 my_start() {
     local base=$ROOT/mariadb port try i pid
     local data=$base/data sock=$SOCK/my.sock log=$base/error.log
-    mkdir -p "$base"
-    [ $root = 1 ] && chown "$MY_USER" "$base"
+    mkdir -p "$base" "$base/tmp"
+    [ $root = 1 ] && chown "$MY_USER" "$base" "$base/tmp"
     if [ ! -d "$data/mysql" ]; then
         as_user "$MY_USER" mariadb-install-db --no-defaults --datadir="$data" \
             --auth-root-authentication-method=normal --skip-test-db \
@@ -117,7 +117,10 @@ my_start() {
     fi
     for try in 1 2 3 4 5; do
         port=$(free_port)
+        # a private tmpdir: servers of parallel test runs must not share /tmp
+        # files; utf8mb4 as a current MySQL has it, not latin1
         as_user "$MY_USER" mariadbd --no-defaults --datadir="$data" --socket="$sock" \
+            --tmpdir="$base/tmp" --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
             --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
             --pid-file="$base/mysqld.pid" --log-error="$log" >/dev/null 2>&1 &
         pid=$!

@@ -20,7 +20,7 @@ static void on_driver(void *payload, const mig_driver_info *d)
     if (c->json) {
         json_t *j = json_object();
         json_object_set_new(j, "name", cli_json_str(d->name));
-        json_object_set_new(j, "abi", json_integer(d->abi));
+        json_object_set_new(j, "abi", d->abi ? json_integer(d->abi) : json_null());
         json_object_set_new(j, "version", cli_json_str(d->version));
         json_object_set_new(j, "path", cli_json_str(d->path));
         json_object_set_new(j, "description", cli_json_str(d->description));
@@ -29,7 +29,11 @@ static void on_driver(void *payload, const mig_driver_info *d)
         json_array_append_new(json_object_get(c->doc, "drivers"), j);
         return;
     }
-    printf("%-10s ABI %-3u %-10s %s", d->name ? d->name : "?", d->abi,
+    /* ABI 0 is no ABI: the plugin could not say (no entry point, bad magic, ...) */
+    char abi[16] = "-";
+    if (d->abi)
+        snprintf(abi, sizeof abi, "%u", d->abi);
+    printf("%-10s ABI %-3s %-10s %s", d->name ? d->name : "?", abi,
            d->version && *d->version ? d->version : "-", d->path ? d->path : "");
     if (d->problem)
         printf("  unusable: %s", d->problem);

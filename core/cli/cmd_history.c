@@ -264,7 +264,8 @@ int cmd_history(cli *c)
     lo.open = hi.open = 1;
     if (o.range) {
         rc = bound_resolve(c, &lo, o.range, (size_t)(colon - o.range), "base", &g);
-        if (rc == 0)
+        if (rc == 0) /* colon is set whenever o.range is (checked above) */
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
             rc = bound_resolve(c, &hi, colon + 1, strlen(colon + 1), "heads", &g);
         if (rc != 0)
             goto out;

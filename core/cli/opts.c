@@ -73,6 +73,9 @@ static const cli_opt *find_short(const cli_opt *const *tables, size_t ntables, c
 static int set_value(cli *c, const cli_opt *o, const char *val, const char *shown)
 {
     char *end;
+    int takes_value = o->kind != CLI_FLAG && o->kind != CLI_VERBOSE && o->kind != CLI_HELP;
+    if (val == NULL && takes_value)
+        return cli_fail(c, MIG_EUSAGE, "option '%s' needs a value", shown);
     switch (o->kind) {
     case CLI_FLAG:
         *(int *)o->dest = 1;

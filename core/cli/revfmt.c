@@ -174,7 +174,7 @@ json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
     json_object_set_new(o, "path", cli_json_str(r->path));
     json_object_set_new(o, "lua", json_boolean(r->is_lua));
     json_object_set_new(o, "transactional", json_boolean(r->transactional));
-    json_object_set_new(o, "has_downgrade", json_boolean(r->has_downgrade));
+    json_object_set_new(o, "has_downgrade", r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
     json_object_set_new(o, "head", json_boolean(r->is_head));
     json_object_set_new(o, "base", json_boolean(r->is_base));
     json_object_set_new(o, "branchpoint", json_boolean(r->is_branch_point));

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 typedef struct row {
-    char  *tenant, *from, *to, *status, *error;
+    char  *tenant, *from, *to, *status, *error, *detail;
     double ms;
     size_t steps;
 } row;
@@ -53,14 +53,21 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
     w->to = dup0(r->to);
     w->status = dup0(r->status);
     w->error = dup0(r->error);
+    w->detail = dup0(r->detail);
     w->ms = r->duration_ms;
     w->steps = r->steps;
     if (!t.quiet && strcmp(r->status, "not started") != 0) {
         if (t.tty)
             fputs("\r\033[K", stderr);
-        if (strcmp(r->status, "failed") == 0)
+        if (strcmp(r->status, "failed") == 0) {
             fprintf(stderr, "tenant %s: failed: %s\n", r->tenant, r->error);
-        else
+            /* the statement and the database's code, as a run without tenants shows them */
+            for (const char *d = w->detail; d && *d;) {
+                size_t n = strcspn(d, "\n");
+                fprintf(stderr, "detail: %.*s\n", (int)n, d);
+                d += n + (d[n] == '\n');
+            }
+        } else
             fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", r->tenant,
                     *r->from ? r->from : "base", *r->to ? r->to : "base", r->status, r->steps,
                     r->steps == 1 ? "" : "s", r->duration_ms);
@@ -95,6 +102,8 @@ void cli_tenants_end(cli *c)
             json_object_set_new(o, "steps", json_integer((json_int_t)t.rows[i].steps));
             if (*t.rows[i].error)
                 json_object_set_new(o, "error", cli_json_str(t.rows[i].error));
+            if (t.rows[i].detail && *t.rows[i].detail)
+                json_object_set_new(o, "detail", cli_json_str(t.rows[i].detail));
             json_array_append_new(arr, o);
         }
         json_object_set_new(c->doc, "tenants", arr);
@@ -106,8 +115,11 @@ void cli_tenants_end(cli *c)
         fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];
+            /* a tenant never started was never read: its from and to are unknown, not base */
+            int unread = strcmp(r->status, "not started") == 0;
             fprintf(stderr, "%-*s  %-14s  %-14s  %7.0f ms  %s\n", (int)w, r->tenant,
-                    *r->from ? r->from : "base", *r->to ? r->to : "base", r->ms, r->status);
+                    unread ? "-" : *r->from ? r->from : "base", unread ? "-" : *r->to ? r->to : "base",
+                    r->ms, r->status);
         }
     }
     for (size_t i = 0; i < t.n; i++) {
@@ -116,6 +128,7 @@ void cli_tenants_end(cli *c)
         free(t.rows[i].to);
         free(t.rows[i].status);
         free(t.rows[i].error);
+        free(t.rows[i].detail);
     }
     free(t.rows);
     t.rows = NULL;

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,12 +122,14 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
             loc = mig_path_join(mig_config_dir(ctx->cfg), v ? v : "migrations");
             free(v);
         }
-        if (loc == NULL)
+        /* both or neither: a later call takes a set script_location as done */
+        char *versions = loc ? mig_aprintf("%s/versions", loc) : NULL;
+        if (versions == NULL) {
+            free(loc);
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
         ctx->script_location = loc;
-        ctx->versions_dir = mig_aprintf("%s/versions", loc);
-        if (ctx->versions_dir == NULL)
-            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        ctx->versions_dir = versions;
     }
     *out = ctx->script_location;
     return 0;
@@ -291,10 +294,23 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
     return rc;
 }
 
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing);
+
 int mig_session_open(mig_session *s, mig_ctx *ctx)
 {
+    return session_open(s, ctx, NULL);
+}
+
+int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
+{
+    *missing = 0;
+    return session_open(s, ctx, missing);
+}
+
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
+{
     memset(s, 0, sizeof *s);
-    const char *vt;
+    const char *vt = NULL;
     int rc = mig_ctx_driver(ctx, &s->drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
@@ -322,8 +338,13 @@ int mig_session_open(mig_session *s, mig_ctx *ctx)
     if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
         base = cwd;
     s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
-    if (rc == 0)
+    if (rc == 0 && missing) {
+        rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
+        if (rc == 0 && *missing)
+            return 0; /* nothing there yet: the caller reads an empty state */
+    } else if (rc == 0) {
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
+    }
     if (rc == 0 && ctx->tenant && !db_tenant)
         rc = enter_schema(s, ctx);
     if (rc == 0) {
@@ -488,7 +509,7 @@ static int build_views(mig_ctx *ctx)
         ctx->next_storage[at++] = NULL;
         v->is_lua = r->is_lua;
         v->transactional = r->transactional;
-        v->has_downgrade = 1;
+        v->has_downgrade = -1; /* headers only: see mig_revision_find */
         v->is_head = mig_graph_nchildren(g, r) == 0;
         v->is_base = r->down.n == 0;
         v->is_branch_point = mig_graph_nchildren(g, r) > 1;
@@ -524,6 +545,25 @@ int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n)
     return 0;
 }
 
+/*
+ * Whether a Lua revision defines a downgrade, without running it: the
+ * runner compiles the chunk and knows for sure; for display, a function
+ * named downgrade in the text is the answer.
+ */
+static int lua_mentions_downgrade(const mig_revbody *b)
+{
+    const char *p = b->data;
+    while ((p = strstr(p, "downgrade")) != NULL) {
+        const char *q = p + 9;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q == '=' || *q == '(')
+            return 1;
+        p = q;
+    }
+    return 0;
+}
+
 int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
 {
     int rc = build_views(ctx);
@@ -541,10 +581,26 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
             return mig_fail(ctx, MIG_ETARGET, "'base' is ambiguous: there are %zu bases",
                             mig_graph_nbases(g));
         r = mig_graph_base(g, 0);
-    } else if ((rc = mig_graph_find(&r, ctx, g, name)) != 0) {
-        return rc;
+    } else {
+        /* LABEL@head names the label's head, as a bare label does */
+        const char *at = strchr(name, '@');
+        char *label = at && strcmp(at, "@head") == 0 ? mig_strndup(name, (size_t)(at - name)) : NULL;
+        rc = mig_graph_find(&r, ctx, g, label ? label : name);
+        free(label);
+        if (rc)
+            return rc;
     }
-    *out = ctx->rev_views[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    mig_revision *v = &ctx->rev_storage[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    if (v->has_downgrade < 0) {
+        /* one revision asked for by name: worth reading its body */
+        mig_revbody b;
+        if (mig_revfile_load_body(&b, ctx, r) == 0) {
+            v->has_downgrade = r->is_lua ? lua_mentions_downgrade(&b) : b.has_downgrade;
+            mig_revbody_release(&b);
+        }
+        mig_error_clear(ctx);
+    }
+    *out = v;
     return 0;
 }
 
@@ -597,6 +653,10 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 const char *m = mig_last_error(ctx)->message;
                 const char *colon = strstr(m, ".so: ");
                 info.problem = colon ? colon + 5 : m;
+                /* a plugin refused for its ABI still says which ABI it has */
+                unsigned abi = 0;
+                if (sscanf(info.problem, "driver ABI %u,", &abi) == 1)
+                    info.abi = abi;
             }
             fn(payload, &info);
             mig_drv_unload(drv);

@@ -33,6 +33,11 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);
+/*
+ * For commands that only read: a database that does not exist yet is not
+ * created; *missing = 1 and s->db is NULL then (an empty state).
+ */
+int  mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing);
 void mig_session_close(mig_session *s);
 
 /*

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "autogen.h"
 #include "tenant.h"
 
 typedef struct applied_sum {
@@ -108,6 +109,32 @@ int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload)
     return rc;
 }
 
+/*
+ * With an [autogenerate] target: each difference between the live schema
+ * and the target is a problem of kind "drift", said the way autogenerate
+ * would change the database to match the target.
+ */
+static int check_drift(mig_ctx *ctx, mig_session *s, mig_check_fn fn, void *payload, int *problems)
+{
+    mig_schema *live = NULL, *target = NULL;
+    mig_changes ch = MIG_CHANGES_INIT;
+    int configured = 0;
+    int rc = mig_autogen_load(ctx, s, &configured, &live, &target);
+    if (rc == 0 && configured)
+        rc = mig_autogen_diff(&ch, ctx, live, target);
+    for (size_t i = 0; rc == 0 && i < ch.n; i++) {
+        mig_buf b = MIG_BUF_INIT;
+        mig_buf_puts(&b, "schema differs from the target: ");
+        mig_autogen_describe(&b, &ch.v[i].c);
+        report(fn, payload, "drift", NULL, mig_buf_cstr(&b), problems);
+        mig_buf_release(&b);
+    }
+    mig_changes_release(&ch);
+    mig_schema_free(live);
+    mig_schema_free(target);
+    return rc;
+}
+
 static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
 {
     int problems = 0;
@@ -119,18 +146,10 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     }
     if (rc)
         return rc;
-    if (mig_graph_nheads(g) > 1) {
-        mig_buf b = MIG_BUF_INIT;
-        mig_buf_printf(&b, "%zu heads:", mig_graph_nheads(g));
-        for (size_t i = 0; i < mig_graph_nheads(g); i++)
-            mig_buf_printf(&b, " %s", mig_graph_head(g, i)->id);
-        mig_buf_puts(&b, "; join them with `mig merge`");
-        report(fn, payload, "heads", NULL, mig_buf_cstr(&b), &problems);
-        mig_buf_release(&b);
-    }
-
+    /* several heads are a valid graph (branches, LABEL@head): pending covers an unapplied one */
     mig_session s;
-    rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     mig_strvec heads = MIG_STRVEC_INIT;
@@ -138,8 +157,9 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     mig_failed f;
     int found = 0;
     memset(&f, 0, sizeof f);
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
-    if (rc == 0)
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &heads);
+    if (rc == 0 && !missing)
         rc = mig_state_find_failed(&s.st, ctx, s.db, &f, &found);
     if (rc == 0 && found) {
         char *m = mig_aprintf("revision %s failed part-way (%lld statement(s) applied): "
@@ -148,13 +168,22 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         report(fn, payload, "failed", f.revision, m ? m : "failed part-way", &problems);
         free(m);
     }
-    if (rc == 0)
+    if (rc == 0 && !missing)
         rc = mig_state_read_history(&s.st, ctx, s.db, collect, &a);
+    if (rc == 0)
+        rc = check_drift(ctx, &s, fn, payload, &problems);
     mig_session_close(&s);
 
     size_t pending = 0;
-    if (rc == 0)
+    if (rc == 0) {
         rc = mig_graph_pending(&pending, ctx, g, (const char *const *)heads.v, heads.n);
+        if (rc == MIG_ETARGET) {
+            /* the database is at a revision no file declares: a difference to report, not bad input */
+            report(fn, payload, "unknown", NULL, mig_last_error(ctx)->message, &problems);
+            mig_error_clear(ctx);
+            rc = 0;
+        }
+    }
     if (rc == 0 && pending) {
         char *m = mig_aprintf("%zu revision(s) not applied", pending);
         report(fn, payload, "pending", NULL, m ? m : "revisions not applied", &problems);

@@ -79,36 +79,6 @@ static const struct known_section {
 /* ------------------------------------------------------------------ */
 /* errors                                                               */
 
-/*
- * Fail with MIG_ECONFIG, the message prefixed with path:LINE when there is
- * a file, and the place recorded on the error for --json and -v output.
- */
-static int fail_at(mig_ctx *ctx, int code, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail_at(mig_ctx *ctx, int code, const char *file, int line, const char *fmt, ...)
-{
-    mig_buf msg = MIG_BUF_INIT;
-    if (file != NULL && file[0] != '\0') {
-        if (line > 0)
-            mig_buf_printf(&msg, "%s:%d: ", file, line);
-        else
-            mig_buf_printf(&msg, "%s: ", file);
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    mig_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    if (msg.oom) {
-        mig_buf_release(&msg);
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
-    mig_fail(ctx, code, "%s", mig_buf_cstr(&msg));
-    mig_buf_release(&msg);
-    if (file != NULL && file[0] != '\0')
-        mig_error_where(ctx, file, line);
-    return code;
-}
 
 /*
  * Optimal string alignment distance (edits, with adjacent swaps counting
@@ -205,9 +175,9 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
         names[i] = known_sections[i].name;
     const char *near = closest(name, names, NKNOWN);
     if (near)
-        return fail_at(ctx, MIG_ECONFIG, file, line,
+        return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
-    fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
+    mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
     mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate]");
     return MIG_ECONFIG;
 }
@@ -224,10 +194,10 @@ static int check_key(mig_ctx *ctx, const char *file, int line, const char *secti
         return 0;
     const char *near = closest(key, ks->keys, list_len(ks->keys));
     if (near)
-        fail_at(ctx, MIG_ECONFIG, file, line,
+        mig_fail_at(ctx, MIG_ECONFIG, file, line,
                 "unknown key '%s' in [%s] (did you mean '%s'?)", key, section, near);
     else
-        fail_at(ctx, MIG_ECONFIG, file, line, "unknown key '%s' in [%s]", key, section);
+        mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown key '%s' in [%s]", key, section);
     /* A key written under the wrong section is a common slip: say where it goes. */
     for (size_t i = 0; i < NKNOWN; i++)
         if (&known_sections[i] != ks && list_has(known_sections[i].keys, key))
@@ -414,7 +384,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
         }
     }
     if (section[0] == '\0') {
-        st->rc = fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
+        st->rc = mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
                          "key '%s' is outside any section", name);
         mig_error_hint(st->ctx, "put it under a section such as [mig]");
         return 0;
@@ -426,7 +396,7 @@ static int on_value(void *user, const char *section, const char *name, const cha
     }
     const entry *dup = find_entry(cfg, section, name);
     if (dup != NULL) {
-        st->rc = fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
+        st->rc = mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
                          "duplicate key '%s' in [%s] (first set at line %d)",
                          name, section, dup->line);
         return 0;
@@ -449,12 +419,12 @@ static int check_text(mig_ctx *ctx, const char *file, const char *text, size_t l
     size_t start = 0;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == '\0')
-            return fail_at(ctx, MIG_ECONFIG, file, line, "NUL byte in the file");
+            return mig_fail_at(ctx, MIG_ECONFIG, file, line, "NUL byte in the file");
         if (text[i] == '\n') {
             line++;
             start = i + 1;
         } else if (i - start >= MAX_LINE) {
-            return fail_at(ctx, MIG_ECONFIG, file, line, "line longer than %d bytes", MAX_LINE);
+            return mig_fail_at(ctx, MIG_ECONFIG, file, line, "line longer than %d bytes", MAX_LINE);
         }
     }
     return 0;
@@ -467,7 +437,7 @@ static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *
     if (f == NULL) {
         int e = errno;
         *missing = e == ENOENT;
-        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
+        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
                        path, from, strerror(e));
     }
     char chunk[8192];
@@ -477,7 +447,7 @@ static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *
     int err = ferror(f) ? errno : 0;
     fclose(f);
     if (err != 0)
-        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
+        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
                        path, from, strerror(err));
     if (out->oom)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -537,7 +507,7 @@ static int parse(loader *st)
     if (rc == -2)
         return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
     if (rc != 0) {
-        fail_at(st->ctx, MIG_ECONFIG, st->file, rc,
+        mig_fail_at(st->ctx, MIG_ECONFIG, st->file, rc,
                 "syntax error: expected '[section]', 'key = value' or a comment");
         mig_error_hint(st->ctx, "comments take whole lines, starting with # or ;");
         return MIG_ECONFIG;
@@ -567,7 +537,7 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
     if (rc != 0 && missing && !explicit_file) {
         mig_buf_release(&text);
         if (required) {
-            fail_at(ctx, MIG_ECONFIG, NULL, 0, "no configuration file: 'mig.ini' not found in the current folder");
+            mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "no configuration file: 'mig.ini' not found in the current folder");
             mig_error_hint(ctx, "give -c PATH, set $MIG_CONFIG, or run `mig init`");
             return MIG_ECONFIG;
         }
@@ -587,7 +557,7 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
     char *dir = folder_of(file);
     if (dir == NULL) {
         mig_buf_release(&text);
-        return fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
+        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
                        file, strerror(errno));
     }
     mig_config *cfg = config_new(file, dir);
@@ -719,7 +689,7 @@ int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section
             return 0;
         }
     }
-    fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a boolean", section, key, v);
+    mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a boolean", section, key, v);
     mig_error_hint(ctx, "use true or false (also yes/no, on/off, 1/0)");
     free(v);
     return MIG_ECONFIG;
@@ -740,7 +710,7 @@ int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno != 0 || *end != '\0') {
-        fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a whole number",
+        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a whole number",
                 section, key, v);
         free(v);
         return MIG_ECONFIG;
@@ -765,7 +735,7 @@ int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *secti
     errno = 0;
     double d = strtod(v, &end);
     if (errno != 0 || *end != '\0' || !isfinite(d)) {
-        fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a number",
+        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a number",
                 section, key, v);
         free(v);
         return MIG_ECONFIG;
@@ -801,7 +771,7 @@ static int malformed(const expander *x, const char *at)
     size_t n = strcspn(at, "}");
     if (at[n] == '}')
         n++;
-    fail_at(x->ctx, MIG_ECONFIG, x->file, x->line, "%s: malformed '%.*s'",
+    mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line, "%s: malformed '%.*s'",
             x->what ? x->what : "value", (int)(n > 60 ? 60 : n), at);
     mig_error_hint(x->ctx, "write ${NAME} or ${NAME:-default}");
     return MIG_ECONFIG;
@@ -884,7 +854,7 @@ static int expand(const expander *x, const char *s, size_t len, mig_buf *b)
         } else if (val != NULL) {
             mig_buf_puts(b, val);
         } else {
-            fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
+            mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
                     "%s: environment variable '%s' is not set", x->what ? x->what : "value", name);
             mig_error_hint(x->ctx, "set %s, or write ${%s:-default}", name, name);
             return MIG_ECONFIG;

@@ -82,6 +82,31 @@ int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
     return code;
 }
 
+int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line,
+                     const char *file, int line, const char *fmt, ...)
+{
+    mig_buf msg = MIG_BUF_INIT;
+    if (file != NULL && file[0] != '\0') {
+        if (line > 0)
+            mig_buf_printf(&msg, "%s:%d: ", file, line);
+        else
+            mig_buf_printf(&msg, "%s: ", file);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    mig_buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (msg.oom) {
+        mig_buf_release(&msg);
+        return mig_error_set(ctx, MIG_ENOMEM, src_file, src_line, "out of memory");
+    }
+    mig_error_set(ctx, code, src_file, src_line, "%s", mig_buf_cstr(&msg));
+    mig_buf_release(&msg);
+    if (file != NULL && file[0] != '\0')
+        mig_error_where(ctx, file, line);
+    return code;
+}
+
 static void append_line(mig_buf *b, const char *fmt, va_list ap)
 {
     if (b->len)

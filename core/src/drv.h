@@ -48,6 +48,12 @@ typedef struct mig_db {
 
 int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
                     const char *url, const char *base_dir);
+/*
+ * The same for a caller that only reads: a database that does not exist is
+ * not created; *missing = 1 then and the result is 0 with *out NULL.
+ */
+int  mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+                       const char *url, const char *base_dir);
 void mig_db_close(mig_db *db);
 
 /*
@@ -84,5 +90,17 @@ int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
 /* First statement's length (driver's rules, else the generic splitter). */
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty);
+
+/*
+ * Autogenerate. Introspect the connection's current schema, or the target
+ * DDL loaded into the driver's scratch place, into sink: 0, a sink's
+ * positive result as it is, or MIG_EFAIL/MIG_EDRIVER with the error set.
+ */
+int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload);
+int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
+                          const mig_schema_sink *sink, void *payload);
+/* The driver's render_ddl: MIG_DRV_OK, MIG_DRV_NOTSUP (also with no renderer), emit's result. */
+int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload);
 
 #endif

@@ -22,6 +22,17 @@ int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
 #define mig_fail(ctx, code, ...) \
     mig_error_set((ctx), (code), __FILE__, __LINE__, __VA_ARGS__)
 
+/*
+ * The same for an error about a place in the user's file: the message is
+ * prefixed "path:LINE: " ("path: " when line is 0) and the place kept on
+ * the error for -v and --json.
+ */
+int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line,
+                     const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+#define mig_fail_at(ctx, code, file, line, ...) \
+    mig_error_set_at((ctx), (code), __FILE__, __LINE__, (file), (line), __VA_ARGS__)
+
 /* Add to the error just set. */
 void mig_error_detail(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mig_error_hint(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -57,24 +57,48 @@ struct mig_graph {
 static const char *const no_labels[] = { NULL };
 
 /* A graph error about a file (MIG_EREVFILE): the file is kept on the error too. */
-static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
+static int vfail_in(mig_ctx *ctx, const char *path, int line, const char *fmt, va_list ap)
 {
     mig_buf msg = MIG_BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
+    /* fail_in_line: the place first, as path:LINE (path alone for a revision built in memory) */
+    if (line > 0)
+        mig_buf_printf(&msg, "%s:%d: ", path, line);
+    else if (line == 0)
+        mig_buf_printf(&msg, "%s: ", path);
     mig_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
     if (msg.oom) {
         mig_buf_release(&msg);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     mig_fail(ctx, MIG_EREVFILE, "%s", msg.ptr);
     mig_buf_release(&msg);
-    mig_error_where(ctx, path, 0);
+    mig_error_where(ctx, path, line > 0 ? line : 0);
     return MIG_EREVFILE;
+}
+
+static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_in(mig_ctx *ctx, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail_in(ctx, path, -1, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* The same about one header line: the message starts "path:LINE: ". */
+static int fail_in_line(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail_in_line(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail_in(ctx, path, line, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* ---- loading ---- */
@@ -274,12 +298,12 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
         for (size_t k = 0; k < r->down.n; k++) {
             size_t j = find_exact(idx, n, revs, sizeof *revs, r->down.v[k]);
             if (j == NONE)
-                return fail_in(ctx, r->path, "%s: down_revision '%s' is not a known revision",
-                               r->path, r->down.v[k]);
+                return fail_in_line(ctx, r->path, r->down_line,
+                                    "down_revision '%s' is not a known revision", r->down.v[k]);
             for (size_t m = lk->po[i]; m < p; m++)
                 if (lk->pe[m] == j)
-                    return fail_in(ctx, r->path, "%s: down_revision names '%s' twice", r->path,
-                                   r->down.v[k]);
+                    return fail_in_line(ctx, r->path, r->down_line,
+                                        "down_revision names '%s' twice", r->down.v[k]);
             lk->pe[p++] = j;
         }
         lk->do_[i] = q;
@@ -292,13 +316,12 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
                 size_t count, first;
                 j = find_prefix(idx, n, revs, sizeof *revs, name, &count, &first);
                 if (count > 1)
-                    return fail_in(ctx, r->path, "%s: depends_on '%s' is ambiguous: %s, %s%s",
-                                   r->path, name, revs[idx[first]].id, revs[idx[first + 1]].id,
-                                   count > 2 ? ", ..." : "");
+                    return fail_in_line(ctx, r->path, r->depends_line,
+                                        "depends_on '%s' is ambiguous: %s, %s%s", name, revs[idx[first]].id,
+                                        revs[idx[first + 1]].id, count > 2 ? ", ..." : "");
                 if (j == NONE)
-                    return fail_in(ctx, r->path,
-                                   "%s: depends_on '%s' is not a known revision or branch label",
-                                   r->path, name);
+                    return fail_in_line(ctx, r->path, r->depends_line,
+                                        "depends_on '%s' is not a known revision or branch label", name);
             }
             /* a dependency that is also a down_revision adds nothing */
             int dup = 0;
@@ -596,7 +619,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
     if (rc)
         goto fail;
     for (size_t k = 0; k < n; k++)
-        pos[order[k]] = k;
+        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
 
     /* move the revisions into topological order, links as positions */
     g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
@@ -1246,12 +1269,13 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
     if (sign == NULL) {
         size_t k;
         int rc = find_pos(&k, p->ctx, g, rest);
-        if (rc)
+        if (rc) /* find_pos sets k when it returns 0: mig_fail never returns 0 */
             return rc;
+        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
         if (r->label != NONE && !(p->mark[k] & M_LINE))
             return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
                             p->target, g->nodes[k].rev.id);
-        r->revs[r->nrevs++] = k;
+        r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
         return 0;
     }
     if (up == 2)

@@ -5,8 +5,8 @@
  * every driver and no driver knows Lua.
  *
  * A handle lives for one call (a revision's upgrade, one hook): when the
- * call returns the runner invalidates it, closing its open cursors, and
- * any later use raises "db used after its migration finished".
+ * call returns, mig_lua_protected() invalidates it, closing its open
+ * cursors, and any later use raises "db used after its migration finished".
  */
 #ifndef MIG_LUA_DB_H
 #define MIG_LUA_DB_H

@@ -6,6 +6,7 @@
  * line where it was raised, and the revision being applied.
  */
 #include "lua_hooks.h"
+#include "paths.h"
 
 #include <errno.h>
 #include <lauxlib.h>
@@ -257,15 +258,18 @@ static char *find_script(mig_ctx *ctx, const char *script)
     char *p = mig_path_join(mig_config_dir(ctx->cfg), script);
     if (p == NULL || script[0] == '/' || access(p, R_OK) == 0)
         return p;
-    const char *dirs[] = { MIG_INSTALL_DATA_DIR, MIG_SOURCE_DIR };
-    for (size_t i = 0; i < 2; i++) {
-        char *q = mig_path_join(dirs[i], script);
+    mig_strvec dirs = MIG_STRVEC_INIT;
+    mig_data_dirs(&dirs);
+    for (size_t i = 0; i < dirs.n; i++) {
+        char *q = mig_path_join(dirs.v[i], script);
         if (q && access(q, R_OK) == 0) {
             free(p);
+            mig_strvec_release(&dirs);
             return q;
         }
         free(q);
     }
+    mig_strvec_release(&dirs);
     return p;
 }
 

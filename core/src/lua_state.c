@@ -9,6 +9,7 @@
  * mig_lua struct.
  */
 #include "lua_state.h"
+#include "paths.h"
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -238,11 +239,14 @@ static int ctx_log(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
     const char *msg = luaL_tolstring(L, 1, NULL);
+    /* a tenant's run is quiet about its steps, not about what the user logs: only -q
+     * (the parent's) silences ctx.log */
+    mig_ctx *to = lua->ctx->parent ? lua->ctx->parent : lua->ctx;
     /* tenants may run side by side: say whose line it is */
     if (lua->tenant)
-        mig_log(lua->ctx, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
+        mig_log(to, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
     else
-        mig_log(lua->ctx, MIG_LOG_INFO, "%s", msg);
+        mig_log(to, MIG_LOG_INFO, "%s", msg);
     return 0;
 }
 
@@ -342,19 +346,21 @@ static char *hooks_path(mig_ctx *ctx)
 {
     mig_buf b = MIG_BUF_INIT;
     mig_strvec seen = MIG_STRVEC_INIT;
-    const char *dirs[4] = { NULL, NULL, MIG_INSTALL_DATA_DIR, MIG_SOURCE_DIR };
+    mig_strvec dirs = MIG_STRVEC_INIT;
     if (ctx->cfg)
-        dirs[0] = mig_config_dir(ctx->cfg);
+        mig_strvec_push(&dirs, mig_config_dir(ctx->cfg));
     const char *loc = NULL;
     if (mig_ctx_script_location(ctx, &loc) == 0)
-        dirs[1] = loc;
+        mig_strvec_push(&dirs, loc);
     mig_error_clear(ctx);
-    for (size_t i = 0; i < 4; i++) {
-        if (dirs[i] == NULL || *dirs[i] == '\0' || mig_strvec_contains(&seen, dirs[i]))
+    mig_data_dirs(&dirs);
+    for (size_t i = 0; i < dirs.n; i++) {
+        if (mig_strvec_contains(&seen, dirs.v[i]))
             continue;
-        mig_strvec_push(&seen, dirs[i]);
-        mig_buf_printf(&b, "%s/hooks/?.lua;", dirs[i]);
+        mig_strvec_push(&seen, dirs.v[i]);
+        mig_buf_printf(&b, "%s/hooks/?.lua;", dirs.v[i]);
     }
+    mig_strvec_release(&dirs);
     mig_strvec_release(&seen);
     return mig_buf_detach(&b);
 }

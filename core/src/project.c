@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "paths.h"
 #include "lua_hooks.h"
 
 static const char default_sql_template[] =
@@ -120,16 +121,23 @@ static int write_new(mig_ctx *ctx, const char *path, const char *data, size_t le
 /* The shipped template of a kind: installed data, the source tree, or built in. */
 static char *shipped_template(const char *name)
 {
-    const char *dirs[] = { MIG_INSTALL_DATA_DIR "/templates", MIG_SOURCE_DIR "/migrations" };
-    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
-        char *path = mig_aprintf("%s/%s", dirs[i], name);
+    mig_strvec dirs = MIG_STRVEC_INIT;
+    mig_data_dirs(&dirs);
+    for (size_t i = 0; i < dirs.n; i++) {
+        /* installed: share/mig/templates; the source tree keeps them in migrations/ */
+        char *path = mig_aprintf("%s/templates/%s", dirs.v[i], name);
+        char *alt = mig_aprintf("%s/migrations/%s", dirs.v[i], name);
         char *data = NULL;
         size_t len;
-        int ok = path && read_file(path, &data, &len) == 0;
+        int ok = (path && read_file(path, &data, &len) == 0) || (alt && read_file(alt, &data, &len) == 0);
         free(path);
-        if (ok)
+        free(alt);
+        if (ok) {
+            mig_strvec_release(&dirs);
             return data;
+        }
     }
+    mig_strvec_release(&dirs);
     return mig_strdup(strcmp(name, "template.lua") == 0 ? default_lua_template : default_sql_template);
 }
 
@@ -296,6 +304,40 @@ static void join(mig_buf *b, const mig_strvec *v)
         mig_buf_printf(b, "%s%s", i ? " " : "", v->v[i]);
 }
 
+/*
+ * Put statements under the -- mig:upgrade and -- mig:downgrade lines of a
+ * rendered SQL template (autogenerate); a template without one gets it
+ * appended. Takes text, returns the new text (NULL on oom).
+ */
+static char *fill_sections(char *text, const char *up, const char *down)
+{
+    mig_buf out = MIG_BUF_INIT;
+    const char *marks[2] = { "-- mig:upgrade", "-- mig:downgrade" };
+    const char *bodies[2] = { up ? up : "", down ? down : "" };
+    int placed[2] = { 0, 0 };
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t llen = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        mig_buf_put(&out, line, llen);
+        for (int k = 0; k < 2; k++) {
+            size_t ml = strlen(marks[k]);
+            if (!placed[k] && strncmp(line, marks[k], ml) == 0 &&
+                (line[ml] == '\n' || line[ml] == '\r' || line[ml] == ' ' || line[ml] == '\0')) {
+                if (eol == NULL)
+                    mig_buf_putc(&out, '\n');
+                mig_buf_puts(&out, bodies[k]);
+                placed[k] = 1;
+            }
+        }
+        line += llen;
+    }
+    for (int k = 0; k < 2; k++)
+        if (!placed[k])
+            mig_buf_printf(&out, "\n%s\n%s", marks[k], bodies[k]);
+    free(text);
+    return mig_buf_detach(&out);
+}
+
 static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_strvec *down, char **path_out)
 {
     const char *loc;
@@ -350,6 +392,8 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     const char *vals[] = { id, mig_buf_cstr(&downs), msg ? msg : "", date, mig_buf_cstr(&labels),
                            mig_buf_cstr(&depends) };
     char *text = tpl ? render(tpl, keys, vals, 6) : NULL;
+    if (text && !o->lua && (o->upgrade_sql || o->downgrade_sql))
+        text = fill_sections(text, o->upgrade_sql, o->downgrade_sql);
     char *slug = slug_of(msg ? msg : "");
     char *path = mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
     if (text == NULL || path == NULL)
@@ -407,12 +451,14 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
                 if (rc)
                     break;
             }
+            /* r is set: every branch above either sets it or breaks out */
+            /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
             if (mig_graph_nchildren(g, r) > 0 && !o->splice) {
                 rc = mig_fail(ctx, MIG_EUSAGE, "revision %s is not a head: pass --splice to start a new branch from it",
-                              r->id);
+                              r->id); /* NOLINT(clang-analyzer-core.NullDereference) */
                 break;
             }
-            mig_strvec_push(&down, r->id);
+            mig_strvec_push(&down, r->id); /* NOLINT(clang-analyzer-core.NullDereference) */
         }
     } else if (mig_graph_nheads(g) > 1) {
         mig_buf b = MIG_BUF_INIT;

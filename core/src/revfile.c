@@ -139,31 +139,6 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
     return n;
 }
 
-/*
- * A revision file error: "PATH:LINE: what", with the file and line also
- * kept on the error for --verbose and --json.
- */
-static int fail_at(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail_at(mig_ctx *ctx, const char *path, int line, const char *fmt, ...)
-{
-    mig_buf msg = MIG_BUF_INIT;
-    va_list ap;
-    mig_buf_printf(&msg, "%s:%d: ", path, line);
-    va_start(ap, fmt);
-    mig_buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    if (msg.oom) {
-        mig_buf_release(&msg);
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
-    mig_fail(ctx, MIG_EREVFILE, "%s", msg.ptr);
-    mig_buf_release(&msg);
-    mig_error_where(ctx, path, line);
-    return MIG_EREVFILE;
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
@@ -325,7 +300,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     memset(out, 0, sizeof *out);
     out->transactional = 1;
     if (len == 0 && !truncated)
-        return fail_at(ctx, path, 1, "empty file");
+        return mig_fail_at(ctx, MIG_EREVFILE, path, 1, "empty file");
     /* a UTF-8 byte order mark is not part of the first line's text */
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         off = 3;
@@ -341,11 +316,11 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             break; /* code, cut by the block's end: checked when the body loads */
         size_t full = (l.next > off) ? l.next - off : 0;
         if (memchr(data + off, '\0', full) != NULL) {
-            rc = fail_at(ctx, path, lineno, "NUL byte: binary file?");
+            rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "NUL byte: binary file?");
             goto fail;
         }
         if (utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
-            rc = fail_at(ctx, path, lineno, "invalid UTF-8");
+            rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
         size_t after;
@@ -354,12 +329,12 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
         size_t k, klen, v, vlen;
         if (line_key(&l, &k, &klen, &v, &vlen)) {
             if (klen == 0) {
-                rc = fail_at(ctx, path, lineno, "'mig:' without a key");
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:' without a key");
                 goto fail;
             }
             if (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade")) {
                 if (vlen) {
-                    rc = fail_at(ctx, path, lineno, "'mig:%.*s' takes no value",
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%.*s' takes no value",
                                  (int)klen, l.s + k);
                     goto fail;
                 }
@@ -370,17 +345,17 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 if (key_is(&l, k, klen, key_names[i]))
                     key = i;
             if (key < 0) {
-                rc = fail_at(ctx, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
                 goto fail;
             }
             if (seen[key]) {
-                rc = fail_at(ctx, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
                              key_names[key], seen[key]);
                 goto fail;
             }
             seen[key] = lineno;
             if (vlen == 0) {
-                rc = fail_at(ctx, path, lineno, "'mig:%s' has no value", key_names[key]);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%s' has no value", key_names[key]);
                 goto fail;
             }
             const char *val = l.s + v;
@@ -390,7 +365,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 if (out->id == NULL)
                     goto oom;
                 if (!mig_rev_id_valid(out->id)) {
-                    rc = fail_at(ctx, path, lineno,
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                  "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
                                  out->id, ID_MAX);
                     goto fail;
@@ -398,11 +373,12 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 rev_line = lineno;
                 break;
             case K_DOWN:
+                out->down_line = lineno;
                 if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
                     break;
                 rc = split_list(&out->down, val, vlen, mig_rev_id_valid, &bad);
                 if (rc == MIG_EREVFILE) {
-                    rc = fail_at(ctx, path, lineno, "invalid down_revision id '%s'", bad);
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid down_revision id '%s'", bad);
                     goto fail;
                 }
                 if (rc)
@@ -419,9 +395,11 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             case K_LABELS:
             case K_DEPENDS: {
                 mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
+                if (key == K_DEPENDS)
+                    out->depends_line = lineno;
                 rc = split_list(vec, val, vlen, name_valid, &bad);
                 if (rc == MIG_EREVFILE) {
-                    rc = fail_at(ctx, path, lineno, "invalid %s '%s'",
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",
                                  key == K_LABELS ? "branch label" : "depends_on name", bad);
                     goto fail;
                 }
@@ -435,7 +413,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 else if (vlen == 4 && memcmp(val, "true", 4) == 0)
                     out->transactional = 1;
                 else {
-                    rc = fail_at(ctx, path, lineno,
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                  "'mig:transaction' must be true or false, not '%.*s'",
                                  (int)vlen, val);
                     goto fail;
@@ -454,13 +432,13 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     out->header_lines = (off < len) ? lineno - 1 : lineno;
 
     if (out->id == NULL) {
-        rc = fail_at(ctx, path, 1, "no '-- mig:revision ID' line in the header");
+        rc = mig_fail_at(ctx, MIG_EREVFILE, path, 1, "no '-- mig:revision ID' line in the header");
         goto fail;
     }
     const char *base = base_name(path);
     size_t idlen = strlen(out->id);
     if (strncmp(base, out->id, idlen) != 0 || (base[idlen] != '_' && base[idlen] != '.')) {
-        rc = fail_at(ctx, path, rev_line,
+        rc = mig_fail_at(ctx, MIG_EREVFILE, path, rev_line,
                      "revision '%s' does not match the file name (want %s_<slug>)",
                      out->id, out->id);
         goto fail;
@@ -617,16 +595,21 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     size_t len = out->len;
     const char *nul = memchr(data, '\0', len);
     if (nul != NULL) {
-        rc = fail_at(ctx, rev->path, line_of(data, (size_t)(nul - data)),
+        rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, (size_t)(nul - data)),
                      "NUL byte: binary file?");
         goto fail;
     }
     size_t good = utf8_valid_prefix((const unsigned char *)data, len);
     if (good != len) {
-        rc = fail_at(ctx, rev->path, line_of(data, good), "invalid UTF-8");
+        rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, good), "invalid UTF-8");
         goto fail;
     }
     mig_sha256_hex(data, len, out->checksum);
+    if (out->checksum[0] == '?') {
+        /* libcrypto failed (out of memory): a '???' checksum would be recorded as if real */
+        rc = mig_fail(ctx, MIG_ENOMEM, "%s: cannot compute the checksum: out of memory", rev->path);
+        goto fail;
+    }
 
     if (rev->is_lua) {
         /* a Lua revision is one chunk; the Lua module finds its functions */
@@ -650,12 +633,12 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         size_t k, klen, v, vlen;
         if (!m && line_key(&l, &k, &klen, &v, &vlen) && vlen &&
             (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade"))) {
-            rc = fail_at(ctx, rev->path, lineno, "'mig:%.*s' takes no value", (int)klen, l.s + k);
+            rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno, "'mig:%.*s' takes no value", (int)klen, l.s + k);
             goto fail;
         }
         if (m) {
             if (marker_line[m]) {
-                rc = fail_at(ctx, rev->path, lineno,
+                rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
                              "second '-- mig:%s' section (first at line %d)",
                              m == 1 ? "upgrade" : "downgrade", marker_line[m]);
                 goto fail;
@@ -679,7 +662,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         } else if (current == 0) {
             size_t after;
             if (!line_blank(&l) && !line_comment(&l, &after)) {
-                rc = fail_at(ctx, rev->path, lineno,
+                rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
                              "statement outside a section: put '-- mig:upgrade' above it");
                 goto fail;
             }

@@ -26,6 +26,8 @@ typedef struct mig_rev {
     int        is_lua;
     int        transactional; /* 0 with "-- mig:transaction false" */
     int        header_lines;  /* lines taken by the header */
+    int        down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
+    int        depends_line;  /* line of "-- mig:depends_on", 0 if none */
 } mig_rev;
 
 /*

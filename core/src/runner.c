@@ -62,7 +62,12 @@ typedef struct run {
     size_t        ndh, cap_dh;
     mig_lua      *lua;         /* Lua revisions and hooks (online only) */
     const mig_rev *cur_rev;    /* the step running, for on_error */
+    size_t        steps_applied; /* across re-plans */
+    int           hooks_started; /* before_migrate ran */
 } run;
+
+/* run_plan's answer when another run moved the version table between our transactions */
+#define REPLAN 1
 
 static double now_ms(void)
 {
@@ -358,6 +363,18 @@ static int split(run *r, const char *text, size_t len, stmt_span **out, size_t *
     return 0;
 }
 
+/* How many statements a section holds: the history row says so however they were sent. */
+static int count_statements(run *r, const char *text, size_t len, int64_t *out)
+{
+    stmt_span *sp = NULL;
+    size_t n = 0;
+    int rc = split(r, text, len, &sp, &n);
+    free(sp);
+    if (rc == 0)
+        *out = (int64_t)n;
+    return rc;
+}
+
 /* SHA-256 of the first k statements: resume refuses if they changed. */
 static void prefix_hash(const char *text, const stmt_span *sp, size_t k, char out[65])
 {
@@ -489,6 +506,9 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             if (e > 0 && text[e - 1] != ';')
                 mig_buf_puts(&r->sql, "\n;");
             mig_buf_putc(&r->sql, '\n');
+            int crc = count_statements(r, text, len, &nstmts);
+            if (crc)
+                return crc;
         }
     } else if (st->rev->is_lua) {
         int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
@@ -500,6 +520,9 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
             if (rc)
                 return revision_error(r, st->rev, text, len, line, &de);
+            rc = count_statements(r, text, len, &nstmts);
+            if (rc)
+                return rc;
         }
     } else {
         stmt_span *sp = NULL;
@@ -739,12 +762,45 @@ static int emit_offline(run *r)
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
+static int same_set(const mig_strvec *a, const mig_strvec *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (!mig_strvec_contains(b, a->v[i]))
+            return 0;
+    return 1;
+}
+
+/*
+ * Where the write transaction is the lock (SQLite), committing between
+ * revisions (transaction_per_migration, a `transaction false` revision)
+ * lets another run in. Having taken the lock again, read the version
+ * table: if it moved, the rest of our plan is stale and must be made
+ * again from what is there now, or revisions would run twice.
+ */
+static int moved_meanwhile(run *r)
+{
+    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK)
+        return 0;
+    mig_strvec now = MIG_STRVEC_INIT;
+    int rc = mig_state_read_heads(&r->s.st, r->ctx, r->s.db, &now);
+    if (rc == 0 && !same_set(&now, &r->heads)) {
+        mig_log(r->ctx, MIG_LOG_VERBOSE, "another run moved the version table: planning again");
+        rc = REPLAN;
+    }
+    mig_strvec_release(&now);
+    return rc;
+}
+
 static int run_plan(run *r, int64_t resume_at)
 {
     mig_ctx *ctx = r->ctx;
     const mig_dialect *d = r->s.drv->table->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
     r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
+    mig_strvec_release(&r->db_heads);
+    mig_strvec_release(&r->sim_heads);
     for (size_t i = 0; r->defer && i < r->heads.n; i++)
         if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -752,7 +808,8 @@ static int run_plan(run *r, int64_t resume_at)
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
     }
-    if (!r->offline && r->plan->nsteps) {
+    if (!r->offline && r->plan->nsteps && !r->hooks_started) {
+        r->hooks_started = 1;
         int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
         if (rc)
             return rc;
@@ -801,6 +858,8 @@ static int run_plan(run *r, int64_t resume_at)
                 else if ((rc = begin(r)) != 0)
                     return rc;
                 in_txn = 1;
+                if (!r->offline && (rc = moved_meanwhile(r)) != 0)
+                    return rc;
             }
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
@@ -813,6 +872,9 @@ static int run_plan(run *r, int64_t resume_at)
         }
         if (rc)
             return rc;
+        r->steps_applied++;
+        if (change_heads(&r->heads, st) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     r->cur_rev = NULL;
     if (!r->offline && r->plan->nsteps) {
@@ -873,10 +935,9 @@ static int offline_run(run *r, const char *target, int upgrade)
             for (size_t i = 0; i < mig_graph_nheads(r->g); i++)
                 mig_strvec_push(&cur, mig_graph_head(r->g, i)->id);
         } else {
-            const mig_rev *fr = NULL;
-            rc = mig_graph_find(&fr, ctx, r->g, from);
-            if (rc == 0)
-                mig_strvec_push(&cur, fr->id);
+            /* an id, a prefix or LABEL@head: what stamp would set the version table to */
+            const char *fv[] = { from };
+            rc = mig_graph_stamp(&cur, ctx, r->g, NULL, 0, fv, 1, 1);
         }
     }
     if (rc == 0)
@@ -1074,8 +1135,23 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (r.plan->nsteps == 0)
         mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
     rc = run_plan(&r, resume_at);
+    while (rc == REPLAN) {
+        /* we hold the write transaction again: plan from what is there now */
+        free_bodies(r.bodies, r.plan->nsteps);
+        r.bodies = NULL;
+        mig_plan_free(r.plan);
+        r.plan = NULL;
+        mig_strvec_release(&r.heads);
+        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        if (rc == 0)
+            rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        if (rc == 0)
+            rc = load_bodies(&r);
+        if (rc == 0)
+            rc = run_plan(&r, 0);
+    }
     if (rc == 0) {
-        ctx->run_steps = r.plan->nsteps;
+        ctx->run_steps = r.steps_applied;
         join_heads(&ctx->run_to, &r.plan->final_heads);
     }
     if (rc)
@@ -1268,10 +1344,12 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n)
     mig_error_clear(ctx);
     mig_session s;
     mig_strvec_release(&ctx->current);
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
-    rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
+    if (!missing)
+        rc = mig_state_read_heads(&s.st, ctx, s.db, &ctx->current);
     mig_session_close(&s);
     static const char *const none[] = { NULL };
     *out = ctx->current.n ? (const char *const *)ctx->current.v : none;
@@ -1330,11 +1408,13 @@ int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     mig_session s;
-    int rc = mig_session_open(&s, ctx);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
     if (rc)
         return rc;
     hist_payload hp = { fn, payload };
-    rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
+    if (!missing)
+        rc = mig_state_read_history(&s.st, ctx, s.db, hist_row, &hp);
     mig_session_close(&s);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "url.h"
 
 int mig_has_tenants(const mig_ctx *ctx)
 {
@@ -62,8 +63,20 @@ static int split_list(mig_ctx *ctx, const char *list, mig_strvec *out)
 static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
 {
     mig_session s;
-    /* the base connection: no tenant applied */
-    int rc = mig_session_open(&s, ctx);
+    /* the base connection: no tenant applied; database tenants have none */
+    char *url = NULL;
+    int rc = mig_ctx_url(ctx, &url);
+    int db_tenants = rc == 0 && url && mig_url_has_tenant(url);
+    free(url);
+    if (rc)
+        return rc;
+    if (db_tenants) {
+        rc = mig_fail(ctx, MIG_ECONFIG,
+                      "[tenants] query runs on the base connection, and the URL names {tenant}");
+        mig_error_hint(ctx, "list database tenants with [tenants] list or script");
+        return rc;
+    }
+    rc = mig_session_open(&s, ctx);
     if (rc)
         return rc;
     mig_cursor *cur = NULL;
@@ -237,6 +250,7 @@ static void *worker(void *arg)
         } else {
             r.status = "failed";
             r.error = child ? mig_last_error(child)->message : "out of memory";
+            r.detail = child ? mig_last_error(child)->detail : NULL;
         }
         pthread_mutex_lock(&p->mu);
         p->state[i] = 2;
@@ -299,7 +313,7 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     for (size_t i = 0; i < p.names.n; i++) {
         if (p.state[i] == 2)
             continue;
-        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0 };
+        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0, NULL };
         report(&p, &r);
     }
     if (p.failed)
@@ -326,9 +340,11 @@ static int status_tenant(mig_ctx *child, void *payload)
     mig_session s;
     mig_strvec heads = MIG_STRVEC_INIT;
     size_t pending = 0;
-    int rc = mig_session_open(&s, child);
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, child, &missing);
     if (rc == 0) {
-        rc = mig_state_read_heads(&s.st, child, s.db, &heads);
+        if (!missing)
+            rc = mig_state_read_heads(&s.st, child, s.db, &heads);
         mig_session_close(&s);
     }
     if (rc == 0)

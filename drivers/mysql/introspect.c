@@ -10,8 +10,11 @@
  *
  * In MySQL a UNIQUE constraint and a unique index are one object, listed
  * in both TABLE_CONSTRAINTS and STATISTICS: it is reported once, as a
- * unique constraint. The index MySQL adds by itself for a foreign key (same
- * name as the key, same columns) is not reported either: it follows the key.
+ * unique constraint. The index MySQL adds by itself for a foreign key (the
+ * key's columns, under the key's name or its first column's) is not
+ * reported either: it follows the key, and MariaDB renames it at will.
+ * MySQL 8's functional index keys (information_schema.STATISTICS.EXPRESSION,
+ * a column MariaDB lacks) are not read: such a key shows as an empty name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +86,24 @@ static int names_add(names *l, const char *s)
     return 0;
 }
 
+/* Append s to l as text (no separator, NUL-terminated). */
+static int text_add(names *l, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (l->len + n + 1 > l->cap) {
+        size_t cap = (l->len + n + 1) * 2;
+        char  *p = realloc(l->p, cap);
+        if (p == NULL)
+            return -1;
+        l->p = p;
+        l->cap = cap;
+    }
+    memcpy(l->p + l->len, s, n + 1);
+    l->len += n;
+    return 0;
+}
+
 static int same(const char *a, const char *b)
 {
     return a != NULL && b != NULL && strcmp(a, b) == 0;
@@ -108,20 +129,27 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
     return 0;
 }
 
-/* Is `name` with these columns a foreign key of the table (fk rows from r->at)? */
+/*
+ * Is index `name` with these columns the one InnoDB made for a foreign key
+ * of the table (fk rows from fk->at)? It has the key's columns and the
+ * key's name, or, for a key written without a name, its first column's.
+ */
 static int backs_foreign_key(const rows *fk, const char *table, const char *name, const names *cols)
 {
-    size_t i;
-    names   l = { NULL, 0, 0 };
+    size_t i = fk->at;
+    names  l = { NULL, 0, 0 };
     int    hit = 0;
 
-    for (i = fk->at; i < fk->n && same(fk->row[i][0], table); i++) {
-        if (!same(fk->row[i][1], name))
-            continue;
-        if (names_add(&l, fk->row[i][2]) != 0)
-            break;
+    while (!hit && i < fk->n && same(fk->row[i][0], table)) {
+        const char *key = fk->row[i][1], *first = fk->row[i][2];
+        l.len = 0;
+        for (; i < fk->n && same(fk->row[i][0], table) && same(fk->row[i][1], key); i++)
+            if (names_add(&l, fk->row[i][2]) != 0)
+                goto out;
+        hit = (same(key, name) || same(first, name)) && l.len == cols->len &&
+              memcmp(l.p, cols->p, l.len) == 0;
     }
-    hit = l.len > 0 && l.len == cols->len && memcmp(l.p, cols->p, l.len) == 0;
+out:
     free(l.p);
     return hit;
 }
@@ -218,7 +246,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             "kcu.ORDINAL_POSITION", where);
     if ((rc = load(my, q, &keys, err)) != MIG_DRV_OK)
         goto out;
-    sprintf(q, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE "
+    sprintf(q, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SUB_PART, COLLATION "
             "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND NON_UNIQUE = 1 "
             "ORDER BY BINARY TABLE_NAME, BINARY INDEX_NAME, SEQ_IN_INDEX", where);
     if ((rc = load(my, q, &idx, err)) != MIG_DRV_OK)
@@ -243,12 +271,18 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         if (sink->table != NULL && (rc = sink->table(payload, table)) != 0)
             break;
         while (rc == 0 && at_table(&cols, table)) {
-            char *def;
+            char *def, *type = NULL;
             r = cols.row[cols.at++];
             def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
+            /* AUTO_INCREMENT is part of what the column is: written with its type */
+            if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL &&
+                (type = malloc(strlen(r[2]) + 16)) != NULL)
+                sprintf(type, "%s AUTO_INCREMENT", r[2]);
             if (sink->column != NULL)
-                rc = sink->column(payload, table, r[1], r[2], r[3] != NULL && strcmp(r[3], "YES") == 0,
+                rc = sink->column(payload, table, r[1], type != NULL ? type : r[2],
+                                  r[3] != NULL && strcmp(r[3], "YES") == 0,
                                   def, r[5] != NULL ? atoi(r[5]) : 0);
+            free(type);
             free(def);
         }
         while (rc == 0 && at_table(&keys, table)) {
@@ -265,12 +299,37 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         }
         at_table(&fks, table); /* positions fks for backs_foreign_key() */
         while (rc == 0 && at_table(&idx, table)) {
-            if (gather(&idx, 1, 2, &r, &l) != 0) {
+            /*
+             * As the other drivers do: columns names the key columns, and
+             * when a key is not a plain column (a prefix length, DESC),
+             * expression_sql holds the whole key list, since the names
+             * alone would not recreate the index.
+             */
+            MYSQL_ROW head = idx.row[idx.at];
+            int       plain = 1, oom = 0;
+
+            l.len = 0;
+            l2.len = 0;
+            while (idx.at < idx.n && same(idx.row[idx.at][0], table) &&
+                   same(idx.row[idx.at][1], head[1])) {
+                MYSQL_ROW k = idx.row[idx.at++];
+                int       desc = k[5] != NULL && strcmp(k[5], "D") == 0;
+                oom |= names_add(&l, k[2] != NULL ? k[2] : "") != 0;
+                oom |= (l2.len > 0 && text_add(&l2, ", ") != 0) ||
+                       text_add(&l2, k[2] != NULL ? k[2] : "") != 0;
+                if (k[4] != NULL)
+                    oom |= text_add(&l2, "(") != 0 || text_add(&l2, k[4]) != 0 ||
+                           text_add(&l2, ")") != 0;
+                if (desc)
+                    oom |= text_add(&l2, " DESC") != 0;
+                plain &= k[4] == NULL && !desc;
+            }
+            if (oom) {
                 rc = my_fail(err, "out of memory");
                 break;
             }
-            if (!backs_foreign_key(&fks, table, r[1], &l) && sink->index != NULL)
-                rc = sink->index(payload, table, r[1], 0, l.p, NULL, NULL);
+            if (!backs_foreign_key(&fks, table, head[1], &l) && sink->index != NULL)
+                rc = sink->index(payload, table, head[1], 0, l.p, plain ? NULL : l2.p, NULL);
         }
         while (rc == 0 && at_table(&fks, table)) {
             size_t    i, start = fks.at;

@@ -50,7 +50,8 @@ struct mig_conn {
         MYSQL_STMT *stmt;
     } cache[STMT_CACHE];
     unsigned cache_next;
-    int      locked; /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
+    int      lock_session; /* wait_timeout raised for holding the lock */
 };
 
 typedef enum col_kind {
@@ -202,6 +203,23 @@ static void set_tls(MYSQL *my, const my_url *u)
         mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
 }
 
+/* A relative file path from the URL, taken from base_dir (the config file's folder). */
+static int resolve_path(char **path, const char *base_dir)
+{
+    char  *joined;
+    size_t n;
+
+    if (*path == NULL || (*path)[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
+        return 0;
+    n = strlen(base_dir) + strlen(*path) + 2;
+    if ((joined = malloc(n)) == NULL)
+        return -1;
+    snprintf(joined, n, "%s/%s", base_dir, *path);
+    free(*path);
+    *path = joined;
+    return 0;
+}
+
 static int my_connect(mig_conn **out, const char *url, const char *base_dir,
                       const mig_connect_opts *opts, mig_drv_error *err)
 {
@@ -213,11 +231,15 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
     const char  *app = opts != NULL && opts->application_name != NULL ? opts->application_name : "mig";
     int          rc;
 
-    (void)base_dir;
     *out = NULL;
     memset(&u, 0, sizeof(u));
     if (url != NULL && (rc = my_url_parse(&u, url, err)) != MIG_DRV_OK)
         return rc;
+    if (resolve_path(&u.socket, base_dir) != 0 || resolve_path(&u.ssl_ca, base_dir) != 0 ||
+        resolve_path(&u.ssl_cert, base_dir) != 0 || resolve_path(&u.ssl_key, base_dir) != 0) {
+        my_url_release(&u);
+        return my_fail(err, "out of memory");
+    }
     describe_server(&u, url != NULL, where, sizeof(where));
     pthread_once(&lib_once, lib_init);
     if (lib_rc != 0) {
@@ -422,7 +444,7 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
                 idx = b - 1; /* the server split more finely than we did */
             err->stmt_offset = v[idx].first;
             err->position = error_position(sql, &v[idx], idx == a, mysql_error(c->my));
-            if (strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
+            if (v[idx].end - v[idx].first >= 9 && strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
                 snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
                          "client, not SQL: mig sends every statement, BEGIN ... END bodies "
                          "included, as it is; drop the DELIMITER lines and end statements with ';'");
@@ -631,21 +653,20 @@ static MYSQL_STMT *cache_find(mig_conn *c, const char *sql)
     return NULL;
 }
 
-/* Keep st under sql, evicting the oldest; on failure st is closed. */
-static void cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
+/* Keep st under sql, evicting the oldest; 0 when out of memory (st stays the caller's). */
+static int cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
 {
     unsigned i = c->cache_next++ % STMT_CACHE;
     char    *copy = strdup(sql);
 
-    if (copy == NULL) {
-        mysql_stmt_close(st);
-        return;
-    }
+    if (copy == NULL)
+        return 0;
     if (c->cache[i].stmt != NULL)
         mysql_stmt_close(c->cache[i].stmt);
     free(c->cache[i].sql);
     c->cache[i].sql = copy;
     c->cache[i].stmt = st;
+    return 1;
 }
 
 /* Discard whatever result sets a statement produced (a SELECT, a CALL). */
@@ -692,8 +713,8 @@ static int my_exec_params(mig_conn *c, const char *sql, const mig_value *pv, int
             }
             return rc;
         }
-        if (keep)
-            cache_put(c, sql, st);
+        if (keep && !cache_put(c, sql, st))
+            keep = 0; /* out of memory: run it uncached */
     }
     rc = bind_params(st, pv, nparams, &p, err);
     if (rc == MIG_DRV_OK) {
@@ -1191,6 +1212,19 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
              prog, prog[0] ? ")" : "", who);
 }
 
+/*
+ * GET_LOCK names are server-wide, while the core's key names a version
+ * table: prefix the database the lock connection was opened on, so
+ * projects in two databases of one server do not wait for each other.
+ */
+static void scoped_lock_name(mig_conn *c, const char *key, char out[65])
+{
+    char   scoped[512];
+    const char *db = c->my && c->my->db ? c->my->db : "";
+    snprintf(scoped, sizeof scoped, "%s/%s", db, key);
+    lock_name(scoped, out);
+}
+
 static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len,
                        mig_drv_error *err)
 {
@@ -1201,7 +1235,18 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
 
     if (holder != NULL && holder_len > 0)
         holder[0] = '\0';
-    lock_name(key, name);
+    /*
+     * This connection sits idle while the migration runs on another one;
+     * the server would end it after wait_timeout (8 hours by default) and
+     * so free the lock in the middle of a long run. A year is the most
+     * MySQL accepts.
+     */
+    if (!c->lock_session) {
+        if ((rc = simple(c, "SET SESSION wait_timeout = 31536000", err)) == MIG_DRV_CONN)
+            return rc;
+        c->lock_session = 1;
+    }
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     /* timeout 0: try once; the core polls, so it can give up and report */
     rc = scalar_int(c, "SELECT GET_LOCK(?, 0)", &v, 1, &got, &is_null, err);
@@ -1225,7 +1270,7 @@ static int my_unlock(mig_conn *c, const char *key, mig_drv_error *err)
     int64_t   released;
     int       is_null, rc;
 
-    lock_name(key, name);
+    scoped_lock_name(c, key, name);
     v = text_value(name);
     rc = scalar_int(c, "SELECT RELEASE_LOCK(?)", &v, 1, &released, &is_null, err);
     if (rc != MIG_DRV_OK)
@@ -1367,6 +1412,8 @@ static const mig_driver driver = {
     .statement_end = my_split_statement_end,
     .table_exists = my_table_exists,
     .introspect = my_introspect_slot,
+    .render_ddl = my_render_ddl,
+    .introspect_ddl = my_introspect_ddl,
     .mask_url = my_url_mask,
 };
 

@@ -213,6 +213,10 @@ static void test_url__rejects_bad_urls_without_the_password(void)
                                NULL, NULL, &e), MIG_DRV_CONN);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/x.sock"));
     CU_ASSERT_PTR_NULL(strstr(e.message, "secret"));
+    /* a relative socket path is taken from base_dir */
+    CU_ASSERT_EQUAL(D->connect(&c, "mariadb://u@localhost/db?socket=run/x.sock", "/nonexistent",
+                               NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/run/x.sock"));
     CU_ASSERT_PTR_NULL(c);
 }
 
@@ -302,6 +306,9 @@ static void test_exec__runs_bodies_empty_statements_and_comments(void)
     CU_ASSERT_EQUAL(scalar(c, "SELECT MIN(a) FROM mb"), 0);
     CU_ASSERT_EQUAL(exec(c, "-- nothing here\n/* at all */", &e), MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec(c, "", &e), MIG_DRV_OK);
+    /* DELIMITER is the mysql client's: say so */
+    CU_ASSERT_EQUAL(exec(c, "DELIMITER //\nSELECT 1 //", &e), MIG_DRV_ERROR);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e.detail, "DELIMITER is a command of the mysql client"));
     /* a failure after a compound statement points past it */
     sql = "CREATE PROCEDURE mp() BEGIN SELECT 1; SELECT 2; END;\nDROP TABLE nope_nope;";
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
@@ -446,6 +453,18 @@ static void test_values__round_trip_nul_bytes_and_utf8(void)
     OK(D->fetch(cur, &row, &e__));
     CU_ASSERT_PTR_NULL(row);
     D->cursor_close(cur);
+    /* BIT(n) comes back as its integer; TIME past a day keeps its hours */
+    CU_ASSERT_EQUAL(exec(c, "CREATE TABLE mbit (b1 BIT(1), b10 BIT(10), t TIME); "
+                            "INSERT INTO mbit VALUES (b'1', b'1000000001', '-30:00:01')", &e),
+                    MIG_DRV_OK);
+    OK(D->query(&cur, c, "SELECT b1, b10, t FROM mbit", NULL, 0, &e__));
+    OK(D->fetch(cur, &row, &e__));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(row);
+    CU_ASSERT(row->values[0].type == MIG_VAL_INT && row->values[0].u.i == 1);
+    CU_ASSERT(row->values[1].type == MIG_VAL_INT && row->values[1].u.i == 513);
+    CU_ASSERT(row->values[2].type == MIG_VAL_TEXT && row->values[2].u.s.len == 9 &&
+              memcmp(row->values[2].u.s.ptr, "-30:00:01", 9) == 0);
+    D->cursor_close(cur);
     /* a placeholder count mismatch is an error, not a crash */
     CU_ASSERT_EQUAL(D->exec_params(c, "SELECT ?", p, 2, NULL, &e), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "placeholder"));
@@ -522,6 +541,8 @@ static void test_lock__reports_busy_with_the_holder(void)
 
     snprintf(key, sizeof(key), "mig:%s:mig_version", dbname);
     OK(D->lock_try(a, key, holder, sizeof(holder), &e__));
+    /* the idle lock connection is not ended by the server's wait_timeout */
+    CU_ASSERT_EQUAL(scalar(a, "SELECT @@SESSION.wait_timeout"), 31536000);
     memset(&e, 0, sizeof(e));
     CU_ASSERT_EQUAL(D->lock_try(b, key, holder, sizeof(holder), &e), MIG_DRV_BUSY);
     CU_ASSERT_PTR_NOT_NULL(strstr(holder, "connection "));
@@ -651,7 +672,12 @@ static int s_unique(void *p, const char *t, const char *n, const char *c)
 { (void)p; add("  unique %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
 static int s_index(void *p, const char *t, const char *n, int u, const char *c, const char *x,
                    const char *w)
-{ (void)p; (void)u; (void)x; (void)w; add("  index %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
+{
+    (void)p; (void)u; (void)w;
+    add("  index %s %s (%s)%s", t, n, cols(c), "");
+    add("%s%s\n", x ? " expr=" : "", x ? x : "", "", "");
+    return 0;
+}
 static int s_fk(void *p, const char *t, const char *n, const char *c, const char *rt,
                 const char *rc, const char *od, const char *ou)
 {
@@ -672,7 +698,8 @@ static void test_introspect__reads_tables_keys_and_indexes(void)
                             "email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x''y', "
                             "n INT DEFAULT 3, KEY iu_name (name, n));"
                             "CREATE TABLE ip (a INT, b BIGINT, PRIMARY KEY (a), "
-                            "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE)",
+                            "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE);"
+                            "CREATE INDEX iu_desc ON iu (name(10), n DESC)",
                        &e), MIG_DRV_OK);
     intro_len = 0;
     intro[0] = '\0';
@@ -686,6 +713,7 @@ static void test_introspect__reads_tables_keys_and_indexes(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  pk iu PRIMARY (id)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  unique iu email (email)\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  index iu iu_name (name,n)\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  index iu iu_desc (name,n) expr=name(10), n DESC\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(intro, "  fk ip ip_b (b) -> iu(id) CASCADE RESTRICT\n"));
     CU_ASSERT_PTR_NULL(strstr(intro, "index ip ip_b")); /* the FK's own index */
     D->close(c);
@@ -747,8 +775,14 @@ static void server_teardown(void)
 
     if (D->connect(&c, base_url, NULL, NULL, &e) != MIG_DRV_OK)
         return;
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
-    exec(c, sql, &e);
+    /*
+     * A test that failed half-way may have left a transaction open on a
+     * connection of this process: wait for its locks a little, not a year.
+     */
+    snprintf(sql, sizeof(sql), "SET SESSION lock_wait_timeout = 10; DROP DATABASE IF EXISTS %s",
+             dbname);
+    if (exec(c, sql, &e) != MIG_DRV_OK)
+        fprintf(stderr, "could not drop %s: %s\n", dbname, e.message);
     D->close(c);
 }
 

@@ -6,7 +6,8 @@
  * Every part is optional. User, password, database and parameter values are
  * percent-decoded, so a password may hold '@', ':' or '/'. HOST may be an
  * IPv6 address in brackets, or a percent-encoded socket path
- * (mysql://app@%2Frun%2Fmysqld%2Fmysqld.sock/app). An unknown parameter is
+ * (mysql://app@%2Frun%2Fmysqld%2Fmysqld.sock/app); relative file paths
+ * (socket, ssl_*) are taken from the connect's base_dir. An unknown parameter is
  * an error rather than silently ignored: a misspelt ssl_mode must not
  * quietly connect in clear text. Messages never quote the password.
  */

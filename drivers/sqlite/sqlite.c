@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mig/driver.h"
 
@@ -246,12 +247,25 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
      * NOMUTEX: a connection is only ever used by one thread at a time (each
      * tenant job opens its own), so SQLite's per-call mutex is pure cost.
      */
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int no_create = opts && (opts->flags & MIG_CONNECT_NO_CREATE);
+    int flags = SQLITE_OPEN_READWRITE | (no_create ? 0 : SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX;
     if (uri)
         flags |= SQLITE_OPEN_URI;
     int rc = sqlite3_open_v2(filename, &conn->db, flags, NULL);
+    if (no_create && rc == SQLITE_CANTOPEN && access(filename, F_OK) != 0) {
+        set_msg(err, rc, "sqlite database \"%s\" does not exist", filename);
+        sqlite3_close(conn->db);
+        free(conn);
+        free(filename);
+        return MIG_DRV_NODB;
+    }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
+        /*
+         * The busy timeout is how long a writer waits for another's write
+         * lock (BEGIN IMMEDIATE, COMMIT): lock_timeout_s, or a minute when
+         * the core leaves it 0; negative means fail at once with BUSY.
+         */
         double t = opts ? opts->lock_timeout_s : 0;
         int ms = t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
                : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
@@ -297,7 +311,8 @@ static void sq_close(mig_conn *conn)
         sqlite3_finalize(conn->cache[i].stmt);
         free(conn->cache[i].sql);
     }
-    sqlite3_close(conn->db);
+    /* _v2: should a statement still be live, close when it is finalized */
+    sqlite3_close_v2(conn->db);
     free(conn);
 }
 
@@ -1313,6 +1328,11 @@ static const mig_dialect sqlite_dialect = {
     .hash_comments = 0,
 };
 
+/* Autogenerate: sqlite_ddl.c */
+int sq_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
+int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
+                      void *payload, mig_drv_error *err);
+
 static const char *const sqlite_schemes[] = { "sqlite", "sqlite3", NULL };
 
 static const mig_driver sqlite_driver = {
@@ -1339,6 +1359,8 @@ static const mig_driver sqlite_driver = {
     .statement_end = sq_statement_end,
     .table_exists = sq_table_exists,
     .introspect = sq_introspect,
+    .render_ddl = sq_render_ddl,
+    .introspect_ddl = sq_introspect_ddl,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

@@ -32,10 +32,22 @@ cd "$T_TMP"
 fail() { echo "FAIL: $*" >&2; T_FAILS=$((T_FAILS + 1)); }
 pass() { T_COUNT=$((T_COUNT + 1)); }
 
+# MIG_VALGRIND=1: run() runs mig under valgrind memcheck; a leak or an
+# invalid access exits 211 (taken for a crash below), and the report is
+# kept in $MIG_VALGRIND_LOGS (default $MIG_BUILD/valgrind).
+MIG_RUN=("$MIG")
+if [ "${MIG_VALGRIND:-0}" = 1 ]; then
+    MIG_VALGRIND_LOGS=${MIG_VALGRIND_LOGS:-$MIG_BUILD/valgrind}
+    mkdir -p "$MIG_VALGRIND_LOGS"
+    MIG_RUN=(valgrind -q --error-exitcode=211 --leak-check=full --show-leak-kinds=definite,indirect
+             --errors-for-leak-kinds=definite,indirect --track-origins=yes
+             --log-file="$MIG_VALGRIND_LOGS/$(basename "$0" .sh).%p.log" "$MIG")
+fi
+
 # run mig, capturing stdout/stderr/exit code into OUT, ERR, RC
 run() {
     set +e
-    "$MIG" "$@" >"$T_TMP/.out" 2>"$T_TMP/.err"
+    "${MIG_RUN[@]}" "$@" >"$T_TMP/.out" 2>"$T_TMP/.err"
     RC=$?
     set -e 2>/dev/null; set +e
     OUT=$(cat "$T_TMP/.out")

@@ -97,10 +97,13 @@ expect_eq "$(drivers_found | grep '^nulldb ')" "nulldb 1 1.0.0 $sdkso" "mig driv
 exported=$(nm -D --defined-only "$sdkso" | awk '$2 == "T" {print $3}')
 expect_eq "$exported" mig_driver_entry "symbols exported by the SDK-built driver"
 # the driver is used: an offline plan in its dialect, and a run against it
-run_i --driver nulldb --url nulldb:x --script-location "$MIG_SRC/migrations" upgrade --sql head
+mkdir -p "$T_TMP/nullproj/versions"
+printf '%s\n' '-- mig:revision a1' '-- mig:upgrade' 'CREATE TABLE t (id integer);' \
+    '-- mig:downgrade' 'DROP TABLE t;' >"$T_TMP/nullproj/versions/a1_t.sql"
+run_i --driver nulldb --url nulldb:x --script-location "$T_TMP/nullproj" upgrade --sql head
 expect_rc 0 "upgrade --sql on nulldb"
-expect_out "CREATE TABLE"
-run_i --url nulldb:x --script-location "$MIG_SRC/migrations" upgrade head
+expect_out "CREATE TABLE t"
+run_i --url nulldb:x --script-location "$T_TMP/nullproj" upgrade head
 expect_rc 0 "upgrade head on nulldb"
 
 # ---- the SDK, with pkg-config ----

@@ -116,6 +116,11 @@ local cases = {
   { "select 'oops", "select 'oops" },
   -- a UTF-8 string and name survive
   { "insert into t (nom) values ('déjà vu ✓')", "INSERT INTO t (nom)\nVALUES ('déjà vu ✓')" },
+  -- privileges and policies: SELECT and FROM are not clauses there
+  { "grant select, insert on t to app", "GRANT SELECT, INSERT ON t TO app" },
+  { "revoke all on function f() from public", "REVOKE ALL ON FUNCTION f() FROM public" },
+  { "create policy p on t for select using (owner = current_user)",
+    "CREATE POLICY p ON t FOR SELECT USING (owner = CURRENT_USER)" },
   -- ON CONFLICT starts a clause, SET of an INSERT does not
   { "insert into t (a) values (1) on conflict (a) do update set a = 2",
     "INSERT INTO t (a)\nVALUES (1)\nON CONFLICT (a) DO UPDATE SET a = 2" },

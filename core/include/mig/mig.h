@@ -79,7 +79,7 @@ typedef struct mig_options {
     int         config_required; /* error if no config file is found */
 } mig_options;
 
-#define MIG_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, -1.0, 0, 0, 0 }
+#define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
 
 /* Messages mig prints while it works (progress, results, warnings). */
 typedef enum mig_log_level {
@@ -92,7 +92,8 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
 /*
  * Create a context: reads the configuration (not the database, not the
  * revision files). On failure *out is still set, so mig_last_error() can
- * say why; free it with mig_ctx_free().
+ * say why; free it with mig_ctx_free(). The strings and arrays opts points
+ * to are borrowed: they must outlive the context (argv does).
  */
 int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
 void mig_ctx_free(mig_ctx *ctx);
@@ -116,6 +117,10 @@ typedef struct mig_revision {
     const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
+    /*
+     * 1 or 0 once the file's body has been read (mig_revision_find reads
+     * it); -1 in lists, which are built from headers alone.
+     */
     int has_downgrade;
     int is_head;
     int is_base;
@@ -144,7 +149,7 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 /* One step that ran (or would run), for the caller's report. */
 typedef struct mig_step_report {
     const char *revision;
-    const char *from;          /* the version this step moves from ("" for base) */
+    const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;
@@ -208,11 +213,28 @@ typedef struct mig_revision_opts {
     const char *const *branch_labels;/* NULL-terminated */
     const char *const *depends_on;   /* NULL-terminated */
     const char *const *merge_of;     /* for merge: revisions to join; NULL = all heads */
+    /*
+     * SQL revisions: statements to write under -- mig:upgrade and
+     * -- mig:downgrade instead of the template's empty sections; NULL: none.
+     */
+    const char *upgrade_sql;
+    const char *downgrade_sql;
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+
+/*
+ * mig revision --autogenerate: compare the live database (which must have
+ * every revision applied) with the [autogenerate] target and write a SQL
+ * revision whose upgrade makes the one into the other and whose downgrade
+ * undoes it; changes that may lose data carry a comment. With from_empty,
+ * the upgrade recreates the live schema from nothing (to adopt a database;
+ * then `mig stamp head`). When there is nothing to write, returns 0 with
+ * *path_out NULL and says so through the logger.
+ */
+int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
 
 /* ---- tenants ---- */
 
@@ -231,6 +253,7 @@ typedef struct mig_tenant_report {
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
+    const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Bad input, configuration: each case exits 2 with a one-line reason that
+# names the file and line (or the option), never crashes (no exit >= 128)
+# and leaves the database as it was. docs/errors.md lists every case.
+# With MIG_ERRORS_DOC=FILE each case appends its row (name, exit, message).
+. "$MIG_SRC/tests/cli/lib.sh"
+
+new_db cfg
+project
+V=migrations/versions
+write_rev $V 111111111111 "" "first" "CREATE TABLE t1 (x INTEGER);" "DROP TABLE t1;"
+write_rev $V 222222222222 111111111111 "second" "CREATE TABLE t2 (x INTEGER);" "DROP TABLE t2;"
+run upgrade 111111111111
+expect_rc 0 "setup"
+snapshot() { sqlite3 "$DB_FILE" .dump | md5sum; }
+BEFORE=$(snapshot)
+
+# case_rc2 NAME ERR_REGEX mig-args...
+case_rc2() {
+    local name=$1 re=$2; shift 2
+    run "$@"
+    expect_rc 2 "$name"
+    expect_err "$re"
+    one_line_err
+    expect_eq "$(snapshot)" "$BEFORE" "database unchanged after $name"
+    if [ -n "${MIG_ERRORS_DOC:-}" ]; then
+        printf '| %s | `%s` | %s | `%s` |\n' "$name" "mig $*" "$RC" \
+            "$(printf '%s' "$ERR" | head -1 | sed "s#$T_TMP/##g")" >> "$MIG_ERRORS_DOC"
+    fi
+}
+ini() { # ini FILE LINES...: a configuration for the test database plus LINES
+    local f=$1; shift
+    { printf '[mig]\nscript_location = migrations\nurl = %s\n' "$URL"; printf '%b\n' "$@"; } > "$f"
+}
+
+case_rc2 "-c names a missing file" "nope.ini" -c nope.ini upgrade head
+MIG_CONFIG=$T_TMP/gone.ini case_rc2 "\$MIG_CONFIG names a missing file" "gone.ini.*MIG_CONFIG" upgrade head
+mkdir -p adir
+case_rc2 "-c names a folder" "adir" -c adir upgrade head
+printf '[mig\nurl = x\n' > c_section.ini
+case_rc2 "section header without ]" "c_section.ini:1" -c c_section.ini upgrade head
+ini c_noeq.ini 'just some words'
+case_rc2 "line that is no key = value" "c_noeq.ini:4: syntax error" -c c_noeq.ini upgrade head
+printf 'url = %s\n' "$URL" > c_nosect.ini
+case_rc2 "key outside any section" "c_nosect.ini:1:.*outside any section" -c c_nosect.ini upgrade head
+ini c_typo.ini 'version_tabel = v'
+case_rc2 "unknown key, with did you mean" "c_typo.ini:4: unknown key 'version_tabel'.*did you mean 'version_table'" -c c_typo.ini upgrade head
+ini c_sect.ini '[hookz]' 'scripts = x.lua'
+case_rc2 "unknown section, with did you mean" "c_sect.ini:4: unknown section.*did you mean '\[hooks\]'" -c c_sect.ini upgrade head
+ini c_dup.ini "url = $URL"
+case_rc2 "duplicate key" "c_dup.ini:4: duplicate key 'url'.*line 3" -c c_dup.ini upgrade head
+printf '[mig]\nscript_location = migrations\nurl = ${MIG_TEST_UNSET_VAR}\n' > c_unset.ini
+case_rc2 "\${UNSET} in a used value" "c_unset.ini:3:.*MIG_TEST_UNSET_VAR.*not set" -c c_unset.ini upgrade head
+printf '[mig]\nscript_location = migrations\nurl = ${DB:-sqlite:x.db\n' > c_brace.ini
+case_rc2 "unterminated \${" "c_brace.ini:3:.*malformed" -c c_brace.ini upgrade head
+ini c_bool.ini 'transaction_per_migration = maybe'
+case_rc2 "boolean that is not one" "c_bool.ini:4:.*not a boolean" -c c_bool.ini upgrade head
+ini c_jobs.ini '[tenants]' 'list = a, b' 'jobs = many'
+case_rc2 "number that is not one" "c_jobs.ini:6:.*jobs.*not a whole number" -c c_jobs.ini --all-tenants upgrade head
+printf '[mig]\nurl = x\x00y\n' > c_nul.ini
+case_rc2 "NUL byte in the file" "c_nul.ini:2: NUL byte" -c c_nul.ini upgrade head
+{ printf '[mig]\nscript_location = migrations\nurl = %s\non_connect = ' "$URL"; head -c 1100000 /dev/zero | tr '\0' x; echo; } > c_long.ini
+case_rc2 "line too long" "c_long.ini:4: line longer than" -c c_long.ini upgrade head
+head -c 4096 /dev/urandom | tr -d '\n' > c_binary.ini
+case_rc2 "binary file" "c_binary.ini:1" -c c_binary.ini upgrade head
+: > c_empty.ini
+case_rc2 "empty file: no database" "no database given" -c c_empty.ini upgrade head
+ini c_vt.ini 'version_table = bad;name'
+case_rc2 "version_table that is no plain name" "c_vt.ini:4: version_table 'bad;name'" -c c_vt.ini upgrade head
+ini c_drv.ini 'driver = nosuchdb'
+case_rc2 "unknown driver in the file" "unknown driver 'nosuchdb'" -c c_drv.ini upgrade head
+printf '[mig]\nscript_location = migrations\nurl = oracle://scott@db/orcl\n' > c_scheme.ini
+case_rc2 "URL with an unknown scheme" "unknown driver 'oracle'" -c c_scheme.ini upgrade head
+printf '[mig]\nscript_location = migrations\nurl = some/file.db\n' > c_noscheme.ini
+case_rc2 "URL with no scheme" "cannot tell the driver from URL 'some/file.db'" -c c_noscheme.ini upgrade head
+printf '[mig]\nscript_location = elsewhere\nurl = %s\n' "$URL" > c_loc.ini
+case_rc2 "script_location that does not exist" "elsewhere/versions" -c c_loc.ini upgrade head
+ini c_tenants.ini '[tenants]'
+case_rc2 "--all-tenants with no tenant source" "all-tenants needs \[tenants\]" -c c_tenants.ini --all-tenants upgrade head
+
+done_testing

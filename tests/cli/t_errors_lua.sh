@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Bad input, Lua: revisions, hooks and tenant scripts that do not load or
+# return the wrong type. Each case exits 2 with a one-line reason naming
+# the script (and its line, for a syntax error), never crashes and leaves
+# the database as it was. docs/errors.md lists every case; with
+# MIG_ERRORS_DOC=FILE each case appends its row.
+. "$MIG_SRC/tests/cli/lib.sh"
+
+new_db lua
+project
+V=migrations/versions
+write_rev $V 111111111111 "" "first" "CREATE TABLE t1 (x INTEGER);" "DROP TABLE t1;"
+write_rev $V 222222222222 111111111111 "second" "CREATE TABLE t2 (x INTEGER);" "DROP TABLE t2;"
+run upgrade 111111111111
+expect_rc 0 "setup"
+snapshot() { sqlite3 "$DB_FILE" .dump | md5sum; }
+BEFORE=$(snapshot)
+
+case_rc2() { # case_rc2 NAME ERR_REGEX mig-args...
+    local name=$1 re=$2; shift 2
+    run "$@"
+    expect_rc 2 "$name"
+    expect_err "$re"
+    one_line_err
+    expect_eq "$(snapshot)" "$BEFORE" "database unchanged after $name"
+    if [ -n "${MIG_ERRORS_DOC:-}" ]; then
+        printf '| %s | `%s` | %s | `%s` |\n' "$name" "mig $*" "$RC" \
+            "$(printf '%s' "$ERR" | head -1 | sed "s#$T_TMP/##g")" >> "$MIG_ERRORS_DOC"
+    fi
+}
+L=$V/333333333333_lua.lua
+HEAD='-- mig:revision 333333333333\n-- mig:down_revision 222222222222\n'
+lua_rev() { # lua_rev NAME ERR_REGEX BODY
+    printf "%b%b" "$HEAD" "$3" > $L
+    case_rc2 "$1" "$2" upgrade head
+    rm -f $L
+}
+lua_rev "Lua revision with a syntax error" "333333333333_lua.lua:4: syntax error" \
+    'return { upgrade = function(db, ctx) db:exec("SELECT 1") end\n'
+lua_rev "Lua revision returning a number" "333333333333_lua.lua: the file returned number, not a table" 'return 42\n'
+lua_rev "Lua revision whose upgrade is no function" "333333333333_lua.lua: the returned table has no upgrade function \(upgrade is string\)" \
+    'return { upgrade = "CREATE TABLE x (y INTEGER)" }\n'
+lua_rev "Lua revision raising while it loads" "333333333333_lua.lua:3: boom" 'error("boom")\n'
+printf "%b%b" "$HEAD" 'return { upgrade = function(db, ctx) end, downgrade = function(db, ctx) end }\n' > $L
+case_rc2 "Lua revision in an offline --sql range" "333333333333_lua.lua: revision 333333333333 is a Lua revision" upgrade --sql head
+rm -f $L
+
+# migration hooks (they load only when there is something to run: 222222222222 is pending)
+mkdir -p hooks
+hook_ini() { printf '[mig]\nscript_location = migrations\nurl = %s\n[hooks]\nscripts = hooks/%s\n' "$URL" "$1" > hooks.ini; }
+hook_case() { # hook_case NAME ERR_REGEX SCRIPT_TEXT
+    printf '%b' "$3" > hooks/h.lua
+    hook_ini h.lua
+    case_rc2 "$1" "$2" -c hooks.ini upgrade head
+}
+hook_case "hook script with a syntax error" "hooks/h.lua:2: syntax error" 'return { before_each = function(db, ctx)\n'
+hook_case "hook script returning a number" "hooks/h.lua: the script returned number, not a table of hook functions" 'return 42\n'
+hook_case "hook that is no function" "hooks/h.lua: before_each is number, not a function" 'return { before_each = 7 }\n'
+hook_case "hook script raising while it loads" "hooks/h.lua:1: no hooks today" 'error("no hooks today")\n'
+hook_ini nope.lua
+case_rc2 "hook script that does not exist" "hooks.ini:5: hook script .*nope.lua" -c hooks.ini upgrade head
+
+# tenant scripts
+ten_case() { # ten_case NAME ERR_REGEX SCRIPT_TEXT
+    printf '%b' "$3" > hooks/tenants.lua
+    printf '[mig]\nscript_location = migrations\nurl = %s\n[tenants]\nscript = hooks/tenants.lua\n' "$URL" > ten.ini
+    case_rc2 "$1" "$2" -c ten.ini --all-tenants upgrade head
+}
+ten_case "tenants script returning a number" "tenants.lua: the tenants script must return a list of names, got number" 'return 5\n'
+ten_case "tenants script listing a table" "tenants.lua: tenant 2 is a table, not a name" 'return { "a", {} }\n'
+ten_case "tenants script with a syntax error" "tenants.lua:2:" 'return {\n'
+
+done_testing

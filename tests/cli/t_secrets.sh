@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Secrets: every command, with and without -v and --json, succeeding and
+# failing, with a password in --url, in $MIG_DATABASE_URL and in a config
+# value taken from the environment: the password appears in no output and
+# in no file mig writes (revisions, mig.ini from init, the database itself).
+# Runs on SQLite (a password parameter in the URL, which SQLite ignores) and,
+# when their drivers are built, against PostgreSQL and MariaDB URLs too
+# (the servers from make test, and a closed port for the failures).
+. "$MIG_SRC/tests/cli/lib.sh"
+
+PW='Pw0rd-s3cr3t-Zq9'
+new_db secrets
+project
+V=migrations/versions
+write_rev $V 111111111111 "" "first" "CREATE TABLE t1 (x INTEGER);" "DROP TABLE t1;"
+write_rev $V 222222222222 111111111111 "second" "CREATE TABLE t2 (x INTEGER);" "DROP TABLE t2;"
+GOOD="sqlite:///$T_TMP/secrets.db?password=$PW"
+BAD="sqlite:///$T_TMP/no/such/dir/x.db?password=$PW"
+printf '[mig]\nscript_location = migrations\nurl = ${SECRET_TEST_URL}\n' > env.ini
+
+no_pw() { # no_pw WHAT: the password is in neither stdout nor stderr
+    if printf '%s\n%s' "$OUT" "$ERR" | grep -Fq -- "$PW"; then
+        fail "$1 shows the password: $(printf '%s\n%s' "$OUT" "$ERR" | grep -F -- "$PW" | head -3)"
+    else
+        pass
+    fi
+}
+
+# every command, as ARGS lines; those that cannot succeed still must not leak
+COMMANDS=(
+    "current" "history" "history -v" "heads" "branches" "show 222222222222"
+    "upgrade --sql head" "downgrade --sql head:base"
+    "upgrade 111111111111" "upgrade head" "downgrade -1" "upgrade head" "downgrade base"
+    "stamp head" "stamp base" "check" "tenants" "current --tenant a" "upgrade --all-tenants head"
+    "drivers" "upgrade nosuchrev" "merge -m m" "revision -m secret-check"
+)
+
+# sweep URL_MODE URL: every command x (quiet, -v) x (plain, --json)
+sweep() {
+    local mode=$1 url=$2 cmd v j
+    for cmd in "${COMMANDS[@]}"; do
+        for v in "" "-v"; do
+            for j in "" "--json"; do
+                # shellcheck disable=SC2086
+                case "$mode" in
+                url) run $v $j --url "$url" $cmd ;;
+                env) MIG_DATABASE_URL=$url run $v $j $cmd ;;
+                ini) SECRET_TEST_URL=$url run $v $j -c env.ini $cmd ;;
+                esac
+                no_pw "$mode: mig $v $j $cmd"
+            done
+        done
+    done
+}
+
+for mode in url env ini; do
+    sweep $mode "$GOOD"
+    sweep $mode "$BAD"
+done
+# the sweep wrote revisions (and checked them for the password, below): set them aside
+grep -rlaF -- "$PW" $V >/dev/null 2>&1 && fail "a revision holds the password"
+ls $V | grep -q secret_check && pass || fail "no revision was written by the sweep"
+rm -f $V/*secret_check* $V/*_m.sql
+# the good URL did migrate: the sweep succeeded where it should
+run --url "$GOOD" upgrade head
+expect_rc 0 "upgrade with a password in the URL"
+# a failing revision, quiet and verbose
+write_rev $V 333333333333 222222222222 "broken" "CREATE TABLE t3 (x INTEGER); SELEC 1;" "DROP TABLE t3;"
+for v in "" "-v"; do
+    run $v --url "$GOOD" upgrade head;                          expect_rc 1 "failing revision"; no_pw "failing revision $v"
+    MIG_DATABASE_URL=$GOOD run $v --json upgrade head;          expect_rc 1 "failing revision"; no_pw "failing revision, env $v"
+done
+rm -f $V/333333333333_broken.sql
+# tenants: a per-tenant URL with a password
+for v in "" "-v"; do
+    run $v --url "sqlite:///$T_TMP/ten_{tenant}.db?password=$PW" --tenant a --tenant 'b/c' upgrade head
+    no_pw "tenants $v"
+done
+# init writes mig.ini and templates: never the URL it was given
+mkdir -p initdir && (cd initdir && MIG_DATABASE_URL=$GOOD "$MIG" -v init >/dev/null 2>&1; "$MIG" --url "$GOOD" init other >/dev/null 2>&1)
+
+# other drivers' URLs: connection failures on a closed port, and, with
+# make test's servers, a session that works (they trust loopback, so the
+# password is accepted and ignored)
+for drv in postgres mysql; do
+    [ -f "$MIG_DRIVER_PATH/mig_driver_$drv.so" ] || continue
+    case $drv in
+    postgres) closed="postgresql://app:$PW@127.0.0.1:1/app"
+              open=""
+              if [ -n "${MIG_TEST_PG_PORT:-}" ]; then
+                  pgdb="mt_secrets_$$"
+                  pgc=(psql -X -q -h "$MIG_TEST_PG_HOST" -p "$MIG_TEST_PG_PORT" -U "$MIG_TEST_PG_USER" -d postgres)
+                  "${pgc[@]}" -c "DROP DATABASE IF EXISTS $pgdb" -c "CREATE DATABASE $pgdb" >/dev/null 2>&1
+                  T_CLEANUP+=("${pgc[*]} -c 'DROP DATABASE IF EXISTS $pgdb WITH (FORCE)'")
+                  open="postgresql://$MIG_TEST_PG_USER:$PW@$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/$pgdb"
+              fi ;;
+    mysql)    closed="mysql://app:$PW@127.0.0.1:1/app"
+              open="" ;; # the MariaDB user has no password: a wrong one is refused, which is a failure case too
+    esac
+    for v in "" "-v"; do
+        for cmd in "current" "upgrade head" "upgrade --sql head" "check" "tenants"; do
+            # shellcheck disable=SC2086
+            run $v --url "$closed" $cmd; no_pw "$drv closed port: $v $cmd"
+            MIG_DATABASE_URL=$closed run $v --json $cmd; no_pw "$drv closed port, env: $v $cmd"
+            if [ -n "$open" ]; then run $v --url "$open" $cmd; no_pw "$drv server: $v $cmd"; fi
+        done
+        if [ "$drv" = mysql ] && [ -n "${MIG_TEST_MY_PORT:-}" ]; then
+            run $v --url "mysql://$MIG_TEST_MY_USER:$PW@$MIG_TEST_MY_HOST:$MIG_TEST_MY_PORT/mysql" current
+            no_pw "mysql wrong password $v"
+        fi
+    done
+done
+
+# no file under the test folder holds the password, the databases included
+# (.out/.err hold what run() captured, checked above)
+leaks=$(grep -rlaF -- "$PW" "$T_TMP" 2>/dev/null | grep -v -e '/\.out$' -e '/\.err$' -e '/env\.ini$' || true)
+if [ -n "$leaks" ]; then fail "files hold the password: $leaks"; else pass; fi
+[ -f initdir/mig.ini ] && pass || fail "init wrote no mig.ini"
+
+done_testing
