@@ -10,7 +10,8 @@
  *                         "allocs COUNT" at exit, so the runner knows when a
  *                         run went through without reaching N
  *   MIG_ALLOC_SPARE=A:B   never fail (nor count) an allocation called from
- *                         an object whose path contains A or B
+ *                         an object whose path contains A or B, or, for
+ *                         an entry sym=NAME, from the function NAME
  *   MIG_ALLOC_TRACE=1     print a backtrace on stderr where the failure hits
  *
  * libcrypto is spared by the runner: OpenSSL 3.0 dereferences a NULL lock
@@ -113,8 +114,12 @@ static int spared_lookup(const void *caller)
         if (n > 0 && n < sizeof name) {
             memcpy(name, p, n);
             name[n] = '\0';
-            if (strstr(info.dli_fname, name))
+            if (strncmp(name, "sym=", 4) == 0) {
+                if (info.dli_sname && strcmp(info.dli_sname, name + 4) == 0)
+                    return 1;
+            } else if (strstr(info.dli_fname, name)) {
                 return 1;
+            }
         }
         p += n;
         if (*p == ':')
