@@ -268,7 +268,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
             if (sink->column != NULL)
                 rc = sink->column(payload, table, r[1], r[2], r[3] != NULL && strcmp(r[3], "YES") == 0,
-                                  def, r[5] != NULL ? atoi(r[5]) : 0);
+                                  def, r[5] != NULL ? (int)strtol(r[5], NULL, 10) : 0);
             free(def);
         }
         while (rc == 0 && at_table(&keys, table)) {
