@@ -20,9 +20,10 @@
 # Knobs (environment):
 #   N=...          migrations per workload (quick run: N=100); default per
 #                  workload as in the issue (1000, 10000, 200, ...)
-#   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds
+#   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds;
+#                  RUNS=0 WARMUP=0: the checked probe runs are the only measurement
 #   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
-#   SCALE_NS="100 1000 10000"  W7_ROWS=1000000
+#   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
 #   CALLGRIND=1    also count instructions (valgrind), where a probe took
 #                  under CALLGRIND_MAX_S=3 seconds
 #   OUT=DIR        where logs, JSON and summary.md go (default BUILD/bench/<time>)
@@ -54,10 +55,12 @@ fi
 summary() {
     local out=$1
     [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
-    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | ms/rev (mig, baseline) | verdict |"
-    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|"
-    awk -F'\t' 'FNR == NR { desc[$1] = $2; nrevs[$1] = $3; next }
-        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | pending |\n", $1; next }
+    echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
+    echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---:|---|"
+    touch "$out/counters"
+    awk -F'\t' 'FILENAME ~ /counters$/ { split($0, c, " "); cnt[c[1] " " c[2]] = c[4]; next }
+        FILENAME ~ /desc$/ { desc[$1] = $2; nrevs[$1] = $3; next }
+        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | pending |\n", $1; next }
         {
             split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024; pr = f[6]; ir = f[7]
             if (!(id in base)) { base[id] = med; bl[id] = lab; bir[id] = ir; next }
@@ -67,20 +70,21 @@ summary() {
             else if (id == "W2") { rt = 1.03 }
             else if (id == "W3") { rt = 1.30; mt = 16 }
             else if (id == "W3-heads") { rt = 1.5 }
-            else if (id == "W7") { rt = 3; mt = 32 }
+            else if (id ~ /^W7/) { rt = 3; mt = 32 }
             else if (id ~ /^W4-/ && lab == "mig-j1") { rt = 1.0 }
             else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
             v = "-"
             # the verdict reads the per-round ratio: both ran in the same minute
-            if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (pr <= rt) ? "ok" : "MISS" }
+            if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (base[id] <= 0) ? "-" : (pr <= rt) ? "ok" : "MISS" }
             if (mt > 0) { tgt = tgt sprintf(", RSS <= %d MiB", mt); if (rss > mt) v = "MISS" }
             per = ""
             nrev = nrevs[id] + 0
             if (nrev > 0) per = sprintf("%.3f, %.3f", 1000 * med / nrev, 1000 * base[id] / nrev)
             irr = (ir != "-" && ir != "" && bir[id] > 0) ? sprintf("%.3f", ir / bir[id]) : "-"
-            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s |\n", \
-                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, per, v
-        }' "$out/desc" "$out/medians"
+            sy = ((id " " lab) in cnt) ? cnt[id " " bl[id]] ", " cnt[id " " lab] : "-"
+            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s | %s |\n", \
+                id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, sy, per, v
+        }' "$out/counters" "$out/desc" "$out/medians"
 }
 
 if [ "${1:-}" = summary ]; then
@@ -102,7 +106,7 @@ W4_SCHEMAS=${W4_SCHEMAS:-200 1000}
 W4_N=${W4_N:-20}
 W4_JOBS=${W4_JOBS:-1 2 4 8}
 SCALE_NS=${SCALE_NS:-100 1000 10000}
-W7_ROWS=${W7_ROWS:-1000000}
+W7_ROWS=${W7_ROWS:-100000 1000000}
 for c in hyperfine /usr/bin/time sqlite3 awk; do
     command -v "$c" >/dev/null || die "missing $c: run 'scripts/bench.sh deps' (make bench does)"
 done
@@ -221,9 +225,15 @@ compare() {
         if [ -n "$prep" ] && ! bash -c "$prep" >"$OUT/$id.${labels[$i]}.prep.log" 2>&1; then
             echo "$id ${labels[$i]} FAIL prepare: $(tail -3 "$OUT/$id.${labels[$i]}.prep.log")"; return 1
         fi
+        local c0=""
+        [ -n "${COUNTER:-}" ] && c0=$(bash -c "$COUNTER")
         if ! /usr/bin/time -v -o "$OUT/$id.${labels[$i]}.time.txt" bash -c "${cmds[$i]}" \
                 >"$OUT/$id.${labels[$i]}.probe.log" 2>&1; then
             echo "$id ${labels[$i]} FAIL: $(tail -5 "$OUT/$id.${labels[$i]}.probe.log" | cut -c1-300)"; return 1
+        fi
+        # the server's own count of its work (fsyncs), as steady as instructions
+        if [ -n "$c0" ]; then
+            echo "$id ${labels[$i]} $COUNTER_NAME $(( $(bash -c "$COUNTER") - c0 ))" | tee -a "$OUT/counters"
         fi
         if [ -n "${CHECK:-}" ]; then
             got=$(bash -c "$CHECK" 2>&1 | tr -d ' \n')
@@ -235,6 +245,14 @@ compare() {
     # rounds: every command once per hyperfine call, order flipped each round
     local order args csv
     : > "$OUT/$id.times"
+    if [ "$RUNS" = 0 ]; then
+        # RUNS=0: the probe runs are the measurement (one each, in order; for hour-long sizes)
+        for i in "${!labels[@]}"; do
+            awk -F': ' -v l="${labels[$i]}" '/Elapsed \(wall clock\)/ { n = split($2, p, ":")
+                s = p[n] + 60 * p[n - 1] + (n > 2 ? 3600 * p[n - 2] : 0); print 1, l, s }' \
+                "$OUT/$id.${labels[$i]}.time.txt" >> "$OUT/$id.times"
+        done
+    fi
     for r in $(seq $(( 1 - WARMUP )) "$RUNS"); do
         order=("${!labels[@]}")
         if [ $(( r % 2 )) = 0 ]; then
@@ -274,7 +292,7 @@ compare() {
              END { for (r in u) if (t[r] > 0) print u[r] / t[r] }' "$OUT/$id.times" | median)
         rss=$(awk -F': ' '/Maximum resident/ { print $2 }' "$OUT/$id.${labels[$i]}.time.txt")
         ir=-
-        if [ "${CALLGRIND:-0}" = 1 ]; then
+        if [ "${CALLGRIND:-0}" = 1 ] && [ "$slow" = 0 ]; then
             ir=$(cat "$OUT/callgrind/$id.${labels[$i]}".* 2>/dev/null | awk '/^summary:/ { s += $2 } END { print s + 0 }')
         fi
         echo "$id ${labels[$i]} $med $rss $RUNS $pr $ir" >> "$OUT/medians"
@@ -340,6 +358,7 @@ W2() {  # 1,000 migrations into an empty PostgreSQL database
     CHECK="$(declare -f pg_tables); PSQL='$PSQL'; pg_tables bench_w2"; EXPECT=$n
     DESC="$n migrations into an empty PostgreSQL database"; NREV=$n
     $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+    COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
     compare W2 "$(pg_fresh bench_w2)" \
         raw "$PSQL -1 -d bench_w2 -f $p/up.sql" \
         mig "$MIG -c $p/mig.ini upgrade head"
@@ -360,6 +379,7 @@ W4() {  # schema tenants x 20 migrations, raw serial against mig -j 1/2/4/8
         args=(raw "bash $p/raw.sh")
         for j in $W4_JOBS; do args+=("mig-j$j" "$MIG -c $p/mig.ini --all-tenants -j $j upgrade head"); done
         $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+        COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
         compare "W4-$k" "$(pg_fresh bench_w4 "$k")" "${args[@]}"
     done
 }
@@ -370,18 +390,25 @@ W5() {  # 200 migrations on MariaDB
     gen "$p" mysql "$n" "mysql://root@127.0.0.1:$MYPORT/bench_w5"
     CHECK="$(declare -f my_tables); MARIADB='$MARIADB'; my_tables bench_w5"; EXPECT=$n
     DESC="$n migrations on MariaDB"; NREV=$n
+    COUNTER="$MARIADB -N -e \"show global status like 'Innodb_data_fsyncs'\" | cut -f2"
+    COUNTER_NAME=innodb_data_fsyncs
     compare W5 "$MARIADB -e 'DROP DATABASE IF EXISTS bench_w5; CREATE DATABASE bench_w5' && sync" \
         raw "$MARIADB bench_w5 < $p/up.sql" \
         mig "$MIG -c $p/mig.ini upgrade head"
 }
 
-W7() {  # Lua backfill over W7_ROWS rows (needs the Lua revisions)
-    local rows=${W7_ROWS} p=$WORK/W7 v=$WORK/W7/migrations/versions
-    if ! grep -rqs 'db:rows\|lua_db\|mig_lua' "$here/core/src" || [ ! -f "$here/core/src/lua_db.c" ]; then
+W7() {  # Lua backfill over each of W7_ROWS rows (needs Lua revisions)
+    if [ ! -f "$here/core/src/lua_db.c" ]; then
         echo "W7 pending: this build has no Lua revisions yet"
         echo "W7 pending" >> "$OUT/medians"
         return 0
     fi
+    local rows
+    for rows in $W7_ROWS; do W7_one "$rows"; done
+}
+
+W7_one() {
+    local rows=$1 p=$WORK/W7-$1 v=$WORK/W7-$1/migrations/versions
     mkdir -p "$v"
     printf '[mig]\nscript_location = migrations\nurl = sqlite://%s/db.sqlite\n' "$p" > "$p/mig.ini"
     cat > "$v/000000000001_users.sql" <<EOF
@@ -398,37 +425,33 @@ EOF
 -- mig:revision 000000000002
 -- mig:down_revision 000000000001
 -- mig:message backfill display names
-local BATCH = 1000
+local BATCH = 500
+-- one UPDATE per BATCH rows: the new values travel as bound parameters
 return {
   upgrade = function(db, ctx)
-    local ids, vals = {}, {}
+    local args, n = {}, 0
     local function flush()
-      if #ids == 0 then return end
-      local sql = {"UPDATE users SET display = CASE id"}
-      local args = {}
-      for i = 1, #ids do
-        sql[#sql + 1] = " WHEN ? THEN ?"
-        args[#args + 1] = ids[i]; args[#args + 1] = vals[i]
-      end
-      sql[#sql + 1] = " END WHERE id IN (" .. string.rep("?", #ids, ", ") .. ")"
-      for i = 1, #ids do args[#args + 1] = ids[i] end
-      db:exec(table.concat(sql), table.unpack(args))
-      ids, vals = {}, {}
+      if n == 0 then return end
+      db:exec("UPDATE users SET display = v.column2 FROM (VALUES " .. string.rep("(?, ?)", n, ", ") ..
+              ") AS v WHERE users.id = v.column1", table.unpack(args, 1, 2 * n))
+      n = 0
     end
     for row in db:rows("SELECT id, first, last FROM users WHERE display IS NULL") do
-      ids[#ids + 1] = row.id; vals[#vals + 1] = row.first .. " " .. row.last
-      if #ids == BATCH then flush() end
+      args[2 * n + 1] = row.id
+      args[2 * n + 2] = row.first .. " " .. row.last
+      n = n + 1
+      if n == BATCH then flush() end
     end
     flush()
   end,
   downgrade = function(db, ctx) db:exec("UPDATE users SET display = NULL") end,
 }
 EOF
-    "$MIG" -q -c "$p/mig.ini" upgrade 000000000001 >"$OUT/W7.setup.log" 2>&1 || { echo "W7 FAIL setup"; return 1; }
+    "$MIG" -q -c "$p/mig.ini" upgrade 000000000001 >"$OUT/W7-$rows.setup.log" 2>&1 || { echo "W7-$rows FAIL setup"; return 1; }
     cp "$p/db.sqlite" "$p/snap.sqlite"
     CHECK="sqlite3 $p/db.sqlite \"select count(*) from users where display = first || ' ' || last\""; EXPECT=$rows
     DESC="Lua backfill over $rows rows, db:rows + batched db:exec (SQLite)"; NREV=0
-    compare W7 "cp $p/snap.sqlite $p/db.sqlite" \
+    compare "W7-$rows" "cp $p/snap.sqlite $p/db.sqlite" \
         raw "sqlite3 $p/db.sqlite \"UPDATE users SET display = first || ' ' || last WHERE display IS NULL\"" \
         mig "$MIG -c $p/mig.ini upgrade head"
 }
@@ -444,7 +467,7 @@ SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
 IFS=, read -r -a WL <<< "$WLS"
 for w in "${WL[@]}"; do
     case $w in
-        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
         *) die "unknown workload $w" ;;
     esac
 done

@@ -48,11 +48,6 @@ int cmd_revision(cli *c)
         rc = cli_fail(c, MIG_EUSAGE, "option '--from-empty' needs '--autogenerate'");
         goto out;
     }
-    if (o.autogenerate) {
-        /* mig.h has no entry point for autogenerate yet (see SPEC 10). */
-        rc = cli_fail(c, MIG_EFAIL, "autogenerate is not available in this build of mig");
-        goto out;
-    }
     mig_revision_opts ro = { 0 };
     ro.message = o.message;
     ro.rev_id = o.rev_id;
@@ -61,8 +56,15 @@ int cmd_revision(cli *c)
     ro.splice = o.splice;
     ro.branch_labels = o.labels.v;
     ro.depends_on = o.depends.v;
-    rc = mig_revision_new(c->ctx, &ro, &path);
-    if (rc == 0) {
+    if (o.autogenerate)
+        rc = mig_autogenerate(c->ctx, &ro, o.from_empty, &path);
+    else
+        rc = mig_revision_new(c->ctx, &ro, &path);
+    if (rc == 0 && path == NULL) {
+        /* autogenerate found nothing to write and has said so */
+        if (c->json)
+            json_object_set_new(c->doc, "path", json_null());
+    } else if (rc == 0) {
         if (c->json)
             json_object_set_new(c->doc, "path", cli_json_str(path));
         else

@@ -389,8 +389,7 @@ static void *graph_job_run(void *payload)
     return NULL;
 }
 
-/* Move src's error onto dst; swapping the buffers cannot fail. */
-static void move_error(mig_ctx *dst, mig_ctx *src)
+void mig_ctx_swap_error(mig_ctx *dst, mig_ctx *src)
 {
     mig_buf *d[] = { &dst->err_message, &dst->err_detail, &dst->err_hint, &dst->err_file, &dst->err_origin };
     mig_buf *o[] = { &src->err_message, &src->err_detail, &src->err_hint, &src->err_file, &src->err_origin };
@@ -399,8 +398,11 @@ static void move_error(mig_ctx *dst, mig_ctx *src)
         *d[i] = *o[i];
         *o[i] = t;
     }
+    int code = dst->err_code, line = dst->err_line;
     dst->err_code = src->err_code;
     dst->err_line = src->err_line;
+    src->err_code = code;
+    src->err_line = line;
 }
 
 /*
@@ -430,7 +432,7 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     if (j.rc) {
         if (src == 0)
             mig_session_close(s);
-        move_error(ctx, j.ctx);
+        mig_ctx_swap_error(ctx, j.ctx);
         rc = j.rc;
     } else {
         ctx->graph = j.graph;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "autogen.h"
 #include "tenant.h"
 
 typedef struct applied_sum {
@@ -108,6 +109,32 @@ int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload)
     return rc;
 }
 
+/*
+ * With an [autogenerate] target: each difference between the live schema
+ * and the target is a problem of kind "drift", said the way autogenerate
+ * would change the database to match the target.
+ */
+static int check_drift(mig_ctx *ctx, mig_session *s, mig_check_fn fn, void *payload, int *problems)
+{
+    mig_schema *live = NULL, *target = NULL;
+    mig_changes ch = MIG_CHANGES_INIT;
+    int configured = 0;
+    int rc = mig_autogen_load(ctx, s, &configured, &live, &target);
+    if (rc == 0 && configured)
+        rc = mig_autogen_diff(&ch, ctx, live, target);
+    for (size_t i = 0; rc == 0 && i < ch.n; i++) {
+        mig_buf b = MIG_BUF_INIT;
+        mig_buf_puts(&b, "schema differs from the target: ");
+        mig_autogen_describe(&b, &ch.v[i].c);
+        report(fn, payload, "drift", NULL, mig_buf_cstr(&b), problems);
+        mig_buf_release(&b);
+    }
+    mig_changes_release(&ch);
+    mig_schema_free(live);
+    mig_schema_free(target);
+    return rc;
+}
+
 static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
 {
     int problems = 0;
@@ -143,6 +170,8 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
     }
     if (rc == 0 && !missing)
         rc = mig_state_read_history(&s.st, ctx, s.db, collect, &a);
+    if (rc == 0)
+        rc = check_drift(ctx, &s, fn, payload, &problems);
     mig_session_close(&s);
 
     size_t pending = 0;

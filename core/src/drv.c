@@ -8,9 +8,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -485,11 +487,52 @@ void mig_db_cursor_close(mig_db *db, mig_cursor *cur)
         db->drv->table->cursor_close(cur);
 }
 
+/*
+ * Where the write transaction is the lock (SQLite), BEGIN waits inside the
+ * driver, which cannot say so: a watcher says once, after a second, that mig
+ * waits and for what, as the session lock's poll does (lock.c).
+ */
+typedef struct begin_watch {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    int             done;
+    mig_ctx        *ctx;
+    const char     *what;
+} begin_watch;
+
+static void *watch_begin(void *payload)
+{
+    begin_watch *w = payload;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_mutex_lock(&w->mu);
+    int rc = 0;
+    while (!w->done && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
+    if (!w->done)
+        mig_log(w->ctx, MIG_LOG_WARN, "waiting for the database write lock on %s, held by another connection",
+                w->what);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
 int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
 {
     mig_drv_error e;
     err_init(&e);
+    begin_watch w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ctx, db->url_masked };
+    pthread_t watcher;
+    int watching = write && !(db->drv->table->caps & MIG_CAP_SESSION_LOCK) &&
+                   pthread_create(&watcher, NULL, watch_begin, &w) == 0;
     int drc = db->drv->table->begin(db->conn, write, &e);
+    if (watching) {
+        pthread_mutex_lock(&w.mu);
+        w.done = 1;
+        pthread_cond_signal(&w.cv);
+        pthread_mutex_unlock(&w.mu);
+        pthread_join(watcher, NULL);
+    }
     if (drc != MIG_DRV_OK)
         return drv_error(db, ctx, drc, &e);
     db->in_txn = 1;
@@ -602,4 +645,44 @@ size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, in
         return n == 0 ? len : n;
     }
     return mig_sql_statement_end(drv->table->dialect, sql, len, empty);
+}
+
+/*
+ * Autogenerate's calls. A sink callback that fails returns a positive
+ * value, which the driver hands back as it is: then the sink's owner has
+ * the reason and nothing is set here.
+ */
+int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, introspect))
+        return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot read a schema (no introspect)",
+                        db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->introspect(db->conn, NULL, sink, payload, &e);
+    if (drc > 0)
+        return drc;
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
+                          const mig_schema_sink *sink, void *payload)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, introspect_ddl))
+        return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot load a target schema (no introspect_ddl)",
+                        db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->introspect_ddl(db->conn, ddl, len, sink, payload, &e);
+    if (drc > 0)
+        return drc;
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload)
+{
+    if (!MIG_DRIVER_HAS(drv->table, render_ddl))
+        return MIG_DRV_NOTSUP;
+    return drv->table->render_ddl(change, emit, payload);
 }

@@ -91,4 +91,16 @@ char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
 /* First statement's length (driver's rules, else the generic splitter). */
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty);
 
+/*
+ * Autogenerate. Introspect the connection's current schema, or the target
+ * DDL loaded into the driver's scratch place, into sink: 0, a sink's
+ * positive result as it is, or MIG_EFAIL/MIG_EDRIVER with the error set.
+ */
+int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload);
+int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
+                          const mig_schema_sink *sink, void *payload);
+/* The driver's render_ddl: MIG_DRV_OK, MIG_DRV_NOTSUP (also with no renderer), emit's result. */
+int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload);
+
 #endif

@@ -304,6 +304,40 @@ static void join(mig_buf *b, const mig_strvec *v)
         mig_buf_printf(b, "%s%s", i ? " " : "", v->v[i]);
 }
 
+/*
+ * Put statements under the -- mig:upgrade and -- mig:downgrade lines of a
+ * rendered SQL template (autogenerate); a template without one gets it
+ * appended. Takes text, returns the new text (NULL on oom).
+ */
+static char *fill_sections(char *text, const char *up, const char *down)
+{
+    mig_buf out = MIG_BUF_INIT;
+    const char *marks[2] = { "-- mig:upgrade", "-- mig:downgrade" };
+    const char *bodies[2] = { up ? up : "", down ? down : "" };
+    int placed[2] = { 0, 0 };
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t llen = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        mig_buf_put(&out, line, llen);
+        for (int k = 0; k < 2; k++) {
+            size_t ml = strlen(marks[k]);
+            if (!placed[k] && strncmp(line, marks[k], ml) == 0 &&
+                (line[ml] == '\n' || line[ml] == '\r' || line[ml] == ' ' || line[ml] == '\0')) {
+                if (eol == NULL)
+                    mig_buf_putc(&out, '\n');
+                mig_buf_puts(&out, bodies[k]);
+                placed[k] = 1;
+            }
+        }
+        line += llen;
+    }
+    for (int k = 0; k < 2; k++)
+        if (!placed[k])
+            mig_buf_printf(&out, "\n%s\n%s", marks[k], bodies[k]);
+    free(text);
+    return mig_buf_detach(&out);
+}
+
 static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_strvec *down, char **path_out)
 {
     const char *loc;
@@ -358,6 +392,8 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     const char *vals[] = { id, mig_buf_cstr(&downs), msg ? msg : "", date, mig_buf_cstr(&labels),
                            mig_buf_cstr(&depends) };
     char *text = tpl ? render(tpl, keys, vals, 6) : NULL;
+    if (text && !o->lua && (o->upgrade_sql || o->downgrade_sql))
+        text = fill_sections(text, o->upgrade_sql, o->downgrade_sql);
     char *slug = slug_of(msg ? msg : "");
     char *path = mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
     if (text == NULL || path == NULL)

@@ -562,10 +562,106 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
 }
 
 /*
+ * The first word of a statement, upper-cased into out (at most 15
+ * characters), after blanks and comments; "" when it starts otherwise (a
+ * MySQL comment that runs, opened with slash, star and bang, say).
+ */
+static void first_word(const char *s, size_t n, char out[16])
+{
+    size_t i = 0, k = 0;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+            i++;
+        if (i + 1 < n && ((s[i] == '-' && s[i + 1] == '-') || s[i] == '#')) {
+            while (i < n && s[i] != '\n')
+                i++;
+        } else if (i + 2 < n && s[i] == '/' && s[i + 1] == '*' && s[i + 2] != '!') {
+            i += 2;
+            while (i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'))
+                i++;
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    while (i < n && k < 15 && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+        out[k++] = (char)(s[i++] & ~0x20);
+    out[k] = '\0';
+}
+
+static int word_in(const char *w, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(w, *list) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Which statements may run in one transaction with their progress record:
+ * on a driver without transactional DDL, in a revision not marked
+ * `transaction false`, the plain DML statements, and only when every
+ * statement of the revision is plain DDL or DML. A revision that manages
+ * transactions itself (START TRANSACTION, COMMIT, SET autocommit, LOCK
+ * TABLES, a procedure call, ...) keeps running statement by statement as
+ * written, since a transaction of ours would end one of its own.
+ * together[i] is set for statement i.
+ */
+static void plan_together(run *r, const mig_plan_step *st, const char *text, const stmt_span *sp,
+                          size_t n, unsigned char *together)
+{
+    static const char *const dml[] = { "INSERT", "UPDATE", "DELETE", "REPLACE", NULL };
+    static const char *const ddl[] = { "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE", NULL };
+    memset(together, 0, n);
+    if (r->transactional_ddl || !st->rev->transactional)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        char w[16];
+        first_word(text + sp[i].off, sp[i].len, w);
+        if (word_in(w, dml))
+            together[i] = 1;
+        else if (!word_in(w, ddl)) {
+            memset(together, 0, n);
+            return;
+        }
+    }
+}
+
+/* Undo a statement's transaction after it failed, keeping the failure's error. */
+static void rollback_keeping_error(run *r)
+{
+    mig_ctx *keep = NULL;
+    if (mig_ctx_new_empty(&keep) != 0)
+        return;
+    mig_ctx_swap_error(keep, r->ctx);
+    mig_db_rollback(r->s.db, r->ctx);
+    mig_ctx_swap_error(r->ctx, keep);
+    mig_ctx_free(keep);
+}
+
+/* Write the history row of a step that failed before any row was written, keeping the error. */
+static void record_failure(run *r, mig_hist *h)
+{
+    mig_ctx *keep = NULL;
+    if (r->s.db->broken || mig_ctx_new_empty(&keep) != 0)
+        return;
+    mig_ctx_swap_error(keep, r->ctx);
+    mig_state_insert_history(&r->s.st, r->ctx, r->s.db, NULL, h);
+    mig_ctx_swap_error(r->ctx, keep);
+    mig_ctx_free(keep);
+}
+
+/*
  * A step outside any transaction, statement by statement. Its history row
- * is written first as `failed` with 0 statements and moved forward after
- * each statement, so a crash, a kill or a lost connection at any point
- * leaves a record of exactly how far it got.
+ * says how far it got: written as `failed` once its first statement has
+ * run, and moved forward after each statement, so a crash, a kill or a
+ * lost connection at any point leaves a record of exactly how far it got.
+ * (Before the first statement completes there is nothing to record: a
+ * row saying "0 applied" blocks nothing, see mig_state_find_failed, so its
+ * absence reads the same. A failure there still writes one.) A plain DML
+ * statement commits in one transaction with its record -- one commit where
+ * two would do less: the statement and the record can no longer part --
+ * and a last one with the version change and the done mark.
  */
 static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
 {
@@ -575,12 +671,18 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     int line;
     section(b, st->upgrade, &text, &len, &line);
     stmt_span *sp = NULL;
+    unsigned char *together = NULL;
     size_t n = 0;
     int rc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
     if (rc == 0)
         rc = split(r, text, len, &sp, &n);
-    if (rc)
+    if (rc == 0 && (together = malloc(n ? n : 1)) == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc) {
+        free(sp);
         return rc;
+    }
+    plan_together(r, st, text, sp, n, together);
     char started[40];
     mig_state_now(&r->s.st, started);
     double t0 = now_ms();
@@ -591,38 +693,56 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     h.state = "failed";
     h.statements_applied = start_at;
     h.applied_hash = hash;
-    if (start_at == 0)
-        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    int recorded = start_at > 0; /* a resumed step has its row */
     for (size_t i = (size_t)start_at; rc == 0 && i < n; i++) {
         mig_drv_error de;
-        rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
-        if (rc) {
+        memset(&de, 0, sizeof de);
+        if (together[i])
+            rc = mig_db_begin(r->s.db, ctx, 1);
+        int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        if (rc == 0 && erc) {
             de.stmt_offset += sp[i].off;
             rc = revision_error(r, st->rev, text, len, line, &de);
             mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
                                 "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
                                 "and run `mig stamp`",
                            i, n, st->rev->id, i + 1);
+        }
+        if (rc) {
+            if (r->s.db->in_txn)
+                rollback_keeping_error(r);
+            if (!recorded)
+                record_failure(r, &h);
             break;
         }
         prefix_hash(text, sp, i + 1, hash);
         h.statements_applied = (int64_t)(i + 1);
         h.duration_ms = (int64_t)(now_ms() - t0);
-        int urc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
-        if (urc)
-            rc = urc;
+        if (together[i] && i + 1 == n)
+            break; /* the last one commits with the version change and the done mark */
+        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
+                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        if (rc == 0 && r->s.db->in_txn)
+            rc = mig_db_commit(r->s.db, ctx);
+        else if (rc && r->s.db->in_txn)
+            rollback_keeping_error(r);
+        if (rc == 0)
+            recorded = 1;
     }
     free(sp);
+    free(together);
     if (rc)
         return rc;
     /* the version change and the done mark commit together where DML is transactional */
-    rc = mig_db_begin(r->s.db, ctx, 1);
+    if (!r->s.db->in_txn)
+        rc = mig_db_begin(r->s.db, ctx, 1);
     if (rc == 0)
         rc = apply_version_change(r, st);
     if (rc == 0) {
         h.state = "done";
         h.duration_ms = (int64_t)(now_ms() - t0);
-        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
+        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
+                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
     }
     if (rc == 0)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);

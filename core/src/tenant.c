@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "url.h"
 
 int mig_has_tenants(const mig_ctx *ctx)
 {
@@ -62,8 +63,20 @@ static int split_list(mig_ctx *ctx, const char *list, mig_strvec *out)
 static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
 {
     mig_session s;
-    /* the base connection: no tenant applied */
-    int rc = mig_session_open(&s, ctx);
+    /* the base connection: no tenant applied; database tenants have none */
+    char *url = NULL;
+    int rc = mig_ctx_url(ctx, &url);
+    int db_tenants = rc == 0 && url && mig_url_has_tenant(url);
+    free(url);
+    if (rc)
+        return rc;
+    if (db_tenants) {
+        rc = mig_fail(ctx, MIG_ECONFIG,
+                      "[tenants] query runs on the base connection, and the URL names {tenant}");
+        mig_error_hint(ctx, "list database tenants with [tenants] list or script");
+        return rc;
+    }
+    rc = mig_session_open(&s, ctx);
     if (rc)
         return rc;
     mig_cursor *cur = NULL;

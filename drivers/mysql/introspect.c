@@ -10,8 +10,9 @@
  *
  * In MySQL a UNIQUE constraint and a unique index are one object, listed
  * in both TABLE_CONSTRAINTS and STATISTICS: it is reported once, as a
- * unique constraint. The index MySQL adds by itself for a foreign key (same
- * name as the key, same columns) is not reported either: it follows the key.
+ * unique constraint. The index MySQL adds by itself for a foreign key (the
+ * key's columns, under the key's name or its first column's) is not
+ * reported either: it follows the key, and MariaDB renames it at will.
  * MySQL 8's functional index keys (information_schema.STATISTICS.EXPRESSION,
  * a column MariaDB lacks) are not read: such a key shows as an empty name.
  */
@@ -128,20 +129,27 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
     return 0;
 }
 
-/* Is `name` with these columns a foreign key of the table (fk rows from r->at)? */
+/*
+ * Is index `name` with these columns the one InnoDB made for a foreign key
+ * of the table (fk rows from fk->at)? It has the key's columns and the
+ * key's name, or, for a key written without a name, its first column's.
+ */
 static int backs_foreign_key(const rows *fk, const char *table, const char *name, const names *cols)
 {
-    size_t i;
-    names   l = { NULL, 0, 0 };
+    size_t i = fk->at;
+    names  l = { NULL, 0, 0 };
     int    hit = 0;
 
-    for (i = fk->at; i < fk->n && same(fk->row[i][0], table); i++) {
-        if (!same(fk->row[i][1], name))
-            continue;
-        if (names_add(&l, fk->row[i][2]) != 0)
-            break;
+    while (!hit && i < fk->n && same(fk->row[i][0], table)) {
+        const char *key = fk->row[i][1], *first = fk->row[i][2];
+        l.len = 0;
+        for (; i < fk->n && same(fk->row[i][0], table) && same(fk->row[i][1], key); i++)
+            if (names_add(&l, fk->row[i][2]) != 0)
+                goto out;
+        hit = (same(key, name) || same(first, name)) && l.len == cols->len &&
+              memcmp(l.p, cols->p, l.len) == 0;
     }
-    hit = l.len > 0 && l.len == cols->len && memcmp(l.p, cols->p, l.len) == 0;
+out:
     free(l.p);
     return hit;
 }
@@ -263,12 +271,18 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
         if (sink->table != NULL && (rc = sink->table(payload, table)) != 0)
             break;
         while (rc == 0 && at_table(&cols, table)) {
-            char *def;
+            char *def, *type = NULL;
             r = cols.row[cols.at++];
             def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
+            /* AUTO_INCREMENT is part of what the column is: written with its type */
+            if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL &&
+                (type = malloc(strlen(r[2]) + 16)) != NULL)
+                sprintf(type, "%s AUTO_INCREMENT", r[2]);
             if (sink->column != NULL)
-                rc = sink->column(payload, table, r[1], r[2], r[3] != NULL && strcmp(r[3], "YES") == 0,
+                rc = sink->column(payload, table, r[1], type != NULL ? type : r[2],
+                                  r[3] != NULL && strcmp(r[3], "YES") == 0,
                                   def, r[5] != NULL ? (int)strtol(r[5], NULL, 10) : 0);
+            free(type);
             free(def);
         }
         while (rc == 0 && at_table(&keys, table)) {

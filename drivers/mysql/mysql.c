@@ -1395,6 +1395,8 @@ static const mig_driver driver = {
     .statement_end = my_split_statement_end,
     .table_exists = my_table_exists,
     .introspect = my_introspect_slot,
+    .render_ddl = my_render_ddl,
+    .introspect_ddl = my_introspect_ddl,
     .mask_url = my_url_mask,
 };
 

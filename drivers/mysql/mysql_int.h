@@ -72,6 +72,12 @@ size_t my_split_statement_end(const char *sql, size_t len);
 int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink,
                   void *payload, mig_drv_error *err);
 
+/* ---- mysql_ddl.c: autogenerate's render_ddl and introspect_ddl slots ---- */
+
+int my_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
+int my_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
+                      void *payload, mig_drv_error *err);
+
 /* ---- mysql.c, for the other files ---- */
 
 /*

@@ -40,4 +40,9 @@ int pg_run(mig_conn *c, PGresult **out, const char *sql, int nparams,
 int pg_introspect(mig_conn *c, const char *schema, const mig_schema_sink *sink,
                   void *payload, mig_drv_error *err);
 
+/* Autogenerate (postgres_ddl.c): the render_ddl and introspect_ddl slots. */
+int pg_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
+int pg_introspect_ddl(mig_conn *c, const char *ddl, size_t len, const mig_schema_sink *sink,
+                      void *payload, mig_drv_error *err);
+
 #endif

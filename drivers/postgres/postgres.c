@@ -1516,6 +1516,8 @@ static const mig_driver pg_driver = {
     .statement_end = pg_statement_end,
     .table_exists = pg_table_exists,
     .introspect = pg_introspect_slot,
+    .render_ddl = pg_render_ddl,
+    .introspect_ddl = pg_introspect_ddl,
     .mask_url = pg_mask_url,
 };
 

@@ -1328,6 +1328,11 @@ static const mig_dialect sqlite_dialect = {
     .hash_comments = 0,
 };
 
+/* Autogenerate: sqlite_ddl.c */
+int sq_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
+int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
+                      void *payload, mig_drv_error *err);
+
 static const char *const sqlite_schemes[] = { "sqlite", "sqlite3", NULL };
 
 static const mig_driver sqlite_driver = {
@@ -1354,6 +1359,8 @@ static const mig_driver sqlite_driver = {
     .statement_end = sq_statement_end,
     .table_exists = sq_table_exists,
     .introspect = sq_introspect,
+    .render_ddl = sq_render_ddl,
+    .introspect_ddl = sq_introspect_ddl,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

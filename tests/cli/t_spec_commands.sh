@@ -134,6 +134,10 @@ expect_out '3c9a1e2b7f00'
 expect_out 'lua step'
 run --json current
 json_ok "§4 --json current"
+for v in "-v current" "current --verbose" "--verbose history" "heads -v" "-v -q current"; do
+    run $v
+    expect_rc 0 "§4 -v/--verbose takes no value: mig $v"
+done
 run downgrade side@base
 expect_rc 0 "§4 LABEL@base"
 expect_eq "$(ver)" "3c9a1e2b7f00" "§4 side@base"

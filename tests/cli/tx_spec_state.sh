@@ -286,5 +286,44 @@ expect_err 'd00000000003_err\.lua:6'
 expect_err 'boom from lua'
 run -q downgrade base
 expect_rc 0
+rm -f $V/*
+
+# --- §3 the Lua revision of the SPEC, as written there, over a users table ---
+cat > $V/1f0e2d3c4b5a_add_users_table.sql <<'SQL'
+-- mig:revision 1f0e2d3c4b5a
+-- mig:message add users table
+-- mig:create_date 2026-11-26 06:00:00
+-- mig:branch_labels accounts
+
+-- mig:upgrade
+CREATE TABLE users (id integer PRIMARY KEY, email varchar(100) NOT NULL, first varchar(50), last varchar(50), display varchar(100));
+CREATE UNIQUE INDEX users_email ON users (email);
+INSERT INTO users (id, email, first, last) VALUES (1, 'ada@example.com', 'Ada', 'Lovelace'), (2, 'alan@example.com', 'Alan', 'Turing');
+
+-- mig:downgrade
+DROP TABLE users;
+SQL
+cat > $V/3c9a1e2b7f00_backfill_display_names.lua <<'LUA'
+-- mig:revision 3c9a1e2b7f00
+-- mig:down_revision 1f0e2d3c4b5a
+-- mig:message backfill display names
+return {
+  upgrade = function(db, ctx)
+    for row in db:rows("SELECT id, first, last FROM users WHERE display IS NULL") do
+      db:exec("UPDATE users SET display = ? WHERE id = ?", row.first .. " " .. row.last, row.id)
+    end
+  end,
+  downgrade = function(db, ctx) db:exec("UPDATE users SET display = NULL") end,
+}
+LUA
+run upgrade accounts@head
+expect_rc 0 "§3 the SPEC's example revisions ($D)"
+expect_err '^upgrade 1f0e2d3c4b5a -> 3c9a1e2b7f00  backfill display names  \([0-9]+ ms\)$'
+expect_eq "$(sql "SELECT display FROM users ORDER BY id" | tr '\n' '|')" "Ada Lovelace|Alan Turing|" "§3/§7 db:rows with db:exec inside ($D)"
+run downgrade -1
+expect_rc 0 "§3 the Lua downgrade ($D)"
+expect_eq "$(sql "SELECT count(*) FROM users WHERE display IS NULL")" 2 "§3 the Lua downgrade ran ($D)"
+run downgrade accounts@base
+expect_rc 0
 
 done_testing

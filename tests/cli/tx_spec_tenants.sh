@@ -134,6 +134,14 @@ expect_rc 0
 
 # --- sources: query (on the base connection) and script (Lua returning a list) ---
 case $D in
+sqlite)
+    # database tenants have no base connection to run a query on: a configuration error
+    ini "query = SELECT name FROM tenant_registry"
+    run --all-tenants upgrade head
+    expect_rc 2 "§8 [tenants] query with a {tenant} URL is a configuration error ($D)"
+    expect_err 'query'
+    expect_err '\{tenant\}'
+    ;;
 postgres|mysql)
     sql "CREATE TABLE tenant_registry (name VARCHAR(100))"
     sql "INSERT INTO tenant_registry VALUES ('$G'), ('$A')"

@@ -172,6 +172,111 @@ typedef struct mig_schema_sink {
                     const char *owner_column);
 } mig_schema_sink;
 
+/*
+ * Autogenerate: a schema object as the core hands it to a driver's
+ * renderer. Every string is borrowed for the duration of the render call.
+ * Names may be NULL where the database keeps none (SQLite keys); a
+ * renderer then writes the object without a name.
+ */
+typedef struct mig_ddl_column {
+    const char *name;
+    const char *type;        /* as the database reports it */
+    int         nullable;
+    const char *default_sql; /* an SQL expression, or NULL for none */
+} mig_ddl_column;
+
+/* A primary key or unique constraint. */
+typedef struct mig_ddl_key {
+    const char        *name;
+    const char *const *columns;
+    size_t             ncolumns;
+} mig_ddl_key;
+
+typedef struct mig_ddl_index {
+    const char        *name;
+    int                unique;
+    const char *const *columns;        /* plain columns, when expression_sql is NULL */
+    size_t             ncolumns;
+    const char        *expression_sql; /* the key list as SQL, or NULL */
+    const char        *where_sql;      /* predicate of a partial index, or NULL */
+} mig_ddl_index;
+
+typedef struct mig_ddl_foreign_key {
+    const char        *name;
+    const char *const *columns;
+    size_t             ncolumns;
+    const char        *ref_table;
+    const char *const *ref_columns;
+    size_t             nref_columns;
+    const char        *on_delete;  /* "NO ACTION", "CASCADE", "SET NULL", ... */
+    const char        *on_update;
+} mig_ddl_foreign_key;
+
+typedef struct mig_ddl_table {
+    const char                *name;
+    const mig_ddl_column      *columns;
+    size_t                     ncolumns;
+    const mig_ddl_key         *primary_key; /* NULL: none */
+    const mig_ddl_key         *uniques;
+    size_t                     nuniques;
+    const mig_ddl_index       *indexes;
+    size_t                     nindexes;
+    const mig_ddl_foreign_key *foreign_keys;
+    size_t                     nforeign_keys;
+} mig_ddl_table;
+
+/* A PostgreSQL enum type: its labels in their order. */
+typedef struct mig_ddl_enum {
+    const char        *name;
+    const char *const *labels;
+    size_t             nlabels;
+} mig_ddl_enum;
+
+/* What one change does. */
+typedef enum mig_ddl_kind {
+    MIG_DDL_CREATE_TABLE = 1, /* table: with its columns, keys and foreign keys, not its indexes */
+    MIG_DDL_DROP_TABLE,       /* table */
+    /* every change below also has old_table: the table before (NULL if new) */
+    MIG_DDL_ADD_COLUMN,       /* table (after), column */
+    MIG_DDL_DROP_COLUMN,      /* table (after), column (the dropped one) */
+    MIG_DDL_ALTER_COLUMN,     /* table (after), old_column -> column (same name) */
+    MIG_DDL_ADD_PRIMARY_KEY,  /* table (after), key */
+    MIG_DDL_DROP_PRIMARY_KEY, /* table (after), key (the dropped one) */
+    MIG_DDL_ADD_UNIQUE,       /* table, key */
+    MIG_DDL_DROP_UNIQUE,      /* table, key */
+    MIG_DDL_CREATE_INDEX,     /* table, index */
+    MIG_DDL_DROP_INDEX,       /* table, index */
+    MIG_DDL_ADD_FOREIGN_KEY,  /* table, foreign_key */
+    MIG_DDL_DROP_FOREIGN_KEY, /* table, foreign_key */
+    /*
+     * old_table -> table in one step, for a database whose ALTER TABLE
+     * cannot make a change (SQLite): the core sends it instead of a
+     * table's other changes when the renderer refused one of them with
+     * MIG_DRV_NOTSUP. The table's indexes are the renderer's to recreate.
+     */
+    MIG_DDL_REBUILD_TABLE,
+    /* types, no table: created before the tables that use them, dropped after */
+    MIG_DDL_CREATE_ENUM,      /* enum_type */
+    MIG_DDL_DROP_ENUM,        /* enum_type */
+    MIG_DDL_ALTER_ENUM        /* old_enum -> enum_type: labels added (and maybe some gone) */
+} mig_ddl_kind;
+
+typedef struct mig_ddl_change {
+    mig_ddl_kind               kind;
+    const mig_ddl_table       *table;
+    const mig_ddl_table       *old_table;  /* a table that stays, as it was before (NULL for a new one) */
+    const mig_ddl_column      *column;
+    const mig_ddl_column      *old_column; /* ALTER_COLUMN only */
+    const mig_ddl_key         *key;
+    const mig_ddl_index       *index;
+    const mig_ddl_foreign_key *foreign_key;
+    const mig_ddl_enum        *enum_type;
+    const mig_ddl_enum        *old_enum;   /* ALTER_ENUM only */
+} mig_ddl_change;
+
+/* Receives one complete statement, without a terminating ';'. */
+typedef int (*mig_ddl_emit_fn)(void *payload, const char *statement);
+
 typedef struct mig_driver mig_driver;
 struct mig_driver {
     /* Checked by the loader before anything else: never move these. */
@@ -295,6 +400,27 @@ struct mig_driver {
      * scheme://user:pass@host URLs itself.
      */
     size_t (*mask_url)(const char *url, char *buf, size_t buflen);
+
+    /*
+     * Autogenerate (ABI 1: added before its release). Render one
+     * change as statements of the database's dialect through emit; return
+     * MIG_DRV_OK, emit's non-zero result, or MIG_DRV_NOTSUP with nothing
+     * emitted when ALTER TABLE cannot make the change (the core then sends
+     * one MIG_DDL_REBUILD_TABLE for the table instead). Optional.
+     */
+    int (*render_ddl)(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
+
+    /*
+     * Run ddl (the [autogenerate] target, several statements) in a scratch
+     * place reached from conn that is thrown away afterwards -- an
+     * in-memory database, a schema in a transaction that is rolled back, a
+     * database that is dropped -- and introspect it into sink as
+     * introspect does. Leaves the connection as it found it, outside any
+     * transaction. Optional.
+     */
+    int (*introspect_ddl)(mig_conn *conn, const char *ddl, size_t len,
+                          const mig_schema_sink *sink, void *payload,
+                          mig_drv_error *err);
 
     /* ABI 2 and later: append below, never reorder. */
 };

@@ -79,7 +79,7 @@ typedef struct mig_options {
     int         config_required; /* error if no config file is found */
 } mig_options;
 
-#define MIG_OPTIONS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0, 0, 0, -1.0, 0, 0, 0 }
+#define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
 
 /* Messages mig prints while it works (progress, results, warnings). */
 typedef enum mig_log_level {
@@ -92,7 +92,8 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
 /*
  * Create a context: reads the configuration (not the database, not the
  * revision files). On failure *out is still set, so mig_last_error() can
- * say why; free it with mig_ctx_free().
+ * say why; free it with mig_ctx_free(). The strings and arrays opts points
+ * to are borrowed: they must outlive the context (argv does).
  */
 int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
 void mig_ctx_free(mig_ctx *ctx);
@@ -212,11 +213,28 @@ typedef struct mig_revision_opts {
     const char *const *branch_labels;/* NULL-terminated */
     const char *const *depends_on;   /* NULL-terminated */
     const char *const *merge_of;     /* for merge: revisions to join; NULL = all heads */
+    /*
+     * SQL revisions: statements to write under -- mig:upgrade and
+     * -- mig:downgrade instead of the template's empty sections; NULL: none.
+     */
+    const char *upgrade_sql;
+    const char *downgrade_sql;
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+
+/*
+ * mig revision --autogenerate: compare the live database (which must have
+ * every revision applied) with the [autogenerate] target and write a SQL
+ * revision whose upgrade makes the one into the other and whose downgrade
+ * undoes it; changes that may lose data carry a comment. With from_empty,
+ * the upgrade recreates the live schema from nothing (to adopt a database;
+ * then `mig stamp head`). When there is nothing to write, returns 0 with
+ * *path_out NULL and says so through the logger.
+ */
+int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
 
 /* ---- tenants ---- */
 
