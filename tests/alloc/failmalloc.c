@@ -13,7 +13,9 @@
  *                         "allocs COUNT" at exit, so the runner knows when a
  *                         run went through without reaching N
  *   MIG_ALLOC_SPARE=A:B   never fail (nor count) an allocation called from
- *                         an object whose path contains A or B
+ *                         an object whose path contains A or B; for an
+ *                         entry stack=NAME, one with such an object among
+ *                         the callers of its caller
  *   MIG_ALLOC_TRACE=1     print a backtrace on stderr where the failure hits
  *
  * libcrypto is spared by the runner: OpenSSL 3.0 dereferences a NULL lock
@@ -118,12 +120,43 @@ static int spared_lookup(const void *caller)
         if (n > 0 && n < sizeof name) {
             memcpy(name, p, n);
             name[n] = '\0';
-            if (strstr(info.dli_fname, name))
+            if (strncmp(name, "stack=", 6) == 0)
+                ; /* see spared_stack */
+            else if (strstr(info.dli_fname, name))
                 return 1;
         }
         p += n;
         if (*p == ':')
             p++;
+    }
+    return 0;
+}
+
+/* Is any of the first frames of the current stack in an object named by a stack=NAME entry? */
+static int spared_stack(void)
+{
+    static int has_stack = -1;
+    if (has_stack < 0)
+        has_stack = spare && strstr(spare, "stack=") != NULL;
+    if (!has_stack)
+        return 0;
+    void *frames[10];
+    int n = backtrace(frames, 10);
+    for (int i = 2; i < n; i++) {
+        Dl_info info;
+        if (!dladdr(frames[i], &info) || info.dli_fname == NULL)
+            continue;
+        for (const char *p = strstr(spare, "stack="); p; p = strstr(p + 1, "stack=")) {
+            const char *name = p + 6;
+            size_t len = strcspn(name, ":");
+            char buf[128];
+            if (len == 0 || len >= sizeof buf)
+                continue;
+            memcpy(buf, name, len);
+            buf[len] = '\0';
+            if (strstr(info.dli_fname, buf))
+                return 1;
+        }
     }
     return 0;
 }
@@ -161,7 +194,7 @@ static int should_fail(const void *caller)
         return 0;
     armed = 0; /* dladdr and backtrace may allocate */
     int fail = 0;
-    if (!spared(caller)) {
+    if (!spared(caller) && !spared_stack()) {
         count++;
         if (fail_at != 0 && (count == fail_at || (persist && count > fail_at)))
             fail = 1;
