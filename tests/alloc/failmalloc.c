@@ -1,11 +1,8 @@
 /*
  * Allocation-failure shim, preloaded into mig (LD_PRELOAD): counts every
- * malloc, calloc, realloc, strdup and strndup made by main()'s thread once
- * main() has started and makes the Nth one fail, as SQLite's test harness
- * does, so each error path behind an allocation runs once. (`upgrade`
- * reads the revision headers on a second thread while it connects, so
- * those allocations are not failed here; the same graph-loading code runs
- * on the main thread for `heads` and `history`.)
+ * malloc, calloc, realloc, strdup and strndup made once main() has started
+ * and makes the Nth one fail, as SQLite's test harness does, so each error
+ * path behind an allocation runs once.
  *
  *   MIG_ALLOC_FAIL=N      fail allocation number N (1-based); 0 or unset: none
  *   MIG_ALLOC_PERSIST=1   fail every allocation from N on, not just the Nth
@@ -37,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef void *(*malloc_fn)(size_t);
@@ -51,7 +47,6 @@ static realloc_fn real_realloc;
 static free_fn    real_free;
 
 static int           armed;
-static pid_t         main_tid; /* the thread that runs main(): the only one counted */
 static unsigned long count;
 static unsigned long fail_at;
 static int           persist;
@@ -184,13 +179,7 @@ static int spared(const void *caller)
 /* Should this allocation, called from `caller`, fail? Counts it. */
 static int should_fail(const void *caller)
 {
-    /*
-     * Only main()'s thread is counted. A thread starting under
-     * AddressSanitizer cannot survive a failed allocation in its own set-up
-     * (the sanitizer aborts before the thread runs any mig code), and with
-     * two threads counted the Nth allocation would differ from run to run.
-     */
-    if (!armed || (pid_t)syscall(SYS_gettid) != main_tid)
+    if (!armed)
         return 0;
     armed = 0; /* dladdr and backtrace may allocate */
     int fail = 0;
@@ -301,7 +290,6 @@ static int counted_main(int argc, char **argv, char **envp)
     v = getenv("MIG_ALLOC_TRACE");
     trace = v && *v == '1';
     atexit(at_exit);
-    main_tid = (pid_t)syscall(SYS_gettid);
     armed = 1;
     return real_main(argc, argv, envp);
 }
