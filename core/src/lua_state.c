@@ -176,7 +176,7 @@ static void raise_syntax(mig_lua *lua, const char *path)
         lua_error(L);
     int line = 0;
     const char *rest = msg;
-    for (const char *p = msg; *p; p++) {
+    for (const char *p = msg; *p; p++) { /* NOLINT(clang-analyzer-core.NullDereference) */
         if (*p != ':' || p[1] < '0' || p[1] > '9')
             continue;
         const char *q = p + 1;

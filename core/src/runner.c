@@ -680,6 +680,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc) {
         free(sp);
+        free(together); /* NULL here; said for the analysers */
         return rc;
     }
     plan_together(r, st, text, sp, n, together);

@@ -281,7 +281,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             if (sink->column != NULL)
                 rc = sink->column(payload, table, r[1], type != NULL ? type : r[2],
                                   r[3] != NULL && strcmp(r[3], "YES") == 0,
-                                  def, r[5] != NULL ? atoi(r[5]) : 0);
+                                  def, r[5] != NULL ? (int)strtol(r[5], NULL, 10) : 0);
             free(type);
             free(def);
         }

@@ -562,6 +562,7 @@ static void params_release(params *p)
     free(p->b);
     free(p->lens);
     free(p->bools);
+    memset(p, 0, sizeof *p); /* a second release is harmless */
 }
 
 static int bind_params(MYSQL_STMT *st, const mig_value *v, int n, params *p, mig_drv_error *err)
@@ -1062,7 +1063,7 @@ static int my_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
     int r, i, rc;
 
     *row = NULL;
-    if (cur->done)
+    if (cur->done) /* NOLINT(clang-analyzer-core.NullDereference) */
         return MIG_DRV_OK;
     r = mysql_stmt_fetch(cur->stmt);
     if (r == MYSQL_NO_DATA) {

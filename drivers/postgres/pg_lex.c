@@ -198,9 +198,7 @@ static int stmt_word(walker *base, const char *s, size_t at, size_t n)
     }
     if (!w->routine)
         return 0;
-    if (word_is(p, n, "begin"))
-        w->begin_depth++;
-    else if (word_is(p, n, "case") && w->begin_depth > 0)
+    if (word_is(p, n, "begin") || (word_is(p, n, "case") && w->begin_depth > 0))
         w->begin_depth++;
     else if (word_is(p, n, "end") && w->begin_depth > 0)
         w->begin_depth--;

@@ -591,7 +591,7 @@ static int send_script(mig_conn *c, const char *text, int *done, int64_t *affect
         PQclear(res);
         if (PQstatus(c->pg) == CONNECTION_BAD) {
             if (rc == MIG_DRV_OK)
-                rc = pg_error(c, NULL, err);
+                (void)pg_error(c, NULL, err); /* for its message: the code is CONN */
             rc = MIG_DRV_CONN;
             break;
         }
@@ -709,6 +709,7 @@ static void params_free(params *p)
     free(p->lengths);
     free(p->formats);
     free(p->scratch);
+    memset(p, 0, sizeof *p); /* a second release is harmless */
 }
 
 /*
@@ -823,7 +824,7 @@ static int run_params(mig_conn *c, PGresult **out, const char *sql, const char *
     int rc = pg_error(c, res, err);
     PQclear(res);
     if (err->position > 0) {
-        size_t nlen = strlen(numbered), slen = strlen(sql);
+        size_t nlen = strlen(numbered), slen = strlen(sql); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         size_t b = pg_lex_char_to_byte(numbered, nlen, err->position);
         b = b > prefix ? b - prefix : 0;
         b = pg_lex_unnumber_offset(sql, slen, b);
@@ -1084,7 +1085,7 @@ static int pg_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_va
         PGresult *res = NULL;
         int head;
         snprintf(cur->name, sizeof cur->name, "mig_cur_%u", ++c->cursor_seq);
-        size_t dlen = strlen(numbered) + 80;
+        size_t dlen = strlen(numbered) + 80; /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         declare = malloc(dlen);
         if (declare == NULL) {
             rc = pg_error_msg(err, "out of memory");

@@ -136,6 +136,14 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
             break;
         }
     }
+    /*
+     * Another database's URL or a libpq keyword string is no file name:
+     * opening it would create a file named after it, password and all.
+     */
+    if (!has_scheme && (strstr(url, "://") != NULL || strchr(url, '=') != NULL)) {
+        set_msg(err, 0, "not a sqlite url: use sqlite:///abs/path.db or sqlite:rel/path.db");
+        return NULL;
+    }
     int authority = 0;
     if (has_scheme && strncmp(path, "//", 2) == 0) {
         authority = 1;

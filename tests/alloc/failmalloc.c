@@ -1,11 +1,8 @@
 /*
  * Allocation-failure shim, preloaded into mig (LD_PRELOAD): counts every
- * malloc, calloc, realloc, strdup and strndup made by main()'s thread once
- * main() has started and makes the Nth one fail, as SQLite's test harness
- * does, so each error path behind an allocation runs once. (`upgrade`
- * reads the revision headers on a second thread while it connects, so
- * those allocations are not failed here; the same graph-loading code runs
- * on the main thread for `heads` and `history`.)
+ * malloc, calloc, realloc, strdup and strndup made once main() has started
+ * and makes the Nth one fail, as SQLite's test harness does, so each error
+ * path behind an allocation runs once.
  *
  *   MIG_ALLOC_FAIL=N      fail allocation number N (1-based); 0 or unset: none
  *   MIG_ALLOC_PERSIST=1   fail every allocation from N on, not just the Nth
@@ -13,7 +10,9 @@
  *                         "allocs COUNT" at exit, so the runner knows when a
  *                         run went through without reaching N
  *   MIG_ALLOC_SPARE=A:B   never fail (nor count) an allocation called from
- *                         an object whose path contains A or B
+ *                         an object whose path contains A or B; for an
+ *                         entry stack=NAME, one with such an object among
+ *                         the callers of its caller
  *   MIG_ALLOC_TRACE=1     print a backtrace on stderr where the failure hits
  *
  * libcrypto is spared by the runner: OpenSSL 3.0 dereferences a NULL lock
@@ -35,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef void *(*malloc_fn)(size_t);
@@ -49,7 +47,6 @@ static realloc_fn real_realloc;
 static free_fn    real_free;
 
 static int           armed;
-static pid_t         main_tid; /* the thread that runs main(): the only one counted */
 static unsigned long count;
 static unsigned long fail_at;
 static int           persist;
@@ -118,12 +115,43 @@ static int spared_lookup(const void *caller)
         if (n > 0 && n < sizeof name) {
             memcpy(name, p, n);
             name[n] = '\0';
-            if (strstr(info.dli_fname, name))
+            if (strncmp(name, "stack=", 6) == 0)
+                ; /* see spared_stack */
+            else if (strstr(info.dli_fname, name))
                 return 1;
         }
         p += n;
         if (*p == ':')
             p++;
+    }
+    return 0;
+}
+
+/* Is any of the first frames of the current stack in an object named by a stack=NAME entry? */
+static int spared_stack(void)
+{
+    static int has_stack = -1;
+    if (has_stack < 0)
+        has_stack = spare && strstr(spare, "stack=") != NULL;
+    if (!has_stack)
+        return 0;
+    void *frames[10];
+    int n = backtrace(frames, 10);
+    for (int i = 2; i < n; i++) {
+        Dl_info info;
+        if (!dladdr(frames[i], &info) || info.dli_fname == NULL)
+            continue;
+        for (const char *p = strstr(spare, "stack="); p; p = strstr(p + 1, "stack=")) {
+            const char *name = p + 6;
+            size_t len = strcspn(name, ":");
+            char buf[128];
+            if (len == 0 || len >= sizeof buf)
+                continue;
+            memcpy(buf, name, len);
+            buf[len] = '\0';
+            if (strstr(info.dli_fname, buf))
+                return 1;
+        }
     }
     return 0;
 }
@@ -151,17 +179,11 @@ static int spared(const void *caller)
 /* Should this allocation, called from `caller`, fail? Counts it. */
 static int should_fail(const void *caller)
 {
-    /*
-     * Only main()'s thread is counted. A thread starting under
-     * AddressSanitizer cannot survive a failed allocation in its own set-up
-     * (the sanitizer aborts before the thread runs any mig code), and with
-     * two threads counted the Nth allocation would differ from run to run.
-     */
-    if (!armed || (pid_t)syscall(SYS_gettid) != main_tid)
+    if (!armed)
         return 0;
     armed = 0; /* dladdr and backtrace may allocate */
     int fail = 0;
-    if (!spared(caller)) {
+    if (!spared(caller) && !spared_stack()) {
         count++;
         if (fail_at != 0 && (count == fail_at || (persist && count > fail_at)))
             fail = 1;
@@ -268,7 +290,6 @@ static int counted_main(int argc, char **argv, char **envp)
     v = getenv("MIG_ALLOC_TRACE");
     trace = v && *v == '1';
     atexit(at_exit);
-    main_tid = (pid_t)syscall(SYS_gettid);
     armed = 1;
     return real_main(argc, argv, envp);
 }
