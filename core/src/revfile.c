@@ -482,6 +482,11 @@ int mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
 }
 
 /* Fill buf[have..cap) from fd; returns bytes now held, -1 on error, sets *eof. */
+/*
+ * One read into buf[have..cap) (retried on EINTR): the header usually ends
+ * in the first block, and a second read only to learn of the end of the
+ * file would cost a system call per revision. *eof is set on a read of 0.
+ */
 static ssize_t fill(int fd, char *buf, size_t have, size_t cap, int *eof)
 {
     while (have < cap) {
@@ -491,11 +496,10 @@ static ssize_t fill(int fd, char *buf, size_t have, size_t cap, int *eof)
                 continue;
             return -1;
         }
-        if (n == 0) {
+        if (n == 0)
             *eof = 1;
-            break;
-        }
         have += (size_t)n;
+        break;
     }
     return (ssize_t)have;
 }
@@ -524,6 +528,10 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
         rc = parse_header(out, ctx, path, buf, have, !eof, &need_more);
         if (rc || !need_more)
             break;
+        if (eof)
+            break; /* cannot happen: a whole file is never "truncated" */
+        if (have < cap)
+            continue; /* a short read: read on into the room left */
         /* a long header (or a long first line): read on */
         char *more = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
         if (more == NULL)
