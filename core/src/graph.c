@@ -108,6 +108,21 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * qsort unless v is in order already. Ids usually are, once the file names
+ * are sorted (an id prefixes its file's name), and checking takes n
+ * comparisons where sorting takes n log n.
+ */
+static void sort_unless_sorted(void *v, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    const char *p = v;
+    for (size_t i = 1; i < n; i++)
+        if (cmp(p + (i - 1) * size, p + i * size) > 0) {
+            qsort(v, n, size, cmp);
+            return;
+        }
+}
+
 static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -144,7 +159,7 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     }
     /* readdir's order is the file system's; the graph's must not be */
     if (names.n)
-        qsort(names.v, names.n, sizeof *names.v, cmp_cstr);
+        sort_unless_sorted(names.v, names.n, sizeof *names.v, cmp_cstr);
     mig_rev *revs = calloc(names.n ? names.n : 1, sizeof *revs);
     if (revs == NULL) {
         mig_strvec_release(&names);
@@ -154,12 +169,18 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     size_t nrevs = 0;
     for (size_t i = 0; i < names.n; i++) {
         mig_buf_clear(&path);
-        mig_buf_printf(&path, "%s/%s", versions_dir, names.v[i]);
+        /* put, not printf: this runs once per revision file */
+        mig_buf_puts(&path, versions_dir);
+        mig_buf_putc(&path, '/');
+        mig_buf_puts(&path, names.v[i]);
         if (path.oom) {
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             break;
         }
         rc = mig_revfile_read_header(&revs[nrevs], ctx, path.ptr, has_suffix(names.v[i], ".lua"));
+        /* done with the name: its memory can hold the next header's strings */
+        free(names.v[i]);
+        names.v[i] = NULL;
         if (rc)
             break;
         nrevs++;
@@ -552,7 +573,7 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         keys[i].i = i;
     }
     if (n)
-        qsort(keys, n, sizeof *keys, cmp_idkey);
+        sort_unless_sorted(keys, n, sizeof *keys, cmp_idkey);
     for (size_t i = 0; i < n; i++)
         idx[i] = keys[i].i;
     free(keys);
