@@ -139,6 +139,7 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     mig_strvec names = MIG_STRVEC_INIT;
     struct dirent *e;
     int rc = 0;
+    /* which names are revision files: mig_ctx_may_have_revisions (api.c) must agree */
     while ((e = readdir(d)) != NULL) {
         /* editors' lock and swap files start with a dot */
         if (e->d_name[0] == '.')
