@@ -21,7 +21,7 @@ static struct {
 
 static const cli_opt opts[] = {
     { 'r', "rev-range", "A:B", CLI_STRING, &o.range, 0,
-      "only revisions from A up to B (either side may be left empty)" },
+      "only revisions from A up to B (see below)" },
     { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each revision in full" },
     { 0 }
 };
