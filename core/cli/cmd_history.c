@@ -154,11 +154,40 @@ out:
     return rc;
 }
 
+/* Positions of the revisions sorted by id, so index_of is a binary search. */
+static size_t *by_id;
+static const cli_graph *by_id_graph;
+
+static int cmp_pos(const void *a, const void *b)
+{
+    return strcmp(by_id_graph->revs[*(const size_t *)a]->id, by_id_graph->revs[*(const size_t *)b]->id);
+}
+
+static int index_build(const cli_graph *g)
+{
+    by_id = malloc((g->n + 1) * sizeof *by_id);
+    if (by_id == NULL)
+        return -1;
+    for (size_t i = 0; i < g->n; i++)
+        by_id[i] = i;
+    by_id_graph = g;
+    qsort(by_id, g->n, sizeof *by_id, cmp_pos);
+    return 0;
+}
+
 static size_t index_of(const cli_graph *g, const char *id)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (strcmp(g->revs[i]->id, id) == 0)
-            return i;
+    size_t lo = 0, hi = g->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(g->revs[by_id[mid]]->id, id);
+        if (c == 0)
+            return by_id[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return (size_t)-1;
 }
 
@@ -248,6 +277,10 @@ int cmd_history(cli *c)
         rc = cli_fail(c, MIG_ENOMEM, "out of memory");
         goto out;
     }
+    if (index_build(&g) != 0) {
+        rc = cli_fail(c, MIG_ENOMEM, "out of memory");
+        goto out;
+    }
     if ((rc = select_range(c, &g, &lo, &hi, keep)) != 0)
         goto out;
 
@@ -265,6 +298,8 @@ int cmd_history(cli *c)
     if (list)
         json_object_set_new(c->doc, "revisions", list);
 out:
+    free(by_id);
+    by_id = NULL;
     free(keep);
     bound_release(&lo);
     bound_release(&hi);

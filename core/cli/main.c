@@ -205,6 +205,7 @@ static int make_context(cli *c)
     o.nx = g.x.n;
     o.tenants = g.tenants.v;
     o.ntenants = g.tenants.n;
+    /* `mig tenants` lists them all unless told which (its help says so) */
     o.all_tenants = g.all_tenants
         || ((c->cmd->flags & CMD_ALL_TENANTS) && g.tenants.n == 0);
     o.jobs = g.jobs;

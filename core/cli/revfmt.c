@@ -86,16 +86,12 @@ static void down_list(FILE *f, const mig_revision *r)
         comma_list(f, r->down);
 }
 
-/* Revisions whose down_revision names r, newest first. */
+/* Revisions whose down_revision names r. */
 static void children(FILE *f, const cli_graph *g, const mig_revision *r)
 {
-    int first = 1;
-    for (size_t i = 0; i < g->n; i++)
-        for (const char *const *d = g->revs[i]->down; d && *d; d++)
-            if (strcmp(*d, r->id) == 0) {
-                fprintf(f, "%s%s", first ? "" : ", ", g->revs[i]->id);
-                first = 0;
-            }
+    (void)g;
+    for (const char *const *c = r->next; c && *c; c++)
+        fprintf(f, "%s%s", c == r->next ? "" : ", ", *c);
 }
 
 void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned what)
@@ -166,11 +162,8 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
 
 json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
 {
-    json_t *o = json_object(), *next = json_array();
-    for (size_t i = 0; i < g->n; i++)
-        for (const char *const *d = g->revs[i]->down; d && *d; d++)
-            if (strcmp(*d, r->id) == 0)
-                json_array_append_new(next, cli_json_str(g->revs[i]->id));
+    (void)g;
+    json_t *o = json_object(), *next = cli_json_strv(r->next);
     json_object_set_new(o, "revision", cli_json_str(r->id));
     json_object_set_new(o, "down_revisions", cli_json_strv(r->down));
     json_object_set_new(o, "next_revisions", next);

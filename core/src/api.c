@@ -25,6 +25,7 @@ static void release_resources(mig_ctx *ctx)
     free(ctx->version_table);
     free(ctx->rev_views);
     free(ctx->rev_storage);
+    free(ctx->next_storage);
     free(ctx->head_views);
     mig_strvec_release(&ctx->current);
 }
@@ -208,7 +209,10 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
         if (rc)
             return rc;
         if (v && !mig_rev_id_valid(v)) {
-            rc = mig_fail(ctx, MIG_ECONFIG, "version_table '%s' is not a plain table name", v);
+            int line = 0;
+            mig_config_raw(ctx->cfg, "mig", "version_table", &line);
+            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is not a plain table name",
+                          mig_config_path(ctx->cfg), line, v);
             free(v);
             return rc;
         }
@@ -364,6 +368,14 @@ static int build_views(mig_ctx *ctx)
     if (!ctx->rev_storage || !ctx->rev_views || !ctx->head_views)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     ctx->nrev_views = n;
+    /* one array holds every child list: n lists of children, each NULL-ended */
+    size_t nlinks = 0;
+    for (size_t i = 0; i < n; i++)
+        nlinks += mig_graph_nchildren(g, mig_graph_at(g, i)) + 1;
+    ctx->next_storage = calloc(nlinks, sizeof *ctx->next_storage);
+    if (ctx->next_storage == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         /* newest first, as history prints */
         const mig_rev *r = mig_graph_at(g, n - 1 - i);
@@ -377,6 +389,10 @@ static int build_views(mig_ctx *ctx)
         v->labels = r->labels.n ? (const char *const *)r->labels.v : empty;
         v->depends = r->depends.n ? (const char *const *)r->depends.v : empty;
         /* the arrays are borrowed from the graph, which outlives the views */
+        v->next = &ctx->next_storage[at];
+        for (size_t c = 0; c < mig_graph_nchildren(g, r); c++)
+            ctx->next_storage[at++] = mig_graph_child(g, r, c)->id;
+        ctx->next_storage[at++] = NULL;
         v->is_lua = r->is_lua;
         v->transactional = r->transactional;
         v->has_downgrade = 1;
@@ -387,10 +403,9 @@ static int build_views(mig_ctx *ctx)
         ctx->rev_views[i] = v;
     }
     for (size_t i = 0; i < mig_graph_nheads(g); i++) {
-        const mig_rev *h = mig_graph_head(g, i);
-        for (size_t j = 0; j < n; j++)
-            if (ctx->rev_views[j]->id == h->id)
-                ctx->head_views[i] = ctx->rev_views[j];
+        /* views are in reverse topological order */
+        size_t idx = mig_graph_index(g, mig_graph_head(g, i));
+        ctx->head_views[i] = ctx->rev_views[n - 1 - idx];
     }
     ctx->nhead_views = mig_graph_nheads(g);
     return 0;
@@ -436,12 +451,8 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
     } else if ((rc = mig_graph_find(&r, ctx, g, name)) != 0) {
         return rc;
     }
-    for (size_t i = 0; i < ctx->nrev_views; i++)
-        if (ctx->rev_views[i]->id == r->id) {
-            *out = ctx->rev_views[i];
-            return 0;
-        }
-    return mig_fail(ctx, MIG_ETARGET, "unknown revision '%s'", name);
+    *out = ctx->rev_views[ctx->nrev_views - 1 - mig_graph_index(g, r)];
+    return 0;
 }
 
 /* ---- drivers ---- */

@@ -160,22 +160,23 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         report(fn, payload, "pending", NULL, m ? m : "revisions not applied", &problems);
         free(m);
     }
-    /* files changed since they were applied */
+    /* files changed since they were applied: only what is still applied matters */
+    unsigned char *applied = NULL;
+    if (rc == 0 && a.revs.n) {
+        applied = calloc(mig_graph_count(g) + 1, 1);
+        if (applied == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        else if (mig_graph_applied(applied, ctx, g, (const char *const *)heads.v, heads.n) != 0)
+            memset(applied, 0, mig_graph_count(g)); /* unknown heads: pending reported them */
+        mig_error_clear(ctx);
+    }
     for (size_t i = 0; rc == 0 && i < a.revs.n; i++) {
         const mig_rev *rev = NULL;
         if (mig_graph_find(&rev, ctx, g, a.revs.v[i]) != 0 || strcmp(rev->id, a.revs.v[i]) != 0) {
             mig_error_clear(ctx);
             continue;
         }
-        /* only what is still applied matters */
-        int applied = 0;
-        for (size_t h = 0; h < heads.n && !applied; h++) {
-            const mig_rev *hr = NULL;
-            if (mig_graph_find(&hr, ctx, g, heads.v[h]) == 0)
-                applied = hr == rev || mig_graph_is_ancestor(g, rev, hr);
-            mig_error_clear(ctx);
-        }
-        if (!applied)
+        if (!applied[mig_graph_index(g, rev)])
             continue;
         mig_revbody b;
         if (mig_revfile_load_body(&b, ctx, rev) != 0) {
@@ -191,6 +192,7 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
         }
         mig_revbody_release(&b);
     }
+    free(applied);
     mig_failed_release(&f);
     mig_strvec_release(&heads);
     mig_strvec_release(&a.revs);

@@ -44,6 +44,7 @@ struct mig_ctx {
     /* views for the public API */
     const mig_revision **rev_views;
     mig_revision        *rev_storage;
+    const char         **next_storage; /* every revision's children, NULL after each list */
     size_t               nrev_views;
     const mig_revision **head_views;
     size_t               nhead_views;

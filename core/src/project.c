@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "lua_hooks.h"
 
 static const char default_sql_template[] =
     "-- mig:revision ${revision}\n"
@@ -51,7 +52,18 @@ static const char default_ini[] =
     "# never write a password here: take it from the environment\n"
     "url = ${DATABASE_URL:-sqlite:app.db}\n"
     "version_table = mig_version\n"
-    "transaction_per_migration = false\n";
+    "transaction_per_migration = false\n"
+    "\n"
+    "# Lua files with pre/post-migration hooks (see docs/lua.md)\n"
+    "# [hooks]\n"
+    "# scripts = hooks/audit.lua\n"
+    "\n"
+    "# Run on every new revision file, in order. sqlformat is shipped with mig:\n"
+    "# it tidies the SQL sections (keyword case, one clause per line).\n"
+    "# [post_write_hooks]\n"
+    "# hooks = sqlformat\n"
+    "# sqlformat.type = lua\n"
+    "# sqlformat.script = hooks/sqlformat.lua\n";
 
 static int read_file(const char *path, char **out, size_t *len)
 {
@@ -358,8 +370,9 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
         free(path);
         return rc;
     }
+    /* the file is written: a failing hook is reported, and the file kept */
     *path_out = path;
-    return 0;
+    return mig_post_write_hooks(ctx, path, id);
 }
 
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)

@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "lock.h"
+#include "lua_hooks.h"
 #include "revfile.h"
 #include "sqlsplit.h"
 #include "tenant.h"
@@ -59,6 +60,8 @@ typedef struct run {
         int64_t     statements;
     } *dh;
     size_t        ndh, cap_dh;
+    mig_lua      *lua;         /* Lua revisions and hooks (online only) */
+    const mig_rev *cur_rev;    /* the step running, for on_error */
 } run;
 
 static double now_ms(void)
@@ -248,12 +251,17 @@ static int load_bodies(run *r)
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
             }
-            return mig_fail(ctx, MIG_EREVFILE, "%s: revision %s is a Lua revision, which this build cannot run",
-                            st->rev->path, st->rev->id);
+            /* compiled and checked now, before anything runs */
+            int has_down = 0;
+            rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
+            if (rc)
+                return rc;
+            r->bodies[i].has_upgrade = 1;
+            r->bodies[i].has_downgrade = has_down;
         }
         if (!st->upgrade && !r->bodies[i].has_downgrade) {
-            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade section: cannot downgrade through it",
-                             st->rev->path, st->rev->id);
+            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade %s: cannot downgrade through it",
+                             st->rev->path, st->rev->id, st->rev->is_lua ? "function" : "section");
             mig_error_where(ctx, st->rev->path, 0);
             return e;
         }
@@ -464,6 +472,11 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
     mig_state_now(&r->s.st, started);
     double t0 = now_ms();
     int64_t nstmts = 0;
+    if (!r->offline) {
+        int hrc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+        if (hrc)
+            return hrc;
+    }
     if (r->offline) {
         if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
             mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
@@ -477,6 +490,10 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
                 mig_buf_puts(&r->sql, "\n;");
             mig_buf_putc(&r->sql, '\n');
         }
+    } else if (st->rev->is_lua) {
+        int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
+        if (lrc)
+            return lrc;
     } else if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
         if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
             mig_drv_error de;
@@ -515,6 +532,8 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
         rc = mig_state_insert_history(&r->s.st, ctx, r->offline ? NULL : r->s.db, &r->sql, &h);
     }
     if (rc == 0 && !r->offline)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0 && !r->offline)
         report_step(r, st, now_ms() - t0);
     return rc;
 }
@@ -534,7 +553,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     section(b, st->upgrade, &text, &len, &line);
     stmt_span *sp = NULL;
     size_t n = 0;
-    int rc = split(r, text, len, &sp, &n);
+    int rc = mig_lua_hooks_call(r->lua, "before_each", st->rev, st->upgrade);
+    if (rc == 0)
+        rc = split(r, text, len, &sp, &n);
     if (rc)
         return rc;
     char started[40];
@@ -581,6 +602,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
     }
     if (rc == 0)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0)
         rc = mig_db_commit(r->s.db, ctx);
     if (rc == 0)
         report_step(r, st, now_ms() - t0);
@@ -609,11 +632,33 @@ static int run_plan(run *r, int64_t resume_at)
         mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
         in_txn = 1;
     }
+    if (!r->offline && r->plan->nsteps) {
+        int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
+        if (rc)
+            return rc;
+    }
     for (size_t i = 0; i < r->plan->nsteps; i++) {
         const mig_plan_step *st = &r->plan->steps[i];
-        int stepwise = !r->transactional_ddl || !st->rev->transactional;
+        /* a Lua revision is one step: in the run's transaction, or in none when marked so */
+        int stepwise = !st->rev->is_lua && (!r->transactional_ddl || !st->rev->transactional);
+        int lua_no_txn = st->rev->is_lua && !st->rev->transactional;
         int rc;
-        if (stepwise && !r->offline) {
+        r->cur_rev = st->rev;
+        if (lua_no_txn && !r->offline) {
+            if (in_txn) {
+                if ((rc = commit(r)) != 0)
+                    return rc;
+                in_txn = 0;
+            }
+            /* on its own: its version change is written now, not kept back */
+            int defer = r->defer;
+            r->defer = 0;
+            rc = run_atomic_step(r, st, &r->bodies[i]);
+            r->defer = defer;
+            if (rc == 0 && defer &&
+                (change_heads(&r->sim_heads, st) < 0 || change_heads(&r->db_heads, st) < 0))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        } else if (stepwise && !r->offline) {
             if (in_txn) {
                 /* what ran before it is committed first */
                 if ((rc = commit(r)) != 0)
@@ -646,6 +691,12 @@ static int run_plan(run *r, int64_t resume_at)
                 in_txn = 0;
             }
         }
+        if (rc)
+            return rc;
+    }
+    r->cur_rev = NULL;
+    if (!r->offline && r->plan->nsteps) {
+        int rc = mig_lua_hooks_call(r->lua, "after_migrate", NULL, r->plan->steps[0].upgrade);
         if (rc)
             return rc;
     }
@@ -829,6 +880,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     join_heads(&ctx->run_from, &r.heads);
     join_heads(&ctx->run_to, &r.heads);
+    /* one Lua state for the run: Lua revisions and [hooks] scripts */
+    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+    if (rc == 0)
+        rc = mig_lua_hooks_load(r.lua);
+    if (rc)
+        goto out;
 
     mig_failed f;
     int found = 0;
@@ -886,7 +943,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         ctx->run_steps = r.plan->nsteps;
         join_heads(&ctx->run_to, &r.plan->final_heads);
     }
+    if (rc)
+        mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
 out:
+    /* its cursors go before the connection does */
+    mig_lua_free(r.lua);
+    r.lua = NULL;
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
     release(&r);

@@ -90,6 +90,9 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
 int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
 {
     for (size_t i = 0; i < ctx->opts.ntenants; i++) {
+        /* an empty --tenant would otherwise vanish and the run do nothing, with exit 0 */
+        if (ctx->opts.tenants[i][0] == '\0')
+            return mig_fail(ctx, MIG_EUSAGE, "option '--tenant' needs a name, got ''");
         int rc = push_unique(ctx, out, ctx->opts.tenants[i], strlen(ctx->opts.tenants[i]));
         if (rc)
             return rc;

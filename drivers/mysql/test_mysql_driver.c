@@ -368,6 +368,14 @@ static void test_exec__splitter_agrees_with_the_server(void)
     CU_ASSERT_EQUAL(scalar(c, "SELECT COUNT(*) FROM sa WHERE a = 0 AND c = 'xx'"), 1);
     CU_ASSERT_EQUAL(scalar(c, "SELECT @five"), 1);
     CU_ASSERT_EQUAL(scalar(c, "SELECT sa_f(21)"), 42);
+    /* a CALL through query(): its first result set, then the connection is free again */
+    CU_ASSERT_EQUAL(scalar(c, "CALL sa_p(7)"), 7);
+    CU_ASSERT_EQUAL(scalar(c, "SELECT 8"), 8);
+    {
+        mig_value p = { .type = MIG_VAL_INT, .u.i = 3 };
+        OK(D->exec_params(c, "CALL sa_p(?)", &p, 1, NULL, &e__));
+    }
+    CU_ASSERT_EQUAL(scalar(c, "SELECT 9"), 9);
     D->close(c);
 }
 
@@ -532,6 +540,35 @@ static void test_lock__reports_busy_with_the_holder(void)
     D->close(a);
     OK(D->lock_try(b, key, holder, sizeof(holder), &e__));
     OK(D->unlock(b, key, &e__));
+    D->close(b);
+}
+
+static void test_conn__killed_session_is_reported_as_lost(void)
+{
+    mig_conn     *a = connect_to(url), *b = connect_to(url);
+    char          sql[64], holder[128];
+    mig_drv_error e;
+    int64_t       id = scalar(a, "SELECT CONNECTION_ID()");
+
+    OK(D->lock_try(a, "mig-test-killed", holder, sizeof(holder), &e__));
+    snprintf(sql, sizeof(sql), "KILL CONNECTION %lld", (long long)id);
+    CU_ASSERT_EQUAL(exec(b, sql, &e), MIG_DRV_OK);
+    /* a write to the dead socket must not raise SIGPIPE */
+    CU_ASSERT_EQUAL(exec(a, "SELECT 1; SELECT 2", &e), MIG_DRV_CONN);
+    CU_ASSERT(e.code == 2006 || e.code == 2013 || e.code == 1927);
+    CU_ASSERT_EQUAL(exec(a, "SELECT 1", &e), MIG_DRV_CONN);
+    /* the dead session's lock is freed, once the server has ended it: poll as the core does */
+    {
+        int rc = MIG_DRV_BUSY, i;
+        for (i = 0; i < 100 && rc == MIG_DRV_BUSY; i++) {
+            rc = D->lock_try(b, "mig-test-killed", holder, sizeof(holder), &e);
+            if (rc == MIG_DRV_BUSY)
+                usleep(50000);
+        }
+        CU_ASSERT_EQUAL_FATAL(rc, MIG_DRV_OK);
+    }
+    OK(D->unlock(b, "mig-test-killed", &e__));
+    D->close(a);
     D->close(b);
 }
 
@@ -768,6 +805,7 @@ int main(int argc, char **argv)
         { "values: round-trip NUL bytes and UTF-8", test_values__round_trip_nul_bytes_and_utf8 },
         { "cursor: allows exec between fetches", test_cursor__allows_exec_between_fetches },
         { "lock: reports busy with the holder", test_lock__reports_busy_with_the_holder },
+        { "conn: killed session is reported as lost", test_conn__killed_session_is_reported_as_lost },
         { "schema: USE switches database", test_schema__use_switches_database },
         { "introspect: reads tables, keys, indexes", test_introspect__reads_tables_keys_and_indexes },
         CU_TEST_INFO_NULL,

@@ -23,9 +23,11 @@ size_t pg_lex_statement(const char *sql, size_t len, int *has_code);
 int pg_lex_count_params(const char *sql, size_t len);
 
 /*
- * Copy of sql with each `?` placeholder replaced by $1, $2, ... in order;
+ * Copy of sql with each `?` placeholder replaced by $1, $2, ... in order:
  * malloc'd, NUL-terminated, NULL on out-of-memory. *nparams receives the
- * count.
+ * count. Every `?` in code is a placeholder, so jsonb's ?, ?| and ?&
+ * operators are written as jsonb_exists(), jsonb_exists_any() and
+ * jsonb_exists_all() in parameterised statements.
  */
 char *pg_lex_number_params(const char *sql, size_t len, int *nparams);
 

@@ -287,10 +287,17 @@ static size_t pg_mask_url(const char *url, char *buf, size_t buflen)
     }
     const char *auth = sep + 3;
     size_t authlen = strcspn(auth, "/?#");
+    /*
+     * The user info ends at the last '@' before the query: a raw '@' or
+     * '/' in a password (invalid, but typed) must not leave part of it
+     * showing.
+     */
     const char *at = NULL;
-    for (const char *p = auth; p < auth + authlen; p++)
+    for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
         if (*p == '@')
-            at = p; /* the last '@': a raw '@' in a password stays masked */
+            at = p;
+    if (at && at >= auth + authlen)
+        authlen = strcspn(at, "/?#") + (size_t)(at - auth);
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     if (colon) {
         out_put(&o, url, (size_t)(colon + 1 - url));
@@ -635,12 +642,14 @@ static void locate_error(const char *whole, size_t wlen, size_t base, size_t n,
 static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
-    const char *nul = memchr(sql, '\0', len);
+    const char *nul;
     int done, rc;
 
     if (affected)
         *affected = 0;
-    if (nul) {
+    if (len == 0)
+        return MIG_DRV_OK;
+    if ((nul = memchr(sql, '\0', len)) != NULL) {
         pg_error_msg(err, "SQL text holds a NUL byte");
         err->stmt_offset = (size_t)(nul - sql);
         return MIG_DRV_ERROR;
@@ -717,7 +726,8 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
         return MIG_DRV_OK;
     for (int i = 0; i < n; i++) {
         if (v[i].type == MIG_VAL_TEXT) {
-            if (memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
+            /* an empty text may come as (NULL, 0) */
+            if (v[i].u.s.len > 0 && memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
                 return pg_error_msg(err, "parameter %d: text holds a NUL byte, which PostgreSQL text cannot store (bind it as a blob)",
                                     i + 1);
             need += v[i].u.s.len + 1;
@@ -758,7 +768,8 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
             o += (size_t)snprintf(s, 32, "%s", v[i].u.b ? "true" : "false") + 1;
             break;
         case MIG_VAL_TEXT:
-            memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
+            if (v[i].u.s.len > 0)
+                memcpy(s, v[i].u.s.ptr, v[i].u.s.len);
             s[v[i].u.s.len] = '\0';
             o += v[i].u.s.len + 1;
             break;

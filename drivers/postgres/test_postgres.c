@@ -281,8 +281,8 @@ static void test_postgres__streams_cursor_while_writing_on_same_connection(void)
     PASS(drv->begin(c, 1, E));
     stream_and_update(c);
     PASS(drv->commit(c, E));
-    /* and outside any transaction */
-    exec_ok(c, "UPDATE t_stream SET v = 'x'");
+    /* and outside any transaction (each UPDATE commits: no flush wait for those) */
+    exec_ok(c, "UPDATE t_stream SET v = 'x'; SET synchronous_commit = off");
     stream_and_update(c);
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"), 0);
 
@@ -708,6 +708,8 @@ static void test_postgres__quotes_identifiers_and_masks_passwords(void)
     CU_ASSERT_STRING_EQUAL(buf, "host=db user=app password=*** dbname=app");
     drv->mask_url("host=db password = s3cret", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "host=db password = ***");
+    drv->mask_url("postgresql://app:a/b@c@db/app?x=1", buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "postgresql://app:***@db/app?x=1");
     drv->mask_url("postgres://app@db/app", buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "postgres://app@db/app");
 }

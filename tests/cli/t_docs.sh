@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's tutorial and the worked examples in docs/ run as written:
 # every ```sh block of each file, in order, in one shell that stops at the
-# first failing command (blocks that show a failure say `|| echo`).
+# first failing command (blocks that show a failure say `|| echo`;
+# examples not meant to run here are fenced as ```text).
 . "$MIG_SRC/tests/cli/lib.sh"
 export PATH="$(dirname "$MIG"):$PATH"
 for doc in README.md docs/branches.md; do

@@ -113,6 +113,7 @@ typedef struct mig_revision {
     const char *const *down;   /* NULL-terminated down_revision ids */
     const char *const *labels; /* NULL-terminated branch_labels */
     const char *const *depends;/* NULL-terminated depends_on ids */
+    const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
     int has_downgrade;

@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# Benchmark mig against the database's own client on the same SQL.
+#
+#   scripts/bench.sh deps                 install hyperfine and time (as root)
+#   scripts/bench.sh BUILD [WORKLOADS]    run; WORKLOADS is a comma list of
+#                                         W1 W2 W3 W4 W5 W6 W7 SCALE, or all
+#
+# Every workload is generated here, deterministically, as migration i =
+# CREATE TABLE t_i (id, name, created_at); CREATE INDEX ix_t_i_name; INSERT
+# three rows; downgrade DROP TABLE t_i (the shared benchmark's definition,
+# byte for byte, so figures compare). raw is the database's own client
+# running the concatenated SQL in one go: sqlite3 on BEGIN..COMMIT, psql -1,
+# mariadb. Each comparison runs in rounds: one hyperfine call per round
+# times every command once after the same untimed --prepare, and the order
+# flips every round, so raw and mig share the machine's mood. Medians of
+# the rounds are reported, with the ratio to raw. Before the rounds, every
+# command runs once under /usr/bin/time -v (peak RSS) and its result is
+# checked (the expected tables exist, or are gone).
+#
+# Knobs (environment):
+#   N=...          migrations per workload (quick run: N=100); default per
+#                  workload as in the issue (1000, 10000, 200, ...)
+#   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds
+#   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
+#   SCALE_NS="100 1000 10000"  W7_ROWS=1000000
+#   OUT=DIR        where logs, JSON and summary.md go (default BUILD/bench/<time>)
+#   MIG=PATH       the binary (default BUILD/mig)
+# PostgreSQL and MariaDB are started throw-away by tests/servers.sh when a
+# workload needs them, and stopped at the end whatever happened.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+die() { echo "bench: $*" >&2; exit 1; }
+
+if [ "${1:-}" = deps ]; then
+    missing=()
+    for p in hyperfine time; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && exit 0
+    [ "$(id -u)" = 0 ] || die "missing packages: ${missing[*]}; run as root or install them"
+    echo "bench: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    exit 0
+fi
+
+# summary OUT: the markdown table from OUT/medians and OUT/desc. A row per
+# non-baseline command: its median against the baseline's (the first
+# command of the comparison), the target, and its peak RSS.
+summary() {
+    local out=$1
+    [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
+    echo "| id | workload | baseline | baseline s | mig | mig s | ratio | target | mig peak RSS MiB | ms/rev (mig, raw) | verdict |"
+    echo "|---|---|---|---:|---|---:|---:|---|---:|---:|---|"
+    awk -F'\t' 'FNR == NR { desc[$1] = $2; nrevs[$1] = $3; next }
+        $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | pending |\n", $1; next }
+        {
+            split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024
+            if (!(id in base)) { base[id] = med; bl[id] = lab; brss[id] = rss; next }
+            r = (base[id] > 0) ? med / base[id] : 0
+            tgt = ""; rt = 0; mt = 0
+            if (id == "W1" || id == "W5" || id == "W6") { rt = 1.10 }
+            else if (id == "W2") { rt = 1.03 }
+            else if (id == "W3") { rt = 1.30; mt = 16 }
+            else if (id == "W3-heads") { rt = 1.5 }
+            else if (id == "W7") { rt = 3; mt = 32 }
+            else if (id ~ /^W4-/ && lab == "mig-j1") { rt = 1.0 }
+            else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
+            v = "-"
+            if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (r <= rt) ? "ok" : "MISS" }
+            if (mt > 0) { tgt = tgt sprintf(", RSS <= %d MiB", mt); if (rss > mt) v = "MISS" }
+            per = ""
+            nrev = nrevs[id] + 0
+            if (nrev > 0) per = sprintf("%.3f, %.3f", 1000 * med / nrev, 1000 * base[id] / nrev)
+            printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %s | %.1f | %s | %s |\n", \
+                id, desc[id], bl[id], base[id], lab, med, r, tgt, rss, per, v
+        }' "$out/desc" "$out/medians"
+}
+
+if [ "${1:-}" = summary ]; then
+    [ $# -ge 2 ] || die "usage: $0 summary OUT"
+    summary "$2"
+    exit 0
+fi
+
+[ $# -ge 1 ] || die "usage: $0 deps | $0 BUILD [W1,W2,...|all]"
+BUILD=$(cd "$1" && pwd) || die "no build folder $1"
+WLS=${2:-all}
+[ "$WLS" = all ] && WLS=W1,W3,W6,W2,W4,W5,W7,SCALE
+MIG=${MIG:-$BUILD/mig}
+[ -x "$MIG" ] || die "no mig binary at $MIG"
+RUNS=${RUNS:-5}
+WARMUP=${WARMUP:-1}
+N=${N:-}
+W4_SCHEMAS=${W4_SCHEMAS:-200 1000}
+W4_N=${W4_N:-20}
+W4_JOBS=${W4_JOBS:-1 2 4 8}
+SCALE_NS=${SCALE_NS:-100 1000 10000}
+W7_ROWS=${W7_ROWS:-1000000}
+for c in hyperfine /usr/bin/time sqlite3 awk; do
+    command -v "$c" >/dev/null || die "missing $c: run 'scripts/bench.sh deps' (make bench does)"
+done
+
+OUT=${OUT:-$BUILD/bench/$(date -u +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+WORK=$(mktemp -d -t mig-bench.XXXXXX)
+SRV=""
+unset PGOPTIONS PGDATABASE PGPASSWORD PGHOST PGPORT PGUSER MIG_DATABASE_URL MIG_CONFIG
+
+cleanup() {
+    if [ -n "$SRV" ]; then
+        "$here/tests/servers.sh" stop "$SRV" >/dev/null 2>&1 || true
+        rm -rf "$SRV"
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+exec > >(tee -a "$OUT/run.log") 2>&1
+say() { printf '\n== %s\n' "$*"; }
+
+# ---------------------------------------------------------------- machine
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -srm)"
+    echo "cpu: $(awk -F: '/model name/{print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
+    echo "os: $(. /etc/os-release; echo "$PRETTY_NAME")"
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "mig: $("$MIG" --version 2>&1 | head -1) ($MIG, $(git -C "$here" rev-parse --short HEAD 2>/dev/null))"
+    echo "hyperfine: $(hyperfine --version)"
+    echo "sqlite3: $(sqlite3 --version | cut -d' ' -f1)"
+    echo "runs: $RUNS timed rounds, $WARMUP warmup, order flipped every round"
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt"
+
+# ---------------------------------------------------------------- servers
+need_servers() {
+    [ -n "$SRV" ] && return 0
+    SRV=$(mktemp -d -t mig-bench-srv.XXXXXX)
+    "$here/tests/servers.sh" start "$SRV" "$SRV/env" || die "servers did not start"
+    # shellcheck disable=SC1091
+    . "$SRV/env"
+    PGPORT=$MIG_TEST_PG_PORT; MYPORT=$MIG_TEST_MY_PORT
+    PSQL="psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PGPORT -U postgres"
+    MARIADB="mariadb --no-defaults -h 127.0.0.1 -P $MYPORT --protocol=tcp -u root"
+    {
+        echo "postgresql: $($PSQL -tA -d postgres -c 'show server_version')"
+        echo "mariadb: $($MARIADB -N -e 'select version()')"
+    } | tee -a "$OUT/machine.txt"
+}
+
+# ---------------------------------------------------------------- generator
+# gen DIR DIALECT N URL [TENANTS]: DIR/mig.ini, DIR/migrations/versions/*,
+# DIR/up.sql and DIR/down.sql (the raw client's files).
+gen() {
+    local dir=$1 dialect=$2 n=$3 url=$4 tenants=${5:-0} k
+    mkdir -p "$dir/migrations/versions"
+    {
+        printf '[mig]\nscript_location = migrations\nurl = %s\n' "$url"
+        if [ "$tenants" -gt 0 ]; then
+            printf '\n[tenants]\nlist = s1'
+            for k in $(seq 2 "$tenants"); do printf ', s%d' "$k"; done
+            printf '\n'
+        fi
+    } > "$dir/mig.ini"
+    awk -v dir="$dir" -v d="$dialect" -v n="$n" 'BEGIN {
+        up = dir "/up.sql"; down = dir "/down.sql"
+        if (d == "sqlite") { printf "BEGIN;\n" > up; printf "BEGIN;\n" > down }
+        for (i = 1; i <= n; i++) {
+            if (d == "sqlite")
+                c = "CREATE TABLE t_" i " (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT)"
+            else if (d == "pg")
+                c = "CREATE TABLE t_" i " (id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL, created_at TEXT)"
+            else
+                c = "CREATE TABLE t_" i " (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL, created_at TEXT)"
+            sql = c ";\nCREATE INDEX ix_t_" i "_name ON t_" i " (name);\nINSERT INTO t_" i " (name) VALUES ('"'"'a'"'"'), ('"'"'b'"'"'), ('"'"'c'"'"');\n"
+            rev = sprintf("%012x", i)
+            f = dir "/migrations/versions/" rev "_create_t_" i ".sql"
+            printf "-- mig:revision %s\n", rev > f
+            if (i > 1) printf "-- mig:down_revision %012x\n", i - 1 > f
+            printf "-- mig:message create t_%d\n-- mig:upgrade\n%s-- mig:downgrade\nDROP TABLE t_%d;\n", i, sql, i > f
+            close(f)
+            printf "%s", sql > up
+        }
+        for (i = n; i >= 1; i--) printf "DROP TABLE t_%d;\n", i > down
+        if (d == "sqlite") { printf "COMMIT;\n" > up; printf "COMMIT;\n" > down }
+    }'
+}
+
+sqlite_tables() { sqlite3 "$1" "select count(*) from sqlite_master where type='table' and name glob 't_[0-9]*'"; }
+pg_tables() {  # pg_tables DB [SCHEMA-PATTERN]
+    $PSQL -tA -d "$1" -c "select count(*) from pg_tables where tablename ~ '^t_[0-9]+\$' and schemaname like '${2:-public}'"
+}
+my_tables() {
+    $MARIADB -N -e "select count(*) from information_schema.tables where table_schema='$1' and table_name regexp '^t_[0-9]+\$'"
+}
+
+# ---------------------------------------------------------------- measuring
+# A comparison: ID, PREP (untimed, before every command), CHECK (a command
+# printing what must equal EXPECT after each command), then LABEL CMD pairs;
+# the first pair is the baseline. Appends "ID LABEL median_s rss_kb runs" to
+# $OUT/medians.
+compare() {
+    local id=$1 prep=$2; shift 2
+    local labels=() cmds=() i r got
+    while [ $# -ge 2 ]; do labels+=("$1"); cmds+=("$2"); shift 2; done
+    say "$id: ${DESC:-}"
+    printf '%s\t%s\t%s\n' "$id" "${DESC:-}" "${NREV:-0}" >> "$OUT/desc"
+    printf '%s\n' "prepare: ${prep:-none}" "check: ${CHECK:-none} = ${EXPECT:-}" > "$OUT/$id.cmds"
+    for i in "${!labels[@]}"; do echo "${labels[$i]}: ${cmds[$i]}" | tee -a "$OUT/$id.cmds"; done
+    # probe: peak RSS and a correctness check, once per command
+    for i in "${!labels[@]}"; do
+        if [ -n "$prep" ] && ! bash -c "$prep" >"$OUT/$id.${labels[$i]}.prep.log" 2>&1; then
+            echo "$id ${labels[$i]} FAIL prepare: $(tail -3 "$OUT/$id.${labels[$i]}.prep.log")"; return 1
+        fi
+        if ! /usr/bin/time -v -o "$OUT/$id.${labels[$i]}.time.txt" bash -c "${cmds[$i]}" \
+                >"$OUT/$id.${labels[$i]}.probe.log" 2>&1; then
+            echo "$id ${labels[$i]} FAIL: $(tail -5 "$OUT/$id.${labels[$i]}.probe.log" | cut -c1-300)"; return 1
+        fi
+        if [ -n "${CHECK:-}" ]; then
+            got=$(bash -c "$CHECK" 2>&1 | tr -d ' \n')
+            if [ "$got" != "$EXPECT" ]; then
+                echo "$id ${labels[$i]} FAIL check: expected '$EXPECT' got '$got'"; return 1
+            fi
+        fi
+    done
+    # rounds: every command once per hyperfine call, order flipped each round
+    local order args csv
+    : > "$OUT/$id.times"
+    for r in $(seq $(( 1 - WARMUP )) "$RUNS"); do
+        order=("${!labels[@]}")
+        if [ $(( r % 2 )) = 0 ]; then
+            order=(); for (( i = ${#labels[@]} - 1; i >= 0; i-- )); do order+=("$i"); done
+        fi
+        args=()
+        for i in "${order[@]}"; do args+=(-n "${labels[$i]}" "${cmds[$i]}"); done
+        csv=$OUT/$id.round$r.csv
+        if ! hyperfine --shell=bash --style=none --runs 1 ${prep:+--prepare "$prep"} \
+                --export-csv "$csv" --export-json "${csv%.csv}.json" "${args[@]}" >/dev/null 2>"$OUT/$id.round$r.err"; then
+            echo "$id FAIL hyperfine round $r: $(tail -3 "$OUT/$id.round$r.err")"; return 1
+        fi
+        [ "$r" -ge 1 ] && awk -F, 'NR > 1 { print $1, $2 }' "$csv" >> "$OUT/$id.times"
+        printf '  round %s:%s\n' "$r" "$(awk -F, 'NR > 1 { printf " %s %.3f", $1, $2 }' "$csv")$([ "$r" -lt 1 ] && echo ' (warmup)')"
+    done
+    local med rss
+    for i in "${!labels[@]}"; do
+        med=$(awk -v l="${labels[$i]}" '$1 == l { print $2 }' "$OUT/$id.times" | sort -g |
+              awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+        rss=$(awk -F': ' '/Maximum resident/ { print $2 }' "$OUT/$id.${labels[$i]}.time.txt")
+        echo "$id ${labels[$i]} $med $rss $RUNS" >> "$OUT/medians"
+        printf '  %-10s median %8.3f s  peak RSS %6.1f MiB\n' "${labels[$i]}" "$med" "$(echo "$rss / 1024" | bc -l)"
+    done
+}
+
+pg_fresh() {  # pg_fresh DB [SCHEMAS]: a command string that recreates DB
+    local s="$PSQL -d postgres -c 'DROP DATABASE IF EXISTS $1 WITH (FORCE)' -c 'CREATE DATABASE $1'"
+    if [ "${2:-0}" -gt 0 ]; then
+        seq 1 "$2" | awk '{ printf "CREATE SCHEMA s%d;\n", $1 }' > "$WORK/schemas-$1-$2.sql"
+        s="$s && $PSQL -d $1 -f $WORK/schemas-$1-$2.sql"
+    fi
+    # flush what the drop left dirty, so the timed command does not pay for it
+    echo "$s && $PSQL -d postgres -c CHECKPOINT && sync"
+}
+
+# ---------------------------------------------------------------- workloads
+W1() {  # W1 [N] [ID]: N migrations into an empty SQLite file
+    local n=${1:-${N:-1000}} id=${2:-W1}; local p=$WORK/$id
+    gen "$p" sqlite "$n" "sqlite://$p/db.sqlite"
+    CHECK="sqlite3 $p/db.sqlite \"select count(*) from sqlite_master where type='table' and name glob 't_[0-9]*'\""
+    EXPECT=$n; DESC="$n migrations into an empty SQLite file"; NREV=$n
+    compare "$id" "rm -f $p/db.sqlite $p/db.sqlite-journal" \
+        raw "sqlite3 $p/db.sqlite < $p/up.sql" \
+        mig "$MIG -c $p/mig.ini upgrade head"
+}
+
+W3() {  # W3 [N] [ID]: upgrade head with N applied; mig heads on the files
+    local n=${1:-${N:-10000}} id=${2:-W3}; local p=$WORK/$id
+    gen "$p" sqlite "$n" "sqlite://$p/db.sqlite"
+    "$MIG" -q -c "$p/mig.ini" upgrade head >"$OUT/$id.setup.log" 2>&1 || { echo "$id FAIL setup"; return 1; }
+    CHECK="$MIG -c $p/mig.ini current"; EXPECT=$(printf '%012x' "$n")
+    DESC="upgrade head, nothing to do, $n applied (SQLite)"; NREV=$n
+    compare "$id" "" \
+        raw "sqlite3 $p/db.sqlite 'select version_num from mig_version'" \
+        mig "$MIG -c $p/mig.ini upgrade head"
+    CHECK=""; EXPECT=""; DESC="mig heads on $n files, no database"; NREV=$n
+    compare "$id-heads" "" \
+        head "head -q -n 8 $p/migrations/versions/* > /dev/null" \
+        mig "$MIG -c $p/mig.ini heads"
+}
+
+W6() {  # 1,000 applied migrations downgraded to base (SQLite)
+    local n=${N:-1000} p=$WORK/W6
+    gen "$p" sqlite "$n" "sqlite://$p/db.sqlite"
+    "$MIG" -q -c "$p/mig.ini" upgrade head >"$OUT/W6.setup.log" 2>&1 || { echo "W6 FAIL setup"; return 1; }
+    cp "$p/db.sqlite" "$p/snap.sqlite"
+    CHECK="sqlite3 $p/db.sqlite \"select count(*) from sqlite_master where type='table' and name glob 't_[0-9]*'\""
+    EXPECT=0; DESC="$n applied migrations downgraded to base (SQLite)"; NREV=$n
+    compare W6 "cp $p/snap.sqlite $p/db.sqlite" \
+        raw "sqlite3 $p/db.sqlite < $p/down.sql" \
+        mig "$MIG -c $p/mig.ini downgrade base"
+}
+
+W2() {  # 1,000 migrations into an empty PostgreSQL database
+    need_servers
+    local n=${N:-1000} p=$WORK/W2
+    gen "$p" pg "$n" "postgresql://postgres@127.0.0.1:$PGPORT/bench_w2"
+    CHECK="$(declare -f pg_tables); PSQL='$PSQL'; pg_tables bench_w2"; EXPECT=$n
+    DESC="$n migrations into an empty PostgreSQL database"; NREV=$n
+    $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+    compare W2 "$(pg_fresh bench_w2)" \
+        raw "$PSQL -1 -d bench_w2 -f $p/up.sql" \
+        mig "$MIG -c $p/mig.ini upgrade head"
+}
+
+W4() {  # schema tenants x 20 migrations, raw serial against mig -j 1/2/4/8
+    need_servers
+    local k n=${N:-$W4_N} j p args
+    for k in $W4_SCHEMAS; do
+        p=$WORK/W4-$k
+        gen "$p" pg "$n" "postgresql://postgres@127.0.0.1:$PGPORT/bench_w4" "$k"
+        {
+            echo "set -e"
+            echo "for s in \$(seq 1 $k); do PGOPTIONS=-csearch_path=s\$s $PSQL -1 -d bench_w4 -f $p/up.sql; done"
+        } > "$p/raw.sh"
+        CHECK="$(declare -f pg_tables); PSQL='$PSQL'; pg_tables bench_w4 's%'"; EXPECT=$(( k * n ))
+        DESC="$k schema tenants x $n migrations (PostgreSQL)"; NREV=$(( k * n ))
+        args=(raw "bash $p/raw.sh")
+        for j in $W4_JOBS; do args+=("mig-j$j" "$MIG -c $p/mig.ini --all-tenants -j $j upgrade head"); done
+        $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+        compare "W4-$k" "$(pg_fresh bench_w4 "$k")" "${args[@]}"
+    done
+}
+
+W5() {  # 200 migrations on MariaDB
+    need_servers
+    local n=${N:-200} p=$WORK/W5
+    gen "$p" mysql "$n" "mysql://root@127.0.0.1:$MYPORT/bench_w5"
+    CHECK="$(declare -f my_tables); MARIADB='$MARIADB'; my_tables bench_w5"; EXPECT=$n
+    DESC="$n migrations on MariaDB"; NREV=$n
+    compare W5 "$MARIADB -e 'DROP DATABASE IF EXISTS bench_w5; CREATE DATABASE bench_w5' && sync" \
+        raw "$MARIADB bench_w5 < $p/up.sql" \
+        mig "$MIG -c $p/mig.ini upgrade head"
+}
+
+W7() {  # Lua backfill over W7_ROWS rows (needs the Lua revisions)
+    local rows=${W7_ROWS} p=$WORK/W7 v=$WORK/W7/migrations/versions
+    if ! grep -rqs 'db:rows\|lua_db\|mig_lua' "$here/core/src" || [ ! -f "$here/core/src/lua_db.c" ]; then
+        echo "W7 pending: this build has no Lua revisions yet"
+        echo "W7 pending" >> "$OUT/medians"
+        return 0
+    fi
+    mkdir -p "$v"
+    printf '[mig]\nscript_location = migrations\nurl = sqlite://%s/db.sqlite\n' "$p" > "$p/mig.ini"
+    cat > "$v/000000000001_users.sql" <<EOF
+-- mig:revision 000000000001
+-- mig:message users
+-- mig:upgrade
+CREATE TABLE users (id INTEGER PRIMARY KEY, first TEXT NOT NULL, last TEXT NOT NULL, display TEXT);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $rows)
+INSERT INTO users (id, first, last) SELECT i, 'first' || i, 'last' || i FROM c;
+-- mig:downgrade
+DROP TABLE users;
+EOF
+    cat > "$v/000000000002_backfill.lua" <<'EOF'
+-- mig:revision 000000000002
+-- mig:down_revision 000000000001
+-- mig:message backfill display names
+local BATCH = 1000
+return {
+  upgrade = function(db, ctx)
+    local ids, vals = {}, {}
+    local function flush()
+      if #ids == 0 then return end
+      local sql = {"UPDATE users SET display = CASE id"}
+      local args = {}
+      for i = 1, #ids do
+        sql[#sql + 1] = " WHEN ? THEN ?"
+        args[#args + 1] = ids[i]; args[#args + 1] = vals[i]
+      end
+      sql[#sql + 1] = " END WHERE id IN (" .. string.rep("?", #ids, ", ") .. ")"
+      for i = 1, #ids do args[#args + 1] = ids[i] end
+      db:exec(table.concat(sql), table.unpack(args))
+      ids, vals = {}, {}
+    end
+    for row in db:rows("SELECT id, first, last FROM users WHERE display IS NULL") do
+      ids[#ids + 1] = row.id; vals[#vals + 1] = row.first .. " " .. row.last
+      if #ids == BATCH then flush() end
+    end
+    flush()
+  end,
+  downgrade = function(db, ctx) db:exec("UPDATE users SET display = NULL") end,
+}
+EOF
+    "$MIG" -q -c "$p/mig.ini" upgrade 000000000001 >"$OUT/W7.setup.log" 2>&1 || { echo "W7 FAIL setup"; return 1; }
+    cp "$p/db.sqlite" "$p/snap.sqlite"
+    CHECK="sqlite3 $p/db.sqlite \"select count(*) from users where display = first || ' ' || last\""; EXPECT=$rows
+    DESC="Lua backfill over $rows rows, db:rows + batched db:exec (SQLite)"; NREV=0
+    compare W7 "cp $p/snap.sqlite $p/db.sqlite" \
+        raw "sqlite3 $p/db.sqlite \"UPDATE users SET display = first || ' ' || last WHERE display IS NULL\"" \
+        mig "$MIG -c $p/mig.ini upgrade head"
+}
+
+SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
+    local n
+    for n in $SCALE_NS; do
+        W1 "$n" "S1-$n"
+        W3 "$n" "S3-$n"
+    done
+}
+
+IFS=, read -r -a WL <<< "$WLS"
+for w in "${WL[@]}"; do
+    case $w in
+        W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+        *) die "unknown workload $w" ;;
+    esac
+done
+
+# ---------------------------------------------------------------- summary
+say "summary ($OUT/summary.md)"
+summary "$OUT" | tee "$OUT/summary.md"
+[ ! -s "$OUT/failures" ]
