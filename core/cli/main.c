@@ -236,6 +236,7 @@ static int finish(cli *c, int rc, int ran)
             rc = cli_fail(c, MIG_EFAIL, "cannot write the JSON document");
     }
     int status = mig_exit_status(rc);
+    errno = 0; /* so a stale value is not blamed on stdout */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "mig: cannot write to stdout: %s\n", errno ? strerror(errno) : "write error");
         if (status == 0)
