@@ -10,7 +10,7 @@ DB_FILE=$PWD/app.db
 set +e
 out=$("$EMBED" mig.ini); rc=$?
 expect_eq "$rc" 0 "first start exit"
-echo "$out" | grep -q "database is current (5 steps)" && pass || fail "first start: $out"
+echo "$out" | grep -q "database is current (6 steps)" && pass || fail "first start: $out"
 expect_eq "$(sql "SELECT count(*) FROM mig_version")" 1 "one head row"
 out=$("$EMBED" mig.ini); rc=$?
 expect_eq "$rc" 0 "second start exit"

@@ -19,3 +19,5 @@ printf '\n$ sqlite3 demo.db ".tables"\n'
 sqlite3 demo.db ".tables"
 printf '\n$ sqlite3 demo.db "SELECT revision, direction, state FROM mig_history"\n'
 sqlite3 -column -header demo.db "SELECT revision, direction, state, duration_ms FROM mig_history ORDER BY id"
+printf '\n$ sqlite3 demo.db "SELECT id, email, display_name FROM users"\n'
+sqlite3 -column -header demo.db "SELECT id, email, display_name FROM users"

@@ -166,9 +166,10 @@ static int do_keys(mig_conn *c, const char *oid, const char *table, const mig_sc
 
 /*
  * Indexes other than those behind a primary key, unique or exclusion
- * constraint. A plain-column index reports its columns; one with any
- * expression reports its whole key list as expression_sql (and no
- * columns), since an expression has no column name.
+ * constraint. columns lists the keys that are plain columns; when any key
+ * is an expression or has a non-default order (DESC, NULLS FIRST/LAST),
+ * expression_sql holds the whole key list as the server writes it, since
+ * the names alone would not recreate the index.
  */
 static int do_indexes(mig_conn *c, const char *oid, const char *table, const mig_schema_sink *sink,
                       void *payload, namelist *l, mig_drv_error *err)
@@ -179,8 +180,11 @@ static int do_indexes(mig_conn *c, const char *oid, const char *table, const mig
     int has_expr = 0;
     int rc = pg_run(c, &res,
                     "SELECT ic.relname, i.indisunique, a.attname, "
-                    "pg_catalog.pg_get_indexdef(i.indexrelid, k.ord, true), "
-                    "pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) "
+                    "pg_catalog.pg_get_indexdef(i.indexrelid, k.ord, true) || "
+                    "  CASE i.indoption[k.ord - 1] & 3 WHEN 1 THEN ' DESC NULLS LAST' "
+                    "  WHEN 2 THEN ' NULLS FIRST' WHEN 3 THEN ' DESC' ELSE '' END, "
+                    "pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), "
+                    "i.indoption[k.ord - 1] & 3 <> 0 "
                     "FROM pg_catalog.pg_index i "
                     "JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
                     "CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) AS k(ord) "
@@ -212,12 +216,10 @@ static int do_indexes(mig_conn *c, const char *oid, const char *table, const mig
         }
         memcpy(expr + elen, key, klen + 1);
         elen += klen;
-        if (col == NULL)
+        if (col == NULL || PQgetvalue(res, r, 5)[0] == 't')
             has_expr = 1;
         if (r + 1 < n && strcmp(PQgetvalue(res, r, 0), PQgetvalue(res, r + 1, 0)) == 0)
             continue;
-        if (has_expr)
-            list_reset(l);
         if (sink->index)
             rc = sink->index(payload, table, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1)[0] == 't',
                              list_get(l), has_expr ? expr : NULL, val(res, r, 4));

@@ -626,6 +626,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
                "ALTER TABLE pets DROP COLUMN dropped;"
                "CREATE INDEX pets_lower_name ON pets (lower(name));"
                "CREATE UNIQUE INDEX pets_owner_name ON pets (owner_id, name) WHERE name IS NOT NULL;"
+               "CREATE INDEX pets_mixed ON pets (owner_id DESC, lower(name), m NULLS FIRST);"
                "CREATE SEQUENCE free_seq;");
     PASS(drv->introspect(c, "intro", &sink, &s, E));
     /* NULL: the current schema, here the one set_schema chose */
@@ -648,6 +649,7 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
         "C m mood 1 4 default=-\n"
         "P pets_pkey id\n"
         "I pets_lower_name 0  expr=lower(name::text) where=-\n"
+        "I pets_mixed 0 owner_id,m expr=owner_id DESC, lower(name::text), m NULLS FIRST where=-\n"
         "I pets_owner_name 1 owner_id,name expr=- where=name IS NOT NULL\n"
         "F pets_owner_id_fkey owner_id -> owners(id) CASCADE/NO ACTION\n"
         "S free_seq - -\n"

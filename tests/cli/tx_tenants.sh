@@ -156,6 +156,22 @@ if [ "$MIG_TEST_DRIVER" != sqlite ]; then
     fi
 fi
 
+# [tenants] search_path widens the path: a shared table in public is visible
+if [ "$MIG_TEST_DRIVER" = postgres ]; then
+    sql "CREATE TABLE public.plans (name text)" >/dev/null
+    sql "INSERT INTO public.plans VALUES ('gold')" >/dev/null
+    write_rev $V t00000000004 t00000000002 "copy plans" \
+        "CREATE TABLE my_plans AS SELECT name FROM plans;" "DROP TABLE my_plans;"
+    printf 'search_path = {tenant}, public\n' >> mig.ini
+    run --tenant "$A" upgrade head
+    expect_rc 0 "search_path with public"
+    expect_eq "$(tsql "$A" "SELECT name FROM my_plans")" gold "shared table seen through search_path"
+    expect_eq "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema='$A' AND table_name='my_plans'")" 1 "created in the tenant schema"
+    run --tenant "$A" downgrade t00000000002
+    rm $V/t00000000004_*.sql
+    sed -i '/^search_path = /d' mig.ini
+fi
+
 # two processes over 50 tenants: each tenant migrated exactly once
 names=()
 for k in $(seq 1 50); do n=$(tname "m$k"); names+=("$n"); mk_tenant "$n"; done
