@@ -115,9 +115,13 @@ int  cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables,
 int  cli_is_option(const char *arg);
 /* Check the required options of a table; MIG_EUSAGE naming the first missing. */
 int  cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd);
-/* Write the option lines of a table (help) and the synopsis of one. */
+/* Write the option lines of a table (help). */
 void cli_opt_help(FILE *f, const cli_opt *tbl);
-void cli_opt_synopsis(FILE *f, const cli_opt *tbl);
+/*
+ * Write the synopsis of a table (`-m MSG [--lua] ...`) from column col,
+ * wrapping lines to indent; returns the column it ends at.
+ */
+int  cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
 
 /* output.c: stderr */
 int  cli_color_stderr(void);

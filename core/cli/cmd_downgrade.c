@@ -10,7 +10,7 @@ static struct {
 
 static const cli_opt opts[] = {
     { 0, "sql", NULL, CLI_FLAG, &o.sql, 0,
-      "print the SQL that would run, without connecting (TARGET is FROM:TO)" },
+      "print the SQL instead (TARGET is FROM:TO)" },
     { 0 }
 };
 

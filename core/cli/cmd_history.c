@@ -21,7 +21,7 @@ static struct {
 
 static const cli_opt opts[] = {
     { 'r', "rev-range", "A:B", CLI_STRING, &o.range, 0,
-      "only revisions from A up to B (either side may be left empty)" },
+      "only revisions from A up to B (see below)" },
     { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each revision in full" },
     { 0 }
 };
@@ -59,17 +59,8 @@ static int walk(cli *c, const cli_graph *g, char **id, char sign, long steps, co
         size_t count = 0;
         if (r == NULL)
             return cli_fail(c, MIG_ETARGET, "unknown revision '%s'", *id);
-        if (sign == '-') {
-            for (const char *const *d = r->down; d && *d; d++, count++)
-                next = *d;
-        } else {
-            for (size_t i = 0; i < g->n; i++)
-                for (const char *const *d = g->revs[i]->down; d && *d; d++)
-                    if (strcmp(*d, r->id) == 0) {
-                        next = g->revs[i]->id;
-                        count++;
-                    }
-        }
+        for (const char *const *d = sign == '-' ? r->down : r->next; d && *d; d++, count++)
+            next = *d;
         if (count == 0)
             return cli_fail(c, MIG_ETARGET, "'%s' goes past %s", word, sign == '-' ? "base" : "the head");
         if (count > 1)

@@ -28,9 +28,9 @@ static const cli_opt opts[] = {
     { 0, "branch-label", "L", CLI_LIST, &o.labels, 0, "label for a new branch (repeatable)" },
     { 0, "depends-on", "R", CLI_LIST, &o.depends, 0, "revision this one depends on (repeatable)" },
     { 0, "autogenerate", NULL, CLI_FLAG, &o.autogenerate, 0,
-      "compare the database with [autogenerate] target and write the difference" },
+      "write what the database lacks or has too much" },
     { 0, "from-empty", NULL, CLI_FLAG, &o.from_empty, 0,
-      "with --autogenerate: recreate the live schema (to adopt a database)" },
+      "with --autogenerate: the whole live schema" },
     { 0 }
 };
 

@@ -11,7 +11,7 @@ static struct {
 
 static const cli_opt opts[] = {
     { 0, "purge", NULL, CLI_FLAG, &o.purge, 0,
-      "empty the version table first (no check of what it held)" },
+      "empty the version table first" },
     { 0 }
 };
 

@@ -18,9 +18,9 @@ static struct {
 
 static const cli_opt opts[] = {
     { 0, "sql", NULL, CLI_FLAG, &o.sql, 0,
-      "print the SQL that would run, without connecting" },
+      "print the SQL instead, without connecting" },
     { 0, "resume", NULL, CLI_FLAG, &o.resume, 0,
-      "continue a part-way failed revision at its failed statement" },
+      "go on at the failed statement of a revision" },
     { 0 }
 };
 

@@ -35,9 +35,9 @@ static struct {
 
 static const cli_opt global_opts[] = {
     { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
-      "configuration file (default: $MIG_CONFIG, else ./mig.ini)" },
+      "config file (else $MIG_CONFIG, else ./mig.ini)" },
     { 0, "url", "URL", CLI_STRING, &g.url, 0,
-      "database URL (default: $MIG_DATABASE_URL, else the file's url)" },
+      "database URL (else $MIG_DATABASE_URL, config url)" },
     { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
       "database driver (default: from the URL's scheme)" },
     { 0, "driver-path", "DIRS", CLI_STRING, &g.driver_path, 0,
@@ -55,7 +55,7 @@ static const cli_opt global_opts[] = {
     { 0, "keep-going", NULL, CLI_FLAG, &g.keep_going, 0,
       "start the remaining tenants after one fails" },
     { 0, "lock-timeout", "SECONDS", CLI_SECONDS, &g.lock_timeout, 0,
-      "how long to wait for the migration lock (default 300)" },
+      "wait this long for the lock (default 300)" },
     { 0, "json", NULL, CLI_FLAG, &g.json, 0,
       "write one JSON document on stdout instead of text" },
     { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0,
@@ -113,10 +113,13 @@ static void usage(FILE *f)
 static void command_help(FILE *f, const cli_cmd *cmd)
 {
     const cli_spec *s = cmd->spec;
-    fprintf(f, "usage: mig [options] %s", cmd->name);
-    cli_opt_synopsis(f, s->opts);
-    if (s->args && *s->args)
+    int indent = fprintf(f, "usage: mig [options] %s", cmd->name);
+    int col = cli_opt_synopsis(f, s->opts, indent, indent);
+    if (s->args && *s->args) {
+        if (col + 1 + (int)strlen(s->args) > 79)
+            fprintf(f, "\n%*s", indent, "");
         fprintf(f, " %s", s->args);
+    }
     fprintf(f, "\n\n%c%s.\n", cmd->summary[0] - 'a' + 'A', cmd->summary + 1);
     if (s->about)
         fprintf(f, "\n%s\n", s->about);
@@ -233,6 +236,7 @@ static int finish(cli *c, int rc, int ran)
             rc = cli_fail(c, MIG_EFAIL, "cannot write the JSON document");
     }
     int status = mig_exit_status(rc);
+    errno = 0; /* so a stale value is not blamed on stdout */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "mig: cannot write to stdout: %s\n", errno ? strerror(errno) : "write error");
         if (status == 0)

@@ -183,14 +183,11 @@ int cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables,
     return rc < 0 ? rc : 1;
 }
 
-static void write_option(FILE *f, const cli_opt *o)
+static int format_option(char *buf, size_t size, const cli_opt *o)
 {
     if (o->short_name)
-        fprintf(f, "-%c", o->short_name);
-    else
-        fprintf(f, "--%s", o->long_name);
-    if (o->arg)
-        fprintf(f, " %s", o->arg);
+        return snprintf(buf, size, "-%c%s%s", o->short_name, o->arg ? " " : "", o->arg ? o->arg : "");
+    return snprintf(buf, size, "--%s%s%s", o->long_name, o->arg ? " " : "", o->arg ? o->arg : "");
 }
 
 int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd)
@@ -207,16 +204,20 @@ int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd)
     return 0;
 }
 
-void cli_opt_synopsis(FILE *f, const cli_opt *tbl)
+int cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent)
 {
     for (const cli_opt *o = tbl; !CLI_OPT_END(o); o++) {
+        char item[96], opt[80];
         if (o->kind == CLI_HELP)
             continue;
-        fputs(o->required ? " " : " [", f);
-        write_option(f, o);
-        if (!o->required)
-            fputc(']', f);
+        format_option(opt, sizeof opt, o);
+        int n = snprintf(item, sizeof item, o->required ? "%s" : "[%s]", opt);
+        /* Wrap before 80 columns, under the command name. */
+        if (col + 1 + n > 79)
+            col = fprintf(f, "\n%*s", indent, "") - 1;
+        col += fprintf(f, " %s", item);
     }
+    return col;
 }
 
 void cli_opt_help(FILE *f, const cli_opt *tbl)
