@@ -176,10 +176,13 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
     if (ctx->drv == NULL) {
         char *name = NULL;
         int rc = 0;
+        int from_file = 0;
         if (ctx->opts.driver && *ctx->opts.driver)
             name = mig_strdup(ctx->opts.driver);
         else if ((rc = mig_config_get(ctx->cfg, ctx, "mig", "driver", &name)) != 0)
             return rc;
+        else
+            from_file = name != NULL;
         if (name == NULL) {
             char *url = NULL;
             if ((rc = mig_ctx_url(ctx, &url)) != 0)
@@ -198,6 +201,18 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         rc = mig_drv_load(&ctx->drv, ctx, name);
         free(name);
+        if (rc == MIG_EDRIVER && from_file) {
+            /* a driver named in mig.ini: say where, as for any bad value there */
+            int line = 0;
+            mig_config_raw(ctx->cfg, "mig", "driver", &line);
+            char *m = mig_strdup(mig_last_error(ctx)->message);
+            char *h = mig_strdup(mig_last_error(ctx)->hint);
+            mig_fail_at(ctx, MIG_EDRIVER, mig_config_path(ctx->cfg), line, "%s", m ? m : "unknown driver");
+            if (h && *h)
+                mig_error_hint(ctx, "%s", h);
+            free(m);
+            free(h);
+        }
         if (rc)
             return rc;
     }

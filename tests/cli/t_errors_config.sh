@@ -68,7 +68,7 @@ case_rc2 "empty file: no database" "no database given" -c c_empty.ini upgrade he
 ini c_vt.ini 'version_table = bad;name'
 case_rc2 "version_table that is no plain name" "c_vt.ini:4: version_table 'bad;name'" -c c_vt.ini upgrade head
 ini c_drv.ini 'driver = nosuchdb'
-case_rc2 "unknown driver in the file" "unknown driver 'nosuchdb'" -c c_drv.ini upgrade head
+case_rc2 "unknown driver in the file" "c_drv.ini:4: unknown driver 'nosuchdb'" -c c_drv.ini upgrade head
 printf '[mig]\nscript_location = migrations\nurl = oracle://scott@db/orcl\n' > c_scheme.ini
 case_rc2 "URL with an unknown scheme" "unknown driver 'oracle'" -c c_scheme.ini upgrade head
 printf '[mig]\nscript_location = migrations\nurl = some/file.db\n' > c_noscheme.ini
