@@ -278,6 +278,40 @@ static int has_key_named(const mig_ddl_table *t, const char *name)
     return 0;
 }
 
+/*
+ * The other half of keep_fk_index: a key that comes back over a foreign
+ * key's columns makes the index an earlier change gave the key (under the
+ * key's name) redundant, and InnoDB keeps it, so a downgrade would leave
+ * it behind. Only for keys the table had before the change, and not when
+ * the table holds an index of that name in its own right.
+ */
+static int release_fk_index(const mig_ddl_change *c, const char *const *cols, size_t ncols,
+                            mig_ddl_emit_fn emit, void *payload)
+{
+    const mig_ddl_table *t = c->table, *old = c->old_table;
+    int rc = MIG_DRV_OK;
+    for (size_t i = 0; rc == MIG_DRV_OK && t && old && i < t->nforeign_keys; i++) {
+        const mig_ddl_foreign_key *f = &t->foreign_keys[i];
+        int before = 0;
+        if (f->name == NULL || f->ncolumns > ncols || has_key_named(t, f->name))
+            continue;
+        for (size_t k = 0; k < old->nforeign_keys; k++)
+            before |= old->foreign_keys[k].name && strcmp(old->foreign_keys[k].name, f->name) == 0;
+        size_t k = 0;
+        while (k < f->ncolumns && strcmp(f->columns[k], cols[k]) == 0)
+            k++;
+        if (!before || k < f->ncolumns)
+            continue;
+        sb b = { 0 };
+        alter(&b, t->name);
+        sb_puts(&b, "DROP INDEX IF EXISTS ");
+        sb_ident(&b, f->name);
+        rc = sb_emit(&b, emit, payload);
+        free(b.p);
+    }
+    return rc;
+}
+
 int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
 {
     sb b = { 0 };
@@ -395,6 +429,10 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
     }
     rc = sb_emit(&b, emit, payload);
     free(b.p);
+    if (rc == MIG_DRV_OK && (c->kind == MIG_DDL_ADD_PRIMARY_KEY || c->kind == MIG_DDL_ADD_UNIQUE))
+        rc = release_fk_index(c, c->key->columns, c->key->ncolumns, emit, payload);
+    else if (rc == MIG_DRV_OK && c->kind == MIG_DDL_CREATE_INDEX && c->index->expression_sql == NULL)
+        rc = release_fk_index(c, c->index->columns, c->index->ncolumns, emit, payload);
     return rc;
 }
 
