@@ -184,6 +184,7 @@ CLI_COMMAND(revision);
 CLI_COMMAND(show);
 CLI_COMMAND(stamp);
 CLI_COMMAND(tenants);
+CLI_COMMAND(test);
 CLI_COMMAND(upgrade);
 
 /* tenants_out.c: per-tenant lines and the summary of a tenant run */

@@ -84,6 +84,7 @@ static const cli_cmd commands[] = {
     { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
     { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
     { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
+    { "test",      cmd_test,      0,           "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
     { "upgrade",   cmd_upgrade,   CMD_TENANTS, "apply revisions up to TARGET", &cmd_upgrade_spec },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -199,6 +199,58 @@ typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
  */
 int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
 
+/* ---- test ---- */
+
+/* mig test: options as the command line gives them; zero = not given. */
+typedef struct mig_test_opts {
+    const char *range;        /* "FROM:TO", ":TO", "FROM:" or "REV" (= ":REV"), ends included; NULL: all */
+    const char *scratch_url;  /* NULL: a temporary database on the configured server (a file for SQLite) */
+    int         data;         /* fill touched tables before each downgrade (not available yet: MIG_EUSAGE) */
+    int         strict;       /* a revision without a downgrade section fails */
+    int         allow_heads;  /* several heads are no failure */
+    /*
+     * Set non-zero (from a signal handler) to stop after the running step;
+     * the scratch database is then dropped and the call returns MIG_EFAIL.
+     * May be NULL.
+     */
+    volatile int *interrupted;
+} mig_test_opts;
+
+/* One check of a revision: "upgrade", "downgrade", "upgrade again"; or of the graph. */
+typedef struct mig_test_check {
+    const char *name;
+    const char *status;       /* "ok", "failed", "skipped" */
+    const char *message;      /* why it failed (a failed statement as path:LINE: ...); "" when ok */
+    const char *diff;         /* the schema difference as DDL (left over, missing, differs); may be "" */
+    double      duration_ms;
+} mig_test_check;
+
+/*
+ * One revision's verdict, in graph order; graph-wide checks ("one head",
+ * "target", "downgrade to base") come with revision "".
+ */
+typedef struct mig_test_report {
+    const char *revision;
+    const char *message;      /* the revision's message */
+    const char *path;
+    const char *status;       /* "ok", "failed", "irreversible", "skipped" */
+    const char *note;         /* a warning ("the downgrade section is empty"), or "" */
+    const mig_test_check *checks;
+    size_t      nchecks;
+    double      duration_ms;
+} mig_test_report;
+typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
+
+/*
+ * Every revision up, down and up again on a scratch database, never the
+ * configured one, with the schema compared at each step. 0 when every
+ * check passed, MIG_ECHECK when one failed (each reported through fn),
+ * MIG_EUSAGE for bad usage (tenant options, a scratch database that is
+ * the configured one or not empty), MIG_EFAIL when the run could not go on
+ * or was interrupted.
+ */
+int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
+
 /* ---- project files ---- */
 
 /* mig init: writes mig.ini (if absent), DIR/versions, templates. */
