@@ -152,7 +152,7 @@ static const char *jstr(json_t *o, const char *key)
     return s ? s : "";
 }
 
-static void junit_cases(FILE *f, json_t *list, size_t *tests, size_t *failures)
+static void junit_cases(FILE *f, json_t *list, size_t *tests, size_t *failures, size_t *skipped)
 {
     size_t i, k;
     json_t *r, *ck;
@@ -174,6 +174,7 @@ static void junit_cases(FILE *f, json_t *list, size_t *tests, size_t *failures)
                 xml_text(f, jstr(ck, "diff"));
                 fputs("</failure>\n    </testcase>\n", f);
             } else if (strcmp(status, "skipped") == 0) {
+                ++*skipped;
                 fputs(">\n      <skipped message=\"", f);
                 xml_text(f, *jstr(ck, "message") ? jstr(ck, "message") : jstr(r, "note"));
                 fputs("\"/>\n    </testcase>\n", f);
@@ -191,19 +192,19 @@ static int write_junit(cli *c, run *u, double seconds)
         return cli_fail(c, MIG_EFAIL, "cannot write the JUnit report %s: %s", junit, strerror(errno));
     /* counts go in the testsuite's attributes: write the cases to memory first */
     char *body = NULL;
-    size_t blen = 0, tests = 0, failures = 0;
+    size_t blen = 0, tests = 0, failures = 0, skipped = 0;
     FILE *m = open_memstream(&body, &blen);
     if (m == NULL) {
         fclose(f);
         return cli_fail(c, MIG_ENOMEM, "out of memory");
     }
-    junit_cases(m, u->graph, &tests, &failures);
-    junit_cases(m, u->revisions, &tests, &failures);
+    junit_cases(m, u->graph, &tests, &failures, &skipped);
+    junit_cases(m, u->revisions, &tests, &failures, &skipped);
     fclose(m);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<testsuites name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n"
-               "  <testsuite name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"%.3f\">\n",
-            tests, failures, seconds, tests, failures, seconds);
+               "  <testsuite name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+            tests, failures, seconds, tests, failures, skipped, seconds);
     fwrite(body, 1, blen, f);
     fputs("  </testsuite>\n</testsuites>\n", f);
     free(body);

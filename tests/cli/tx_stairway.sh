@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# mig test on every driver: a healthy chain passes; planted defects are
+# caught with the right revision and reason; the scratch database is gone
+# after success, failure and Ctrl-C; the configured database is never
+# touched; usage errors exit 2; --json and --junit (checked against
+# tests/junit.xsd with xmllint).
+. "$MIG_SRC/tests/cli/lib.sh"
+D=$MIG_TEST_DRIVER
+new_db stair
+export TMPDIR=$T_TMP/tmp
+mkdir -p "$TMPDIR"
+V=migrations/versions
+
+case "$D" in
+sqlite)   DROPIX() { echo "DROP INDEX $1;"; }; INT=INTEGER; TXT=TEXT; VC=TEXT ;;
+postgres) DROPIX() { echo "DROP INDEX $1;"; }; INT=integer; TXT=text; VC="varchar(40)" ;;
+mysql)    DROPIX() { echo "DROP INDEX $1 ON $2;"; }; INT=int; TXT=text; VC="varchar(40)" ;;
+esac
+
+# scratch databases left behind by mig test (0 when all were dropped)
+leftovers() {
+    case "$D" in
+    sqlite)   ls "$TMPDIR" | grep -c '^mig_test_' ;;
+    postgres) psql -X -q -A -t -h "$MIG_TEST_PG_HOST" -p "$MIG_TEST_PG_PORT" -U "$MIG_TEST_PG_USER" -d postgres \
+                   -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'mig\_test\_%'" ;;
+    mysql)    mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp \
+                   -u "$MIG_TEST_MY_USER" -e "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE 'mig\\_test\\_%'" ;;
+    esac
+}
+# the configured database holds no table at all (mig test never ran there)
+untouched() {
+    local n
+    case "$D" in
+    sqlite)   if [ -e "$DB_FILE" ]; then n=$(sql "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\_%' ESCAPE '\'"); else n=0; fi ;;
+    postgres) n=$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()") ;;
+    mysql)    n=$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE()") ;;
+    esac
+    expect_eq "$n" 0 "tables in the configured database"
+    expect_eq "$(leftovers)" 0 "scratch databases left behind"
+}
+fresh() { rm -rf migrations mig.ini; project; }
+
+base_chain() {
+    write_rev $V a1 "" "users" \
+        "CREATE TABLE users (id $INT PRIMARY KEY, name $VC NOT NULL, email $VC);
+CREATE INDEX ix_users_name ON users (name);" \
+        "DROP TABLE users;"
+    write_rev $V b2 a1 "posts" \
+        "CREATE TABLE posts (id $INT PRIMARY KEY, user_id $INT, title $VC, CONSTRAINT fk_posts_user FOREIGN KEY (user_id) REFERENCES users (id));
+CREATE UNIQUE INDEX uq_users_email ON users (email);" \
+        "$(DROPIX uq_users_email users)
+DROP TABLE posts;"
+}
+
+# ---- a healthy chain passes, Lua revisions included ----
+fresh
+base_chain
+mkdir -p $V
+cat > $V/c3_tags.lua <<LUA
+-- mig:revision c3
+-- mig:down_revision b2
+-- mig:message tags
+return {
+  upgrade = function(db, ctx) db:exec("CREATE TABLE tags (id $INT PRIMARY KEY, label $VC)") end,
+  downgrade = function(db, ctx) db:exec("DROP TABLE tags") end,
+}
+LUA
+run test
+expect_rc 0 "healthy chain"
+expect_out "^ok +one head"
+expect_out "^ok +a1  users"
+expect_out "^ok +b2  posts"
+expect_out "^ok +c3  tags"
+expect_out "^ok +downgrade to base"
+expect_out "^test: 3 ok, 0 failed, 0 irreversible, 0 skipped"
+untouched
+
+# --json: one document with every revision's checks
+run --json test
+expect_rc 0 "healthy chain --json"
+expect_eq "$(printf '%s' "$OUT" | jq -r '[.ok, (.revisions | length), .revisions[1].revision, .revisions[1].checks[2].name, .summary.ok] | @tsv')" \
+    "$(printf 'true\t3\tb2\tupgrade again\t3')" "json document"
+untouched
+
+# a range tests only its revisions; what comes before goes up untested
+run test b2:c3
+expect_rc 0 "range"
+expect_out "^ok +b2"
+expect_out "^ok +c3"
+if printf '%s' "$OUT" | grep -q "a1  users"; then fail "a1 is outside the range b2:c3"; else pass; fi
+
+# ---- planted defects: the right revision, the right reason ----
+
+# an empty downgrade section
+fresh
+base_chain
+write_rev $V c3 b2 "empty down" "CREATE TABLE audit (id $INT PRIMARY KEY);" "-- nothing to do"
+run test
+expect_rc 3 "empty downgrade"
+expect_out "^FAIL +c3  empty down"
+expect_out "warning: the downgrade section is empty"
+expect_out "downgrade: downgrade of c3 does not restore the schema"
+expect_out "left over:"
+expect_out "audit"
+expect_out "^ok +b2"
+expect_out "^test: 2 ok, 1 failed"
+untouched
+
+# a downgrade that forgets an index
+fresh
+base_chain
+write_rev $V c3 b2 "title index" "CREATE TABLE drafts (id $INT PRIMARY KEY);
+CREATE INDEX ix_posts_title ON posts (title);" "DROP TABLE drafts;"
+run test
+expect_rc 3 "forgotten index"
+expect_out "^FAIL +c3  title index"
+expect_out "downgrade of c3 does not restore the schema"
+expect_out "ix_posts_title"
+if printf '%s' "$OUT" | grep -q "drafts"; then fail "drafts is dropped by the downgrade: not a difference"; else pass; fi
+untouched
+
+# a downgrade that forgets a column
+fresh
+base_chain
+write_rev $V c3 b2 "nick" "ALTER TABLE users ADD COLUMN nick $VC;
+CREATE TABLE drafts (id $INT PRIMARY KEY);" "DROP TABLE drafts;"
+run test
+expect_rc 3 "forgotten column"
+expect_out "^FAIL +c3  nick"
+expect_out "left over:"
+expect_out "nick"
+untouched
+
+# a downgrade that drops the wrong constraint: the new unique index stays, the old one goes
+fresh
+base_chain
+write_rev $V c3 b2 "unique name" "CREATE UNIQUE INDEX uq_users_name ON users (name);" "$(DROPIX uq_users_email users)"
+run test
+expect_rc 3 "wrong constraint"
+expect_out "^FAIL +c3  unique name"
+expect_out "left over:"
+expect_out "uq_users_name"
+expect_out "missing:"
+expect_out "uq_users_email"
+untouched
+
+# a revision that cannot run again after its own downgrade
+fresh
+base_chain
+write_rev $V c3 b2 "settings" "CREATE TABLE settings (k $VC PRIMARY KEY);" "DROP TABLE settings;"
+write_rev $V d4 c3 "seed" "INSERT INTO settings (k) VALUES ('theme');" "UPDATE settings SET k = k WHERE 1 = 0;"
+write_rev $V e5 d4 "after" "CREATE TABLE later (id $INT PRIMARY KEY);" "DROP TABLE later;"
+run test
+expect_rc 3 "not re-runnable"
+expect_out "^FAIL +d4  seed"
+expect_out "upgrade again: d4 is not re-runnable after its downgrade"
+# the verdict on the next revision is not hidden
+expect_out "^ok +e5  after"
+untouched
+
+# a failing statement is reported at its file:line
+fresh
+base_chain
+write_rev $V c3 b2 "broken" "CREATE TABLE ok_one (id $INT PRIMARY KEY);
+CREATE TABLE broken (id $INT PRIMARY KEY, id $INT);" "DROP TABLE broken;
+DROP TABLE ok_one;"
+write_rev $V d4 c3 "child" "CREATE TABLE child (id $INT PRIMARY KEY);" "DROP TABLE child;"
+run test
+expect_rc 3 "failing statement"
+expect_out "^FAIL +c3  broken"
+expect_out "upgrade: upgrade of c3 failed: .*c3_broken.sql:7"
+expect_out "^skipped +d4  child"
+expect_out "not run: c3 failed before it"
+untouched
+
+# two heads: a failure unless --allow-heads
+fresh
+base_chain
+write_rev $V c3 b2 "left" "CREATE TABLE l (id $INT PRIMARY KEY);" "DROP TABLE l;"
+write_rev $V d4 b2 "right" "CREATE TABLE r (id $INT PRIMARY KEY);" "DROP TABLE r;"
+run test
+expect_rc 3 "two heads"
+expect_out "^FAIL +one head: 2 heads: (c3 d4|d4 c3)"
+expect_out "^ok +c3  left"
+expect_out "^ok +d4  right"
+run test --allow-heads
+expect_rc 0 "two heads allowed"
+untouched
+# merged again: every branch tested, through the merge
+write_rev $V e5 "c3 d4" "merge" "" ""
+run test
+expect_rc 0 "merge"
+expect_out "^ok +e5  merge"
+expect_out "^ok +downgrade to base"
+
+# no downgrade section: irreversible, a failure only with --strict
+fresh
+base_chain
+write_rev $V c3 b2 "one way" "CREATE TABLE archive (id $INT PRIMARY KEY);"
+run test
+expect_rc 0 "irreversible"
+expect_out "^irreversible +c3  one way"
+expect_out "^skipped +downgrade to base"
+run test --strict
+expect_rc 3 "irreversible --strict"
+expect_out "c3 has no downgrade section"
+untouched
+
+# ---- --junit, valid against the JUnit schema ----
+fresh
+base_chain
+write_rev $V c3 b2 "empty down" "CREATE TABLE audit (id $INT PRIMARY KEY);" "-- nothing"
+run test --junit "$T_TMP/junit.xml"
+expect_rc 3 "junit"
+if xmllint --noout --schema "$MIG_SRC/tests/junit.xsd" "$T_TMP/junit.xml" 2>"$T_TMP/xmllint.err"; then pass
+else fail "junit report does not validate: $(cat "$T_TMP/xmllint.err")"; fi
+expect_eq "$(xmllint --xpath 'string(/testsuites/testsuite/@failures)' "$T_TMP/junit.xml")" 1 "junit failures"
+expect_eq "$(xmllint --xpath 'string(//testcase[@classname="c3" and @name="downgrade"]/failure/@message)' "$T_TMP/junit.xml")" \
+    "downgrade of c3 does not restore the schema (its downgrade section is empty)" "junit failure message"
+if xmllint --xpath 'string(//testcase[@classname="c3" and @name="downgrade"]/failure)' "$T_TMP/junit.xml" | grep -q audit
+then pass; else fail "junit failure text lacks the diff"; fi
+
+# ---- usage: exit 2, nothing touched ----
+fresh
+base_chain
+run test --scratch-url "$URL"
+expect_rc 2 "scratch is the configured database"
+expect_err "the scratch database is the configured database"
+run --tenant t1 test
+expect_rc 2 "tenant options"
+untouched
+# a scratch database that is not empty is refused
+old_url=$URL old_file=${DB_FILE:-} old_name=${DB_NAME:-}
+new_db scratch
+sql "CREATE TABLE keep_me (id $INT PRIMARY KEY)" >/dev/null
+SCRATCH=$URL
+URL=$old_url DB_FILE=$old_file DB_NAME=$old_name
+run test --scratch-url "$SCRATCH"
+expect_rc 2 "scratch not empty"
+expect_err "is not empty"
+# ... and an empty one given by URL is used and left empty
+URL=$SCRATCH; [ "$D" = sqlite ] && DB_FILE=${SCRATCH#sqlite://}; [ "$D" != sqlite ] && DB_NAME=${SCRATCH##*/}
+sql "DROP TABLE keep_me" >/dev/null
+URL=$old_url DB_FILE=$old_file DB_NAME=$old_name
+run test --scratch-url "$SCRATCH"
+expect_rc 0 "given scratch database"
+URL=$SCRATCH; [ "$D" = sqlite ] && DB_FILE=${SCRATCH#sqlite://}; [ "$D" != sqlite ] && DB_NAME=${SCRATCH##*/}
+untouched
+URL=$old_url DB_FILE=$old_file DB_NAME=$old_name
+
+# ---- Ctrl-C: stops after the running step, drops the scratch database ----
+fresh
+base_chain
+cat > $V/c3_slow.lua <<'LUA'
+-- mig:revision c3
+-- mig:down_revision b2
+-- mig:message slow
+return {
+  upgrade = function(db, ctx) local t = os.clock() while os.clock() - t < 3 do end end,
+  downgrade = function(db, ctx) end,
+}
+LUA
+set +e
+"$MIG" test >"$T_TMP/int.out" 2>"$T_TMP/int.err" &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+RC=$?
+ERR=$(cat "$T_TMP/int.err")
+expect_rc 1 "interrupted"
+expect_err "interrupted: the scratch database is dropped"
+untouched
+
+done_testing
