@@ -62,14 +62,14 @@ _mig()
     done
 
     case $prev in
-        -c | --config)
+        -c | --config | --junit)
             COMPREPLY=($(compgen -f -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --script-location | --driver-path)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null; return ;;
         --driver)
             COMPREPLY=($(compgen -W "$(command mig drivers 2>/dev/null | awk '{print $1}') sqlite postgres mysql" -- "$cur"))
             return ;;
-        --url | -x | --tenant | -j | --jobs | --lock-timeout | -m | --message | --rev-id | --branch-label)
+        --url | --scratch-url | -x | --tenant | -j | --jobs | --lock-timeout | -m | --message | --rev-id | --branch-label)
             return ;;
         --head | --depends-on)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")); return ;;
@@ -95,7 +95,7 @@ _mig()
     fi
 
     case $cmd in
-        upgrade | downgrade | stamp | show | merge)
+        upgrade | downgrade | stamp | show | merge | test)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")) ;;
         init)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;
