@@ -111,8 +111,11 @@ static void on_report(void *payload, const mig_test_report *r)
         printf("%-12s %s\n", word, r->checks[0].name);
     else
         printf("%-12s %s: %s\n", word, r->checks[0].name, r->checks[0].message);
-    if (*r->note)
-        printf("    warning: %s\n", r->note);
+    for (const char *p = r->note; *p;) {
+        size_t n = strcspn(p, "\n");
+        printf("    warning: %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
     for (size_t i = 0; *r->revision && i < r->nchecks; i++) {
         const mig_test_check *k = &r->checks[i];
         if (strcmp(k->status, "failed") == 0 || (strcmp(r->status, "skipped") == 0 && *k->message))

@@ -32,6 +32,7 @@
 #include "autogen.h"
 #include "revfile.h"
 #include "schema.h"
+#include "testdata.h"
 #include "url.h"
 
 typedef struct stair {
@@ -58,6 +59,7 @@ typedef struct stair {
     unsigned char *done;  /* went up in the scratch database */
     unsigned char *bad;   /* its upgrade failed, or a parent's did */
     int            any_irreversible;
+    unsigned       counter; /* --data: values never repeat */
     size_t         nfail, nok, nirrev, nskip;
 } stair;
 
@@ -619,8 +621,9 @@ static int stair_step(stair *z, size_t i)
     verdict v;
     verdict_init(&v, NCHECK);
     const char *status = "ok", *note = NULL;
-    int rc = 0, failed_at = -1, same = 1, down = 0;
+    int rc = 0, failed_at = -1, same = 1, down = 0, empty = 0;
     const mig_rev *blocked = NULL;
+    mig_buf notes = MIG_BUF_INIT;
     double t;
 
     if ((rc = prepare(z, r, &blocked)) != 0) {
@@ -662,8 +665,23 @@ static int stair_step(stair *z, size_t i)
         }
         goto report;
     }
-    if (empty_downgrade(z, r))
-        note = "the downgrade section is empty";
+    if ((empty = empty_downgrade(z, r)) != 0)
+        mig_buf_puts(&notes, "the downgrade section is empty");
+    if (z->o->data) {
+        mig_buf filled = MIG_BUF_INIT;
+        rc = mig_testdata_fill(z->sctx, z->s.db, z->drv, s0, s1, &z->counter, &filled);
+        if (filled.len) {
+            /* one line each: the generator's limits, not the revision's fault */
+            mig_buf_printf(&notes, "%s%.*s", notes.len ? "\n" : "", (int)filled.len - 1, mig_buf_cstr(&filled));
+        }
+        mig_buf_release(&filled);
+        if (rc) {
+            take_error(z, rc);
+            goto out;
+        }
+    }
+    if (notes.len)
+        note = mig_buf_cstr(&notes);
     if (interrupted(z))
         goto report;
 
@@ -681,7 +699,7 @@ static int stair_step(stair *z, size_t i)
     now = NULL;
     if (!same) {
         mig_buf_printf(&v.msg[C_DOWN], "downgrade of %s does not restore the schema%s", r->id,
-                       note ? " (its downgrade section is empty)" : "");
+                       empty ? " (its downgrade section is empty)" : "");
         verdict_set(&v, C_DOWN, "failed", t);
         failed_at = C_DOWN;
         goto report;
@@ -722,6 +740,7 @@ report:
         rc = rebuild(z);
 out:
     verdict_release(&v);
+    mig_buf_release(&notes);
     mig_schema_free(s0);
     mig_schema_free(s1);
     mig_schema_free(now);
@@ -863,8 +882,6 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     z.payload = payload;
     if (mig_has_tenants(ctx))
         return mig_fail(ctx, MIG_EUSAGE, "mig test runs on a scratch database: tenant options do not apply");
-    if (z.o->data)
-        return mig_fail(ctx, MIG_EUSAGE, "--data is not available yet");
 
     char *conf = NULL;
     int rc = mig_ctx_graph(ctx, &z.g);

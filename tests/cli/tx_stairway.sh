@@ -89,7 +89,28 @@ expect_out "^ok +b2"
 expect_out "^ok +c3"
 if printf '%s' "$OUT" | grep -q "a1  users"; then fail "a1 is outside the range b2:c3"; else pass; fi
 
+# --data: rows in the touched tables (foreign keys pointing at real rows) before each downgrade
+run test --data
+expect_rc 0 "healthy chain --data"
+expect_out "^test: 3 ok, 0 failed"
+if printf '%s' "$OUT" | grep -q "left empty"; then fail "--data left a table empty: $OUT"; else pass; fi
+untouched
+
 # ---- planted defects: the right revision, the right reason ----
+
+# a downgrade that works only on empty tables: caught with --data
+fresh
+base_chain
+write_rev $V c3 b2 "labels" "CREATE TABLE labels (id $INT PRIMARY KEY, label $VC NOT NULL);" \
+    "UPDATE labels SET label = NULL;
+DROP TABLE labels;"
+run test
+expect_rc 0 "data-dependent downgrade, no --data"
+run test --data
+expect_rc 3 "data-dependent downgrade, --data"
+expect_out "^FAIL +c3  labels"
+expect_out "downgrade: downgrade of c3 failed: .*c3_labels.sql:9"
+untouched
 
 # an empty downgrade section
 fresh
@@ -204,6 +225,26 @@ expect_out "^skipped +downgrade to base"
 run test --strict
 expect_rc 3 "irreversible --strict"
 expect_out "c3 has no downgrade section"
+untouched
+
+# ---- the head equals the [autogenerate] target ----
+fresh
+base_chain
+cat > schema.sql <<SQL
+CREATE TABLE users (id $INT PRIMARY KEY, name $VC NOT NULL, email $VC);
+CREATE INDEX ix_users_name ON users (name);
+CREATE UNIQUE INDEX uq_users_email ON users (email);
+CREATE TABLE posts (id $INT PRIMARY KEY, user_id $INT, title $VC, CONSTRAINT fk_posts_user FOREIGN KEY (user_id) REFERENCES users (id));
+SQL
+printf '\n[autogenerate]\ntarget = schema.sql\n' >> mig.ini
+run test
+expect_rc 0 "head matches the target"
+expect_out "^ok +target"
+echo "CREATE TABLE comments (id $INT PRIMARY KEY);" >> schema.sql
+run test
+expect_rc 3 "head differs from the target"
+expect_out "^FAIL +target: the schema at the head differs from the \[autogenerate\] target"
+expect_out "comments"
 untouched
 
 # ---- --junit, valid against the JUnit schema ----

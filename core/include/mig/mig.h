@@ -205,7 +205,7 @@ int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
 typedef struct mig_test_opts {
     const char *range;        /* "FROM:TO", ":TO", "FROM:" or "REV" (= ":REV"), ends included; NULL: all */
     const char *scratch_url;  /* NULL: a temporary database on the configured server (a file for SQLite) */
-    int         data;         /* fill touched tables before each downgrade (not available yet: MIG_EUSAGE) */
+    int         data;         /* generated rows in the tables a revision touched, before its downgrade */
     int         strict;       /* a revision without a downgrade section fails */
     int         allow_heads;  /* several heads are no failure */
     /*
