@@ -59,6 +59,7 @@ typedef struct stair {
     unsigned char *done;  /* went up in the scratch database */
     unsigned char *bad;   /* its upgrade failed, or a parent's did */
     int            any_irreversible;
+    const char    *kinds;   /* the objects the driver reads besides the schema model */
     unsigned       counter; /* --data: values never repeat */
     size_t         nfail, nok, nirrev, nskip;
 } stair;
@@ -293,13 +294,114 @@ static int snapshot(stair *z, mig_schema **out, int with_mig_tables)
     return rc ? take_error(z, rc) : 0;
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int object_line(void *payload, const char *kind, const char *table, const char *name, const char *def)
+{
+    char *line = mig_aprintf("%s %s%s%s: %s", kind, table ? table : "", table ? "." : "", name, def ? def : "");
+    if (line == NULL)
+        return 1;
+    /* one line, whitespace runs as one space: how a definition is laid out is no difference */
+    char *o = line;
+    for (const char *p = line; *p; p++) {
+        int sp = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        if (sp && (o == line || o[-1] == ' '))
+            continue;
+        *o++ = sp ? ' ' : *p;
+    }
+    while (o > line && o[-1] == ' ')
+        o--;
+    *o = '\0';
+    return mig_strvec_push_owned(payload, line) != 0;
+}
+
+/*
+ * What the schema model leaves out (views, triggers, check constraints...),
+ * one sorted line per object, through the driver's introspect_objects.
+ */
+static int objects_of(stair *z, mig_strvec *out)
+{
+    if (!MIG_DRIVER_HAS(z->drv->table, introspect_objects))
+        return 0;
+    mig_drv_error e;
+    memset(&e, 0, sizeof e);
+    const char *kinds = "";
+    int rc = z->drv->table->introspect_objects(z->s.db->conn, object_line, out, &kinds, &e);
+    if (rc == 1)
+        return mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
+    if (rc)
+        return mig_fail(z->ctx, MIG_EFAIL, "cannot read the views, triggers and constraints of the scratch database: %s",
+                        e.message);
+    z->kinds = kinds;
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof *out->v, cmp_line);
+    return 0;
+}
+
+/* The lines of a not in b (both sorted), under title. */
+static void lines_not_in(mig_buf *diff, const char *title, const mig_strvec *a, const mig_strvec *b)
+{
+    int any = 0;
+    for (size_t i = 0, k = 0; i < a->n; i++) {
+        while (k < b->n && strcmp(b->v[k], a->v[i]) < 0)
+            k++;
+        if (k < b->n && strcmp(b->v[k], a->v[i]) == 0) {
+            k++;
+            continue;
+        }
+        if (!any)
+            mig_buf_printf(diff, "%s:\n", title);
+        any = 1;
+        mig_buf_printf(diff, "    -- %s\n", a->v[i]);
+    }
+}
+
+static int same_objects(const mig_strvec *want, const mig_strvec *got, mig_buf *diff)
+{
+    int same = want->n == got->n;
+    for (size_t i = 0; same && i < want->n; i++)
+        same = strcmp(want->v[i], got->v[i]) == 0;
+    if (!same) {
+        lines_not_in(diff, "left over (objects)", got, want);
+        lines_not_in(diff, "missing (objects)", want, got);
+    }
+    return same;
+}
+
 /* Drop everything in a scratch database that is not ours to drop: autogenerate's diff to nothing. */
 static int empty_given(stair *z)
 {
     mig_schema *live = NULL, *empty = NULL;
     mig_changes ch = MIG_CHANGES_INIT;
     mig_buf sql = MIG_BUF_INIT;
-    int rc = snapshot(z, &live, 1);
+    mig_strvec objs = MIG_STRVEC_INIT;
+    /* views (they depend on the tables) and free sequences first; the rest goes with the tables */
+    int rc = objects_of(z, &objs);
+    for (size_t i = 0; rc == 0 && i < objs.n; i++) {
+        const char *line = objs.v[i], *sp = strchr(line, ' '), *colon = sp ? strstr(sp, ": ") : NULL;
+        const char *what = strncmp(line, "view ", 5) == 0                ? "VIEW"
+                           : strncmp(line, "materialized view ", 18) == 0 ? "MATERIALIZED VIEW"
+                           : strncmp(line, "sequence ", 9) == 0           ? "SEQUENCE"
+                                                                          : NULL;
+        if (what == NULL || colon == NULL)
+            continue;
+        if (strncmp(line, "materialized view ", 18) == 0)
+            sp = line + 17;
+        char *name = mig_strndup(sp + 1, (size_t)(colon - sp - 1));
+        char *q = name ? mig_drv_quote_ident(z->drv, name) : NULL;
+        mig_buf_printf(&sql, "DROP %s IF EXISTS %s%s;\n", what, q ? q : "", z->is_sqlite || strcmp(what, "SEQUENCE") == 0 ? "" : " CASCADE");
+        free(name);
+        free(q);
+    }
+    mig_strvec_release(&objs);
+    if (rc == 0 && sql.len && (rc = mig_db_exec(z->s.db, z->sctx, mig_buf_cstr(&sql), sql.len, NULL, NULL)) != 0)
+        take_error(z, rc);
+    mig_buf_clear(&sql);
+    if (rc == 0)
+        rc = snapshot(z, &live, 1);
     if (rc == 0 && mig_schema_new(&empty) != 0)
         rc = mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0 && (rc = mig_autogen_diff(&ch, z->sctx, live, empty)) == 0)
@@ -468,7 +570,7 @@ static int is_add(mig_ddl_kind k)
 }
 
 /* The objects that changes adding things would add, as DDL where the driver writes it. */
-static void objects(stair *z, mig_buf *out, const char *title, const mig_changes *ch)
+static void added_ddl(stair *z, mig_buf *out, const char *title, const mig_changes *ch)
 {
     int any = 0;
     for (size_t i = 0; i < ch->n; i++) {
@@ -506,8 +608,8 @@ static int same_schema(stair *z, const mig_schema *want, const mig_schema *got, 
     }
     *same = extra.n == 0;
     if (!*same) {
-        objects(z, diff, "left over", &extra);
-        objects(z, diff, "missing", &missing);
+        added_ddl(z, diff, "left over", &extra);
+        added_ddl(z, diff, "missing", &missing);
         int any = 0;
         for (size_t i = 0; i < missing.n; i++) {
             const mig_ddl_change *c = &missing.v[i].c;
@@ -618,6 +720,7 @@ static int stair_step(stair *z, size_t i)
 {
     const mig_rev *r = mig_graph_at(z->g, i);
     mig_schema *s0 = NULL, *s1 = NULL, *now = NULL;
+    mig_strvec o0 = MIG_STRVEC_INIT, o1 = MIG_STRVEC_INIT, onow = MIG_STRVEC_INIT;
     verdict v;
     verdict_init(&v, NCHECK);
     const char *status = "ok", *note = NULL;
@@ -636,7 +739,7 @@ static int stair_step(stair *z, size_t i)
         status = "skipped";
         goto report;
     }
-    if ((rc = snapshot(z, &s0, 0)) != 0)
+    if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0)
         goto out;
     t = now_ms();
     if (mig_upgrade(z->sctx, r->id, 0) != 0) {
@@ -649,7 +752,7 @@ static int stair_step(stair *z, size_t i)
     }
     verdict_set(&v, C_UP, "ok", t);
     z->done[i] = 1;
-    if ((rc = snapshot(z, &s1, 0)) != 0)
+    if ((rc = snapshot(z, &s1, 0)) != 0 || (rc = objects_of(z, &o1)) != 0)
         goto out;
 
     if ((rc = has_downgrade(z, r, &down)) != 0)
@@ -693,10 +796,13 @@ static int stair_step(stair *z, size_t i)
         failed_at = C_DOWN;
         goto report;
     }
-    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s0, now, &same, &v.diff[C_DOWN])) != 0)
+    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s0, now, &same, &v.diff[C_DOWN])) != 0 ||
+        (rc = objects_of(z, &onow)) != 0)
         goto out;
+    same &= same_objects(&o0, &onow, &v.diff[C_DOWN]);
     mig_schema_free(now);
     now = NULL;
+    mig_strvec_release(&onow);
     if (!same) {
         mig_buf_printf(&v.msg[C_DOWN], "downgrade of %s does not restore the schema%s", r->id,
                        empty ? " (its downgrade section is empty)" : "");
@@ -720,8 +826,10 @@ static int stair_step(stair *z, size_t i)
         failed_at = C_AGAIN;
         goto report;
     }
-    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s1, now, &same, &v.diff[C_AGAIN])) != 0)
+    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s1, now, &same, &v.diff[C_AGAIN])) != 0 ||
+        (rc = objects_of(z, &onow)) != 0)
         goto out;
+    same &= same_objects(&o1, &onow, &v.diff[C_AGAIN]);
     if (!same) {
         mig_buf_printf(&v.msg[C_AGAIN], "%s is not re-runnable after its downgrade", r->id);
         verdict_set(&v, C_AGAIN, "failed", t);
@@ -744,6 +852,9 @@ out:
     mig_schema_free(s0);
     mig_schema_free(s1);
     mig_schema_free(now);
+    mig_strvec_release(&o0);
+    mig_strvec_release(&o1);
+    mig_strvec_release(&onow);
     return rc;
 }
 
@@ -759,6 +870,33 @@ static void graph_check(stair *z, const char *name, const char *status, const ch
     mig_buf_puts(&v.diff[0], diff ? diff : "");
     emit(z, NULL, status, &v, NULL);
     verdict_release(&v);
+}
+
+/* What the snapshots compare besides the schema model, and what they cannot. */
+static void snapshot_line(stair *z)
+{
+    static const char *const kind[] = { "check", "view", "trigger", "sequence", "routine" };
+    static const char *const words[] = { "check constraints", "views", "triggers", "sequences not owned by a column",
+                                         "functions and procedures" };
+    /* what each database has at all: SQLite has no sequences or routines */
+    size_t nkinds = z->is_sqlite ? 3 : 5;
+    mig_buf yes = MIG_BUF_INIT, no = MIG_BUF_INIT, m = MIG_BUF_INIT;
+    const char *k = z->kinds ? z->kinds : "";
+    for (size_t i = 0; i < nkinds; i++) {
+        size_t n = strlen(kind[i]);
+        int has = 0;
+        for (const char *p = k; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ','))
+            has |= strncmp(p, kind[i], n) == 0 && (p[n] == ',' || p[n] == '\0');
+        mig_buf_printf(has ? &yes : &no, "%s%s", (has ? yes.len : no.len) ? ", " : "", words[i]);
+    }
+    mig_buf_printf(&m, "tables, columns, keys, indexes, foreign keys%s%s%s", z->is_sqlite ? "" : ", enum types",
+                   yes.len ? ", " : "", mig_buf_cstr(&yes));
+    if (no.len)
+        mig_buf_printf(&m, "; not compared: %s", mig_buf_cstr(&no));
+    graph_check(z, "snapshot", "ok", mig_buf_cstr(&m), NULL);
+    mig_buf_release(&yes);
+    mig_buf_release(&no);
+    mig_buf_release(&m);
 }
 
 static void check_heads(stair *z)
@@ -828,6 +966,10 @@ static int check_base(stair *z)
         rc = mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0)
         rc = same_schema(z, empty, now, &same, &d);
+    mig_strvec objs = MIG_STRVEC_INIT, none = MIG_STRVEC_INIT;
+    if (rc == 0 && (rc = objects_of(z, &objs)) == 0)
+        same &= same_objects(&none, &objs, &d);
+    mig_strvec_release(&objs);
     if (rc == 0)
         graph_check(z, "downgrade to base", same ? "ok" : "failed",
                     same ? "" : "downgrade base leaves more than mig's tables", mig_buf_cstr(&d));
@@ -940,12 +1082,17 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         mig_schema *s = NULL;
         if ((rc = snapshot(&z, &s, 1)) != 0)
             goto out;
-        size_t objs = s->ntables + s->nenums;
+        mig_strvec more = MIG_STRVEC_INIT;
+        rc = objects_of(&z, &more);
+        size_t objs = s->ntables + s->nenums + more.n;
         mig_schema_free(s);
+        mig_strvec_release(&more);
+        if (rc)
+            goto out;
         if (objs) {
             char *m = mig_url_mask(z.scratch_url);
-            rc = mig_fail(ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu table%s or type%s)",
-                          m ? m : "", objs, objs == 1 ? "" : "s", objs == 1 ? "" : "s");
+            rc = mig_fail(ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu object%s)", m ? m : "",
+                          objs, objs == 1 ? "" : "s");
             free(m);
             mig_error_hint(ctx, "mig test needs an empty database it may fill and empty again");
             session_close(&z); /* not ours to empty */
@@ -956,13 +1103,13 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
 
     check_heads(&z);
     /* a pass never claims more than the snapshots compare */
-    graph_check(&z, "snapshot", "ok",
-                z.is_sqlite ? "not compared: check constraints, views, triggers"
-                            : strcmp(z.drv->table->name, "postgres") == 0
-                                  ? "not compared: check constraints, views, triggers, sequences not owned by a "
-                                    "column, functions"
-                                  : "not compared: check constraints, views, triggers, routines",
-                NULL);
+    if (rc == 0) {
+        mig_strvec probe = MIG_STRVEC_INIT;
+        rc = objects_of(&z, &probe);
+        mig_strvec_release(&probe);
+    }
+    if (rc == 0)
+        snapshot_line(&z);
     for (size_t i = 0; rc == 0 && i < n && !interrupted(&z); i++)
         if (z.in_range[i])
             rc = stair_step(&z, i);

@@ -1383,6 +1383,10 @@ static const mig_dialect dialect = {
     .hash_comments = 1,
 };
 
+/* mig test (my_objects.c / objects.c) */
+int my_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
+                          mig_drv_error *err);
+
 static const mig_driver driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1416,6 +1420,7 @@ static const mig_driver driver = {
     .render_ddl = my_render_ddl,
     .introspect_ddl = my_introspect_ddl,
     .mask_url = my_url_mask,
+    .introspect_objects = my_introspect_objects,
 };
 
 MIG_DRIVER_DEFINE(driver)

@@ -1486,6 +1486,10 @@ static const mig_dialect pg_dialect = {
     .hash_comments = 0,
 };
 
+/* mig test (pg_objects.c / objects.c) */
+int pg_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
+                          mig_drv_error *err);
+
 static const mig_driver pg_driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1519,6 +1523,7 @@ static const mig_driver pg_driver = {
     .render_ddl = pg_render_ddl,
     .introspect_ddl = pg_introspect_ddl,
     .mask_url = pg_mask_url,
+    .introspect_objects = pg_introspect_objects,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

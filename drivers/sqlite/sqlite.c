@@ -1343,6 +1343,10 @@ int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_sch
 
 static const char *const sqlite_schemes[] = { "sqlite", "sqlite3", NULL };
 
+/* mig test (sq_objects.c / objects.c) */
+int sq_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
+                          mig_drv_error *err);
+
 static const mig_driver sqlite_driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1369,6 +1373,7 @@ static const mig_driver sqlite_driver = {
     .introspect = sq_introspect,
     .render_ddl = sq_render_ddl,
     .introspect_ddl = sq_introspect_ddl,
+    .introspect_objects = sq_introspect_objects,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

@@ -165,6 +165,19 @@ expect_out "missing:"
 expect_out "uq_users_email"
 untouched
 
+# a downgrade that forgets a view (the snapshots compare views and triggers too)
+fresh
+base_chain
+write_rev $V c3 b2 "user view" "CREATE VIEW v_users AS SELECT id, name FROM users;" \
+    "UPDATE users SET name = name WHERE 1 = 0;"
+run test
+expect_rc 3 "forgotten view"
+expect_out "^ok +snapshot: .*views, triggers"
+expect_out "^FAIL +c3  user view"
+expect_out "left over \\(objects\\):"
+expect_out "view v_users"
+untouched
+
 # a revision that cannot run again after its own downgrade
 fresh
 base_chain

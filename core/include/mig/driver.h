@@ -274,6 +274,16 @@ typedef struct mig_ddl_change {
     const mig_ddl_enum        *old_enum;   /* ALTER_ENUM only */
 } mig_ddl_change;
 
+/*
+ * mig test: one schema object the schema model above does not hold. kind
+ * is "check", "view", "trigger", "sequence" or "routine"; table is the
+ * table it belongs to, or NULL; definition is the database's own spelling
+ * (compared as text), or NULL. Strings are borrowed for the call; a
+ * non-zero return stops the walk and is returned as it is.
+ */
+typedef int (*mig_object_fn)(void *payload, const char *kind, const char *table, const char *name,
+                             const char *definition);
+
 /* Receives one complete statement, without a terminating ';'. */
 typedef int (*mig_ddl_emit_fn)(void *payload, const char *statement);
 
@@ -421,6 +431,16 @@ struct mig_driver {
     int (*introspect_ddl)(mig_conn *conn, const char *ddl, size_t len,
                           const mig_schema_sink *sink, void *payload,
                           mig_drv_error *err);
+
+    /*
+     * mig test (appended; the ABI number is bumped with the next release's
+     * slots): the objects of the current schema that the introspection
+     * sink leaves out, through fn, in any order. *kinds is set to the
+     * kinds the driver reads, comma-separated ("view,trigger"), so that
+     * what it cannot see is named rather than passed. Optional.
+     */
+    int (*introspect_objects)(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
+                              mig_drv_error *err);
 
     /* ABI 2 and later: append below, never reorder. */
 };
