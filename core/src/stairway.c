@@ -146,6 +146,9 @@ static char *sqlite_file(const char *url, const char *base)
         p += 7;
     if (strncmp(p, "//", 2) == 0)
         p += 2;
+    /* sqlite:////abs is sqlite:///abs, as the driver reads it */
+    while (p[0] == '/' && p[1] == '/')
+        p++;
     size_t n = strcspn(p, "?");
     if (n == 0 || strncmp(p, ":memory:", 8) == 0 || strncmp(p, "/:memory:", 9) == 0)
         return NULL;

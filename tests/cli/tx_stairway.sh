@@ -280,6 +280,14 @@ base_chain
 run test --scratch-url "$URL"
 expect_rc 2 "scratch is the configured database"
 expect_err "the scratch database is the configured database"
+# ... also when spelled another way
+case "$D" in
+sqlite) other="sqlite:${DB_FILE##*/}" ;;
+*)      other=${URL/127.0.0.1/localhost} ;;
+esac
+run test --scratch-url "$other"
+expect_rc 2 "scratch is the configured database, spelled another way"
+expect_err "the scratch database is the configured database"
 run --tenant t1 test
 expect_rc 2 "tenant options"
 untouched
