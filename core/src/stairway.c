@@ -682,10 +682,29 @@ static int rebuild(stair *z)
     return rc;
 }
 
-/* One step down from r, on r's line only (a merge: down to its first parent). */
+/*
+ * A parent of merge r that nothing else applied builds on: downgrading to
+ * it takes r away and nothing more. The first parent when none is.
+ */
+static const mig_rev *merge_parent(stair *z, const mig_rev *r)
+{
+    for (size_t i = 0; i < mig_graph_nparents(z->g, r); i++) {
+        const mig_rev *p = mig_graph_parent(z->g, r, i);
+        int alone = 1;
+        for (size_t k = 0; alone && k < mig_graph_nchildren(z->g, p); k++) {
+            const mig_rev *c = mig_graph_child(z->g, p, k);
+            alone = c == r || !z->done[mig_graph_index(z->g, c)];
+        }
+        if (alone)
+            return p;
+    }
+    return mig_graph_parent(z->g, r, 0);
+}
+
+/* One step down from r, on r's line only (REV-1; a merge: down to one of its parents). */
 static int step_down(stair *z, const mig_rev *r)
 {
-    char *target = mig_graph_nparents(z->g, r) > 1 ? mig_strdup(mig_graph_parent(z->g, r, 0)->id)
+    char *target = mig_graph_nparents(z->g, r) > 1 ? mig_strdup(merge_parent(z, r)->id)
                                                     : mig_aprintf("%s-1", r->id);
     if (target == NULL)
         return mig_fail(z->sctx, MIG_ENOMEM, "out of memory");
@@ -786,6 +805,10 @@ static int stair_step(stair *z, size_t i)
             goto out;
         }
     }
+    if (interrupted(z)) {
+        mig_buf_printf(&notes, "%sinterrupted: down and up again not run", notes.len ? "\n" : "");
+        status = "skipped";
+    }
     if (notes.len)
         note = mig_buf_cstr(&notes);
     if (interrupted(z))
@@ -815,6 +838,9 @@ static int stair_step(stair *z, size_t i)
     }
     verdict_set(&v, C_DOWN, "ok", t);
     if (interrupted(z)) {
+        status = "skipped";
+        mig_buf_printf(&notes, "%sinterrupted: up again not run", notes.len ? "\n" : "");
+        note = mig_buf_cstr(&notes);
         /* back to S1, so the scratch database is where the run left it */
         if (mig_upgrade(z->sctx, r->id, 0) != 0)
             mig_error_clear(z->sctx);

@@ -227,6 +227,18 @@ expect_rc 0 "merge"
 expect_out "^ok +e5  merge"
 expect_out "^ok +downgrade to base"
 
+# a merge whose first parent has another child: only the merge comes down
+fresh
+base_chain
+write_rev $V c3 b2 "left" "CREATE TABLE l (id $INT PRIMARY KEY);" "DROP TABLE l;"
+write_rev $V d4 b2 "right" "CREATE TABLE r (id $INT PRIMARY KEY);" "DROP TABLE r;"
+write_rev $V e5 c3 "beyond left" "CREATE TABLE bl (id $INT PRIMARY KEY);" "DROP TABLE bl;"
+write_rev $V f6 "c3 d4" "merge" "CREATE TABLE m (id $INT PRIMARY KEY);" "DROP TABLE m;"
+run test --allow-heads
+expect_rc 0 "merge beside a branch"
+expect_out "^ok +f6  merge"
+expect_out "^ok +e5  beyond left"
+
 # no downgrade section: irreversible, a failure only with --strict
 fresh
 base_chain
