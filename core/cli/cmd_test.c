@@ -21,9 +21,9 @@ static int data, strict, allow_heads;
 
 static const cli_opt opts[] = {
     { 0, "scratch-url", "URL", CLI_STRING, &scratch_url, 0,
-      "run here (empty, not the configured database); default: a temporary one" },
+      "an empty database to use (default: a temporary one)" },
     { 0, "data", NULL, CLI_FLAG, &data, 0,
-      "put rows in the tables a revision touched before its downgrade" },
+      "put rows in touched tables before each downgrade" },
     { 0, "strict", NULL, CLI_FLAG, &strict, 0,
       "a revision without a downgrade section fails" },
     { 0, "allow-heads", NULL, CLI_FLAG, &allow_heads, 0,
