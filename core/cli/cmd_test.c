@@ -21,7 +21,7 @@ static int data, strict, allow_heads;
 
 static const cli_opt opts[] = {
     { 0, "scratch-url", "URL", CLI_STRING, &scratch_url, 0,
-      "an empty database to run in (else a temporary one)" },
+      "an empty database to run in (else a new one)" },
     { 0, "data", NULL, CLI_FLAG, &data, 0,
       "put rows in touched tables before each downgrade" },
     { 0, "strict", NULL, CLI_FLAG, &strict, 0,
