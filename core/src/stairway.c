@@ -701,6 +701,52 @@ static const mig_rev *merge_parent(stair *z, const mig_rev *r)
     return mig_graph_parent(z->g, r, 0);
 }
 
+/* A byte copy of a closed-for-writing SQLite file (no WAL: the driver keeps the rollback journal). */
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int bad = in == NULL || out == NULL;
+    while (!bad && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        bad = fwrite(buf, 1, n, out) != n;
+    bad |= in && ferror(in);
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        bad = 1;
+    return bad ? -1 : 0;
+}
+
+/*
+ * SQLite: S1 kept as a copy of the scratch file before the downgrade, so
+ * a failure goes back to it without replaying every upgrade.
+ */
+static char *s1_copy(stair *z)
+{
+    if (z->file == NULL)
+        return NULL;
+    char *copy = mig_aprintf("%s.s1", z->file);
+    if (copy && copy_file(z->file, copy) != 0) {
+        unlink(copy);
+        free(copy);
+        copy = NULL;
+    }
+    return copy;
+}
+
+static int back_to_copy(stair *z, const char *copy)
+{
+    session_close(z);
+    char *j = mig_aprintf("%s-journal", z->file);
+    if (j)
+        unlink(j);
+    free(j);
+    if (rename(copy, z->file) != 0)
+        return rebuild(z);
+    return session_open(z);
+}
+
 /* One step down from r, on r's line only (REV-1; a merge: down to one of its parents). */
 static int step_down(stair *z, const mig_rev *r)
 {
@@ -749,6 +795,7 @@ static int stair_step(stair *z, size_t i)
     int rc = 0, failed_at = -1, same = 1, down = 0, empty = 0;
     const mig_rev *blocked = NULL;
     mig_buf notes = MIG_BUF_INIT;
+    char *copy = NULL; /* SQLite: the scratch file at S1 */
     double t;
 
     if ((rc = prepare(z, r, &blocked)) != 0) {
@@ -776,6 +823,7 @@ static int stair_step(stair *z, size_t i)
     z->done[i] = 1;
     if ((rc = snapshot(z, &s1, 0)) != 0 || (rc = objects_of(z, &o1)) != 0)
         goto out;
+    copy = s1_copy(z);
 
     if ((rc = has_downgrade(z, r, &down)) != 0)
         goto out;
@@ -873,11 +921,17 @@ report:
     mig_error_clear(z->sctx);
     emit(z, r, status, &v, note);
     /* a failure leaves the scratch database anywhere: back to S1 (or S0 when the upgrade failed) */
-    if (failed_at >= 0 && !(failed_at == C_DOWN && !down))
+    if (failed_at > C_UP && !(failed_at == C_DOWN && !down) && copy) {
+        rc = back_to_copy(z, copy);
+    } else if (failed_at >= 0 && !(failed_at == C_DOWN && !down))
         rc = rebuild(z);
 out:
     verdict_release(&v);
     mig_buf_release(&notes);
+    if (copy) {
+        unlink(copy);
+        free(copy);
+    }
     mig_schema_free(s0);
     mig_schema_free(s1);
     mig_schema_free(now);
