@@ -9,7 +9,8 @@
  *     upgrade R again;     snapshot == S1  ("is not re-runnable")
  *
  * and the next revision starts from S1. After a failure the scratch
- * database is rebuilt (emptied, then every revision that went up is
+ * database goes back to S1 (SQLite: a copy of the file taken before the
+ * downgrade; elsewhere emptied, then every revision that went up
  * replayed) so one bad revision does not hide the verdict on the next.
  * Then the graph-wide checks: one head, the head equals the
  * [autogenerate] target, `downgrade base` leaves only mig's tables.
