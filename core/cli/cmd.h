@@ -126,10 +126,28 @@ int  cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
 /* output.c: stderr */
 int  cli_color_stderr(void);
 void cli_logger(void *payload, mig_log_level level, const char *line);
+/*
+ * The error of a failed run, the CLI's own or libmig's: what both stderr
+ * and the JSON document report. Fields are "" (line 0) when there is none;
+ * message never is.
+ */
+typedef struct cli_error_view {
+    const char *message, *detail, *hint, *file, *origin;
+    int         line;
+    char        fallback[128]; /* the message when none was set */
+} cli_error_view;
+void cli_error_get(const cli *c, int rc, cli_error_view *e);
 /* The error of a failed run: one line, a hint, and with -v the rest. */
 void cli_report_error(cli *c, int rc);
 
 /* json.c */
+/*
+ * docs/json.md and the schemas in schema/: every document carries this number, and
+ * it goes up with every change to the shape of any document.
+ */
+#define CLI_JSON_SCHEMA_VERSION 1
+/* A new document: schema_version, and the command when one was named. */
+json_t *cli_json_doc(const cli *c);
 /* A JSON string for s with every byte that is not UTF-8 replaced by U+FFFD; null for NULL. */
 json_t *cli_json_str(const char *s);
 json_t *cli_json_strv(const char *const *v); /* NULL-terminated list, NULL = [] */
@@ -165,7 +183,11 @@ int  cli_graph_is_current(const cli_graph *g, const char *id);
 void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned what);
 /* Full form: Rev:, Parent:/Merges:, Branches into:, Path:, the message and dates. */
 void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r);
-json_t *cli_rev_json(const cli_graph *g, const mig_revision *r);
+/*
+ * The revision object of every JSON document. Reads the file's body when
+ * the list gave no has_downgrade, so the object is the same everywhere.
+ */
+json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r);
 
 /* ---- the commands, one file each (cmd_<name>.c) ---- */
 #define CLI_COMMAND(name) \

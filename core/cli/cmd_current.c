@@ -88,7 +88,7 @@ int cmd_current(cli *c)
             json_array_append_new(cur, cli_json_str(g.current[i]));
             const mig_revision *r = cli_graph_find(&g, g.current[i]);
             if (r)
-                json_array_append_new(revs, cli_rev_json(&g, r));
+                json_array_append_new(revs, cli_rev_json(c, &g, r));
         }
         json_object_set_new(c->doc, "current", cur);
         json_object_set_new(c->doc, "revisions", revs);

@@ -96,7 +96,6 @@ static void on_sql_text(void *payload, const char *sql)
 
 int cli_run_migration(cli *c, int down, int sql, int resume)
 {
-    const char *name = down ? "downgrade" : "upgrade";
     const char *target = c->args[0];
     int range = strchr(target, ':') != NULL;
     if (range && !sql)
@@ -133,7 +132,6 @@ int cli_run_migration(cli *c, int down, int sql, int resume)
     mig_set_step_callback(c->ctx, NULL, NULL);
     mig_set_sql_callback(c->ctx, NULL, NULL);
     if (c->json) {
-        json_object_set_new(c->doc, "command", json_string(name));
         json_object_set_new(c->doc, "target", cli_json_str(target));
         if (sql)
             json_object_set_new(c->doc, "sql", cli_json_str(r.sql ? r.sql : ""));

@@ -222,7 +222,8 @@ static int make_context(cli *c)
 
 /*
  * The one place a result becomes an exit status. The error goes to stderr
- * (and into the JSON document with --json); then stdout must have been
+ * always, and into the JSON document as well with --json: a script reads
+ * stdout, the person watching it reads stderr. Then stdout must have been
  * written in full, or the run failed whatever the command said.
  */
 static int finish(cli *c, int rc, int ran)
@@ -264,7 +265,9 @@ int main(int argc, char **argv)
 
     if (rc == 0 && g.version) {
         if (c.json) {
-            c.doc = json_pack("{s:s, s:i}", "version", mig_version(), "driver_abi", (int)mig_driver_abi());
+            c.doc = cli_json_doc(&c);
+            json_object_set_new(c.doc, "version", json_string(mig_version()));
+            json_object_set_new(c.doc, "driver_abi", json_integer(mig_driver_abi()));
             ran = 1;
         } else {
             printf("mig %s (driver ABI %u)\n", mig_version(), mig_driver_abi());
@@ -284,7 +287,7 @@ int main(int argc, char **argv)
             rc = make_context(&c);
         if (rc == 0) {
             if (c.json)
-                c.doc = json_object();
+                c.doc = cli_json_doc(&c);
             ran = 1;
             rc = c.cmd->fn(&c);
         }

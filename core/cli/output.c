@@ -76,48 +76,55 @@ static void labelled(const char *label, const char *text)
     }
 }
 
+void cli_error_get(const cli *c, int rc, cli_error_view *e)
+{
+    e->message = e->detail = e->hint = e->file = e->origin = "";
+    e->line = 0;
+    if (c->err_code != 0) {
+        e->message = c->err_message;
+        e->hint = c->err_hint;
+    } else if (c->ctx != NULL) {
+        const mig_error *me = mig_last_error(c->ctx);
+        e->message = me->message ? me->message : "";
+        e->hint = me->hint ? me->hint : "";
+        e->detail = me->detail ? me->detail : "";
+        e->file = me->file ? me->file : "";
+        e->line = me->line;
+        e->origin = me->origin ? me->origin : "";
+    }
+    if (*e->message == '\0') {
+        if (c->cmd)
+            snprintf(e->fallback, sizeof e->fallback, "'%s' failed (%s)", c->cmd->name, cli_error_name(rc));
+        else
+            snprintf(e->fallback, sizeof e->fallback, "failed (%s)", cli_error_name(rc));
+        e->message = e->fallback;
+    }
+}
+
 void cli_report_error(cli *c, int rc)
 {
-    const char *message = "", *hint = "", *detail = "", *file = "", *origin = "";
-    int line = 0;
-    if (c->err_code != 0) {
-        message = c->err_message;
-        hint = c->err_hint;
-    } else if (c->ctx != NULL) {
-        const mig_error *e = mig_last_error(c->ctx);
-        message = e->message ? e->message : "";
-        hint = e->hint ? e->hint : "";
-        detail = e->detail ? e->detail : "";
-        file = e->file ? e->file : "";
-        line = e->line;
-        origin = e->origin ? e->origin : "";
-    }
-
+    cli_error_view e;
+    cli_error_get(c, rc, &e);
     int color = cli_color_stderr();
     fputs(color ? BOLD "mig:" RESET " " : "mig: ", stderr);
-    if (*message)
-        one_line(message);
-    else if (c->cmd)
-        fprintf(stderr, "'%s' failed (%s)", c->cmd->name, cli_error_name(rc));
-    else
-        fprintf(stderr, "failed (%s)", cli_error_name(rc));
+    one_line(e.message);
     fputc('\n', stderr);
     /*
      * A failed migration shows its statement and the database's code
      * (SQLSTATE) at once; bad input stays one line.
      */
     if (!c->verbose && (rc == MIG_EFAIL || rc == MIG_EPARTIAL))
-        labelled("detail", detail);
-    labelled("hint", hint);
+        labelled("detail", e.detail);
+    labelled("hint", e.hint);
     if (c->verbose) {
-        labelled("detail", detail);
-        if (*file) {
-            if (line > 0)
-                fprintf(stderr, "where: %s:%d\n", file, line);
+        labelled("detail", e.detail);
+        if (*e.file) {
+            if (e.line > 0)
+                fprintf(stderr, "where: %s:%d\n", e.file, e.line);
             else
-                fprintf(stderr, "where: %s\n", file);
+                fprintf(stderr, "where: %s\n", e.file);
         }
-        if (*origin)
-            fprintf(stderr, "origin: %s\n", origin);
+        if (*e.origin)
+            fprintf(stderr, "origin: %s\n", e.origin);
     }
 }

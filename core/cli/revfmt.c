@@ -160,13 +160,18 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
     fputc('\n', f);
 }
 
-json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
+json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r)
 {
-    (void)g;
-    json_t *o = json_object(), *next = cli_json_strv(r->next);
+    if (r->has_downgrade < 0) {
+        /* Fills in the same view, and leaves the caller's list valid (mig.h). */
+        const mig_revision *full = NULL;
+        if (mig_revision_find(c->ctx, r->id, &full) == 0 && strcmp(full->id, r->id) == 0)
+            r = full;
+    }
+    json_t *o = json_object();
     json_object_set_new(o, "revision", cli_json_str(r->id));
     json_object_set_new(o, "down_revisions", cli_json_strv(r->down));
-    json_object_set_new(o, "next_revisions", next);
+    json_object_set_new(o, "next_revisions", cli_json_strv(r->next));
     json_object_set_new(o, "branch_labels", cli_json_strv(r->labels));
     json_object_set_new(o, "depends_on", cli_json_strv(r->depends));
     json_object_set_new(o, "message", cli_json_str(r->message));
@@ -174,12 +179,13 @@ json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
     json_object_set_new(o, "path", cli_json_str(r->path));
     json_object_set_new(o, "lua", json_boolean(r->is_lua));
     json_object_set_new(o, "transactional", json_boolean(r->transactional));
+    /* null only when the body could not be read; running it will say why */
     json_object_set_new(o, "has_downgrade", r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
     json_object_set_new(o, "head", json_boolean(r->is_head));
     json_object_set_new(o, "base", json_boolean(r->is_base));
     json_object_set_new(o, "branchpoint", json_boolean(r->is_branch_point));
     json_object_set_new(o, "mergepoint", json_boolean(r->is_merge));
-    if (g->have_current)
-        json_object_set_new(o, "current", json_boolean(cli_graph_is_current(g, r->id)));
+    /* null: the database was not read (no URL, unreachable) */
+    json_object_set_new(o, "current", g->have_current ? json_boolean(cli_graph_is_current(g, r->id)) : json_null());
     return o;
 }

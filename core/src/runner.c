@@ -288,8 +288,10 @@ static void report_step(run *r, const mig_plan_step *st, double ms)
     const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
     const char *from = st->upgrade ? other : st->rev->id;
     const char *to = st->upgrade ? st->rev->id : other;
-    mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
-            st->rev->message ? st->rev->message : "", ms);
+    /* offline, nothing ran: no progress line, but --json still lists what was rendered */
+    if (!r->offline)
+        mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
+                st->rev->message ? st->rev->message : "", ms);
     if (ctx->step_fn) {
         mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
         ctx->step_fn(ctx->step_payload, &rep);
@@ -556,8 +558,8 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
     }
     if (rc == 0 && !r->offline)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
-    if (rc == 0 && !r->offline)
-        report_step(r, st, now_ms() - t0);
+    if (rc == 0)
+        report_step(r, st, r->offline ? 0.0 : now_ms() - t0);
     return rc;
 }
 

@@ -134,7 +134,11 @@ typedef struct mig_revision {
  */
 int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
 int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
-/* One revision by id, unique prefix, label or symbolic name (head, base). */
+/*
+ * One revision by id, unique prefix, label or symbolic name (head, base).
+ * It reads the body for has_downgrade into the same view the lists hold,
+ * and leaves lists from mig_revisions and mig_heads valid.
+ */
 int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out);
 
 /* ---- the database ---- */
@@ -152,7 +156,7 @@ typedef struct mig_step_report {
     const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
-    double      duration_ms;
+    double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
