@@ -108,6 +108,7 @@ static void usage(FILE *f)
     fputs("\noptions (before or after the command):\n", f);
     cli_opt_help(f, global_opts);
     fputs("\nRun 'mig COMMAND --help' for a command's own options.\n", f);
+    fputs("The JSON Schema of each --json document: " MIG_SCHEMA_DIR "/COMMAND.json\n", f);
 }
 
 static void command_help(FILE *f, const cli_cmd *cmd)
@@ -266,6 +267,8 @@ int main(int argc, char **argv)
     if (rc == 0 && g.version) {
         if (c.json) {
             c.doc = cli_json_doc(&c);
+            /* about mig, not a command named beside --version: mig.json describes it */
+            json_object_del(c.doc, "command");
             json_object_set_new(c.doc, "version", json_string(mig_version()));
             json_object_set_new(c.doc, "driver_abi", json_integer(mig_driver_abi()));
             ran = 1;

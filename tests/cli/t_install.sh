@@ -41,6 +41,7 @@ want=(
     "$datadir/zsh/site-functions/_mig"
     "$datadir/doc/mig/CHANGELOG.md"
 )
+for j in "$MIG_SRC"/schema/*.json; do want+=("$datadir/mig/schema/$(basename "$j")"); done
 for so in $builddrivers; do want+=("$libdir/mig/drivers/$(basename "$so")"); done
 for h in "$MIG_SRC"/hooks/*.lua; do
     [ -f "$h" ] && want+=("$datadir/mig/hooks/$(basename "$h")")

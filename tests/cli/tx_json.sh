@@ -33,6 +33,8 @@ write_rev $V ccccccccccc3 aaaaaaaaaaa1 "branch two" "CREATE TABLE two (id INTEGE
 # ---- before any command ----
 run --json --version
 expect_rc 0 "--version --json"; expect_json "--version --json"
+run --json upgrade --version
+expect_rc 0 "--version beside a command"; expect_json "--version beside a command"
 run --json frobnicate
 expect_rc 2 "unknown command"; expect_json "unknown command"
 expect_err "^mig: unknown command 'frobnicate'"
