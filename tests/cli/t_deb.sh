@@ -96,7 +96,8 @@ if depends mig | grep -Eq 'libpq|libsqlite3'; then fail "mig depends on a driver
 [ -n "$(deb mig-driver-mysql)" ] && { depends mig-driver-mysql | grep -q libmariadb && pass || fail "mig-driver-mysql lacks libmariadb: $(depends mig-driver-mysql)"; }
 dpkg-deb -c "$(deb mig)" >"$T_TMP/mig.contents"
 for f in ./usr/bin/mig ./usr/share/man/man1/mig.1 ./usr/share/mig/templates/template.sql \
-         ./usr/share/bash-completion/completions/mig ./usr/share/zsh/vendor-completions/_mig; do
+         ./usr/share/bash-completion/completions/mig ./usr/share/zsh/vendor-completions/_mig \
+         ./usr/share/mig/schema/upgrade.json ./usr/share/mig/schema/mig.json; do
     if grep -q " $f\$" "$T_TMP/mig.contents"; then pass; else fail "package mig lacks $f"; fi
 done
 
