@@ -135,6 +135,17 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+/* Once per loaded graph: Alembic's .py revisions beside ours are never read. */
+static void warn_py_files(mig_ctx *ctx)
+{
+    size_t n = mig_graph_py_files(ctx->graph);
+    if (n)
+        mig_log(ctx, MIG_LOG_WARN,
+                "%s: warning: %zu Alembic revision file%s (.py) ignored: mig reads only .sql and .lua "
+                "revisions (see docs/alembic.md)",
+                ctx->versions_dir, n, n == 1 ? "" : "s");
+}
+
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
 {
     if (ctx->graph == NULL) {
@@ -145,6 +156,7 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
         if (rc)
             return rc;
+        warn_py_files(ctx);
     }
     *out = ctx->graph;
     return 0;
@@ -452,6 +464,7 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     } else {
         ctx->graph = j.graph;
         *g = j.graph;
+        warn_py_files(ctx);
         rc = src;
     }
     mig_ctx_free(j.ctx);

@@ -419,6 +419,26 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     return mig_post_write_hooks(ctx, path, id);
 }
 
+/*
+ * A first revision with no parent, while the database is at a revision no
+ * file declares (Alembic's, say), would start a history the database is not
+ * on. Asked only when a database answers: writing a revision needs none.
+ */
+static int root_allowed(mig_ctx *ctx, const char *rev_id)
+{
+    const char *const *cur = NULL;
+    size_t n = 0;
+    if (mig_current(ctx, &cur, &n) != 0) {
+        mig_error_clear(ctx);
+        return 0;
+    }
+    /* the placeholder that declares the database's revision is the way out */
+    for (size_t i = 0; i < n; i++)
+        if (rev_id == NULL || strcmp(rev_id, cur[i]) != 0)
+            return mig_graph_fail_unknown(ctx, cur[i]);
+    return 0;
+}
+
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
 {
     mig_error_clear(ctx);
@@ -470,6 +490,8 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
         mig_buf_release(&b);
     } else if (mig_graph_nheads(g) == 1) {
         mig_strvec_push(&down, mig_graph_head(g, 0)->id);
+    } else {
+        rc = root_allowed(ctx, o->rev_id);
     }
     if (rc == 0)
         rc = write_revision(ctx, o, &down, path_out);
