@@ -343,6 +343,8 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
+    if (rc == 0)
+        rc = mig_drv_check_url(ctx, s->drv, s->url, ctx->opts.driver && *ctx->opts.driver);
     int db_tenant = s->url && mig_url_has_tenant(s->url);
     if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
         /* a database tenant's name goes into a URL or a file path: keep it plain */

@@ -252,16 +252,38 @@ void mig_drv_unload(mig_drv *drv)
     free(drv);
 }
 
+static const struct {
+    const char *scheme, *driver;
+} builtin[] = {
+    { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
+    { "postgresql", "postgres" }, { "postgres", "postgres" },
+    { "pgsql", "postgres" },      { "mysql", "mysql" },
+    { "mariadb", "mysql" },
+};
+
+int mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag)
+{
+    char scheme[64];
+    if (url == NULL || mig_url_scheme(url, scheme, sizeof scheme) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
+        if (strcmp(scheme, builtin[i].scheme) != 0 || strcmp(builtin[i].driver, drv->table->name) == 0)
+            continue;
+        /* caught here, not by the driver: its parser would take the URL for something else */
+        char *masked = mig_url_mask(url);
+        int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s'%s cannot use URL '%s', which is a %s URL",
+                          drv->table->name, from_flag ? " (--driver)" : "", masked ? masked : "",
+                          builtin[i].driver);
+        mig_error_hint(ctx, "leave the driver out (it follows from the URL), or give a %s URL",
+                       drv->table->name);
+        free(masked);
+        return rc;
+    }
+    return 0;
+}
+
 int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
 {
-    static const struct {
-        const char *scheme, *driver;
-    } builtin[] = {
-        { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
-        { "postgresql", "postgres" }, { "postgres", "postgres" },
-        { "pgsql", "postgres" },      { "mysql", "mysql" },
-        { "mariadb", "mysql" },
-    };
     *out = NULL;
     char scheme[64];
     if (mig_url_scheme(url, scheme, sizeof scheme) < 0) {

@@ -32,6 +32,8 @@ int  mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name);
 void mig_drv_unload(mig_drv *drv);
 /* Driver name for a URL scheme ("postgresql" -> "postgres"). */
 int  mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url);
+/* MIG_ECONFIG when url's scheme is a built-in driver's other than drv (from_flag: named by --driver). */
+int  mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag);
 
 /* The folders searched, in order, NULL-terminated (caller frees with mig_strvec_release). */
 struct mig_strvec;
