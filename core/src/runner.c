@@ -101,6 +101,21 @@ static size_t byte_of_char(const char *s, size_t len, long pos)
 }
 
 /*
+ * A statement run on its own has its error located in itself: move the
+ * place (statement start, error position) to where it sits in the section.
+ */
+static void shift_error(mig_drv_error *de, const char *text, size_t off)
+{
+    de->stmt_offset += off;
+    if (de->position > 0) {
+        long chars = 0;
+        for (size_t i = 0; i < off; i++)
+            chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+        de->position += chars;
+    }
+}
+
+/*
  * Turn the context's database error into the error of a revision: name
  * the revision, its file and line, the statement, the database's words,
  * the tenant.
@@ -532,7 +547,7 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             mig_drv_error de;
             rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
             if (rc) {
-                de.stmt_offset += sp[i].off;
+                shift_error(&de, text, sp[i].off);
                 rc = revision_error(r, st->rev, text, len, line, &de);
             }
         }
@@ -702,7 +717,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
             rc = mig_db_begin(r->s.db, ctx, 1);
         int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
-            de.stmt_offset += sp[i].off;
+            shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
             mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
                                 "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
