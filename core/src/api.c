@@ -293,11 +293,20 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
         if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
             return rc;
     }
+    mig_buf path = MIG_BUF_INIT;
+    rc = mig_tenant_search_path(ctx, s->drv, &path);
+    if (rc == 0)
+        rc = mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
+    mig_buf_release(&path);
+    return rc;
+}
+
+int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out)
+{
     char *raw = NULL;
-    rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
+    int rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
     if (rc)
         return rc;
-    mig_buf path = MIG_BUF_INIT;
     if (raw) {
         char *save = NULL;
         for (char *item = strtok_r(raw, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -309,16 +318,13 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             if (n == 0)
                 continue;
             const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
-            char *q = mig_drv_quote_ident(s->drv, name);
-            mig_buf_printf(&path, "%s%s", path.len ? ", " : "", q ? q : "");
+            char *q = mig_drv_quote_ident(drv, name);
+            mig_buf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
             free(q);
         }
     }
     free(raw);
-    rc = path.oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory")
-                  : mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
-    mig_buf_release(&path);
-    return rc;
+    return out->oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
 static int session_open(mig_session *s, mig_ctx *ctx, int *missing);

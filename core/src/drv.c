@@ -658,6 +658,37 @@ char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
     return big;
 }
 
+int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create)
+{
+    /*
+     * The plugin ABI switches schemas on a live connection only; the SQL
+     * that does it is known for the built-in drivers, whose set_schema
+     * runs exactly this.
+     */
+    int pg = strcmp(drv->table->name, "postgres") == 0, my = strcmp(drv->table->name, "mysql") == 0;
+    if (!pg && !my)
+        return -1;
+    char *q = mig_drv_quote_ident(drv, schema);
+    if (q == NULL) {
+        out->oom = 1;
+        return 0;
+    }
+    if (create)
+        mig_buf_printf(out, "CREATE %s IF NOT EXISTS %s;\n", pg ? "SCHEMA" : "DATABASE", q);
+    if (my) {
+        mig_buf_printf(out, "USE %s;\n", q);
+    } else if (extra == NULL || *extra == '\0') {
+        mig_buf_printf(out, "SET search_path TO %s;\n", q);
+    } else {
+        /* the tenant first, as pg_set_schema puts it, unless the list starts with it */
+        size_t ql = strlen(q);
+        int first = strncmp(extra, q, ql) == 0 && (extra[ql] == ',' || extra[ql] == '\0');
+        mig_buf_printf(out, "SET search_path TO %s%s%s;\n", first ? "" : q, first ? "" : ", ", extra);
+    }
+    free(q);
+    return 0;
+}
+
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty)
 {
     if (MIG_DRIVER_HAS(drv->table, statement_end)) {

@@ -26,6 +26,7 @@
 #include "revfile.h"
 #include "sqlsplit.h"
 #include "tenant.h"
+#include "url.h"
 
 typedef struct run {
     mig_ctx      *ctx;
@@ -1213,12 +1214,103 @@ static int exec_tenant(mig_ctx *child, void *payload)
     return execute(child, a->target, a->upgrade, a->flags);
 }
 
+static void emit_text(mig_ctx *ctx, const mig_buf *b)
+{
+    if (ctx->sql_fn)
+        ctx->sql_fn(ctx->sql_payload, mig_buf_cstr(b));
+    else
+        fputs(mig_buf_cstr(b), stdout);
+}
+
+/*
+ * Offline SQL for tenants: one script, a section per tenant in list order,
+ * each switching to the tenant's schema (or database, on MySQL) and then
+ * exactly what `--sql` renders for one database, version-table statements
+ * included, so the rollout can be read and run without mig.
+ */
+static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    mig_strvec names = MIG_STRVEC_INIT;
+    int rc = 0;
+    if (ctx->opts.all_tenants) {
+        char *query = NULL;
+        rc = mig_config_get(ctx->cfg, ctx, "tenants", "query", &query);
+        if (rc == 0 && query) {
+            int line = 0;
+            mig_config_raw(ctx->cfg, "tenants", "query", &line);
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "--sql renders without a connection, and [tenants] query needs one to list the tenants");
+            mig_error_hint(ctx, "name them with --tenant NAME (repeatable), or list them in [tenants] list or script");
+        }
+        free(query);
+    }
+    if (rc == 0)
+        rc = mig_tenants_resolve(ctx, &names);
+    if (rc == 0)
+        rc = mig_ctx_prepare_shared(ctx);
+    char *url = NULL;
+    if (rc == 0 && mig_ctx_url(ctx, &url) != 0) {
+        mig_error_clear(ctx); /* no URL is needed offline */
+        url = NULL;
+    }
+    int db_tenants = url && mig_url_has_tenant(url);
+    free(url);
+    int create = 0;
+    if (rc == 0 && db_tenants && names.n > 1) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "--sql with {tenant} in the URL: a script cannot switch databases");
+        mig_error_hint(ctx, "render one --tenant at a time, and run each script on that tenant's database");
+    } else if (rc == 0 && !db_tenants) {
+        rc = mig_tenant_check_schemas(ctx);
+        if (rc == 0)
+            rc = mig_config_get_bool(ctx->cfg, ctx, "tenants", "create_schemas", 0, &create);
+    }
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        mig_ctx *child = NULL;
+        rc = mig_ctx_child(&child, ctx, names.v[i]);
+        mig_buf head = MIG_BUF_INIT, extra = MIG_BUF_INIT;
+        if (rc == 0) {
+            child->sql_fn = ctx->sql_fn;
+            child->sql_payload = ctx->sql_payload;
+            child->step_fn = ctx->step_fn;
+            child->step_payload = ctx->step_payload;
+            /* the name as quoted in SQL, and no line break: it sits in a comment */
+            char *q = mig_drv_quote_ident(ctx->drv, names.v[i]);
+            for (char *p = q; p && *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+            mig_buf_printf(&head, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
+            free(q);
+            if (!db_tenants) {
+                rc = mig_tenant_search_path(child, ctx->drv, &extra);
+                if (rc == 0 && mig_drv_schema_sql(&head, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                    rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
+                                  ctx->drv->table->name);
+            }
+            if (rc == 0 && (head.oom || extra.oom))
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            emit_text(ctx, &head);
+            rc = execute(child, target, upgrade, flags);
+            if (rc)
+                mig_ctx_swap_error(ctx, child);
+        } else if (child && ctx->err_code == 0) {
+            mig_ctx_swap_error(ctx, child);
+        }
+        mig_buf_release(&head);
+        mig_buf_release(&extra);
+        mig_ctx_free(child);
+    }
+    mig_strvec_release(&names);
+    return rc;
+}
+
 static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     if (!mig_has_tenants(ctx) || ctx->tenant)
         return execute(ctx, target, upgrade, flags);
     if (flags & MIG_RUN_SQL)
-        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+        return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
     if (rc)
         return rc;

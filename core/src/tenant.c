@@ -281,7 +281,7 @@ static void *worker(void *arg)
  * configuration error before any tenant starts, not a failure per tenant.
  * What cannot be resolved here (no driver, no URL) is left to each tenant.
  */
-static int check_schemas(mig_ctx *ctx)
+int mig_tenant_check_schemas(mig_ctx *ctx)
 {
     const mig_drv *drv = NULL;
     char *url = NULL;
@@ -340,7 +340,7 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     if (rc == 0)
         rc = jobs_of(ctx, &jobs);
     if (rc == 0)
-        rc = check_schemas(ctx);
+        rc = mig_tenant_check_schemas(ctx);
     if (rc) {
         mig_strvec_release(&p.names);
         return rc;
