@@ -271,7 +271,7 @@ static int plain_name(const char *s)
  * the state tables live there. [tenants] search_path widens the path;
  * every name in it is quoted, so no tenant name can inject SQL.
  */
-static int enter_schema(mig_session *s, mig_ctx *ctx)
+static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
 {
     if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
         return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
@@ -289,6 +289,11 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             rc = mig_fail(ctx, MIG_EFAIL, "tenant schema '%s' does not exist", ctx->tenant);
             mig_error_hint(ctx, "create it, or set create_schemas = true in [tenants]");
             return rc;
+        }
+        if (missing) {
+            /* a read creates nothing: a schema a run would create is a tenant at base */
+            *missing = 1;
+            return 0;
         }
         if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
             return rc;
@@ -380,8 +385,11 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
     } else if (rc == 0) {
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
     }
-    if (rc == 0 && ctx->tenant && !db_tenant)
-        rc = enter_schema(s, ctx);
+    if (rc == 0 && ctx->tenant && !db_tenant) {
+        rc = enter_schema(s, ctx, missing);
+        if (rc == 0 && missing && *missing)
+            return 0;
+    }
     if (rc == 0) {
         char *on_connect = NULL;
         rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);

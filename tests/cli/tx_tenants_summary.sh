@@ -73,6 +73,23 @@ expect_eq "$(row "$A" | awk '{ print $2, $3, $4, $5, $6 }')" "s00000000001 s0000
 expect_eq "$(row "$Z" | awk '{ print $2, $3, $NF }')" "s00000000001 s00000000001 failed" "zeta failed"
 expect_err "^detail: "
 
+# a tenant not started whose schema (or file) a run would create: at base, and nothing created by the read
+N=$(tname newbie)
+[ "$MIG_TEST_DRIVER" = mysql ] &&
+    T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$N\`'")
+sed -i "s/^list = .*/list = $Z, $N/" mig.ini
+printf 'create_schemas = true\n' >> mig.ini
+run --all-tenants -j 1 upgrade head
+expect_rc 1 "upgrade with a failing first tenant, second one new"
+expect_eq "$(row "$N" | awk '{ print $2, $3, $4, $5, $6 }')" "base base - not started" "new tenant not started, at base"
+case "$MIG_TEST_DRIVER" in
+sqlite)   [ ! -e "$N.db" ] && pass || fail "the summary's read created $N.db" ;;
+postgres) expect_eq "$(sql "SELECT count(*) FROM pg_namespace WHERE nspname = '$N'")" 0 "schema created by the summary's read" ;;
+mysql)    expect_eq "$(sql "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '$N'")" 0 "database created by the summary's read" ;;
+esac
+sed -i '/^create_schemas/d' mig.ini
+sed -i "s/^list = .*/list = $Z, $A, $G/" mig.ini
+
 # on a terminal: [k/N tenants]
 if command -v script >/dev/null; then
     out=$(cd "$T_TMP" && MIG_DRIVER_PATH=$MIG_DRIVER_PATH script -qec "'$MIG' --all-tenants --keep-going -j 1 upgrade head" /dev/null 2>&1)
