@@ -129,13 +129,12 @@ void cli_tenants_end(cli *c)
         fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];
-            /* unknown is not base */
-            int unread = r->unread;
+            /* a tenant never started took no time; one that could not be read is unknown, not base */
             char ms[32] = "-";
             if (strcmp(r->status, "not started") != 0)
                 snprintf(ms, sizeof ms, "%.0f ms", r->ms);
             fprintf(stderr, "%-*s  %-14s  %-14s  %9s  %s\n", (int)w, r->tenant,
-                    unread ? "-" : *r->from ? r->from : "base", unread ? "-" : *r->to ? r->to : "base",
+                    r->unread ? "-" : *r->from ? r->from : "base", r->unread ? "-" : *r->to ? r->to : "base",
                     ms, r->status);
         }
     }

@@ -770,12 +770,17 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     return rc;
 }
 
+static void emit_text(mig_ctx *ctx, const mig_buf *b)
+{
+    if (ctx->sql_fn)
+        ctx->sql_fn(ctx->sql_payload, mig_buf_cstr(b));
+    else
+        fputs(mig_buf_cstr(b), stdout);
+}
+
 static int emit_offline(run *r)
 {
-    if (r->ctx->sql_fn)
-        r->ctx->sql_fn(r->ctx->sql_payload, mig_buf_cstr(&r->sql));
-    else
-        fputs(mig_buf_cstr(&r->sql), stdout);
+    emit_text(r->ctx, &r->sql);
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
@@ -1214,23 +1219,23 @@ static int exec_tenant(mig_ctx *child, void *payload)
     return execute(child, a->target, a->upgrade, a->flags);
 }
 
-static void emit_text(mig_ctx *ctx, const mig_buf *b)
+/* A tenant's offline SQL, kept until every tenant has rendered. */
+static void collect_sql(void *payload, const char *sql)
 {
-    if (ctx->sql_fn)
-        ctx->sql_fn(ctx->sql_payload, mig_buf_cstr(b));
-    else
-        fputs(mig_buf_cstr(b), stdout);
+    mig_buf_puts(payload, sql);
 }
 
 /*
  * Offline SQL for tenants: one script, a section per tenant in list order,
  * each switching to the tenant's schema (or database, on MySQL) and then
  * exactly what `--sql` renders for one database, version-table statements
- * included, so the rollout can be read and run without mig.
+ * included, so the rollout can be read and run without mig. Nothing is
+ * printed unless every tenant renders, as for one database.
  */
 static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     mig_strvec names = MIG_STRVEC_INIT;
+    mig_buf script = MIG_BUF_INIT;
     int rc = 0;
     if (ctx->opts.all_tenants) {
         char *query = NULL;
@@ -1267,10 +1272,10 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
     for (size_t i = 0; rc == 0 && i < names.n; i++) {
         mig_ctx *child = NULL;
         rc = mig_ctx_child(&child, ctx, names.v[i]);
-        mig_buf head = MIG_BUF_INIT, extra = MIG_BUF_INIT;
+        mig_buf extra = MIG_BUF_INIT;
         if (rc == 0) {
-            child->sql_fn = ctx->sql_fn;
-            child->sql_payload = ctx->sql_payload;
+            child->sql_fn = collect_sql;
+            child->sql_payload = &script;
             child->step_fn = ctx->step_fn;
             child->step_payload = ctx->step_payload;
             /* the name as quoted in SQL, and no line break: it sits in a comment */
@@ -1278,29 +1283,32 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
             for (char *p = q; p && *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     *p = '?';
-            mig_buf_printf(&head, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
+            mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
             free(q);
             if (!db_tenants) {
                 rc = mig_tenant_search_path(child, ctx->drv, &extra);
-                if (rc == 0 && mig_drv_schema_sql(&head, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                if (rc == 0 && mig_drv_schema_sql(&script, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
                     rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
                                   ctx->drv->table->name);
             }
-            if (rc == 0 && (head.oom || extra.oom))
+            if (rc == 0 && extra.oom)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
         if (rc == 0) {
-            emit_text(ctx, &head);
             rc = execute(child, target, upgrade, flags);
             if (rc)
                 mig_ctx_swap_error(ctx, child);
         } else if (child && ctx->err_code == 0) {
             mig_ctx_swap_error(ctx, child);
         }
-        mig_buf_release(&head);
         mig_buf_release(&extra);
         mig_ctx_free(child);
     }
+    if (rc == 0 && script.oom)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0)
+        emit_text(ctx, &script);
+    mig_buf_release(&script);
     mig_strvec_release(&names);
     return rc;
 }

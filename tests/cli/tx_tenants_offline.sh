@@ -97,6 +97,14 @@ for t in "$I" "$A" "$G"; do expect_out "^$t o00000000002$"; done
 run --all-tenants check
 expect_rc 0 "check after the offline rollout"
 
+# a Lua revision cannot be rendered: exit 2, and no part of the script is printed
+printf -- '-- mig:revision o00000000003\n-- mig:down_revision o00000000002\nreturn { upgrade = function(db) end }\n' > $V/o00000000003_lua.lua
+run --all-tenants upgrade --sql o00000000002:head
+expect_rc 2 "--sql through a Lua revision"
+expect_err "Lua revision"
+expect_eq "$OUT" "" "no part of the script on stdout"
+rm $V/o00000000003_lua.lua
+
 # a query source needs a connection
 sed -i "s/^script = .*/query = SELECT 'x'/" mig.ini
 run --all-tenants upgrade --sql base:head
