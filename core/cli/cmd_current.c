@@ -1,6 +1,7 @@
 /*
  * mig current [-v]: the revisions in the version table, one per line,
- * nothing at base; with -v each one in full, as `show` prints it.
+ * nothing at base; with -v each one in full, as `show` prints it. A
+ * revision no file declares is an error (exit 2), not a line.
  */
 #include "cmd.h"
 
@@ -77,9 +78,19 @@ int cmd_current(cli *c)
     if (rc != 0)
         goto out;
     /* Broken revision files do not hide what the database says: print bare ids then. */
-    if ((c->verbose || c->json) && mig_revisions(c->ctx, &g.revs, &g.n) != 0) {
+    if (mig_revisions(c->ctx, &g.revs, &g.n) != 0) {
         g.revs = NULL;
         g.n = 0;
+    } else {
+        /* a revision no file declares (Alembic's, say): every later command would trip on it */
+        for (size_t i = 0; i < g.ncurrent; i++)
+            if (cli_graph_find(&g, g.current[i]) == NULL) {
+                rc = cli_fail(c, MIG_ETARGET, "the database is at revision '%s', which no revision file declares",
+                              g.current[i]);
+                cli_hint(c, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                            "see docs/alembic.md), or set the version table with `mig stamp REV`", g.current[i]);
+                goto out;
+            }
     }
 
     if (c->json) {

@@ -193,7 +193,13 @@ static int format_option(char *buf, size_t size, const cli_opt *o)
 int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd)
 {
     for (const cli_opt *o = tbl; !CLI_OPT_END(o); o++) {
-        if (!o->required || o->kind != CLI_STRING || *(const char **)o->dest != NULL)
+        if (!o->required || o->kind != CLI_STRING)
+            continue;
+        /* a blank value (-m "") says nothing either: the file would have no message and no slug */
+        const char *v = *(const char **)o->dest;
+        while (v && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+            v++;
+        if (v != NULL && *v != '\0')
             continue;
         if (o->short_name)
             return cli_fail(c, MIG_EUSAGE, "'%s' needs -%c %s (see 'mig %s --help')",

@@ -135,6 +135,17 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+/* Once per loaded graph: Alembic's .py revisions beside ours are never read. */
+static void warn_py_files(mig_ctx *ctx)
+{
+    size_t n = mig_graph_py_files(ctx->graph);
+    if (n)
+        mig_log(ctx, MIG_LOG_WARN,
+                "%s: warning: %zu Alembic revision file%s (.py) ignored: mig reads only .sql and .lua "
+                "revisions (see docs/alembic.md)",
+                ctx->versions_dir, n, n == 1 ? "" : "s");
+}
+
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
 {
     if (ctx->graph == NULL) {
@@ -145,6 +156,7 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
         if (rc)
             return rc;
+        warn_py_files(ctx);
     }
     *out = ctx->graph;
     return 0;
@@ -259,7 +271,7 @@ static int plain_name(const char *s)
  * the state tables live there. [tenants] search_path widens the path;
  * every name in it is quoted, so no tenant name can inject SQL.
  */
-static int enter_schema(mig_session *s, mig_ctx *ctx)
+static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
 {
     if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
         return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
@@ -278,14 +290,28 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             mig_error_hint(ctx, "create it, or set create_schemas = true in [tenants]");
             return rc;
         }
+        if (missing) {
+            /* a read creates nothing: a schema a run would create is a tenant at base */
+            *missing = 1;
+            return 0;
+        }
         if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
             return rc;
     }
+    mig_buf path = MIG_BUF_INIT;
+    rc = mig_tenant_search_path(ctx, s->drv, &path);
+    if (rc == 0)
+        rc = mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
+    mig_buf_release(&path);
+    return rc;
+}
+
+int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out)
+{
     char *raw = NULL;
-    rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
+    int rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
     if (rc)
         return rc;
-    mig_buf path = MIG_BUF_INIT;
     if (raw) {
         char *save = NULL;
         for (char *item = strtok_r(raw, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -297,16 +323,13 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             if (n == 0)
                 continue;
             const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
-            char *q = mig_drv_quote_ident(s->drv, name);
-            mig_buf_printf(&path, "%s%s", path.len ? ", " : "", q ? q : "");
+            char *q = mig_drv_quote_ident(drv, name);
+            mig_buf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
             free(q);
         }
     }
     free(raw);
-    rc = path.oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory")
-                  : mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
-    mig_buf_release(&path);
-    return rc;
+    return out->oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
 static int session_open(mig_session *s, mig_ctx *ctx, int *missing);
@@ -331,6 +354,8 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
+    if (rc == 0)
+        rc = mig_drv_check_url(ctx, s->drv, s->url, ctx->opts.driver && *ctx->opts.driver);
     int db_tenant = s->url && mig_url_has_tenant(s->url);
     if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
         /* a database tenant's name goes into a URL or a file path: keep it plain */
@@ -360,8 +385,11 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
     } else if (rc == 0) {
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
     }
-    if (rc == 0 && ctx->tenant && !db_tenant)
-        rc = enter_schema(s, ctx);
+    if (rc == 0 && ctx->tenant && !db_tenant) {
+        rc = enter_schema(s, ctx, missing);
+        if (rc == 0 && missing && *missing)
+            return 0;
+    }
     if (rc == 0) {
         char *on_connect = NULL;
         rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);
@@ -452,6 +480,7 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     } else {
         ctx->graph = j.graph;
         *g = j.graph;
+        warn_py_files(ctx);
         rc = src;
     }
     mig_ctx_free(j.ctx);

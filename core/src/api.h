@@ -30,6 +30,8 @@ int mig_ctx_prepare_shared(mig_ctx *ctx);
 
 /* A worker's context for one tenant: borrows the parent's config, graph, driver. */
 int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
+/* [tenants] search_path for ctx->tenant, every name quoted, into out ("" when not set). */
+int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);

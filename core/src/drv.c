@@ -252,16 +252,38 @@ void mig_drv_unload(mig_drv *drv)
     free(drv);
 }
 
+static const struct {
+    const char *scheme, *driver;
+} builtin[] = {
+    { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
+    { "postgresql", "postgres" }, { "postgres", "postgres" },
+    { "pgsql", "postgres" },      { "mysql", "mysql" },
+    { "mariadb", "mysql" },
+};
+
+int mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag)
+{
+    char scheme[64];
+    if (url == NULL || mig_url_scheme(url, scheme, sizeof scheme) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
+        if (strcmp(scheme, builtin[i].scheme) != 0 || strcmp(builtin[i].driver, drv->table->name) == 0)
+            continue;
+        /* caught here, not by the driver: its parser would take the URL for something else */
+        char *masked = mig_url_mask(url);
+        int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s'%s cannot use URL '%s', which is a %s URL",
+                          drv->table->name, from_flag ? " (--driver)" : "", masked ? masked : "",
+                          builtin[i].driver);
+        mig_error_hint(ctx, "leave the driver out (it follows from the URL), or give a %s URL",
+                       drv->table->name);
+        free(masked);
+        return rc;
+    }
+    return 0;
+}
+
 int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
 {
-    static const struct {
-        const char *scheme, *driver;
-    } builtin[] = {
-        { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
-        { "postgresql", "postgres" }, { "postgres", "postgres" },
-        { "pgsql", "postgres" },      { "mysql", "mysql" },
-        { "mariadb", "mysql" },
-    };
     *out = NULL;
     char scheme[64];
     if (mig_url_scheme(url, scheme, sizeof scheme) < 0) {
@@ -634,6 +656,37 @@ char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
     if (big)
         drv->table->quote_ident(name, big, need + 1);
     return big;
+}
+
+int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create)
+{
+    /*
+     * The plugin ABI switches schemas on a live connection only; the SQL
+     * that does it is known for the built-in drivers, whose set_schema
+     * runs exactly this.
+     */
+    int pg = strcmp(drv->table->name, "postgres") == 0, my = strcmp(drv->table->name, "mysql") == 0;
+    if (!pg && !my)
+        return -1;
+    char *q = mig_drv_quote_ident(drv, schema);
+    if (q == NULL) {
+        out->oom = 1;
+        return 0;
+    }
+    if (create)
+        mig_buf_printf(out, "CREATE %s IF NOT EXISTS %s;\n", pg ? "SCHEMA" : "DATABASE", q);
+    if (my) {
+        mig_buf_printf(out, "USE %s;\n", q);
+    } else if (extra == NULL || *extra == '\0') {
+        mig_buf_printf(out, "SET search_path TO %s;\n", q);
+    } else {
+        /* the tenant first, as pg_set_schema puts it, unless the list starts with it */
+        size_t ql = strlen(q);
+        int first = strncmp(extra, q, ql) == 0 && (extra[ql] == ',' || extra[ql] == '\0');
+        mig_buf_printf(out, "SET search_path TO %s%s%s;\n", first ? "" : q, first ? "" : ", ", extra);
+    }
+    free(q);
+    return 0;
 }
 
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty)

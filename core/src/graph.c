@@ -52,6 +52,7 @@ struct mig_graph {
     glabel      *labels;  /* sorted by name */
     size_t       nlabels;
     const char **lpool;   /* every blabels array */
+    size_t       npy;     /* Alembic revisions (.py) found beside ours, never read */
 };
 
 static const char *const no_labels[] = { NULL };
@@ -139,6 +140,7 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     mig_strvec names = MIG_STRVEC_INIT;
     struct dirent *e;
     int rc = 0;
+    size_t npy = 0;
     /* which names are revision files: mig_ctx_may_have_revisions (api.c) must agree */
     while ((e = readdir(d)) != NULL) {
         /* editors' lock and swap files start with a dot */
@@ -146,6 +148,9 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
             continue;
         if (e->d_type == DT_DIR)
             continue;
+        /* counted, so a project taken over from Alembic hears why its revisions are not seen */
+        if (has_suffix(e->d_name, ".py") && strcmp(e->d_name, "__init__.py") != 0)
+            npy++;
         if (!has_suffix(e->d_name, ".sql") && !has_suffix(e->d_name, ".lua"))
             continue;
         if (mig_strvec_push(&names, e->d_name) < 0) {
@@ -196,6 +201,8 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     }
     rc = mig_graph_from_revs(out, ctx, revs, nrevs);
     free(revs);
+    if (rc == 0)
+        (*out)->npy = npy;
     return rc;
 }
 
@@ -745,6 +752,11 @@ size_t mig_graph_count(const mig_graph *g)
     return g ? g->n : 0;
 }
 
+size_t mig_graph_py_files(const mig_graph *g)
+{
+    return g ? g->npy : 0;
+}
+
 const mig_rev *mig_graph_at(const mig_graph *g, size_t i)
 {
     return i < g->n ? &g->nodes[i].rev : NULL;
@@ -1028,9 +1040,7 @@ static int planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
     for (size_t i = 0; i < ncurrent; i++) {
         size_t k = g->n ? find_exact(g->by_id, g->n, base, sizeof(gnode), current[i]) : NONE;
         if (k == NONE)
-            return mig_fail(ctx, MIG_ETARGET,
-                            "the database is at revision '%s', which no revision file declares",
-                            current[i]);
+            return mig_graph_fail_unknown(ctx, current[i]);
         if (p->mark[k] & M_HEAD)
             continue;
         p->mark[k] |= M_HEAD;
@@ -1038,6 +1048,14 @@ static int planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
     }
     mark_up_down(g, p->mark, p->stk, p->cur, p->ncur, M_APPLIED, 0, ALL_LINKS);
     return 0;
+}
+
+int mig_graph_fail_unknown(mig_ctx *ctx, const char *id)
+{
+    int rc = mig_fail(ctx, MIG_ETARGET, "the database is at revision '%s', which no revision file declares", id);
+    mig_error_hint(ctx, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                        "see docs/alembic.md), or set the version table with `mig stamp REV`", id);
+    return rc;
 }
 
 /* Lineage of a revision: its ancestors and descendants through down_revision. */

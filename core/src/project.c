@@ -224,22 +224,107 @@ static int random_id(mig_ctx *ctx, char out[13])
     return 0;
 }
 
+/*
+ * Latin letters with marks, as their ASCII base, so `-m "Ünïcode"` names
+ * the file unicode_…: U+00C0..U+00FF, then U+0100..U+017F. '_' is no
+ * letter (x, ÷); capitals stand for two letters (see two_letters).
+ */
+static const char latin1_base[] = "aaaaaaAceeeeiiiidnooooo_ouuuuyTSaaaaaaAceeeeiiiidnooooo_ouuuuyTy";
+static const char latin_ext_a_base[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiIIjjkkkllllllllllnnnnnnnnnooooooOOrrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+static const char *two_letters(char c)
+{
+    switch (c) {
+    case 'A': return "ae";
+    case 'T': return "th";
+    case 'S': return "ss";
+    case 'I': return "ij";
+    case 'O': return "oe";
+    default: return NULL;
+    }
+}
+
+/* One UTF-8 sequence at p: its code point and length; -1 when it is not valid UTF-8. */
+static long utf8_decode(const unsigned char *p, size_t *len)
+{
+    unsigned char c = p[0];
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c < 0xF0 ? 3 : 0) : c >= 0xC2 ? 2 : 0;
+    if (n == 0)
+        return -1;
+    long cp = c & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *len = n;
+    return cp;
+}
+
+/*
+ * The file name's words: ASCII letters and digits lowercased, Latin letters
+ * with marks as their base, other letters (Greek, Cyrillic, CJK, ...) kept
+ * as UTF-8; everything else separates words. At most 40 bytes, never a
+ * sequence cut in two.
+ */
 static char *slug_of(const char *msg)
 {
     mig_buf b = MIG_BUF_INIT;
     int underscore = 0;
-    for (const char *p = msg; *p && b.len < 40; p++) {
-        char c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (underscore && b.len)
-                mig_buf_putc(&b, '_');
-            underscore = 0;
-            mig_buf_putc(&b, c);
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p) {
+        char ascii[3] = { 0 };
+        const char *word = NULL;
+        size_t step = 1, wlen = 0;
+        if (*p < 0x80) {
+            char c = (char)*p;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                ascii[0] = c;
+                word = ascii;
+                wlen = 1;
+            }
         } else {
-            underscore = 1;
+            long cp = utf8_decode(p, &step);
+            if (cp < 0) {
+                step = 1;
+            } else if (cp >= 0xC0 && cp <= 0x17F) {
+                char base = cp <= 0xFF ? latin1_base[cp - 0xC0] : latin_ext_a_base[cp - 0x100];
+                const char *two = two_letters(base);
+                if (two) {
+                    word = two;
+                    wlen = 2;
+                } else if (base != '_') {
+                    ascii[0] = base;
+                    word = ascii;
+                    wlen = 1;
+                }
+            } else if (cp >= 0x300 && cp <= 0x36F) {
+                /* a combining mark (e + U+0301): part of the letter before it */
+                p += step;
+                continue;
+            } else if ((cp > 0x17F && cp < 0x2000) || (cp >= 0x2C00 && cp <= 0x2DFF) ||
+                       (cp >= 0x3040 && cp <= 0xD7FF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                       (cp >= 0x20000 && cp <= 0x3FFFF)) {
+                /* the blocks of the world's letters, not punctuation, symbols or emoji */
+                word = (const char *)p;
+                wlen = step;
+            }
         }
+        p += step;
+        if (word == NULL) {
+            underscore = 1;
+            continue;
+        }
+        if (b.len + (underscore && b.len) + wlen > 40)
+            break;
+        if (underscore && b.len)
+            mig_buf_putc(&b, '_');
+        underscore = 0;
+        mig_buf_put(&b, word, wlen);
     }
     if (b.len == 0)
         mig_buf_puts(&b, "revision");
@@ -419,6 +504,26 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     return mig_post_write_hooks(ctx, path, id);
 }
 
+/*
+ * A first revision with no parent, while the database is at a revision no
+ * file declares (Alembic's, say), would start a history the database is not
+ * on. Asked only when a database answers: writing a revision needs none.
+ */
+static int root_allowed(mig_ctx *ctx, const char *rev_id)
+{
+    const char *const *cur = NULL;
+    size_t n = 0;
+    if (mig_current(ctx, &cur, &n) != 0) {
+        mig_error_clear(ctx);
+        return 0;
+    }
+    /* the placeholder that declares the database's revision is the way out */
+    for (size_t i = 0; i < n; i++)
+        if (rev_id == NULL || strcmp(rev_id, cur[i]) != 0)
+            return mig_graph_fail_unknown(ctx, cur[i]);
+    return 0;
+}
+
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
 {
     mig_error_clear(ctx);
@@ -470,6 +575,8 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
         mig_buf_release(&b);
     } else if (mig_graph_nheads(g) == 1) {
         mig_strvec_push(&down, mig_graph_head(g, 0)->id);
+    } else {
+        rc = root_allowed(ctx, o->rev_id);
     }
     if (rc == 0)
         rc = write_revision(ctx, o, &down, path_out);

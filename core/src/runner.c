@@ -26,6 +26,7 @@
 #include "revfile.h"
 #include "sqlsplit.h"
 #include "tenant.h"
+#include "url.h"
 
 typedef struct run {
     mig_ctx      *ctx;
@@ -98,6 +99,21 @@ static size_t byte_of_char(const char *s, size_t len, long pos)
             i++;
     }
     return i;
+}
+
+/*
+ * A statement run on its own has its error located in itself: move the
+ * place (statement start, error position) to where it sits in the section.
+ */
+static void shift_error(mig_drv_error *de, const char *text, size_t off)
+{
+    de->stmt_offset += off;
+    if (de->position > 0) {
+        long chars = 0;
+        for (size_t i = 0; i < off; i++)
+            chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+        de->position += chars;
+    }
 }
 
 /*
@@ -534,7 +550,7 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             mig_drv_error de;
             rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
             if (rc) {
-                de.stmt_offset += sp[i].off;
+                shift_error(&de, text, sp[i].off);
                 rc = revision_error(r, st->rev, text, len, line, &de);
             }
         }
@@ -704,7 +720,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
             rc = mig_db_begin(r->s.db, ctx, 1);
         int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
-            de.stmt_offset += sp[i].off;
+            shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
             mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
                                 "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
@@ -756,12 +772,17 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     return rc;
 }
 
+static void emit_text(mig_ctx *ctx, const mig_buf *b)
+{
+    if (ctx->sql_fn)
+        ctx->sql_fn(ctx->sql_payload, mig_buf_cstr(b));
+    else
+        fputs(mig_buf_cstr(b), stdout);
+}
+
 static int emit_offline(run *r)
 {
-    if (r->ctx->sql_fn)
-        r->ctx->sql_fn(r->ctx->sql_payload, mig_buf_cstr(&r->sql));
-    else
-        fputs(mig_buf_cstr(&r->sql), stdout);
+    emit_text(r->ctx, &r->sql);
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
@@ -1200,12 +1221,106 @@ static int exec_tenant(mig_ctx *child, void *payload)
     return execute(child, a->target, a->upgrade, a->flags);
 }
 
+/* A tenant's offline SQL, kept until every tenant has rendered. */
+static void collect_sql(void *payload, const char *sql)
+{
+    mig_buf_puts(payload, sql);
+}
+
+/*
+ * Offline SQL for tenants: one script, a section per tenant in list order,
+ * each switching to the tenant's schema (or database, on MySQL) and then
+ * exactly what `--sql` renders for one database, version-table statements
+ * included, so the rollout can be read and run without mig. Nothing is
+ * printed unless every tenant renders, as for one database.
+ */
+static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    mig_strvec names = MIG_STRVEC_INIT;
+    mig_buf script = MIG_BUF_INIT;
+    int rc = 0;
+    if (ctx->opts.all_tenants) {
+        char *query = NULL;
+        rc = mig_config_get(ctx->cfg, ctx, "tenants", "query", &query);
+        if (rc == 0 && query) {
+            int line = 0;
+            mig_config_raw(ctx->cfg, "tenants", "query", &line);
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "--sql renders without a connection, and [tenants] query needs one to list the tenants");
+            mig_error_hint(ctx, "name them with --tenant NAME (repeatable), or list them in [tenants] list or script");
+        }
+        free(query);
+    }
+    if (rc == 0)
+        rc = mig_tenants_resolve(ctx, &names);
+    if (rc == 0)
+        rc = mig_ctx_prepare_shared(ctx);
+    char *url = NULL;
+    if (rc == 0 && mig_ctx_url(ctx, &url) != 0) {
+        mig_error_clear(ctx); /* no URL is needed offline */
+        url = NULL;
+    }
+    int db_tenants = url && mig_url_has_tenant(url);
+    free(url);
+    int create = 0;
+    if (rc == 0 && db_tenants && names.n > 1) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "--sql with {tenant} in the URL: a script cannot switch databases");
+        mig_error_hint(ctx, "render one --tenant at a time, and run each script on that tenant's database");
+    } else if (rc == 0 && !db_tenants) {
+        rc = mig_tenant_check_schemas(ctx);
+        if (rc == 0)
+            rc = mig_config_get_bool(ctx->cfg, ctx, "tenants", "create_schemas", 0, &create);
+    }
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        mig_ctx *child = NULL;
+        rc = mig_ctx_child(&child, ctx, names.v[i]);
+        mig_buf extra = MIG_BUF_INIT;
+        if (rc == 0) {
+            child->sql_fn = collect_sql;
+            child->sql_payload = &script;
+            child->step_fn = ctx->step_fn;
+            child->step_payload = ctx->step_payload;
+            /* the name as quoted in SQL, and no line break: it sits in a comment */
+            char *q = mig_drv_quote_ident(ctx->drv, names.v[i]);
+            for (char *p = q; p && *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+            mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
+            free(q);
+            if (!db_tenants) {
+                rc = mig_tenant_search_path(child, ctx->drv, &extra);
+                if (rc == 0 && mig_drv_schema_sql(&script, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                    rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
+                                  ctx->drv->table->name);
+            }
+            if (rc == 0 && extra.oom)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            rc = execute(child, target, upgrade, flags);
+            if (rc)
+                mig_ctx_swap_error(ctx, child);
+        } else if (child && ctx->err_code == 0) {
+            mig_ctx_swap_error(ctx, child);
+        }
+        mig_buf_release(&extra);
+        mig_ctx_free(child);
+    }
+    if (rc == 0 && script.oom)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0)
+        emit_text(ctx, &script);
+    mig_buf_release(&script);
+    mig_strvec_release(&names);
+    return rc;
+}
+
 static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     if (!mig_has_tenants(ctx) || ctx->tenant)
         return execute(ctx, target, upgrade, flags);
     if (flags & MIG_RUN_SQL)
-        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+        return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
     if (rc)
         return rc;

@@ -130,8 +130,8 @@ static int fill_err(mig_drv_error *err, unsigned int code, const char *state, co
     clear_err(err);
     err->code = (int)code;
     snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state != NULL ? state : "");
-    snprintf(err->message, sizeof(err->message), "%s (errno %u, SQLSTATE %s)",
-             text != NULL && *text != '\0' ? text : "unknown error", code, err->sqlstate);
+    /* the server's words only: errno and SQLSTATE travel in their fields, and are shown once from there */
+    snprintf(err->message, sizeof(err->message), "%s", text != NULL && *text != '\0' ? text : "unknown error");
     one_line(err->message);
     return connection_lost(code) ? MIG_DRV_CONN : MIG_DRV_ERROR;
 }

@@ -41,6 +41,7 @@ case_rc2 "unknown command" "unknown command 'frobnicate'" frobnicate
 case_rc2 "command without its TARGET" "'upgrade' needs TARGET" upgrade
 case_rc2 "extra argument" "unexpected argument 'extra'" upgrade head extra
 case_rc2 "revision without -m" "'revision' needs -m MSG" revision
+case_rc2 "revision with an empty -m" "'revision' needs -m MSG" revision -m ""
 
 # targets
 case_rc2 "unknown target" "unknown revision 'nosuchrev'" upgrade nosuchrev
@@ -60,6 +61,8 @@ rm -f $V/3333aaaa0000_* $V/3333bbbb0000_*
 # drivers
 case_rc2 "unknown driver" "unknown driver 'nosuchdb': no mig_driver_nosuchdb.so found" --driver nosuchdb upgrade head
 case_rc2 "driver name with a path in it" "unknown driver '../x'" --driver ../x upgrade head
+case_rc2 "--driver that does not match the URL" "driver 'postgres' \(--driver\) cannot use URL '.*', which is a sqlite URL" --driver postgres upgrade head
+case_rc2 "--tenant where the driver has no schemas" "driver 'sqlite' has no schemas" --tenant acme upgrade head
 mkdir -p plug
 printf 'not an ELF file\n' > plug/mig_driver_text.so
 case_rc2 "text file named like a driver" "mig_driver_text.so: cannot be loaded" --driver-path plug --driver text upgrade head

@@ -76,6 +76,13 @@ case_rc2 "URL with no scheme" "cannot tell the driver from URL 'some/file.db'" -
 printf '[mig]\nscript_location = elsewhere\nurl = %s\n' "$URL" > c_loc.ini
 case_rc2 "script_location that does not exist" "elsewhere/versions" -c c_loc.ini upgrade head
 ini c_tenants.ini '[tenants]'
-case_rc2 "--all-tenants with no tenant source" "all-tenants needs \[tenants\]" -c c_tenants.ini --all-tenants upgrade head
+case_rc2 "--all-tenants with no tenant source" "no tenants: c_tenants.ini has no \[tenants\] list, query or script" -c c_tenants.ini --all-tenants upgrade head
+case_rc2 "mig tenants with no tenant source" "no tenants: c_tenants.ini has no \[tenants\]" -c c_tenants.ini tenants
+ini c_query.ini '[tenants]' "query = SELECT 'acme'"
+case_rc2 "--sql with a [tenants] query" "c_query.ini:5: --sql renders without a connection, and \[tenants\] query needs one" -c c_query.ini --all-tenants upgrade --sql base:head
+printf '[mig]\nscript_location = migrations\nurl = sqlite:t_{tenant}.db\n[tenants]\nlist = a, b\n' > c_dbten.ini
+case_rc2 "--sql for several database tenants" "a script cannot switch databases" -c c_dbten.ini --all-tenants upgrade --sql base:head
+printf '[mig]\nscript_location = migrations\nurl = %s\ndriver = mysql\n' "$URL" > c_mismatch.ini
+case_rc2 "driver in the file that does not match the URL" "driver 'mysql' cannot use URL '.*', which is a sqlite URL" -c c_mismatch.ini upgrade head
 
 done_testing

@@ -247,17 +247,22 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, c
  * mig_downgrade, mig_stamp and mig_check run once per tenant (-j at a
  * time, each on its own connection) and report each tenant here as it
  * ends; tenants never started are reported at the end with status
- * "not started". The call returns MIG_EFAIL if any tenant failed.
+ * "not started" and their heads as read then (from = to). The call
+ * returns MIG_EFAIL if any tenant failed.
  */
 typedef struct mig_tenant_report {
     const char *tenant;
-    const char *from;     /* heads before, space-separated; "" = base */
+    const char *from;     /* heads before, space-separated; "" = base; NULL = unknown
+                             (a tenant not started whose state could not be read) */
     const char *to;       /* heads after */
     double      duration_ms;
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
     const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
+    size_t      index;    /* the tenant's place in the list, from 0 */
+    size_t      total;    /* tenants in the list */
+    size_t      ended;    /* tenants ended so far, this one included ("not started": those that ran) */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
