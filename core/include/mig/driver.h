@@ -423,9 +423,10 @@ struct mig_driver {
                           mig_drv_error *err);
 
     /*
-     * Appended within ABI 1, before its release: a plugin built against
-     * the shorter table has a smaller size, and the loader reads these as
-     * absent (MIG_DRIVER_HAS; ident_max then 0).
+     * Appended after 0.1.0 without a new ABI number: nothing before them
+     * changed, and a plugin built against the shorter table has a smaller
+     * size, so the loader reads these as absent (MIG_DRIVER_HAS; ident_max
+     * then counts as 0).
      *
      * ident_max: the longest identifier (table, constraint, schema or
      * database name) the server keeps whole, in bytes, or in characters
