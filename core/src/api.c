@@ -441,7 +441,7 @@ static int session_enter(mig_session *s, mig_ctx *ctx)
     if (rc || !ctx->tenant || s->db_tenant)
         return rc;
     rc = enter_schema(s, ctx);
-    char cur[256];
+    char cur[256] = "";
     int known = 0;
     if (rc == 0)
         rc = mig_db_current_schema(s->db, ctx, cur, sizeof cur, &known);
