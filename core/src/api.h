@@ -23,7 +23,16 @@ typedef struct mig_session {
     mig_state      st;
     char          *url;
     const char    *base_dir;   /* relative paths in url resolve here */
+    int            db_tenant;  /* the URL named {tenant}: a database per tenant */
 } mig_session;
+
+/*
+ * A tenant name the driver's server would truncate or refuse as an
+ * identifier (its schema or database name): MIG_EUSAGE naming the limit.
+ */
+int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name);
+/* The same for version_table and the names derived from it: MIG_ECONFIG at its line. */
+int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt);
 
 /* Load graph, driver and names before tenant workers borrow them. */
 int mig_ctx_prepare_shared(mig_ctx *ctx);

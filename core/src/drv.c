@@ -646,6 +646,56 @@ int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
+int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, int *known)
+{
+    *known = 0;
+    if (buflen)
+        buf[0] = '\0';
+    if (!MIG_DRIVER_HAS(db->drv->table, current_schema))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->current_schema(db->conn, buf, buflen, &e);
+    if (drc == MIG_DRV_NOTSUP)
+        return 0;
+    if (drc != MIG_DRV_OK)
+        return drv_error(db, ctx, drc, &e);
+    *known = 1;
+    return 0;
+}
+
+int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char *column, int *exists)
+{
+    *exists = 1;
+    if (!MIG_DRIVER_HAS(db->drv->table, column_exists))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->column_exists(db->conn, table, column, exists, &e);
+    if (drc == MIG_DRV_NOTSUP) {
+        *exists = 1;
+        return 0;
+    }
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen)
+{
+    const mig_driver *t = drv->table;
+    if (offsetof(mig_driver, ident_max_chars) >= t->size || t->ident_max == 0)
+        return 0;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!t->ident_max_chars || (*p & 0xC0) != 0x80)
+            n++;
+    if (n <= t->ident_max)
+        return 0;
+    const char *unit = t->ident_max_chars ? "characters" : "bytes";
+    snprintf(why, whylen, "is %zu %s long: %s keeps identifiers of at most %zu %s", n, unit, t->name,
+             t->ident_max, unit);
+    return 1;
+}
+
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
 {
     char small[128];

@@ -88,6 +88,16 @@ int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *
 int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exists);
 int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema);
 int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists);
+/* The current schema into buf; *known = 0 (and 0 returned) when the driver cannot tell. */
+int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, int *known);
+/* *exists = 1 also when the driver cannot tell (see column_exists in driver.h). */
+int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char *column, int *exists);
+
+/*
+ * Is name longer than the driver's identifiers may be? 0 if not; else 1,
+ * with "is N bytes: <driver> keeps identifiers of at most M bytes" in why.
+ */
+int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen);
 
 /* Quoted identifier (caller frees), NULL on oom. */
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name);

@@ -657,26 +657,16 @@ static void rollback_keeping_error(run *r)
     mig_ctx_free(keep);
 }
 
-/* Write the history row of a step that failed before any row was written, keeping the error. */
-static void record_failure(run *r, mig_hist *h)
-{
-    mig_ctx *keep = NULL;
-    if (r->s.db->broken || mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    mig_state_insert_history(&r->s.st, r->ctx, r->s.db, NULL, h);
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
-}
-
 /*
  * A step outside any transaction, statement by statement. Its history row
- * says how far it got: written as `failed` once its first statement has
- * run, and moved forward after each statement, so a crash, a kill or a
- * lost connection at any point leaves a record of exactly how far it got.
- * (Before the first statement completes there is nothing to record: a
- * row saying "0 applied" blocks nothing, see mig_state_find_failed, so its
- * absence reads the same. A failure there still writes one.) A plain DML
+ * says how far it got: written as `failed` with 0 applied before its first
+ * statement runs, and moved forward after each statement, so a crash, a
+ * kill or a lost connection at any point leaves a record of exactly how
+ * far it got. (A row saying "0 applied" blocks nothing, see
+ * mig_state_find_failed.) Writing it first matters: a row that cannot be
+ * written (a value too long for its column, a full disk) then fails the
+ * step before anything is applied, never after a statement that nothing
+ * records. One write per revision more, not per statement. A plain DML
  * statement commits in one transaction with its record -- one commit where
  * two would do less: the statement and the record can no longer part --
  * and a last one with the version change and the done mark.
@@ -712,7 +702,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     h.state = "failed";
     h.statements_applied = start_at;
     h.applied_hash = hash;
-    int recorded = start_at > 0; /* a resumed step has its row */
+    /* a resumed step has its row */
+    if (start_at == 0)
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
     for (size_t i = (size_t)start_at; rc == 0 && i < n; i++) {
         mig_drv_error de;
         memset(&de, 0, sizeof de);
@@ -730,8 +722,6 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
-            if (!recorded)
-                record_failure(r, &h);
             break;
         }
         prefix_hash(text, sp, i + 1, hash);
@@ -739,14 +729,11 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         h.duration_ms = (int64_t)(now_ms() - t0);
         if (together[i] && i + 1 == n)
             break; /* the last one commits with the version change and the done mark */
-        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
-                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
         if (rc == 0 && r->s.db->in_txn)
             rc = mig_db_commit(r->s.db, ctx);
         else if (rc && r->s.db->in_txn)
             rollback_keeping_error(r);
-        if (rc == 0)
-            recorded = 1;
     }
     free(sp);
     free(together);
@@ -760,8 +747,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     if (rc == 0) {
         h.state = "done";
         h.duration_ms = (int64_t)(now_ms() - t0);
-        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
-                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
     }
     if (rc == 0)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
@@ -969,6 +955,8 @@ static int offline_run(run *r, const char *target, int upgrade)
     const char *vt = NULL;
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
+    if (rc == 0)
+        rc = mig_check_version_table(ctx, r->s.drv, vt);
     if (rc == 0)
         rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
     if (rc == 0) {
@@ -1204,6 +1192,8 @@ int mig_ctx_prepare_shared(mig_ctx *ctx)
         rc = mig_ctx_driver(ctx, &drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
+    if (rc == 0)
+        rc = mig_check_version_table(ctx, drv, vt);
     return rc;
 }
 

@@ -337,6 +337,9 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     p.op_payload = payload;
     int jobs = 1;
     int rc = mig_tenants_resolve(ctx, &p.names);
+    /* a name the server would cut short could be another tenant's: refuse before any runs */
+    for (size_t i = 0; rc == 0 && ctx->drv && i < p.names.n; i++)
+        rc = mig_check_tenant_name(ctx, ctx->drv, p.names.v[i]);
     if (rc == 0)
         rc = jobs_of(ctx, &jobs);
     if (rc == 0)

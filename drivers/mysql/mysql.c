@@ -1357,6 +1357,42 @@ static int my_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_
     return rc;
 }
 
+static int my_column_exists(mig_conn *c, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    mig_value v[2] = { text_value(table), text_value(column) };
+    int64_t   n;
+    int       is_null, rc;
+
+    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    v, 2, &n, &is_null, err);
+    *exists = rc == MIG_DRV_OK && n > 0;
+    return rc;
+}
+
+/* The database a tenant's session is in: USE in on_connect could have moved it. */
+static int my_current_schema(mig_conn *c, char *buf, size_t buflen, mig_drv_error *err)
+{
+    mig_cursor    *cur;
+    const mig_row *row;
+    int            rc = cursor_open(&cur, c, "SELECT DATABASE()", NULL, 0, 0, err);
+
+    if (buflen > 0)
+        buf[0] = '\0';
+    if (rc != MIG_DRV_OK)
+        return rc;
+    rc = my_fetch(cur, &row, err);
+    if (rc == MIG_DRV_OK && row != NULL && row->ncols > 0 &&
+        (row->values[0].type == MIG_VAL_TEXT || row->values[0].type == MIG_VAL_BLOB) && buflen > 0) {
+        size_t n = row->values[0].u.s.len < buflen - 1 ? row->values[0].u.s.len : buflen - 1;
+        memcpy(buf, row->values[0].u.s.ptr, n);
+        buf[n] = '\0';
+    }
+    my_cursor_close(cur);
+    return rc;
+}
+
 static int my_introspect_slot(mig_conn *c, const char *schema, const mig_schema_sink *sink,
                               void *payload, mig_drv_error *err)
 {
@@ -1416,6 +1452,11 @@ static const mig_driver driver = {
     .render_ddl = my_render_ddl,
     .introspect_ddl = my_introspect_ddl,
     .mask_url = my_url_mask,
+    /* MySQL and MariaDB refuse longer names (error 1059) */
+    .ident_max = 64,
+    .ident_max_chars = 1,
+    .current_schema = my_current_schema,
+    .column_exists = my_column_exists,
 };
 
 MIG_DRIVER_DEFINE(driver)

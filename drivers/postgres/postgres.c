@@ -1452,6 +1452,33 @@ static int pg_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_
                     2, params, err);
 }
 
+static int pg_current_schema(mig_conn *c, char *buf, size_t buflen, mig_drv_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pg_run(c, &res, "SELECT current_schema()", 0, NULL, err);
+
+    if (rc != MIG_DRV_OK)
+        return rc;
+    const char *v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    if (buflen > 0)
+        snprintf(buf, buflen, "%s", v);
+    PQclear(res);
+    return MIG_DRV_OK;
+}
+
+static int pg_column_exists(mig_conn *c, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    const char *params[3] = { table, column, c->schema };
+    return run_bool(c, exists,
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+                    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = coalesce($3, current_schema()) AND c.relname = $1 "
+                    "AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)",
+                    3, params, err);
+}
+
 static size_t pg_statement_end(const char *sql, size_t len)
 {
     int code = 0;
@@ -1519,6 +1546,11 @@ static const mig_driver pg_driver = {
     .render_ddl = pg_render_ddl,
     .introspect_ddl = pg_introspect_ddl,
     .mask_url = pg_mask_url,
+    /* NAMEDATALEN - 1: the server cuts longer names silently */
+    .ident_max = 63,
+    .ident_max_chars = 0,
+    .current_schema = pg_current_schema,
+    .column_exists = pg_column_exists,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

@@ -959,6 +959,27 @@ static int sq_table_exists(mig_conn *conn, const char *table, int *exists,
     return rc;
 }
 
+static int sq_column_exists(mig_conn *conn, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    *exists = 0;
+    sqlite3_stmt *stmt;
+    cached_stmt *slot;
+    int rc = stmt_get(conn, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+                      &stmt, &slot, err);
+    if (rc != MIG_DRV_OK)
+        return rc;
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, column, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    if (src == SQLITE_ROW)
+        *exists = 1;
+    else if (src != SQLITE_DONE)
+        rc = fail_db(conn, err);
+    stmt_put(stmt, slot);
+    return rc;
+}
+
 /* ---- introspection ----------------------------------------------------------- */
 
 /* A growing NUL-separated, double-NUL-terminated list of names. */
@@ -1369,6 +1390,8 @@ static const mig_driver sqlite_driver = {
     .introspect = sq_introspect,
     .render_ddl = sq_render_ddl,
     .introspect_ddl = sq_introspect_ddl,
+    .ident_max = 0, /* SQLite keeps names of any length */
+    .column_exists = sq_column_exists,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

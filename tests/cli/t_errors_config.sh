@@ -67,6 +67,8 @@ case_rc2 "binary file" "c_binary.ini:1" -c c_binary.ini upgrade head
 case_rc2 "empty file: no database" "no database given" -c c_empty.ini upgrade head
 ini c_vt.ini 'version_table = bad;name'
 case_rc2 "version_table that is no plain name" "c_vt.ini:4: version_table 'bad;name'" -c c_vt.ini upgrade head
+ini c_vthist.ini 'version_table = mig_history'
+case_rc2 "version_table naming the history table" "c_vthist.ini:4: version_table 'mig_history' is the name of mig's history table" -c c_vthist.ini upgrade head
 ini c_drv.ini 'driver = nosuchdb'
 case_rc2 "unknown driver in the file" "c_drv.ini:4: unknown driver 'nosuchdb'" -c c_drv.ini upgrade head
 printf '[mig]\nscript_location = migrations\nurl = oracle://scott@db/orcl\n' > c_scheme.ini
