@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "ctx.h"
 #include "error.h"
+#include "fileio.h"
 
 /* Longest line accepted; inih is told the same (plus "\r\n\0"). */
 #define MAX_LINE (1 << 20)
@@ -433,24 +434,20 @@ static int check_text(mig_ctx *ctx, const char *file, const char *text, size_t l
 static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *out, int *missing)
 {
     *missing = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        int e = errno;
+    char *data;
+    size_t len;
+    int e = mig_file_read(path, &data, &len);
+    if (e == ENOMEM)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (e) {
         *missing = e == ENOENT;
         return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
-                       path, from, strerror(e));
+                       path, from, mig_file_strerror(e));
     }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(out, chunk, n);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (err != 0)
-        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
-                       path, from, strerror(err));
-    if (out->oom)
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_buf_release(out);
+    out->ptr = data;
+    out->len = len;
+    out->cap = len + 1;
     return 0;
 }
 

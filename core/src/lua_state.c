@@ -19,6 +19,7 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "fileio.h"
 #include "lua_db.h"
 
 #define REG_REVISIONS "mig.revisions"
@@ -69,12 +70,9 @@ static int msgh(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
     const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
+    /* error({}), error(nil), an object with __tostring: the words tostring() would give */
+    if (msg == NULL)
+        msg = luaL_tolstring(L, 1, NULL);
     size_t skip = 0;
     if (lua->err_line == 0 && lua->err_file[0] == '\0') {
         lua_Debug ar, first;
@@ -224,7 +222,23 @@ void mig_lua_run_chunk(mig_lua *lua, const char *text, size_t len, const char *c
 void mig_lua_run_file(mig_lua *lua, const char *path)
 {
     lua_State *L = lua->L;
-    int st = luaL_loadfilex(L, path, "t");
+    const char *name = lua_pushfstring(L, "@%s", path);
+    /* nothing between the read and the free raises: luaL_loadbufferx returns its status */
+    char *text;
+    size_t len;
+    int e = mig_file_read(path, &text, &len);
+    if (e)
+        luaL_error(L, "cannot read: %s", mig_file_strerror(e));
+    /* as luaL_loadfilex reads a file: a BOM and a first line starting with '#' are skipped */
+    const char *p = text;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (p < text + len && *p == '#')
+        for (char *q = (char *)p; q < text + len && *q != '\n'; q++)
+            *q = ' ';
+    int st = luaL_loadbufferx(L, p, len - (size_t)(p - text), name, "t");
+    free(text);
+    lua_remove(L, -2);
     if (st == LUA_ERRSYNTAX)
         raise_syntax(lua, path);
     if (st != LUA_OK)

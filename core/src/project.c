@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "fileio.h"
 #include "paths.h"
 #include "lua_hooks.h"
 
@@ -68,24 +69,7 @@ static const char default_ini[] =
 
 static int read_file(const char *path, char **out, size_t *len)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    mig_buf b = MIG_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(&b, chunk, n);
-    int err = ferror(f);
-    fclose(f);
-    if (err || b.oom) {
-        mig_buf_release(&b);
-        return -1;
-    }
-    *len = b.len;
-    *out = mig_buf_detach(&b);
-    return *out ? 0 : -1;
+    return mig_file_read(path, out, len) ? -1 : 0;
 }
 
 /* Write a new file, never replacing one. */
@@ -380,7 +364,17 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char *tpl_path = mig_aprintf("%s/%s", loc, kind);
     char *tpl = NULL;
     size_t tlen;
-    if (tpl_path == NULL || read_file(tpl_path, &tpl, &tlen) != 0)
+    int e = tpl_path ? mig_file_read(tpl_path, &tpl, &tlen) : ENOMEM;
+    if (e != 0 && e != ENOENT && e != ENOMEM) {
+        /* the project's own template is there but unusable (a FIFO, unreadable): no silent fallback */
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s: cannot read: %s", tpl_path, mig_file_strerror(e));
+        free(tpl_path);
+        mig_buf_release(&downs);
+        mig_buf_release(&labels);
+        mig_buf_release(&depends);
+        return rc;
+    }
+    if (e != 0)
         tpl = shipped_template(kind);
     free(tpl_path);
     /* a message is one header line */

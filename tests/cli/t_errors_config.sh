@@ -78,4 +78,14 @@ case_rc2 "script_location that does not exist" "elsewhere/versions" -c c_loc.ini
 ini c_tenants.ini '[tenants]'
 case_rc2 "--all-tenants with no tenant source" "all-tenants needs \[tenants\]" -c c_tenants.ini --all-tenants upgrade head
 
+# a FIFO named as the configuration, or as the project's template: an error, never a hang
+mkfifo c_fifo.ini
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+case_rc2 "configuration file that is a FIFO" "c_fifo.ini'?: not a regular file" -c c_fifo.ini upgrade head
+case_rc2 "configuration file that is a folder" "migrations'?: Is a directory" -c migrations upgrade head
+mkfifo migrations/template.sql
+case_rc2 "revision template that is a FIFO" "template.sql: cannot read: not a regular file" revision -m fifo
+rm -f migrations/template.sql
+MIG_RUN=("${SAVED_RUN[@]}")
+
 done_testing

@@ -119,4 +119,13 @@ expect_rc 0 "apply one-way"
 BEFORE=$(snapshot)
 case_rc2 "downgrade through a revision with no downgrade" "777777777777_no_way_back.sql: revision 777777777777 has no downgrade" downgrade base
 
+# a FIFO (or a device) where a revision file should be: an error naming it, never a
+# wait for a writer (timeout turns a hang into a failure, not a stuck test)
+mkfifo "$V/fifo1_x.sql"
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+case_rc2 "revision file that is a FIFO" "fifo1_x.sql: cannot open: not a regular file" heads
+case_rc2 "revision file that is a FIFO, on upgrade" "fifo1_x.sql: cannot open: not a regular file" upgrade head
+MIG_RUN=("${SAVED_RUN[@]}")
+rm -f "$V/fifo1_x.sql"
+
 done_testing
