@@ -45,7 +45,7 @@ int mig_rev_id_valid(const char *id)
 }
 
 /* Branch labels and depends_on names: ids, plus '-' for readable labels. */
-static int name_valid(const char *s)
+int mig_rev_name_valid(const char *s)
 {
     size_t n = 0;
     for (const char *p = s; *p; p++, n++) {
@@ -398,7 +398,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
                 if (key == K_DEPENDS)
                     out->depends_line = lineno;
-                rc = split_list(vec, val, vlen, name_valid, &bad);
+                rc = split_list(vec, val, vlen, mig_rev_name_valid, &bad);
                 if (rc == MIG_EREVFILE) {
                     rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",
                                  key == K_LABELS ? "branch label" : "depends_on name", bad);
