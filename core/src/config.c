@@ -68,6 +68,7 @@ static const char *const keys_tenants[] = {
     "list", "query", "script", "jobs", "create_schemas", "search_path", NULL,
 };
 static const char *const keys_autogenerate[] = { "target", NULL };
+static const char *const keys_lua[] = { "sandbox", NULL };
 
 static const struct known_section {
     const char        *name;
@@ -78,6 +79,7 @@ static const struct known_section {
     { "post_write_hooks", keys_post_write_hooks },
     { "tenants", keys_tenants },
     { "autogenerate", keys_autogenerate },
+    { "lua", keys_lua },
 };
 #define NKNOWN (sizeof known_sections / sizeof known_sections[0])
 
@@ -183,7 +185,7 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
         return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
     mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
-    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate]");
+    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua]");
     return MIG_ECONFIG;
 }
 

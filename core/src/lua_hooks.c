@@ -308,7 +308,7 @@ static int run_lua_hook(mig_ctx *ctx, mig_lua **lua, const char *name, const cha
         free(found);
         return rc;
     }
-    if (*lua == NULL && (rc = mig_lua_new(lua, ctx, NULL, NULL)) != 0) {
+    if (*lua == NULL && (rc = mig_lua_new_post_write(lua, ctx)) != 0) {
         free(found);
         return rc;
     }
