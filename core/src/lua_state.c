@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "ctx.h"
@@ -220,16 +221,22 @@ void mig_lua_run_chunk(mig_lua *lua, const char *text, size_t len, const char *c
     lua_call(L, 0, 1);
 }
 
-void mig_lua_run_file(mig_lua *lua, const char *path)
+/*
+ * luaL_loadfilex(L, path, "t") over mig_file_read: a FIFO or a device is
+ * an error (LUA_ERRFILE, message pushed), not a wait. Nothing between the
+ * read and the free raises: luaL_loadbufferx returns its status.
+ */
+static int load_text_file(lua_State *L, const char *path)
 {
-    lua_State *L = lua->L;
     const char *name = lua_pushfstring(L, "@%s", path);
-    /* nothing between the read and the free raises: luaL_loadbufferx returns its status */
     char *text;
     size_t len;
     int e = mig_file_read(path, &text, &len);
-    if (e)
-        luaL_error(L, "cannot read: %s", mig_file_strerror(e));
+    if (e) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "cannot read: %s", mig_file_strerror(e));
+        return LUA_ERRFILE;
+    }
     /* as luaL_loadfilex reads a file: a BOM and a first line starting with '#' are skipped */
     const char *p = text;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -240,6 +247,13 @@ void mig_lua_run_file(mig_lua *lua, const char *path)
     int st = luaL_loadbufferx(L, p, len - (size_t)(p - text), name, "t");
     free(text);
     lua_remove(L, -2);
+    return st;
+}
+
+void mig_lua_run_file(mig_lua *lua, const char *path)
+{
+    lua_State *L = lua->L;
+    int st = load_text_file(L, path);
     if (st == LUA_ERRSYNTAX)
         raise_syntax(lua, path);
     if (st != LUA_OK)
@@ -382,15 +396,39 @@ static int search_text(lua_State *L)
     const char *path = lua_tostring(L, -1);
     if (path == NULL)
         return luaL_error(L, "'package.path' must be a string");
-    lua_getfield(L, lua_upvalueindex(1), "searchpath");
-    lua_pushstring(L, name);
-    lua_pushstring(L, path);
-    lua_call(L, 2, 2);
-    if (lua_isnil(L, -2))
+    /*
+     * package.searchpath would fopen() each candidate to see if it is
+     * readable, which waits on a FIFO: a name that exists is taken, and
+     * load_text_file says what is wrong with it.
+     */
+    lua_pushliteral(L, "");
+    int tried = lua_gettop(L); /* "no file 'x'" for each candidate missing */
+    const char *filename = NULL;
+    const char *mod = luaL_gsub(L, name, ".", LUA_DIRSEP);
+    for (const char *t = path; *t && filename == NULL;) {
+        size_t n = strcspn(t, LUA_PATH_SEP);
+        lua_pushlstring(L, t, n);
+        const char *cand = luaL_gsub(L, lua_tostring(L, -1), LUA_PATH_MARK, mod);
+        lua_remove(L, -2);
+        struct stat st;
+        if (stat(cand, &st) == 0) {
+            filename = cand;
+        } else {
+            lua_pushvalue(L, tried);
+            lua_pushfstring(L, "%sno file '%s'", lua_rawlen(L, tried) ? "\n\t" : "", cand);
+            lua_concat(L, 2);
+            lua_replace(L, tried);
+            lua_pop(L, 1);
+        }
+        t += n;
+        if (*t)
+            t++;
+    }
+    if (filename == NULL) {
+        lua_pushvalue(L, tried);
         return 1; /* the list of files tried */
-    lua_pop(L, 1);
-    const char *filename = lua_tostring(L, -1);
-    if (luaL_loadfilex(L, filename, "t") != LUA_OK)
+    }
+    if (load_text_file(L, filename) != LUA_OK)
         return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename,
                           lua_tostring(L, -1));
     lua_pushstring(L, filename);

@@ -41,6 +41,13 @@ lua_rev "Lua revision returning a number" "333333333333_lua.lua: the file return
 lua_rev "Lua revision whose upgrade is no function" "333333333333_lua.lua: the returned table has no upgrade function \(upgrade is string\)" \
     'return { upgrade = "CREATE TABLE x (y INTEGER)" }\n'
 lua_rev "Lua revision raising while it loads" "333333333333_lua.lua:3: boom" 'error("boom")\n'
+mkdir -p hooks
+mkfifo hooks/fifomod.lua
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+lua_rev "Lua revision requiring a module that is a FIFO" "333333333333_lua.lua:3: .*fifomod.lua.*cannot read: not a regular file" \
+    'require("fifomod")\nreturn { upgrade = function() end }\n'
+MIG_RUN=("${SAVED_RUN[@]}")
+rm -f hooks/fifomod.lua
 printf "%b%b" "$HEAD" 'return { upgrade = function(db, ctx) end, downgrade = function(db, ctx) end }\n' > $L
 case_rc2 "Lua revision in an offline --sql range" "333333333333_lua.lua: revision 333333333333 is a Lua revision" upgrade --sql head
 rm -f $L
