@@ -851,14 +851,11 @@ static int malformed(const expander *x, const char *at)
  */
 static int match_braces(const expander *x, const char *s, size_t len, size_t *close)
 {
-    size_t *open = malloc((len / 2 + 1) * sizeof *open);
-    if (open == NULL)
-        return mig_fail(x->ctx, MIG_ENOMEM, "out of memory");
+    size_t open[MAX_NESTING];
     size_t depth = 0;
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
             if (depth == MAX_NESTING) {
-                free(open);
                 mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
                             "%s: ${...} nested more than %d deep", x->what ? x->what : "value",
                             MAX_NESTING);
@@ -871,7 +868,6 @@ static int match_braces(const expander *x, const char *s, size_t len, size_t *cl
             close[open[--depth]] = i;
         }
     }
-    free(open);
     return 0;
 }
 
