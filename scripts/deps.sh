@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       libssl-dev)
 case "${1:-}" in
 --test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client
-              python3-jsonschema) ;;   # tests/cli/json_valid.py
+              python3-jsonschema time) ;;   # tests/cli/json_valid.py
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac

@@ -86,7 +86,7 @@ int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
     }
     /* a build tree's mig loads the drivers built with it, never a stale install */
     if (mig_running_from_build_tree())
-        rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
+        rc |= push_path_list(out, mig_build_driver_dir());
     rc |= push_exe_relative(out);
     rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
     return rc ? MIG_ENOMEM : 0;

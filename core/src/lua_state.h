@@ -48,6 +48,12 @@ typedef struct mig_lua {
  * free it before either goes. Errors: MIG_ENOMEM, MIG_EFAIL.
  */
 int  mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant);
+/*
+ * The state for post-write hooks: never sandboxed, since their work is
+ * rewriting the new revision file ([lua] sandbox covers revisions,
+ * [hooks] scripts and the tenants script).
+ */
+int  mig_lua_new_post_write(mig_lua **out, mig_ctx *ctx);
 /* Closes every cursor still open, then the state. NULL is harmless. */
 void mig_lua_free(mig_lua *lua);
 

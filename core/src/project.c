@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "fileio.h"
 #include "paths.h"
 #include "lua_hooks.h"
 
@@ -68,24 +69,7 @@ static const char default_ini[] =
 
 static int read_file(const char *path, char **out, size_t *len)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    mig_buf b = MIG_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(&b, chunk, n);
-    int err = ferror(f);
-    fclose(f);
-    if (err || b.oom) {
-        mig_buf_release(&b);
-        return -1;
-    }
-    *len = b.len;
-    *out = mig_buf_detach(&b);
-    return *out ? 0 : -1;
+    return mig_file_read(path, out, len) ? -1 : 0;
 }
 
 /* Write a new file, never replacing one. */
@@ -383,6 +367,63 @@ static int resolve_list(mig_ctx *ctx, mig_graph *g, const char *const *names, mi
     return 0;
 }
 
+static int strvec_copy(mig_strvec *to, const mig_strvec *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        if (mig_strvec_push(to, from->v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * The new file, read back before it is written: its header through the
+ * parser every command uses, then the graph with it added, so whatever
+ * went into the header (labels, message, parents, the template's own
+ * lines) cannot make a file that later commands refuse.
+ */
+static int check_reads_back(mig_ctx *ctx, const mig_graph *g, const char *path, const char *text)
+{
+    size_t n = g ? mig_graph_count(g) : 0;
+    mig_rev *revs = calloc(n + 1, sizeof *revs);
+    if (revs == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const mig_rev *r = mig_graph_at(g, i);
+        mig_rev *c = &revs[i];
+        *c = *r;
+        c->id = mig_strdup(r->id);
+        c->path = mig_strdup(r->path);
+        c->message = mig_strdup(r->message);
+        c->create_date = mig_strdup(r->create_date);
+        memset(&c->down, 0, sizeof c->down);
+        memset(&c->labels, 0, sizeof c->labels);
+        memset(&c->depends, 0, sizeof c->depends);
+        if (!c->id || !c->path || !c->message || !c->create_date || strvec_copy(&c->down, &r->down) ||
+            strvec_copy(&c->labels, &r->labels) || strvec_copy(&c->depends, &r->depends))
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = mig_revfile_parse_header(&revs[n], ctx, path, text, strlen(text), 0);
+    if (rc) {
+        for (size_t i = 0; i <= n; i++)
+            mig_rev_release(&revs[i]);
+        free(revs);
+    } else {
+        mig_graph *check = NULL;
+        rc = mig_graph_from_revs(&check, ctx, revs, n + 1);
+        free(revs); /* the graph took the revisions' contents, not the array */
+        mig_graph_free(check);
+    }
+    if (rc && rc != MIG_ENOMEM) {
+        char *why = mig_strdup(mig_last_error(ctx)->message);
+        rc = mig_fail(ctx, MIG_EUSAGE, "no revision written: the new file would not read back: %s",
+                      why ? why : "");
+        free(why);
+    }
+    return rc;
+}
+
 static void join(mig_buf *b, const mig_strvec *v)
 {
     for (size_t i = 0; i < v->n; i++)
@@ -444,6 +485,13 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     } else {
         random_id(ctx, id);
     }
+    for (size_t i = 0; o->branch_labels && o->branch_labels[i]; i++) {
+        const char *label = o->branch_labels[i];
+        if (!mig_rev_name_valid(label))
+            return mig_fail(ctx, MIG_EUSAGE,
+                            "--branch-label '%s': use letters, digits, _ and - (not first), at most 64",
+                            label);
+    }
     mig_strvec deps = MIG_STRVEC_INIT;
     if ((rc = resolve_list(ctx, g, o->depends_on, &deps)) != 0) {
         mig_strvec_release(&deps);
@@ -465,7 +513,17 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char *tpl_path = mig_aprintf("%s/%s", loc, kind);
     char *tpl = NULL;
     size_t tlen;
-    if (tpl_path == NULL || read_file(tpl_path, &tpl, &tlen) != 0)
+    int e = tpl_path ? mig_file_read(tpl_path, &tpl, &tlen) : ENOMEM;
+    if (e != 0 && e != ENOENT && e != ENOMEM) {
+        /* the project's own template is there but unusable (a FIFO, unreadable): no silent fallback */
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s: cannot read: %s", tpl_path, mig_file_strerror(e));
+        free(tpl_path);
+        mig_buf_release(&downs);
+        mig_buf_release(&labels);
+        mig_buf_release(&depends);
+        return rc;
+    }
+    if (e != 0)
         tpl = shipped_template(kind);
     free(tpl_path);
     /* a message is one header line */
@@ -483,6 +541,8 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char *path = mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
     if (text == NULL || path == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    else if ((rc = check_reads_back(ctx, g, path, text)) != 0)
+        ;
     else if (access(ctx->versions_dir, F_OK) != 0)
         rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir),
         mig_error_hint(ctx, "run `mig init` first");

@@ -518,10 +518,40 @@ static int step_all(sqlite3_stmt *stmt)
 /*
  * sqlite3_prepare_v2 copies its input whenever the text it is given does not
  * end in a NUL, and exec hands it "the rest of the script" once per
- * statement: quadratic in the script's size. So the text is copied once,
- * NUL-terminated, unless the caller's length already covers a NUL, and
- * every prepare then parses in place.
+ * statement: quadratic in the script's size. A text whose length covers a
+ * NUL is parsed in place. Any other is parsed through a window: a
+ * NUL-terminated copy of the next WINDOW bytes or so, refilled from the
+ * current statement when less than half of it is left, and doubled when a
+ * statement does not end inside it. So each byte is copied about twice and
+ * the memory is that of the longest statement, not of the script (a 100 MB
+ * revision needs no second 100 MB).
  */
+#define WINDOW ((size_t)1 << 20)
+
+typedef struct window {
+    const char *sql;
+    size_t      len;
+    char       *buf;  /* sql[base .. base + n), then a NUL */
+    size_t      base, n, cap;
+} window;
+
+/* Copy sql[from ..) into the window, cap bytes at most. */
+static int window_fill(window *w, size_t from, size_t cap)
+{
+    if (cap > w->cap || w->buf == NULL) {
+        char *b = realloc(w->buf, cap + 1);
+        if (b == NULL)
+            return -1;
+        w->buf = b;
+        w->cap = cap;
+    }
+    w->base = from;
+    w->n = w->len - from < w->cap ? w->len - from : w->cap;
+    memcpy(w->buf, w->sql + from, w->n);
+    w->buf[w->n] = '\0';
+    return 0;
+}
+
 static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
@@ -531,29 +561,46 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
         return MIG_DRV_ERROR;
     }
-    char *copy = NULL;
-    const char *text = sql;
-    if (len > 0 && sql[len - 1] != '\0') {
-        copy = malloc(len + 1);
-        if (copy == NULL) {
-            set_msg(err, SQLITE_NOMEM, "out of memory");
-            return MIG_DRV_ERROR;
-        }
-        memcpy(copy, sql, len);
-        copy[len] = '\0';
-        text = copy;
-    } else if (len > 0) {
+    int in_place = len > 0 && sql[len - 1] == '\0';
+    if (in_place)
         len--; /* the NUL is no part of the SQL */
+    window w = { sql, len, NULL, 0, 0, 0 };
+    if (!in_place && len > 0 && window_fill(&w, 0, len < WINDOW ? len : WINDOW) < 0) {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return MIG_DRV_ERROR;
     }
     int out = MIG_DRV_OK;
     size_t off = 0;
     while (off < len) {
+        const char *at = sql + off;
+        size_t avail = len - off;
+        int partial = 0; /* the window ends before the text does */
+        if (!in_place) {
+            if (w.base + w.n < len && (w.base + w.n - off) < w.cap / 2 && window_fill(&w, off, w.cap) < 0) {
+                set_msg(err, SQLITE_NOMEM, "out of memory");
+                out = MIG_DRV_ERROR;
+                break;
+            }
+            at = w.buf + (off - w.base);
+            avail = w.base + w.n - off;
+            partial = w.base + w.n < len;
+        }
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
         /* + 1: the NUL is inside the given length, so SQLite copies nothing */
-        int rc = sqlite3_prepare_v2(conn->db, text + off, (int)(len - off + 1), &stmt, &tail);
+        int rc = sqlite3_prepare_v2(conn->db, at, (int)(avail + 1), &stmt, &tail);
+        if (partial && (rc != SQLITE_OK || stmt == NULL || tail >= at + avail)) {
+            /* the statement may go on past the window: look again with more of it */
+            sqlite3_finalize(stmt);
+            if (window_fill(&w, off, off == w.base ? w.cap * 2 : w.cap) < 0) {
+                set_msg(err, SQLITE_NOMEM, "out of memory");
+                out = MIG_DRV_ERROR;
+                break;
+            }
+            continue;
+        }
         if (rc != SQLITE_OK) {
-            out = fail_stmt(conn, text, len, off, err);
+            out = fail_stmt(conn, sql, len, off, err);
             break;
         }
         if (stmt == NULL) /* only space and comments were left */
@@ -562,7 +609,7 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         rc = step_all(stmt);
         if (rc != SQLITE_OK) {
             /* read the message before finalize, which would reset it */
-            out = fail_stmt(conn, text, len, off, err);
+            out = fail_stmt(conn, sql, len, off, err);
             sqlite3_finalize(stmt);
             break;
         }
@@ -576,9 +623,9 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
             *affected = sqlite3_total_changes64(conn->db) != before
                       ? sqlite3_changes64(conn->db) : 0;
         }
-        off = (size_t)(tail - text);
+        off += (size_t)(tail - at);
     }
-    free(copy);
+    free(w.buf);
     return out;
 }
 

@@ -91,4 +91,29 @@ else
     fail "no test plugins in $P (tests/plugins not built)"
 fi
 
+# values that go into a new revision's header: refused before a file is written, so no
+# later command meets a file it rejects
+nfiles() { ls $V | wc -l; }
+N0=$(nfiles)
+rev_case() { # rev_case NAME ERR_REGEX mig-args...
+    local name=$1; shift
+    case_rc2 "$name" "$@"
+    expect_eq "$(nfiles)" "$N0" "no file written after $name"
+    run heads
+    expect_rc 0 "heads after $name"
+}
+rev_case "--branch-label with a slash" "--branch-label 'feature/login': use letters, digits" revision -m x --branch-label feature/login
+rev_case "--branch-label with a dot" "--branch-label 'a.b'" revision -m x --branch-label a.b
+rev_case "--branch-label naming a parent folder" "--branch-label '../x'" revision -m x --branch-label ../x
+rev_case "--branch-label head" "would not read back: .*'head' cannot be a branch label" revision -m x --branch-label head
+rev_case "--branch-label that is a revision id" "would not read back: .*branch label '111111111111' is the id" \
+    revision -m x --branch-label 111111111111
+rev_case "-m with invalid UTF-8" "would not read back: .*invalid UTF-8" revision -m "$(printf 'caf\xe9')"
+run revision -m "ok" --branch-label feature-login
+expect_rc 0 "a valid label is written"
+run heads
+expect_rc 0 "heads reads the labelled revision"
+expect_out "feature-login"
+rm -f $V/*_ok.sql
+
 done_testing

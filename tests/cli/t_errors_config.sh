@@ -87,4 +87,34 @@ case_rc2 "--sql for several database tenants" "a script cannot switch databases"
 printf '[mig]\nscript_location = migrations\nurl = %s\ndriver = mysql\n' "$URL" > c_mismatch.ini
 case_rc2 "driver in the file that does not match the URL" "driver 'mysql' cannot use URL '.*', which is a sqlite URL" -c c_mismatch.ini upgrade head
 
+# a FIFO named as the configuration, or as the project's template: an error, never a hang
+mkfifo c_fifo.ini
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+case_rc2 "configuration file that is a FIFO" "c_fifo.ini'?: not a regular file" -c c_fifo.ini upgrade head
+case_rc2 "configuration file that is a folder" "migrations'?: Is a directory" -c migrations upgrade head
+mkfifo migrations/template.sql
+case_rc2 "revision template that is a FIFO" "template.sql: cannot read: not a regular file" revision -m fifo
+rm -f migrations/template.sql
+MIG_RUN=("${SAVED_RUN[@]}")
+
+# ${A:-${A:-...}} 30,000 deep: a clear error at its line, not a stack overflow
+{ printf '[mig]\nscript_location = migrations\nurl = '
+  for _ in $(seq 30000); do printf '${MIG_T_UNSET:-'; done; printf '%s' "$URL"
+  for _ in $(seq 30000); do printf '}'; done; echo; } > c_nest.ini
+case_rc2 "\${...} nested too deep" "c_nest.ini:3: \[mig\] url: \\$\{...\} nested more than 32 deep" -c c_nest.ini upgrade head
+
+# many keys load in linear time: 100,000 [post_write_hooks] options take about 10 times as
+# long as 10,000 (a lookup by scanning made it 100 times); 40 leaves room for a noisy machine
+many_keys() { # many_keys FILE N
+    { printf '[mig]\nscript_location = migrations\nurl = %s\n[post_write_hooks]\n' "$URL"
+      seq "$2" | sed 's/.*/h&.opt = v/'; } > "$1"
+}
+many_keys c_10k.ini 10000
+many_keys c_100k.ini 100000
+elapsed_ms() { local t0 t1; t0=$(date +%s%N); "$MIG" -c "$1" current > /dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+t10=$(elapsed_ms c_10k.ini); t100=$(elapsed_ms c_100k.ini)
+[ "$t100" -le $(( (t10 > 5 ? t10 : 5) * 40 )) ] && pass || fail "100,000 keys took $t100 ms, 10,000 took $t10 ms"
+run -c c_100k.ini current
+expect_rc 0 "a file of 100,000 keys"
+
 done_testing

@@ -51,6 +51,17 @@ for f in "${want[@]}"; do
 done
 imig=$prefix/bin/mig
 
+# ---- nothing installed names the build machine's folders ----
+# (a packaged mig searched its build's source folder for Lua modules and hooks)
+[ ! -e "$prefix/bin/mig-build-tree" ] && pass || fail "the build-tree marker was installed"
+# (a sanitizer build names its modules by their full path: it is never packaged)
+[ "$(cache MIG_SANITIZE)" = ON ] ||
+for f in "$imig" "$prefix/$libdir"/mig/drivers/*.so; do
+    src_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_SRC" && pwd -P)" || true)
+    build_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_BUILD" && pwd -P)" || true)
+    expect_eq "$src_hits $build_hits" "0 0" "source/build paths in $(basename "$f")"
+done
+
 # ---- the installed mig: version, drivers beside it, a project, the man page ----
 expect_eq "$("$imig" --version)" "$("$MIG" --version)" "installed mig --version"
 if "$imig" --version | grep -Eq '^mig [0-9]+\.[0-9]+\.[0-9]+ \(driver ABI [0-9]+\)$'; then pass

@@ -474,6 +474,38 @@ static void test_config__rejects_malformed_references(void)
     teardown();
 }
 
+static void test_config__limits_the_nesting_of_defaults(void)
+{
+    setup();
+    unsetenv("MIG_T_UNSET");
+    mig_buf in = MIG_BUF_INIT;
+    for (int i = 0; i < 32; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-");
+    mig_buf_puts(&in, "deep");
+    for (int i = 0; i < 32; i++)
+        mig_buf_putc(&in, '}');
+    expect(mig_buf_cstr(&in), "deep");
+    /* one more level is refused before any expansion, naming the file and line */
+    mig_buf_clear(&in);
+    for (int i = 0; i < 33; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-");
+    for (int i = 0; i < 33; i++)
+        mig_buf_putc(&in, '}');
+    char *out = NULL;
+    MIG_FAILS(ctx, mig_config_expand(ctx, mig_buf_cstr(&in), "/", "[mig] url", "mig.ini", 7, &out),
+              MIG_ECONFIG, "mig.ini:7: [mig] url: ${...} nested more than 32 deep");
+    CU_ASSERT_PTR_NULL(out);
+    /* siblings are no nesting: 100,000 of them expand */
+    mig_buf_clear(&in);
+    for (int i = 0; i < 100000; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-${MIG_T_UNSET:-x}}");
+    MIG_PASS(ctx, mig_config_expand(ctx, mig_buf_cstr(&in), "/", "[mig] url", "mig.ini", 7, &out));
+    CU_ASSERT_EQUAL(strlen(out), 100000);
+    free(out);
+    mig_buf_release(&in);
+    teardown();
+}
+
 static void test_config__joins_relative_paths_to_the_base(void)
 {
     struct { const char *base, *rel, *want; } cases[] = {
@@ -550,6 +582,7 @@ static CU_TestInfo tests[] = {
     { "names an unset variable with path:LINE", test_config__names_an_unset_variable_with_path_and_line },
     { "expands variables, defaults and escapes", test_config__expands_variables_defaults_and_escapes },
     { "rejects malformed references", test_config__rejects_malformed_references },
+    { "limits the nesting of defaults", test_config__limits_the_nesting_of_defaults },
     { "joins relative paths to the base", test_config__joins_relative_paths_to_the_base },
     { "iterates a section in file order", test_config__iterates_a_section_in_file_order },
     CU_TEST_INFO_NULL,
