@@ -8,7 +8,11 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
       libssl-dev)
 case "${1:-}" in
---test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client) ;;
+# --test: everything a test needs to run rather than skip (tests/skips.allowed):
+# the lua5.4 interpreter (cli_sqlformat), groff (cli_manpage), zsh (the
+# completion run in cli_manpage), dpkg-dev (dpkg-shlibdeps, package_deb)
+--test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client
+               lua5.4 groff-base zsh dpkg-dev) ;;
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac
