@@ -142,6 +142,12 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
         int rc = mig_ctx_script_location(ctx, &loc);
         if (rc)
             return rc;
+        /* no file said where the revisions are, and the default is not there */
+        if (ctx->opts.script_location == NULL && access(ctx->versions_dir, F_OK) != 0) {
+            rc = mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+            if (rc)
+                return rc;
+        }
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
         if (rc)
             return rc;
@@ -188,6 +194,10 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
             if ((rc = mig_ctx_url(ctx, &url)) != 0)
                 return rc;
             if (url == NULL) {
+                rc = mig_config_fail_none(ctx->cfg, ctx,
+                                          "or give the database with --url or $MIG_DATABASE_URL");
+                if (rc)
+                    return rc;
                 rc = mig_fail(ctx, MIG_ECONFIG, "no database given");
                 mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
                 return rc;

@@ -103,6 +103,13 @@ void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
 int  mig_exit_status(int rc);
 const char *mig_version(void);
 unsigned mig_driver_abi(void);
+/*
+ * The candidate nearest to word when it is close enough to be a typo (one
+ * edit for names of up to 4 characters, two for longer ones; case
+ * ignored, a swap of neighbours counts one), else NULL. mig's own "did you
+ * mean" for config keys, commands and options.
+ */
+const char *mig_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* ---- revisions (read from headers only) ---- */
 
