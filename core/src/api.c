@@ -135,6 +135,17 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+/*
+ * Neither a mig.ini nor --script-location said where the revisions are,
+ * and the default folder is not there: the file is what is missing.
+ */
+static int no_config_for_versions(mig_ctx *ctx)
+{
+    if (ctx->opts.script_location != NULL || access(ctx->versions_dir, F_OK) == 0)
+        return 0;
+    return mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+}
+
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
 {
     if (ctx->graph == NULL) {
@@ -142,12 +153,9 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
         int rc = mig_ctx_script_location(ctx, &loc);
         if (rc)
             return rc;
-        /* no file said where the revisions are, and the default is not there */
-        if (ctx->opts.script_location == NULL && access(ctx->versions_dir, F_OK) != 0) {
-            rc = mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
-            if (rc)
-                return rc;
-        }
+        rc = no_config_for_versions(ctx);
+        if (rc)
+            return rc;
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
         if (rc)
             return rc;
@@ -442,6 +450,8 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     memset(s, 0, sizeof *s);
     const char *loc;
     int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc == 0 && ctx->graph == NULL)
+        rc = no_config_for_versions(ctx);
     if (rc)
         return rc;
     graph_job j = { NULL, ctx->versions_dir, NULL, 0 };

@@ -77,6 +77,10 @@ run history
 expect_rc 2 "history with no mig.ini"
 expect_err "^mig: no mig.ini in $T_TMP/top/repo/sub or any folder above it"
 expect_err "^hint: or give the revisions' folder with --script-location DIR\$"
+run --url "sqlite:here.db" upgrade head
+expect_rc 2 "upgrade with --url, no mig.ini and no migrations/"
+expect_err "^mig: no mig.ini in $T_TMP/top/repo/sub or any folder above it"
+expect_err "^hint: or give the revisions' folder with --script-location DIR\$"
 run revision -m x
 expect_rc 2 "revision with no mig.ini"
 expect_err "^mig: no mig.ini in $T_TMP/top/repo/sub or any folder above it"
