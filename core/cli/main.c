@@ -35,7 +35,7 @@ static struct {
 
 static const cli_opt global_opts[] = {
     { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
-      "config file (else $MIG_CONFIG, else ./mig.ini)" },
+      "config file (else $MIG_CONFIG, else mig.ini here or above)" },
     { 0, "url", "URL", CLI_STRING, &g.url, 0,
       "database URL (else $MIG_DATABASE_URL, config url)" },
     { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
