@@ -61,7 +61,7 @@ typedef struct mig_error {
 
 /* Options as the command line gives them; NULL/0 means "not given". */
 typedef struct mig_options {
-    const char *config_path;     /* -c; else $MIG_CONFIG; else ./mig.ini if present */
+    const char *config_path;     /* -c; else $MIG_CONFIG; else the first mig.ini here or above */
     const char *url;             /* --url; else $MIG_DATABASE_URL; else config */
     const char *driver;          /* --driver; else config; else from the URL scheme */
     const char *driver_path;     /* --driver-path, ':'-separated */
