@@ -561,7 +561,7 @@ static int search_upward(mig_ctx *ctx, const char *cwd, char **found)
         struct stat st;
         int here = stat(candidate, &st) == 0 && S_ISREG(st.st_mode);
         if (here && st.st_uid != geteuid() && st.st_uid != 0) {
-            mig_log(ctx, MIG_LOG_WARN, "mig: warning: skipping %s: owned by uid %lu, neither you nor root",
+            mig_log(ctx, MIG_LOG_WARN, "warning: skipping %s: owned by uid %lu, neither you nor root",
                     candidate, (unsigned long)st.st_uid);
             here = 0;
         }
@@ -604,8 +604,8 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
             if (rc == 0 && found == NULL) {
                 mig_log(ctx, MIG_LOG_VERBOSE, "no mig.ini in %s or any folder above it", cwd);
                 if (required) {
-                    mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "no mig.ini in %s or any folder above it", cwd);
-                    mig_error_hint(ctx, "use -c FILE, or mig init");
+                    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)",
+                             cwd);
                     free(cwd);
                     return MIG_ECONFIG;
                 }

@@ -131,7 +131,7 @@ LUA
     write_rev migrations/versions dddddddddddd "" "mine" "CREATE TABLE t4 (x INTEGER);" "DROP TABLE t4;"
     run --url "sqlite:mine.db" upgrade head
     expect_rc 0 "upgrade below a stranger's mig.ini"
-    expect_err "^mig: warning: skipping $T_TMP/shared/mig.ini: owned by uid 4242, neither you nor root\$"
+    expect_err "^warning: skipping $T_TMP/shared/mig.ini: owned by uid 4242, neither you nor root\$"
     [ ! -e "$T_TMP/shared/RAN" ] && pass || fail "the hooks of a stranger's mig.ini ran"
     [ ! -e "$T_TMP/shared/evil.db" ] && pass || fail "a stranger's mig.ini chose the database"
     [ -f mine.db ] && pass || fail "the --url database was not written"
