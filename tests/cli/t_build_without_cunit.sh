@@ -3,7 +3,8 @@
 # leaves behind:
 #  - configured without CUnit (as if libcunit1-dev were not installed), the
 #    source tree configures with no error, says the tests are not built,
-#    and mig and the three drivers build;
+#    and mig and the three drivers build; so does a tree first configured
+#    when MIG_BUILD_TESTS was a BOOL, ON by default;
 #  - -DMIG_BUILD_TESTS=ON without CUnit fails, says what to install, and
 #    leaves no stamp for the Makefile to take for a configured tree, so the
 #    next make configures again (and succeeds once CUnit is there).
@@ -29,6 +30,17 @@ else
     else
         fail "build of mig and the drivers without CUnit failed: $(tail -5 "$T_TMP/build.log")"
     fi
+fi
+
+# a tree first configured before AUTO existed (MIG_BUILD_TESTS a BOOL, ON
+# by default) is taken for AUTO: it configures without CUnit too
+O=$T_TMP/old
+if cmake -S "$MIG_SRC" -B "$O" -DMIG_BUILD_TESTS:BOOL=ON -DCMAKE_DISABLE_FIND_PACKAGE_CUnit=ON \
+    >"$T_TMP/old.log" 2>&1; then
+    pass
+    grep -q "^MIG_BUILD_TESTS:STRING=AUTO$" "$O/CMakeCache.txt" && pass || fail "the old BOOL ON was not turned into AUTO"
+else
+    fail "a tree with the old MIG_BUILD_TESTS:BOOL=ON fails without CUnit: $(grep -m3 -i error "$T_TMP/old.log")"
 fi
 
 # asked for the tests without CUnit: a clear error, and no stamp
