@@ -8,8 +8,12 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
       libssl-dev)
 case "${1:-}" in
+# --test: everything a test needs to run rather than skip (tests/skips.allowed):
+# the lua5.4 interpreter (cli_sqlformat), groff (cli_manpage), zsh (the
+# completion run in cli_manpage), dpkg-dev (dpkg-shlibdeps, package_deb),
+# python3-jsonschema (tests/cli/json_valid.py), time (peak memory checks)
 --test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client
-              python3-jsonschema time) ;;   # tests/cli/json_valid.py
+               lua5.4 groff-base zsh dpkg-dev python3-jsonschema time) ;;
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac

@@ -35,7 +35,7 @@ static struct {
 
 static const cli_opt global_opts[] = {
     { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
-      "config file (else $MIG_CONFIG, else ./mig.ini)" },
+      "config file (else $MIG_CONFIG, else mig.ini here or above)" },
     { 0, "url", "URL", CLI_STRING, &g.url, 0,
       "database URL (else $MIG_DATABASE_URL, config url)" },
     { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
@@ -69,6 +69,12 @@ static const cli_opt global_opts[] = {
     { 0 }
 };
 
+/* `mig help [COMMAND]`: answered in main, before any context exists. */
+static const cli_opt help_opts[] = {
+    { 0 }
+};
+static const cli_spec help_spec = { "[COMMAND]", 0, 1, help_opts, NULL };
+
 /* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
 static const cli_cmd commands[] = {
     { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
@@ -77,6 +83,7 @@ static const cli_cmd commands[] = {
     { "downgrade", cmd_downgrade, CMD_TENANTS, "revert revisions down to TARGET", &cmd_downgrade_spec },
     { "drivers",   cmd_drivers,   0,           "list the drivers found, usable or not", &cmd_drivers_spec },
     { "heads",     cmd_heads,     0,           "show the heads of the graph", &cmd_heads_spec },
+    { "help",      NULL,          0,           "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
     { "history",   cmd_history,   0,           "list the revisions, newest first", &cmd_history_spec },
     { "init",      cmd_init,      0,           "create mig.ini and a migrations folder", &cmd_init_spec },
     { "merge",     cmd_merge,     0,           "write a revision that merges heads", &cmd_merge_spec },
@@ -96,6 +103,17 @@ static int compare_command(const void *key, const void *elem)
 static const cli_cmd *find_command(const char *name)
 {
     return bsearch(name, commands, NCOMMANDS, sizeof commands[0], compare_command);
+}
+
+static int unknown_command(cli *c, const char *name)
+{
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *near = mig_suggest(name, names, NCOMMANDS);
+    if (near)
+        return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (did you mean '%s'?)", name, near);
+    return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (see 'mig --help')", name);
 }
 
 static void usage(FILE *f)
@@ -129,6 +147,20 @@ static void command_help(FILE *f, const cli_cmd *cmd)
         cli_opt_help(f, s->opts);
     }
     fputs("\nGlobal options (see 'mig --help') go before or after the command.\n", f);
+}
+
+/* mig help [COMMAND]: the same text as mig --help and mig COMMAND --help. */
+static int help(cli *c)
+{
+    if (c->nargs == 0) {
+        usage(stdout);
+        return 0;
+    }
+    const cli_cmd *cmd = find_command(c->args[0]);
+    if (cmd == NULL)
+        return unknown_command(c, c->args[0]);
+    command_help(stdout, cmd);
+    return 0;
 }
 
 /* Before parsing: so that even a usage error answers in JSON when asked. */
@@ -165,7 +197,7 @@ static int parse(cli *c, int argc, char **argv, cli_list *args)
         if (c->cmd == NULL) {
             c->cmd = find_command(a);
             if (c->cmd == NULL)
-                return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (see 'mig --help')", a);
+                return unknown_command(c, a);
             continue;
         }
         if (cli_list_push(args, a) != 0)
@@ -284,6 +316,10 @@ int main(int argc, char **argv)
         usage(stderr);
         fputc('\n', stderr);
         rc = cli_fail(&c, MIG_EUSAGE, "no command given");
+    } else if (rc == 0 && c.cmd->fn == NULL) {
+        rc = validate(&c);
+        if (rc == 0)
+            rc = help(&c);
     } else if (rc == 0) {
         rc = validate(&c);
         if (rc == 0)

@@ -60,6 +60,18 @@ static const cli_opt *find_long(const cli_opt *const *tables, size_t ntables,
     return NULL;
 }
 
+/* The long option nearest to a mistyped one, among those that apply here. */
+static const char *suggest_long(const cli_opt *const *tables, size_t ntables, const char *name)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (size_t t = 0; t < ntables; t++)
+        for (const cli_opt *o = tables[t]; !CLI_OPT_END(o) && n < 128; o++)
+            if (o->long_name)
+                names[n++] = o->long_name;
+    return mig_suggest(name, names, n);
+}
+
 static const cli_opt *find_short(const cli_opt *const *tables, size_t ntables, char ch)
 {
     for (size_t t = 0; t < ntables; t++)
@@ -132,8 +144,12 @@ static int parse_long(cli *c, const cli_opt *const *tables, size_t ntables,
     snprintf(shown, sizeof shown, "--%.*s", (int)(len < 100 ? len : 100), name);
 
     const cli_opt *o = find_long(tables, ntables, name, len);
-    if (o == NULL)
+    if (o == NULL) {
+        const char *near = suggest_long(tables, ntables, shown + 2);
+        if (near)
+            return cli_fail(c, MIG_EUSAGE, "unknown option '%s' (did you mean '--%s'?)", shown, near);
         return cli_fail(c, MIG_EUSAGE, "unknown option '%s' (%s)", shown, see(cmd, buf, sizeof buf));
+    }
     if (o->arg == NULL) {
         if (eq)
             return cli_fail(c, MIG_EUSAGE, "option '%s' takes no value", shown);

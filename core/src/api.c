@@ -147,11 +147,25 @@ static void warn_py_files(mig_ctx *ctx)
                 ctx->versions_dir, n, n == 1 ? "" : "s");
 }
 
+/*
+ * Neither a mig.ini nor --script-location said where the revisions are,
+ * and the default folder is not there: the file is what is missing.
+ */
+static int no_config_for_versions(mig_ctx *ctx)
+{
+    if (ctx->opts.script_location != NULL || access(ctx->versions_dir, F_OK) == 0)
+        return 0;
+    return mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+}
+
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
 {
     if (ctx->graph == NULL) {
         const char *loc;
         int rc = mig_ctx_script_location(ctx, &loc);
+        if (rc)
+            return rc;
+        rc = no_config_for_versions(ctx);
         if (rc)
             return rc;
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
@@ -201,6 +215,10 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
             if ((rc = mig_ctx_url(ctx, &url)) != 0)
                 return rc;
             if (url == NULL) {
+                rc = mig_config_fail_none(ctx->cfg, ctx,
+                                          "or give the database with --url or $MIG_DATABASE_URL");
+                if (rc)
+                    return rc;
                 rc = mig_fail(ctx, MIG_ECONFIG, "no database given");
                 mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
                 return rc;
@@ -540,6 +558,8 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     memset(s, 0, sizeof *s);
     const char *loc;
     int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc == 0 && ctx->graph == NULL)
+        rc = no_config_for_versions(ctx);
     if (rc)
         return rc;
     graph_job j = { NULL, ctx->versions_dir, NULL, 0 };

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -48,8 +49,9 @@ typedef struct entry {
 } entry;
 
 struct mig_config {
-    char      *path;     /* as given, "" when there is no file */
+    char      *path;     /* as given or found, "" when there is no file */
     char      *dir;      /* absolute folder of the file, or the cwd */
+    int        searched; /* no file: none was given and the search found none */
     entry     *v;
     size_t     n, cap;
     size_t    *slots;    /* open-addressing index of v by (section, key): entry + 1, 0 empty */
@@ -121,10 +123,13 @@ static size_t edit_distance(const char *a, const char *b)
 
 /*
  * The candidate closest to word, when it is close enough to be a typo:
- * one edit for short names, two for longer ones. NULL when none is.
+ * one edit for short names, two for longer ones. NULL when none is. The
+ * one "did you mean" of mig: the CLI's commands and options use it too.
  */
-static const char *closest(const char *word, const char *const *candidates, size_t n)
+const char *mig_suggest(const char *word, const char *const *candidates, size_t n)
 {
+    if (word == NULL)
+        return NULL;
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
@@ -180,7 +185,7 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
     const char *names[NKNOWN];
     for (size_t i = 0; i < NKNOWN; i++)
         names[i] = known_sections[i].name;
-    const char *near = closest(name, names, NKNOWN);
+    const char *near = mig_suggest(name, names, NKNOWN);
     if (near)
         return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
@@ -199,7 +204,7 @@ static int check_key(mig_ctx *ctx, const char *file, int line, const char *secti
         return 0;
     if (strcmp(section, "post_write_hooks") == 0 && is_hook_option(key))
         return 0;
-    const char *near = closest(key, ks->keys, list_len(ks->keys));
+    const char *near = mig_suggest(key, ks->keys, list_len(ks->keys));
     if (near)
         mig_fail_at(ctx, MIG_ECONFIG, file, line,
                 "unknown key '%s' in [%s] (did you mean '%s'?)", key, section, near);
@@ -577,57 +582,135 @@ static int parse(loader *st)
     return 0;
 }
 
+/* Same folder? Compared by device and inode, so a symlinked $HOME matches. */
+static int same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0
+           && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Look for mig.ini as git looks for .git: in the current folder, then each
+ * folder above it, stopping after the filesystem root, the user's home
+ * folder or a folder that holds .git. A file owned by neither the user nor
+ * root is passed over with a warning: one planted in a shared parent such
+ * as /tmp would otherwise run its hooks as whoever runs mig below it.
+ * *found is the path relative to the current folder ("mig.ini",
+ * "../mig.ini", ...), or NULL when there is none. Returns 0 or MIG_ENOMEM.
+ */
+static int search_upward(mig_ctx *ctx, const char *cwd, char **found)
+{
+    *found = NULL;
+    const char *home = getenv("HOME");
+    mig_buf dir = MIG_BUF_INIT, rel = MIG_BUF_INIT;
+    mig_buf_puts(&dir, cwd);
+    int rc = 0;
+    for (;;) {
+        if (dir.oom || rel.oom) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        char *candidate = mig_aprintf("%s%smig.ini", mig_buf_cstr(&dir),
+                                      strcmp(mig_buf_cstr(&dir), "/") == 0 ? "" : "/");
+        char *git = mig_aprintf("%s/.git", mig_buf_cstr(&dir));
+        if (candidate == NULL || git == NULL) {
+            free(candidate);
+            free(git);
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        int here = stat(candidate, &st) == 0 && S_ISREG(st.st_mode);
+        if (here && st.st_uid != geteuid() && st.st_uid != 0) {
+            mig_log(ctx, MIG_LOG_WARN, "warning: skipping %s: owned by uid %lu, neither you nor root",
+                    candidate, (unsigned long)st.st_uid);
+            here = 0;
+        }
+        if (here) {
+            *found = mig_aprintf("%smig.ini", mig_buf_cstr(&rel));
+            if (*found == NULL)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        int stop = here || strcmp(mig_buf_cstr(&dir), "/") == 0 || access(git, F_OK) == 0
+                   || same_folder(mig_buf_cstr(&dir), home);
+        free(candidate);
+        free(git);
+        if (stop)
+            break;
+        char *slash = strrchr(dir.ptr, '/');
+        dir.len = slash == dir.ptr ? 1 : (size_t)(slash - dir.ptr);
+        dir.ptr[dir.len] = '\0';
+        mig_buf_puts(&rel, "../");
+    }
+    mig_buf_release(&dir);
+    mig_buf_release(&rel);
+    return rc;
+}
+
 int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int required)
 {
     *out = NULL;
     const char *file = path, *from = "";
-    int explicit_file = 1;
+    char *found = NULL;
     if (file == NULL || file[0] == '\0') {
         const char *env = getenv("MIG_CONFIG");
         if (env != NULL && env[0] != '\0') {
             file = env;
             from = " (from $MIG_CONFIG)";
         } else {
-            file = "mig.ini";
-            explicit_file = 0;
+            char *cwd = getcwd(NULL, 0);
+            if (cwd == NULL)
+                return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
+            int rc = search_upward(ctx, cwd, &found);
+            if (rc == 0 && found == NULL) {
+                mig_log(ctx, MIG_LOG_VERBOSE, "no mig.ini in %s or any folder above it", cwd);
+                if (required) {
+                    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)",
+                             cwd);
+                    free(cwd);
+                    return MIG_ECONFIG;
+                }
+                *out = config_new("", cwd);
+                if (*out)
+                    (*out)->searched = 1;
+            }
+            free(cwd);
+            if (rc != 0)
+                return rc;
+            if (found == NULL)
+                return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            file = found;
         }
     }
 
     mig_buf text = MIG_BUF_INIT;
     int missing = 0;
     int rc = read_file(ctx, file, from, &text, &missing);
-    if (rc != 0 && missing && !explicit_file) {
-        mig_buf_release(&text);
-        if (required) {
-            mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "no configuration file: 'mig.ini' not found in the current folder");
-            mig_error_hint(ctx, "give -c PATH, set $MIG_CONFIG, or run `mig init`");
-            return MIG_ECONFIG;
-        }
-        mig_error_clear(ctx);
-        char *cwd = getcwd(NULL, 0);
-        if (cwd == NULL)
-            return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
-        *out = config_new("", cwd);
-        free(cwd);
-        return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
     if (rc != 0) {
         mig_buf_release(&text);
+        free(found);
         return rc;
     }
 
     char *dir = folder_of(file);
     if (dir == NULL) {
         mig_buf_release(&text);
-        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
-                       file, strerror(errno));
+        rc = mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
+                         file, strerror(errno));
+        free(found);
+        return rc;
     }
+    mig_log(ctx, MIG_LOG_VERBOSE, "using %s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/",
+            strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
     mig_config *cfg = config_new(file, dir);
     free(dir);
+    free(found);
     if (cfg == NULL) {
         mig_buf_release(&text);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
+    file = cfg->path;
 
     rc = check_text(ctx, file, mig_buf_cstr(&text), text.len);
     if (rc == 0) {
@@ -658,6 +741,16 @@ const char *mig_config_path(const mig_config *cfg)
 const char *mig_config_dir(const mig_config *cfg)
 {
     return cfg ? cfg->dir : ".";
+}
+
+int mig_config_fail_none(const mig_config *cfg, mig_ctx *ctx, const char *hint)
+{
+    if (cfg == NULL || !cfg->searched)
+        return 0;
+    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)", cfg->dir);
+    if (hint && *hint)
+        mig_error_hint(ctx, "%s", hint);
+    return MIG_ECONFIG;
 }
 
 const char *mig_config_raw(const mig_config *cfg, const char *section, const char *key, int *line)

@@ -189,6 +189,19 @@ int mig_init_project(mig_ctx *ctx, const char *dir)
     return rc;
 }
 
+/* No versions/ to write into: say what to do, from what the user gave. */
+static int missing_versions(mig_ctx *ctx)
+{
+    int rc = 0;
+    if (ctx->opts.script_location == NULL)
+        rc = mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+    if (rc == 0) {
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir);
+        mig_error_hint(ctx, "run `mig init` first");
+    }
+    return rc;
+}
+
 static int random_id(mig_ctx *ctx, char out[13])
 {
     unsigned char raw[6];
@@ -544,8 +557,7 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     else if ((rc = check_reads_back(ctx, g, path, text)) != 0)
         ;
     else if (access(ctx->versions_dir, F_OK) != 0)
-        rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir),
-        mig_error_hint(ctx, "run `mig init` first");
+        rc = missing_versions(ctx);
     else
         rc = write_new(ctx, path, text, strlen(text));
     free(tpl);

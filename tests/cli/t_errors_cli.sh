@@ -38,6 +38,8 @@ case_rc2 "--lock-timeout below zero" "option '--lock-timeout'" --lock-timeout -1
 case_rc2 "--tenant with an empty name" "option '--tenant' needs a name" --tenant '' upgrade head
 case_rc2 "unknown option" "unknown option '--frobnicate'" --frobnicate upgrade head
 case_rc2 "unknown command" "unknown command 'frobnicate'" frobnicate
+case_rc2 "mistyped command" "unknown command 'upgarde' \\(did you mean 'upgrade'\\?\\)" upgarde head
+case_rc2 "mistyped option" "unknown option '--sqll' \\(did you mean '--sql'\\?\\)" upgrade --sqll head
 case_rc2 "command without its TARGET" "'upgrade' needs TARGET" upgrade
 case_rc2 "extra argument" "unexpected argument 'extra'" upgrade head extra
 case_rc2 "revision without -m" "'revision' needs -m MSG" revision

@@ -34,6 +34,11 @@ ini() { # ini FILE LINES...: a configuration for the test database plus LINES
 }
 
 case_rc2 "-c names a missing file" "nope.ini" -c nope.ini upgrade head
+# no mig.ini here or above (the search stops at the folder holding .git)
+mkdir -p lone/.git
+cd lone
+case_rc2 "no mig.ini found" "no mig.ini in .*/lone or any folder above it \\(use -c FILE, or mig init\\)" upgrade head
+cd ..
 MIG_CONFIG=$T_TMP/gone.ini case_rc2 "\$MIG_CONFIG names a missing file" "gone.ini.*MIG_CONFIG" upgrade head
 mkdir -p adir
 case_rc2 "-c names a folder" "adir" -c adir upgrade head

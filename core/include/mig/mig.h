@@ -61,7 +61,7 @@ typedef struct mig_error {
 
 /* Options as the command line gives them; NULL/0 means "not given". */
 typedef struct mig_options {
-    const char *config_path;     /* -c; else $MIG_CONFIG; else ./mig.ini if present */
+    const char *config_path;     /* -c; else $MIG_CONFIG; else the first mig.ini here or above */
     const char *url;             /* --url; else $MIG_DATABASE_URL; else config */
     const char *driver;          /* --driver; else config; else from the URL scheme */
     const char *driver_path;     /* --driver-path, ':'-separated */
@@ -103,6 +103,13 @@ void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
 int  mig_exit_status(int rc);
 const char *mig_version(void);
 unsigned mig_driver_abi(void);
+/*
+ * The candidate nearest to word when it is close enough to be a typo (one
+ * edit for names of up to 4 characters, two for longer ones; case
+ * ignored, a swap of neighbours counts one), else NULL. mig's own "did you
+ * mean" for config keys, commands and options.
+ */
+const char *mig_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* ---- revisions (read from headers only) ---- */
 
