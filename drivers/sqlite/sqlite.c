@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "mig/driver.h"
+#include "mig/secret.h"
 
 /*
  * Statements run through exec_params and query are kept prepared, keyed by
@@ -152,8 +153,10 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         if (strncmp(path, "localhost/", 10) == 0)
             path += 9;
         else if (*path != '/' && *path != '\0' && *path != '?') {
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
             set_msg(err, 0, "sqlite url \"%s\" names a host: use sqlite:///abs/path.db "
-                    "or sqlite:rel/path.db", url);
+                    "or sqlite:rel/path.db", masked);
             return NULL;
         }
         /* SQLAlchemy's sqlite:////abs is the same file as sqlite:///abs */
@@ -167,7 +170,9 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     int memory = 0;
     if (plen == 0) {
         if (!authority) {
-            set_msg(err, 0, "sqlite url \"%s\" names no file", url);
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
+            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
             return NULL;
         }
         memory = 1; /* sqlite:// */
