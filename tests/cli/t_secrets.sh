@@ -171,6 +171,41 @@ for u in "sqlite:///$T_TMP/no/dir/x.db?password=***" "sqlite:///$T_TMP/no/dir/x.
     done
 done
 
+# A running mig: no core dump (RLIMIT_CORE 0) unless MIG_CORE_DUMPS=1; the
+# password is gone from its argv and environment as /proc (and ps) show
+# them; a post-write hook does not inherit $MIG_DATABASE_URL.
+mkdir -p spin/m/versions
+printf '[mig]\nscript_location = m\n\n[post_write_hooks]\nhooks = env\nenv.type = exec\nenv.executable = ./env.sh\n' > spin/mig.ini
+printf '#!/bin/sh\nenv > "$(dirname "$0")/hook.env"\n' > spin/env.sh && chmod +x spin/env.sh
+printf -- '-- mig:revision 5b0000000001\n-- mig:message spin\n\nreturn { upgrade = function(db) while true do end end, downgrade = function(db) end }\n' \
+    > spin/m/versions/5b0000000001_spin.lua
+spin() { # spin [VAR=VALUE...] MIG [OPTIONS]: start `mig upgrade head` on a revision that runs forever
+    (cd spin && exec env "$@" upgrade head >/dev/null 2>&1) &
+    SPIN=$!
+    local i
+    for i in $(seq 100); do
+        tr '\0' ' ' < "/proc/$SPIN/cmdline" 2>/dev/null | grep -q "upgrade head" && break
+        sleep 0.05
+    done
+    sleep 0.3
+}
+unspin() { kill "$SPIN" 2>/dev/null; wait "$SPIN" 2>/dev/null; }
+spin MIG_DATABASE_URL="sqlite:///$T_TMP/spin.db?password=$PW" "$MIG" --url "sqlite:///$T_TMP/spin.db?password=$PW"
+lim=$(awk '/core file size/ {print $5, $6}' "/proc/$SPIN/limits")
+expect_eq "$lim" "0 0" "a running mig may dump no core"
+if tr '\0' '\n' < "/proc/$SPIN/cmdline" | grep -Fq -- "$PW"; then fail "argv of a running mig shows the password"; else pass; fi
+if tr '\0' '\n' < "/proc/$SPIN/environ" | grep -Fq -- "$PW"; then fail "environ of a running mig shows the password"; else pass; fi
+unspin
+spin MIG_CORE_DUMPS=1 "$MIG" --url "sqlite:///$T_TMP/spin.db"
+lim=$(awk '/core file size/ {print $6}' "/proc/$SPIN/limits")
+[ "$lim" != 0 ] && pass || fail "MIG_CORE_DUMPS=1 still turns core dumps off"
+unspin
+(cd spin && MIG_DATABASE_URL="sqlite:///$T_TMP/spin.db?password=$PW" "$MIG" revision -m hooked >/dev/null 2>&1)
+if [ ! -f spin/hook.env ]; then fail "the post-write hook did not run"
+elif grep -Fq -- "$PW" spin/hook.env; then fail "a post-write hook inherits the password"
+else pass; fi
+rm -f spin/hook.env
+
 # no file under the test folder holds the password, the databases included
 # (.out/.err hold what run() captured, checked above)
 leaks=$(grep -rlaF -- "$PW" "$T_TMP" 2>/dev/null | grep -v -e '/\.out$' -e '/\.err$' -e '/env\.ini$' || true)

@@ -8,6 +8,7 @@
  *   mig_secret_scrub     a message with every fragment of the URL's
  *                        passwords (and the raw URL) removed
  *   mig_secret_scrub_value  the same for one password known by value
+ *   mig_secret_blank     a URL's passwords overwritten in place
  *
  * A password typed into a URL unencoded may hold '@', '/', ':', '?', '#',
  * and every parser splits such a URL its own way, so a driver's message may
@@ -469,6 +470,24 @@ static inline void mig_secret_scrub(char *msg, size_t cap, const char *url)
     }
     free(masked);
     free(set.decoded);
+}
+
+/*
+ * Overwrite every password in url with '*', in place and at the same
+ * length: for the copy of a URL that stays visible, such as the process's
+ * own argv (/proc/PID/cmdline, ps).
+ */
+static inline void mig_secret_blank(char *url)
+{
+    if (url == NULL)
+        return;
+    size_t ul = strlen(url);
+    mig_secret_set set;
+    memset(&set, 0, sizeof set);
+    mig_secret_collect(&set, url);
+    for (int k = 0; k < set.count; k++)
+        if (set.s[k] >= url && set.s[k] + set.n[k] <= url + ul)
+            memset(url + (set.s[k] - url), '*', set.n[k]);
 }
 
 /* The same for one password known by value (PGPASSWORD, a password file). */
