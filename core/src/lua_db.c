@@ -173,12 +173,7 @@ static int raise_db(lua_State *L, mig_lua_db *db, const char *what, const char *
     mig_buf_clear(&lua->db_msg);
     mig_buf_puts(&lua->db_msg, e->message);
     mig_buf_clear(&lua->db_detail);
-    mig_buf_puts(&lua->db_detail, "statement: ");
-    size_t n = strlen(sql);
-    for (size_t i = 0; i < n && i < 300; i++)
-        mig_buf_putc(&lua->db_detail, sql[i] == '\n' || sql[i] == '\r' ? ' ' : sql[i]);
-    if (n > 300)
-        mig_buf_puts(&lua->db_detail, " ...");
+    mig_buf_put_statement(&lua->db_detail, sql, strlen(sql), 300);
     if (e->detail && *e->detail)
         mig_buf_printf(&lua->db_detail, "\n%s", e->detail);
     return luaL_error(L, "db:%s: %s", what, e->message);
