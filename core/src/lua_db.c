@@ -253,7 +253,7 @@ static int cursor_tostring(lua_State *L)
 static int db_exec(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     int64_t affected = 0;
@@ -272,7 +272,7 @@ static int db_exec(lua_State *L)
 static int db_query(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -303,7 +303,7 @@ static int db_query(lua_State *L)
 static int db_rows(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -330,7 +330,7 @@ static int push_string_owned(lua_State *L)
 static int db_quote_ident(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *name = luaL_checkstring(L, 2);
+    const char *name = mig_lua_check_text(L, 2, "the identifier");
     luaL_checkstack(L, 4, NULL);
     char *q = mig_drv_quote_ident(db->conn->drv, name);
     if (q == NULL)

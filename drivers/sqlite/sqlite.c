@@ -14,6 +14,7 @@
  * and hands SQLite the caller's text without copying it.
  */
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -693,6 +694,12 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
             rc = sqlite3_bind_int64(stmt, i + 1, v->u.i);
             break;
         case MIG_VAL_FLOAT:
+            /* SQLite stores NaN as NULL, silently; infinities it stores and returns as they are */
+            if (isnan(v->u.f)) {
+                set_msg(err, SQLITE_MISMATCH, "parameter %d is NaN, which SQLite cannot store (it would "
+                        "become NULL)", i + 1);
+                return MIG_DRV_ERROR;
+            }
             rc = sqlite3_bind_double(stmt, i + 1, v->u.f);
             break;
         case MIG_VAL_BOOL:
