@@ -29,7 +29,7 @@
  * (U+0080..U+009F in UTF-8, or a stray byte 0x80..0x9F that 8-bit
  * terminals take for one) become \xHH or \u00HH; \n, \r and \t become
  * those two characters, except that CLI_TEXT_BLOCK lets line breaks and
- * tabs through. Returns the length written.
+ * tabs through, and CLI_TEXT_TABS tabs. Returns the length written.
  */
 static size_t escape_into(char *out, const char *s, int mode)
 {
@@ -41,7 +41,7 @@ static size_t escape_into(char *out, const char *s, int mode)
         const char *esc = NULL;
         size_t take = 1;
         if (c < 0x20 || c == 0x7f) {
-            if (mode == CLI_TEXT_BLOCK && (c == '\n' || c == '\t'))
+            if ((mode == CLI_TEXT_BLOCK && c == '\n') || (mode != CLI_TEXT_LINE && c == '\t'))
                 esc = NULL;
             else if (c == '\n')
                 esc = "\\n";
@@ -135,7 +135,8 @@ int cli_color_stderr(void)
 void cli_logger(void *payload, mig_log_level level, const char *line)
 {
     (void)payload;
-    char *e = cli_text(line, CLI_TEXT_LINE);
+    /* a progress line is one line; a tab in it is print's separator */
+    char *e = cli_text(line, CLI_TEXT_TABS);
     /* One fprintf per line: stdio locks the stream, so lines from tenant workers never interleave. */
     if (level == MIG_LOG_WARN && cli_color_stderr())
         fprintf(stderr, BOLD "%s" RESET "\n", e ? e : "?");
@@ -215,10 +216,11 @@ void cli_report_error(cli *c, int rc)
     if (c->verbose) {
         labelled("detail", detail);
         if (*file) {
+            fputs("where: ", stderr);
+            cli_put(stderr, file);
             if (line > 0)
-                fprintf(stderr, "where: %s:%d\n", file, line);
-            else
-                fprintf(stderr, "where: %s\n", file);
+                fprintf(stderr, ":%d", line);
+            fputc('\n', stderr);
         }
         if (*origin)
             fprintf(stderr, "origin: %s\n", origin);

@@ -32,7 +32,6 @@
 
 #include <ctype.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -384,6 +383,15 @@ static inline int mig_secret_word_char(char c)
     return isalnum((unsigned char)c) || c == '_';
 }
 
+/* Out of memory: what is safe to show cannot be told, so show none of it. */
+static inline void mig_secret_withhold(char *msg, size_t cap)
+{
+    static const char w[] = "(message withheld: out of memory)";
+    size_t n = sizeof w - 1 < cap - 1 ? sizeof w - 1 : cap - 1;
+    memcpy(msg, w, n);
+    msg[n] = '\0';
+}
+
 /* One pass over msg; matches at the longest secret first. */
 static inline void mig_secret_apply(char *msg, size_t cap, const mig_secret_set *set)
 {
@@ -395,7 +403,7 @@ static inline void mig_secret_apply(char *msg, size_t cap, const mig_secret_set 
     if (out == NULL) {
         /* cannot tell what is safe to show: show nothing of it */
         if (set->count > 0)
-            snprintf(msg, cap, "(message withheld: out of memory)");
+            mig_secret_withhold(msg, cap);
         return;
     }
     size_t o = 0;
@@ -457,7 +465,7 @@ static inline void mig_secret_scrub(char *msg, size_t cap, const char *url)
     set.decoded = malloc(set.dcap);
     char *masked = malloc(ul + 64);
     if (set.decoded == NULL || masked == NULL) {
-        snprintf(msg, cap, "(message withheld: out of memory)");
+        mig_secret_withhold(msg, cap);
     } else {
         mig_secret_mask_url(url, masked, ul + 64);
         /* the raw URL quoted whole: its masked form keeps the message readable */
