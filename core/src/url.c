@@ -56,6 +56,16 @@ void mig_url_mask_buf(const char *url, char *buf, size_t buflen)
     free(m);
 }
 
+void mig_url_free(char *url)
+{
+    if (url == NULL)
+        return;
+    /* volatile: a memset before free may be dropped as a dead store */
+    for (volatile char *p = url; *p; p++)
+        *p = '\0';
+    free(url);
+}
+
 #define TENANT "{tenant}"
 
 int mig_url_has_tenant(const char *url)
