@@ -123,7 +123,16 @@ void cli_opt_help(FILE *f, const cli_opt *tbl);
  */
 int  cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
 
-/* output.c: stderr */
+/* output.c: stderr, and text from outside mig on any human-readable output */
+#define CLI_TEXT_LINE  0 /* a one-line field: line breaks and tabs escaped too */
+#define CLI_TEXT_BLOCK 1 /* lines of a block: line breaks and tabs kept */
+#define CLI_TEXT_TABS  2 /* one line whose tabs are its own (print's separator): tabs kept */
+/* s with control characters escaped (malloc'd, NULL on out of memory). */
+char *cli_text(const char *s, int mode);
+/* Write a one-line field, escaped. */
+void cli_put(FILE *f, const char *s);
+/* "label: line" for each line of text, escaped; see output.c. */
+void cli_labelled(FILE *f, const char *label, const char *text);
 int  cli_color_stderr(void);
 void cli_logger(void *payload, mig_log_level level, const char *line);
 /*

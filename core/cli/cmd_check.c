@@ -24,10 +24,15 @@ static void on_problem(void *payload, const mig_check_problem *p)
         json_object_set_new(j, "revision", cli_json_str(p->revision));
         json_object_set_new(j, "message", cli_json_str(p->message));
         json_array_append_new(json_object_get(c->doc, "problems"), j);
-    } else if (p->revision && *p->revision) {
-        printf("%s %s: %s\n", p->kind, p->revision, p->message);
     } else {
-        printf("%s: %s\n", p->kind, p->message);
+        fputs(p->kind, stdout);
+        if (p->revision && *p->revision) {
+            putchar(' ');
+            cli_put(stdout, p->revision);
+        }
+        fputs(": ", stdout);
+        cli_put(stdout, p->message);
+        putchar('\n');
     }
 }
 

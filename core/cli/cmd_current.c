@@ -54,12 +54,21 @@ static int current_tenants(cli *c)
             const char *name = json_string_value(json_object_get(items[i], "tenant"));
             const char *err = json_string_value(json_object_get(items[i], "error"));
             json_t *cur = json_object_get(items[i], "current");
-            if (err)
-                fprintf(stderr, "mig: tenant %s: %s\n", name, err);
-            else if (json_array_size(cur) == 0)
-                printf("%s\n", name);
-            for (size_t k = 0; k < json_array_size(cur); k++)
-                printf("%s %s\n", name, json_string_value(json_array_get(cur, k)));
+            if (err) {
+                char *en = cli_text(name, CLI_TEXT_LINE), *ee = cli_text(err, CLI_TEXT_LINE);
+                fprintf(stderr, "mig: tenant %s: %s\n", en ? en : "?", ee ? ee : "?");
+                free(en);
+                free(ee);
+            } else if (json_array_size(cur) == 0) {
+                cli_put(stdout, name);
+                putchar('\n');
+            }
+            for (size_t k = 0; k < json_array_size(cur); k++) {
+                cli_put(stdout, name);
+                putchar(' ');
+                cli_put(stdout, json_string_value(json_array_get(cur, k)));
+                putchar('\n');
+            }
         }
     }
     free(items);
@@ -109,8 +118,10 @@ int cmd_current(cli *c)
         const mig_revision *r = cli_graph_find(&g, g.current[i]);
         if (c->verbose && r)
             cli_rev_entry(stdout, &g, r);
-        else
-            printf("%s\n", g.current[i]);
+        else {
+            cli_put(stdout, g.current[i]);
+            putchar('\n');
+        }
     }
 out:
     cli_graph_release(&g);

@@ -14,6 +14,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "mig/secret.h"
 
 /* The global options, as parsed; turned into mig_options by make_context. */
 static struct {
@@ -283,13 +289,68 @@ static int finish(cli *c, int rc, int ran)
     return status;
 }
 
+/*
+ * A core dump would hold the database URL, password and all: none unless
+ * MIG_CORE_DUMPS=1 (for debugging mig itself). Not dumpable also keeps
+ * other users' tools out of /proc/PID/environ and ptrace.
+ */
+static void no_core_dumps(void)
+{
+    const char *want = getenv("MIG_CORE_DUMPS");
+    if (want && strcmp(want, "1") == 0)
+        return;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct rlimit none = { 0, 0 };
+    (void)setrlimit(RLIMIT_CORE, &none);
+}
+
+/*
+ * The URL with its password is kept in one place for the whole run: a
+ * page of its own, locked in memory where the system allows (so it is
+ * never swapped) and left out of core dumps. libmig reads it from there
+ * for every connection (tenant workers, cancel connections). The copies
+ * in argv and the environment, which ps and /proc show, have their
+ * password overwritten, and $MIG_DATABASE_URL is taken out of the
+ * environment, so no child process (post-write hooks) inherits it.
+ */
+static void keep_url_secret(void)
+{
+    const char *env = getenv("MIG_DATABASE_URL");
+    const char *u = g.url && *g.url ? g.url : env && *env ? env : NULL;
+    if (u == NULL) {
+        unsetenv("MIG_DATABASE_URL");
+        return;
+    }
+    size_t n = strlen(u) + 1;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = page > 0 ? (n + (size_t)page - 1) / (size_t)page * (size_t)page : n;
+    char *store = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (store == MAP_FAILED)
+        return; /* no copy then: libmig reads it where it is */
+    (void)mlock(store, len);
+#ifdef MADV_DONTDUMP
+    (void)madvise(store, len, MADV_DONTDUMP);
+#endif
+    memcpy(store, u, n);
+    /* the original strings are what /proc/PID/cmdline and environ show */
+    if (g.url)
+        mig_secret_blank((char *)g.url);
+    if (env)
+        mig_secret_blank((char *)env);
+    g.url = store;
+    unsetenv("MIG_DATABASE_URL");
+}
+
 int main(int argc, char **argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
     cli_list args = { NULL, 0 };
 
+    no_core_dumps();
     int rc = parse(&c, argc, argv, &args);
+    if (rc == 0)
+        keep_url_secret();
     c.args = args.v;
     c.nargs = args.n;
     c.json = rc == 0 ? g.json : asks_for_json(argc, argv);

@@ -74,8 +74,10 @@ static int empty(const char *const *v)
 
 static void comma_list(FILE *f, const char *const *v)
 {
-    for (size_t i = 0; v && v[i]; i++)
-        fprintf(f, "%s%s", i ? ", " : "", v[i]);
+    for (size_t i = 0; v && v[i]; i++) {
+        fputs(i ? ", " : "", f);
+        cli_put(f, v[i]);
+    }
 }
 
 static void down_list(FILE *f, const mig_revision *r)
@@ -90,8 +92,10 @@ static void down_list(FILE *f, const mig_revision *r)
 static void children(FILE *f, const cli_graph *g, const mig_revision *r)
 {
     (void)g;
-    for (const char *const *c = r->next; c && *c; c++)
-        fprintf(f, "%s%s", c == r->next ? "" : ", ", *c);
+    for (const char *const *c = r->next; c && *c; c++) {
+        fputs(c == r->next ? "" : ", ", f);
+        cli_put(f, *c);
+    }
 }
 
 void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned what)
@@ -105,7 +109,7 @@ void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned w
         }
         fputs(" -> ", f);
     }
-    fputs(r->id, f);
+    cli_put(f, r->id);
     if (!empty(r->labels)) {
         fputs(" (", f);
         comma_list(f, r->labels);
@@ -121,14 +125,18 @@ void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned w
         if (r->is_merge)
             fputs(" (mergepoint)", f);
     }
-    if ((what & CLI_LINE_MESSAGE) && r->message && *r->message)
-        fprintf(f, ", %s", r->message);
+    if ((what & CLI_LINE_MESSAGE) && r->message && *r->message) {
+        fputs(", ", f);
+        cli_put(f, r->message);
+    }
     fputc('\n', f);
 }
 
 void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
 {
-    fprintf(f, "Rev: %s%s%s%s%s\n", r->id, r->is_head ? " (head)" : "",
+    fputs("Rev: ", f);
+    cli_put(f, r->id);
+    fprintf(f, "%s%s%s%s\n", r->is_head ? " (head)" : "",
             r->is_branch_point ? " (branchpoint)" : "", r->is_merge ? " (mergepoint)" : "",
             cli_graph_is_current(g, r->id) ? " (current)" : "");
     fputs(r->is_merge ? "Merges: " : "Parent: ", f);
@@ -149,14 +157,24 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
         comma_list(f, r->labels);
         fputc('\n', f);
     }
-    fprintf(f, "Path: %s\n\n", r->path);
-    if (r->message && *r->message)
-        fprintf(f, "    %s\n\n", r->message);
-    fprintf(f, "    Revision ID: %s\n    Revises:%s", r->id, empty(r->down) ? "" : " ");
+    fputs("Path: ", f);
+    cli_put(f, r->path);
+    fputs("\n\n", f);
+    if (r->message && *r->message) {
+        fputs("    ", f);
+        cli_put(f, r->message);
+        fputs("\n\n", f);
+    }
+    fputs("    Revision ID: ", f);
+    cli_put(f, r->id);
+    fprintf(f, "\n    Revises:%s", empty(r->down) ? "" : " ");
     comma_list(f, r->down);
     fputc('\n', f);
-    if (r->create_date && *r->create_date)
-        fprintf(f, "    Create Date: %s\n", r->create_date);
+    if (r->create_date && *r->create_date) {
+        fputs("    Create Date: ", f);
+        cli_put(f, r->create_date);
+        fputc('\n', f);
+    }
     fputc('\n', f);
 }
 

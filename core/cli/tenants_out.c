@@ -64,17 +64,19 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
         if (t.tty)
             fputs("\r\033[K", stderr);
         if (strcmp(r->status, "failed") == 0) {
-            fprintf(stderr, "tenant %s: failed: %s\n", r->tenant, r->error);
+            char *name = cli_text(r->tenant, CLI_TEXT_LINE), *why = cli_text(r->error, CLI_TEXT_LINE);
+            fprintf(stderr, "tenant %s: failed: %s\n", name ? name : "?", why ? why : "?");
+            free(name);
+            free(why);
             /* the statement and the database's code, as a run without tenants shows them */
-            for (const char *d = w->detail; d && *d;) {
-                size_t n = strcspn(d, "\n");
-                fprintf(stderr, "detail: %.*s\n", (int)n, d);
-                d += n + (d[n] == '\n');
-            }
-        } else
-            fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", r->tenant,
+            cli_labelled(stderr, "detail", w->detail);
+        } else {
+            char *name = cli_text(r->tenant, CLI_TEXT_LINE);
+            fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", name ? name : "?",
                     *r->from ? r->from : "base", *r->to ? r->to : "base", r->status, r->steps,
                     r->steps == 1 ? "" : "s", r->duration_ms);
+            free(name);
+        }
         if (t.tty)
             fprintf(stderr, "[%zu/%zu tenants]", r->ended, r->total);
         fflush(stderr);
@@ -123,9 +125,15 @@ void cli_tenants_end(cli *c)
         json_object_set_new(c->doc, "tenants", arr);
     } else if (t.n && !c->quiet) {
         size_t w = 6;
-        for (size_t i = 0; i < t.n; i++)
+        for (size_t i = 0; i < t.n; i++) {
+            char *name = cli_text(t.rows[i].tenant, CLI_TEXT_LINE);
+            if (name) {
+                free(t.rows[i].tenant);
+                t.rows[i].tenant = name;
+            }
             if (strlen(t.rows[i].tenant) > w)
                 w = strlen(t.rows[i].tenant);
+        }
         fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];

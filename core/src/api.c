@@ -224,7 +224,7 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
                 return rc;
             }
             rc = mig_drv_name_for_url(&name, ctx, url);
-            free(url);
+            mig_url_free(url);
             if (rc)
                 return rc;
         }
@@ -437,7 +437,7 @@ static int session_connect(mig_session *s, mig_ctx *ctx, int *missing)
         char *u = mig_url_with_tenant(s->url, ctx->tenant);
         if (u == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        free(s->url);
+        mig_url_free(s->url);
         s->url = u;
     } else if (rc == 0 && db_tenant) {
         rc = mig_fail(ctx, MIG_EUSAGE, "the URL names {tenant}: give --tenant NAME or --all-tenants");
@@ -506,7 +506,7 @@ void mig_session_close(mig_session *s)
 {
     mig_db_close(s->db);
     mig_state_release(&s->st);
-    free(s->url);
+    mig_url_free(s->url);
     memset(s, 0, sizeof *s);
 }
 

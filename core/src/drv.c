@@ -20,6 +20,7 @@
 #include "ctx.h"
 #include "sqlsplit.h"
 #include "url.h"
+#include "mig/secret.h"
 
 static int push_path_list(mig_strvec *out, const char *list)
 {
@@ -334,70 +335,6 @@ static void err_init(mig_drv_error *e)
     memset(e, 0, sizeof *e);
 }
 
-/*
- * Where the password sits in url (scheme://user:PASS@host or password=PASS),
- * so a driver's message that quotes the URL can be scrubbed.
- */
-static int find_password(const char *url, const char **pw, size_t *len)
-{
-    const char *sep = url ? strstr(url, "://") : NULL;
-    if (sep) {
-        const char *auth = sep + 3;
-        const char *end = auth + strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (const char *p = auth; p < end; p++)
-            if (*p == '@')
-                at = p;
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon && at > colon + 1) {
-                *pw = colon + 1;
-                *len = (size_t)(at - colon - 1);
-                return 1;
-            }
-        }
-    }
-    const char *kw = url ? strstr(url, "password=") : NULL;
-    if (kw) {
-        kw += 9;
-        size_t n = *kw == '\'' ? strcspn(kw + 1, "'") : strcspn(kw, " &");
-        if (*kw == '\'')
-            kw++;
-        if (n) {
-            *pw = kw;
-            *len = n;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Replace every copy of the URL's password in msg by ***, in place. */
-static void scrub(char *msg, size_t cap, const char *url)
-{
-    const char *pw;
-    size_t n;
-    if (!find_password(url, &pw, &n) || n == 0)
-        return;
-    char *secret = mig_strndup(pw, n);
-    if (secret == NULL) {
-        snprintf(msg, cap, "cannot connect (message withheld: out of memory)");
-        return;
-    }
-    char *hit;
-    while ((hit = strstr(msg, secret)) != NULL) {
-        size_t tail = strlen(hit + n);
-        if (n >= 3) {
-            memcpy(hit, "***", 3);
-            memmove(hit + 3, hit + n, tail + 1);
-        } else {
-            memset(hit, '*', n);
-        }
-    }
-    (void)cap;
-    free(secret);
-}
-
 static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
                         const char *url, const char *base_dir, int flags);
 
@@ -441,8 +378,8 @@ static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv 
     }
     if (drc != MIG_DRV_OK) {
         /* a driver that quotes the URL must not leak its password */
-        scrub(e.message, sizeof e.message, url);
-        scrub(e.detail, sizeof e.detail, url);
+        mig_secret_scrub(e.message, sizeof e.message, url);
+        mig_secret_scrub(e.detail, sizeof e.detail, url);
         int rc = mig_fail(ctx, MIG_EFAIL, "%s", e.message[0] ? e.message : "cannot connect");
         if (e.detail[0])
             mig_error_detail(ctx, "%s", e.detail);

@@ -174,12 +174,7 @@ static int raise_db(lua_State *L, mig_lua_db *db, const char *what, const char *
     mig_buf_clear(&lua->db_msg);
     mig_buf_puts(&lua->db_msg, e->message);
     mig_buf_clear(&lua->db_detail);
-    mig_buf_puts(&lua->db_detail, "statement: ");
-    size_t n = strlen(sql);
-    for (size_t i = 0; i < n && i < 300; i++)
-        mig_buf_putc(&lua->db_detail, sql[i] == '\n' || sql[i] == '\r' ? ' ' : sql[i]);
-    if (n > 300)
-        mig_buf_puts(&lua->db_detail, " ...");
+    mig_buf_put_statement(&lua->db_detail, sql, strlen(sql), 300);
     if (e->detail && *e->detail)
         mig_buf_printf(&lua->db_detail, "\n%s", e->detail);
     return luaL_error(L, "db:%s: %s", what, e->message);
@@ -259,7 +254,7 @@ static int cursor_tostring(lua_State *L)
 static int db_exec(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     int64_t affected = 0;
@@ -278,7 +273,7 @@ static int db_exec(lua_State *L)
 static int db_query(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -309,7 +304,7 @@ static int db_query(lua_State *L)
 static int db_rows(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -341,7 +336,7 @@ static int owned_gc(lua_State *L)
 static int db_quote_ident(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *name = luaL_checkstring(L, 2);
+    const char *name = mig_lua_check_text(L, 2, "the identifier");
     char **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, OWNED_MT);

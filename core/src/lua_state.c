@@ -264,10 +264,23 @@ void mig_lua_run_file(mig_lua *lua, const char *path)
 
 /* ---- ctx ---- */
 
+const char *mig_lua_check_text(lua_State *L, int idx, const char *what)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    const char *nul = memchr(s, '\0', len);
+    if (nul != NULL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s holds a NUL byte (at byte %d), where it would be cut short",
+                                              what, (int)(nul - s) + 1));
+    return s;
+}
+
 static int ctx_log(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
-    const char *msg = luaL_tolstring(L, 1, NULL);
+    luaL_tolstring(L, 1, NULL);
+    lua_replace(L, 1);
+    const char *msg = mig_lua_check_text(L, 1, "the message");
     /* a tenant's run is quiet about its steps, not about what the user logs: only -q
      * (the parent's) silences ctx.log */
     mig_ctx *to = lua->ctx->parent ? lua->ctx->parent : lua->ctx;
@@ -341,7 +354,7 @@ static int lua_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    mig_log(lua->ctx, MIG_LOG_INFO, "%s", lua_tostring(L, -1));
+    mig_log(lua->ctx, MIG_LOG_INFO, "%s", mig_lua_check_text(L, -1, "the text printed"));
     return 0;
 }
 

@@ -87,6 +87,14 @@ int  mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
 void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction);
 
 /*
+ * The string argument idx, raising "bad argument" when it holds a NUL byte:
+ * Lua strings may, but the C APIs it goes to (SQL text, identifiers, log
+ * lines) stop there, so "users\0; DROP" would silently become "users".
+ * what names the argument in the message.
+ */
+const char *mig_lua_check_text(lua_State *L, int idx, const char *what);
+
+/*
  * Compile a Lua revision and run its chunk, which must return a table with
  * an upgrade function (and, to be downgradable, a downgrade function);
  * the table is kept for mig_lua_revision_run. Nothing touches the

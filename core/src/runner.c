@@ -141,15 +141,15 @@ static int revision_error(run *r, const mig_rev *rev, const char *text, size_t l
     char *dbdetail = mig_strdup(mig_last_error(ctx)->detail);
     int code = mig_last_error(ctx)->code == MIG_ELOCK ? MIG_ELOCK : MIG_EFAIL;
     mig_buf stmt = MIG_BUF_INIT;
-    size_t show = stmt_len > 300 ? 300 : stmt_len;
-    for (size_t i = 0; i < show; i++)
-        mig_buf_putc(&stmt, text[s + i] == '\n' ? ' ' : text[s + i]);
-    if (show < stmt_len)
-        mig_buf_puts(&stmt, " ...");
+    /* from the start of its line, so its first line's indentation counts */
+    size_t from = s;
+    while (from > stmt_off && (text[from - 1] == ' ' || text[from - 1] == '\t'))
+        from--;
+    mig_buf_put_statement(&stmt, text + from, s + stmt_len - from, 300);
     int rc = mig_fail(ctx, code, "revision %s failed at %s:%d: %s", rev->id, rev->path, line,
                       dbmsg ? dbmsg : "");
     mig_error_where(ctx, rev->path, line);
-    mig_error_detail(ctx, "statement: %s", mig_buf_cstr(&stmt));
+    mig_error_detail(ctx, "%s", mig_buf_cstr(&stmt));
     if (dbdetail && *dbdetail)
         mig_error_detail(ctx, "%s", dbdetail);
     mig_buf_release(&stmt);

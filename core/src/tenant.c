@@ -67,7 +67,7 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
     char *url = NULL;
     int rc = mig_ctx_url(ctx, &url);
     int db_tenants = rc == 0 && url && mig_url_has_tenant(url);
-    free(url);
+    mig_url_free(url);
     if (rc)
         return rc;
     if (db_tenants) {

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -594,6 +595,12 @@ static int bind_params(MYSQL_STMT *st, const mig_value *v, int n, params *p, mig
             b->buffer = (void *)&v[i].u.i; /* only read */
             break;
         case MIG_VAL_FLOAT:
+            /* the server would store 0 for NaN and DBL_MAX for infinity, silently */
+            if (!isfinite(v[i].u.f)) {
+                params_release(p);
+                return my_fail(err, "parameter %d is %s, which MariaDB and MySQL cannot store", i + 1,
+                               isnan(v[i].u.f) ? "NaN" : v[i].u.f < 0 ? "-infinity" : "infinity");
+            }
             b->buffer_type = MYSQL_TYPE_DOUBLE;
             b->buffer = (void *)&v[i].u.f;
             break;

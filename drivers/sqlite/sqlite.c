@@ -14,6 +14,7 @@
  * and hands SQLite the caller's text without copying it.
  */
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "mig/driver.h"
+#include "mig/secret.h"
 
 /*
  * Statements run through exec_params and query are kept prepared, keyed by
@@ -152,8 +154,10 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         if (strncmp(path, "localhost/", 10) == 0)
             path += 9;
         else if (*path != '/' && *path != '\0' && *path != '?') {
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
             set_msg(err, 0, "sqlite url \"%s\" names a host: use sqlite:///abs/path.db "
-                    "or sqlite:rel/path.db", url);
+                    "or sqlite:rel/path.db", masked);
             return NULL;
         }
         /* SQLAlchemy's sqlite:////abs is the same file as sqlite:///abs */
@@ -167,7 +171,9 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     int memory = 0;
     if (plen == 0) {
         if (!authority) {
-            set_msg(err, 0, "sqlite url \"%s\" names no file", url);
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
+            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
             return NULL;
         }
         memory = 1; /* sqlite:// */
@@ -735,6 +741,12 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
             rc = sqlite3_bind_int64(stmt, i + 1, v->u.i);
             break;
         case MIG_VAL_FLOAT:
+            /* SQLite stores NaN as NULL, silently; infinities it stores and returns as they are */
+            if (isnan(v->u.f)) {
+                set_msg(err, SQLITE_MISMATCH, "parameter %d is NaN, which SQLite cannot store (it would "
+                        "become NULL)", i + 1);
+                return MIG_DRV_ERROR;
+            }
             rc = sqlite3_bind_double(stmt, i + 1, v->u.f);
             break;
         case MIG_VAL_BOOL:

@@ -32,7 +32,7 @@ want=(
     "$libdir/mig/drivers/mig_driver_sqlite.so"
     "$datadir/mig/templates/template.sql" "$datadir/mig/templates/template.lua"
     "$datadir/mig/example/mig.ini"
-    include/mig/driver.h include/mig/mig.h
+    include/mig/driver.h include/mig/mig.h include/mig/secret.h
     "$libdir/cmake/mig/migConfig.cmake" "$libdir/cmake/mig/migConfigVersion.cmake"
     "$libdir/cmake/mig/migTargets.cmake"
     "$libdir/pkgconfig/mig-driver.pc"
