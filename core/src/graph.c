@@ -1619,14 +1619,26 @@ static int upgrade_target_check(planner *p, const resolved *r)
 {
     const mig_graph *g = p->g;
     size_t t = NONE;
-    if (r->is_base && p->ncur)
-        t = p->cur[0];
-    for (size_t i = 0; i < r->nrevs && t == NONE; i++)
-        if ((p->mark[r->revs[i]] & M_APPLIED) && !(p->mark[r->revs[i]] & M_HEAD))
-            t = r->revs[i];
+    /* base (or LABEL@base) is below whatever is applied (on that branch) */
+    for (size_t i = 0; r->is_base && i < p->ncur && t == NONE; i++)
+        if (r->label == NONE || (p->mark[p->cur[i]] & M_LINE))
+            t = p->cur[i];
+    /*
+     * Below: applied, with an applied revision built on it. A revision
+     * applied only as another's dependency is the head of its own branch,
+     * so upgrading to it is simply done.
+     */
+    for (size_t i = 0; i < r->nrevs && t == NONE; i++) {
+        const gnode *nd = &g->nodes[r->revs[i]];
+        if (!(p->mark[r->revs[i]] & M_APPLIED) || (p->mark[r->revs[i]] & M_HEAD))
+            continue;
+        for (size_t c = 0; c < nd->nkid && t == NONE; c++)
+            if (p->mark[nd->kid[c]] & M_APPLIED)
+                t = r->revs[i];
+    }
     if (t == NONE)
         return 0;
-    const char *name = r->is_base ? "base" : g->nodes[t].rev.id;
+    const char *name = r->is_base ? p->target : g->nodes[t].rev.id;
     mig_buf b = MIG_BUF_INIT;
     list_ids(&b, g, p->cur, p->ncur);
     int rc = mig_fail(p->ctx, MIG_ETARGET,
