@@ -52,10 +52,13 @@ static void put_detail(mig_buf *b, const mig_prog *p, double elapsed)
         mig_buf_printf(b, "%lld/%lld (%.0f%%", (long long)p->done, (long long)p->total, pct);
         if (rate > 0) {
             mig_buf_printf(b, ", %.0f/s", rate);
-            if (p->done < p->total) {
+            double left = (double)(p->total - p->done) * 1000.0 / rate;
+            if (p->done < p->total && left >= 1000.0) {
                 mig_buf_puts(b, ", about ");
-                put_duration(b, (double)(p->total - p->done) * 1000.0 / rate);
+                put_duration(b, left);
                 mig_buf_puts(b, " left");
+            } else if (p->done < p->total) {
+                mig_buf_puts(b, ", under 1 s left");
             }
         }
         mig_buf_putc(b, ')');
