@@ -1155,6 +1155,8 @@ static void finish_run(run *r, int rc)
     if (failed && r->fail_stepwise && r->fail_applied > 0) {
         mig_buf_printf(b, "not rolled back: revision %s stopped part-way, %zu of its %zu statements applied "
                           "(recorded as failed)", failed->rev->id, r->fail_applied, r->fail_total);
+    } else if (failed && r->fail_stepwise) {
+        mig_buf_printf(b, "stopped: revision %s applied none of its statements", failed->rev->id);
     } else if (failed && failed->rev->is_lua && !failed->rev->transactional) {
         mig_buf_printf(b, "not rolled back: revision %s runs outside a transaction: what it did before it "
                           "failed stays", failed->rev->id);
