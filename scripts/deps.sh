@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
       libssl-dev)
 case "${1:-}" in
---test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client) ;;
+--test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client bsdutils) ;;   # bsdutils: script(1), a terminal for the live-line tests
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac
