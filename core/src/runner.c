@@ -882,20 +882,18 @@ static int run_plan(run *r, int64_t resume_at)
         int done_status = REC_OPEN;
         double t0 = now_ms();
         r->cur_rev = st->rev;
-        if (!r->offline)
-            step_begin(r, st);
         if (lua_no_txn && !r->offline) {
             done_status = REC_DONE;
             if (in_txn) {
-                if ((rc = commit(r)) != 0) {
-                    mig_progress_end(ctx, 1);
+                if ((rc = commit(r)) != 0)
                     return rc;
-                }
                 in_txn = 0;
             }
             /* on its own: its version change is written now, not kept back */
             int defer = r->defer;
             r->defer = 0;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             r->defer = defer;
             if (rc == 0 && defer &&
@@ -904,13 +902,13 @@ static int run_plan(run *r, int64_t resume_at)
         } else if (stepwise && !r->offline) {
             if (in_txn) {
                 /* what ran before it is committed first */
-                if ((rc = commit(r)) != 0) {
-                    mig_progress_end(ctx, 1);
+                if ((rc = commit(r)) != 0)
                     return rc;
-                }
                 in_txn = 0;
             }
             done_status = REC_DONE;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
             /* it wrote its own version change: keep the kept-back view in step */
             if (rc == 0 && r->defer &&
@@ -924,17 +922,15 @@ static int run_plan(run *r, int64_t resume_at)
             if (!in_txn && !stepwise) {
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
-                else if ((rc = begin(r)) != 0) {
-                    mig_progress_end(ctx, 1);
+                else if ((rc = begin(r)) != 0)
                     return rc;
-                }
                 in_txn = 1;
-                if (!r->offline && (rc = moved_meanwhile(r)) != 0) {
-                    /* not a step that failed: it is planned again */
-                    r->ctx->prog.active = 0;
+                if (!r->offline && (rc = moved_meanwhile(r)) != 0)
                     return rc;
-                }
             }
+            t0 = now_ms();
+            if (!r->offline)
+                step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
                 if (r->offline)
@@ -956,7 +952,7 @@ static int run_plan(run *r, int64_t resume_at)
             }
         }
         if (rc) {
-            if (!r->offline) {
+            if (!r->offline && ctx->prog.active) {
                 int erc = step_end(r, st, now_ms() - t0, REC_FAILED);
                 (void)erc; /* the step's own error is the one to report */
             }
