@@ -880,6 +880,7 @@ static int run_plan(run *r, int64_t resume_at)
         int rc;
         /* what the step's success means for it: done once committed */
         int done_status = REC_OPEN;
+        int ended = 0;
         double t0 = now_ms();
         r->cur_rev = st->rev;
         if (lua_no_txn && !r->offline) {
@@ -938,27 +939,21 @@ static int run_plan(run *r, int64_t resume_at)
                 else {
                     /* the step's record first, so the commit makes it done */
                     rc = step_end(r, st, now_ms() - t0, REC_OPEN);
+                    ended = 1;
                     if (rc == 0)
                         rc = commit(r);
-                    r->steps_applied++;
-                    if (rc == 0 && change_heads(&r->heads, st) < 0)
-                        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-                    if (rc)
-                        return rc;
-                    in_txn = 0;
-                    continue;
                 }
                 in_txn = 0;
             }
         }
         if (rc) {
-            if (!r->offline && ctx->prog.active) {
+            if (!r->offline && !ended && ctx->prog.active) {
                 int erc = step_end(r, st, now_ms() - t0, REC_FAILED);
                 (void)erc; /* the step's own error is the one to report */
             }
             return rc;
         }
-        if (!r->offline && (rc = step_end(r, st, now_ms() - t0, done_status)) != 0)
+        if (!r->offline && !ended && (rc = step_end(r, st, now_ms() - t0, done_status)) != 0)
             return rc;
         if (!r->offline && !st->upgrade &&
             mig_rule_empty_downgrade_hits(st->rev, &r->bodies[i], r->s.drv->table->dialect)) {
