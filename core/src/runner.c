@@ -881,7 +881,7 @@ static int run_plan(run *r, int64_t resume_at)
         /* what the step's success means for it: done once committed */
         int done_status = REC_OPEN;
         int ended = 0;
-        double t0 = now_ms();
+        double t0 = 0; /* set as the step begins, in each branch */
         r->cur_rev = st->rev;
         if (lua_no_txn && !r->offline) {
             done_status = REC_DONE;
