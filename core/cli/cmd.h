@@ -94,6 +94,8 @@ struct cli {
     int            err_code;
     char           err_message[512];
     char           err_hint[256];
+    /* said after the error: where a failed run left the database */
+    char           err_after[512];
 };
 
 /* Set the CLI's own error and return code, like mig_fail() inside libmig. */
@@ -146,6 +148,14 @@ typedef struct cli_error_view {
     char        fallback[128]; /* the message when none was set */
 } cli_error_view;
 void cli_error_get(const cli *c, int rc, cli_error_view *e);
+/*
+ * The running step as one live line on a terminal (redrawn a few times a
+ * second with its elapsed time); cli_logger's lines go above it. Begin
+ * installs the progress callback when stderr is a terminal (and colour is
+ * allowed there); end takes it away.
+ */
+void cli_live_begin(cli *c);
+void cli_live_end(cli *c);
 /* The error of a failed run: one line, a hint, and with -v the rest. */
 void cli_report_error(cli *c, int rc);
 

@@ -15,10 +15,13 @@
  */
 #include "cmd.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BOLD  "\033[1m"
@@ -132,16 +135,151 @@ int cli_color_stderr(void)
     return cached;
 }
 
+/*
+ * The live line. One step runs at a time in a run without tenants (with
+ * tenants no live line is drawn: several workers would fight over it), so
+ * one line is all there is. A ticker thread redraws it every TICK_MS so a
+ * twenty-minute index build shows its time going by.
+ */
+#define TICK_MS 250
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    pthread_t       thr;
+    int             thread_on, stop;
+    int             active;   /* a step is running */
+    int             drawn;    /* its line is on the screen */
+    char            step[512];
+    char            detail[160];
+    double          t0;
+} live = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, "", "", 0 };
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static size_t term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+        return ws.ws_col;
+    return 80;
+}
+
+/* Called with live.mu held. The line is cut to the terminal's width: a wrapped line cannot be redrawn in place. */
+static void draw(void)
+{
+    char line[800];
+    double s = (mono_ms() - live.t0) / 1000.0;
+    char el[32];
+    if (s < 60)
+        snprintf(el, sizeof el, "%.1f s", s);
+    else
+        snprintf(el, sizeof el, "%d min %02d s", (int)s / 60, (int)s % 60);
+    int n = snprintf(line, sizeof line, "%s ... %s%s%s", live.step, live.detail, *live.detail ? "  " : "", el);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    size_t w = term_width() - 1;
+    if (len > w) {
+        len = w;
+        while (len > 0 && ((unsigned char)line[len] & 0xC0) == 0x80)
+            len--; /* not in the middle of a character */
+    }
+    fprintf(stderr, "\r\033[K%.*s", (int)len, line);
+    fflush(stderr);
+    live.drawn = 1;
+}
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&live.mu);
+    while (!live.stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&live.cv, &live.mu, &ts);
+        if (!live.stop && live.active)
+            draw();
+    }
+    pthread_mutex_unlock(&live.mu);
+    return NULL;
+}
+
+static void on_progress(void *payload, const mig_progress *p)
+{
+    (void)payload;
+    pthread_mutex_lock(&live.mu);
+    if (p->event == MIG_PROGRESS_END) {
+        live.active = 0;
+        fprintf(stderr, "\r\033[K%s\n", p->line);
+        fflush(stderr);
+        live.drawn = 0;
+    } else {
+        if (p->event == MIG_PROGRESS_BEGIN) {
+            snprintf(live.step, sizeof live.step, "%s", p->step);
+            live.t0 = mono_ms() - p->elapsed_ms;
+            live.active = 1;
+        }
+        snprintf(live.detail, sizeof live.detail, "%s", p->detail);
+        /* updates come as fast as a backfill's batches: the ticker draws them */
+        if (p->event == MIG_PROGRESS_BEGIN)
+            draw();
+    }
+    pthread_mutex_unlock(&live.mu);
+}
+
+void cli_live_begin(cli *c)
+{
+    if (c->quiet || !cli_color_stderr() || mig_has_tenants(c->ctx))
+        return;
+    live.stop = 0;
+    if (pthread_create(&live.thr, NULL, ticker, NULL) != 0)
+        return; /* no thread: plain lines, from libmig */
+    live.thread_on = 1;
+    mig_set_progress_callback(c->ctx, on_progress, NULL);
+}
+
+void cli_live_end(cli *c)
+{
+    mig_set_progress_callback(c->ctx, NULL, NULL);
+    if (!live.thread_on)
+        return;
+    pthread_mutex_lock(&live.mu);
+    live.stop = 1;
+    if (live.drawn)
+        fputs("\r\033[K", stderr);
+    live.drawn = live.active = 0;
+    pthread_cond_signal(&live.cv);
+    pthread_mutex_unlock(&live.mu);
+    pthread_join(live.thr, NULL);
+    live.thread_on = 0;
+}
+
 void cli_logger(void *payload, mig_log_level level, const char *line)
 {
     (void)payload;
     /* a progress line is one line; a tab in it is print's separator */
     char *e = cli_text(line, CLI_TEXT_TABS);
-    /* One fprintf per line: stdio locks the stream, so lines from tenant workers never interleave. */
+    /* One fprintf per line, under the live line's lock: lines from tenant workers never interleave. */
+    pthread_mutex_lock(&live.mu);
+    if (live.drawn)
+        fputs("\r\033[K", stderr);
     if (level == MIG_LOG_WARN && cli_color_stderr())
         fprintf(stderr, BOLD "%s" RESET "\n", e ? e : "?");
     else
         fprintf(stderr, "%s\n", e ? e : "?");
+    live.drawn = 0;
+    if (live.active)
+        draw();
+    pthread_mutex_unlock(&live.mu);
     free(e);
 }
 
@@ -232,4 +370,6 @@ void cli_report_error(cli *c, int rc)
         if (*e.origin)
             fprintf(stderr, "origin: %s\n", e.origin);
     }
+    if (c->err_after[0])
+        fprintf(stderr, "%s\n", c->err_after);
 }

@@ -87,7 +87,8 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
 void cli_tenants_begin(cli *c)
 {
     t.quiet = c->quiet || c->json;
-    t.tty = !t.quiet && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+    /* with -v the workers print their steps: a line redrawn in place would be torn up by them */
+    t.tty = !t.quiet && !c->verbose && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
     mig_set_tenant_callback(c->ctx, on_tenant, NULL);
 }
 

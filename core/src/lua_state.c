@@ -9,6 +9,7 @@
  * mig_lua struct.
  */
 #include "lua_state.h"
+#include "progress.h"
 #include "paths.h"
 
 #include <lauxlib.h>
@@ -292,6 +293,22 @@ static int ctx_log(lua_State *L)
     return 0;
 }
 
+/*
+ * ctx.progress(done, total): how far the running step is, shown with its
+ * line (live on a terminal, else a line every few seconds); total may be
+ * nil when it is not known.
+ */
+static int ctx_progress(lua_State *L)
+{
+    mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer done = luaL_checkinteger(L, 1);
+    lua_Integer total = luaL_opt(L, luaL_checkinteger, 2, -1);
+    luaL_argcheck(L, done >= 0, 1, "must be 0 or more");
+    luaL_argcheck(L, lua_isnoneornil(L, 2) || total >= 0, 2, "must be 0 or more, or nil");
+    mig_progress_update(lua->ctx, (int64_t)done, (int64_t)total);
+    return 0;
+}
+
 void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction)
 {
     lua_State *L = lua->L;
@@ -333,6 +350,9 @@ void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction)
     lua_pushlightuserdata(L, lua);
     lua_pushcclosure(L, ctx_log, 1);
     lua_setfield(L, -2, "log");
+    lua_pushlightuserdata(L, lua);
+    lua_pushcclosure(L, ctx_progress, 1);
+    lua_setfield(L, -2, "progress");
 }
 
 /* ---- the state ---- */

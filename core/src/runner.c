@@ -23,7 +23,9 @@
 #include "api.h"
 #include "lock.h"
 #include "lua_hooks.h"
+#include "progress.h"
 #include "revfile.h"
+#include "rules.h"
 #include "sqlsplit.h"
 #include "tenant.h"
 #include "url.h"
@@ -65,16 +67,35 @@ typedef struct run {
     const mig_rev *cur_rev;    /* the step running, for on_error */
     size_t        steps_applied; /* across re-plans */
     int           hooks_started; /* before_migrate ran */
+    /*
+     * What became of each step, for the report and for saying where a
+     * failed run left the database: a step is open until the transaction
+     * it ran in commits, and done_heads follows the commits.
+     */
+    struct step_rec {
+        const mig_rev       *rev;
+        const mig_plan_step *st;  /* while open; plans are remade only between transactions */
+        int                  upgrade;
+        double               ms;
+        int                  status;
+    } *recs;
+    size_t        nrecs, cap_recs;
+    int           heads_read;    /* done_heads holds the version table */
+    mig_strvec    done_heads;
+    mig_strvec    start_heads;
+    /* the failed step ran outside a transaction: how far it got */
+    int           fail_stepwise;
+    size_t        fail_applied, fail_total;
 } run;
+
+enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
 
 /* run_plan's answer when another run moved the version table between our transactions */
 #define REPLAN 1
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return mig_now_ms();
 }
 
 static int line_of(const char *text, size_t off)
@@ -241,7 +262,10 @@ static void release(run *r)
     mig_strvec_release(&r->heads);
     mig_strvec_release(&r->db_heads);
     mig_strvec_release(&r->sim_heads);
+    mig_strvec_release(&r->done_heads);
+    mig_strvec_release(&r->start_heads);
     free(r->dh);
+    free(r->recs);
 }
 
 static void free_bodies(mig_revbody *b, size_t n)
@@ -293,26 +317,71 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static void report_step(run *r, const mig_plan_step *st, double ms)
+static int change_heads(mig_strvec *heads, const mig_plan_step *st);
+
+/* The step's ends as the user reads them: every parent of a merge, base for a root. */
+static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **from, const char **to)
+{
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(parents) : "base";
+    *from = st->upgrade ? other : st->rev->id;
+    *to = st->upgrade ? st->rev->id : other;
+}
+
+static void step_begin(run *r, const mig_plan_step *st)
+{
+    mig_buf parents = MIG_BUF_INIT;
+    const char *from, *to;
+    step_ends(st, &parents, &from, &to);
+    mig_progress_begin(r->ctx, st->upgrade ? "upgrade" : "downgrade", from, to, st->rev->message);
+    mig_buf_release(&parents);
+}
+
+/* Offline nothing runs, so no progress line; --json still lists what was rendered. */
+static void step_rendered(run *r, const mig_plan_step *st)
 {
     mig_ctx *ctx = r->ctx;
-    const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    /* the other end of the step: every parent of a merge, base for a root */
+    if (ctx->step_fn == NULL)
+        return;
     mig_buf parents = MIG_BUF_INIT;
-    for (size_t i = 0; i < st->rev->down.n; i++)
-        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
-    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
-    const char *from = st->upgrade ? other : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : other;
-    /* offline, nothing ran: no progress line, but --json still lists what was rendered */
-    if (!r->offline)
-        mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
-                st->rev->message ? st->rev->message : "", ms);
-    if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
-        ctx->step_fn(ctx->step_payload, &rep);
-    }
+    const char *from, *to;
+    step_ends(st, &parents, &from, &to);
+    mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered" };
+    ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
+}
+
+/* A step has ended: its line, and its record (open until its transaction commits). */
+static int step_end(run *r, const mig_plan_step *st, double ms, int status)
+{
+    mig_progress_end(r->ctx, status == REC_FAILED);
+    if (r->nrecs == r->cap_recs) {
+        size_t cap = r->cap_recs ? r->cap_recs * 2 : 16;
+        struct step_rec *n = realloc(r->recs, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->recs = n;
+        r->cap_recs = cap;
+    }
+    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status };
+    if (status == REC_DONE && change_heads(&r->done_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The run's transaction committed: what ran in it is done. */
+static int steps_committed(run *r)
+{
+    for (size_t i = 0; i < r->nrecs; i++)
+        if (r->recs[i].status == REC_OPEN) {
+            r->recs[i].status = REC_DONE;
+            if (change_heads(&r->done_heads, r->recs[i].st) < 0)
+                return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            r->recs[i].st = NULL;
+        }
+    return 0;
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
@@ -488,7 +557,9 @@ static int flush_state(run *r)
 static int commit(run *r)
 {
     int rc = flush_state(r);
-    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+    if (rc == 0)
+        rc = mig_db_commit(r->s.db, r->ctx);
+    return rc ? rc : steps_committed(r);
 }
 
 /*
@@ -574,8 +645,8 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
     }
     if (rc == 0 && !r->offline)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
-    if (rc == 0)
-        report_step(r, st, r->offline ? 0.0 : now_ms() - t0);
+    if (rc == 0 && r->offline)
+        step_rendered(r, st);
     return rc;
 }
 
@@ -722,6 +793,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
+            r->fail_stepwise = 1;
+            r->fail_applied = i;
+            r->fail_total = n;
             break;
         }
         prefix_hash(text, sp, i + 1, hash);
@@ -753,8 +827,6 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
     if (rc == 0)
         rc = mig_db_commit(r->s.db, ctx);
-    if (rc == 0)
-        report_step(r, st, now_ms() - t0);
     return rc;
 }
 
@@ -830,8 +902,13 @@ static int run_plan(run *r, int64_t resume_at)
         int stepwise = !st->rev->is_lua && (!r->transactional_ddl || !st->rev->transactional);
         int lua_no_txn = st->rev->is_lua && !st->rev->transactional;
         int rc;
+        /* what the step's success means for it: done once committed */
+        int done_status = REC_OPEN;
+        int ended = 0;
+        double t0 = 0; /* set as the step begins, in each branch */
         r->cur_rev = st->rev;
         if (lua_no_txn && !r->offline) {
+            done_status = REC_DONE;
             if (in_txn) {
                 if ((rc = commit(r)) != 0)
                     return rc;
@@ -840,6 +917,8 @@ static int run_plan(run *r, int64_t resume_at)
             /* on its own: its version change is written now, not kept back */
             int defer = r->defer;
             r->defer = 0;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             r->defer = defer;
             if (rc == 0 && defer &&
@@ -852,6 +931,9 @@ static int run_plan(run *r, int64_t resume_at)
                     return rc;
                 in_txn = 0;
             }
+            done_status = REC_DONE;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
             /* it wrote its own version change: keep the kept-back view in step */
             if (rc == 0 && r->defer &&
@@ -871,17 +953,42 @@ static int run_plan(run *r, int64_t resume_at)
                 if (!r->offline && (rc = moved_meanwhile(r)) != 0)
                     return rc;
             }
+            t0 = now_ms();
+            if (!r->offline)
+                step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
-                else
-                    rc = commit(r);
+                else {
+                    /* the step's record first, so the commit makes it done */
+                    rc = step_end(r, st, now_ms() - t0, REC_OPEN);
+                    ended = 1;
+                    if (rc == 0)
+                        rc = commit(r);
+                }
                 in_txn = 0;
             }
         }
-        if (rc)
+        if (rc) {
+            if (!r->offline && !ended && ctx->prog.active) {
+                int erc = step_end(r, st, now_ms() - t0, REC_FAILED);
+                (void)erc; /* the step's own error is the one to report */
+            }
             return rc;
+        }
+        if (!r->offline && !ended && (rc = step_end(r, st, now_ms() - t0, done_status)) != 0)
+            return rc;
+        if (!r->offline && !st->upgrade &&
+            mig_rule_empty_downgrade_hits(st->rev, &r->bodies[i], r->s.drv->table->dialect)) {
+            mig_buf w = MIG_BUF_INIT;
+            if (ctx->tenant)
+                mig_buf_printf(&w, "tenant %s: ", ctx->tenant);
+            mig_buf_printf(&w, "warning: %s %s: ", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
+            mig_rule_empty_downgrade_say(&w, st->rev);
+            mig_log(ctx, MIG_LOG_WARN, "%s: nothing was undone", mig_buf_cstr(&w));
+            mig_buf_release(&w);
+        }
         r->steps_applied++;
         if (change_heads(&r->heads, st) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -995,6 +1102,103 @@ static int refuse_failed(run *r, const mig_failed *f, int upgrade, unsigned flag
     return rc;
 }
 
+static void heads_text(mig_buf *b, const mig_strvec *heads)
+{
+    join_heads(b, heads);
+    if (heads->n == 0)
+        mig_buf_puts(b, "base");
+}
+
+/* "nothing to do: already at 1f0e2d3c4b5a" -- the one way mig says a run had nothing to do */
+static void say_nothing_to_do(mig_ctx *ctx, const mig_strvec *heads)
+{
+    mig_buf b = MIG_BUF_INIT;
+    heads_text(&b, heads);
+    mig_log(ctx, MIG_LOG_INFO, "nothing to do: already at %s", mig_buf_cstr(&b));
+    mig_buf_release(&b);
+}
+
+/*
+ * The run has ended: report each step with what became of it, and keep
+ * where the database is now, with one line saying so when the run failed.
+ * Steps still open when the run failed went with their transaction.
+ */
+static void finish_run(run *r, int rc)
+{
+    mig_ctx *ctx = r->ctx;
+    size_t done = 0, undone = 0;
+    const struct step_rec *failed = NULL;
+    for (size_t i = 0; i < r->nrecs; i++) {
+        struct step_rec *x = &r->recs[i];
+        if (x->status == REC_OPEN)
+            x->status = rc ? REC_UNDONE : REC_DONE;
+        done += x->status == REC_DONE;
+        undone += x->status == REC_UNDONE;
+        if (x->status == REC_FAILED)
+            failed = x;
+    }
+    if (!r->heads_read)
+        return; /* never got as far as reading the version table: nothing ran, nothing to say */
+    ctx->run_known = 1;
+    ctx->run_applied = done;
+    ctx->run_rolled_back = undone;
+    mig_strvec_release(&ctx->run_current);
+    mig_buf_clear(&ctx->run_summary);
+    const mig_strvec *now = rc == 0 && r->plan ? &r->plan->final_heads : &r->done_heads;
+    for (size_t i = 0; i < now->n; i++)
+        mig_strvec_push(&ctx->run_current, now->v[i]);
+    if (ctx->step_fn) {
+        static const char *const names[] = { "applied", "applied", "failed", "rolled_back" };
+        for (size_t i = 0; i < r->nrecs; i++) {
+            const struct step_rec *x = &r->recs[i];
+            mig_plan_step st = { 0 };
+            st.rev = x->rev;
+            st.upgrade = x->upgrade;
+            mig_buf parents = MIG_BUF_INIT;
+            const char *from, *to;
+            step_ends(&st, &parents, &from, &to);
+            mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
+                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status] };
+            ctx->step_fn(ctx->step_payload, &rep);
+            mig_buf_release(&parents);
+        }
+    }
+    if (rc == 0 || r->nrecs == 0)
+        return;
+    mig_buf where = MIG_BUF_INIT;
+    heads_text(&where, &r->done_heads);
+    const char *still = same_set(&r->done_heads, &r->start_heads) ? "still " : "";
+    mig_buf *b = &ctx->run_summary;
+    if (failed && r->fail_stepwise && r->fail_applied > 0) {
+        mig_buf_printf(b, "not rolled back: revision %s stopped part-way, %zu of its %zu statements applied "
+                          "(recorded as failed)", failed->rev->id, r->fail_applied, r->fail_total);
+    } else if (failed && r->fail_stepwise) {
+        mig_buf_printf(b, "stopped: revision %s applied none of its statements", failed->rev->id);
+    } else if (failed && failed->rev->is_lua && !failed->rev->transactional) {
+        mig_buf_printf(b, "not rolled back: revision %s runs outside a transaction: what it did before it "
+                          "failed stays", failed->rev->id);
+    } else if (undone) {
+        mig_buf_printf(b, "rolled back: %zu applied revision(s) undone", undone);
+    } else {
+        mig_buf_puts(b, "rolled back: the failed revision was undone");
+    }
+    if (done)
+        mig_buf_printf(b, "; %zu revision(s) committed before stay applied", done);
+    mig_buf_printf(b, "; the database is %sat %s", still, mig_buf_cstr(&where));
+    mig_buf_release(&where);
+}
+
+void mig_last_run(mig_ctx *ctx, mig_run_result *out)
+{
+    static const char *const none[] = { NULL };
+    out->current = ctx->run_current.n ? (const char *const *)ctx->run_current.v : none;
+    out->ncurrent = ctx->run_current.n;
+    out->summary = mig_buf_cstr(&ctx->run_summary);
+    out->applied = ctx->run_applied;
+    out->rolled_back = ctx->run_rolled_back;
+    out->known = ctx->run_known;
+}
+
 static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     run r;
@@ -1002,6 +1206,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     ctx->run_steps = 0;
     mig_buf_clear(&ctx->run_from);
     mig_buf_clear(&ctx->run_to);
+    ctx->run_known = 0;
+    ctx->run_applied = ctx->run_rolled_back = 0;
+    mig_strvec_release(&ctx->run_current);
+    mig_buf_clear(&ctx->run_summary);
     r.ctx = ctx;
     r.flags = flags;
     int rc = config_flags(&r);
@@ -1030,7 +1238,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             return rc;
     }
     if (r.g && mig_graph_count(r.g) == 0) {
-        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         return 0;
     }
     rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
@@ -1038,7 +1246,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     if (nothing_ok && mig_graph_count(r.g) == 0) {
         /* only names that are not revisions after all: still nothing to do */
-        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         goto out;
     }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
@@ -1069,7 +1277,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
                     join_heads(&ctx->run_from, &r.heads);
                     join_heads(&ctx->run_to, &r.heads);
                     ctx->run_steps = 0;
-                    mig_log(ctx, MIG_LOG_INFO, "already at %s", target);
+                    for (size_t i = 0; i < r.heads.n; i++)
+                        mig_strvec_push(&ctx->run_current, r.heads.v[i]);
+                    ctx->run_known = 1;
+                    say_nothing_to_do(ctx, &r.heads);
                     goto out;
                 }
             }
@@ -1088,6 +1299,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     join_heads(&ctx->run_from, &r.heads);
     join_heads(&ctx->run_to, &r.heads);
+    for (size_t i = 0; i < r.heads.n; i++)
+        if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0 || mig_strvec_push(&r.start_heads, r.heads.v[i]) < 0) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            goto out;
+        }
+    r.heads_read = 1;
     /* one Lua state for the run: Lua revisions and [hooks] scripts */
     rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
     if (rc == 0)
@@ -1145,7 +1362,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             goto out;
     }
     if (r.plan->nsteps == 0)
-        mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
+        say_nothing_to_do(ctx, &r.heads);
     rc = run_plan(&r, resume_at);
     while (rc == REPLAN) {
         /* we hold the write transaction again: plan from what is there now */
@@ -1155,6 +1372,11 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         r.plan = NULL;
         mig_strvec_release(&r.heads);
         rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        /* what is there now is what the database holds, whoever put it there */
+        mig_strvec_release(&r.done_heads);
+        for (size_t i = 0; rc == 0 && i < r.heads.n; i++)
+            if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (rc == 0)
             rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
         if (rc == 0)
@@ -1169,11 +1391,14 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (rc)
         mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
 out:
+    /* a step cut short by an error outside it (a hook, the commit) still ends its line */
+    mig_progress_end(ctx, 1);
     /* its cursors go before the connection does */
     mig_lua_free(r.lua);
     r.lua = NULL;
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
+    finish_run(&r, rc);
     release(&r);
     return rc;
 }

@@ -157,16 +157,62 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 #define MIG_RUN_SQL    (1u << 0) /* print the SQL instead of running it (offline) */
 #define MIG_RUN_RESUME (1u << 1) /* continue a part-way failed revision */
 
-/* One step that ran (or would run), for the caller's report. */
+/*
+ * One step of a run, for the caller's report. Reported once the run has
+ * ended (or right away for --sql), with what became of it: a step applied
+ * inside a transaction that was later rolled back is "rolled_back".
+ */
 typedef struct mig_step_report {
     const char *revision;
     const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
+    const char *status;        /* "applied", "rolled_back" or "failed" */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
+
+/*
+ * Progress of the running step, as it happens: when it begins, when a Lua
+ * revision calls ctx.progress(done, total), and when it ends. Without a
+ * callback libmig writes these through the logger as plain lines (a start
+ * line, at most one progress line every few seconds, an end line); with
+ * one, the caller shows them (a live line on a terminal, say) and libmig
+ * writes none of them. Tenant workers never call it.
+ */
+typedef enum mig_progress_event {
+    MIG_PROGRESS_BEGIN = 0,
+    MIG_PROGRESS_UPDATE,
+    MIG_PROGRESS_END
+} mig_progress_event;
+typedef struct mig_progress {
+    mig_progress_event event;
+    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table" */
+    const char *detail;     /* ctx.progress: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
+    const char *line;       /* the whole line as libmig would log it */
+    double      elapsed_ms;
+    int         failed;     /* MIG_PROGRESS_END: the step failed */
+} mig_progress;
+typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
+void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
+
+/*
+ * Where the last mig_upgrade / mig_downgrade left the database, true also
+ * after a failure: the version table's rows (NULL-terminated, none at
+ * base), and, when the run failed, one line saying what was undone and
+ * what stays ("rolled back: 2 applied revision(s) undone; the database is
+ * still at base"); "" after a run that succeeded.
+ */
+typedef struct mig_run_result {
+    const char *const *current;
+    size_t      ncurrent;
+    const char *summary;
+    size_t      applied;      /* steps that stay applied */
+    size_t      rolled_back;  /* steps applied, then undone with their transaction */
+    int         known;        /* 0: the run ended before it read the version table */
+} mig_run_result;
+void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 /* Where MIG_RUN_SQL output goes (default: stdout). */
 typedef void (*mig_sql_fn)(void *payload, const char *sql);
 void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
@@ -198,9 +244,12 @@ int mig_pending(mig_ctx *ctx, size_t *n);
 /* ---- check ---- */
 
 typedef struct mig_check_problem {
-    const char *kind;     /* "graph", "pending", "changed", "failed", "heads", "drift" */
+    const char *kind;     /* "graph", "pending", "changed", "failed", "unknown", "drift", or a rule's name */
     const char *revision; /* "" when not about one revision */
     const char *message;  /* one line */
+    const char *path;     /* the revision's file; "" when not about one revision */
+    const char *level;    /* "error" (exit 3), or "warning" (exit 3 only with MIG_CHECK_STRICT) */
+    const char *rule;     /* a warning's rule id ("MIG001"); "" otherwise */
 } mig_check_problem;
 typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
 /*
@@ -209,6 +258,9 @@ typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
  * reporting each problem through fn.
  */
 int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
+/* As mig_check; with MIG_CHECK_STRICT a warning fails the check too. */
+#define MIG_CHECK_STRICT (1u << 0)
+int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload);
 
 /* ---- project files ---- */
 
