@@ -6,6 +6,7 @@
 #   share/mig/hooks/*.lua                    component mig
 #   share/mig/templates/template.{sql,lua}   component mig
 #   share/mig/example/                       component mig (the `make demo` project)
+#   share/mig/schema/<command>.json          component mig (JSON Schema of each --json document)
 #   share/man/man1/mig.1                     component mig
 #   share/bash-completion/completions/mig    component mig
 #   share/zsh/.../_mig                       component mig
@@ -46,6 +47,9 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/migrations/versions
   DESTINATION ${CMAKE_INSTALL_DATADIR}/mig/example/migrations COMPONENT mig)
 install(FILES ${PROJECT_SOURCE_DIR}/migrations/template.sql ${PROJECT_SOURCE_DIR}/migrations/template.lua
   DESTINATION ${CMAKE_INSTALL_DATADIR}/mig/example/migrations COMPONENT mig)
+
+file(GLOB MIG_SCHEMAS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/schema/*.json)
+install(FILES ${MIG_SCHEMAS} DESTINATION ${CMAKE_INSTALL_DATADIR}/mig/schema COMPONENT mig)
 
 install(FILES ${PROJECT_SOURCE_DIR}/docs/mig.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT mig)
 install(FILES ${PROJECT_SOURCE_DIR}/completions/mig.bash

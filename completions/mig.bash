@@ -99,6 +99,8 @@ _mig()
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")) ;;
         init)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;
+        help)
+            COMPREPLY=($(compgen -W "$(command mig --help 2>/dev/null | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p')" -- "$cur")) ;;
     esac
 }
 complete -F _mig mig

@@ -8,8 +8,15 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
       libssl-dev)
 case "${1:-}" in
+# --test: everything a test needs to run rather than skip (tests/skips.allowed):
+# the lua5.4 interpreter (cli_sqlformat), groff (cli_manpage), zsh (the
+# completion run in cli_manpage), dpkg-dev (dpkg-shlibdeps, package_deb),
+# python3-jsonschema (tests/cli/json_valid.py), time (peak memory checks),
+# bsdutils (script(1): a terminal for the live-line tests), libxml2-utils
+# (xmllint: mig test --junit against tests/junit.xsd), jq (tx_stairway)
 --test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client
-              libxml2-utils jq) ;;   # xmllint: mig test --junit against tests/junit.xsd
+               lua5.4 groff-base zsh dpkg-dev python3-jsonschema time bsdutils
+               libxml2-utils jq) ;;
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac

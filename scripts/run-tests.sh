@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Start throw-away PostgreSQL and MariaDB servers, run every CTest test,
-# stop the servers whatever happened.
+# stop the servers whatever happened. Then list the tests that skipped,
+# each with the reason it gave, and fail when one skipped that
+# tests/skips.allowed does not allow (for that reason): a test that
+# quietly never runs is no test.
 set -uo pipefail
 BUILD=${1:-build}
 BUILD=$(cd "$BUILD" && pwd)
@@ -15,4 +18,11 @@ if [ -x "$here/tests/servers.sh" ]; then
     export MIG_TEST_REQUIRE_SERVERS=1
 fi
 cd "$BUILD"
-ctest --output-on-failure -j 2 ${CTEST_ARGS:-}
+out=$BUILD/Testing/ctest-output.txt
+mkdir -p "$BUILD/Testing"
+# shellcheck disable=SC2086 # CTEST_ARGS holds several words
+ctest --output-on-failure -j 2 ${CTEST_ARGS:-} | tee "$out"
+status=${PIPESTATUS[0]}
+"$here/scripts/check-skips.sh" "$out" "$BUILD/Testing/Temporary/LastTest.log" \
+    "$here/tests/skips.allowed" || status=1
+exit "$status"

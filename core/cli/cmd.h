@@ -94,6 +94,8 @@ struct cli {
     int            err_code;
     char           err_message[512];
     char           err_hint[256];
+    /* said after the error: where a failed run left the database */
+    char           err_after[512];
 };
 
 /* Set the CLI's own error and return code, like mig_fail() inside libmig. */
@@ -123,13 +125,48 @@ void cli_opt_help(FILE *f, const cli_opt *tbl);
  */
 int  cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
 
-/* output.c: stderr */
+/* output.c: stderr, and text from outside mig on any human-readable output */
+#define CLI_TEXT_LINE  0 /* a one-line field: line breaks and tabs escaped too */
+#define CLI_TEXT_BLOCK 1 /* lines of a block: line breaks and tabs kept */
+#define CLI_TEXT_TABS  2 /* one line whose tabs are its own (print's separator): tabs kept */
+/* s with control characters escaped (malloc'd, NULL on out of memory). */
+char *cli_text(const char *s, int mode);
+/* Write a one-line field, escaped. */
+void cli_put(FILE *f, const char *s);
+/* "label: line" for each line of text, escaped; see output.c. */
+void cli_labelled(FILE *f, const char *label, const char *text);
 int  cli_color_stderr(void);
 void cli_logger(void *payload, mig_log_level level, const char *line);
+/*
+ * The error of a failed run, the CLI's own or libmig's: what both stderr
+ * and the JSON document report. Fields are "" (line 0) when there is none;
+ * message never is.
+ */
+typedef struct cli_error_view {
+    const char *message, *detail, *hint, *file, *origin;
+    int         line;
+    char        fallback[128]; /* the message when none was set */
+} cli_error_view;
+void cli_error_get(const cli *c, int rc, cli_error_view *e);
+/*
+ * The running step as one live line on a terminal (redrawn a few times a
+ * second with its elapsed time); cli_logger's lines go above it. Begin
+ * installs the progress callback when stderr is a terminal (and colour is
+ * allowed there); end takes it away.
+ */
+void cli_live_begin(cli *c);
+void cli_live_end(cli *c);
 /* The error of a failed run: one line, a hint, and with -v the rest. */
 void cli_report_error(cli *c, int rc);
 
 /* json.c */
+/*
+ * docs/json.md and the schemas in schema/: every document carries this number, and
+ * it goes up with every change to the shape of any document.
+ */
+#define CLI_JSON_SCHEMA_VERSION 1
+/* A new document: schema_version, and the command when one was named. */
+json_t *cli_json_doc(const cli *c);
 /* A JSON string for s with every byte that is not UTF-8 replaced by U+FFFD; null for NULL. */
 json_t *cli_json_str(const char *s);
 json_t *cli_json_strv(const char *const *v); /* NULL-terminated list, NULL = [] */
@@ -165,7 +202,11 @@ int  cli_graph_is_current(const cli_graph *g, const char *id);
 void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned what);
 /* Full form: Rev:, Parent:/Merges:, Branches into:, Path:, the message and dates. */
 void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r);
-json_t *cli_rev_json(const cli_graph *g, const mig_revision *r);
+/*
+ * The revision object of every JSON document. Reads the file's body when
+ * the list gave no has_downgrade, so the object is the same everywhere.
+ */
+json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r);
 
 /* ---- the commands, one file each (cmd_<name>.c) ---- */
 #define CLI_COMMAND(name) \

@@ -28,7 +28,8 @@ static int has_parent(const mig_revision *r, const char *id)
 int cmd_branches(cli *c)
 {
     cli_graph g;
-    int rc = cli_graph_load(c, &g, 0);
+    /* With --json, current marks for the revision object; text draws none. */
+    int rc = cli_graph_load(c, &g, c->json);
     if (rc != 0) {
         cli_graph_release(&g);
         return rc;
@@ -39,7 +40,7 @@ int cmd_branches(cli *c)
         if (!bp->is_branch_point)
             continue;
         if (list) {
-            json_array_append_new(list, cli_rev_json(&g, bp));
+            json_array_append_new(list, cli_rev_json(c, &g, bp));
             continue;
         }
         if (c->verbose)

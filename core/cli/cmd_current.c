@@ -1,6 +1,7 @@
 /*
  * mig current [-v]: the revisions in the version table, one per line,
- * nothing at base; with -v each one in full, as `show` prints it.
+ * nothing at base; with -v each one in full, as `show` prints it. A
+ * revision no file declares is an error (exit 2), not a line.
  */
 #include "cmd.h"
 
@@ -53,12 +54,21 @@ static int current_tenants(cli *c)
             const char *name = json_string_value(json_object_get(items[i], "tenant"));
             const char *err = json_string_value(json_object_get(items[i], "error"));
             json_t *cur = json_object_get(items[i], "current");
-            if (err)
-                fprintf(stderr, "mig: tenant %s: %s\n", name, err);
-            else if (json_array_size(cur) == 0)
-                printf("%s\n", name);
-            for (size_t k = 0; k < json_array_size(cur); k++)
-                printf("%s %s\n", name, json_string_value(json_array_get(cur, k)));
+            if (err) {
+                char *en = cli_text(name, CLI_TEXT_LINE), *ee = cli_text(err, CLI_TEXT_LINE);
+                fprintf(stderr, "mig: tenant %s: %s\n", en ? en : "?", ee ? ee : "?");
+                free(en);
+                free(ee);
+            } else if (json_array_size(cur) == 0) {
+                cli_put(stdout, name);
+                putchar('\n');
+            }
+            for (size_t k = 0; k < json_array_size(cur); k++) {
+                cli_put(stdout, name);
+                putchar(' ');
+                cli_put(stdout, json_string_value(json_array_get(cur, k)));
+                putchar('\n');
+            }
         }
     }
     free(items);
@@ -77,9 +87,19 @@ int cmd_current(cli *c)
     if (rc != 0)
         goto out;
     /* Broken revision files do not hide what the database says: print bare ids then. */
-    if ((c->verbose || c->json) && mig_revisions(c->ctx, &g.revs, &g.n) != 0) {
+    if (mig_revisions(c->ctx, &g.revs, &g.n) != 0) {
         g.revs = NULL;
         g.n = 0;
+    } else {
+        /* a revision no file declares (Alembic's, say): every later command would trip on it */
+        for (size_t i = 0; i < g.ncurrent; i++)
+            if (cli_graph_find(&g, g.current[i]) == NULL) {
+                rc = cli_fail(c, MIG_ETARGET, "the database is at revision '%s', which no revision file declares",
+                              g.current[i]);
+                cli_hint(c, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                            "see docs/alembic.md), or set the version table with `mig stamp REV`", g.current[i]);
+                goto out;
+            }
     }
 
     if (c->json) {
@@ -88,7 +108,7 @@ int cmd_current(cli *c)
             json_array_append_new(cur, cli_json_str(g.current[i]));
             const mig_revision *r = cli_graph_find(&g, g.current[i]);
             if (r)
-                json_array_append_new(revs, cli_rev_json(&g, r));
+                json_array_append_new(revs, cli_rev_json(c, &g, r));
         }
         json_object_set_new(c->doc, "current", cur);
         json_object_set_new(c->doc, "revisions", revs);
@@ -98,8 +118,10 @@ int cmd_current(cli *c)
         const mig_revision *r = cli_graph_find(&g, g.current[i]);
         if (c->verbose && r)
             cli_rev_entry(stdout, &g, r);
-        else
-            printf("%s\n", g.current[i]);
+        else {
+            cli_put(stdout, g.current[i]);
+            putchar('\n');
+        }
     }
 out:
     cli_graph_release(&g);

@@ -35,8 +35,10 @@ static void on_driver(void *payload, const mig_driver_info *d)
         snprintf(abi, sizeof abi, "%u", d->abi);
     printf("%-10s ABI %-3s %-10s %s", d->name ? d->name : "?", abi,
            d->version && *d->version ? d->version : "-", d->path ? d->path : "");
-    if (d->problem)
-        printf("  unusable: %s", d->problem);
+    if (d->problem) {
+        fputs("  unusable: ", stdout);
+        cli_put(stdout, d->problem);
+    }
     putchar('\n');
 }
 

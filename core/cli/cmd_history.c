@@ -281,7 +281,7 @@ int cmd_history(cli *c)
         if (!keep[i])
             continue;
         if (list)
-            json_array_append_new(list, cli_rev_json(&g, g.revs[i]));
+            json_array_append_new(list, cli_rev_json(c, &g, g.revs[i]));
         else if (c->verbose)
             cli_rev_entry(stdout, &g, g.revs[i]);
         else

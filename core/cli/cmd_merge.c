@@ -32,10 +32,12 @@ int cmd_merge(cli *c)
     ro.merge_of = c->nargs ? c->args : NULL;
     int rc = mig_merge(c->ctx, &ro, &path);
     if (rc == 0) {
-        if (c->json)
+        if (c->json) {
             json_object_set_new(c->doc, "path", cli_json_str(path));
-        else
-            printf("%s\n", path);
+        } else {
+            cli_put(stdout, path);
+            putchar('\n');
+        }
     }
     free(path);
     cli_list_release(&o.labels);

@@ -65,10 +65,12 @@ int cmd_revision(cli *c)
         if (c->json)
             json_object_set_new(c->doc, "path", json_null());
     } else if (rc == 0) {
-        if (c->json)
+        if (c->json) {
             json_object_set_new(c->doc, "path", cli_json_str(path));
-        else
-            printf("%s\n", path);
+        } else {
+            cli_put(stdout, path);
+            putchar('\n');
+        }
     }
 out:
     free(path);

@@ -34,7 +34,7 @@ int cmd_show(cli *c)
     }
     if (rc == 0) {
         if (c->json)
-            json_object_set_new(c->doc, "revision", cli_rev_json(&g, r));
+            json_object_set_new(c->doc, "revision", cli_rev_json(c, &g, r));
         else
             cli_rev_entry(stdout, &g, r);
     }

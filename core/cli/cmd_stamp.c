@@ -32,7 +32,6 @@ int cmd_stamp(cli *c)
         cli_tenants_end(c);
     if (rc != 0 || !c->json)
         return rc;
-    json_object_set_new(c->doc, "command", json_string("stamp"));
     json_object_set_new(c->doc, "targets", cli_json_strv(c->args));
     json_object_set_new(c->doc, "purge", json_boolean(o.purge));
     const char *const *cur;

@@ -64,16 +64,22 @@ int cmd_tenants(cli *c)
             json_t *o = items[i];
             const char *err = json_string_value(json_object_get(o, "error"));
             const char *name = json_string_value(json_object_get(o, "tenant"));
+            /* TSV: a tab or line break in a name or message would forge a cell or a row */
+            cli_put(stdout, name);
             if (err) {
-                printf("%s\terror: %s\n", name, err);
+                fputs("\terror: ", stdout);
+                cli_put(stdout, err);
+                putchar('\n');
                 continue;
             }
             json_t *cur = json_object_get(o, "current");
-            printf("%s\t", name);
+            putchar('\t');
             if (json_array_size(cur) == 0)
                 printf("base");
-            for (size_t k = 0; k < json_array_size(cur); k++)
-                printf("%s%s", k ? " " : "", json_string_value(json_array_get(cur, k)));
+            for (size_t k = 0; k < json_array_size(cur); k++) {
+                fputs(k ? " " : "", stdout);
+                cli_put(stdout, json_string_value(json_array_get(cur, k)));
+            }
             printf("\t%lld pending\n", (long long)json_integer_value(json_object_get(o, "pending")));
         }
     }

@@ -55,6 +55,7 @@ static void on_step(void *payload, const mig_step_report *s)
     json_object_set_new(j, "message", cli_json_str(s->message));
     /* Microseconds are as fine as a clock reading here means anything. */
     json_object_set_new(j, "duration_ms", json_real(round(s->duration_ms * 1000.0) / 1000.0));
+    json_object_set_new(j, "status", cli_json_str(s->status));
     pthread_mutex_lock(&r->lock);
     json_array_append_new(r->steps, j);
     pthread_mutex_unlock(&r->lock);
@@ -96,7 +97,6 @@ static void on_sql_text(void *payload, const char *sql)
 
 int cli_run_migration(cli *c, int down, int sql, int resume)
 {
-    const char *name = down ? "downgrade" : "upgrade";
     const char *target = c->args[0];
     int range = strchr(target, ':') != NULL;
     if (range && !sql)
@@ -125,19 +125,35 @@ int cli_run_migration(cli *c, int down, int sql, int resume)
     int tenants = mig_has_tenants(c->ctx);
     if (tenants)
         cli_tenants_begin(c);
+    else if (!sql)
+        cli_live_begin(c);
     int rc = down ? mig_downgrade(c->ctx, target, flags) : mig_upgrade(c->ctx, target, flags);
     if (tenants)
         cli_tenants_end(c);
+    else if (!sql)
+        cli_live_end(c);
+    mig_run_result res;
+    mig_last_run(c->ctx, &res);
+    if (rc != 0 && *res.summary)
+        snprintf(c->err_after, sizeof c->err_after, "%s", res.summary);
 
     /* The callbacks point into this frame: unhook them before it ends. */
     mig_set_step_callback(c->ctx, NULL, NULL);
     mig_set_sql_callback(c->ctx, NULL, NULL);
     if (c->json) {
-        json_object_set_new(c->doc, "command", json_string(name));
         json_object_set_new(c->doc, "target", cli_json_str(target));
         if (sql)
             json_object_set_new(c->doc, "sql", cli_json_str(r.sql ? r.sql : ""));
         json_object_set_new(c->doc, "steps", r.steps);
+        /* where the database is now, failed or not; null when it was never read (--sql, tenants) */
+        if (res.known && !tenants) {
+            json_t *cur = json_array();
+            for (size_t i = 0; i < res.ncurrent; i++)
+                json_array_append_new(cur, cli_json_str(res.current[i]));
+            json_object_set_new(c->doc, "current", cur);
+        } else {
+            json_object_set_new(c->doc, "current", json_null());
+        }
     }
     free(r.sql);
     pthread_mutex_destroy(&r.lock);

@@ -97,31 +97,37 @@ const char *cli_error_name(int code)
     }
 }
 
+json_t *cli_json_doc(const cli *c)
+{
+    json_t *doc = json_object();
+    json_object_set_new(doc, "schema_version", json_integer(CLI_JSON_SCHEMA_VERSION));
+    if (c->cmd)
+        json_object_set_new(doc, "command", json_string(c->cmd->name));
+    return doc;
+}
+
+/* The same fields for every error, whoever raised it: scripts need not guess. */
 void cli_json_error(cli *c, int rc)
 {
+    cli_error_view v;
+    cli_error_get(c, rc, &v);
     json_t *e = json_object();
     json_object_set_new(e, "code", json_string(cli_error_name(rc)));
     json_object_set_new(e, "exit", json_integer(mig_exit_status(rc)));
-    if (c->err_code != 0 || c->ctx == NULL) {
-        json_object_set_new(e, "message", cli_json_str(c->err_message));
-        json_object_set_new(e, "hint", cli_json_str(c->err_hint));
-    } else {
-        const mig_error *me = mig_last_error(c->ctx);
-        json_object_set_new(e, "message", cli_json_str(me->message));
-        json_object_set_new(e, "detail", cli_json_str(me->detail));
-        json_object_set_new(e, "hint", cli_json_str(me->hint));
-        json_object_set_new(e, "file", cli_json_str(me->file));
-        json_object_set_new(e, "line", json_integer(me->line));
-    }
+    json_object_set_new(e, "message", cli_json_str(v.message));
+    json_object_set_new(e, "detail", cli_json_str(v.detail));
+    json_object_set_new(e, "hint", cli_json_str(v.hint));
+    json_object_set_new(e, "file", cli_json_str(v.file));
+    json_object_set_new(e, "line", json_integer(v.line));
     if (c->doc == NULL)
-        c->doc = json_object();
+        c->doc = cli_json_doc(c);
     json_object_set_new(c->doc, "error", e);
 }
 
 int cli_json_print(cli *c)
 {
     if (c->doc == NULL)
-        c->doc = json_object();
+        c->doc = cli_json_doc(c);
     if (json_dumpf(c->doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) != 0)
         return MIG_EFAIL;
     fputc('\n', stdout);

@@ -14,6 +14,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "mig/secret.h"
 
 /* The global options, as parsed; turned into mig_options by make_context. */
 static struct {
@@ -35,7 +41,7 @@ static struct {
 
 static const cli_opt global_opts[] = {
     { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
-      "config file (else $MIG_CONFIG, else ./mig.ini)" },
+      "config file (else $MIG_CONFIG, else mig.ini here or above)" },
     { 0, "url", "URL", CLI_STRING, &g.url, 0,
       "database URL (else $MIG_DATABASE_URL, config url)" },
     { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
@@ -69,6 +75,12 @@ static const cli_opt global_opts[] = {
     { 0 }
 };
 
+/* `mig help [COMMAND]`: answered in main, before any context exists. */
+static const cli_opt help_opts[] = {
+    { 0 }
+};
+static const cli_spec help_spec = { "[COMMAND]", 0, 1, help_opts, NULL };
+
 /* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
 static const cli_cmd commands[] = {
     { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
@@ -77,6 +89,7 @@ static const cli_cmd commands[] = {
     { "downgrade", cmd_downgrade, CMD_TENANTS, "revert revisions down to TARGET", &cmd_downgrade_spec },
     { "drivers",   cmd_drivers,   0,           "list the drivers found, usable or not", &cmd_drivers_spec },
     { "heads",     cmd_heads,     0,           "show the heads of the graph", &cmd_heads_spec },
+    { "help",      NULL,          0,           "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
     { "history",   cmd_history,   0,           "list the revisions, newest first", &cmd_history_spec },
     { "init",      cmd_init,      0,           "create mig.ini and a migrations folder", &cmd_init_spec },
     { "merge",     cmd_merge,     0,           "write a revision that merges heads", &cmd_merge_spec },
@@ -99,6 +112,17 @@ static const cli_cmd *find_command(const char *name)
     return bsearch(name, commands, NCOMMANDS, sizeof commands[0], compare_command);
 }
 
+static int unknown_command(cli *c, const char *name)
+{
+    const char *names[NCOMMANDS];
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        names[i] = commands[i].name;
+    const char *near = mig_suggest(name, names, NCOMMANDS);
+    if (near)
+        return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (did you mean '%s'?)", name, near);
+    return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (see 'mig --help')", name);
+}
+
 static void usage(FILE *f)
 {
     fputs("usage: mig [options] COMMAND [ARGS]\n\n"
@@ -109,6 +133,7 @@ static void usage(FILE *f)
     fputs("\noptions (before or after the command):\n", f);
     cli_opt_help(f, global_opts);
     fputs("\nRun 'mig COMMAND --help' for a command's own options.\n", f);
+    fputs("The JSON Schema of each --json document: " MIG_SCHEMA_DIR "/COMMAND.json\n", f);
 }
 
 static void command_help(FILE *f, const cli_cmd *cmd)
@@ -129,6 +154,20 @@ static void command_help(FILE *f, const cli_cmd *cmd)
         cli_opt_help(f, s->opts);
     }
     fputs("\nGlobal options (see 'mig --help') go before or after the command.\n", f);
+}
+
+/* mig help [COMMAND]: the same text as mig --help and mig COMMAND --help. */
+static int help(cli *c)
+{
+    if (c->nargs == 0) {
+        usage(stdout);
+        return 0;
+    }
+    const cli_cmd *cmd = find_command(c->args[0]);
+    if (cmd == NULL)
+        return unknown_command(c, c->args[0]);
+    command_help(stdout, cmd);
+    return 0;
 }
 
 /* Before parsing: so that even a usage error answers in JSON when asked. */
@@ -165,7 +204,7 @@ static int parse(cli *c, int argc, char **argv, cli_list *args)
         if (c->cmd == NULL) {
             c->cmd = find_command(a);
             if (c->cmd == NULL)
-                return cli_fail(c, MIG_EUSAGE, "unknown command '%s' (see 'mig --help')", a);
+                return unknown_command(c, a);
             continue;
         }
         if (cli_list_push(args, a) != 0)
@@ -223,7 +262,8 @@ static int make_context(cli *c)
 
 /*
  * The one place a result becomes an exit status. The error goes to stderr
- * (and into the JSON document with --json); then stdout must have been
+ * always, and into the JSON document as well with --json: a script reads
+ * stdout, the person watching it reads stderr. Then stdout must have been
  * written in full, or the run failed whatever the command said.
  */
 static int finish(cli *c, int rc, int ran)
@@ -250,13 +290,68 @@ static int finish(cli *c, int rc, int ran)
     return status;
 }
 
+/*
+ * A core dump would hold the database URL, password and all: none unless
+ * MIG_CORE_DUMPS=1 (for debugging mig itself). Not dumpable also keeps
+ * other users' tools out of /proc/PID/environ and ptrace.
+ */
+static void no_core_dumps(void)
+{
+    const char *want = getenv("MIG_CORE_DUMPS");
+    if (want && strcmp(want, "1") == 0)
+        return;
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct rlimit none = { 0, 0 };
+    (void)setrlimit(RLIMIT_CORE, &none);
+}
+
+/*
+ * The URL with its password is kept in one place for the whole run: a
+ * page of its own, locked in memory where the system allows (so it is
+ * never swapped) and left out of core dumps. libmig reads it from there
+ * for every connection (tenant workers, cancel connections). The copies
+ * in argv and the environment, which ps and /proc show, have their
+ * password overwritten, and $MIG_DATABASE_URL is taken out of the
+ * environment, so no child process (post-write hooks) inherits it.
+ */
+static void keep_url_secret(void)
+{
+    const char *env = getenv("MIG_DATABASE_URL");
+    const char *u = g.url && *g.url ? g.url : env && *env ? env : NULL;
+    if (u == NULL) {
+        unsetenv("MIG_DATABASE_URL");
+        return;
+    }
+    size_t n = strlen(u) + 1;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = page > 0 ? (n + (size_t)page - 1) / (size_t)page * (size_t)page : n;
+    char *store = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (store == MAP_FAILED)
+        return; /* no copy then: libmig reads it where it is */
+    (void)mlock(store, len);
+#ifdef MADV_DONTDUMP
+    (void)madvise(store, len, MADV_DONTDUMP);
+#endif
+    memcpy(store, u, n);
+    /* the original strings are what /proc/PID/cmdline and environ show */
+    if (g.url)
+        mig_secret_blank((char *)g.url);
+    if (env)
+        mig_secret_blank((char *)env);
+    g.url = store;
+    unsetenv("MIG_DATABASE_URL");
+}
+
 int main(int argc, char **argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
     cli_list args = { NULL, 0 };
 
+    no_core_dumps();
     int rc = parse(&c, argc, argv, &args);
+    if (rc == 0)
+        keep_url_secret();
     c.args = args.v;
     c.nargs = args.n;
     c.json = rc == 0 ? g.json : asks_for_json(argc, argv);
@@ -265,7 +360,11 @@ int main(int argc, char **argv)
 
     if (rc == 0 && g.version) {
         if (c.json) {
-            c.doc = json_pack("{s:s, s:i}", "version", mig_version(), "driver_abi", (int)mig_driver_abi());
+            c.doc = cli_json_doc(&c);
+            /* about mig, not a command named beside --version: mig.json describes it */
+            json_object_del(c.doc, "command");
+            json_object_set_new(c.doc, "version", json_string(mig_version()));
+            json_object_set_new(c.doc, "driver_abi", json_integer(mig_driver_abi()));
             ran = 1;
         } else {
             printf("mig %s (driver ABI %u)\n", mig_version(), mig_driver_abi());
@@ -279,13 +378,17 @@ int main(int argc, char **argv)
         usage(stderr);
         fputc('\n', stderr);
         rc = cli_fail(&c, MIG_EUSAGE, "no command given");
+    } else if (rc == 0 && c.cmd->fn == NULL) {
+        rc = validate(&c);
+        if (rc == 0)
+            rc = help(&c);
     } else if (rc == 0) {
         rc = validate(&c);
         if (rc == 0)
             rc = make_context(&c);
         if (rc == 0) {
             if (c.json)
-                c.doc = json_object();
+                c.doc = cli_json_doc(&c);
             ran = 1;
             rc = c.cmd->fn(&c);
         }

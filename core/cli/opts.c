@@ -60,6 +60,18 @@ static const cli_opt *find_long(const cli_opt *const *tables, size_t ntables,
     return NULL;
 }
 
+/* The long option nearest to a mistyped one, among those that apply here. */
+static const char *suggest_long(const cli_opt *const *tables, size_t ntables, const char *name)
+{
+    const char *names[128];
+    size_t n = 0;
+    for (size_t t = 0; t < ntables; t++)
+        for (const cli_opt *o = tables[t]; !CLI_OPT_END(o) && n < 128; o++)
+            if (o->long_name)
+                names[n++] = o->long_name;
+    return mig_suggest(name, names, n);
+}
+
 static const cli_opt *find_short(const cli_opt *const *tables, size_t ntables, char ch)
 {
     for (size_t t = 0; t < ntables; t++)
@@ -132,8 +144,12 @@ static int parse_long(cli *c, const cli_opt *const *tables, size_t ntables,
     snprintf(shown, sizeof shown, "--%.*s", (int)(len < 100 ? len : 100), name);
 
     const cli_opt *o = find_long(tables, ntables, name, len);
-    if (o == NULL)
+    if (o == NULL) {
+        const char *near = suggest_long(tables, ntables, shown + 2);
+        if (near)
+            return cli_fail(c, MIG_EUSAGE, "unknown option '%s' (did you mean '--%s'?)", shown, near);
         return cli_fail(c, MIG_EUSAGE, "unknown option '%s' (%s)", shown, see(cmd, buf, sizeof buf));
+    }
     if (o->arg == NULL) {
         if (eq)
             return cli_fail(c, MIG_EUSAGE, "option '%s' takes no value", shown);
@@ -193,7 +209,13 @@ static int format_option(char *buf, size_t size, const cli_opt *o)
 int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd)
 {
     for (const cli_opt *o = tbl; !CLI_OPT_END(o); o++) {
-        if (!o->required || o->kind != CLI_STRING || *(const char **)o->dest != NULL)
+        if (!o->required || o->kind != CLI_STRING)
+            continue;
+        /* a blank value (-m "") says nothing either: the file would have no message and no slug */
+        const char *v = *(const char **)o->dest;
+        while (v && (*v == ' ' || *v == '\t' || *v == '\n' || *v == '\r'))
+            v++;
+        if (v != NULL && *v != '\0')
             continue;
         if (o->short_name)
             return cli_fail(c, MIG_EUSAGE, "'%s' needs -%c %s (see 'mig %s --help')",

@@ -74,8 +74,10 @@ static int empty(const char *const *v)
 
 static void comma_list(FILE *f, const char *const *v)
 {
-    for (size_t i = 0; v && v[i]; i++)
-        fprintf(f, "%s%s", i ? ", " : "", v[i]);
+    for (size_t i = 0; v && v[i]; i++) {
+        fputs(i ? ", " : "", f);
+        cli_put(f, v[i]);
+    }
 }
 
 static void down_list(FILE *f, const mig_revision *r)
@@ -90,8 +92,10 @@ static void down_list(FILE *f, const mig_revision *r)
 static void children(FILE *f, const cli_graph *g, const mig_revision *r)
 {
     (void)g;
-    for (const char *const *c = r->next; c && *c; c++)
-        fprintf(f, "%s%s", c == r->next ? "" : ", ", *c);
+    for (const char *const *c = r->next; c && *c; c++) {
+        fputs(c == r->next ? "" : ", ", f);
+        cli_put(f, *c);
+    }
 }
 
 void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned what)
@@ -105,7 +109,7 @@ void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned w
         }
         fputs(" -> ", f);
     }
-    fputs(r->id, f);
+    cli_put(f, r->id);
     if (!empty(r->labels)) {
         fputs(" (", f);
         comma_list(f, r->labels);
@@ -121,14 +125,18 @@ void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned w
         if (r->is_merge)
             fputs(" (mergepoint)", f);
     }
-    if ((what & CLI_LINE_MESSAGE) && r->message && *r->message)
-        fprintf(f, ", %s", r->message);
+    if ((what & CLI_LINE_MESSAGE) && r->message && *r->message) {
+        fputs(", ", f);
+        cli_put(f, r->message);
+    }
     fputc('\n', f);
 }
 
 void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
 {
-    fprintf(f, "Rev: %s%s%s%s%s\n", r->id, r->is_head ? " (head)" : "",
+    fputs("Rev: ", f);
+    cli_put(f, r->id);
+    fprintf(f, "%s%s%s%s\n", r->is_head ? " (head)" : "",
             r->is_branch_point ? " (branchpoint)" : "", r->is_merge ? " (mergepoint)" : "",
             cli_graph_is_current(g, r->id) ? " (current)" : "");
     fputs(r->is_merge ? "Merges: " : "Parent: ", f);
@@ -149,24 +157,39 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
         comma_list(f, r->labels);
         fputc('\n', f);
     }
-    fprintf(f, "Path: %s\n\n", r->path);
-    if (r->message && *r->message)
-        fprintf(f, "    %s\n\n", r->message);
-    fprintf(f, "    Revision ID: %s\n    Revises:%s", r->id, empty(r->down) ? "" : " ");
+    fputs("Path: ", f);
+    cli_put(f, r->path);
+    fputs("\n\n", f);
+    if (r->message && *r->message) {
+        fputs("    ", f);
+        cli_put(f, r->message);
+        fputs("\n\n", f);
+    }
+    fputs("    Revision ID: ", f);
+    cli_put(f, r->id);
+    fprintf(f, "\n    Revises:%s", empty(r->down) ? "" : " ");
     comma_list(f, r->down);
     fputc('\n', f);
-    if (r->create_date && *r->create_date)
-        fprintf(f, "    Create Date: %s\n", r->create_date);
+    if (r->create_date && *r->create_date) {
+        fputs("    Create Date: ", f);
+        cli_put(f, r->create_date);
+        fputc('\n', f);
+    }
     fputc('\n', f);
 }
 
-json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
+json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r)
 {
-    (void)g;
-    json_t *o = json_object(), *next = cli_json_strv(r->next);
+    if (r->has_downgrade < 0) {
+        /* Fills in the same view, and leaves the caller's list valid (mig.h). */
+        const mig_revision *full = NULL;
+        if (mig_revision_find(c->ctx, r->id, &full) == 0 && strcmp(full->id, r->id) == 0)
+            r = full;
+    }
+    json_t *o = json_object();
     json_object_set_new(o, "revision", cli_json_str(r->id));
     json_object_set_new(o, "down_revisions", cli_json_strv(r->down));
-    json_object_set_new(o, "next_revisions", next);
+    json_object_set_new(o, "next_revisions", cli_json_strv(r->next));
     json_object_set_new(o, "branch_labels", cli_json_strv(r->labels));
     json_object_set_new(o, "depends_on", cli_json_strv(r->depends));
     json_object_set_new(o, "message", cli_json_str(r->message));
@@ -174,12 +197,13 @@ json_t *cli_rev_json(const cli_graph *g, const mig_revision *r)
     json_object_set_new(o, "path", cli_json_str(r->path));
     json_object_set_new(o, "lua", json_boolean(r->is_lua));
     json_object_set_new(o, "transactional", json_boolean(r->transactional));
+    /* null only when the body could not be read; running it will say why */
     json_object_set_new(o, "has_downgrade", r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
     json_object_set_new(o, "head", json_boolean(r->is_head));
     json_object_set_new(o, "base", json_boolean(r->is_base));
     json_object_set_new(o, "branchpoint", json_boolean(r->is_branch_point));
     json_object_set_new(o, "mergepoint", json_boolean(r->is_merge));
-    if (g->have_current)
-        json_object_set_new(o, "current", json_boolean(cli_graph_is_current(g, r->id)));
+    /* null: the database was not read (no URL, unreachable) */
+    json_object_set_new(o, "current", g->have_current ? json_boolean(cli_graph_is_current(g, r->id)) : json_null());
     return o;
 }

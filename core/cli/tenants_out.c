@@ -14,6 +14,8 @@ typedef struct row {
     char  *tenant, *from, *to, *status, *error, *detail;
     double ms;
     size_t steps;
+    size_t index;  /* place in the tenant list: the summary's order */
+    int    unread; /* not started, and its state could not be read */
 } row;
 
 static struct {
@@ -56,23 +58,27 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
     w->detail = dup0(r->detail);
     w->ms = r->duration_ms;
     w->steps = r->steps;
+    w->index = r->index;
+    w->unread = r->from == NULL;
     if (!t.quiet && strcmp(r->status, "not started") != 0) {
         if (t.tty)
             fputs("\r\033[K", stderr);
         if (strcmp(r->status, "failed") == 0) {
-            fprintf(stderr, "tenant %s: failed: %s\n", r->tenant, r->error);
+            char *name = cli_text(r->tenant, CLI_TEXT_LINE), *why = cli_text(r->error, CLI_TEXT_LINE);
+            fprintf(stderr, "tenant %s: failed: %s\n", name ? name : "?", why ? why : "?");
+            free(name);
+            free(why);
             /* the statement and the database's code, as a run without tenants shows them */
-            for (const char *d = w->detail; d && *d;) {
-                size_t n = strcspn(d, "\n");
-                fprintf(stderr, "detail: %.*s\n", (int)n, d);
-                d += n + (d[n] == '\n');
-            }
-        } else
-            fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", r->tenant,
+            cli_labelled(stderr, "detail", w->detail);
+        } else {
+            char *name = cli_text(r->tenant, CLI_TEXT_LINE);
+            fprintf(stderr, "tenant %s: %s -> %s  %s, %zu step%s  (%.0f ms)\n", name ? name : "?",
                     *r->from ? r->from : "base", *r->to ? r->to : "base", r->status, r->steps,
                     r->steps == 1 ? "" : "s", r->duration_ms);
+            free(name);
+        }
         if (t.tty)
-            fprintf(stderr, "[%zu tenants done]", t.n);
+            fprintf(stderr, "[%zu/%zu tenants]", r->ended, r->total);
         fflush(stderr);
     }
     pthread_mutex_unlock(&t.mu);
@@ -81,8 +87,16 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
 void cli_tenants_begin(cli *c)
 {
     t.quiet = c->quiet || c->json;
-    t.tty = !t.quiet && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+    /* with -v the workers print their steps: a line redrawn in place would be torn up by them */
+    t.tty = !t.quiet && !c->verbose && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
     mig_set_tenant_callback(c->ctx, on_tenant, NULL);
+}
+
+/* Rows arrive as tenants end; the summary follows the list, as they were started. */
+static int by_index(const void *a, const void *b)
+{
+    size_t x = ((const row *)a)->index, y = ((const row *)b)->index;
+    return (x > y) - (x < y);
 }
 
 void cli_tenants_end(cli *c)
@@ -90,13 +104,16 @@ void cli_tenants_end(cli *c)
     mig_set_tenant_callback(c->ctx, NULL, NULL);
     if (t.tty)
         fputs("\r\033[K", stderr);
+    if (t.n)
+        qsort(t.rows, t.n, sizeof *t.rows, by_index);
     if (c->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < t.n; i++) {
             json_t *o = json_object();
             json_object_set_new(o, "tenant", cli_json_str(t.rows[i].tenant));
-            json_object_set_new(o, "from", cli_json_str(t.rows[i].from));
-            json_object_set_new(o, "to", cli_json_str(t.rows[i].to));
+            /* null: a tenant not started whose state could not be read ("" is base) */
+            json_object_set_new(o, "from", t.rows[i].unread ? json_null() : cli_json_str(t.rows[i].from));
+            json_object_set_new(o, "to", t.rows[i].unread ? json_null() : cli_json_str(t.rows[i].to));
             json_object_set_new(o, "duration_ms", json_real(t.rows[i].ms));
             json_object_set_new(o, "status", cli_json_str(t.rows[i].status));
             json_object_set_new(o, "steps", json_integer((json_int_t)t.rows[i].steps));
@@ -109,17 +126,25 @@ void cli_tenants_end(cli *c)
         json_object_set_new(c->doc, "tenants", arr);
     } else if (t.n && !c->quiet) {
         size_t w = 6;
-        for (size_t i = 0; i < t.n; i++)
+        for (size_t i = 0; i < t.n; i++) {
+            char *name = cli_text(t.rows[i].tenant, CLI_TEXT_LINE);
+            if (name) {
+                free(t.rows[i].tenant);
+                t.rows[i].tenant = name;
+            }
             if (strlen(t.rows[i].tenant) > w)
                 w = strlen(t.rows[i].tenant);
+        }
         fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];
-            /* a tenant never started was never read: its from and to are unknown, not base */
-            int unread = strcmp(r->status, "not started") == 0;
-            fprintf(stderr, "%-*s  %-14s  %-14s  %7.0f ms  %s\n", (int)w, r->tenant,
-                    unread ? "-" : *r->from ? r->from : "base", unread ? "-" : *r->to ? r->to : "base",
-                    r->ms, r->status);
+            /* a tenant never started took no time; one that could not be read is unknown, not base */
+            char ms[32] = "-";
+            if (strcmp(r->status, "not started") != 0)
+                snprintf(ms, sizeof ms, "%.0f ms", r->ms);
+            fprintf(stderr, "%-*s  %-14s  %-14s  %9s  %s\n", (int)w, r->tenant,
+                    r->unread ? "-" : *r->from ? r->from : "base", r->unread ? "-" : *r->to ? r->to : "base",
+                    ms, r->status);
         }
     }
     for (size_t i = 0; i < t.n; i++) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "url.h"
@@ -135,6 +136,28 @@ int mig_ctx_script_location(mig_ctx *ctx, const char **out)
     return 0;
 }
 
+/* Once per loaded graph: Alembic's .py revisions beside ours are never read. */
+static void warn_py_files(mig_ctx *ctx)
+{
+    size_t n = mig_graph_py_files(ctx->graph);
+    if (n)
+        mig_log(ctx, MIG_LOG_WARN,
+                "%s: warning: %zu Alembic revision file%s (.py) ignored: mig reads only .sql and .lua "
+                "revisions (see docs/alembic.md)",
+                ctx->versions_dir, n, n == 1 ? "" : "s");
+}
+
+/*
+ * Neither a mig.ini nor --script-location said where the revisions are,
+ * and the default folder is not there: the file is what is missing.
+ */
+static int no_config_for_versions(mig_ctx *ctx)
+{
+    if (ctx->opts.script_location != NULL || access(ctx->versions_dir, F_OK) == 0)
+        return 0;
+    return mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+}
+
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
 {
     if (ctx->graph == NULL) {
@@ -142,9 +165,13 @@ int mig_ctx_graph(mig_ctx *ctx, mig_graph **out)
         int rc = mig_ctx_script_location(ctx, &loc);
         if (rc)
             return rc;
+        rc = no_config_for_versions(ctx);
+        if (rc)
+            return rc;
         rc = mig_graph_load(&ctx->graph, ctx, ctx->versions_dir);
         if (rc)
             return rc;
+        warn_py_files(ctx);
     }
     *out = ctx->graph;
     return 0;
@@ -188,12 +215,16 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
             if ((rc = mig_ctx_url(ctx, &url)) != 0)
                 return rc;
             if (url == NULL) {
+                rc = mig_config_fail_none(ctx->cfg, ctx,
+                                          "or give the database with --url or $MIG_DATABASE_URL");
+                if (rc)
+                    return rc;
                 rc = mig_fail(ctx, MIG_ECONFIG, "no database given");
                 mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
                 return rc;
             }
             rc = mig_drv_name_for_url(&name, ctx, url);
-            free(url);
+            mig_url_free(url);
             if (rc)
                 return rc;
         }
@@ -235,12 +266,50 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
             free(v);
             return rc;
         }
+        if (v && strcasecmp(v, MIG_HISTORY_TABLE) == 0) {
+            /* the history table is one per database: its name cannot hold the heads too */
+            int line = 0;
+            mig_config_raw(ctx->cfg, "mig", "version_table", &line);
+            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is the name of mig's history table",
+                          mig_config_path(ctx->cfg), line, v);
+            mig_error_hint(ctx, "choose another name, e.g. mig_version");
+            free(v);
+            return rc;
+        }
         ctx->version_table = v ? v : mig_strdup("mig_version");
         if (ctx->version_table == NULL)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     *out = ctx->version_table;
     return 0;
+}
+
+int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt)
+{
+    /* the table and every name derived from it (see mig_state_create_tables) */
+    char *pkc = mig_aprintf("%s_pkc", vt);
+    if (pkc == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    char why[160];
+    const char *bad = mig_drv_ident_too_long(drv, vt, why, sizeof why) ? vt
+                      : mig_drv_ident_too_long(drv, pkc, why, sizeof why) ? pkc : NULL;
+    int rc = 0;
+    if (bad) {
+        int line = 0;
+        mig_config_raw(ctx->cfg, "mig", "version_table", &line);
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s': %s'%s' %s", mig_config_path(ctx->cfg), line,
+                      vt, bad == vt ? "" : "the constraint name ", bad, why);
+    }
+    free(pkc);
+    return rc;
+}
+
+int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name)
+{
+    char why[160];
+    if (!mig_drv_ident_too_long(drv, name, why, sizeof why))
+        return 0;
+    return mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' %s", name, why);
 }
 
 static int plain_name(const char *s)
@@ -259,7 +328,7 @@ static int plain_name(const char *s)
  * the state tables live there. [tenants] search_path widens the path;
  * every name in it is quoted, so no tenant name can inject SQL.
  */
-static int enter_schema(mig_session *s, mig_ctx *ctx)
+static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
 {
     if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
         return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
@@ -278,14 +347,28 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             mig_error_hint(ctx, "create it, or set create_schemas = true in [tenants]");
             return rc;
         }
+        if (missing) {
+            /* a read creates nothing: a schema a run would create is a tenant at base */
+            *missing = 1;
+            return 0;
+        }
         if ((rc = mig_db_create_schema(s->db, ctx, ctx->tenant)) != 0)
             return rc;
     }
+    mig_buf path = MIG_BUF_INIT;
+    rc = mig_tenant_search_path(ctx, s->drv, &path);
+    if (rc == 0)
+        rc = mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
+    mig_buf_release(&path);
+    return rc;
+}
+
+int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out)
+{
     char *raw = NULL;
-    rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
+    int rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
     if (rc)
         return rc;
-    mig_buf path = MIG_BUF_INIT;
     if (raw) {
         char *save = NULL;
         for (char *item = strtok_r(raw, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
@@ -297,19 +380,27 @@ static int enter_schema(mig_session *s, mig_ctx *ctx)
             if (n == 0)
                 continue;
             const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
-            char *q = mig_drv_quote_ident(s->drv, name);
-            mig_buf_printf(&path, "%s%s", path.len ? ", " : "", q ? q : "");
+            char *q = mig_drv_quote_ident(drv, name);
+            mig_buf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
             free(q);
         }
     }
     free(raw);
-    rc = path.oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory")
-                  : mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
-    mig_buf_release(&path);
-    return rc;
+    return out->oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
-static int session_open(mig_session *s, mig_ctx *ctx, int *missing);
+static int session_connect(mig_session *s, mig_ctx *ctx, int *missing);
+static int session_enter(mig_session *s, mig_ctx *ctx, int *missing);
+
+static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
+{
+    int rc = session_connect(s, ctx, missing);
+    if (rc == 0 && s->db)
+        rc = session_enter(s, ctx, missing);
+    if (rc)
+        mig_session_close(s);
+    return rc;
+}
 
 int mig_session_open(mig_session *s, mig_ctx *ctx)
 {
@@ -322,7 +413,11 @@ int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing)
     return session_open(s, ctx, missing);
 }
 
-static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
+/*
+ * The connection alone: with missing set, a database that is not there is
+ * not created (*missing = 1, s->db NULL). Nothing is run on it yet.
+ */
+static int session_connect(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
     const char *vt = NULL;
@@ -331,6 +426,8 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
+    if (rc == 0)
+        rc = mig_drv_check_url(ctx, s->drv, s->url, ctx->opts.driver && *ctx->opts.driver);
     int db_tenant = s->url && mig_url_has_tenant(s->url);
     if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
         /* a database tenant's name goes into a URL or a file path: keep it plain */
@@ -340,11 +437,16 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
         char *u = mig_url_with_tenant(s->url, ctx->tenant);
         if (u == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        free(s->url);
+        mig_url_free(s->url);
         s->url = u;
     } else if (rc == 0 && db_tenant) {
         rc = mig_fail(ctx, MIG_EUSAGE, "the URL names {tenant}: give --tenant NAME or --all-tenants");
     }
+    s->db_tenant = db_tenant;
+    if (rc == 0 && ctx->tenant)
+        rc = mig_check_tenant_name(ctx, s->drv, ctx->tenant);
+    if (rc == 0)
+        rc = mig_check_version_table(ctx, s->drv, vt);
     if (rc == 0)
         rc = mig_state_init(&s->st, ctx, s->drv, vt);
     /* a relative sqlite: path is relative to where it was written down */
@@ -353,30 +455,50 @@ static int session_open(mig_session *s, mig_ctx *ctx, int *missing)
     if (url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
         base = cwd;
     s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
-    if (rc == 0 && missing) {
+    if (rc == 0 && missing)
         rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
-        if (rc == 0 && *missing)
-            return 0; /* nothing there yet: the caller reads an empty state */
-    } else if (rc == 0) {
+    else if (rc == 0)
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
-    }
-    if (rc == 0 && ctx->tenant && !db_tenant)
-        rc = enter_schema(s, ctx);
-    if (rc == 0) {
-        char *on_connect = NULL;
-        rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);
-        if (rc == 0 && on_connect && *on_connect) {
-            rc = mig_db_exec(s->db, ctx, on_connect, strlen(on_connect), NULL, NULL);
-            if (rc) {
-                char *m = mig_strdup(mig_last_error(ctx)->message);
-                mig_fail(ctx, MIG_EFAIL, "on_connect failed: %s", m ? m : "");
-                free(m);
-            }
+    return rc;
+}
+
+/*
+ * on_connect first, as documented; then the tenant's schema, so that
+ * whatever on_connect set (a search_path, a USE) the tenant's wins; then
+ * a look at where unqualified names really go now, since a revision
+ * creating its tables anywhere else would mix tenants.
+ */
+static int session_enter(mig_session *s, mig_ctx *ctx, int *missing)
+{
+    char *on_connect = NULL;
+    int rc = mig_config_get(ctx->cfg, ctx, "mig", "on_connect", &on_connect);
+    if (rc == 0 && on_connect && *on_connect) {
+        rc = mig_db_exec(s->db, ctx, on_connect, strlen(on_connect), NULL, NULL);
+        if (rc) {
+            char *m = mig_strdup(mig_last_error(ctx)->message);
+            mig_fail(ctx, MIG_EFAIL, "on_connect failed: %s", m ? m : "");
+            free(m);
         }
-        free(on_connect);
     }
-    if (rc)
-        mig_session_close(s);
+    free(on_connect);
+    if (rc || !ctx->tenant || s->db_tenant)
+        return rc;
+    rc = enter_schema(s, ctx, missing);
+    if (rc == 0 && missing && *missing)
+        return 0; /* not created yet: the caller reads a tenant at base */
+    char cur[256] = "";
+    int known = 0;
+    if (rc == 0)
+        rc = mig_db_current_schema(s->db, ctx, cur, sizeof cur, &known);
+    /* MySQL may fold database names to lower case (lower_case_table_names) */
+    int same = !known || strcmp(cur, ctx->tenant) == 0 ||
+               (s->drv->table->dialect->ident_quote == '`' && strcasecmp(cur, ctx->tenant) == 0);
+    if (rc == 0 && !same) {
+        rc = mig_fail(ctx, MIG_EFAIL, "tenant '%s': the session is in schema '%s', not the tenant's: refusing to run there",
+                      ctx->tenant, cur[0] ? cur : "(none)");
+        mig_error_hint(ctx, "check that the tenant's schema can be used by this user (USAGE) and that "
+                            "[tenants] search_path starts with {tenant}");
+    }
     return rc;
 }
 
@@ -384,7 +506,7 @@ void mig_session_close(mig_session *s)
 {
     mig_db_close(s->db);
     mig_state_release(&s->st);
-    free(s->url);
+    mig_url_free(s->url);
     memset(s, 0, sizeof *s);
 }
 
@@ -426,12 +548,18 @@ void mig_ctx_swap_error(mig_ctx *dst, mig_ctx *src)
  * large database): neither needs the other, so they overlap. The loader
  * only reads files and writes its own context; the result is handed over
  * after the join, so nothing is shared while both run.
+ *
+ * A broken graph must leave no trace: the overlapping connect creates
+ * nothing (a missing SQLite file stays missing) and runs nothing, not even
+ * on_connect or a tenant's CREATE SCHEMA; that waits for the graph.
  */
 int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
 {
     memset(s, 0, sizeof *s);
     const char *loc;
     int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc == 0 && ctx->graph == NULL)
+        rc = no_config_for_versions(ctx);
     if (rc)
         return rc;
     graph_job j = { NULL, ctx->versions_dir, NULL, 0 };
@@ -442,19 +570,28 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
         rc = mig_ctx_graph(ctx, g);
         return rc ? rc : mig_session_open(s, ctx);
     }
-    int src = mig_session_open(s, ctx);
+    int missing = 0;
+    int src = session_connect(s, ctx, &missing);
     pthread_join(th, NULL);
     if (j.rc) {
-        if (src == 0)
-            mig_session_close(s);
+        mig_session_close(s);
         mig_ctx_swap_error(ctx, j.ctx);
-        rc = j.rc;
-    } else {
-        ctx->graph = j.graph;
-        *g = j.graph;
-        rc = src;
+        mig_ctx_free(j.ctx);
+        return j.rc;
     }
+    ctx->graph = j.graph;
+    *g = j.graph;
+    warn_py_files(ctx);
     mig_ctx_free(j.ctx);
+    rc = src;
+    if (rc == 0 && missing) {
+        /* the graph is sound: now the database may be created */
+        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, s->base_dir);
+    }
+    if (rc == 0)
+        rc = session_enter(s, ctx, NULL);
+    if (rc)
+        mig_session_close(s);
     return rc;
 }
 

@@ -23,13 +23,24 @@ typedef struct mig_session {
     mig_state      st;
     char          *url;
     const char    *base_dir;   /* relative paths in url resolve here */
+    int            db_tenant;  /* the URL named {tenant}: a database per tenant */
 } mig_session;
+
+/*
+ * A tenant name the driver's server would truncate or refuse as an
+ * identifier (its schema or database name): MIG_EUSAGE naming the limit.
+ */
+int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name);
+/* The same for version_table and the names derived from it: MIG_ECONFIG at its line. */
+int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt);
 
 /* Load graph, driver and names before tenant workers borrow them. */
 int mig_ctx_prepare_shared(mig_ctx *ctx);
 
 /* A worker's context for one tenant: borrows the parent's config, graph, driver. */
 int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
+/* [tenants] search_path for ctx->tenant, every name quoted, into out ("" when not set). */
+int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);

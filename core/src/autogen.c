@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "autogen.h"
+#include "fileio.h"
 
 void mig_changes_release(mig_changes *ch)
 {
@@ -591,28 +592,6 @@ void mig_autogen_describe(mig_buf *b, const mig_ddl_change *c)
 
 /* ---- loading both sides ---- */
 
-static int read_all(const char *path, char **out, size_t *len)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    mig_buf b = MIG_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(&b, chunk, n);
-    int bad = ferror(f) || b.oom;
-    fclose(f);
-    if (bad) {
-        mig_buf_release(&b);
-        return -1;
-    }
-    *len = b.len;
-    *out = mig_buf_detach(&b);
-    return *out ? 0 : -1;
-}
-
 /* The [autogenerate] target's path (caller frees), or NULL when not configured. */
 static int target_path(mig_ctx *ctx, char **out)
 {
@@ -639,9 +618,10 @@ int mig_autogen_load(mig_ctx *ctx, mig_session *s, int *configured, mig_schema *
     if (rc || path == NULL)
         return rc;
     *configured = 1;
-    if (read_all(path, &ddl, &len) != 0) {
+    int e = mig_file_read(path, &ddl, &len);
+    if (e != 0) {
         rc = mig_fail(ctx, MIG_ECONFIG, "cannot read the [autogenerate] target %s: %s", path,
-                      strerror(errno));
+                      mig_file_strerror(e));
         free(path);
         return rc;
     }

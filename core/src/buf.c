@@ -188,3 +188,60 @@ char *mig_aprintf(const char *fmt, ...)
     va_end(ap);
     return mig_buf_detach(&b);
 }
+
+/* Blanks at the start of line s[0..n). */
+static size_t indent_of(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    return i;
+}
+
+int mig_buf_put_statement(mig_buf *b, const char *sql, size_t n, size_t max)
+{
+    static const char label[] = "statement: ";
+    /* from the start of the first line with text, so its indentation counts */
+    size_t start = 0;
+    for (size_t i = 0; i < n && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\r' || sql[i] == '\n'); i++)
+        if (sql[i] == '\n')
+            start = i + 1;
+    while (n > start && (sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r' || sql[n - 1] == '\n'))
+        n--;
+    size_t first = indent_of(sql + start, n - start);
+    int cut = n - (start + first) > max;
+    if (cut)
+        n = start + first + max;
+    /* the indentation every line with text shares */
+    size_t common = first;
+    for (size_t i = start; i < n;) {
+        size_t e = i;
+        while (e < n && sql[e] != '\n')
+            e++;
+        size_t in = indent_of(sql + i, e - i);
+        if (i > start && in < e - i && sql[i + in] != '\r' && in < common)
+            common = in;
+        i = e + 1;
+    }
+    int rc = mig_buf_puts(b, label);
+    for (size_t i = start; rc == 0 && i < n;) {
+        size_t e = i;
+        while (e < n && sql[e] != '\n')
+            e++;
+        size_t end = e;
+        while (end > i && (sql[end - 1] == '\r' || sql[end - 1] == ' ' || sql[end - 1] == '\t'))
+            end--;
+        size_t in = indent_of(sql + i, end - i);
+        size_t skip = i == start ? in : in < common ? in : common;
+        if (i > start) {
+            rc |= mig_buf_putc(b, '\n');
+            for (size_t k = 0; k < sizeof label - 1; k++)
+                rc |= mig_buf_putc(b, ' ');
+        }
+        rc |= mig_buf_put(b, sql + i + skip, end - i - skip);
+        i = e + 1;
+    }
+    if (cut)
+        rc |= mig_buf_puts(b, " ...");
+    return rc ? -1 : 0;
+}

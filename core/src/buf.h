@@ -33,6 +33,16 @@ char *mig_buf_detach(mig_buf *b);
 /* "" when empty, never NULL. */
 const char *mig_buf_cstr(const mig_buf *b);
 
+/*
+ * Append "statement: " and the SQL text sql[0..n) (at most max bytes of
+ * it, then " ...") for an error detail: blank lines and blanks around it
+ * trimmed, its line breaks kept, each further line indented under the
+ * first (by the width of "statement: ") less the indentation all its lines
+ * share; "\r\n" read as "\n". The CLI shows such indented lines under the
+ * first rather than as details of their own.
+ */
+int mig_buf_put_statement(mig_buf *b, const char *sql, size_t n, size_t max);
+
 /* A NULL-terminated growable vector of owned strings. */
 typedef struct mig_strvec {
     char  **v;

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "autogen.h"
+#include "rules.h"
 #include "tenant.h"
 
 typedef struct applied_sum {
@@ -48,21 +49,33 @@ static int collect(void *payload, const mig_row *row)
     return 0;
 }
 
-static void report(mig_check_fn fn, void *payload, const char *kind, const char *rev, const char *msg,
-                   int *problems)
+static void report_at(mig_check_fn fn, void *payload, const char *kind, const mig_rev *rev,
+                      const char *msg, int *problems)
 {
-    mig_check_problem p = { kind, rev ? rev : "", msg };
+    mig_check_problem p = { kind, rev ? rev->id : "", msg, rev ? rev->path : "", "error", "" };
     (*problems)++;
     if (fn)
         fn(payload, &p);
 }
 
-static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload);
+static void report(mig_check_fn fn, void *payload, const char *kind, const char *rev, const char *msg,
+                   int *problems)
+{
+    mig_check_problem p = { kind, rev ? rev : "", msg, "", "error", "" };
+    (*problems)++;
+    if (fn)
+        fn(payload, &p);
+}
+
+static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload);
+static void check_rules(mig_ctx *ctx, const mig_graph *g, const mig_dialect *d, unsigned flags,
+                        mig_check_fn fn, void *payload, int *problems);
 
 typedef struct check_args {
     mig_check_fn    fn;
     void           *payload;
     pthread_mutex_t mu;
+    unsigned        flags;
 } check_args;
 
 typedef struct tenant_problem {
@@ -74,7 +87,7 @@ static void tenant_report(void *payload, const mig_check_problem *p)
 {
     tenant_problem *tp = payload;
     char *m = mig_aprintf("tenant %s: %s", tp->tenant, p->message);
-    mig_check_problem q = { p->kind, p->revision, m ? m : p->message };
+    mig_check_problem q = { p->kind, p->revision, m ? m : p->message, p->path, p->level, p->rule };
     pthread_mutex_lock(&tp->a->mu);
     if (tp->a->fn)
         tp->a->fn(tp->a->payload, &q);
@@ -85,18 +98,23 @@ static void tenant_report(void *payload, const mig_check_problem *p)
 static int check_tenant(mig_ctx *child, void *payload)
 {
     tenant_problem tp = { payload, child->tenant };
-    return check_one(child, tenant_report, &tp);
+    return check_one(child, tp.a->flags, tenant_report, &tp);
 }
 
 int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload)
 {
+    return mig_check_ex(ctx, 0, fn, payload);
+}
+
+int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
+{
     mig_error_clear(ctx);
     if (!mig_has_tenants(ctx) || ctx->tenant)
-        return check_one(ctx, fn, payload);
+        return check_one(ctx, flags, fn, payload);
     int rc = mig_ctx_prepare_shared(ctx);
     if (rc)
         return rc;
-    check_args a = { fn, payload, PTHREAD_MUTEX_INITIALIZER };
+    check_args a = { fn, payload, PTHREAD_MUTEX_INITIALIZER, flags };
     int keep = ctx->opts.keep_going;
     mig_tenant_fn tf = ctx->tenant_fn;
     ctx->opts.keep_going = 1;
@@ -104,6 +122,13 @@ int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload)
     rc = mig_tenant_foreach(ctx, check_tenant, &a);
     ctx->opts.keep_going = keep;
     ctx->tenant_fn = tf;
+    mig_graph *g = NULL;
+    const mig_drv *drv = NULL;
+    int problems = 0;
+    if ((rc == 0 || rc == MIG_EFAIL) && mig_ctx_graph(ctx, &g) == 0 && mig_ctx_driver(ctx, &drv) == 0)
+        check_rules(ctx, g, drv->table->dialect, flags, fn, payload, &problems);
+    if (rc == 0 && problems)
+        return mig_fail(ctx, MIG_ECHECK, "check found %d problem%s", problems, problems == 1 ? "" : "s");
     if (rc == MIG_EFAIL)
         return mig_fail(ctx, MIG_ECHECK, "check found problems in some tenants");
     return rc;
@@ -135,7 +160,37 @@ static int check_drift(mig_ctx *ctx, mig_session *s, mig_check_fn fn, void *payl
     return rc;
 }
 
-static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
+/*
+ * The revision-file rules, as warnings: a problem only with
+ * MIG_CHECK_STRICT. Files that cannot be read are the graph's business.
+ */
+static void check_rules(mig_ctx *ctx, const mig_graph *g, const mig_dialect *d, unsigned flags,
+                        mig_check_fn fn, void *payload, int *problems)
+{
+    for (size_t i = 0; i < mig_graph_count(g); i++) {
+        const mig_rev *rev = mig_graph_at(g, i);
+        mig_revbody b;
+        if (rev->is_lua || mig_revfile_load_body(&b, ctx, rev) != 0) {
+            mig_error_clear(ctx);
+            continue;
+        }
+        if (mig_rule_empty_downgrade_hits(rev, &b, d)) {
+            mig_buf m = MIG_BUF_INIT;
+            mig_rule_empty_downgrade_say(&m, rev);
+            mig_buf_printf(&m, " (%s): downgrading through it undoes nothing", rev->path);
+            mig_check_problem p = { mig_rule_empty_downgrade.name, rev->id, mig_buf_cstr(&m), rev->path,
+                                    "warning", mig_rule_empty_downgrade.id };
+            if (flags & MIG_CHECK_STRICT)
+                (*problems)++;
+            if (fn)
+                fn(payload, &p);
+            mig_buf_release(&m);
+        }
+        mig_revbody_release(&b);
+    }
+}
+
+static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
 {
     int problems = 0;
     mig_graph *g = NULL;
@@ -184,20 +239,27 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
             rc = 0;
         }
     }
-    if (rc == 0 && pending) {
-        char *m = mig_aprintf("%zu revision(s) not applied", pending);
-        report(fn, payload, "pending", NULL, m ? m : "revisions not applied", &problems);
-        free(m);
-    }
-    /* files changed since they were applied: only what is still applied matters */
+    /* what is applied: pending revisions are the others, and only applied files can have changed */
     unsigned char *applied = NULL;
-    if (rc == 0 && a.revs.n) {
+    int applied_known = 0;
+    if (rc == 0) {
         applied = calloc(mig_graph_count(g) + 1, 1);
         if (applied == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         else if (mig_graph_applied(applied, ctx, g, (const char *const *)heads.v, heads.n) != 0)
-            memset(applied, 0, mig_graph_count(g)); /* unknown heads: pending reported them */
+            memset(applied, 0, mig_graph_count(g)); /* unknown heads: reported above */
+        else
+            applied_known = 1;
         mig_error_clear(ctx);
+    }
+    /* each pending revision by name, oldest first, as upgrade would apply them */
+    for (size_t i = 0; rc == 0 && applied_known && pending && i < mig_graph_count(g); i++) {
+        const mig_rev *rev = mig_graph_at(g, i);
+        if (applied[i])
+            continue;
+        char *m = mig_aprintf("not applied: %s", rev->message && *rev->message ? rev->message : "(no message)");
+        report_at(fn, payload, "pending", rev, m ? m : "not applied", &problems);
+        free(m);
     }
     for (size_t i = 0; rc == 0 && i < a.revs.n; i++) {
         const mig_rev *rev = NULL;
@@ -209,19 +271,23 @@ static int check_one(mig_ctx *ctx, mig_check_fn fn, void *payload)
             continue;
         mig_revbody b;
         if (mig_revfile_load_body(&b, ctx, rev) != 0) {
-            report(fn, payload, "changed", rev->id, mig_last_error(ctx)->message, &problems);
+            report_at(fn, payload, "changed", rev, mig_last_error(ctx)->message, &problems);
             mig_error_clear(ctx);
             continue;
         }
         if (strcmp(b.checksum, a.sums.v[i]) != 0) {
             char *m = mig_aprintf("%s changed since it was applied (checksum %.12s, applied %.12s)",
                                   rev->path, b.checksum, a.sums.v[i]);
-            report(fn, payload, "changed", rev->id, m ? m : "changed since applied", &problems);
+            report_at(fn, payload, "changed", rev, m ? m : "changed since applied", &problems);
             free(m);
         }
         mig_revbody_release(&b);
     }
     free(applied);
+    /* the rules are the files' business: said once, not once per tenant, after the problems */
+    const mig_drv *drv = NULL;
+    if (rc == 0 && ctx->parent == NULL && mig_ctx_driver(ctx, &drv) == 0)
+        check_rules(ctx, g, drv->table->dialect, flags, fn, payload, &problems);
     mig_failed_release(&f);
     mig_strvec_release(&heads);
     mig_strvec_release(&a.revs);

@@ -23,16 +23,19 @@
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "ctx.h"
 #include "error.h"
+#include "fileio.h"
 
 /* Longest line accepted; inih is told the same (plus "\r\n\0"). */
 #define MAX_LINE (1 << 20)
@@ -41,14 +44,18 @@ typedef struct entry {
     char *section;
     char *key;
     char *value; /* raw, as written */
+    size_t vlen, vcap; /* of value: continuation lines append in amortised constant time */
     int   line;
 } entry;
 
 struct mig_config {
-    char      *path;     /* as given, "" when there is no file */
+    char      *path;     /* as given or found, "" when there is no file */
     char      *dir;      /* absolute folder of the file, or the cwd */
+    int        searched; /* no file: none was given and the search found none */
     entry     *v;
     size_t     n, cap;
+    size_t    *slots;    /* open-addressing index of v by (section, key): entry + 1, 0 empty */
+    size_t     nslots;   /* a power of two, at least twice n */
     mig_strvec sections; /* every section header seen, in file order */
 };
 
@@ -63,6 +70,7 @@ static const char *const keys_tenants[] = {
     "list", "query", "script", "jobs", "create_schemas", "search_path", NULL,
 };
 static const char *const keys_autogenerate[] = { "target", NULL };
+static const char *const keys_lua[] = { "sandbox", NULL };
 
 static const struct known_section {
     const char        *name;
@@ -73,6 +81,7 @@ static const struct known_section {
     { "post_write_hooks", keys_post_write_hooks },
     { "tenants", keys_tenants },
     { "autogenerate", keys_autogenerate },
+    { "lua", keys_lua },
 };
 #define NKNOWN (sizeof known_sections / sizeof known_sections[0])
 
@@ -114,10 +123,13 @@ static size_t edit_distance(const char *a, const char *b)
 
 /*
  * The candidate closest to word, when it is close enough to be a typo:
- * one edit for short names, two for longer ones. NULL when none is.
+ * one edit for short names, two for longer ones. NULL when none is. The
+ * one "did you mean" of mig: the CLI's commands and options use it too.
  */
-static const char *closest(const char *word, const char *const *candidates, size_t n)
+const char *mig_suggest(const char *word, const char *const *candidates, size_t n)
 {
+    if (word == NULL)
+        return NULL;
     const char *best = NULL;
     size_t best_d = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
@@ -173,12 +185,12 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
     const char *names[NKNOWN];
     for (size_t i = 0; i < NKNOWN; i++)
         names[i] = known_sections[i].name;
-    const char *near = closest(name, names, NKNOWN);
+    const char *near = mig_suggest(name, names, NKNOWN);
     if (near)
         return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
     mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
-    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate]");
+    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua]");
     return MIG_ECONFIG;
 }
 
@@ -192,7 +204,7 @@ static int check_key(mig_ctx *ctx, const char *file, int line, const char *secti
         return 0;
     if (strcmp(section, "post_write_hooks") == 0 && is_hook_option(key))
         return 0;
-    const char *near = closest(key, ks->keys, list_len(ks->keys));
+    const char *near = mig_suggest(key, ks->keys, list_len(ks->keys));
     if (near)
         mig_fail_at(ctx, MIG_ECONFIG, file, line,
                 "unknown key '%s' in [%s] (did you mean '%s'?)", key, section, near);
@@ -210,19 +222,67 @@ static int check_key(mig_ctx *ctx, const char *file, int line, const char *secti
 /* ------------------------------------------------------------------ */
 /* storage                                                              */
 
+/* FNV-1a over section, a separator and key */
+static size_t entry_hash(const char *section, const char *key)
+{
+    uint64_t h = 14695981039346656037u;
+    for (const char *p = section; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    h = (h ^ 0xffu) * 1099511628211u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
+    return (size_t)h;
+}
+
+/*
+ * Every key is looked up once as it is read (duplicates) and again when
+ * used: a hash index keeps a file of many keys ([post_write_hooks] takes
+ * any NAME.OPTION) linear to load.
+ */
 static entry *find_entry(const mig_config *cfg, const char *section, const char *key)
 {
-    if (cfg == NULL || section == NULL || key == NULL)
+    if (cfg == NULL || section == NULL || key == NULL || cfg->nslots == 0)
         return NULL;
-    for (size_t i = 0; i < cfg->n; i++)
-        if (strcmp(cfg->v[i].section, section) == 0 && strcmp(cfg->v[i].key, key) == 0)
-            return &cfg->v[i];
+    size_t mask = cfg->nslots - 1;
+    for (size_t i = entry_hash(section, key) & mask; cfg->slots[i] != 0; i = (i + 1) & mask) {
+        entry *e = &cfg->v[cfg->slots[i] - 1];
+        if (strcmp(e->key, key) == 0 && strcmp(e->section, section) == 0)
+            return e;
+    }
     return NULL;
+}
+
+static void index_entry(size_t *slots, size_t nslots, const entry *e, size_t at)
+{
+    size_t mask = nslots - 1;
+    size_t i = entry_hash(e->section, e->key) & mask;
+    while (slots[i] != 0)
+        i = (i + 1) & mask;
+    slots[i] = at + 1;
+}
+
+/* Room in the index for one more entry. -1 on oom. */
+static int index_reserve(mig_config *cfg)
+{
+    if ((cfg->n + 1) * 2 <= cfg->nslots)
+        return 0;
+    size_t nslots = cfg->nslots ? cfg->nslots * 2 : 32;
+    size_t *slots = calloc(nslots, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < cfg->n; i++)
+        index_entry(slots, nslots, &cfg->v[i], i);
+    free(cfg->slots);
+    cfg->slots = slots;
+    cfg->nslots = nslots;
+    return 0;
 }
 
 static int add_entry(mig_config *cfg, const char *section, const char *key,
                      const char *value, int line)
 {
+    if (index_reserve(cfg) < 0)
+        return -1;
     if (cfg->n == cfg->cap) {
         size_t cap = cfg->cap ? cfg->cap * 2 : 16;
         entry *v = realloc(cfg->v, cap * sizeof *v);
@@ -235,6 +295,8 @@ static int add_entry(mig_config *cfg, const char *section, const char *key,
     e->section = mig_strdup(section);
     e->key = mig_strdup(key);
     e->value = mig_strdup(value);
+    e->vlen = strlen(value);
+    e->vcap = e->vlen + 1;
     e->line = line;
     if (!e->section || !e->key || !e->value) {
         free(e->section);
@@ -242,6 +304,7 @@ static int add_entry(mig_config *cfg, const char *section, const char *key,
         free(e->value);
         return -1;
     }
+    index_entry(cfg->slots, cfg->nslots, e, cfg->n);
     cfg->n++;
     return 0;
 }
@@ -270,6 +333,7 @@ void mig_config_free(mig_config *cfg)
         free(cfg->v[i].value);
     }
     free(cfg->v);
+    free(cfg->slots);
     mig_strvec_release(&cfg->sections);
     free(cfg->path);
     free(cfg->dir);
@@ -373,13 +437,20 @@ static int on_value(void *user, const char *section, const char *name, const cha
     if (indented && st->last >= 0) {
         entry *e = &cfg->v[st->last];
         if (strcmp(e->section, section) == 0 && strcmp(e->key, name) == 0) {
-            char *joined = mig_aprintf("%s\n%s", e->value, value);
-            if (joined == NULL) {
-                st->rc = mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
-                return 0;
+            size_t add = strlen(value);
+            if (e->vlen + add + 2 > e->vcap) {
+                size_t cap = (e->vlen + add + 2) * 2;
+                char *grown = realloc(e->value, cap);
+                if (grown == NULL) {
+                    st->rc = mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
+                    return 0;
+                }
+                e->value = grown;
+                e->vcap = cap;
             }
-            free(e->value);
-            e->value = joined;
+            e->value[e->vlen++] = '\n';
+            memcpy(e->value + e->vlen, value, add + 1);
+            e->vlen += add;
             return 1;
         }
     }
@@ -433,24 +504,20 @@ static int check_text(mig_ctx *ctx, const char *file, const char *text, size_t l
 static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *out, int *missing)
 {
     *missing = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        int e = errno;
+    char *data;
+    size_t len;
+    int e = mig_file_read(path, &data, &len);
+    if (e == ENOMEM)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (e) {
         *missing = e == ENOENT;
         return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
-                       path, from, strerror(e));
+                       path, from, mig_file_strerror(e));
     }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(out, chunk, n);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
-    if (err != 0)
-        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
-                       path, from, strerror(err));
-    if (out->oom)
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_buf_release(out);
+    out->ptr = data;
+    out->len = len;
+    out->cap = len + 1;
     return 0;
 }
 
@@ -515,57 +582,135 @@ static int parse(loader *st)
     return 0;
 }
 
+/* Same folder? Compared by device and inode, so a symlinked $HOME matches. */
+static int same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0
+           && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Look for mig.ini as git looks for .git: in the current folder, then each
+ * folder above it, stopping after the filesystem root, the user's home
+ * folder or a folder that holds .git. A file owned by neither the user nor
+ * root is passed over with a warning: one planted in a shared parent such
+ * as /tmp would otherwise run its hooks as whoever runs mig below it.
+ * *found is the path relative to the current folder ("mig.ini",
+ * "../mig.ini", ...), or NULL when there is none. Returns 0 or MIG_ENOMEM.
+ */
+static int search_upward(mig_ctx *ctx, const char *cwd, char **found)
+{
+    *found = NULL;
+    const char *home = getenv("HOME");
+    mig_buf dir = MIG_BUF_INIT, rel = MIG_BUF_INIT;
+    mig_buf_puts(&dir, cwd);
+    int rc = 0;
+    for (;;) {
+        if (dir.oom || rel.oom) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        char *candidate = mig_aprintf("%s%smig.ini", mig_buf_cstr(&dir),
+                                      strcmp(mig_buf_cstr(&dir), "/") == 0 ? "" : "/");
+        char *git = mig_aprintf("%s/.git", mig_buf_cstr(&dir));
+        if (candidate == NULL || git == NULL) {
+            free(candidate);
+            free(git);
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            break;
+        }
+        struct stat st;
+        int here = stat(candidate, &st) == 0 && S_ISREG(st.st_mode);
+        if (here && st.st_uid != geteuid() && st.st_uid != 0) {
+            mig_log(ctx, MIG_LOG_WARN, "warning: skipping %s: owned by uid %lu, neither you nor root",
+                    candidate, (unsigned long)st.st_uid);
+            here = 0;
+        }
+        if (here) {
+            *found = mig_aprintf("%smig.ini", mig_buf_cstr(&rel));
+            if (*found == NULL)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        int stop = here || strcmp(mig_buf_cstr(&dir), "/") == 0 || access(git, F_OK) == 0
+                   || same_folder(mig_buf_cstr(&dir), home);
+        free(candidate);
+        free(git);
+        if (stop)
+            break;
+        char *slash = strrchr(dir.ptr, '/');
+        dir.len = slash == dir.ptr ? 1 : (size_t)(slash - dir.ptr);
+        dir.ptr[dir.len] = '\0';
+        mig_buf_puts(&rel, "../");
+    }
+    mig_buf_release(&dir);
+    mig_buf_release(&rel);
+    return rc;
+}
+
 int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int required)
 {
     *out = NULL;
     const char *file = path, *from = "";
-    int explicit_file = 1;
+    char *found = NULL;
     if (file == NULL || file[0] == '\0') {
         const char *env = getenv("MIG_CONFIG");
         if (env != NULL && env[0] != '\0') {
             file = env;
             from = " (from $MIG_CONFIG)";
         } else {
-            file = "mig.ini";
-            explicit_file = 0;
+            char *cwd = getcwd(NULL, 0);
+            if (cwd == NULL)
+                return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
+            int rc = search_upward(ctx, cwd, &found);
+            if (rc == 0 && found == NULL) {
+                mig_log(ctx, MIG_LOG_VERBOSE, "no mig.ini in %s or any folder above it", cwd);
+                if (required) {
+                    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)",
+                             cwd);
+                    free(cwd);
+                    return MIG_ECONFIG;
+                }
+                *out = config_new("", cwd);
+                if (*out)
+                    (*out)->searched = 1;
+            }
+            free(cwd);
+            if (rc != 0)
+                return rc;
+            if (found == NULL)
+                return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            file = found;
         }
     }
 
     mig_buf text = MIG_BUF_INIT;
     int missing = 0;
     int rc = read_file(ctx, file, from, &text, &missing);
-    if (rc != 0 && missing && !explicit_file) {
-        mig_buf_release(&text);
-        if (required) {
-            mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "no configuration file: 'mig.ini' not found in the current folder");
-            mig_error_hint(ctx, "give -c PATH, set $MIG_CONFIG, or run `mig init`");
-            return MIG_ECONFIG;
-        }
-        mig_error_clear(ctx);
-        char *cwd = getcwd(NULL, 0);
-        if (cwd == NULL)
-            return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
-        *out = config_new("", cwd);
-        free(cwd);
-        return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
     if (rc != 0) {
         mig_buf_release(&text);
+        free(found);
         return rc;
     }
 
     char *dir = folder_of(file);
     if (dir == NULL) {
         mig_buf_release(&text);
-        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
-                       file, strerror(errno));
+        rc = mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
+                         file, strerror(errno));
+        free(found);
+        return rc;
     }
+    mig_log(ctx, MIG_LOG_VERBOSE, "using %s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/",
+            strrchr(file, '/') ? strrchr(file, '/') + 1 : file);
     mig_config *cfg = config_new(file, dir);
     free(dir);
+    free(found);
     if (cfg == NULL) {
         mig_buf_release(&text);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
+    file = cfg->path;
 
     rc = check_text(ctx, file, mig_buf_cstr(&text), text.len);
     if (rc == 0) {
@@ -596,6 +741,16 @@ const char *mig_config_path(const mig_config *cfg)
 const char *mig_config_dir(const mig_config *cfg)
 {
     return cfg ? cfg->dir : ".";
+}
+
+int mig_config_fail_none(const mig_config *cfg, mig_ctx *ctx, const char *hint)
+{
+    if (cfg == NULL || !cfg->searched)
+        return 0;
+    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)", cfg->dir);
+    if (hint && *hint)
+        mig_error_hint(ctx, "%s", hint);
+    return MIG_ECONFIG;
 }
 
 const char *mig_config_raw(const mig_config *cfg, const char *section, const char *key, int *line)
@@ -748,12 +903,16 @@ int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *secti
 /* ------------------------------------------------------------------ */
 /* expansion                                                            */
 
+/* ${A:-${B:-...}} deeper than this is an error, not a deep recursion */
+#define MAX_NESTING 32
+
 typedef struct expander {
     mig_ctx    *ctx;
     const char *here;
     const char *what;
     const char *file;
     int         line;
+    size_t     *close; /* close[i]: the '}' that ends the ${ at i, or the length when none does */
 } expander;
 
 static int is_name_start(char c)
@@ -778,10 +937,39 @@ static int malformed(const expander *x, const char *at)
 }
 
 /*
- * Expand s[0..len) into b. A default may itself hold ${...} and
- * %(here)s, so this recurses into it (depth bounded by the text).
+ * One pass over the whole value pairs every "${" with the '}' that closes
+ * it, so expand() jumps over a default instead of scanning it once per
+ * level (which made deep nesting quadratic), and the nesting is measured
+ * before expand() recurses into it.
  */
-static int expand(const expander *x, const char *s, size_t len, mig_buf *b)
+static int match_braces(const expander *x, const char *s, size_t len, size_t *close)
+{
+    size_t open[MAX_NESTING];
+    size_t depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
+            if (depth == MAX_NESTING) {
+                mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
+                            "%s: ${...} nested more than %d deep", x->what ? x->what : "value",
+                            MAX_NESTING);
+                mig_error_hint(x->ctx, "nest at most %d levels of ${NAME:-default}", MAX_NESTING);
+                return MIG_ECONFIG;
+            }
+            close[i] = len;
+            open[depth++] = i++;
+        } else if (s[i] == '}' && depth > 0) {
+            close[open[--depth]] = i;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Expand s[0..len) into b; s is at offset `at` of the whole value. A
+ * default may itself hold ${...} and %(here)s, so this recurses into it
+ * (at most MAX_NESTING deep: match_braces checked).
+ */
+static int expand(const expander *x, const char *s, size_t len, size_t at, mig_buf *b)
 {
     size_t i = 0;
     while (i < len) {
@@ -822,17 +1010,8 @@ static int expand(const expander *x, const char *s, size_t len, mig_buf *b)
         }
         if (has_default) {
             dflt_at = p;
-            int depth = 1;
-            while (p < len) {
-                if (s[p] == '$' && p + 1 < len && s[p + 1] == '{') {
-                    depth++;
-                    p += 2;
-                    continue;
-                }
-                if (s[p] == '}' && --depth == 0)
-                    break;
-                p++;
-            }
+            size_t end = x->close[at + start] - at;
+            p = end < len ? end : len;
             dflt_len = p - dflt_at;
         }
         if (p >= len || s[p] != '}')
@@ -848,7 +1027,7 @@ static int expand(const expander *x, const char *s, size_t len, mig_buf *b)
         /* ${NAME:-d}: unset or empty; ${NAME-d}: unset only (as in sh) */
         int use_default = has_default && (val == NULL || (colon && val[0] == '\0'));
         if (use_default) {
-            int rc = expand(x, s + dflt_at, dflt_len, b);
+            int rc = expand(x, s + dflt_at, dflt_len, at + dflt_at, b);
             if (rc != 0)
                 return rc;
         } else if (val != NULL) {
@@ -869,10 +1048,18 @@ int mig_config_expand(mig_ctx *ctx, const char *s, const char *here,
     *out = NULL;
     if (s == NULL)
         return 0;
-    expander x = { ctx, here, what, file, line };
+    size_t len = strlen(s);
+    /* only the '$' of each "${" gets an entry, but indexing by offset keeps it one pass */
+    size_t *close = strstr(s, "${") ? malloc(len * sizeof *close) : NULL;
+    expander x = { ctx, here, what, file, line, close };
+    if (close == NULL && strstr(s, "${"))
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = close ? match_braces(&x, s, len, close) : 0;
     mig_buf b = MIG_BUF_INIT;
     mig_buf_puts(&b, ""); /* an empty value is "", not NULL */
-    int rc = expand(&x, s, strlen(s), &b);
+    if (rc == 0)
+        rc = expand(&x, s, len, 0, &b);
+    free(close);
     if (rc != 0) {
         mig_buf_release(&b);
         return rc;

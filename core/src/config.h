@@ -17,8 +17,11 @@ typedef struct mig_config mig_config;
 
 /*
  * Load the configuration. path: -c value or NULL; then $MIG_CONFIG, then
- * ./mig.ini. When nothing is found and required is 0, *out is an empty
- * configuration whose folder is the current directory.
+ * the first mig.ini in the current folder or a folder above it (the search
+ * stops after the root, $HOME or a folder holding .git, and passes over a
+ * file owned by neither the user nor root, with a warning). When nothing
+ * is found and required is 0, *out is an empty configuration whose folder
+ * is the current directory.
  * Errors: MIG_ECONFIG (unreadable file, syntax error with path:LINE,
  * unknown key), MIG_ENOMEM.
  */
@@ -28,6 +31,13 @@ void mig_config_free(mig_config *cfg);
 /* The file's path ("" if none) and absolute folder (cwd if none). Borrowed. */
 const char *mig_config_path(const mig_config *cfg);
 const char *mig_config_dir(const mig_config *cfg);
+/*
+ * When no file was given and the search found none: fail with "no mig.ini
+ * in DIR or any folder above it (...)" and the hint (what else would have
+ * done), returning MIG_ECONFIG. Else 0, nothing set. For what a file
+ * would have given and the command line did not.
+ */
+int mig_config_fail_none(const mig_config *cfg, mig_ctx *ctx, const char *hint);
 
 /*
  * Expanded value of section.key into *out (caller frees), or *out = NULL

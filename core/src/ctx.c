@@ -38,6 +38,9 @@ void mig_ctx_free(mig_ctx *ctx)
     mig_strvec_release(&ctx->owned);
     mig_buf_release(&ctx->run_from);
     mig_buf_release(&ctx->run_to);
+    mig_strvec_release(&ctx->run_current);
+    mig_buf_release(&ctx->run_summary);
+    mig_progress_release(&ctx->prog);
     mig_buf_release(&ctx->err_message);
     mig_buf_release(&ctx->err_detail);
     mig_buf_release(&ctx->err_hint);

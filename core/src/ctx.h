@@ -11,6 +11,7 @@
 #include "error.h"
 #include "graph.h"
 #include "mig/mig.h"
+#include "progress.h"
 
 typedef struct mig_drv mig_drv;
 
@@ -33,6 +34,9 @@ struct mig_ctx {
     void        *step_payload;
     mig_sql_fn   sql_fn;
     void        *sql_payload;
+    mig_progress_fn progress_fn;
+    void        *progress_payload;
+    mig_prog     prog;           /* the step running now */
 
     /* resolved lazily */
     char        *script_location; /* absolute */
@@ -58,6 +62,11 @@ struct mig_ctx {
     mig_buf       run_from;      /* heads before and after the last run */
     mig_buf       run_to;
     size_t        run_steps;
+    /* where the last run left the database, failed or not (mig_last_run) */
+    int           run_known;
+    mig_strvec    run_current;
+    mig_buf       run_summary;
+    size_t        run_applied, run_rolled_back;
     mig_tenant_fn tenant_fn;
     void         *tenant_payload;
 

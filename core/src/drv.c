@@ -20,6 +20,7 @@
 #include "ctx.h"
 #include "sqlsplit.h"
 #include "url.h"
+#include "mig/secret.h"
 
 static int push_path_list(mig_strvec *out, const char *list)
 {
@@ -86,7 +87,7 @@ int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
     }
     /* a build tree's mig loads the drivers built with it, never a stale install */
     if (mig_running_from_build_tree())
-        rc |= push_path_list(out, MIG_BUILD_DRIVER_DIR);
+        rc |= push_path_list(out, mig_build_driver_dir());
     rc |= push_exe_relative(out);
     rc |= push_path_list(out, MIG_INSTALL_DRIVER_DIR);
     return rc ? MIG_ENOMEM : 0;
@@ -252,16 +253,38 @@ void mig_drv_unload(mig_drv *drv)
     free(drv);
 }
 
+static const struct {
+    const char *scheme, *driver;
+} builtin[] = {
+    { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
+    { "postgresql", "postgres" }, { "postgres", "postgres" },
+    { "pgsql", "postgres" },      { "mysql", "mysql" },
+    { "mariadb", "mysql" },
+};
+
+int mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag)
+{
+    char scheme[64];
+    if (url == NULL || mig_url_scheme(url, scheme, sizeof scheme) < 0)
+        return 0;
+    for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
+        if (strcmp(scheme, builtin[i].scheme) != 0 || strcmp(builtin[i].driver, drv->table->name) == 0)
+            continue;
+        /* caught here, not by the driver: its parser would take the URL for something else */
+        char *masked = mig_url_mask(url);
+        int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s'%s cannot use URL '%s', which is a %s URL",
+                          drv->table->name, from_flag ? " (--driver)" : "", masked ? masked : "",
+                          builtin[i].driver);
+        mig_error_hint(ctx, "leave the driver out (it follows from the URL), or give a %s URL",
+                       drv->table->name);
+        free(masked);
+        return rc;
+    }
+    return 0;
+}
+
 int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
 {
-    static const struct {
-        const char *scheme, *driver;
-    } builtin[] = {
-        { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
-        { "postgresql", "postgres" }, { "postgres", "postgres" },
-        { "pgsql", "postgres" },      { "mysql", "mysql" },
-        { "mariadb", "mysql" },
-    };
     *out = NULL;
     char scheme[64];
     if (mig_url_scheme(url, scheme, sizeof scheme) < 0) {
@@ -312,70 +335,6 @@ static void err_init(mig_drv_error *e)
     memset(e, 0, sizeof *e);
 }
 
-/*
- * Where the password sits in url (scheme://user:PASS@host or password=PASS),
- * so a driver's message that quotes the URL can be scrubbed.
- */
-static int find_password(const char *url, const char **pw, size_t *len)
-{
-    const char *sep = url ? strstr(url, "://") : NULL;
-    if (sep) {
-        const char *auth = sep + 3;
-        const char *end = auth + strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (const char *p = auth; p < end; p++)
-            if (*p == '@')
-                at = p;
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon && at > colon + 1) {
-                *pw = colon + 1;
-                *len = (size_t)(at - colon - 1);
-                return 1;
-            }
-        }
-    }
-    const char *kw = url ? strstr(url, "password=") : NULL;
-    if (kw) {
-        kw += 9;
-        size_t n = *kw == '\'' ? strcspn(kw + 1, "'") : strcspn(kw, " &");
-        if (*kw == '\'')
-            kw++;
-        if (n) {
-            *pw = kw;
-            *len = n;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Replace every copy of the URL's password in msg by ***, in place. */
-static void scrub(char *msg, size_t cap, const char *url)
-{
-    const char *pw;
-    size_t n;
-    if (!find_password(url, &pw, &n) || n == 0)
-        return;
-    char *secret = mig_strndup(pw, n);
-    if (secret == NULL) {
-        snprintf(msg, cap, "cannot connect (message withheld: out of memory)");
-        return;
-    }
-    char *hit;
-    while ((hit = strstr(msg, secret)) != NULL) {
-        size_t tail = strlen(hit + n);
-        if (n >= 3) {
-            memcpy(hit, "***", 3);
-            memmove(hit + 3, hit + n, tail + 1);
-        } else {
-            memset(hit, '*', n);
-        }
-    }
-    (void)cap;
-    free(secret);
-}
-
 static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
                         const char *url, const char *base_dir, int flags);
 
@@ -419,8 +378,8 @@ static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv 
     }
     if (drc != MIG_DRV_OK) {
         /* a driver that quotes the URL must not leak its password */
-        scrub(e.message, sizeof e.message, url);
-        scrub(e.detail, sizeof e.detail, url);
+        mig_secret_scrub(e.message, sizeof e.message, url);
+        mig_secret_scrub(e.detail, sizeof e.detail, url);
         int rc = mig_fail(ctx, MIG_EFAIL, "%s", e.message[0] ? e.message : "cannot connect");
         if (e.detail[0])
             mig_error_detail(ctx, "%s", e.detail);
@@ -624,6 +583,56 @@ int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
+int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, int *known)
+{
+    *known = 0;
+    if (buflen)
+        buf[0] = '\0';
+    if (!MIG_DRIVER_HAS(db->drv->table, current_schema))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->current_schema(db->conn, buf, buflen, &e);
+    if (drc == MIG_DRV_NOTSUP)
+        return 0;
+    if (drc != MIG_DRV_OK)
+        return drv_error(db, ctx, drc, &e);
+    *known = 1;
+    return 0;
+}
+
+int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char *column, int *exists)
+{
+    *exists = 1;
+    if (!MIG_DRIVER_HAS(db->drv->table, column_exists))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->column_exists(db->conn, table, column, exists, &e);
+    if (drc == MIG_DRV_NOTSUP) {
+        *exists = 1;
+        return 0;
+    }
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}
+
+int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen)
+{
+    const mig_driver *t = drv->table;
+    if (offsetof(mig_driver, ident_max_chars) >= t->size || t->ident_max == 0)
+        return 0;
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (!t->ident_max_chars || (*p & 0xC0) != 0x80)
+            n++;
+    if (n <= t->ident_max)
+        return 0;
+    const char *unit = t->ident_max_chars ? "characters" : "bytes";
+    snprintf(why, whylen, "is %zu %s long: %s keeps identifiers of at most %zu %s", n, unit, t->name,
+             t->ident_max, unit);
+    return 1;
+}
+
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
 {
     char small[128];
@@ -634,6 +643,37 @@ char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
     if (big)
         drv->table->quote_ident(name, big, need + 1);
     return big;
+}
+
+int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create)
+{
+    /*
+     * The plugin ABI switches schemas on a live connection only; the SQL
+     * that does it is known for the built-in drivers, whose set_schema
+     * runs exactly this.
+     */
+    int pg = strcmp(drv->table->name, "postgres") == 0, my = strcmp(drv->table->name, "mysql") == 0;
+    if (!pg && !my)
+        return -1;
+    char *q = mig_drv_quote_ident(drv, schema);
+    if (q == NULL) {
+        out->oom = 1;
+        return 0;
+    }
+    if (create)
+        mig_buf_printf(out, "CREATE %s IF NOT EXISTS %s;\n", pg ? "SCHEMA" : "DATABASE", q);
+    if (my) {
+        mig_buf_printf(out, "USE %s;\n", q);
+    } else if (extra == NULL || *extra == '\0') {
+        mig_buf_printf(out, "SET search_path TO %s;\n", q);
+    } else {
+        /* the tenant first, as pg_set_schema puts it, unless the list starts with it */
+        size_t ql = strlen(q);
+        int first = strncmp(extra, q, ql) == 0 && (extra[ql] == ',' || extra[ql] == '\0');
+        mig_buf_printf(out, "SET search_path TO %s%s%s;\n", first ? "" : q, first ? "" : ", ", extra);
+    }
+    free(q);
+    return 0;
 }
 
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "mig/driver.h"
 
 typedef struct mig_ctx mig_ctx;
@@ -32,6 +33,8 @@ int  mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name);
 void mig_drv_unload(mig_drv *drv);
 /* Driver name for a URL scheme ("postgresql" -> "postgres"). */
 int  mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url);
+/* MIG_ECONFIG when url's scheme is a built-in driver's other than drv (from_flag: named by --driver). */
+int  mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag);
 
 /* The folders searched, in order, NULL-terminated (caller frees with mig_strvec_release). */
 struct mig_strvec;
@@ -85,9 +88,25 @@ int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *
 int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exists);
 int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema);
 int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists);
+/* The current schema into buf; *known = 0 (and 0 returned) when the driver cannot tell. */
+int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, int *known);
+/* *exists = 1 also when the driver cannot tell (see column_exists in driver.h). */
+int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char *column, int *exists);
+
+/*
+ * Is name longer than the driver's identifiers may be? 0 if not; else 1,
+ * with "is N bytes: <driver> keeps identifiers of at most M bytes" in why.
+ */
+int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen);
 
 /* Quoted identifier (caller frees), NULL on oom. */
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
+/*
+ * Offline SQL that makes schema current (after creating it, with create),
+ * as set_schema does online; extra is the quoted [tenants] search_path.
+ * -1 when the driver has no such SQL (not a built-in one).
+ */
+int   mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create);
 /* First statement's length (driver's rules, else the generic splitter). */
 size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty);
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ struct mig_graph {
     glabel      *labels;  /* sorted by name */
     size_t       nlabels;
     const char **lpool;   /* every blabels array */
+    size_t       npy;     /* Alembic revisions (.py) found beside ours, never read */
 };
 
 static const char *const no_labels[] = { NULL };
@@ -139,6 +141,7 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     mig_strvec names = MIG_STRVEC_INIT;
     struct dirent *e;
     int rc = 0;
+    size_t npy = 0;
     /* which names are revision files: mig_ctx_may_have_revisions (api.c) must agree */
     while ((e = readdir(d)) != NULL) {
         /* editors' lock and swap files start with a dot */
@@ -146,6 +149,9 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
             continue;
         if (e->d_type == DT_DIR)
             continue;
+        /* counted, so a project taken over from Alembic hears why its revisions are not seen */
+        if (has_suffix(e->d_name, ".py") && strcmp(e->d_name, "__init__.py") != 0)
+            npy++;
         if (!has_suffix(e->d_name, ".sql") && !has_suffix(e->d_name, ".lua"))
             continue;
         if (mig_strvec_push(&names, e->d_name) < 0) {
@@ -196,6 +202,8 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     }
     rc = mig_graph_from_revs(out, ctx, revs, nrevs);
     free(revs);
+    if (rc == 0)
+        (*out)->npy = npy;
     return rc;
 }
 
@@ -745,6 +753,11 @@ size_t mig_graph_count(const mig_graph *g)
     return g ? g->n : 0;
 }
 
+size_t mig_graph_py_files(const mig_graph *g)
+{
+    return g ? g->npy : 0;
+}
+
 const mig_rev *mig_graph_at(const mig_graph *g, size_t i)
 {
     return i < g->n ? &g->nodes[i].rev : NULL;
@@ -893,6 +906,26 @@ static void list_ids(mig_buf *b, const mig_graph *g, const size_t *pos, size_t n
         mig_buf_printf(b, ", ... (%zu in all)", n);
 }
 
+/*
+ * The hint for an ambiguous relative step: the commands that do work, one
+ * per way the walk could go (`mig downgrade A` or `mig downgrade B`), each
+ * id followed by suffix ("-1" to step from a current head, "" to name the
+ * revision itself).
+ */
+static void hint_ways(mig_ctx *ctx, const mig_graph *g, const size_t *pos, size_t n, long steps,
+                      const char *suffix)
+{
+    const char *cmd = steps > 0 ? "upgrade" : "downgrade";
+    mig_buf b = MIG_BUF_INIT;
+    for (size_t i = 0; i < n && i < 4; i++)
+        mig_buf_printf(&b, "%s`mig %s %s%s`", i == 0 ? "" : i + 1 == n ? " or " : ", ", cmd,
+                       g->nodes[pos[i]].rev.id, suffix);
+    if (n > 4)
+        mig_buf_printf(&b, ", ... (%zu ways)", n);
+    mig_error_hint(ctx, "name the way: %s", mig_buf_cstr(&b));
+    mig_buf_release(&b);
+}
+
 /* The heads on the branch a label names: the declaring revision's descendant heads. */
 static int label_heads(const mig_graph *g, size_t decl, size_t **out, size_t *nout)
 {
@@ -1028,9 +1061,7 @@ static int planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
     for (size_t i = 0; i < ncurrent; i++) {
         size_t k = g->n ? find_exact(g->by_id, g->n, base, sizeof(gnode), current[i]) : NONE;
         if (k == NONE)
-            return mig_fail(ctx, MIG_ETARGET,
-                            "the database is at revision '%s', which no revision file declares",
-                            current[i]);
+            return mig_graph_fail_unknown(ctx, current[i]);
         if (p->mark[k] & M_HEAD)
             continue;
         p->mark[k] |= M_HEAD;
@@ -1038,6 +1069,14 @@ static int planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
     }
     mark_up_down(g, p->mark, p->stk, p->cur, p->ncur, M_APPLIED, 0, ALL_LINKS);
     return 0;
+}
+
+int mig_graph_fail_unknown(mig_ctx *ctx, const char *id)
+{
+    int rc = mig_fail(ctx, MIG_ETARGET, "the database is at revision '%s', which no revision file declares", id);
+    mig_error_hint(ctx, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                        "see docs/alembic.md), or set the version table with `mig stamp REV`", id);
+    return rc;
 }
 
 /* Lineage of a revision: its ancestors and descendants through down_revision. */
@@ -1080,16 +1119,20 @@ static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
             }
         }
         size_t pick = NONE, npick = 0;
+        size_t *ways = malloc(nnext * sizeof *ways);
+        if (ways == NULL)
+            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
         mig_buf b = MIG_BUF_INIT;
         for (size_t i = 0; i < nnext; i++) {
             if (steps > 0 && use_line && !(p->mark[next[i]] & M_LINE))
                 continue;
             pick = next[i];
             mig_buf_printf(&b, "%s%s", npick ? ", " : "", g->nodes[next[i]].rev.id);
-            npick++;
+            ways[npick++] = next[i];
         }
         if (npick == 0) {
             mig_buf_release(&b);
+            free(ways);
             return mig_fail(p->ctx, MIG_ETARGET,
                             "relative target '%s' walks past the head: only %ld step%s up",
                             p->target, s, s == 1 ? "" : "s");
@@ -1104,12 +1147,14 @@ static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
                 rc = mig_fail(p->ctx, MIG_ETARGET,
                               "relative target '%s' is ambiguous: %s merges %s",
                               p->target, g->nodes[at].rev.id, mig_buf_cstr(&b));
-            mig_error_hint(p->ctx, "name a branch (LABEL@%+ld) or a revision (REV%+ld)", steps,
-                           steps);
+            /* going to one of them by name is one way through: it works from anywhere above or below */
+            hint_ways(p->ctx, g, ways, npick, steps, "");
             mig_buf_release(&b);
+            free(ways);
             return rc;
         }
         mig_buf_release(&b);
+        free(ways);
         at = pick;
         at_base = 0;
     }
@@ -1158,7 +1203,17 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
         int rc = mig_fail(p->ctx, MIG_ETARGET,
                           "relative target '%s' is ambiguous: the database has several current "
                           "revisions (%s)", p->target, mig_buf_cstr(&b));
-        mig_error_hint(p->ctx, "name a branch (LABEL@%+ld) or a revision (REV%+ld)", steps, steps);
+        /* REV-N and REV+N step from that one head along its own line */
+        size_t *ways = malloc(p->ncur * sizeof *ways);
+        size_t nways = 0;
+        for (size_t i = 0; ways && i < p->ncur; i++)
+            if (r->label == NONE || (p->mark[p->cur[i]] & M_LINE))
+                ways[nways++] = p->cur[i];
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "%+ld", steps);
+        if (ways)
+            hint_ways(p->ctx, g, ways, nways, steps, suffix);
+        free(ways);
         mig_buf_release(&b);
         return rc;
     }
@@ -1541,22 +1596,73 @@ static int downgrade_set(planner *p, const resolved *r)
             p->mark[i] &= (unsigned char)~M_SET;
         nset += (p->mark[i] & M_SET) != 0;
     }
-    if (nset || r->is_base || p->ncur == 0)
+    if (nset || r->is_base)
         return 0;
-    /* nothing to revert: fine if the database is at or below the target */
+    /*
+     * Nothing to revert: fine when the database is at the target; a target
+     * above the current revisions, or off their branches, is no downgrade
+     * target at all (and saying "nothing to downgrade" would name a
+     * revision the database is not at).
+     */
     clear_bit(p, M_TMP);
     mark_up_down(g, p->mark, p->stk, p->cur, p->ncur, M_TMP, 1, ALL_LINKS);
     size_t t = NONE;
     for (size_t i = 0; i < r->nrevs && t == NONE; i++)
-        if (!(p->mark[r->revs[i]] & (M_APPLIED | M_TMP)))
+        if (!(p->mark[r->revs[i]] & M_APPLIED))
             t = r->revs[i];
     if (t == NONE)
         return 0;
     mig_buf b = MIG_BUF_INIT;
+    if (p->ncur)
+        list_ids(&b, g, p->cur, p->ncur);
+    else
+        mig_buf_puts(&b, "base");
+    int rc;
+    if (p->mark[t] & M_TMP || p->ncur == 0) {
+        rc = mig_fail(p->ctx, MIG_ETARGET,
+                      "%s is not a valid downgrade target: it is above the current revision%s (%s)",
+                      g->nodes[t].rev.id, p->ncur > 1 ? "s" : "", mig_buf_cstr(&b));
+        mig_error_hint(p->ctx, "to go up to it, run `mig upgrade %s`", g->nodes[t].rev.id);
+    } else {
+        rc = mig_fail(p->ctx, MIG_ETARGET,
+                      "%s is not a valid downgrade target: it is on a branch that is not applied "
+                      "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
+    }
+    mig_buf_release(&b);
+    return rc;
+}
+
+/* An upgrade target below the current revisions goes down: refused, as a downgrade target above them is. */
+static int upgrade_target_check(planner *p, const resolved *r)
+{
+    const mig_graph *g = p->g;
+    size_t t = NONE;
+    /* base (or LABEL@base) is below whatever is applied (on that branch) */
+    for (size_t i = 0; r->is_base && i < p->ncur && t == NONE; i++)
+        if (r->label == NONE || (p->mark[p->cur[i]] & M_LINE))
+            t = p->cur[i];
+    /*
+     * Below: applied, with an applied revision built on it. A revision
+     * applied only as another's dependency is the head of its own branch,
+     * so upgrading to it is simply done.
+     */
+    for (size_t i = 0; i < r->nrevs && t == NONE; i++) {
+        const gnode *nd = &g->nodes[r->revs[i]];
+        if (!(p->mark[r->revs[i]] & M_APPLIED) || (p->mark[r->revs[i]] & M_HEAD))
+            continue;
+        for (size_t c = 0; c < nd->nkid && t == NONE; c++)
+            if (p->mark[nd->kid[c]] & M_APPLIED)
+                t = r->revs[i];
+    }
+    if (t == NONE)
+        return 0;
+    const char *name = r->is_base ? p->target : g->nodes[t].rev.id;
+    mig_buf b = MIG_BUF_INIT;
     list_ids(&b, g, p->cur, p->ncur);
     int rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "cannot downgrade to %s: it is on a branch that is not applied "
-                      "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
+                      "%s is not a valid upgrade target: it is below the current revision%s (%s)", name,
+                      p->ncur > 1 ? "s" : "", mig_buf_cstr(&b));
+    mig_error_hint(p->ctx, "to go down to it, run `mig downgrade %s`", name);
     mig_buf_release(&b);
     return rc;
 }
@@ -1575,6 +1681,8 @@ int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
         return rc;
     if (rc == 0)
         rc = resolve_target(&r, &p, target, upgrade ? 1 : 0);
+    if (rc == 0 && upgrade)
+        rc = upgrade_target_check(&p, &r);
     if (rc == 0 && upgrade) {
         clear_bit(&p, M_SET);
         if (!r.is_base)

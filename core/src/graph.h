@@ -25,6 +25,10 @@ int  mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
 void mig_graph_free(mig_graph *g);
 
 size_t         mig_graph_count(const mig_graph *g);
+/* MIG_ETARGET: the version table holds id, which no revision file declares; with the way out. */
+int            mig_graph_fail_unknown(mig_ctx *ctx, const char *id);
+/* Files ending in .py in versions/ (Alembic's revisions), which mig never reads. */
+size_t         mig_graph_py_files(const mig_graph *g);
 /* Revisions in a stable topological order: every parent before its children. */
 const mig_rev *mig_graph_at(const mig_graph *g, size_t i);
 /* Index of rev in the topological order. */

@@ -22,6 +22,7 @@
 
 #define DB_MT     "mig.db"
 #define CURSOR_MT "mig.cursor"
+#define OWNED_MT  "mig.owned"
 
 typedef struct lua_cursor lua_cursor;
 
@@ -173,12 +174,7 @@ static int raise_db(lua_State *L, mig_lua_db *db, const char *what, const char *
     mig_buf_clear(&lua->db_msg);
     mig_buf_puts(&lua->db_msg, e->message);
     mig_buf_clear(&lua->db_detail);
-    mig_buf_puts(&lua->db_detail, "statement: ");
-    size_t n = strlen(sql);
-    for (size_t i = 0; i < n && i < 300; i++)
-        mig_buf_putc(&lua->db_detail, sql[i] == '\n' || sql[i] == '\r' ? ' ' : sql[i]);
-    if (n > 300)
-        mig_buf_puts(&lua->db_detail, " ...");
+    mig_buf_put_statement(&lua->db_detail, sql, strlen(sql), 300);
     if (e->detail && *e->detail)
         mig_buf_printf(&lua->db_detail, "\n%s", e->detail);
     return luaL_error(L, "db:%s: %s", what, e->message);
@@ -258,7 +254,7 @@ static int cursor_tostring(lua_State *L)
 static int db_exec(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     int64_t affected = 0;
@@ -277,7 +273,7 @@ static int db_exec(lua_State *L)
 static int db_query(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -308,7 +304,7 @@ static int db_query(lua_State *L)
 static int db_rows(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *sql = luaL_checkstring(L, 2);
+    const char *sql = mig_lua_check_text(L, 2, "the SQL text");
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
@@ -325,27 +321,31 @@ static int db_rows(lua_State *L)
     return 4;
 }
 
-/* Push s (malloc'ed by the callee) and free it, even if pushing raises. */
-static int push_string_owned(lua_State *L)
+/*
+ * A malloc'ed string held by a Lua userdata while it is pushed: if pushing
+ * raises, the box's __gc frees it, so no nested protected call is needed.
+ */
+static int owned_gc(lua_State *L)
 {
-    lua_pushstring(L, lua_touserdata(L, 1));
-    return 1;
+    char **box = luaL_checkudata(L, 1, OWNED_MT);
+    free(*box);
+    *box = NULL;
+    return 0;
 }
 
 static int db_quote_ident(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
-    const char *name = luaL_checkstring(L, 2);
-    luaL_checkstack(L, 4, NULL);
-    char *q = mig_drv_quote_ident(db->conn->drv, name);
-    if (q == NULL)
+    const char *name = mig_lua_check_text(L, 2, "the identifier");
+    char **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, OWNED_MT);
+    *box = mig_drv_quote_ident(db->conn->drv, name);
+    if (*box == NULL)
         return luaL_error(L, "out of memory");
-    lua_pushcfunction(L, push_string_owned);
-    lua_pushlightuserdata(L, q);
-    int st = lua_pcall(L, 1, 1, 0);
-    free(q);
-    if (st != LUA_OK)
-        return lua_error(L);
+    lua_pushstring(L, *box);
+    free(*box);
+    *box = NULL;
     return 1;
 }
 
@@ -392,6 +392,11 @@ void mig_lua_db_open(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "mig.db");
     lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+
+    luaL_newmetatable(L, OWNED_MT);
+    lua_pushcfunction(L, owned_gc);
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 
     luaL_newmetatable(L, CURSOR_MT);

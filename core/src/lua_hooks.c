@@ -250,8 +250,8 @@ static int call_write_hook(lua_State *L)
 
 /*
  * A relative script is looked for beside the configuration file, then
- * among mig's own files (installed, then the source tree), so the
- * shipped `hooks/sqlformat.lua` works from any project.
+ * among mig's own files (installed; the source tree for a build-tree
+ * binary), so the shipped `hooks/sqlformat.lua` works from any project.
  */
 static char *find_script(mig_ctx *ctx, const char *script)
 {
@@ -308,7 +308,7 @@ static int run_lua_hook(mig_ctx *ctx, mig_lua **lua, const char *name, const cha
         free(found);
         return rc;
     }
-    if (*lua == NULL && (rc = mig_lua_new(lua, ctx, NULL, NULL)) != 0) {
+    if (*lua == NULL && (rc = mig_lua_new_post_write(lua, ctx)) != 0) {
         free(found);
         return rc;
     }

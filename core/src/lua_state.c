@@ -9,6 +9,7 @@
  * mig_lua struct.
  */
 #include "lua_state.h"
+#include "progress.h"
 #include "paths.h"
 
 #include <lauxlib.h>
@@ -16,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "config.h"
 #include "ctx.h"
 #include "error.h"
+#include "fileio.h"
 #include "lua_db.h"
 
 #define REG_REVISIONS "mig.revisions"
@@ -69,12 +73,9 @@ static int msgh(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
     const char *msg = lua_tostring(L, 1);
-    if (msg == NULL) {
-        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-            msg = lua_tostring(L, -1);
-        else
-            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-    }
+    /* error({}), error(nil), an object with __tostring: the words tostring() would give */
+    if (msg == NULL)
+        msg = luaL_tolstring(L, 1, NULL);
     size_t skip = 0;
     if (lua->err_line == 0 && lua->err_file[0] == '\0') {
         lua_Debug ar, first;
@@ -221,10 +222,39 @@ void mig_lua_run_chunk(mig_lua *lua, const char *text, size_t len, const char *c
     lua_call(L, 0, 1);
 }
 
+/*
+ * luaL_loadfilex(L, path, "t") over mig_file_read: a FIFO or a device is
+ * an error (LUA_ERRFILE, message pushed), not a wait. Nothing between the
+ * read and the free raises: luaL_loadbufferx returns its status.
+ */
+static int load_text_file(lua_State *L, const char *path)
+{
+    const char *name = lua_pushfstring(L, "@%s", path);
+    char *text;
+    size_t len;
+    int e = mig_file_read(path, &text, &len);
+    if (e) {
+        lua_pop(L, 1);
+        lua_pushfstring(L, "cannot read: %s", mig_file_strerror(e));
+        return LUA_ERRFILE;
+    }
+    /* as luaL_loadfilex reads a file: a BOM and a first line starting with '#' are skipped */
+    const char *p = text;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (p < text + len && *p == '#')
+        for (char *q = (char *)p; q < text + len && *q != '\n'; q++)
+            *q = ' ';
+    int st = luaL_loadbufferx(L, p, len - (size_t)(p - text), name, "t");
+    free(text);
+    lua_remove(L, -2);
+    return st;
+}
+
 void mig_lua_run_file(mig_lua *lua, const char *path)
 {
     lua_State *L = lua->L;
-    int st = luaL_loadfilex(L, path, "t");
+    int st = load_text_file(L, path);
     if (st == LUA_ERRSYNTAX)
         raise_syntax(lua, path);
     if (st != LUA_OK)
@@ -235,10 +265,23 @@ void mig_lua_run_file(mig_lua *lua, const char *path)
 
 /* ---- ctx ---- */
 
+const char *mig_lua_check_text(lua_State *L, int idx, const char *what)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, idx, &len);
+    const char *nul = memchr(s, '\0', len);
+    if (nul != NULL)
+        luaL_argerror(L, idx, lua_pushfstring(L, "%s holds a NUL byte (at byte %d), where it would be cut short",
+                                              what, (int)(nul - s) + 1));
+    return s;
+}
+
 static int ctx_log(lua_State *L)
 {
     mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
-    const char *msg = luaL_tolstring(L, 1, NULL);
+    luaL_tolstring(L, 1, NULL);
+    lua_replace(L, 1);
+    const char *msg = mig_lua_check_text(L, 1, "the message");
     /* a tenant's run is quiet about its steps, not about what the user logs: only -q
      * (the parent's) silences ctx.log */
     mig_ctx *to = lua->ctx->parent ? lua->ctx->parent : lua->ctx;
@@ -247,6 +290,22 @@ static int ctx_log(lua_State *L)
         mig_log(to, MIG_LOG_INFO, "tenant %s: %s", lua->tenant, msg);
     else
         mig_log(to, MIG_LOG_INFO, "%s", msg);
+    return 0;
+}
+
+/*
+ * ctx.progress(done, total): how far the running step is, shown with its
+ * line (live on a terminal, else a line every few seconds); total may be
+ * nil when it is not known.
+ */
+static int ctx_progress(lua_State *L)
+{
+    mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer done = luaL_checkinteger(L, 1);
+    lua_Integer total = luaL_opt(L, luaL_checkinteger, 2, -1);
+    luaL_argcheck(L, done >= 0, 1, "must be 0 or more");
+    luaL_argcheck(L, lua_isnoneornil(L, 2) || total >= 0, 2, "must be 0 or more, or nil");
+    mig_progress_update(lua->ctx, (int64_t)done, (int64_t)total);
     return 0;
 }
 
@@ -291,6 +350,9 @@ void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction)
     lua_pushlightuserdata(L, lua);
     lua_pushcclosure(L, ctx_log, 1);
     lua_setfield(L, -2, "log");
+    lua_pushlightuserdata(L, lua);
+    lua_pushcclosure(L, ctx_progress, 1);
+    lua_setfield(L, -2, "progress");
 }
 
 /* ---- the state ---- */
@@ -312,37 +374,253 @@ static int lua_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    mig_log(lua->ctx, MIG_LOG_INFO, "%s", lua_tostring(L, -1));
+    mig_log(lua->ctx, MIG_LOG_INFO, "%s", mig_lua_check_text(L, -1, "the text printed"));
     return 0;
+}
+
+/* ---- text only: no precompiled chunk is ever loaded ---- */
+
+/* load(chunk [, chunkname [, mode [, env]]]) with mode always "t" */
+static int load_text(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 3)
+        lua_settop(L, n = 3);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 3);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+/* loadfile(filename [, mode [, env]]) with mode always "t" */
+static int loadfile_text(lua_State *L)
+{
+    int n = lua_gettop(L);
+    if (n < 2)
+        lua_settop(L, n = 2);
+    lua_pushliteral(L, "t");
+    lua_replace(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int dofile_text(lua_State *L)
+{
+    const char *fname = luaL_optstring(L, 1, NULL);
+    lua_settop(L, 1);
+    if (luaL_loadfilex(L, fname, "t") != LUA_OK)
+        return lua_error(L);
+    lua_call(L, 0, LUA_MULTRET);
+    return lua_gettop(L) - 1;
+}
+
+/*
+ * package.searchers[2], text only: Lua's own loads a module file in mode
+ * "bt", so a precompiled file on package.path would run as bytecode.
+ */
+static int search_text(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    lua_getfield(L, lua_upvalueindex(1), "path");
+    const char *path = lua_tostring(L, -1);
+    if (path == NULL)
+        return luaL_error(L, "'package.path' must be a string");
+    /*
+     * package.searchpath would fopen() each candidate to see if it is
+     * readable, which waits on a FIFO: a name that exists is taken, and
+     * load_text_file says what is wrong with it.
+     */
+    lua_pushliteral(L, "");
+    int tried = lua_gettop(L); /* "no file 'x'" for each candidate missing */
+    const char *filename = NULL;
+    const char *mod = luaL_gsub(L, name, ".", LUA_DIRSEP);
+    for (const char *t = path; *t && filename == NULL;) {
+        size_t n = strcspn(t, LUA_PATH_SEP);
+        lua_pushlstring(L, t, n);
+        const char *cand = luaL_gsub(L, lua_tostring(L, -1), LUA_PATH_MARK, mod);
+        lua_remove(L, -2);
+        struct stat st;
+        if (stat(cand, &st) == 0) {
+            filename = cand;
+        } else {
+            lua_pushvalue(L, tried);
+            lua_pushfstring(L, "%sno file '%s'", lua_rawlen(L, tried) ? "\n\t" : "", cand);
+            lua_concat(L, 2);
+            lua_replace(L, tried);
+            lua_pop(L, 1);
+        }
+        t += n;
+        if (*t)
+            t++;
+    }
+    if (filename == NULL) {
+        lua_pushvalue(L, tried);
+        return 1; /* the list of files tried */
+    }
+    if (load_text_file(L, filename) != LUA_OK)
+        return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name, filename,
+                          lua_tostring(L, -1));
+    lua_pushstring(L, filename);
+    return 2;
+}
+
+/* Wrap the global fname's function in fn, the original as its upvalue. */
+static void wrap_global(lua_State *L, const char *fname, lua_CFunction fn)
+{
+    lua_getglobal(L, fname);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pushcclosure(L, fn, 1);
+    lua_setglobal(L, fname);
+}
+
+static void text_only(lua_State *L)
+{
+    wrap_global(L, "load", load_text);
+    wrap_global(L, "loadfile", loadfile_text);
+    lua_pushcfunction(L, dofile_text);
+    lua_setglobal(L, "dofile");
+    /* require: the preload table, then Lua files read as text; C modules only outside the sandbox */
+    if (lua_getglobal(L, "package") == LUA_TTABLE) {
+        lua_getfield(L, -1, "searchers");
+        lua_pushvalue(L, -2);
+        lua_pushcclosure(L, search_text, 1);
+        lua_rawseti(L, -2, 2);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- the sandbox ([lua] sandbox = true) ---- */
+
+/* The globals a sandboxed script sees: an allow-list, everything else goes. */
+static const char *const sandbox_globals[] = {
+    "_G", "_VERSION", "assert", "collectgarbage", "error", "getmetatable", "ipairs", "load",
+    "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "require",
+    "select", "setmetatable", "tonumber", "tostring", "type", "warn", "xpcall",
+    "string", "table", "math", "utf8", "coroutine", "os", NULL,
+};
+static const char *const sandbox_os[] = { "time", "clock", "date", NULL };
+
+static int allowed(const char *const *list, const char *name)
+{
+    for (; *list; list++)
+        if (strcmp(*list, name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Only the libraries the allow-list names are opened (io, debug and the
+ * rest of os never are, so neither require("io") nor package.loaded
+ * reaches them); os keeps time, clock and date; require finds Lua files
+ * on the project's hooks folders only; the package table itself is not
+ * visible, so a script cannot widen its path or load a C module.
+ */
+static void open_sandbox(lua_State *L, const char *project_path)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base }, { LUA_LOADLIBNAME, luaopen_package },
+        { LUA_COLIBNAME, luaopen_coroutine }, { LUA_TABLIBNAME, luaopen_table },
+        { LUA_STRLIBNAME, luaopen_string }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+    };
+    for (const luaL_Reg *lib = libs; lib->func; lib++) {
+        luaL_requiref(L, lib->name, lib->func, 1);
+        lua_pop(L, 1);
+    }
+    /* os: three functions copied from a library that is not kept */
+    lua_pushcfunction(L, luaopen_os);
+    lua_call(L, 0, 1);
+    lua_createtable(L, 0, 3);
+    for (const char *const *f = sandbox_os; *f; f++) {
+        lua_getfield(L, -2, *f);
+        lua_setfield(L, -2, *f);
+    }
+    lua_remove(L, -2);
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, LUA_OSLIBNAME);
+    lua_pop(L, 1);
+    lua_setglobal(L, LUA_OSLIBNAME);
+
+    lua_getglobal(L, LUA_LOADLIBNAME);
+    lua_pushstring(L, project_path);
+    lua_setfield(L, -2, "path");
+    lua_pushliteral(L, "");
+    lua_setfield(L, -2, "cpath");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "loadlib");
+    /* the preload table and the Lua searcher only (text_only sets [2]) */
+    lua_getfield(L, -1, "searchers");
+    for (lua_Integer i = (lua_Integer)luaL_len(L, -1); i > 2; i--) {
+        lua_pushnil(L);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pop(L, 2);
+    text_only(L);
+
+    /* drop every global the allow-list does not name */
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING || !allowed(sandbox_globals, lua_tostring(L, -1))) {
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, -4);
+        }
+    }
+    lua_pop(L, 1);
+    /* the loaded table must not hand back what the globals no longer show */
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_pushnil(L);
+    lua_setfield(L, -2, LUA_LOADLIBNAME);
+    lua_pop(L, 1);
 }
 
 typedef struct open_args {
     mig_lua    *lua;
-    const char *hooks_path;
+    const char *hooks_path;   /* the project's hooks folders, then mig's own */
+    const char *project_path; /* the project's only */
+    int         sandbox;
 } open_args;
 
 static int open_state(lua_State *L)
 {
     open_args *a = lua_touserdata(L, 1);
-    const char *hooks_path = a->hooks_path;
-    luaL_openlibs(L);
+    if (a->sandbox) {
+        open_sandbox(L, a->project_path);
+    } else {
+        luaL_openlibs(L);
+        /* require() finds the project's shared modules before the system's */
+        lua_getglobal(L, "package");
+        lua_getfield(L, -1, "path");
+        lua_pushfstring(L, "%s%s", a->hooks_path, lua_tostring(L, -1));
+        lua_setfield(L, -3, "path");
+        lua_pop(L, 2);
+        text_only(L);
+    }
     lua_pushlightuserdata(L, a->lua);
     lua_pushcclosure(L, lua_print, 1);
     lua_setglobal(L, "print");
-    /* require() finds the project's shared modules before the system's */
-    lua_getglobal(L, "package");
-    lua_getfield(L, -1, "path");
-    lua_pushfstring(L, "%s%s", hooks_path, lua_tostring(L, -1));
-    lua_setfield(L, -3, "path");
-    lua_pop(L, 2);
     mig_lua_db_open(L);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, REG_REVISIONS);
     return 0;
 }
 
-/* <dir>/hooks/?.lua for the config's folder, the project, and mig's own hooks. */
-static char *hooks_path(mig_ctx *ctx)
+/*
+ * <dir>/hooks/?.lua for the config's folder and the project, then (unless
+ * project_only) mig's own hooks.
+ */
+static char *hooks_path(mig_ctx *ctx, int project_only)
 {
     mig_buf b = MIG_BUF_INIT;
     mig_strvec seen = MIG_STRVEC_INIT;
@@ -353,7 +631,9 @@ static char *hooks_path(mig_ctx *ctx)
     if (mig_ctx_script_location(ctx, &loc) == 0)
         mig_strvec_push(&dirs, loc);
     mig_error_clear(ctx);
-    mig_data_dirs(&dirs);
+    if (!project_only)
+        mig_data_dirs(&dirs);
+    mig_buf_puts(&b, "");
     for (size_t i = 0; i < dirs.n; i++) {
         if (mig_strvec_contains(&seen, dirs.v[i]))
             continue;
@@ -365,9 +645,15 @@ static char *hooks_path(mig_ctx *ctx)
     return mig_buf_detach(&b);
 }
 
-int mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant)
+static int lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant, int may_sandbox)
 {
     *out = NULL;
+    int sandbox = 0;
+    if (may_sandbox && ctx->cfg) {
+        int rc = mig_config_get_bool(ctx->cfg, ctx, "lua", "sandbox", 0, &sandbox);
+        if (rc)
+            return rc;
+    }
     mig_lua *lua = calloc(1, sizeof *lua);
     if (lua == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -380,21 +666,34 @@ int mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     lua->L = luaL_newstate();
-    char *hp = hooks_path(ctx);
-    if (lua->L == NULL || hp == NULL) {
+    char *hp = hooks_path(ctx, 0);
+    char *pp = hooks_path(ctx, 1);
+    if (lua->L == NULL || hp == NULL || pp == NULL) {
         free(hp);
+        free(pp);
         mig_lua_free(lua);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
-    open_args a = { lua, hp };
+    open_args a = { lua, hp, pp, sandbox };
     int rc = mig_lua_protected(lua, open_state, &a, MIG_EFAIL, "starting Lua", NULL);
     free(hp);
+    free(pp);
     if (rc) {
         mig_lua_free(lua);
         return rc;
     }
     *out = lua;
     return 0;
+}
+
+int mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant)
+{
+    return lua_new(out, ctx, db, tenant, 1);
+}
+
+int mig_lua_new_post_write(mig_lua **out, mig_ctx *ctx)
+{
+    return lua_new(out, ctx, NULL, NULL, 0);
 }
 
 void mig_lua_free(mig_lua *lua)

@@ -48,6 +48,12 @@ typedef struct mig_lua {
  * free it before either goes. Errors: MIG_ENOMEM, MIG_EFAIL.
  */
 int  mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant);
+/*
+ * The state for post-write hooks: never sandboxed, since their work is
+ * rewriting the new revision file ([lua] sandbox covers revisions,
+ * [hooks] scripts and the tenants script).
+ */
+int  mig_lua_new_post_write(mig_lua **out, mig_ctx *ctx);
 /* Closes every cursor still open, then the state. NULL is harmless. */
 void mig_lua_free(mig_lua *lua);
 
@@ -79,6 +85,14 @@ int  mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
  * and log(msg). Raises on memory errors: call inside mig_lua_protected.
  */
 void mig_lua_push_ctx(mig_lua *lua, const mig_rev *rev, const char *direction);
+
+/*
+ * The string argument idx, raising "bad argument" when it holds a NUL byte:
+ * Lua strings may, but the C APIs it goes to (SQL text, identifiers, log
+ * lines) stop there, so "users\0; DROP" would silently become "users".
+ * what names the argument in the message.
+ */
+const char *mig_lua_check_text(lua_State *L, int idx, const char *what);
 
 /*
  * Compile a Lua revision and run its chunk, which must return a table with

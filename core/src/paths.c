@@ -3,6 +3,13 @@
  * binary first, so an install moved to another prefix keeps working; a
  * binary in the build tree prefers the build tree, so a stale install in
  * /usr/local never shadows what was just built.
+ *
+ * No folder of the machine that built mig is compiled in: a packaged
+ * binary would otherwise search (and let any local user create) a folder
+ * that only meant something on the build machine. A binary knows it runs
+ * from its build tree by the marker the build writes beside it,
+ * MIG_BUILD_MARKER, which names the source tree and the built drivers and
+ * is never installed.
  */
 #include "paths.h"
 
@@ -13,8 +20,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 static char exe_dir[PATH_MAX];
+static char source_dir[PATH_MAX];  /* from the marker; "" when installed */
+static char drivers_dir[PATH_MAX]; /* likewise */
 static int from_build_tree;
+
+/* "KEY PATH" lines of the marker: copy PATH of key into out. */
+static void marker_value(const char *text, const char *key, char *out, size_t size)
+{
+    size_t klen = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, klen) != 0 || p[klen] != ' ')
+            continue;
+        const char *v = p + klen + 1;
+        size_t n = strcspn(v, "\n");
+        if (n > 0 && n < size) {
+            memcpy(out, v, n);
+            out[n] = '\0';
+        }
+        return;
+    }
+}
 
 static void find_exe(void)
 {
@@ -29,18 +57,18 @@ static void find_exe(void)
     *slash = '\0';
     memcpy(exe_dir, buf, (size_t)(slash - buf) + 1);
 
-    /* the build tree is the folder above the build's drivers/ */
-    char build[PATH_MAX];
-    snprintf(build, sizeof build, "%s", MIG_BUILD_DRIVER_DIR);
-    char *b = strrchr(build, '/');
-    if (b)
-        *b = '\0';
-    char real_build[PATH_MAX];
-    if (realpath(build, real_build) == NULL)
+    char marker[PATH_MAX + sizeof MIG_BUILD_MARKER + 1];
+    snprintf(marker, sizeof marker, "%s/%s", exe_dir, MIG_BUILD_MARKER);
+    char *text = NULL;
+    size_t len;
+    if (mig_file_read(marker, &text, &len) != 0)
         return;
-    size_t len = strlen(real_build);
-    from_build_tree = strncmp(exe_dir, real_build, len) == 0 &&
-                      (exe_dir[len] == '\0' || exe_dir[len] == '/');
+    marker_value(text, "source", source_dir, sizeof source_dir);
+    marker_value(text, "drivers", drivers_dir, sizeof drivers_dir);
+    free(text);
+    from_build_tree = source_dir[0] == '/' && drivers_dir[0] == '/';
+    if (!from_build_tree)
+        source_dir[0] = drivers_dir[0] = '\0';
 }
 
 static void once(void)
@@ -61,6 +89,12 @@ int mig_running_from_build_tree(void)
     return from_build_tree;
 }
 
+const char *mig_build_driver_dir(void)
+{
+    once();
+    return drivers_dir;
+}
+
 static int push(mig_strvec *out, const char *dir)
 {
     if (dir == NULL || *dir == '\0' || mig_strvec_contains(out, dir))
@@ -73,7 +107,7 @@ int mig_data_dirs(mig_strvec *out)
     once();
     int rc = 0;
     if (from_build_tree)
-        rc |= push(out, MIG_SOURCE_DIR);
+        rc |= push(out, source_dir);
     if (exe_dir[0]) {
         char *beside = mig_aprintf("%s/../share/mig", exe_dir);
         if (beside == NULL)
@@ -83,6 +117,5 @@ int mig_data_dirs(mig_strvec *out)
         free(beside);
     }
     rc |= push(out, MIG_INSTALL_DATA_DIR);
-    rc |= push(out, MIG_SOURCE_DIR);
     return rc ? -1 : 0;
 }

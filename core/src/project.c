@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "fileio.h"
 #include "paths.h"
 #include "lua_hooks.h"
 
@@ -68,24 +69,7 @@ static const char default_ini[] =
 
 static int read_file(const char *path, char **out, size_t *len)
 {
-    *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    mig_buf b = MIG_BUF_INIT;
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        mig_buf_put(&b, chunk, n);
-    int err = ferror(f);
-    fclose(f);
-    if (err || b.oom) {
-        mig_buf_release(&b);
-        return -1;
-    }
-    *len = b.len;
-    *out = mig_buf_detach(&b);
-    return *out ? 0 : -1;
+    return mig_file_read(path, out, len) ? -1 : 0;
 }
 
 /* Write a new file, never replacing one. */
@@ -205,6 +189,19 @@ int mig_init_project(mig_ctx *ctx, const char *dir)
     return rc;
 }
 
+/* No versions/ to write into: say what to do, from what the user gave. */
+static int missing_versions(mig_ctx *ctx)
+{
+    int rc = 0;
+    if (ctx->opts.script_location == NULL)
+        rc = mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+    if (rc == 0) {
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir);
+        mig_error_hint(ctx, "run `mig init` first");
+    }
+    return rc;
+}
+
 static int random_id(mig_ctx *ctx, char out[13])
 {
     unsigned char raw[6];
@@ -224,22 +221,107 @@ static int random_id(mig_ctx *ctx, char out[13])
     return 0;
 }
 
+/*
+ * Latin letters with marks, as their ASCII base, so `-m "Ünïcode"` names
+ * the file unicode_…: U+00C0..U+00FF, then U+0100..U+017F. '_' is no
+ * letter (x, ÷); capitals stand for two letters (see two_letters).
+ */
+static const char latin1_base[] = "aaaaaaAceeeeiiiidnooooo_ouuuuyTSaaaaaaAceeeeiiiidnooooo_ouuuuyTy";
+static const char latin_ext_a_base[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiIIjjkkkllllllllllnnnnnnnnnooooooOOrrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+static const char *two_letters(char c)
+{
+    switch (c) {
+    case 'A': return "ae";
+    case 'T': return "th";
+    case 'S': return "ss";
+    case 'I': return "ij";
+    case 'O': return "oe";
+    default: return NULL;
+    }
+}
+
+/* One UTF-8 sequence at p: its code point and length; -1 when it is not valid UTF-8. */
+static long utf8_decode(const unsigned char *p, size_t *len)
+{
+    unsigned char c = p[0];
+    size_t n = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c < 0xF0 ? 3 : 0) : c >= 0xC2 ? 2 : 0;
+    if (n == 0)
+        return -1;
+    long cp = c & (0x7F >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *len = n;
+    return cp;
+}
+
+/*
+ * The file name's words: ASCII letters and digits lowercased, Latin letters
+ * with marks as their base, other letters (Greek, Cyrillic, CJK, ...) kept
+ * as UTF-8; everything else separates words. At most 40 bytes, never a
+ * sequence cut in two.
+ */
 static char *slug_of(const char *msg)
 {
     mig_buf b = MIG_BUF_INIT;
     int underscore = 0;
-    for (const char *p = msg; *p && b.len < 40; p++) {
-        char c = *p;
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-            if (underscore && b.len)
-                mig_buf_putc(&b, '_');
-            underscore = 0;
-            mig_buf_putc(&b, c);
+    const unsigned char *p = (const unsigned char *)msg;
+    while (*p) {
+        char ascii[3] = { 0 };
+        const char *word = NULL;
+        size_t step = 1, wlen = 0;
+        if (*p < 0x80) {
+            char c = (char)*p;
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+                ascii[0] = c;
+                word = ascii;
+                wlen = 1;
+            }
         } else {
-            underscore = 1;
+            long cp = utf8_decode(p, &step);
+            if (cp < 0) {
+                step = 1;
+            } else if (cp >= 0xC0 && cp <= 0x17F) {
+                char base = cp <= 0xFF ? latin1_base[cp - 0xC0] : latin_ext_a_base[cp - 0x100];
+                const char *two = two_letters(base);
+                if (two) {
+                    word = two;
+                    wlen = 2;
+                } else if (base != '_') {
+                    ascii[0] = base;
+                    word = ascii;
+                    wlen = 1;
+                }
+            } else if (cp >= 0x300 && cp <= 0x36F) {
+                /* a combining mark (e + U+0301): part of the letter before it */
+                p += step;
+                continue;
+            } else if ((cp > 0x17F && cp < 0x2000) || (cp >= 0x2C00 && cp <= 0x2DFF) ||
+                       (cp >= 0x3040 && cp <= 0xD7FF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                       (cp >= 0x20000 && cp <= 0x3FFFF)) {
+                /* the blocks of the world's letters, not punctuation, symbols or emoji */
+                word = (const char *)p;
+                wlen = step;
+            }
         }
+        p += step;
+        if (word == NULL) {
+            underscore = 1;
+            continue;
+        }
+        if (b.len + (underscore && b.len) + wlen > 40)
+            break;
+        if (underscore && b.len)
+            mig_buf_putc(&b, '_');
+        underscore = 0;
+        mig_buf_put(&b, word, wlen);
     }
     if (b.len == 0)
         mig_buf_puts(&b, "revision");
@@ -296,6 +378,63 @@ static int resolve_list(mig_ctx *ctx, mig_graph *g, const char *const *names, mi
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     return 0;
+}
+
+static int strvec_copy(mig_strvec *to, const mig_strvec *from)
+{
+    for (size_t i = 0; i < from->n; i++)
+        if (mig_strvec_push(to, from->v[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/*
+ * The new file, read back before it is written: its header through the
+ * parser every command uses, then the graph with it added, so whatever
+ * went into the header (labels, message, parents, the template's own
+ * lines) cannot make a file that later commands refuse.
+ */
+static int check_reads_back(mig_ctx *ctx, const mig_graph *g, const char *path, const char *text)
+{
+    size_t n = g ? mig_graph_count(g) : 0;
+    mig_rev *revs = calloc(n + 1, sizeof *revs);
+    if (revs == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const mig_rev *r = mig_graph_at(g, i);
+        mig_rev *c = &revs[i];
+        *c = *r;
+        c->id = mig_strdup(r->id);
+        c->path = mig_strdup(r->path);
+        c->message = mig_strdup(r->message);
+        c->create_date = mig_strdup(r->create_date);
+        memset(&c->down, 0, sizeof c->down);
+        memset(&c->labels, 0, sizeof c->labels);
+        memset(&c->depends, 0, sizeof c->depends);
+        if (!c->id || !c->path || !c->message || !c->create_date || strvec_copy(&c->down, &r->down) ||
+            strvec_copy(&c->labels, &r->labels) || strvec_copy(&c->depends, &r->depends))
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = mig_revfile_parse_header(&revs[n], ctx, path, text, strlen(text), 0);
+    if (rc) {
+        for (size_t i = 0; i <= n; i++)
+            mig_rev_release(&revs[i]);
+        free(revs);
+    } else {
+        mig_graph *check = NULL;
+        rc = mig_graph_from_revs(&check, ctx, revs, n + 1);
+        free(revs); /* the graph took the revisions' contents, not the array */
+        mig_graph_free(check);
+    }
+    if (rc && rc != MIG_ENOMEM) {
+        char *why = mig_strdup(mig_last_error(ctx)->message);
+        rc = mig_fail(ctx, MIG_EUSAGE, "no revision written: the new file would not read back: %s",
+                      why ? why : "");
+        free(why);
+    }
+    return rc;
 }
 
 static void join(mig_buf *b, const mig_strvec *v)
@@ -359,6 +498,13 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     } else {
         random_id(ctx, id);
     }
+    for (size_t i = 0; o->branch_labels && o->branch_labels[i]; i++) {
+        const char *label = o->branch_labels[i];
+        if (!mig_rev_name_valid(label))
+            return mig_fail(ctx, MIG_EUSAGE,
+                            "--branch-label '%s': use letters, digits, _ and - (not first), at most 64",
+                            label);
+    }
     mig_strvec deps = MIG_STRVEC_INIT;
     if ((rc = resolve_list(ctx, g, o->depends_on, &deps)) != 0) {
         mig_strvec_release(&deps);
@@ -380,7 +526,17 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char *tpl_path = mig_aprintf("%s/%s", loc, kind);
     char *tpl = NULL;
     size_t tlen;
-    if (tpl_path == NULL || read_file(tpl_path, &tpl, &tlen) != 0)
+    int e = tpl_path ? mig_file_read(tpl_path, &tpl, &tlen) : ENOMEM;
+    if (e != 0 && e != ENOENT && e != ENOMEM) {
+        /* the project's own template is there but unusable (a FIFO, unreadable): no silent fallback */
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s: cannot read: %s", tpl_path, mig_file_strerror(e));
+        free(tpl_path);
+        mig_buf_release(&downs);
+        mig_buf_release(&labels);
+        mig_buf_release(&depends);
+        return rc;
+    }
+    if (e != 0)
         tpl = shipped_template(kind);
     free(tpl_path);
     /* a message is one header line */
@@ -398,9 +554,10 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char *path = mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
     if (text == NULL || path == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    else if ((rc = check_reads_back(ctx, g, path, text)) != 0)
+        ;
     else if (access(ctx->versions_dir, F_OK) != 0)
-        rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir),
-        mig_error_hint(ctx, "run `mig init` first");
+        rc = missing_versions(ctx);
     else
         rc = write_new(ctx, path, text, strlen(text));
     free(tpl);
@@ -417,6 +574,26 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     /* the file is written: a failing hook is reported, and the file kept */
     *path_out = path;
     return mig_post_write_hooks(ctx, path, id);
+}
+
+/*
+ * A first revision with no parent, while the database is at a revision no
+ * file declares (Alembic's, say), would start a history the database is not
+ * on. Asked only when a database answers: writing a revision needs none.
+ */
+static int root_allowed(mig_ctx *ctx, const char *rev_id)
+{
+    const char *const *cur = NULL;
+    size_t n = 0;
+    if (mig_current(ctx, &cur, &n) != 0) {
+        mig_error_clear(ctx);
+        return 0;
+    }
+    /* the placeholder that declares the database's revision is the way out */
+    for (size_t i = 0; i < n; i++)
+        if (rev_id == NULL || strcmp(rev_id, cur[i]) != 0)
+            return mig_graph_fail_unknown(ctx, cur[i]);
+    return 0;
 }
 
 int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
@@ -470,6 +647,8 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
         mig_buf_release(&b);
     } else if (mig_graph_nheads(g) == 1) {
         mig_strvec_push(&down, mig_graph_head(g, 0)->id);
+    } else {
+        rc = root_allowed(ctx, o->rev_id);
     }
     if (rc == 0)
         rc = write_revision(ctx, o, &down, path_out);

@@ -22,6 +22,7 @@
 
 #include "ctx.h"
 #include "error.h"
+#include "fileio.h"
 
 #define ID_MAX 64
 #define FIRST_BLOCK 4096
@@ -44,7 +45,7 @@ int mig_rev_id_valid(const char *id)
 }
 
 /* Branch labels and depends_on names: ids, plus '-' for readable labels. */
-static int name_valid(const char *s)
+int mig_rev_name_valid(const char *s)
 {
     size_t n = 0;
     for (const char *p = s; *p; p++, n++) {
@@ -397,7 +398,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
                 if (key == K_DEPENDS)
                     out->depends_line = lineno;
-                rc = split_list(vec, val, vlen, name_valid, &bad);
+                rc = split_list(vec, val, vlen, mig_rev_name_valid, &bad);
                 if (rc == MIG_EREVFILE) {
                     rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",
                                  key == K_LABELS ? "branch label" : "depends_on name", bad);
@@ -507,9 +508,11 @@ static ssize_t fill(int fd, char *buf, size_t have, size_t cap, int *eof)
 int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is_lua)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, strerror(errno));
+    int fd;
+    size_t size;
+    int e = mig_file_open(path, &fd, &size);
+    if (e)
+        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, mig_file_strerror(e));
     size_t cap = FIRST_BLOCK, have = 0;
     char *buf = malloc(cap);
     int eof = 0, rc = 0;
@@ -548,40 +551,11 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
 
 static int read_all(mig_ctx *ctx, const char *path, char **data, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    size_t cap = FIRST_BLOCK;
-    if (fstat(fd, &st) == 0 && st.st_size > 0)
-        cap = (size_t)st.st_size + 1;
-    size_t have = 0;
-    char *buf = malloc(cap + 1);
-    int eof = 0;
-    while (buf != NULL) {
-        ssize_t got = fill(fd, buf, have, cap, &eof);
-        if (got < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return mig_fail(ctx, MIG_EREVFILE, "%s: cannot read: %s", path, strerror(e));
-        }
-        have = (size_t)got;
-        if (eof)
-            break;
-        /* the file grew since fstat */
-        char *more = realloc(buf, cap * 2 + 1);
-        if (more == NULL)
-            free(buf);
-        buf = more;
-        cap *= 2;
-    }
-    close(fd);
-    if (buf == NULL)
+    int e = mig_file_read(path, data, len);
+    if (e == ENOMEM)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    buf[have] = '\0';
-    *data = buf;
-    *len = have;
+    if (e)
+        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot read: %s", path, mig_file_strerror(e));
     return 0;
 }
 

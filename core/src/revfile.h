@@ -66,5 +66,7 @@ void mig_sha256_hex(const void *data, size_t len, char out[65]);
 
 /* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
 int mig_rev_id_valid(const char *id);
+/* Is s a valid branch label or depends_on name ([A-Za-z0-9_-]+, no leading '-', at most 64)? */
+int mig_rev_name_valid(const char *s);
 
 #endif

@@ -23,9 +23,12 @@
 #include "api.h"
 #include "lock.h"
 #include "lua_hooks.h"
+#include "progress.h"
 #include "revfile.h"
+#include "rules.h"
 #include "sqlsplit.h"
 #include "tenant.h"
+#include "url.h"
 
 typedef struct run {
     mig_ctx      *ctx;
@@ -64,16 +67,35 @@ typedef struct run {
     const mig_rev *cur_rev;    /* the step running, for on_error */
     size_t        steps_applied; /* across re-plans */
     int           hooks_started; /* before_migrate ran */
+    /*
+     * What became of each step, for the report and for saying where a
+     * failed run left the database: a step is open until the transaction
+     * it ran in commits, and done_heads follows the commits.
+     */
+    struct step_rec {
+        const mig_rev       *rev;
+        const mig_plan_step *st;  /* while open; plans are remade only between transactions */
+        int                  upgrade;
+        double               ms;
+        int                  status;
+    } *recs;
+    size_t        nrecs, cap_recs;
+    int           heads_read;    /* done_heads holds the version table */
+    mig_strvec    done_heads;
+    mig_strvec    start_heads;
+    /* the failed step ran outside a transaction: how far it got */
+    int           fail_stepwise;
+    size_t        fail_applied, fail_total;
 } run;
+
+enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
 
 /* run_plan's answer when another run moved the version table between our transactions */
 #define REPLAN 1
 
 static double now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+    return mig_now_ms();
 }
 
 static int line_of(const char *text, size_t off)
@@ -101,6 +123,21 @@ static size_t byte_of_char(const char *s, size_t len, long pos)
 }
 
 /*
+ * A statement run on its own has its error located in itself: move the
+ * place (statement start, error position) to where it sits in the section.
+ */
+static void shift_error(mig_drv_error *de, const char *text, size_t off)
+{
+    de->stmt_offset += off;
+    if (de->position > 0) {
+        long chars = 0;
+        for (size_t i = 0; i < off; i++)
+            chars += ((unsigned char)text[i] & 0xC0) != 0x80;
+        de->position += chars;
+    }
+}
+
+/*
  * Turn the context's database error into the error of a revision: name
  * the revision, its file and line, the statement, the database's words,
  * the tenant.
@@ -125,15 +162,15 @@ static int revision_error(run *r, const mig_rev *rev, const char *text, size_t l
     char *dbdetail = mig_strdup(mig_last_error(ctx)->detail);
     int code = mig_last_error(ctx)->code == MIG_ELOCK ? MIG_ELOCK : MIG_EFAIL;
     mig_buf stmt = MIG_BUF_INIT;
-    size_t show = stmt_len > 300 ? 300 : stmt_len;
-    for (size_t i = 0; i < show; i++)
-        mig_buf_putc(&stmt, text[s + i] == '\n' ? ' ' : text[s + i]);
-    if (show < stmt_len)
-        mig_buf_puts(&stmt, " ...");
+    /* from the start of its line, so its first line's indentation counts */
+    size_t from = s;
+    while (from > stmt_off && (text[from - 1] == ' ' || text[from - 1] == '\t'))
+        from--;
+    mig_buf_put_statement(&stmt, text + from, s + stmt_len - from, 300);
     int rc = mig_fail(ctx, code, "revision %s failed at %s:%d: %s", rev->id, rev->path, line,
                       dbmsg ? dbmsg : "");
     mig_error_where(ctx, rev->path, line);
-    mig_error_detail(ctx, "statement: %s", mig_buf_cstr(&stmt));
+    mig_error_detail(ctx, "%s", mig_buf_cstr(&stmt));
     if (dbdetail && *dbdetail)
         mig_error_detail(ctx, "%s", dbdetail);
     mig_buf_release(&stmt);
@@ -225,7 +262,10 @@ static void release(run *r)
     mig_strvec_release(&r->heads);
     mig_strvec_release(&r->db_heads);
     mig_strvec_release(&r->sim_heads);
+    mig_strvec_release(&r->done_heads);
+    mig_strvec_release(&r->start_heads);
     free(r->dh);
+    free(r->recs);
 }
 
 static void free_bodies(mig_revbody *b, size_t n)
@@ -277,24 +317,71 @@ static int load_bodies(run *r)
     return 0;
 }
 
-static void report_step(run *r, const mig_plan_step *st, double ms)
+static int change_heads(mig_strvec *heads, const mig_plan_step *st);
+
+/* The step's ends as the user reads them: every parent of a merge, base for a root. */
+static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **from, const char **to)
+{
+    for (size_t i = 0; i < st->rev->down.n; i++)
+        mig_buf_printf(parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    const char *other = st->rev->down.n ? mig_buf_cstr(parents) : "base";
+    *from = st->upgrade ? other : st->rev->id;
+    *to = st->upgrade ? st->rev->id : other;
+}
+
+static void step_begin(run *r, const mig_plan_step *st)
+{
+    mig_buf parents = MIG_BUF_INIT;
+    const char *from, *to;
+    step_ends(st, &parents, &from, &to);
+    mig_progress_begin(r->ctx, st->upgrade ? "upgrade" : "downgrade", from, to, st->rev->message);
+    mig_buf_release(&parents);
+}
+
+/* Offline nothing runs, so no progress line; --json still lists what was rendered. */
+static void step_rendered(run *r, const mig_plan_step *st)
 {
     mig_ctx *ctx = r->ctx;
-    const char *dir = st->upgrade ? "upgrade" : "downgrade";
-    /* the other end of the step: every parent of a merge, base for a root */
+    if (ctx->step_fn == NULL)
+        return;
     mig_buf parents = MIG_BUF_INIT;
-    for (size_t i = 0; i < st->rev->down.n; i++)
-        mig_buf_printf(&parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
-    const char *other = st->rev->down.n ? mig_buf_cstr(&parents) : "base";
-    const char *from = st->upgrade ? other : st->rev->id;
-    const char *to = st->upgrade ? st->rev->id : other;
-    mig_log(ctx, MIG_LOG_INFO, "%s %s -> %s  %s  (%.0f ms)", dir, from, to,
-            st->rev->message ? st->rev->message : "", ms);
-    if (ctx->step_fn) {
-        mig_step_report rep = { st->rev->id, from, dir, st->rev->message ? st->rev->message : "", ms };
-        ctx->step_fn(ctx->step_payload, &rep);
-    }
+    const char *from, *to;
+    step_ends(st, &parents, &from, &to);
+    mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered" };
+    ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
+}
+
+/* A step has ended: its line, and its record (open until its transaction commits). */
+static int step_end(run *r, const mig_plan_step *st, double ms, int status)
+{
+    mig_progress_end(r->ctx, status == REC_FAILED);
+    if (r->nrecs == r->cap_recs) {
+        size_t cap = r->cap_recs ? r->cap_recs * 2 : 16;
+        struct step_rec *n = realloc(r->recs, cap * sizeof *n);
+        if (n == NULL)
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        r->recs = n;
+        r->cap_recs = cap;
+    }
+    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status };
+    if (status == REC_DONE && change_heads(&r->done_heads, st) < 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The run's transaction committed: what ran in it is done. */
+static int steps_committed(run *r)
+{
+    for (size_t i = 0; i < r->nrecs; i++)
+        if (r->recs[i].status == REC_OPEN) {
+            r->recs[i].status = REC_DONE;
+            if (change_heads(&r->done_heads, r->recs[i].st) < 0)
+                return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            r->recs[i].st = NULL;
+        }
+    return 0;
 }
 
 static int apply_version_change(run *r, const mig_plan_step *st)
@@ -470,7 +557,9 @@ static int flush_state(run *r)
 static int commit(run *r)
 {
     int rc = flush_state(r);
-    return rc ? rc : mig_db_commit(r->s.db, r->ctx);
+    if (rc == 0)
+        rc = mig_db_commit(r->s.db, r->ctx);
+    return rc ? rc : steps_committed(r);
 }
 
 /*
@@ -532,7 +621,7 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             mig_drv_error de;
             rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
             if (rc) {
-                de.stmt_offset += sp[i].off;
+                shift_error(&de, text, sp[i].off);
                 rc = revision_error(r, st->rev, text, len, line, &de);
             }
         }
@@ -556,8 +645,8 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
     }
     if (rc == 0 && !r->offline)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
-    if (rc == 0 && !r->offline)
-        report_step(r, st, now_ms() - t0);
+    if (rc == 0 && r->offline)
+        step_rendered(r, st);
     return rc;
 }
 
@@ -639,26 +728,16 @@ static void rollback_keeping_error(run *r)
     mig_ctx_free(keep);
 }
 
-/* Write the history row of a step that failed before any row was written, keeping the error. */
-static void record_failure(run *r, mig_hist *h)
-{
-    mig_ctx *keep = NULL;
-    if (r->s.db->broken || mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    mig_state_insert_history(&r->s.st, r->ctx, r->s.db, NULL, h);
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
-}
-
 /*
  * A step outside any transaction, statement by statement. Its history row
- * says how far it got: written as `failed` once its first statement has
- * run, and moved forward after each statement, so a crash, a kill or a
- * lost connection at any point leaves a record of exactly how far it got.
- * (Before the first statement completes there is nothing to record: a
- * row saying "0 applied" blocks nothing, see mig_state_find_failed, so its
- * absence reads the same. A failure there still writes one.) A plain DML
+ * says how far it got: written as `failed` with 0 applied before its first
+ * statement runs, and moved forward after each statement, so a crash, a
+ * kill or a lost connection at any point leaves a record of exactly how
+ * far it got. (A row saying "0 applied" blocks nothing, see
+ * mig_state_find_failed.) Writing it first matters: a row that cannot be
+ * written (a value too long for its column, a full disk) then fails the
+ * step before anything is applied, never after a statement that nothing
+ * records. One write per revision more, not per statement. A plain DML
  * statement commits in one transaction with its record -- one commit where
  * two would do less: the statement and the record can no longer part --
  * and a last one with the version change and the done mark.
@@ -694,7 +773,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     h.state = "failed";
     h.statements_applied = start_at;
     h.applied_hash = hash;
-    int recorded = start_at > 0; /* a resumed step has its row */
+    /* a resumed step has its row */
+    if (start_at == 0)
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
     for (size_t i = (size_t)start_at; rc == 0 && i < n; i++) {
         mig_drv_error de;
         memset(&de, 0, sizeof de);
@@ -702,7 +783,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
             rc = mig_db_begin(r->s.db, ctx, 1);
         int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
-            de.stmt_offset += sp[i].off;
+            shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
             mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
                                 "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
@@ -712,8 +793,9 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
-            if (!recorded)
-                record_failure(r, &h);
+            r->fail_stepwise = 1;
+            r->fail_applied = i;
+            r->fail_total = n;
             break;
         }
         prefix_hash(text, sp, i + 1, hash);
@@ -721,14 +803,11 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         h.duration_ms = (int64_t)(now_ms() - t0);
         if (together[i] && i + 1 == n)
             break; /* the last one commits with the version change and the done mark */
-        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
-                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
         if (rc == 0 && r->s.db->in_txn)
             rc = mig_db_commit(r->s.db, ctx);
         else if (rc && r->s.db->in_txn)
             rollback_keeping_error(r);
-        if (rc == 0)
-            recorded = 1;
     }
     free(sp);
     free(together);
@@ -742,24 +821,26 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     if (rc == 0) {
         h.state = "done";
         h.duration_ms = (int64_t)(now_ms() - t0);
-        rc = recorded ? mig_state_update_progress(&r->s.st, ctx, r->s.db, &h)
-                      : mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
     }
     if (rc == 0)
         rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
     if (rc == 0)
         rc = mig_db_commit(r->s.db, ctx);
-    if (rc == 0)
-        report_step(r, st, now_ms() - t0);
     return rc;
+}
+
+static void emit_text(mig_ctx *ctx, const mig_buf *b)
+{
+    if (ctx->sql_fn)
+        ctx->sql_fn(ctx->sql_payload, mig_buf_cstr(b));
+    else
+        fputs(mig_buf_cstr(b), stdout);
 }
 
 static int emit_offline(run *r)
 {
-    if (r->ctx->sql_fn)
-        r->ctx->sql_fn(r->ctx->sql_payload, mig_buf_cstr(&r->sql));
-    else
-        fputs(mig_buf_cstr(&r->sql), stdout);
+    emit_text(r->ctx, &r->sql);
     return r->sql.oom ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
@@ -821,8 +902,13 @@ static int run_plan(run *r, int64_t resume_at)
         int stepwise = !st->rev->is_lua && (!r->transactional_ddl || !st->rev->transactional);
         int lua_no_txn = st->rev->is_lua && !st->rev->transactional;
         int rc;
+        /* what the step's success means for it: done once committed */
+        int done_status = REC_OPEN;
+        int ended = 0;
+        double t0 = 0; /* set as the step begins, in each branch */
         r->cur_rev = st->rev;
         if (lua_no_txn && !r->offline) {
+            done_status = REC_DONE;
             if (in_txn) {
                 if ((rc = commit(r)) != 0)
                     return rc;
@@ -831,6 +917,8 @@ static int run_plan(run *r, int64_t resume_at)
             /* on its own: its version change is written now, not kept back */
             int defer = r->defer;
             r->defer = 0;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             r->defer = defer;
             if (rc == 0 && defer &&
@@ -843,6 +931,9 @@ static int run_plan(run *r, int64_t resume_at)
                     return rc;
                 in_txn = 0;
             }
+            done_status = REC_DONE;
+            t0 = now_ms();
+            step_begin(r, st);
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
             /* it wrote its own version change: keep the kept-back view in step */
             if (rc == 0 && r->defer &&
@@ -862,17 +953,42 @@ static int run_plan(run *r, int64_t resume_at)
                 if (!r->offline && (rc = moved_meanwhile(r)) != 0)
                     return rc;
             }
+            t0 = now_ms();
+            if (!r->offline)
+                step_begin(r, st);
             rc = run_atomic_step(r, st, &r->bodies[i]);
             if (rc == 0 && in_txn && r->per_migration) {
                 if (r->offline)
                     mig_buf_printf(&r->sql, "%s;\n", d->commit_sql);
-                else
-                    rc = commit(r);
+                else {
+                    /* the step's record first, so the commit makes it done */
+                    rc = step_end(r, st, now_ms() - t0, REC_OPEN);
+                    ended = 1;
+                    if (rc == 0)
+                        rc = commit(r);
+                }
                 in_txn = 0;
             }
         }
-        if (rc)
+        if (rc) {
+            if (!r->offline && !ended && ctx->prog.active) {
+                int erc = step_end(r, st, now_ms() - t0, REC_FAILED);
+                (void)erc; /* the step's own error is the one to report */
+            }
             return rc;
+        }
+        if (!r->offline && !ended && (rc = step_end(r, st, now_ms() - t0, done_status)) != 0)
+            return rc;
+        if (!r->offline && !st->upgrade &&
+            mig_rule_empty_downgrade_hits(st->rev, &r->bodies[i], r->s.drv->table->dialect)) {
+            mig_buf w = MIG_BUF_INIT;
+            if (ctx->tenant)
+                mig_buf_printf(&w, "tenant %s: ", ctx->tenant);
+            mig_buf_printf(&w, "warning: %s %s: ", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
+            mig_rule_empty_downgrade_say(&w, st->rev);
+            mig_log(ctx, MIG_LOG_WARN, "%s: nothing was undone", mig_buf_cstr(&w));
+            mig_buf_release(&w);
+        }
         r->steps_applied++;
         if (change_heads(&r->heads, st) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -947,6 +1063,8 @@ static int offline_run(run *r, const char *target, int upgrade)
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
+        rc = mig_check_version_table(ctx, r->s.drv, vt);
+    if (rc == 0)
         rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
     if (rc == 0) {
         r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
@@ -984,6 +1102,103 @@ static int refuse_failed(run *r, const mig_failed *f, int upgrade, unsigned flag
     return rc;
 }
 
+static void heads_text(mig_buf *b, const mig_strvec *heads)
+{
+    join_heads(b, heads);
+    if (heads->n == 0)
+        mig_buf_puts(b, "base");
+}
+
+/* "nothing to do: already at 1f0e2d3c4b5a" -- the one way mig says a run had nothing to do */
+static void say_nothing_to_do(mig_ctx *ctx, const mig_strvec *heads)
+{
+    mig_buf b = MIG_BUF_INIT;
+    heads_text(&b, heads);
+    mig_log(ctx, MIG_LOG_INFO, "nothing to do: already at %s", mig_buf_cstr(&b));
+    mig_buf_release(&b);
+}
+
+/*
+ * The run has ended: report each step with what became of it, and keep
+ * where the database is now, with one line saying so when the run failed.
+ * Steps still open when the run failed went with their transaction.
+ */
+static void finish_run(run *r, int rc)
+{
+    mig_ctx *ctx = r->ctx;
+    size_t done = 0, undone = 0;
+    const struct step_rec *failed = NULL;
+    for (size_t i = 0; i < r->nrecs; i++) {
+        struct step_rec *x = &r->recs[i];
+        if (x->status == REC_OPEN)
+            x->status = rc ? REC_UNDONE : REC_DONE;
+        done += x->status == REC_DONE;
+        undone += x->status == REC_UNDONE;
+        if (x->status == REC_FAILED)
+            failed = x;
+    }
+    if (!r->heads_read)
+        return; /* never got as far as reading the version table: nothing ran, nothing to say */
+    ctx->run_known = 1;
+    ctx->run_applied = done;
+    ctx->run_rolled_back = undone;
+    mig_strvec_release(&ctx->run_current);
+    mig_buf_clear(&ctx->run_summary);
+    const mig_strvec *now = rc == 0 && r->plan ? &r->plan->final_heads : &r->done_heads;
+    for (size_t i = 0; i < now->n; i++)
+        mig_strvec_push(&ctx->run_current, now->v[i]);
+    if (ctx->step_fn) {
+        static const char *const names[] = { "applied", "applied", "failed", "rolled_back" };
+        for (size_t i = 0; i < r->nrecs; i++) {
+            const struct step_rec *x = &r->recs[i];
+            mig_plan_step st = { 0 };
+            st.rev = x->rev;
+            st.upgrade = x->upgrade;
+            mig_buf parents = MIG_BUF_INIT;
+            const char *from, *to;
+            step_ends(&st, &parents, &from, &to);
+            mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
+                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status] };
+            ctx->step_fn(ctx->step_payload, &rep);
+            mig_buf_release(&parents);
+        }
+    }
+    if (rc == 0 || r->nrecs == 0)
+        return;
+    mig_buf where = MIG_BUF_INIT;
+    heads_text(&where, &r->done_heads);
+    const char *still = same_set(&r->done_heads, &r->start_heads) ? "still " : "";
+    mig_buf *b = &ctx->run_summary;
+    if (failed && r->fail_stepwise && r->fail_applied > 0) {
+        mig_buf_printf(b, "not rolled back: revision %s stopped part-way, %zu of its %zu statements applied "
+                          "(recorded as failed)", failed->rev->id, r->fail_applied, r->fail_total);
+    } else if (failed && r->fail_stepwise) {
+        mig_buf_printf(b, "stopped: revision %s applied none of its statements", failed->rev->id);
+    } else if (failed && failed->rev->is_lua && !failed->rev->transactional) {
+        mig_buf_printf(b, "not rolled back: revision %s runs outside a transaction: what it did before it "
+                          "failed stays", failed->rev->id);
+    } else if (undone) {
+        mig_buf_printf(b, "rolled back: %zu applied revision(s) undone", undone);
+    } else {
+        mig_buf_puts(b, "rolled back: the failed revision was undone");
+    }
+    if (done)
+        mig_buf_printf(b, "; %zu revision(s) committed before stay applied", done);
+    mig_buf_printf(b, "; the database is %sat %s", still, mig_buf_cstr(&where));
+    mig_buf_release(&where);
+}
+
+void mig_last_run(mig_ctx *ctx, mig_run_result *out)
+{
+    static const char *const none[] = { NULL };
+    out->current = ctx->run_current.n ? (const char *const *)ctx->run_current.v : none;
+    out->ncurrent = ctx->run_current.n;
+    out->summary = mig_buf_cstr(&ctx->run_summary);
+    out->applied = ctx->run_applied;
+    out->rolled_back = ctx->run_rolled_back;
+    out->known = ctx->run_known;
+}
+
 static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     run r;
@@ -991,6 +1206,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     ctx->run_steps = 0;
     mig_buf_clear(&ctx->run_from);
     mig_buf_clear(&ctx->run_to);
+    ctx->run_known = 0;
+    ctx->run_applied = ctx->run_rolled_back = 0;
+    mig_strvec_release(&ctx->run_current);
+    mig_buf_clear(&ctx->run_summary);
     r.ctx = ctx;
     r.flags = flags;
     int rc = config_flags(&r);
@@ -1019,7 +1238,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             return rc;
     }
     if (r.g && mig_graph_count(r.g) == 0) {
-        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         return 0;
     }
     rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
@@ -1027,7 +1246,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     if (nothing_ok && mig_graph_count(r.g) == 0) {
         /* only names that are not revisions after all: still nothing to do */
-        mig_log(ctx, MIG_LOG_INFO, "no revisions in %s: nothing to upgrade", ctx->versions_dir);
+        mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         goto out;
     }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
@@ -1058,7 +1277,10 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
                     join_heads(&ctx->run_from, &r.heads);
                     join_heads(&ctx->run_to, &r.heads);
                     ctx->run_steps = 0;
-                    mig_log(ctx, MIG_LOG_INFO, "already at %s", target);
+                    for (size_t i = 0; i < r.heads.n; i++)
+                        mig_strvec_push(&ctx->run_current, r.heads.v[i]);
+                    ctx->run_known = 1;
+                    say_nothing_to_do(ctx, &r.heads);
                     goto out;
                 }
             }
@@ -1077,6 +1299,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
     join_heads(&ctx->run_from, &r.heads);
     join_heads(&ctx->run_to, &r.heads);
+    for (size_t i = 0; i < r.heads.n; i++)
+        if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0 || mig_strvec_push(&r.start_heads, r.heads.v[i]) < 0) {
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            goto out;
+        }
+    r.heads_read = 1;
     /* one Lua state for the run: Lua revisions and [hooks] scripts */
     rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
     if (rc == 0)
@@ -1134,7 +1362,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             goto out;
     }
     if (r.plan->nsteps == 0)
-        mig_log(ctx, MIG_LOG_INFO, "nothing to %s: already at %s", upgrade ? "upgrade" : "downgrade", target);
+        say_nothing_to_do(ctx, &r.heads);
     rc = run_plan(&r, resume_at);
     while (rc == REPLAN) {
         /* we hold the write transaction again: plan from what is there now */
@@ -1144,6 +1372,11 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         r.plan = NULL;
         mig_strvec_release(&r.heads);
         rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
+        /* what is there now is what the database holds, whoever put it there */
+        mig_strvec_release(&r.done_heads);
+        for (size_t i = 0; rc == 0 && i < r.heads.n; i++)
+            if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (rc == 0)
             rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
         if (rc == 0)
@@ -1158,11 +1391,14 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (rc)
         mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
 out:
+    /* a step cut short by an error outside it (a hook, the commit) still ends its line */
+    mig_progress_end(ctx, 1);
     /* its cursors go before the connection does */
     mig_lua_free(r.lua);
     r.lua = NULL;
     free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
     r.bodies = NULL;
+    finish_run(&r, rc);
     release(&r);
     return rc;
 }
@@ -1181,6 +1417,8 @@ int mig_ctx_prepare_shared(mig_ctx *ctx)
         rc = mig_ctx_driver(ctx, &drv);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
+    if (rc == 0)
+        rc = mig_check_version_table(ctx, drv, vt);
     return rc;
 }
 
@@ -1198,12 +1436,106 @@ static int exec_tenant(mig_ctx *child, void *payload)
     return execute(child, a->target, a->upgrade, a->flags);
 }
 
+/* A tenant's offline SQL, kept until every tenant has rendered. */
+static void collect_sql(void *payload, const char *sql)
+{
+    mig_buf_puts(payload, sql);
+}
+
+/*
+ * Offline SQL for tenants: one script, a section per tenant in list order,
+ * each switching to the tenant's schema (or database, on MySQL) and then
+ * exactly what `--sql` renders for one database, version-table statements
+ * included, so the rollout can be read and run without mig. Nothing is
+ * printed unless every tenant renders, as for one database.
+ */
+static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
+{
+    mig_strvec names = MIG_STRVEC_INIT;
+    mig_buf script = MIG_BUF_INIT;
+    int rc = 0;
+    if (ctx->opts.all_tenants) {
+        char *query = NULL;
+        rc = mig_config_get(ctx->cfg, ctx, "tenants", "query", &query);
+        if (rc == 0 && query) {
+            int line = 0;
+            mig_config_raw(ctx->cfg, "tenants", "query", &line);
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "--sql renders without a connection, and [tenants] query needs one to list the tenants");
+            mig_error_hint(ctx, "name them with --tenant NAME (repeatable), or list them in [tenants] list or script");
+        }
+        free(query);
+    }
+    if (rc == 0)
+        rc = mig_tenants_resolve(ctx, &names);
+    if (rc == 0)
+        rc = mig_ctx_prepare_shared(ctx);
+    char *url = NULL;
+    if (rc == 0 && mig_ctx_url(ctx, &url) != 0) {
+        mig_error_clear(ctx); /* no URL is needed offline */
+        url = NULL;
+    }
+    int db_tenants = url && mig_url_has_tenant(url);
+    free(url);
+    int create = 0;
+    if (rc == 0 && db_tenants && names.n > 1) {
+        rc = mig_fail(ctx, MIG_EUSAGE, "--sql with {tenant} in the URL: a script cannot switch databases");
+        mig_error_hint(ctx, "render one --tenant at a time, and run each script on that tenant's database");
+    } else if (rc == 0 && !db_tenants) {
+        rc = mig_tenant_check_schemas(ctx);
+        if (rc == 0)
+            rc = mig_config_get_bool(ctx->cfg, ctx, "tenants", "create_schemas", 0, &create);
+    }
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        mig_ctx *child = NULL;
+        rc = mig_ctx_child(&child, ctx, names.v[i]);
+        mig_buf extra = MIG_BUF_INIT;
+        if (rc == 0) {
+            child->sql_fn = collect_sql;
+            child->sql_payload = &script;
+            child->step_fn = ctx->step_fn;
+            child->step_payload = ctx->step_payload;
+            /* the name as quoted in SQL, and no line break: it sits in a comment */
+            char *q = mig_drv_quote_ident(ctx->drv, names.v[i]);
+            for (char *p = q; p && *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = '?';
+            mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
+            free(q);
+            if (!db_tenants) {
+                rc = mig_tenant_search_path(child, ctx->drv, &extra);
+                if (rc == 0 && mig_drv_schema_sql(&script, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                    rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
+                                  ctx->drv->table->name);
+            }
+            if (rc == 0 && extra.oom)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            rc = execute(child, target, upgrade, flags);
+            if (rc)
+                mig_ctx_swap_error(ctx, child);
+        } else if (child && ctx->err_code == 0) {
+            mig_ctx_swap_error(ctx, child);
+        }
+        mig_buf_release(&extra);
+        mig_ctx_free(child);
+    }
+    if (rc == 0 && script.oom)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0)
+        emit_text(ctx, &script);
+    mig_buf_release(&script);
+    mig_strvec_release(&names);
+    return rc;
+}
+
 static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     if (!mig_has_tenants(ctx) || ctx->tenant)
         return execute(ctx, target, upgrade, flags);
     if (flags & MIG_RUN_SQL)
-        return mig_fail(ctx, MIG_EUSAGE, "--sql with tenants: give one --tenant at a time");
+        return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
     if (rc)
         return rc;

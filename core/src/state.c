@@ -16,18 +16,21 @@
 
 #include "ctx.h"
 
-#define HISTORY_TABLE "mig_history"
-
 int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table)
 {
     memset(st, 0, sizeof *st);
     st->drv = drv;
     st->dialect = drv->table->dialect;
     st->version_name = mig_strdup(version_table);
-    st->history_name = mig_strdup(HISTORY_TABLE);
+    st->history_name = mig_strdup(MIG_HISTORY_TABLE);
     st->version_table = mig_drv_quote_ident(drv, version_table);
-    st->history_table = mig_drv_quote_ident(drv, HISTORY_TABLE);
-    if (!st->version_name || !st->history_name || !st->version_table || !st->history_table) {
+    st->history_table = mig_drv_quote_ident(drv, MIG_HISTORY_TABLE);
+    /* quoted like every name mig writes: `1st_version_pkc` is no bare identifier */
+    char *pkc = mig_aprintf("%s_pkc", version_table);
+    st->pkc = pkc ? mig_drv_quote_ident(drv, pkc) : NULL;
+    free(pkc);
+    st->scoped = -1;
+    if (!st->version_name || !st->history_name || !st->version_table || !st->history_table || !st->pkc) {
         mig_state_release(st);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
@@ -40,6 +43,7 @@ void mig_state_release(mig_state *st)
     free(st->history_table);
     free(st->version_name);
     free(st->history_name);
+    free(st->pkc);
     memset(st, 0, sizeof *st);
 }
 
@@ -115,23 +119,76 @@ static int run(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
     return out->oom ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
 }
 
+/*
+ * Is mig_history scoped by version_table? Tables written before the
+ * column existed are not, until mig_state_create_tables adds it; reading
+ * them, every row is this project's, as it was then.
+ */
+static int scoped(mig_state *st, mig_ctx *ctx, mig_db *db, int *out)
+{
+    if (st->scoped < 0) {
+        int exists = 1;
+        int rc = mig_db_column_exists(db, ctx, st->history_name, "version_table", &exists);
+        if (rc)
+            return rc;
+        st->scoped = exists;
+    }
+    *out = st->scoped;
+    return 0;
+}
+
+/*
+ * mig_history from before its version_table column: add it, and give its
+ * rows to the version table of the first project that writes (they were
+ * written by projects that could not tell theirs apart).
+ */
+static int add_scope_column(mig_state *st, mig_ctx *ctx, mig_db *db)
+{
+    int has = 1;
+    st->scoped = -1;
+    int rc = scoped(st, ctx, db, &has);
+    if (rc || has)
+        return rc;
+    char *alter = mig_aprintf("ALTER TABLE %s ADD COLUMN version_table VARCHAR(64)", st->history_table);
+    char *fill = mig_aprintf("UPDATE %s SET version_table = ? WHERE version_table IS NULL", st->history_table);
+    if (alter == NULL || fill == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = mig_db_exec(db, ctx, alter, strlen(alter), NULL, NULL);
+    mig_value p = text(st->version_name);
+    int64_t n = 0;
+    if (rc == 0)
+        rc = mig_db_exec_params(db, ctx, fill, &p, 1, &n, NULL);
+    if (rc == 0) {
+        st->scoped = 1;
+        mig_log(ctx, MIG_LOG_VERBOSE, "%s: added column version_table; its %lld existing row(s) are %s's",
+                st->history_name, (long long)n, st->version_name);
+    }
+    free(alter);
+    free(fill);
+    return rc;
+}
+
 int mig_state_create_tables(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out)
 {
     const mig_dialect *d = st->dialect;
     char *v = mig_aprintf("CREATE TABLE IF NOT EXISTS %s (version_num VARCHAR(64) NOT NULL, "
-                          "CONSTRAINT %s_pkc PRIMARY KEY (version_num))",
-                          st->version_table, st->version_name);
+                          "CONSTRAINT %s PRIMARY KEY (version_num))",
+                          st->version_table, st->pkc);
     char *h = mig_aprintf("CREATE TABLE IF NOT EXISTS %s (id %s, revision VARCHAR(64) NOT NULL, "
                           "direction VARCHAR(16) NOT NULL, checksum VARCHAR(64), "
                           "started_at %s NOT NULL, duration_ms BIGINT NOT NULL, "
                           "applied_by VARCHAR(255), state VARCHAR(16) NOT NULL, "
-                          "statements_applied INTEGER NOT NULL, applied_hash VARCHAR(64))",
+                          "statements_applied INTEGER NOT NULL, applied_hash VARCHAR(64), "
+                          "version_table VARCHAR(64))",
                           st->history_table, d->autoinc_pk, d->timestamp_type);
     int rc;
     if (v == NULL || h == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     else if ((rc = run(st, ctx, db, out, v, NULL, 0)) == 0)
         rc = run(st, ctx, db, out, h, NULL, 0);
+    if (rc == 0 && db)
+        rc = add_scope_column(st, ctx, db);
     free(v);
     free(h);
     return rc;
@@ -167,32 +224,44 @@ int mig_state_delete_all_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf 
 
 int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
 {
-    mig_value p[9] = {
+    /* offline output creates the table with the column; online it was added on first use */
+    int sc = 1;
+    int rc = db ? scoped(st, ctx, db, &sc) : 0;
+    if (rc)
+        return rc;
+    mig_value p[10] = {
         text(h->revision), text(h->direction), text(h->checksum), text(h->started_at),
         integer(h->duration_ms), text(h->applied_by), text(h->state),
-        integer(h->statements_applied), text(h->applied_hash),
+        integer(h->statements_applied), text(h->applied_hash), text(st->version_name),
     };
     return run_fmt1(st, ctx, db, out,
-                    "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
-                    "applied_by, state, statements_applied, applied_hash) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    st->history_table, p, 9);
+                    sc ? "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
+                         "applied_by, state, statements_applied, applied_hash, version_table) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                       : "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
+                         "applied_by, state, statements_applied, applied_hash) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    st->history_table, p, sc ? 10 : 9);
 }
 
 int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h)
 {
-    /* the row this step inserted is the newest one for the revision */
+    int sc = 1;
+    int rc = scoped(st, ctx, db, &sc);
+    if (rc)
+        return rc;
+    /* the row this step inserted is the newest one for the revision in this project */
     char *sql = mig_aprintf("UPDATE %s SET state = ?, statements_applied = ?, applied_hash = ?, "
                             "duration_ms = ?, checksum = ? WHERE id = (SELECT id FROM (SELECT max(id) AS id FROM %s "
-                            "WHERE revision = ?) AS newest)",
-                            st->history_table, st->history_table);
+                            "WHERE revision = ?%s) AS newest)",
+                            st->history_table, st->history_table, sc ? " AND version_table = ?" : "");
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    mig_value p[6] = {
+    mig_value p[7] = {
         text(h->state), integer(h->statements_applied), text(h->applied_hash),
-        integer(h->duration_ms), text(h->checksum), text(h->revision),
+        integer(h->duration_ms), text(h->checksum), text(h->revision), text(st->version_name),
     };
-    int rc = mig_db_exec_params(db, ctx, sql, p, 6, NULL, NULL);
+    rc = mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
     free(sql);
     return rc;
 }
@@ -263,14 +332,18 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
     int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
     if (rc || !exists)
         return rc;
+    int sc = 1;
+    if ((rc = scoped(st, ctx, db, &sc)) != 0)
+        return rc;
     /* only the newest row counts: a failed step later fixed by stamp or resume is history */
     char *sql = mig_aprintf("SELECT revision, direction, checksum, applied_hash, statements_applied, state "
-                            "FROM %s ORDER BY id DESC",
-                            st->history_table);
+                            "FROM %s %sORDER BY id DESC",
+                            st->history_table, sc ? "WHERE version_table = ? " : "");
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_cursor *cur = NULL;
-    rc = mig_db_query(&cur, db, ctx, sql, NULL, 0);
+    mig_value vt = text(st->version_name);
+    rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
     free(sql);
     if (rc == 0) {
         const mig_row *row = NULL;
@@ -312,13 +385,17 @@ int mig_state_read_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_state_ro
     int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
     if (rc || !exists)
         return rc;
+    int sc = 1;
+    if ((rc = scoped(st, ctx, db, &sc)) != 0)
+        return rc;
     char *sql = mig_aprintf("SELECT revision, direction, checksum, started_at, duration_ms, applied_by, "
-                            "state, statements_applied FROM %s ORDER BY id",
-                            st->history_table);
+                            "state, statements_applied FROM %s %sORDER BY id",
+                            st->history_table, sc ? "WHERE version_table = ? " : "");
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_cursor *cur = NULL;
-    rc = mig_db_query(&cur, db, ctx, sql, NULL, 0);
+    mig_value vt = text(st->version_name);
+    rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
     free(sql);
     while (rc == 0) {
         const mig_row *row = NULL;
@@ -344,7 +421,9 @@ void mig_state_now(const mig_state *st, char out[40])
     snprintf(out, 40, "%s.%03d%s", base, (int)(tv.tv_usec / 1000), tz ? "+00" : "");
 }
 
-static char who[300];
+/* applied_by is VARCHAR(255): a longer $USER must not fail the write */
+#define APPLIED_BY_MAX 255
+static char who[APPLIED_BY_MAX + 1];
 
 static void find_applied_by(void)
 {
@@ -357,7 +436,17 @@ static void find_applied_by(void)
     char host[256] = "";
     if (gethostname(host, sizeof host - 1) != 0)
         strcpy(host, "localhost");
-    snprintf(who, sizeof who, "%s@%s", user, host);
+    char full[600];
+    snprintf(full, sizeof full, "%s@%s", user, host);
+    /* cut at a character boundary: 255 bytes are at most 255 characters on every driver */
+    size_t n = strlen(full);
+    if (n > APPLIED_BY_MAX) {
+        n = APPLIED_BY_MAX;
+        while (n > 0 && ((unsigned char)full[n] & 0xC0) == 0x80)
+            n--;
+    }
+    memcpy(who, full, n);
+    who[n] = '\0';
 }
 
 const char *mig_state_applied_by(void)

@@ -14,6 +14,9 @@
 
 typedef struct mig_ctx mig_ctx;
 
+/* One per database (per schema for schema tenants), whatever the version table. */
+#define MIG_HISTORY_TABLE "mig_history"
+
 typedef struct mig_state {
     const mig_dialect *dialect;
     const mig_drv     *drv;
@@ -21,6 +24,8 @@ typedef struct mig_state {
     char              *history_table; /* quoted */
     char              *version_name;  /* unquoted, for existence checks */
     char              *history_name;
+    char              *pkc;           /* the version table's key constraint, quoted */
+    int                scoped;        /* mig_history has its version_table column: 1, 0, -1 unknown */
 } mig_state;
 
 int  mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table);

@@ -67,7 +67,7 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
     char *url = NULL;
     int rc = mig_ctx_url(ctx, &url);
     int db_tenants = rc == 0 && url && mig_url_has_tenant(url);
-    free(url);
+    mig_url_free(url);
     if (rc)
         return rc;
     if (db_tenants) {
@@ -119,7 +119,13 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
     if (rc == 0)
         rc = mig_config_get(ctx->cfg, ctx, "tenants", "script", &script);
     if (rc == 0 && !list && !query && !script) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "--all-tenants needs [tenants] list, query or script in the configuration");
+        /* neutral: `mig tenants` asks for every tenant without --all-tenants on the command line */
+        const char *cfg = mig_config_path(ctx->cfg);
+        if (cfg && *cfg)
+            rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: %s has no [tenants] list, query or script", cfg);
+        else
+            rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: no configuration file with a [tenants] list, query or script");
+        mig_error_hint(ctx, "name the tenants in [tenants] (list = a, b), or give --tenant NAME");
     } else if (rc == 0 && ((list != NULL) + (query != NULL) + (script != NULL)) > 1) {
         rc = mig_fail(ctx, MIG_ECONFIG, "[tenants]: give one of list, query and script");
     } else if (rc == 0 && list) {
@@ -239,6 +245,8 @@ static void *worker(void *arg)
         mig_tenant_report r;
         memset(&r, 0, sizeof r);
         r.tenant = name;
+        r.index = (size_t)i;
+        r.total = p->names.n;
         r.duration_ms = ms;
         r.from = child ? mig_buf_cstr(&child->run_from) : "";
         r.to = child ? mig_buf_cstr(&child->run_to) : "";
@@ -255,6 +263,7 @@ static void *worker(void *arg)
         pthread_mutex_lock(&p->mu);
         p->state[i] = 2;
         p->ended++;
+        r.ended = p->ended;
         if (rc != 0) {
             p->failed++;
             if (!p->ctx->opts.keep_going)
@@ -267,6 +276,58 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/*
+ * Schema tenants on a driver without schemas cannot run at all: one
+ * configuration error before any tenant starts, not a failure per tenant.
+ * What cannot be resolved here (no driver, no URL) is left to each tenant.
+ */
+int mig_tenant_check_schemas(mig_ctx *ctx)
+{
+    const mig_drv *drv = NULL;
+    char *url = NULL;
+    if (mig_ctx_driver(ctx, &drv) != 0 || mig_ctx_url(ctx, &url) != 0) {
+        mig_error_clear(ctx);
+        free(url);
+        return 0;
+    }
+    int db_tenants = url && mig_url_has_tenant(url);
+    free(url);
+    if (db_tenants || (drv->table->caps & MIG_CAP_SCHEMAS))
+        return 0;
+    int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas, so a tenant cannot be a schema",
+                      drv->table->name);
+    mig_error_hint(ctx, "put {tenant} in the URL for a database per tenant (sqlite:tenants/{tenant}.db)");
+    return rc;
+}
+
+/* A tenant that never started: its heads as the database holds them; NULL when they cannot be read. */
+static char *read_heads(mig_ctx *ctx, const char *tenant)
+{
+    mig_ctx *child = NULL;
+    mig_session s;
+    mig_strvec heads = MIG_STRVEC_INIT;
+    int missing = 0;
+    char *out = NULL;
+    int rc = mig_ctx_child(&child, ctx, tenant);
+    if (rc == 0)
+        rc = mig_session_open_ro(&s, child, &missing);
+    if (rc == 0) {
+        if (!missing)
+            rc = mig_state_read_heads(&s.st, child, s.db, &heads);
+        mig_session_close(&s);
+    }
+    if (rc == 0) {
+        mig_buf b = MIG_BUF_INIT;
+        for (size_t i = 0; i < heads.n; i++)
+            mig_buf_printf(&b, "%s%s", i ? " " : "", heads.v[i]);
+        out = b.oom ? NULL : mig_strdup(mig_buf_cstr(&b));
+        mig_buf_release(&b);
+    }
+    mig_strvec_release(&heads);
+    mig_ctx_free(child);
+    return out;
+}
+
 int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
 {
     pool p;
@@ -276,8 +337,13 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
     p.op_payload = payload;
     int jobs = 1;
     int rc = mig_tenants_resolve(ctx, &p.names);
+    /* a name the server would cut short could be another tenant's: refuse before any runs */
+    for (size_t i = 0; rc == 0 && ctx->drv && i < p.names.n; i++)
+        rc = mig_check_tenant_name(ctx, ctx->drv, p.names.v[i]);
     if (rc == 0)
         rc = jobs_of(ctx, &jobs);
+    if (rc == 0)
+        rc = mig_tenant_check_schemas(ctx);
     if (rc) {
         mig_strvec_release(&p.names);
         return rc;
@@ -309,12 +375,14 @@ int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
         pthread_join(th[t], NULL);
     free(th);
     pthread_mutex_destroy(&p.mu);
-    /* tenants never started, in their order */
+    /* tenants never started, in their order, where they stand (read only when reported) */
     for (size_t i = 0; i < p.names.n; i++) {
         if (p.state[i] == 2)
             continue;
-        mig_tenant_report r = { p.names.v[i], "", "", 0, "not started", "", 0, NULL };
+        char *heads = ctx->tenant_fn ? read_heads(ctx, p.names.v[i]) : NULL;
+        mig_tenant_report r = { p.names.v[i], heads, heads, 0, "not started", "", 0, NULL, i, p.names.n, p.ended };
         report(&p, &r);
+        free(heads);
     }
     if (p.failed)
         rc = mig_fail(ctx, MIG_EFAIL, "%d of %zu tenants failed", p.failed, p.names.n);

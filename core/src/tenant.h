@@ -11,6 +11,8 @@
 typedef struct mig_ctx mig_ctx;
 
 int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out);
+/* MIG_ECONFIG when tenants would be schemas and the driver has none. */
+int mig_tenant_check_schemas(mig_ctx *ctx);
 
 /*
  * The operation for one tenant, run in a child context (ctx->tenant set).

@@ -25,6 +25,12 @@ char *mig_url_mask(const char *url);
 /* Same, into a fixed buffer (always terminated, truncated if short). */
 void mig_url_mask_buf(const char *url, char *buf, size_t buflen);
 
+/*
+ * Free a copy of a URL, its bytes overwritten first: a copy holding a
+ * password must not linger in freed memory. NULL is fine.
+ */
+void mig_url_free(char *url);
+
 /* Does url contain the {tenant} placeholder? */
 int mig_url_has_tenant(const char *url);
 /* url with {tenant} replaced by name (caller frees), NULL on oom. */

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -130,8 +131,8 @@ static int fill_err(mig_drv_error *err, unsigned int code, const char *state, co
     clear_err(err);
     err->code = (int)code;
     snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state != NULL ? state : "");
-    snprintf(err->message, sizeof(err->message), "%s (errno %u, SQLSTATE %s)",
-             text != NULL && *text != '\0' ? text : "unknown error", code, err->sqlstate);
+    /* the server's words only: errno and SQLSTATE travel in their fields, and are shown once from there */
+    snprintf(err->message, sizeof(err->message), "%s", text != NULL && *text != '\0' ? text : "unknown error");
     one_line(err->message);
     return connection_lost(code) ? MIG_DRV_CONN : MIG_DRV_ERROR;
 }
@@ -594,6 +595,12 @@ static int bind_params(MYSQL_STMT *st, const mig_value *v, int n, params *p, mig
             b->buffer = (void *)&v[i].u.i; /* only read */
             break;
         case MIG_VAL_FLOAT:
+            /* the server would store 0 for NaN and DBL_MAX for infinity, silently */
+            if (!isfinite(v[i].u.f)) {
+                params_release(p);
+                return my_fail(err, "parameter %d is %s, which MariaDB and MySQL cannot store", i + 1,
+                               isnan(v[i].u.f) ? "NaN" : v[i].u.f < 0 ? "-infinity" : "infinity");
+            }
             b->buffer_type = MYSQL_TYPE_DOUBLE;
             b->buffer = (void *)&v[i].u.f;
             break;
@@ -1357,6 +1364,42 @@ static int my_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_
     return rc;
 }
 
+static int my_column_exists(mig_conn *c, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    mig_value v[2] = { text_value(table), text_value(column) };
+    int64_t   n;
+    int       is_null, rc;
+
+    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.COLUMNS "
+                    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                    v, 2, &n, &is_null, err);
+    *exists = rc == MIG_DRV_OK && n > 0;
+    return rc;
+}
+
+/* The database a tenant's session is in: USE in on_connect could have moved it. */
+static int my_current_schema(mig_conn *c, char *buf, size_t buflen, mig_drv_error *err)
+{
+    mig_cursor    *cur;
+    const mig_row *row;
+    int            rc = cursor_open(&cur, c, "SELECT DATABASE()", NULL, 0, 0, err);
+
+    if (buflen > 0)
+        buf[0] = '\0';
+    if (rc != MIG_DRV_OK)
+        return rc;
+    rc = my_fetch(cur, &row, err);
+    if (rc == MIG_DRV_OK && row != NULL && row->ncols > 0 &&
+        (row->values[0].type == MIG_VAL_TEXT || row->values[0].type == MIG_VAL_BLOB) && buflen > 0) {
+        size_t n = row->values[0].u.s.len < buflen - 1 ? row->values[0].u.s.len : buflen - 1;
+        memcpy(buf, row->values[0].u.s.ptr, n);
+        buf[n] = '\0';
+    }
+    my_cursor_close(cur);
+    return rc;
+}
+
 static int my_introspect_slot(mig_conn *c, const char *schema, const mig_schema_sink *sink,
                               void *payload, mig_drv_error *err)
 {
@@ -1420,6 +1463,11 @@ static const mig_driver driver = {
     .render_ddl = my_render_ddl,
     .introspect_ddl = my_introspect_ddl,
     .mask_url = my_url_mask,
+    /* MySQL and MariaDB refuse longer names (error 1059) */
+    .ident_max = 64,
+    .ident_max_chars = 1,
+    .current_schema = my_current_schema,
+    .column_exists = my_column_exists,
     .introspect_objects = my_introspect_objects,
 };
 

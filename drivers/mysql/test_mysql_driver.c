@@ -260,8 +260,9 @@ static void test_exec__locates_the_failing_statement(void)
     CU_ASSERT_STRING_EQUAL(e.sqlstate, "42S02");
     CU_ASSERT_EQUAL(e.stmt_offset, (size_t)(strstr(sql, "INSERT") - sql));
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "no_such_table"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "errno 1146"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "42S02"));
+    /* the codes are in their fields, not repeated in the message */
+    CU_ASSERT_PTR_NULL(strstr(e.message, "errno"));
+    CU_ASSERT_PTR_NULL(strstr(e.message, "42S02"));
     /* DDL is not transactional: the first statement stays, the third never ran */
     OK(D->table_exists(c, "ms1", &exists, &e__));
     CU_ASSERT_EQUAL(exists, 1);

@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "mysql_int.h"
+#include "mig/secret.h"
 
 static int hexval(int c)
 {
@@ -316,51 +317,8 @@ fail:
     return rc;
 }
 
-/*
- * Copy url into buf with the password replaced by ***. Like snprintf:
- * returns the full length, buf always terminated when buflen > 0. The
- * password is taken to run to the last '@' of the whole URL: a password
- * with an unescaped '/' or '?' is still hidden, and hiding too much is
- * harmless where showing any of it is not.
- */
+/* The mask shared with the core (mig/secret.h): scheme://user:***@rest. */
 size_t my_url_mask(const char *url, char *buf, size_t buflen)
 {
-    const char *p, *at, *colon = NULL;
-    size_t      skip = 0, need = 0, i;
-    const char *parts[3];
-    size_t      lens[3];
-    int         nparts;
-
-    if (url == NULL)
-        url = "";
-    p = strstr(url, "://");
-    if (p != NULL)
-        skip = (size_t)(p - url) + 3;
-    p = url + skip;
-    at = strrchr(p, '@');
-    if (at != NULL)
-        colon = memchr(p, ':', (size_t)(at - p));
-    if (colon != NULL) {
-        parts[0] = url;
-        lens[0] = (size_t)(colon + 1 - url);
-        parts[1] = "***";
-        lens[1] = 3;
-        parts[2] = at;
-        lens[2] = strlen(at);
-        nparts = 3;
-    } else {
-        parts[0] = url;
-        lens[0] = strlen(url);
-        nparts = 1;
-    }
-    for (i = 0; i < (size_t)nparts; i++) {
-        if (buflen > 0 && need < buflen - 1) {
-            size_t room = buflen - 1 - need;
-            memcpy(buf + need, parts[i], lens[i] < room ? lens[i] : room);
-        }
-        need += lens[i];
-    }
-    if (buflen > 0)
-        buf[need < buflen - 1 ? need : buflen - 1] = '\0';
-    return need;
+    return mig_secret_mask_url(url, buf, buflen);
 }

@@ -18,6 +18,7 @@
 
 #include "pg.h"
 #include "pg_lex.h"
+#include "mig/secret.h"
 
 #ifndef MIG_PG_DRIVER_VERSION
 #define MIG_PG_DRIVER_VERSION "0"
@@ -204,141 +205,10 @@ static size_t out_end(outbuf *o)
     return o->len;
 }
 
-/* URL query: "password=..." values become "***". */
-static void mask_query(outbuf *o, const char *q)
-{
-    while (*q) {
-        size_t n = strcspn(q, "&#");
-        const char *eq = memchr(q, '=', n);
-        if (eq && (size_t)(eq - q) == 8 && strncasecmp(q, "password", 8) == 0) {
-            out_put(o, q, 9);
-            out_put(o, "***", 3);
-        } else {
-            out_put(o, q, n);
-        }
-        q += n;
-        if (*q == '#') {
-            out_put(o, q, strlen(q));
-            return;
-        }
-        if (*q == '&')
-            out_put(o, q++, 1);
-    }
-}
-
-/* Keyword string: password = value (quoted or not) becomes password=***. */
-static void mask_keywords(outbuf *o, const char *s)
-{
-    while (*s) {
-        const char *start = s;
-        while (isspace((unsigned char)*s))
-            s++;
-        const char *key = s;
-        while (*s && *s != '=' && !isspace((unsigned char)*s))
-            s++;
-        size_t keylen = (size_t)(s - key);
-        while (isspace((unsigned char)*s))
-            s++;
-        if (*s != '=') {
-            out_put(o, start, strlen(start));
-            return;
-        }
-        s++;
-        while (isspace((unsigned char)*s))
-            s++;
-        const char *val = s;
-        if (*s == '\'') {
-            s++;
-            while (*s && *s != '\'') {
-                if (*s == '\\' && s[1])
-                    s++;
-                s++;
-            }
-            if (*s == '\'')
-                s++;
-        } else {
-            while (*s && !isspace((unsigned char)*s)) {
-                if (*s == '\\' && s[1])
-                    s++;
-                s++;
-            }
-        }
-        out_put(o, start, (size_t)(val - start));
-        if (keylen == 8 && strncasecmp(key, "password", 8) == 0)
-            out_put(o, "***", 3);
-        else
-            out_put(o, val, (size_t)(s - val));
-    }
-}
-
+/* Masking and scrubbing are mig/secret.h's, shared with the core. */
 static size_t pg_mask_url(const char *url, char *buf, size_t buflen)
 {
-    outbuf o = { buf, buflen, 0 };
-    const char *sep;
-
-    if (url == NULL) {
-        out_put(&o, "(none)", 6);
-        return out_end(&o);
-    }
-    sep = strstr(url, "://");
-    if (sep == NULL) {
-        mask_keywords(&o, url);
-        return out_end(&o);
-    }
-    const char *auth = sep + 3;
-    size_t authlen = strcspn(auth, "/?#");
-    /*
-     * The user info ends at the last '@' before the query: a raw '@' or
-     * '/' in a password (invalid, but typed) must not leave part of it
-     * showing.
-     */
-    const char *at = NULL;
-    for (const char *p = auth; *p && *p != '?' && *p != '#'; p++)
-        if (*p == '@')
-            at = p;
-    if (at && at >= auth + authlen)
-        authlen = strcspn(at, "/?#") + (size_t)(at - auth);
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon) {
-        out_put(&o, url, (size_t)(colon + 1 - url));
-        out_put(&o, "***", 3);
-        out_put(&o, at, (size_t)(auth + authlen - at));
-    } else {
-        out_put(&o, url, (size_t)(auth + authlen - url));
-    }
-    const char *rest = auth + authlen;
-    size_t pathlen = strcspn(rest, "?#");
-    out_put(&o, rest, pathlen);
-    rest += pathlen;
-    if (*rest == '?') {
-        out_put(&o, rest++, 1);
-        mask_query(&o, rest);
-    } else {
-        out_put(&o, rest, strlen(rest));
-    }
-    return out_end(&o);
-}
-
-/* Replace every occurrence of secret in buf (size n) by "***". */
-static void scrub(char *buf, size_t n, const char *secret)
-{
-    char tmp[1024];
-    size_t sl, o = 0;
-
-    if (secret == NULL || (sl = strlen(secret)) == 0 || strstr(buf, secret) == NULL)
-        return;
-    for (const char *p = buf; *p && o + 1 < sizeof tmp;) {
-        if (strncmp(p, secret, sl) == 0) {
-            o += (size_t)snprintf(tmp + o, sizeof tmp - o, "***");
-            if (o >= sizeof tmp)
-                o = sizeof tmp - 1;
-            p += sl;
-        } else {
-            tmp[o++] = *p++;
-        }
-    }
-    tmp[o] = '\0';
-    snprintf(buf, n, "%s", tmp);
+    return mig_secret_mask_url(url, buf, buflen);
 }
 
 /*
@@ -400,17 +270,12 @@ static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
 
     /* the password may come from the URL, PGPASSWORD or ~/.pgpass */
     if (pg && PQpass(pg)) {
-        scrub(err->message, sizeof err->message, PQpass(pg));
-        scrub(err->detail, sizeof err->detail, PQpass(pg));
+        mig_secret_scrub_value(err->message, sizeof err->message, PQpass(pg));
+        mig_secret_scrub_value(err->detail, sizeof err->detail, PQpass(pg));
     }
     if (url) {
-        PQconninfoOption *opts = PQconninfoParse(url, NULL);
-        for (PQconninfoOption *o = opts; o && o->keyword; o++)
-            if (strcmp(o->keyword, "password") == 0 && o->val) {
-                scrub(err->message, sizeof err->message, o->val);
-                scrub(err->detail, sizeof err->detail, o->val);
-            }
-        PQconninfoFree(opts);
+        mig_secret_scrub(err->message, sizeof err->message, url);
+        mig_secret_scrub(err->detail, sizeof err->detail, url);
     }
     return MIG_DRV_ERROR;
 }
@@ -1452,6 +1317,33 @@ static int pg_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_
                     2, params, err);
 }
 
+static int pg_current_schema(mig_conn *c, char *buf, size_t buflen, mig_drv_error *err)
+{
+    PGresult *res = NULL;
+    int rc = pg_run(c, &res, "SELECT current_schema()", 0, NULL, err);
+
+    if (rc != MIG_DRV_OK)
+        return rc;
+    const char *v = PQntuples(res) > 0 && !PQgetisnull(res, 0, 0) ? PQgetvalue(res, 0, 0) : "";
+    if (buflen > 0)
+        snprintf(buf, buflen, "%s", v);
+    PQclear(res);
+    return MIG_DRV_OK;
+}
+
+static int pg_column_exists(mig_conn *c, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    const char *params[3] = { table, column, c->schema };
+    return run_bool(c, exists,
+                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a "
+                    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+                    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = coalesce($3, current_schema()) AND c.relname = $1 "
+                    "AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)",
+                    3, params, err);
+}
+
 static size_t pg_statement_end(const char *sql, size_t len)
 {
     int code = 0;
@@ -1523,6 +1415,11 @@ static const mig_driver pg_driver = {
     .render_ddl = pg_render_ddl,
     .introspect_ddl = pg_introspect_ddl,
     .mask_url = pg_mask_url,
+    /* NAMEDATALEN - 1: the server cuts longer names silently */
+    .ident_max = 63,
+    .ident_max_chars = 0,
+    .current_schema = pg_current_schema,
+    .column_exists = pg_column_exists,
     .introspect_objects = pg_introspect_objects,
 };
 

@@ -14,6 +14,7 @@
  * and hands SQLite the caller's text without copying it.
  */
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "mig/driver.h"
+#include "mig/secret.h"
 
 /*
  * Statements run through exec_params and query are kept prepared, keyed by
@@ -152,8 +154,10 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         if (strncmp(path, "localhost/", 10) == 0)
             path += 9;
         else if (*path != '/' && *path != '\0' && *path != '?') {
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
             set_msg(err, 0, "sqlite url \"%s\" names a host: use sqlite:///abs/path.db "
-                    "or sqlite:rel/path.db", url);
+                    "or sqlite:rel/path.db", masked);
             return NULL;
         }
         /* SQLAlchemy's sqlite:////abs is the same file as sqlite:///abs */
@@ -167,7 +171,9 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     int memory = 0;
     if (plen == 0) {
         if (!authority) {
-            set_msg(err, 0, "sqlite url \"%s\" names no file", url);
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
+            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
             return NULL;
         }
         memory = 1; /* sqlite:// */
@@ -518,10 +524,40 @@ static int step_all(sqlite3_stmt *stmt)
 /*
  * sqlite3_prepare_v2 copies its input whenever the text it is given does not
  * end in a NUL, and exec hands it "the rest of the script" once per
- * statement: quadratic in the script's size. So the text is copied once,
- * NUL-terminated, unless the caller's length already covers a NUL, and
- * every prepare then parses in place.
+ * statement: quadratic in the script's size. A text whose length covers a
+ * NUL is parsed in place. Any other is parsed through a window: a
+ * NUL-terminated copy of the next WINDOW bytes or so, refilled from the
+ * current statement when less than half of it is left, and doubled when a
+ * statement does not end inside it. So each byte is copied about twice and
+ * the memory is that of the longest statement, not of the script (a 100 MB
+ * revision needs no second 100 MB).
  */
+#define WINDOW ((size_t)1 << 20)
+
+typedef struct window {
+    const char *sql;
+    size_t      len;
+    char       *buf;  /* sql[base .. base + n), then a NUL */
+    size_t      base, n, cap;
+} window;
+
+/* Copy sql[from ..) into the window, cap bytes at most. */
+static int window_fill(window *w, size_t from, size_t cap)
+{
+    if (cap > w->cap || w->buf == NULL) {
+        char *b = realloc(w->buf, cap + 1);
+        if (b == NULL)
+            return -1;
+        w->buf = b;
+        w->cap = cap;
+    }
+    w->base = from;
+    w->n = w->len - from < w->cap ? w->len - from : w->cap;
+    memcpy(w->buf, w->sql + from, w->n);
+    w->buf[w->n] = '\0';
+    return 0;
+}
+
 static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
                    mig_drv_error *err)
 {
@@ -531,29 +567,46 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
         return MIG_DRV_ERROR;
     }
-    char *copy = NULL;
-    const char *text = sql;
-    if (len > 0 && sql[len - 1] != '\0') {
-        copy = malloc(len + 1);
-        if (copy == NULL) {
-            set_msg(err, SQLITE_NOMEM, "out of memory");
-            return MIG_DRV_ERROR;
-        }
-        memcpy(copy, sql, len);
-        copy[len] = '\0';
-        text = copy;
-    } else if (len > 0) {
+    int in_place = len > 0 && sql[len - 1] == '\0';
+    if (in_place)
         len--; /* the NUL is no part of the SQL */
+    window w = { sql, len, NULL, 0, 0, 0 };
+    if (!in_place && len > 0 && window_fill(&w, 0, len < WINDOW ? len : WINDOW) < 0) {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return MIG_DRV_ERROR;
     }
     int out = MIG_DRV_OK;
     size_t off = 0;
     while (off < len) {
+        const char *at = sql + off;
+        size_t avail = len - off;
+        int partial = 0; /* the window ends before the text does */
+        if (!in_place) {
+            if (w.base + w.n < len && (w.base + w.n - off) < w.cap / 2 && window_fill(&w, off, w.cap) < 0) {
+                set_msg(err, SQLITE_NOMEM, "out of memory");
+                out = MIG_DRV_ERROR;
+                break;
+            }
+            at = w.buf + (off - w.base);
+            avail = w.base + w.n - off;
+            partial = w.base + w.n < len;
+        }
         sqlite3_stmt *stmt = NULL;
         const char *tail = NULL;
         /* + 1: the NUL is inside the given length, so SQLite copies nothing */
-        int rc = sqlite3_prepare_v2(conn->db, text + off, (int)(len - off + 1), &stmt, &tail);
+        int rc = sqlite3_prepare_v2(conn->db, at, (int)(avail + 1), &stmt, &tail);
+        if (partial && (rc != SQLITE_OK || stmt == NULL || tail >= at + avail)) {
+            /* the statement may go on past the window: look again with more of it */
+            sqlite3_finalize(stmt);
+            if (window_fill(&w, off, off == w.base ? w.cap * 2 : w.cap) < 0) {
+                set_msg(err, SQLITE_NOMEM, "out of memory");
+                out = MIG_DRV_ERROR;
+                break;
+            }
+            continue;
+        }
         if (rc != SQLITE_OK) {
-            out = fail_stmt(conn, text, len, off, err);
+            out = fail_stmt(conn, sql, len, off, err);
             break;
         }
         if (stmt == NULL) /* only space and comments were left */
@@ -562,7 +615,7 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         rc = step_all(stmt);
         if (rc != SQLITE_OK) {
             /* read the message before finalize, which would reset it */
-            out = fail_stmt(conn, text, len, off, err);
+            out = fail_stmt(conn, sql, len, off, err);
             sqlite3_finalize(stmt);
             break;
         }
@@ -576,9 +629,9 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
             *affected = sqlite3_total_changes64(conn->db) != before
                       ? sqlite3_changes64(conn->db) : 0;
         }
-        off = (size_t)(tail - text);
+        off += (size_t)(tail - at);
     }
-    free(copy);
+    free(w.buf);
     return out;
 }
 
@@ -688,6 +741,12 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
             rc = sqlite3_bind_int64(stmt, i + 1, v->u.i);
             break;
         case MIG_VAL_FLOAT:
+            /* SQLite stores NaN as NULL, silently; infinities it stores and returns as they are */
+            if (isnan(v->u.f)) {
+                set_msg(err, SQLITE_MISMATCH, "parameter %d is NaN, which SQLite cannot store (it would "
+                        "become NULL)", i + 1);
+                return MIG_DRV_ERROR;
+            }
             rc = sqlite3_bind_double(stmt, i + 1, v->u.f);
             break;
         case MIG_VAL_BOOL:
@@ -950,6 +1009,27 @@ static int sq_table_exists(mig_conn *conn, const char *table, int *exists,
     if (rc != MIG_DRV_OK)
         return rc;
     sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    int src = sqlite3_step(stmt);
+    if (src == SQLITE_ROW)
+        *exists = 1;
+    else if (src != SQLITE_DONE)
+        rc = fail_db(conn, err);
+    stmt_put(stmt, slot);
+    return rc;
+}
+
+static int sq_column_exists(mig_conn *conn, const char *table, const char *column, int *exists,
+                            mig_drv_error *err)
+{
+    *exists = 0;
+    sqlite3_stmt *stmt;
+    cached_stmt *slot;
+    int rc = stmt_get(conn, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+                      &stmt, &slot, err);
+    if (rc != MIG_DRV_OK)
+        return rc;
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, column, -1, SQLITE_STATIC);
     int src = sqlite3_step(stmt);
     if (src == SQLITE_ROW)
         *exists = 1;
@@ -1373,6 +1453,8 @@ static const mig_driver sqlite_driver = {
     .introspect = sq_introspect,
     .render_ddl = sq_render_ddl,
     .introspect_ddl = sq_introspect_ddl,
+    .ident_max = 0, /* SQLite keeps names of any length */
+    .column_exists = sq_column_exists,
     .introspect_objects = sq_introspect_objects,
 };
 

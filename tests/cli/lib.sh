@@ -160,6 +160,14 @@ url = $URL
 INI
 }
 
+# expect_json what: stdout is one JSON document, valid against the schema of
+# its command (schema/*.json), with an error exactly when the exit status is not 0
+expect_json() {
+    local why
+    if why=$(printf '%s' "$OUT" | /usr/bin/python3 "$MIG_SRC/tests/cli/json_valid.py" "$MIG_SRC/schema" "$RC" 2>&1); then pass
+    else fail "${1:-mig --json}: $why"; fi
+}
+
 done_testing() {
     if [ "$T_FAILS" -gt 0 ]; then
         echo "$T_COUNT passed, $T_FAILS failed"

@@ -96,7 +96,8 @@ if depends mig | grep -Eq 'libpq|libsqlite3'; then fail "mig depends on a driver
 [ -n "$(deb mig-driver-mysql)" ] && { depends mig-driver-mysql | grep -q libmariadb && pass || fail "mig-driver-mysql lacks libmariadb: $(depends mig-driver-mysql)"; }
 dpkg-deb -c "$(deb mig)" >"$T_TMP/mig.contents"
 for f in ./usr/bin/mig ./usr/share/man/man1/mig.1 ./usr/share/mig/templates/template.sql \
-         ./usr/share/bash-completion/completions/mig ./usr/share/zsh/vendor-completions/_mig; do
+         ./usr/share/bash-completion/completions/mig ./usr/share/zsh/vendor-completions/_mig \
+         ./usr/share/mig/schema/upgrade.json ./usr/share/mig/schema/mig.json; do
     if grep -q " $f\$" "$T_TMP/mig.contents"; then pass; else fail "package mig lacks $f"; fi
 done
 
@@ -130,6 +131,12 @@ expect_out "^sqlite +ABI [0-9]+ .* /usr/lib/.*mig/drivers/mig_driver_sqlite.so"
 [ -n "$(deb mig-driver-postgres)" ] && expect_out "^postgres +ABI [0-9]+ .* /usr/lib/.*mig/drivers/mig_driver_postgres.so"
 if printf '%s' "$OUT" | grep -q '^mysql '; then fail "mysql driver present though not installed"; else pass; fi
 man -w mig >/dev/null 2>&1 && pass || fail "man -w mig does not find the installed page"
+# the packaged binaries name no folder of the machine that built them
+for f in /usr/bin/mig /usr/lib/*mig/drivers/*.so /usr/lib/*/mig/drivers/*.so; do
+    [ -f "$f" ] || continue
+    hits=$(strings -a "$f" | grep -cE "$src|$work|$(cd "$MIG_SRC" && pwd -P)" || true)
+    expect_eq "$hits" 0 "build paths in installed $f"
+done
 
 # the demo, from the installed example
 cp -r /usr/share/mig/example "$T_TMP/demo"

@@ -38,9 +38,12 @@ case_rc2 "--lock-timeout below zero" "option '--lock-timeout'" --lock-timeout -1
 case_rc2 "--tenant with an empty name" "option '--tenant' needs a name" --tenant '' upgrade head
 case_rc2 "unknown option" "unknown option '--frobnicate'" --frobnicate upgrade head
 case_rc2 "unknown command" "unknown command 'frobnicate'" frobnicate
+case_rc2 "mistyped command" "unknown command 'upgarde' \\(did you mean 'upgrade'\\?\\)" upgarde head
+case_rc2 "mistyped option" "unknown option '--sqll' \\(did you mean '--sql'\\?\\)" upgrade --sqll head
 case_rc2 "command without its TARGET" "'upgrade' needs TARGET" upgrade
 case_rc2 "extra argument" "unexpected argument 'extra'" upgrade head extra
 case_rc2 "revision without -m" "'revision' needs -m MSG" revision
+case_rc2 "revision with an empty -m" "'revision' needs -m MSG" revision -m ""
 
 # targets
 case_rc2 "unknown target" "unknown revision 'nosuchrev'" upgrade nosuchrev
@@ -60,6 +63,8 @@ rm -f $V/3333aaaa0000_* $V/3333bbbb0000_*
 # drivers
 case_rc2 "unknown driver" "unknown driver 'nosuchdb': no mig_driver_nosuchdb.so found" --driver nosuchdb upgrade head
 case_rc2 "driver name with a path in it" "unknown driver '../x'" --driver ../x upgrade head
+case_rc2 "--driver that does not match the URL" "driver 'postgres' \(--driver\) cannot use URL '.*', which is a sqlite URL" --driver postgres upgrade head
+case_rc2 "--tenant where the driver has no schemas" "driver 'sqlite' has no schemas" --tenant acme upgrade head
 mkdir -p plug
 printf 'not an ELF file\n' > plug/mig_driver_text.so
 case_rc2 "text file named like a driver" "mig_driver_text.so: cannot be loaded" --driver-path plug --driver text upgrade head
@@ -87,5 +92,30 @@ if [ -f "$P/mig_driver_abinext.so" ]; then
 else
     fail "no test plugins in $P (tests/plugins not built)"
 fi
+
+# values that go into a new revision's header: refused before a file is written, so no
+# later command meets a file it rejects
+nfiles() { ls $V | wc -l; }
+N0=$(nfiles)
+rev_case() { # rev_case NAME ERR_REGEX mig-args...
+    local name=$1; shift
+    case_rc2 "$name" "$@"
+    expect_eq "$(nfiles)" "$N0" "no file written after $name"
+    run heads
+    expect_rc 0 "heads after $name"
+}
+rev_case "--branch-label with a slash" "--branch-label 'feature/login': use letters, digits" revision -m x --branch-label feature/login
+rev_case "--branch-label with a dot" "--branch-label 'a.b'" revision -m x --branch-label a.b
+rev_case "--branch-label naming a parent folder" "--branch-label '../x'" revision -m x --branch-label ../x
+rev_case "--branch-label head" "would not read back: .*'head' cannot be a branch label" revision -m x --branch-label head
+rev_case "--branch-label that is a revision id" "would not read back: .*branch label '111111111111' is the id" \
+    revision -m x --branch-label 111111111111
+rev_case "-m with invalid UTF-8" "would not read back: .*invalid UTF-8" revision -m "$(printf 'caf\xe9')"
+run revision -m "ok" --branch-label feature-login
+expect_rc 0 "a valid label is written"
+run heads
+expect_rc 0 "heads reads the labelled revision"
+expect_out "feature-login"
+rm -f $V/*_ok.sql
 
 done_testing

@@ -34,6 +34,11 @@ ini() { # ini FILE LINES...: a configuration for the test database plus LINES
 }
 
 case_rc2 "-c names a missing file" "nope.ini" -c nope.ini upgrade head
+# no mig.ini here or above (the search stops at the folder holding .git)
+mkdir -p lone/.git
+cd lone
+case_rc2 "no mig.ini found" "no mig.ini in .*/lone or any folder above it \\(use -c FILE, or mig init\\)" upgrade head
+cd ..
 MIG_CONFIG=$T_TMP/gone.ini case_rc2 "\$MIG_CONFIG names a missing file" "gone.ini.*MIG_CONFIG" upgrade head
 mkdir -p adir
 case_rc2 "-c names a folder" "adir" -c adir upgrade head
@@ -67,6 +72,8 @@ case_rc2 "binary file" "c_binary.ini:1" -c c_binary.ini upgrade head
 case_rc2 "empty file: no database" "no database given" -c c_empty.ini upgrade head
 ini c_vt.ini 'version_table = bad;name'
 case_rc2 "version_table that is no plain name" "c_vt.ini:4: version_table 'bad;name'" -c c_vt.ini upgrade head
+ini c_vthist.ini 'version_table = mig_history'
+case_rc2 "version_table naming the history table" "c_vthist.ini:4: version_table 'mig_history' is the name of mig's history table" -c c_vthist.ini upgrade head
 ini c_drv.ini 'driver = nosuchdb'
 case_rc2 "unknown driver in the file" "c_drv.ini:4: unknown driver 'nosuchdb'" -c c_drv.ini upgrade head
 printf '[mig]\nscript_location = migrations\nurl = oracle://scott@db/orcl\n' > c_scheme.ini
@@ -76,6 +83,43 @@ case_rc2 "URL with no scheme" "cannot tell the driver from URL 'some/file.db'" -
 printf '[mig]\nscript_location = elsewhere\nurl = %s\n' "$URL" > c_loc.ini
 case_rc2 "script_location that does not exist" "elsewhere/versions" -c c_loc.ini upgrade head
 ini c_tenants.ini '[tenants]'
-case_rc2 "--all-tenants with no tenant source" "all-tenants needs \[tenants\]" -c c_tenants.ini --all-tenants upgrade head
+case_rc2 "--all-tenants with no tenant source" "no tenants: c_tenants.ini has no \[tenants\] list, query or script" -c c_tenants.ini --all-tenants upgrade head
+case_rc2 "mig tenants with no tenant source" "no tenants: c_tenants.ini has no \[tenants\]" -c c_tenants.ini tenants
+ini c_query.ini '[tenants]' "query = SELECT 'acme'"
+case_rc2 "--sql with a [tenants] query" "c_query.ini:5: --sql renders without a connection, and \[tenants\] query needs one" -c c_query.ini --all-tenants upgrade --sql base:head
+printf '[mig]\nscript_location = migrations\nurl = sqlite:t_{tenant}.db\n[tenants]\nlist = a, b\n' > c_dbten.ini
+case_rc2 "--sql for several database tenants" "a script cannot switch databases" -c c_dbten.ini --all-tenants upgrade --sql base:head
+printf '[mig]\nscript_location = migrations\nurl = %s\ndriver = mysql\n' "$URL" > c_mismatch.ini
+case_rc2 "driver in the file that does not match the URL" "driver 'mysql' cannot use URL '.*', which is a sqlite URL" -c c_mismatch.ini upgrade head
+
+# a FIFO named as the configuration, or as the project's template: an error, never a hang
+mkfifo c_fifo.ini
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+case_rc2 "configuration file that is a FIFO" "c_fifo.ini'?: not a regular file" -c c_fifo.ini upgrade head
+case_rc2 "configuration file that is a folder" "migrations'?: Is a directory" -c migrations upgrade head
+mkfifo migrations/template.sql
+case_rc2 "revision template that is a FIFO" "template.sql: cannot read: not a regular file" revision -m fifo
+rm -f migrations/template.sql
+MIG_RUN=("${SAVED_RUN[@]}")
+
+# ${A:-${A:-...}} 30,000 deep: a clear error at its line, not a stack overflow
+{ printf '[mig]\nscript_location = migrations\nurl = '
+  for _ in $(seq 30000); do printf '${MIG_T_UNSET:-'; done; printf '%s' "$URL"
+  for _ in $(seq 30000); do printf '}'; done; echo; } > c_nest.ini
+case_rc2 "\${...} nested too deep" "c_nest.ini:3: \[mig\] url: \\$\{...\} nested more than 32 deep" -c c_nest.ini upgrade head
+
+# many keys load in linear time: 100,000 [post_write_hooks] options take about 10 times as
+# long as 10,000 (a lookup by scanning made it 100 times); 40 leaves room for a noisy machine
+many_keys() { # many_keys FILE N
+    { printf '[mig]\nscript_location = migrations\nurl = %s\n[post_write_hooks]\n' "$URL"
+      seq "$2" | sed 's/.*/h&.opt = v/'; } > "$1"
+}
+many_keys c_10k.ini 10000
+many_keys c_100k.ini 100000
+elapsed_ms() { local t0 t1; t0=$(date +%s%N); "$MIG" -c "$1" current > /dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+t10=$(elapsed_ms c_10k.ini); t100=$(elapsed_ms c_100k.ini)
+[ "$t100" -le $(( (t10 > 5 ? t10 : 5) * 40 )) ] && pass || fail "100,000 keys took $t100 ms, 10,000 took $t10 ms"
+run -c c_100k.ini current
+expect_rc 0 "a file of 100,000 keys"
 
 done_testing

@@ -41,6 +41,13 @@ lua_rev "Lua revision returning a number" "333333333333_lua.lua: the file return
 lua_rev "Lua revision whose upgrade is no function" "333333333333_lua.lua: the returned table has no upgrade function \(upgrade is string\)" \
     'return { upgrade = "CREATE TABLE x (y INTEGER)" }\n'
 lua_rev "Lua revision raising while it loads" "333333333333_lua.lua:3: boom" 'error("boom")\n'
+mkdir -p hooks
+mkfifo hooks/fifomod.lua
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+lua_rev "Lua revision requiring a module that is a FIFO" "333333333333_lua.lua:3: .*fifomod.lua.*cannot read: not a regular file" \
+    'require("fifomod")\nreturn { upgrade = function() end }\n'
+MIG_RUN=("${SAVED_RUN[@]}")
+rm -f hooks/fifomod.lua
 printf "%b%b" "$HEAD" 'return { upgrade = function(db, ctx) end, downgrade = function(db, ctx) end }\n' > $L
 case_rc2 "Lua revision in an offline --sql range" "333333333333_lua.lua: revision 333333333333 is a Lua revision" upgrade --sql head
 rm -f $L
@@ -60,14 +67,38 @@ hook_case "hook script raising while it loads" "hooks/h.lua:1: no hooks today" '
 hook_ini nope.lua
 case_rc2 "hook script that does not exist" "hooks.ini:5: hook script .*nope.lua" -c hooks.ini upgrade head
 
+# a FIFO where a hook script should be: an error naming it, never a hang
+rm -f hooks/h.lua
+mkfifo hooks/h.lua
+hook_ini h.lua
+SAVED_RUN=("${MIG_RUN[@]}"); MIG_RUN=(timeout 60 "${MIG_RUN[@]}")
+case_rc2 "hook script that is a FIFO" "hooks/h.lua: cannot read: not a regular file" -c hooks.ini upgrade head
+MIG_RUN=("${SAVED_RUN[@]}")
+rm -f hooks/h.lua
+
 # tenant scripts
 ten_case() { # ten_case NAME ERR_REGEX SCRIPT_TEXT
     printf '%b' "$3" > hooks/tenants.lua
     printf '[mig]\nscript_location = migrations\nurl = %s\n[tenants]\nscript = hooks/tenants.lua\n' "$URL" > ten.ini
     case_rc2 "$1" "$2" -c ten.ini --all-tenants upgrade head
 }
-ten_case "tenants script returning a number" "tenants.lua: the tenants script must return a list of names, got number" 'return 5\n'
+ten_case "tenants script returning a number" "tenants.lua: the script must return a list of names, got number" 'return 5\n'
 ten_case "tenants script listing a table" "tenants.lua: tenant 2 is a table, not a name" 'return { "a", {} }\n'
-ten_case "tenants script with a syntax error" "tenants.lua:2:" 'return {\n'
+ten_case "tenants script with a syntax error" "tenants.lua:2: syntax error" 'return {\n'
+# the list's length and items may come from metamethods: they run protected too
+ten_case "tenants script whose __len raises" "tenants script failed at .*tenants.lua:1: boom" \
+    'return setmetatable({}, {__len = function() error("boom") end})\n'
+ten_case "tenants script whose __len returns a string" "tenants.lua: object length is not an integer" \
+    'return setmetatable({}, {__len = function() return "many" end})\n'
+ten_case "tenants script whose __index raises" "tenants.lua:1: no such tenant" \
+    'return setmetatable({}, {__len = function() return 1 end, __index = function() error("no such tenant") end})\n'
+ten_case "tenants script raising a table" "tenants.lua:1: table: 0x" 'error({})\n'
+ten_case "tenants function raising nil" "tenants.lua:1: nil\$" 'return function() error(nil) end\n'
+rm -f hooks/tenants.lua
+mkfifo hooks/tenants.lua
+MIG_RUN=(timeout 60 "${SAVED_RUN[@]}")
+case_rc2 "tenants script that is a FIFO" "tenants.lua: cannot read: not a regular file" -c ten.ini --all-tenants upgrade head
+MIG_RUN=("${SAVED_RUN[@]}")
+rm -f hooks/tenants.lua
 
 done_testing

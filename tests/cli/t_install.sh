@@ -32,7 +32,7 @@ want=(
     "$libdir/mig/drivers/mig_driver_sqlite.so"
     "$datadir/mig/templates/template.sql" "$datadir/mig/templates/template.lua"
     "$datadir/mig/example/mig.ini"
-    include/mig/driver.h include/mig/mig.h
+    include/mig/driver.h include/mig/mig.h include/mig/secret.h
     "$libdir/cmake/mig/migConfig.cmake" "$libdir/cmake/mig/migConfigVersion.cmake"
     "$libdir/cmake/mig/migTargets.cmake"
     "$libdir/pkgconfig/mig-driver.pc"
@@ -41,6 +41,7 @@ want=(
     "$datadir/zsh/site-functions/_mig"
     "$datadir/doc/mig/CHANGELOG.md"
 )
+for j in "$MIG_SRC"/schema/*.json; do want+=("$datadir/mig/schema/$(basename "$j")"); done
 for so in $builddrivers; do want+=("$libdir/mig/drivers/$(basename "$so")"); done
 for h in "$MIG_SRC"/hooks/*.lua; do
     [ -f "$h" ] && want+=("$datadir/mig/hooks/$(basename "$h")")
@@ -49,6 +50,17 @@ for f in "${want[@]}"; do
     if [ -f "$prefix/$f" ]; then pass; else fail "cmake --install did not install $f"; fi
 done
 imig=$prefix/bin/mig
+
+# ---- nothing installed names the build machine's folders ----
+# (a packaged mig searched its build's source folder for Lua modules and hooks)
+[ ! -e "$prefix/bin/mig-build-tree" ] && pass || fail "the build-tree marker was installed"
+# (a sanitizer build names its modules by their full path: it is never packaged)
+[ "$(cache MIG_SANITIZE)" = ON ] ||
+for f in "$imig" "$prefix/$libdir"/mig/drivers/*.so; do
+    src_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_SRC" && pwd -P)" || true)
+    build_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_BUILD" && pwd -P)" || true)
+    expect_eq "$src_hits $build_hits" "0 0" "source/build paths in $(basename "$f")"
+done
 
 # ---- the installed mig: version, drivers beside it, a project, the man page ----
 expect_eq "$("$imig" --version)" "$("$MIG" --version)" "installed mig --version"

@@ -136,6 +136,12 @@ mkdir "$T_TMP/proj" && cp -r "$MIG_SRC/migrations" "$T_TMP/proj/" &&
 got=$(cd "$T_TMP/proj" && complete_words upgrade 1a)
 expect_eq "$got" 1a2b3c4d5e60 "bash completion in a project without a database"
 [ -e "$T_TMP/proj/fresh.db" ] && fail "completing a revision id created the database file" || pass
+got=$(complete_words help up)
+expect_eq "$got" upgrade "bash completion of 'mig help up'"
+# from a subfolder the project's mig.ini is found, as mig finds it
+mkdir -p "$T_TMP/proj/migrations/sub"
+got=$(cd "$T_TMP/proj/migrations/sub" && complete_words upgrade 1a)
+expect_eq "$got" 1a2b3c4d5e60 "bash completion in a subfolder of the project"
 
 # zsh (read, not run: zsh may not be installed) lists every command and option
 zsh_file=$MIG_SRC/completions/_mig
@@ -180,6 +186,8 @@ ZSH
         else fail "zsh completion of 'mig upgrade' in the example project lacks $rev: $got"; fi
     done
     [ -e "$T_TMP/proj/fresh.db" ] && fail "zsh completion created the database file" || pass
+    got=$(zcomplete "$T_TMP" "mig help up")
+    printf '%s\n' "$got" | grep -qx upgrade && pass || fail "zsh completion of 'mig help up' lacks upgrade: $got"
 else
     echo "note: zsh (with zpty) not installed: _mig only read, not run"
 fi

@@ -111,6 +111,101 @@ for drv in postgres mysql; do
     done
 done
 
+# A password typed unencoded, with '@', '/' or ':' in it, is split
+# differently by each parser, and a driver's message may quote any piece of
+# it; a keyword string may name it by any alias. No piece may show, and a
+# short piece must not be scrubbed inside other words ("tr***nslate").
+FR='Zx9FRAG'
+frag_urls=(
+    "sqlite://u:$FR@h/x.db" "sqlite:u:$FR@h" "sqlite:///$T_TMP/no/dir/x.db?pwd=$FR"
+    "sqlite:///$T_TMP/no/dir/x.db?passwd=$FR" "sqlite:///$T_TMP/no/dir/x.db?sslpassword=$FR"
+    "nosuchscheme://u:$FR/abc@h/x"
+)
+[ -f "$MIG_DRIVER_PATH/mig_driver_postgres.so" ] && frag_urls+=(
+    "postgresql://postgres:$FR/abc@127.0.0.1:1/x" "postgresql://postgres:a@$FR@127.0.0.1:1/x"
+    "postgresql://postgres:$FR:x@127.0.0.1:1/x" "postgresql://postgres:x:$FR@127.0.0.1:1/x"
+    "postgresql://postgres:$FR?x@127.0.0.1:1/x" "postgresql://postgres:$FR#x@127.0.0.1:1/x"
+    "postgresql://u@127.0.0.1:1/x?password=$FR" "postgresql://u@127.0.0.1:1/x?passwd=$FR"
+    "host=127.0.0.1 port=1 password=$FR" "host=127.0.0.1 port=1 passwd=$FR"
+    "host=127.0.0.1 port=1 pwd=$FR" "host=127.0.0.1 port=1 sslpassword=$FR"
+    "host=127.0.0.1 port=1 password='a b $FR'" "host=127.0.0.1 port=1 password=$FR/x@y"
+)
+[ -f "$MIG_DRIVER_PATH/mig_driver_mysql.so" ] && frag_urls+=(
+    "mysql://root:$FR/abc@127.0.0.1:1/x" "mysql://root:a@$FR@127.0.0.1:1/x"
+    "mysql://root:$FR:x@127.0.0.1:1/x" "mariadb://root:$FR?x@127.0.0.1:1/x"
+)
+for u in "${frag_urls[@]}"; do
+    for j in "" "--json"; do
+        # shellcheck disable=SC2086
+        run $j --url "$u" current
+        if printf '%s\n%s' "$OUT" "$ERR" | grep -Fq -- "$FR"; then
+            fail "mig $j --url '$u' shows a piece of the password: $ERR$OUT"
+        else
+            pass
+        fi
+        if printf '%s\n%s' "$OUT" "$ERR" | grep -Eq '[a-z]\*\*\*[a-z]'; then
+            fail "mig $j --url '$u' scrubs inside words: $ERR$OUT"
+        else
+            pass
+        fi
+    done
+done
+
+# A password of stars is what a masked URL shows: pasting a URL mig printed
+# must fail as usual, at once (the scrubber used to find its own *** again).
+for u in "sqlite:///$T_TMP/no/dir/x.db?password=***" "sqlite:///$T_TMP/no/dir/x.db?password=*" \
+         "sqlite://u:**@h*st/x.db" "postgresql://app:***@127.0.0.1:1/x?bogus=1" \
+         "postgresql://u:*@h*st/db" "mysql://u:**@127.0.0.1:1/x?bogus=1"; do
+    case $u in
+    postgresql*) [ -f "$MIG_DRIVER_PATH/mig_driver_postgres.so" ] || continue ;;
+    mysql*) [ -f "$MIG_DRIVER_PATH/mig_driver_mysql.so" ] || continue ;;
+    esac
+    for cmd in "upgrade head" "current"; do
+        saved=("${MIG_RUN[@]}"); MIG_RUN=(timeout 10 "${saved[@]}")
+        # shellcheck disable=SC2086
+        run --url "$u" $cmd
+        MIG_RUN=("${saved[@]}")
+        # current on a file that is not there is no error: no revision yet
+        if [ "$RC" -eq 1 ] || { [ "$RC" -eq 0 ] && [ "$cmd" = current ]; }; then pass
+        else fail "a password of stars ($u, $cmd): exit $RC (124: it hung): $ERR"; fi
+    done
+done
+
+# A running mig: no core dump (RLIMIT_CORE 0) unless MIG_CORE_DUMPS=1; the
+# password is gone from its argv and environment as /proc (and ps) show
+# them; a post-write hook does not inherit $MIG_DATABASE_URL.
+mkdir -p spin/m/versions
+printf '[mig]\nscript_location = m\n\n[post_write_hooks]\nhooks = env\nenv.type = exec\nenv.executable = ./env.sh\n' > spin/mig.ini
+printf '#!/bin/sh\nenv > "$(dirname "$0")/hook.env"\n' > spin/env.sh && chmod +x spin/env.sh
+printf -- '-- mig:revision 5b0000000001\n-- mig:message spin\n\nreturn { upgrade = function(db) while true do end end, downgrade = function(db) end }\n' \
+    > spin/m/versions/5b0000000001_spin.lua
+spin() { # spin [VAR=VALUE...] MIG [OPTIONS]: start `mig upgrade head` on a revision that runs forever
+    (cd spin && exec env "$@" upgrade head >/dev/null 2>&1) &
+    SPIN=$!
+    local i
+    for i in $(seq 100); do
+        tr '\0' ' ' < "/proc/$SPIN/cmdline" 2>/dev/null | grep -q "upgrade head" && break
+        sleep 0.05
+    done
+    sleep 0.3
+}
+unspin() { kill "$SPIN" 2>/dev/null; wait "$SPIN" 2>/dev/null; }
+spin MIG_DATABASE_URL="sqlite:///$T_TMP/spin.db?password=$PW" "$MIG" --url "sqlite:///$T_TMP/spin.db?password=$PW"
+lim=$(awk '/core file size/ {print $5, $6}' "/proc/$SPIN/limits")
+expect_eq "$lim" "0 0" "a running mig may dump no core"
+if tr '\0' '\n' < "/proc/$SPIN/cmdline" | grep -Fq -- "$PW"; then fail "argv of a running mig shows the password"; else pass; fi
+if tr '\0' '\n' < "/proc/$SPIN/environ" | grep -Fq -- "$PW"; then fail "environ of a running mig shows the password"; else pass; fi
+unspin
+spin MIG_CORE_DUMPS=1 "$MIG" --url "sqlite:///$T_TMP/spin.db"
+lim=$(awk '/core file size/ {print $6}' "/proc/$SPIN/limits")
+[ "$lim" != 0 ] && pass || fail "MIG_CORE_DUMPS=1 still turns core dumps off"
+unspin
+(cd spin && MIG_DATABASE_URL="sqlite:///$T_TMP/spin.db?password=$PW" "$MIG" revision -m hooked >/dev/null 2>&1)
+if [ ! -f spin/hook.env ]; then fail "the post-write hook did not run"
+elif grep -Fq -- "$PW" spin/hook.env; then fail "a post-write hook inherits the password"
+else pass; fi
+rm -f spin/hook.env
+
 # no file under the test folder holds the password, the databases included
 # (.out/.err hold what run() captured, checked above)
 leaks=$(grep -rlaF -- "$PW" "$T_TMP" 2>/dev/null | grep -v -e '/\.out$' -e '/\.err$' -e '/env\.ini$' || true)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "url.h"
+#include "mig/secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +38,14 @@ static void check_masked(const char *url, const char *pw)
         abort();
     }
     free(m);
+    /* a message quoting the URL and the password loses both */
+    char msg[1024];
+    snprintf(msg, sizeof msg, "at %s: \"%s\" refused", url, pw);
+    mig_secret_scrub(msg, sizeof msg, url);
+    if (distinctive(pw, url) && strstr(msg, pw)) {
+        fprintf(stderr, "password '%s' survives scrubbing with '%s': '%s'\n", pw, url, msg);
+        abort();
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +68,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mig_url_mask_buf(s, buf, 1);
     if (mig_url_has_tenant(s))
         free(mig_url_with_tenant(s, "acme"));
+    /* the input scrubbed of itself, and of itself as one password: must end */
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", s);
+    mig_secret_scrub(msg, sizeof msg, s);
+    snprintf(msg, sizeof msg, "x%s %s", s, s);
+    mig_secret_scrub_value(msg, sizeof msg, s);
+    mig_secret_scrub(msg, 1, s);
 
     /* user \x01 password \x01 host/path, the rest as given */
     char *user = s, *pw = strchr(s, '\x01'), *host = NULL;

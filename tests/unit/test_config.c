@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -217,11 +218,94 @@ static void test_config__prefers_the_c_option_to_mig_config(void)
     teardown();
 }
 
+/*
+ * A fresh folder holding .git, so the search for mig.ini above the
+ * current folder stops there (the source tree has a mig.ini of its own).
+ * Returns its real path (static); the test removes it with rm_tree.
+ */
+static const char *fresh_repo(void)
+{
+    static char dir[PATH_MAX];
+    char tmpl[] = "/tmp/mig-unit-config.XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(tmpl));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(tmpl, dir));
+    char git[PATH_MAX + 8];
+    snprintf(git, sizeof git, "%s/.git", dir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(git, 0700), 0);
+    return dir;
+}
+
+static void rm_tree(const char *dir)
+{
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_config__finds_mig_ini_in_a_folder_above(void)
+{
+    mig_config *cfg = NULL;
+    setup();
+    const char *repo = fresh_repo();
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/mig.ini", repo);
+    write_text(path, "[mig]\nversion_table = from_above\nscript_location = db\n");
+    snprintf(path, sizeof path, "%s/a", repo);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/a/b", repo);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(chdir(path), 0);
+    MIG_PASS(ctx, mig_config_load(&cfg, ctx, NULL, 1));
+    CU_ASSERT_STRING_EQUAL(mig_config_path(cfg), "../../mig.ini");
+    CU_ASSERT_STRING_EQUAL(mig_config_dir(cfg), repo);
+    assert_value(cfg, "mig", "version_table", "from_above");
+    mig_config_free(cfg);
+    cfg = NULL;
+    /* the nearest wins */
+    write_text("../mig.ini", "[mig]\nversion_table = nearer\n");
+    MIG_PASS(ctx, mig_config_load(&cfg, ctx, NULL, 1));
+    CU_ASSERT_STRING_EQUAL(mig_config_path(cfg), "../mig.ini");
+    assert_value(cfg, "mig", "version_table", "nearer");
+    mig_config_free(cfg);
+    teardown();
+    rm_tree(repo);
+}
+
+static void test_config__stops_at_a_folder_holding_git(void)
+{
+    mig_config *cfg = NULL;
+    setup();
+    const char *outer = fresh_repo();
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/mig.ini", outer);
+    write_text(path, "[mig]\nversion_table = outside\n");
+    snprintf(path, sizeof path, "%s/inner", outer);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/inner/.git", outer);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/inner/sub", outer);
+    CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(chdir(path), 0);
+    MIG_FAILS(ctx, mig_config_load(&cfg, ctx, NULL, 1), MIG_ECONFIG, "or any folder above it");
+    CU_ASSERT_PTR_NULL(cfg);
+    teardown();
+    rm_tree(outer);
+}
+
 static void test_config__runs_without_a_file_when_none_is_required(void)
 {
     mig_config *cfg = NULL;
     setup();
-    CU_ASSERT_EQUAL_FATAL(chdir(FIX), 0); /* no mig.ini here */
+    const char *repo = fresh_repo();
+    CU_ASSERT_EQUAL_FATAL(chdir(repo), 0); /* no mig.ini here or above */
     MIG_PASS(ctx, mig_config_load(&cfg, ctx, NULL, 0));
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
     CU_ASSERT_STRING_EQUAL(mig_config_path(cfg), "");
@@ -232,16 +316,21 @@ static void test_config__runs_without_a_file_when_none_is_required(void)
     CU_ASSERT_EQUAL(mig_last_error(ctx)->code, 0);
     mig_config_free(cfg);
     teardown();
+    rm_tree(repo);
 }
 
 static void test_config__requires_mig_ini_when_asked(void)
 {
     mig_config *cfg = NULL;
     setup();
-    CU_ASSERT_EQUAL_FATAL(chdir(FIX), 0);
-    MIG_FAILS(ctx, mig_config_load(&cfg, ctx, NULL, 1), MIG_ECONFIG, "'mig.ini' not found");
+    const char *repo = fresh_repo();
+    CU_ASSERT_EQUAL_FATAL(chdir(repo), 0);
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "no mig.ini in %s or any folder above it", repo);
+    MIG_FAILS(ctx, mig_config_load(&cfg, ctx, NULL, 1), MIG_ECONFIG, want);
     CU_ASSERT_PTR_NULL(cfg);
     teardown();
+    rm_tree(repo);
 }
 
 static void test_config__names_a_missing_file_given_with_c(void)
@@ -474,6 +563,38 @@ static void test_config__rejects_malformed_references(void)
     teardown();
 }
 
+static void test_config__limits_the_nesting_of_defaults(void)
+{
+    setup();
+    unsetenv("MIG_T_UNSET");
+    mig_buf in = MIG_BUF_INIT;
+    for (int i = 0; i < 32; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-");
+    mig_buf_puts(&in, "deep");
+    for (int i = 0; i < 32; i++)
+        mig_buf_putc(&in, '}');
+    expect(mig_buf_cstr(&in), "deep");
+    /* one more level is refused before any expansion, naming the file and line */
+    mig_buf_clear(&in);
+    for (int i = 0; i < 33; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-");
+    for (int i = 0; i < 33; i++)
+        mig_buf_putc(&in, '}');
+    char *out = NULL;
+    MIG_FAILS(ctx, mig_config_expand(ctx, mig_buf_cstr(&in), "/", "[mig] url", "mig.ini", 7, &out),
+              MIG_ECONFIG, "mig.ini:7: [mig] url: ${...} nested more than 32 deep");
+    CU_ASSERT_PTR_NULL(out);
+    /* siblings are no nesting: 100,000 of them expand */
+    mig_buf_clear(&in);
+    for (int i = 0; i < 100000; i++)
+        mig_buf_puts(&in, "${MIG_T_UNSET:-${MIG_T_UNSET:-x}}");
+    MIG_PASS(ctx, mig_config_expand(ctx, mig_buf_cstr(&in), "/", "[mig] url", "mig.ini", 7, &out));
+    CU_ASSERT_EQUAL(strlen(out), 100000);
+    free(out);
+    mig_buf_release(&in);
+    teardown();
+}
+
 static void test_config__joins_relative_paths_to_the_base(void)
 {
     struct { const char *base, *rel, *want; } cases[] = {
@@ -532,6 +653,8 @@ static CU_TestInfo tests[] = {
     { "finds mig.ini in the current folder", test_config__finds_mig_ini_in_the_current_folder },
     { "prefers $MIG_CONFIG to the current folder", test_config__prefers_mig_config_to_the_current_folder },
     { "prefers -c to $MIG_CONFIG", test_config__prefers_the_c_option_to_mig_config },
+    { "finds mig.ini in a folder above", test_config__finds_mig_ini_in_a_folder_above },
+    { "stops at a folder holding .git", test_config__stops_at_a_folder_holding_git },
     { "runs without a file when none is required", test_config__runs_without_a_file_when_none_is_required },
     { "requires mig.ini when asked", test_config__requires_mig_ini_when_asked },
     { "names a missing file given with -c", test_config__names_a_missing_file_given_with_c },
@@ -550,6 +673,7 @@ static CU_TestInfo tests[] = {
     { "names an unset variable with path:LINE", test_config__names_an_unset_variable_with_path_and_line },
     { "expands variables, defaults and escapes", test_config__expands_variables_defaults_and_escapes },
     { "rejects malformed references", test_config__rejects_malformed_references },
+    { "limits the nesting of defaults", test_config__limits_the_nesting_of_defaults },
     { "joins relative paths to the base", test_config__joins_relative_paths_to_the_base },
     { "iterates a section in file order", test_config__iterates_a_section_in_file_order },
     CU_TEST_INFO_NULL,

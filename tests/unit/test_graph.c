@@ -269,13 +269,14 @@ static void test_graph__upgrades_a_line_by_relative_steps(void)
     mig_graph_free(g);
 }
 
-static void test_graph__treats_an_applied_upgrade_target_as_done(void)
+static void test_graph__refuses_an_upgrade_target_below_the_current_revision(void)
 {
     mig_graph *g = mk(LINE);
-    PLAN(g, "d", "b", 1, "= d");
+    PLAN_FAILS(g, "d", "b", 1, "b is not a valid upgrade target: it is below the current revision (d)");
     PLAN(g, "c", "c", 1, "= c");
-    PLAN(g, "c", "base", 1, "= c");
-    PLAN(g, "d", "c-1", 1, "= d");
+    PLAN(g, "", "base", 1, "= ");
+    PLAN_FAILS(g, "c", "base", 1, "base is not a valid upgrade target: it is below the current revision (c)");
+    PLAN_FAILS(g, "d", "c-1", 1, "b is not a valid upgrade target");
     mig_graph_free(g);
 }
 
@@ -302,12 +303,13 @@ static void test_graph__downgrades_a_line(void)
     mig_graph_free(g);
 }
 
-static void test_graph__treats_a_downgrade_to_a_later_revision_as_done(void)
+static void test_graph__refuses_a_downgrade_target_above_the_current_revision(void)
 {
     mig_graph *g = mk(LINE);
-    PLAN(g, "b", "c", 0, "= b");
+    PLAN_FAILS(g, "b", "c", 0, "c is not a valid downgrade target: it is above the current revision (b)");
     PLAN(g, "b", "b", 0, "= b");
-    PLAN(g, "", "c", 0, "= ");
+    PLAN_FAILS(g, "", "c", 0, "c is not a valid downgrade target: it is above the current revision (base)");
+    PLAN(g, "", "base", 0, "= ");
     mig_graph_free(g);
 }
 
@@ -386,7 +388,7 @@ static void test_graph__downgrades_one_of_several_bases(void)
 static void test_graph__refuses_a_downgrade_to_a_branch_not_applied(void)
 {
     mig_graph *g = mk(TWO_BASES);
-    PLAN_FAILS(g, "a2", "b1", 0, "cannot downgrade to b1: it is on a branch that is not applied");
+    PLAN_FAILS(g, "a2", "b1", 0, "b1 is not a valid downgrade target: it is on a branch that is not applied");
     mig_graph_free(g);
     g = mk("r a1:r a2:a1 b1:r b2:b1");
     PLAN_FAILS(g, "a2", "b2", 0, "not applied (current: a2)");
@@ -444,7 +446,8 @@ static void test_graph__upgrades_one_branch_by_label(void)
     PLAN(g, "a2 b1", "beta@+1", 1, "+b2[b1>b2] = a2,b2");
     PLAN(g, "", "alpha@+2", 1, "+r[>r] +a1[r>a1] = a1");
     PLAN(g, "", "beta", 1, "+r[>r] +b1[r>b1] +b2[b1>b2] = b2");
-    PLAN(g, "a2", "alpha@base", 1, "= a2");
+    PLAN_FAILS(g, "a2", "alpha@base", 1, "alpha@base is not a valid upgrade target: it is below the current revision (a2)");
+    PLAN(g, "a2", "beta@base", 1, "= a2");
     PLAN_FAILS(g, "", "gamma@head", 1, "unknown branch 'gamma'");
     PLAN_FAILS(g, "", "alpha@b1", 1, "revision b1 is not on that branch");
     mig_graph_free(g);
@@ -490,6 +493,16 @@ static void test_graph__downgrades_through_a_merge(void)
     PLAN(g, "m", "a", 0, "-m[m>a,b] = a,b");
     PLAN(g, "c", "b", 0, "-c[c>m] -m[m>a,b] = a,b");
     PLAN_FAILS(g, "c", "-2", 0, "ambiguous: m merges a, b");
+    /* the hint names the commands that work, and they do */
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a` or `mig downgrade b`");
+    PLAN_FAILS(g, "m", "-1", 0, "ambiguous: m merges a, b");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a` or `mig downgrade b`");
+    PLAN_FAILS(g, "m", "m-1", 0, "ambiguous: m merges a, b");
+    PLAN(g, "m", "b", 0, "-m[m>a,b] = a,b");
+    PLAN_FAILS(g, "a b", "-1", 0, "the database has several current revisions (a, b)");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a-1` or `mig downgrade b-1`");
+    PLAN(g, "a b", "a-1", 0, "-a[a>] = b");
+    PLAN(g, "a b", "b-1", 0, "-b[b>] = a");
     mig_graph_free(g);
 }
 
@@ -994,10 +1007,10 @@ static CU_TestInfo tests[] = {
     { "upgrades a line to head", test_graph__upgrades_a_line_to_head },
     { "upgrades a line to a revision or prefix", test_graph__upgrades_a_line_to_a_revision_or_prefix },
     { "upgrades a line by relative steps", test_graph__upgrades_a_line_by_relative_steps },
-    { "treats an applied upgrade target as done", test_graph__treats_an_applied_upgrade_target_as_done },
+    { "refuses an upgrade target below the current revision", test_graph__refuses_an_upgrade_target_below_the_current_revision },
     { "refuses impossible relative upgrades", test_graph__refuses_impossible_relative_upgrades },
     { "downgrades a line", test_graph__downgrades_a_line },
-    { "treats a downgrade to a later revision as done", test_graph__treats_a_downgrade_to_a_later_revision_as_done },
+    { "refuses a downgrade target above the current revision", test_graph__refuses_a_downgrade_target_above_the_current_revision },
     { "refuses impossible relative downgrades", test_graph__refuses_impossible_relative_downgrades },
     { "counts pending revisions", test_graph__counts_pending_revisions },
     { "refuses an unknown current revision", test_graph__refuses_an_unknown_current_revision },

@@ -7,6 +7,7 @@
 
 #include "unit.h"
 #include "url.h"
+#include "mig/secret.h"
 
 static void expect_mask(const char *url, const char *want)
 {
@@ -149,6 +150,47 @@ static void test_url__masks_into_a_fixed_buffer(void)
     mig_url_mask_buf("x", buf, 0); /* must not write */
 }
 
+static void expect_scrub(const char *url, const char *msg, const char *want)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", msg);
+    mig_secret_scrub(buf, sizeof buf, url);
+    if (strcmp(buf, want) != 0) {
+        fprintf(stderr, "\nscrub(%s, %s) = %s, want %s\n", url, msg, buf, want);
+        CU_FAIL("scrub");
+    }
+}
+
+/* Every piece of the password goes, however a driver split the URL. */
+static void test_url__scrubs_every_piece_of_a_password(void)
+{
+    expect_scrub("postgresql://postgres:Zx9SECRET/abc@127.0.0.1:1/x",
+                 "could not connect to postgres:Zx9SECRET: invalid integer value \"Zx9SECRET\"",
+                 "could not connect to postgres:***: invalid integer value \"***\"");
+    /* a one-letter piece only as a whole word: "translate" stays */
+    expect_scrub("postgresql://postgres:a@Zx9SECRET@127.0.0.1:1/x",
+                 "could not translate host name \"Zx9SECRET@127.0.0.1\" (a)",
+                 "could not translate host name \"***@127.0.0.1\" (***)");
+    expect_scrub("host=h port=1 passwd=Zx9SECRET", "bad string host=h port=1 passwd=Zx9SECRET",
+                 "bad string host=h port=1 passwd=***");
+    expect_scrub("host=h pwd='a b Zx9SECRET'", "pwd is 'a b Zx9SECRET'", "pwd is ***");
+    expect_scrub("mysql://u:p%40ssword@h/x", "user u password p@ssword", "user u *** ***");
+    expect_scrub("sqlite:///x.db?sslpassword=Zx9SECRET", "sqlite:///x.db?sslpassword=Zx9SECRET: no",
+                 "sqlite:///x.db?sslpassword=***: no");
+}
+
+/* A password that is what the mask prints is no loop and no growth. */
+static void test_url__scrubs_a_password_of_stars(void)
+{
+    expect_scrub("postgresql://app:***@h/x?bogus=1", "bad postgresql://app:***@h/x?bogus=1",
+                 "bad postgresql://app:***@h/x?bogus=1");
+    expect_scrub("postgresql://u:*@h*st/db", "no host h*st", "no host h*st");
+    expect_scrub("sqlite:///x.db?password=**", "x **", "x **");
+    char buf[8] = "abcdefg";
+    mig_secret_scrub_value(buf, sizeof buf, "*");
+    CU_ASSERT_STRING_EQUAL(buf, "abcdefg");
+}
+
 static void test_url__replaces_the_tenant_placeholder(void)
 {
     CU_ASSERT(mig_url_has_tenant("postgresql://db/app?options=-csearch_path%3D{tenant}"));
@@ -174,6 +216,8 @@ static CU_TestInfo tests[] = {
     { "masks password query parameters", test_url__masks_password_query_parameters },
     { "masks libpq keyword strings", test_url__masks_libpq_keyword_strings },
     { "masks into a fixed buffer", test_url__masks_into_a_fixed_buffer },
+    { "scrubs every piece of a password", test_url__scrubs_every_piece_of_a_password },
+    { "scrubs a password of stars", test_url__scrubs_a_password_of_stars },
     { "replaces the tenant placeholder", test_url__replaces_the_tenant_placeholder },
     CU_TEST_INFO_NULL,
 };

@@ -433,6 +433,36 @@ struct mig_driver {
                           mig_drv_error *err);
 
     /*
+     * Appended after 0.1.0 without a new ABI number: nothing before them
+     * changed, and a plugin built against the shorter table has a smaller
+     * size, so the loader reads these as absent (MIG_DRIVER_HAS; ident_max
+     * then counts as 0).
+     *
+     * ident_max: the longest identifier (table, constraint, schema or
+     * database name) the server keeps whole, in bytes, or in characters
+     * when ident_max_chars is set; 0 for no limit. The core refuses longer
+     * names before anything runs, since a server that truncates them
+     * (PostgreSQL: 63 bytes) would make two names one.
+     */
+    size_t ident_max;
+    int    ident_max_chars;
+
+    /*
+     * The schema (MySQL: database) that unqualified names are created in
+     * now, NUL-terminated into buf; "" when there is none. The core checks
+     * it after switching a connection to a tenant. Optional.
+     */
+    int (*current_schema)(mig_conn *conn, char *buf, size_t buflen, mig_drv_error *err);
+
+    /*
+     * Does table have column (in the current schema)? Used to bring the
+     * core's own tables up to date. Optional: without it the core takes
+     * its tables for current.
+     */
+    int (*column_exists)(mig_conn *conn, const char *table, const char *column,
+                         int *exists, mig_drv_error *err);
+
+    /*
      * mig test (appended; the ABI number is bumped with the next release's
      * slots): the objects of the current schema that the introspection
      * sink leaves out, through fn, in any order. *kinds is set to the

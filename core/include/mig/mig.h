@@ -61,7 +61,7 @@ typedef struct mig_error {
 
 /* Options as the command line gives them; NULL/0 means "not given". */
 typedef struct mig_options {
-    const char *config_path;     /* -c; else $MIG_CONFIG; else ./mig.ini if present */
+    const char *config_path;     /* -c; else $MIG_CONFIG; else the first mig.ini here or above */
     const char *url;             /* --url; else $MIG_DATABASE_URL; else config */
     const char *driver;          /* --driver; else config; else from the URL scheme */
     const char *driver_path;     /* --driver-path, ':'-separated */
@@ -103,6 +103,13 @@ void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
 int  mig_exit_status(int rc);
 const char *mig_version(void);
 unsigned mig_driver_abi(void);
+/*
+ * The candidate nearest to word when it is close enough to be a typo (one
+ * edit for names of up to 4 characters, two for longer ones; case
+ * ignored, a swap of neighbours counts one), else NULL. mig's own "did you
+ * mean" for config keys, commands and options.
+ */
+const char *mig_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* ---- revisions (read from headers only) ---- */
 
@@ -134,7 +141,11 @@ typedef struct mig_revision {
  */
 int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
 int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
-/* One revision by id, unique prefix, label or symbolic name (head, base). */
+/*
+ * One revision by id, unique prefix, label or symbolic name (head, base).
+ * It reads the body for has_downgrade into the same view the lists hold,
+ * and leaves lists from mig_revisions and mig_heads valid.
+ */
 int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out);
 
 /* ---- the database ---- */
@@ -146,16 +157,62 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 #define MIG_RUN_SQL    (1u << 0) /* print the SQL instead of running it (offline) */
 #define MIG_RUN_RESUME (1u << 1) /* continue a part-way failed revision */
 
-/* One step that ran (or would run), for the caller's report. */
+/*
+ * One step of a run, for the caller's report. Reported once the run has
+ * ended (or right away for --sql), with what became of it: a step applied
+ * inside a transaction that was later rolled back is "rolled_back".
+ */
 typedef struct mig_step_report {
     const char *revision;
     const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
-    double      duration_ms;
+    double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
+    const char *status;        /* "applied", "rolled_back" or "failed" */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
+
+/*
+ * Progress of the running step, as it happens: when it begins, when a Lua
+ * revision calls ctx.progress(done, total), and when it ends. Without a
+ * callback libmig writes these through the logger as plain lines (a start
+ * line, at most one progress line every few seconds, an end line); with
+ * one, the caller shows them (a live line on a terminal, say) and libmig
+ * writes none of them. Tenant workers never call it.
+ */
+typedef enum mig_progress_event {
+    MIG_PROGRESS_BEGIN = 0,
+    MIG_PROGRESS_UPDATE,
+    MIG_PROGRESS_END
+} mig_progress_event;
+typedef struct mig_progress {
+    mig_progress_event event;
+    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table" */
+    const char *detail;     /* ctx.progress: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
+    const char *line;       /* the whole line as libmig would log it */
+    double      elapsed_ms;
+    int         failed;     /* MIG_PROGRESS_END: the step failed */
+} mig_progress;
+typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
+void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
+
+/*
+ * Where the last mig_upgrade / mig_downgrade left the database, true also
+ * after a failure: the version table's rows (NULL-terminated, none at
+ * base), and, when the run failed, one line saying what was undone and
+ * what stays ("rolled back: 2 applied revision(s) undone; the database is
+ * still at base"); "" after a run that succeeded.
+ */
+typedef struct mig_run_result {
+    const char *const *current;
+    size_t      ncurrent;
+    const char *summary;
+    size_t      applied;      /* steps that stay applied */
+    size_t      rolled_back;  /* steps applied, then undone with their transaction */
+    int         known;        /* 0: the run ended before it read the version table */
+} mig_run_result;
+void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 /* Where MIG_RUN_SQL output goes (default: stdout). */
 typedef void (*mig_sql_fn)(void *payload, const char *sql);
 void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
@@ -187,9 +244,12 @@ int mig_pending(mig_ctx *ctx, size_t *n);
 /* ---- check ---- */
 
 typedef struct mig_check_problem {
-    const char *kind;     /* "graph", "pending", "changed", "failed", "heads", "drift" */
+    const char *kind;     /* "graph", "pending", "changed", "failed", "unknown", "drift", or a rule's name */
     const char *revision; /* "" when not about one revision */
     const char *message;  /* one line */
+    const char *path;     /* the revision's file; "" when not about one revision */
+    const char *level;    /* "error" (exit 3), or "warning" (exit 3 only with MIG_CHECK_STRICT) */
+    const char *rule;     /* a warning's rule id ("MIG001"); "" otherwise */
 } mig_check_problem;
 typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
 /*
@@ -198,6 +258,9 @@ typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
  * reporting each problem through fn.
  */
 int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
+/* As mig_check; with MIG_CHECK_STRICT a warning fails the check too. */
+#define MIG_CHECK_STRICT (1u << 0)
+int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload);
 
 /* ---- test ---- */
 
@@ -295,17 +358,22 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, c
  * mig_downgrade, mig_stamp and mig_check run once per tenant (-j at a
  * time, each on its own connection) and report each tenant here as it
  * ends; tenants never started are reported at the end with status
- * "not started". The call returns MIG_EFAIL if any tenant failed.
+ * "not started" and their heads as read then (from = to). The call
+ * returns MIG_EFAIL if any tenant failed.
  */
 typedef struct mig_tenant_report {
     const char *tenant;
-    const char *from;     /* heads before, space-separated; "" = base */
+    const char *from;     /* heads before, space-separated; "" = base; NULL = unknown
+                             (a tenant not started whose state could not be read) */
     const char *to;       /* heads after */
     double      duration_ms;
     const char *status;   /* "ok", "failed", "skipped", "not started" */
     const char *error;    /* "" unless failed */
     size_t      steps;
     const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
+    size_t      index;    /* the tenant's place in the list, from 0 */
+    size_t      total;    /* tenants in the list */
+    size_t      ended;    /* tenants ended so far, this one included ("not started": those that ran) */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);

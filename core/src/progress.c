@@ -1,0 +1,139 @@
+/*
+ * Progress of the running step. Into a pipe or a log file a step is two
+ * lines, `upgrade A -> B  message ...` when it begins and `upgrade A -> B
+ * message  (4 ms)` when it ends, with a progress line from ctx.progress at
+ * most every PLAIN_EVERY_MS in between: a log that gains a line per batch
+ * of a long backfill is a log nobody reads. A caller that draws a live
+ * line (the CLI on a terminal) takes the events instead.
+ */
+#include "progress.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+#define PLAIN_EVERY_MS 5000.0
+
+double mig_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload)
+{
+    ctx->progress_fn = fn;
+    ctx->progress_payload = payload;
+}
+
+/* "12 s", "3 min 5 s", "2 h 4 min": as far as a person cares to know. */
+static void put_duration(mig_buf *b, double ms)
+{
+    long s = (long)(ms / 1000.0 + 0.5);
+    if (s < 60)
+        mig_buf_printf(b, "%ld s", s);
+    else if (s < 3600)
+        mig_buf_printf(b, "%ld min %ld s", s / 60, s % 60);
+    else
+        mig_buf_printf(b, "%ld h %ld min", s / 3600, s % 3600 / 60);
+}
+
+/* "1200/5000 (24%, 310/s, about 12 s left)", or "1200 done (310/s)" without a total. */
+static void put_detail(mig_buf *b, const mig_prog *p, double elapsed)
+{
+    if (p->done < 0)
+        return;
+    double rate = elapsed > 0 ? (double)p->done * 1000.0 / elapsed : 0;
+    if (p->total >= 0) {
+        double pct = p->total > 0 ? 100.0 * (double)p->done / (double)p->total : 100.0;
+        mig_buf_printf(b, "%lld/%lld (%.0f%%", (long long)p->done, (long long)p->total, pct);
+        if (rate > 0) {
+            mig_buf_printf(b, ", %.0f/s", rate);
+            double left = (double)(p->total - p->done) * 1000.0 / rate;
+            if (p->done < p->total && left >= 1000.0) {
+                mig_buf_puts(b, ", about ");
+                put_duration(b, left);
+                mig_buf_puts(b, " left");
+            } else if (p->done < p->total) {
+                mig_buf_puts(b, ", under 1 s left");
+            }
+        }
+        mig_buf_putc(b, ')');
+    } else {
+        mig_buf_printf(b, "%lld done", (long long)p->done);
+        if (rate > 0)
+            mig_buf_printf(b, " (%.0f/s)", rate);
+    }
+}
+
+static void emit(mig_ctx *ctx, mig_progress_event ev, int failed)
+{
+    mig_prog *p = &ctx->prog;
+    double elapsed = mig_now_ms() - p->t0;
+    mig_buf detail = MIG_BUF_INIT, line = MIG_BUF_INIT;
+    put_detail(&detail, p, elapsed);
+    if (ctx->tenant)
+        mig_buf_printf(&line, "tenant %s: ", ctx->tenant);
+    mig_buf_puts(&line, mig_buf_cstr(&p->step));
+    if (ev == MIG_PROGRESS_END)
+        mig_buf_printf(&line, "  %s(%.0f ms)", failed ? "failed " : "", elapsed);
+    else if (detail.len)
+        mig_buf_printf(&line, " ... %s", mig_buf_cstr(&detail));
+    else
+        mig_buf_puts(&line, " ...");
+    if (ctx->progress_fn) {
+        mig_progress e = { ev, mig_buf_cstr(&p->step), mig_buf_cstr(&detail), mig_buf_cstr(&line),
+                           elapsed, failed };
+        ctx->progress_fn(ctx->progress_payload, &e);
+    } else if (!line.oom) {
+        mig_log(ctx, MIG_LOG_INFO, "%s", mig_buf_cstr(&line));
+    }
+    mig_buf_release(&detail);
+    mig_buf_release(&line);
+}
+
+void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, const char *to,
+                        const char *message)
+{
+    mig_prog *p = &ctx->prog;
+    mig_buf_clear(&p->step);
+    mig_buf_printf(&p->step, "%s %s -> %s  %s", direction, from, to, message ? message : "");
+    p->active = 1;
+    p->t0 = p->last_log = mig_now_ms();
+    p->done = p->total = -1;
+    emit(ctx, MIG_PROGRESS_BEGIN, 0);
+}
+
+void mig_progress_update(mig_ctx *ctx, int64_t done, int64_t total)
+{
+    mig_prog *p = &ctx->prog;
+    if (!p->active)
+        return;
+    p->done = done;
+    p->total = total;
+    if (!ctx->progress_fn) {
+        double now = mig_now_ms();
+        if (now - p->last_log < PLAIN_EVERY_MS)
+            return;
+        p->last_log = now;
+    }
+    emit(ctx, MIG_PROGRESS_UPDATE, 0);
+}
+
+void mig_progress_end(mig_ctx *ctx, int failed)
+{
+    mig_prog *p = &ctx->prog;
+    if (!p->active)
+        return;
+    emit(ctx, MIG_PROGRESS_END, failed);
+    p->active = 0;
+}
+
+void mig_progress_release(mig_prog *p)
+{
+    mig_buf_release(&p->step);
+    p->active = 0;
+}

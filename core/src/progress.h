@@ -1,0 +1,34 @@
+/*
+ * The running step as the user sees it: a line when it begins, progress
+ * from ctx.progress, a line when it ends. Through the caller's progress
+ * callback when there is one (a live line on a terminal), else as plain
+ * lines through the logger.
+ */
+#ifndef MIG_PROGRESS_H
+#define MIG_PROGRESS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+typedef struct mig_ctx mig_ctx;
+
+typedef struct mig_prog {
+    int     active;
+    mig_buf step;       /* "upgrade A -> B  message" */
+    double  t0;         /* monotonic ms at the start */
+    double  last_log;   /* last progress line written (plain lines only) */
+    int64_t done, total;/* -1: not reported / not known */
+} mig_prog;
+
+/* Milliseconds on the monotonic clock. */
+double mig_now_ms(void);
+
+void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, const char *to,
+                        const char *message);
+/* ctx.progress(done, total): total < 0 when not known. */
+void mig_progress_update(mig_ctx *ctx, int64_t done, int64_t total);
+void mig_progress_end(mig_ctx *ctx, int failed);
+void mig_progress_release(mig_prog *p);
+
+#endif
