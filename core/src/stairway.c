@@ -32,6 +32,7 @@
 #include "api.h"
 #include "autogen.h"
 #include "revfile.h"
+#include "rules.h"
 #include "schema.h"
 #include "testdata.h"
 #include "url.h"
@@ -634,28 +635,17 @@ static int same_schema(stair *z, const mig_schema *want, const mig_schema *got, 
 
 /* ---- the steps ---- */
 
-/* Is the downgrade section there but holds nothing but blanks and comments? */
+/* MIG001 empty-downgrade, the rule `mig check` warns with: a section with no statement. */
 static int empty_downgrade(stair *z, const mig_rev *r)
 {
+    mig_revbody b;
     if (r->is_lua)
         return 0;
-    mig_revbody b;
     if (mig_revfile_load_body(&b, z->sctx, r) != 0) {
         mig_error_clear(z->sctx);
         return 0;
     }
-    int empty = b.has_downgrade;
-    const char *p = b.data + b.down_off, *end = p + b.down_len;
-    while (empty && p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-            p++;
-        if (p + 1 < end && p[0] == '-' && p[1] == '-') {
-            while (p < end && *p != '\n')
-                p++;
-        } else if (p < end) {
-            empty = 0;
-        }
-    }
+    int empty = mig_rule_empty_downgrade_hits(r, &b, z->drv->table->dialect);
     mig_revbody_release(&b);
     return empty;
 }
@@ -840,7 +830,7 @@ static int stair_step(stair *z, size_t i)
         goto report;
     }
     if ((empty = empty_downgrade(z, r)) != 0)
-        mig_buf_puts(&notes, "the downgrade section is empty");
+        mig_buf_printf(&notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
     if (z->o->data) {
         mig_buf filled = MIG_BUF_INIT;
         rc = mig_testdata_fill(z->sctx, z->s.db, z->drv, s0, s1, &z->counter, &filled);

@@ -78,6 +78,7 @@ untouched
 # --json: one document with every revision's checks
 run --json test
 expect_rc 0 "healthy chain --json"
+expect_json "mig test --json"
 expect_eq "$(printf '%s' "$OUT" | jq -r '[.ok, (.revisions | length), .revisions[1].revision, .revisions[1].checks[2].name, .summary.ok] | @tsv')" \
     "$(printf 'true\t3\tb2\tupgrade again\t3')" "json document"
 untouched
@@ -119,7 +120,7 @@ write_rev $V c3 b2 "empty down" "CREATE TABLE audit (id $INT PRIMARY KEY);" "-- 
 run test
 expect_rc 3 "empty downgrade"
 expect_out "^FAIL +c3  empty down"
-expect_out "warning: the downgrade section is empty"
+expect_out "warning: MIG001 empty-downgrade: the downgrade section is empty"
 expect_out "downgrade: downgrade of c3 does not restore the schema"
 expect_out "left over:"
 expect_out "audit"
@@ -276,6 +277,11 @@ untouched
 fresh
 base_chain
 write_rev $V c3 b2 "empty down" "CREATE TABLE audit (id $INT PRIMARY KEY);" "-- nothing"
+run --json test
+expect_rc 3 "failing chain --json"
+expect_json "mig test --json, a check failed"
+expect_eq "$(printf '%s' "$OUT" | jq -r '[.ok, .error.code, .revisions[2].status, .revisions[2].checks[1].status] | @tsv')" \
+    "$(printf 'false\tcheck\tfailed\tfailed')" "json document of a failure"
 run test --junit "$T_TMP/junit.xml"
 expect_rc 3 "junit"
 if xmllint --noout --schema "$MIG_SRC/tests/junit.xsd" "$T_TMP/junit.xml" 2>"$T_TMP/xmllint.err"; then pass
@@ -302,6 +308,9 @@ expect_rc 2 "scratch is the configured database, spelled another way"
 expect_err "the scratch database is the configured database"
 run --tenant t1 test
 expect_rc 2 "tenant options"
+run --json test --scratch-url "$URL"
+expect_rc 2 "usage error --json"
+expect_json "mig test --json, usage error"
 untouched
 # a scratch database that is not empty is refused
 old_url=$URL old_file=${DB_FILE:-} old_name=${DB_NAME:-}
