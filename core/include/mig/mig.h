@@ -290,14 +290,15 @@ typedef struct mig_test_check {
 
 /*
  * One revision's verdict, in graph order; graph-wide checks ("one head",
- * "target", "downgrade to base") come with revision "".
+ * "snapshot": what the snapshots compare and what not, "target",
+ * "downgrade to base") come with revision "".
  */
 typedef struct mig_test_report {
     const char *revision;
     const char *message;      /* the revision's message */
     const char *path;
     const char *status;       /* "ok", "failed", "irreversible", "skipped" */
-    const char *note;         /* a warning ("the downgrade section is empty"), or "" */
+    const char *note;         /* warnings, one per line ("MIG001 empty-downgrade: ..."), or "" */
     const mig_test_check *checks;
     size_t      nchecks;
     double      duration_ms;
