@@ -1,7 +1,8 @@
 /*
  * mig current [-v]: the revisions in the version table, one per line,
  * nothing at base; with -v each one in full, as `show` prints it. A
- * revision no file declares is an error (exit 2), not a line.
+ * revision no file declares is an error (exit 2), not a line. Pending
+ * contract revisions are said on stderr, so stdout stays the ids.
  */
 #include "cmd.h"
 
@@ -102,8 +103,19 @@ int cmd_current(cli *c)
             }
     }
 
+    /* what `upgrade --expand` left for the contract step; unknown with broken files */
+    const char *const *contract = NULL;
+    size_t ncontract = 0;
+    if (g.revs && mig_pending_contract(c->ctx, (const char *const *)g.current, g.ncurrent, &contract, &ncontract) != 0) {
+        rc = MIG_ENOMEM == mig_last_error(c->ctx)->code ? MIG_ENOMEM : 0;
+        if (rc)
+            goto out;
+        contract = NULL;
+        ncontract = 0;
+    }
     if (c->json) {
         json_t *cur = json_array(), *revs = json_array();
+        json_object_set_new(c->doc, "pending_contract", cli_json_strv(contract));
         for (size_t i = 0; i < g.ncurrent; i++) {
             json_array_append_new(cur, cli_json_str(g.current[i]));
             const mig_revision *r = cli_graph_find(&g, g.current[i]);
@@ -122,6 +134,15 @@ int cmd_current(cli *c)
             cli_put(stdout, g.current[i]);
             putchar('\n');
         }
+    }
+    if (ncontract && !c->quiet) {
+        fprintf(stderr, "%zu contract revision%s pending:", ncontract, ncontract == 1 ? "" : "s");
+        for (size_t i = 0; i < ncontract; i++) {
+            fputc(' ', stderr);
+            cli_put(stderr, contract[i]);
+        }
+        fprintf(stderr, " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
+                        "once the new version of the application is live)\n", ncontract == 1 ? "it" : "them");
     }
 out:
     cli_graph_release(&g);
