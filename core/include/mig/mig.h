@@ -125,13 +125,6 @@ typedef struct mig_revision {
     int is_lua;
     int transactional;         /* 0 with -- mig:transaction false */
     /*
-     * "expand" (the default) or "contract" with -- mig:phase contract: a
-     * revision only the new version of the application can live with
-     * (dropping what the old one still reads), which upgrade --expand
-     * holds back. A static string.
-     */
-    const char *phase;
-    /*
      * 1 or 0 once the file's body has been read (mig_revision_find reads
      * it); -1 in lists, which are built from headers alone.
      */
@@ -140,6 +133,13 @@ typedef struct mig_revision {
     int is_base;
     int is_branch_point;
     int is_merge;
+    /*
+     * "expand" (the default) or "contract" with -- mig:phase contract: a
+     * revision only the new version of the application can live with
+     * (dropping what the old one still reads), which upgrade --expand
+     * holds back. A static string.
+     */
+    const char *phase;
 } mig_revision;
 
 /*
