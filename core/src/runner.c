@@ -1058,7 +1058,8 @@ static int say_held_back(run *r, const mig_strvec *held, const char *target)
         }
         if (mig_strvec_push(&ctx->run_held, rev->id) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        mig_log(ctx, MIG_LOG_INFO, "held back %s  %s  (%s)", rev->id, rev->message ? rev->message : "",
+        int has_msg = rev->message && *rev->message;
+        mig_log(ctx, MIG_LOG_INFO, "held back %s%s%s  (%s)", rev->id, has_msg ? "  " : "", has_msg ? rev->message : "",
                 rev->contract ? "phase contract" : "after a contract revision");
     }
     if (held->n)
@@ -1479,27 +1480,29 @@ typedef struct exec_args {
 /* Guards the parent's run_held, which tenant workers add to at once. */
 static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* A tenant's held-back revisions join the parent's (for mig_last_run); rc, or MIG_ENOMEM. */
+static int merge_held(mig_ctx *top, mig_ctx *child, int rc)
+{
+    if (child->run_held.n == 0)
+        return rc;
+    pthread_mutex_lock(&held_mu);
+    top->run_held_tenants++;
+    for (size_t i = 0; i < child->run_held.n; i++)
+        if (!mig_strvec_contains(&top->run_held, child->run_held.v[i]) &&
+            mig_strvec_push(&top->run_held, child->run_held.v[i]) < 0 && rc == 0)
+            rc = mig_fail(child, MIG_ENOMEM, "out of memory");
+    pthread_mutex_unlock(&held_mu);
+    return rc;
+}
+
 static int exec_tenant(mig_ctx *child, void *payload)
 {
     exec_args *a = payload;
     if (!child->opts.verbose)
         child->opts.quiet = 1; /* one line per tenant, from the caller's report */
     int rc = execute(child, a->target, a->upgrade, a->flags);
-    if (child->run_held.n) {
-        /* the tenant's own lines were quiet: the parent says it once for all */
-        mig_ctx *top = child->parent;
-        pthread_mutex_lock(&held_mu);
-        top->run_held_tenants++;
-        for (size_t i = 0; i < child->run_held.n; i++) {
-            size_t k = 0;
-            while (k < top->run_held.n && strcmp(top->run_held.v[k], child->run_held.v[i]) != 0)
-                k++;
-            if (k == top->run_held.n && mig_strvec_push(&top->run_held, child->run_held.v[i]) < 0 && rc == 0)
-                rc = mig_fail(child, MIG_ENOMEM, "out of memory");
-        }
-        pthread_mutex_unlock(&held_mu);
-    }
-    return rc;
+    /* the tenant's own lines were quiet: the parent says it once for all */
+    return merge_held(child->parent, child, rc);
 }
 
 /* A tenant's offline SQL, kept until every tenant has rendered. */
@@ -1518,6 +1521,8 @@ static void collect_sql(void *payload, const char *sql)
 static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     mig_strvec names = MIG_STRVEC_INIT;
+    mig_strvec_release(&ctx->run_held);
+    ctx->run_held_tenants = 0;
     mig_buf script = MIG_BUF_INIT;
     int rc = 0;
     if (ctx->opts.all_tenants) {
@@ -1578,7 +1583,7 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
         if (rc == 0) {
-            rc = execute(child, target, upgrade, flags);
+            rc = merge_held(ctx, child, execute(child, target, upgrade, flags));
             if (rc)
                 mig_ctx_swap_error(ctx, child);
         } else if (child && ctx->err_code == 0) {

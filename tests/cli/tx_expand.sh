@@ -233,6 +233,12 @@ expect_rc 0 "tenants contract step"
 for t in "$TA" "$TG"; do
     expect_eq "$(tsql "$t" "SELECT version_num FROM mig_version")" a4 "$t at head"
 done
+# offline, per tenant: the script holds the expand step only
+run --json --tenant "$TA" upgrade --sql --expand head
+expect_rc 0 "tenant --sql --expand"
+expect_json "tenant --sql --expand --json"
+expect_eq "$(jget 'd["held_back"]')" '["a3", "a4"]' "tenant --sql held_back"
+expect_eq "$(jget '"t_a2" in d["sql"] and "t_a3" not in d["sql"]')" true "tenant --sql renders the expand step"
 
 # ---- bad phases: a revision-file error naming path:LINE, nothing run ----
 new_db expand_bad
