@@ -34,6 +34,39 @@ static int by_tenant(const void *a, const void *b)
     return strcmp(x ? x : "", y ? y : "");
 }
 
+/* "N contract revision(s) pending: ID ..." on stderr, for one database or one tenant (-q: nothing). */
+static void say_contract(const cli *c, const char *tenant, const char *const *ids, size_t n)
+{
+    if (n == 0 || c->quiet)
+        return;
+    if (tenant) {
+        fputs("tenant ", stderr);
+        cli_put(stderr, tenant);
+        fputs(": ", stderr);
+    }
+    fprintf(stderr, "%zu contract revision%s pending:", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        fputc(' ', stderr);
+        cli_put(stderr, ids[i]);
+    }
+    fprintf(stderr, " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
+                    "once the new version of the application is live)\n", n == 1 ? "it" : "them");
+}
+
+/* A tenant's pending contract revisions, from the heads its status gave (no connection). */
+static void say_contract_tenant(cli *c, const char *tenant, json_t *cur)
+{
+    size_t n = json_array_size(cur);
+    const char **heads = calloc(n + 1, sizeof *heads);
+    const char *const *ids = NULL;
+    size_t nids = 0;
+    for (size_t k = 0; heads && k < n; k++)
+        heads[k] = json_string_value(json_array_get(cur, k));
+    if (heads && mig_pending_contract(c->ctx, heads, n, &ids, &nids) == 0)
+        say_contract(c, tenant, ids, nids);
+    free(heads);
+}
+
 /* With tenants: one line per tenant and head, `TENANT REVISION`. */
 static int current_tenants(cli *c)
 {
@@ -70,6 +103,8 @@ static int current_tenants(cli *c)
                 cli_put(stdout, json_string_value(json_array_get(cur, k)));
                 putchar('\n');
             }
+            if (!err)
+                say_contract_tenant(c, name, cur);
         }
     }
     free(items);
@@ -135,15 +170,7 @@ int cmd_current(cli *c)
             putchar('\n');
         }
     }
-    if (ncontract && !c->quiet) {
-        fprintf(stderr, "%zu contract revision%s pending:", ncontract, ncontract == 1 ? "" : "s");
-        for (size_t i = 0; i < ncontract; i++) {
-            fputc(' ', stderr);
-            cli_put(stderr, contract[i]);
-        }
-        fprintf(stderr, " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
-                        "once the new version of the application is live)\n", ncontract == 1 ? "it" : "them");
-    }
+    say_contract(c, NULL, contract, ncontract);
 out:
     cli_graph_release(&g);
     return rc;

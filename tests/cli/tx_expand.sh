@@ -222,6 +222,11 @@ for t in "$TA" "$TG"; do
     expect_eq "$(tsql "$t" "SELECT version_num FROM mig_version")" a2 "$t stopped before the contract"
 done
 expect_err "--expand held back a3 a4 on 2 tenant\(s\)"
+run --all-tenants current
+expect_rc 0 "tenants current between the steps"
+expect_err "tenant $TA: 1 contract revision pending: a3 "
+expect_err "tenant $TG: 1 contract revision pending: a3 "
+if printf '%s' "$OUT" | grep -q contract; then fail "tenants current: stdout is the ids only"; else pass; fi
 run --json --all-tenants upgrade --expand head
 expect_json "tenants --expand --json"
 expect_eq "$(jget 'd["held_back"]')" '["a3", "a4"]' "held_back"
