@@ -71,6 +71,8 @@ _mig()
             return ;;
         --url | --scratch-url | -x | --tenant | -j | --jobs | --lock-timeout | -m | --message | --rev-id | --branch-label)
             return ;;
+        --phase)
+            COMPREPLY=($(compgen -W "expand contract" -- "$cur")); return ;;
         --head | --depends-on)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")); return ;;
         -r | --rev-range)

@@ -4,6 +4,7 @@
 -- mig:create_date ${create_date}
 -- mig:branch_labels ${branch_labels}
 -- mig:depends_on ${depends_on}
+-- mig:phase ${phase}
 
 -- mig:upgrade
 

@@ -233,6 +233,6 @@ void cli_tenants_begin(cli *c);
 void cli_tenants_end(cli *c);
 
 /* cmd_upgrade.c: shared by upgrade and downgrade */
-int cli_run_migration(cli *c, int down, int sql, int resume);
+int cli_run_migration(cli *c, int down, int sql, int resume, int expand);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * mig current [-v]: the revisions in the version table, one per line,
  * nothing at base; with -v each one in full, as `show` prints it. A
- * revision no file declares is an error (exit 2), not a line.
+ * revision no file declares is an error (exit 2), not a line. Pending
+ * contract revisions are said on stderr, so stdout stays the ids.
  */
 #include "cmd.h"
 
@@ -31,6 +32,39 @@ static int by_tenant(const void *a, const void *b)
     const char *x = json_string_value(json_object_get(*(json_t *const *)a, "tenant"));
     const char *y = json_string_value(json_object_get(*(json_t *const *)b, "tenant"));
     return strcmp(x ? x : "", y ? y : "");
+}
+
+/* "N contract revision(s) pending: ID ..." on stderr, for one database or one tenant (-q: nothing). */
+static void say_contract(const cli *c, const char *tenant, const char *const *ids, size_t n)
+{
+    if (n == 0 || c->quiet)
+        return;
+    if (tenant) {
+        fputs("tenant ", stderr);
+        cli_put(stderr, tenant);
+        fputs(": ", stderr);
+    }
+    fprintf(stderr, "%zu contract revision%s pending:", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        fputc(' ', stderr);
+        cli_put(stderr, ids[i]);
+    }
+    fprintf(stderr, " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
+                    "once the new version of the application is live)\n", n == 1 ? "it" : "them");
+}
+
+/* A tenant's pending contract revisions, from the heads its status gave (no connection). */
+static void say_contract_tenant(cli *c, const char *tenant, json_t *cur)
+{
+    size_t n = json_array_size(cur);
+    const char **heads = calloc(n + 1, sizeof *heads);
+    const char *const *ids = NULL;
+    size_t nids = 0;
+    for (size_t k = 0; heads && k < n; k++)
+        heads[k] = json_string_value(json_array_get(cur, k));
+    if (heads && mig_pending_contract(c->ctx, heads, n, &ids, &nids) == 0)
+        say_contract(c, tenant, ids, nids);
+    free(heads);
 }
 
 /* With tenants: one line per tenant and head, `TENANT REVISION`. */
@@ -69,6 +103,8 @@ static int current_tenants(cli *c)
                 cli_put(stdout, json_string_value(json_array_get(cur, k)));
                 putchar('\n');
             }
+            if (!err)
+                say_contract_tenant(c, name, cur);
         }
     }
     free(items);
@@ -102,8 +138,19 @@ int cmd_current(cli *c)
             }
     }
 
+    /* what `upgrade --expand` left for the contract step; unknown with broken files */
+    const char *const *contract = NULL;
+    size_t ncontract = 0;
+    if (g.revs && mig_pending_contract(c->ctx, (const char *const *)g.current, g.ncurrent, &contract, &ncontract) != 0) {
+        rc = MIG_ENOMEM == mig_last_error(c->ctx)->code ? MIG_ENOMEM : 0;
+        if (rc)
+            goto out;
+        contract = NULL;
+        ncontract = 0;
+    }
     if (c->json) {
         json_t *cur = json_array(), *revs = json_array();
+        json_object_set_new(c->doc, "pending_contract", cli_json_strv(contract));
         for (size_t i = 0; i < g.ncurrent; i++) {
             json_array_append_new(cur, cli_json_str(g.current[i]));
             const mig_revision *r = cli_graph_find(&g, g.current[i]);
@@ -123,6 +170,7 @@ int cmd_current(cli *c)
             putchar('\n');
         }
     }
+    say_contract(c, NULL, contract, ncontract);
 out:
     cli_graph_release(&g);
     return rc;

@@ -6,6 +6,7 @@
 #include "cmd.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static struct {
     const char *message;
@@ -17,6 +18,7 @@ static struct {
     cli_list    depends;
     int         autogenerate;
     int         from_empty;
+    const char *phase;
 } o;
 
 static const cli_opt opts[] = {
@@ -27,6 +29,8 @@ static const cli_opt opts[] = {
     { 0, "splice", NULL, CLI_FLAG, &o.splice, 0, "allow --head to name a revision that is not a head" },
     { 0, "branch-label", "L", CLI_LIST, &o.labels, 0, "label for a new branch (repeatable)" },
     { 0, "depends-on", "R", CLI_LIST, &o.depends, 0, "revision this one depends on (repeatable)" },
+    { 0, "phase", "PHASE", CLI_STRING, &o.phase, 0,
+      "expand (the default) or contract: held back by upgrade --expand" },
     { 0, "autogenerate", NULL, CLI_FLAG, &o.autogenerate, 0,
       "write what the database lacks or has too much" },
     { 0, "from-empty", NULL, CLI_FLAG, &o.from_empty, 0,
@@ -48,7 +52,12 @@ int cmd_revision(cli *c)
         rc = cli_fail(c, MIG_EUSAGE, "option '--from-empty' needs '--autogenerate'");
         goto out;
     }
+    if (o.phase && strcmp(o.phase, "expand") != 0 && strcmp(o.phase, "contract") != 0) {
+        rc = cli_fail(c, MIG_EUSAGE, "option '--phase' must be expand or contract, not '%s'", o.phase);
+        goto out;
+    }
     mig_revision_opts ro = { 0 };
+    ro.contract = o.phase && strcmp(o.phase, "contract") == 0;
     ro.message = o.message;
     ro.rev_id = o.rev_id;
     ro.lua = o.lua;

@@ -1,5 +1,5 @@
 /*
- * mig upgrade TARGET [--sql] [--resume], and the run shared with
+ * mig upgrade TARGET [--sql] [--resume] [--expand], and the run shared with
  * downgrade. libmig prints the progress lines itself, through the logger;
  * here the steps are only collected for --json, and the SQL of an offline
  * (--sql) run is written on stdout, or into the JSON document.
@@ -14,6 +14,7 @@
 static struct {
     int sql;
     int resume;
+    int expand;
 } o;
 
 static const cli_opt opts[] = {
@@ -21,6 +22,8 @@ static const cli_opt opts[] = {
       "print the SQL instead, without connecting" },
     { 0, "resume", NULL, CLI_FLAG, &o.resume, 0,
       "go on at the failed statement of a revision" },
+    { 0, "expand", NULL, CLI_FLAG, &o.expand, 0,
+      "stop before the first pending contract revision on each branch" },
     { 0 }
 };
 
@@ -28,12 +31,14 @@ const cli_spec cmd_upgrade_spec = {
     "TARGET", 1, 1, opts,
     "TARGET is head, heads, a revision id or unique prefix, +N, REV+N,\n"
     "LABEL@head or LABEL@+N. With --sql it may be a range FROM:TO; the\n"
-    "start is base when no FROM is given."
+    "start is base when no FROM is given. With --expand, revisions marked\n"
+    "`-- mig:phase contract`, and those that stand on them, are held back\n"
+    "for a later plain upgrade (docs/zero-downtime.md)."
 };
 
 int cmd_upgrade(cli *c)
 {
-    return cli_run_migration(c, 0, o.sql, o.resume);
+    return cli_run_migration(c, 0, o.sql, o.resume, o.expand);
 }
 
 /* What the callbacks collect; tenant workers may report steps at once. */
@@ -95,7 +100,7 @@ static void on_sql_text(void *payload, const char *sql)
         fputc('\n', stdout);
 }
 
-int cli_run_migration(cli *c, int down, int sql, int resume)
+int cli_run_migration(cli *c, int down, int sql, int resume, int expand)
 {
     const char *target = c->args[0];
     int range = strchr(target, ':') != NULL;
@@ -121,7 +126,7 @@ int cli_run_migration(cli *c, int down, int sql, int resume)
         mig_set_sql_callback(c->ctx, on_sql_text, NULL);
     }
 
-    unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u);
+    unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u) | (expand ? MIG_RUN_EXPAND : 0u);
     int tenants = mig_has_tenants(c->ctx);
     if (tenants)
         cli_tenants_begin(c);
@@ -145,6 +150,8 @@ int cli_run_migration(cli *c, int down, int sql, int resume)
         if (sql)
             json_object_set_new(c->doc, "sql", cli_json_str(r.sql ? r.sql : ""));
         json_object_set_new(c->doc, "steps", r.steps);
+        if (expand)
+            json_object_set_new(c->doc, "held_back", cli_json_strv(res.held_back));
         /* where the database is now, failed or not; null when it was never read (--sql, tenants) */
         if (res.known && !tenants) {
             json_t *cur = json_array();

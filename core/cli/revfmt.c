@@ -119,6 +119,8 @@ void cli_rev_line(FILE *f, const cli_graph *g, const mig_revision *r, unsigned w
         fputs(" (head)", f);
     if (cli_graph_is_current(g, r->id))
         fputs(" (current)", f);
+    if (r->phase && strcmp(r->phase, "contract") == 0)
+        fputs(" (contract)", f);
     if (what & CLI_LINE_TREE) {
         if (r->is_branch_point)
             fputs(" (branchpoint)", f);
@@ -157,6 +159,8 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
         comma_list(f, r->labels);
         fputc('\n', f);
     }
+    if (r->phase && strcmp(r->phase, "contract") == 0)
+        fputs("Phase: contract (held back by upgrade --expand)\n", f);
     fputs("Path: ", f);
     cli_put(f, r->path);
     fputs("\n\n", f);
@@ -197,6 +201,7 @@ json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r)
     json_object_set_new(o, "path", cli_json_str(r->path));
     json_object_set_new(o, "lua", json_boolean(r->is_lua));
     json_object_set_new(o, "transactional", json_boolean(r->transactional));
+    json_object_set_new(o, "phase", cli_json_str(r->phase ? r->phase : "expand"));
     /* null only when the body could not be read; running it will say why */
     json_object_set_new(o, "has_downgrade", r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
     json_object_set_new(o, "head", json_boolean(r->is_head));

@@ -661,6 +661,7 @@ static int build_views(mig_ctx *ctx)
         ctx->next_storage[at++] = NULL;
         v->is_lua = r->is_lua;
         v->transactional = r->transactional;
+        v->phase = mig_rev_phase(r);
         v->has_downgrade = -1; /* headers only: see mig_revision_find */
         v->is_head = mig_graph_nchildren(g, r) == 0;
         v->is_base = r->down.n == 0;

@@ -252,15 +252,35 @@ static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payloa
             applied_known = 1;
         mig_error_clear(ctx);
     }
+    /*
+     * Between the two steps of a deploy (upgrade --expand, then upgrade)
+     * the contract revisions are pending by design; they are pending all
+     * the same, errors like the others, but each says it waits for the
+     * contract step so the report reads as the expected state it is.
+     */
+    unsigned char *held = NULL;
+    if (rc == 0 && applied_known && pending) {
+        held = calloc(mig_graph_count(g) + 1, 1);
+        if (held == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        else if (mig_graph_held_back(held, ctx, g, (const char *const *)heads.v, heads.n) != 0)
+            rc = mig_last_error(ctx)->code == MIG_ENOMEM ? MIG_ENOMEM : 0;
+    }
     /* each pending revision by name, oldest first, as upgrade would apply them */
     for (size_t i = 0; rc == 0 && applied_known && pending && i < mig_graph_count(g); i++) {
         const mig_rev *rev = mig_graph_at(g, i);
         if (applied[i])
             continue;
-        char *m = mig_aprintf("not applied: %s", rev->message && *rev->message ? rev->message : "(no message)");
+        const char *msg = rev->message && *rev->message ? rev->message : "(no message)";
+        char *m = !held[i] ? mig_aprintf("not applied: %s", msg)
+                  : rev->contract ? mig_aprintf("not applied: %s (contract revision: held back by `upgrade --expand` "
+                                                "until the new version of the application is live)", msg)
+                                  : mig_aprintf("not applied: %s (stands on a contract revision: held back by "
+                                                "`upgrade --expand`)", msg);
         report_at(fn, payload, "pending", rev, m ? m : "not applied", &problems);
         free(m);
     }
+    free(held);
     for (size_t i = 0; rc == 0 && i < a.revs.n; i++) {
         const mig_rev *rev = NULL;
         if (mig_graph_find(&rev, ctx, g, a.revs.v[i]) != 0 || strcmp(rev->id, a.revs.v[i]) != 0) {

@@ -40,6 +40,8 @@ void mig_ctx_free(mig_ctx *ctx)
     mig_buf_release(&ctx->run_to);
     mig_strvec_release(&ctx->run_current);
     mig_buf_release(&ctx->run_summary);
+    mig_strvec_release(&ctx->run_held);
+    mig_strvec_release(&ctx->pending_contract);
     mig_progress_release(&ctx->prog);
     mig_buf_release(&ctx->err_message);
     mig_buf_release(&ctx->err_detail);

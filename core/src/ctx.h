@@ -67,6 +67,9 @@ struct mig_ctx {
     mig_strvec    run_current;
     mig_buf       run_summary;
     size_t        run_applied, run_rolled_back;
+    mig_strvec    pending_contract; /* mig_pending_contract's answer */
+    mig_strvec    run_held;      /* MIG_RUN_EXPAND: revisions held back (tenants: their union) */
+    size_t        run_held_tenants; /* tenants that held some back */
     mig_tenant_fn tenant_fn;
     void         *tenant_payload;
 

@@ -1021,6 +1021,7 @@ enum {
     M_LINE    = 4,  /* scratch: a lineage or ancestry */
     M_TMP     = 8,  /* scratch */
     M_HEAD    = 16, /* in the version table */
+    M_HELD    = 32, /* held back by MIG_PLAN_EXPAND */
 };
 
 typedef struct planner {
@@ -1421,6 +1422,7 @@ void mig_plan_free(mig_plan *plan)
     }
     free(plan->steps);
     mig_strvec_release(&plan->final_heads);
+    mig_strvec_release(&plan->held_back);
     free(plan);
 }
 
@@ -1667,10 +1669,57 @@ static int upgrade_target_check(planner *p, const resolved *r)
     return rc;
 }
 
+/*
+ * Expand: take every M_SET contract revision out of the set, with all the
+ * M_SET revisions that stand on one (children, merges, depends_on), and
+ * mark them M_HELD. Only what stands on a contract revision waits: the
+ * other branches, and the revisions before it on its own, still run.
+ */
+static int hold_back(planner *p)
+{
+    const mig_graph *g = p->g;
+    size_t *seeds = malloc((g->n ? g->n : 1) * sizeof *seeds);
+    size_t nseeds = 0;
+    if (seeds == NULL)
+        return -1;
+    clear_bit(p, M_HELD);
+    for (size_t i = 0; i < g->n; i++)
+        if ((p->mark[i] & M_SET) && g->nodes[i].rev.contract)
+            seeds[nseeds++] = i;
+    mark_up_down(g, p->mark, p->stk, seeds, nseeds, M_HELD, 1, ALL_LINKS);
+    free(seeds);
+    for (size_t i = 0; i < g->n; i++) {
+        if (!(p->mark[i] & M_SET))
+            p->mark[i] &= (unsigned char)~M_HELD;
+        if (p->mark[i] & M_HELD)
+            p->mark[i] &= (unsigned char)~M_SET;
+    }
+    return 0;
+}
+
+static int held_list(mig_strvec *out, const planner *p)
+{
+    for (size_t i = 0; i < p->g->n; i++)
+        if ((p->mark[i] & M_HELD) && mig_strvec_push(out, p->g->nodes[i].rev.id) < 0)
+            return -1;
+    return 0;
+}
+
 int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
                    const char *const *current, size_t ncurrent,
                    const char *target, int upgrade)
 {
+    return mig_graph_plan_ex(out, ctx, g, current, ncurrent, target, upgrade, 0);
+}
+
+int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
+                      const char *const *current, size_t ncurrent,
+                      const char *target, int upgrade, unsigned flags)
+{
+    if ((flags & MIG_PLAN_EXPAND) && !upgrade) {
+        *out = NULL;
+        return mig_fail(ctx, MIG_EUSAGE, "--expand is an upgrade option: a downgrade has no phases to hold back");
+    }
     *out = NULL;
     planner p;
     resolved r = { NULL, 0, 0, NONE, NONE };
@@ -1690,7 +1739,9 @@ int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
         for (size_t i = 0; i < g->n; i++)
             if (p.mark[i] & M_APPLIED)
                 p.mark[i] &= (unsigned char)~M_SET;
-        if (plan_upgrade(plan, &p) < 0)
+        if ((flags & MIG_PLAN_EXPAND) && (hold_back(&p) < 0 || held_list(&plan->held_back, &p) < 0))
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        else if (plan_upgrade(plan, &p) < 0)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     } else if (rc == 0) {
         rc = downgrade_set(&p, &r);
@@ -1766,6 +1817,25 @@ int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
     if (rc == 0)
         for (size_t i = 0; i < g->n; i++)
             out[i] = (p.mark[i] & M_APPLIED) != 0;
+    planner_release(&p);
+    return rc;
+}
+
+int mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                        const char *const *current, size_t ncurrent)
+{
+    planner p;
+    int rc = planner_init(&p, ctx, g, current, ncurrent);
+    if (rc == 0) {
+        for (size_t i = 0; i < g->n; i++)
+            if (!(p.mark[i] & M_APPLIED))
+                p.mark[i] |= M_SET;
+        if (hold_back(&p) < 0)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        for (size_t i = 0; i < g->n; i++)
+            out[i] = (p.mark[i] & M_HELD) != 0;
     planner_release(&p);
     return rc;
 }

@@ -75,7 +75,15 @@ typedef struct mig_plan {
     mig_plan_step *steps;
     size_t         nsteps;
     mig_strvec     final_heads; /* the version table after the whole plan */
+    mig_strvec     held_back;   /* MIG_PLAN_EXPAND: pending revisions left out, parents first */
 } mig_plan;
+
+/*
+ * Plan flag: leave out every pending contract revision (-- mig:phase
+ * contract) and whatever stands on one, through down_revision or
+ * depends_on; upgrade only (MIG_EUSAGE for a downgrade).
+ */
+#define MIG_PLAN_EXPAND 1u
 
 /*
  * Plan from `current` (the version table's rows; may be empty) to
@@ -90,6 +98,10 @@ typedef struct mig_plan {
 int  mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
                     const char *const *current, size_t ncurrent,
                     const char *target, int upgrade);
+/* As mig_graph_plan, with MIG_PLAN_* flags. */
+int  mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
+                       const char *const *current, size_t ncurrent,
+                       const char *target, int upgrade, unsigned flags);
 /*
  * Plan for `stamp`: the version table rows after stamping targets over
  * current (purge=1 ignores current), without running anything.
@@ -110,5 +122,12 @@ int  mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g,
  */
 int  mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
                        const char *const *current, size_t ncurrent);
+/*
+ * As mig_graph_applied, out[i] = 1 when the revision at index i is one
+ * `upgrade --expand heads` would hold back given current: a pending
+ * contract revision, or a pending one standing on such a revision.
+ */
+int  mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
+                         const char *const *current, size_t ncurrent);
 
 #endif

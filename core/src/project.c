@@ -24,6 +24,7 @@ static const char default_sql_template[] =
     "-- mig:create_date ${create_date}\n"
     "-- mig:branch_labels ${branch_labels}\n"
     "-- mig:depends_on ${depends_on}\n"
+    "-- mig:phase ${phase}\n"
     "\n"
     "-- mig:upgrade\n"
     "\n"
@@ -38,6 +39,7 @@ static const char default_lua_template[] =
     "-- mig:create_date ${create_date}\n"
     "-- mig:branch_labels ${branch_labels}\n"
     "-- mig:depends_on ${depends_on}\n"
+    "-- mig:phase ${phase}\n"
     "\n"
     "return {\n"
     "  upgrade = function(db, ctx)\n"
@@ -477,6 +479,47 @@ static char *fill_sections(char *text, const char *up, const char *down)
     return mig_buf_detach(&out);
 }
 
+/* Does the rendered header declare the phase itself (a template with ${phase})? */
+static int has_phase_line(const char *text)
+{
+    for (const char *line = text; *line;) {
+        if (strncmp(line, "-- mig:phase ", 13) == 0)
+            return 1;
+        const char *eol = strchr(line, '\n');
+        if (eol == NULL)
+            break;
+        line = eol + 1;
+    }
+    return 0;
+}
+
+/*
+ * A project template older than ${phase}: the contract line goes after
+ * the revision line, so `--phase contract` is never lost. Takes text,
+ * returns the new text (NULL on oom).
+ */
+static char *add_phase_line(char *text)
+{
+    mig_buf out = MIG_BUF_INIT;
+    int placed = 0;
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t llen = eol ? (size_t)(eol - line) + 1 : strlen(line);
+        mig_buf_put(&out, line, llen);
+        if (!placed && strncmp(line, "-- mig:revision ", 16) == 0) {
+            if (eol == NULL)
+                mig_buf_putc(&out, '\n');
+            mig_buf_puts(&out, "-- mig:phase contract\n");
+            placed = 1;
+        }
+        line += llen;
+    }
+    if (!placed)
+        mig_buf_puts(&out, "-- mig:phase contract\n");
+    free(text);
+    return mig_buf_detach(&out);
+}
+
 static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_strvec *down, char **path_out)
 {
     const char *loc;
@@ -544,10 +587,14 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     for (char *p = msg; p && *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    const char *keys[] = { "revision", "down_revision", "message", "create_date", "branch_labels", "depends_on" };
+    const char *keys[] = { "revision", "down_revision", "message", "create_date", "branch_labels", "depends_on",
+                           "phase" };
+    /* expand is the default: its line goes, as empty labels' does */
     const char *vals[] = { id, mig_buf_cstr(&downs), msg ? msg : "", date, mig_buf_cstr(&labels),
-                           mig_buf_cstr(&depends) };
-    char *text = tpl ? render(tpl, keys, vals, 6) : NULL;
+                           mig_buf_cstr(&depends), o->contract ? "contract" : "" };
+    char *text = tpl ? render(tpl, keys, vals, 7) : NULL;
+    if (text && o->contract && !has_phase_line(text))
+        text = add_phase_line(text);
     if (text && !o->lua && (o->upgrade_sql || o->downgrade_sql))
         text = fill_sections(text, o->upgrade_sql, o->downgrade_sql);
     char *slug = slug_of(msg ? msg : "");

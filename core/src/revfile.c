@@ -277,11 +277,16 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_COUNT };
+enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_PHASE, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "revision", "down_revision", "message", "create_date",
-    "branch_labels", "depends_on", "transaction",
+    "branch_labels", "depends_on", "transaction", "phase",
 };
+
+const char *mig_rev_phase(const mig_rev *rev)
+{
+    return rev->contract ? "contract" : "expand";
+}
 
 /*
  * The header parser proper. Returns 1 in *need_more when data is a prefix
@@ -416,6 +421,18 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 else {
                     rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                  "'mig:transaction' must be true or false, not '%.*s'",
+                                 (int)vlen, val);
+                    goto fail;
+                }
+                break;
+            case K_PHASE:
+                if (vlen == 8 && memcmp(val, "contract", 8) == 0)
+                    out->contract = 1;
+                else if (vlen == 6 && memcmp(val, "expand", 6) == 0)
+                    out->contract = 0;
+                else {
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                 "'mig:phase' must be expand or contract, not '%.*s'",
                                  (int)vlen, val);
                     goto fail;
                 }

@@ -25,6 +25,7 @@ typedef struct mig_rev {
     mig_strvec depends;     /* depends_on (ids, prefixes or labels as written) */
     int        is_lua;
     int        transactional; /* 0 with "-- mig:transaction false" */
+    int        contract;      /* 1 with "-- mig:phase contract" (default: expand) */
     int        header_lines;  /* lines taken by the header */
     int        down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
     int        depends_line;  /* line of "-- mig:depends_on", 0 if none */
@@ -63,6 +64,14 @@ void mig_revbody_release(mig_revbody *body);
 
 /* hex SHA-256 of data into out[65]. */
 void mig_sha256_hex(const void *data, size_t len, char out[65]);
+
+/*
+ * "contract" or "expand": the phase a revision declares, as the header,
+ * `mig show` and the JSON revision object spell it. `mig upgrade --expand`
+ * stops before contract revisions; lint may expect destructive steps
+ * (DROP COLUMN ...) only in them.
+ */
+const char *mig_rev_phase(const mig_rev *rev);
 
 /* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
 int mig_rev_id_valid(const char *id);

@@ -15,6 +15,7 @@
  * with its progress recorded in mig_history so a failure part-way can be
  * resumed at the failed statement.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1028,6 +1029,46 @@ static int config_flags(run *r)
     return rc;
 }
 
+static unsigned plan_flags(const run *r)
+{
+    return (r->flags & MIG_RUN_EXPAND) ? MIG_PLAN_EXPAND : 0u;
+}
+
+/* The plan from the version table as last read (r->heads). */
+static int make_plan(run *r, const char *target, int upgrade)
+{
+    return mig_graph_plan_ex(&r->plan, r->ctx, r->g, (const char *const *)r->heads.v, r->heads.n, target,
+                             upgrade, plan_flags(r));
+}
+
+/*
+ * --expand: say which pending revisions wait for the contract step, and
+ * keep them for mig_last_run. Each on its own line, as steps are, then
+ * the way on.
+ */
+static int say_held_back(run *r, const mig_strvec *held, const char *target)
+{
+    mig_ctx *ctx = r->ctx;
+    mig_strvec_release(&ctx->run_held);
+    for (size_t i = 0; i < held->n; i++) {
+        const mig_rev *rev = NULL;
+        if (mig_graph_find(&rev, ctx, r->g, held->v[i]) != 0 || rev == NULL) {
+            mig_error_clear(ctx);
+            continue;
+        }
+        if (mig_strvec_push(&ctx->run_held, rev->id) < 0)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        int has_msg = rev->message && *rev->message;
+        mig_log(ctx, MIG_LOG_INFO, "held back %s%s%s  (%s)", rev->id, has_msg ? "  " : "", has_msg ? rev->message : "",
+                rev->contract ? "phase contract" : "after a contract revision");
+    }
+    if (held->n)
+        mig_log(ctx, MIG_LOG_INFO, "--expand held back %zu revision(s); once the new version of the "
+                                   "application is live, a plain `mig upgrade %s` applies them",
+                held->n, target);
+    return 0;
+}
+
 /* Offline: `FROM:TO`, or TO from base (upgrade). */
 static int offline_run(run *r, const char *target, int upgrade)
 {
@@ -1068,7 +1109,8 @@ static int offline_run(run *r, const char *target, int upgrade)
         rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
     if (rc == 0) {
         r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
-        rc = mig_graph_plan(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to, upgrade);
+        rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to, upgrade,
+                               plan_flags(r));
     }
     if (rc == 0)
         rc = load_bodies(r);
@@ -1081,6 +1123,8 @@ static int offline_run(run *r, const char *target, int upgrade)
         rc = run_plan(r, 0);
     if (rc == 0)
         rc = emit_offline(r);
+    if (rc == 0)
+        rc = say_held_back(r, &r->plan->held_back, to);
     mig_strvec_release(&cur);
     free(from);
     return rc;
@@ -1197,6 +1241,8 @@ void mig_last_run(mig_ctx *ctx, mig_run_result *out)
     out->applied = ctx->run_applied;
     out->rolled_back = ctx->run_rolled_back;
     out->known = ctx->run_known;
+    out->held_back = ctx->run_held.n ? (const char *const *)ctx->run_held.v : none;
+    out->nheld_back = ctx->run_held.n;
 }
 
 static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
@@ -1210,6 +1256,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     ctx->run_applied = ctx->run_rolled_back = 0;
     mig_strvec_release(&ctx->run_current);
     mig_buf_clear(&ctx->run_summary);
+    mig_strvec_release(&ctx->run_held);
     r.ctx = ctx;
     r.flags = flags;
     int rc = config_flags(&r);
@@ -1261,10 +1308,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         if (rc)
             goto out;
         if (r.heads.n) {
-            mig_plan *p = NULL;
-            int prc = mig_graph_plan(&p, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, 1);
-            size_t n = p ? p->nsteps : 1;
-            mig_plan_free(p);
+            int prc = make_plan(&r, target, 1);
+            size_t n = r.plan ? r.plan->nsteps : 1;
             mig_error_clear(ctx);
             if (prc == 0 && n == 0) {
                 mig_failed f;
@@ -1281,9 +1326,12 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
                         mig_strvec_push(&ctx->run_current, r.heads.v[i]);
                     ctx->run_known = 1;
                     say_nothing_to_do(ctx, &r.heads);
+                    rc = say_held_back(&r, &r.plan->held_back, target);
                     goto out;
                 }
             }
+            mig_plan_free(r.plan);
+            r.plan = NULL;
         }
         mig_strvec_release(&r.heads);
     }
@@ -1320,7 +1368,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     int64_t resume_at = 0;
     if (rc == 0 && found) {
         /* --resume: the failed revision must be the first step, unchanged up to where it stopped */
-        rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        rc = make_plan(&r, target, upgrade);
         if (rc == 0 && (r.plan->nsteps == 0 || strcmp(r.plan->steps[0].rev->id, f.revision) != 0))
             rc = mig_fail(ctx, MIG_EPARTIAL, "cannot resume: revision %s is not the next step toward '%s'",
                           f.revision, target);
@@ -1354,7 +1402,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         goto out;
 
     if (r.plan == NULL) {
-        rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+        rc = make_plan(&r, target, upgrade);
         if (rc)
             goto out;
         rc = load_bodies(&r);
@@ -1378,7 +1426,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (rc == 0)
-            rc = mig_graph_plan(&r.plan, ctx, r.g, (const char *const *)r.heads.v, r.heads.n, target, upgrade);
+            rc = make_plan(&r, target, upgrade);
         if (rc == 0)
             rc = load_bodies(&r);
         if (rc == 0)
@@ -1387,6 +1435,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (rc == 0) {
         ctx->run_steps = r.steps_applied;
         join_heads(&ctx->run_to, &r.plan->final_heads);
+        rc = say_held_back(&r, &r.plan->held_back, target);
     }
     if (rc)
         mig_lua_hooks_on_error(r.lua, r.cur_rev, upgrade);
@@ -1428,12 +1477,32 @@ typedef struct exec_args {
     unsigned    flags;
 } exec_args;
 
+/* Guards the parent's run_held, which tenant workers add to at once. */
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A tenant's held-back revisions join the parent's (for mig_last_run); rc, or MIG_ENOMEM. */
+static int merge_held(mig_ctx *top, mig_ctx *child, int rc)
+{
+    if (child->run_held.n == 0)
+        return rc;
+    pthread_mutex_lock(&held_mu);
+    top->run_held_tenants++;
+    for (size_t i = 0; i < child->run_held.n; i++)
+        if (!mig_strvec_contains(&top->run_held, child->run_held.v[i]) &&
+            mig_strvec_push(&top->run_held, child->run_held.v[i]) < 0 && rc == 0)
+            rc = mig_fail(child, MIG_ENOMEM, "out of memory");
+    pthread_mutex_unlock(&held_mu);
+    return rc;
+}
+
 static int exec_tenant(mig_ctx *child, void *payload)
 {
     exec_args *a = payload;
     if (!child->opts.verbose)
         child->opts.quiet = 1; /* one line per tenant, from the caller's report */
-    return execute(child, a->target, a->upgrade, a->flags);
+    int rc = execute(child, a->target, a->upgrade, a->flags);
+    /* the tenant's own lines were quiet: the parent says it once for all */
+    return merge_held(child->parent, child, rc);
 }
 
 /* A tenant's offline SQL, kept until every tenant has rendered. */
@@ -1452,6 +1521,8 @@ static void collect_sql(void *payload, const char *sql)
 static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     mig_strvec names = MIG_STRVEC_INIT;
+    mig_strvec_release(&ctx->run_held);
+    ctx->run_held_tenants = 0;
     mig_buf script = MIG_BUF_INIT;
     int rc = 0;
     if (ctx->opts.all_tenants) {
@@ -1512,7 +1583,7 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
         if (rc == 0) {
-            rc = execute(child, target, upgrade, flags);
+            rc = merge_held(ctx, child, execute(child, target, upgrade, flags));
             if (rc)
                 mig_ctx_swap_error(ctx, child);
         } else if (child && ctx->err_code == 0) {
@@ -1540,7 +1611,18 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     if (rc)
         return rc;
     exec_args a = { target, upgrade, flags };
-    return mig_tenant_foreach(ctx, exec_tenant, &a);
+    mig_strvec_release(&ctx->run_held);
+    ctx->run_held_tenants = 0;
+    rc = mig_tenant_foreach(ctx, exec_tenant, &a);
+    if (ctx->run_held.n) {
+        mig_buf ids = MIG_BUF_INIT;
+        join_heads(&ids, &ctx->run_held);
+        mig_log(ctx, MIG_LOG_INFO, "--expand held back %s on %zu tenant(s); once the new version of the "
+                                   "application is live, a plain `mig upgrade %s` applies them",
+                mig_buf_cstr(&ids), ctx->run_held_tenants, target);
+        mig_buf_release(&ids);
+    }
+    return rc;
 }
 
 int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -1558,6 +1640,8 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "downgrade needs a TARGET (e.g. -1 or base)");
     if (flags & MIG_RUN_RESUME)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
+    if (flags & MIG_RUN_EXPAND)
+        return mig_fail(ctx, MIG_EUSAGE, "--expand applies to upgrade only: a downgrade has no phases to hold back");
     return dispatch(ctx, target, 0, flags);
 }
 
@@ -1700,6 +1784,32 @@ int mig_pending(mig_ctx *ctx, size_t *n)
         rc = mig_current(ctx, &cur, &ncur);
     if (rc == 0)
         rc = mig_graph_pending(n, ctx, g, cur, ncur);
+    return rc;
+}
+
+int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurrent,
+                         const char *const **out, size_t *n)
+{
+    static const char *const none[] = { NULL };
+    mig_graph *g;
+    mig_strvec_release(&ctx->pending_contract);
+    *out = none;
+    *n = 0;
+    int rc = mig_ctx_graph(ctx, &g);
+    unsigned char *held = NULL;
+    if (rc == 0 && (held = calloc(mig_graph_count(g) + 1, 1)) == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = mig_graph_held_back(held, ctx, g, current, ncurrent);
+    for (size_t i = 0; rc == 0 && i < mig_graph_count(g); i++)
+        if (held[i] && mig_graph_at(g, i)->contract &&
+            mig_strvec_push(&ctx->pending_contract, mig_graph_at(g, i)->id) < 0)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    free(held);
+    if (rc == 0 && ctx->pending_contract.n) {
+        *out = (const char *const *)ctx->pending_contract.v;
+        *n = ctx->pending_contract.n;
+    }
     return rc;
 }
 

@@ -38,4 +38,5 @@ run_doc lua docs/lua.md
 run_doc tenants_sqlite docs/tenants.md "Walk-through: a SQLite file per tenant"
 run_doc adopting docs/adopting.md
 run_doc testing docs/testing.md "Walk-through"
+run_doc zero_downtime docs/zero-downtime.md "A worked example"
 done_testing

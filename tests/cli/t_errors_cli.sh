@@ -44,6 +44,8 @@ case_rc2 "command without its TARGET" "'upgrade' needs TARGET" upgrade
 case_rc2 "extra argument" "unexpected argument 'extra'" upgrade head extra
 case_rc2 "revision without -m" "'revision' needs -m MSG" revision
 case_rc2 "revision with an empty -m" "'revision' needs -m MSG" revision -m ""
+case_rc2 "revision --phase that is neither expand nor contract" "option '--phase' must be expand or contract, not 'later'" revision -m x --phase later
+case_rc2 "downgrade --expand" "unknown option '--expand'" downgrade --expand base
 
 # targets
 case_rc2 "unknown target" "unknown revision 'nosuchrev'" upgrade nosuchrev

@@ -52,6 +52,7 @@ bad_file "header key given twice" "$F:3: duplicate key 'mig:revision'.*line 1" $
 bad_file "invalid revision id" "$F:1: invalid revision id" $F '-- mig:revision 33333333333-\n-- mig:upgrade\n'
 bad_file "id that does not match the file name" "$F:1: revision '444444444444' does not match the file name" $F '-- mig:revision 444444444444\n-- mig:down_revision 222222222222\n-- mig:upgrade\n'
 bad_file "transaction that is no boolean" "$F:3: 'mig:transaction' must be true or false" $F "$H"'-- mig:transaction maybe\n-- mig:upgrade\n'
+bad_file "phase that is neither expand nor contract" "$F:3: 'mig:phase' must be expand or contract, not 'later'" $F "$H"'-- mig:phase later\n-- mig:upgrade\n'
 bad_file "statement before any section" "$F:3: statement outside a section" $F "$H"'CREATE TABLE q (x INTEGER);\n-- mig:upgrade\n'
 bad_file "second upgrade section" "$F:5: second '-- mig:upgrade' section \(first at line 3\)" $F "$H"'-- mig:upgrade\nSELECT 1;\n-- mig:upgrade\n'
 bad_file "duplicate id" "111111111111" 111111111111_again.sql '-- mig:revision 111111111111\n-- mig:upgrade\n'

@@ -1003,6 +1003,93 @@ static void test_graph__cleans_up(void)
     ctx = NULL;
 }
 
+/*
+ * upgrade --expand: the plan (as plan() renders it) with the revisions in
+ * contract (space-separated) marked -- mig:phase contract, then " held "
+ * and the held-back ids.
+ */
+static char *plan_expand(const char *spec, const char *contract, const char *current, const char *target)
+{
+    mig_rev *revs;
+    size_t n = parse_spec(&revs, spec);
+    mig_strvec c = MIG_STRVEC_INIT;
+    split_words(&c, contract);
+    for (size_t i = 0; i < n; i++)
+        revs[i].contract = mig_strvec_contains(&c, revs[i].id);
+    mig_strvec_release(&c);
+    mig_graph *g = NULL;
+    MIG_PASS(the_ctx(), mig_graph_from_revs(&g, ctx, revs, n));
+    free(revs);
+    mig_strvec cur = MIG_STRVEC_INIT;
+    split_words(&cur, current);
+    mig_plan *pl = NULL;
+    int rc = mig_graph_plan_ex(&pl, ctx, g, (const char *const *)cur.v, cur.n, target, 1, MIG_PLAN_EXPAND);
+    mig_strvec_release(&cur);
+    mig_buf b = MIG_BUF_INIT;
+    if (rc) {
+        mig_buf_printf(&b, "ERR %d", rc);
+    } else {
+        for (size_t i = 0; i < pl->nsteps; i++)
+            mig_buf_printf(&b, "+%s ", pl->steps[i].rev->id);
+        mig_buf_puts(&b, "= ");
+        put_list(&b, &pl->final_heads);
+        mig_buf_puts(&b, " held ");
+        put_list(&b, &pl->held_back);
+    }
+    mig_plan_free(pl);
+    mig_graph_free(g);
+    return mig_buf_detach(&b);
+}
+
+#define EXPAND(spec, contract, current, target, want)                        \
+    do {                                                                     \
+        char *got__ = plan_expand((spec), (contract), (current), (target));  \
+        if (strcmp(got__, (want)) != 0)                                      \
+            fprintf(stderr, "\n%s:%d: expand %s\n  got  %s\n  want %s\n",   \
+                    __FILE__, __LINE__, (spec), got__, (want));              \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                               \
+        free(got__);                                                         \
+    } while (0)
+
+static void test_graph__expand_stops_before_the_first_contract_revision(void)
+{
+    EXPAND("a b:a c:b d:c", "c", "", "head", "+a +b = b held c,d");
+    EXPAND("a b:a c:b d:c", "c", "b", "head", "= b held c,d");
+    EXPAND("a b:a c:b d:c", "c d", "", "head", "+a +b = b held c,d");
+    /* a contract revision already applied holds nothing back */
+    EXPAND("a b:a c:b d:c", "b", "c", "head", "+d = d held ");
+    /* a target short of the contract revision: nothing to hold */
+    EXPAND("a b:a c:b d:c", "c", "", "b", "+a +b = b held ");
+    EXPAND("a b:a c:b d:c", "a", "", "head", "=  held a,b,c,d");
+}
+
+static void test_graph__expand_holds_back_per_branch_merges_and_dependents(void)
+{
+    /* each branch stops at its own contract revision; the merge waits */
+    EXPAND("r c1:r c2:c1 d1:r d2:d1 m:c2,d2", "c2", "", "head", "+r +c1 +d1 +d2 = c1,d2 held c2,m");
+    /* depends_on a contract revision on another branch waits too, and what stands on it */
+    EXPAND("r c1:r c2:c1 d1:r e1:d1|c2 e2:e1", "c2", "", "heads", "+r +c1 +d1 = c1,d1 held c2,e1,e2");
+    /* a branch with no contract revision goes all the way */
+    EXPAND("r c1:r c2:c1 d1:r d2:d1", "c1", "", "heads", "+r +d1 +d2 = d2 held c1,c2");
+}
+
+static void test_graph__expand_is_no_downgrade_option(void)
+{
+    mig_rev *revs;
+    size_t n = parse_spec(&revs, "a b:a");
+    mig_graph *g = NULL;
+    MIG_PASS(the_ctx(), mig_graph_from_revs(&g, ctx, revs, n));
+    free(revs);
+    const char *cur[] = { "b" };
+    mig_plan *pl = NULL;
+    CU_ASSERT_EQUAL(mig_graph_plan_ex(&pl, ctx, g, cur, 1, "base", 0, MIG_PLAN_EXPAND), MIG_EUSAGE);
+    CU_ASSERT_PTR_NULL(pl);
+    unsigned char held[2] = { 9, 9 };
+    MIG_PASS(ctx, mig_graph_held_back(held, ctx, g, NULL, 0));
+    CU_ASSERT(held[0] == 0 && held[1] == 0);
+    mig_graph_free(g);
+}
+
 static CU_TestInfo tests[] = {
     { "upgrades a line to head", test_graph__upgrades_a_line_to_head },
     { "upgrades a line to a revision or prefix", test_graph__upgrades_a_line_to_a_revision_or_prefix },
@@ -1058,6 +1145,9 @@ static CU_TestInfo tests[] = {
     { "loads and plans ten thousand files", test_graph__loads_and_plans_ten_thousand_files },
     { "plans ten thousand revisions on many branches", test_graph__plans_ten_thousand_revisions_on_many_branches },
     { "upgrades a long chain with side branches", test_graph__upgrades_a_long_chain_with_side_branches },
+    { "expand stops before the first contract revision", test_graph__expand_stops_before_the_first_contract_revision },
+    { "expand holds back per branch merges and dependents", test_graph__expand_holds_back_per_branch_merges_and_dependents },
+    { "expand is no downgrade option", test_graph__expand_is_no_downgrade_option },
     { "cleans up", test_graph__cleans_up },
     CU_TEST_INFO_NULL,
 };

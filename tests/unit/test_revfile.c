@@ -261,6 +261,25 @@ static void test_revfile__rejects_a_bad_transaction_value(void)
     mig_rev_release(&r);
 }
 
+static void test_revfile__reads_the_phase(void)
+{
+    mig_rev r;
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:phase contract\n"));
+    CU_ASSERT_EQUAL(r.contract, 1);
+    CU_ASSERT_STRING_EQUAL(mig_rev_phase(&r), "contract");
+    mig_rev_release(&r);
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:phase expand\n"));
+    CU_ASSERT_EQUAL(r.contract, 0);
+    mig_rev_release(&r);
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n"));
+    CU_ASSERT_STRING_EQUAL(mig_rev_phase(&r), "expand");
+    mig_rev_release(&r);
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n\n-- mig:phase contracts\n"),
+              MIG_EREVFILE, "abc_x.sql:3: 'mig:phase' must be expand or contract, not 'contracts'");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:phase\n"),
+              MIG_EREVFILE, "abc_x.sql:2: 'mig:phase' has no value");
+}
+
 static void test_revfile__asks_for_more_when_the_data_is_cut_in_the_header(void)
 {
     mig_rev r;
@@ -511,6 +530,7 @@ static CU_TestInfo tests[] = {
     { "rejects a duplicate key", test_revfile__rejects_a_duplicate_key },
     { "rejects an id that does not match the file name", test_revfile__rejects_an_id_that_does_not_match_the_file_name },
     { "rejects a bad transaction value", test_revfile__rejects_a_bad_transaction_value },
+    { "reads the phase", test_revfile__reads_the_phase },
     { "asks for more when the data is cut in the header", test_revfile__asks_for_more_when_the_data_is_cut_in_the_header },
     { "reads a header longer than the first block", test_revfile__reads_a_header_longer_than_the_first_block },
     { "reads only the header from disk", test_revfile__reads_only_the_header_from_disk },

@@ -133,6 +133,13 @@ typedef struct mig_revision {
     int is_base;
     int is_branch_point;
     int is_merge;
+    /*
+     * "expand" (the default) or "contract" with -- mig:phase contract: a
+     * revision only the new version of the application can live with
+     * (dropping what the old one still reads), which upgrade --expand
+     * holds back. A static string.
+     */
+    const char *phase;
 } mig_revision;
 
 /*
@@ -156,6 +163,13 @@ int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 /* Flags for mig_upgrade/mig_downgrade. */
 #define MIG_RUN_SQL    (1u << 0) /* print the SQL instead of running it (offline) */
 #define MIG_RUN_RESUME (1u << 1) /* continue a part-way failed revision */
+/*
+ * upgrade only: stop before the first pending contract revision on each
+ * branch, and hold back whatever depends on one (a merge or depends_on
+ * after it); mig_last_run says which were held back. MIG_EUSAGE for a
+ * downgrade.
+ */
+#define MIG_RUN_EXPAND (1u << 2)
 
 /*
  * One step of a run, for the caller's report. Reported once the run has
@@ -211,6 +225,13 @@ typedef struct mig_run_result {
     size_t      applied;      /* steps that stay applied */
     size_t      rolled_back;  /* steps applied, then undone with their transaction */
     int         known;        /* 0: the run ended before it read the version table */
+    /*
+     * MIG_RUN_EXPAND: the pending revisions held back (NULL-terminated ids,
+     * in the order a later plain upgrade applies them); with tenants, of
+     * the tenant that ended last. Empty otherwise.
+     */
+    const char *const *held_back;
+    size_t      nheld_back;
 } mig_run_result;
 void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 /* Where MIG_RUN_SQL output goes (default: stdout). */
@@ -240,6 +261,14 @@ int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload);
 
 /* Revisions not yet applied on the way to every head (connects). */
 int mig_pending(mig_ctx *ctx, size_t *n);
+/*
+ * The contract revisions (-- mig:phase contract) not applied given
+ * current, the version table's rows as mig_current gives them (no
+ * connection): what `upgrade --expand` holds back, parents first. The
+ * list is borrowed until the next call on ctx.
+ */
+int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurrent,
+                         const char *const **out, size_t *n);
 
 /* ---- check ---- */
 
@@ -335,6 +364,7 @@ typedef struct mig_revision_opts {
      */
     const char *upgrade_sql;
     const char *downgrade_sql;
+    int         contract;            /* --phase contract: write -- mig:phase contract */
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
