@@ -78,6 +78,7 @@ typedef struct run {
         int                  upgrade;
         double               ms;
         int                  status;
+        int                  attempts;
     } *recs;
     size_t        nrecs, cap_recs;
     int           heads_read;    /* done_heads holds the version table */
@@ -89,6 +90,7 @@ typedef struct run {
     /* [mig] lock_timeout_ddl (-1: none) and lock_retries: for revisions whose headers say nothing */
     long long     cfg_lock_ms;
     int           cfg_retries;
+    int           attempts;      /* of the step running: 1, more after retries */
 } run;
 
 enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
@@ -351,7 +353,7 @@ static void step_rendered(run *r, const mig_plan_step *st)
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
     mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
-                            st->rev->message ? st->rev->message : "", 0.0, "rendered" };
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered", 0 };
     ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
 }
@@ -368,7 +370,8 @@ static int step_end(run *r, const mig_plan_step *st, double ms, int status)
         r->recs = n;
         r->cap_recs = cap;
     }
-    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status };
+    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status,
+                                             r->attempts };
     if (status == REC_DONE && change_heads(&r->done_heads, st) < 0)
         return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     return 0;
@@ -785,6 +788,7 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
                 return brc;
             }
             retry_pause(r, st->rev, attempt + 1, attempts);
+            r->attempts = attempt + 1;
             /* back to the revision's start; the savepoint goes too, the next attempt takes its own */
             brc = savepoint(r, st->rev, "ROLLBACK TO SAVEPOINT");
             if (brc == 0)
@@ -973,6 +977,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
                 rollback_keeping_error(r);
             if (i == 0 && attempt <= retries && r->s.db->lock_timeouts != timeouts && !r->s.db->broken) {
                 retry_pause(r, st->rev, ++attempt, retries + 1);
+                r->attempts = attempt;
                 rc = 0;
                 i--; /* the same statement again: the loop's i++ wraps back to 0 */
                 continue;
@@ -1097,6 +1102,7 @@ static int run_plan(run *r, int64_t resume_at)
         int ended = 0;
         double t0 = 0; /* set as the step begins, in each branch */
         r->cur_rev = st->rev;
+        r->attempts = 1;
         if (lua_no_txn && !r->offline) {
             done_status = REC_DONE;
             if (in_txn) {
@@ -1362,7 +1368,8 @@ static void finish_run(run *r, int rc)
             const char *from, *to;
             step_ends(&st, &parents, &from, &to);
             mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
-                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status] };
+                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status],
+                                    x->attempts };
             ctx->step_fn(ctx->step_payload, &rep);
             mig_buf_release(&parents);
         }

@@ -101,9 +101,9 @@ expect_rc 0 "good values"
 # --- the limits hold for their revision only -----------------------------
 # seen(rev, value): what each revision saw of the lock limit
 case "$MIG_TEST_DRIVER" in
-postgres) NOW="current_setting('lock_timeout')"; ONC="SET lock_timeout = '7s'"; WANT_IN=1500ms; WANT_AFTER=7s ;;
-mysql)    NOW="@@SESSION.lock_wait_timeout"; ONC="SET SESSION lock_wait_timeout = 77"; WANT_IN=2; WANT_AFTER=77 ;;
-sqlite)   NOW="(SELECT timeout FROM pragma_busy_timeout)"; ONC="SELECT 1"; WANT_IN=1500; WANT_AFTER=60000 ;;
+postgres) NOW="current_setting('lock_timeout')"; ONC="SET lock_timeout = '7s'"; WANT_IN=1500ms; WANT_LUA=2500ms; WANT_AFTER=7s ;;
+mysql)    NOW="@@SESSION.lock_wait_timeout"; ONC="SET SESSION lock_wait_timeout = 77"; WANT_IN=2; WANT_LUA=3; WANT_AFTER=77 ;;
+sqlite)   NOW="(SELECT timeout FROM pragma_busy_timeout)"; ONC="SELECT 1"; WANT_IN=1500; WANT_LUA=2500; WANT_AFTER=60000 ;;
 esac
 fresh leak
 printf 'on_connect = %s\n' "$ONC" >> mig.ini
@@ -112,7 +112,8 @@ rev l0000000000b l0000000000a "-- mig:lock_timeout 1500ms" "INSERT INTO seen SEL
 cat > $V/l0000000000c_lua.lua <<LUA
 -- mig:revision l0000000000c
 -- mig:down_revision l0000000000b
--- mig:message what a Lua revision after it sees
+-- mig:message a Lua revision has its limits too
+-- mig:lock_timeout 2500ms
 return {
   upgrade = function(db)
     for row in db:rows("SELECT $NOW AS v") do
@@ -125,7 +126,7 @@ rev l0000000000d l0000000000c "" "INSERT INTO seen SELECT 'd', $NOW;"
 [ "$MIG_TEST_DRIVER" = sqlite ] && run --lock-timeout 60 upgrade head || run upgrade head
 expect_rc 0 "upgrade with a limited revision"
 expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'b'")" "$WANT_IN" "the limit inside its revision"
-expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'c'")" "$WANT_AFTER" "no leak into the next (Lua) revision"
+expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'c'")" "$WANT_LUA" "a Lua revision's statements have its limits"
 expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'd'")" "$WANT_AFTER" "no leak into the revision after"
 # [mig] lock_timeout_ddl for every revision without its own
 rev l0000000000e l0000000000d "" "INSERT INTO seen SELECT 'e', $NOW;"
@@ -206,10 +207,13 @@ esac
 rev r0000000000d r0000000000c "-- mig:lock_timeout 400ms" "ALTER TABLE t ADD COLUMN z INTEGER;"
 printf 'lock_retries = 6\n' >> mig.ini
 hold_lock t 2
-run upgrade head
+run --json upgrade head
 wait $HOLDER
 expect_rc 0 "lock_retries"
 expect_err "retrying revision r0000000000d \(attempt 2 of 7\)"
+expect_json "upgrade --json after retries"
+n=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["steps"][0]["attempts"])')
+[ "$n" -ge 2 ] && pass || fail "the step report says $n attempt(s)"
 
 # --- retries run out: the usual failure ----------------------------------
 project
