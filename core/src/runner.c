@@ -660,9 +660,9 @@ static void retry_pause(run *r, const mig_rev *rev, int next, int attempts)
 {
     mig_ctx *ctx = r->ctx;
     double wait_s = 0.5 * (double)(1 << (next - 2 < 4 ? next - 2 : 4));
-    mig_log(ctx, MIG_LOG_WARN, "%s%s%s%s; lock timeout: retrying revision %s (attempt %d of %d) in %.1f s",
+    mig_log(ctx, MIG_LOG_WARN, "%s%s%sretrying revision %s in %.1f s (attempt %d of %d) after a lock timeout: %s",
             ctx->tenant ? "tenant " : "", ctx->tenant ? ctx->tenant : "", ctx->tenant ? ": " : "",
-            mig_last_error(ctx)->message, rev->id, next, attempts, wait_s);
+            rev->id, wait_s, next, attempts, mig_last_error(ctx)->message);
     mig_error_clear(ctx);
     struct timespec ts;
     ts.tv_sec = (time_t)wait_s;
