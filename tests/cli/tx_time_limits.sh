@@ -280,7 +280,7 @@ ALTER TABLE t ADD COLUMN y INTEGER;
 INSERT INTO seen SELECT current_setting('lock_timeout');"
     rev e0000000000b e0000000000a "" "INSERT INTO seen SELECT current_setting('lock_timeout');"
     hold_lock acme.t 2
-    run upgrade head
+    run --all-tenants upgrade head
     wait $HOLDER
     expect_rc 0 "tenants with limits"
     expect_err "^tenant acme: retrying revision e0000000000a in 0.5 s \(attempt 2 of 7\)"
