@@ -123,15 +123,32 @@ return {
 }
 LUA
 rev l0000000000d l0000000000c "" "INSERT INTO seen SELECT 'd', $NOW;"
+# hooks run outside the revision's limits
+mkdir -p hooks
+cat > hooks/seen.lua <<LUA
+local function seen(when)
+  return function(db, ctx)
+    if ctx.revision == "l0000000000b" then
+      for row in db:rows("SELECT $NOW AS v") do
+        db:exec("INSERT INTO seen VALUES (?, ?)", when, tostring(row.v))
+      end
+    end
+  end
+end
+return { before_each = seen("before_b"), after_each = seen("after_b") }
+LUA
+printf '[hooks]\nscripts = hooks/seen.lua\n' >> mig.ini
 [ "$MIG_TEST_DRIVER" = sqlite ] && run --lock-timeout 60 upgrade head || run upgrade head
 expect_rc 0 "upgrade with a limited revision"
+expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'before_b'")" "$WANT_AFTER" "before_each outside the limits"
+expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'after_b'")" "$WANT_AFTER" "after_each outside the limits"
 expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'b'")" "$WANT_IN" "the limit inside its revision"
 expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'c'")" "$WANT_LUA" "a Lua revision's statements have its limits"
 expect_eq "$(sql "SELECT val FROM seen WHERE rev = 'd'")" "$WANT_AFTER" "no leak into the revision after"
 # [mig] lock_timeout_ddl for every revision without its own
 rev l0000000000e l0000000000d "" "INSERT INTO seen SELECT 'e', $NOW;"
 rev l0000000000f l0000000000e "-- mig:lock_timeout 1500ms" "INSERT INTO seen SELECT 'f', $NOW;"
-printf 'lock_timeout_ddl = 3s\n' >> mig.ini
+sed -i 's/^\[hooks\]$/lock_timeout_ddl = 3s\n&/' mig.ini
 [ "$MIG_TEST_DRIVER" = sqlite ] && run --lock-timeout 60 upgrade head || run upgrade head
 expect_rc 0 "upgrade with lock_timeout_ddl"
 case "$MIG_TEST_DRIVER" in
