@@ -5,9 +5,11 @@
 # errors before anything runs; the limits hold for their revision only and
 # give back what on_connect set; a statement timeout cancels a sleep; a
 # revision blocked by another session's lock is retried until the lock is
-# free (postgres: from its savepoint, earlier revisions kept; mysql: only
-# when none of its statements had applied); retries run out into the usual
-# failure; --sql renders the same statements.
+# free (postgres: from its savepoint, earlier revisions kept, also with
+# transaction_per_migration, per tenant, and for a transaction false
+# revision; mysql: only when none of its statements had applied); retries
+# run out into the usual failure; hooks and Lua revisions; --sql renders
+# the same statements, and the PostgreSQL script runs as online.
 . "$MIG_SRC/tests/cli/lib.sh"
 V=migrations/versions
 
@@ -185,18 +187,22 @@ fi
 
 # --- a statement timeout cancels a long statement ------------------------
 case "$MIG_TEST_DRIVER" in
-postgres) SLEEP="SELECT pg_sleep(5);"; TIMEOUT_MSG="statement timeout" ;;
-mysql)    SLEEP="SELECT SLEEP(5);"; TIMEOUT_MSG="max_statement_time" ;;
+postgres) SLEEP="SELECT pg_sleep(5);"; NAP="SELECT pg_sleep(1.2);"; TIMEOUT_MSG="statement timeout" ;;
+mysql)    SLEEP="SELECT SLEEP(5);"; NAP="SELECT SLEEP(1.2);"; TIMEOUT_MSG="max_statement_time" ;;
 esac
 fresh stmt
-rev s0000000000a "" "" "CREATE TABLE s (x INTEGER);"
-rev s0000000000b s0000000000a "-- mig:statement_timeout 500ms" "$SLEEP"
+rev s0000000000a "" "-- mig:statement_timeout 800ms" "CREATE TABLE s (x INTEGER);"
+# the limit before it is gone: this one may take its time
+rev s00000000a2a s0000000000a "" "$NAP"
+rev s0000000000b s00000000a2a "-- mig:statement_timeout 500ms" "$SLEEP"
 t0=$(date +%s)
 run upgrade head
 t1=$(date +%s)
 expect_rc 1 "statement timeout"
 expect_err "$TIMEOUT_MSG"
-[ $((t1 - t0)) -lt 4 ] && pass || fail "the statement ran $((t1 - t0)) s despite its 500ms limit"
+expect_err "revision s0000000000b failed at [^ ]*s0000000000b_r.sql:7: "
+expect_no "s00000000a2a failed"
+[ $((t1 - t0)) -lt 5 ] && pass || fail "the statement ran $((t1 - t0)) s despite its 500ms limit"
 
 # --- a lock timeout is retried until the lock is free --------------------
 fresh retry
@@ -255,6 +261,21 @@ mysql)
 esac
 
 if [ "$MIG_TEST_DRIVER" = postgres ]; then
+    # transaction_per_migration: the retry stays inside the revision's own transaction
+    fresh perm
+    printf 'transaction_per_migration = true\n' >> mig.ini
+    rev m0000000000a "" "" "CREATE TABLE t (x INTEGER);"
+    run upgrade head
+    rev m0000000000b m0000000000a "-- mig:lock_timeout 400ms
+-- mig:retries 6" "INSERT INTO t VALUES (1);
+ALTER TABLE t ADD COLUMN y INTEGER;"
+    hold_lock t 2
+    run upgrade head
+    wait $HOLDER
+    expect_rc 0 "transaction_per_migration retried"
+    expect_err "retrying revision m0000000000b in 0.5 s \(attempt 2 of 7\)"
+    expect_eq "$(sql "SELECT count(*) FROM t")" 1 "the retried revision's insert, once"
+
     # a transaction false revision: SET around it, retried while nothing applied
     fresh nontx
     rev n0000000000a "" "" "CREATE TABLE t (x INTEGER);"
