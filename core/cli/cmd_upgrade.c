@@ -61,6 +61,7 @@ static void on_step(void *payload, const mig_step_report *s)
     /* Microseconds are as fine as a clock reading here means anything. */
     json_object_set_new(j, "duration_ms", json_real(round(s->duration_ms * 1000.0) / 1000.0));
     json_object_set_new(j, "status", cli_json_str(s->status));
+    json_object_set_new(j, "attempts", json_integer(s->attempts));
     pthread_mutex_lock(&r->lock);
     json_array_append_new(r->steps, j);
     pthread_mutex_unlock(&r->lock);

@@ -61,7 +61,7 @@ static const cli_opt global_opts[] = {
     { 0, "keep-going", NULL, CLI_FLAG, &g.keep_going, 0,
       "start the remaining tenants after one fails" },
     { 0, "lock-timeout", "SECONDS", CLI_SECONDS, &g.lock_timeout, 0,
-      "wait this long for the lock (default 300)" },
+      "wait this long for mig's migration lock (default 300); not the database's lock_timeout" },
     { 0, "json", NULL, CLI_FLAG, &g.json, 0,
       "write one JSON document on stdout instead of text" },
     { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0,

@@ -245,3 +245,32 @@ int mig_buf_put_statement(mig_buf *b, const char *sql, size_t n, size_t max)
         rc |= mig_buf_puts(b, " ...");
     return rc ? -1 : 0;
 }
+
+int mig_parse_duration_ms(const char *s, size_t n, long long *out_ms)
+{
+    size_t i = 0;
+    long long v = 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        /* stop before overflow: anything this long is out of range anyway */
+        if (v > MIG_DURATION_MAX_MS)
+            return -1;
+        v = v * 10 + (s[i++] - '0');
+    }
+    if (i == 0)
+        return -1;
+    size_t ulen = n - i;
+    const char *u = s + i;
+    long long scale;
+    if (ulen == 0 || (ulen == 1 && u[0] == 's'))
+        scale = 1000;
+    else if (ulen == 2 && memcmp(u, "ms", 2) == 0)
+        scale = 1;
+    else if (ulen == 3 && memcmp(u, "min", 3) == 0)
+        scale = 60000;
+    else
+        return -1;
+    if (v > MIG_DURATION_MAX_MS / scale)
+        return -1;
+    *out_ms = v * scale;
+    return 0;
+}

@@ -61,4 +61,13 @@ char *mig_strdup(const char *s);              /* NULL on oom or NULL input */
 char *mig_strndup(const char *s, size_t n);
 char *mig_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A duration as revision headers and mig.ini write it: digits with `ms`,
+ * `s` or `min` (a bare number is seconds), into milliseconds. 0, or -1
+ * when it is no such duration (a sign, a fraction, another unit) or is
+ * longer than MIG_DURATION_MAX_MS.
+ */
+#define MIG_DURATION_MAX_MS 2147483647LL /* PostgreSQL's limit on its timeouts: about 24 days */
+int mig_parse_duration_ms(const char *s, size_t n, long long *out_ms);
+
 #endif

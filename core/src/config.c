@@ -62,7 +62,8 @@ struct mig_config {
 /* The sections and keys mig knows. Keep in step with SPEC.md section 2. */
 static const char *const keys_mig[] = {
     "script_location", "url", "driver", "version_table",
-    "transaction_per_migration", "on_connect", "driver_path", "lock_timeout", NULL,
+    "transaction_per_migration", "on_connect", "driver_path", "lock_timeout",
+    "lock_timeout_ddl", "lock_retries", NULL,
 };
 static const char *const keys_hooks[] = { "scripts", NULL };
 static const char *const keys_post_write_hooks[] = { "hooks", NULL };
@@ -897,6 +898,29 @@ int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *secti
     }
     free(v);
     *out = d;
+    return 0;
+}
+
+int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                               const char *key, long long dflt, long long *out)
+{
+    char *v = NULL;
+    int line = 0;
+    *out = dflt;
+    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
+    if (rc != 0 || v == NULL || v[0] == '\0') {
+        free(v);
+        return rc;
+    }
+    if (mig_parse_duration_ms(v, strlen(v), out) != 0) {
+        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line,
+                    "[%s] %s: '%s' is not a duration such as 500ms, 5s or 2min (at most %lldms)",
+                    section, key, v, MIG_DURATION_MAX_MS);
+        free(v);
+        *out = dflt;
+        return MIG_ECONFIG;
+    }
+    free(v);
     return 0;
 }
 

@@ -56,6 +56,9 @@ int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
                        const char *key, long dflt, long *out);
 int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section,
                           const char *key, double dflt, double *out);
+/* A duration (500ms, 5s, 2min; a bare number is seconds) in milliseconds; *out = dflt when absent. */
+int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                               const char *key, long long dflt, long long *out);
 
 /* Iterate keys of a section in file order (for [post_write_hooks] etc.). */
 typedef int (*mig_config_key_fn)(void *payload, const char *key, const char *raw_value, int line);

@@ -316,6 +316,8 @@ static int drv_error(mig_db *db, mig_ctx *ctx, int drc, const mig_drv_error *e)
 {
     if (drc == MIG_DRV_CONN)
         db->broken = 1;
+    else if (MIG_DRIVER_HAS(db->drv->table, is_lock_timeout) && db->drv->table->is_lock_timeout(e))
+        db->lock_timeouts++;
     /* a write lock that could not be had in time (SQLite BEGIN IMMEDIATE) */
     int code = drc == MIG_DRV_BUSY ? MIG_ELOCK : MIG_EFAIL;
     int rc = mig_fail(ctx, code, "%s", e->message[0] ? e->message : "database error");
@@ -368,6 +370,7 @@ static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv 
     o.application_name = "mig";
     o.lock_timeout_s = ctx->opts.lock_timeout >= 0 ? ctx->opts.lock_timeout : 300.0;
     o.flags = flags;
+    db->wait_s = o.lock_timeout_s;
     mig_drv_error e;
     err_init(&e);
     int drc = drv->table->connect(&db->conn, url, base_dir, &o, &e);

@@ -47,6 +47,9 @@ typedef struct mig_db {
     char          *url_masked;  /* for messages */
     int            in_txn;
     int            broken;      /* the connection failed (MIG_DRV_CONN) */
+    double         wait_s;      /* mig_connect_opts.lock_timeout_s it was opened with */
+    /* statements that failed waiting for a lock (driver's is_lock_timeout): whether to retry */
+    unsigned       lock_timeouts;
 } mig_db;
 
 int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,

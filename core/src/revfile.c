@@ -277,10 +277,12 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_PHASE, K_COUNT };
+enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_PHASE,
+       K_LOCK_TIMEOUT, K_STATEMENT_TIMEOUT, K_RETRIES, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "revision", "down_revision", "message", "create_date",
     "branch_labels", "depends_on", "transaction", "phase",
+    "lock_timeout", "statement_timeout", "retries",
 };
 
 const char *mig_rev_phase(const mig_rev *rev)
@@ -305,6 +307,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     *need_more = 0;
     memset(out, 0, sizeof *out);
     out->transactional = 1;
+    out->lock_timeout_ms = out->statement_timeout_ms = -1;
+    out->retries = -1;
     if (len == 0 && !truncated)
         return mig_fail_at(ctx, MIG_EREVFILE, path, 1, "empty file");
     /* a UTF-8 byte order mark is not part of the first line's text */
@@ -437,6 +441,32 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                     goto fail;
                 }
                 break;
+            case K_LOCK_TIMEOUT:
+            case K_STATEMENT_TIMEOUT: {
+                long long *ms = key == K_LOCK_TIMEOUT ? &out->lock_timeout_ms : &out->statement_timeout_ms;
+                if (mig_parse_duration_ms(val, vlen, ms) != 0) {
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                     "'mig:%s' takes a duration such as 500ms, 5s or 2min "
+                                     "(at most %lldms), not '%.*s'",
+                                     key_names[key], MIG_DURATION_MAX_MS, (int)vlen, val);
+                    goto fail;
+                }
+                break;
+            }
+            case K_RETRIES: {
+                int n = 0;
+                size_t i = 0;
+                while (i < vlen && val[i] >= '0' && val[i] <= '9' && n <= MIG_RETRIES_MAX)
+                    n = n * 10 + (val[i++] - '0');
+                if (i == 0 || i < vlen || n > MIG_RETRIES_MAX) {
+                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                     "'mig:retries' takes a whole number from 0 to %d, not '%.*s'",
+                                     MIG_RETRIES_MAX, (int)vlen, val);
+                    goto fail;
+                }
+                out->retries = n;
+                break;
+            }
             }
         }
         off = l.next;

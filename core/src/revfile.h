@@ -15,6 +15,9 @@
 
 typedef struct mig_ctx mig_ctx;
 
+/* `-- mig:retries` and [mig] lock_retries: more would hold a lock queue for minutes, a typo not a plan */
+#define MIG_RETRIES_MAX 100
+
 typedef struct mig_rev {
     char      *id;
     char      *path;        /* versions_dir "/" filename */
@@ -29,6 +32,10 @@ typedef struct mig_rev {
     int        header_lines;  /* lines taken by the header */
     int        down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
     int        depends_line;  /* line of "-- mig:depends_on", 0 if none */
+    /* the database's own limits while it runs, and its retries on a lock timeout; -1: not given */
+    long long  lock_timeout_ms;
+    long long  statement_timeout_ms;
+    int        retries;
 } mig_rev;
 
 /*
@@ -36,7 +43,7 @@ typedef struct mig_rev {
  * or at least its beginning; truncated=1 when data is only a prefix).
  * Errors (MIG_EREVFILE, message "PATH:LINE: ..."): empty file, binary
  * (NUL byte) or invalid UTF-8 in the header, unknown mig: key, a key
- * without value, a bad id, no revision line, an id that does not match the
+ * without value, a bad id, a bad duration or retry count, no revision line, an id that does not match the
  * file name's prefix. Fills *out (release with mig_rev_release).
  */
 int  mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,

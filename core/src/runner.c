@@ -79,6 +79,7 @@ typedef struct run {
         int                  upgrade;
         double               ms;
         int                  status;
+        int                  attempts;
     } *recs;
     size_t        nrecs, cap_recs;
     int           heads_read;    /* done_heads holds the version table */
@@ -87,6 +88,10 @@ typedef struct run {
     /* the failed step ran outside a transaction: how far it got */
     int           fail_stepwise;
     size_t        fail_applied, fail_total;
+    /* [mig] lock_timeout_ddl (-1: none) and lock_retries: for revisions whose headers say nothing */
+    long long     cfg_lock_ms;
+    int           cfg_retries;
+    int           attempts;      /* of the step running: 1, more after retries */
 } run;
 
 enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
@@ -349,7 +354,7 @@ static void step_rendered(run *r, const mig_plan_step *st)
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
     mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
-                            st->rev->message ? st->rev->message : "", 0.0, "rendered" };
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered", 0 };
     ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
 }
@@ -366,7 +371,8 @@ static int step_end(run *r, const mig_plan_step *st, double ms, int status)
         r->recs = n;
         r->cap_recs = cap;
     }
-    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status };
+    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status,
+                                             r->attempts };
     if (status == REC_DONE && change_heads(&r->done_heads, st) < 0)
         return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     return 0;
@@ -564,6 +570,140 @@ static int commit(run *r)
 }
 
 /*
+ * Time limits and retries of a revision (`-- mig:lock_timeout`,
+ * `-- mig:statement_timeout`, `-- mig:retries`, else [mig]
+ * lock_timeout_ddl and lock_retries). The driver writes the SQL that sets
+ * them and puts the session's values back (limits_sql); the same text runs
+ * online and goes into --sql output. A driver that cannot tell a lock
+ * timeout (is_lock_timeout) gets no retries.
+ */
+static void step_limits(const run *r, const mig_rev *rev, mig_limits *lim, int *retries)
+{
+    const mig_driver *t = r->s.drv->table;
+    lim->lock_timeout_ms = rev->lock_timeout_ms >= 0 ? rev->lock_timeout_ms : r->cfg_lock_ms;
+    lim->statement_timeout_ms = rev->statement_timeout_ms;
+    lim->connect_wait_s = r->offline ? (r->ctx->opts.lock_timeout >= 0 ? r->ctx->opts.lock_timeout : 300.0)
+                                     : r->s.db->wait_s;
+    if (!MIG_DRIVER_HAS(t, limits_sql))
+        lim->lock_timeout_ms = lim->statement_timeout_ms = -1;
+    *retries = rev->retries >= 0 ? rev->retries : r->cfg_retries;
+    if (!MIG_DRIVER_HAS(t, is_lock_timeout))
+        *retries = 0;
+}
+
+static int has_limits(const mig_limits *lim)
+{
+    return lim->lock_timeout_ms >= 0 || lim->statement_timeout_ms >= 0;
+}
+
+typedef struct limits_emit {
+    run           *r;
+    const mig_rev *rev;
+} limits_emit;
+
+/* One statement of ours around a revision: run, or written into the offline script. */
+static int emit_around(void *payload, const char *sql)
+{
+    limits_emit *le = payload;
+    run *r = le->r;
+    if (r->offline) {
+        mig_buf_printf(&r->sql, "%s;\n", sql);
+        return 0;
+    }
+    int rc = mig_db_exec(r->s.db, r->ctx, sql, strlen(sql), NULL, NULL);
+    if (rc) {
+        char *m = mig_strdup(mig_last_error(r->ctx)->message);
+        rc = mig_fail(r->ctx, rc, "revision %s: %s failed: %s", le->rev->id, sql, m ? m : "");
+        mig_error_where(r->ctx, le->rev->path, 0);
+        free(m);
+    }
+    return rc;
+}
+
+static int limits_apply(run *r, const mig_rev *rev, const mig_limits *lim, int restore)
+{
+    if (!has_limits(lim))
+        return 0;
+    limits_emit le = { r, rev };
+    return r->s.drv->table->limits_sql(lim, restore, emit_around, &le);
+}
+
+/* The revision's savepoint: what a retry rolls back to. */
+static int savepoint(run *r, const mig_rev *rev, const char *verb)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "%s mig_revision", verb);
+    limits_emit le = { r, rev };
+    return emit_around(&le, sql);
+}
+
+/* After a failure: the session's own limits again, keeping the failure's error. */
+static void limits_restore_keeping_error(run *r, const mig_rev *rev, const mig_limits *lim)
+{
+    if (!has_limits(lim) || r->s.db->broken)
+        return;
+    mig_ctx *keep = NULL;
+    if (mig_ctx_new_empty(&keep) != 0)
+        return;
+    mig_ctx_swap_error(keep, r->ctx);
+    int rc = limits_apply(r, rev, lim, 1);
+    (void)rc; /* the revision's failure is the one to report */
+    mig_ctx_swap_error(r->ctx, keep);
+    mig_ctx_free(keep);
+}
+
+/*
+ * Before attempt `next` of `attempts`: say why and wait, longer each time
+ * (0.5 s, 1 s, 2 s, ... up to 8 s), so the holder of the lock can finish
+ * and the queue behind our timed-out statement drains.
+ */
+static void retry_pause(run *r, const mig_rev *rev, int next, int attempts)
+{
+    mig_ctx *ctx = r->ctx;
+    double wait_s = 0.5 * (double)(1 << (next - 2 < 4 ? next - 2 : 4));
+    mig_log(ctx, MIG_LOG_WARN, "%s%s%sretrying revision %s in %.1f s (attempt %d of %d) after a lock timeout: %s",
+            ctx->tenant ? "tenant " : "", ctx->tenant ? ctx->tenant : "", ctx->tenant ? ": " : "",
+            rev->id, wait_s, next, attempts, mig_last_error(ctx)->message);
+    mig_error_clear(ctx);
+    struct timespec ts;
+    ts.tv_sec = (time_t)wait_s;
+    ts.tv_nsec = (long)((wait_s - (double)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+}
+
+/* The section, online: in one call where the driver takes several statements. */
+static int run_body(run *r, const mig_plan_step *st, const char *text, size_t len, int line,
+                    int64_t *nstmts)
+{
+    mig_ctx *ctx = r->ctx;
+    if (st->rev->is_lua)
+        return mig_lua_revision_run(r->lua, st->rev, st->upgrade);
+    if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
+        if (mig_sql_is_blank(r->s.drv->table->dialect, text, len))
+            return 0;
+        mig_drv_error de;
+        int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+        if (rc)
+            return revision_error(r, st->rev, text, len, line, &de);
+        return count_statements(r, text, len, nstmts);
+    }
+    stmt_span *sp = NULL;
+    size_t n = 0;
+    int rc = split(r, text, len, &sp, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        mig_drv_error de;
+        rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        if (rc) {
+            shift_error(&de, text, sp[i].off);
+            rc = revision_error(r, st->rev, text, len, line, &de);
+        }
+    }
+    *nstmts = (int64_t)n;
+    free(sp);
+    return rc;
+}
+
+/*
  * A step inside the run's transaction: the section in one call (one round
  * trip where the driver takes several statements), then its version change
  * and history row.
@@ -584,10 +724,33 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
         if (hrc)
             return hrc;
     }
+    mig_limits lim;
+    int retries;
+    step_limits(r, st->rev, &lim, &retries);
+    int in_txn = r->offline ? r->transactional_ddl && st->rev->transactional : r->s.db->in_txn;
+    /*
+     * Where DDL is transactional and a lock timeout can be told, the
+     * revision runs from a savepoint: a retry rolls back to it, keeping
+     * what earlier revisions of the transaction did. Elsewhere (a Lua
+     * revision outside a transaction, or on MySQL) nobody can tell what it
+     * had done, so it is not retried.
+     */
+    int use_sp = in_txn && r->transactional_ddl && MIG_DRIVER_HAS(r->s.drv->table, is_lock_timeout) &&
+                 (has_limits(&lim) || retries > 0);
+    int attempts = use_sp ? 1 + retries : 1;
     if (r->offline) {
         if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
             mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
                            st->rev->message ? st->rev->message : "");
+            if (retries > 0)
+                mig_buf_printf(&r->sql, "-- revision %s is retried up to %d time(s) on a lock timeout when mig "
+                                        "runs it; a script cannot retry: a lock timeout here fails it\n",
+                               st->rev->id, retries);
+            int src = use_sp ? savepoint(r, st->rev, "SAVEPOINT") : 0;
+            if (src == 0)
+                src = limits_apply(r, st->rev, &lim, 0);
+            if (src)
+                return src;
             mig_buf_put(&r->sql, text, len);
             /* make sure the section ends its last statement */
             size_t e = len;
@@ -597,39 +760,47 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
                 mig_buf_puts(&r->sql, "\n;");
             mig_buf_putc(&r->sql, '\n');
             int crc = count_statements(r, text, len, &nstmts);
+            if (crc == 0)
+                crc = limits_apply(r, st->rev, &lim, 1);
+            if (crc == 0 && use_sp)
+                crc = savepoint(r, st->rev, "RELEASE SAVEPOINT");
             if (crc)
                 return crc;
         }
-    } else if (st->rev->is_lua) {
-        int lrc = mig_lua_revision_run(r->lua, st->rev, st->upgrade);
-        if (lrc)
-            return lrc;
-    } else if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
-        if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
-            mig_drv_error de;
-            int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
-            if (rc)
-                return revision_error(r, st->rev, text, len, line, &de);
-            rc = count_statements(r, text, len, &nstmts);
-            if (rc)
-                return rc;
-        }
     } else {
-        stmt_span *sp = NULL;
-        size_t n = 0;
-        int rc = split(r, text, len, &sp, &n);
-        for (size_t i = 0; rc == 0 && i < n; i++) {
-            mig_drv_error de;
-            rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
-            if (rc) {
-                shift_error(&de, text, sp[i].off);
-                rc = revision_error(r, st->rev, text, len, line, &de);
+        for (int attempt = 1;; attempt++) {
+            unsigned timeouts = r->s.db->lock_timeouts;
+            int brc = use_sp ? savepoint(r, st->rev, "SAVEPOINT") : 0;
+            int set = 0;
+            if (brc == 0 && (brc = limits_apply(r, st->rev, &lim, 0)) == 0)
+                set = 1;
+            if (brc == 0)
+                brc = run_body(r, st, text, len, line, &nstmts);
+            if (brc == 0)
+                brc = limits_apply(r, st->rev, &lim, 1);
+            if (brc == 0 && use_sp)
+                brc = savepoint(r, st->rev, "RELEASE SAVEPOINT");
+            if (brc == 0)
+                break;
+            if (attempt >= attempts || r->s.db->lock_timeouts == timeouts || r->s.db->broken) {
+                /* a rollback to come undoes the limits with the rest, except where SET is no part of it */
+                if (set && !use_sp)
+                    limits_restore_keeping_error(r, st->rev, &lim);
+                return brc;
             }
+            retry_pause(r, st->rev, attempt + 1, attempts);
+            r->attempts = attempt + 1;
+            /* back to the revision's start; the savepoint goes too, the next attempt takes its own */
+            brc = savepoint(r, st->rev, "ROLLBACK TO SAVEPOINT");
+            if (brc == 0)
+                brc = savepoint(r, st->rev, "RELEASE SAVEPOINT");
+            if (brc)
+                return brc;
+            /* the history row is the final attempt's */
+            mig_state_now(&r->s.st, started);
+            t0 = now_ms();
+            nstmts = 0;
         }
-        nstmts = (int64_t)n;
-        free(sp);
-        if (rc)
-            return rc;
     }
     int rc;
     if (r->defer && !r->offline) {
@@ -777,9 +948,20 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     /* a resumed step has its row */
     if (start_at == 0)
         rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    /*
+     * Its limits hold for its statements, not for the history row. A
+     * lock timeout on its first statement is retried: nothing of the
+     * revision had applied, so running it again is running it once.
+     */
+    mig_limits lim;
+    int retries, attempt = 1, limits_set = 0;
+    step_limits(r, st->rev, &lim, &retries);
+    if (rc == 0 && (rc = limits_apply(r, st->rev, &lim, 0)) == 0)
+        limits_set = 1;
     for (size_t i = (size_t)start_at; rc == 0 && i < n; i++) {
         mig_drv_error de;
         memset(&de, 0, sizeof de);
+        unsigned timeouts = r->s.db->lock_timeouts;
         if (together[i])
             rc = mig_db_begin(r->s.db, ctx, 1);
         int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
@@ -794,6 +976,13 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
+            if (i == 0 && attempt <= retries && r->s.db->lock_timeouts != timeouts && !r->s.db->broken) {
+                retry_pause(r, st->rev, ++attempt, retries + 1);
+                r->attempts = attempt;
+                rc = 0;
+                i--; /* the same statement again: the loop's i++ wraps back to 0 */
+                continue;
+            }
             r->fail_stepwise = 1;
             r->fail_applied = i;
             r->fail_total = n;
@@ -812,6 +1001,12 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
     }
     free(sp);
     free(together);
+    if (limits_set) {
+        if (rc)
+            limits_restore_keeping_error(r, st->rev, &lim);
+        else
+            rc = limits_apply(r, st->rev, &lim, 1);
+    }
     if (rc)
         return rc;
     /* the version change and the done mark commit together where DML is transactional */
@@ -908,6 +1103,7 @@ static int run_plan(run *r, int64_t resume_at)
         int ended = 0;
         double t0 = 0; /* set as the step begins, in each branch */
         r->cur_rev = st->rev;
+        r->attempts = 1;
         if (lua_no_txn && !r->offline) {
             done_status = REC_DONE;
             if (in_txn) {
@@ -1023,9 +1219,23 @@ static int is_head_target(const char *t)
 
 static int config_flags(run *r)
 {
+    mig_ctx *ctx = r->ctx;
     int per = 0;
-    int rc = mig_config_get_bool(r->ctx->cfg, r->ctx, "mig", "transaction_per_migration", 0, &per);
+    int rc = mig_config_get_bool(ctx->cfg, ctx, "mig", "transaction_per_migration", 0, &per);
     r->per_migration = per;
+    if (rc == 0)
+        rc = mig_config_get_duration_ms(ctx->cfg, ctx, "mig", "lock_timeout_ddl", -1, &r->cfg_lock_ms);
+    long retries = 0;
+    if (rc == 0)
+        rc = mig_config_get_int(ctx->cfg, ctx, "mig", "lock_retries", 0, &retries);
+    if (rc == 0 && (retries < 0 || retries > MIG_RETRIES_MAX)) {
+        int line = 0;
+        mig_config_raw(ctx->cfg, "mig", "lock_retries", &line);
+        return mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                           "[mig] lock_retries: %ld is not a whole number from 0 to %d", retries,
+                           MIG_RETRIES_MAX);
+    }
+    r->cfg_retries = (int)retries;
     return rc;
 }
 
@@ -1202,7 +1412,8 @@ static void finish_run(run *r, int rc)
             const char *from, *to;
             step_ends(&st, &parents, &from, &to);
             mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
-                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status] };
+                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status],
+                                    x->attempts };
             ctx->step_fn(ctx->step_payload, &rep);
             mig_buf_release(&parents);
         }

@@ -1430,6 +1430,59 @@ static const mig_dialect dialect = {
 int my_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
                           mig_drv_error *err);
 
+/*
+ * A lock timeout is two settings here: lock_wait_timeout for metadata
+ * locks (what DDL waits for) and innodb_lock_wait_timeout for row locks
+ * (what DML waits for), both whole seconds, so a limit is rounded up;
+ * "none" is the largest lock_wait_timeout takes (a year). The statement
+ * limit is MariaDB's max_statement_time (seconds; 0 = none). The values
+ * replaced are kept in user variables and put back after the revision.
+ */
+static int my_limits_sql(const mig_limits *lim, int restore, mig_ddl_emit_fn emit, void *payload)
+{
+    char sql[320];
+    int rc = 0;
+    if (lim->lock_timeout_ms >= 0) {
+        if (restore) {
+            rc = emit(payload, "SET SESSION lock_wait_timeout = @mig_saved_lock_wait_timeout, "
+                               "SESSION innodb_lock_wait_timeout = @mig_saved_innodb_lock_wait_timeout");
+        } else {
+            long long sec = lim->lock_timeout_ms == 0 ? 31536000 : (lim->lock_timeout_ms + 999) / 1000;
+            rc = emit(payload, "SET @mig_saved_lock_wait_timeout = @@SESSION.lock_wait_timeout, "
+                               "@mig_saved_innodb_lock_wait_timeout = @@SESSION.innodb_lock_wait_timeout");
+            if (rc == 0) {
+                snprintf(sql, sizeof sql,
+                         "SET SESSION lock_wait_timeout = %lld, SESSION innodb_lock_wait_timeout = %lld",
+                         sec, sec);
+                rc = emit(payload, sql);
+            }
+        }
+    }
+    if (rc == 0 && lim->statement_timeout_ms >= 0) {
+        if (restore) {
+            rc = emit(payload, "SET SESSION max_statement_time = @mig_saved_max_statement_time");
+        } else {
+            rc = emit(payload, "SET @mig_saved_max_statement_time = @@SESSION.max_statement_time");
+            if (rc == 0) {
+                snprintf(sql, sizeof sql, "SET SESSION max_statement_time = %lld.%03lld",
+                         lim->statement_timeout_ms / 1000, lim->statement_timeout_ms % 1000);
+                rc = emit(payload, sql);
+            }
+        }
+    }
+    return rc;
+}
+
+/*
+ * ER_LOCK_WAIT_TIMEOUT, for row and metadata locks alike: the statement
+ * was rolled back and did nothing. A statement stopped by
+ * max_statement_time (MariaDB 1969, MySQL 3024) ran, and is no lock wait.
+ */
+static int my_is_lock_timeout(const mig_drv_error *err)
+{
+    return err->code == ER_LOCK_WAIT_TIMEOUT;
+}
+
 static const mig_driver driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1469,6 +1522,8 @@ static const mig_driver driver = {
     .current_schema = my_current_schema,
     .column_exists = my_column_exists,
     .introspect_objects = my_introspect_objects,
+    .limits_sql = my_limits_sql,
+    .is_lock_timeout = my_is_lock_timeout,
 };
 
 MIG_DRIVER_DEFINE(driver)

@@ -1382,6 +1382,48 @@ static const mig_dialect pg_dialect = {
 int pg_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
                           mig_drv_error *err);
 
+/*
+ * Each limit is saved in a placeholder setting of the session before it is
+ * set, and read back from there after the revision: a RESET would forget
+ * what on_connect set, and SET LOCAL would outlive the revision in a
+ * whole-run transaction. Plain SET (not LOCAL) so that a revision run
+ * outside any transaction has its limits too; inside one, a rollback to
+ * the revision's savepoint undoes them with the rest.
+ */
+static int pg_limits_sql(const mig_limits *lim, int restore, mig_ddl_emit_fn emit, void *payload)
+{
+    static const char *const names[2] = { "lock_timeout", "statement_timeout" };
+    long long v[2] = { lim->lock_timeout_ms, lim->statement_timeout_ms };
+    char sql[200];
+    for (int i = 0; i < 2; i++) {
+        if (v[i] < 0)
+            continue;
+        int rc;
+        if (restore) {
+            snprintf(sql, sizeof sql, "SELECT set_config('%s', current_setting('mig.saved_%s'), false)",
+                     names[i], names[i]);
+            rc = emit(payload, sql);
+        } else {
+            snprintf(sql, sizeof sql, "SELECT set_config('mig.saved_%s', current_setting('%s'), false)",
+                     names[i], names[i]);
+            rc = emit(payload, sql);
+            if (rc == 0) {
+                snprintf(sql, sizeof sql, "SET %s = '%lldms'", names[i], v[i]);
+                rc = emit(payload, sql);
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    return MIG_DRV_OK;
+}
+
+/* lock_not_available: lock_timeout, or NOWAIT (which also did nothing) */
+static int pg_is_lock_timeout(const mig_drv_error *err)
+{
+    return strcmp(err->sqlstate, "55P03") == 0;
+}
+
 static const mig_driver pg_driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1421,6 +1463,8 @@ static const mig_driver pg_driver = {
     .current_schema = pg_current_schema,
     .column_exists = pg_column_exists,
     .introspect_objects = pg_introspect_objects,
+    .limits_sql = pg_limits_sql,
+    .is_lock_timeout = pg_is_lock_timeout,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

@@ -35,6 +35,17 @@
 /* Busy timeout when the core gives none: long enough for another mig run. */
 #define DEFAULT_BUSY_TIMEOUT_MS 60000
 
+/*
+ * The busy timeout is how long a writer waits for another's write lock
+ * (BEGIN IMMEDIATE, COMMIT): lock_timeout_s, or a minute when the core
+ * leaves it 0; negative means fail at once with BUSY.
+ */
+static int busy_ms(double t)
+{
+    return t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
+         : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
+}
+
 typedef struct cached_stmt {
     sqlite3_stmt *stmt; /* NULL: free slot */
     char         *sql;  /* key, NUL-terminated copy */
@@ -275,15 +286,7 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
     }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
-        /*
-         * The busy timeout is how long a writer waits for another's write
-         * lock (BEGIN IMMEDIATE, COMMIT): lock_timeout_s, or a minute when
-         * the core leaves it 0; negative means fail at once with BUSY.
-         */
-        double t = opts ? opts->lock_timeout_s : 0;
-        int ms = t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
-               : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
-        sqlite3_busy_timeout(conn->db, ms);
+        sqlite3_busy_timeout(conn->db, busy_ms(opts ? opts->lock_timeout_s : 0));
         /*
          * Read the schema now: sqlite3_open_v2 does not read the file, and a
          * file that is no database should fail here, where the message can
@@ -1427,6 +1430,24 @@ static const char *const sqlite_schemes[] = { "sqlite", "sqlite3", NULL };
 int sq_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
                           mig_drv_error *err);
 
+/*
+ * SQLite has no lock timeout but its busy timeout: a revision's
+ * lock_timeout becomes that (0, no limit, the longest it takes), and
+ * afterwards it is the connection's own again. It has no statement time
+ * limit: statement_timeout is accepted and does nothing.
+ */
+static int sq_limits_sql(const mig_limits *lim, int restore, mig_ddl_emit_fn emit, void *payload)
+{
+    if (lim->lock_timeout_ms < 0)
+        return MIG_DRV_OK;
+    int ms = restore ? busy_ms(lim->connect_wait_s)
+           : lim->lock_timeout_ms == 0 || lim->lock_timeout_ms > INT_MAX ? INT_MAX
+           : (int)lim->lock_timeout_ms;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA busy_timeout = %d", ms);
+    return emit(payload, sql);
+}
+
 static const mig_driver sqlite_driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1456,6 +1477,7 @@ static const mig_driver sqlite_driver = {
     .ident_max = 0, /* SQLite keeps names of any length */
     .column_exists = sq_column_exists,
     .introspect_objects = sq_introspect_objects,
+    .limits_sql = sq_limits_sql,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

@@ -50,6 +50,10 @@ printf 'url = %s\n' "$URL" > c_nosect.ini
 case_rc2 "key outside any section" "c_nosect.ini:1:.*outside any section" -c c_nosect.ini upgrade head
 ini c_typo.ini 'version_tabel = v'
 case_rc2 "unknown key, with did you mean" "c_typo.ini:4: unknown key 'version_tabel'.*did you mean 'version_table'" -c c_typo.ini upgrade head
+ini c_ddl.ini 'lock_timeout_ddl = 5 seconds'
+case_rc2 "lock_timeout_ddl that is no duration" "c_ddl.ini:4: \[mig\] lock_timeout_ddl: '5 seconds' is not a duration" -c c_ddl.ini upgrade head
+ini c_retries.ini 'lock_retries = -1'
+case_rc2 "lock_retries out of range" "c_retries.ini:4: \[mig\] lock_retries: -1 is not a whole number from 0 to 100" -c c_retries.ini upgrade head
 ini c_sect.ini '[hookz]' 'scripts = x.lua'
 case_rc2 "unknown section, with did you mean" "c_sect.ini:4: unknown section.*did you mean '\[hooks\]'" -c c_sect.ini upgrade head
 ini c_dup.ini "url = $URL"

@@ -169,9 +169,15 @@ static void test_config__rejects_values_of_the_wrong_type_with_their_line(void)
               MIG_ECONFIG, "bad_values.ini:2: [mig] transaction_per_migration: 'maybe' is not a boolean");
     MIG_FAILS(ctx, mig_config_get_double(cfg, ctx, "mig", "lock_timeout", 300, &t),
               MIG_ECONFIG, "bad_values.ini:3:");
+    long long ms = 0;
+    MIG_FAILS(ctx, mig_config_get_duration_ms(cfg, ctx, "mig", "lock_timeout_ddl", -1, &ms),
+              MIG_ECONFIG, "bad_values.ini:4: [mig] lock_timeout_ddl: '5 seconds' is not a duration");
+    CU_ASSERT_EQUAL(ms, -1);
+    MIG_PASS(ctx, mig_config_get_duration_ms(cfg, ctx, "mig", "absent", -1, &ms));
+    CU_ASSERT_EQUAL(ms, -1);
     MIG_FAILS(ctx, mig_config_get_int(cfg, ctx, "tenants", "jobs", 1, &n),
-              MIG_ECONFIG, "bad_values.ini:6: [tenants] jobs: 'four' is not a whole number");
-    CU_ASSERT_EQUAL(mig_last_error(ctx)->line, 6);
+              MIG_ECONFIG, "bad_values.ini:7: [tenants] jobs: 'four' is not a whole number");
+    CU_ASSERT_EQUAL(mig_last_error(ctx)->line, 7);
     mig_config_free(cfg);
     teardown();
 }

@@ -280,6 +280,58 @@ static void test_revfile__reads_the_phase(void)
               MIG_EREVFILE, "abc_x.sql:2: 'mig:phase' has no value");
 }
 
+static void test_revfile__reads_time_limits_and_retries(void)
+{
+    mig_rev r;
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n"));
+    CU_ASSERT_EQUAL(r.lock_timeout_ms, -1);
+    CU_ASSERT_EQUAL(r.statement_timeout_ms, -1);
+    CU_ASSERT_EQUAL(r.retries, -1);
+    mig_rev_release(&r);
+    MIG_PASS(ctx, parse(&r, "abc_x.sql",
+                        "-- mig:revision abc\n-- mig:lock_timeout 500ms\n"
+                        "-- mig:statement_timeout 10min\n-- mig:retries 3\n"));
+    CU_ASSERT_EQUAL(r.lock_timeout_ms, 500);
+    CU_ASSERT_EQUAL(r.statement_timeout_ms, 600000);
+    CU_ASSERT_EQUAL(r.retries, 3);
+    mig_rev_release(&r);
+    MIG_PASS(ctx, parse(&r, "abc_x.sql",
+                        "-- mig:revision abc\n-- mig:lock_timeout 5\n-- mig:statement_timeout 0\n"
+                        "-- mig:retries 0\n"));
+    CU_ASSERT_EQUAL(r.lock_timeout_ms, 5000);
+    CU_ASSERT_EQUAL(r.statement_timeout_ms, 0);
+    CU_ASSERT_EQUAL(r.retries, 0);
+    mig_rev_release(&r);
+}
+
+static void test_revfile__rejects_bad_time_limits_and_retries(void)
+{
+    static const char *const bad[] = {
+        "lock_timeout fast", "lock_timeout -5s", "lock_timeout 1.5s", "lock_timeout 5 s",
+        "lock_timeout 5S", "lock_timeout 2147484s", "statement_timeout 99999999999999999999999min",
+        "statement_timeout 1h", "statement_timeout ms",
+    };
+    mig_rev r;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *text = mig_aprintf("-- mig:revision abc\n-- mig:%s\n", bad[i]);
+        MIG_FAILS(ctx, parse(&r, "abc_x.sql", text), MIG_EREVFILE, "abc_x.sql:2: 'mig:");
+        CU_ASSERT_PTR_NOT_NULL(strstr(mig_last_error(ctx)->message, "takes a duration"));
+        free(text);
+    }
+    static const char *const bad_retries[] = { "retries three", "retries -1", "retries 101",
+                                               "retries 99999999999999999999", "retries 2x" };
+    for (size_t i = 0; i < sizeof bad_retries / sizeof bad_retries[0]; i++) {
+        char *text = mig_aprintf("-- mig:revision abc\n-- mig:%s\n", bad_retries[i]);
+        MIG_FAILS(ctx, parse(&r, "abc_x.sql", text), MIG_EREVFILE,
+                  "abc_x.sql:2: 'mig:retries' takes a whole number from 0 to 100");
+        free(text);
+    }
+    /* the largest the databases take still parses */
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:lock_timeout 2147483647ms\n"));
+    CU_ASSERT_EQUAL(r.lock_timeout_ms, 2147483647LL);
+    mig_rev_release(&r);
+}
+
 static void test_revfile__asks_for_more_when_the_data_is_cut_in_the_header(void)
 {
     mig_rev r;
@@ -531,6 +583,8 @@ static CU_TestInfo tests[] = {
     { "rejects an id that does not match the file name", test_revfile__rejects_an_id_that_does_not_match_the_file_name },
     { "rejects a bad transaction value", test_revfile__rejects_a_bad_transaction_value },
     { "reads the phase", test_revfile__reads_the_phase },
+    { "reads time limits and retries", test_revfile__reads_time_limits_and_retries },
+    { "rejects bad time limits and retries", test_revfile__rejects_bad_time_limits_and_retries },
     { "asks for more when the data is cut in the header", test_revfile__asks_for_more_when_the_data_is_cut_in_the_header },
     { "reads a header longer than the first block", test_revfile__reads_a_header_longer_than_the_first_block },
     { "reads only the header from disk", test_revfile__reads_only_the_header_from_disk },

@@ -287,6 +287,16 @@ typedef int (*mig_object_fn)(void *payload, const char *kind, const char *table,
 /* Receives one complete statement, without a terminating ';'. */
 typedef int (*mig_ddl_emit_fn)(void *payload, const char *statement);
 
+/*
+ * The database's own limits while one revision runs (`-- mig:lock_timeout`,
+ * `-- mig:statement_timeout`). A limit < 0 is not touched; 0 means none.
+ */
+typedef struct mig_limits {
+    long long lock_timeout_ms;      /* how long a statement waits for a lock */
+    long long statement_timeout_ms; /* how long a statement may run */
+    double    connect_wait_s;       /* mig_connect_opts.lock_timeout_s of the connection */
+} mig_limits;
+
 typedef struct mig_driver mig_driver;
 struct mig_driver {
     /* Checked by the loader before anything else: never move these. */
@@ -471,6 +481,27 @@ struct mig_driver {
      */
     int (*introspect_objects)(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
                               mig_drv_error *err);
+
+    /*
+     * Appended after 0.1.0 without a new ABI number, as above: a shorter
+     * table reads these as absent, and the core then runs revisions
+     * without limits and without retries.
+     *
+     * limits_sql: the statements that set lim's limits for the session
+     * (restore=0), each remembering the value it replaces, and the ones
+     * that put the remembered values back (restore=1), through emit. The
+     * same text runs online and goes into offline --sql output, so both
+     * behave alike. Inside a transaction they must be undone by a rollback
+     * to a savepoint taken before them. Optional.
+     */
+    int (*limits_sql)(const mig_limits *lim, int restore, mig_ddl_emit_fn emit, void *payload);
+
+    /*
+     * Did a statement fail because it waited too long for a lock (not for
+     * running too long)? Such a statement did nothing, so the core may
+     * run its revision again. Optional: without it, no retries.
+     */
+    int (*is_lock_timeout)(const mig_drv_error *err);
 
     /* ABI 2 and later: append below, never reorder. */
 };

@@ -183,6 +183,7 @@ typedef struct mig_step_report {
     const char *message;
     double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
     const char *status;        /* "applied", "rolled_back" or "failed" */
+    int         attempts;      /* times it ran: 1, more after retries on a lock timeout, 0 rendered */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
