@@ -277,10 +277,10 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_COUNT };
+enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_LINT, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "revision", "down_revision", "message", "create_date",
-    "branch_labels", "depends_on", "transaction",
+    "branch_labels", "depends_on", "transaction", "lint",
 };
 
 /*
@@ -349,7 +349,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
                 goto fail;
             }
-            if (seen[key]) {
+            /* lint lines may repeat; `mig lint` reads them from the file (lint.c) */
+            if (seen[key] && key != K_LINT) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
                              key_names[key], seen[key]);
                 goto fail;
@@ -419,6 +420,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                                  (int)vlen, val);
                     goto fail;
                 }
+                break;
+            case K_LINT:
                 break;
             }
         }

@@ -1416,6 +1416,9 @@ static const mig_driver pg_driver = {
     .ident_max_chars = 0,
     .current_schema = pg_current_schema,
     .column_exists = pg_column_exists,
+    .lint_rules = pg_lint_rules,
+    .lint = pg_lint,
+    .table_rows = pg_table_rows,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)
