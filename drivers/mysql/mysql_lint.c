@@ -21,7 +21,7 @@ enum { R_COPY, R_SEVERAL_DDL, R_DROP_COLUMN, R_DROP_TABLE, R_RENAME_COLUMN, R_RE
        R_ADD_UNIQUE, R_COUNT };
 
 const mig_lint_rule my_lint_rules[] = {
-    [R_COPY] = { "MY001", "alter-table-copies", MIG_LINT_WARNING, "SHARED (ALGORITHM=COPY)",
+    [R_COPY] = { "MY001", "alter-table-copies", MIG_LINT_WARNING, "MDL_SHARED_NO_WRITE",
         "an ALTER TABLE form that copies the table: writes wait for the whole copy",
         MYDOCS "innodb-online-ddl-operations.html" },
     [R_SEVERAL_DDL] = { "MY002", "several-ddl-statements", MIG_LINT_WARNING, NULL,
@@ -128,15 +128,17 @@ static void lint_alter(run *r, const toks *t, size_t i)
                                                                 kw(t, j + 2, "NOCOPY")))))
             algo_ok = 1;
     const char *copy_why = NULL;
-    size_t copy_at = 0;
+    size_t copy_at = 0, drop_pk_at = 0;
+    int drop_pk = 0, add_pk = 0;
     for (size_t j = i, clause = i; j < t->n; j = clause) {
         /* j is the first token of a clause */
         size_t k = j;
         if (kw(t, k, "DROP")) {
             k++;
             if (kw(t, k, "PRIMARY")) {
-                copy_why = copy_why ? copy_why : "dropping the primary key";
-                copy_at = t->start[j];
+                /* dropping one without adding another is COPY only; replacing it is done in place */
+                drop_pk = 1;
+                drop_pk_at = t->start[j];
             } else if (!kw(t, k, "INDEX") && !kw(t, k, "KEY") && !kw(t, k, "FOREIGN") && !kw(t, k, "CONSTRAINT") &&
                        !kw(t, k, "CHECK") && !kw(t, k, "PARTITION")) {
                 if (kw(t, k, "COLUMN"))
@@ -188,17 +190,15 @@ static void lint_alter(run *r, const toks *t, size_t i)
                     k++;
             }
             if (kw(t, k, "PRIMARY")) {
-                copy_why = copy_why ? copy_why : "adding a primary key rebuilds the table";
-                copy_at = copy_at ? copy_at : t->start[j];
+                add_pk = 1;
             } else if (kw(t, k, "UNIQUE")) {
                 say(r, R_ADD_UNIQUE, tbl, t->start[j], "the whole table is scanned; one duplicate fails the statement",
                     "check for duplicates first (SELECT ... GROUP BY ... HAVING COUNT(*) > 1), then ADD UNIQUE "
                     "with ALGORITHM=INPLACE, LOCK=NONE",
                     "ADD UNIQUE on existing table `%s`", tbl);
             }
-        } else if (kw(t, k, "CONVERT") || kw(t, k, "FORCE") || kw(t, k, "ENGINE")) {
-            copy_why = copy_why ? copy_why : kw(t, k, "CONVERT") ? "converting the character set copies the table"
-                                                               : "rebuilding the table (FORCE, ENGINE=)";
+        } else if (kw(t, k, "CONVERT")) {
+            copy_why = copy_why ? copy_why : "converting the character set copies the table";
             copy_at = copy_at ? copy_at : t->start[j];
         }
         /* the next clause starts after the next top-level comma */
@@ -213,6 +213,10 @@ static void lint_alter(run *r, const toks *t, size_t i)
                 break;
             }
         }
+    }
+    if (drop_pk && !add_pk && !copy_why) {
+        copy_why = "dropping the primary key without adding another copies the table";
+        copy_at = drop_pk_at;
     }
     if (copy_why && !algo_ok)
         say(r, R_COPY, tbl, copy_at,

@@ -9,8 +9,12 @@ ALTER TABLE orders MODIFY total DECIMAL(14,2) NOT NULL;
 -- expect: none
 ALTER TABLE orders MODIFY total DECIMAL(14,2) NOT NULL, ALGORITHM=INPLACE, LOCK=NONE;
 
--- case: MY001 primary key change
+-- case: MY001 dropping the primary key alone
 -- expect: MY001
+ALTER TABLE events DROP PRIMARY KEY;
+
+-- case: MY001 safe twin: replacing the primary key is done in place
+-- expect: none
 ALTER TABLE events DROP PRIMARY KEY, ADD PRIMARY KEY (id, created_at);
 
 -- case: MY001 safe twin: ALGORITHM=INSTANT form
@@ -25,21 +29,21 @@ ALTER TABLE users CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 -- expect: none
 ALTER TABLE users ADD COLUMN bio TEXT CHARACTER SET utf8mb4;
 
--- case: MY001 ADD PRIMARY KEY
--- expect: MY001
+-- case: MY001 ADD PRIMARY KEY rebuilds in place, no copy
+-- expect: none
 ALTER TABLE `audit` ADD PRIMARY KEY (`id`);
 
--- case: MY001 safe twin: an index is built in place
+-- case: MY001 an index is built in place
 -- expect: none
 ALTER TABLE `audit` ADD INDEX audit_at (`at`);
 
--- case: MY001 ENGINE rebuild
--- expect: MY001
+-- case: MY001 ENGINE=InnoDB is an in-place rebuild
+-- expect: none
 ALTER TABLE logs ENGINE=InnoDB;
 
--- case: MY001 safe twin: comment only
--- expect: none
-ALTER TABLE logs COMMENT = 'request log';
+-- case: MY001 MODIFY in a multi-clause ALTER
+-- expect: MY001
+ALTER TABLE logs COMMENT = 'request log', MODIFY msg MEDIUMTEXT;
 
 -- case: MY001 CHANGE keeps the name but changes the type
 -- expect: MY001
