@@ -560,8 +560,8 @@ static int select_range(mig_ctx *ctx, const mig_graph *g, const char *range, uns
         if (!colon)
             keep[i] = rev == lo;
         else
-            keep[i] = (lo == NULL || mig_graph_is_ancestor(g, lo, rev)) &&
-                      (hi == NULL || mig_graph_is_ancestor(g, rev, hi));
+            keep[i] = (lo == NULL || rev == lo || mig_graph_is_ancestor(g, lo, rev)) &&
+                      (hi == NULL || rev == hi || mig_graph_is_ancestor(g, rev, hi));
     }
     return 0;
 }
