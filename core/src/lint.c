@@ -51,6 +51,7 @@ typedef struct lint_cfg {
     mig_strvec disable, error, warning, info;
     long       min_rows;
     int        pg_version, sqlite_version;
+    int        lock_timeout; /* [mig] on_connect sets one, or [mig] lock_timeout_ddl is set */
 } lint_cfg;
 
 typedef struct lint_run {
@@ -105,6 +106,15 @@ static int parse_version(const char *s, int sqlite, int *out)
 
 static int rule_known(const lint_run *r, const char *name);
 
+static int contains_ci(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (; *s; s++)
+        if (strncasecmp(s, w, n) == 0)
+            return 1;
+    return 0;
+}
+
 static int load_cfg(lint_run *r)
 {
     mig_ctx *ctx = r->ctx;
@@ -131,6 +141,9 @@ static int load_cfg(lint_run *r)
                                    "[lint] %s: unknown rule '%s' (see `mig lint --rules`)", lists[i],
                                    vecs[i]->v[j]);
     }
+    const char *oc = mig_config_raw(ctx->cfg, "mig", "on_connect", NULL);
+    c->lock_timeout = mig_config_raw(ctx->cfg, "mig", "lock_timeout_ddl", NULL) != NULL ||
+                      (oc && contains_ci(oc, "lock_timeout"));
     int rc = mig_config_get_int(ctx->cfg, ctx, "lint", "min_rows", 10000, &c->min_rows);
     if (rc == 0 && c->min_rows < 0) {
         int line = 0;
@@ -231,6 +244,26 @@ static int parse_disable(const char *line, size_t n, mig_strvec *out)
     int rc = split_names(out, names);
     free(names);
     return rc ? -1 : 1;
+}
+
+/* Does a header line (data[0..end)) start with "-- KEY"? */
+static int header_has(const char *data, size_t end, const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t off = 0; off < end;) {
+        const char *p = data + off, *nl = memchr(p, '\n', end - off);
+        size_t n = nl ? (size_t)(nl - p) : end - off;
+        if (n > 3 && p[0] == '-' && p[1] == '-') {
+            const char *q = p + 2;
+            while (q < p + n && (*q == ' ' || *q == '\t'))
+                q++;
+            if ((size_t)(p + n - q) >= kl && strncmp(q, key, kl) == 0 &&
+                (q + kl == p + n || q[kl] == ' ' || q[kl] == '\t'))
+                return 1;
+        }
+        off += n + 1;
+    }
+    return 0;
 }
 
 static int line_of(const char *data, size_t off, int *col)
@@ -412,6 +445,8 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
     rc = read_disables(r, b.data, 0, head_end, &r->suppress);
     mig_lint_state st;
     memset(&st, 0, sizeof st);
+    /* a lock_timeout from the configuration or the revision's header is in force for every statement */
+    st.lock_timeout = r->cfg.lock_timeout || header_has(b.data, b.has_upgrade ? b.up_off : b.len, "mig:lock_timeout");
     const mig_lint_sink sink = { on_finding, on_created };
     size_t off = 0, header_n = r->suppress.n;
     const char *sql = b.data + b.up_off;

@@ -173,6 +173,18 @@ run lint --offline
 expect_rc 3 "MIG002 as error"
 cp mig.ini.ok mig.ini
 
+# ---- PostgreSQL: a lock_timeout from [mig] on_connect counts for PG021 ----
+if [ "$MIG_TEST_DRIVER" = postgres ]; then
+    write_rev $V fffffffffff6 bbbbbbbbbbb2 "no timeout" "ALTER TABLE big ADD COLUMN w text;" "SELECT 1;"
+    run --json lint --offline fffffffffff6
+    expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '["PG021"]' "PG021 without a lock_timeout"
+    sed -i "s/^\[mig\]$/[mig]\non_connect = SET lock_timeout = '5s'/" mig.ini
+    run --json lint --offline fffffffffff6
+    expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '[]' "PG021 with on_connect's lock_timeout"
+    cp mig.ini.ok mig.ini
+    rm $V/fffffffffff6_no_timeout.sql
+fi
+
 # ---- no reachable database: every revision, said on stderr ----
 case "$MIG_TEST_DRIVER" in
 postgres) run --url "postgresql://nobody@127.0.0.1:1/none" lint ;;
