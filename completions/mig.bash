@@ -73,6 +73,9 @@ _mig()
             return ;;
         --head | --depends-on)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")); return ;;
+        --format)
+            [ "$cmd" = lint ] && COMPREPLY=($(compgen -W "text json sarif" -- "$cur"))
+            return ;;
         -r | --rev-range)
             local from=""
             [[ $cur == *:* ]] && from=${cur%%:*}:
@@ -95,7 +98,7 @@ _mig()
     fi
 
     case $cmd in
-        upgrade | downgrade | stamp | show | merge)
+        upgrade | downgrade | stamp | show | merge | lint)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")) ;;
         init)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;

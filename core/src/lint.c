@@ -138,7 +138,7 @@ static int load_cfg(lint_run *r)
         for (size_t j = 0; j < vecs[i]->n; j++)
             if (!rule_known(r, vecs[i]->v[j]))
                 return mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
-                                   "[lint] %s: unknown rule '%s' (see `mig lint --rules`)", lists[i],
+                                   "[lint] %s: unknown rule '%s' (the rules: docs/lint.md)", lists[i],
                                    vecs[i]->v[j]);
     }
     const char *oc = mig_config_raw(ctx->cfg, "mig", "on_connect", NULL);
