@@ -227,7 +227,8 @@ static int parse_disable(const char *line, size_t n, mig_strvec *out)
     p += 2;
     while (p < end && isspace((unsigned char)*p))
         p++;
-    if ((size_t)(end - p) < 8 || strncmp(p, "mig:lint", 8) != 0)
+    if ((size_t)(end - p) < 8 || strncmp(p, "mig:lint", 8) != 0 ||
+        (p + 8 < end && !isspace((unsigned char)p[8])))
         return 0;
     p += 8;
     while (p < end && isspace((unsigned char)*p))

@@ -98,6 +98,10 @@ sed -i "1a -- mig:lint disable=NOPE999" $V/ccccccccccc3_suppressed.sql
 run lint --offline ccccccccccc3
 expect_rc 2 "unknown rule in a suppression"
 expect_err "ccccccccccc3_suppressed.sql:2: mig:lint disable: unknown rule 'NOPE999'"
+sed -i "2s/.*/-- mig:lint enable=$RULE/" $V/ccccccccccc3_suppressed.sql
+run lint --offline ccccccccccc3
+expect_rc 2 "malformed mig:lint line"
+expect_err "ccccccccccc3_suppressed.sql:2: malformed '-- mig:lint' line"
 rm $V/ccccccccccc3_suppressed.sql
 
 # ---- [lint] errors: exit 2 naming the file and line ----
