@@ -187,6 +187,21 @@ if [ "$MIG_TEST_DRIVER" = postgres ]; then
     expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '[]' "PG021 with on_connect's lock_timeout"
     cp mig.ini.ok mig.ini
     rm $V/fffffffffff6_no_timeout.sql
+    # [lint] postgres_version: rules of older servers
+    write_rev $V fffffffffff7 bbbbbbbbbbb2 "old server" "SET lock_timeout = '1s';
+ALTER TYPE mood ADD VALUE 'meh';
+ALTER TABLE big ADD COLUMN k text DEFAULT 'x';" "SELECT 1;"
+    run --json lint --offline fffffffffff7
+    expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '[]' "PostgreSQL 15: ADD VALUE in a transaction and a constant default are fine"
+    printf '\n[lint]\npostgres_version = 10\n' >>mig.ini
+    run --json lint --offline fffffffffff7
+    expect_rc 3 "ADD VALUE in a transaction before PostgreSQL 12 is an error"
+    expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '["PG015", "PG004"]' "PostgreSQL 10: PG015 and PG004"
+    sed -i 's/^postgres_version = 10$/postgres_version = 12/' mig.ini
+    run --json lint --offline fffffffffff7
+    expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '[]' "PostgreSQL 12: neither"
+    cp mig.ini.ok mig.ini
+    rm $V/fffffffffff7_old_server.sql
 fi
 
 # ---- no reachable database: every revision, said on stderr ----
