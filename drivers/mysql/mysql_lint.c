@@ -159,8 +159,8 @@ static void lint_alter(run *r, const toks *t, size_t i)
                 say(r, R_RENAME_COLUMN, NULL, t->start[j], NULL,
                     "expand/contract: add the new column, write both, backfill, switch reads, drop the old one later",
                     "RENAME COLUMN `%s` to `%s` of table `%s` breaks the application version still running", a, b, tbl);
-            } else if (kw(t, k, "TO") || kw(t, k, "AS") || (t->kind[k] == 1 && !kw(t, k, "INDEX") && !kw(t, k, "KEY")) ||
-                       t->kind[k] == 2) {
+            } else if (kw(t, k, "TO") || kw(t, k, "AS") || (k < t->n && t->kind[k] == 1 && !kw(t, k, "INDEX") && !kw(t, k, "KEY")) ||
+                       (k < t->n && t->kind[k] == 2)) {
                 say(r, R_RENAME_TABLE, NULL, t->start[j], NULL,
                     "expand/contract: create a view with the old name for the old application version, or "
                     "rename only after it is gone",
