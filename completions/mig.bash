@@ -75,6 +75,9 @@ _mig()
             COMPREPLY=($(compgen -W "expand contract" -- "$cur")); return ;;
         --head | --depends-on)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")); return ;;
+        --format)
+            [ "$cmd" = lint ] && COMPREPLY=($(compgen -W "text json sarif" -- "$cur"))
+            return ;;
         -r | --rev-range)
             local from=""
             [[ $cur == *:* ]] && from=${cur%%:*}:
@@ -97,7 +100,7 @@ _mig()
     fi
 
     case $cmd in
-        upgrade | downgrade | stamp | show | merge | test)
+        upgrade | downgrade | stamp | show | merge | test | lint)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")) ;;
         init)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;

@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh deps                 install hyperfine and time (as root)
 #   scripts/bench.sh BUILD [WORKLOADS]    run; WORKLOADS is a comma list of
-#                                         W1 W2 W3 W4 W5 W6 W7 SCALE, or all
+#                                         W1 W2 W3 W4 W5 W6 W7 L1 SCALE, or all
 #
 # Every workload is generated here, deterministically, as migration i =
 # CREATE TABLE t_i (id, name, created_at); CREATE INDEX ix_t_i_name; INSERT
@@ -74,6 +74,8 @@ summary() {
             else if (id ~ /^W4-/ && lab == "mig-j1") { rt = 1.0 }
             else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
             v = "-"
+            # L1 has a time of its own to keep, not a ratio: 1,000 revisions linted in a second
+            if (id == "L1") { tgt = "<= 1 s"; v = (med <= 1.0) ? "ok" : "MISS" }
             # the verdict reads the per-round ratio: both ran in the same minute
             if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (base[id] <= 0) ? "-" : (pr <= rt) ? "ok" : "MISS" }
             if (mt > 0) { tgt = tgt sprintf(", RSS <= %d MiB", mt); if (rss > mt) v = "MISS" }
@@ -97,7 +99,7 @@ fi
 [ $# -ge 1 ] || die "usage: $0 deps | $0 BUILD [W1,W2,...|all]"
 BUILD=$(cd "$1" && pwd) || die "no build folder $1"
 WLS=${2:-all}
-[ "$WLS" = all ] && WLS=W1,W3,W6,W2,W4,W5,W7,SCALE
+[ "$WLS" = all ] && WLS=W1,W3,W6,L1,W2,W4,W5,W7,SCALE
 MIG=${MIG:-$BUILD/mig}
 [ -x "$MIG" ] || die "no mig binary at $MIG"
 RUNS=${RUNS:-5}
@@ -353,6 +355,16 @@ W6() {  # 1,000 applied migrations downgraded to base (SQLite)
         mig "$MIG -c $p/mig.ini downgrade base"
 }
 
+L1() {  # mig lint --offline over 1,000 PostgreSQL revisions (libpg_query on every statement)
+    local n=${N:-1000} p=$WORK/L1
+    gen "$p" pg "$n" "postgresql://postgres@127.0.0.1:1/none"
+    CHECK="$MIG -q -c $p/mig.ini lint --offline --json | grep -c '\"rule\": \"PG'"; EXPECT=$n
+    DESC="mig lint --offline over $n PostgreSQL revisions"; NREV=$n
+    compare L1 "" \
+        cat "cat $p/migrations/versions/* > /dev/null" \
+        mig "$MIG -q -c $p/mig.ini lint --offline"
+}
+
 W2() {  # 1,000 migrations into an empty PostgreSQL database
     need_servers
     local n=${N:-1000} p=$WORK/W2
@@ -474,7 +486,7 @@ run_all() {
     IFS=, read -r -a WL <<< "$WLS"
     for w in "${WL[@]}"; do
         case $w in
-            W1|W2|W3|W4|W5|W6|W7|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+            W1|W2|W3|W4|W5|W6|W7|L1|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
             *) die "unknown workload $w" ;;
         esac
     done

@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libsqlite3-dev sqlite3 libpq-dev
       default-libmysqlclient-dev liblua5.4-dev libinih-dev libjansson-dev
-      libssl-dev)
+      libssl-dev libpg-query-dev)
 case "${1:-}" in
 # --test: everything a test needs to run rather than skip (tests/skips.allowed):
 # the lua5.4 interpreter (cli_sqlformat), groff (cli_manpage), zsh (the

@@ -118,9 +118,11 @@ my_start() {
     for try in 1 2 3 4 5; do
         port=$(free_port)
         # a private tmpdir: servers of parallel test runs must not share /tmp
-        # files; utf8mb4 as a current MySQL has it, not latin1
+        # files; utf8mb4 as a current MySQL has it, not latin1; metadata_lock_info
+        # shows the metadata locks a statement holds (lint's evidence tests)
         as_user "$MY_USER" mariadbd --no-defaults --datadir="$data" --socket="$sock" \
             --tmpdir="$base/tmp" --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+            --plugin-load-add=metadata_lock_info \
             --port="$port" --bind-address=127.0.0.1 --skip-name-resolve \
             --pid-file="$base/mysqld.pid" --log-error="$log" >/dev/null 2>&1 &
         pid=$!

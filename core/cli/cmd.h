@@ -220,6 +220,7 @@ CLI_COMMAND(drivers);
 CLI_COMMAND(heads);
 CLI_COMMAND(history);
 CLI_COMMAND(init);
+CLI_COMMAND(lint);
 CLI_COMMAND(merge);
 CLI_COMMAND(revision);
 CLI_COMMAND(show);

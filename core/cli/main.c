@@ -92,6 +92,7 @@ static const cli_cmd commands[] = {
     { "help",      NULL,          0,           "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
     { "history",   cmd_history,   0,           "list the revisions, newest first", &cmd_history_spec },
     { "init",      cmd_init,      0,           "create mig.ini and a migrations folder", &cmd_init_spec },
+    { "lint",      cmd_lint,      CMD_TENANTS, "find locks, rewrites and breaking changes in revisions", &cmd_lint_spec },
     { "merge",     cmd_merge,     0,           "write a revision that merges heads", &cmd_merge_spec },
     { "revision",  cmd_revision,  0,           "write a new revision file", &cmd_revision_spec },
     { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },

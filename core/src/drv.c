@@ -729,3 +729,29 @@ int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl
         return MIG_DRV_NOTSUP;
     return drv->table->render_ddl(change, emit, payload);
 }
+
+/* Lint: the driver's rules for its dialect (lint.c). NULL when the driver has none. */
+const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv)
+{
+    return MIG_DRIVER_HAS(drv->table, lint_rules) && MIG_DRIVER_HAS(drv->table, lint) ?
+           drv->table->lint_rules : NULL;
+}
+
+int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *st,
+                 const mig_lint_sink *sink, void *payload)
+{
+    if (!MIG_DRIVER_HAS(drv->table, lint))
+        return MIG_DRV_NOTSUP;
+    return drv->table->lint(stmt, st, sink, payload);
+}
+
+int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows)
+{
+    *rows = -1;
+    if (!MIG_DRIVER_HAS(db->drv->table, table_rows))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->table_rows(db->conn, table, rows, &e);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
+}

@@ -125,4 +125,11 @@ int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
 int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
                        void *payload);
 
+/* Lint (lint.c): the driver's rules (NULL: none), one statement judged, a table's estimated rows. */
+const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv);
+int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *st,
+                 const mig_lint_sink *sink, void *payload);
+/* *rows = -1 when unknown (or the driver cannot tell). */
+int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows);
+
 #endif

@@ -278,11 +278,11 @@ static const char *base_name(const char *path)
 }
 
 enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_PHASE,
-       K_LOCK_TIMEOUT, K_STATEMENT_TIMEOUT, K_RETRIES, K_COUNT };
+       K_LOCK_TIMEOUT, K_STATEMENT_TIMEOUT, K_RETRIES, K_LINT, K_COUNT };
 static const char *const key_names[K_COUNT] = {
     "revision", "down_revision", "message", "create_date",
     "branch_labels", "depends_on", "transaction", "phase",
-    "lock_timeout", "statement_timeout", "retries",
+    "lock_timeout", "statement_timeout", "retries", "lint",
 };
 
 const char *mig_rev_phase(const mig_rev *rev)
@@ -358,7 +358,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
                 goto fail;
             }
-            if (seen[key]) {
+            /* lint lines may repeat; `mig lint` reads them from the file (lint.c) */
+            if (seen[key] && key != K_LINT) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
                              key_names[key], seen[key]);
                 goto fail;
@@ -467,6 +468,8 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 out->retries = n;
                 break;
             }
+            case K_LINT:
+                break;
             }
         }
         off = l.next;

@@ -26,4 +26,15 @@ int mig_rule_empty_downgrade_hits(const mig_rev *rev, const mig_revbody *b, cons
 /* "no downgrade in a3f0c1d2e3f4 add email" */
 void mig_rule_empty_downgrade_say(mig_buf *out, const mig_rev *rev);
 
+/*
+ * MIG002 destructive-downgrade: a downgrade section that drops a table or
+ * a column, or deletes rows: downgrading loses the data written since.
+ * Returns the 0-based index of the first such statement + 1, 0 if none.
+ */
+extern const mig_rule mig_rule_destructive_downgrade;
+size_t mig_rule_destructive_downgrade_hits(const mig_revbody *b, const mig_dialect *d, size_t *offset);
+
+/* MIG003 lua-not-analysed: a Lua revision's SQL is only known when it runs. */
+extern const mig_rule mig_rule_lua_not_analysed;
+
 #endif

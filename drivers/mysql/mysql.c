@@ -1364,6 +1364,26 @@ static int my_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_
     return rc;
 }
 
+/* The estimate information_schema keeps (InnoDB: from its statistics, refreshed by ANALYZE TABLE). */
+int my_table_rows(mig_conn *c, const char *table, int64_t *rows, mig_drv_error *err)
+{
+    const char *dot = strchr(table, '.');
+    char schema[256] = "";
+    if (dot && (size_t)(dot - table) < sizeof schema) {
+        memcpy(schema, table, (size_t)(dot - table));
+        schema[dot - table] = 0;
+        table = dot + 1;
+    }
+    mig_value v[2] = { text_value(table), text_value(schema) };
+    int64_t   n = -1;
+    int       is_null = 1;
+    int rc = scalar_int(c, "SELECT TABLE_ROWS FROM information_schema.TABLES "
+                        "WHERE TABLE_NAME = ? AND TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE())",
+                        v, 2, &n, &is_null, err);
+    *rows = rc == MIG_DRV_OK && !is_null ? n : -1;
+    return rc;
+}
+
 static int my_column_exists(mig_conn *c, const char *table, const char *column, int *exists,
                             mig_drv_error *err)
 {
@@ -1524,6 +1544,9 @@ static const mig_driver driver = {
     .introspect_objects = my_introspect_objects,
     .limits_sql = my_limits_sql,
     .is_lock_timeout = my_is_lock_timeout,
+    .lint_rules = my_lint_rules,
+    .lint = my_lint,
+    .table_rows = my_table_rows,
 };
 
 MIG_DRIVER_DEFINE(driver)

@@ -66,6 +66,13 @@ size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
 int    my_split_multi_result(const char *sql, size_t len);
 /* The driver's statement_end slot. */
 size_t my_split_statement_end(const char *sql, size_t len);
+/* One token for lint: returns its length; *kind 0 end, 1 word, 2 quoted, 3 punctuation, 4 ';'. */
+size_t my_lex_next(const char *sql, size_t len, size_t *pos, size_t *start, int *kind);
+
+/* ---- mysql_lint.c: the lint_rules, lint and table_rows slots ---- */
+extern const mig_lint_rule my_lint_rules[];
+int my_lint(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink, void *payload);
+int my_table_rows(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err);
 
 /* ---- introspect.c ---- */
 

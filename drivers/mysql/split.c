@@ -287,3 +287,16 @@ int my_split_multi_result(const char *sql, size_t len)
     }
     return is_any_kw(sql, t, blocks);
 }
+
+/*
+ * The tokenizer above for the lint rules (mysql_lint.c): the next
+ * significant token at or after *pos, *kind 0 at the end, 1 a word, 2
+ * quoted text, 3 punctuation, 4 ';'.
+ */
+size_t my_lex_next(const char *sql, size_t len, size_t *pos, size_t *start, int *kind)
+{
+    tok t = next_tok(sql, len, pos);
+    *start = t.start;
+    *kind = t.kind == T_END ? 0 : t.kind == T_WORD ? 1 : t.kind == T_TEXT ? 2 : t.kind == T_PUNCT ? 3 : 4;
+    return t.end - t.start;
+}

@@ -45,4 +45,9 @@ int pg_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payl
 int pg_introspect_ddl(mig_conn *c, const char *ddl, size_t len, const mig_schema_sink *sink,
                       void *payload, mig_drv_error *err);
 
+/* Lint (pg_lint.c): the lint_rules, lint and table_rows slots. */
+extern const mig_lint_rule pg_lint_rules[];
+int pg_lint(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink, void *payload);
+int pg_table_rows(mig_conn *c, const char *table, int64_t *rows, mig_drv_error *err);
+
 #endif

@@ -1465,6 +1465,9 @@ static const mig_driver pg_driver = {
     .introspect_objects = pg_introspect_objects,
     .limits_sql = pg_limits_sql,
     .is_lock_timeout = pg_is_lock_timeout,
+    .lint_rules = pg_lint_rules,
+    .lint = pg_lint,
+    .table_rows = pg_table_rows,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

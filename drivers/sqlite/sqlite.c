@@ -1021,6 +1021,42 @@ static int sq_table_exists(mig_conn *conn, const char *table, int *exists,
     return rc;
 }
 
+/*
+ * sqlite_stat1 (kept by ANALYZE: its first number is the table's rows)
+ * when it knows the table, else a count(*): SQLite keeps no cheaper count.
+ */
+static int sq_table_rows(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err)
+{
+    *rows = -1;
+    int exists = 0, rc = sq_table_exists(conn, table, &exists, err);
+    if (rc != MIG_DRV_OK || !exists)
+        return rc;
+    int stat = 0;
+    rc = sq_table_exists(conn, "sqlite_stat1", &stat, err);
+    char *sql = stat ? sqlite3_mprintf("SELECT coalesce((SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 "
+                                       "WHERE tbl = %Q COLLATE NOCASE LIMIT 1), "
+                                       "(SELECT count(*) FROM \"%w\"))", table, table)
+                     : sqlite3_mprintf("SELECT count(*) FROM \"%w\"", table);
+    if (sql == NULL)
+        {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return MIG_DRV_ERROR;
+    }
+    sqlite3_stmt *stmt = NULL;
+    if (rc == MIG_DRV_OK && sqlite3_prepare_v2(conn->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+        rc = fail_db(conn, err);
+    if (rc == MIG_DRV_OK) {
+        int src = sqlite3_step(stmt);
+        if (src == SQLITE_ROW)
+            *rows = sqlite3_column_int64(stmt, 0);
+        else if (src != SQLITE_DONE)
+            rc = fail_db(conn, err);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_free(sql);
+    return rc;
+}
+
 static int sq_column_exists(mig_conn *conn, const char *table, const char *column, int *exists,
                             mig_drv_error *err)
 {
@@ -1419,6 +1455,10 @@ static const mig_dialect sqlite_dialect = {
     .hash_comments = 0,
 };
 
+/* Lint: sqlite_lint.c */
+extern const mig_lint_rule sq_lint_rules[];
+int sq_lint(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink, void *payload);
+
 /* Autogenerate: sqlite_ddl.c */
 int sq_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payload);
 int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
@@ -1478,6 +1518,9 @@ static const mig_driver sqlite_driver = {
     .column_exists = sq_column_exists,
     .introspect_objects = sq_introspect_objects,
     .limits_sql = sq_limits_sql,
+    .lint_rules = sq_lint_rules,
+    .lint = sq_lint,
+    .table_rows = sq_table_rows,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

@@ -105,6 +105,19 @@ expect_rc 0 "stamp"; expect_json "stamp"
 run --json stamp nosuchrev
 expect_rc 2 "stamp unknown"; expect_json "stamp unknown"
 
+# lint: pending revisions (none now), every revision offline, and the error document
+run --json lint
+expect_rc 0 "lint"; expect_json "lint"
+run --json lint --offline
+expect_rc 0 "lint --offline"; expect_json "lint --offline"
+expect_eq "$(jget '[f["rule"] for f in d["findings"] if f["revision"] == "aaaaaaaaaaa1"]')" '["MIG002"]' "lint --offline finds the destructive downgrade"
+run lint --offline --format json
+expect_rc 0 "lint --format json"; expect_json "lint --format json"
+run --json lint --format yaml
+expect_rc 2 "lint bad format"; expect_json "lint bad format"
+run --json check --lint
+expect_rc 0 "check --lint"; expect_json "check --lint"
+
 # a failing revision: the database's error, with the file and line
 write_rev $V ddddddddddd4 bbbbbbbbbbb2 "breaks" "INSERT INTO no_such_table VALUES (1);" ""
 run --json check

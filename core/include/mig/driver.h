@@ -297,6 +297,66 @@ typedef struct mig_limits {
     double    connect_wait_s;       /* mig_connect_opts.lock_timeout_s of the connection */
 } mig_limits;
 
+/*
+ * Lint (see docs/lint.md): a driver judges one statement at a time with
+ * its own knowledge of the database (PostgreSQL: its parser), the core
+ * splits, suppresses, ranks by table size and reports.
+ */
+typedef enum mig_lint_level {
+    MIG_LINT_INFO = 0,
+    MIG_LINT_WARNING,
+    MIG_LINT_ERROR
+} mig_lint_level;
+
+typedef struct mig_lint_rule {
+    const char *id;       /* "PG001": stable, never reused */
+    const char *name;     /* "create-index-blocks-writes" */
+    int         level;    /* default mig_lint_level */
+    const char *lock;     /* the lock the rule claims ("SHARE", "ACCESS EXCLUSIVE"), NULL if none */
+    const char *summary;  /* one line: what the rule is about */
+    const char *help_uri; /* the database's own documentation */
+} mig_lint_rule;
+
+/* One finding; every string is borrowed for the duration of the sink call. */
+typedef struct mig_lint_finding {
+    const mig_lint_rule *rule;
+    const char *message; /* one line */
+    const char *why;     /* the lock taken and what it blocks; NULL if none */
+    const char *safe;    /* the safe way: a rewritten statement or advice; NULL if none */
+    /*
+     * The existing table the finding is about, as written (may be
+     * schema-qualified): the core lowers the finding to info when the
+     * table is small or created earlier in the run. NULL: size plays no part.
+     */
+    const char *table;
+    size_t      offset;  /* byte offset into the statement the finding points at */
+} mig_lint_finding;
+
+/* One statement to judge. */
+typedef struct mig_lint_stmt {
+    const char *sql;      /* as the splitter cut it, not NUL-terminated */
+    size_t      len;
+    int         in_transaction; /* runs inside a transaction (no "-- mig:transaction false") */
+    int         version;  /* the server version rules assume (PostgreSQL 150000); 0: the newest known */
+} mig_lint_stmt;
+
+/*
+ * What a driver remembers between the statements of one revision. The
+ * core zeroes it before a revision's first statement.
+ */
+typedef struct mig_lint_state {
+    int  lock_timeout; /* in: a lock_timeout is in force (header, on_connect); the driver sets it on a SET */
+    long ddl;          /* the driver's: DDL statements so far */
+    long dml;          /* the driver's: unbounded UPDATE/DELETE statements so far */
+    int  reported;     /* the driver's: a revision-wide rule already said its piece */
+} mig_lint_state;
+
+typedef struct mig_lint_sink {
+    int (*finding)(void *payload, const mig_lint_finding *f);
+    /* the statement creates table: it counts as empty for the rest of the run */
+    int (*created)(void *payload, const char *table);
+} mig_lint_sink;
+
 typedef struct mig_driver mig_driver;
 struct mig_driver {
     /* Checked by the loader before anything else: never move these. */
@@ -502,6 +562,20 @@ struct mig_driver {
      * run its revision again. Optional: without it, no retries.
      */
     int (*is_lock_timeout)(const mig_drv_error *err);
+
+    /*
+     * Lint, appended like ident_max (absent in older plugins; no new ABI
+     * number). lint_rules: every rule the driver can report, ended by an
+     * entry whose id is NULL. lint: judge one statement, calling sink for
+     * each finding; returns MIG_DRV_OK or the sink's non-zero result. A
+     * statement the driver cannot read is a finding, never a silent pass.
+     * table_rows: the estimated number of rows of table (*rows = -1 when
+     * the database does not know, or there is no such table). Optional.
+     */
+    const mig_lint_rule *lint_rules;
+    int (*lint)(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink,
+                void *payload);
+    int (*table_rows)(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err);
 
     /* ABI 2 and later: append below, never reorder. */
 };

@@ -345,6 +345,53 @@ typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
  */
 int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
 
+/* ---- lint ---- */
+
+/* A rule `mig lint` can report, with its level after [lint] error/warning. */
+typedef struct mig_lint_rule_info {
+    const char *id;       /* "PG001", "MIG001": stable, never reused */
+    const char *name;     /* "create-index-blocks-writes" */
+    const char *level;    /* "error", "warning", "info" */
+    const char *lock;     /* the lock it claims ("SHARE"), "" if none */
+    const char *summary;  /* one line */
+    const char *help_uri; /* the database's documentation, "" if none */
+    int         disabled; /* [lint] disable names it */
+} mig_lint_rule_info;
+typedef void (*mig_lint_rule_fn)(void *payload, const mig_lint_rule_info *r);
+/* Every rule of the configured driver's dialect and the dialect-free MIG rules. */
+int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload);
+
+/* One finding. Strings are borrowed for the duration of the call. */
+typedef struct mig_lint_report {
+    const char *rule;      /* "PG001" */
+    const char *name;      /* "create-index-blocks-writes" */
+    const char *level;     /* "error", "warning", "info" */
+    const char *revision;
+    const char *path;      /* the revision's file */
+    int         line;      /* 1-based, in the file */
+    int         column;    /* 1-based, in bytes */
+    size_t      statement_index; /* 0-based, in the upgrade section (lock evidence attaches by it) */
+    const char *statement; /* the statement's text; "" for a finding about the whole revision */
+    const char *message;   /* one line */
+    const char *why;       /* the lock taken and what it blocks; "" if none */
+    const char *safe;      /* the safe way; "" if none */
+    const char *lock;      /* the rule's lock, "" if none */
+    const char *table;     /* the table the finding is about, "" if none */
+    long long   rows;      /* its size with a connection (largest across tenants), -1 unknown */
+} mig_lint_report;
+typedef void (*mig_lint_fn)(void *payload, const mig_lint_report *r);
+
+/* Lint without connecting: every revision in range (default all). */
+#define MIG_LINT_OFFLINE (1u << 0)
+/*
+ * mig lint: judge the upgrade sections of the revisions not yet applied
+ * (with MIG_LINT_OFFLINE or no reachable database: every revision), or
+ * those in range ("REV", "A:B", "A:", ":B"; NULL for the default), and
+ * report each finding through fn, oldest revision first. Returns 0, or
+ * MIG_ECHECK when a finding is at error level.
+ */
+int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload);
+
 /* ---- project files ---- */
 
 /* mig init: writes mig.ini (if absent), DIR/versions, templates. */
