@@ -1537,6 +1537,8 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     if (flags & MIG_RUN_SQL)
         return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
+    if (rc == 0)
+        rc = mig_graph_check_target(ctx, ctx->graph, target, upgrade);
     if (rc)
         return rc;
     exec_args a = { target, upgrade, flags };
@@ -1587,6 +1589,8 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
     if (!mig_has_tenants(ctx) || ctx->tenant)
         return stamp_one(ctx, targets, n, purge);
     int rc = mig_ctx_prepare_shared(ctx);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = mig_graph_check_target(ctx, ctx->graph, targets[i], 2);
     if (rc)
         return rc;
     stamp_args a = { targets, n, purge };
