@@ -216,15 +216,17 @@ static void *ticker(void *arg)
 static void on_progress(void *payload, const mig_progress *p)
 {
     (void)payload;
+    /* a revision's message is the file author's text: it must not drive the terminal */
+    char *step = cli_text(p->event == MIG_PROGRESS_END ? p->line : p->step, CLI_TEXT_LINE);
     pthread_mutex_lock(&live.mu);
     if (p->event == MIG_PROGRESS_END) {
         live.active = 0;
-        fprintf(stderr, "\r\033[K%s\n", p->line);
+        fprintf(stderr, "\r\033[K%s\n", step ? step : "?");
         fflush(stderr);
         live.drawn = 0;
     } else {
         if (p->event == MIG_PROGRESS_BEGIN) {
-            snprintf(live.step, sizeof live.step, "%s", p->step);
+            snprintf(live.step, sizeof live.step, "%s", step ? step : "?");
             live.t0 = mono_ms() - p->elapsed_ms;
             live.active = 1;
         }
@@ -234,6 +236,7 @@ static void on_progress(void *payload, const mig_progress *p)
             draw();
     }
     pthread_mutex_unlock(&live.mu);
+    free(step);
 }
 
 void cli_live_begin(cli *c)
