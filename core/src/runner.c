@@ -348,7 +348,7 @@ static void step_rendered(run *r, const mig_plan_step *st)
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
     mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
-                            st->rev->message ? st->rev->message : "", 0.0, "rendered" };
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered", ctx->tenant };
     ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
 }
@@ -1158,7 +1158,7 @@ static void finish_run(run *r, int rc)
             const char *from, *to;
             step_ends(&st, &parents, &from, &to);
             mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
-                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status] };
+                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status], NULL };
             ctx->step_fn(ctx->step_payload, &rep);
             mig_buf_release(&parents);
         }

@@ -168,7 +168,8 @@ typedef struct mig_step_report {
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
-    const char *status;        /* "applied", "rolled_back" or "failed" */
+    const char *status;        /* "applied", "rolled_back", "failed", or "rendered" (MIG_RUN_SQL) */
+    const char *tenant;        /* the tenant whose section rendered it (MIG_RUN_SQL with tenants), else NULL */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
