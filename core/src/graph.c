@@ -1255,7 +1255,7 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
                         "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
         return mig_fail(p->ctx, MIG_ETARGET,
-                        "relative target '%s': nothing to downgrade, the database is at base",
+                        "relative target '%s' walks past base: the database is at base",
                         p->target);
     *out = NONE;
     return 0;

@@ -55,6 +55,11 @@ expect_eq "$ERR" "nothing to do: already at base" "downgrade base at base"
 run downgrade aaaaaaaaaaa1
 expect_rc 2 "downgrade at base to a revision"
 expect_err 'above the current revision \(base\)'
+# -1 at base is a walk past base, worded as +1 past the head is: never "nothing to ..." with an exit 2
+run downgrade -1
+expect_rc 2 "downgrade -1 at base"
+expect_err "^mig: relative target '-1' walks past base: the database is at base\$"
+expect_no "nothing to"
 
 # --- a failed run says what it undid and where the database is ---
 failed_run() { # what is true after the third revision fails, for the transaction mode in $1
