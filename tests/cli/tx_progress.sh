@@ -205,8 +205,13 @@ run downgrade fffffffffff6-1
 expect_rc 2 "downgrade REV-1 at a merge"
 expect_err '`mig downgrade bbbbbbbbbbb2` or `mig downgrade eeeeeeeeeee5`'
 # the commands named work: each undoes the merge and leaves both parents
+run check
+expect_rc 0 "check at the merge"
+expect_no "MIG001"
 run downgrade bbbbbbbbbbb2
 expect_rc 0 "the first command named works"
+# an empty upgrade (a merge) has nothing to undo: its empty downgrade is no forgotten one
+expect_no "MIG001"
 expect_eq "$(sql "SELECT version_num FROM mig_version ORDER BY version_num" | tr '\n' ' ')" "bbbbbbbbbbb2 eeeeeeeeeee5 " "at both parents"
 run upgrade head
 run downgrade eeeeeeeeeee5
