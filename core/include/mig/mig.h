@@ -180,7 +180,8 @@ void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
  * callback libmig writes these through the logger as plain lines (a start
  * line, at most one progress line every few seconds, an end line); with
  * one, the caller shows them (a live line on a terminal, say) and libmig
- * writes none of them. Tenant workers never call it.
+ * writes none of them. In a run per tenant the workers call it too, from
+ * their own threads, with `tenant` set: the callback must be thread-safe.
  */
 typedef enum mig_progress_event {
     MIG_PROGRESS_BEGIN = 0,
@@ -194,6 +195,7 @@ typedef struct mig_progress {
     const char *line;       /* the whole line as libmig would log it */
     double      elapsed_ms;
     int         failed;     /* MIG_PROGRESS_END: the step failed */
+    const char *tenant;     /* the tenant whose worker runs the step, else NULL */
 } mig_progress;
 typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
 void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
