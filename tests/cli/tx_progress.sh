@@ -65,6 +65,7 @@ expect_no "nothing to"
 failed_run() { # what is true after the third revision fails, for the transaction mode in $1
     run --json upgrade head
     expect_rc 1 "$1: the third revision fails"
+    expect_json "$1: the failed run's document"
     expect_err '^upgrade bbbbbbbbbbb2 -> ccccccccccc3  step three  failed \([0-9]+ ms\)$'
     # the summary is the last line, after the error
     last=$(printf '%s\n' "$ERR" | tail -n 1)
@@ -149,12 +150,17 @@ expect_out '^pending aaaaaaaaaaa1: not applied: step one$'
 expect_out '^pending bbbbbbbbbbb2: not applied: step two$'
 expect_out '^pending ddddddddddd4: not applied: add email$'
 expect_out '^warning: MIG001 empty-downgrade: no downgrade in ddddddddddd4 add email \(.*ddddddddddd4_add_email\.sql\): downgrading through it undoes nothing$'
+run --json check
+expect_rc 3 "check --json with pending revisions and a warning"; expect_json "check --json, pending and a warning"
 run upgrade head
 run check
 expect_rc 0 "check: a warning alone leaves exit 0"
 expect_out 'warning: MIG001 empty-downgrade: no downgrade in ddddddddddd4'
+expect_err '^check: no problems found, 1 warning$'
 run check --strict
 expect_rc 3 "check --strict: a warning fails the check"
+run --json check --strict
+expect_rc 3 "check --strict --json"; expect_json "check --strict --json"
 run --json check
 printf '%s' "$OUT" | python3 -c '
 import json, sys
