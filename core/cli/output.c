@@ -345,7 +345,7 @@ void cli_logger(void *payload, mig_log_level level, const char *line)
     else
         fprintf(stderr, "%s\n", e ? e : "?");
     live.drawn = 0;
-    if (live.active)
+    if (live.active || *live.prefix)
         draw();
     pthread_mutex_unlock(&live.mu);
     free(e);
