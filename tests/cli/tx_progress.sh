@@ -260,4 +260,25 @@ run upgrade head
 expect_rc 1 "ctx.progress with a negative count"
 expect_err "hhhhhhhhhhh8_bad.lua:5:.*bad argument #1 to 'progress'"
 
+# --- a Lua revision outside a transaction: what it did stays, and the last line says so ---
+cat > $V/hhhhhhhhhhh8_bad.lua <<'EOF'
+-- mig:revision hhhhhhhhhhh8
+-- mig:down_revision ggggggggggg7
+-- mig:message outside
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:exec("CREATE TABLE p8 (x INTEGER)")
+    error("boom")
+  end,
+  downgrade = function(db, ctx) end,
+}
+EOF
+run --json upgrade head
+expect_rc 1 "a Lua revision outside a transaction fails"; expect_json "a Lua revision outside a transaction"
+expect_eq "$(printf '%s\n' "$ERR" | tail -n 1)" \
+    "not rolled back: revision hhhhhhhhhhh8 runs outside a transaction: what it did before it failed stays; the database is still at ggggggggggg7" \
+    "the last line after a failure outside a transaction"
+table_exists p8 && pass || fail "outside a transaction: p8 should stay"
+
 done_testing
