@@ -1537,7 +1537,9 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     if (flags & MIG_RUN_SQL)
         return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
-    if (rc == 0)
+    /* head with no revisions at all is nothing to do, as for one database */
+    int nothing = upgrade && is_head_target(target) && mig_graph_count(ctx->graph) == 0;
+    if (rc == 0 && !nothing)
         rc = mig_graph_check_target(ctx, ctx->graph, target, upgrade);
     if (rc)
         return rc;

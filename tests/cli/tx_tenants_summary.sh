@@ -111,6 +111,12 @@ for t in "downgrade nosuchrev" "upgrade nosuchrev" "upgrade -1" "downgrade +1" "
     done
 done
 expect_eq "$(tsql "$A" "SELECT version_num FROM mig_version")" "$before" "acme untouched by bad targets"
+# head with no revisions at all is nothing to do, as for one database
+mv $V empty.versions && mkdir -p $V
+run --all-tenants upgrade head
+expect_rc 0 "--all-tenants upgrade head with no revisions"
+expect_no "there are no revisions"
+rmdir $V && mv empty.versions $V
 # what depends on each tenant's own revision stays a failure of that tenant
 run --all-tenants downgrade s00000000002
 expect_rc 1 "a target above one tenant's revision"
