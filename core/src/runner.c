@@ -785,10 +785,14 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
-            mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
-                                "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
-                                "and run `mig stamp`",
-                           i, n, st->rev->id, i + 1);
+            if (i == 0) /* nothing of it applied: no part-way state, the same command runs it again */
+                mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
+                                    "same command again", st->rev->id);
+            else
+                mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
+                                    "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
+                                    "hand and run `mig stamp`",
+                               i, n, st->rev->id, i + 1);
         }
         if (rc) {
             if (r->s.db->in_txn)

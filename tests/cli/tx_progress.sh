@@ -95,9 +95,15 @@ mysql)
     write_rev $V ccccccccccc3 bbbbbbbbbbb2 "step three" "INSERT INTO no_such_table VALUES (1);" "SELECT 1;"
     run upgrade head
     expect_rc 1 "mysql: the third revision fails at once"
+    # nothing of it applied: no --resume to suggest, the same command runs it again
+    expect_err '^hint: revision ccccccccccc3 applied none of its statements; fix the cause and run the same command again$'
+    expect_no "--resume"
     expect_eq "$(printf '%s\n' "$ERR" | tail -n 1)" \
         "stopped: revision ccccccccccc3 applied none of its statements; 2 revision(s) committed before stay applied; the database is at bbbbbbbbbbb2" \
         "mysql: a revision that failed at its first statement"
+    write_rev $V ccccccccccc3 bbbbbbbbbbb2 "step three" "SELECT 1;" "SELECT 1;"
+    run upgrade head
+    expect_rc 0 "mysql: the same command, once fixed, runs it"
     run stamp bbbbbbbbbbb2
     run downgrade base
     ;;
