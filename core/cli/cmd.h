@@ -156,6 +156,9 @@ void cli_error_get(const cli *c, int rc, cli_error_view *e);
  */
 void cli_live_begin(cli *c);
 void cli_live_end(cli *c);
+/* Write lines above the live line: hold it (erased), write, release it (redrawn, with a new tenant counter if given). */
+void cli_live_hold(void);
+void cli_live_release(const char *prefix);
 /* The error of a failed run: one line, a hint, and with -v the rest. */
 void cli_report_error(cli *c, int rc);
 

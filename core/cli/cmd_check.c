@@ -11,10 +11,14 @@
 
 #include "cmd.h"
 
+#include <string.h>
+
 static struct {
     int strict;
     int lint;
 } o;
+
+static size_t warnings; /* listed, and not counted among the problems */
 
 static const cli_opt opts[] = {
     { 0, "strict", NULL, CLI_FLAG, &o.strict, 0,
@@ -45,6 +49,8 @@ static void on_problem(void *payload, const mig_check_problem *p)
         json_object_set_new(j, "rule", cli_json_str(p->rule));
         json_array_append_new(json_object_get(c->doc, "problems"), j);
     } else if (*p->rule) {
+        if (strcmp(p->level, "warning") == 0)
+            warnings++;
         fputs("warning: ", stdout);
         cli_put(stdout, p->rule);
         putchar(' ');
@@ -128,6 +134,8 @@ int cmd_check(cli *c)
     }
     if (c->json)
         json_object_set_new(c->doc, "ok", json_boolean(rc == 0));
+    else if (rc == 0 && !c->quiet && warnings)
+        fprintf(stderr, "check: no problems found, %zu warning%s\n", warnings, warnings == 1 ? "" : "s");
     else if (rc == 0 && !c->quiet)
         fputs("check: no problems found\n", stderr);
     return rc;

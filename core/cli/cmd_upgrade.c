@@ -62,6 +62,8 @@ static void on_step(void *payload, const mig_step_report *s)
     json_object_set_new(j, "duration_ms", json_real(round(s->duration_ms * 1000.0) / 1000.0));
     json_object_set_new(j, "status", cli_json_str(s->status));
     json_object_set_new(j, "attempts", json_integer(s->attempts));
+    if (s->tenant) /* --sql with tenants: the section it was rendered in */
+        json_object_set_new(j, "tenant", cli_json_str(s->tenant));
     pthread_mutex_lock(&r->lock);
     json_array_append_new(r->steps, j);
     pthread_mutex_unlock(&r->lock);
@@ -129,12 +131,13 @@ int cli_run_migration(cli *c, int down, int sql, int resume, int expand)
 
     unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u) | (expand ? MIG_RUN_EXPAND : 0u);
     int tenants = mig_has_tenants(c->ctx);
-    if (tenants)
+    /* offline no tenant runs: the script has a section per tenant, and each step names its tenant */
+    if (tenants && !sql)
         cli_tenants_begin(c);
     else if (!sql)
         cli_live_begin(c);
     int rc = down ? mig_downgrade(c->ctx, target, flags) : mig_upgrade(c->ctx, target, flags);
-    if (tenants)
+    if (tenants && !sql)
         cli_tenants_end(c);
     else if (!sql)
         cli_live_end(c);

@@ -136,10 +136,12 @@ int cli_color_stderr(void)
 }
 
 /*
- * The live line. One step runs at a time in a run without tenants (with
- * tenants no live line is drawn: several workers would fight over it), so
- * one line is all there is. A ticker thread redraws it every TICK_MS so a
- * twenty-minute index build shows its time going by.
+ * The live line. One step runs at a time in a run without tenants, so one
+ * line is all there is. A ticker thread redraws it every TICK_MS so a
+ * twenty-minute index build shows its time going by. In a run per tenant
+ * the line is the tenant counter (`[k/N tenants]`, set by tenants_out.c)
+ * followed by the step a worker last began or reported progress on; the
+ * workers' steps leave no line of their own (each tenant ends with one).
  */
 #define TICK_MS 250
 
@@ -153,7 +155,10 @@ static struct {
     char            step[512];
     char            detail[160];
     double          t0;
-} live = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, "", "", 0 };
+    int             tenants;    /* a run per tenant: see above */
+    char            owner[256]; /* the tenant whose step is shown */
+    char            prefix[64]; /* the tenant counter */
+} live = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, "", "", 0, 0, "", "" };
 
 static double mono_ms(void)
 {
@@ -173,14 +178,19 @@ static size_t term_width(void)
 /* Called with live.mu held. The line is cut to the terminal's width: a wrapped line cannot be redrawn in place. */
 static void draw(void)
 {
-    char line[800];
+    char line[900];
     double s = (mono_ms() - live.t0) / 1000.0;
     char el[32];
     if (s < 60)
         snprintf(el, sizeof el, "%.1f s", s);
     else
         snprintf(el, sizeof el, "%d min %02d s", (int)s / 60, (int)s % 60);
-    int n = snprintf(line, sizeof line, "%s ... %s%s%s", live.step, live.detail, *live.detail ? "  " : "", el);
+    const char *sep = *live.prefix ? " " : "";
+    int n = live.active ? snprintf(line, sizeof line, "%s%s%s ... %s%s%s", live.prefix, sep, live.step, live.detail,
+                                   *live.detail ? "  " : "", el)
+                        : snprintf(line, sizeof line, "%s", live.prefix);
+    if (n == 0)
+        return;
     size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
     size_t w = term_width() - 1;
     if (len > w) {
@@ -213,18 +223,51 @@ static void *ticker(void *arg)
     return NULL;
 }
 
+/* A tenant worker's step: it takes the line over; its end gives the line back to the counter. */
+static void on_tenant_progress(const mig_progress *p, const char *step)
+{
+    const char *owner = p->tenant ? p->tenant : "";
+    if (p->event == MIG_PROGRESS_END) {
+        if (live.active && strcmp(live.owner, owner) == 0) {
+            live.active = 0;
+            draw();
+        }
+        return;
+    }
+    int mine = live.active && strcmp(live.owner, owner) == 0;
+    /* progress comes as fast as a backfill's batches: another worker's takes the line only once it is free */
+    if (p->event == MIG_PROGRESS_UPDATE && live.active && !mine)
+        return;
+    int was = mine && p->event != MIG_PROGRESS_BEGIN;
+    if (!was) {
+        char *name = cli_text(owner, CLI_TEXT_LINE);
+        snprintf(live.step, sizeof live.step, "tenant %s: %s", name ? name : "?", step ? step : "?");
+        free(name);
+        snprintf(live.owner, sizeof live.owner, "%s", owner);
+        live.t0 = mono_ms() - p->elapsed_ms;
+        live.active = 1;
+    }
+    snprintf(live.detail, sizeof live.detail, "%s", p->detail);
+    if (!was)
+        draw();
+}
+
 static void on_progress(void *payload, const mig_progress *p)
 {
     (void)payload;
+    /* a revision's message is the file author's text: it must not drive the terminal */
+    char *step = cli_text(p->event == MIG_PROGRESS_END && !live.tenants ? p->line : p->step, CLI_TEXT_LINE);
     pthread_mutex_lock(&live.mu);
-    if (p->event == MIG_PROGRESS_END) {
+    if (live.tenants) {
+        on_tenant_progress(p, step);
+    } else if (p->event == MIG_PROGRESS_END) {
         live.active = 0;
-        fprintf(stderr, "\r\033[K%s\n", p->line);
+        fprintf(stderr, "\r\033[K%s\n", step ? step : "?");
         fflush(stderr);
         live.drawn = 0;
     } else {
         if (p->event == MIG_PROGRESS_BEGIN) {
-            snprintf(live.step, sizeof live.step, "%s", p->step);
+            snprintf(live.step, sizeof live.step, "%s", step ? step : "?");
             live.t0 = mono_ms() - p->elapsed_ms;
             live.active = 1;
         }
@@ -234,11 +277,16 @@ static void on_progress(void *payload, const mig_progress *p)
             draw();
     }
     pthread_mutex_unlock(&live.mu);
+    free(step);
 }
 
 void cli_live_begin(cli *c)
 {
-    if (c->quiet || !cli_color_stderr() || mig_has_tenants(c->ctx))
+    if (c->quiet || !cli_color_stderr())
+        return;
+    /* with -v the workers print their steps as lines: a line redrawn in place would be torn up by them */
+    live.tenants = mig_has_tenants(c->ctx);
+    if (live.tenants && c->verbose)
         return;
     live.stop = 0;
     if (pthread_create(&live.thr, NULL, ticker, NULL) != 0)
@@ -257,10 +305,30 @@ void cli_live_end(cli *c)
     if (live.drawn)
         fputs("\r\033[K", stderr);
     live.drawn = live.active = 0;
+    live.prefix[0] = '\0';
     pthread_cond_signal(&live.cv);
     pthread_mutex_unlock(&live.mu);
     pthread_join(live.thr, NULL);
-    live.thread_on = 0;
+    live.thread_on = live.tenants = 0;
+}
+
+void cli_live_hold(void)
+{
+    pthread_mutex_lock(&live.mu);
+    if (live.drawn)
+        fputs("\r\033[K", stderr);
+    live.drawn = 0;
+}
+
+void cli_live_release(const char *prefix)
+{
+    if (prefix) {
+        snprintf(live.prefix, sizeof live.prefix, "%s", prefix);
+        draw();
+    } else if (live.active) {
+        draw();
+    }
+    pthread_mutex_unlock(&live.mu);
 }
 
 void cli_logger(void *payload, mig_log_level level, const char *line)
@@ -277,7 +345,7 @@ void cli_logger(void *payload, mig_log_level level, const char *line)
     else
         fprintf(stderr, "%s\n", e ? e : "?");
     live.drawn = 0;
-    if (live.active)
+    if (live.active || *live.prefix)
         draw();
     pthread_mutex_unlock(&live.mu);
     free(e);

@@ -61,8 +61,7 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
     w->index = r->index;
     w->unread = r->from == NULL;
     if (!t.quiet && strcmp(r->status, "not started") != 0) {
-        if (t.tty)
-            fputs("\r\033[K", stderr);
+        cli_live_hold();
         if (strcmp(r->status, "failed") == 0) {
             char *name = cli_text(r->tenant, CLI_TEXT_LINE), *why = cli_text(r->error, CLI_TEXT_LINE);
             fprintf(stderr, "tenant %s: failed: %s\n", name ? name : "?", why ? why : "?");
@@ -77,9 +76,10 @@ static void on_tenant(void *payload, const mig_tenant_report *r)
                     r->steps == 1 ? "" : "s", r->duration_ms);
             free(name);
         }
-        if (t.tty)
-            fprintf(stderr, "[%zu/%zu tenants]", r->ended, r->total);
+        char counter[64];
+        snprintf(counter, sizeof counter, "[%zu/%zu tenants]", r->ended, r->total);
         fflush(stderr);
+        cli_live_release(t.tty ? counter : NULL);
     }
     pthread_mutex_unlock(&t.mu);
 }
@@ -88,8 +88,11 @@ void cli_tenants_begin(cli *c)
 {
     t.quiet = c->quiet || c->json;
     /* with -v the workers print their steps: a line redrawn in place would be torn up by them */
-    t.tty = !t.quiet && !c->verbose && isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL;
+    t.tty = !t.quiet && !c->verbose && cli_color_stderr();
     mig_set_tenant_callback(c->ctx, on_tenant, NULL);
+    /* the counter, and under it the step a worker is running */
+    if (t.tty)
+        cli_live_begin(c);
 }
 
 /* Rows arrive as tenants end; the summary follows the list, as they were started. */
@@ -103,7 +106,7 @@ void cli_tenants_end(cli *c)
 {
     mig_set_tenant_callback(c->ctx, NULL, NULL);
     if (t.tty)
-        fputs("\r\033[K", stderr);
+        cli_live_end(c);
     if (t.n)
         qsort(t.rows, t.n, sizeof *t.rows, by_index);
     if (c->json) {

@@ -1032,6 +1032,7 @@ typedef struct planner {
     size_t          *cur;  /* current heads, positions, deduplicated */
     size_t           ncur;
     const char      *target;
+    int              no_state; /* checking a target before any database is read */
 } planner;
 
 static void planner_release(planner *p)
@@ -1255,7 +1256,7 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
                         "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
         return mig_fail(p->ctx, MIG_ETARGET,
-                        "relative target '%s': nothing to downgrade, the database is at base",
+                        "relative target '%s' walks past base: the database is at base",
                         p->target);
     *out = NONE;
     return 0;
@@ -1369,6 +1370,8 @@ static int resolve_target(resolved *r, planner *p, const char *target, int up)
         if (!up && steps > 0)
             return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade",
                             p->target);
+        if (p->no_state)
+            return 0; /* where -N leads depends on each database */
         rc = relative_start(&start, p, r, steps);
         if (rc)
             return rc;
@@ -1758,6 +1761,27 @@ int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
     }
     *out = plan;
     return 0;
+}
+
+/*
+ * Check a target as far as the graph alone decides: unknown, ambiguous or
+ * malformed names, the wrong direction, a walk past base or head from a
+ * named revision. Runs that span several databases (tenants) check it once
+ * before any starts, since each would fail the same way; what depends on a
+ * database's own state is left to that database's plan.
+ */
+int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target, int mode)
+{
+    planner p;
+    resolved r = { NULL, 0, 0, NONE, NONE };
+    int rc = planner_init(&p, ctx, g, NULL, 0);
+    if (rc == 0) {
+        p.no_state = 1;
+        rc = resolve_target(&r, &p, target, mode);
+    }
+    free(r.revs);
+    planner_release(&p);
+    return rc;
 }
 
 /*

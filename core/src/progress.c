@@ -86,7 +86,7 @@ static void emit(mig_ctx *ctx, mig_progress_event ev, int failed)
         mig_buf_puts(&line, " ...");
     if (ctx->progress_fn) {
         mig_progress e = { ev, mig_buf_cstr(&p->step), mig_buf_cstr(&detail), mig_buf_cstr(&line),
-                           elapsed, failed };
+                           elapsed, failed, ctx->tenant };
         ctx->progress_fn(ctx->progress_payload, &e);
     } else if (!line.oom) {
         mig_log(ctx, MIG_LOG_INFO, "%s", mig_buf_cstr(&line));

@@ -10,6 +10,9 @@ int mig_rule_empty_downgrade_hits(const mig_rev *rev, const mig_revbody *b, cons
 {
     if (rev->is_lua || !b->has_downgrade)
         return 0;
+    /* an empty upgrade (a merge, a placeholder) has nothing to undo: its empty downgrade is right */
+    if (!b->has_upgrade || mig_sql_is_blank(d, b->data + b->up_off, b->up_len))
+        return 0;
     return mig_sql_is_blank(d, b->data + b->down_off, b->down_len);
 }
 

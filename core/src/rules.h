@@ -17,9 +17,10 @@ typedef struct mig_rule {
 
 /*
  * MIG001 empty-downgrade: a SQL revision whose downgrade section is there
- * but holds no statement, so downgrading through it undoes nothing. (A
- * missing section is an error of its own; a Lua revision's downgrade is
- * code, which is not judged here.)
+ * but holds no statement while its upgrade holds some, so downgrading
+ * through it undoes nothing. (A missing section is an error of its own; a
+ * Lua revision's downgrade is code, which is not judged here; a merge's
+ * empty downgrade matches its empty upgrade.)
  */
 extern const mig_rule mig_rule_empty_downgrade;
 int mig_rule_empty_downgrade_hits(const mig_rev *rev, const mig_revbody *b, const mig_dialect *d);

@@ -354,7 +354,7 @@ static void step_rendered(run *r, const mig_plan_step *st)
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
     mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
-                            st->rev->message ? st->rev->message : "", 0.0, "rendered", 0 };
+                            st->rev->message ? st->rev->message : "", 0.0, "rendered", 0, ctx->tenant };
     ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
 }
@@ -968,10 +968,14 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
-            mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then run "
-                                "`mig upgrade --resume` to continue at statement %zu, or apply it by hand "
-                                "and run `mig stamp`",
-                           i, n, st->rev->id, i + 1);
+            if (i == 0) /* nothing of it applied: no part-way state, the same command runs it again */
+                mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
+                                    "same command again", st->rev->id);
+            else
+                mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
+                                    "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
+                                    "hand and run `mig stamp`",
+                               i, n, st->rev->id, i + 1);
         }
         if (rc) {
             if (r->s.db->in_txn)
@@ -1413,7 +1417,7 @@ static void finish_run(run *r, int rc)
             step_ends(&st, &parents, &from, &to);
             mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
                                     x->rev->message ? x->rev->message : "", x->ms, names[x->status],
-                                    x->attempts };
+                                    x->attempts, NULL };
             ctx->step_fn(ctx->step_payload, &rep);
             mig_buf_release(&parents);
         }
@@ -1819,6 +1823,10 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     if (flags & MIG_RUN_SQL)
         return offline_tenants(ctx, target, upgrade, flags);
     int rc = mig_ctx_prepare_shared(ctx);
+    /* head with no revisions at all is nothing to do, as for one database */
+    int nothing = upgrade && is_head_target(target) && mig_graph_count(ctx->graph) == 0;
+    if (rc == 0 && !nothing)
+        rc = mig_graph_check_target(ctx, ctx->graph, target, upgrade);
     if (rc)
         return rc;
     exec_args a = { target, upgrade, flags };
@@ -1882,6 +1890,8 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
     if (!mig_has_tenants(ctx) || ctx->tenant)
         return stamp_one(ctx, targets, n, purge);
     int rc = mig_ctx_prepare_shared(ctx);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = mig_graph_check_target(ctx, ctx->graph, targets[i], 2);
     if (rc)
         return rc;
     stamp_args a = { targets, n, purge };

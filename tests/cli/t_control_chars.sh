@@ -34,6 +34,15 @@ for cmd in "history" "history -v" "heads" "heads -v" "branches" "show c000000000
     run $cmd
     raw_ctl "mig $cmd"
 done
+# on a terminal the live step line is escaped too: the only escape sequence is mig's own \r ESC[K
+if command -v script >/dev/null; then
+    TTY=$(env -u NO_COLOR script -qec "MIG_DRIVER_PATH='$MIG_DRIVER_PATH' TERM=xterm $(printf '%q ' "${MIG_RUN[@]}") upgrade head" /dev/null </dev/null 2>&1)
+    printf '%s' "$TTY" | grep -aq $'\033\\[K' && pass || fail "no live line on a terminal: $TTY"
+    OUT=$(printf '%s' "$TTY" | sed 's/\x1b\[K//g' | tr -d '\r'); ERR=
+    raw_ctl "the live line on a terminal"
+    expect_out 'upgrade base -> c0000000000a  .x1b\[31mred\\x07 .* \([0-9]+ ms\)'
+    run downgrade base
+fi
 run history
 expect_out 'x1b\[31mred\\x07 \\u009b2J end\\x7f'
 run --json history

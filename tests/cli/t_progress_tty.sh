@@ -3,7 +3,8 @@
 # elapsed time and the progress a Lua revision reports, then finished with
 # the duration; log lines go above it. Run under script(1), which gives mig
 # a real pseudo-terminal. Into a pipe, a long step gets a progress line at
-# most every few seconds. With tenants, or NO_COLOR, no live line.
+# most every few seconds. With tenants the live line is the tenant counter
+# and the step a worker runs; with tenants and -v, or NO_COLOR, none.
 . "$(dirname "$0")/lib.sh"
 
 command -v script >/dev/null || { echo "script(1) not installed: skipped"; exit 77; }
@@ -96,6 +97,18 @@ INI
 case "$URL" in
 sqlite:*) sed -i "s#^url = .*#url = sqlite:///$T_TMP/tty_{tenant}.db#" mig.ini ;;
 esac
+# without -v: one live line, the step a worker runs, with its tenant and elapsed time, then the counter
+tty_run --all-tenants -j 1 upgrade head
+printf '%s' "$TTY" | grep -aEq $'\r\033\\[Ktenant t1: upgrade aaaaaaaaaaa1 -> bbbbbbbbbbb2  slow fill \\.\\.\\. [0-9]+/10 .* [0-9]+\\.[0-9] s' \
+    && pass || fail "tenants: the running step on the live line: $TTY"
+printf '%s' "$TTY" | grep -aEq $'\r\033\\[K\\[1/2 tenants\\] tenant t2: upgrade' \
+    && pass || fail "tenants: the counter before the step: $TTY"
+n=$(printf '%s' "$TTY" | grep -ao 'slow fill \.\.\.' | wc -l)
+[ "$n" -ge 4 ] && pass || fail "tenants: the live line redrawn while the step runs ($n draws)"
+# what stays on the screen: ctx.log's line, a line per tenant and the summary, no step line
+screen=$(printf '%s' "$TTY" | tr -d '\r' | sed 's/.*\x1b\[K//' | grep -av '^$' | grep -av '^tenant  *from' | grep -av 'halfway$' | awk '{ print $1, $2 }' | paste -sd' ')
+expect_eq "$screen" "tenant t1: tenant t2: t1 base t2 base" "tenants: the screen after the run"
+run --all-tenants downgrade base
 tty_run --all-tenants -j 2 -v upgrade head
 printf '%s' "$TTY" | grep -aq $'\033' && fail "tenants -v: a line redrawn in place: $TTY" || pass
 printf '%s' "$TTY" | grep -aq '^tenant t1: upgrade base -> aaaaaaaaaaa1  step one \.\.\.' \

@@ -122,7 +122,7 @@ run check
 expect_rc 3 "check with a column added by hand"
 expect_out "users.extra"
 run --json check
-expect_rc 3 "check --json with drift"
+expect_rc 3 "check --json with drift"; expect_json "check --json with drift"
 expect_out '"drift"'
 sql "ALTER TABLE users DROP COLUMN extra" >/dev/null
 run check

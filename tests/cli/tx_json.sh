@@ -186,7 +186,17 @@ write_rev migrations/versions 222222222222 111111111111 "tenant breaks" "INSERT 
 run --json --all-tenants upgrade head
 expect_rc 1 "failing tenant upgrade"; expect_json "failing tenant upgrade"
 run --json --all-tenants downgrade nosuchrev
-expect_json "tenant downgrade unknown"
+expect_rc 2 "tenant downgrade unknown"; expect_json "tenant downgrade unknown"
+# offline, a section per tenant: each step names its tenant, and no tenant ran
+if [ "$MIG_TEST_DRIVER" != sqlite ]; then
+    run --json --all-tenants upgrade --sql base:111111111111
+    expect_rc 0 "tenants upgrade --sql"; expect_json "tenants upgrade --sql"
+    expect_eq "$(jget '[s.get("tenant") for s in d["steps"]]')" "[\"$T1\", \"$T2\"]" "tenants --sql: each step's tenant"
+    expect_eq "$(jget '"tenants" in d')" false "tenants --sql: no tenant rows"
+fi
+run --json --tenant "$T2" downgrade --sql 111111111111:base
+expect_rc 0 "tenant downgrade --sql"; expect_json "tenant downgrade --sql"
+expect_eq "$(jget '[s.get("tenant") for s in d["steps"]]')" "[\"$T2\"]" "tenant downgrade --sql: the step's tenant"
 cd ..
 run --json tenants
 expect_rc 2 "tenants without [tenants]"; expect_json "tenants without [tenants]"

@@ -55,11 +55,17 @@ expect_eq "$ERR" "nothing to do: already at base" "downgrade base at base"
 run downgrade aaaaaaaaaaa1
 expect_rc 2 "downgrade at base to a revision"
 expect_err 'above the current revision \(base\)'
+# -1 at base is a walk past base, worded as +1 past the head is: never "nothing to ..." with an exit 2
+run downgrade -1
+expect_rc 2 "downgrade -1 at base"
+expect_err "^mig: relative target '-1' walks past base: the database is at base\$"
+expect_no "nothing to"
 
 # --- a failed run says what it undid and where the database is ---
 failed_run() { # what is true after the third revision fails, for the transaction mode in $1
     run --json upgrade head
     expect_rc 1 "$1: the third revision fails"
+    expect_json "$1: the failed run's document"
     expect_err '^upgrade bbbbbbbbbbb2 -> ccccccccccc3  step three  failed \([0-9]+ ms\)$'
     # the summary is the last line, after the error
     last=$(printf '%s\n' "$ERR" | tail -n 1)
@@ -89,9 +95,15 @@ mysql)
     write_rev $V ccccccccccc3 bbbbbbbbbbb2 "step three" "INSERT INTO no_such_table VALUES (1);" "SELECT 1;"
     run upgrade head
     expect_rc 1 "mysql: the third revision fails at once"
+    # nothing of it applied: no --resume to suggest, the same command runs it again
+    expect_err '^hint: revision ccccccccccc3 applied none of its statements; fix the cause and run the same command again$'
+    expect_no "--resume"
     expect_eq "$(printf '%s\n' "$ERR" | tail -n 1)" \
         "stopped: revision ccccccccccc3 applied none of its statements; 2 revision(s) committed before stay applied; the database is at bbbbbbbbbbb2" \
         "mysql: a revision that failed at its first statement"
+    write_rev $V ccccccccccc3 bbbbbbbbbbb2 "step three" "SELECT 1;" "SELECT 1;"
+    run upgrade head
+    expect_rc 0 "mysql: the same command, once fixed, runs it"
     run stamp bbbbbbbbbbb2
     run downgrade base
     ;;
@@ -144,12 +156,17 @@ expect_out '^pending aaaaaaaaaaa1: not applied: step one$'
 expect_out '^pending bbbbbbbbbbb2: not applied: step two$'
 expect_out '^pending ddddddddddd4: not applied: add email$'
 expect_out '^warning: MIG001 empty-downgrade: no downgrade in ddddddddddd4 add email \(.*ddddddddddd4_add_email\.sql\): downgrading through it undoes nothing$'
+run --json check
+expect_rc 3 "check --json with pending revisions and a warning"; expect_json "check --json, pending and a warning"
 run upgrade head
 run check
 expect_rc 0 "check: a warning alone leaves exit 0"
 expect_out 'warning: MIG001 empty-downgrade: no downgrade in ddddddddddd4'
+expect_err '^check: no problems found, 1 warning$'
 run check --strict
 expect_rc 3 "check --strict: a warning fails the check"
+run --json check --strict
+expect_rc 3 "check --strict --json"; expect_json "check --strict --json"
 run --json check
 printf '%s' "$OUT" | python3 -c '
 import json, sys
@@ -200,8 +217,13 @@ run downgrade fffffffffff6-1
 expect_rc 2 "downgrade REV-1 at a merge"
 expect_err '`mig downgrade bbbbbbbbbbb2` or `mig downgrade eeeeeeeeeee5`'
 # the commands named work: each undoes the merge and leaves both parents
+run check
+expect_rc 0 "check at the merge"
+expect_no "MIG001"
 run downgrade bbbbbbbbbbb2
 expect_rc 0 "the first command named works"
+# an empty upgrade (a merge) has nothing to undo: its empty downgrade is no forgotten one
+expect_no "MIG001"
 expect_eq "$(sql "SELECT version_num FROM mig_version ORDER BY version_num" | tr '\n' ' ')" "bbbbbbbbbbb2 eeeeeeeeeee5 " "at both parents"
 run upgrade head
 run downgrade eeeeeeeeeee5
@@ -243,5 +265,26 @@ EOF
 run upgrade head
 expect_rc 1 "ctx.progress with a negative count"
 expect_err "hhhhhhhhhhh8_bad.lua:5:.*bad argument #1 to 'progress'"
+
+# --- a Lua revision outside a transaction: what it did stays, and the last line says so ---
+cat > $V/hhhhhhhhhhh8_bad.lua <<'EOF'
+-- mig:revision hhhhhhhhhhh8
+-- mig:down_revision ggggggggggg7
+-- mig:message outside
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:exec("CREATE TABLE p8 (x INTEGER)")
+    error("boom")
+  end,
+  downgrade = function(db, ctx) end,
+}
+EOF
+run --json upgrade head
+expect_rc 1 "a Lua revision outside a transaction fails"; expect_json "a Lua revision outside a transaction"
+expect_eq "$(printf '%s\n' "$ERR" | tail -n 1)" \
+    "not rolled back: revision hhhhhhhhhhh8 runs outside a transaction: what it did before it failed stays; the database is still at ggggggggggg7" \
+    "the last line after a failure outside a transaction"
+table_exists p8 && pass || fail "outside a transaction: p8 should stay"
 
 done_testing

@@ -97,6 +97,31 @@ if command -v script >/dev/null; then
     if printf '%s' "$out" | grep -q 'tenants done'; then fail "old progress line: $out"; else pass; fi
 fi
 
+# a target the graph alone rejects is bad usage (exit 2), said once, before any tenant runs
+before=$(tsql "$A" "SELECT version_num FROM mig_version")
+for t in "downgrade nosuchrev" "upgrade nosuchrev" "upgrade -1" "downgrade +1" "downgrade zz@base" \
+         "downgrade base-1" "stamp nosuchrev"; do
+    for sel in --all-tenants "--tenant $A"; do
+        # shellcheck disable=SC2086 # $sel and $t hold several words
+        run $sel $t
+        expect_rc 2 "$sel $t"
+        expect_no "tenants failed"
+        expect_no "not started"
+        [ "$(printf '%s\n' "$ERR" | grep -c '^mig: ')" = 1 ] && pass || fail "$sel $t: not one error: $ERR"
+    done
+done
+expect_eq "$(tsql "$A" "SELECT version_num FROM mig_version")" "$before" "acme untouched by bad targets"
+# head with no revisions at all is nothing to do, as for one database
+mv $V empty.versions && mkdir -p $V
+run --all-tenants upgrade head
+expect_rc 0 "--all-tenants upgrade head with no revisions"
+expect_no "there are no revisions"
+rmdir $V && mv empty.versions $V
+# what depends on each tenant's own revision stays a failure of that tenant
+run --all-tenants downgrade s00000000002
+expect_rc 1 "a target above one tenant's revision"
+expect_err "s00000000002 is not a valid downgrade target"
+
 # mig tenants with no [tenants]: no word of --all-tenants
 printf '[mig]\nscript_location = migrations\nurl = %s\n' "$BASE_URL" > none.ini
 run -c none.ini tenants

@@ -317,7 +317,7 @@ static void test_graph__refuses_impossible_relative_downgrades(void)
 {
     mig_graph *g = mk(LINE);
     PLAN_FAILS(g, "d", "+1", 0, "goes up: use upgrade");
-    PLAN_FAILS(g, "", "-1", 0, "nothing to downgrade");
+    PLAN_FAILS(g, "", "-1", 0, "relative target '-1' walks past base: the database is at base");
     PLAN_FAILS(g, "b", "-3", 0, "walks past base: only 2 steps down");
     mig_graph_free(g);
 }

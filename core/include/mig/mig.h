@@ -182,8 +182,9 @@ typedef struct mig_step_report {
     const char *direction;     /* "upgrade" / "downgrade" */
     const char *message;
     double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
-    const char *status;        /* "applied", "rolled_back" or "failed" */
+    const char *status;        /* "applied", "rolled_back", "failed", or "rendered" (MIG_RUN_SQL) */
     int         attempts;      /* times it ran: 1, more after retries on a lock timeout, 0 rendered */
+    const char *tenant;        /* the tenant whose section rendered it (MIG_RUN_SQL with tenants), else NULL */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
@@ -194,7 +195,8 @@ void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
  * callback libmig writes these through the logger as plain lines (a start
  * line, at most one progress line every few seconds, an end line); with
  * one, the caller shows them (a live line on a terminal, say) and libmig
- * writes none of them. Tenant workers never call it.
+ * writes none of them. In a run per tenant the workers call it too, from
+ * their own threads, with `tenant` set: the callback must be thread-safe.
  */
 typedef enum mig_progress_event {
     MIG_PROGRESS_BEGIN = 0,
@@ -208,6 +210,7 @@ typedef struct mig_progress {
     const char *line;       /* the whole line as libmig would log it */
     double      elapsed_ms;
     int         failed;     /* MIG_PROGRESS_END: the step failed */
+    const char *tenant;     /* the tenant whose worker runs the step, else NULL */
 } mig_progress;
 typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
 void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
