@@ -101,7 +101,7 @@ void mig_sha256_hex(const void *data, size_t len, char out[65])
  * Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid.
  * Overlong forms, surrogates and code points past U+10FFFF are invalid.
  */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -320,7 +320,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "NUL byte: binary file?");
             goto fail;
         }
-        if (utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
+        if (mig_utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
@@ -581,7 +581,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
                      "NUL byte: binary file?");
         goto fail;
     }
-    size_t good = utf8_valid_prefix((const unsigned char *)data, len);
+    size_t good = mig_utf8_valid_prefix((const unsigned char *)data, len);
     if (good != len) {
         rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, good), "invalid UTF-8");
         goto fail;

@@ -15,6 +15,12 @@
 
 typedef struct mig_ctx mig_ctx;
 
+/*
+ * Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid.
+ * Overlong forms, surrogates and code points past U+10FFFF are invalid.
+ */
+size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n);
+
 typedef struct mig_rev {
     char      *id;
     char      *path;        /* versions_dir "/" filename */
