@@ -70,6 +70,17 @@ void mig_revbody_release(mig_revbody *body);
 /* hex SHA-256 of data into out[65]. */
 void mig_sha256_hex(const void *data, size_t len, char out[65]);
 
+/*
+ * SHA-256 fed piece by piece, its hex read at any point without ending it
+ * (the same as mig_sha256_hex of everything fed so far). NULL on out of
+ * memory; every call takes NULL, and a failed hash reads as 64 '?'.
+ */
+typedef struct mig_sha256 mig_sha256;
+mig_sha256 *mig_sha256_new(void);
+void        mig_sha256_feed(mig_sha256 *h, const void *data, size_t len);
+void        mig_sha256_peek_hex(const mig_sha256 *h, char out[65]);
+void        mig_sha256_free(mig_sha256 *h);
+
 /* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
 int mig_rev_id_valid(const char *id);
 /* Is s a valid branch label or depends_on name ([A-Za-z0-9_-]+, no leading '-', at most 64)? */
