@@ -1492,7 +1492,7 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
         url = NULL;
     }
     int db_tenants = url && mig_url_has_tenant(url);
-    free(url);
+    mig_url_free(url);
     int create = 0;
     if (rc == 0 && db_tenants && names.n > 1) {
         rc = mig_fail(ctx, MIG_EUSAGE, "--sql with {tenant} in the URL: a script cannot switch databases");

@@ -287,11 +287,11 @@ int mig_tenant_check_schemas(mig_ctx *ctx)
     char *url = NULL;
     if (mig_ctx_driver(ctx, &drv) != 0 || mig_ctx_url(ctx, &url) != 0) {
         mig_error_clear(ctx);
-        free(url);
+        mig_url_free(url);
         return 0;
     }
     int db_tenants = url && mig_url_has_tenant(url);
-    free(url);
+    mig_url_free(url);
     if (db_tenants || (drv->table->caps & MIG_CAP_SCHEMAS))
         return 0;
     int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas, so a tenant cannot be a schema",

@@ -217,6 +217,14 @@ lim=$(awk '/core file size/ {print $5, $6}' "/proc/$SPIN/limits")
 expect_eq "$lim" "0 0" "a running mig may dump no core"
 if tr '\0' '\n' < "/proc/$SPIN/cmdline" | grep -Fq -- "$PW"; then fail "argv of a running mig shows the password"; else pass; fi
 if tr '\0' '\n' < "/proc/$SPIN/environ" | grep -Fq -- "$PW"; then fail "environ of a running mig shows the password"; else pass; fi
+# the URL's copies are in locked pages of their own: the command line's, and
+# the session's (the one a -j worker or a tenant's session holds), at least
+# two pages where the system lets mig lock that much
+if [ "$(ulimit -l)" = unlimited ] || [ "$(ulimit -l)" -ge 64 ]; then
+    lck=$(awk '/^VmLck:/ {print $2}' "/proc/$SPIN/status")
+    page_kb=$(( $(getconf PAGESIZE) / 1024 ))
+    [ "${lck:-0}" -ge $(( 2 * page_kb )) ] && pass || fail "a running mig locks ${lck:-0} kB: the session's copy of the URL is not in a locked page"
+fi
 unspin
 spin MIG_CORE_DUMPS=1 "$MIG" --url "sqlite:///$T_TMP/spin.db"
 lim=$(awk '/core file size/ {print $6}' "/proc/$SPIN/limits")
