@@ -36,7 +36,7 @@ static int collect(lua_State *L)
         const char *s = lua_tolstring(L, -1, &len);
         if (len == 0 || memchr(s, '\0', len))
             return luaL_error(L, "tenant %I is not a usable name", (lua_Integer)i);
-        if (!mig_strvec_contains(c->out, s) && mig_strvec_push(c->out, s) < 0)
+        if (mig_strvec_push(c->out, s) < 0)
             return luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }
