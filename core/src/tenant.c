@@ -82,14 +82,31 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
         return rc;
     mig_cursor *cur = NULL;
     rc = mig_db_query(&cur, s.db, ctx, query, NULL, 0);
-    while (rc == 0) {
+    static const char *const kinds[] = { "NULL", "an integer", "a number", "text", "a boolean", "bytes" };
+    for (size_t nrow = 1; rc == 0; nrow++) {
         const mig_row *row = NULL;
         rc = mig_db_fetch(cur, s.db, ctx, &row);
         if (rc || row == NULL)
             break;
-        if (row->ncols < 1 || row->values[0].type != MIG_VAL_TEXT)
+        if (row->ncols < 1)
             continue;
-        rc = push_unique(ctx, out, row->values[0].u.s.ptr, row->values[0].u.s.len);
+        const mig_value *v = &row->values[0];
+        /*
+         * Neither skipped nor cut: a name cut at a NUL byte (MySQL text may
+         * hold one) names another tenant, whose database would be migrated.
+         */
+        int line = 0;
+        if (v->type != MIG_VAL_TEXT || memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
+            mig_config_raw(ctx->cfg, "tenants", "query", &line);
+        if (v->type != MIG_VAL_TEXT)
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "[tenants] query: row %zu is %s, not a name", nrow,
+                             (unsigned)v->type < sizeof kinds / sizeof *kinds ? kinds[v->type] : "no text");
+        else if (memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "[tenants] query: row %zu holds a NUL byte, where the name would be cut short", nrow);
+        else
+            rc = push_unique(ctx, out, v->u.s.ptr, v->u.s.len);
     }
     mig_db_cursor_close(s.db, cur);
     if (rc && ctx->err_code == MIG_EFAIL) {
