@@ -425,7 +425,12 @@ void cli_report_error(cli *c, int rc)
      */
     if (!c->verbose && (rc == MIG_EFAIL || rc == MIG_EPARTIAL))
         labelled("detail", e.detail);
-    labelled("hint", e.hint);
+    /* one line: a revision id read from the database may hold a line break that would forge a "hint:" line */
+    if (*e.hint) {
+        char *h = cli_text(e.hint, CLI_TEXT_LINE);
+        fprintf(stderr, "hint: %s\n", h ? h : "?");
+        free(h);
+    }
     if (c->verbose) {
         labelled("detail", e.detail);
         if (*e.file) {

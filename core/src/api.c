@@ -193,11 +193,16 @@ int mig_ctx_url(mig_ctx *ctx, char **out)
     if (u == NULL || *u == '\0')
         u = getenv("MIG_DATABASE_URL");
     if (u && *u) {
-        *out = mig_strdup(u);
+        *out = mig_url_keep(mig_strdup(u));
         return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     /* expanded only now: an unset ${VAR} in an unused url is no error */
-    return mig_config_get(ctx->cfg, ctx, "mig", "url", out);
+    char *plain = NULL;
+    int rc = mig_config_get(ctx->cfg, ctx, "mig", "url", &plain);
+    if (rc || plain == NULL)
+        return rc;
+    *out = mig_url_keep(plain);
+    return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
 }
 
 int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
@@ -436,7 +441,7 @@ static int session_connect(mig_session *s, mig_ctx *ctx, int *missing)
         rc = mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
                       ctx->tenant);
     } else if (rc == 0 && ctx->tenant && db_tenant) {
-        char *u = mig_url_with_tenant(s->url, ctx->tenant);
+        char *u = mig_url_keep(mig_url_with_tenant(s->url, ctx->tenant));
         if (u == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         mig_url_free(s->url);

@@ -6,6 +6,7 @@
 #include "buf.h"
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +142,38 @@ int mig_strvec_contains(const mig_strvec *sv, const char *s)
     for (size_t i = 0; i < sv->n; i++)
         if (strcmp(sv->v[i], s) == 0)
             return 1;
+    return 0;
+}
+
+int mig_strvec_dedup(mig_strvec *sv)
+{
+    if (sv->n < 2)
+        return 0;
+    /* open addressing over the kept strings: linear, where a contains() per item is quadratic */
+    size_t cap = 16;
+    while (cap < sv->n * 2)
+        cap *= 2;
+    char **slot = calloc(cap, sizeof *slot);
+    if (slot == NULL)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < sv->n; i++) {
+        uint64_t h = 1469598103934665603u;
+        for (const unsigned char *p = (const unsigned char *)sv->v[i]; *p; p++)
+            h = (h ^ *p) * 1099511628211u;
+        size_t k = (size_t)h & (cap - 1);
+        while (slot[k] && strcmp(slot[k], sv->v[i]) != 0)
+            k = (k + 1) & (cap - 1);
+        if (slot[k]) {
+            free(sv->v[i]);
+            continue;
+        }
+        slot[k] = sv->v[i];
+        sv->v[kept++] = sv->v[i];
+    }
+    free(slot);
+    sv->n = kept;
+    sv->v[kept] = NULL;
     return 0;
 }
 

@@ -54,6 +54,7 @@ typedef struct mig_strvec {
 int  mig_strvec_push(mig_strvec *sv, const char *s);        /* copies s */
 int  mig_strvec_push_owned(mig_strvec *sv, char *s);        /* takes s */
 int  mig_strvec_contains(const mig_strvec *sv, const char *s);
+int  mig_strvec_dedup(mig_strvec *sv);                      /* keeps the first of equal strings, in order; -1 on oom */
 void mig_strvec_remove_at(mig_strvec *sv, size_t i);
 void mig_strvec_release(mig_strvec *sv);
 

@@ -13,6 +13,8 @@
 #include "lua_state.h"
 #include "tenant.h"
 
+#define TENANTS_MAX 1000000
+
 typedef struct tenants_call {
     mig_lua    *lua;
     const char *path;
@@ -28,6 +30,12 @@ static int collect(lua_State *L)
     if (!lua_istable(L, -1))
         return luaL_error(L, "the script must return a list of names, got %s", luaL_typename(L, -1));
     lua_Integer n = luaL_len(L, -1);
+    /*
+     * A length from __len is whatever the script says: 2^62 names that an
+     * __index makes up would fill the memory one name at a time.
+     */
+    if (n > TENANTS_MAX)
+        return luaL_error(L, "the list has %I names: at most %d", n, TENANTS_MAX);
     for (lua_Integer i = 1; i <= n; i++) {
         lua_geti(L, -1, i);
         if (lua_type(L, -1) != LUA_TSTRING)
@@ -36,7 +44,7 @@ static int collect(lua_State *L)
         const char *s = lua_tolstring(L, -1, &len);
         if (len == 0 || memchr(s, '\0', len))
             return luaL_error(L, "tenant %I is not a usable name", (lua_Integer)i);
-        if (!mig_strvec_contains(c->out, s) && mig_strvec_push(c->out, s) < 0)
+        if (mig_strvec_push(c->out, s) < 0)
             return luaL_error(L, "out of memory");
         lua_pop(L, 1);
     }

@@ -79,12 +79,10 @@ void mig_revbody_release(mig_revbody *body)
     memset(body, 0, sizeof *body);
 }
 
-void mig_sha256_hex(const void *data, size_t len, char out[65])
+static void sha256_to_hex(const unsigned char *md, unsigned int mdlen, int ok, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+    if (!ok || mdlen != 32) {
         /* libcrypto without SHA-256 is a broken install; never match anything */
         memset(out, '?', 64);
         out[64] = '\0';
@@ -97,11 +95,58 @@ void mig_sha256_hex(const void *data, size_t len, char out[65])
     out[64] = '\0';
 }
 
+void mig_sha256_hex(const void *data, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int ok = EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+    sha256_to_hex(md, mdlen, ok, out);
+}
+
+struct mig_sha256 {
+    EVP_MD_CTX *md;
+    int         ok;
+};
+
+mig_sha256 *mig_sha256_new(void)
+{
+    mig_sha256 *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->md = EVP_MD_CTX_new();
+    h->ok = h->md && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
+    return h;
+}
+
+void mig_sha256_feed(mig_sha256 *h, const void *data, size_t len)
+{
+    if (h && h->ok)
+        h->ok = EVP_DigestUpdate(h->md, data, len);
+}
+
+void mig_sha256_peek_hex(const mig_sha256 *h, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *c = h && h->ok ? EVP_MD_CTX_new() : NULL;
+    int ok = c && EVP_MD_CTX_copy_ex(c, h->md) && EVP_DigestFinal_ex(c, md, &mdlen);
+    EVP_MD_CTX_free(c);
+    sha256_to_hex(md, mdlen, ok, out);
+}
+
+void mig_sha256_free(mig_sha256 *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->md);
+    free(h);
+}
+
 /*
  * Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid.
  * Overlong forms, surrogates and code points past U+10FFFF are invalid.
  */
-static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -329,7 +374,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "NUL byte: binary file?");
             goto fail;
         }
-        if (utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
+        if (mig_utf8_valid_prefix((const unsigned char *)data + off, full) != full) {
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
@@ -631,7 +676,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
                      "NUL byte: binary file?");
         goto fail;
     }
-    size_t good = utf8_valid_prefix((const unsigned char *)data, len);
+    size_t good = mig_utf8_valid_prefix((const unsigned char *)data, len);
     if (good != len) {
         rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, good), "invalid UTF-8");
         goto fail;

@@ -18,6 +18,12 @@ typedef struct mig_ctx mig_ctx;
 /* `-- mig:retries` and [mig] lock_retries: more would hold a lock queue for minutes, a typo not a plan */
 #define MIG_RETRIES_MAX 100
 
+/*
+ * Length of the valid UTF-8 prefix of s[0..n): n when all of it is valid.
+ * Overlong forms, surrogates and code points past U+10FFFF are invalid.
+ */
+size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n);
+
 typedef struct mig_rev {
     char      *id;
     char      *path;        /* versions_dir "/" filename */
@@ -79,6 +85,17 @@ void mig_sha256_hex(const void *data, size_t len, char out[65]);
  * (DROP COLUMN ...) only in them.
  */
 const char *mig_rev_phase(const mig_rev *rev);
+
+/*
+ * SHA-256 fed piece by piece, its hex read at any point without ending it
+ * (the same as mig_sha256_hex of everything fed so far). NULL on out of
+ * memory; every call takes NULL, and a failed hash reads as 64 '?'.
+ */
+typedef struct mig_sha256 mig_sha256;
+mig_sha256 *mig_sha256_new(void);
+void        mig_sha256_feed(mig_sha256 *h, const void *data, size_t len);
+void        mig_sha256_peek_hex(const mig_sha256 *h, char out[65]);
+void        mig_sha256_free(mig_sha256 *h);
 
 /* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
 int mig_rev_id_valid(const char *id);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "revfile.h"
 
 int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table)
 {
@@ -438,6 +439,21 @@ static void find_applied_by(void)
         strcpy(host, "localhost");
     char full[600];
     snprintf(full, sizeof full, "%s@%s", user, host);
+    /*
+     * A $USER or host name in another encoding is no UTF-8: PostgreSQL and
+     * MySQL would refuse the history row, and with it every upgrade. Such
+     * bytes, and control characters, are written as '?'.
+     */
+    size_t len = strlen(full);
+    for (size_t i = 0; i < len;) {
+        size_t good = mig_utf8_valid_prefix((const unsigned char *)full + i, len - i);
+        for (size_t k = i; k < i + good; k++)
+            if ((unsigned char)full[k] < 0x20 || full[k] == 0x7f)
+                full[k] = '?';
+        i += good;
+        if (i < len)
+            full[i++] = '?';
+    }
     /* cut at a character boundary: 255 bytes are at most 255 characters on every driver */
     size_t n = strlen(full);
     if (n > APPLIED_BY_MAX) {

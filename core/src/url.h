@@ -26,10 +26,16 @@ char *mig_url_mask(const char *url);
 void mig_url_mask_buf(const char *url, char *buf, size_t buflen);
 
 /*
- * Free a copy of a URL, its bytes overwritten first: a copy holding a
- * password must not linger in freed memory. NULL is fine.
+ * Every copy of a URL that libmig holds for a session (it may hold a
+ * password) is a kept copy: mig_url_keep moves a malloc'd URL into a
+ * mapping of its own, locked in memory where the system allows (never
+ * swapped) and left out of core dumps, overwriting and freeing the
+ * original; NULL in, NULL out; NULL on out of memory. mig_url_free
+ * overwrites a kept copy and releases it (NULL is fine); it takes kept
+ * copies only.
  */
-void mig_url_free(char *url);
+char *mig_url_keep(char *plain);
+void  mig_url_free(char *url);
 
 /* Does url contain the {tenant} placeholder? */
 int mig_url_has_tenant(const char *url);

@@ -87,4 +87,19 @@ run --json upgrade head
 printf '%s' "$OUT" | grep -Fq 'statement: CREATE TABLE bad (\n' && pass || fail "JSON detail lost the statement's line breaks: $OUT"
 rm -f $V/c0000000000c_*.sql
 
+# a revision id read from the database (written by anyone with access to
+# it) lands in an error and its hint: one line each, no forged "hint:" line
+run upgrade head
+sqlite3 "$DB_FILE" "UPDATE mig_version SET version_num = char(27) || '[31mEVIL' || char(10) || 'hint: forged' || char(7)"
+for cmd in current "upgrade head" check; do
+    # shellcheck disable=SC2086
+    run $cmd
+    raw_ctl "mig $cmd with a control character in mig_version"
+    n=$(printf '%s\n%s\n' "$OUT" "$ERR" | grep -c 'forged')
+    [ "$n" -le 2 ] && [ "$(printf '%s\n%s\n' "$OUT" "$ERR" | grep -c '^ *forged\|^hint: forged\|^hint: hint: forged')" = 0 ] && pass ||
+        fail "mig $cmd: a revision id from the database broke a line: $ERR"
+done
+run current
+expect_err '^hint: write a placeholder revision .*EVIL\\nhint: forged\\x07'
+
 done_testing

@@ -126,4 +126,19 @@ t10=$(elapsed_ms c_10k.ini); t100=$(elapsed_ms c_100k.ini)
 run -c c_100k.ini current
 expect_rc 0 "a file of 100,000 keys"
 
+# many tenants, the same way: duplicates are dropped in one pass over the whole list (checked
+# name by name, 100,000 tenants took 12 s); the first of equal names keeps its place
+many_tenants() { # many_tenants FILE N
+    printf 'local t = {} for i = 1, %d do t[i] = "t" .. i end t[#t + 1] = "t1" return t\n' "$2" > "$1.lua"
+    printf '[mig]\nscript_location = migrations\nurl = sqlite:%s/none/{tenant}.db\n[tenants]\nscript = %s.lua\n' "$T_TMP" "$1" > "$1"
+}
+many_tenants c_t10k.ini 10000
+many_tenants c_t100k.ini 100000
+elapsed_ms() { local t0 t1; t0=$(date +%s%N); "$MIG" -c "$1" --all-tenants current > /dev/null 2>&1; t1=$(date +%s%N); echo $(( (t1 - t0) / 1000000 )); }
+t10=$(elapsed_ms c_t10k.ini); t100=$(elapsed_ms c_t100k.ini)
+[ "$t100" -le $(( (t10 > 5 ? t10 : 5) * 40 )) ] && pass || fail "100,000 tenants took $t100 ms, 10,000 took $t10 ms"
+run -c c_t10k.ini --all-tenants current
+expect_eq "$(printf '%s\n' "$OUT" | wc -l)" 10000 "a duplicate tenant dropped"
+expect_eq "$(printf '%s\n' "$OUT" | head -1 | cut -d' ' -f1)" t1 "the first of equal names keeps its place"
+
 done_testing

@@ -90,6 +90,8 @@ ten_case "tenants script whose __len raises" "tenants script failed at .*tenants
     'return setmetatable({}, {__len = function() error("boom") end})\n'
 ten_case "tenants script whose __len returns a string" "tenants.lua: object length is not an integer" \
     'return setmetatable({}, {__len = function() return "many" end})\n'
+ten_case "tenants script whose __len is huge" "tenants.lua: the list has 4611686018427387904 names: at most 1000000" \
+    'return setmetatable({}, {__len = function() return 1 << 62 end, __index = function(t, i) return "t" .. i end})\n'
 ten_case "tenants script whose __index raises" "tenants.lua:1: no such tenant" \
     'return setmetatable({}, {__len = function() return 1 end, __index = function() error("no such tenant") end})\n'
 ten_case "tenants script raising a table" "tenants.lua:1: table: 0x" 'error({})\n'

@@ -151,6 +151,28 @@ for u in "${frag_urls[@]}"; do
     done
 done
 
+# A server may quote a piece of the password cut short: libpq reads
+# "HOST:PORT/xxx/pw@..." as database "xxx/pw@...", which PostgreSQL cuts at
+# 63 bytes. And a password of more pieces than the scrubber holds: the
+# message is withheld rather than half-scrubbed.
+if [ -n "${MIG_TEST_PG_PORT:-}" ] && [ -f "$MIG_DRIVER_PATH/mig_driver_postgres.so" ]; then
+    pad=$(printf 'x%.0s' $(seq 1 56))
+    many=$MIG_TEST_PG_PORT; for i in $(seq 1 70); do many="$many/pcxx$i"; done
+    for u in "postgresql://$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/$pad/${FR}LONGER@$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/x?user=$MIG_TEST_PG_USER" \
+             "postgresql://$MIG_TEST_PG_HOST:$many/${FR}@$MIG_TEST_PG_HOST:$MIG_TEST_PG_PORT/x?user=$MIG_TEST_PG_USER"; do
+        for j in "" "--json"; do
+            # shellcheck disable=SC2086
+            run $j --url "$u" current
+            expect_rc 1 "a password cut short or in many pieces"
+            if printf '%s\n%s' "$OUT" "$ERR" | grep -Eq -- "${FR:0:4}|pcxx"; then
+                fail "mig $j --url '$u' shows a piece of the password cut short: $ERR$OUT"
+            else
+                pass
+            fi
+        done
+    done
+fi
+
 # A password of stars is what a masked URL shows: pasting a URL mig printed
 # must fail as usual, at once (the scrubber used to find its own *** again).
 for u in "sqlite:///$T_TMP/no/dir/x.db?password=***" "sqlite:///$T_TMP/no/dir/x.db?password=*" \
@@ -195,6 +217,16 @@ lim=$(awk '/core file size/ {print $5, $6}' "/proc/$SPIN/limits")
 expect_eq "$lim" "0 0" "a running mig may dump no core"
 if tr '\0' '\n' < "/proc/$SPIN/cmdline" | grep -Fq -- "$PW"; then fail "argv of a running mig shows the password"; else pass; fi
 if tr '\0' '\n' < "/proc/$SPIN/environ" | grep -Fq -- "$PW"; then fail "environ of a running mig shows the password"; else pass; fi
+# the URL's copies are in locked pages of their own: the command line's, and
+# the session's (the one a -j worker or a tenant's session holds), at least
+# two pages where the system lets mig lock that much (AddressSanitizer
+# makes mlock a no-op)
+if { [ "$(ulimit -l)" = unlimited ] || [ "$(ulimit -l)" -ge 64 ]; } &&
+   ! grep -q '^MIG_SANITIZE:BOOL=ON' "$MIG_BUILD/CMakeCache.txt" 2>/dev/null; then
+    lck=$(awk '/^VmLck:/ {print $2}' "/proc/$SPIN/status")
+    page_kb=$(( $(getconf PAGESIZE) / 1024 ))
+    [ "${lck:-0}" -ge $(( 2 * page_kb )) ] && pass || fail "a running mig locks ${lck:-0} kB: the session's copy of the URL is not in a locked page"
+fi
 unspin
 spin MIG_CORE_DUMPS=1 "$MIG" --url "sqlite:///$T_TMP/spin.db"
 lim=$(awk '/core file size/ {print $6}' "/proc/$SPIN/limits")

@@ -116,6 +116,16 @@ USER=$LONGUSER run upgrade head
 expect_rc 0 "a 300-character \$USER"
 expect_eq "$(sql "SELECT length(applied_by) FROM mig_history")" 255 "applied_by cut to its column"
 expect_eq "$(sql "SELECT substr(applied_by, 1, 5) FROM mig_history")" uuuuu "from the start"
+# a $USER in another encoding (Latin-1 bytes) or with control characters:
+# PostgreSQL and MySQL refused the row, and so every upgrade
+new_db who_latin1
+rm -f migrations/versions/*
+write_rev migrations/versions w00000000001 "" "one" "CREATE TABLE w_one (id INTEGER PRIMARY KEY);" "DROP TABLE w_one;"
+project
+USER=$'ren\xe9\xff\e[31m' run upgrade head
+expect_rc 0 "a \$USER that is not UTF-8"
+expect_eq "$(sql "SELECT substr(applied_by, 1, 9) FROM mig_history")" 'ren???[31' "bytes that are no UTF-8 and control characters written as ?"
+expect_eq "$(sql "SELECT version_num FROM mig_version")" w00000000001 "and the revision applied"
 
 # --- the history row is there before the first statement runs ---
 if [ "$MIG_TEST_DRIVER" != sqlite ]; then

@@ -93,6 +93,25 @@ if [ "$MIG_TEST_DRIVER" = postgres ]; then
     expect_eq "$(tables_in locked)" "" "nothing written for the refused tenant"
 fi
 
+# a [tenants] query row that is no name is an error at the query's line, not
+# skipped; a name with a NUL byte (MySQL text may hold one) is not cut there,
+# which would name another tenant (here: the database mig runs against)
+for q in "SELECT 42" "SELECT NULL"; do
+    printf '[mig]\nscript_location = migrations\nurl = %s\n\n[tenants]\nquery = %s\n' "$URL" "$q" > q.ini
+    run -c q.ini --all-tenants upgrade head
+    expect_rc 2 "a tenant query giving $q"
+    expect_err "^mig: q.ini:6: \[tenants\] query: row 1 is (an integer|NULL), not a name"
+done
+if [ "$MIG_TEST_DRIVER" = mysql ]; then
+    printf '[mig]\nscript_location = migrations\nurl = %s\n\n[tenants]\nquery = SELECT CONCAT(%s, CHAR(0 USING utf8mb4), %s)\n' \
+        "$URL" "'$DB_NAME'" "'_x'" > q.ini
+    before=$(tables_in "$DB_NAME")
+    run -c q.ini --all-tenants upgrade head
+    expect_rc 2 "a tenant name with a NUL byte"
+    expect_err "^mig: q.ini:6: \[tenants\] query: row 1 holds a NUL byte"
+    expect_eq "$(tables_in "$DB_NAME")" "$before" "nothing run where the name would have been cut"
+fi
+
 # 2. names the server would cut short: refused before anything runs, with the limit
 cat > mig.ini <<INI
 [mig]

@@ -3,7 +3,7 @@
  * goes through every function; then the input is cut into user, password
  * and host to build scheme://user:password@host (and a libpq keyword
  * string, and a ?password= parameter), and a distinctive password must
- * never survive masking.
+ * never survive masking, nor scrubbing, whole or cut short.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -45,6 +45,16 @@ static void check_masked(const char *url, const char *pw)
     if (distinctive(pw, url) && strstr(msg, pw)) {
         fprintf(stderr, "password '%s' survives scrubbing with '%s': '%s'\n", pw, url, msg);
         abort();
+    }
+    /* a server may quote it cut short (PostgreSQL keeps 63 bytes of a name) */
+    if (distinctive(pw, url)) {
+        int cut = (int)strlen(pw) - 2;
+        snprintf(msg, sizeof msg, "database \"%.*s\" does not exist", cut, pw);
+        mig_secret_scrub(msg, sizeof msg, url);
+        if (strncmp(msg, "(message withheld", 17) != 0 && strstr(msg, "\"***\"") == NULL) {
+            fprintf(stderr, "password '%s' cut short survives scrubbing with '%s': '%s'\n", pw, url, msg);
+            abort();
+        }
     }
 }
 

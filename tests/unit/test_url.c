@@ -179,6 +179,29 @@ static void test_url__scrubs_every_piece_of_a_password(void)
                  "sqlite:///x.db?sslpassword=***: no");
 }
 
+/*
+ * A piece cut short by the server (PostgreSQL keeps 63 bytes of a database
+ * name) is hidden too; short words that merely start a piece stay.
+ */
+static void test_url__scrubs_a_piece_cut_short(void)
+{
+    expect_scrub("postgresql://127.0.0.1:5432/xxxx/Zx9SECRETLONG@h:5432/x?user=u",
+                 "database \"xxxx/Zx9SEC\" does not exist",
+                 "database \"***/***\" does not exist");
+    expect_scrub("postgresql://u:Zx9SECRETLONG@h/x", "Zx9S", "***");
+    expect_scrub("postgresql://u:Zx9SECRETLONG@h/x", "Zx9 is here", "Zx9 is here");
+}
+
+/* More pieces than the scrubber holds: the message is withheld, not half-scrubbed. */
+static void test_url__withholds_a_message_when_pieces_overflow(void)
+{
+    char url[1024] = "postgresql://u:";
+    for (int i = 0; i < 80; i++)
+        snprintf(url + strlen(url), sizeof url - strlen(url), "pc%03d/", i);
+    strcat(url, "Zx9SECRET@h/x");
+    expect_scrub(url, "no database pc079/Zx9SECRET", "(message withheld: the password has too many pieces to hide)");
+}
+
 /* A password that is what the mask prints is no loop and no growth. */
 static void test_url__scrubs_a_password_of_stars(void)
 {
@@ -218,6 +241,8 @@ static CU_TestInfo tests[] = {
     { "masks into a fixed buffer", test_url__masks_into_a_fixed_buffer },
     { "scrubs every piece of a password", test_url__scrubs_every_piece_of_a_password },
     { "scrubs a password of stars", test_url__scrubs_a_password_of_stars },
+    { "scrubs a piece cut short", test_url__scrubs_a_piece_cut_short },
+    { "withholds a message when pieces overflow", test_url__withholds_a_message_when_pieces_overflow },
     { "replaces the tenant placeholder", test_url__replaces_the_tenant_placeholder },
     CU_TEST_INFO_NULL,
 };

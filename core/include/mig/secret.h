@@ -21,7 +21,11 @@
  *     characters or more is hidden wherever it occurs, with the rest of
  *     the word it is in; a shorter one only as a whole word, so "a" in
  *     "a@secret" does not turn "translate" into "tr***nslate" (which would
- *     both mangle the message and tell the piece);
+ *     both mangle the message and tell the piece). A word of four
+ *     characters or more that a piece starts with is hidden too: a server
+ *     may quote a value cut short;
+ *   - a password of more pieces than the scrubber holds withholds the
+ *     whole message;
  *   - secret keys are password, passwd, pwd and sslpassword, in query
  *     strings and in libpq keyword strings alike.
  * The scrubber makes one pass and never looks at what it wrote, so a
@@ -265,6 +269,7 @@ typedef struct mig_secret_set {
     size_t      n[MIG_SECRET_MAX_PIECES];
     const char *r[MIG_SECRET_MAX_PIECES]; /* what replaces it; NULL: *** */
     int         count;
+    int         overflow; /* a piece did not fit: what to hide is not all known */
     char       *decoded; /* owns the percent-decoded copies */
     size_t      dlen, dcap;
 } mig_secret_set;
@@ -275,11 +280,15 @@ static inline void mig_secret_add1(mig_secret_set *set, const char *s, size_t n)
     while (stars < n && s[stars] == '*')
         stars++;
     /* nothing to hide in what a mask prints anyway (and hiding it would loop forever) */
-    if (n == 0 || stars == n || set->count >= MIG_SECRET_MAX_PIECES)
+    if (n == 0 || stars == n)
         return;
     for (int i = 0; i < set->count; i++)
         if (set->n[i] == n && memcmp(set->s[i], s, n) == 0)
             return;
+    if (set->count >= MIG_SECRET_MAX_PIECES) {
+        set->overflow = 1;
+        return;
+    }
     set->s[set->count] = s;
     set->n[set->count++] = n;
 }
@@ -383,11 +392,15 @@ static inline int mig_secret_word_char(char c)
     return isalnum((unsigned char)c) || c == '_';
 }
 
-/* Out of memory: what is safe to show cannot be told, so show none of it. */
-static inline void mig_secret_withhold(char *msg, size_t cap)
+/*
+ * Out of memory, or a password of more pieces than the set holds: what is
+ * safe to show cannot be told, so show none of it.
+ */
+static inline void mig_secret_withhold(char *msg, size_t cap, int overflow)
 {
-    static const char w[] = "(message withheld: out of memory)";
-    size_t n = sizeof w - 1 < cap - 1 ? sizeof w - 1 : cap - 1;
+    const char *w = overflow ? "(message withheld: the password has too many pieces to hide)"
+                             : "(message withheld: out of memory)";
+    size_t n = strlen(w) < cap - 1 ? strlen(w) : cap - 1;
     memcpy(msg, w, n);
     msg[n] = '\0';
 }
@@ -399,11 +412,15 @@ static inline void mig_secret_apply(char *msg, size_t cap, const mig_secret_set 
     for (int k = 0; k < set->count; k++)
         if (set->r[k] && strlen(set->r[k]) > most)
             most = strlen(set->r[k]);
+    if (set->overflow) {
+        mig_secret_withhold(msg, cap, 1);
+        return;
+    }
     char *out = malloc((n + 1) * (most + 1));
     if (out == NULL) {
         /* cannot tell what is safe to show: show nothing of it */
         if (set->count > 0)
-            mig_secret_withhold(msg, cap);
+            mig_secret_withhold(msg, cap, 0);
         return;
     }
     size_t o = 0;
@@ -419,6 +436,25 @@ static inline void mig_secret_apply(char *msg, size_t cap, const mig_secret_set 
             if (len >= 4 || whole) {
                 best = len;
                 which = k;
+            }
+        }
+        if (which < 0 && (i == 0 || !mig_secret_word_char(msg[i - 1]))) {
+            /*
+             * A word that is the start of a piece, cut short: servers cut
+             * what they quote (PostgreSQL keeps 63 bytes of a database
+             * name), and the cut piece is no longer found whole.
+             */
+            size_t w = 0;
+            while (i + w < n && mig_secret_word_char(msg[i + w]))
+                w++;
+            int cut = 0;
+            for (int k = 0; w >= 4 && !cut && k < set->count; k++)
+                cut = set->r[k] == NULL && set->n[k] > w && memcmp(msg + i, set->s[k], w) == 0;
+            if (cut) {
+                memcpy(out + o, MIG_SECRET_MASK, 3);
+                o += 3;
+                i += w;
+                continue;
             }
         }
         if (which >= 0) {
@@ -465,7 +501,7 @@ static inline void mig_secret_scrub(char *msg, size_t cap, const char *url)
     set.decoded = malloc(set.dcap);
     char *masked = malloc(ul + 64);
     if (set.decoded == NULL || masked == NULL) {
-        mig_secret_withhold(msg, cap);
+        mig_secret_withhold(msg, cap, 0);
     } else {
         mig_secret_mask_url(url, masked, ul + 64);
         /* the raw URL quoted whole: its masked form keeps the message readable */
