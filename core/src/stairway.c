@@ -1206,7 +1206,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
     teardown(&z);
-    free(conf);
+    mig_url_free(conf);
     free(z.scratch_url);
     free(z.admin_url);
     free(z.db_name);
