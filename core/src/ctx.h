@@ -6,6 +6,8 @@
 #ifndef MIG_CTX_H
 #define MIG_CTX_H
 
+#include <pthread.h>
+
 #include "buf.h"
 #include "config.h"
 #include "error.h"
@@ -69,6 +71,14 @@ struct mig_ctx {
     size_t        run_applied, run_rolled_back;
     mig_tenant_fn tenant_fn;
     void         *tenant_payload;
+
+    /*
+     * The statement running now, so that another thread can cancel it
+     * (mig_ctx_cancel in drv.h); cancelled refuses the next ones too.
+     */
+    pthread_mutex_t run_mu;
+    struct mig_db  *running;
+    int             cancelled;
 
     /* set by mig_ctx_new (api.c): frees what it loaded */
     void (*release_hook)(mig_ctx *ctx);

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,77 @@ static double now_ms(void)
 static int interrupted(const stair *z)
 {
     return z->o->interrupted && *z->o->interrupted;
+}
+
+/* A second Ctrl-C: the running statement was cancelled. */
+static int cancelled(const stair *z)
+{
+    return z->o->interrupted && *z->o->interrupted >= 2;
+}
+
+/*
+ * A signal handler can only set the flag, and the thread that would look
+ * at it is blocked in the statement: this one looks instead and cancels
+ * the scratch context's statement (and refuses the next) once it is 2.
+ */
+typedef struct watch {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    pthread_t       th;
+    int             on, done;
+    stair          *z;
+} watch;
+
+static void *watch_main(void *arg)
+{
+    watch *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        if (cancelled(w->z)) {
+            mig_ctx_cancel(w->z->sctx); /* again for a statement that began since: cheap */
+        }
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 50 * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &t);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void watch_start(watch *w, stair *z)
+{
+    memset(w, 0, sizeof *w);
+    w->z = z;
+    if (z->o->interrupted == NULL)
+        return;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->on = pthread_create(&w->th, NULL, watch_main, w) == 0;
+    if (!w->on) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+}
+
+/* After it, nothing cancels the scratch context: teardown may use it. */
+static void watch_stop(watch *w)
+{
+    if (!w->on)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->on = 0;
+    mig_ctx_cancel_clear(w->z->sctx);
 }
 
 /* ---- URLs ---- */
@@ -907,6 +979,18 @@ static int stair_step(stair *z, size_t i)
     verdict_set(&v, C_AGAIN, "ok", t);
 
 report:
+    if (failed_at >= 0 && cancelled(z)) {
+        /* not the revision's fault: the check was cut short */
+        v.c[failed_at].status = "skipped";
+        mig_buf_clear(&v.msg[failed_at]);
+        mig_buf_printf(&v.msg[failed_at], "cancelled (a second Ctrl-C)");
+        mig_buf_clear(&v.diff[failed_at]);
+        mig_buf_printf(&notes, "%scancelled: %s stopped in its %s", notes.len ? "\n" : "", r->id,
+                       check_names[failed_at]);
+        note = mig_buf_cstr(&notes);
+        status = "skipped";
+        failed_at = -1;
+    }
     if (failed_at >= 0)
         status = "failed";
     mig_error_clear(z->sctx);
@@ -1092,6 +1176,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     memset(&none, 0, sizeof none);
     stair z;
     memset(&z, 0, sizeof z);
+    watch w = { .on = 0 };
     z.ctx = ctx;
     z.o = o ? o : &none;
     z.fn = fn;
@@ -1175,6 +1260,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         }
     }
 
+    watch_start(&w, &z);
     check_heads(&z);
     /* a pass never claims more than the snapshots compare */
     if (rc == 0) {
@@ -1199,12 +1285,14 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         if (rc == 0 && all == n && ok == n && !interrupted(&z))
             rc = check_base(&z);
     }
-    if (rc == 0 && interrupted(&z))
-        rc = mig_fail(ctx, MIG_EFAIL, "interrupted: the scratch database is %s",
-                      z.owned ? "dropped" : "emptied");
+    watch_stop(&w);
+    if (interrupted(&z) && rc != MIG_ENOMEM)
+        rc = mig_fail(ctx, MIG_EFAIL, "interrupted%s: the scratch database is %s",
+                      cancelled(&z) ? " (the running statement cancelled)" : "", z.owned ? "dropped" : "emptied");
     else if (rc == 0 && z.nfail)
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
+    watch_stop(&w);
     teardown(&z);
     free(conf);
     free(z.scratch_url);

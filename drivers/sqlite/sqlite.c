@@ -314,6 +314,14 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
 
 static void cursor_detach(mig_cursor *cur);
 
+/* sqlite3_interrupt may be called from any thread while the connection is open. */
+static int sq_cancel(mig_conn *conn, mig_drv_error *err)
+{
+    (void)err;
+    sqlite3_interrupt(conn->db);
+    return MIG_DRV_OK;
+}
+
 static void sq_close(mig_conn *conn)
 {
     if (conn == NULL)
@@ -1456,6 +1464,7 @@ static const mig_driver sqlite_driver = {
     .ident_max = 0, /* SQLite keeps names of any length */
     .column_exists = sq_column_exists,
     .introspect_objects = sq_introspect_objects,
+    .cancel = sq_cancel,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

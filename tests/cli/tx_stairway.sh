@@ -355,4 +355,33 @@ expect_rc 1 "interrupted"
 expect_err "interrupted: the scratch database is dropped"
 untouched
 
+# ---- a second Ctrl-C cancels the running statement, then drops the scratch database ----
+fresh
+base_chain
+case "$D" in
+sqlite)   LONG="CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000) SELECT max(x) AS m FROM c;" ;;
+postgres) LONG="SELECT pg_sleep(120);" ;;
+mysql)    LONG="SELECT SLEEP(120);" ;;
+esac
+write_rev $V c3 b2 "long" "$LONG
+CREATE TABLE after_long (id $INT PRIMARY KEY);" "DROP TABLE after_long;"
+set +e
+start=$SECONDS
+"$MIG" test >"$T_TMP/int2.out" 2>"$T_TMP/int2.err" &
+pid=$!
+sleep 2
+kill -INT $pid
+sleep 0.5
+kill -INT $pid
+wait $pid
+RC=$?
+took=$((SECONDS - start))
+ERR=$(cat "$T_TMP/int2.err")
+expect_rc 1 "cancelled by a second Ctrl-C"
+expect_err "interrupted \(the running statement cancelled\): the scratch database is dropped"
+if [ "$took" -lt 30 ]; then pass; else fail "the long statement ran on after the second Ctrl-C ($took s)"; fi
+OUT=$(cat "$T_TMP/int2.out")
+expect_out "skipped +c3 +long"
+untouched
+
 done_testing
