@@ -83,6 +83,30 @@ expect_eq "$(printf '%s' "$OUT" | jq -r '[.ok, (.revisions | length), .revisions
     "$(printf 'true\t3\tb2\tupgrade again\t3')" "json document"
 untouched
 
+# a backfill revision (db:rows feeding db:exec, with progress) runs like any other, rows and all
+cat > $V/d4_backfill.lua <<LUA
+-- mig:revision d4
+-- mig:down_revision c3
+-- mig:message backfill nick
+return {
+  upgrade = function(db, ctx)
+    db:exec("ALTER TABLE users ADD COLUMN nick $VC")
+    local n = 0
+    for row in db:rows("SELECT id, name FROM users WHERE nick IS NULL") do
+      db:exec("UPDATE users SET nick = ? WHERE id = ?", row.name, row.id)
+      n = n + 1
+      ctx.progress(n)
+    end
+  end,
+  downgrade = function(db, ctx) db:exec("ALTER TABLE users DROP COLUMN nick") end,
+}
+LUA
+run test --data
+expect_rc 0 "backfill revision"
+expect_out "^ok +d4  backfill nick"
+rm $V/d4_backfill.lua
+untouched
+
 # a range tests only its revisions; what comes before goes up untested
 run test b2:c3
 expect_rc 0 "range"
