@@ -64,6 +64,14 @@ typedef struct stair {
     int            any_irreversible;
     const char    *kinds;   /* the objects the driver reads besides the schema model */
     unsigned       counter; /* --data: values never repeat */
+    /*
+     * The scratch database's schema as the last step left it (its S1, which
+     * the step's last snapshot matched), so that the next step needs no S0
+     * of its own: NULL when anything ran since (prepare, a rebuild).
+     */
+    mig_schema    *last;
+    mig_strvec     last_objects;
+    int            moved;   /* prepare upgraded something since */
     size_t         nfail, nok, nirrev, nskip;
 } stair;
 
@@ -836,6 +844,7 @@ static int prepare(stair *z, const mig_rev *r, const mig_rev **blocked)
         }
         if (z->done[pi])
             continue;
+        z->moved = 1;
         int rc = mig_upgrade(z->sctx, p->id, 0);
         if (rc)
             return rc;
@@ -860,7 +869,13 @@ static int stair_step(stair *z, size_t i)
     mig_buf notes = MIG_BUF_INIT;
     char *copy = NULL; /* SQLite: the scratch file at S1 */
     double t;
+    int keep = 0; /* the database ends at S1: the next step starts from it */
+    mig_schema *last = z->last;
+    mig_strvec last_objects = z->last_objects;
+    z->last = NULL;
+    z->last_objects = (mig_strvec)MIG_STRVEC_INIT;
 
+    z->moved = 0;
     if ((rc = prepare(z, r, &blocked)) != 0) {
         take_error(z, rc);
         goto out;
@@ -871,8 +886,14 @@ static int stair_step(stair *z, size_t i)
         status = "skipped";
         goto report;
     }
-    if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0)
+    if (last && !z->moved) {
+        s0 = last;
+        o0 = last_objects;
+        last = NULL;
+        last_objects = (mig_strvec)MIG_STRVEC_INIT;
+    } else if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0) {
         goto out;
+    }
     t = now_ms();
     if (mig_upgrade(z->sctx, r->id, 0) != 0) {
         mig_buf_printf(&v.msg[C_UP], "upgrade of %s failed: ", r->id);
@@ -891,6 +912,7 @@ static int stair_step(stair *z, size_t i)
     if ((rc = has_downgrade(z, r, &down)) != 0)
         goto out;
     if (!down) {
+        keep = 1; /* nothing comes down: the database stays at S1 */
         z->any_irreversible = 1;
         status = "irreversible";
         note = "no downgrade section: down and up again not run";
@@ -977,6 +999,7 @@ static int stair_step(stair *z, size_t i)
         goto report;
     }
     verdict_set(&v, C_AGAIN, "ok", t);
+    keep = 1;
 
 report:
     if (failed_at >= 0 && cancelled(z)) {
@@ -993,6 +1016,8 @@ report:
     }
     if (failed_at >= 0)
         status = "failed";
+    if ((failed_at >= 0 && down) || interrupted(z))
+        keep = 0;
     mig_error_clear(z->sctx);
     emit(z, r, status, &v, note);
     /* a failure leaves the scratch database anywhere: back to S1 (or S0 when the upgrade failed) */
@@ -1001,6 +1026,14 @@ report:
     } else if (failed_at >= 0 && !(failed_at == C_DOWN && !down))
         rc = rebuild(z);
 out:
+    if (keep && rc == 0 && s1) {
+        z->last = s1;
+        z->last_objects = o1;
+        s1 = NULL;
+        o1 = (mig_strvec)MIG_STRVEC_INIT;
+    }
+    mig_schema_free(last);
+    mig_strvec_release(&last_objects);
     verdict_release(&v);
     mig_buf_release(&notes);
     if (copy) {
@@ -1293,6 +1326,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
     watch_stop(&w);
+    mig_schema_free(z.last);
+    mig_strvec_release(&z.last_objects);
     teardown(&z);
     free(conf);
     free(z.scratch_url);
