@@ -1266,6 +1266,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         goto out;
     }
     mig_set_logger(z.sctx, ctx->log_fn, ctx->log_payload);
+    /* a database of a random name we made: nobody else migrates it, a lock connection a step is waste */
+    z.sctx->no_lock = z.owned;
     if ((rc = session_open(&z)) != 0) {
         take_error(&z, rc);
         goto out;
