@@ -506,8 +506,8 @@ t2_schema() {
 }
 
 T2() {  # one mig test snapshot of a T2_TABLES-table schema, on each driver (tests/bench/bench_snapshot)
-    local tool=$BUILD/tests/bench_snapshot line d url
-    [ -x "$tool" ] || { echo "T2 FAIL: no $tool (built with the tests)"; return 1; }
+    local tool=$BUILD/tests/bench/bench_snapshot line d url
+    [ -x "$tool" ] || { echo "T2 FAIL: no $tool (tests/bench/CMakeLists.txt builds it)"; return 1; }
     need_servers
     for d in sqlite pg mysql; do
         case $d in
