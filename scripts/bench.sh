@@ -58,7 +58,7 @@ summary() {
     [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
     echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | client CPU s (baseline, mig) | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
     echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---|---:|---|"
-    touch "$out/counters"
+    touch "$out/counters" "$out/desc" "$out/medians"
     awk -F'\t' 'FILENAME ~ /counters$/ { split($0, c, " "); cnt[c[1] " " c[2]] = c[4]; next }
         FILENAME ~ /desc$/ { desc[$1] = $2; nrevs[$1] = $3; next }
         $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | | pending |\n", $1; next }
