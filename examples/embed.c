@@ -1,10 +1,13 @@
 /*
  * An application that migrates its own database at start-up, the
- * equivalent of `mig upgrade head`, through the public API only.
+ * equivalent of `mig upgrade head`, through the public API only; with
+ * --test, what the application's own test suite would call instead: every
+ * revision up, down and up again on a scratch database (`mig test`).
  *
- *     embed CONFIG_PATH [URL]
+ *     embed [--test] CONFIG_PATH [URL]
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <mig/mig.h>
 
@@ -15,26 +18,47 @@ static void on_step(void *payload, const mig_step_report *step)
     printf("applied %s (%s)\n", step->revision, step->message);
 }
 
+/* One line per revision that did not pass, with the check and its reason. */
+static void on_verdict(void *payload, const mig_test_report *r)
+{
+    int *count = payload;
+    if (r->revision[0])
+        (*count)++;
+    if (strcmp(r->status, "failed") != 0)
+        return;
+    for (size_t i = 0; i < r->nchecks; i++)
+        if (strcmp(r->checks[i].status, "failed") == 0)
+            printf("FAIL %s %s: %s\n", r->revision[0] ? r->revision : "graph", r->checks[i].name,
+                   r->checks[i].message);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s CONFIG_PATH [URL]\n", argv[0]);
+    int test = argc > 1 && strcmp(argv[1], "--test") == 0;
+    if (argc < 2 + test) {
+        fprintf(stderr, "usage: %s [--test] CONFIG_PATH [URL]\n", argv[0]);
         return 2;
     }
     mig_options o = MIG_OPTIONS_INIT;
-    o.config_path = argv[1];
-    o.url = argc > 2 ? argv[2] : NULL;
+    o.config_path = argv[1 + test];
+    o.url = argc > 2 + test ? argv[2 + test] : NULL;
     o.quiet = 1;
 
     mig_ctx *ctx = NULL;
     int steps = 0;
     int rc = mig_ctx_new(&ctx, &o);
-    if (rc == 0) {
+    if (rc == 0 && test) {
+        /* a temporary database on the configured server, dropped afterwards */
+        mig_test_opts t = { 0 };
+        rc = mig_test(ctx, &t, on_verdict, &steps);
+    } else if (rc == 0) {
         mig_set_step_callback(ctx, on_step, &steps);
         rc = mig_upgrade(ctx, "head", 0);
     }
     if (rc != 0)
         fprintf(stderr, "embed: %s\n", mig_last_error(ctx)->message);
+    else if (test)
+        printf("every revision proved (%d revision%s)\n", steps, steps == 1 ? "" : "s");
     else
         printf("database is current (%d step%s)\n", steps, steps == 1 ? "" : "s");
     mig_ctx_free(ctx);

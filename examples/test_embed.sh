@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The embedding example migrates a fresh SQLite file with the bundled
-# project, and a second start finds it current.
+# project, and a second start finds it current; --test proves every
+# revision on a scratch file and leaves the application's database alone.
 EMBED=$1
 . "$MIG_SRC/tests/cli/lib.sh"
 cp -r "$MIG_SRC/migrations" .
@@ -15,4 +16,20 @@ expect_eq "$(sql "SELECT count(*) FROM mig_version")" 1 "one head row"
 out=$("$EMBED" mig.ini); rc=$?
 expect_eq "$rc" 0 "second start exit"
 echo "$out" | grep -q "(0 steps)" && pass || fail "second start: $out"
+
+export TMPDIR=$PWD/tmp
+mkdir -p "$TMPDIR"
+before=$(sql "SELECT count(*) FROM mig_history")
+out=$("$EMBED" --test mig.ini 2>&1); rc=$?
+expect_eq "$rc" 0 "--test exit"
+echo "$out" | grep -q "every revision proved (6 revisions)" && pass || fail "--test: $out"
+expect_eq "$(sql "SELECT count(*) FROM mig_history")" "$before" "the application's database untouched"
+expect_eq "$(ls "$TMPDIR" | grep -c '^mig_test_')" 0 "scratch files left behind"
+# a downgrade that forgets its table is named, and the exit status is 3
+last=$(ls migrations/versions/*.sql | tail -1)
+sed -i '/^-- mig:downgrade/,$ { /^-- mig:downgrade/!d }' "$last"
+printf 'SELECT 1;\n' >> "$last"
+out=$("$EMBED" --test mig.ini 2>&1); rc=$?
+expect_eq "$rc" 3 "--test exit with a bad downgrade"
+echo "$out" | grep -q "^FAIL .* downgrade: downgrade of .* does not restore the schema" && pass || fail "--test: $out"
 done_testing

@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh deps                 install hyperfine and time (as root)
 #   scripts/bench.sh BUILD [WORKLOADS]    run; WORKLOADS is a comma list of
-#                                         W1 W2 W3 W4 W5 W6 W7 L1 SCALE, or all
+#                                         W1 W2 W3 W4 W5 W6 W7 L1 SCALE T1 T2, or all
 #
 # Every workload is generated here, deterministically, as migration i =
 # CREATE TABLE t_i (id, name, created_at); CREATE INDEX ix_t_i_name; INSERT
@@ -24,6 +24,7 @@
 #                  RUNS=0 WARMUP=0: the checked probe runs are the only measurement
 #   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
 #   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
+#   T1_N=350       revisions of the mig test row; T2_TABLES=100  tables of the snapshot row
 #   CALLGRIND=1    also count instructions (valgrind), where a probe took
 #                  under CALLGRIND_MAX_S=3 seconds
 #   OUT=DIR        where logs, JSON and summary.md go (default BUILD/bench/<time>)
@@ -57,7 +58,7 @@ summary() {
     [ -f "$out/machine.txt" ] && sed 's/^/    /' "$out/machine.txt" && echo
     echo "| id | workload | baseline | baseline s | mig | mig s | ratio of medians | ratio per round, median | target | mig peak RSS MiB | instructions mig/baseline | client CPU s (baseline, mig) | server syncs (baseline, mig) | ms/rev (mig, baseline) | verdict |"
     echo "|---|---|---|---:|---|---:|---:|---:|---|---:|---:|---|---|---:|---|"
-    touch "$out/counters"
+    touch "$out/counters" "$out/desc" "$out/medians"
     awk -F'\t' 'FILENAME ~ /counters$/ { split($0, c, " "); cnt[c[1] " " c[2]] = c[4]; next }
         FILENAME ~ /desc$/ { desc[$1] = $2; nrevs[$1] = $3; next }
         $2 == "pending" { printf "| %s | pending: no Lua revisions in this build | | | | | | | | | | | | | pending |\n", $1; next }
@@ -65,7 +66,7 @@ summary() {
             split($0, f, " "); id = f[1]; lab = f[2]; med = f[3]; rss = f[4] / 1024; pr = f[6]; ir = f[7]; cpu = f[8]
             if (!(id in base)) { base[id] = med; bl[id] = lab; bir[id] = ir; bcpu[id] = cpu; next }
             r = (base[id] > 0) ? med / base[id] : 0
-            tgt = ""; rt = 0; mt = 0
+            tgt = ""; rt = 0; mt = 0; at = 0
             if (id == "W1" || id == "W5" || id == "W6") { rt = 1.10 }
             else if (id == "W2") { rt = 1.03 }
             else if (id == "W3") { rt = 1.30; mt = 16 }
@@ -73,12 +74,15 @@ summary() {
             else if (id ~ /^W7/) { rt = 3; mt = 32 }
             else if (id ~ /^W4-/ && lab == "mig-j1") { rt = 1.0 }
             else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
+            else if (id == "T1") { at = 60 }
             v = "-"
             # L1 has a time of its own to keep, not a ratio: 1,000 revisions linted in a second
             if (id == "L1") { tgt = "<= 1 s"; v = (med <= 1.0) ? "ok" : "MISS" }
             # the verdict reads the per-round ratio: both ran in the same minute
             if (rt > 0) { tgt = sprintf("<= %.2f", rt); v = (base[id] <= 0) ? "-" : (pr <= rt) ? "ok" : "MISS" }
             if (mt > 0) { tgt = tgt sprintf(", RSS <= %d MiB", mt); if (rss > mt) v = "MISS" }
+            # a time of its own, not a ratio: the baseline only sets the scene
+            if (at > 0) { tgt = sprintf("<= %d s", at); v = (med <= at) ? "ok" : "MISS" }
             per = ""
             nrev = nrevs[id] + 0
             if (nrev > 0) per = sprintf("%.3f, %.3f", 1000 * med / nrev, 1000 * base[id] / nrev)
@@ -88,6 +92,13 @@ summary() {
             printf "| %s | %s | %s | %.4f | %s | %.4f | %.2f | %.2f | %s | %.1f | %s | %s | %s | %s | %s |\n", \
                 id, desc[id], bl[id], base[id], lab, med, r, pr, tgt, rss, irr, cp, sy, per, v
         }' "$out/counters" "$out/desc" "$out/medians"
+    # rows timed inside mig (T2): one figure each, against a target in ms
+    if [ -s "$out/figures" ]; then
+        echo
+        echo "| id | workload | median ms | slowest ms | target | verdict |"
+        echo "|---|---|---:|---:|---|---|"
+        awk -F'\t' '{ printf "| %s | %s | %.1f | %.1f | <= %d ms | %s |\n", $1, $2, $3, $4, $5, ($3 <= $5) ? "ok" : "MISS" }' "$out/figures"
+    fi
 }
 
 if [ "${1:-}" = summary ]; then
@@ -99,7 +110,7 @@ fi
 [ $# -ge 1 ] || die "usage: $0 deps | $0 BUILD [W1,W2,...|all]"
 BUILD=$(cd "$1" && pwd) || die "no build folder $1"
 WLS=${2:-all}
-[ "$WLS" = all ] && WLS=W1,W3,W6,L1,W2,W4,W5,W7,SCALE
+[ "$WLS" = all ] && WLS=W1,W3,W6,L1,W2,W4,W5,W7,SCALE,T1,T2
 MIG=${MIG:-$BUILD/mig}
 [ -x "$MIG" ] || die "no mig binary at $MIG"
 RUNS=${RUNS:-5}
@@ -110,6 +121,8 @@ W4_N=${W4_N:-20}
 W4_JOBS=${W4_JOBS:-1 2 4 8}
 SCALE_NS=${SCALE_NS:-100 1000 10000}
 W7_ROWS=${W7_ROWS:-100000 1000000}
+T1_N=${T1_N:-350}
+T2_TABLES=${T2_TABLES:-100}
 for c in hyperfine /usr/bin/time sqlite3 awk; do
     command -v "$c" >/dev/null || die "missing $c: run 'scripts/bench.sh deps' (make bench does)"
 done
@@ -478,6 +491,53 @@ SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
     done
 }
 
+T1() {  # mig test on a history of T1_N revisions (PostgreSQL), against applying and removing it raw
+    need_servers
+    local n=$T1_N p=$WORK/T1
+    gen "$p" pg "$n" "postgresql://postgres@127.0.0.1:$PGPORT/bench_t1"
+    # the scratch database is mig's own; the configured one stays empty
+    CHECK="$PSQL -tA -d postgres -c \"select count(*) from pg_database where datname like 'mig\\_test\\_%'\""; EXPECT=0
+    DESC="mig test, $n revisions up, down and up again (PostgreSQL)"; NREV=$n
+    compare T1 "$(pg_fresh bench_t1)" \
+        raw "$PSQL -1 -d bench_t1 -f $p/up.sql && $PSQL -1 -d bench_t1 -f $p/down.sql" \
+        mig "$MIG -q -c $p/mig.ini test"
+}
+
+# T2_TABLES tables with a key, a unique key, an index and a foreign key each
+t2_schema() {
+    local d=$1 i ref
+    for i in $(seq 1 "$T2_TABLES"); do
+        ref=$(( i > 1 ? i - 1 : 1 ))
+        case $d in
+        sqlite) echo "CREATE TABLE t_$i (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT, ref INTEGER REFERENCES t_$ref (id));" ;;
+        pg)     echo "CREATE TABLE t_$i (id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT, ref INTEGER REFERENCES t_$ref (id));" ;;
+        mysql)  echo "CREATE TABLE t_$i (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL UNIQUE, created_at TEXT, ref INTEGER, FOREIGN KEY (ref) REFERENCES t_$ref (id));" ;;
+        esac
+        echo "CREATE INDEX ix_t_${i}_name ON t_$i (name, ref);"
+    done
+}
+
+T2() {  # one mig test snapshot of a T2_TABLES-table schema, on each driver (tests/bench/bench_snapshot)
+    local tool=$BUILD/tests/bench/bench_snapshot line d url
+    [ -x "$tool" ] || { echo "T2 FAIL: no $tool (tests/bench/CMakeLists.txt builds it)"; return 1; }
+    need_servers
+    for d in sqlite pg mysql; do
+        case $d in
+        sqlite) rm -f "$WORK/t2.sqlite"; t2_schema sqlite | sqlite3 "$WORK/t2.sqlite"; url="sqlite:///$WORK/t2.sqlite" ;;
+        pg)     bash -c "$(pg_fresh bench_t2)" >/dev/null 2>&1; t2_schema pg | $PSQL -d bench_t2 >/dev/null
+                url="postgresql://postgres@127.0.0.1:$PGPORT/bench_t2" ;;
+        mysql)  $MARIADB -e 'DROP DATABASE IF EXISTS bench_t2; CREATE DATABASE bench_t2'
+                t2_schema mysql | $MARIADB bench_t2; url="mysql://root@127.0.0.1:$MYPORT/bench_t2" ;;
+        esac
+        say "T2-$d: snapshot of $T2_TABLES tables"
+        line=$("$tool" "$url" "${T2_RUNS:-20}") || { echo "T2-$d FAIL: $line"; return 1; }
+        echo "  $line"
+        printf 'T2-%s\tsnapshot of %s tables (%s)\t%s\t%s\t50\n' "$d" "$T2_TABLES" "$d" \
+            "$(echo "$line" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')" \
+            "$(echo "$line" | sed -n 's/.*slowest \([0-9.]*\) ms.*/\1/p')" >> "$OUT/figures"
+    done
+}
+
 # One function, called on the script's last line: bash reads a script as it
 # runs it, and this way the whole of it is read before the first workload,
 # so editing the file during an hour-long run cannot change what runs.
@@ -486,7 +546,7 @@ run_all() {
     IFS=, read -r -a WL <<< "$WLS"
     for w in "${WL[@]}"; do
         case $w in
-            W1|W2|W3|W4|W5|W6|W7|L1|SCALE) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+            W1|W2|W3|W4|W5|W6|W7|L1|SCALE|T1|T2) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
             *) die "unknown workload $w" ;;
         esac
     done

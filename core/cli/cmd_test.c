@@ -4,8 +4,9 @@
  * --json writes the same as one document, --junit FILE a JUnit report
  * (testsuites > testsuite > testcase per revision and check) for CI.
  *
- * Ctrl-C stops after the running step; the scratch database is dropped
- * before mig exits.
+ * The first Ctrl-C stops after the running step, a second cancels the
+ * running statement; either way the scratch database is dropped before
+ * mig exits.
  */
 #include "cmd.h"
 
@@ -49,7 +50,8 @@ static volatile int stop;
 static void on_signal(int sig)
 {
     (void)sig;
-    stop = 1;
+    if (stop < 2)
+        stop++;
 }
 
 typedef struct run {

@@ -26,6 +26,7 @@ int mig_ctx_new_empty(mig_ctx **out)
     mig_options dflt = MIG_OPTIONS_INIT;
     ctx->opts = dflt;
     ctx->log_fn = default_log;
+    pthread_mutex_init(&ctx->run_mu, NULL);
     return 0;
 }
 
@@ -48,6 +49,7 @@ void mig_ctx_free(mig_ctx *ctx)
     mig_buf_release(&ctx->err_hint);
     mig_buf_release(&ctx->err_file);
     mig_buf_release(&ctx->err_origin);
+    pthread_mutex_destroy(&ctx->run_mu);
     free(ctx);
 }
 

@@ -6,6 +6,8 @@
 #ifndef MIG_CTX_H
 #define MIG_CTX_H
 
+#include <pthread.h>
+
 #include "buf.h"
 #include "config.h"
 #include "error.h"
@@ -59,6 +61,7 @@ struct mig_ctx {
     mig_ctx      *parent;        /* a child borrows cfg, graph and driver */
     int           lock_try_only; /* a busy tenant lock is MIG_ELOCK at once */
     int           lock_busy;     /* ... and this says it was busy, not broken */
+    int           no_lock;       /* a database only this process knows (mig test's own): no session lock */
     mig_buf       run_from;      /* heads before and after the last run */
     mig_buf       run_to;
     size_t        run_steps;
@@ -72,6 +75,14 @@ struct mig_ctx {
     size_t        run_held_tenants; /* tenants that held some back */
     mig_tenant_fn tenant_fn;
     void         *tenant_payload;
+
+    /*
+     * The statement running now, so that another thread can cancel it
+     * (mig_ctx_cancel in drv.h); cancelled refuses the next ones too.
+     */
+    pthread_mutex_t run_mu;
+    struct mig_db  *running;
+    int             cancelled;
 
     /* set by mig_ctx_new (api.c): frees what it loaded */
     void (*release_hook)(mig_ctx *ctx);

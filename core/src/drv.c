@@ -403,13 +403,58 @@ void mig_db_close(mig_db *db)
     free(db);
 }
 
+/*
+ * Around each call that may block in the server: the connection is the one
+ * mig_ctx_cancel reaches, and a cancelled context runs nothing more. The
+ * mutex also keeps close() from running while another thread cancels.
+ */
+static int run_enter(mig_db *db, mig_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->run_mu);
+    int cancelled = ctx->cancelled;
+    if (!cancelled)
+        ctx->running = db;
+    pthread_mutex_unlock(&ctx->run_mu);
+    return cancelled ? mig_fail(ctx, MIG_EFAIL, "cancelled: the statement was not run") : 0;
+}
+
+static void run_leave(mig_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->run_mu);
+    ctx->running = NULL;
+    pthread_mutex_unlock(&ctx->run_mu);
+}
+
+void mig_ctx_cancel(mig_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->run_mu);
+    ctx->cancelled = 1;
+    mig_db *db = ctx->running;
+    if (db && db->conn && MIG_DRIVER_HAS(db->drv->table, cancel)) {
+        mig_drv_error e;
+        err_init(&e);
+        db->drv->table->cancel(db->conn, &e); /* a failure leaves the statement to end by itself */
+    }
+    pthread_mutex_unlock(&ctx->run_mu);
+}
+
+void mig_ctx_cancel_clear(mig_ctx *ctx)
+{
+    pthread_mutex_lock(&ctx->run_mu);
+    ctx->cancelled = 0;
+    pthread_mutex_unlock(&ctx->run_mu);
+}
+
 int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
                 int64_t *affected, mig_drv_error *derr)
 {
     mig_drv_error e;
     mig_drv_error *pe = derr ? derr : &e;
     err_init(pe);
+    if (run_enter(db, ctx))
+        return MIG_EFAIL;
     int drc = db->drv->table->exec(db->conn, sql, len, affected, pe);
+    run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
 
@@ -420,7 +465,10 @@ int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
     mig_drv_error e;
     mig_drv_error *pe = derr ? derr : &e;
     err_init(pe);
+    if (run_enter(db, ctx))
+        return MIG_EFAIL;
     int drc = db->drv->table->exec_params(db->conn, sql, params, nparams, affected, pe);
+    run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
 
@@ -430,7 +478,10 @@ int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
     mig_drv_error e;
     err_init(&e);
     *out = NULL;
+    if (run_enter(db, ctx))
+        return MIG_EFAIL;
     int drc = db->drv->table->query(out, db->conn, sql, params, nparams, &e);
+    run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -439,7 +490,10 @@ int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row)
     mig_drv_error e;
     err_init(&e);
     *row = NULL;
+    if (run_enter(db, ctx))
+        return MIG_EFAIL;
     int drc = db->drv->table->fetch(cur, row, &e);
+    run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 

@@ -83,6 +83,17 @@ int mig_db_begin(mig_db *db, mig_ctx *ctx, int write);
 int mig_db_commit(mig_db *db, mig_ctx *ctx);
 int mig_db_rollback(mig_db *db, mig_ctx *ctx);
 
+/*
+ * Cancel the statement running under ctx, from another thread than the one
+ * running it, and refuse the statements after it (MIG_EFAIL "cancelled")
+ * until mig_ctx_cancel_clear: what a second Ctrl-C does, and the ground
+ * of a public mig_cancel(ctx). A signal handler only sets a flag; the
+ * thread that watches it calls this. Without the driver's cancel slot the
+ * running statement ends by itself and the next one is refused.
+ */
+void mig_ctx_cancel(mig_ctx *ctx);
+void mig_ctx_cancel_clear(mig_ctx *ctx);
+
 /* MIG_DRV_OK, MIG_DRV_BUSY (holder filled), or a MIG_E* error. */
 int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len);
 int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key);

@@ -203,7 +203,7 @@ static int begin(run *r)
 static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
-    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) {
+    if ((r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
         int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
         if (rc)
             return rc;

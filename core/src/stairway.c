@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,14 @@ typedef struct stair {
     int            any_irreversible;
     const char    *kinds;   /* the objects the driver reads besides the schema model */
     unsigned       counter; /* --data: values never repeat */
+    /*
+     * The scratch database's schema as the last step left it (its S1, which
+     * the step's last snapshot matched), so that the next step needs no S0
+     * of its own: NULL when anything ran since (prepare, a rebuild).
+     */
+    mig_schema    *last;
+    mig_strvec     last_objects;
+    int            moved;   /* prepare upgraded something since */
     size_t         nfail, nok, nirrev, nskip;
 } stair;
 
@@ -76,6 +85,77 @@ static double now_ms(void)
 static int interrupted(const stair *z)
 {
     return z->o->interrupted && *z->o->interrupted;
+}
+
+/* A second Ctrl-C: the running statement was cancelled. */
+static int cancelled(const stair *z)
+{
+    return z->o->interrupted && *z->o->interrupted >= 2;
+}
+
+/*
+ * A signal handler can only set the flag, and the thread that would look
+ * at it is blocked in the statement: this one looks instead and cancels
+ * the scratch context's statement (and refuses the next) once it is 2.
+ */
+typedef struct watch {
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    pthread_t       th;
+    int             on, done;
+    stair          *z;
+} watch;
+
+static void *watch_main(void *arg)
+{
+    watch *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        if (cancelled(w->z)) {
+            mig_ctx_cancel(w->z->sctx); /* again for a statement that began since: cheap */
+        }
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 50 * 1000000L;
+        if (t.tv_nsec >= 1000000000L) {
+            t.tv_sec++;
+            t.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &t);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void watch_start(watch *w, stair *z)
+{
+    memset(w, 0, sizeof *w);
+    w->z = z;
+    if (z->o->interrupted == NULL)
+        return;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->on = pthread_create(&w->th, NULL, watch_main, w) == 0;
+    if (!w->on) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+}
+
+/* After it, nothing cancels the scratch context: teardown may use it. */
+static void watch_stop(watch *w)
+{
+    if (!w->on)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    w->on = 0;
+    mig_ctx_cancel_clear(w->z->sctx);
 }
 
 /* ---- URLs ---- */
@@ -764,6 +844,7 @@ static int prepare(stair *z, const mig_rev *r, const mig_rev **blocked)
         }
         if (z->done[pi])
             continue;
+        z->moved = 1;
         int rc = mig_upgrade(z->sctx, p->id, 0);
         if (rc)
             return rc;
@@ -788,7 +869,13 @@ static int stair_step(stair *z, size_t i)
     mig_buf notes = MIG_BUF_INIT;
     char *copy = NULL; /* SQLite: the scratch file at S1 */
     double t;
+    int keep = 0; /* the database ends at S1: the next step starts from it */
+    mig_schema *last = z->last;
+    mig_strvec last_objects = z->last_objects;
+    z->last = NULL;
+    z->last_objects = (mig_strvec)MIG_STRVEC_INIT;
 
+    z->moved = 0;
     if ((rc = prepare(z, r, &blocked)) != 0) {
         take_error(z, rc);
         goto out;
@@ -799,8 +886,14 @@ static int stair_step(stair *z, size_t i)
         status = "skipped";
         goto report;
     }
-    if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0)
+    if (last && !z->moved) {
+        s0 = last;
+        o0 = last_objects;
+        last = NULL;
+        last_objects = (mig_strvec)MIG_STRVEC_INIT;
+    } else if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0) {
         goto out;
+    }
     t = now_ms();
     if (mig_upgrade(z->sctx, r->id, 0) != 0) {
         mig_buf_printf(&v.msg[C_UP], "upgrade of %s failed: ", r->id);
@@ -819,6 +912,7 @@ static int stair_step(stair *z, size_t i)
     if ((rc = has_downgrade(z, r, &down)) != 0)
         goto out;
     if (!down) {
+        keep = 1; /* nothing comes down: the database stays at S1 */
         z->any_irreversible = 1;
         status = "irreversible";
         note = "no downgrade section: down and up again not run";
@@ -905,10 +999,25 @@ static int stair_step(stair *z, size_t i)
         goto report;
     }
     verdict_set(&v, C_AGAIN, "ok", t);
+    keep = 1;
 
 report:
+    if (failed_at >= 0 && cancelled(z)) {
+        /* not the revision's fault: the check was cut short */
+        v.c[failed_at].status = "skipped";
+        mig_buf_clear(&v.msg[failed_at]);
+        mig_buf_printf(&v.msg[failed_at], "cancelled (a second Ctrl-C)");
+        mig_buf_clear(&v.diff[failed_at]);
+        mig_buf_printf(&notes, "%scancelled: %s stopped in its %s", notes.len ? "\n" : "", r->id,
+                       check_names[failed_at]);
+        note = mig_buf_cstr(&notes);
+        status = "skipped";
+        failed_at = -1;
+    }
     if (failed_at >= 0)
         status = "failed";
+    if ((failed_at >= 0 && down) || interrupted(z))
+        keep = 0;
     mig_error_clear(z->sctx);
     emit(z, r, status, &v, note);
     /* a failure leaves the scratch database anywhere: back to S1 (or S0 when the upgrade failed) */
@@ -917,6 +1026,14 @@ report:
     } else if (failed_at >= 0 && !(failed_at == C_DOWN && !down))
         rc = rebuild(z);
 out:
+    if (keep && rc == 0 && s1) {
+        z->last = s1;
+        z->last_objects = o1;
+        s1 = NULL;
+        o1 = (mig_strvec)MIG_STRVEC_INIT;
+    }
+    mig_schema_free(last);
+    mig_strvec_release(&last_objects);
     verdict_release(&v);
     mig_buf_release(&notes);
     if (copy) {
@@ -1092,6 +1209,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     memset(&none, 0, sizeof none);
     stair z;
     memset(&z, 0, sizeof z);
+    watch w = { .on = 0 };
     z.ctx = ctx;
     z.o = o ? o : &none;
     z.fn = fn;
@@ -1148,6 +1266,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         goto out;
     }
     mig_set_logger(z.sctx, ctx->log_fn, ctx->log_payload);
+    /* a database of a random name we made: nobody else migrates it, a lock connection a step is waste */
+    z.sctx->no_lock = z.owned;
     if ((rc = session_open(&z)) != 0) {
         take_error(&z, rc);
         goto out;
@@ -1175,6 +1295,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         }
     }
 
+    watch_start(&w, &z);
     check_heads(&z);
     /* a pass never claims more than the snapshots compare */
     if (rc == 0) {
@@ -1199,12 +1320,16 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         if (rc == 0 && all == n && ok == n && !interrupted(&z))
             rc = check_base(&z);
     }
-    if (rc == 0 && interrupted(&z))
-        rc = mig_fail(ctx, MIG_EFAIL, "interrupted: the scratch database is %s",
-                      z.owned ? "dropped" : "emptied");
+    watch_stop(&w);
+    if (interrupted(&z) && rc != MIG_ENOMEM)
+        rc = mig_fail(ctx, MIG_EFAIL, "interrupted%s: the scratch database is %s",
+                      cancelled(&z) ? " (the running statement cancelled)" : "", z.owned ? "dropped" : "emptied");
     else if (rc == 0 && z.nfail)
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
+    watch_stop(&w);
+    mig_schema_free(z.last);
+    mig_strvec_release(&z.last_objects);
     teardown(&z);
     mig_url_free(conf);
     free(z.scratch_url);

@@ -53,6 +53,10 @@ struct mig_conn {
     unsigned cache_next;
     int      locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
     int      lock_session; /* wait_timeout raised for holding the lock */
+    /* cancel() kills the running query from a second connection made as this one was */
+    char          *url;     /* NULL: the [client] defaults */
+    char          *base_dir;
+    unsigned long  thread_id;
 };
 
 typedef enum col_kind {
@@ -221,6 +225,19 @@ static int resolve_path(char **path, const char *base_dir)
     return 0;
 }
 
+/* The copy of the URL holds its password: overwritten before it is freed. */
+static void forget_url(mig_conn *c)
+{
+    if (c->url != NULL) {
+        volatile char *p = c->url;
+        while (*p)
+            *p++ = 0;
+    }
+    free(c->url);
+    free(c->base_dir);
+    c->url = c->base_dir = NULL;
+}
+
 static int my_connect(mig_conn **out, const char *url, const char *base_dir,
                       const mig_connect_opts *opts, mig_drv_error *err)
 {
@@ -278,6 +295,12 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
         rc = MIG_DRV_CONN;
         goto out;
     }
+    c->thread_id = mysql_thread_id(c->my);
+    if ((url != NULL && (c->url = strdup(url)) == NULL) ||
+        (base_dir != NULL && (c->base_dir = strdup(base_dir)) == NULL)) {
+        rc = my_fail(err, "could not connect to %s: out of memory", where);
+        goto out;
+    }
     *out = c;
     c = NULL;
     rc = MIG_DRV_OK;
@@ -285,6 +308,7 @@ out:
     if (c != NULL) {
         if (c->my != NULL)
             mysql_close(c->my);
+        forget_url(c);
         free(c);
     }
     my_url_release(&u);
@@ -323,7 +347,25 @@ static void my_close(mig_conn *c)
         simple(c, "DO RELEASE_ALL_LOCKS()", &e);
     }
     mysql_close(c->my);
+    forget_url(c);
     free(c);
+}
+
+/*
+ * The server has no out-of-band cancel: KILL QUERY from a connection of our
+ * own stops the statement and leaves the session open, as PQcancel does.
+ */
+static int my_cancel(mig_conn *c, mig_drv_error *err)
+{
+    mig_conn *k = NULL;
+    char      sql[64];
+    int       rc = my_connect(&k, c->url, c->base_dir, NULL, err);
+    if (rc != MIG_DRV_OK)
+        return rc;
+    snprintf(sql, sizeof sql, "KILL QUERY %lu", c->thread_id);
+    rc = simple(k, sql, err);
+    my_close(k);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ exec */
@@ -1547,6 +1589,7 @@ static const mig_driver driver = {
     .lint_rules = my_lint_rules,
     .lint = my_lint,
     .table_rows = my_table_rows,
+    .cancel = my_cancel,
 };
 
 MIG_DRIVER_DEFINE(driver)

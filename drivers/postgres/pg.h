@@ -21,6 +21,7 @@ struct mig_conn {
      * path (public).
      */
     char    *schema;
+    PGcancel *cancel;   /* made at connect: cancel() only sends it */
 };
 
 /* Fill err from an error result (NULL res: the connection's message). */

@@ -367,6 +367,7 @@ static int pg_connect(mig_conn **out, const char *url, const char *base_dir,
         return pg_error_msg(err, "out of memory");
     }
     c->pg = pg;
+    c->cancel = PQgetCancel(pg);
     /*
      * NOTICEs ("relation already exists, skipping" from IF NOT EXISTS, and
      * the like) would reach stderr through libpq's default notice
@@ -374,6 +375,7 @@ static int pg_connect(mig_conn **out, const char *url, const char *base_dir,
      */
     int rc = pg_run(c, NULL, "SET client_min_messages = warning", 0, NULL, err);
     if (rc != MIG_DRV_OK) {
+        PQfreeCancel(c->cancel);
         PQfinish(pg);
         free(c);
         return rc;
@@ -396,9 +398,21 @@ static void pg_close(mig_conn *c)
         mig_drv_error e;
         pg_run(c, NULL, "SELECT pg_catalog.pg_advisory_unlock_all()", 0, NULL, &e);
     }
+    PQfreeCancel(c->cancel);
     PQfinish(c->pg);
     free(c->schema);
     free(c);
+}
+
+/* PQcancel asks the server on a connection of its own: safe from another thread. */
+static int pg_cancel(mig_conn *c, mig_drv_error *err)
+{
+    char why[256];
+    if (c->cancel == NULL)
+        return pg_error_msg(err, "cannot cancel: no cancel key for this connection");
+    if (!PQcancel(c->cancel, why, (int)sizeof why))
+        return pg_error_msg(err, "cannot cancel: %s", why);
+    return MIG_DRV_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1501,6 +1515,7 @@ static const mig_driver pg_driver = {
     .lint_rules = pg_lint_rules,
     .lint = pg_lint,
     .table_rows = pg_table_rows,
+    .cancel = pg_cancel,
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

@@ -317,6 +317,14 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
 
 static void cursor_detach(mig_cursor *cur);
 
+/* sqlite3_interrupt may be called from any thread while the connection is open. */
+static int sq_cancel(mig_conn *conn, mig_drv_error *err)
+{
+    (void)err;
+    sqlite3_interrupt(conn->db);
+    return MIG_DRV_OK;
+}
+
 static void sq_close(mig_conn *conn)
 {
     if (conn == NULL)
@@ -1521,6 +1529,7 @@ static const mig_driver sqlite_driver = {
     .lint_rules = sq_lint_rules,
     .lint = sq_lint,
     .table_rows = sq_table_rows,
+    .cancel = sq_cancel,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

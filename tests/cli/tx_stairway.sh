@@ -83,6 +83,30 @@ expect_eq "$(printf '%s' "$OUT" | jq -r '[.ok, (.revisions | length), .revisions
     "$(printf 'true\t3\tb2\tupgrade again\t3')" "json document"
 untouched
 
+# a backfill revision (db:rows feeding db:exec, with progress) runs like any other, rows and all
+cat > $V/d4_backfill.lua <<LUA
+-- mig:revision d4
+-- mig:down_revision c3
+-- mig:message backfill nick
+return {
+  upgrade = function(db, ctx)
+    db:exec("ALTER TABLE users ADD COLUMN nick $VC")
+    local n = 0
+    for row in db:rows("SELECT id, name FROM users WHERE nick IS NULL") do
+      db:exec("UPDATE users SET nick = ? WHERE id = ?", row.name, row.id)
+      n = n + 1
+      ctx.progress(n)
+    end
+  end,
+  downgrade = function(db, ctx) db:exec("ALTER TABLE users DROP COLUMN nick") end,
+}
+LUA
+run test --data
+expect_rc 0 "backfill revision"
+expect_out "^ok +d4  backfill nick"
+rm $V/d4_backfill.lua
+untouched
+
 # a range tests only its revisions; what comes before goes up untested
 run test b2:c3
 expect_rc 0 "range"
@@ -353,6 +377,35 @@ RC=$?
 ERR=$(cat "$T_TMP/int.err")
 expect_rc 1 "interrupted"
 expect_err "interrupted: the scratch database is dropped"
+untouched
+
+# ---- a second Ctrl-C cancels the running statement, then drops the scratch database ----
+fresh
+base_chain
+case "$D" in
+sqlite)   LONG="CREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000000) SELECT max(x) AS m FROM c;" ;;
+postgres) LONG="SELECT pg_sleep(120);" ;;
+mysql)    LONG="SELECT SLEEP(120);" ;;
+esac
+write_rev $V c3 b2 "long" "$LONG
+CREATE TABLE after_long (id $INT PRIMARY KEY);" "DROP TABLE after_long;"
+set +e
+start=$SECONDS
+"$MIG" test >"$T_TMP/int2.out" 2>"$T_TMP/int2.err" &
+pid=$!
+sleep 2
+kill -INT $pid
+sleep 0.5
+kill -INT $pid
+wait $pid
+RC=$?
+took=$((SECONDS - start))
+ERR=$(cat "$T_TMP/int2.err")
+expect_rc 1 "cancelled by a second Ctrl-C"
+expect_err "interrupted \(the running statement cancelled\): the scratch database is dropped"
+if [ "$took" -lt 30 ]; then pass; else fail "the long statement ran on after the second Ctrl-C ($took s)"; fi
+OUT=$(cat "$T_TMP/int2.out")
+expect_out "skipped +c3 +long"
 untouched
 
 done_testing

@@ -577,6 +577,19 @@ struct mig_driver {
                 void *payload);
     int (*table_rows)(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err);
 
+    /*
+     * Cancel the statement running on conn (appended like the slots
+     * above). Called from another thread than the one blocked in exec,
+     * exec_params, query or fetch -- a watcher acting on a flag that a
+     * signal handler set, never the handler itself -- and never at the
+     * same time as close(). The statement then fails as any failed
+     * statement does (the transaction around it is rolled back by the
+     * core) and conn stays usable. MIG_DRV_OK once the request is sent,
+     * also when nothing was running. Optional: without it the core waits
+     * for the statement to end.
+     */
+    int (*cancel)(mig_conn *conn, mig_drv_error *err);
+
     /* ABI 2 and later: append below, never reorder. */
 };
 

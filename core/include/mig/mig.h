@@ -305,9 +305,9 @@ typedef struct mig_test_opts {
     int         strict;       /* a revision without a downgrade section fails */
     int         allow_heads;  /* several heads are no failure */
     /*
-     * Set non-zero (from a signal handler) to stop after the running step;
-     * the scratch database is then dropped and the call returns MIG_EFAIL.
-     * May be NULL.
+     * Set to 1 (from a signal handler) to stop after the running step; 2
+     * or more also cancels the statement running now. The scratch
+     * database is then dropped and the call returns MIG_EFAIL. May be NULL.
      */
     volatile int *interrupted;
 } mig_test_opts;
