@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api.h"
+#include "revfile.h"
+#include "schema.h"
 #include "rules.h"
 #include "tenant.h"
 
@@ -29,9 +32,12 @@ static const mig_lint_rule core_rules[] = {
       "the downgrade drops a table or a column, or deletes rows: the data written since is lost", NULL },
     { "MIG003", "lua-not-analysed", MIG_LINT_INFO, NULL,
       "a Lua revision's statements are only known when it runs", NULL },
+    { "MIG004", "traced-lock", MIG_LINT_WARNING, NULL,
+      "mig lint --trace saw a statement take an ACCESS EXCLUSIVE or SHARE lock on an existing table "
+      "that no rule predicted", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
-enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA };
+enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA, CORE_TRACED };
 
 static const char *const level_names[] = { "info", "warning", "error" };
 
@@ -45,6 +51,7 @@ typedef struct lint_item {
     char    *message, *why, *safe, *table;
     int      created; /* the table was created earlier in the run */
     long long rows;
+    mig_strvec evidence; /* --trace: "lock\ttable\tms\ttext" each */
 } lint_item;
 
 typedef struct lint_cfg {
@@ -602,6 +609,191 @@ static int select_range(mig_ctx *ctx, const mig_graph *g, const char *range, uns
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* --trace: the pending revisions in a scratch database                */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+typedef struct trace_run {
+    lint_run   *r;
+    mig_ctx    *sctx;
+    mig_db     *db;
+    mig_strvec  before; /* the tables there before the pending revisions */
+    int         sqlite;
+} trace_run;
+
+/* The statement's findings get line; without one, MIG004 at line (about table). */
+static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line, const char *stmt,
+                  int at_line, int at_col, const char *mode, const char *table)
+{
+    lint_run *r = t->r;
+    int found = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        lint_item *it = &r->items[i];
+        if (it->rev == rev && it->stmt_index == idx && *it->statement) {
+            found = 1;
+            if (mig_strvec_push(&it->evidence, line) < 0)
+                return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        }
+    }
+    if (found || mode == NULL)
+        return 0;
+    char *m = mig_aprintf("%s took %s on \"%s\", which no rule predicted", rev->id, mode, table);
+    char *why = mig_aprintf("%s blocks %s on \"%s\" until the transaction ends", mode,
+                            strcmp(mode, "SHARE") == 0 ? "writes" : "reads and writes", table);
+    size_t before = r->n;
+    int rc = m && why ? add_item(r, &core_rules[CORE_TRACED], at_line, at_col, stmt, m, why,
+                                 "run it where the table is idle, or split the change", table)
+                      : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    free(m);
+    free(why);
+    if (rc == 0 && r->n > before && mig_strvec_push(&r->items[r->n - 1].evidence, line) < 0)
+        rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    return rc;
+}
+
+static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *sql, size_t len,
+                      const char *stmt, int line, int col)
+{
+    lint_run *r = t->r;
+    const char *locks = MIG_DRIVER_HAS(r->drv->table, trace_locks_sql) ? r->drv->table->trace_locks_sql : NULL;
+    int in_tx = rev->transactional;
+    int rc = in_tx ? mig_db_begin(t->db, r->ctx, 1) : 0;
+    double t0 = now_ms();
+    if (rc == 0)
+        rc = mig_db_exec(t->db, r->ctx, sql, len, NULL, NULL);
+    double ms = now_ms() - t0;
+    if (rc) {
+        if (in_tx)
+            mig_db_rollback(t->db, r->ctx);
+        return mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line, "--trace: the statement failed in the scratch database: %s",
+                           mig_last_error(r->ctx)->message);
+    }
+    mig_strvec seen = MIG_STRVEC_INIT; /* "MODE\ttable" */
+    if (in_tx && locks && !t->sqlite) {
+        mig_cursor *cur = NULL;
+        const mig_row *row = NULL;
+        rc = mig_db_query(&cur, t->db, r->ctx, locks, NULL, 0);
+        while (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row) {
+            if (row->ncols < 2 || row->values[0].type != MIG_VAL_TEXT || row->values[1].type != MIG_VAL_TEXT)
+                continue;
+            char *e = mig_aprintf("%.*s\t%.*s", (int)row->values[0].u.s.len, row->values[0].u.s.ptr,
+                                  (int)row->values[1].u.s.len, row->values[1].u.s.ptr);
+            if (e == NULL || mig_strvec_push(&seen, e) < 0)
+                rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            free(e);
+        }
+        if (cur)
+            mig_db_cursor_close(t->db, cur);
+    }
+    if (in_tx) {
+        if (rc == 0)
+            rc = mig_db_commit(t->db, r->ctx);
+        else
+            mig_db_rollback(t->db, r->ctx);
+    }
+    if (rc == 0 && t->sqlite) {
+        /* one lock for the whole file: every statement of a write transaction holds it */
+        char *e = mig_aprintf("write\t\t%.3f\tSQLite has one database-wide write lock: held %s (%.0f ms)", ms,
+                              in_tx ? "until the statement's transaction commits" : "while it ran", ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    } else if (rc == 0 && !in_tx) {
+        char *e = mig_aprintf("\t\t%.3f\tran outside a transaction (%.0f ms): its locks are not read", ms, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    for (size_t i = 0; rc == 0 && i < seen.n; i++) {
+        char *tab = strchr(seen.v[i], '\t');
+        *tab++ = '\0';
+        const char *mode = seen.v[i];
+        if ((strcmp(mode, "ACCESS EXCLUSIVE") != 0 && strcmp(mode, "SHARE") != 0) ||
+            !mig_strvec_contains(&t->before, tab))
+            continue;
+        char *e = mig_aprintf("%s\t%s\t%.3f\t%s on \"%s\" until commit (statement: %.0f ms)", mode, tab, ms,
+                              mode, tab, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, mode, tab) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    mig_strvec_release(&seen);
+    return rc;
+}
+
+static int trace_rev(trace_run *t, const mig_rev *rev)
+{
+    lint_run *r = t->r;
+    if (rev->is_lua) {
+        mig_log(r->ctx, MIG_LOG_WARN, "lint --trace: Lua revision %s is not traced; the revisions after it "
+                "run without its changes", rev->id);
+        return 0;
+    }
+    mig_revbody b;
+    int rc = mig_revfile_load_body(&b, r->ctx, rev);
+    if (rc)
+        return rc;
+    r->rev = rev;
+    const char *sql = b.data + b.up_off;
+    size_t off = 0, idx = 0;
+    while (rc == 0 && b.has_upgrade && off < b.up_len) {
+        int empty = 0;
+        size_t n = mig_drv_statement_end(r->drv, sql + off, b.up_len - off, &empty);
+        if (n == 0)
+            break;
+        if (!empty) {
+            size_t lead = 0;
+            char *st = statement_text(sql + off, n, &lead);
+            int col = 0, line = line_of(b.data, b.up_off + off + lead, &col);
+            r->stmt_index = idx;
+            rc = st ? trace_stmt(t, rev, idx, sql + off, n, st, line, col) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            free(st);
+            idx++;
+        }
+        off += n;
+    }
+    mig_revbody_release(&b);
+    return rc;
+}
+
+static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const unsigned char *pending,
+                 const char *url)
+{
+    trace_run t;
+    memset(&t, 0, sizeof t);
+    t.r = r;
+    t.sqlite = strcmp(r->drv->table->name, "sqlite") == 0;
+    mig_scratch *sc = NULL;
+    char *surl = NULL;
+    int rc = mig_scratch_open(r->ctx, url, "mig lint --trace", &sc, &t.sctx, &surl);
+    size_t n = mig_graph_count(g);
+    /* the applied revisions first, so the tables the pending ones touch exist as they do live */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (!pending[i] && (rc = mig_upgrade(t.sctx, mig_graph_at(g, i)->id, 0)) != 0)
+            mig_ctx_swap_error(r->ctx, t.sctx);
+    if (rc == 0)
+        rc = mig_db_connect(&t.db, r->ctx, r->drv, surl, NULL);
+    if (rc == 0) {
+        mig_schema *s = NULL;
+        static const char *const none[] = { NULL };
+        rc = mig_schema_load(&s, r->ctx, t.db, none);
+        for (size_t i = 0; rc == 0 && i < s->ntables; i++)
+            if (mig_strvec_push(&t.before, s->tables[i].name) < 0)
+                rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        mig_schema_free(s);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (pending[i] && keep[i])
+            rc = trace_rev(&t, mig_graph_at(g, i));
+    mig_db_close(t.db);
+    mig_strvec_release(&t.before);
+    mig_scratch_close(sc);
+    return rc;
+}
+
 static void run_release(lint_run *r)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -610,6 +802,7 @@ static void run_release(lint_run *r)
         free(r->items[i].why);
         free(r->items[i].safe);
         free(r->items[i].table);
+        mig_strvec_release(&r->items[i].evidence);
     }
     free(r->items);
     free(r->rows);
@@ -650,7 +843,26 @@ int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload)
     return rc;
 }
 
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
+                     mig_lint_fn fn, void *payload);
+
 int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload)
+{
+    return lint_main(ctx, range, flags, 0, NULL, fn, payload);
+}
+
+int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
+                   mig_lint_fn fn, void *payload)
+{
+    if (flags & MIG_LINT_OFFLINE)
+        return mig_fail(ctx, MIG_EUSAGE, "--trace runs the pending revisions: it needs the database, not --offline");
+    if (mig_has_tenants(ctx))
+        return mig_fail(ctx, MIG_EUSAGE, "--trace runs on a scratch database: tenant options do not apply");
+    return lint_main(ctx, range, flags, 1, scratch_url, fn, payload);
+}
+
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
+                     mig_lint_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     lint_run r;
@@ -691,6 +903,10 @@ int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, vo
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (keep[i])
             rc = lint_rev(&r, mig_graph_at(g, i));
+    if (rc == 0 && traced && !online)
+        rc = mig_fail(ctx, MIG_EFAIL, "--trace needs the configured database, to know the applied revisions");
+    if (rc == 0 && traced)
+        rc = trace(&r, g, keep, pending, scratch_url);
     if (rc == 0 && online && r.tables.n) {
         r.rows = malloc(r.tables.n * sizeof *r.rows);
         if (r.rows == NULL)
@@ -726,9 +942,25 @@ int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, vo
             it->rule->id, it->rule->name, level_names[it->level], it->rev->id, it->rev->path,
             it->line, it->column, it->stmt_index, it->statement, mig_buf_cstr(&m), it->why, it->safe,
             it->rule->lock ? it->rule->lock : "", it->table, it->rows,
+            NULL, 0,
         };
-        if (fn)
+        mig_lint_evidence *ev = it->evidence.n ? calloc(it->evidence.n, sizeof *ev) : NULL;
+        if (it->evidence.n && ev == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        for (size_t e = 0; ev && e < it->evidence.n; e++) {
+            /* the fields were joined by tabs where they were read (trace_stmt) */
+            char *f[4] = { it->evidence.v[e], NULL, NULL, NULL };
+            for (int k = 1; k < 4; k++) {
+                f[k] = strchr(f[k - 1], '\t');
+                *f[k]++ = '\0';
+            }
+            ev[e] = (mig_lint_evidence){ f[0], f[1], strtod(f[2], NULL), f[3] };
+        }
+        rep.evidence = ev;
+        rep.nevidence = ev ? it->evidence.n : 0;
+        if (fn && rc == 0)
             fn(payload, &rep);
+        free(ev);
         mig_buf_release(&m);
     }
     free(keep);

@@ -1468,6 +1468,13 @@ static const mig_driver pg_driver = {
     .lint_rules = pg_lint_rules,
     .lint = pg_lint,
     .table_rows = pg_table_rows,
+    /* held until commit, so read after the statement inside its transaction */
+    .trace_locks_sql = "SELECT upper(regexp_replace(regexp_replace(l.mode, 'Lock$', ''), "
+                       "'([a-z])([A-Z])', '\\1 \\2', 'g')), c.relname "
+                       "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                       "WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' "
+                       "AND c.relkind IN ('r', 'p') AND c.relnamespace = current_schema()::regnamespace "
+                       "ORDER BY c.relname, l.mode",
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

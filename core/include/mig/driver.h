@@ -577,6 +577,15 @@ struct mig_driver {
                 void *payload);
     int (*table_rows)(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err);
 
+    /*
+     * mig lint --trace, appended like lint (no new ABI number).
+     * trace_locks_sql: a query for the table locks the current session
+     * holds, one row per lock: the lock mode as the database's documentation
+     * names it ("ACCESS EXCLUSIVE", "SHARE") and the table's name. NULL when
+     * the driver cannot say (the core then reports no locks). Optional.
+     */
+    const char *trace_locks_sql;
+
     /* ABI 2 and later: append below, never reorder. */
 };
 
