@@ -623,6 +623,8 @@ typedef struct trace_run {
     lint_run   *r;
     mig_ctx    *sctx;
     mig_db     *db;
+    mig_db     *poll;   /* a second session, for locks seen only while the statement runs */
+    long long   sid;    /* db's session id, for poll */
     mig_strvec  before; /* the tables there before the pending revisions */
     int         sqlite;
 } trace_run;
@@ -644,8 +646,8 @@ static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line
     if (found || mode == NULL)
         return 0;
     char *m = mig_aprintf("%s took %s on \"%s\", which no rule predicted", rev->id, mode, table);
-    char *why = mig_aprintf("%s blocks %s on \"%s\" until the transaction ends", mode,
-                            strcmp(mode, "SHARE") == 0 ? "writes" : "reads and writes", table);
+    char *why = mig_aprintf("%s blocks %s on \"%s\" while it is held", mode,
+                            strstr(mode, "EXCLUSIVE") && !strstr(mode, "NO_WRITE") ? "reads and writes" : "writes", table);
     size_t before = r->n;
     int rc = m && why ? add_item(r, &core_rules[CORE_TRACED], at_line, at_col, stmt, m, why,
                                  "run it where the table is idle, or split the change", table)
@@ -657,40 +659,109 @@ static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line
     return rc;
 }
 
+/* The locks of the query's rows into seen ("MODE\ttable", each once). */
+static int read_locks(trace_run *t, mig_db *db, const char *sql, mig_strvec *seen)
+{
+    lint_run *r = t->r;
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int rc = mig_db_query(&cur, db, r->ctx, sql, NULL, 0);
+    while (rc == 0 && (rc = mig_db_fetch(cur, db, r->ctx, &row)) == 0 && row) {
+        if (row->ncols < 2 || row->values[0].type != MIG_VAL_TEXT || row->values[1].type != MIG_VAL_TEXT)
+            continue;
+        char *e = mig_aprintf("%.*s\t%.*s", (int)row->values[0].u.s.len, row->values[0].u.s.ptr,
+                              (int)row->values[1].u.s.len, row->values[1].u.s.ptr);
+        if (e == NULL || (!mig_strvec_contains(seen, e) && mig_strvec_push(seen, e) < 0))
+            rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    if (cur)
+        mig_db_cursor_close(db, cur);
+    return rc;
+}
+
+typedef struct exec_job {
+    mig_db     *db;
+    mig_ctx    *ctx; /* the thread's own, for its error */
+    const char *sql;
+    size_t      len;
+    int         rc;
+    pthread_mutex_t mu;
+    int         done;
+} exec_job;
+
+static void *exec_thread(void *arg)
+{
+    exec_job *j = arg;
+    int rc = mig_db_exec(j->db, j->ctx, j->sql, j->len, NULL, NULL);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* Run the statement on t->db while the second session polls its locks into seen. */
+static int exec_polled(trace_run *t, const char *sql, size_t len, mig_strvec *seen)
+{
+    lint_run *r = t->r;
+    exec_job j = { t->db, NULL, sql, len, 0, PTHREAD_MUTEX_INITIALIZER, 0 };
+    if (mig_ctx_new_empty(&j.ctx) != 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    char *q = mig_aprintf(r->drv->table->trace_poll_sql, t->sid);
+    pthread_t th;
+    int rc = q == NULL ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && pthread_create(&th, NULL, exec_thread, &j) != 0)
+        rc = mig_fail(r->ctx, MIG_EFAIL, "cannot start a thread to trace the statement");
+    else if (rc == 0) {
+        for (int done = 0, prc = 0; !done;) {
+            if (prc == 0)
+                prc = read_locks(t, t->poll, q, seen);
+            if (prc)
+                mig_error_clear(r->ctx); /* a failed poll loses evidence, not the run */
+            pthread_mutex_lock(&j.mu);
+            done = j.done;
+            pthread_mutex_unlock(&j.mu);
+            if (!done)
+                nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+        }
+        pthread_join(th, NULL);
+        rc = j.rc;
+        if (rc)
+            mig_ctx_swap_error(r->ctx, j.ctx);
+    }
+    free(q);
+    mig_ctx_free(j.ctx);
+    pthread_mutex_destroy(&j.mu);
+    return rc;
+}
+
 static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *sql, size_t len,
                       const char *stmt, int line, int col)
 {
     lint_run *r = t->r;
     const char *locks = MIG_DRIVER_HAS(r->drv->table, trace_locks_sql) ? r->drv->table->trace_locks_sql : NULL;
     int in_tx = rev->transactional;
+    /* without locks that last until commit, see them while the statement runs */
+    int polled = t->poll && (!in_tx || locks == NULL);
+    mig_strvec seen = MIG_STRVEC_INIT; /* "MODE\ttable" */
     int rc = in_tx ? mig_db_begin(t->db, r->ctx, 1) : 0;
     double t0 = now_ms();
     if (rc == 0)
-        rc = mig_db_exec(t->db, r->ctx, sql, len, NULL, NULL);
+        rc = polled ? exec_polled(t, sql, len, &seen) : mig_db_exec(t->db, r->ctx, sql, len, NULL, NULL);
     double ms = now_ms() - t0;
     if (rc) {
         if (in_tx)
             mig_db_rollback(t->db, r->ctx);
-        return mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line, "--trace: the statement failed in the scratch database: %s",
-                           mig_last_error(r->ctx)->message);
+        mig_strvec_release(&seen);
+        char *why = mig_strdup(mig_last_error(r->ctx)->message);
+        rc = mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line, "--trace: the statement failed in the scratch database: %s",
+                         why ? why : "");
+        free(why);
+        return rc;
     }
-    mig_strvec seen = MIG_STRVEC_INIT; /* "MODE\ttable" */
-    if (in_tx && locks && !t->sqlite) {
-        mig_cursor *cur = NULL;
-        const mig_row *row = NULL;
-        rc = mig_db_query(&cur, t->db, r->ctx, locks, NULL, 0);
-        while (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row) {
-            if (row->ncols < 2 || row->values[0].type != MIG_VAL_TEXT || row->values[1].type != MIG_VAL_TEXT)
-                continue;
-            char *e = mig_aprintf("%.*s\t%.*s", (int)row->values[0].u.s.len, row->values[0].u.s.ptr,
-                                  (int)row->values[1].u.s.len, row->values[1].u.s.ptr);
-            if (e == NULL || mig_strvec_push(&seen, e) < 0)
-                rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
-            free(e);
-        }
-        if (cur)
-            mig_db_cursor_close(t->db, cur);
-    }
+    if (in_tx && locks && !polled && !t->sqlite)
+        rc = read_locks(t, t->db, locks, &seen);
     if (in_tx) {
         if (rc == 0)
             rc = mig_db_commit(t->db, r->ctx);
@@ -703,7 +774,7 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
                               in_tx ? "until the statement's transaction commits" : "while it ran", ms);
         rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(e);
-    } else if (rc == 0 && !in_tx) {
+    } else if (rc == 0 && !in_tx && !polled) {
         char *e = mig_aprintf("\t\t%.3f\tran outside a transaction (%.0f ms): its locks are not read", ms, ms);
         rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(e);
@@ -712,8 +783,8 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
         char *tab = strchr(seen.v[i], '\t');
         *tab++ = '\0';
         const char *mode = seen.v[i];
-        if ((strcmp(mode, "ACCESS EXCLUSIVE") != 0 && strcmp(mode, "SHARE") != 0) ||
-            !mig_strvec_contains(&t->before, tab))
+        /* the driver's query names only the locks that block; a table made in this run is nobody's yet */
+        if (!mig_strvec_contains(&t->before, tab))
             continue;
         char *e = mig_aprintf("%s\t%s\t%.3f\t%s on \"%s\" until commit (statement: %.0f ms)", mode, tab, ms,
                               mode, tab, ms);
@@ -721,6 +792,39 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
         free(e);
     }
     mig_strvec_release(&seen);
+    return rc;
+}
+
+/* The second session, and a first poll to learn the lock table is there. */
+static int poll_open(trace_run *t, const char *surl)
+{
+    lint_run *r = t->r;
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int rc = mig_db_query(&cur, t->db, r->ctx, r->drv->table->trace_session_sql, NULL, 0);
+    if (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row && row->ncols > 0) {
+        const mig_value *v = &row->values[0];
+        t->sid = v->type == MIG_VAL_INT ? (long long)v->u.i
+               : v->type == MIG_VAL_TEXT ? strtoll(v->u.s.ptr, NULL, 10) : 0;
+    }
+    if (cur)
+        mig_db_cursor_close(t->db, cur);
+    if (rc == 0)
+        rc = mig_db_connect(&t->poll, r->ctx, r->drv, surl, NULL);
+    mig_strvec probe = MIG_STRVEC_INIT;
+    char *q = rc == 0 ? mig_aprintf(r->drv->table->trace_poll_sql, t->sid) : NULL;
+    if (rc == 0 && q == NULL)
+        rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = read_locks(t, t->poll, q, &probe)) != 0) {
+        char *why = mig_strdup(mig_last_error(r->ctx)->message);
+        rc = mig_fail(r->ctx, MIG_EFAIL, "--trace cannot read the locks of the scratch database: %s", why ? why : "");
+        free(why);
+        if (strcmp(r->drv->table->name, "mysql") == 0)
+            mig_error_hint(r->ctx, "the server needs the metadata_lock_info plugin: INSTALL SONAME 'metadata_lock_info' "
+                                   "(or plugin-load-add = metadata_lock_info)");
+    }
+    free(q);
+    mig_strvec_release(&probe);
     return rc;
 }
 
@@ -776,6 +880,9 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
             mig_ctx_swap_error(r->ctx, t.sctx);
     if (rc == 0)
         rc = mig_db_connect(&t.db, r->ctx, r->drv, surl, NULL);
+    const mig_driver *dt = r->drv->table;
+    if (rc == 0 && !t.sqlite && MIG_DRIVER_HAS(dt, trace_poll_sql) && dt->trace_poll_sql && dt->trace_session_sql)
+        rc = poll_open(&t, surl);
     if (rc == 0) {
         mig_schema *s = NULL;
         static const char *const none[] = { NULL };
@@ -788,6 +895,7 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (pending[i] && keep[i])
             rc = trace_rev(&t, mig_graph_at(g, i));
+    mig_db_close(t.poll);
     mig_db_close(t.db);
     mig_strvec_release(&t.before);
     mig_scratch_close(sc);
