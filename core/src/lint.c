@@ -623,6 +623,7 @@ typedef struct trace_run {
     lint_run   *r;
     mig_ctx    *sctx;
     mig_db     *db;
+    mig_graph  *g;
     mig_db     *poll;   /* a second session, for locks seen only while the statement runs */
     long long   sid;    /* db's session id, for poll */
     mig_strvec  before; /* the tables there before the pending revisions */
@@ -656,6 +657,22 @@ static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line
     free(why);
     if (rc == 0 && r->n > before && mig_strvec_push(&r->items[r->n - 1].evidence, line) < 0)
         rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0 && r->n > before) {
+        /* in place: graph order, then the statement's order in its file (whole-revision findings last) */
+        size_t gi = mig_graph_index(t->g, rev), at = 0;
+        while (at < r->n - 1) {
+            const lint_item *o = &r->items[at];
+            size_t oi = mig_graph_index(t->g, o->rev);
+            if (oi > gi || (oi == gi && (o->stmt_index > idx || !*o->statement)))
+                break;
+            at++;
+        }
+        if (at < r->n - 1) {
+            lint_item it = r->items[r->n - 1];
+            memmove(&r->items[at + 1], &r->items[at], (r->n - 1 - at) * sizeof it);
+            r->items[at] = it;
+        }
+    }
     return rc;
 }
 
@@ -869,6 +886,7 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
     trace_run t;
     memset(&t, 0, sizeof t);
     t.r = r;
+    t.g = g;
     t.sqlite = strcmp(r->drv->table->name, "sqlite") == 0;
     mig_scratch *sc = NULL;
     char *surl = NULL;

@@ -83,11 +83,13 @@ if [ "$D" = postgres ]; then
     # a lock no rule predicted: MIG004
     rm $V/bbbbbbbbbbb2_*.sql
     write_rev $V bbbbbbbbbbb2 aaaaaaaaaaa1 "lock" "SET lock_timeout = '1s';
-ALTER TABLE big ALTER COLUMN n SET DEFAULT 0;" "SELECT 1;"
+ALTER TABLE big ALTER COLUMN n SET DEFAULT 0;
+CREATE INDEX big_n ON big (n);" "SELECT 1;"
     run --json lint --trace
     expect_rc 0 "lint --trace LOCK TABLE"
-    expect_eq "$(jget '[f["rule"] for f in d["findings"] if f["revision"] == "bbbbbbbbbbb2"]')" '["MIG004"]' \
-        "an unpredicted lock is MIG004"
+    # in file order: the ALTER's MIG004 before the CREATE INDEX's PG001
+    expect_eq "$(jget '[(f["rule"], f["statement_index"], f["evidence"][0]["lock"]) for f in d["findings"] if f["revision"] == "bbbbbbbbbbb2"]')" \
+        '[["MIG004", 1, "ACCESS EXCLUSIVE"], ["PG001", 2, "SHARE"]]' "an unpredicted lock is MIG004, in file order"
 fi
 
 # refusals
