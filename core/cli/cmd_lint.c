@@ -12,7 +12,9 @@
 
 static struct {
     int         offline;
+    int         trace;
     const char *format;
+    const char *scratch_url;
 } o;
 
 static const cli_opt opts[] = {
@@ -20,6 +22,10 @@ static const cli_opt opts[] = {
       "do not connect: every revision in RANGE (default all), sizes unknown" },
     { 0, "format", "FORMAT", CLI_STRING, &o.format, 0,
       "text (default), json (as --json) or sarif (SARIF 2.1.0)" },
+    { 0, "trace", NULL, CLI_FLAG, &o.trace, 0,
+      "run the pending revisions in a scratch database and report the locks each statement takes" },
+    { 0, "scratch-url", "URL", CLI_STRING, &o.scratch_url, 0,
+      "with --trace: an empty database to run in (default: a temporary one, dropped after)" },
     { 0 }
 };
 
@@ -31,6 +37,8 @@ const cli_spec cmd_lint_spec = {
     "[lint] min_rows are lowered to info. Suppress one with\n"
     "'-- mig:lint disable=PG001 -- reason' on the line before the statement\n"
     "or in the header. Rules and their safe ways: docs/lint.md.\n"
+    "With --trace the pending revisions also run in a scratch database and\n"
+    "each finding shows the locks its statement took (evidence).\n"
     "Exit status: 0 no finding at error level, 3 one or more, 2 bad usage."
 };
 
@@ -63,6 +71,22 @@ static void print_block(const char *label, const char *text)
     printf("  %s: ", label);
     cli_put(stdout, text);
     putchar('\n');
+}
+
+/* --trace's evidence, the same in --json and in SARIF's properties */
+static json_t *evidence_json(const mig_lint_report *r)
+{
+    json_t *ev = json_array();
+    for (size_t i = 0; i < r->nevidence; i++) {
+        const mig_lint_evidence *e = &r->evidence[i];
+        json_t *o1 = json_object();
+        json_object_set_new(o1, "lock", cli_json_str(e->lock));
+        json_object_set_new(o1, "table", cli_json_str(e->table));
+        json_object_set_new(o1, "ms", json_real(e->ms));
+        json_object_set_new(o1, "text", cli_json_str(e->text));
+        json_array_append_new(ev, o1);
+    }
+    return ev;
 }
 
 static void on_finding(void *payload, const mig_lint_report *r)
@@ -104,6 +128,8 @@ static void on_finding(void *payload, const mig_lint_report *r)
             json_object_set_new(props, "table", cli_json_str(r->table));
         if (r->rows >= 0)
             json_object_set_new(props, "rows", json_integer(r->rows));
+        if (r->nevidence)
+            json_object_set_new(props, "evidence", evidence_json(r));
         json_object_set_new(res, "properties", props);
         json_array_append_new(lo->list, res);
     } else if (lo->list) {
@@ -123,7 +149,7 @@ static void on_finding(void *payload, const mig_lint_report *r)
         json_object_set_new(j, "lock", cli_json_str(r->lock));
         json_object_set_new(j, "table", cli_json_str(r->table));
         json_object_set_new(j, "rows", r->rows >= 0 ? json_integer(r->rows) : json_null());
-        json_object_set_new(j, "evidence", json_array());
+        json_object_set_new(j, "evidence", evidence_json(r));
         json_array_append_new(lo->list, j);
     } else {
         cli_put(stdout, path);
@@ -145,6 +171,8 @@ static void on_finding(void *payload, const mig_lint_report *r)
         }
         print_block("why", r->why);
         print_block("safe", r->safe);
+        for (size_t i = 0; i < r->nevidence; i++)
+            print_block("evidence", r->evidence[i].text);
     }
 }
 
@@ -220,8 +248,14 @@ int cmd_lint(cli *c)
     }
     if (c->json || lo.sarif)
         lo.list = json_array();
-    int rc = mig_lint(c->ctx, c->nargs ? c->args[0] : NULL, o.offline ? MIG_LINT_OFFLINE : 0u,
-                      on_finding, &lo);
+    if (o.scratch_url && !o.trace) {
+        json_decref(lo.list);
+        return cli_fail(c, MIG_EUSAGE, "option '--scratch-url' needs '--trace'");
+    }
+    unsigned flags = o.offline ? MIG_LINT_OFFLINE : 0u;
+    const char *range = c->nargs ? c->args[0] : NULL;
+    int rc = o.trace ? mig_lint_trace(c->ctx, range, flags, o.scratch_url, on_finding, &lo)
+                     : mig_lint(c->ctx, range, flags, on_finding, &lo);
     if (lo.sarif && (rc == 0 || rc == MIG_ECHECK)) {
         int src = print_sarif(c, lo.list);
         if (src)

@@ -72,4 +72,18 @@ void mig_ctx_swap_error(mig_ctx *a, mig_ctx *b);
  */
 int  mig_ctx_may_have_revisions(mig_ctx *ctx);
 
+/*
+ * A scratch database (core/src/stairway.c, shared by mig test and mig lint
+ * --trace): url when given (refused when it is the configured database or
+ * not empty), else a temporary database on the configured server (a
+ * temporary file for SQLite). *sctx is a context on it and *surl its URL,
+ * both borrowed from *out; what names the command in errors.
+ * mig_scratch_close drops what was created, empties what was given; call
+ * it also after a failed open (*out may be set then).
+ */
+typedef struct mig_scratch mig_scratch;
+int  mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out,
+                      mig_ctx **sctx, char **surl);
+void mig_scratch_close(mig_scratch *sc);
+
 #endif

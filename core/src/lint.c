@@ -17,8 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api.h"
+#include "revfile.h"
+#include "schema.h"
 #include "rules.h"
 #include "tenant.h"
 
@@ -29,9 +32,12 @@ static const mig_lint_rule core_rules[] = {
       "the downgrade drops a table or a column, or deletes rows: the data written since is lost", NULL },
     { "MIG003", "lua-not-analysed", MIG_LINT_INFO, NULL,
       "a Lua revision's statements are only known when it runs", NULL },
+    { "MIG004", "traced-lock", MIG_LINT_WARNING, NULL,
+      "mig lint --trace saw a statement take an ACCESS EXCLUSIVE or SHARE lock on an existing table "
+      "that no rule predicted", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
-enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA };
+enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA, CORE_TRACED };
 
 static const char *const level_names[] = { "info", "warning", "error" };
 
@@ -45,6 +51,7 @@ typedef struct lint_item {
     char    *message, *why, *safe, *table;
     int      created; /* the table was created earlier in the run */
     long long rows;
+    mig_strvec evidence; /* --trace: "lock\ttable\tms\ttext" each */
 } lint_item;
 
 typedef struct lint_cfg {
@@ -602,6 +609,317 @@ static int select_range(mig_ctx *ctx, const mig_graph *g, const char *range, uns
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* --trace: the pending revisions in a scratch database                */
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6;
+}
+
+typedef struct trace_run {
+    lint_run   *r;
+    mig_ctx    *sctx;
+    mig_db     *db;
+    mig_graph  *g;
+    mig_db     *poll;   /* a second session, for locks seen only while the statement runs */
+    long long   sid;    /* db's session id, for poll */
+    mig_strvec  before; /* the tables there before the pending revisions */
+    int         sqlite;
+} trace_run;
+
+/* The statement's findings get line; without one, MIG004 at line (about table). */
+static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line, const char *stmt,
+                  int at_line, int at_col, const char *mode, const char *table)
+{
+    lint_run *r = t->r;
+    int found = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        lint_item *it = &r->items[i];
+        if (it->rev == rev && it->stmt_index == idx && *it->statement) {
+            found = 1;
+            if (mig_strvec_push(&it->evidence, line) < 0)
+                return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        }
+    }
+    if (found || mode == NULL)
+        return 0;
+    char *m = mig_aprintf("%s took %s on \"%s\", which no rule predicted", rev->id, mode, table);
+    char *why = mig_aprintf("%s blocks %s on \"%s\" while it is held", mode,
+                            strstr(mode, "EXCLUSIVE") && !strstr(mode, "NO_WRITE") ? "reads and writes" : "writes", table);
+    size_t before = r->n;
+    int rc = m && why ? add_item(r, &core_rules[CORE_TRACED], at_line, at_col, stmt, m, why,
+                                 "run it where the table is idle, or split the change", table)
+                      : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    free(m);
+    free(why);
+    if (rc == 0 && r->n > before && mig_strvec_push(&r->items[r->n - 1].evidence, line) < 0)
+        rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0 && r->n > before) {
+        /* in place: graph order, then the statement's order in its file (whole-revision findings last) */
+        size_t gi = mig_graph_index(t->g, rev), at = 0;
+        while (at < r->n - 1) {
+            const lint_item *o = &r->items[at];
+            size_t oi = mig_graph_index(t->g, o->rev);
+            if (oi > gi || (oi == gi && (o->stmt_index > idx || !*o->statement)))
+                break;
+            at++;
+        }
+        if (at < r->n - 1) {
+            lint_item it = r->items[r->n - 1];
+            memmove(&r->items[at + 1], &r->items[at], (r->n - 1 - at) * sizeof it);
+            r->items[at] = it;
+        }
+    }
+    return rc;
+}
+
+/* The locks of the query's rows into seen ("MODE\ttable", each once). */
+static int read_locks(trace_run *t, mig_db *db, const char *sql, mig_strvec *seen)
+{
+    lint_run *r = t->r;
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int rc = mig_db_query(&cur, db, r->ctx, sql, NULL, 0);
+    while (rc == 0 && (rc = mig_db_fetch(cur, db, r->ctx, &row)) == 0 && row) {
+        if (row->ncols < 2 || row->values[0].type != MIG_VAL_TEXT || row->values[1].type != MIG_VAL_TEXT)
+            continue;
+        char *e = mig_aprintf("%.*s\t%.*s", (int)row->values[0].u.s.len, row->values[0].u.s.ptr,
+                              (int)row->values[1].u.s.len, row->values[1].u.s.ptr);
+        if (e == NULL || (!mig_strvec_contains(seen, e) && mig_strvec_push(seen, e) < 0))
+            rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    if (cur)
+        mig_db_cursor_close(db, cur);
+    return rc;
+}
+
+typedef struct exec_job {
+    mig_db     *db;
+    mig_ctx    *ctx; /* the thread's own, for its error */
+    const char *sql;
+    size_t      len;
+    int         rc;
+    pthread_mutex_t mu;
+    int         done;
+} exec_job;
+
+static void *exec_thread(void *arg)
+{
+    exec_job *j = arg;
+    int rc = mig_db_exec(j->db, j->ctx, j->sql, j->len, NULL, NULL);
+    pthread_mutex_lock(&j->mu);
+    j->rc = rc;
+    j->done = 1;
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+/* Run the statement on t->db while the second session polls its locks into seen. */
+static int exec_polled(trace_run *t, const char *sql, size_t len, mig_strvec *seen)
+{
+    lint_run *r = t->r;
+    exec_job j = { t->db, NULL, sql, len, 0, PTHREAD_MUTEX_INITIALIZER, 0 };
+    if (mig_ctx_new_empty(&j.ctx) != 0)
+        return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    char *q = mig_aprintf(r->drv->table->trace_poll_sql, t->sid);
+    pthread_t th;
+    int rc = q == NULL ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
+    if (rc == 0 && pthread_create(&th, NULL, exec_thread, &j) != 0)
+        rc = mig_fail(r->ctx, MIG_EFAIL, "cannot start a thread to trace the statement");
+    else if (rc == 0) {
+        for (int done = 0, prc = 0; !done;) {
+            if (prc == 0)
+                prc = read_locks(t, t->poll, q, seen);
+            if (prc)
+                mig_error_clear(r->ctx); /* a failed poll loses evidence, not the run */
+            pthread_mutex_lock(&j.mu);
+            done = j.done;
+            pthread_mutex_unlock(&j.mu);
+            if (!done)
+                nanosleep(&(struct timespec){ 0, 2000000 }, NULL);
+        }
+        pthread_join(th, NULL);
+        rc = j.rc;
+        if (rc)
+            mig_ctx_swap_error(r->ctx, j.ctx);
+    }
+    free(q);
+    mig_ctx_free(j.ctx);
+    pthread_mutex_destroy(&j.mu);
+    return rc;
+}
+
+static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *sql, size_t len,
+                      const char *stmt, int line, int col)
+{
+    lint_run *r = t->r;
+    const char *locks = MIG_DRIVER_HAS(r->drv->table, trace_locks_sql) ? r->drv->table->trace_locks_sql : NULL;
+    int in_tx = rev->transactional;
+    /* without locks that last until commit, see them while the statement runs */
+    int polled = t->poll && (!in_tx || locks == NULL);
+    mig_strvec seen = MIG_STRVEC_INIT; /* "MODE\ttable" */
+    int rc = in_tx ? mig_db_begin(t->db, r->ctx, 1) : 0;
+    double t0 = now_ms();
+    if (rc == 0)
+        rc = polled ? exec_polled(t, sql, len, &seen) : mig_db_exec(t->db, r->ctx, sql, len, NULL, NULL);
+    double ms = now_ms() - t0;
+    if (rc) {
+        if (in_tx)
+            mig_db_rollback(t->db, r->ctx);
+        mig_strvec_release(&seen);
+        char *why = mig_strdup(mig_last_error(r->ctx)->message);
+        rc = mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line, "--trace: the statement failed in the scratch database: %s",
+                         why ? why : "");
+        free(why);
+        return rc;
+    }
+    if (in_tx && locks && !polled && !t->sqlite)
+        rc = read_locks(t, t->db, locks, &seen);
+    if (in_tx) {
+        if (rc == 0)
+            rc = mig_db_commit(t->db, r->ctx);
+        else
+            mig_db_rollback(t->db, r->ctx);
+    }
+    if (rc == 0 && t->sqlite) {
+        /* one lock for the whole file: every statement of a write transaction holds it */
+        char *e = mig_aprintf("write\t\t%.3f\tSQLite has one database-wide write lock: held %s (%.0f ms)", ms,
+                              in_tx ? "until the statement's transaction commits" : "while it ran", ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    } else if (rc == 0 && !in_tx && !polled) {
+        char *e = mig_aprintf("\t\t%.3f\tran outside a transaction (%.0f ms): its locks are not read", ms, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    for (size_t i = 0; rc == 0 && i < seen.n; i++) {
+        char *tab = strchr(seen.v[i], '\t');
+        *tab++ = '\0';
+        const char *mode = seen.v[i];
+        /* the driver's query names only the locks that block; a table made in this run is nobody's yet */
+        if (!mig_strvec_contains(&t->before, tab))
+            continue;
+        char *e = mig_aprintf("%s\t%s\t%.3f\t%s on \"%s\" until commit (statement: %.0f ms)", mode, tab, ms,
+                              mode, tab, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, mode, tab) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(e);
+    }
+    mig_strvec_release(&seen);
+    return rc;
+}
+
+/* The second session, and a first poll to learn the lock table is there. */
+static int poll_open(trace_run *t, const char *surl)
+{
+    lint_run *r = t->r;
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int rc = mig_db_query(&cur, t->db, r->ctx, r->drv->table->trace_session_sql, NULL, 0);
+    if (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row && row->ncols > 0) {
+        const mig_value *v = &row->values[0];
+        t->sid = v->type == MIG_VAL_INT ? (long long)v->u.i
+               : v->type == MIG_VAL_TEXT ? strtoll(v->u.s.ptr, NULL, 10) : 0;
+    }
+    if (cur)
+        mig_db_cursor_close(t->db, cur);
+    if (rc == 0)
+        rc = mig_db_connect(&t->poll, r->ctx, r->drv, surl, NULL);
+    mig_strvec probe = MIG_STRVEC_INIT;
+    char *q = rc == 0 ? mig_aprintf(r->drv->table->trace_poll_sql, t->sid) : NULL;
+    if (rc == 0 && q == NULL)
+        rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0 && (rc = read_locks(t, t->poll, q, &probe)) != 0) {
+        char *why = mig_strdup(mig_last_error(r->ctx)->message);
+        rc = mig_fail(r->ctx, MIG_EFAIL, "--trace cannot read the locks of the scratch database: %s", why ? why : "");
+        free(why);
+        if (strcmp(r->drv->table->name, "mysql") == 0)
+            mig_error_hint(r->ctx, "the server needs the metadata_lock_info plugin: INSTALL SONAME 'metadata_lock_info' "
+                                   "(or plugin-load-add = metadata_lock_info)");
+    }
+    free(q);
+    mig_strvec_release(&probe);
+    return rc;
+}
+
+static int trace_rev(trace_run *t, const mig_rev *rev)
+{
+    lint_run *r = t->r;
+    if (rev->is_lua) {
+        mig_log(r->ctx, MIG_LOG_WARN, "lint --trace: Lua revision %s is not traced; the revisions after it "
+                "run without its changes", rev->id);
+        return 0;
+    }
+    mig_revbody b;
+    int rc = mig_revfile_load_body(&b, r->ctx, rev);
+    if (rc)
+        return rc;
+    r->rev = rev;
+    const char *sql = b.data + b.up_off;
+    size_t off = 0, idx = 0;
+    while (rc == 0 && b.has_upgrade && off < b.up_len) {
+        int empty = 0;
+        size_t n = mig_drv_statement_end(r->drv, sql + off, b.up_len - off, &empty);
+        if (n == 0)
+            break;
+        if (!empty) {
+            size_t lead = 0;
+            char *st = statement_text(sql + off, n, &lead);
+            int col = 0, line = line_of(b.data, b.up_off + off + lead, &col);
+            r->stmt_index = idx;
+            rc = st ? trace_stmt(t, rev, idx, sql + off, n, st, line, col) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            free(st);
+            idx++;
+        }
+        off += n;
+    }
+    mig_revbody_release(&b);
+    return rc;
+}
+
+static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const unsigned char *pending,
+                 const char *url)
+{
+    trace_run t;
+    memset(&t, 0, sizeof t);
+    t.r = r;
+    t.g = g;
+    t.sqlite = strcmp(r->drv->table->name, "sqlite") == 0;
+    mig_scratch *sc = NULL;
+    char *surl = NULL;
+    int rc = mig_scratch_open(r->ctx, url, "mig lint --trace", &sc, &t.sctx, &surl);
+    size_t n = mig_graph_count(g);
+    /* the applied revisions first, so the tables the pending ones touch exist as they do live */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (!pending[i] && (rc = mig_upgrade(t.sctx, mig_graph_at(g, i)->id, 0)) != 0)
+            mig_ctx_swap_error(r->ctx, t.sctx);
+    if (rc == 0)
+        rc = mig_db_connect(&t.db, r->ctx, r->drv, surl, NULL);
+    const mig_driver *dt = r->drv->table;
+    if (rc == 0 && !t.sqlite && MIG_DRIVER_HAS(dt, trace_poll_sql) && dt->trace_poll_sql && dt->trace_session_sql)
+        rc = poll_open(&t, surl);
+    if (rc == 0) {
+        mig_schema *s = NULL;
+        static const char *const none[] = { NULL };
+        rc = mig_schema_load(&s, r->ctx, t.db, none);
+        for (size_t i = 0; rc == 0 && i < s->ntables; i++)
+            if (mig_strvec_push(&t.before, s->tables[i].name) < 0)
+                rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        mig_schema_free(s);
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (pending[i] && keep[i])
+            rc = trace_rev(&t, mig_graph_at(g, i));
+    mig_db_close(t.poll);
+    mig_db_close(t.db);
+    mig_strvec_release(&t.before);
+    mig_scratch_close(sc);
+    return rc;
+}
+
 static void run_release(lint_run *r)
 {
     for (size_t i = 0; i < r->n; i++) {
@@ -610,6 +928,7 @@ static void run_release(lint_run *r)
         free(r->items[i].why);
         free(r->items[i].safe);
         free(r->items[i].table);
+        mig_strvec_release(&r->items[i].evidence);
     }
     free(r->items);
     free(r->rows);
@@ -650,7 +969,26 @@ int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload)
     return rc;
 }
 
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
+                     mig_lint_fn fn, void *payload);
+
 int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload)
+{
+    return lint_main(ctx, range, flags, 0, NULL, fn, payload);
+}
+
+int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
+                   mig_lint_fn fn, void *payload)
+{
+    if (flags & MIG_LINT_OFFLINE)
+        return mig_fail(ctx, MIG_EUSAGE, "--trace runs the pending revisions: it needs the database, not --offline");
+    if (mig_has_tenants(ctx))
+        return mig_fail(ctx, MIG_EUSAGE, "--trace runs on a scratch database: tenant options do not apply");
+    return lint_main(ctx, range, flags, 1, scratch_url, fn, payload);
+}
+
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
+                     mig_lint_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     lint_run r;
@@ -691,6 +1029,10 @@ int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, vo
     for (size_t i = 0; rc == 0 && i < n; i++)
         if (keep[i])
             rc = lint_rev(&r, mig_graph_at(g, i));
+    if (rc == 0 && traced && !online)
+        rc = mig_fail(ctx, MIG_EFAIL, "--trace needs the configured database, to know the applied revisions");
+    if (rc == 0 && traced)
+        rc = trace(&r, g, keep, pending, scratch_url);
     if (rc == 0 && online && r.tables.n) {
         r.rows = malloc(r.tables.n * sizeof *r.rows);
         if (r.rows == NULL)
@@ -726,9 +1068,25 @@ int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, vo
             it->rule->id, it->rule->name, level_names[it->level], it->rev->id, it->rev->path,
             it->line, it->column, it->stmt_index, it->statement, mig_buf_cstr(&m), it->why, it->safe,
             it->rule->lock ? it->rule->lock : "", it->table, it->rows,
+            NULL, 0,
         };
-        if (fn)
+        mig_lint_evidence *ev = it->evidence.n ? calloc(it->evidence.n, sizeof *ev) : NULL;
+        if (it->evidence.n && ev == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        for (size_t e = 0; ev && e < it->evidence.n; e++) {
+            /* the fields were joined by tabs where they were read (trace_stmt) */
+            char *f[4] = { it->evidence.v[e], NULL, NULL, NULL };
+            for (int k = 1; k < 4; k++) {
+                f[k] = strchr(f[k - 1], '\t');
+                *f[k]++ = '\0';
+            }
+            ev[e] = (mig_lint_evidence){ f[0], f[1], strtod(f[2], NULL), f[3] };
+        }
+        rep.evidence = ev;
+        rep.nevidence = ev ? it->evidence.n : 0;
+        if (fn && rc == 0)
             fn(payload, &rep);
+        free(ev);
         mig_buf_release(&m);
     }
     free(keep);

@@ -1200,6 +1200,75 @@ static int mark_range(stair *z, const char *range)
     return 0;
 }
 
+/*
+ * The scratch database: url when given (never the configured one, and
+ * empty), else a temporary one next to the configured database, with a
+ * context and a session on it. teardown() drops or empties it.
+ */
+static int scratch_setup(stair *z, const char *conf, const char *url, const char *what)
+{
+    int rc = 0;
+    if (url && *url) {
+        if (same_database(z, conf, url)) {
+            rc = mig_fail(z->ctx, MIG_EUSAGE, "the scratch database is the configured database: "
+                                              "%s never runs there", what);
+            mig_error_hint(z->ctx, "give --scratch-url a database of its own, or leave it out for a temporary one");
+            return rc;
+        }
+        z->scratch_url = mig_strdup(url);
+        if (z->scratch_url == NULL) {
+            rc = mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
+            return rc;
+        }
+    } else if ((rc = create_owned(z, conf)) != 0) {
+        return rc;
+    }
+
+    mig_options so = z->ctx->opts;
+    so.url = z->scratch_url;
+    so.driver = z->drv->table->name;
+    so.tenants = NULL;
+    so.ntenants = 0;
+    so.all_tenants = 0;
+    /* the steps are ours to report: the runner's own lines only with -v */
+    so.quiet = !z->ctx->opts.verbose;
+    if ((rc = mig_ctx_new(&z->sctx, &so)) != 0) {
+        take_error(z, rc);
+        return rc;
+    }
+    mig_set_logger(z->sctx, z->ctx->log_fn, z->ctx->log_payload);
+    /* a database of a random name we made: nobody else migrates it, a lock connection a step is waste */
+    z->sctx->no_lock = z->owned;
+    if ((rc = session_open(z)) != 0) {
+        take_error(z, rc);
+        return rc;
+    }
+    if (!z->owned) {
+        mig_schema *s = NULL;
+        if ((rc = snapshot(z, &s, 1)) != 0)
+            return rc;
+        mig_strvec more = MIG_STRVEC_INIT;
+        rc = objects_of(z, &more);
+        size_t objs = s->ntables + s->nenums + more.n;
+        mig_schema_free(s);
+        mig_strvec_release(&more);
+        if (rc)
+            return rc;
+        if (objs) {
+            char *m = mig_url_mask(z->scratch_url);
+            rc = mig_fail(z->ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu object%s)", m ? m : "",
+                          objs, objs == 1 ? "" : "s");
+            free(m);
+            mig_error_hint(z->ctx, "%s needs an empty database it may fill and empty again", what);
+            session_close(z); /* not ours to empty */
+            z->s_open = 0;
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
 /* ---- entry point ---- */
 
 int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload)
@@ -1237,63 +1306,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     if ((rc = mark_range(&z, z.o->range)) != 0)
         goto out;
 
-    if (z.o->scratch_url && *z.o->scratch_url) {
-        if (same_database(&z, conf, z.o->scratch_url)) {
-            rc = mig_fail(ctx, MIG_EUSAGE, "the scratch database is the configured database: "
-                                           "mig test never runs there");
-            mig_error_hint(ctx, "give --scratch-url a database of its own, or leave it out for a temporary one");
-            goto out;
-        }
-        z.scratch_url = mig_strdup(z.o->scratch_url);
-        if (z.scratch_url == NULL) {
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-            goto out;
-        }
-    } else if ((rc = create_owned(&z, conf)) != 0) {
+    if ((rc = scratch_setup(&z, conf, z.o->scratch_url, "mig test")) != 0)
         goto out;
-    }
-
-    mig_options so = ctx->opts;
-    so.url = z.scratch_url;
-    so.driver = z.drv->table->name;
-    so.tenants = NULL;
-    so.ntenants = 0;
-    so.all_tenants = 0;
-    /* the steps are ours to report: the runner's own lines only with -v */
-    so.quiet = !ctx->opts.verbose;
-    if ((rc = mig_ctx_new(&z.sctx, &so)) != 0) {
-        take_error(&z, rc);
-        goto out;
-    }
-    mig_set_logger(z.sctx, ctx->log_fn, ctx->log_payload);
-    /* a database of a random name we made: nobody else migrates it, a lock connection a step is waste */
-    z.sctx->no_lock = z.owned;
-    if ((rc = session_open(&z)) != 0) {
-        take_error(&z, rc);
-        goto out;
-    }
-    if (!z.owned) {
-        mig_schema *s = NULL;
-        if ((rc = snapshot(&z, &s, 1)) != 0)
-            goto out;
-        mig_strvec more = MIG_STRVEC_INIT;
-        rc = objects_of(&z, &more);
-        size_t objs = s->ntables + s->nenums + more.n;
-        mig_schema_free(s);
-        mig_strvec_release(&more);
-        if (rc)
-            goto out;
-        if (objs) {
-            char *m = mig_url_mask(z.scratch_url);
-            rc = mig_fail(ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu object%s)", m ? m : "",
-                          objs, objs == 1 ? "" : "s");
-            free(m);
-            mig_error_hint(ctx, "mig test needs an empty database it may fill and empty again");
-            session_close(&z); /* not ours to empty */
-            z.s_open = 0;
-            goto out;
-        }
-    }
 
     watch_start(&w, &z);
     check_heads(&z);
@@ -1340,4 +1354,51 @@ out:
     free(z.done);
     free(z.bad);
     return rc;
+}
+
+/* ---- the scratch database for others (mig lint --trace) ---- */
+
+struct mig_scratch {
+    stair z;
+    char *conf;
+};
+
+int mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out,
+                     mig_ctx **sctx, char **surl)
+{
+    *out = NULL;
+    mig_scratch *sc = calloc(1, sizeof *sc);
+    if (sc == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    static const mig_test_opts none;
+    stair *z = &sc->z;
+    z->ctx = ctx;
+    z->o = &none;
+    int rc = mig_ctx_graph(ctx, &z->g);
+    if (rc == 0)
+        rc = mig_ctx_driver(ctx, &z->drv);
+    if (rc == 0)
+        rc = mig_ctx_url(ctx, &sc->conf);
+    if (rc == 0) {
+        z->is_sqlite = strcmp(z->drv->table->name, "sqlite") == 0;
+        rc = scratch_setup(z, sc->conf, url, what);
+    }
+    *out = sc;
+    *sctx = z->sctx;
+    *surl = z->scratch_url;
+    return rc;
+}
+
+void mig_scratch_close(mig_scratch *sc)
+{
+    if (sc == NULL)
+        return;
+    stair *z = &sc->z;
+    teardown(z);
+    free(sc->conf);
+    free(z->scratch_url);
+    free(z->admin_url);
+    free(z->db_name);
+    free(z->file);
+    free(sc);
 }

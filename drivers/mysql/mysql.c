@@ -1590,6 +1590,12 @@ static const mig_driver driver = {
     .lint = my_lint,
     .table_rows = my_table_rows,
     .cancel = my_cancel,
+
+    /* DDL commits on its own, so its metadata locks are only seen from another session while it runs */
+    .trace_session_sql = "SELECT CONNECTION_ID()",
+    .trace_poll_sql = "SELECT lock_mode, table_name FROM information_schema.metadata_lock_info "
+                      "WHERE thread_id = %lld AND table_schema = DATABASE() "
+                      "AND lock_mode IN ('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE')",
 };
 
 MIG_DRIVER_DEFINE(driver)

@@ -1471,6 +1471,14 @@ static int pg_is_lock_timeout(const mig_drv_error *err)
     return strcmp(err->sqlstate, "55P03") == 0;
 }
 
+/* mig lint --trace: the locks that block writes (SHARE) or everything (ACCESS EXCLUSIVE), by backend */
+#define PG_TRACE_LOCKS(pid)                                                                      \
+    "SELECT upper(regexp_replace(regexp_replace(l.mode, 'Lock$', ''), '([a-z])([A-Z])', '\\1 \\2', 'g')), " \
+    "c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "                           \
+    "WHERE l.pid = " pid " AND l.locktype = 'relation' AND l.granted "                          \
+    "AND l.mode IN ('ShareLock', 'AccessExclusiveLock') AND c.relkind IN ('r', 'p') "            \
+    "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname, l.mode"
+
 static const mig_driver pg_driver = {
     .magic = MIG_DRIVER_MAGIC,
     .abi = MIG_DRIVER_ABI,
@@ -1516,6 +1524,12 @@ static const mig_driver pg_driver = {
     .lint = pg_lint,
     .table_rows = pg_table_rows,
     .cancel = pg_cancel,
+
+    /* held until commit, so read after the statement inside its transaction */
+    .trace_locks_sql = PG_TRACE_LOCKS("pg_backend_pid()"),
+    .trace_session_sql = "SELECT pg_backend_pid()",
+    .trace_poll_sql = PG_TRACE_LOCKS("%lld"),
+
 };
 
 MIG_DRIVER_DEFINE(pg_driver)

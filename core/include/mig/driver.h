@@ -590,6 +590,24 @@ struct mig_driver {
      */
     int (*cancel)(mig_conn *conn, mig_drv_error *err);
 
+    /*
+     * mig lint --trace, appended like lint (no new ABI number). Each
+     * query returns one row per lock that blocks writes or reads of a
+     * table of the current schema: the mode as the database's
+     * documentation names it ("ACCESS EXCLUSIVE", "SHARE",
+     * "MDL_SHARED_NO_WRITE") and the table's name.
+     * trace_locks_sql: the current session's locks, read inside the
+     * statement's transaction after it ran (NULL when locks end with the
+     * statement, as MariaDB's DDL commits). trace_session_sql: the
+     * session's id, one integer. trace_poll_sql: a printf format with one
+     * %lld, the id of another session: its locks, polled while it runs a
+     * statement outside a transaction. All optional: without them no
+     * locks are reported.
+     */
+    const char *trace_locks_sql;
+    const char *trace_session_sql;
+    const char *trace_poll_sql;
+
     /* ABI 2 and later: append below, never reorder. */
 };
 

@@ -364,6 +364,15 @@ typedef void (*mig_lint_rule_fn)(void *payload, const mig_lint_rule_info *r);
 /* Every rule of the configured driver's dialect and the dialect-free MIG rules. */
 int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload);
 
+/* What mig lint --trace saw one statement do in the scratch database. */
+typedef struct mig_lint_evidence {
+    const char *lock;  /* "SHARE", "ACCESS EXCLUSIVE"; "write" for SQLite's database-wide lock;
+                          "" when the locks were not read */
+    const char *table; /* "" for a database-wide lock or none */
+    double      ms;    /* the statement's duration */
+    const char *text;  /* one line for people */
+} mig_lint_evidence;
+
 /* One finding. Strings are borrowed for the duration of the call. */
 typedef struct mig_lint_report {
     const char *rule;      /* "PG001" */
@@ -381,6 +390,9 @@ typedef struct mig_lint_report {
     const char *lock;      /* the rule's lock, "" if none */
     const char *table;     /* the table the finding is about, "" if none */
     long long   rows;      /* its size with a connection (largest across tenants), -1 unknown */
+    /* --trace: what the statement did in the scratch database; nevidence 0 without --trace */
+    const struct mig_lint_evidence *evidence;
+    size_t      nevidence;
 } mig_lint_report;
 typedef void (*mig_lint_fn)(void *payload, const mig_lint_report *r);
 
@@ -394,6 +406,18 @@ typedef void (*mig_lint_fn)(void *payload, const mig_lint_report *r);
  * MIG_ECHECK when a finding is at error level.
  */
 int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload);
+/*
+ * mig lint --trace: as mig_lint, and the pending revisions run in a
+ * scratch database (scratch_url, or NULL for a temporary one next to the
+ * configured database; a temporary file on SQLite) after the applied ones,
+ * each statement's table locks and duration attached to its findings as
+ * evidence. A traced ACCESS EXCLUSIVE or SHARE lock on a table that existed
+ * before the run that no finding predicted is a finding of its own (MIG004).
+ * MIG_EUSAGE when the scratch database is the configured one or not empty;
+ * MIG_EFAIL when a statement fails there.
+ */
+int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
+                   mig_lint_fn fn, void *payload);
 
 /* ---- project files ---- */
 
