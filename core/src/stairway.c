@@ -1395,7 +1395,7 @@ void mig_scratch_close(mig_scratch *sc)
         return;
     stair *z = &sc->z;
     teardown(z);
-    free(sc->conf);
+    mig_url_free(sc->conf);
     free(z->scratch_url);
     free(z->admin_url);
     free(z->db_name);
