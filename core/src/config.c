@@ -71,6 +71,7 @@ static const char *const keys_tenants[] = {
 };
 static const char *const keys_autogenerate[] = { "target", NULL };
 static const char *const keys_lua[] = { "sandbox", NULL };
+static const char *const keys_backfill[] = { "replicas", NULL };
 
 static const struct known_section {
     const char        *name;
@@ -82,6 +83,7 @@ static const struct known_section {
     { "tenants", keys_tenants },
     { "autogenerate", keys_autogenerate },
     { "lua", keys_lua },
+    { "backfill", keys_backfill },
 };
 #define NKNOWN (sizeof known_sections / sizeof known_sections[0])
 
@@ -190,7 +192,7 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
         return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
     mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
-    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua]");
+    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua], [backfill]");
     return MIG_ECONFIG;
 }
 
