@@ -38,6 +38,7 @@
 #include "lua_state.h"
 #include "progress.h"
 #include "state.h"
+#include "tenant.h"
 
 #define BF_MT     "mig.backfill"
 #define MAX_KEYS  8
@@ -1432,4 +1433,194 @@ int mig_lua_backfill(lua_State *L)
     bf_release(bf);
     lua_pushinteger(L, (lua_Integer)walked);
     return 1;
+}
+
+/* ---- after a revision ran; status and reset ---- */
+
+int mig_backfill_forget(mig_ctx *ctx, mig_db *db, const char *revision, const char *direction)
+{
+    int exists = 0;
+    int rc = mig_db_table_exists(db, ctx, MIG_BACKFILL_TABLE, &exists);
+    if (rc || !exists)
+        return rc;
+    const char *vt = NULL;
+    if ((rc = mig_ctx_version_table(ctx, &vt)) != 0)
+        return rc;
+    char *q = mig_drv_quote_ident(db->drv, MIG_BACKFILL_TABLE);
+    char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ? AND direction = ?", q) : NULL;
+    free(q);
+    if (sql == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    mig_value p[3] = { text_value(vt), text_value(revision), text_value(direction) };
+    rc = mig_db_exec_params(db, ctx, sql, p, 3, NULL, NULL);
+    free(sql);
+    return rc;
+}
+
+typedef struct status_args {
+    mig_backfill_fn fn;
+    void           *payload;
+    pthread_mutex_t mu;
+} status_args;
+
+static char *col_dup(const mig_row *row, int i)
+{
+    const mig_value *v = &row->values[i];
+    if (v->type == MIG_VAL_TEXT || v->type == MIG_VAL_BLOB)
+        return mig_strndup(v->u.s.ptr, v->u.s.len);
+    return mig_strdup("");
+}
+
+static int status_one(mig_ctx *ctx, void *payload)
+{
+    status_args *a = payload;
+    mig_session s;
+    int missing = 0;
+    int rc = mig_session_open_ro(&s, ctx, &missing);
+    if (rc || missing)
+        return rc;
+    int exists = 0;
+    rc = mig_db_table_exists(s.db, ctx, MIG_BACKFILL_TABLE, &exists);
+    char *q = NULL, *sql = NULL;
+    if (rc == 0 && exists) {
+        q = mig_drv_quote_ident(s.db->drv, MIG_BACKFILL_TABLE);
+        sql = q ? mig_aprintf("SELECT name, revision, direction, state, position, rows_done, rows_total, batches, "
+                              "elapsed_ms, started_at, updated_at FROM %s WHERE version_table = ? "
+                              "ORDER BY started_at, name", q)
+                : NULL;
+        if (sql == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && sql) {
+        mig_value vt = text_value(s.st.version_name);
+        mig_cursor *cur = NULL;
+        rc = mig_db_query(&cur, s.db, ctx, sql, &vt, 1);
+        while (rc == 0) {
+            const mig_row *row = NULL;
+            rc = mig_db_fetch(cur, s.db, ctx, &row);
+            if (rc || row == NULL || row->ncols < 11)
+                break;
+            char *t[11] = { 0 };
+            int bad = 0;
+            for (int i = 0; i < 11; i++)
+                if (i < 5 || i > 8)
+                    bad |= (t[i] = col_dup(row, i)) == NULL;
+            int64_t elapsed = row_int(row, 8);
+            mig_backfill_info b = { ctx->tenant, t[0], t[1], t[2], t[3], t[4], row_int(row, 5),
+                                    row->values[6].type == MIG_VAL_NULL ? -1 : row_int(row, 6), row_int(row, 7),
+                                    elapsed > 0 ? (double)row_int(row, 5) * 1000.0 / (double)elapsed : 0.0,
+                                    t[9], t[10] };
+            if (bad)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            else {
+                pthread_mutex_lock(&a->mu);
+                a->fn(a->payload, &b);
+                pthread_mutex_unlock(&a->mu);
+            }
+            for (int i = 0; i < 11; i++)
+                free(t[i]);
+        }
+        mig_db_cursor_close(s.db, cur);
+    }
+    free(q);
+    free(sql);
+    mig_session_close(&s);
+    return rc;
+}
+
+int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload)
+{
+    mig_error_clear(ctx);
+    status_args a;
+    a.fn = fn;
+    a.payload = payload;
+    pthread_mutex_init(&a.mu, NULL);
+    int rc;
+    if (!mig_has_tenants(ctx) || ctx->tenant) {
+        rc = status_one(ctx, &a);
+    } else {
+        rc = mig_ctx_prepare_shared(ctx);
+        /* reading never stops early: every tenant's state is wanted */
+        int keep = ctx->opts.keep_going;
+        mig_tenant_fn tf = ctx->tenant_fn;
+        ctx->opts.keep_going = 1;
+        ctx->tenant_fn = NULL;
+        if (rc == 0)
+            rc = mig_tenant_foreach(ctx, status_one, &a);
+        ctx->opts.keep_going = keep;
+        ctx->tenant_fn = tf;
+    }
+    pthread_mutex_destroy(&a.mu);
+    return rc;
+}
+
+typedef struct reset_args {
+    const char *revision;
+    size_t      removed;
+    pthread_mutex_t mu;
+} reset_args;
+
+static int reset_one(mig_ctx *ctx, void *payload)
+{
+    reset_args *a = payload;
+    mig_session s;
+    int rc = mig_session_open(&s, ctx);
+    if (rc)
+        return rc;
+    int exists = 0;
+    rc = mig_db_table_exists(s.db, ctx, MIG_BACKFILL_TABLE, &exists);
+    if (rc == 0 && exists) {
+        char *q = mig_drv_quote_ident(s.db->drv, MIG_BACKFILL_TABLE);
+        char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ?", q) : NULL;
+        if (sql == NULL)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        mig_value p[2] = { text_value(s.st.version_name), text_value(a->revision) };
+        int64_t n = 0;
+        if (rc == 0)
+            rc = mig_db_exec_params(s.db, ctx, sql, p, 2, &n, NULL);
+        if (rc == 0 && n > 0) {
+            pthread_mutex_lock(&a->mu);
+            a->removed += (size_t)n;
+            pthread_mutex_unlock(&a->mu);
+        }
+        free(q);
+        free(sql);
+    }
+    mig_session_close(&s);
+    return rc;
+}
+
+int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *removed)
+{
+    mig_error_clear(ctx);
+    if (removed)
+        *removed = 0;
+    if (revision == NULL || *revision == '\0')
+        return mig_fail(ctx, MIG_EUSAGE, "backfill reset needs a REVISION");
+    mig_graph *g = NULL;
+    int rc = mig_ctx_graph(ctx, &g);
+    if (rc)
+        return rc;
+    /* a revision of the graph by id or prefix; an id no file has any more is taken as it is */
+    const mig_rev *rev = NULL;
+    reset_args a = { revision, 0, PTHREAD_MUTEX_INITIALIZER };
+    if (mig_graph_find(&rev, ctx, g, revision) == 0)
+        a.revision = rev->id;
+    else if (mig_last_error(ctx)->code == MIG_ETARGET &&
+             strncmp(mig_last_error(ctx)->message, "unknown revision", 16) == 0)
+        mig_error_clear(ctx);
+    else
+        return mig_last_error(ctx)->code;
+    if (!mig_has_tenants(ctx) || ctx->tenant) {
+        rc = reset_one(ctx, &a);
+    } else {
+        rc = mig_ctx_prepare_shared(ctx);
+        if (rc == 0)
+            rc = mig_tenant_foreach(ctx, reset_one, &a);
+    }
+    if (rc == 0)
+        mig_log(ctx, MIG_LOG_INFO, "reset %zu backfill checkpoint(s) of %s", a.removed, a.revision);
+    if (removed)
+        *removed = a.removed;
+    return rc;
 }

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backfill.h"
 #include "config.h"
 #include "ctx.h"
 #include "error.h"
@@ -793,6 +794,9 @@ static int run_revision(lua_State *L)
     mig_lua_push_ctx(lua, c->rev, fname);
     lua_call(L, 2, 0);
     lua->rev = NULL;
+    if (!c->rev->transactional && lua->db &&
+        mig_backfill_forget(lua->ctx, lua->db, c->rev->id, c->upgrade ? "downgrade" : "upgrade") != 0)
+        return mig_lua_db_raise(L, lua, "backfill", "(forgetting the checkpoints of the other direction)");
     /*
      * A backfill that stopped (an error, Ctrl-C) and whose error the
      * revision caught itself must not let the revision count as applied.
