@@ -20,13 +20,13 @@ fill() {
     case $D in
     sqlite)   sql "INSERT INTO items (id) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT $N) SELECT x FROM c" ;;
     postgres) sql "INSERT INTO items (id) SELECT generate_series(1, $N)" ;;
-    mysql)    sql "INSERT INTO items (id) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $N) SELECT x FROM c" ;;
+    mysql)    sql "SET SESSION max_recursive_iterations = 1000000; INSERT INTO items (id) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $N) SELECT x FROM c" ;;
     esac
 }
 
 # write_bf [OPTIONS]: the backfill revision; OPTIONS go into the db:backfill call
 SQLO='sql = "UPDATE items SET n = n + 1 WHERE id > ? AND id <= ?"'
-DEF_OPTS="$SQLO, batch = 50, sleep = \"10ms\""
+DEF_OPTS="$SQLO, batch = 20, sleep = \"15ms\""
 write_bf() {
     local opts=${1:-$DEF_OPTS}
     cat > $V/${R2}_backfill.lua <<LUA
