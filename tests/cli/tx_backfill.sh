@@ -256,6 +256,24 @@ expect_err "walked 119"
 expect_eq "$(sql "SELECT count(*) FROM pairs WHERE n <> 11" | tr -d '\r')" 0 "composite key: every row once by each, once by sql"
 expect_eq "$(sql "SELECT count(*) FROM pairs" | tr -d '\r')" 119 "composite key: all rows"
 
+# ---- peak memory: a bigger table walked in constant memory
+if [ -x /usr/bin/time ]; then
+    N=200000
+    setup rss "$SQLO, batch = 1000"
+    set +e
+    /usr/bin/time -v -o "$T_TMP/time.txt" "$MIG" upgrade head >"$T_TMP/.out" 2>"$T_TMP/.err"
+    RC=$?
+    set -e 2>/dev/null; set +e
+    ERR=$(cat "$T_TMP/.err")
+    expect_rc 0 "$N rows"
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$T_TMP/time.txt")
+    if [ "${rss:-999999}" -le $((32 * 1024)) ]; then pass; else fail "$N rows: peak RSS ${rss} KiB, over 32 MiB"; fi
+    expect_eq "$(sql "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')" "$N" "$N rows: every row once"
+    N=2000
+else
+    fail "/usr/bin/time is missing: run scripts/deps.sh --test"
+fi
+
 # ---- the server stopped mid-backfill (a private server pair), then started again
 if [ "$D" != sqlite ]; then
     SRV=$(mktemp -d /tmp/mig-backfill-servers.XXXXXX)
