@@ -256,6 +256,38 @@ expect_err "walked 119"
 expect_eq "$(sql "SELECT count(*) FROM pairs WHERE n <> 11" | tr -d '\r')" 0 "composite key: every row once by each, once by sql"
 expect_eq "$(sql "SELECT count(*) FROM pairs" | tr -d '\r')" 119 "composite key: all rows"
 
+# ---- tenants: each tenant has its own checkpoints
+rm -rf migrations mig.ini
+new_db tenants
+project
+case $D in
+sqlite)   TA=ta; TB=tb; sed -i "s#^url = .*#url = sqlite:{tenant}.db#" mig.ini
+          tsql() { sqlite3 -batch "$T_TMP/$1.db" "$2"; } ;;
+postgres) TA=ta; TB=tb; sql "CREATE SCHEMA ta; CREATE SCHEMA tb" >/dev/null
+          tsql() { sql "SET search_path TO \"$1\"; $2"; } ;;
+mysql)    TA=${DB_NAME}_ta; TB=${DB_NAME}_tb
+          sql "CREATE DATABASE \`$TA\`; CREATE DATABASE \`$TB\`" >/dev/null
+          T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$TA\`; DROP DATABASE IF EXISTS \`$TB\`'")
+          tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; } ;;
+esac
+printf '\n[tenants]\nlist = %s, %s\n' "$TA" "$TB" >> mig.ini
+write_rev $V $R1 "" "items" "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
+INSERT INTO items (id) VALUES (1), (2), (3), (4), (5);" "DROP TABLE items;"
+write_bf "$SQLO, batch = 2"
+run --tenant "$TA" upgrade head
+expect_rc 0 "tenant $TA"
+run --all-tenants backfill status
+expect_rc 0 "backfill status --all-tenants"
+expect_out "^$TA[[:space:]]+items_n[[:space:]]+$R2[[:space:]]+upgrade[[:space:]]+finished[[:space:]]+5"
+if printf '%s' "$OUT" | grep -q "^$TB"; then fail "tenant $TB has no backfill yet: $OUT"; else pass; fi
+run --all-tenants upgrade head
+expect_rc 0 "all tenants"
+expect_eq "$(tsql "$TB" "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')" 5 "tenant $TB: its own backfill"
+expect_eq "$(tsql "$TA" "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')" 5 "tenant $TA: not done twice"
+run --json --all-tenants backfill status
+expect_json "backfill status --all-tenants --json"
+expect_out "\"tenant\": *\"$TB\""
+
 # ---- peak memory: a bigger table walked in constant memory
 if [ -x /usr/bin/time ]; then
     N=200000
