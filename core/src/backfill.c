@@ -1477,8 +1477,12 @@ static int status_one(mig_ctx *ctx, void *payload)
     mig_session s;
     int missing = 0;
     int rc = mig_session_open_ro(&s, ctx, &missing);
-    if (rc || missing)
+    if (rc)
         return rc;
+    if (missing) {
+        mig_session_close(&s);
+        return 0;
+    }
     int exists = 0;
     rc = mig_db_table_exists(s.db, ctx, MIG_BACKFILL_TABLE, &exists);
     char *q = NULL, *sql = NULL;
