@@ -293,6 +293,9 @@ static void put_value(mig_buf *b, const mig_value *v)
     case MIG_VAL_TEXT: {
         mig_buf_putc(b, '\'');
         size_t n = v->u.s.len > 60 ? 60 : v->u.s.len;
+        /* never half a character: the text goes into a text column */
+        while (n < v->u.s.len && n > 0 && ((unsigned char)v->u.s.ptr[n] & 0xC0) == 0x80)
+            n--;
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)v->u.s.ptr[i];
             mig_buf_putc(b, c < 0x20 || c == 0x7f ? '?' : (char)c);
@@ -1286,8 +1289,12 @@ static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
     u[0] = text_value(mig_buf_cstr(&bf->enc_hi));
     u[0].u.s.len = bf->enc_hi.len;
     u[1] = text_value(mig_buf_cstr(&bf->shown));
-    if (u[1].u.s.len > 255)
-        u[1].u.s.len = 255;
+    if (u[1].u.s.len > 255) {
+        size_t n = 255;
+        while (n > 0 && ((unsigned char)u[1].u.s.ptr[n] & 0xC0) == 0x80)
+            n--;
+        u[1].u.s.len = n;
+    }
     u[2] = int_value(n);
     u[3] = int_value(bf->elapsed_ms);
     u[4] = text_value(now);
