@@ -256,6 +256,13 @@ expect_err "walked 119"
 expect_eq "$(sql "SELECT count(*) FROM pairs WHERE n <> 11" | tr -d '\r')" 0 "composite key: every row once by each, once by sql"
 expect_eq "$(sql "SELECT count(*) FROM pairs" | tr -d '\r')" 119 "composite key: all rows"
 
+# mig_backfill is mig's own: autogenerate leaves it out, as it does mig_history
+echo "CREATE TABLE pairs (a INTEGER NOT NULL, b VARCHAR(20) NOT NULL, n INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (a, b));" > schema.sql
+printf '\n[autogenerate]\ntarget = schema.sql\n' >> mig.ini
+run check
+expect_rc 0 "check: mig_backfill is no drift"
+if printf '%s' "$OUT$ERR" | grep -q mig_backfill; then fail "check names mig_backfill: $OUT"; else pass; fi
+
 # ---- tenants: each tenant has its own checkpoints
 rm -rf migrations mig.ini
 new_db tenants
