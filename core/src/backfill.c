@@ -394,8 +394,10 @@ typedef struct backfill {
     int         has_lag;
     /* malloc'ed, freed by the __gc */
     char       *q_table, *q_keys, *q_state, *next_sql, *first_sql, *cas_sql;
+    /* sql mode: the last key and the count of a short last batch */
+    char       *first_desc_sql, *next_desc_sql, *first_count_sql, *next_count_sql;
     keyset      last, first, hi, lo;
-    mig_buf     enc_last, enc_hi, shown, tmp;
+    mig_buf     enc_last, enc_hi, shown, tmp, tmp2;
     mig_db    **replicas;
     char      **replica_names;
     size_t      nreplicas;
@@ -416,6 +418,11 @@ static void bf_release(backfill *bf)
     free(bf->q_state);
     free(bf->next_sql);
     free(bf->first_sql);
+    free(bf->first_desc_sql);
+    free(bf->next_desc_sql);
+    free(bf->first_count_sql);
+    free(bf->next_count_sql);
+    bf->first_desc_sql = bf->next_desc_sql = bf->first_count_sql = bf->next_count_sql = NULL;
     free(bf->cas_sql);
     bf->q_table = bf->q_keys = bf->q_state = bf->next_sql = bf->first_sql = bf->cas_sql = NULL;
     keyset_clear(&bf->last);
@@ -426,6 +433,7 @@ static void bf_release(backfill *bf)
     mig_buf_release(&bf->enc_hi);
     mig_buf_release(&bf->shown);
     mig_buf_release(&bf->tmp);
+    mig_buf_release(&bf->tmp2);
     for (size_t i = 0; i < bf->nreplicas; i++) {
         mig_db_close(bf->replicas[i]);
         free(bf->replica_names[i]);
@@ -765,23 +773,35 @@ static void build_sql(lua_State *L, backfill *bf)
     bf->q_table = quote_table(L, bf, bf->table);
     bf->q_state = quote(L, bf, MIG_BACKFILL_TABLE);
     const char *cols = bf->each ? "*" : mig_buf_cstr(&keys);
+    mig_buf desc = MIG_BUF_INIT;
+    for (int i = 0; i < bf->nkeys; i++)
+        mig_buf_printf(&desc, "%s%s DESC", i ? ", " : "", qk[i] ? qk[i] : "");
     mig_buf w = MIG_BUF_INIT;
-    for (int pass = 0; pass < 2; pass++) {
+    /* pass 0, 1: the batch (from the start, after a key); 2, 3: its last key; 4, 5: its rows counted */
+    for (int pass = 0; pass < 6; pass++) {
         mig_buf_clear(&w);
-        mig_buf_printf(&w, "SELECT %s FROM %s", cols, bf->q_table);
-        if (pass == 1) {
+        if (pass < 4)
+            mig_buf_printf(&w, "SELECT %s FROM %s", pass < 2 ? cols : mig_buf_cstr(&keys), bf->q_table);
+        else
+            mig_buf_printf(&w, "SELECT count(*) FROM %s", bf->q_table);
+        if (pass % 2 == 1) {
             mig_buf_puts(&w, " WHERE ");
             put_after(bf, &w, qk);
         }
         if (bf->where)
-            mig_buf_printf(&w, " %s (%s)", pass == 1 ? "AND" : "WHERE", bf->where);
-        mig_buf_printf(&w, " ORDER BY %s LIMIT ", mig_buf_cstr(&keys));
+            mig_buf_printf(&w, " %s (%s)", pass % 2 == 1 ? "AND" : "WHERE", bf->where);
+        if (pass < 2)
+            mig_buf_printf(&w, " ORDER BY %s LIMIT ", mig_buf_cstr(&keys));
+        else if (pass < 4)
+            mig_buf_printf(&w, " ORDER BY %s LIMIT 1", mig_buf_cstr(&desc));
         char *s = mig_strdup(mig_buf_cstr(&w));
-        if (pass == 0)
-            bf->first_sql = s;
-        else
-            bf->next_sql = s;
+        char **slot[] = { &bf->first_sql, &bf->next_sql, &bf->first_desc_sql, &bf->next_desc_sql,
+                          &bf->first_count_sql, &bf->next_count_sql };
+        *slot[pass] = s;
+        if (s == NULL)
+            bf->first_sql = NULL; /* reported below */
     }
+    mig_buf_release(&desc);
     bf->q_keys = mig_buf_detach(&keys);
     bf->cas_sql = mig_aprintf("UPDATE %s SET last_key = ?, position = ?, rows_done = rows_done + ?, "
                               "batches = batches + 1, elapsed_ms = ?, updated_at = ?, state = 'running' "
@@ -794,7 +814,8 @@ static void build_sql(lua_State *L, backfill *bf)
         free(qk[i]);
     }
     mig_buf_release(&w);
-    if (bad || !bf->first_sql || !bf->next_sql || !bf->q_keys || !bf->cas_sql)
+    if (bad || !bf->first_sql || !bf->next_sql || !bf->first_desc_sql || !bf->next_desc_sql ||
+        !bf->first_count_sql || !bf->next_count_sql || !bf->q_keys || !bf->cas_sql)
         luaL_error(L, "out of memory");
 }
 
@@ -1189,68 +1210,148 @@ static void copy_row_key(lua_State *L, backfill *bf, const mig_row *row, int *co
             bf_raise(L, bf, "out of memory");
 }
 
+/*
+ * One row of keys from sql (parameters p) into into: 1, or 0 when the
+ * query found none. count: the first column is a count, into *count.
+ */
+static int one_row(lua_State *L, backfill *bf, const char *sql, const mig_value *p, int np, keyset *into,
+                   int64_t *count)
+{
+    mig_cursor *cur = NULL;
+    if (mig_db_query(&cur, bf->db, bf->ctx, sql, p, np) != 0) {
+        mig_buf_clear(&bf->tmp);
+        mig_buf_puts(&bf->tmp, sql);
+        return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
+    }
+    const mig_row *row = NULL;
+    if (mig_db_fetch(cur, bf->db, bf->ctx, &row) != 0) {
+        mig_db_cursor_close(bf->db, cur);
+        mig_buf_clear(&bf->tmp);
+        mig_buf_puts(&bf->tmp, sql);
+        return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
+    }
+    int found = row != NULL;
+    if (row && count) {
+        *count = row_int(row, 0);
+    } else if (row) {
+        for (int i = 0; i < bf->nkeys && i < row->ncols; i++)
+            if (row->values[i].type == MIG_VAL_NULL) {
+                mig_db_cursor_close(bf->db, cur);
+                return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
+                                bf->keys[i]);
+            }
+        into->n = bf->nkeys;
+        for (int i = 0; i < bf->nkeys && i < row->ncols; i++)
+            if (keyset_set(into, i, &row->values[i]) < 0) {
+                mig_db_cursor_close(bf->db, cur);
+                return bf_raise(L, bf, "out of memory");
+            }
+    }
+    mig_db_cursor_close(bf->db, cur);
+    return found;
+}
+
+/*
+ * An sql batch's bounds without reading its keys: its last key is the
+ * batch-th after the checkpoint (OFFSET on the key's index); when there is
+ * none, the batch is the last, up to the greatest key, and its rows are
+ * counted. *n: the rows in the batch (0: nothing left).
+ */
+static void sql_bounds(lua_State *L, backfill *bf, const mig_value *p, int np, int64_t *n)
+{
+    int after = bf->last.n > 0;
+    char *sql;
+    if (!after) {
+        /* the smallest key, for the first batch's lower bound */
+        sql = mig_aprintf("%s1", bf->first_sql);
+        oom(L, sql);
+        mig_buf_clear(&bf->tmp2);
+        mig_buf_puts(&bf->tmp2, sql);
+        free(sql);
+        if (!one_row(L, bf, mig_buf_cstr(&bf->tmp2), NULL, 0, &bf->first, NULL)) {
+            *n = 0;
+            return;
+        }
+    }
+    sql = mig_aprintf("%s1 OFFSET %lld", after ? bf->next_sql : bf->first_sql, (long long)bf->batch - 1);
+    oom(L, sql);
+    mig_buf_clear(&bf->tmp2);
+    mig_buf_puts(&bf->tmp2, sql);
+    free(sql);
+    if (one_row(L, bf, mig_buf_cstr(&bf->tmp2), p, np, &bf->hi, NULL)) {
+        *n = bf->batch;
+        return;
+    }
+    if (!one_row(L, bf, after ? bf->next_desc_sql : bf->first_desc_sql, p, np, &bf->hi, NULL)) {
+        *n = 0;
+        return;
+    }
+    one_row(L, bf, after ? bf->next_count_sql : bf->first_count_sql, p, np, NULL, n);
+}
+
 /* One batch. 0: done one; 1: nothing left. */
 static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
 {
     mig_ctx *ctx = bf->ctx;
     if (mig_db_begin(bf->db, ctx, 1) != 0)
         return bf_raise_db(L, bf, "BEGIN");
-    /* the batch's rows (each) or keys (sql), in key order */
     mig_value p[MAX_KEYS * MAX_KEYS];
     int np = bf->last.n ? after_params(bf, &bf->last, p) : 0;
-    char *sql = mig_aprintf("%s%lld", bf->last.n ? bf->next_sql : bf->first_sql, (long long)bf->batch);
-    oom(L, sql);
-    mig_buf_clear(&bf->tmp);
-    mig_buf_puts(&bf->tmp, sql);
-    free(sql);
-    sql = NULL;
-    mig_cursor *cur = NULL;
-    if (mig_db_query(&cur, bf->db, ctx, mig_buf_cstr(&bf->tmp), p, np) != 0)
-        return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
+    int64_t n = 0;
     int rows_idx = 0;
-    if (bf->each) {
+    if (!bf->each) {
+        sql_bounds(L, bf, p, np, &n);
+        if (n == 0)
+            return 1; /* the caller marks it finished in this transaction */
+    } else {
+        /* the batch's rows, in key order */
+        char *sql = mig_aprintf("%s%lld", bf->last.n ? bf->next_sql : bf->first_sql, (long long)bf->batch);
+        oom(L, sql);
+        mig_buf_clear(&bf->tmp);
+        mig_buf_puts(&bf->tmp, sql);
+        free(sql);
+        sql = NULL;
+        mig_cursor *cur = NULL;
+        if (mig_db_query(&cur, bf->db, ctx, mig_buf_cstr(&bf->tmp), p, np) != 0)
+            return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
         lua_createtable(L, (int)(bf->batch < 4096 ? bf->batch : 4096), 0);
         rows_idx = lua_gettop(L);
-    }
-    int cols[MAX_KEYS];
-    int64_t n = 0;
-    for (;;) {
-        const mig_row *row = NULL;
-        if (mig_db_fetch(cur, bf->db, ctx, &row) != 0) {
-            mig_db_cursor_close(bf->db, cur);
-            return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
-        }
-        if (row == NULL)
-            break;
-        if (n == 0) {
-            for (int i = 0; i < bf->nkeys; i++) {
-                cols[i] = bf->each ? column_of(row, bf->keys[i]) : i;
-                if (cols[i] < 0) {
-                    mig_db_cursor_close(bf->db, cur);
-                    return bf_raise(L, bf, "table %s has no key column %s", bf->table, bf->keys[i]);
-                }
-            }
-            if (bf->last.n == 0)
-                copy_row_key(L, bf, row, cols, &bf->first);
-        }
-        for (int i = 0; i < bf->nkeys; i++)
-            if (row->values[cols[i]].type == MIG_VAL_NULL) {
+        int cols[MAX_KEYS];
+        for (;;) {
+            const mig_row *row = NULL;
+            if (mig_db_fetch(cur, bf->db, ctx, &row) != 0) {
                 mig_db_cursor_close(bf->db, cur);
-                return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
-                                bf->keys[i]);
+                return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
             }
-        copy_row_key(L, bf, row, cols, &bf->hi);
-        if (bf->each) {
+            if (row == NULL)
+                break;
+            if (n == 0) {
+                for (int i = 0; i < bf->nkeys; i++) {
+                    cols[i] = column_of(row, bf->keys[i]);
+                    if (cols[i] < 0) {
+                        mig_db_cursor_close(bf->db, cur);
+                        return bf_raise(L, bf, "table %s has no key column %s", bf->table, bf->keys[i]);
+                    }
+                }
+                if (bf->last.n == 0)
+                    copy_row_key(L, bf, row, cols, &bf->first);
+            }
+            for (int i = 0; i < bf->nkeys; i++)
+                if (row->values[cols[i]].type == MIG_VAL_NULL) {
+                    mig_db_cursor_close(bf->db, cur);
+                    return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
+                                    bf->keys[i]);
+                }
+            copy_row_key(L, bf, row, cols, &bf->hi);
             mig_lua_db_push_row(L, row);
             lua_rawseti(L, rows_idx, (lua_Integer)(n + 1));
+            n++;
         }
-        n++;
-    }
-    mig_db_cursor_close(bf->db, cur);
-    if (n == 0) {
-        if (bf->each)
+        mig_db_cursor_close(bf->db, cur);
+        if (n == 0) {
             lua_pop(L, 1);
-        return 1; /* the caller marks it finished in this transaction */
+            return 1; /* the caller marks it finished in this transaction */
+        }
     }
     if (bf->last.n == 0)
         below(L, bf, &bf->first, &bf->lo);
@@ -1375,6 +1476,7 @@ int mig_lua_backfill(lua_State *L)
     mig_buf_init(&bf->enc_hi);
     mig_buf_init(&bf->shown);
     mig_buf_init(&bf->tmp);
+    mig_buf_init(&bf->tmp2);
     read_options(L, bf);
     if (mig_strvec_contains(&lua->bf_names, bf->name))
         return luaL_error(L, "db:backfill: a second backfill named %s in this revision: give each its own name=",
