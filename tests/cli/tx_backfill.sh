@@ -218,6 +218,14 @@ write_bf "$SQLO, bacth = 5"
 run upgrade head
 expect_err "unknown option bacth"
 
+# ---- where: only matching rows count into batches; the last batch is short
+setup where 'where = "id % 3 = 0", batch = 70, sql = "UPDATE items SET n = n + 1 WHERE id > ? AND id <= ? AND id % 3 = 0"'
+run upgrade head
+expect_rc 0 "where"
+expect_eq "$(sql "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')" 666 "where: the matching rows, once"
+expect_eq "$(sql "SELECT count(*) FROM items WHERE n <> 0 AND id % 3 <> 0" | tr -d '\r')" 0 "where: no other row"
+expect_eq "$(sql "SELECT rows_done, batches FROM mig_backfill" | tr -d '\r' | tr '\t' ' ')" "666 10" "where: rows and batches counted"
+
 # ---- a composite key with text, each, batch_time, max_rate
 rm -rf migrations mig.ini
 new_db composite
