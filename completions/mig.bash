@@ -102,6 +102,13 @@ _mig()
     case $cmd in
         upgrade | downgrade | stamp | show | merge | test | lint)
             COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur")) ;;
+        backfill)
+            # status | reset REV
+            if [[ ${words[cword - 1]} == reset ]]; then
+                COMPREPLY=($(compgen -W "$(_mig_revisions)" -- "$cur"))
+            elif [[ ${words[cword - 1]} == backfill ]]; then
+                COMPREPLY=($(compgen -W "status reset" -- "$cur"))
+            fi ;;
         init)
             COMPREPLY=($(compgen -d -- "$cur")); compopt -o filenames 2>/dev/null ;;
         help)

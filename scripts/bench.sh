@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh deps                 install hyperfine and time (as root)
 #   scripts/bench.sh BUILD [WORKLOADS]    run; WORKLOADS is a comma list of
-#                                         W1 W2 W3 W4 W5 W6 W7 L1 SCALE T1 T2, or all
+#                                         W1 W2 W3 W4 W5 W6 W7 L1 W8 SCALE T1 T2, or all
 #
 # Every workload is generated here, deterministically, as migration i =
 # CREATE TABLE t_i (id, name, created_at); CREATE INDEX ix_t_i_name; INSERT
@@ -25,6 +25,7 @@
 #   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
 #   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
 #   T1_N=350       revisions of the mig test row; T2_TABLES=100  tables of the snapshot row
+#   W8_SQLITE_ROWS=10000000  W8_ROWS=1000000 (PostgreSQL, MariaDB)  W8_BATCH=1000
 #   CALLGRIND=1    also count instructions (valgrind), where a probe took
 #                  under CALLGRIND_MAX_S=3 seconds
 #   OUT=DIR        where logs, JSON and summary.md go (default BUILD/bench/<time>)
@@ -72,6 +73,7 @@ summary() {
             else if (id == "W3") { rt = 1.30; mt = 16 }
             else if (id == "W3-heads") { rt = 1.5 }
             else if (id ~ /^W7/) { rt = 3; mt = 32 }
+            else if (id ~ /^W8/) { rt = 1.5; mt = 32 }
             else if (id ~ /^W4-/ && lab == "mig-j1") { rt = 1.0 }
             else if (id ~ /^W4-/ && lab == "mig-j2") { rt = 0.6 }
             else if (id == "T1") { at = 60 }
@@ -110,7 +112,7 @@ fi
 [ $# -ge 1 ] || die "usage: $0 deps | $0 BUILD [W1,W2,...|all]"
 BUILD=$(cd "$1" && pwd) || die "no build folder $1"
 WLS=${2:-all}
-[ "$WLS" = all ] && WLS=W1,W3,W6,L1,W2,W4,W5,W7,SCALE,T1,T2
+[ "$WLS" = all ] && WLS=W1,W3,W6,L1,W2,W4,W5,W7,W8,SCALE,T1,T2
 MIG=${MIG:-$BUILD/mig}
 [ -x "$MIG" ] || die "no mig binary at $MIG"
 RUNS=${RUNS:-5}
@@ -123,6 +125,9 @@ SCALE_NS=${SCALE_NS:-100 1000 10000}
 W7_ROWS=${W7_ROWS:-100000 1000000}
 T1_N=${T1_N:-350}
 T2_TABLES=${T2_TABLES:-100}
+W8_SQLITE_ROWS=${W8_SQLITE_ROWS:-10000000}
+W8_ROWS=${W8_ROWS:-1000000}
+W8_BATCH=${W8_BATCH:-1000}
 for c in hyperfine /usr/bin/time sqlite3 awk; do
     command -v "$c" >/dev/null || die "missing $c: run 'scripts/bench.sh deps' (make bench does)"
 done
@@ -483,6 +488,58 @@ EOF
         mig "$MIG -c $p/mig.ini upgrade head"
 }
 
+W8() {  # db:backfill: SQLite, PostgreSQL, MariaDB against the same batches from the client in a loop
+    W8_one sqlite "$W8_SQLITE_ROWS"
+    need_servers
+    W8_one pg "$W8_ROWS"
+    W8_one my "$W8_ROWS"
+}
+
+# W8_one DIALECT ROWS: the table filled by the database's client after a
+# first revision, then a Lua revision with db:backfill (batches of W8_BATCH
+# rows, each its own transaction with its checkpoint); raw is the
+# database's own client running the same batches, each in its own
+# transaction, from one script.
+W8_one() {
+    local d=$1 rows=$2 p=$WORK/W8-$1 v=$WORK/W8-$1/migrations/versions url client fill id count
+    id="W8-$d-$rows"
+    mkdir -p "$v"
+    case $d in
+    sqlite) url="sqlite://$p/db.sqlite"; client="sqlite3 $p/db.sqlite"; count="sqlite3 $p/db.sqlite"
+            fill="WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $rows) INSERT INTO items (id) SELECT i FROM c;" ;;
+    pg)     $PSQL -d postgres -c "DROP DATABASE IF EXISTS bench_w8" -c "CREATE DATABASE bench_w8" >/dev/null
+            url="postgresql://postgres@127.0.0.1:$PGPORT/bench_w8"; client="$PSQL -d bench_w8"; count="$PSQL -tA -d bench_w8"
+            fill="INSERT INTO items (id) SELECT generate_series(1, $rows);" ;;
+    my)     $MARIADB -e "DROP DATABASE IF EXISTS bench_w8; CREATE DATABASE bench_w8"
+            url="mysql://root@127.0.0.1:$MYPORT/bench_w8"; client="$MARIADB bench_w8"; count="$MARIADB -N bench_w8"
+            fill="SET SESSION max_recursive_iterations = $(( rows + 1 )); INSERT INTO items (id) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $rows) SELECT i FROM c;" ;;
+    esac
+    printf '[mig]\nscript_location = migrations\nurl = %s\n' "$url" > "$p/mig.ini"
+    printf '%s\n' "-- mig:revision 000000000001" "-- mig:message items" "-- mig:upgrade" \
+        "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);" \
+        "-- mig:downgrade" "DROP TABLE items;" > "$v/000000000001_items.sql"
+    printf '%s\n' "-- mig:revision 000000000002" "-- mig:down_revision 000000000001" \
+        "-- mig:message count every row" "-- mig:transaction false" "return {" \
+        "  upgrade = function(db, ctx)" \
+        "    db:backfill{ table = \"items\", batch = $W8_BATCH," \
+        "                 sql = \"UPDATE items SET n = n + 1 WHERE id > ? AND id <= ?\" }" \
+        "  end," "}" > "$v/000000000002_backfill.lua"
+    "$MIG" -q -c "$p/mig.ini" upgrade 000000000001 >"$OUT/$id.setup.log" 2>&1 || { echo "$id FAIL setup"; return 1; }
+    echo "$fill" | $client >>"$OUT/$id.setup.log" 2>&1 || { echo "$id FAIL fill"; return 1; }
+    awk -v n="$rows" -v b="$W8_BATCH" -v d="$d" 'BEGIN {
+        for (k = 0; k < n; k += b)
+            printf "%s;\nUPDATE items SET n = n + 1 WHERE id > %d AND id <= %d;\nCOMMIT;\n", (d == "my" ? "START TRANSACTION" : "BEGIN"), k, k + b
+    }' > "$p/raw.sql"
+    # back to "no row done, the backfill not started" before every command
+    printf '%s\n' "set -e" "echo 'UPDATE items SET n = 0;' | $client >/dev/null" \
+        "$MIG -q -c $p/mig.ini stamp 000000000001" "$MIG -q -c $p/mig.ini backfill reset 000000000002" > "$p/prep.sh"
+    CHECK="echo 'SELECT count(*) FROM items WHERE n = 1;' | $count"; EXPECT=$rows
+    DESC="db:backfill over $rows rows, batches of $W8_BATCH ($d)"; NREV=0
+    compare "$id" "bash $p/prep.sh" \
+        raw "$client < $p/raw.sql >/dev/null" \
+        mig "$MIG -q -c $p/mig.ini upgrade head"
+}
+
 SCALE() {  # W1 and W3 at several sizes: the cost per revision should stay flat
     local n
     for n in $SCALE_NS; do
@@ -546,7 +603,7 @@ run_all() {
     IFS=, read -r -a WL <<< "$WLS"
     for w in "${WL[@]}"; do
         case $w in
-            W1|W2|W3|W4|W5|W6|W7|L1|SCALE|T1|T2) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+            W1|W2|W3|W4|W5|W6|W7|W8|L1|SCALE|T1|T2) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
             *) die "unknown workload $w" ;;
         esac
     done

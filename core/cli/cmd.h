@@ -215,6 +215,7 @@ json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r);
 #define CLI_COMMAND(name) \
     int cmd_##name(cli *c); \
     extern const cli_spec cmd_##name##_spec
+CLI_COMMAND(backfill);
 CLI_COMMAND(branches);
 CLI_COMMAND(check);
 CLI_COMMAND(current);

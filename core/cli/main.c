@@ -83,6 +83,7 @@ static const cli_spec help_spec = { "[COMMAND]", 0, 1, help_opts, NULL };
 
 /* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
 static const cli_cmd commands[] = {
+    { "backfill",  cmd_backfill,  CMD_TENANTS, "show the checkpoints of db:backfill, or reset one (status | reset REV)", &cmd_backfill_spec },
     { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
     { "check",     cmd_check,     CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
     { "current",   cmd_current,   CMD_TENANTS, "show the database's current revision(s)", &cmd_current_spec },

@@ -273,12 +273,13 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
             free(v);
             return rc;
         }
-        if (v && strcasecmp(v, MIG_HISTORY_TABLE) == 0) {
+        if (v && (strcasecmp(v, MIG_HISTORY_TABLE) == 0 || strcasecmp(v, MIG_BACKFILL_TABLE) == 0)) {
             /* the history table is one per database: its name cannot hold the heads too */
             int line = 0;
             mig_config_raw(ctx->cfg, "mig", "version_table", &line);
-            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is the name of mig's history table",
-                          mig_config_path(ctx->cfg), line, v);
+            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s' is the name of mig's %s table",
+                          mig_config_path(ctx->cfg), line, v,
+                          strcasecmp(v, MIG_HISTORY_TABLE) == 0 ? "history" : "backfill checkpoint");
             mig_error_hint(ctx, "choose another name, e.g. mig_version");
             free(v);
             return rc;

@@ -625,7 +625,7 @@ int mig_autogen_load(mig_ctx *ctx, mig_session *s, int *configured, mig_schema *
         free(path);
         return rc;
     }
-    const char *skip[] = { s->st.version_name, s->st.history_name, NULL };
+    const char *skip[] = { s->st.version_name, s->st.history_name, MIG_BACKFILL_TABLE, NULL };
     rc = mig_schema_load(live, ctx, s->db, skip);
     if (rc == 0) {
         rc = mig_schema_load_ddl(target, ctx, s->db, ddl, len, skip);
@@ -688,7 +688,7 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, c
             mig_error_hint(ctx, "add to mig.ini:  [autogenerate]  target = schema.sql  (plain DDL)");
         }
     } else {
-        const char *skip[] = { s.st.version_name, s.st.history_name, NULL };
+        const char *skip[] = { s.st.version_name, s.st.history_name, MIG_BACKFILL_TABLE, NULL };
         rc = mig_schema_load(&target, ctx, s.db, skip);
         if (rc == 0 && mig_schema_new(&empty) != 0)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");

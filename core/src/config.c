@@ -75,6 +75,7 @@ static const char *const keys_lua[] = { "sandbox", NULL };
 static const char *const keys_lint[] = {
     "disable", "error", "warning", "min_rows", "postgres_version", "sqlite_version", NULL,
 };
+static const char *const keys_backfill[] = { "replicas", NULL };
 
 static const struct known_section {
     const char        *name;
@@ -87,6 +88,7 @@ static const struct known_section {
     { "autogenerate", keys_autogenerate },
     { "lua", keys_lua },
     { "lint", keys_lint },
+    { "backfill", keys_backfill },
 };
 #define NKNOWN (sizeof known_sections / sizeof known_sections[0])
 
@@ -195,7 +197,7 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
         return mig_fail_at(ctx, MIG_ECONFIG, file, line,
                        "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
     mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
-    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua], [lint]");
+    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua], [lint], [backfill]");
     return MIG_ECONFIG;
 }
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backfill.h"
 #include "ctx.h"
 #include "drv.h"
 #include "error.h"
@@ -169,7 +170,11 @@ static void push_row(lua_State *L, const mig_row *row)
  */
 static int raise_db(lua_State *L, mig_lua_db *db, const char *what, const char *sql)
 {
-    mig_lua *lua = db->lua;
+    return mig_lua_db_raise(L, db->lua, what, sql);
+}
+
+int mig_lua_db_raise(lua_State *L, mig_lua *lua, const char *what, const char *sql)
+{
     const mig_error *e = mig_last_error(lua->ctx);
     mig_buf_clear(&lua->db_msg);
     mig_buf_puts(&lua->db_msg, e->message);
@@ -178,6 +183,20 @@ static int raise_db(lua_State *L, mig_lua_db *db, const char *what, const char *
     if (e->detail && *e->detail)
         mig_buf_printf(&lua->db_detail, "\n%s", e->detail);
     return luaL_error(L, "db:%s: %s", what, e->message);
+}
+
+void mig_lua_db_push_row(lua_State *L, const mig_row *row)
+{
+    push_row(L, row);
+}
+
+mig_db *mig_lua_db_check(lua_State *L, int idx, mig_lua **lua)
+{
+    mig_lua_db *db = luaL_checkudata(L, idx, DB_MT);
+    if (db->conn == NULL)
+        luaL_error(L, "db used after its migration finished");
+    *lua = db->lua;
+    return db->conn;
 }
 
 /* ---- cursors ---- */
@@ -382,6 +401,7 @@ void mig_lua_db_open(lua_State *L)
         { "query", db_query },
         { "rows", db_rows },
         { "quote_ident", db_quote_ident },
+        { "backfill", mig_lua_backfill },
         { NULL, NULL },
     };
     luaL_newmetatable(L, DB_MT);

@@ -13,6 +13,8 @@
 
 #include <lua.h>
 
+#include "drv.h"
+
 typedef struct mig_lua mig_lua;
 typedef struct mig_lua_db mig_lua_db;
 
@@ -25,6 +27,21 @@ void mig_lua_db_open(lua_State *L);
  * raises "no database in this context" when lua->db is NULL.
  */
 mig_lua_db *mig_lua_db_push(mig_lua *lua);
+
+/*
+ * The connection of the handle at idx, raising when it is not one or its
+ * call has ended; *lua receives the state it belongs to.
+ */
+mig_db *mig_lua_db_check(lua_State *L, int idx, mig_lua **lua);
+
+/*
+ * Raise the context's last database error into Lua as "db:WHAT: message",
+ * keeping the statement and the server's detail for the report.
+ */
+int mig_lua_db_raise(lua_State *L, mig_lua *lua, const char *what, const char *sql);
+
+/* Push a fetched row as a table keyed by column name. Raises on memory errors. */
+void mig_lua_db_push_row(lua_State *L, const mig_row *row);
 
 /* Close the handle's open cursors; later use raises. Never raises. */
 void mig_lua_db_invalidate(mig_lua_db *db);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backfill.h"
 #include "config.h"
 #include "ctx.h"
 #include "error.h"
@@ -27,6 +28,7 @@
 
 #define REG_REVISIONS "mig.revisions"
 #define REG_TRACEBACK "mig.traceback"
+#define REG_CHECKSUMS "mig.checksums"
 
 /* ---- the message handler ---- */
 
@@ -707,6 +709,8 @@ void mig_lua_free(mig_lua *lua)
     mig_buf_release(&lua->db_msg);
     mig_buf_release(&lua->db_detail);
     mig_strvec_release(&lua->hook_paths);
+    mig_strvec_release(&lua->bf_names);
+    free(lua->bf_unfinished);
     free(lua->tenant);
     free(lua);
 }
@@ -741,6 +745,15 @@ static int load_revision(lua_State *L)
     lua_getfield(L, LUA_REGISTRYINDEX, REG_REVISIONS);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, c->rev->id);
+    /* db:backfill keeps it with its checkpoint: an edited file must not resume */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REG_CHECKSUMS) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, REG_CHECKSUMS);
+    }
+    lua_pushstring(L, c->body->checksum);
+    lua_setfield(L, -2, c->rev->id);
     return 0;
 }
 
@@ -765,9 +778,32 @@ static int run_revision(lua_State *L)
         return luaL_error(L, "revision %s was not loaded", c->rev->id);
     if (lua_getfield(L, -1, fname) != LUA_TFUNCTION)
         return luaL_error(L, "revision %s has no %s function", c->rev->id, fname);
-    mig_lua_db_push(c->lua);
-    mig_lua_push_ctx(c->lua, c->rev, fname);
+    mig_lua *lua = c->lua;
+    lua->rev = c->rev;
+    lua->rev_upgrade = c->upgrade;
+    lua->rev_checksum[0] = '\0';
+    int top = lua_gettop(L);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, REG_CHECKSUMS) == LUA_TTABLE &&
+        lua_getfield(L, -1, c->rev->id) == LUA_TSTRING)
+        snprintf(lua->rev_checksum, sizeof lua->rev_checksum, "%s", lua_tostring(L, -1));
+    lua_settop(L, top);
+    mig_strvec_release(&lua->bf_names);
+    free(lua->bf_unfinished);
+    lua->bf_unfinished = NULL;
+    mig_lua_db_push(lua);
+    mig_lua_push_ctx(lua, c->rev, fname);
     lua_call(L, 2, 0);
+    lua->rev = NULL;
+    if (!c->rev->transactional && lua->db &&
+        mig_backfill_forget(lua->ctx, lua->db, c->rev->id, c->upgrade ? "downgrade" : "upgrade") != 0)
+        return mig_lua_db_raise(L, lua, "backfill", "(forgetting the checkpoints of the other direction)");
+    /*
+     * A backfill that stopped (an error, Ctrl-C) and whose error the
+     * revision caught itself must not let the revision count as applied.
+     */
+    if (lua->bf_unfinished)
+        return luaL_error(L, "db:backfill %s stopped before it finished; run mig upgrade again to continue",
+                          lua->bf_unfinished);
     return 0;
 }
 
@@ -776,5 +812,7 @@ int mig_lua_revision_run(mig_lua *lua, const mig_rev *rev, int upgrade)
     rev_call c = { lua, rev, NULL, upgrade, 0 };
     char what[128];
     snprintf(what, sizeof what, "revision %s", rev->id);
-    return mig_lua_protected(lua, run_revision, &c, MIG_EFAIL, what, rev->path);
+    int rc = mig_lua_protected(lua, run_revision, &c, MIG_EFAIL, what, rev->path);
+    lua->rev = NULL;
+    return rc;
 }

@@ -40,6 +40,12 @@ typedef struct mig_lua {
     int         err_line;
     /* The last database error raised into Lua, to keep its detail. */
     mig_buf     db_msg, db_detail;
+    /* The Lua revision running now (NULL in hooks), for db:backfill. */
+    const mig_rev *rev;
+    int         rev_upgrade;
+    char        rev_checksum[65];
+    mig_strvec  bf_names;      /* backfills the running revision call started */
+    char       *bf_unfinished; /* set when one of them stopped before its end */
 } mig_lua;
 
 /*

@@ -16,6 +16,8 @@ typedef struct mig_ctx mig_ctx;
 
 /* One per database (per schema for schema tenants), whatever the version table. */
 #define MIG_HISTORY_TABLE "mig_history"
+/* The checkpoints of db:backfill (backfill.c), beside them. */
+#define MIG_BACKFILL_TABLE "mig_backfill"
 
 typedef struct mig_state {
     const mig_dialect *dialect;

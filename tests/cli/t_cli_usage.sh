@@ -4,7 +4,7 @@
 # after the command name, and `mig drivers`. Runs the built binary on SQLite.
 . "$(dirname "$0")/lib.sh"
 
-COMMANDS="branches check current downgrade drivers heads help history init merge revision show stamp tenants test upgrade"
+COMMANDS="backfill branches check current downgrade drivers heads help history init merge revision show stamp tenants test upgrade"
 
 # one_line_only: stderr is exactly one line
 one_line_only() {

@@ -117,6 +117,38 @@ run --json lint --format yaml
 expect_rc 2 "lint bad format"; expect_json "lint bad format"
 run --json check --lint
 expect_rc 0 "check --lint"; expect_json "check --lint"
+# backfill status and reset: with no checkpoints, then with one
+run --json backfill status
+expect_rc 0 "backfill status, none"; expect_json "backfill status, none"
+expect_eq "$(jget 'd["backfills"]')" '[]' "backfill status, none: empty"
+cat > $V/bf00000000b1_fill.lua <<'LUA'
+-- mig:revision bf00000000b1
+-- mig:down_revision bbbbbbbbbbb2
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:backfill{ table = "one", sql = "UPDATE one SET id = id WHERE id > ? AND id <= ?" }
+  end,
+  downgrade = function(db, ctx) end,
+}
+LUA
+sql "INSERT INTO one (id) VALUES (1), (2), (3)" >/dev/null
+run --json upgrade bf00000000b1
+expect_rc 0 "backfill upgrade"; expect_json "backfill upgrade"
+run --json backfill status
+expect_rc 0 "backfill status"; expect_json "backfill status"
+expect_eq "$(jget '[(b["name"], b["state"], b["rows_done"], b["rows_total"]) for b in d["backfills"]]')" \
+    '[["one", "finished", 3, 3]]' "backfill status row"
+run --json backfill status extra
+expect_rc 2 "backfill status extra"; expect_json "backfill status extra"
+run --json backfill frobnicate
+expect_rc 2 "backfill unknown action"; expect_json "backfill unknown action"
+run --json backfill reset bf00000000b1
+expect_rc 0 "backfill reset"; expect_json "backfill reset"
+expect_eq "$(jget 'd["removed"]')" 1 "backfill reset removed"
+run --json downgrade bbbbbbbbbbb2
+expect_rc 0 "backfill downgrade"; expect_json "backfill downgrade"
+rm $V/bf00000000b1_fill.lua
 
 # a failing revision: the database's error, with the file and line
 write_rev $V ddddddddddd4 bbbbbbbbbbb2 "breaks" "INSERT INTO no_such_table VALUES (1);" ""

@@ -497,6 +497,31 @@ typedef struct mig_tenant_status {
 typedef void (*mig_tenant_status_fn)(void *payload, const mig_tenant_status *s);
 int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
 
+/* ---- backfills: the checkpoints of db:backfill (mig_backfill) ---- */
+
+typedef struct mig_backfill_info {
+    const char *tenant;     /* NULL without tenants */
+    const char *name;
+    const char *revision;
+    const char *direction;  /* upgrade, downgrade */
+    const char *state;      /* running, paused, finished */
+    const char *position;   /* the last key done, as shown ("id 4,812,000"); "" before the first batch */
+    int64_t     rows_done;
+    int64_t     rows_total; /* an estimate while it runs; -1 when unknown */
+    int64_t     batches;
+    double      rate;       /* rows per second over the time it ran; 0 when unknown */
+    const char *started_at; /* UTC */
+    const char *updated_at;
+} mig_backfill_info;
+typedef void (*mig_backfill_fn)(void *payload, const mig_backfill_info *b);
+/* Every checkpoint of this project's version table (per tenant with tenants), oldest first. */
+int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload);
+/*
+ * Forget the checkpoints of revision (an id or a unique prefix), so its
+ * backfills start over; *removed (may be NULL) counts the rows removed.
+ */
+int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *removed);
+
 /* ---- drivers ---- */
 
 typedef struct mig_driver_info {
