@@ -112,12 +112,15 @@ for f in 'libmig\.so ->' 'pkgconfig/mig\.pc$' 'include/mig/mig\.h$' 'cmake/mig/m
 done
 depends libmig-dev | grep -q "libmig0 (= $version)" && pass || fail "libmig-dev does not depend on libmig0: $(depends libmig-dev)"
 if depends libmig0 | grep -Eq 'libpq|libsqlite3|libmariadb'; then fail "libmig0 depends on a driver's library: $(depends libmig0)"; else pass; fi
+dpkg-deb -I "$(deb libmig0)" postinst 2>/dev/null | grep -q ldconfig && pass || fail "libmig0 does not run ldconfig"
 if dpkg-deb -f "$(deb mig)" Depends | grep -q libmig0; then fail "mig depends on libmig0 (it links libmig statically)"; else pass; fi
 
 # ---- install mig, sqlite and (without MariaDB's) postgres driver ----
 installed=()
 remove_all() {
-    [ ${#installed[@]} -gt 0 ] && dpkg_wait -r "${installed[@]}" >>"$work/dpkg.log" 2>&1
+    # purge: libmig0's ldconfig postrm would otherwise keep it listed
+    # (config-files), and the next run would refuse to start
+    [ ${#installed[@]} -gt 0 ] && dpkg_wait -P "${installed[@]}" >>"$work/dpkg.log" 2>&1
     [ -d "$src.away" ] && mv "$src.away" "$src"
     [ -d "$work/build.away" ] && mv "$work/build.away" "$work/build"
     installed=()
