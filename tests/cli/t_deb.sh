@@ -5,8 +5,8 @@
 # and two drivers (and libmig0, libmig-dev, mig-dev) into this machine with
 # dpkg -i, and with the source copy moved away run mig --version, mig
 # drivers and the demo from the installed paths alone, and build and run
-# examples/embed.c against the packaged libmig. Everything installed is removed again (dpkg -r), whatever
-# happens.
+# examples/embed.c against the packaged libmig. Everything installed is
+# removed again (dpkg -P), whatever happens.
 #
 # It changes the machine, so it runs only as the CTest test `package_deb`
 # (cmake/Packaging.cmake: RUN_SERIAL, MIG_TEST_DEB=1), as root, and never
