@@ -11,8 +11,11 @@
 #   share/bash-completion/completions/mig    component mig
 #   share/zsh/.../_mig                       component mig
 #   share/doc/mig/                           component mig
-#   include/mig/*.h                          component dev (core/CMakeLists.txt)
+#   include/mig/{driver,secret}.h            component dev (core/CMakeLists.txt)
 #   lib/cmake/mig/, lib/pkgconfig/mig-driver.pc   component dev
+#   lib/libmig.so.0*                         component libmig (core/CMakeLists.txt)
+#   include/mig/mig.h, lib/libmig.so,
+#   lib/pkgconfig/mig.pc, lib/cmake/mig/migLibTargets.cmake   component libmig_dev
 #
 # An installed mig finds drivers, hooks and templates at the paths compiled
 # into it from CMAKE_INSTALL_PREFIX (MIG_INSTALL_DRIVER_DIR and
@@ -70,6 +73,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
 set(MIG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/mig)
 set(MIG_DRIVER_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/mig/drivers)
 install(EXPORT migTargets NAMESPACE mig:: DESTINATION ${MIG_CMAKE_DIR} COMPONENT dev)
+# mig::mig lives in its own file, in libmig-dev: migConfig.cmake includes it
+# when it is there, so the driver SDK works without the library.
+install(EXPORT migLibTargets NAMESPACE mig:: DESTINATION ${MIG_CMAKE_DIR} COMPONENT libmig_dev)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/migConfig.cmake.in
   ${PROJECT_BINARY_DIR}/migConfig.cmake
   INSTALL_DESTINATION ${MIG_CMAKE_DIR}
@@ -86,6 +92,9 @@ string(REGEX REPLACE "/$" "" MIG_PC_TO_PREFIX "${MIG_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/mig-driver.pc.in ${PROJECT_BINARY_DIR}/mig-driver.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/mig-driver.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/mig.pc.in ${PROJECT_BINARY_DIR}/mig.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/mig.pc
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT libmig_dev)
 
 # ---- Debian packages (cpack -G DEB) ----
 # One package per component: mig, mig-dev, and mig-driver-<name> per driver,
@@ -125,7 +134,29 @@ set(CPACK_COMPONENT_DEV_DESCRIPTION
 set(CPACK_COMPONENT_DEV_DEPENDS mig)
 set(CPACK_DEBIAN_DEV_PACKAGE_SHLIBDEPS OFF)
 
-set(CPACK_COMPONENTS_ALL mig dev)
+# libmig for applications that embed it (docs/embedding.md): the shared
+# library in libmig0 (named by its SONAME, with a shlibs file), the header,
+# link, pkg-config file and mig::mig in libmig-dev. The mig command links
+# libmig statically and needs neither.
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_LIBMIG_PACKAGE_NAME libmig0)
+set(CPACK_DEBIAN_LIBMIG_PACKAGE_SECTION libs)
+set(CPACK_COMPONENT_LIBMIG_DESCRIPTION
+  "database schema migrations as a library (libmig)\n"
+  "The library behind the mig command, for an application that migrates\n"
+  "its own database at start-up. Database drivers come in the\n"
+  "mig-driver-* packages.")
+set(CPACK_DEBIAN_LIBMIG_PACKAGE_RECOMMENDS "mig-driver-sqlite")
+set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_NAME libmig-dev)
+set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_SECTION libdevel)
+set(CPACK_COMPONENT_LIBMIG_DEV_DESCRIPTION
+  "database schema migrations as a library (development files)\n"
+  "mig/mig.h, the libmig.so link, a pkg-config file (mig) and the CMake\n"
+  "target mig::mig (find_package(mig), from mig-dev).")
+set(CPACK_COMPONENT_LIBMIG_DEV_DEPENDS libmig dev)
+set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_SHLIBDEPS OFF)
+
+set(CPACK_COMPONENTS_ALL mig dev libmig libmig_dev)
 foreach(drv sqlite postgres mysql)
   if(TARGET mig_driver_${drv})
     string(TOUPPER ${drv} DRV)

@@ -2,10 +2,11 @@
 # The Debian packages: build them the way a distribution would (a copy of
 # the source configured with -DCMAKE_INSTALL_PREFIX=/usr, then cpack), check
 # each driver package depends on its own client library only, install mig
-# and two drivers into this machine with dpkg -i, and with the source copy
-# moved away run mig --version, mig drivers and the demo from the installed
-# paths alone. Everything installed is removed again (dpkg -r), whatever
-# happens.
+# and two drivers (and libmig0, libmig-dev, mig-dev) into this machine with
+# dpkg -i, and with the source copy moved away run mig --version, mig
+# drivers and the demo from the installed paths alone, and build and run
+# examples/embed.c against the packaged libmig. Everything installed is
+# removed again (dpkg -P), whatever happens.
 #
 # It changes the machine, so it runs only as the CTest test `package_deb`
 # (cmake/Packaging.cmake: RUN_SERIAL, MIG_TEST_DEB=1), as root, and never
@@ -28,7 +29,7 @@ if ! flock -w 1200 9; then
     echo "another run of this test held the machine-wide lock for 20 minutes: skipped"
     exit 77
 fi
-for p in mig mig-dev mig-driver-sqlite mig-driver-postgres mig-driver-mysql; do
+for p in mig mig-dev libmig0 libmig-dev mig-driver-sqlite mig-driver-postgres mig-driver-mysql; do
     if dpkg -s "$p" >/dev/null 2>&1; then
         echo "package $p is already installed here: not touching it, skipped"
         exit 77
@@ -68,7 +69,7 @@ fi
 
 deb() { ls "$work"/packages/"$1"_*.deb 2>/dev/null | head -1; }
 depends() { dpkg-deb -f "$(deb "$1")" Depends; }
-for p in mig mig-dev mig-driver-sqlite; do
+for p in mig mig-dev libmig0 libmig-dev mig-driver-sqlite; do
     [ -n "$(deb "$p")" ] && pass || fail "cpack made no $p package: $(ls "$work/packages")"
 done
 drivers=(sqlite)
@@ -100,17 +101,32 @@ for f in ./usr/bin/mig ./usr/share/man/man1/mig.1 ./usr/share/mig/templates/temp
          ./usr/share/mig/schema/upgrade.json ./usr/share/mig/schema/mig.json; do
     if grep -q " $f\$" "$T_TMP/mig.contents"; then pass; else fail "package mig lacks $f"; fi
 done
+# libmig: the library under its SONAME in libmig0, the rest in libmig-dev
+dpkg-deb -c "$(deb libmig0)" >"$T_TMP/libmig0.contents"
+dpkg-deb -c "$(deb libmig-dev)" >"$T_TMP/libmig-dev.contents"
+grep -Eq ' ./usr/lib/([^/]+/)?libmig\.so\.0 ' "$T_TMP/libmig0.contents" && pass ||
+    fail "libmig0 lacks libmig.so.0: $(cat "$T_TMP/libmig0.contents")"
+if grep -Eq 'libmig\.so$|include/' "$T_TMP/libmig0.contents"; then fail "libmig0 holds development files"; else pass; fi
+for f in 'libmig\.so ->' 'pkgconfig/mig\.pc$' 'include/mig/mig\.h$' 'cmake/mig/migLibTargets\.cmake$'; do
+    grep -Eq "$f" "$T_TMP/libmig-dev.contents" && pass || fail "libmig-dev lacks $f"
+done
+depends libmig-dev | grep -q "libmig0 (= $version)" && pass || fail "libmig-dev does not depend on libmig0: $(depends libmig-dev)"
+if depends libmig0 | grep -Eq 'libpq|libsqlite3|libmariadb'; then fail "libmig0 depends on a driver's library: $(depends libmig0)"; else pass; fi
+dpkg-deb -I "$(deb libmig0)" postinst 2>/dev/null | grep -q ldconfig && pass || fail "libmig0 does not run ldconfig"
+if dpkg-deb -f "$(deb mig)" Depends | grep -q libmig0; then fail "mig depends on libmig0 (it links libmig statically)"; else pass; fi
 
 # ---- install mig, sqlite and (without MariaDB's) postgres driver ----
 installed=()
 remove_all() {
-    [ ${#installed[@]} -gt 0 ] && dpkg_wait -r "${installed[@]}" >>"$work/dpkg.log" 2>&1
+    # purge: libmig0's ldconfig postrm would otherwise keep it listed
+    # (config-files), and the next run would refuse to start
+    [ ${#installed[@]} -gt 0 ] && dpkg_wait -P "${installed[@]}" >>"$work/dpkg.log" 2>&1
     [ -d "$src.away" ] && mv "$src.away" "$src"
     [ -d "$work/build.away" ] && mv "$work/build.away" "$work/build"
     installed=()
 }
 T_CLEANUP+=("remove_all")
-want=(mig mig-driver-sqlite)
+want=(mig mig-driver-sqlite mig-dev libmig0 libmig-dev)
 [ -n "$(deb mig-driver-postgres)" ] && want+=(mig-driver-postgres)
 files=()
 for p in "${want[@]}"; do files+=("$(deb "$p")"); done
@@ -163,12 +179,27 @@ if [ -f /usr/share/mig/hooks/sqlformat.lua ]; then
 fi
 cd "$T_TMP"
 
+# an application built against the packaged libmig, with pkg-config and
+# with find_package(mig) mig::mig, runs the demo project
+cp -r /usr/share/mig/example "$T_TMP/embed-demo"
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags mig) -o "$T_TMP/embed-pc" \
+        "$src.away/examples/embed.c" $(pkg-config --libs mig) 2>"$T_TMP/embed-pc.log"; then pass
+else fail "examples/embed.c does not build with the packaged pkg-config mig: $(cat "$T_TMP/embed-pc.log")"; fi
+(cd "$T_TMP/embed-demo" && "$T_TMP/embed-pc" mig.ini) >"$T_TMP/embed-run.log" 2>&1
+expect_eq "$?" 0 "embed example on the packaged libmig"
+ldd "$T_TMP/embed-pc" | grep -Eq 'libmig\.so\.0 => (/usr)?/lib/' && pass || fail "the example does not load /usr/lib/.../libmig.so.0: $(ldd "$T_TMP/embed-pc")"
+if cmake -S "$src.away/tests/embed" -B "$T_TMP/embed-build" >"$T_TMP/embed-cmake.log" 2>&1 &&
+   cmake --build "$T_TMP/embed-build" >>"$T_TMP/embed-cmake.log" 2>&1; then pass
+else fail "tests/embed does not build with the packaged find_package(mig): $(tail -20 "$T_TMP/embed-cmake.log")"; fi
+
 # ---- remove: nothing left behind ----
 remove_all
-for f in /usr/bin/mig /usr/share/mig /usr/share/man/man1/mig.1; do
+for f in /usr/bin/mig /usr/share/mig /usr/share/man/man1/mig.1 /usr/include/mig; do
     if [ -e "$f" ]; then fail "$f is still there after dpkg -r"; else pass; fi
 done
 if ls /usr/lib/*/mig /usr/lib/mig 2>/dev/null | grep -q .; then fail "driver folder left after dpkg -r"; else pass; fi
+if ls /usr/lib/*/libmig.so* /usr/lib/libmig.so* 2>/dev/null | grep -q .; then fail "libmig left after dpkg -r"; else pass; fi
 
 echo "$T_COUNT checks, $T_FAILS failures"
 [ "$T_FAILS" = 0 ]

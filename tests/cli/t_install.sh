@@ -3,7 +3,10 @@
 # finds its drivers, templates and man page with no environment variable;
 # the uninstalled build does too; and a driver built out of tree against the
 # installed SDK (tests/sdk: once with find_package(mig), once with
-# pkg-config) is loaded by `mig drivers` and used by `mig --sql`.
+# pkg-config) is loaded by `mig drivers` and used by `mig --sql`; and the
+# embedding example built against the installed libmig (tests/embed with
+# find_package(mig) and mig::mig, then with pkg-config mig) migrates a
+# database through the installed libmig.so.
 . "$(dirname "$0")/lib.sh"
 unset MIG_DRIVER_PATH DATABASE_URL
 
@@ -36,6 +39,8 @@ want=(
     "$libdir/cmake/mig/migConfig.cmake" "$libdir/cmake/mig/migConfigVersion.cmake"
     "$libdir/cmake/mig/migTargets.cmake"
     "$libdir/pkgconfig/mig-driver.pc"
+    "$libdir/libmig.so" "$libdir/libmig.so.0" "$libdir/pkgconfig/mig.pc"
+    "$libdir/cmake/mig/migLibTargets.cmake"
     "$mandir/man1/mig.1"
     "$datadir/bash-completion/completions/mig"
     "$datadir/zsh/site-functions/_mig"
@@ -56,7 +61,7 @@ imig=$prefix/bin/mig
 [ ! -e "$prefix/bin/mig-build-tree" ] && pass || fail "the build-tree marker was installed"
 # (a sanitizer build names its modules by their full path: it is never packaged)
 [ "$(cache MIG_SANITIZE)" = ON ] ||
-for f in "$imig" "$prefix/$libdir"/mig/drivers/*.so; do
+for f in "$imig" "$prefix/$libdir"/libmig.so.0 "$prefix/$libdir"/mig/drivers/*.so; do
     src_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_SRC" && pwd -P)" || true)
     build_hits=$(strings -a "$f" | grep -cF "$(cd "$MIG_BUILD" && pwd -P)" || true)
     expect_eq "$src_hits $build_hits" "0 0" "source/build paths in $(basename "$f")"
@@ -131,6 +136,45 @@ else fail "the out-of-tree driver does not build with pkg-config: $(cat "$T_TMP/
 rm -f "$sdkso"
 expect_eq "$(MIG_DRIVER_PATH=$T_TMP/pc drivers_found | grep '^nulldb ')" "nulldb 1 1.0.0 $T_TMP/pc/mig_driver_nulldb.so" \
     "mig drivers finds the pkg-config driver"
+
+# ---- an application embedding the installed libmig ----
+# runs examples/embed.c as built: it links the installed libmig.so.0 (not
+# the build tree's), and migrates a fresh SQLite project with it
+embed_run() {
+    local exe=$1 how=$2 dir
+    dir=$T_TMP/embedproj-$how
+    mkdir "$dir" && cp -r "$MIG_SRC/migrations" "$dir/"
+    printf '[mig]\nscript_location = migrations\nurl = sqlite:app.db\n' >"$dir/mig.ini"
+    local lib
+    lib=$(ldd "$exe" | awk '$1 == "libmig.so.0" {print $3}')
+    expect_eq "$(readlink -f "$lib")" "$(readlink -f "$prefix/$libdir/libmig.so.0")" "libmig the $how-built example loads"
+    # the test prefix is not the prefix compiled into libmig: say where its drivers are
+    (cd "$dir" && MIG_DRIVER_PATH=$prefix/$libdir/mig/drivers "$exe" mig.ini) >"$T_TMP/embed-$how.log" 2>&1
+    expect_eq "$?" 0 "the $how-built example exits 0"
+    grep -q "database is current (6 steps)" "$T_TMP/embed-$how.log" && pass ||
+        fail "the $how-built example did not migrate: $(cat "$T_TMP/embed-$how.log")"
+}
+if cmake -S "$MIG_SRC/tests/embed" -B "$T_TMP/embed-build" -DCMAKE_PREFIX_PATH="$prefix" \
+        -DCMAKE_BUILD_TYPE=Release >"$T_TMP/embed.log" 2>&1 &&
+   cmake --build "$T_TMP/embed-build" >>"$T_TMP/embed.log" 2>&1; then
+    pass
+    embed_run "$T_TMP/embed-build/embed" cmake
+else fail "the embedding example does not build with find_package(mig) mig::mig: $(tail -20 "$T_TMP/embed.log")"; fi
+if pkg-config --exists mig; then pass; else fail "pkg-config does not find mig"; fi
+expect_eq "$(pkg-config --modversion mig)" "$("$imig" --version | awk '{print $2}')" "pkg-config mig version"
+mkdir "$T_TMP/embed-pc"
+# shellcheck disable=SC2046
+if cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags mig) -o "$T_TMP/embed-pc/embed" \
+        "$MIG_SRC/examples/embed.c" $(pkg-config --libs mig) -Wl,-rpath,"$(pkg-config --variable=libdir mig)" \
+        2>"$T_TMP/embed-pc.log"; then
+    pass
+    embed_run "$T_TMP/embed-pc/embed" pkg-config
+else fail "the embedding example does not build with pkg-config mig: $(cat "$T_TMP/embed-pc.log")"; fi
+# the application needs no symbol of libmig beyond mig.h: nothing of the
+# internal modules is visible to it
+if nm -D --defined-only "$prefix/$libdir/libmig.so.0" | awk 'NF == 3 {print $3}' | grep -qv '^mig_'; then
+    fail "the installed libmig.so.0 exports more than mig_*: $(nm -D --defined-only "$prefix/$libdir/libmig.so.0" | grep -v ' mig_' | head -5)"
+else pass; fi
 
 echo "$T_COUNT checks, $T_FAILS failures"
 [ "$T_FAILS" = 0 ]

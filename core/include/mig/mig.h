@@ -29,6 +29,16 @@
 extern "C" {
 #endif
 
+/*
+ * Every function declared here is marked MIG_API: libmig.so is built with
+ * -fvisibility=hidden, so these are all it exports (tests/abi/exports.sh).
+ */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define MIG_API __attribute__((visibility("default")))
+#else
+#define MIG_API
+#endif
+
 #define MIG_VERSION_MAJOR 0
 #define MIG_VERSION_MINOR 1
 #define MIG_VERSION_PATCH 0
@@ -95,21 +105,21 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
  * say why; free it with mig_ctx_free(). The strings and arrays opts points
  * to are borrowed: they must outlive the context (argv does).
  */
-int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
-void mig_ctx_free(mig_ctx *ctx);
-const mig_error *mig_last_error(const mig_ctx *ctx);
-void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
+MIG_API int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
+MIG_API void mig_ctx_free(mig_ctx *ctx);
+MIG_API const mig_error *mig_last_error(const mig_ctx *ctx);
+MIG_API void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
 /* Exit status for a return code: 0, 1, 2, 3 or 4. */
-int  mig_exit_status(int rc);
-const char *mig_version(void);
-unsigned mig_driver_abi(void);
+MIG_API int  mig_exit_status(int rc);
+MIG_API const char *mig_version(void);
+MIG_API unsigned mig_driver_abi(void);
 /*
  * The candidate nearest to word when it is close enough to be a typo (one
  * edit for names of up to 4 characters, two for longer ones; case
  * ignored, a swap of neighbours counts one), else NULL. mig's own "did you
  * mean" for config keys, commands and options.
  */
-const char *mig_suggest(const char *word, const char *const *candidates, size_t n);
+MIG_API const char *mig_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* ---- revisions (read from headers only) ---- */
 
@@ -146,19 +156,19 @@ typedef struct mig_revision {
  * Every revision, newest first (reverse topological order, as `history`
  * prints it). Loads and validates the graph on first use.
  */
-int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
-int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
+MIG_API int mig_revisions(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
+MIG_API int mig_heads(mig_ctx *ctx, const mig_revision *const **out, size_t *n);
 /*
  * One revision by id, unique prefix, label or symbolic name (head, base).
  * It reads the body for has_downgrade into the same view the lists hold,
  * and leaves lists from mig_revisions and mig_heads valid.
  */
-int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out);
+MIG_API int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out);
 
 /* ---- the database ---- */
 
 /* Current heads in the version table (connects). */
-int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
+MIG_API int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
 
 /* Flags for mig_upgrade/mig_downgrade. */
 #define MIG_RUN_SQL    (1u << 0) /* print the SQL instead of running it (offline) */
@@ -187,7 +197,7 @@ typedef struct mig_step_report {
     const char *tenant;        /* the tenant whose section rendered it (MIG_RUN_SQL with tenants), else NULL */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
-void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
+MIG_API void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
 
 /*
  * Progress of the running step, as it happens: when it begins, when a Lua
@@ -213,7 +223,7 @@ typedef struct mig_progress {
     const char *tenant;     /* the tenant whose worker runs the step, else NULL */
 } mig_progress;
 typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
-void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
+MIG_API void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
 
 /*
  * Where the last mig_upgrade / mig_downgrade left the database, true also
@@ -237,14 +247,14 @@ typedef struct mig_run_result {
     const char *const *held_back;
     size_t      nheld_back;
 } mig_run_result;
-void mig_last_run(mig_ctx *ctx, mig_run_result *out);
+MIG_API void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 /* Where MIG_RUN_SQL output goes (default: stdout). */
 typedef void (*mig_sql_fn)(void *payload, const char *sql);
-void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
+MIG_API void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
 
-int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
-int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
-int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+MIG_API int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
+MIG_API int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
+MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
 
 /* ---- applied history (mig_history table) ---- */
 
@@ -261,17 +271,17 @@ typedef struct mig_history_row {
 
 /* The mig_history table, oldest first (connects). */
 typedef void (*mig_history_fn)(void *payload, const mig_history_row *row);
-int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload);
+MIG_API int mig_history_applied(mig_ctx *ctx, mig_history_fn fn, void *payload);
 
 /* Revisions not yet applied on the way to every head (connects). */
-int mig_pending(mig_ctx *ctx, size_t *n);
+MIG_API int mig_pending(mig_ctx *ctx, size_t *n);
 /*
  * The contract revisions (-- mig:phase contract) not applied given
  * current, the version table's rows as mig_current gives them (no
  * connection): what `upgrade --expand` holds back, parents first. The
  * list is borrowed until the next call on ctx.
  */
-int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurrent,
+MIG_API int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurrent,
                          const char *const **out, size_t *n);
 
 /* ---- check ---- */
@@ -290,10 +300,10 @@ typedef void (*mig_check_fn)(void *payload, const mig_check_problem *p);
  * file changed and no revision is part-way failed; else MIG_ECHECK after
  * reporting each problem through fn.
  */
-int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
+MIG_API int mig_check(mig_ctx *ctx, mig_check_fn fn, void *payload);
 /* As mig_check; with MIG_CHECK_STRICT a warning fails the check too. */
 #define MIG_CHECK_STRICT (1u << 0)
-int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload);
+MIG_API int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload);
 
 /* ---- test ---- */
 
@@ -346,7 +356,7 @@ typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
  * the configured one or not empty), MIG_EFAIL when the run could not go on
  * or was interrupted.
  */
-int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
+MIG_API int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
 
 /* ---- lint ---- */
 
@@ -362,7 +372,7 @@ typedef struct mig_lint_rule_info {
 } mig_lint_rule_info;
 typedef void (*mig_lint_rule_fn)(void *payload, const mig_lint_rule_info *r);
 /* Every rule of the configured driver's dialect and the dialect-free MIG rules. */
-int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload);
+MIG_API int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload);
 
 /* What mig lint --trace saw one statement do in the scratch database. */
 typedef struct mig_lint_evidence {
@@ -405,7 +415,7 @@ typedef void (*mig_lint_fn)(void *payload, const mig_lint_report *r);
  * report each finding through fn, oldest revision first. Returns 0, or
  * MIG_ECHECK when a finding is at error level.
  */
-int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload);
+MIG_API int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload);
 /*
  * mig lint --trace: as mig_lint, and the pending revisions run in a
  * scratch database (scratch_url, or NULL for a temporary one next to the
@@ -416,13 +426,13 @@ int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, vo
  * MIG_EUSAGE when the scratch database is the configured one or not empty;
  * MIG_EFAIL when a statement fails there.
  */
-int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
+MIG_API int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
                    mig_lint_fn fn, void *payload);
 
 /* ---- project files ---- */
 
 /* mig init: writes mig.ini (if absent), DIR/versions, templates. */
-int mig_init_project(mig_ctx *ctx, const char *dir);
+MIG_API int mig_init_project(mig_ctx *ctx, const char *dir);
 
 typedef struct mig_revision_opts {
     const char *message;
@@ -443,8 +453,8 @@ typedef struct mig_revision_opts {
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
-int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
-int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+MIG_API int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
+MIG_API int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
 
 /*
  * mig revision --autogenerate: compare the live database (which must have
@@ -455,7 +465,7 @@ int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out);
  * then `mig stamp head`). When there is nothing to write, returns 0 with
  * *path_out NULL and says so through the logger.
  */
-int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
+MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
 
 /* ---- tenants ---- */
 
@@ -482,10 +492,10 @@ typedef struct mig_tenant_report {
     size_t      ended;    /* tenants ended so far, this one included ("not started": those that ran) */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
-void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
+MIG_API void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
 
 /* Does this context run per tenant (--tenant / --all-tenants)? */
-int mig_has_tenants(const mig_ctx *ctx);
+MIG_API int mig_has_tenants(const mig_ctx *ctx);
 
 /* One tenant's state, for `mig current` and `mig tenants`. */
 typedef struct mig_tenant_status {
@@ -495,7 +505,7 @@ typedef struct mig_tenant_status {
     const char *error;          /* NULL, or why it could not be read */
 } mig_tenant_status;
 typedef void (*mig_tenant_status_fn)(void *payload, const mig_tenant_status *s);
-int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
+MIG_API int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
 
 /* ---- backfills: the checkpoints of db:backfill (mig_backfill) ---- */
 
@@ -515,12 +525,12 @@ typedef struct mig_backfill_info {
 } mig_backfill_info;
 typedef void (*mig_backfill_fn)(void *payload, const mig_backfill_info *b);
 /* Every checkpoint of this project's version table (per tenant with tenants), oldest first. */
-int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload);
+MIG_API int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload);
 /*
  * Forget the checkpoints of revision (an id or a unique prefix), so its
  * backfills start over; *removed (may be NULL) counts the rows removed.
  */
-int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *removed);
+MIG_API int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *removed);
 
 /* ---- drivers ---- */
 
@@ -534,7 +544,7 @@ typedef struct mig_driver_info {
 } mig_driver_info;
 typedef void (*mig_driver_fn)(void *payload, const mig_driver_info *info);
 /* Every mig_driver_<name>.so on the search path, usable or not. */
-int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload);
+MIG_API int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload);
 
 #ifdef __cplusplus
 }
