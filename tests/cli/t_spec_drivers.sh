@@ -67,6 +67,20 @@ if [ -n "$P" ] && [ -f "$P/mig_driver_abinext.so" ]; then
     expect_rc 2 "§9 a plugin without the entry symbol"
     expect_err "mig_driver_noentry\\.so"
 fi
+if [ -n "$P" ] && [ -f "$P/mig_driver_widget.so" ]; then
+    # a scheme no built-in takes goes to the plugin that declares it in url_schemes
+    run --driver-path "$P" --url "widgetdb:x" current
+    expect_err "^mig: widget: no database behind this test driver"
+    # two plugins claiming one scheme: an error naming both, nothing connected
+    run --driver-path "$P" --url "dupdb:x" current
+    expect_rc 2 "§9 a URL scheme claimed by two plugins"
+    expect_err "scheme 'dupdb' is claimed by two drivers: .*widget .*widgettoo |scheme 'dupdb' is claimed by two drivers: .*widgettoo .*widget "
+    expect_err "mig_driver_widget\\.so"
+    expect_err "mig_driver_widgettoo\\.so"
+    # built-in schemes never look at plugins, even one claiming them
+    run --driver-path "$P" --url "sqlite:///$T_TMP/w.db" current
+    expect_rc 0 "§9 a built-in scheme goes to the built-in driver"
+fi
 run --driver nosuch --url "nosuch:x" current
 expect_rc 2 "§9 an unknown driver"
 expect_err "nosuch"
