@@ -32,7 +32,7 @@ want=(
     "$libdir/mig/drivers/mig_driver_sqlite.so"
     "$datadir/mig/templates/template.sql" "$datadir/mig/templates/template.lua"
     "$datadir/mig/example/mig.ini"
-    include/mig/driver.h include/mig/mig.h include/mig/secret.h
+    include/mig/driver.h include/mig/driver_util.h include/mig/mig.h include/mig/secret.h
     "$libdir/cmake/mig/migConfig.cmake" "$libdir/cmake/mig/migConfigVersion.cmake"
     "$libdir/cmake/mig/migTargets.cmake"
     "$libdir/pkgconfig/mig-driver.pc"
@@ -115,8 +115,8 @@ printf '%s\n' '-- mig:revision a1' '-- mig:upgrade' 'CREATE TABLE t (id integer)
 run_i --driver nulldb --url nulldb:x --script-location "$T_TMP/nullproj" upgrade --sql head
 expect_rc 0 "upgrade --sql on nulldb"
 expect_out "CREATE TABLE t"
-run_i --url nulldb:x --script-location "$T_TMP/nullproj" upgrade head
-expect_rc 0 "upgrade head on nulldb"
+run_i --url nulldb:x --script-location "$T_TMP/nullproj" --no-lock upgrade head
+expect_rc 0 "upgrade head --no-lock on nulldb (a driver without a lock)"
 
 # ---- the SDK, with pkg-config ----
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig

@@ -19,6 +19,31 @@
  *
  * A driver knows only its database: no Lua, no revision files, no tenants
  * loop. Tenants reach it as "switch this connection to schema X".
+ *
+ * Threads: mig migrates tenants on worker threads (-j N), each with its own
+ * connections, so every slot that takes a mig_conn or mig_cursor may run
+ * at the same time as any slot on another connection, and connect may run
+ * on several threads at once. One connection (and its cursors) is used by
+ * one thread at a time, never concurrently, though not always the same
+ * thread: a driver needs no lock of its own around a connection, but
+ * must keep process-wide state (a client library's one-time init, caches)
+ * safe to use from several threads. The slots that take no connection
+ * (quote_ident, statement_end, mask_url, render_ddl, limits_sql,
+ * is_lock_timeout, lint_rules, lint, ...) may be called from any thread
+ * at any time and must not keep state between calls except through their
+ * arguments (mig_lint_state is per revision, never shared).
+ *
+ * Callbacks (mig_schema_sink, mig_ddl_emit_fn, mig_object_fn,
+ * mig_lint_sink) return 0 to go on. Any other value means stop: the driver
+ * makes no further callback, releases what the walk holds (cursors,
+ * statements) and returns that same value from the slot, leaving err as
+ * it is -- the core has recorded why it stopped.
+ *
+ * Locking: a driver offers a migration lock with MIG_CAP_SESSION_LOCK
+ * (lock_try/unlock) or MIG_CAP_WRITE_TXN_LOCKS (its write transaction
+ * locks out other writers). With neither, mig warns, and refuses every
+ * command that writes to the database (upgrade, downgrade, stamp, ...)
+ * unless given --no-lock, the user's word that no other run is writing.
  */
 #ifndef MIG_DRIVER_H
 #define MIG_DRIVER_H
