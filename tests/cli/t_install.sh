@@ -29,6 +29,7 @@ if ! cmake --install "$MIG_BUILD" --prefix "$prefix" >"$T_TMP/install.log" 2>&1;
 fi
 want=(
     bin/mig
+    bin/mig-driver-conformance
     "$libdir/mig/drivers/mig_driver_sqlite.so"
     "$datadir/mig/templates/template.sql" "$datadir/mig/templates/template.lua"
     "$datadir/mig/example/mig.ini"
@@ -117,6 +118,12 @@ expect_rc 0 "upgrade --sql on nulldb"
 expect_out "CREATE TABLE t"
 run_i --url nulldb:x --script-location "$T_TMP/nullproj" --no-lock upgrade head
 expect_rc 0 "upgrade head --no-lock on nulldb (a driver without a lock)"
+
+# ---- the installed conformance runner against an installed driver ----
+run_conf() { "$prefix/bin/mig-driver-conformance" "$@" >"$T_TMP/conf.out" 2>&1; }
+if run_conf "$prefix/$libdir/mig/drivers/mig_driver_sqlite.so" "sqlite:///{tmpdir}/conformance.db"; then pass
+else fail "mig-driver-conformance on the installed sqlite driver: $(tail -5 "$T_TMP/conf.out")"; fi
+run_conf; expect_eq "$?" 2 "mig-driver-conformance without arguments is a usage error"
 
 # ---- the SDK, with pkg-config ----
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
