@@ -3,7 +3,9 @@
  * takes "widgetdb" and "dupdb", widgettoo takes "dupdb" too, so a widgetdb:
  * URL finds widget and a dupdb: URL is claimed twice. Connecting always
  * fails with a message naming the driver: the test sees which one ran.
+ * abione (ABI_ONE) is an ABI 1 table, which this mig must still load.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -43,8 +45,14 @@ static const char *const schemes[] = { SCHEMES, NULL };
 
 static const mig_driver table = {
     .magic = MIG_DRIVER_MAGIC,
+#if defined(ABI_ONE)
+    /* built against mig 0.1.0's header: ABI 1, the table ending before ident_max */
+    .abi = 1,
+    .size = offsetof(mig_driver, ident_max),
+#else
     .abi = MIG_DRIVER_ABI,
     .size = sizeof(mig_driver),
+#endif
     .name = BROKEN_NAME,
     .version = "1.0.0",
     .description = "test driver claiming URL schemes",

@@ -56,7 +56,7 @@ extern "C" {
 #endif
 
 #define MIG_DRIVER_MAGIC   0x4d494744u /* "MIGD" */
-#define MIG_DRIVER_ABI     1u
+#define MIG_DRIVER_ABI     2u
 #define MIG_DRIVER_ABI_MIN 1u
 
 #if defined(__GNUC__)
@@ -527,11 +527,13 @@ struct mig_driver {
                           const mig_schema_sink *sink, void *payload,
                           mig_drv_error *err);
 
+    /* ---- ABI 2 ---- */
+
     /*
-     * Appended after 0.1.0 without a new ABI number: nothing before them
-     * changed, and a plugin built against the shorter table has a smaller
-     * size, so the loader reads these as absent (MIG_DRIVER_HAS; ident_max
-     * then counts as 0).
+     * ABI 2 appends the slots from here on (CHANGELOG.md lists them).
+     * Nothing before them changed, so ABI 1 plugins still load: their
+     * table has a smaller size, and the loader reads these as absent
+     * (MIG_DRIVER_HAS; ident_max then counts as 0).
      *
      * ident_max: the longest identifier (table, constraint, schema or
      * database name) the server keeps whole, in bytes, or in characters
@@ -558,8 +560,7 @@ struct mig_driver {
                          int *exists, mig_drv_error *err);
 
     /*
-     * mig test (appended; the ABI number is bumped with the next release's
-     * slots): the objects of the current schema that the introspection
+     * mig test: the objects of the current schema that the introspection
      * sink leaves out, through fn, in any order. *kinds is set to the
      * kinds the driver reads, comma-separated ("view,trigger"), so that
      * what it cannot see is named rather than passed. Optional.
@@ -568,9 +569,8 @@ struct mig_driver {
                               mig_drv_error *err);
 
     /*
-     * Appended after 0.1.0 without a new ABI number, as above: a shorter
-     * table reads these as absent, and the core then runs revisions
-     * without limits and without retries.
+     * Absent in an ABI 1 table: the core then runs revisions without
+     * limits and without retries.
      *
      * limits_sql: the statements that set lim's limits for the session
      * (restore=0), each remembering the value it replaces, and the ones
@@ -589,8 +589,7 @@ struct mig_driver {
     int (*is_lock_timeout)(const mig_drv_error *err);
 
     /*
-     * Lint, appended like ident_max (absent in older plugins; no new ABI
-     * number). lint_rules: every rule the driver can report, ended by an
+     * Lint (absent in an ABI 1 table: no driver findings). lint_rules: every rule the driver can report, ended by an
      * entry whose id is NULL. lint: judge one statement, calling sink for
      * each finding; returns MIG_DRV_OK or the sink's non-zero result. A
      * statement the driver cannot read is a finding, never a silent pass.
