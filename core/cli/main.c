@@ -34,6 +34,7 @@ static struct {
     int         jobs;
     int         keep_going;
     double      lock_timeout;
+    int         no_lock;
     int         json;
     int         quiet;
     int         version;
@@ -62,6 +63,8 @@ static const cli_opt global_opts[] = {
       "start the remaining tenants after one fails" },
     { 0, "lock-timeout", "SECONDS", CLI_SECONDS, &g.lock_timeout, 0,
       "wait this long for mig's migration lock (default 300); not the database's lock_timeout" },
+    { 0, "no-lock", NULL, CLI_FLAG, &g.no_lock, 0,
+      "write with a driver that offers no migration lock (run one mig at a time)" },
     { 0, "json", NULL, CLI_FLAG, &g.json, 0,
       "write one JSON document on stdout instead of text" },
     { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0,
@@ -253,6 +256,7 @@ static int make_context(cli *c)
     o.jobs = g.jobs;
     o.keep_going = g.keep_going;
     o.lock_timeout = g.lock_timeout;
+    o.no_lock = g.no_lock;
     o.verbose = c->verbose;
     o.quiet = c->quiet;
     int rc = mig_ctx_new(&c->ctx, &o);

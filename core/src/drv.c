@@ -283,6 +283,81 @@ int mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int fro
     return 0;
 }
 
+static int plugin_claims(const mig_driver *d, const char *scheme)
+{
+    if (d->url_schemes == NULL)
+        return 0;
+    for (const char *const *s = d->url_schemes; *s; s++)
+        if (strcmp(*s, scheme) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * A scheme no built-in driver claims: the plugins on the search path say
+ * which schemes they take (url_schemes). Only the first file of each name
+ * counts, as when loading; a plugin that cannot be opened claims nothing
+ * here (naming it with --driver reports why). No plugin claiming the
+ * scheme leaves the driver named after it, as before plugins declared any.
+ */
+static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const char *url)
+{
+    mig_strvec dirs = MIG_STRVEC_INIT, seen = MIG_STRVEC_INIT;
+    char *winner = NULL, *winner_path = NULL;
+    int rc = mig_drv_search_path(ctx, &dirs) < 0 ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+    for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
+        DIR *dh = opendir(dirs.v[i]);
+        if (dh == NULL)
+            continue;
+        struct dirent *e;
+        while (rc == 0 && (e = readdir(dh)) != NULL) {
+            size_t len = strlen(e->d_name);
+            if (strncmp(e->d_name, "mig_driver_", 11) != 0 || len <= 14 ||
+                strcmp(e->d_name + len - 3, ".so") != 0)
+                continue;
+            char *name = mig_strndup(e->d_name + 11, len - 14);
+            if (name == NULL || mig_strvec_contains(&seen, name) || !valid_driver_name(name)) {
+                free(name);
+                continue;
+            }
+            char *path = mig_aprintf("%s/%s", dirs.v[i], e->d_name);
+            mig_drv *drv = NULL;
+            const char *reason;
+            char buf[512];
+            if (path && open_plugin(&drv, path, name, &reason, buf, sizeof buf) == 0 &&
+                plugin_claims(drv->table, scheme)) {
+                if (winner) {
+                    char *masked = mig_url_mask(url);
+                    rc = mig_fail(ctx, MIG_ECONFIG,
+                                  "URL scheme '%s' is claimed by two drivers: %s (%s) and %s (%s)",
+                                  scheme, winner, winner_path, name, path);
+                    mig_error_detail(ctx, "URL '%s'", masked ? masked : "");
+                    mig_error_hint(ctx, "choose one with --driver, or remove one from the driver path");
+                    free(masked);
+                } else {
+                    winner = mig_strdup(name);
+                    winner_path = mig_strdup(path);
+                }
+            }
+            mig_drv_unload(drv);
+            free(path);
+            if (mig_strvec_push_owned(&seen, name) < 0)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        closedir(dh);
+    }
+    mig_strvec_release(&dirs);
+    mig_strvec_release(&seen);
+    free(winner_path);
+    if (rc) {
+        free(winner);
+        return rc;
+    }
+    /* before plugins declared schemes, a third-party driver was named after its scheme */
+    *out = winner ? winner : mig_strdup(scheme);
+    return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+}
+
 int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
 {
     *out = NULL;
@@ -305,9 +380,7 @@ int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
             *out = mig_strdup(builtin[i].driver);
             return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
-    /* a third-party driver is named after its scheme */
-    *out = mig_strdup(scheme);
-    return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return claimed_by_plugin(out, ctx, scheme, url);
 }
 
 /* ---- connections ---- */

@@ -203,6 +203,18 @@ static int begin(run *r)
 static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
+    if (!(r->s.drv->table->caps & (MIG_CAP_SESSION_LOCK | MIG_CAP_WRITE_TXN_LOCKS))) {
+        /* two runs at once could both apply a revision: only the user can vouch there is one */
+        const char *name = r->s.drv->table->name;
+        mig_log(ctx, MIG_LOG_WARN, "driver '%s' offers no migration lock: nothing stops another mig "
+                "run from writing at the same time", name);
+        if (!ctx->opts.no_lock) {
+            int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' offers no migration lock, so mig does "
+                              "not write with it", name);
+            mig_error_hint(ctx, "make sure no other run is writing, and give --no-lock");
+            return rc;
+        }
+    }
     if ((r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
         int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
         if (rc)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mig/driver_util.h"
 #include "mysql_int.h"
 
 /* A stored result and where the walk has got to in it. */
@@ -62,29 +63,9 @@ static int at_table(rows *r, const char *table)
     return r->at < r->n && strcmp(r->row[r->at][0], table) == 0;
 }
 
-/* A NUL-separated, double-NUL-terminated list of names being built. */
-typedef struct names {
-    char  *p;
-    size_t len, cap;
-} names;
-
-static int names_add(names *l, const char *s)
-{
-    size_t n = strlen(s) + 1;
-
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = (l->len + n + 1) * 2;
-        char  *p = realloc(l->p, cap);
-        if (p == NULL)
-            return -1;
-        l->p = p;
-        l->cap = cap;
-    }
-    memcpy(l->p + l->len, s, n);
-    l->len += n;
-    l->p[l->len] = '\0';
-    return 0;
-}
+/* Column lists for the sink: <mig/driver_util.h>. */
+typedef mig_names names;
+#define names_add mig_names_add
 
 /* Append s to l as text (no separator, NUL-terminated). */
 static int text_add(names *l, const char *s)
@@ -93,13 +74,13 @@ static int text_add(names *l, const char *s)
 
     if (l->len + n + 1 > l->cap) {
         size_t cap = (l->len + n + 1) * 2;
-        char  *p = realloc(l->p, cap);
+        char  *p = realloc(l->buf, cap);
         if (p == NULL)
             return -1;
-        l->p = p;
+        l->buf = p;
         l->cap = cap;
     }
-    memcpy(l->p + l->len, s, n + 1);
+    memcpy(l->buf + l->len, s, n + 1);
     l->len += n;
     return 0;
 }
@@ -119,7 +100,7 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
     MYSQL_ROW head = r->row[r->at];
 
     *first = head;
-    l->len = 0;
+    mig_names_clear(l);
     while (r->at < r->n && same(r->row[r->at][0], head[0]) &&
            same(r->row[r->at][namecol], head[namecol])) {
         if (names_add(l, r->row[r->at][colcol] != NULL ? r->row[r->at][colcol] : "") != 0)
@@ -137,20 +118,20 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
 static int backs_foreign_key(const rows *fk, const char *table, const char *name, const names *cols)
 {
     size_t i = fk->at;
-    names  l = { NULL, 0, 0 };
+    names  l = { 0 };
     int    hit = 0;
 
     while (!hit && i < fk->n && same(fk->row[i][0], table)) {
         const char *key = fk->row[i][1], *first = fk->row[i][2];
-        l.len = 0;
+        mig_names_clear(&l);
         for (; i < fk->n && same(fk->row[i][0], table) && same(fk->row[i][1], key); i++)
             if (names_add(&l, fk->row[i][2]) != 0)
                 goto out;
         hit = (same(key, name) || same(first, name)) && l.len == cols->len &&
-              memcmp(l.p, cols->p, l.len) == 0;
+              memcmp(l.buf, cols->buf, l.len) == 0;
     }
 out:
-    free(l.p);
+    free(l.buf);
     return hit;
 }
 
@@ -195,7 +176,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
     char       *where = NULL, *q = NULL, *dbname = NULL;
     const char *db = schema;
     rows        tables = { 0 }, cols = { 0 }, keys = { 0 }, idx = { 0 }, fks = { 0 };
-    names        l = { NULL, 0, 0 }, l2 = { NULL, 0, 0 };
+    names        l = { 0 }, l2 = { 0 };
     size_t      t, n;
     int         rc = MIG_DRV_OK, mariadb;
     const char *info = mysql_get_server_info(my);
@@ -292,9 +273,9 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             }
             if (strcmp(r[3], "PRIMARY KEY") == 0) {
                 if (sink->primary_key != NULL)
-                    rc = sink->primary_key(payload, table, r[1], l.p);
+                    rc = sink->primary_key(payload, table, r[1], l.buf);
             } else if (sink->unique != NULL) {
-                rc = sink->unique(payload, table, r[1], l.p);
+                rc = sink->unique(payload, table, r[1], l.buf);
             }
         }
         at_table(&fks, table); /* positions fks for backs_foreign_key() */
@@ -308,7 +289,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
             MYSQL_ROW head = idx.row[idx.at];
             int       plain = 1, oom = 0;
 
-            l.len = 0;
+            mig_names_clear(&l);
             l2.len = 0;
             while (idx.at < idx.n && same(idx.row[idx.at][0], table) &&
                    same(idx.row[idx.at][1], head[1])) {
@@ -329,7 +310,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
                 break;
             }
             if (!backs_foreign_key(&fks, table, head[1], &l) && sink->index != NULL)
-                rc = sink->index(payload, table, head[1], 0, l.p, plain ? NULL : l2.p, NULL);
+                rc = sink->index(payload, table, head[1], 0, l.buf, plain ? NULL : l2.buf, NULL);
         }
         while (rc == 0 && at_table(&fks, table)) {
             size_t    i, start = fks.at;
@@ -355,7 +336,7 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
                 sprintf(ref, "%s.%s", r[5], r[4]);
             }
             if (sink->foreign_key != NULL)
-                rc = sink->foreign_key(payload, table, r[1], l.p, ref != NULL ? ref : r[4], l2.p,
+                rc = sink->foreign_key(payload, table, r[1], l.buf, ref != NULL ? ref : r[4], l2.buf,
                                        r[6], r[7]);
             free(ref);
         }
@@ -366,8 +347,8 @@ out:
     rows_release(&keys);
     rows_release(&idx);
     rows_release(&fks);
-    free(l.p);
-    free(l2.p);
+    free(l.buf);
+    free(l2.buf);
     free(q);
     free(where);
     free(dbname);

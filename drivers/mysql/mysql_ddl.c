@@ -12,93 +12,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mig/driver_util.h"
 #include "mysql_int.h"
 
 /* This plugin's own table (mysql.c), to reach its slots from here. */
 const mig_driver *mig_driver_entry(void);
 
-typedef struct sb {
-    char  *p;
-    size_t len, cap;
-    int    oom;
-} sb;
-
-static void sb_put(sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sb *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_ident_n(sb *b, const char *name, size_t n)
-{
-    sb_put(b, "`", 1);
-    for (size_t i = 0; i < n; i++) {
-        if (name[i] == '`')
-            sb_put(b, "`", 1); /* a backtick inside is doubled */
-        sb_put(b, name + i, 1);
-    }
-    sb_put(b, "`", 1);
-}
-
-static void sb_ident(sb *b, const char *name)
-{
-    sb_ident_n(b, name, strlen(name));
-}
-
-/* A table the introspection named db.table when it is in another database. */
-static void sb_table(sb *b, const char *name)
-{
-    const char *dot = strchr(name, '.');
-    if (dot == NULL) {
-        sb_ident(b, name);
-        return;
-    }
-    sb_ident_n(b, name, (size_t)(dot - name));
-    sb_put(b, ".", 1);
-    sb_ident(b, dot + 1);
-}
-
-static void sb_idents(sb *b, const char *const *v, size_t n)
-{
-    sb_puts(b, "(");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sb_puts(b, ", ");
-        sb_ident(b, v[i]);
-    }
-    sb_puts(b, ")");
-}
-
-static int sb_emit(sb *b, mig_ddl_emit_fn emit, void *payload)
-{
-    if (b->oom)
-        return MIG_DRV_ERROR;
-    int rc = emit(payload, b->p ? b->p : "");
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
-    return rc;
-}
+/* SQL text is built with <mig/driver_util.h>; identifiers are quoted with '`'. */
+typedef mig_sb sb;
+#define QUOTE '`'
+#define sb_put mig_sb_put
+#define sb_puts mig_sb_puts
+#define sb_emit mig_sb_emit
+#define sb_ident(b, name) mig_sb_ident((b), QUOTE, (name))
+#define sb_idents(b, v, n) mig_sb_idents((b), QUOTE, (v), (n))
+#define sb_table(b, name) mig_sb_qualified((b), QUOTE, (name))
 
 /*
  * NULL is said outright: a TIMESTAMP column is NOT NULL unless told.

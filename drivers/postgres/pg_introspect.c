@@ -11,48 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mig/driver_util.h"
 #include "pg.h"
 
-/* A NUL-separated, double-NUL-terminated list of names. */
-typedef struct namelist {
-    char  *buf;
-    size_t len; /* bytes used, excluding the final extra NUL */
-    size_t cap;
-} namelist;
-
-static int list_add(namelist *l, const char *s)
-{
-    size_t n = strlen(s) + 1;
-
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 256;
-        while (cap < l->len + n + 1)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (b == NULL)
-            return -1;
-        l->buf = b;
-        l->cap = cap;
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-    l->buf[l->len] = '\0';
-    return 0;
-}
-
-static void list_reset(namelist *l)
-{
-    l->len = 0;
-    if (l->buf)
-        l->buf[0] = l->buf[1] = '\0';
-}
-
-static const char *list_get(namelist *l)
-{
-    if (l->buf == NULL && list_add(l, "") == 0)
-        l->len = 0; /* an empty list is just the two NULs */
-    return l->buf ? l->buf : "\0";
-}
+/* Column lists for the sink: <mig/driver_util.h>. */
+typedef mig_names namelist;
+#define list_add   mig_names_add
+#define list_reset mig_names_clear
+#define list_get   mig_names_str
 
 static const char *val(PGresult *res, int r, int c)
 {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mig/driver.h"
+#include "mig/driver_util.h"
 #include "mig/secret.h"
 
 /*
@@ -1088,46 +1089,11 @@ static int sq_column_exists(mig_conn *conn, const char *table, const char *colum
 
 /* ---- introspection ----------------------------------------------------------- */
 
-/* A growing NUL-separated, double-NUL-terminated list of names. */
-typedef struct name_list {
-    char  *buf;
-    size_t len, cap;
-    int    count;
-} name_list;
-
-static int list_add(name_list *l, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        while (cap < l->len + n + 1)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (b == NULL)
-            return -1;
-        l->buf = b;
-        l->cap = cap;
-    }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-    l->buf[l->len] = '\0';
-    l->count++;
-    return 0;
-}
-
-static void list_clear(name_list *l)
-{
-    l->len = 0;
-    l->count = 0;
-    if (l->buf)
-        l->buf[0] = '\0';
-}
-
-/* The list as the sink takes it; an empty list is "\0\0", never NULL. */
-static const char *list_str(const name_list *l)
-{
-    return l->count > 0 ? l->buf : "\0";
-}
+/* Column lists for the sink: <mig/driver_util.h>. */
+typedef mig_names name_list;
+#define list_add   mig_names_add
+#define list_clear mig_names_clear
+#define list_str   mig_names_str
 
 /*
  * Introspection state: one connection, one schema, one sink. The walkers

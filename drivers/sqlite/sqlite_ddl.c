@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "mig/driver.h"
+#include "mig/driver_util.h"
 
 /* This plugin's own table (sqlite.c), to reach its slots from here. */
 const mig_driver *mig_driver_entry(void);
@@ -25,72 +26,14 @@ int sq_render_ddl(const mig_ddl_change *change, mig_ddl_emit_fn emit, void *payl
 int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
                       void *payload, mig_drv_error *err);
 
-/* A growing statement; oom sticks and is reported once at the end. */
-typedef struct sb {
-    char  *p;
-    size_t len, cap;
-    int    oom;
-} sb;
-
-static void sb_put(sb *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sb *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_ident(sb *b, const char *name)
-{
-    sb_put(b, "\"", 1);
-    for (const char *p = name; *p; p++) {
-        if (*p == '"')
-            sb_put(b, "\"", 1); /* a quote inside is doubled */
-        sb_put(b, p, 1);
-    }
-    sb_put(b, "\"", 1);
-}
-
-static void sb_idents(sb *b, const char *const *v, size_t n)
-{
-    sb_puts(b, "(");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sb_puts(b, ", ");
-        sb_ident(b, v[i]);
-    }
-    sb_puts(b, ")");
-}
-
-/* Hand the statement to emit and start the next one. */
-static int sb_emit(sb *b, mig_ddl_emit_fn emit, void *payload)
-{
-    if (b->oom)
-        return MIG_DRV_ERROR;
-    int rc = emit(payload, b->p ? b->p : "");
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
-    return rc;
-}
+/* SQL text is built with <mig/driver_util.h>; identifiers are quoted with '"'. */
+typedef mig_sb sb;
+#define QUOTE '"'
+#define sb_put mig_sb_put
+#define sb_puts mig_sb_puts
+#define sb_emit mig_sb_emit
+#define sb_ident(b, name) mig_sb_ident((b), QUOTE, (name))
+#define sb_idents(b, v, n) mig_sb_idents((b), QUOTE, (v), (n))
 
 static void column_def(sb *b, const mig_ddl_column *c)
 {

@@ -79,8 +79,8 @@ if [ -f plug/mig_driver_zlib.so ]; then
 fi
 P=${MIG_TEST_PLUGINS:-$MIG_BUILD/tests/plugins}
 if [ -f "$P/mig_driver_abinext.so" ]; then
-    case_rc2 "driver built for a later ABI" "mig_driver_abinext.so: driver ABI [0-9]+, this mig needs" --driver-path "$P" --driver abinext upgrade head
-    case_rc2 "driver built for ABI 0" "mig_driver_abizero.so: driver ABI 0, this mig needs" --driver-path "$P" --driver abizero upgrade head
+    case_rc2 "driver built for a later ABI" "mig_driver_abinext.so: driver ABI 3, this mig needs 1 to 2" --driver-path "$P" --driver abinext upgrade head
+    case_rc2 "driver built for ABI 0" "mig_driver_abizero.so: driver ABI 0, this mig needs 1 to 2" --driver-path "$P" --driver abizero upgrade head
     case_rc2 "driver without the magic number" "mig_driver_nomagic.so: not a mig driver \(bad magic number\)" --driver-path "$P" --driver nomagic upgrade head
     case_rc2 "driver without an entry symbol" "mig_driver_noentry.so: not a mig driver \(no mig_driver_entry symbol\)" --driver-path "$P" --driver noentry upgrade head
     case_rc2 "driver whose entry returns NULL" "mig_driver_nulltable.so: its entry point returned no driver table" --driver-path "$P" --driver nulltable upgrade head

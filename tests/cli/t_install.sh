@@ -32,10 +32,11 @@ if ! cmake --install "$MIG_BUILD" --prefix "$prefix" >"$T_TMP/install.log" 2>&1;
 fi
 want=(
     bin/mig
+    bin/mig-driver-conformance
     "$libdir/mig/drivers/mig_driver_sqlite.so"
     "$datadir/mig/templates/template.sql" "$datadir/mig/templates/template.lua"
     "$datadir/mig/example/mig.ini"
-    include/mig/driver.h include/mig/mig.h include/mig/secret.h
+    include/mig/driver.h include/mig/driver_util.h include/mig/mig.h include/mig/secret.h
     "$libdir/cmake/mig/migConfig.cmake" "$libdir/cmake/mig/migConfigVersion.cmake"
     "$libdir/cmake/mig/migTargets.cmake"
     "$libdir/pkgconfig/mig-driver.pc"
@@ -109,7 +110,7 @@ else fail "find_package(mig) does not report the driver ABI of mig --version"; f
 sdkso=$prefix/$libdir/mig/drivers/mig_driver_nulldb.so
 [ -f "$sdkso" ] && pass || fail "mig_add_driver did not install into the driver folder ($sdkso)"
 run_i() { "$imig" "$@" >"$T_TMP/.out" 2>"$T_TMP/.err"; RC=$?; OUT=$(cat "$T_TMP/.out"); ERR=$(cat "$T_TMP/.err"); }
-expect_eq "$(drivers_found | grep '^nulldb ')" "nulldb 1 1.0.0 $sdkso" "mig drivers finds the find_package driver"
+expect_eq "$(drivers_found | grep '^nulldb ')" "nulldb 2 1.0.0 $sdkso" "mig drivers finds the find_package driver"
 # the only exported symbol is the entry point
 exported=$(nm -D --defined-only "$sdkso" | awk '$2 == "T" {print $3}')
 expect_eq "$exported" mig_driver_entry "symbols exported by the SDK-built driver"
@@ -120,13 +121,19 @@ printf '%s\n' '-- mig:revision a1' '-- mig:upgrade' 'CREATE TABLE t (id integer)
 run_i --driver nulldb --url nulldb:x --script-location "$T_TMP/nullproj" upgrade --sql head
 expect_rc 0 "upgrade --sql on nulldb"
 expect_out "CREATE TABLE t"
-run_i --url nulldb:x --script-location "$T_TMP/nullproj" upgrade head
-expect_rc 0 "upgrade head on nulldb"
+run_i --url nulldb:x --script-location "$T_TMP/nullproj" --no-lock upgrade head
+expect_rc 0 "upgrade head --no-lock on nulldb (a driver without a lock)"
+
+# ---- the installed conformance runner against an installed driver ----
+run_conf() { "$prefix/bin/mig-driver-conformance" "$@" >"$T_TMP/conf.out" 2>&1; }
+if run_conf "$prefix/$libdir/mig/drivers/mig_driver_sqlite.so" "sqlite:///{tmpdir}/conformance.db"; then pass
+else fail "mig-driver-conformance on the installed sqlite driver: $(tail -5 "$T_TMP/conf.out")"; fi
+run_conf; expect_eq "$?" 2 "mig-driver-conformance without arguments is a usage error"
 
 # ---- the SDK, with pkg-config ----
 export PKG_CONFIG_PATH=$prefix/$libdir/pkgconfig
 if pkg-config --exists mig-driver; then pass; else fail "pkg-config does not find mig-driver"; fi
-expect_eq "$(pkg-config --variable=abi mig-driver)" 1 "pkg-config abi"
+expect_eq "$(pkg-config --variable=abi mig-driver)" 2 "pkg-config abi"
 expect_eq "$(readlink -f "$(pkg-config --variable=driverdir mig-driver)")" "$prefix/$libdir/mig/drivers" "pkg-config driverdir (relocated)"
 mkdir "$T_TMP/pc"
 # shellcheck disable=SC2046
@@ -134,7 +141,7 @@ if cc -std=c11 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden $(pkg-con
         -o "$T_TMP/pc/mig_driver_nulldb.so" "$sdk/nulldb.c" 2>"$T_TMP/pc.log"; then pass
 else fail "the out-of-tree driver does not build with pkg-config: $(cat "$T_TMP/pc.log")"; fi
 rm -f "$sdkso"
-expect_eq "$(MIG_DRIVER_PATH=$T_TMP/pc drivers_found | grep '^nulldb ')" "nulldb 1 1.0.0 $T_TMP/pc/mig_driver_nulldb.so" \
+expect_eq "$(MIG_DRIVER_PATH=$T_TMP/pc drivers_found | grep '^nulldb ')" "nulldb 2 1.0.0 $T_TMP/pc/mig_driver_nulldb.so" \
     "mig drivers finds the pkg-config driver"
 
 # ---- an application embedding the installed libmig ----

@@ -59,13 +59,33 @@ if [ -n "$P" ] && [ -f "$P/mig_driver_abinext.so" ]; then
     run --driver-path "$P" --driver abinext --url "abinext:x" current
     expect_rc 2 "§9 a plugin of another ABI"
     expect_err "$P/mig_driver_abinext\\.so"
-    expect_err "ABI 2.*needs 1|ABI"
+    expect_err "driver ABI 3, this mig needs 1 to 2"
     run drivers --driver-path "$P"
-    expect_out "^abinext +ABI 2 .*mig_driver_abinext\\.so.*unusable: .*ABI"
+    expect_out "^abinext +ABI 3 .*mig_driver_abinext\\.so.*unusable: .*ABI"
     expect_out "^noentry +.*mig_driver_noentry\\.so.*unusable: "
     run --driver-path "$P" --driver noentry --url "noentry:x" current
     expect_rc 2 "§9 a plugin without the entry symbol"
     expect_err "mig_driver_noentry\\.so"
+fi
+if [ -n "$P" ] && [ -f "$P/mig_driver_widget.so" ]; then
+    # a scheme no built-in takes goes to the plugin that declares it in url_schemes
+    run --driver-path "$P" --url "widgetdb:x" current
+    expect_err "^mig: widget: no database behind this test driver"
+    # two plugins claiming one scheme: an error naming both, nothing connected
+    run --driver-path "$P" --url "dupdb:x" current
+    expect_rc 2 "§9 a URL scheme claimed by two plugins"
+    expect_err "scheme 'dupdb' is claimed by two drivers: .*widget .*widgettoo |scheme 'dupdb' is claimed by two drivers: .*widgettoo .*widget "
+    expect_err "mig_driver_widget\\.so"
+    expect_err "mig_driver_widgettoo\\.so"
+    # an ABI 1 plugin (mig 0.1.0's table) still loads: its ABI 2 slots read as absent
+    run drivers --driver-path "$P"
+    expect_out "^abione +ABI 1 +1\\.0\\.0 .*mig_driver_abione\\.so"
+    expect_no "abione.so  unusable"
+    run --driver-path "$P" --url "abionedb:x" current
+    expect_err "^mig: abione: no database behind this test driver"
+    # built-in schemes never look at plugins, even one claiming them
+    run --driver-path "$P" --url "sqlite:///$T_TMP/w.db" current
+    expect_rc 0 "§9 a built-in scheme goes to the built-in driver"
 fi
 run --driver nosuch --url "nosuch:x" current
 expect_rc 2 "§9 an unknown driver"

@@ -2,7 +2,7 @@
  * Driver conformance: load one mig driver plugin the way the core does and
  * hold it to the contract of mig/driver.h, against a real database.
  *
- *   mig_driver_conformance DRIVER.so URL
+ *   mig_driver_conformance DRIVER.so URL   (installed as mig-driver-conformance)
  *   MIG_TEST_DRIVER_SO=... MIG_TEST_DRIVER_URL=... mig_driver_conformance
  *
  * The same program runs for every driver; SQL is written to work on all of

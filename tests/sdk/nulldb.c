@@ -6,6 +6,7 @@
  * `mig --driver nulldb upgrade --sql` print a plan.
  */
 #include <mig/driver.h>
+#include <mig/driver_util.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,25 +108,20 @@ static int nulldb_end(mig_conn *conn, mig_drv_error *err)
     return MIG_DRV_OK;
 }
 
-/* "name" with inner quotes doubled; returns the length it needs. */
+/*
+ * "name" with inner quotes doubled; returns the length it needs. Built with
+ * <mig/driver_util.h>, so the install test sees the installed header work.
+ */
 static size_t nulldb_quote_ident(const char *name, char *buf, size_t buflen)
 {
-    size_t need = 2;
-    for (const char *p = name; *p; p++)
-        need += *p == '"' ? 2 : 1;
-    if (buflen > need) {
-        char *o = buf;
-        *o++ = '"';
-        for (const char *p = name; *p; p++) {
-            if (*p == '"')
-                *o++ = '"';
-            *o++ = *p;
-        }
-        *o++ = '"';
-        *o = '\0';
-    } else if (buflen > 0) {
+    mig_sb b = { 0 };
+    mig_sb_ident(&b, '"', name);
+    size_t need = b.len;
+    if (!b.oom && buflen > need)
+        memcpy(buf, b.p, need + 1);
+    else if (buflen > 0)
         buf[0] = '\0';
-    }
+    free(b.p);
     return need;
 }
 

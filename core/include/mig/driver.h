@@ -19,6 +19,31 @@
  *
  * A driver knows only its database: no Lua, no revision files, no tenants
  * loop. Tenants reach it as "switch this connection to schema X".
+ *
+ * Threads: mig migrates tenants on worker threads (-j N), each with its own
+ * connections, so every slot that takes a mig_conn or mig_cursor may run
+ * at the same time as any slot on another connection, and connect may run
+ * on several threads at once. One connection (and its cursors) is used by
+ * one thread at a time, never concurrently, though not always the same
+ * thread: a driver needs no lock of its own around a connection, but
+ * must keep process-wide state (a client library's one-time init, caches)
+ * safe to use from several threads. The slots that take no connection
+ * (quote_ident, statement_end, mask_url, render_ddl, limits_sql,
+ * is_lock_timeout, lint_rules, lint, ...) may be called from any thread
+ * at any time and must not keep state between calls except through their
+ * arguments (mig_lint_state is per revision, never shared).
+ *
+ * Callbacks (mig_schema_sink, mig_ddl_emit_fn, mig_object_fn,
+ * mig_lint_sink) return 0 to go on. Any other value means stop: the driver
+ * makes no further callback, releases what the walk holds (cursors,
+ * statements) and returns that same value from the slot, leaving err as
+ * it is -- the core has recorded why it stopped.
+ *
+ * Locking: a driver offers a migration lock with MIG_CAP_SESSION_LOCK
+ * (lock_try/unlock) or MIG_CAP_WRITE_TXN_LOCKS (its write transaction
+ * locks out other writers). With neither, mig warns, and refuses every
+ * command that writes to the database (upgrade, downgrade, stamp, ...)
+ * unless given --no-lock, the user's word that no other run is writing.
  */
 #ifndef MIG_DRIVER_H
 #define MIG_DRIVER_H
@@ -31,7 +56,7 @@ extern "C" {
 #endif
 
 #define MIG_DRIVER_MAGIC   0x4d494744u /* "MIGD" */
-#define MIG_DRIVER_ABI     1u
+#define MIG_DRIVER_ABI     2u
 #define MIG_DRIVER_ABI_MIN 1u
 
 #if defined(__GNUC__)
@@ -502,11 +527,13 @@ struct mig_driver {
                           const mig_schema_sink *sink, void *payload,
                           mig_drv_error *err);
 
+    /* ---- ABI 2 ---- */
+
     /*
-     * Appended after 0.1.0 without a new ABI number: nothing before them
-     * changed, and a plugin built against the shorter table has a smaller
-     * size, so the loader reads these as absent (MIG_DRIVER_HAS; ident_max
-     * then counts as 0).
+     * ABI 2 appends the slots from here on (CHANGELOG.md lists them).
+     * Nothing before them changed, so ABI 1 plugins still load: their
+     * table has a smaller size, and the loader reads these as absent
+     * (MIG_DRIVER_HAS; ident_max then counts as 0).
      *
      * ident_max: the longest identifier (table, constraint, schema or
      * database name) the server keeps whole, in bytes, or in characters
@@ -533,8 +560,7 @@ struct mig_driver {
                          int *exists, mig_drv_error *err);
 
     /*
-     * mig test (appended; the ABI number is bumped with the next release's
-     * slots): the objects of the current schema that the introspection
+     * mig test: the objects of the current schema that the introspection
      * sink leaves out, through fn, in any order. *kinds is set to the
      * kinds the driver reads, comma-separated ("view,trigger"), so that
      * what it cannot see is named rather than passed. Optional.
@@ -543,9 +569,8 @@ struct mig_driver {
                               mig_drv_error *err);
 
     /*
-     * Appended after 0.1.0 without a new ABI number, as above: a shorter
-     * table reads these as absent, and the core then runs revisions
-     * without limits and without retries.
+     * Absent in an ABI 1 table: the core then runs revisions without
+     * limits and without retries.
      *
      * limits_sql: the statements that set lim's limits for the session
      * (restore=0), each remembering the value it replaces, and the ones
@@ -564,8 +589,7 @@ struct mig_driver {
     int (*is_lock_timeout)(const mig_drv_error *err);
 
     /*
-     * Lint, appended like ident_max (absent in older plugins; no new ABI
-     * number). lint_rules: every rule the driver can report, ended by an
+     * Lint (absent in an ABI 1 table: no driver findings). lint_rules: every rule the driver can report, ended by an
      * entry whose id is NULL. lint: judge one statement, calling sink for
      * each finding; returns MIG_DRV_OK or the sink's non-zero result. A
      * statement the driver cannot read is a finding, never a silent pass.

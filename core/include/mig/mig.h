@@ -87,6 +87,7 @@ typedef struct mig_options {
     int         verbose;         /* -v */
     int         quiet;           /* -q */
     int         config_required; /* error if no config file is found */
+    int         no_lock;         /* --no-lock: write even with a driver that has no lock */
 } mig_options;
 
 #define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
