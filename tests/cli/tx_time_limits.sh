@@ -53,14 +53,14 @@ hold_lock() {
     postgres)
         printf 'BEGIN;\nLOCK TABLE %s IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(%s);\nCOMMIT;\n' "$1" "$2" \
             | client >/dev/null & HOLDER=$!
-        for _ in $(seq 1 100); do
+        for _ in $(seq 1 600); do
             [ "$(sql "SELECT count(*) FROM pg_locks l WHERE l.relation = '$1'::regclass
                       AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ] && return
             sleep 0.05
         done ;;
     mysql)
         printf 'LOCK TABLES %s WRITE;\nSELECT SLEEP(%s);\nUNLOCK TABLES;\n' "$1" "$2" | client >/dev/null & HOLDER=$!
-        for _ in $(seq 1 100); do
+        for _ in $(seq 1 600); do
             [ "$(sql "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'")" = 1 ] && return
             sleep 0.05
         done ;;
