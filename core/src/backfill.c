@@ -338,22 +338,11 @@ static void key_shown(mig_buf *b, const char *const *names, const keyset *k)
 
 /* ---- durations and sizes ---- */
 
-/* "200ms", "5s", "2min", a bare number of seconds: milliseconds, or -1. */
+/* "200ms", "5s", "2min", a bare number of seconds (as every duration mig reads): milliseconds, or -1. */
 static double parse_ms(const char *s)
 {
-    char *end = NULL;
-    double x = strtod(s, &end);
-    if (end == s || !(x >= 0) || isinf(x))
-        return -1;
-    while (*end == ' ')
-        end++;
-    if (*end == '\0' || strcmp(end, "s") == 0)
-        return x * 1000.0;
-    if (strcmp(end, "ms") == 0)
-        return x;
-    if (strcmp(end, "min") == 0)
-        return x * 60000.0;
-    return -1;
+    long long ms;
+    return mig_parse_duration_ms(s, strlen(s), &ms) == 0 ? (double)ms : -1;
 }
 
 /* "16MB", "512kB", "1GB", a bare number of bytes: bytes, or -1. */
