@@ -35,9 +35,13 @@ static const mig_lint_rule core_rules[] = {
     { "MIG004", "traced-lock", MIG_LINT_WARNING, NULL,
       "mig lint --trace saw a statement take an ACCESS EXCLUSIVE or SHARE lock on an existing table "
       "that no rule predicted", NULL },
+    { "MIG005", "ddl-in-backfill", MIG_LINT_WARNING, NULL,
+      "a Lua revision runs DDL and db:backfill: its upgrade runs again from the top when the backfill resumes", NULL },
+    { "MIG006", "destructive-outside-contract", MIG_LINT_WARNING, NULL,
+      "a DROP or RENAME of a column or table in a revision not marked -- mig:phase contract", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
-enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA, CORE_TRACED };
+enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA, CORE_TRACED, CORE_DDL_BACKFILL, CORE_OUTSIDE_CONTRACT };
 
 static const char *const level_names[] = { "info", "warning", "error" };
 
@@ -76,6 +80,7 @@ typedef struct lint_run {
     const char    *file;     /* the revision file's bytes */
     size_t         stmt_off, stmt_len;
     size_t         stmt_index;
+    size_t         outside_contract_at; /* stmt_index + 1 of the last MIG006, said once per statement */
     mig_strvec     suppress; /* rule ids or names off for this statement (header's + its own) */
     int            rc;
 } lint_run;
@@ -396,6 +401,22 @@ static char *statement_text(const char *s, size_t n, size_t *skipped)
     return mig_strndup(s + i, e - i);
 }
 
+/*
+ * The dialects' drop-column, drop-table, rename-column and rename-table
+ * rules find the steps that break the running application version; MIG006
+ * says, once per statement and under one id on every driver, that such a
+ * step belongs in a contract revision. Keyed by the rules' names, which
+ * every driver shares, so the dialects' parsing is not done twice.
+ */
+static int breaks_running_version(const mig_lint_rule *rule)
+{
+    static const char *const names[] = { "drop-column", "drop-table", "rename-column", "rename-table" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (rule && rule->name && strcmp(rule->name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int on_finding(void *payload, const mig_lint_finding *f)
 {
     lint_run *r = payload;
@@ -406,6 +427,17 @@ static int on_finding(void *payload, const mig_lint_finding *f)
     int col = 0, line = line_of(r->file, at, &col);
     int rc = stmt ? add_item(r, f->rule, line, col, stmt, f->message, f->why, f->safe, f->table)
                   : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+    if (rc == 0 && !r->rev->contract && breaks_running_version(f->rule) && r->outside_contract_at != r->stmt_index + 1) {
+        r->outside_contract_at = r->stmt_index + 1;
+        char *m = mig_aprintf("%s in %s, which is not marked -- mig:phase contract: %s", f->rule->name,
+                              r->rev->id, stmt);
+        rc = m ? add_item(r, &core_rules[CORE_OUTSIDE_CONTRACT], line, col, stmt, m,
+                          "`mig upgrade --expand` applies it before the new application version is out, "
+                          "while the running version still uses what it drops or renames",
+                          "move it into a revision of its own marked -- mig:phase contract", f->table)
+               : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(m);
+    }
     free(stmt);
     return rc ? 1 : 0;
 }
@@ -430,10 +462,79 @@ static int version_for(const lint_run *r)
     return 0;
 }
 
+/*
+ * Where a db:exec/db:query string literal at p starts with DDL: its first
+ * word after the literal's opening quote (", ' or [[).
+ */
+static int lua_call_is_ddl(const char *p)
+{
+    static const char *const kw[] = { "ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE" };
+    while (*p == ' ' || *p == '\t' || *p == '(')
+        p++;
+    if (*p == '"' || *p == '\'')
+        p++;
+    else if (p[0] == '[' && p[1] == '[')
+        p += 2;
+    else
+        return 0;
+    while (isspace((unsigned char)*p))
+        p++;
+    for (size_t i = 0; i < sizeof kw / sizeof kw[0]; i++) {
+        size_t n = strlen(kw[i]);
+        if (strncasecmp(p, kw[i], n) == 0 && !isalnum((unsigned char)p[n]) && p[n] != '_')
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * MIG005 ddl-in-backfill. A Lua revision is otherwise not analysed, so this
+ * is a scan of its text: a call of db:backfill, and a db:exec or db:query
+ * whose string literal starts with DDL. On resume the upgrade function runs
+ * again from the top, so that DDL must be idempotent.
+ */
+static int lint_lua_backfill(lint_run *r, const mig_rev *rev)
+{
+    mig_revbody b;
+    int rc = mig_revfile_load_body(&b, r->ctx, rev);
+    if (rc)
+        return rc;
+    const char *ddl = NULL;
+    if (strstr(b.data, "db:backfill") != NULL) {
+        for (const char *p = b.data; ddl == NULL && (p = strstr(p, "db:")) != NULL; p += 3) {
+            if (strncmp(p + 3, "exec", 4) == 0 && lua_call_is_ddl(p + 7))
+                ddl = p;
+            else if (strncmp(p + 3, "query", 5) == 0 && lua_call_is_ddl(p + 8))
+                ddl = p;
+        }
+    }
+    if (ddl) {
+        r->file = b.data;
+        int col = 0, line = line_of(b.data, (size_t)(ddl - b.data), &col);
+        size_t n = strcspn(ddl, "\n");
+        char *stmt = mig_strndup(ddl, n);
+        char *m = mig_aprintf("Lua revision %s runs DDL and db:backfill: its upgrade runs again from the top "
+                              "when the backfill resumes, so the statements before db:backfill must be idempotent",
+                              rev->id);
+        rc = stmt && m ? add_item(r, &core_rules[CORE_DDL_BACKFILL], line, col, stmt, m,
+                                  "after a kill or Ctrl-C the next upgrade runs the function again from the top",
+                                  "make the DDL idempotent (IF NOT EXISTS, IF EXISTS) or move it into a revision "
+                                  "of its own",
+                                  NULL)
+                       : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        free(stmt);
+        free(m);
+        r->file = NULL;
+    }
+    mig_revbody_release(&b);
+    return rc;
+}
+
 static int lint_rev(lint_run *r, const mig_rev *rev)
 {
     mig_ctx *ctx = r->ctx;
     r->rev = rev;
+    r->outside_contract_at = 0;
     mig_strvec_release(&r->suppress);
     if (rev->is_lua) {
         mig_buf m = MIG_BUF_INIT;
@@ -441,6 +542,8 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
         int rc = add_item(r, &core_rules[CORE_LUA], 1, 1, "", mig_buf_cstr(&m), NULL,
                           "run it on a scratch database first", NULL);
         mig_buf_release(&m);
+        if (rc == 0)
+            rc = lint_lua_backfill(r, rev);
         return rc;
     }
     mig_revbody b;

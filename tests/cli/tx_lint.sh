@@ -163,6 +163,30 @@ run --json lint --offline ddddddddddd4
 expect_eq "$(jget '[(f["rule"], f["level"]) for f in d["findings"]]')" '[["MIG003", "info"]]' "Lua: not analysed"
 rm $V/ddddddddddd4_lua.lua
 
+# ---- MIG005: DDL in a backfill revision (a scan of the Lua text) ----
+cat >$V/ddddddddddd4_bf.lua <<'LUA'
+-- mig:revision ddddddddddd4
+-- mig:down_revision bbbbbbbbbbb2
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:exec("ALTER TABLE users ADD COLUMN nick VARCHAR(40)")
+    db:backfill{ table = "users", key = "id", sql = "UPDATE users SET nick = name WHERE id > ? AND id <= ?" }
+  end,
+  downgrade = function(db, ctx) end,
+}
+LUA
+run --json lint --offline ddddddddddd4
+expect_rc 0 "MIG005 is a warning"
+expect_eq "$(jget '[(f["rule"], f["level"], f["line"]) for f in d["findings"]]')" '[["MIG003", "info", 1], ["MIG005", "warning", 6]]' \
+    "DDL before db:backfill: MIG005 on the db:exec line"
+expect_eq "$(jget '"idempotent" in [f["message"] for f in d["findings"] if f["rule"] == "MIG005"][0]')" true "MIG005 says the DDL must be idempotent"
+# the same backfill with only DML before it: no MIG005
+sed -i 's/db:exec("ALTER TABLE users ADD COLUMN nick VARCHAR(40)")/db:exec("UPDATE users SET nick = NULL WHERE 1 = 0")/' $V/ddddddddddd4_bf.lua
+run --json lint --offline ddddddddddd4
+expect_eq "$(jget '[f["rule"] for f in d["findings"]]')" '["MIG003"]' "DML before db:backfill: no MIG005"
+rm $V/ddddddddddd4_bf.lua
+
 # ---- check --lint: lint's findings in the gate, MIG001 once ----
 write_rev $V eeeeeeeeeee5 bbbbbbbbbbb2 "no downgrade" "SELECT 1;" ""
 run check --lint

@@ -72,11 +72,16 @@ CREATE INDEX fresh_tags_name ON fresh_tags (name);
 CREATE TABLE fresh_tags2 (id INT PRIMARY KEY, name VARCHAR(64), INDEX (name));
 
 -- case: MY003 DROP COLUMN
+-- expect: MY003 MIG006
+ALTER TABLE orders DROP COLUMN legacy_code;
+
+-- case: MIG006 twin: the same DROP COLUMN in a contract revision
 -- expect: MY003
+-- phase: contract
 ALTER TABLE orders DROP COLUMN legacy_code;
 
 -- case: MY003 DROP without COLUMN
--- expect: MY003
+-- expect: MY003 MIG006
 ALTER TABLE orders DROP legacy_flag;
 
 -- case: MY003 safe twin: DROP INDEX is not a column
@@ -84,7 +89,7 @@ ALTER TABLE orders DROP legacy_flag;
 ALTER TABLE orders DROP INDEX orders_legacy;
 
 -- case: MY004 DROP TABLE
--- expect: MY004
+-- expect: MY004 MIG006
 DROP TABLE IF EXISTS legacy_orders;
 
 -- case: MY004 safe twin: keep it, say so
@@ -92,11 +97,11 @@ DROP TABLE IF EXISTS legacy_orders;
 ALTER TABLE legacy_orders COMMENT = 'unused since 2.3';
 
 -- case: MY005 RENAME COLUMN
--- expect: MY005
+-- expect: MY005 MIG006
 ALTER TABLE orders RENAME COLUMN status TO state;
 
 -- case: MY005 CHANGE with a new name
--- expect: MY001 MY005
+-- expect: MY001 MY005 MIG006
 ALTER TABLE orders CHANGE status state VARCHAR(16);
 
 -- case: MY005 safe twin: add the new column
@@ -104,11 +109,11 @@ ALTER TABLE orders CHANGE status state VARCHAR(16);
 ALTER TABLE orders ADD COLUMN state VARCHAR(16);
 
 -- case: MY006 RENAME TABLE
--- expect: MY006
+-- expect: MY006 MIG006
 RENAME TABLE orders TO purchases;
 
 -- case: MY006 ALTER TABLE ... RENAME TO
--- expect: MY006
+-- expect: MY006 MIG006
 ALTER TABLE orders RENAME TO purchases;
 
 -- case: MY006 safe twin: a view under the new name

@@ -195,7 +195,12 @@ ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);
 ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_idx;
 
 -- case: PG011 DROP COLUMN
+-- expect: PG011 MIG006
+ALTER TABLE orders DROP COLUMN legacy_code;
+
+-- case: MIG006 twin: the same DROP COLUMN in a contract revision
 -- expect: PG011
+-- phase: contract
 ALTER TABLE orders DROP COLUMN legacy_code;
 
 -- case: PG011 safe twin: stop using it first (nothing dropped)
@@ -203,7 +208,7 @@ ALTER TABLE orders DROP COLUMN legacy_code;
 COMMENT ON COLUMN orders.legacy_code IS 'unused since 2.3; dropped in a later release';
 
 -- case: PG012 DROP TABLE
--- expect: PG012
+-- expect: PG012 MIG006
 DROP TABLE legacy_orders;
 
 -- case: PG012 safe twin: rename aside, keep the data
@@ -211,7 +216,7 @@ DROP TABLE legacy_orders;
 COMMENT ON TABLE legacy_orders IS 'read by nothing since 2.3';
 
 -- case: PG013 RENAME COLUMN
--- expect: PG013
+-- expect: PG013 MIG006
 ALTER TABLE orders RENAME COLUMN status TO state;
 
 -- case: PG013 safe twin: add the new column
@@ -219,7 +224,7 @@ ALTER TABLE orders RENAME COLUMN status TO state;
 ALTER TABLE orders ADD COLUMN state text;
 
 -- case: PG014 RENAME TABLE
--- expect: PG014
+-- expect: PG014 MIG006
 ALTER TABLE orders RENAME TO purchases;
 
 -- case: PG014 safe twin: a view under the new name
@@ -293,7 +298,7 @@ SET lock_timeout = '3s';
 ALTER TABLE orders ADD COLUMN note2 text;
 
 -- case: PG021 with a rename and no lock_timeout
--- expect: PG013 PG021
+-- expect: PG013 PG021 MIG006
 -- lock_timeout: none
 ALTER TABLE orders RENAME COLUMN note TO remark;
 
@@ -362,7 +367,7 @@ INSERT INTO settings (key, value) VALUES ('mode', 'on');
 UPDATE settings SET value = 'off' WHERE key = 'mode';
 
 -- case: several findings in one ALTER TABLE
--- expect: PG004 PG006 PG011
+-- expect: PG004 PG006 PG011 MIG006
 ALTER TABLE orders ADD COLUMN tok uuid DEFAULT gen_random_uuid(), ALTER COLUMN qty TYPE bigint, DROP COLUMN old;
 
 -- case: safe twin: the same work split into safe steps

@@ -9,6 +9,7 @@ Case format (see tests/lint/README.md):
     -- transaction: false         (optional)
     -- info: PG001                (optional: findings expected at info level)
     -- lock_timeout: none         (optional, PostgreSQL: no SET lock_timeout before the case)
+    -- phase: contract            (optional: the revision is marked -- mig:phase contract)
     CREATE INDEX ...;
 """
 import json
@@ -25,7 +26,7 @@ def parse(path):
     for lineno, line in enumerate(open(path, encoding="utf-8"), 1):
         if line.startswith("-- case:"):
             cur = {"name": line[8:].strip(), "line": lineno, "expect": None, "info": set(),
-                   "tx": True, "timeout": True, "sql": []}
+                   "tx": True, "timeout": True, "contract": False, "sql": []}
             cases.append(cur)
         elif cur is None or (not cur["sql"] and not line.strip()):
             continue
@@ -38,6 +39,8 @@ def parse(path):
             cur["tx"] = False
         elif line.startswith("-- lock_timeout: none") and not cur["sql"]:
             cur["timeout"] = False
+        elif line.startswith("-- phase: contract") and not cur["sql"]:
+            cur["contract"] = True
         else:
             cur["sql"].append(line)
     return cases
@@ -70,6 +73,8 @@ def main():
                 f.write("-- mig:revision %s\n-- mig:down_revision none\n" % rev)
                 if not c["tx"]:
                     f.write("-- mig:transaction false\n")
+                if c["contract"]:
+                    f.write("-- mig:phase contract\n")
                 # PostgreSQL cases run with a lock_timeout (so PG021 speaks only where a case asks)
                 pre = "SET lock_timeout = '2s';\n" if dialect == "postgres" and c["timeout"] else ""
                 f.write("\n-- mig:upgrade\n%s%s\n-- mig:downgrade\nSELECT 1;\n" % (pre, sql))

@@ -45,19 +45,24 @@ INSERT INTO settings (key, value) VALUES ('a', 'b') ON CONFLICT (key) DO UPDATE 
 INSERT OR REPLACE INTO settings (key, value) VALUES ('a', 'b');
 
 -- case: SQ003 SQ004 DROP COLUMN (3.35+)
+-- expect: SQ003 SQ004 MIG006
+ALTER TABLE orders DROP COLUMN legacy;
+
+-- case: MIG006 twin: the same DROP COLUMN in a contract revision
 -- expect: SQ003 SQ004
+-- phase: contract
 ALTER TABLE orders DROP COLUMN legacy;
 
 -- case: SQ005 DROP TABLE
--- expect: SQ005
+-- expect: SQ005 MIG006
 DROP TABLE legacy_orders;
 
 -- case: SQ003 SQ006 RENAME COLUMN (3.25+)
--- expect: SQ003 SQ006
+-- expect: SQ003 SQ006 MIG006
 ALTER TABLE orders RENAME COLUMN total TO amount;
 
 -- case: SQ007 RENAME TO
--- expect: SQ007
+-- expect: SQ007 MIG006
 ALTER TABLE orders RENAME TO purchases;
 
 -- case: SQ007 safe twin: a view
