@@ -56,7 +56,7 @@ typedef struct stair {
     mig_ctx     *sctx;    /* on the scratch database */
     mig_session  s;       /* our own connection, for snapshots */
     int          s_open;
-    const char  *skip[3];
+    const char  *skip[4]; /* mig's own tables, left out of the snapshots */
 
     unsigned char *in_range;
     unsigned char *done;  /* went up in the scratch database */
@@ -360,7 +360,9 @@ static int session_open(stair *z)
         z->s_open = 1;
         z->skip[0] = z->s.st.version_name;
         z->skip[1] = z->s.st.history_name;
-        z->skip[2] = NULL;
+        /* created by a revision's first db:backfill, and kept by its downgrade (it holds the checkpoints) */
+        z->skip[2] = MIG_BACKFILL_TABLE;
+        z->skip[3] = NULL;
     }
     return rc;
 }

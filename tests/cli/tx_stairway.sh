@@ -107,6 +107,30 @@ expect_out "^ok +d4  backfill nick"
 rm $V/d4_backfill.lua
 untouched
 
+# a real db:backfill revision (batched, checkpointed, outside a transaction)
+# passes the stairway: up, down, up again walks the rows again
+cat > $V/d4_backfill.lua <<LUA
+-- mig:revision d4
+-- mig:down_revision c3
+-- mig:message backfill titles
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:backfill{ table = "posts", key = "id", name = "posts_title", batch = 2,
+                 sql = "UPDATE posts SET title = 'backfilled' WHERE id > ? AND id <= ?" }
+  end,
+  downgrade = function(db, ctx) db:exec("UPDATE posts SET title = NULL") end,
+}
+LUA
+for data in "" --data; do
+    run test $data
+    expect_rc 0 "db:backfill revision ${data:-without rows}"
+    expect_out "^ok +d4  backfill titles"
+    expect_out "^test: 4 ok, 0 failed"
+done
+rm $V/d4_backfill.lua
+untouched
+
 # a range tests only its revisions; what comes before goes up untested
 run test b2:c3
 expect_rc 0 "range"
