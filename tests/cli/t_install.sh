@@ -161,8 +161,13 @@ embed_run() {
     grep -q "database is current (6 steps)" "$T_TMP/embed-$how.log" && pass ||
         fail "the $how-built example did not migrate: $(cat "$T_TMP/embed-$how.log")"
 }
+# a sanitizer build's libmig needs its runtime first in the application, as
+# any instrumented library does: the application is built with it too
+app_san=""
+[ "$(cache MIG_SANITIZE)" = ON ] && app_san="-fsanitize=address,undefined"
 if cmake -S "$MIG_SRC/tests/embed" -B "$T_TMP/embed-build" -DCMAKE_PREFIX_PATH="$prefix" \
-        -DCMAKE_BUILD_TYPE=Release >"$T_TMP/embed.log" 2>&1 &&
+        -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS="$app_san" -DCMAKE_EXE_LINKER_FLAGS="$app_san" \
+        >"$T_TMP/embed.log" 2>&1 &&
    cmake --build "$T_TMP/embed-build" >>"$T_TMP/embed.log" 2>&1; then
     pass
     embed_run "$T_TMP/embed-build/embed" cmake
@@ -171,7 +176,7 @@ if pkg-config --exists mig; then pass; else fail "pkg-config does not find mig";
 expect_eq "$(pkg-config --modversion mig)" "$("$imig" --version | awk '{print $2}')" "pkg-config mig version"
 mkdir "$T_TMP/embed-pc"
 # shellcheck disable=SC2046
-if cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags mig) -o "$T_TMP/embed-pc/embed" \
+if cc -std=c11 -Wall -Wextra -Werror $app_san $(pkg-config --cflags mig) -o "$T_TMP/embed-pc/embed" \
         "$MIG_SRC/examples/embed.c" $(pkg-config --libs mig) -Wl,-rpath,"$(pkg-config --variable=libdir mig)" \
         2>"$T_TMP/embed-pc.log"; then
     pass
