@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mig/driver_util.h"
 #include "mysql_int.h"
 
 #define MYDOCS "https://dev.mysql.com/doc/refman/8.0/en/"
@@ -105,13 +106,10 @@ static void say(run *r, int rule, const char *table, size_t offset, const char *
 {
     if (r->rc)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    r->rc = mig_lint_vreport(r->sink, r->payload, &my_lint_rules[rule], table, offset, why, safe, fmt, ap);
     va_end(ap);
-    mig_lint_finding f = { &my_lint_rules[rule], msg, why, safe, table, offset };
-    r->rc = r->sink->finding(r->payload, &f);
 }
 
 /* ALTER TABLE t ...: its clauses, split at top-level commas. */

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <pg_query.h>
 
+#include "mig/driver_util.h"
 #include "pg.h"
 
 #define DOCS "https://www.postgresql.org/docs/current/"
@@ -148,13 +149,10 @@ static void say(lint_run *r, int rule, const char *table, size_t offset, const c
 {
     if (r->rc)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    r->rc = mig_lint_vreport(r->sink, r->payload, &pg_lint_rules[rule], table, offset, why, safe, fmt, ap);
     va_end(ap);
-    mig_lint_finding f = { &pg_lint_rules[rule], msg, why, safe, table, offset };
-    r->rc = r->sink->finding(r->payload, &f);
 }
 
 /* The statement with word inserted after the first keyword kw (case ignored), for a rewrite. */

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mig/driver.h"
+#include "mig/driver_util.h"
 
 #define SQDOCS "https://www.sqlite.org/"
 
@@ -142,13 +143,10 @@ static void say(run *r, int rule, const char *table, size_t offset, const char *
 {
     if (r->rc)
         return;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    r->rc = mig_lint_vreport(r->sink, r->payload, &sq_lint_rules[rule], table, offset, why, safe, fmt, ap);
     va_end(ap);
-    mig_lint_finding f = { &sq_lint_rules[rule], msg, why, safe, table, offset };
-    r->rc = r->sink->finding(r->payload, &f);
 }
 
 static const char *version_str(int v, char *buf, size_t n)

@@ -19,6 +19,8 @@
 #ifndef MIG_DRIVER_UTIL_H
 #define MIG_DRIVER_UTIL_H
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +157,21 @@ static inline void mig_names_clear(mig_names *l)
 static inline const char *mig_names_str(const mig_names *l)
 {
     return l->count > 0 ? l->buf : "\0";
+}
+
+/*
+ * A lint finding with its message formatted from fmt, handed to the sink:
+ * the sink's result, which a driver's lint slot returns as it is when it
+ * is not zero.
+ */
+static inline int mig_lint_vreport(const mig_lint_sink *sink, void *payload, const mig_lint_rule *rule,
+                                   const char *table, size_t offset, const char *why, const char *safe,
+                                   const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    mig_lint_finding f = { rule, msg, why, safe, table, offset };
+    return sink->finding(payload, &f);
 }
 
 #endif
