@@ -446,36 +446,15 @@ static void oom(lua_State *L, const void *p)
         luaL_error(L, "out of memory");
 }
 
-static mig_value text_value(const char *s)
-{
-    mig_value v;
-    memset(&v, 0, sizeof v);
-    v.type = s ? MIG_VAL_TEXT : MIG_VAL_NULL;
-    if (s) {
-        v.u.s.ptr = s;
-        v.u.s.len = strlen(s);
-    }
-    return v;
-}
-
-static mig_value int_value(int64_t i)
-{
-    mig_value v;
-    memset(&v, 0, sizeof v);
-    v.type = MIG_VAL_INT;
-    v.u.i = i;
-    return v;
-}
-
 /* The rows of this backfill: version table, revision, name, direction. */
 static void ident_params(backfill *bf, mig_value *p)
 {
     const char *vt = NULL;
     mig_ctx_version_table(bf->ctx, &vt);
-    p[0] = text_value(vt);
-    p[1] = text_value(bf->lua->rev->id);
-    p[2] = text_value(bf->name);
-    p[3] = text_value(bf->lua->rev_upgrade ? "upgrade" : "downgrade");
+    p[0] = mig_value_text(vt);
+    p[1] = mig_value_text(bf->lua->rev->id);
+    p[2] = mig_value_text(bf->name);
+    p[3] = mig_value_text(bf->lua->rev_upgrade ? "upgrade" : "downgrade");
 }
 
 /*
@@ -499,7 +478,7 @@ static void bf_stop_here(lua_State *L, backfill *bf)
         if (sql) {
             mig_value p[5];
             ident_params(bf, p);
-            p[4] = int_value(bf->batches);
+            p[4] = mig_value_int(bf->batches);
             mig_db_exec_params(bf->db, bf->ctx, sql, p, 5, NULL, NULL);
             free(sql);
         }
@@ -923,11 +902,11 @@ static int64_t estimate_left(backfill *bf)
         sql = mig_aprintf("SELECT min(%s), max(%s) FROM %s", bf->q_keys, bf->q_keys, bf->q_table);
     } else if (strcmp(drv, "postgres") == 0) {
         sql = mig_strdup("SELECT reltuples::bigint, 0 FROM pg_class WHERE oid = to_regclass(?)");
-        p[np++] = text_value(bf->q_table);
+        p[np++] = mig_value_text(bf->q_table);
     } else if (strcmp(drv, "mysql") == 0) {
         sql = mig_strdup("SELECT TABLE_ROWS, 0 FROM information_schema.TABLES "
                          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?");
-        p[np++] = text_value(bf->table);
+        p[np++] = mig_value_text(bf->table);
     } else {
         sql = mig_aprintf("SELECT count(*), 0 FROM %s", bf->q_table);
     }
@@ -1021,7 +1000,7 @@ static int load_checkpoint(lua_State *L, backfill *bf)
                           "AND revision = ? AND name = ? AND direction = ?", bf->q_state);
         oom(L, sql);
         mig_value u[5];
-        u[0] = text_value(now);
+        u[0] = mig_value_text(now);
         ident_params(bf, u + 1);
         rc = mig_db_exec_params(bf->db, bf->ctx, sql, u, 5, NULL, NULL);
     } else {
@@ -1034,10 +1013,10 @@ static int load_checkpoint(lua_State *L, backfill *bf)
         oom(L, sql);
         mig_value u[8];
         ident_params(bf, u);
-        u[4] = bf->total < 0 ? text_value(NULL) : int_value(bf->total);
-        u[5] = text_value(bf->lua->rev_checksum[0] ? bf->lua->rev_checksum : NULL);
-        u[6] = text_value(now);
-        u[7] = text_value(now);
+        u[4] = bf->total < 0 ? mig_value_text(NULL) : mig_value_int(bf->total);
+        u[5] = mig_value_text(bf->lua->rev_checksum[0] ? bf->lua->rev_checksum : NULL);
+        u[6] = mig_value_text(now);
+        u[7] = mig_value_text(now);
         rc = mig_db_exec_params(bf->db, bf->ctx, sql, u, 8, NULL, NULL);
     }
     if (rc) {
@@ -1139,7 +1118,7 @@ static int replica_lag(backfill *bf, size_t i, double *lag)
         cur = NULL;
         if (rc)
             return rc;
-        mig_value p = text_value(lsn);
+        mig_value p = mig_value_text(lsn);
         rc = mig_db_query(&cur, r, bf->ctx, "SELECT pg_wal_lsn_diff(?::pg_lsn, pg_last_wal_replay_lsn())::bigint",
                           &p, 1);
         if (rc == 0 && (rc = mig_db_fetch(cur, r, bf->ctx, &row)) == 0 && row &&
@@ -1376,21 +1355,21 @@ static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
     char now[40];
     mig_state_now(NULL, now);
     mig_value u[11];
-    u[0] = text_value(mig_buf_cstr(&bf->enc_hi));
+    u[0] = mig_value_text(mig_buf_cstr(&bf->enc_hi));
     u[0].u.s.len = bf->enc_hi.len;
-    u[1] = text_value(mig_buf_cstr(&bf->shown));
+    u[1] = mig_value_text(mig_buf_cstr(&bf->shown));
     if (u[1].u.s.len > 255) {
         size_t n = 255;
         while (n > 0 && ((unsigned char)u[1].u.s.ptr[n] & 0xC0) == 0x80)
             n--;
         u[1].u.s.len = n;
     }
-    u[2] = int_value(n);
-    u[3] = int_value(bf->elapsed_ms);
-    u[4] = text_value(now);
+    u[2] = mig_value_int(n);
+    u[3] = mig_value_int(bf->elapsed_ms);
+    u[4] = mig_value_text(now);
     ident_params(bf, u + 5);
-    u[9] = int_value(bf->batches);
-    u[10] = text_value(mig_buf_cstr(&bf->enc_last));
+    u[9] = mig_value_int(bf->batches);
+    u[10] = mig_value_text(mig_buf_cstr(&bf->enc_last));
     u[10].u.s.len = bf->enc_last.len;
     int64_t changed = 0;
     if (mig_db_exec_params(bf->db, ctx, bf->cas_sql, u, 11, &changed, NULL) != 0)
@@ -1424,10 +1403,10 @@ static void mark_finished(lua_State *L, backfill *bf)
     mig_buf_puts(&bf->tmp, sql);
     free(sql);
     mig_value u[7];
-    u[0] = text_value(now);
-    u[1] = int_value(bf->elapsed_ms);
+    u[0] = mig_value_text(now);
+    u[1] = mig_value_int(bf->elapsed_ms);
     ident_params(bf, u + 2);
-    u[6] = int_value(bf->batches);
+    u[6] = mig_value_int(bf->batches);
     int64_t changed = 0;
     if (mig_db_exec_params(bf->db, bf->ctx, mig_buf_cstr(&bf->tmp), u, 7, &changed, NULL) != 0)
         bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
@@ -1549,7 +1528,7 @@ int mig_backfill_forget(mig_ctx *ctx, mig_db *db, const char *revision, const ch
     free(q);
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    mig_value p[3] = { text_value(vt), text_value(revision), text_value(direction) };
+    mig_value p[3] = { mig_value_text(vt), mig_value_text(revision), mig_value_text(direction) };
     rc = mig_db_exec_params(db, ctx, sql, p, 3, NULL, NULL);
     free(sql);
     return rc;
@@ -1594,7 +1573,7 @@ static int status_one(mig_ctx *ctx, void *payload)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     if (rc == 0 && sql) {
-        mig_value vt = text_value(s.st.version_name);
+        mig_value vt = mig_value_text(s.st.version_name);
         mig_cursor *cur = NULL;
         rc = mig_db_query(&cur, s.db, ctx, sql, &vt, 1);
         while (rc == 0) {
@@ -1676,7 +1655,7 @@ static int reset_one(mig_ctx *ctx, void *payload)
         char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ?", q) : NULL;
         if (sql == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        mig_value p[2] = { text_value(s.st.version_name), text_value(a->revision) };
+        mig_value p[2] = { mig_value_text(s.st.version_name), mig_value_text(a->revision) };
         int64_t n = 0;
         if (rc == 0)
             rc = mig_db_exec_params(s.db, ctx, sql, p, 2, &n, NULL);

@@ -79,7 +79,7 @@ static void put_literal(mig_buf *out, const mig_value *v, const mig_dialect *d)
     }
 }
 
-static mig_value text(const char *s)
+mig_value mig_value_text(const char *s)
 {
     mig_value v;
     memset(&v, 0, sizeof v);
@@ -93,7 +93,7 @@ static mig_value text(const char *s)
     return v;
 }
 
-static mig_value integer(int64_t i)
+mig_value mig_value_int(int64_t i)
 {
     mig_value v;
     memset(&v, 0, sizeof v);
@@ -156,7 +156,7 @@ static int add_scope_column(mig_state *st, mig_ctx *ctx, mig_db *db)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0)
         rc = mig_db_exec(db, ctx, alter, strlen(alter), NULL, NULL);
-    mig_value p = text(st->version_name);
+    mig_value p = mig_value_text(st->version_name);
     int64_t n = 0;
     if (rc == 0)
         rc = mig_db_exec_params(db, ctx, fill, &p, 1, &n, NULL);
@@ -208,13 +208,13 @@ static int run_fmt1(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
 
 int mig_state_delete_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *rev)
 {
-    mig_value p = text(rev);
+    mig_value p = mig_value_text(rev);
     return run_fmt1(st, ctx, db, out, "DELETE FROM %s WHERE version_num = ?", st->version_table, &p, 1);
 }
 
 int mig_state_insert_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *rev)
 {
-    mig_value p = text(rev);
+    mig_value p = mig_value_text(rev);
     return run_fmt1(st, ctx, db, out, "INSERT INTO %s (version_num) VALUES (?)", st->version_table, &p, 1);
 }
 
@@ -231,9 +231,9 @@ int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *o
     if (rc)
         return rc;
     mig_value p[10] = {
-        text(h->revision), text(h->direction), text(h->checksum), text(h->started_at),
-        integer(h->duration_ms), text(h->applied_by), text(h->state),
-        integer(h->statements_applied), text(h->applied_hash), text(st->version_name),
+        mig_value_text(h->revision), mig_value_text(h->direction), mig_value_text(h->checksum), mig_value_text(h->started_at),
+        mig_value_int(h->duration_ms), mig_value_text(h->applied_by), mig_value_text(h->state),
+        mig_value_int(h->statements_applied), mig_value_text(h->applied_hash), mig_value_text(st->version_name),
     };
     return run_fmt1(st, ctx, db, out,
                     sc ? "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
@@ -259,8 +259,8 @@ int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_value p[7] = {
-        text(h->state), integer(h->statements_applied), text(h->applied_hash),
-        integer(h->duration_ms), text(h->checksum), text(h->revision), text(st->version_name),
+        mig_value_text(h->state), mig_value_int(h->statements_applied), mig_value_text(h->applied_hash),
+        mig_value_int(h->duration_ms), mig_value_text(h->checksum), mig_value_text(h->revision), mig_value_text(st->version_name),
     };
     rc = mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
     free(sql);
@@ -343,7 +343,7 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_cursor *cur = NULL;
-    mig_value vt = text(st->version_name);
+    mig_value vt = mig_value_text(st->version_name);
     rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
     free(sql);
     if (rc == 0) {
@@ -395,7 +395,7 @@ int mig_state_read_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_state_ro
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_cursor *cur = NULL;
-    mig_value vt = text(st->version_name);
+    mig_value vt = mig_value_text(st->version_name);
     rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
     free(sql);
     while (rc == 0) {

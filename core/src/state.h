@@ -30,6 +30,10 @@ typedef struct mig_state {
     int                scoped;        /* mig_history has its version_table column: 1, 0, -1 unknown */
 } mig_state;
 
+/* A bound parameter of text (NULL binds NULL; s is borrowed) or of an integer. */
+mig_value mig_value_text(const char *s);
+mig_value mig_value_int(int64_t i);
+
 int  mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table);
 void mig_state_release(mig_state *st);
 
