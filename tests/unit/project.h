@@ -40,7 +40,7 @@ typedef struct proj {
 } proj;
 
 /* Write text to dir/rel, making the folders on the way. */
-static void proj_write(proj *p, const char *rel, const char *text)
+static inline void proj_write(proj *p, const char *rel, const char *text)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/%s", p->dir, rel);
@@ -56,7 +56,7 @@ static void proj_write(proj *p, const char *rel, const char *text)
 }
 
 /* A fresh folder with mig.ini ([mig] script_location and url, then extra). */
-static void proj_new(proj *p, const char *extra)
+static inline void proj_new(proj *p, const char *extra)
 {
     memset(p, 0, sizeof *p);
     const char *tmp = getenv("TMPDIR");
@@ -76,7 +76,7 @@ static void proj_new(proj *p, const char *extra)
  * An SQL revision file id_rev.sql; down NULL for a root, downsql NULL for
  * none; header: more "-- mig:" lines (or NULL).
  */
-static void proj_rev_h(proj *p, const char *id, const char *down, const char *header,
+static inline void proj_rev_h(proj *p, const char *id, const char *down, const char *header,
                        const char *up, const char *downsql)
 {
     mig_buf b = MIG_BUF_INIT;
@@ -92,13 +92,13 @@ static void proj_rev_h(proj *p, const char *id, const char *down, const char *he
     mig_buf_release(&b);
 }
 
-static void proj_rev(proj *p, const char *id, const char *down, const char *up, const char *downsql)
+static inline void proj_rev(proj *p, const char *id, const char *down, const char *up, const char *downsql)
 {
     proj_rev_h(p, id, down, NULL, up, downsql);
 }
 
 /* A Lua revision id_rev.lua: the header, then body (the chunk returning the table). */
-static void proj_lua_rev(proj *p, const char *id, const char *down, const char *body)
+static inline void proj_lua_rev(proj *p, const char *id, const char *down, const char *body)
 {
     mig_buf b = MIG_BUF_INIT;
     mig_buf_printf(&b, "-- mig:revision %s\n", id);
@@ -112,14 +112,14 @@ static void proj_lua_rev(proj *p, const char *id, const char *down, const char *
 }
 
 /* dir/rel as an absolute path (static buffer: use before the next call). */
-static const char *proj_path(const proj *p, const char *rel)
+static inline const char *proj_path(const proj *p, const char *rel)
 {
     static char path[600];
     snprintf(path, sizeof path, "%s/%s", p->dir, rel);
     return path;
 }
 
-static void proj_logger(void *payload, mig_log_level level, const char *line)
+static inline void proj_logger(void *payload, mig_log_level level, const char *line)
 {
     (void)level;
     mig_buf *log = payload;
@@ -128,7 +128,7 @@ static void proj_logger(void *payload, mig_log_level level, const char *line)
 }
 
 /* A context on the project (o NULL: default options), its log kept in p->log. */
-static mig_ctx *proj_ctx(proj *p, const mig_options *o)
+static inline mig_ctx *proj_ctx(proj *p, const mig_options *o)
 {
     mig_options opts = MIG_OPTIONS_INIT;
     if (o)
@@ -148,7 +148,7 @@ static mig_ctx *proj_ctx(proj *p, const mig_options *o)
  * names one, else test.db), as an integer; -1 when the query fails (a
  * table that does not exist) or returns no row.
  */
-static long long proj_int_in(const proj *p, const char *rel, const char *sql)
+static inline long long proj_int_in(const proj *p, const char *rel, const char *sql)
 {
     sqlite3 *db = NULL;
     long long v = -1;
@@ -162,13 +162,13 @@ static long long proj_int_in(const proj *p, const char *rel, const char *sql)
     return v;
 }
 
-static long long proj_int(const proj *p, const char *sql)
+static inline long long proj_int(const proj *p, const char *sql)
 {
     return proj_int_in(p, NULL, sql);
 }
 
 /* The same as text, every row's first column joined by ','; "" for none, "ERROR" on failure. */
-static char *proj_text(const proj *p, const char *sql)
+static inline char *proj_text(const proj *p, const char *sql)
 {
     sqlite3 *db = NULL;
     mig_buf b = MIG_BUF_INIT;
@@ -228,7 +228,7 @@ static char *proj_text(const proj *p, const char *sql)
         }                                                                                          \
     } while (0)
 
-static int proj_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static inline int proj_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
     (void)flag;
@@ -236,7 +236,7 @@ static int proj_rm(const char *path, const struct stat *sb, int flag, struct FTW
     return remove(path);
 }
 
-static void proj_free(proj *p)
+static inline void proj_free(proj *p)
 {
     nftw(p->dir, proj_rm, 16, FTW_DEPTH | FTW_PHYS);
     mig_buf_release(&p->log);
