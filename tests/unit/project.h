@@ -32,11 +32,11 @@
 #include "unit.h"
 
 typedef struct proj {
-    char    dir[256];
-    char    ini[300];
-    char    db[300];     /* test.db in dir */
-    char    url[320];    /* sqlite:///dir/test.db */
-    mig_buf log;         /* every line the context logged, '\n'-separated */
+    char dir[256];
+    char ini[300];
+    char db[300];  /* test.db in dir */
+    char url[320]; /* sqlite:///dir/test.db */
+    mig_buf log;   /* every line the context logged, '\n'-separated */
 } proj;
 
 /* Write text to dir/rel, making the folders on the way. */
@@ -77,7 +77,7 @@ static inline void proj_new(proj *p, const char *extra)
  * none; header: more "-- mig:" lines (or NULL).
  */
 static inline void proj_rev_h(proj *p, const char *id, const char *down, const char *header,
-                       const char *up, const char *downsql)
+                              const char *up, const char *downsql)
 {
     mig_buf b = MIG_BUF_INIT;
     mig_buf_printf(&b, "-- mig:revision %s\n", id);
@@ -197,35 +197,35 @@ static inline char *proj_text(const proj *p, const char *sql)
 }
 
 /* Assert the text sql returns equals want. */
-#define PROJ_TEXT_EQ(p, sql, want)                                                                 \
-    do {                                                                                           \
-        char *got__ = proj_text((p), (sql));                                                       \
-        CU_ASSERT_STRING_EQUAL(got__, (want));                                                     \
-        if (strcmp(got__, (want)) != 0)                                                            \
-            fprintf(stderr, "\n%s:%d: %s -> '%s', wanted '%s'\n", __FILE__, __LINE__, (sql), got__, \
-                    (want));                                                                       \
-        free(got__);                                                                               \
+#define PROJ_TEXT_EQ(p, sql, want)                                                                      \
+    do {                                                                                                \
+        char *got__ = proj_text((p), (sql));                                                            \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                                                          \
+        if (strcmp(got__, (want)) != 0)                                                                 \
+            fprintf(stderr, "\n%s:%d: %s -> '%s', wanted '%s'\n", __FILE__, __LINE__, (sql), got__,     \
+                    (want));                                                                            \
+        free(got__);                                                                                    \
     } while (0)
 
 /* Does the context's error (message, detail or hint) contain needle? */
-#define MIG_ERROR_HAS(ctx, field, needle)                                                          \
-    do {                                                                                           \
-        const char *f__ = mig_last_error(ctx)->field;                                              \
-        if (f__ == NULL || strstr(f__, (needle)) == NULL) {                                        \
-            fprintf(stderr, "\n%s:%d: error " #field " \"%s\" lacks \"%s\"\n", __FILE__, __LINE__, \
-                    f__ ? f__ : "(null)", (needle));                                               \
-            CU_FAIL("error " #field);                                                              \
-        }                                                                                          \
+#define MIG_ERROR_HAS(ctx, field, needle)                                                               \
+    do {                                                                                                \
+        const char *f__ = mig_last_error(ctx)->field;                                                   \
+        if (f__ == NULL || strstr(f__, (needle)) == NULL) {                                             \
+            fprintf(stderr, "\n%s:%d: error " #field " \"%s\" lacks \"%s\"\n", __FILE__, __LINE__,      \
+                    f__ ? f__ : "(null)", (needle));                                                    \
+            CU_FAIL("error " #field);                                                                   \
+        }                                                                                               \
     } while (0)
 
 /* Did the context log a line containing needle? */
-#define PROJ_LOGGED(p, needle)                                                                     \
-    do {                                                                                           \
-        if (strstr(mig_buf_cstr(&(p)->log), (needle)) == NULL) {                                   \
-            fprintf(stderr, "\n%s:%d: log lacks \"%s\":\n%s\n", __FILE__, __LINE__, (needle),       \
-                    mig_buf_cstr(&(p)->log));                                                      \
-            CU_FAIL("log line");                                                                   \
-        }                                                                                          \
+#define PROJ_LOGGED(p, needle)                                                                          \
+    do {                                                                                                \
+        if (strstr(mig_buf_cstr(&(p)->log), (needle)) == NULL) {                                        \
+            fprintf(stderr, "\n%s:%d: log lacks \"%s\":\n%s\n", __FILE__, __LINE__, (needle),           \
+                    mig_buf_cstr(&(p)->log));                                                           \
+            CU_FAIL("log line");                                                                        \
+        }                                                                                               \
     } while (0)
 
 static inline int proj_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)

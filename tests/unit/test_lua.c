@@ -16,13 +16,13 @@
 #include "revfile.h"
 
 typedef struct fixture {
-    proj         p;
-    mig_ctx     *ctx;
-    mig_db      *db;
-    mig_lua     *lua;
-    mig_rev      rev;
-    mig_revbody  body;
-    int          has_rev;
+    proj p;
+    mig_ctx *ctx;
+    mig_db *db;
+    mig_lua *lua;
+    mig_rev rev;
+    mig_revbody body;
+    int has_rev;
 } fixture;
 
 /* A project (mig.ini gets extra), a connection, and a Lua state on it. */
@@ -90,8 +90,8 @@ static void test_lua__revisions_that_do_not_load_are_revfile_errors(void)
               "the file returned number, not a table with upgrade and downgrade functions");
     MIG_FAILS(f.ctx, load(&f, "return { downgrade = function() end }\n", NULL), MIG_EREVFILE,
               "the returned table has no upgrade function (upgrade is nil)");
-    MIG_FAILS(f.ctx, load(&f, "return { upgrade = function() end, downgrade = 'no' }\n", NULL), MIG_EREVFILE,
-              "downgrade is string, not a function");
+    MIG_FAILS(f.ctx, load(&f, "return { upgrade = function() end, downgrade = 'no' }\n", NULL),
+              MIG_EREVFILE, "downgrade is string, not a function");
     MIG_FAILS(f.ctx, load(&f, "\nerror('refused at load')\n", NULL), MIG_EREVFILE, "refused at load");
     MIG_ERROR_HAS(f.ctx, message, "cccc00000003_rev.lua:4: refused at load");
     /* loading runs nothing against the database */
@@ -108,12 +108,14 @@ static void test_lua__a_lua_error_names_the_revision_file_and_line(void)
 {
     fixture f;
     open_fixture(&f, "");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx)\n  local n = nil\n  return n.field\nend }\n"),
+    MIG_FAILS(f.ctx,
+              run_upgrade(&f,
+                          "return { upgrade = function(db, ctx)\n  local n = nil\n  return n.field\nend }\n"),
               MIG_EFAIL, "revision cccc00000003 failed at ");
     MIG_ERROR_HAS(f.ctx, message, "cccc00000003_rev.lua:5: attempt to index a nil value (local 'n')");
     /* an error value that is no string still gives one line, not a crash */
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx) error({}) end }\n"), MIG_EFAIL,
-              "revision cccc00000003 failed");
+    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx) error({}) end }\n"),
+              MIG_EFAIL, "revision cccc00000003 failed");
     CU_ASSERT_PTR_NULL(strchr(mig_last_error(f.ctx)->message, '\n'));
     close_fixture(&f);
 }
@@ -123,10 +125,11 @@ static void test_lua__a_failing_statement_is_raised_with_the_database_message(vo
 {
     fixture f;
     open_fixture(&f, "");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx)\n"
-                                      "  db:exec('INSERT INTO t VALUES (?)', 1)\n"
-                                      "  db:exec('INSERT INTO nowhere VALUES (1)')\n"
-                                      "end }\n"),
+    MIG_FAILS(f.ctx,
+              run_upgrade(&f, "return { upgrade = function(db, ctx)\n"
+                              "  db:exec('INSERT INTO t VALUES (?)', 1)\n"
+                              "  db:exec('INSERT INTO nowhere VALUES (1)')\n"
+                              "end }\n"),
               MIG_EFAIL, "revision cccc00000003 failed at ");
     MIG_ERROR_HAS(f.ctx, message, "cccc00000003_rev.lua:5: db:exec: ");
     MIG_ERROR_HAS(f.ctx, message, "no such table: nowhere");
@@ -134,10 +137,10 @@ static void test_lua__a_failing_statement_is_raised_with_the_database_message(vo
     CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM t"), 1);
     /* a pcall in the revision may catch it and go on */
     MIG_PASS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx)\n"
-                                     "  local ok, err = pcall(db.exec, db, 'INSERT INTO nowhere VALUES (1)')\n"
-                                     "  assert(not ok and err:find('no such table', 1, true), err)\n"
-                                     "  db:exec('INSERT INTO t VALUES (?)', 2)\n"
-                                     "end }\n"));
+                                    "  local ok, err = pcall(db.exec, db, 'INSERT INTO nowhere VALUES (1)')\n"
+                                    "  assert(not ok and err:find('no such table', 1, true), err)\n"
+                                    "  db:exec('INSERT INTO t VALUES (?)', 2)\n"
+                                    "end }\n"));
     CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM t"), 2);
     close_fixture(&f);
 }
@@ -146,14 +149,18 @@ static void test_lua__bad_arguments_to_db_are_refused_before_the_database(void)
 {
     fixture f;
     open_fixture(&f, "");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) db:exec('INSERT INTO t VALUES (?)', {}) end }\n"),
+    MIG_FAILS(f.ctx,
+              run_upgrade(&f,
+                          "return { upgrade = function(db) db:exec('INSERT INTO t VALUES (?)', {}) end }\n"),
               MIG_EFAIL, "cannot bind a table (nil, boolean, number or string expected)");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) db:exec('INSERT INTO t VALUES (1)\\0; DROP TABLE t') end }\n"),
+    MIG_FAILS(f.ctx,
+              run_upgrade(&f,
+                          "return { upgrade = function(db) db:exec('INSERT INTO t VALUES (1)\\0; DROP TABLE t') end }\n"),
               MIG_EFAIL, "the SQL text holds a NUL byte (at byte 25), where it would be cut short");
     MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) db:exec() end }\n"), MIG_EFAIL,
               "bad argument #1 to 'exec'");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) db.exec({}, 'SELECT 1') end }\n"), MIG_EFAIL,
-              "mig.db");
+    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) db.exec({}, 'SELECT 1') end }\n"),
+              MIG_EFAIL, "mig.db");
     CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM t"), 0);
     CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM sqlite_schema WHERE name = 't'"), 1);
     close_fixture(&f);
@@ -165,14 +172,15 @@ static void test_lua__db_used_after_its_call_is_refused(void)
     fixture f;
     open_fixture(&f, "");
     MIG_PASS(f.ctx, run_upgrade(&f, "return { upgrade = function(db)\n"
-                                     "  db:exec('INSERT INTO t VALUES (1), (2)')\n"
-                                     "  _G.kept_db = db\n"
-                                     "  _G.kept_next, _G.kept_cur = db:rows('SELECT x FROM t')\n"
-                                     "end }\n"));
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) kept_db:exec('DELETE FROM t') end }\n"),
+                                    "  db:exec('INSERT INTO t VALUES (1), (2)')\n"
+                                    "  _G.kept_db = db\n"
+                                    "  _G.kept_next, _G.kept_cur = db:rows('SELECT x FROM t')\n"
+                                    "end }\n"));
+    MIG_FAILS(f.ctx,
+              run_upgrade(&f, "return { upgrade = function(db) kept_db:exec('DELETE FROM t') end }\n"),
               MIG_EFAIL, "db used after its migration finished");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) return kept_next(kept_cur) end }\n"), MIG_EFAIL,
-              "db used after its migration finished");
+    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) return kept_next(kept_cur) end }\n"),
+              MIG_EFAIL, "db used after its migration finished");
     CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM t"), 2);
     close_fixture(&f);
 }
@@ -182,13 +190,15 @@ static void test_lua__query_types_and_ctx_fields(void)
 {
     fixture f;
     open_fixture(&f, "");
-    MIG_PASS(f.ctx, run_upgrade(&f, "return { upgrade = function(db, ctx)\n"
-                                     "  local r = db:query('SELECT 1 AS i, 1.5 AS f, ? AS s, NULL AS n', 'x')[1]\n"
-                                     "  assert(math.type(r.i) == 'integer' and r.f == 1.5 and r.s == 'x' and r.n == nil)\n"
-                                     "  assert(ctx.revision == 'cccc00000003' and ctx.direction == 'upgrade', ctx.revision)\n"
-                                     "  assert(ctx.tenant == 'acme' and ctx.x.who == 'unit' and db.driver == 'sqlite')\n"
-                                     "  db:exec('INSERT INTO t VALUES (?)', db:quote_ident('a\"b'))\n"
-                                     "end }\n"));
+    MIG_PASS(f.ctx,
+             run_upgrade(&f,
+                         "return { upgrade = function(db, ctx)\n"
+                         "  local r = db:query('SELECT 1 AS i, 1.5 AS f, ? AS s, NULL AS n', 'x')[1]\n"
+                         "  assert(math.type(r.i) == 'integer' and r.f == 1.5 and r.s == 'x' and r.n == nil)\n"
+                         "  assert(ctx.revision == 'cccc00000003' and ctx.direction == 'upgrade', ctx.revision)\n"
+                         "  assert(ctx.tenant == 'acme' and ctx.x.who == 'unit' and db.driver == 'sqlite')\n"
+                         "  db:exec('INSERT INTO t VALUES (?)', db:quote_ident('a\"b'))\n"
+                         "end }\n"));
     PROJ_TEXT_EQ(&f.p, "SELECT x FROM t", "\"a\"\"b\"");
     close_fixture(&f);
 }
@@ -198,8 +208,8 @@ static void test_lua__the_sandbox_takes_os_execute_away(void)
 {
     fixture f;
     open_fixture(&f, "[lua]\nsandbox = true\n");
-    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) os.execute('true') end }\n"), MIG_EFAIL,
-              "cccc00000003_rev.lua:3: attempt to call a nil value (field 'execute')");
+    MIG_FAILS(f.ctx, run_upgrade(&f, "return { upgrade = function(db) os.execute('true') end }\n"),
+              MIG_EFAIL, "cccc00000003_rev.lua:3: attempt to call a nil value (field 'execute')");
     close_fixture(&f);
 }
 
@@ -224,7 +234,8 @@ static void test_lua__missing_or_malformed_hook_scripts_are_config_errors(void)
     close_fixture(&f);
 
     open_hooks(&f, "h.lua", "h.lua", "return 7\n");
-    MIG_FAILS(f.ctx, mig_lua_hooks_load(f.lua), MIG_ECONFIG, "the script returned number, not a table of hook functions");
+    MIG_FAILS(f.ctx, mig_lua_hooks_load(f.lua), MIG_ECONFIG,
+              "the script returned number, not a table of hook functions");
     close_fixture(&f);
 
     open_hooks(&f, "h.lua", "h.lua", "return { before_each = 'soon' }\n");
@@ -268,8 +279,8 @@ static void test_lua__on_error_raising_keeps_the_run_error(void)
                "  end,\n"
                "}\n");
     MIG_PASS(f.ctx, mig_lua_hooks_load(f.lua));
-    MIG_FAILS(f.ctx, mig_db_exec(f.db, f.ctx, "INSERT INTO nowhere VALUES (1)", 30, NULL, NULL), MIG_EFAIL,
-              "no such table: nowhere");
+    MIG_FAILS(f.ctx, mig_db_exec(f.db, f.ctx, "INSERT INTO nowhere VALUES (1)", 30, NULL, NULL),
+              MIG_EFAIL, "no such table: nowhere");
     mig_error_hint(f.ctx, "the hint of the run");
     mig_error_where(f.ctx, "versions/x.sql", 12);
     char *msg = mig_strdup(mig_last_error(f.ctx)->message);
@@ -323,16 +334,20 @@ static void test_lua__post_write_hook_failures(void)
               "post-write hook 'no' failed: false exited with status 1");
     close_fixture(&f);
 
-    open_fixture(&f, "[post_write_hooks]\nhooks = gone\ngone.type = exec\ngone.executable = ./no-such-tool\n");
+    open_fixture(&f,
+                 "[post_write_hooks]\nhooks = gone\ngone.type = exec\ngone.executable = ./no-such-tool\n");
     proj_write(&f.p, "new.sql", "-- new\n");
     snprintf(file, sizeof file, "%s", proj_path(&f.p, "new.sql"));
-    MIG_FAILS(f.ctx, mig_post_write_hooks(f.ctx, file, "abc"), MIG_EFAIL, "post-write hook 'gone': cannot run ");
+    MIG_FAILS(f.ctx, mig_post_write_hooks(f.ctx, file, "abc"), MIG_EFAIL,
+              "post-write hook 'gone': cannot run ");
     close_fixture(&f);
 }
 
 static CU_TestInfo tests[] = {
-    { "revisions that do not load are revfile errors", test_lua__revisions_that_do_not_load_are_revfile_errors },
-    { "a Lua error names the revision, file and line", test_lua__a_lua_error_names_the_revision_file_and_line },
+    { "revisions that do not load are revfile errors",
+      test_lua__revisions_that_do_not_load_are_revfile_errors },
+    { "a Lua error names the revision, file and line",
+      test_lua__a_lua_error_names_the_revision_file_and_line },
     { "a failing statement is raised with the database message",
       test_lua__a_failing_statement_is_raised_with_the_database_message },
     { "bad arguments to db are refused", test_lua__bad_arguments_to_db_are_refused_before_the_database },
@@ -341,7 +356,8 @@ static CU_TestInfo tests[] = {
     { "the sandbox takes os.execute away", test_lua__the_sandbox_takes_os_execute_away },
     { "missing or malformed hook scripts are config errors",
       test_lua__missing_or_malformed_hook_scripts_are_config_errors },
-    { "a hook error names the hook, revision and line", test_lua__a_hook_error_names_the_hook_revision_and_line },
+    { "a hook error names the hook, revision and line",
+      test_lua__a_hook_error_names_the_hook_revision_and_line },
     { "on_error raising keeps the run error", test_lua__on_error_raising_keeps_the_run_error },
     { "post-write hook failures", test_lua__post_write_hook_failures },
     CU_TEST_INFO_NULL,

@@ -31,8 +31,9 @@ static void test_runner__upgrade_applies_and_records_each_step(void)
     MIG_PASS(ctx, mig_upgrade(ctx, "head", 0));
     CU_ASSERT_EQUAL(proj_int(&p, "SELECT count(*) FROM t"), 2);
     PROJ_TEXT_EQ(&p, "SELECT version_num FROM mig_version", "bbbb00000002");
-    PROJ_TEXT_EQ(&p, "SELECT revision || ':' || direction || ':' || state || ':' || statements_applied "
-                     "FROM mig_history ORDER BY rowid",
+    PROJ_TEXT_EQ(&p,
+                 "SELECT revision || ':' || direction || ':' || state || ':' || statements_applied "
+                 "FROM mig_history ORDER BY rowid",
                  "aaaa00000001:upgrade:done:1,bbbb00000002:upgrade:done:2");
     mig_run_result res;
     mig_last_run(ctx, &res);
@@ -49,8 +50,8 @@ static void test_runner__failing_statement_rolls_back_the_whole_run(void)
     proj p;
     proj_new(&p, "");
     proj_rev(&p, "aaaa00000001", NULL, "CREATE TABLE t (x INTEGER);", "DROP TABLE t;");
-    proj_rev(&p, "bbbb00000002", "aaaa00000001", "INSERT INTO t VALUES (1);\nINSERT INTO nowhere VALUES (2);",
-             "DELETE FROM t;");
+    proj_rev(&p, "bbbb00000002", "aaaa00000001",
+             "INSERT INTO t VALUES (1);\nINSERT INTO nowhere VALUES (2);", "DELETE FROM t;");
     mig_ctx *ctx = proj_ctx(&p, NULL);
     MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EFAIL, "revision bbbb00000002 failed at ");
     /* the place is the failing statement's line in the file: header (4 lines), upgrade marker, line 2 */
@@ -74,7 +75,8 @@ static void test_runner__per_migration_keeps_the_steps_before_the_failure(void)
     proj p;
     proj_new(&p, "transaction_per_migration = true");
     proj_rev(&p, "aaaa00000001", NULL, "CREATE TABLE t (x INTEGER);", "DROP TABLE t;");
-    proj_rev(&p, "bbbb00000002", "aaaa00000001", "INSERT INTO t VALUES (1);\nSELECT * FROM nowhere;", NULL);
+    proj_rev(&p, "bbbb00000002", "aaaa00000001", "INSERT INTO t VALUES (1);\nSELECT * FROM nowhere;",
+             NULL);
     mig_ctx *ctx = proj_ctx(&p, NULL);
     MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EFAIL, "revision bbbb00000002 failed at ");
     PROJ_TEXT_EQ(&p, "SELECT version_num FROM mig_version", "aaaa00000001");
@@ -98,13 +100,16 @@ static void test_runner__refuses_bad_targets_and_flags_before_connecting(void)
     MIG_FAILS(ctx, mig_upgrade(ctx, NULL, 0), MIG_EUSAGE, "upgrade needs a TARGET");
     MIG_FAILS(ctx, mig_upgrade(ctx, "", 0), MIG_EUSAGE, "upgrade needs a TARGET");
     MIG_FAILS(ctx, mig_downgrade(ctx, NULL, 0), MIG_EUSAGE, "downgrade needs a TARGET");
-    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_RESUME), MIG_EUSAGE, "--resume applies to upgrade only");
-    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_EXPAND), MIG_EUSAGE, "--expand applies to upgrade only");
+    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_RESUME), MIG_EUSAGE,
+              "--resume applies to upgrade only");
+    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_EXPAND), MIG_EUSAGE,
+              "--expand applies to upgrade only");
     MIG_FAILS(ctx, mig_upgrade(ctx, "aaaa00000001:head", 0), MIG_EUSAGE,
               "a range 'aaaa00000001:head' needs --sql");
     MIG_FAILS(ctx, mig_stamp(ctx, NULL, 0, 0), MIG_EUSAGE, "stamp needs at least one TARGET");
     MIG_FAILS(ctx, mig_upgrade(ctx, "cafe", 0), MIG_ETARGET, "cafe");
-    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_SQL), MIG_EUSAGE, "downgrade --sql needs a range FROM:TO");
+    MIG_FAILS(ctx, mig_downgrade(ctx, "base", MIG_RUN_SQL), MIG_EUSAGE,
+              "downgrade --sql needs a range FROM:TO");
     /* none of them wrote to the database (an unknown target opens it: the file may exist, empty) */
     CU_ASSERT(proj_int(&p, "SELECT count(*) FROM sqlite_schema") <= 0);
     mig_ctx_free(ctx);
@@ -118,7 +123,8 @@ static void test_runner__refuses_to_downgrade_through_an_irreversible_revision(v
     proj_new(&p, "");
     proj_rev(&p, "aaaa00000001", NULL, "CREATE TABLE t (x INTEGER);", "DROP TABLE t;");
     proj_rev(&p, "bbbb00000002", "aaaa00000001", "INSERT INTO t VALUES (1);", NULL);
-    proj_rev(&p, "cccc00000003", "bbbb00000002", "INSERT INTO t VALUES (2);", "DELETE FROM t WHERE x = 2;");
+    proj_rev(&p, "cccc00000003", "bbbb00000002", "INSERT INTO t VALUES (2);",
+             "DELETE FROM t WHERE x = 2;");
     mig_ctx *ctx = proj_ctx(&p, NULL);
     MIG_PASS(ctx, mig_upgrade(ctx, "head", 0));
     MIG_FAILS(ctx, mig_downgrade(ctx, "base", 0), MIG_EREVFILE,
@@ -170,12 +176,12 @@ static void test_runner__part_way_failure_is_recorded_refused_and_resumed(void)
     MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EFAIL, "revision bbbb00000002 failed at ");
     MIG_ERROR_HAS(ctx, message, "no such table: u");
     PROJ_TEXT_EQ(&p, "SELECT version_num FROM mig_version", "aaaa00000001");
-    PROJ_TEXT_EQ(&p, "SELECT state || ':' || statements_applied FROM mig_history WHERE revision = 'bbbb00000002'",
+    PROJ_TEXT_EQ(&p,
+                 "SELECT state || ':' || statements_applied FROM mig_history WHERE revision = 'bbbb00000002'",
                  "failed:1");
     CU_ASSERT_EQUAL(proj_int(&p, "SELECT count(*) FROM t"), 1);
 
-    MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EPARTIAL,
-              "revision bbbb00000002 (");
+    MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EPARTIAL, "revision bbbb00000002 (");
     MIG_ERROR_HAS(ctx, message, "failed part-way: 1 statement(s) of its upgrade were applied");
     MIG_ERROR_HAS(ctx, hint, "mig upgrade --resume` continues at statement 2");
     MIG_FAILS(ctx, mig_downgrade(ctx, "base", 0), MIG_EPARTIAL, "failed part-way");
@@ -219,11 +225,13 @@ static void test_runner__busy_database_is_a_lock_error(void)
     two_revisions(&p);
     sqlite3 *other = NULL;
     CU_ASSERT_EQUAL_FATAL(sqlite3_open(p.db, &other), SQLITE_OK);
-    CU_ASSERT_EQUAL_FATAL(sqlite3_exec(other, "CREATE TABLE keep (k); BEGIN IMMEDIATE;", NULL, NULL, NULL), SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_exec(other, "CREATE TABLE keep (k); BEGIN IMMEDIATE;", NULL, NULL, NULL),
+                          SQLITE_OK);
     mig_options o = MIG_OPTIONS_INIT;
     o.lock_timeout = 0.2;
     mig_ctx *ctx = proj_ctx(&p, &o);
-    MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_ELOCK, "could not take the database write lock within 0.2 s");
+    MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_ELOCK,
+              "could not take the database write lock within 0.2 s");
     MIG_ERROR_HAS(ctx, hint, "--lock-timeout");
     CU_ASSERT_EQUAL(mig_exit_status(MIG_ELOCK), 4);
     sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
@@ -255,7 +263,8 @@ static void test_runner__stamp_writes_heads_without_running(void)
 
 static CU_TestInfo tests[] = {
     { "upgrade applies and records each step", test_runner__upgrade_applies_and_records_each_step },
-    { "a failing statement rolls back the whole run", test_runner__failing_statement_rolls_back_the_whole_run },
+    { "a failing statement rolls back the whole run",
+      test_runner__failing_statement_rolls_back_the_whole_run },
     { "per migration keeps the steps before a failure",
       test_runner__per_migration_keeps_the_steps_before_the_failure },
     { "bad targets and flags are refused before connecting",

@@ -10,10 +10,10 @@
 #include "state.h"
 
 typedef struct fixture {
-    proj       p;
-    mig_ctx   *ctx;
-    mig_db    *db;
-    mig_state  st;
+    proj p;
+    mig_ctx *ctx;
+    mig_db *db;
+    mig_state st;
 } fixture;
 
 static void open_fixture(fixture *f, const char *version_table)
@@ -36,7 +36,8 @@ static void close_fixture(fixture *f)
 
 static mig_hist hist(const char *rev, const char *state, int64_t statements)
 {
-    mig_hist h = { rev, "upgrade", "c0ffee", "2026-01-02 03:04:05.006", 7, "me@here", state, statements, NULL };
+    mig_hist h = { rev,   "upgrade",  "c0ffee", "2026-01-02 03:04:05.006", 7, "me@here",
+                   state, statements, NULL };
     return h;
 }
 
@@ -85,7 +86,8 @@ static void test_state__heads_are_written_read_and_kept_unique(void)
     MIG_PASS(f.ctx, mig_state_create_tables(&f.st, f.ctx, f.db, NULL));
     MIG_PASS(f.ctx, mig_state_insert_head(&f.st, f.ctx, f.db, NULL, "bbbb"));
     MIG_PASS(f.ctx, mig_state_insert_head(&f.st, f.ctx, f.db, NULL, "aaaa"));
-    MIG_FAILS(f.ctx, mig_state_insert_head(&f.st, f.ctx, f.db, NULL, "aaaa"), MIG_EFAIL, "UNIQUE constraint failed");
+    MIG_FAILS(f.ctx, mig_state_insert_head(&f.st, f.ctx, f.db, NULL, "aaaa"), MIG_EFAIL,
+              "UNIQUE constraint failed");
     mig_strvec heads = MIG_STRVEC_INIT;
     MIG_PASS(f.ctx, mig_state_read_heads(&f.st, f.ctx, f.db, &heads));
     CU_ASSERT_EQUAL_FATAL(heads.n, 2);
@@ -108,7 +110,8 @@ static void test_state__a_foreign_version_table_is_a_database_error(void)
     open_fixture(&f, "mig_version");
     MIG_PASS(f.ctx, mig_db_exec(f.db, f.ctx, "CREATE TABLE mig_version (other TEXT)", 37, NULL, NULL));
     mig_strvec heads = MIG_STRVEC_INIT;
-    MIG_FAILS(f.ctx, mig_state_read_heads(&f.st, f.ctx, f.db, &heads), MIG_EFAIL, "no such column: version_num");
+    MIG_FAILS(f.ctx, mig_state_read_heads(&f.st, f.ctx, f.db, &heads), MIG_EFAIL,
+              "no such column: version_num");
     CU_ASSERT_EQUAL(heads.n, 0);
     mig_strvec_release(&heads);
     MIG_FAILS(f.ctx, mig_state_insert_head(&f.st, f.ctx, f.db, NULL, "aaaa"), MIG_EFAIL, "version_num");
@@ -140,8 +143,9 @@ static void test_state__the_latest_failed_step_is_found(void)
     mig_hist done = hist("bbbb", "done", 3);
     done.duration_ms = 99;
     MIG_PASS(f.ctx, mig_state_update_progress(&f.st, f.ctx, f.db, &done));
-    PROJ_TEXT_EQ(&f.p, "SELECT state || ':' || statements_applied || ':' || duration_ms FROM mig_history "
-                       "WHERE revision = 'bbbb'",
+    PROJ_TEXT_EQ(&f.p,
+                 "SELECT state || ':' || statements_applied || ':' || duration_ms FROM mig_history "
+                 "WHERE revision = 'bbbb'",
                  "done:3:99");
     memset(&failed, 0, sizeof failed);
     found = 7;
@@ -175,7 +179,8 @@ static void test_state__history_is_scoped_by_version_table(void)
     n = 0;
     CU_ASSERT_EQUAL(mig_state_read_history(&f.st, f.ctx, f.db, stop_at_first, &n), 42);
     CU_ASSERT_EQUAL(n, 1);
-    CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM mig_history WHERE version_table = 'app_version'"), 2);
+    CU_ASSERT_EQUAL(proj_int(&f.p, "SELECT count(*) FROM mig_history WHERE version_table = 'app_version'"),
+                    2);
     close_fixture(&f);
 }
 
@@ -239,7 +244,8 @@ static void test_state__now_is_utc_text_to_the_millisecond(void)
 static CU_TestInfo tests[] = {
     { "missing tables read as empty", test_state__missing_tables_read_as_empty },
     { "heads are written, read and kept unique", test_state__heads_are_written_read_and_kept_unique },
-    { "a foreign version table is a database error", test_state__a_foreign_version_table_is_a_database_error },
+    { "a foreign version table is a database error",
+      test_state__a_foreign_version_table_is_a_database_error },
     { "the latest failed step is found", test_state__the_latest_failed_step_is_found },
     { "history is scoped by version table", test_state__history_is_scoped_by_version_table },
     { "odd version table names are quoted", test_state__odd_version_table_names_are_quoted },

@@ -13,7 +13,8 @@
 /* mig.ini with url (NULL: the project's test.db) and extra lines after [mig]. */
 static void write_ini(proj *p, const char *url, const char *extra)
 {
-    char *ini = mig_aprintf("[mig]\nscript_location = migrations\nurl = %s\n%s\n", url ? url : p->url, extra);
+    char *ini =
+        mig_aprintf("[mig]\nscript_location = migrations\nurl = %s\n%s\n", url ? url : p->url, extra);
     proj_write(p, "mig.ini", ini);
     free(ini);
 }
@@ -35,14 +36,14 @@ static char *resolve(mig_ctx *ctx)
     return mig_buf_detach(&b);
 }
 
-#define RESOLVES_TO(ctx, want)                                                                     \
-    do {                                                                                           \
-        char *got__ = resolve(ctx);                                                                \
-        if (got__ == NULL)                                                                         \
-            fprintf(stderr, "\n%s:%d: %s\n", __FILE__, __LINE__, mig_last_error(ctx)->message);    \
-        CU_ASSERT_PTR_NOT_NULL_FATAL(got__);                                                       \
-        CU_ASSERT_STRING_EQUAL(got__, (want));                                                     \
-        free(got__);                                                                               \
+#define RESOLVES_TO(ctx, want)                                                                          \
+    do {                                                                                                \
+        char *got__ = resolve(ctx);                                                                     \
+        if (got__ == NULL)                                                                              \
+            fprintf(stderr, "\n%s:%d: %s\n", __FILE__, __LINE__, mig_last_error(ctx)->message);         \
+        CU_ASSERT_PTR_NOT_NULL_FATAL(got__);                                                            \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                                                          \
+        free(got__);                                                                                    \
     } while (0)
 
 static mig_ctx *all_tenants(proj *p)
@@ -89,12 +90,14 @@ static void test_tenant__the_tenants_section_gives_exactly_one_source(void)
 
     write_ini(&p, NULL, "[tenants]\nlist = a\nscript = t.lua\n");
     ctx = all_tenants(&p);
-    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG, "[tenants]: give one of list, query and script");
+    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG,
+              "[tenants]: give one of list, query and script");
     mig_ctx_free(ctx);
 
     write_ini(&p, NULL, "[tenants]\nlist = , ,\n");
     ctx = all_tenants(&p);
-    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG, "no tenants: the [tenants] source gave an empty list");
+    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG,
+              "no tenants: the [tenants] source gave an empty list");
     mig_ctx_free(ctx);
 
     write_ini(&p, NULL, "[tenants]\nlist = acme, globex initech,acme\n");
@@ -112,8 +115,9 @@ static void test_tenant__query_rows_must_be_names(void)
     proj_new(&p, "");
     sqlite3 *raw = NULL;
     CU_ASSERT_EQUAL_FATAL(sqlite3_open(p.db, &raw), SQLITE_OK);
-    CU_ASSERT_EQUAL(sqlite3_exec(raw, "CREATE TABLE tenants (name, n);"
-                                      "INSERT INTO tenants VALUES ('acme', 1), ('globex', 2), ('acme', 3);",
+    CU_ASSERT_EQUAL(sqlite3_exec(raw,
+                                 "CREATE TABLE tenants (name, n);"
+                                 "INSERT INTO tenants VALUES ('acme', 1), ('globex', 2), ('acme', 3);",
                                  NULL, NULL, NULL),
                     SQLITE_OK);
     sqlite3_close(raw);
@@ -124,9 +128,11 @@ static void test_tenant__query_rows_must_be_names(void)
     mig_ctx_free(ctx);
 
     mig_strvec v = MIG_STRVEC_INIT;
-    write_ini(&p, NULL, "[tenants]\nquery = SELECT CASE n WHEN 2 THEN n ELSE name END FROM tenants ORDER BY n\n");
+    write_ini(&p, NULL,
+              "[tenants]\nquery = SELECT CASE n WHEN 2 THEN n ELSE name END FROM tenants ORDER BY n\n");
     ctx = all_tenants(&p);
-    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG, "mig.ini:5: [tenants] query: row 2 is an integer, not a name");
+    MIG_FAILS(ctx, mig_tenants_resolve(ctx, &v), MIG_ECONFIG,
+              "mig.ini:5: [tenants] query: row 2 is an integer, not a name");
     mig_strvec_release(&v);
     mig_ctx_free(ctx);
 
@@ -244,7 +250,7 @@ static void test_tenant__schema_tenants_need_a_driver_with_schemas(void)
 
 typedef struct reports {
     pthread_mutex_t mu;
-    mig_buf         text; /* "tenant:status;" in the order reported */
+    mig_buf text; /* "tenant:status;" in the order reported */
 } reports;
 
 static void on_tenant(void *payload, const mig_tenant_report *r)
@@ -283,10 +289,15 @@ static void run_with_a_failing_tenant(int keep_going, const char *want_reports, 
     mig_set_tenant_callback(ctx, on_tenant, &rs);
     MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EFAIL, "1 of 3 tenants failed");
     CU_ASSERT_STRING_EQUAL(mig_buf_cstr(&rs.text), want_reports);
-    CU_ASSERT_EQUAL(proj_int_in(&p, "a.db", "SELECT count(*) FROM mig_version WHERE version_num = 'aaaa00000001'"), 1);
+    CU_ASSERT_EQUAL(proj_int_in(&p, "a.db",
+                                "SELECT count(*) FROM mig_version WHERE version_num = 'aaaa00000001'"),
+                    1);
     CU_ASSERT_EQUAL(proj_int_in(&p, "bad.db", "SELECT count(*) FROM sqlite_schema"), 1);
-    CU_ASSERT_EQUAL(proj_int_in(&p, "bad.db", "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'y'"), 1);
-    CU_ASSERT_EQUAL(proj_int_in(&p, "c.db", "SELECT count(*) FROM sqlite_schema WHERE name = 't'"), want_c_tables);
+    CU_ASSERT_EQUAL(proj_int_in(&p, "bad.db",
+                                "SELECT count(*) FROM pragma_table_info('t') WHERE name = 'y'"),
+                    1);
+    CU_ASSERT_EQUAL(proj_int_in(&p, "c.db", "SELECT count(*) FROM sqlite_schema WHERE name = 't'"),
+                    want_c_tables);
     mig_buf_release(&rs.text);
     pthread_mutex_destroy(&rs.mu);
     mig_ctx_free(ctx);
@@ -319,7 +330,8 @@ static void test_tenant__jobs_out_of_range_is_a_config_error(void)
 }
 
 static CU_TestInfo tests[] = {
-    { "command-line names are kept in order, once", test_tenant__command_line_names_are_kept_in_order_once },
+    { "command-line names are kept in order, once",
+      test_tenant__command_line_names_are_kept_in_order_once },
     { "[tenants] gives exactly one source", test_tenant__the_tenants_section_gives_exactly_one_source },
     { "query rows must be names", test_tenant__query_rows_must_be_names },
     { "script errors name the file and line", test_tenant__script_errors_name_the_file_and_line },
