@@ -57,6 +57,10 @@ static void test_runner__failing_statement_rolls_back_the_whole_run(void)
     /* the place is the failing statement's line in the file: header (4 lines), upgrade marker, line 2 */
     MIG_ERROR_HAS(ctx, message, "bbbb00000002_rev.sql:7: ");
     MIG_ERROR_HAS(ctx, message, "no such table: nowhere");
+    /* the whole error survives the rollback, not only its message */
+    MIG_ERROR_HAS(ctx, detail, "statement: INSERT INTO nowhere VALUES (2);");
+    MIG_ERROR_HAS(ctx, file, "bbbb00000002_rev.sql");
+    CU_ASSERT_EQUAL(mig_last_error(ctx)->line, 7);
     CU_ASSERT_EQUAL(proj_int(&p, NO_TABLE), 0);
     CU_ASSERT_EQUAL(proj_int(&p, "SELECT count(*) FROM mig_version"), -1);
     mig_run_result res;
@@ -218,6 +222,31 @@ static void test_runner__lua_error_fails_the_run_at_its_line(void)
     proj_free(&p);
 }
 
+/* A hook that raises fails the run like a failing statement; on_error hears of it. */
+static void test_runner__a_hook_error_rolls_back_and_calls_on_error(void)
+{
+    proj p;
+    proj_new(&p, "[hooks]\nscripts = hooks/audit.lua\n");
+    proj_rev(&p, "aaaa00000001", NULL, "CREATE TABLE t (x INTEGER);", "DROP TABLE t;");
+    proj_rev(&p, "bbbb00000002", "aaaa00000001", "INSERT INTO t VALUES (1);", "DELETE FROM t;");
+    proj_write(&p, "hooks/audit.lua",
+               "return {\n"
+               "  after_each = function(db, ctx)\n"
+               "    if ctx.revision == 'bbbb00000002' then error('audit refused') end\n"
+               "  end,\n"
+               "  on_error = function(ctx, err) ctx.log('on_error: ' .. err) end,\n"
+               "}\n");
+    mig_ctx *ctx = proj_ctx(&p, NULL);
+    MIG_FAILS(ctx, mig_upgrade(ctx, "head", 0), MIG_EFAIL,
+              "hook after_each at revision bbbb00000002 failed at ");
+    MIG_ERROR_HAS(ctx, message, "audit.lua:3: audit refused");
+    PROJ_LOGGED(&p, "on_error: hook after_each at revision bbbb00000002 failed");
+    CU_ASSERT_EQUAL(proj_int(&p, NO_TABLE), 0);
+    CU_ASSERT_EQUAL(proj_int(&p, "SELECT count(*) FROM mig_version"), -1);
+    mig_ctx_free(ctx);
+    proj_free(&p);
+}
+
 /* A writer holding SQLite's write lock: the run waits --lock-timeout, then gives up untouched. */
 static void test_runner__busy_database_is_a_lock_error(void)
 {
@@ -275,6 +304,8 @@ static CU_TestInfo tests[] = {
     { "a part-way failure is recorded, refused, resumed",
       test_runner__part_way_failure_is_recorded_refused_and_resumed },
     { "a Lua error fails the run at its line", test_runner__lua_error_fails_the_run_at_its_line },
+    { "a hook error rolls back and calls on_error",
+      test_runner__a_hook_error_rolls_back_and_calls_on_error },
     { "a busy database is a lock error", test_runner__busy_database_is_a_lock_error },
     { "stamp writes heads without running", test_runner__stamp_writes_heads_without_running },
     CU_TEST_INFO_NULL,
