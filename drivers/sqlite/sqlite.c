@@ -118,27 +118,12 @@ static int fail_db(mig_conn *conn, mig_drv_error *err)
 /* ---- URLs -------------------------------------------------------------- */
 
 /*
- * Turn a URL into what sqlite3_open_v2 takes. Accepted forms:
- *   sqlite:///abs/path.db, sqlite:////abs/path.db  absolute
- *   sqlite:rel/path.db                             relative to base_dir
- *   sqlite://, sqlite:///:memory:, sqlite::memory: in memory
- *   a bare path, or a file: URI passed through as is
- * A ?query is handed to SQLite as URI parameters (mode=ro, cache=shared...),
- * which means building a file: URI with the path escaped. *uri is set when
- * the result is a URI. Returns a malloc'd string, or NULL with err filled.
+ * The part of url after the scheme and an empty (or localhost) authority;
+ * *authority is set when there was one ("sqlite://"). NULL with err filled
+ * for something that is no SQLite URL.
  */
-static char *url_to_filename(const char *url, const char *base_dir, int *uri,
-                             mig_drv_error *err)
+static const char *url_path(const char *url, int *authority, mig_drv_error *err)
 {
-    *uri = 0;
-    if (url == NULL || *url == '\0') {
-        set_msg(err, 0, "sqlite needs a url naming the database file (sqlite:///path/to.db)");
-        return NULL;
-    }
-    if (strncmp(url, "file:", 5) == 0) {
-        *uri = 1;
-        return strdup(url);
-    }
     const char *path = url;
     int has_scheme = 0;
     static const char *const schemes[] = { "sqlite3:", "sqlite:", NULL };
@@ -158,9 +143,9 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         set_msg(err, 0, "not a sqlite url: use sqlite:///abs/path.db or sqlite:rel/path.db");
         return NULL;
     }
-    int authority = 0;
+    *authority = 0;
     if (has_scheme && strncmp(path, "//", 2) == 0) {
-        authority = 1;
+        *authority = 1;
         path += 2;
         /* an empty host or localhost, as in file: URIs; nothing else */
         if (strncmp(path, "localhost/", 10) == 0)
@@ -176,51 +161,34 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         while (path[0] == '/' && path[1] == '/')
             path++;
     }
-    const char *q = strchr(path, '?');
-    size_t plen = q ? (size_t)(q - path) : strlen(path);
-    const char *query = q ? q + 1 : NULL;
+    return path;
+}
 
-    int memory = 0;
-    if (plen == 0) {
-        if (!authority) {
-            char masked[512];
-            mig_secret_mask_url(url, masked, sizeof masked);
-            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
-            return NULL;
-        }
-        memory = 1; /* sqlite:// */
-    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
-               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
-        memory = 1;
+/* dir (may be NULL) and path[0..plen) joined, as a plain file name. */
+static char *plain_filename(const char *dir, size_t dlen, const char *path, size_t plen,
+                            mig_drv_error *err)
+{
+    char *out = malloc(dlen + 1 + plen + 1);
+    if (out == NULL) {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return NULL;
     }
-
-    /* relative paths resolve against base_dir (the config file's folder) */
-    const char *dir = NULL;
-    if (!memory && path[0] != '/' && base_dir != NULL && *base_dir != '\0')
-        dir = base_dir;
-    size_t dlen = dir ? strlen(dir) : 0;
-
-    if (memory)
-        path = ":memory:", plen = 8;
-    if (query == NULL || *query == '\0') {
-        char *out = malloc(dlen + 1 + plen + 1);
-        if (out == NULL) {
-            set_msg(err, SQLITE_NOMEM, "out of memory");
-            return NULL;
-        }
-        size_t o = 0;
-        if (dir) {
-            memcpy(out, dir, dlen);
-            o = dlen;
-            if (o > 0 && out[o - 1] != '/')
-                out[o++] = '/';
-        }
-        memcpy(out + o, path, plen);
-        out[o + plen] = '\0';
-        return out;
+    size_t o = 0;
+    if (dir) {
+        memcpy(out, dir, dlen);
+        o = dlen;
+        if (o > 0 && out[o - 1] != '/')
+            out[o++] = '/';
     }
+    memcpy(out + o, path, plen);
+    out[o + plen] = '\0';
+    return out;
+}
 
-    /* file: URI; '%', '?' and '#' in the path are escaped so it stays literal */
+/* The same as a file: URI with query; '%', '?' and '#' in the path are escaped so it stays literal. */
+static char *uri_filename(const char *dir, size_t dlen, const char *path, size_t plen,
+                          const char *query, mig_drv_error *err)
+{
     size_t qlen = strlen(query);
     char *out = malloc(5 + 3 * (dlen + 1 + plen) + 1 + qlen + 1);
     if (out == NULL) {
@@ -248,7 +216,65 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     }
     out[o++] = '?';
     memcpy(out + o, query, qlen + 1);
-    *uri = 1;
+    return out;
+}
+
+/*
+ * Turn a URL into what sqlite3_open_v2 takes. Accepted forms:
+ *   sqlite:///abs/path.db, sqlite:////abs/path.db  absolute
+ *   sqlite:rel/path.db                             relative to base_dir
+ *   sqlite://, sqlite:///:memory:, sqlite::memory: in memory
+ *   a bare path, or a file: URI passed through as is
+ * A ?query is handed to SQLite as URI parameters (mode=ro, cache=shared...),
+ * which means building a file: URI with the path escaped. *uri is set when
+ * the result is a URI. Returns a malloc'd string, or NULL with err filled.
+ */
+static char *url_to_filename(const char *url, const char *base_dir, int *uri,
+                             mig_drv_error *err)
+{
+    *uri = 0;
+    if (url == NULL || *url == '\0') {
+        set_msg(err, 0, "sqlite needs a url naming the database file (sqlite:///path/to.db)");
+        return NULL;
+    }
+    if (strncmp(url, "file:", 5) == 0) {
+        *uri = 1;
+        return strdup(url);
+    }
+    int authority;
+    const char *path = url_path(url, &authority, err);
+    if (path == NULL)
+        return NULL;
+    const char *q = strchr(path, '?');
+    size_t plen = q ? (size_t)(q - path) : strlen(path);
+    const char *query = q ? q + 1 : NULL;
+
+    int memory = 0;
+    if (plen == 0) {
+        if (!authority) {
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
+            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
+            return NULL;
+        }
+        memory = 1; /* sqlite:// */
+    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
+               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
+        memory = 1;
+    }
+
+    /* relative paths resolve against base_dir (the config file's folder) */
+    const char *dir = NULL;
+    if (!memory && path[0] != '/' && base_dir != NULL && *base_dir != '\0')
+        dir = base_dir;
+    size_t dlen = dir ? strlen(dir) : 0;
+
+    if (memory)
+        path = ":memory:", plen = 8;
+    if (query == NULL || *query == '\0')
+        return plain_filename(dir, dlen, path, plen, err);
+    char *out = uri_filename(dir, dlen, path, plen, query, err);
+    *uri = out != NULL;
     return out;
 }
 
