@@ -85,21 +85,7 @@ static int key_ready(const mig_ddl_change *c)
 
 static void fk_def(sb *b, const mig_ddl_foreign_key *f)
 {
-    if (f->name) {
-        sb_puts(b, "CONSTRAINT ");
-        sb_ident(b, f->name);
-        sb_puts(b, " ");
-    }
-    sb_puts(b, "FOREIGN KEY ");
-    sb_idents(b, f->columns, f->ncolumns);
-    sb_puts(b, " REFERENCES ");
-    sb_table(b, f->ref_table);
-    sb_puts(b, " ");
-    sb_idents(b, f->ref_columns, f->nref_columns);
-    sb_puts(b, " ON DELETE ");
-    sb_puts(b, f->on_delete);
-    sb_puts(b, " ON UPDATE ");
-    sb_puts(b, f->on_update);
+    mig_sb_foreign_key(b, QUOTE, f, 1);
 }
 
 static void unique_def(sb *b, const mig_ddl_key *k)

@@ -142,18 +142,8 @@ static const char *relname(const json_t *rv, char *buf, size_t n)
     return buf;
 }
 
-static void say(lint_run *r, int rule, const char *table, size_t offset, const char *why,
-                const char *safe, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static void say(lint_run *r, int rule, const char *table, size_t offset, const char *why,
-                const char *safe, const char *fmt, ...)
-{
-    if (r->rc)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    r->rc = mig_lint_vreport(r->sink, r->payload, &pg_lint_rules[rule], table, offset, why, safe, fmt, ap);
-    va_end(ap);
-}
+/* A finding of rule (an index into pg_lint_rules), unless the sink already said stop. */
+#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &pg_lint_rules[rule], __VA_ARGS__)
 
 /* The statement with word inserted after the first keyword kw (case ignored), for a rewrite. */
 static char *insert_after(const char *sql, const char *kw, const char *word)

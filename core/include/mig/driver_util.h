@@ -174,4 +174,59 @@ static inline int mig_lint_vreport(const mig_lint_sink *sink, void *payload, con
     return sink->finding(payload, &f);
 }
 
+#if defined(__GNUC__)
+#define MIG_UTIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MIG_UTIL_PRINTF(f, a)
+#endif
+
+/*
+ * mig_lint_vreport for a lint walk that reports several findings: nothing
+ * once *rc is set (an earlier finding's sink said stop), else the finding,
+ * with the sink's result kept in *rc for the lint slot to return.
+ */
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
+                                const char *table, size_t offset, const char *why, const char *safe,
+                                const char *fmt, ...) MIG_UTIL_PRINTF(9, 10);
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
+                                const char *table, size_t offset, const char *why, const char *safe,
+                                const char *fmt, ...)
+{
+    if (*rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    *rc = mig_lint_vreport(sink, payload, rule, table, offset, why, safe, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * [CONSTRAINT name ]FOREIGN KEY (a, b) REFERENCES t (x, y) ON DELETE ...
+ * ON UPDATE ...: ref_table split at its dot when qualified is set; an empty
+ * list of referenced columns is left out (SQLite: the table's primary key).
+ */
+static inline void mig_sb_foreign_key(mig_sb *b, char quote, const mig_ddl_foreign_key *f, int qualified)
+{
+    if (f->name) {
+        mig_sb_puts(b, "CONSTRAINT ");
+        mig_sb_ident(b, quote, f->name);
+        mig_sb_puts(b, " ");
+    }
+    mig_sb_puts(b, "FOREIGN KEY ");
+    mig_sb_idents(b, quote, f->columns, f->ncolumns);
+    mig_sb_puts(b, " REFERENCES ");
+    if (qualified)
+        mig_sb_qualified(b, quote, f->ref_table);
+    else
+        mig_sb_ident(b, quote, f->ref_table);
+    if (f->nref_columns) {
+        mig_sb_puts(b, " ");
+        mig_sb_idents(b, quote, f->ref_columns, f->nref_columns);
+    }
+    mig_sb_puts(b, " ON DELETE ");
+    mig_sb_puts(b, f->on_delete);
+    mig_sb_puts(b, " ON UPDATE ");
+    mig_sb_puts(b, f->on_update);
+}
+
 #endif
