@@ -108,11 +108,10 @@ static int backs_foreign_key(const rows *fk, const char *table, const char *name
         for (; i < fk->n && same(fk->row[i][0], table) && same(fk->row[i][1], key); i++)
             if (names_add(&l, fk->row[i][2]) != 0)
                 goto out;
-        hit = (same(key, name) || same(first, name)) && l.len == cols->len &&
-              memcmp(l.buf, cols->buf, l.len) == 0;
+        hit = (same(key, name) || same(first, name)) && mig_names_equal(&l, cols);
     }
 out:
-    free(l.buf);
+    mig_names_free(&l);
     return hit;
 }
 
@@ -267,9 +266,9 @@ static int do_keys(walk *w, const char *table)
             return my_fail(w->err, "out of memory");
         if (strcmp(r[3], "PRIMARY KEY") == 0) {
             if (w->sink->primary_key != NULL)
-                rc = w->sink->primary_key(w->payload, table, r[1], w->l.buf);
+                rc = w->sink->primary_key(w->payload, table, r[1], mig_names_v(&w->l), w->l.count);
         } else if (w->sink->unique != NULL) {
-            rc = w->sink->unique(w->payload, table, r[1], w->l.buf);
+            rc = w->sink->unique(w->payload, table, r[1], mig_names_v(&w->l), w->l.count);
         }
     }
     return rc;
@@ -312,7 +311,7 @@ static int do_indexes(walk *w, const char *table)
         if (oom || keys.oom)
             rc = my_fail(w->err, "out of memory");
         else if (!backs_foreign_key(&w->fks, table, head[1], &w->l) && w->sink->index != NULL)
-            rc = w->sink->index(w->payload, table, head[1], 0, w->l.buf, plain ? NULL : keys.p, NULL);
+            rc = w->sink->index(w->payload, table, head[1], 0, mig_names_v(&w->l), w->l.count, plain ? NULL : keys.p, NULL);
         free(keys.p);
     }
     return rc;
@@ -344,8 +343,9 @@ static int do_foreign_keys(walk *w, const char *table)
             }
         }
         if (w->sink->foreign_key != NULL)
-            rc = w->sink->foreign_key(w->payload, table, r[1], w->l.buf, ref.p != NULL ? ref.p : r[4],
-                                      w->l2.buf, r[6], r[7]);
+            rc = w->sink->foreign_key(w->payload, table, r[1], mig_names_v(&w->l), w->l.count,
+                                      ref.p != NULL ? ref.p : r[4], mig_names_v(&w->l2), w->l2.count,
+                                      r[6], r[7]);
         free(ref.p);
     }
     return rc;
@@ -384,8 +384,8 @@ int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, vo
     rows_release(&w.keys);
     rows_release(&w.idx);
     rows_release(&w.fks);
-    free(w.l.buf);
-    free(w.l2.buf);
+    mig_names_free(&w.l);
+    mig_names_free(&w.l2);
     free(dbname);
     return rc;
 }

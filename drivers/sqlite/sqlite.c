@@ -1119,7 +1119,6 @@ static int sq_column_exists(mig_conn *conn, const char *table, const char *colum
 typedef mig_names name_list;
 #define list_add   mig_names_add
 #define list_clear mig_names_clear
-#define list_str   mig_names_str
 
 /*
  * Introspection state: one connection, one schema, one sink. The walkers
@@ -1263,7 +1262,7 @@ static int walk_columns(walk *w, const char *table)
     if ((rc = primary_key_columns(w, table, &w->a)) != 0)
         return rc;
     if (w->a.count > 0 && w->sink->primary_key != NULL)
-        return w->sink->primary_key(w->payload, table, NULL, list_str(&w->a));
+        return w->sink->primary_key(w->payload, table, NULL, mig_names_v(&w->a), w->a.count);
     return 0;
 }
 
@@ -1312,7 +1311,7 @@ static int walk_indexes(walk *w, const char *table)
 
         if (strcmp(origin, "u") == 0) {
             if (w->sink->unique != NULL)
-                cb = w->sink->unique(w->payload, table, NULL, list_str(&w->a));
+                cb = w->sink->unique(w->payload, table, NULL, mig_names_v(&w->a), w->a.count);
             continue;
         }
         char *keys = NULL, *where = NULL;
@@ -1321,7 +1320,7 @@ static int walk_indexes(walk *w, const char *table)
             split_index_sql((const char *)sqlite3_column_text(st, 4), &keys, &where);
         if (w->sink->index != NULL)
             cb = w->sink->index(w->payload, table, name, sqlite3_column_int(st, 1),
-                                list_str(&w->a), plain ? NULL : keys, partial ? where : NULL);
+                                mig_names_v(&w->a), w->a.count, plain ? NULL : keys, partial ? where : NULL);
         free(keys);
         free(where);
     }
@@ -1359,8 +1358,8 @@ static int walk_foreign_keys(walk *w, const char *table)
             if (implicit && (cb = primary_key_columns(w, ref, &w->b)) != 0)
                 break;
             if (w->sink->foreign_key != NULL &&
-                (cb = w->sink->foreign_key(w->payload, table, NULL, list_str(&w->a), ref,
-                                           list_str(&w->b), on_delete, on_update)) != 0)
+                (cb = w->sink->foreign_key(w->payload, table, NULL, mig_names_v(&w->a), w->a.count, ref,
+                                           mig_names_v(&w->b), w->b.count, on_delete, on_update)) != 0)
                 break;
             id = -1;
         }
@@ -1433,8 +1432,8 @@ static int sq_introspect(mig_conn *conn, const char *schema,
         cb = walk_done(&w, st, rc);
     else if (rc == 0 || rc == SQLITE_ROW)
         sqlite3_finalize(st);
-    free(w.a.buf);
-    free(w.b.buf);
+    mig_names_free(&w.a);
+    mig_names_free(&w.b);
     return cb;
 }
 

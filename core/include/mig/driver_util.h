@@ -1,7 +1,7 @@
 /*
  * Helpers every driver needs: a growing string (render_ddl builds each
  * statement in one), identifier quoting, and the name lists the schema
- * sink takes (introspect_schema builds them).
+ * sink takes (introspect builds them).
  * Header-only, like <mig/secret.h>: a driver links nothing more, and the
  * functions are static inline so two drivers in one process never share
  * (or clash on) a symbol.
@@ -113,50 +113,65 @@ static inline int mig_sb_emit(mig_sb *b, mig_ddl_emit_fn emit, void *payload)
 }
 
 /*
- * A NUL-separated, double-NUL-terminated list of names, as the schema sink
- * takes column lists ("a\0b\0\0"). Start from { 0 }; free(l.buf) at the end.
+ * A list of names as the schema sink takes it: v[0..count), each a copy.
+ * Start from { 0 }; mig_names_free at the end.
  */
 typedef struct mig_names {
-    char  *buf;   /* NULL until the first name */
-    size_t len;   /* bytes used, without the final extra NUL */
-    size_t cap;
-    int    count; /* names in the list */
+    char  **v;     /* NULL until the first name */
+    size_t  count; /* names in the list */
+    size_t  cap;
 } mig_names;
 
 /* 0, or -1 when out of memory (the list is unchanged then). */
 static inline int mig_names_add(mig_names *l, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        while (cap < l->len + n + 1)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (b == NULL)
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **v = (char **)realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
             return -1;
-        l->buf = b;
+        l->v = v;
         l->cap = cap;
     }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-    l->buf[l->len] = '\0';
-    l->count++;
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d == NULL)
+        return -1;
+    memcpy(d, s, n);
+    l->v[l->count++] = d;
     return 0;
 }
 
-/* Empty the list, keeping its memory for the next one. */
+/* Empty the list, keeping its array for the next one. */
 static inline void mig_names_clear(mig_names *l)
 {
-    l->len = 0;
-    l->count = 0;
-    if (l->buf)
-        l->buf[0] = '\0';
+    while (l->count > 0)
+        free(l->v[--l->count]);
 }
 
-/* The list as a sink takes it: an empty list is "\0\0", never NULL. */
-static inline const char *mig_names_str(const mig_names *l)
+static inline void mig_names_free(mig_names *l)
 {
-    return l->count > 0 ? l->buf : "\0";
+    mig_names_clear(l);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* The array as the sink's callbacks take it. */
+static inline const char *const *mig_names_v(const mig_names *l)
+{
+    return (const char *const *)l->v;
+}
+
+/* Do two lists hold the same names in the same order? */
+static inline int mig_names_equal(const mig_names *a, const mig_names *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
 }
 
 /*
