@@ -84,10 +84,9 @@ static void set_msg(mig_drv_error *err, int code, const char *fmt, ...)
 {
     if (err == NULL)
         return;
-    memset(err, 0, sizeof *err);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    mig_drv_error_vset(err, fmt, ap);
     va_end(ap);
     /* the message is one line whatever SQLite or a path put in it */
     for (char *p = err->message; *p != '\0'; p++)

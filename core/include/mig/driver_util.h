@@ -189,6 +189,25 @@ static inline int mig_lint_vreport(const mig_lint_sink *sink, void *payload, con
     return sink->finding(payload, &f);
 }
 
+/* Empty err, as a slot does before it fills it. */
+static inline void mig_drv_error_clear(mig_drv_error *err)
+{
+    err->message[0] = '\0';
+    err->detail[0] = '\0';
+    err->sqlstate[0] = '\0';
+    err->code = 0;
+    err->stmt_offset = 0;
+    err->position = 0;
+}
+
+/* err emptied, with its message formatted from fmt; returns MIG_DRV_ERROR. */
+static inline int mig_drv_error_vset(mig_drv_error *err, const char *fmt, va_list ap)
+{
+    mig_drv_error_clear(err);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    return MIG_DRV_ERROR;
+}
+
 #if defined(__GNUC__)
 #define MIG_UTIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
