@@ -126,22 +126,18 @@ static char *dup(builder *b, const char *s)
     return d;
 }
 
-/* A NUL-separated, double-NUL-terminated list as an array of copies. */
-static const char *const *split_list(builder *b, const char *list, size_t *n)
+/* A list of names from the sink, as an array of copies. */
+static const char *const *copy_list(builder *b, const char *const *list, size_t n, size_t *out_n)
 {
-    *n = 0;
-    size_t count = 0;
-    for (const char *p = list; p && *p; p += strlen(p) + 1)
-        count++;
-    char **v = calloc(count + 1, sizeof *v);
+    *out_n = 0;
+    char **v = calloc(n + 1, sizeof *v);
     if (v == NULL) {
         b->oom = 1;
         return NULL;
     }
-    size_t i = 0;
-    for (const char *p = list; p && *p; p += strlen(p) + 1)
-        v[i++] = dup(b, p);
-    *n = count;
+    for (size_t i = 0; i < n; i++)
+        v[i] = dup(b, list[i]);
+    *out_n = n;
     return (const char *const *)v;
 }
 
@@ -211,7 +207,8 @@ static int on_column(void *payload, const char *table, const char *column, const
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_primary_key(void *payload, const char *table, const char *name, const char *columns)
+static int on_primary_key(void *payload, const char *table, const char *name,
+                          const char *const *columns, size_t ncolumns)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
@@ -222,11 +219,12 @@ static int on_primary_key(void *payload, const char *table, const char *name, co
         return SINK_OOM;
     t->primary_key = k;
     k->name = dup(b, name);
-    k->columns = split_list(b, columns, &k->ncolumns);
+    k->columns = copy_list(b, columns, ncolumns, &k->ncolumns);
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_unique(void *payload, const char *table, const char *name, const char *columns)
+static int on_unique(void *payload, const char *table, const char *name, const char *const *columns,
+                     size_t ncolumns)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
@@ -238,12 +236,13 @@ static int on_unique(void *payload, const char *table, const char *name, const c
     t->uniques = k;
     k += t->nuniques++;
     k->name = dup(b, name);
-    k->columns = split_list(b, columns, &k->ncolumns);
+    k->columns = copy_list(b, columns, ncolumns, &k->ncolumns);
     return b->oom ? SINK_OOM : 0;
 }
 
 static int on_index(void *payload, const char *table, const char *name, int unique,
-                    const char *columns, const char *expression_sql, const char *where_sql)
+                    const char *const *columns, size_t ncolumns, const char *expression_sql,
+                    const char *where_sql)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
@@ -256,7 +255,7 @@ static int on_index(void *payload, const char *table, const char *name, int uniq
     x += t->nindexes++;
     x->name = dup(b, name);
     x->unique = unique != 0;
-    x->columns = split_list(b, columns, &x->ncolumns);
+    x->columns = copy_list(b, columns, ncolumns, &x->ncolumns);
     x->expression_sql = dup(b, expression_sql);
     x->where_sql = dup(b, where_sql);
     return b->oom ? SINK_OOM : 0;
@@ -272,8 +271,9 @@ static char *action(builder *b, const char *a)
     return d;
 }
 
-static int on_foreign_key(void *payload, const char *table, const char *name, const char *columns,
-                          const char *ref_table, const char *ref_columns, const char *on_delete,
+static int on_foreign_key(void *payload, const char *table, const char *name,
+                          const char *const *columns, size_t ncolumns, const char *ref_table,
+                          const char *const *ref_columns, size_t nref_columns, const char *on_delete,
                           const char *on_update)
 {
     builder *b = payload;
@@ -286,15 +286,15 @@ static int on_foreign_key(void *payload, const char *table, const char *name, co
     t->foreign_keys = f;
     f += t->nforeign_keys++;
     f->name = dup(b, name);
-    f->columns = split_list(b, columns, &f->ncolumns);
+    f->columns = copy_list(b, columns, ncolumns, &f->ncolumns);
     f->ref_table = dup(b, ref_table);
-    f->ref_columns = split_list(b, ref_columns, &f->nref_columns);
+    f->ref_columns = copy_list(b, ref_columns, nref_columns, &f->nref_columns);
     f->on_delete = action(b, on_delete);
     f->on_update = action(b, on_update);
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_enum(void *payload, const char *name, const char *labels)
+static int on_enum(void *payload, const char *name, const char *const *labels, size_t nlabels)
 {
     builder *b = payload;
     mig_ddl_enum *e = grow(b, b->s->enums, b->s->nenums, sizeof *e);
@@ -303,7 +303,7 @@ static int on_enum(void *payload, const char *name, const char *labels)
     b->s->enums = e;
     e += b->s->nenums++;
     e->name = dup(b, name);
-    e->labels = split_list(b, labels, &e->nlabels);
+    e->labels = copy_list(b, labels, nlabels, &e->nlabels);
     return b->oom ? SINK_OOM : 0;
 }
 
