@@ -115,13 +115,8 @@ int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
     if (rc)
         return rc;
     check_args a = { fn, payload, PTHREAD_MUTEX_INITIALIZER, flags };
-    int keep = ctx->opts.keep_going;
-    mig_tenant_fn tf = ctx->tenant_fn;
-    ctx->opts.keep_going = 1;
-    ctx->tenant_fn = NULL;
-    rc = mig_tenant_foreach(ctx, check_tenant, &a);
-    ctx->opts.keep_going = keep;
-    ctx->tenant_fn = tf;
+    /* every tenant is checked; what it finds goes to fn, not to the tenant callback */
+    rc = mig_tenant_foreach(ctx, check_tenant, &a, MIG_TENANT_KEEP_GOING | MIG_TENANT_NO_REPORT);
     mig_graph *g = NULL;
     const mig_drv *drv = NULL;
     int problems = 0;

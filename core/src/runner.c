@@ -1861,7 +1861,7 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     exec_args a = { target, upgrade, flags };
     mig_strvec_release(&ctx->run_held);
     ctx->run_held_tenants = 0;
-    rc = mig_tenant_foreach(ctx, exec_tenant, &a);
+    rc = mig_tenant_foreach(ctx, exec_tenant, &a, 0);
     if (ctx->run_held.n) {
         mig_buf ids = MIG_BUF_INIT;
         join_heads(&ids, &ctx->run_held);
@@ -1924,7 +1924,7 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
     if (rc)
         return rc;
     stamp_args a = { targets, n, purge };
-    return mig_tenant_foreach(ctx, stamp_tenant, &a);
+    return mig_tenant_foreach(ctx, stamp_tenant, &a, 0);
 }
 
 static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
