@@ -173,17 +173,29 @@ static void *grow(builder *b, const void *arr, size_t n, size_t sz)
     return p;
 }
 
+/*
+ * Append a zeroed element to arr, of n elements (both lvalues, n counts
+ * it): el points at it, or is NULL (out of memory) with arr unchanged.
+ */
+#define APPEND(el, b, arr, n)                          \
+    do {                                               \
+        (el) = grow((b), (arr), (n), sizeof *(arr));   \
+        if ((el) != NULL) {                            \
+            (arr) = (el);                              \
+            (el) += (n)++;                             \
+        }                                              \
+    } while (0)
+
 static int on_table(void *payload, const char *table)
 {
     builder *b = payload;
     if (skipped(b, table))
         return 0;
-    mig_ddl_table *t = grow(b, b->s->tables, b->s->ntables, sizeof *t);
+    mig_ddl_table *t;
+    APPEND(t, b, b->s->tables, b->s->ntables);
     if (t == NULL)
         return SINK_OOM;
-    b->s->tables = t;
-    t[b->s->ntables].name = dup(b, table);
-    b->s->ntables++;
+    t->name = dup(b, table);
     return b->oom ? SINK_OOM : 0;
 }
 
@@ -195,11 +207,10 @@ static int on_column(void *payload, const char *table, const char *column, const
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_column *c = grow(b, t->columns, t->ncolumns, sizeof *c);
+    mig_ddl_column *c;
+    APPEND(c, b, t->columns, t->ncolumns);
     if (c == NULL)
         return SINK_OOM;
-    t->columns = c;
-    c += t->ncolumns++;
     c->name = dup(b, column);
     c->type = dup(b, type ? type : "");
     c->nullable = nullable;
@@ -230,11 +241,10 @@ static int on_unique(void *payload, const char *table, const char *name, const c
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_key *k = grow(b, t->uniques, t->nuniques, sizeof *k);
+    mig_ddl_key *k;
+    APPEND(k, b, t->uniques, t->nuniques);
     if (k == NULL)
         return SINK_OOM;
-    t->uniques = k;
-    k += t->nuniques++;
     k->name = dup(b, name);
     k->columns = copy_list(b, columns, ncolumns, &k->ncolumns);
     return b->oom ? SINK_OOM : 0;
@@ -248,11 +258,10 @@ static int on_index(void *payload, const char *table, const char *name, int uniq
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_index *x = grow(b, t->indexes, t->nindexes, sizeof *x);
+    mig_ddl_index *x;
+    APPEND(x, b, t->indexes, t->nindexes);
     if (x == NULL)
         return SINK_OOM;
-    t->indexes = x;
-    x += t->nindexes++;
     x->name = dup(b, name);
     x->unique = unique != 0;
     x->columns = copy_list(b, columns, ncolumns, &x->ncolumns);
@@ -280,11 +289,10 @@ static int on_foreign_key(void *payload, const char *table, const char *name,
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_foreign_key *f = grow(b, t->foreign_keys, t->nforeign_keys, sizeof *f);
+    mig_ddl_foreign_key *f;
+    APPEND(f, b, t->foreign_keys, t->nforeign_keys);
     if (f == NULL)
         return SINK_OOM;
-    t->foreign_keys = f;
-    f += t->nforeign_keys++;
     f->name = dup(b, name);
     f->columns = copy_list(b, columns, ncolumns, &f->ncolumns);
     f->ref_table = dup(b, ref_table);
@@ -297,11 +305,10 @@ static int on_foreign_key(void *payload, const char *table, const char *name,
 static int on_enum(void *payload, const char *name, const char *const *labels, size_t nlabels)
 {
     builder *b = payload;
-    mig_ddl_enum *e = grow(b, b->s->enums, b->s->nenums, sizeof *e);
+    mig_ddl_enum *e;
+    APPEND(e, b, b->s->enums, b->s->nenums);
     if (e == NULL)
         return SINK_OOM;
-    b->s->enums = e;
-    e += b->s->nenums++;
     e->name = dup(b, name);
     e->labels = copy_list(b, labels, nlabels, &e->nlabels);
     return b->oom ? SINK_OOM : 0;
