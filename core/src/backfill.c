@@ -465,10 +465,8 @@ static void ident_params(backfill *bf, mig_value *p)
  */
 static void bf_stop_here(lua_State *L, backfill *bf)
 {
-    mig_ctx *keep = NULL;
-    int have_keep = mig_ctx_new_empty(&keep) == 0;
-    if (have_keep)
-        mig_ctx_swap_error(keep, bf->ctx);
+    mig_error_state saved;
+    mig_error_save(bf->ctx, &saved);
     if (bf->db->in_txn)
         mig_db_rollback(bf->db, bf->ctx);
     if (!bf->db->broken && bf->q_state) {
@@ -483,10 +481,7 @@ static void bf_stop_here(lua_State *L, backfill *bf)
             free(sql);
         }
     }
-    if (have_keep) {
-        mig_ctx_swap_error(bf->ctx, keep);
-        mig_ctx_free(keep);
-    }
+    mig_error_restore(bf->ctx, &saved);
     if (bf->signals) {
         signals_give();
         bf->signals = 0;
@@ -512,15 +507,7 @@ static int bf_raise(lua_State *L, backfill *bf, const char *fmt, ...)
 /* A database error: stopped, with the statement and the server's words kept. */
 static int bf_raise_db(lua_State *L, backfill *bf, const char *sql)
 {
-    mig_ctx *keep = NULL;
-    int have_keep = mig_ctx_new_empty(&keep) == 0;
-    if (have_keep)
-        mig_ctx_swap_error(keep, bf->ctx);
-    bf_stop_here(L, bf);
-    if (have_keep) {
-        mig_ctx_swap_error(bf->ctx, keep);
-        mig_ctx_free(keep);
-    }
+    bf_stop_here(L, bf); /* keeps the error */
     char what[300];
     snprintf(what, sizeof what, "backfill %s", bf->name);
     return mig_lua_db_raise(L, bf->lua, what, sql);

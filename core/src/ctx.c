@@ -155,6 +155,46 @@ void mig_error_clear(mig_ctx *ctx)
     mig_buf_clear(&ctx->err_origin);
 }
 
+/* The error's buffers, in one order for both sides of a move. */
+#define ERROR_BUFS(c, pre) { &(c)->pre##message, &(c)->pre##detail, &(c)->pre##hint, &(c)->pre##file, &(c)->pre##origin }
+
+void mig_error_save(mig_ctx *ctx, mig_error_state *st)
+{
+    mig_buf *from[] = ERROR_BUFS(ctx, err_);
+    mig_buf *to[] = ERROR_BUFS(st, );
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        *to[i] = *from[i];
+        mig_buf_init(from[i]);
+    }
+    st->code = ctx->err_code;
+    st->line = ctx->err_line;
+    ctx->err_code = 0;
+    ctx->err_line = 0;
+}
+
+int mig_error_restore(mig_ctx *ctx, mig_error_state *st)
+{
+    mig_buf *to[] = ERROR_BUFS(ctx, err_);
+    mig_buf *from[] = ERROR_BUFS(st, );
+    int keep = st->code != 0;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        if (keep) {
+            mig_buf_release(to[i]);
+            *to[i] = *from[i];
+            mig_buf_init(from[i]);
+        } else {
+            mig_buf_release(from[i]);
+        }
+    }
+    if (keep) {
+        ctx->err_code = st->code;
+        ctx->err_line = st->line;
+    }
+    st->code = 0;
+    st->line = 0;
+    return ctx->err_code;
+}
+
 const mig_error *mig_last_error(const mig_ctx *ctx)
 {
     static const mig_error oom = { MIG_ENOMEM, "out of memory", "", "", "", 0, "" };

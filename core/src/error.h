@@ -13,6 +13,7 @@
 #ifndef MIG_ERROR_H
 #define MIG_ERROR_H
 
+#include "buf.h"
 #include "mig/mig.h"
 
 typedef struct mig_ctx mig_ctx;
@@ -38,5 +39,35 @@ void mig_error_detail(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(
 void mig_error_hint(mig_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mig_error_where(mig_ctx *ctx, const char *file, int line);
 void mig_error_clear(mig_ctx *ctx);
+
+/*
+ * Cleaning up after a failure (a rollback, closing a cursor, releasing the
+ * lock) can fail too, and must not overwrite the first error. Keep it on
+ * the stack while cleaning up:
+ *
+ *     mig_error_state saved;
+ *     mig_error_save(ctx, &saved);           moves the error out of ctx
+ *     (void)mig_db_rollback(db, ctx);        may set its own error
+ *     return mig_error_restore(ctx, &saved); the first error wins
+ *
+ * Neither call allocates, so a cleanup never depends on memory being
+ * left. The same pair hands an error from one context to another (a
+ * worker's to its parent's): save from one, restore into the other.
+ */
+typedef struct mig_error_state {
+    int     code;   /* 0: there was no error */
+    int     line;
+    mig_buf message, detail, hint, file, origin;
+} mig_error_state;
+
+/* Move ctx's error (all of it) into st; ctx is left with no error. */
+void mig_error_save(mig_ctx *ctx, mig_error_state *st);
+/*
+ * Put the saved error back when there was one, dropping whatever error the
+ * cleanup set, and return its code. When st holds no error, ctx keeps the
+ * cleanup's error (if any) and its code is returned (0 when none). st is
+ * empty afterwards.
+ */
+int  mig_error_restore(mig_ctx *ctx, mig_error_state *st);
 
 #endif

@@ -244,33 +244,23 @@ static int take_lock(run *r)
     return 0;
 }
 
+/*
+ * The run's end, failed or not. The rollback and the lock's release keep
+ * the error that ended the run (theirs shows only when there was none),
+ * and neither depends on memory being left.
+ */
 static void release(run *r)
 {
+    mig_error_state saved;
     if (r->s.db && r->s.db->in_txn && !r->s.db->broken) {
-        int saved = r->ctx->err_code;
-        /* keep the error that made us roll back */
-        mig_buf m = MIG_BUF_INIT;
-        if (saved)
-            mig_buf_puts(&m, mig_buf_cstr(&r->ctx->err_message));
-        mig_db_rollback(r->s.db, r->ctx);
-        if (saved) {
-            r->ctx->err_code = saved;
-            mig_buf_clear(&r->ctx->err_message);
-            mig_buf_puts(&r->ctx->err_message, mig_buf_cstr(&m));
-        }
-        mig_buf_release(&m);
+        mig_error_save(r->ctx, &saved);
+        (void)mig_db_rollback(r->s.db, r->ctx);
+        mig_error_restore(r->ctx, &saved);
     }
     if (r->locked && !r->lockdb->broken) {
-        int saved = r->ctx->err_code;
-        if (saved == 0)
-            mig_lock_release(r->lockdb, r->ctx, r->lock_key);
-        else {
-            /* a failed release does not replace the reason of the failure */
-            mig_drv_error e;
-            memset(&e, 0, sizeof e);
-            if (MIG_DRIVER_HAS(r->lockdb->drv->table, unlock))
-                r->lockdb->drv->table->unlock(r->lockdb->conn, r->lock_key, &e);
-        }
+        mig_error_save(r->ctx, &saved);
+        (void)mig_lock_release(r->lockdb, r->ctx, r->lock_key);
+        mig_error_restore(r->ctx, &saved);
     }
     mig_db_close(r->lockdb);
     free(r->lock_key);
@@ -667,14 +657,10 @@ static void limits_restore_keeping_error(run *r, const mig_rev *rev, const mig_l
 {
     if (!has_limits(lim) || r->s.db->broken)
         return;
-    mig_ctx *keep = NULL;
-    if (mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    int rc = limits_apply(r, rev, lim, 1);
-    (void)rc; /* the revision's failure is the one to report */
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
+    mig_error_state saved;
+    mig_error_save(r->ctx, &saved);
+    (void)limits_apply(r, rev, lim, 1); /* the revision's failure is the one to report */
+    mig_error_restore(r->ctx, &saved);
 }
 
 /*
@@ -916,13 +902,10 @@ static void plan_together(run *r, const mig_plan_step *st, const char *text, con
 /* Undo a statement's transaction after it failed, keeping the failure's error. */
 static void rollback_keeping_error(run *r)
 {
-    mig_ctx *keep = NULL;
-    if (mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    mig_db_rollback(r->s.db, r->ctx);
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
+    mig_error_state saved;
+    mig_error_save(r->ctx, &saved);
+    (void)mig_db_rollback(r->s.db, r->ctx);
+    mig_error_restore(r->ctx, &saved);
 }
 
 /*
@@ -1825,12 +1808,18 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
             if (rc == 0 && extra.oom)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
+        /* a tenant's error becomes the run's */
+        int from_child = 0;
         if (rc == 0) {
             rc = merge_held(ctx, child, execute(child, target, upgrade, flags));
-            if (rc)
-                mig_ctx_swap_error(ctx, child);
-        } else if (child && ctx->err_code == 0) {
-            mig_ctx_swap_error(ctx, child);
+            from_child = rc != 0;
+        } else {
+            from_child = child && ctx->err_code == 0;
+        }
+        if (from_child) {
+            mig_error_state st;
+            mig_error_save(child, &st);
+            mig_error_restore(ctx, &st);
         }
         mig_buf_release(&extra);
         mig_ctx_free(child);
