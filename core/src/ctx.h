@@ -59,8 +59,7 @@ struct mig_ctx {
     /* tenants: the tenant this context runs for (a worker's child context) */
     char         *tenant;
     mig_ctx      *parent;        /* a child borrows cfg, graph and driver */
-    int           lock_try_only; /* a busy tenant lock is MIG_ELOCK at once */
-    int           lock_busy;     /* ... and this says it was busy, not broken */
+    int           lock_try_only; /* a busy tenant lock is MIG_EBUSY at once */
     int           no_lock;       /* a database only this process knows (mig test's own): no session lock */
     mig_buf       run_from;      /* heads before and after the last run */
     mig_buf       run_to;

@@ -10,6 +10,15 @@
  * line, lowercase, subject first, no final period. Never pass a raw URL:
  * mask it first (url.h), so no password reaches a message.
  */
+/*
+ * One namespace of return codes: 0 or a MIG_E* code from mig.h. A
+ * driver's MIG_DRV_* codes (driver.h) never travel in libmig: drv.c turns
+ * them into MIG_E* codes at the boundary (MIG_DRV_BUSY, which has the value
+ * of MIG_EPARTIAL, comes back through an out-parameter; MIG_DRV_NOTSUP,
+ * which has that of MIG_EUSAGE, as "not supported" through one or as
+ * nothing to do). Running out of memory is MIG_ENOMEM, also from static
+ * helpers, never a bare -1 (which is MIG_EFAIL).
+ */
 #ifndef MIG_ERROR_H
 #define MIG_ERROR_H
 
@@ -17,6 +26,14 @@
 #include "mig/mig.h"
 
 typedef struct mig_ctx mig_ctx;
+
+/*
+ * Internal, never returned through mig.h: a tenant worker found its
+ * tenant's lock held by another session (lock_try_only). The tenant loop
+ * queues the tenant again; one that stays busy past --lock-timeout is
+ * reported failed with this error's message.
+ */
+#define MIG_EBUSY (-100)
 
 int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));

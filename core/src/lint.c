@@ -582,7 +582,7 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
                 int drc = mig_drv_lint(r->drv, &in, &st, &sink, r);
                 if (drc > 0) /* the sink failed and said why */
                     rc = ctx->err_code ? ctx->err_code : MIG_ENOMEM;
-                else if (drc < 0 && drc != MIG_DRV_NOTSUP)
+                else if (drc < 0)
                     rc = mig_fail_at(ctx, MIG_EDRIVER, rev->path, line_of(b.data, r->stmt_off, NULL),
                                      "driver %s could not lint this statement", r->drv->table->name);
             }

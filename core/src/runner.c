@@ -226,12 +226,11 @@ static int take_lock(run *r)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (ctx->lock_try_only) {
             char holder[256];
-            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, holder, sizeof holder);
-            if (rc == MIG_DRV_BUSY) {
-                ctx->lock_busy = 1;
-                return mig_fail(ctx, MIG_ELOCK, "tenant %s is being migrated by %s", ctx->tenant,
+            int busy = 0;
+            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, &busy, holder, sizeof holder);
+            if (rc == 0 && busy)
+                return mig_fail(ctx, MIG_EBUSY, "tenant %s is being migrated by %s", ctx->tenant,
                                 holder[0] ? holder : "another session");
-            }
         } else {
             rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
         }
@@ -520,7 +519,7 @@ static int change_heads(mig_strvec *heads, const mig_plan_step *st)
             }
     for (size_t i = 0; i < st->insert_heads.n; i++)
         if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
-            return -1;
+            return MIG_ENOMEM;
     return 0;
 }
 

@@ -669,7 +669,8 @@ static void added_ddl(stair *z, mig_buf *out, const char *title, const mig_chang
             mig_buf_printf(out, "%s:\n", title);
         any = 1;
         mig_buf one = MIG_BUF_INIT;
-        if (mig_drv_render_ddl(z->drv, c, emit_line, &one) != 0 || one.len == 0) {
+        int supported;
+        if (mig_drv_render_ddl(z->drv, c, emit_line, &one, &supported) != 0 || !supported || one.len == 0) {
             mig_buf_clear(&one);
             mig_buf_puts(&one, "    -- ");
             mig_autogen_describe(&one, c);
