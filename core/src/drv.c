@@ -865,6 +865,16 @@ int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl
     return drc < 0 ? MIG_EFAIL : drc;
 }
 
+int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
+                       void *payload)
+{
+    if (!MIG_DRIVER_HAS(drv->table, limits_sql))
+        return 0;
+    int drc = drv->table->limits_sql(lim, restore, emit, payload);
+    /* emit's own result (a MIG_E* code from the caller's emit) comes back as it is */
+    return drc == MIG_DRV_NOTSUP || drc == MIG_DRV_BUSY || drc == MIG_DRV_NODB ? MIG_EFAIL : drc;
+}
+
 /* Lint: the driver's rules for its dialect (lint.c). NULL when the driver has none. */
 const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv)
 {

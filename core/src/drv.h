@@ -146,6 +146,14 @@ int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl
                        void *payload, int *supported);
 
 /*
+ * The SQL that sets a revision's time limits (restore: puts the session's
+ * own back), each statement handed to emit: 0 (also with no limits_sql),
+ * emit's non-zero result as it is, or MIG_EFAIL.
+ */
+int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
+                       void *payload);
+
+/*
  * Lint (lint.c): the driver's rules (NULL: none), one statement judged (0,
  * also when the driver has no linter; the sink's positive result as it is;
  * MIG_EFAIL when the driver failed), a table's estimated rows.
