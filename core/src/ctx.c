@@ -1,9 +1,11 @@
 /*
  * The context's life cycle, its error slot and its output. Loading the
- * configuration and the rest of what mig_ctx_new does lives in api.c, so
- * that unit tests of one module link only what they use.
+ * configuration and the rest of what mig_ctx_new does lives in api.c;
+ * freeing all of it is here.
  */
 #include "ctx.h"
+
+#include "drv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,8 +36,21 @@ void mig_ctx_free(mig_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    if (ctx->release_hook)
-        ctx->release_hook(ctx);
+    /* what mig_ctx_new and the lazy loaders (api.c) filled in; a child borrows its parent's */
+    if (ctx->parent == NULL) {
+        mig_graph_free(ctx->graph);
+        mig_config_free(ctx->cfg);
+        mig_drv_unload(ctx->drv);
+    }
+    free(ctx->tenant);
+    free(ctx->script_location);
+    free(ctx->versions_dir);
+    free(ctx->version_table);
+    free(ctx->rev_views);
+    free(ctx->rev_storage);
+    free(ctx->next_storage);
+    free(ctx->head_views);
+    mig_strvec_release(&ctx->current);
     mig_strvec_release(&ctx->owned);
     mig_buf_release(&ctx->run_from);
     mig_buf_release(&ctx->run_to);

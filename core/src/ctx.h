@@ -82,9 +82,6 @@ struct mig_ctx {
     pthread_mutex_t run_mu;
     struct mig_db  *running;
     int             cancelled;
-
-    /* set by mig_ctx_new (api.c): frees what it loaded */
-    void (*release_hook)(mig_ctx *ctx);
 };
 
 /* A line of output through the logger (stderr by default). */
@@ -95,10 +92,10 @@ void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out);
 int mig_ctx_script_location(mig_ctx *ctx, const char **out);
 
-#endif
-
 /*
  * A context with default options and no configuration file (unit tests,
  * and the start of mig_ctx_new). Free with mig_ctx_free.
  */
 int mig_ctx_new_empty(mig_ctx **out);
+
+#endif

@@ -766,6 +766,11 @@ int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size
     return 1;
 }
 
+size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen)
+{
+    return drv->table->quote_ident(name, buf, buflen);
+}
+
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
 {
     char small[128];

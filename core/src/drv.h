@@ -116,6 +116,11 @@ int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char
  */
 int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen);
 
+/*
+ * Quoted identifier into buf (NUL-terminated when it fits): its length,
+ * which is buflen or more when it did not fit.
+ */
+size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen);
 /* Quoted identifier (caller frees), NULL on oom. */
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
 /*
