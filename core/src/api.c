@@ -13,24 +13,6 @@
 
 #include "url.h"
 
-static void release_resources(mig_ctx *ctx)
-{
-    if (ctx->parent == NULL) {
-        mig_graph_free(ctx->graph);
-        mig_config_free(ctx->cfg);
-        mig_drv_unload(ctx->drv);
-    }
-    free(ctx->tenant);
-    free(ctx->script_location);
-    free(ctx->versions_dir);
-    free(ctx->version_table);
-    free(ctx->rev_views);
-    free(ctx->rev_storage);
-    free(ctx->next_storage);
-    free(ctx->head_views);
-    mig_strvec_release(&ctx->current);
-}
-
 int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
 {
     int rc = mig_ctx_new_empty(out);
@@ -39,7 +21,6 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
     mig_ctx *ctx = *out;
     ctx->opts = parent->opts;
     ctx->parent = parent;
-    ctx->release_hook = release_resources;
     ctx->cfg = parent->cfg;
     ctx->graph = parent->graph;
     ctx->drv = parent->drv;
@@ -65,7 +46,6 @@ int mig_ctx_new(mig_ctx **out, const mig_options *opts)
     mig_ctx *ctx = *out;
     if (opts)
         ctx->opts = *opts;
-    ctx->release_hook = release_resources;
     for (size_t i = 0; i < ctx->opts.nx; i++)
         if (strchr(ctx->opts.x[i], '=') == NULL)
             return mig_fail(ctx, MIG_EUSAGE, "-x %s: expected KEY=VALUE", ctx->opts.x[i]);

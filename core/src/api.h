@@ -78,12 +78,6 @@ int  mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
 int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
 
 /*
- * Exchange the last errors of two contexts (cannot fail): park an error in
- * a scratch context while cleaning up, then take it back.
- */
-void mig_ctx_swap_error(mig_ctx *a, mig_ctx *b);
-
-/*
  * 0 when the versions folder holds no revision file for certain (a look
  * at the names only, stopping at the first); 1 otherwise, errors included
  * (the graph load reports them).

@@ -474,10 +474,11 @@ static int alters_table(mig_ddl_kind k)
 
 static int render_one(mig_ctx *ctx, const mig_drv *drv, const mig_ddl_change *c, mig_buf *out)
 {
-    int rc = mig_drv_render_ddl(drv, c, emit_stmt, out);
+    int supported;
+    int rc = mig_drv_render_ddl(drv, c, emit_stmt, out, &supported);
     if (out->oom)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    if (rc == MIG_DRV_NOTSUP) {
+    if (!supported) {
         mig_buf d = MIG_BUF_INIT;
         mig_autogen_describe(&d, c);
         rc = mig_fail(ctx, MIG_EDRIVER, "driver %s cannot write this change: %s", drv->table->name,
@@ -505,7 +506,8 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
     }
     for (size_t i = 0; i < ch->n; i++) {
         const mig_ddl_change *c = &ch->v[i].c;
-        if (!alters_table(c->kind) || mig_drv_render_ddl(drv, c, emit_none, NULL) != MIG_DRV_NOTSUP)
+        int supported = 1;
+        if (!alters_table(c->kind) || (mig_drv_render_ddl(drv, c, emit_none, NULL, &supported), supported))
             continue;
         int seen = 0;
         for (size_t k = 0; k < nrebuild; k++)

@@ -41,7 +41,7 @@ void mig_changes_release(mig_changes *ch);
  * Render the changes as SQL statements, each ending ";\n", with a
  * comment line ("-- may lose data: ...") before the statements of a change
  * that may lose data or cannot be made whole. A table with a change the
- * driver refuses (MIG_DRV_NOTSUP) is rebuilt by one MIG_DDL_REBUILD_TABLE
+ * driver refuses (not supported) is rebuilt by one MIG_DDL_REBUILD_TABLE
  * instead.
  */
 int  mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig_changes *ch,

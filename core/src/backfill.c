@@ -465,10 +465,8 @@ static void ident_params(backfill *bf, mig_value *p)
  */
 static void bf_stop_here(lua_State *L, backfill *bf)
 {
-    mig_ctx *keep = NULL;
-    int have_keep = mig_ctx_new_empty(&keep) == 0;
-    if (have_keep)
-        mig_ctx_swap_error(keep, bf->ctx);
+    mig_error_state saved;
+    mig_error_save(bf->ctx, &saved);
     if (bf->db->in_txn)
         mig_db_rollback(bf->db, bf->ctx);
     if (!bf->db->broken && bf->q_state) {
@@ -483,10 +481,7 @@ static void bf_stop_here(lua_State *L, backfill *bf)
             free(sql);
         }
     }
-    if (have_keep) {
-        mig_ctx_swap_error(bf->ctx, keep);
-        mig_ctx_free(keep);
-    }
+    mig_error_restore(bf->ctx, &saved);
     if (bf->signals) {
         signals_give();
         bf->signals = 0;
@@ -512,15 +507,7 @@ static int bf_raise(lua_State *L, backfill *bf, const char *fmt, ...)
 /* A database error: stopped, with the statement and the server's words kept. */
 static int bf_raise_db(lua_State *L, backfill *bf, const char *sql)
 {
-    mig_ctx *keep = NULL;
-    int have_keep = mig_ctx_new_empty(&keep) == 0;
-    if (have_keep)
-        mig_ctx_swap_error(keep, bf->ctx);
-    bf_stop_here(L, bf);
-    if (have_keep) {
-        mig_ctx_swap_error(bf->ctx, keep);
-        mig_ctx_free(keep);
-    }
+    bf_stop_here(L, bf); /* keeps the error */
     char what[300];
     snprintf(what, sizeof what, "backfill %s", bf->name);
     return mig_lua_db_raise(L, bf->lua, what, sql);
@@ -1258,6 +1245,97 @@ static void sql_bounds(lua_State *L, backfill *bf, const mig_value *p, int np, i
 }
 
 /* One batch. 0: done one; 1: nothing left. */
+/*
+ * The batch's rows, in key order, into a new table on the stack (for
+ * each); bf->hi (and bf->first on the first batch) take the last (first)
+ * row's key. The number of rows; a failure raises.
+ */
+static int64_t fetch_rows(lua_State *L, backfill *bf, const mig_value *p, int np)
+{
+    mig_ctx *ctx = bf->ctx;
+    int64_t n = 0;
+    char *sql = mig_aprintf("%s%lld", bf->last.n ? bf->next_sql : bf->first_sql, (long long)bf->batch);
+    oom(L, sql);
+    mig_buf_clear(&bf->tmp);
+    mig_buf_puts(&bf->tmp, sql);
+    free(sql);
+    sql = NULL;
+    mig_cursor *cur = NULL;
+    if (mig_db_query(&cur, bf->db, ctx, mig_buf_cstr(&bf->tmp), p, np) != 0)
+        return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
+    lua_createtable(L, (int)(bf->batch < 4096 ? bf->batch : 4096), 0);
+    int rows_idx = lua_gettop(L);
+    int cols[MAX_KEYS];
+    for (;;) {
+        const mig_row *row = NULL;
+        if (mig_db_fetch(cur, bf->db, ctx, &row) != 0) {
+            mig_db_cursor_close(bf->db, cur);
+            return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
+        }
+        if (row == NULL)
+            break;
+        if (n == 0) {
+            for (int i = 0; i < bf->nkeys; i++) {
+                cols[i] = column_of(row, bf->keys[i]);
+                if (cols[i] < 0) {
+                    mig_db_cursor_close(bf->db, cur);
+                    return bf_raise(L, bf, "table %s has no key column %s", bf->table, bf->keys[i]);
+                }
+            }
+            if (bf->last.n == 0)
+                copy_row_key(L, bf, row, cols, &bf->first);
+        }
+        for (int i = 0; i < bf->nkeys; i++)
+            if (row->values[cols[i]].type == MIG_VAL_NULL) {
+                mig_db_cursor_close(bf->db, cur);
+                return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
+                                bf->keys[i]);
+            }
+        copy_row_key(L, bf, row, cols, &bf->hi);
+        mig_lua_db_push_row(L, row);
+        lua_rawseti(L, rows_idx, (lua_Integer)(n + 1));
+        n++;
+    }
+    mig_db_cursor_close(bf->db, cur);
+    return n;
+}
+
+/*
+ * Move the checkpoint to bf->hi, in the batch's transaction, only from
+ * where this batch started (compare and set); a failure raises.
+ */
+static void move_checkpoint(lua_State *L, backfill *bf, int64_t n)
+{
+    keyset_encode(&bf->hi, &bf->enc_hi);
+    key_shown(&bf->shown, bf->keys, &bf->hi);
+    char now[40];
+    mig_state_now(NULL, now);
+    mig_value u[11];
+    u[0] = mig_value_text(mig_buf_cstr(&bf->enc_hi));
+    u[0].u.s.len = bf->enc_hi.len;
+    u[1] = mig_value_text(mig_buf_cstr(&bf->shown));
+    if (u[1].u.s.len > 255) {
+        size_t n = 255;
+        while (n > 0 && ((unsigned char)u[1].u.s.ptr[n] & 0xC0) == 0x80)
+            n--;
+        u[1].u.s.len = n;
+    }
+    u[2] = mig_value_int(n);
+    u[3] = mig_value_int(bf->elapsed_ms);
+    u[4] = mig_value_text(now);
+    ident_params(bf, u + 5);
+    u[9] = mig_value_int(bf->batches);
+    u[10] = mig_value_text(mig_buf_cstr(&bf->enc_last));
+    u[10].u.s.len = bf->enc_last.len;
+    int64_t changed = 0;
+    if (mig_db_exec_params(bf->db, bf->ctx, bf->cas_sql, u, 11, &changed, NULL) != 0)
+        bf_raise_db(L, bf, bf->cas_sql);
+    if (changed != 1)
+        bf_raise(L, bf, "another process moved its checkpoint (expected it at %s after %lld batch(es)): "
+                        "this batch is rolled back and this run stops",
+                 bf->last.n ? "the key this batch started from" : "the start", (long long)bf->batches);
+}
+
 static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
 {
     mig_ctx *ctx = bf->ctx;
@@ -1272,50 +1350,8 @@ static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
         if (n == 0)
             return 1; /* the caller marks it finished in this transaction */
     } else {
-        /* the batch's rows, in key order */
-        char *sql = mig_aprintf("%s%lld", bf->last.n ? bf->next_sql : bf->first_sql, (long long)bf->batch);
-        oom(L, sql);
-        mig_buf_clear(&bf->tmp);
-        mig_buf_puts(&bf->tmp, sql);
-        free(sql);
-        sql = NULL;
-        mig_cursor *cur = NULL;
-        if (mig_db_query(&cur, bf->db, ctx, mig_buf_cstr(&bf->tmp), p, np) != 0)
-            return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
-        lua_createtable(L, (int)(bf->batch < 4096 ? bf->batch : 4096), 0);
+        n = fetch_rows(L, bf, p, np);
         rows_idx = lua_gettop(L);
-        int cols[MAX_KEYS];
-        for (;;) {
-            const mig_row *row = NULL;
-            if (mig_db_fetch(cur, bf->db, ctx, &row) != 0) {
-                mig_db_cursor_close(bf->db, cur);
-                return bf_raise_db(L, bf, mig_buf_cstr(&bf->tmp));
-            }
-            if (row == NULL)
-                break;
-            if (n == 0) {
-                for (int i = 0; i < bf->nkeys; i++) {
-                    cols[i] = column_of(row, bf->keys[i]);
-                    if (cols[i] < 0) {
-                        mig_db_cursor_close(bf->db, cur);
-                        return bf_raise(L, bf, "table %s has no key column %s", bf->table, bf->keys[i]);
-                    }
-                }
-                if (bf->last.n == 0)
-                    copy_row_key(L, bf, row, cols, &bf->first);
-            }
-            for (int i = 0; i < bf->nkeys; i++)
-                if (row->values[cols[i]].type == MIG_VAL_NULL) {
-                    mig_db_cursor_close(bf->db, cur);
-                    return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
-                                    bf->keys[i]);
-                }
-            copy_row_key(L, bf, row, cols, &bf->hi);
-            mig_lua_db_push_row(L, row);
-            lua_rawseti(L, rows_idx, (lua_Integer)(n + 1));
-            n++;
-        }
-        mig_db_cursor_close(bf->db, cur);
         if (n == 0) {
             lua_pop(L, 1);
             return 1; /* the caller marks it finished in this transaction */
@@ -1349,35 +1385,7 @@ static int one_batch(lua_State *L, backfill *bf, int64_t *walked)
         if (!bf->db->in_txn)
             return bf_raise(L, bf, "the each function ended the batch's transaction itself");
     }
-    /* the checkpoint moves from where this batch started, or nowhere */
-    keyset_encode(&bf->hi, &bf->enc_hi);
-    key_shown(&bf->shown, bf->keys, &bf->hi);
-    char now[40];
-    mig_state_now(NULL, now);
-    mig_value u[11];
-    u[0] = mig_value_text(mig_buf_cstr(&bf->enc_hi));
-    u[0].u.s.len = bf->enc_hi.len;
-    u[1] = mig_value_text(mig_buf_cstr(&bf->shown));
-    if (u[1].u.s.len > 255) {
-        size_t n = 255;
-        while (n > 0 && ((unsigned char)u[1].u.s.ptr[n] & 0xC0) == 0x80)
-            n--;
-        u[1].u.s.len = n;
-    }
-    u[2] = mig_value_int(n);
-    u[3] = mig_value_int(bf->elapsed_ms);
-    u[4] = mig_value_text(now);
-    ident_params(bf, u + 5);
-    u[9] = mig_value_int(bf->batches);
-    u[10] = mig_value_text(mig_buf_cstr(&bf->enc_last));
-    u[10].u.s.len = bf->enc_last.len;
-    int64_t changed = 0;
-    if (mig_db_exec_params(bf->db, ctx, bf->cas_sql, u, 11, &changed, NULL) != 0)
-        return bf_raise_db(L, bf, bf->cas_sql);
-    if (changed != 1)
-        return bf_raise(L, bf, "another process moved its checkpoint (expected it at %s after %lld batch(es)): "
-                               "this batch is rolled back and this run stops",
-                        bf->last.n ? "the key this batch started from" : "the start", (long long)bf->batches);
+    move_checkpoint(L, bf, n);
     if (mig_db_commit(bf->db, ctx) != 0)
         return bf_raise_db(L, bf, "COMMIT");
     bf->batches++;

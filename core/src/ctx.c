@@ -1,9 +1,11 @@
 /*
  * The context's life cycle, its error slot and its output. Loading the
- * configuration and the rest of what mig_ctx_new does lives in api.c, so
- * that unit tests of one module link only what they use.
+ * configuration and the rest of what mig_ctx_new does lives in api.c;
+ * freeing all of it is here.
  */
 #include "ctx.h"
+
+#include "drv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,8 +36,21 @@ void mig_ctx_free(mig_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    if (ctx->release_hook)
-        ctx->release_hook(ctx);
+    /* what mig_ctx_new and the lazy loaders (api.c) filled in; a child borrows its parent's */
+    if (ctx->parent == NULL) {
+        mig_graph_free(ctx->graph);
+        mig_config_free(ctx->cfg);
+        mig_drv_unload(ctx->drv);
+    }
+    free(ctx->tenant);
+    free(ctx->script_location);
+    free(ctx->versions_dir);
+    free(ctx->version_table);
+    free(ctx->rev_views);
+    free(ctx->rev_storage);
+    free(ctx->next_storage);
+    free(ctx->head_views);
+    mig_strvec_release(&ctx->current);
     mig_strvec_release(&ctx->owned);
     mig_buf_release(&ctx->run_from);
     mig_buf_release(&ctx->run_to);
@@ -153,6 +168,46 @@ void mig_error_clear(mig_ctx *ctx)
     mig_buf_clear(&ctx->err_hint);
     mig_buf_clear(&ctx->err_file);
     mig_buf_clear(&ctx->err_origin);
+}
+
+/* The error's buffers, in one order for both sides of a move. */
+#define ERROR_BUFS(c, pre) { &(c)->pre##message, &(c)->pre##detail, &(c)->pre##hint, &(c)->pre##file, &(c)->pre##origin }
+
+void mig_error_save(mig_ctx *ctx, mig_error_state *st)
+{
+    mig_buf *from[] = ERROR_BUFS(ctx, err_);
+    mig_buf *to[] = ERROR_BUFS(st, );
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        *to[i] = *from[i];
+        mig_buf_init(from[i]);
+    }
+    st->code = ctx->err_code;
+    st->line = ctx->err_line;
+    ctx->err_code = 0;
+    ctx->err_line = 0;
+}
+
+int mig_error_restore(mig_ctx *ctx, mig_error_state *st)
+{
+    mig_buf *to[] = ERROR_BUFS(ctx, err_);
+    mig_buf *from[] = ERROR_BUFS(st, );
+    int keep = st->code != 0;
+    for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+        if (keep) {
+            mig_buf_release(to[i]);
+            *to[i] = *from[i];
+            mig_buf_init(from[i]);
+        } else {
+            mig_buf_release(from[i]);
+        }
+    }
+    if (keep) {
+        ctx->err_code = st->code;
+        ctx->err_line = st->line;
+    }
+    st->code = 0;
+    st->line = 0;
+    return ctx->err_code;
 }
 
 const mig_error *mig_last_error(const mig_ctx *ctx)

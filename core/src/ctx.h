@@ -59,8 +59,7 @@ struct mig_ctx {
     /* tenants: the tenant this context runs for (a worker's child context) */
     char         *tenant;
     mig_ctx      *parent;        /* a child borrows cfg, graph and driver */
-    int           lock_try_only; /* a busy tenant lock is MIG_ELOCK at once */
-    int           lock_busy;     /* ... and this says it was busy, not broken */
+    int           lock_try_only; /* a busy tenant lock is MIG_EBUSY at once */
     int           no_lock;       /* a database only this process knows (mig test's own): no session lock */
     mig_buf       run_from;      /* heads before and after the last run */
     mig_buf       run_to;
@@ -83,9 +82,6 @@ struct mig_ctx {
     pthread_mutex_t run_mu;
     struct mig_db  *running;
     int             cancelled;
-
-    /* set by mig_ctx_new (api.c): frees what it loaded */
-    void (*release_hook)(mig_ctx *ctx);
 };
 
 /* A line of output through the logger (stderr by default). */
@@ -96,10 +92,10 @@ void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
 int mig_ctx_graph(mig_ctx *ctx, mig_graph **out);
 int mig_ctx_script_location(mig_ctx *ctx, const char **out);
 
-#endif
-
 /*
  * A context with default options and no configuration file (unit tests,
  * and the start of mig_ctx_new). Free with mig_ctx_free.
  */
 int mig_ctx_new_empty(mig_ctx **out);
+
+#endif

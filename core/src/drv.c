@@ -34,11 +34,11 @@ static int push_path_list(mig_strvec *out, const char *list)
         if (n > 0) {
             char *dir = mig_strndup(p, n);
             if (dir == NULL)
-                return -1;
+                return MIG_ENOMEM;
             if (mig_strvec_contains(out, dir))
                 free(dir);
             else if (mig_strvec_push_owned(out, dir) < 0)
-                return -1;
+                return MIG_ENOMEM;
         }
         p += n;
         if (*p == ':')
@@ -58,7 +58,7 @@ static int push_exe_relative(mig_strvec *out)
         return 0;
     char *dir = mig_aprintf("%s/../lib/mig/drivers", exe);
     if (dir == NULL)
-        return -1;
+        return MIG_ENOMEM;
     if (mig_strvec_contains(out, dir)) {
         free(dir);
         return 0;
@@ -647,8 +647,9 @@ int mig_db_rollback(mig_db *db, mig_ctx *ctx)
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
-int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len)
+int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, int *busy, char *holder, size_t holder_len)
 {
+    *busy = 0;
     if (!MIG_DRIVER_HAS(db->drv->table, lock_try))
         return mig_fail(ctx, MIG_EFAIL, "driver '%s' has no session lock", db->drv->table->name);
     mig_drv_error e;
@@ -656,8 +657,10 @@ int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, siz
     if (holder_len)
         holder[0] = '\0';
     int drc = db->drv->table->lock_try(db->conn, key, holder, holder_len, &e);
-    if (drc == MIG_DRV_BUSY)
-        return MIG_DRV_BUSY;
+    if (drc == MIG_DRV_BUSY) {
+        *busy = 1;
+        return 0;
+    }
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -764,6 +767,11 @@ int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size
     return 1;
 }
 
+size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen)
+{
+    return drv->table->quote_ident(name, buf, buflen);
+}
+
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
 {
     char small[128];
@@ -785,7 +793,7 @@ int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, con
      */
     int pg = strcmp(drv->table->name, "postgres") == 0, my = strcmp(drv->table->name, "mysql") == 0;
     if (!pg && !my)
-        return -1;
+        return MIG_EDRIVER;
     char *q = mig_drv_quote_ident(drv, schema);
     if (q == NULL) {
         out->oom = 1;
@@ -857,11 +865,26 @@ int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
 }
 
 int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload, int *supported)
+{
+    *supported = 0;
+    if (!MIG_DRIVER_HAS(drv->table, render_ddl))
+        return 0;
+    int drc = drv->table->render_ddl(change, emit, payload);
+    if (drc == MIG_DRV_NOTSUP)
+        return 0;
+    *supported = 1;
+    return drc < 0 ? MIG_EFAIL : drc;
+}
+
+int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
                        void *payload)
 {
-    if (!MIG_DRIVER_HAS(drv->table, render_ddl))
-        return MIG_DRV_NOTSUP;
-    return drv->table->render_ddl(change, emit, payload);
+    if (!MIG_DRIVER_HAS(drv->table, limits_sql))
+        return 0;
+    int drc = drv->table->limits_sql(lim, restore, emit, payload);
+    /* emit's own result (a MIG_E* code from the caller's emit) comes back as it is */
+    return drc == MIG_DRV_NOTSUP || drc == MIG_DRV_BUSY || drc == MIG_DRV_NODB ? MIG_EFAIL : drc;
 }
 
 /* Lint: the driver's rules for its dialect (lint.c). NULL when the driver has none. */
@@ -875,8 +898,11 @@ int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *
                  const mig_lint_sink *sink, void *payload)
 {
     if (!MIG_DRIVER_HAS(drv->table, lint))
-        return MIG_DRV_NOTSUP;
-    return drv->table->lint(stmt, st, sink, payload);
+        return 0;
+    int drc = drv->table->lint(stmt, st, sink, payload);
+    if (drc == MIG_DRV_NOTSUP)
+        return 0;
+    return drc < 0 ? MIG_EFAIL : drc;
 }
 
 int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows)

@@ -94,8 +94,11 @@ int mig_db_rollback(mig_db *db, mig_ctx *ctx);
 void mig_ctx_cancel(mig_ctx *ctx);
 void mig_ctx_cancel_clear(mig_ctx *ctx);
 
-/* MIG_DRV_OK, MIG_DRV_BUSY (holder filled), or a MIG_E* error. */
-int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len);
+/*
+ * Try the session lock once: 0 with *busy = 0 when taken, 0 with *busy = 1
+ * (and holder filled) when another session holds it, or a MIG_E* error.
+ */
+int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, int *busy, char *holder, size_t holder_len);
 int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key);
 
 int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path);
@@ -113,12 +116,18 @@ int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char
  */
 int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen);
 
+/*
+ * Quoted identifier into buf (NUL-terminated when it fits): its length,
+ * which is buflen or more when it did not fit.
+ */
+size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen);
 /* Quoted identifier (caller frees), NULL on oom. */
 char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
 /*
  * Offline SQL that makes schema current (after creating it, with create),
  * as set_schema does online; extra is the quoted [tenants] search_path.
- * -1 when the driver has no such SQL (not a built-in one).
+ * MIG_EDRIVER, with nothing set on a context, when the driver has no such
+ * SQL (not a built-in one).
  */
 int   mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create);
 /* First statement's length (driver's rules, else the generic splitter). */
@@ -132,11 +141,28 @@ size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, in
 int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload);
 int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
                           const mig_schema_sink *sink, void *payload);
-/* The driver's render_ddl: MIG_DRV_OK, MIG_DRV_NOTSUP (also with no renderer), emit's result. */
+/*
+ * The driver's render_ddl: 0, emit's (positive) result as it is, or
+ * MIG_EFAIL when the driver failed otherwise; nothing is set on a context.
+ * *supported = 0 (and 0 returned) when the driver cannot write this change
+ * or has no renderer.
+ */
 int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+                       void *payload, int *supported);
+
+/*
+ * The SQL that sets a revision's time limits (restore: puts the session's
+ * own back), each statement handed to emit: 0 (also with no limits_sql),
+ * emit's non-zero result as it is, or MIG_EFAIL.
+ */
+int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
                        void *payload);
 
-/* Lint (lint.c): the driver's rules (NULL: none), one statement judged, a table's estimated rows. */
+/*
+ * Lint (lint.c): the driver's rules (NULL: none), one statement judged (0,
+ * also when the driver has no linter; the sink's positive result as it is;
+ * MIG_EFAIL when the driver failed), a table's estimated rows.
+ */
 const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv);
 int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *st,
                  const mig_lint_sink *sink, void *payload);

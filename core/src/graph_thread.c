@@ -20,22 +20,6 @@ static void *graph_job_run(void *payload)
     return NULL;
 }
 
-void mig_ctx_swap_error(mig_ctx *dst, mig_ctx *src)
-{
-    mig_buf *d[] = { &dst->err_message, &dst->err_detail, &dst->err_hint, &dst->err_file, &dst->err_origin };
-    mig_buf *o[] = { &src->err_message, &src->err_detail, &src->err_hint, &src->err_file, &src->err_origin };
-    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
-        mig_buf t = *d[i];
-        *d[i] = *o[i];
-        *o[i] = t;
-    }
-    int code = dst->err_code, line = dst->err_line;
-    dst->err_code = src->err_code;
-    dst->err_line = src->err_line;
-    src->err_code = code;
-    src->err_line = line;
-}
-
 /*
  * Reading every revision header is a walk over the file system, and a
  * connect is a wait on the database (for SQLite, parsing the schema of a
@@ -69,7 +53,9 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     pthread_join(th, NULL);
     if (j.rc) {
         mig_session_close(s);
-        mig_ctx_swap_error(ctx, j.ctx);
+        mig_error_state st; /* the graph's error wins */
+        mig_error_save(j.ctx, &st);
+        mig_error_restore(ctx, &st);
         mig_ctx_free(j.ctx);
         return j.rc;
     }

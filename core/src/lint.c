@@ -582,7 +582,7 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
                 int drc = mig_drv_lint(r->drv, &in, &st, &sink, r);
                 if (drc > 0) /* the sink failed and said why */
                     rc = ctx->err_code ? ctx->err_code : MIG_ENOMEM;
-                else if (drc < 0 && drc != MIG_DRV_NOTSUP)
+                else if (drc < 0)
                     rc = mig_fail_at(ctx, MIG_EDRIVER, rev->path, line_of(b.data, r->stmt_off, NULL),
                                      "driver %s could not lint this statement", r->drv->table->name);
             }
@@ -843,8 +843,11 @@ static int exec_polled(trace_run *t, const char *sql, size_t len, mig_strvec *se
         }
         pthread_join(th, NULL);
         rc = j.rc;
-        if (rc)
-            mig_ctx_swap_error(r->ctx, j.ctx);
+        if (rc) {
+            mig_error_state st;
+            mig_error_save(j.ctx, &st);
+            mig_error_restore(r->ctx, &st);
+        }
     }
     free(q);
     mig_ctx_free(j.ctx);
@@ -993,8 +996,11 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
     size_t n = mig_graph_count(g);
     /* the applied revisions first, so the tables the pending ones touch exist as they do live */
     for (size_t i = 0; rc == 0 && i < n; i++)
-        if (!pending[i] && (rc = mig_upgrade(t.sctx, mig_graph_at(g, i)->id, 0)) != 0)
-            mig_ctx_swap_error(r->ctx, t.sctx);
+        if (!pending[i] && (rc = mig_upgrade(t.sctx, mig_graph_at(g, i)->id, 0)) != 0) {
+            mig_error_state st;
+            mig_error_save(t.sctx, &st);
+            mig_error_restore(r->ctx, &st);
+        }
     if (rc == 0)
         rc = mig_db_connect(&t.db, r->ctx, r->drv, surl, NULL);
     const mig_driver *dt = r->drv->table;

@@ -32,10 +32,9 @@ int mig_lock_acquire(mig_db *db, mig_ctx *ctx, const char *key, double timeout_s
     char holder[512] = "";
     char said[512] = "";
     for (;;) {
-        int rc = mig_db_lock_try(db, ctx, key, holder, sizeof holder);
-        if (rc == 0)
-            return 0;
-        if (rc != MIG_DRV_BUSY)
+        int busy;
+        int rc = mig_db_lock_try(db, ctx, key, &busy, holder, sizeof holder);
+        if (rc || !busy)
             return rc;
         /* say once who holds it, and again only if that changes */
         if (strcmp(holder, said) != 0) {

@@ -23,7 +23,6 @@
 
 #define DB_MT     "mig.db"
 #define CURSOR_MT "mig.cursor"
-#define OWNED_MT  "mig.owned"
 
 typedef struct lua_cursor lua_cursor;
 
@@ -340,31 +339,21 @@ static int db_rows(lua_State *L)
     return 4;
 }
 
-/*
- * A malloc'ed string held by a Lua userdata while it is pushed: if pushing
- * raises, the box's __gc frees it, so no nested protected call is needed.
- */
-static int owned_gc(lua_State *L)
-{
-    char **box = luaL_checkudata(L, 1, OWNED_MT);
-    free(*box);
-    *box = NULL;
-    return 0;
-}
-
+/* Quoted into Lua's own buffer: nothing malloc'ed is held while Lua may raise. */
 static int db_quote_ident(lua_State *L)
 {
     mig_lua_db *db = check_db(L);
     const char *name = mig_lua_check_text(L, 2, "the identifier");
-    char **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = NULL;
-    luaL_setmetatable(L, OWNED_MT);
-    *box = mig_drv_quote_ident(db->conn->drv, name);
-    if (*box == NULL)
-        return luaL_error(L, "out of memory");
-    lua_pushstring(L, *box);
-    free(*box);
-    *box = NULL;
+    char small[128];
+    size_t need = mig_drv_quote_ident_to(db->conn->drv, name, small, sizeof small);
+    if (need < sizeof small) {
+        lua_pushlstring(L, small, need);
+        return 1;
+    }
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, need + 1);
+    mig_drv_quote_ident_to(db->conn->drv, name, p, need + 1);
+    luaL_pushresultsize(&b, need);
     return 1;
 }
 
@@ -412,11 +401,6 @@ void mig_lua_db_open(lua_State *L)
     lua_setfield(L, -2, "__tostring");
     lua_pushliteral(L, "mig.db");
     lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-
-    luaL_newmetatable(L, OWNED_MT);
-    lua_pushcfunction(L, owned_gc);
-    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
 
     luaL_newmetatable(L, CURSOR_MT);

@@ -191,29 +191,14 @@ void mig_lua_hooks_on_error(mig_lua *lua, const mig_rev *rev, int upgrade)
         return;
     mig_ctx *ctx = lua->ctx;
     /* keep the reason of the failure, whatever the hooks do */
-    int code = ctx->err_code, line = ctx->err_line;
-    char *msg = mig_strdup(mig_buf_cstr(&ctx->err_message));
-    char *detail = mig_strdup(mig_buf_cstr(&ctx->err_detail));
-    char *hint = mig_strdup(mig_buf_cstr(&ctx->err_hint));
-    char *file = mig_strdup(mig_buf_cstr(&ctx->err_file));
-    char *origin = mig_strdup(mig_buf_cstr(&ctx->err_origin));
-    for (size_t i = 0; msg && i < lua->hook_paths.n; i++) {
+    mig_error_state saved;
+    mig_error_save(ctx, &saved);
+    const char *msg = saved.message.oom ? "out of memory" : mig_buf_cstr(&saved.message);
+    for (size_t i = 0; i < lua->hook_paths.n; i++) {
         if (call_one(lua, i, "on_error", rev, upgrade, msg) != 0)
             mig_log(ctx, MIG_LOG_WARN, "warning: %s", mig_buf_cstr(&ctx->err_message));
     }
-    mig_error_clear(ctx);
-    ctx->err_code = code;
-    ctx->err_line = line;
-    mig_buf_puts(&ctx->err_message, msg ? msg : "out of memory");
-    mig_buf_puts(&ctx->err_detail, detail ? detail : "");
-    mig_buf_puts(&ctx->err_hint, hint ? hint : "");
-    mig_buf_puts(&ctx->err_file, file ? file : "");
-    mig_buf_puts(&ctx->err_origin, origin ? origin : "");
-    free(msg);
-    free(detail);
-    free(hint);
-    free(file);
-    free(origin);
+    mig_error_restore(ctx, &saved);
 }
 
 /* ---- post-write hooks ---- */

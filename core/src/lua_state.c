@@ -382,32 +382,33 @@ static int lua_print(lua_State *L)
 
 /* ---- text only: no precompiled chunk is ever loaded ---- */
 
-/* load(chunk [, chunkname [, mode [, env]]]) with mode always "t" */
-static int load_text(lua_State *L)
+/*
+ * Call the original function (upvalue 1) with argument `mode` forced to
+ * "t", whatever the caller passed.
+ */
+static int call_with_text_mode(lua_State *L, int mode)
 {
     int n = lua_gettop(L);
-    if (n < 3)
-        lua_settop(L, n = 3);
+    if (n < mode)
+        lua_settop(L, n = mode);
     lua_pushliteral(L, "t");
-    lua_replace(L, 3);
+    lua_replace(L, mode);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, n, LUA_MULTRET);
     return lua_gettop(L);
 }
 
+/* load(chunk [, chunkname [, mode [, env]]]) with mode always "t" */
+static int load_text(lua_State *L)
+{
+    return call_with_text_mode(L, 3);
+}
+
 /* loadfile(filename [, mode [, env]]) with mode always "t" */
 static int loadfile_text(lua_State *L)
 {
-    int n = lua_gettop(L);
-    if (n < 2)
-        lua_settop(L, n = 2);
-    lua_pushliteral(L, "t");
-    lua_replace(L, 2);
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    return call_with_text_mode(L, 2);
 }
 
 static int dofile_text(lua_State *L)

@@ -226,12 +226,11 @@ static int take_lock(run *r)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (ctx->lock_try_only) {
             char holder[256];
-            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, holder, sizeof holder);
-            if (rc == MIG_DRV_BUSY) {
-                ctx->lock_busy = 1;
-                return mig_fail(ctx, MIG_ELOCK, "tenant %s is being migrated by %s", ctx->tenant,
+            int busy = 0;
+            rc = mig_db_lock_try(r->lockdb, ctx, r->lock_key, &busy, holder, sizeof holder);
+            if (rc == 0 && busy)
+                return mig_fail(ctx, MIG_EBUSY, "tenant %s is being migrated by %s", ctx->tenant,
                                 holder[0] ? holder : "another session");
-            }
         } else {
             rc = mig_lock_acquire(r->lockdb, ctx, r->lock_key, ctx->opts.lock_timeout);
         }
@@ -244,33 +243,23 @@ static int take_lock(run *r)
     return 0;
 }
 
+/*
+ * The run's end, failed or not. The rollback and the lock's release keep
+ * the error that ended the run (theirs shows only when there was none),
+ * and neither depends on memory being left.
+ */
 static void release(run *r)
 {
+    mig_error_state saved;
     if (r->s.db && r->s.db->in_txn && !r->s.db->broken) {
-        int saved = r->ctx->err_code;
-        /* keep the error that made us roll back */
-        mig_buf m = MIG_BUF_INIT;
-        if (saved)
-            mig_buf_puts(&m, mig_buf_cstr(&r->ctx->err_message));
-        mig_db_rollback(r->s.db, r->ctx);
-        if (saved) {
-            r->ctx->err_code = saved;
-            mig_buf_clear(&r->ctx->err_message);
-            mig_buf_puts(&r->ctx->err_message, mig_buf_cstr(&m));
-        }
-        mig_buf_release(&m);
+        mig_error_save(r->ctx, &saved);
+        (void)mig_db_rollback(r->s.db, r->ctx);
+        mig_error_restore(r->ctx, &saved);
     }
     if (r->locked && !r->lockdb->broken) {
-        int saved = r->ctx->err_code;
-        if (saved == 0)
-            mig_lock_release(r->lockdb, r->ctx, r->lock_key);
-        else {
-            /* a failed release does not replace the reason of the failure */
-            mig_drv_error e;
-            memset(&e, 0, sizeof e);
-            if (MIG_DRIVER_HAS(r->lockdb->drv->table, unlock))
-                r->lockdb->drv->table->unlock(r->lockdb->conn, r->lock_key, &e);
-        }
+        mig_error_save(r->ctx, &saved);
+        (void)mig_lock_release(r->lockdb, r->ctx, r->lock_key);
+        mig_error_restore(r->ctx, &saved);
     }
     mig_db_close(r->lockdb);
     free(r->lock_key);
@@ -530,7 +519,7 @@ static int change_heads(mig_strvec *heads, const mig_plan_step *st)
             }
     for (size_t i = 0; i < st->insert_heads.n; i++)
         if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
-            return -1;
+            return MIG_ENOMEM;
     return 0;
 }
 
@@ -650,7 +639,7 @@ static int limits_apply(run *r, const mig_rev *rev, const mig_limits *lim, int r
     if (!has_limits(lim))
         return 0;
     limits_emit le = { r, rev };
-    return r->s.drv->table->limits_sql(lim, restore, emit_around, &le);
+    return mig_drv_limits_sql(r->s.drv, lim, restore, emit_around, &le);
 }
 
 /* The revision's savepoint: what a retry rolls back to. */
@@ -667,14 +656,10 @@ static void limits_restore_keeping_error(run *r, const mig_rev *rev, const mig_l
 {
     if (!has_limits(lim) || r->s.db->broken)
         return;
-    mig_ctx *keep = NULL;
-    if (mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    int rc = limits_apply(r, rev, lim, 1);
-    (void)rc; /* the revision's failure is the one to report */
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
+    mig_error_state saved;
+    mig_error_save(r->ctx, &saved);
+    (void)limits_apply(r, rev, lim, 1); /* the revision's failure is the one to report */
+    mig_error_restore(r->ctx, &saved);
 }
 
 /*
@@ -916,13 +901,10 @@ static void plan_together(run *r, const mig_plan_step *st, const char *text, con
 /* Undo a statement's transaction after it failed, keeping the failure's error. */
 static void rollback_keeping_error(run *r)
 {
-    mig_ctx *keep = NULL;
-    if (mig_ctx_new_empty(&keep) != 0)
-        return;
-    mig_ctx_swap_error(keep, r->ctx);
-    mig_db_rollback(r->s.db, r->ctx);
-    mig_ctx_swap_error(r->ctx, keep);
-    mig_ctx_free(keep);
+    mig_error_state saved;
+    mig_error_save(r->ctx, &saved);
+    (void)mig_db_rollback(r->s.db, r->ctx);
+    mig_error_restore(r->ctx, &saved);
 }
 
 /*
@@ -1103,27 +1085,53 @@ static int moved_meanwhile(run *r)
     return rc;
 }
 
-static int run_plan(run *r, int64_t resume_at)
+/* A downgrade that undoes nothing (rule MIG001) says so as it runs. */
+static void warn_empty_downgrade(run *r, const mig_plan_step *st, const mig_revbody *b)
 {
     mig_ctx *ctx = r->ctx;
-    const mig_dialect *d = r->s.drv->table->dialect;
-    int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    if (!mig_rule_empty_downgrade_hits(st->rev, b, r->s.drv->table->dialect))
+        return;
+    mig_buf w = MIG_BUF_INIT;
+    if (ctx->tenant)
+        mig_buf_printf(&w, "tenant %s: ", ctx->tenant);
+    mig_buf_printf(&w, "warning: %s %s: ", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
+    mig_rule_empty_downgrade_say(&w, st->rev);
+    mig_log(ctx, MIG_LOG_WARN, "%s: nothing was undone", mig_buf_cstr(&w));
+    mig_buf_release(&w);
+}
+
+/*
+ * Before a plan's first step: whether the run keeps its state changes back
+ * until its commit (and the heads they start from), the offline script's
+ * BEGIN, and the before_migrate hooks (once per run, not per re-plan).
+ */
+static int start_plan(run *r, int *in_txn)
+{
     r->defer = !r->offline && r->transactional_ddl && !r->per_migration;
     mig_strvec_release(&r->db_heads);
     mig_strvec_release(&r->sim_heads);
     for (size_t i = 0; r->defer && i < r->heads.n; i++)
         if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
-            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
-        mig_buf_printf(&r->sql, "%s;\n", d->begin_sql);
-        in_txn = 1;
+        mig_buf_printf(&r->sql, "%s;\n", r->s.drv->table->dialect->begin_sql);
+        *in_txn = 1;
     }
     if (!r->offline && r->plan->nsteps && !r->hooks_started) {
         r->hooks_started = 1;
-        int rc = mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
-        if (rc)
-            return rc;
+        return mig_lua_hooks_call(r->lua, "before_migrate", NULL, r->plan->steps[0].upgrade);
     }
+    return 0;
+}
+
+static int run_plan(run *r, int64_t resume_at)
+{
+    mig_ctx *ctx = r->ctx;
+    const mig_dialect *d = r->s.drv->table->dialect;
+    int in_txn = r->offline ? 0 : r->s.db->in_txn;
+    int rc0 = start_plan(r, &in_txn);
+    if (rc0)
+        return rc0;
     for (size_t i = 0; i < r->plan->nsteps; i++) {
         const mig_plan_step *st = &r->plan->steps[i];
         /* a Lua revision is one step: in the run's transaction, or in none when marked so */
@@ -1208,16 +1216,8 @@ static int run_plan(run *r, int64_t resume_at)
         }
         if (!r->offline && !ended && (rc = step_end(r, st, now_ms() - t0, done_status)) != 0)
             return rc;
-        if (!r->offline && !st->upgrade &&
-            mig_rule_empty_downgrade_hits(st->rev, &r->bodies[i], r->s.drv->table->dialect)) {
-            mig_buf w = MIG_BUF_INIT;
-            if (ctx->tenant)
-                mig_buf_printf(&w, "tenant %s: ", ctx->tenant);
-            mig_buf_printf(&w, "warning: %s %s: ", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
-            mig_rule_empty_downgrade_say(&w, st->rev);
-            mig_log(ctx, MIG_LOG_WARN, "%s: nothing was undone", mig_buf_cstr(&w));
-            mig_buf_release(&w);
-        }
+        if (!r->offline && !st->upgrade)
+            warn_empty_downgrade(r, st, &r->bodies[i]);
         r->steps_applied++;
         if (change_heads(&r->heads, st) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -1488,6 +1488,141 @@ void mig_last_run(mig_ctx *ctx, mig_run_result *out)
     out->nheld_back = ctx->run_held.n;
 }
 
+/* No connection: offline SQL, or the error that ruled out a run (rc). */
+static int execute_offline(run *r, int rc, const char *target, int upgrade)
+{
+    mig_ctx *ctx = r->ctx;
+    /* the graph first, its errors before the others */
+    int grc = mig_ctx_graph(ctx, &r->g);
+    if (grc || rc)
+        return grc ? grc : rc;
+    if (!(r->flags & MIG_RUN_SQL))
+        return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
+    rc = offline_run(r, target, upgrade);
+    free_bodies(r->bodies, r->plan ? r->plan->nsteps : 0);
+    r->bodies = NULL;
+    release(r);
+    return rc;
+}
+
+/*
+ * Already at head? Then there is nothing to lock for: a deploy that finds
+ * the database current returns without queueing behind another run's
+ * lock. *done = 1 when so (said, and the run's result kept); else the
+ * heads and plan read here are dropped, to be read again under the lock.
+ */
+static int at_head_already(run *r, const char *target, int *done)
+{
+    mig_ctx *ctx = r->ctx;
+    *done = 0;
+    int rc = mig_state_read_heads(&r->s.st, ctx, r->s.db, &r->heads);
+    if (rc)
+        return rc;
+    if (r->heads.n) {
+        int prc = make_plan(r, target, 1);
+        size_t n = r->plan ? r->plan->nsteps : 1;
+        mig_error_clear(ctx);
+        if (prc == 0 && n == 0) {
+            mig_failed f;
+            int found = 0;
+            rc = mig_state_find_failed(&r->s.st, ctx, r->s.db, &f, &found);
+            mig_failed_release(&f);
+            if (rc)
+                return rc;
+            if (!found) {
+                join_heads(&ctx->run_from, &r->heads);
+                join_heads(&ctx->run_to, &r->heads);
+                ctx->run_steps = 0;
+                for (size_t i = 0; i < r->heads.n; i++)
+                    mig_strvec_push(&ctx->run_current, r->heads.v[i]);
+                ctx->run_known = 1;
+                say_nothing_to_do(ctx, &r->heads);
+                *done = 1;
+                return say_held_back(r, &r->plan->held_back, target);
+            }
+        }
+        mig_plan_free(r->plan);
+        r->plan = NULL;
+    }
+    mig_strvec_release(&r->heads);
+    return 0;
+}
+
+/*
+ * A revision recorded as failed part-way: refused, unless --resume, and
+ * then it must be the first step, unchanged up to where it stopped. Then
+ * the plan and bodies are made here and *resume_at is where to go on.
+ */
+static int check_failed(run *r, const char *target, int upgrade, unsigned flags, int64_t *resume_at)
+{
+    mig_ctx *ctx = r->ctx;
+    mig_failed f;
+    int found = 0;
+    int rc = mig_state_find_failed(&r->s.st, ctx, r->s.db, &f, &found);
+    if (rc == 0 && found)
+        rc = refuse_failed(r, &f, upgrade, flags);
+    if (rc == 0 && found) {
+        rc = make_plan(r, target, upgrade);
+        if (rc == 0 && (r->plan->nsteps == 0 || strcmp(r->plan->steps[0].rev->id, f.revision) != 0))
+            rc = mig_fail(ctx, MIG_EPARTIAL, "cannot resume: revision %s is not the next step toward '%s'",
+                          f.revision, target);
+        if (rc == 0)
+            rc = load_bodies(r);
+        if (rc == 0) {
+            const char *text;
+            size_t len;
+            int line;
+            section(&r->bodies[0], 1, &text, &len, &line);
+            stmt_span *sp = NULL;
+            size_t n = 0;
+            rc = split(r, text, len, &sp, &n);
+            if (rc == 0) {
+                char hash[65];
+                size_t k = (size_t)f.statements_applied;
+                prefix_hash(text, sp, k <= n ? k : n, hash);
+                if (k > n || (f.applied_hash && strcmp(hash, f.applied_hash) != 0))
+                    rc = mig_fail(ctx, MIG_EPARTIAL,
+                                  "cannot resume revision %s: %s changed in its first %lld statement(s) since they ran",
+                                  f.revision, r->plan->steps[0].rev->path, (long long)f.statements_applied);
+                *resume_at = (int64_t)k;
+                mig_log(ctx, MIG_LOG_INFO, "resuming revision %s at statement %lld", f.revision,
+                        (long long)k + 1);
+            }
+            free(sp);
+        }
+    }
+    mig_failed_release(&f);
+    return rc;
+}
+
+/* Run the plan; when another run moved the version table meanwhile, plan again from there. */
+static int run_plan_to_end(run *r, const char *target, int upgrade, int64_t resume_at)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = run_plan(r, resume_at);
+    while (rc == REPLAN) {
+        /* we hold the write transaction again: plan from what is there now */
+        free_bodies(r->bodies, r->plan->nsteps);
+        r->bodies = NULL;
+        mig_plan_free(r->plan);
+        r->plan = NULL;
+        mig_strvec_release(&r->heads);
+        rc = mig_state_read_heads(&r->s.st, ctx, r->s.db, &r->heads);
+        /* what is there now is what the database holds, whoever put it there */
+        mig_strvec_release(&r->done_heads);
+        for (size_t i = 0; rc == 0 && i < r->heads.n; i++)
+            if (mig_strvec_push(&r->done_heads, r->heads.v[i]) < 0)
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = make_plan(r, target, upgrade);
+        if (rc == 0)
+            rc = load_bodies(r);
+        if (rc == 0)
+            rc = run_plan(r, 0);
+    }
+    return rc;
+}
+
 static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags)
 {
     run r;
@@ -1503,18 +1638,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     r.ctx = ctx;
     r.flags = flags;
     int rc = config_flags(&r);
-    if (rc || (flags & MIG_RUN_SQL) || strchr(target, ':')) {
-        /* no connection: the graph first, its errors before the others */
-        int grc = mig_ctx_graph(ctx, &r.g);
-        if (grc || rc)
-            return grc ? grc : rc;
-        if (!(flags & MIG_RUN_SQL))
-            return mig_fail(ctx, MIG_EUSAGE, "a range '%s' needs --sql", target);
-        rc = offline_run(&r, target, upgrade);
-        free_bodies(r.bodies, r.plan ? r.plan->nsteps : 0);
-        release(&r);
-        return rc;
-    }
+    if (rc || (flags & MIG_RUN_SQL) || strchr(target, ':'))
+        return execute_offline(&r, rc, target, upgrade);
 
     /*
      * A new project: nothing written yet is nothing to do, without a
@@ -1541,42 +1666,11 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     }
     r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
 
-    /*
-     * Already at head? Then there is nothing to lock for: a deploy that
-     * finds the database current returns without queueing behind another
-     * run's lock.
-     */
     if (upgrade && is_head_target(target) && !(flags & MIG_RUN_RESUME)) {
-        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
-        if (rc)
+        int done = 0;
+        rc = at_head_already(&r, target, &done);
+        if (rc || done)
             goto out;
-        if (r.heads.n) {
-            int prc = make_plan(&r, target, 1);
-            size_t n = r.plan ? r.plan->nsteps : 1;
-            mig_error_clear(ctx);
-            if (prc == 0 && n == 0) {
-                mig_failed f;
-                int found = 0;
-                rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
-                mig_failed_release(&f);
-                if (rc)
-                    goto out;
-                if (!found) {
-                    join_heads(&ctx->run_from, &r.heads);
-                    join_heads(&ctx->run_to, &r.heads);
-                    ctx->run_steps = 0;
-                    for (size_t i = 0; i < r.heads.n; i++)
-                        mig_strvec_push(&ctx->run_current, r.heads.v[i]);
-                    ctx->run_known = 1;
-                    say_nothing_to_do(ctx, &r.heads);
-                    rc = say_held_back(&r, &r.plan->held_back, target);
-                    goto out;
-                }
-            }
-            mig_plan_free(r.plan);
-            r.plan = NULL;
-        }
-        mig_strvec_release(&r.heads);
     }
 
     rc = take_lock(&r);
@@ -1603,44 +1697,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     if (rc)
         goto out;
 
-    mig_failed f;
-    int found = 0;
-    rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
-    if (rc == 0 && found)
-        rc = refuse_failed(&r, &f, upgrade, flags);
     int64_t resume_at = 0;
-    if (rc == 0 && found) {
-        /* --resume: the failed revision must be the first step, unchanged up to where it stopped */
-        rc = make_plan(&r, target, upgrade);
-        if (rc == 0 && (r.plan->nsteps == 0 || strcmp(r.plan->steps[0].rev->id, f.revision) != 0))
-            rc = mig_fail(ctx, MIG_EPARTIAL, "cannot resume: revision %s is not the next step toward '%s'",
-                          f.revision, target);
-        if (rc == 0)
-            rc = load_bodies(&r);
-        if (rc == 0) {
-            const char *text;
-            size_t len;
-            int line;
-            section(&r.bodies[0], 1, &text, &len, &line);
-            stmt_span *sp = NULL;
-            size_t n = 0;
-            rc = split(&r, text, len, &sp, &n);
-            if (rc == 0) {
-                char hash[65];
-                size_t k = (size_t)f.statements_applied;
-                prefix_hash(text, sp, k <= n ? k : n, hash);
-                if (k > n || (f.applied_hash && strcmp(hash, f.applied_hash) != 0))
-                    rc = mig_fail(ctx, MIG_EPARTIAL,
-                                  "cannot resume revision %s: %s changed in its first %lld statement(s) since they ran",
-                                  f.revision, r.plan->steps[0].rev->path, (long long)f.statements_applied);
-                resume_at = (int64_t)k;
-                mig_log(ctx, MIG_LOG_INFO, "resuming revision %s at statement %lld", f.revision,
-                        (long long)k + 1);
-            }
-            free(sp);
-        }
-    }
-    mig_failed_release(&f);
+    rc = check_failed(&r, target, upgrade, flags, &resume_at);
     if (rc)
         goto out;
 
@@ -1654,27 +1712,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     }
     if (r.plan->nsteps == 0)
         say_nothing_to_do(ctx, &r.heads);
-    rc = run_plan(&r, resume_at);
-    while (rc == REPLAN) {
-        /* we hold the write transaction again: plan from what is there now */
-        free_bodies(r.bodies, r.plan->nsteps);
-        r.bodies = NULL;
-        mig_plan_free(r.plan);
-        r.plan = NULL;
-        mig_strvec_release(&r.heads);
-        rc = mig_state_read_heads(&r.s.st, ctx, r.s.db, &r.heads);
-        /* what is there now is what the database holds, whoever put it there */
-        mig_strvec_release(&r.done_heads);
-        for (size_t i = 0; rc == 0 && i < r.heads.n; i++)
-            if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0)
-                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        if (rc == 0)
-            rc = make_plan(&r, target, upgrade);
-        if (rc == 0)
-            rc = load_bodies(&r);
-        if (rc == 0)
-            rc = run_plan(&r, 0);
-    }
+    rc = run_plan_to_end(&r, target, upgrade, resume_at);
     if (rc == 0) {
         ctx->run_steps = r.steps_applied;
         join_heads(&ctx->run_to, &r.plan->final_heads);
@@ -1825,12 +1863,18 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
             if (rc == 0 && extra.oom)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
+        /* a tenant's error becomes the run's */
+        int from_child = 0;
         if (rc == 0) {
             rc = merge_held(ctx, child, execute(child, target, upgrade, flags));
-            if (rc)
-                mig_ctx_swap_error(ctx, child);
-        } else if (child && ctx->err_code == 0) {
-            mig_ctx_swap_error(ctx, child);
+            from_child = rc != 0;
+        } else {
+            from_child = child && ctx->err_code == 0;
+        }
+        if (from_child) {
+            mig_error_state st;
+            mig_error_save(child, &st);
+            mig_error_restore(ctx, &st);
         }
         mig_buf_release(&extra);
         mig_ctx_free(child);

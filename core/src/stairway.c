@@ -370,7 +370,9 @@ static int session_open(stair *z)
 /* The scratch context's error, moved to the caller's context. */
 static int take_error(stair *z, int rc)
 {
-    mig_ctx_swap_error(z->ctx, z->sctx);
+    mig_error_state st;
+    mig_error_save(z->sctx, &st);
+    mig_error_restore(z->ctx, &st);
     return rc;
 }
 
@@ -532,9 +534,9 @@ static int reset(stair *z)
 /* Drop what we made; empty what we were given. Keeps the caller's error. */
 static void teardown(stair *z)
 {
-    mig_ctx *park = NULL;
-    if (mig_ctx_new_empty(&park) == 0)
-        mig_ctx_swap_error(z->ctx, park);
+    mig_error_state park;
+    mig_error_save(z->ctx, &park);
+    int had_error = park.code != 0;
     if (z->s_open && !z->owned)
         empty_given(z);
     session_close(z);
@@ -552,10 +554,9 @@ static void teardown(stair *z)
         mig_log(z->ctx, MIG_LOG_WARN, "could not drop the scratch database %s: %s", z->db_name,
                 mig_last_error(z->ctx)->message);
     }
-    if (park) {
-        mig_ctx_swap_error(z->ctx, park);
-        mig_ctx_free(park);
-    }
+    if (!had_error)
+        mig_error_clear(z->ctx); /* what failed here was said as a warning */
+    mig_error_restore(z->ctx, &park);
 }
 
 /* ---- reporting ---- */
@@ -668,7 +669,8 @@ static void added_ddl(stair *z, mig_buf *out, const char *title, const mig_chang
             mig_buf_printf(out, "%s:\n", title);
         any = 1;
         mig_buf one = MIG_BUF_INIT;
-        if (mig_drv_render_ddl(z->drv, c, emit_line, &one) != 0 || one.len == 0) {
+        int supported;
+        if (mig_drv_render_ddl(z->drv, c, emit_line, &one, &supported) != 0 || !supported || one.len == 0) {
             mig_buf_clear(&one);
             mig_buf_puts(&one, "    -- ");
             mig_autogen_describe(&one, c);

@@ -325,10 +325,17 @@ static int64_t col_int(const mig_row *row, int i)
     return 0;
 }
 
-int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *out, int *found)
+/*
+ * A cursor over this version table's history rows (every row where the
+ * table predates its version_table column), in order. *missing = 1 (and
+ * *out NULL) when a failure before the query, or no history table at all,
+ * leaves nothing to close: then the result is returned as it is.
+ */
+static int query_history(mig_cursor **out, int *missing, mig_state *st, mig_ctx *ctx, mig_db *db,
+                         const char *columns, const char *order)
 {
-    memset(out, 0, sizeof *out);
-    *found = 0;
+    *out = NULL;
+    *missing = 1;
     int exists = 0;
     int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
     if (rc || !exists)
@@ -336,16 +343,28 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
     int sc = 1;
     if ((rc = scoped(st, ctx, db, &sc)) != 0)
         return rc;
-    /* only the newest row counts: a failed step later fixed by stamp or resume is history */
-    char *sql = mig_aprintf("SELECT revision, direction, checksum, applied_hash, statements_applied, state "
-                            "FROM %s %sORDER BY id DESC",
-                            st->history_table, sc ? "WHERE version_table = ? " : "");
+    char *sql = mig_aprintf("SELECT %s FROM %s %sORDER BY %s", columns, st->history_table,
+                            sc ? "WHERE version_table = ? " : "", order);
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    mig_cursor *cur = NULL;
+    *missing = 0;
     mig_value vt = mig_value_text(st->version_name);
-    rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
+    rc = mig_db_query(out, db, ctx, sql, &vt, sc ? 1 : 0);
     free(sql);
+    return rc;
+}
+
+int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *out, int *found)
+{
+    memset(out, 0, sizeof *out);
+    *found = 0;
+    /* only the newest row counts: a failed step later fixed by stamp or resume is history */
+    mig_cursor *cur = NULL;
+    int missing = 0;
+    int rc = query_history(&cur, &missing, st, ctx, db,
+                           "revision, direction, checksum, applied_hash, statements_applied, state", "id DESC");
+    if (missing)
+        return rc;
     if (rc == 0) {
         const mig_row *row = NULL;
         rc = mig_db_fetch(cur, db, ctx, &row);
@@ -382,22 +401,13 @@ void mig_failed_release(mig_failed *f)
 
 int mig_state_read_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_state_row_fn fn, void *payload)
 {
-    int exists = 0;
-    int rc = mig_db_table_exists(db, ctx, st->history_name, &exists);
-    if (rc || !exists)
-        return rc;
-    int sc = 1;
-    if ((rc = scoped(st, ctx, db, &sc)) != 0)
-        return rc;
-    char *sql = mig_aprintf("SELECT revision, direction, checksum, started_at, duration_ms, applied_by, "
-                            "state, statements_applied FROM %s %sORDER BY id",
-                            st->history_table, sc ? "WHERE version_table = ? " : "");
-    if (sql == NULL)
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_cursor *cur = NULL;
-    mig_value vt = mig_value_text(st->version_name);
-    rc = mig_db_query(&cur, db, ctx, sql, &vt, sc ? 1 : 0);
-    free(sql);
+    int missing = 0;
+    int rc = query_history(&cur, &missing, st, ctx, db,
+                           "revision, direction, checksum, started_at, duration_ms, applied_by, state, "
+                           "statements_applied", "id");
+    if (missing)
+        return rc;
     while (rc == 0) {
         const mig_row *row = NULL;
         rc = mig_db_fetch(cur, db, ctx, &row);

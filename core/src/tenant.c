@@ -254,7 +254,7 @@ static void *worker(void *arg)
             rc = p->op(child, p->op_payload);
         }
         double ms = (now_s() - t0) * 1e3;
-        if (rc == MIG_ELOCK && child && child->lock_busy) {
+        if (rc == MIG_EBUSY && child) {
             pthread_mutex_lock(&p->mu);
             if (p->busy_since[i] == 0)
                 p->busy_since[i] = now_s();

@@ -14,8 +14,9 @@
  *         fprintf(stderr, "mig: %s\n", mig_last_error(ctx)->message);
  *     mig_ctx_free(ctx);
  *
- * Conventions: fallible functions return 0 or a negative MIG_E* code; the
- * words are kept on the context (mig_last_error). Pointers returned as
+ * Conventions: fallible functions return 0 or a negative MIG_E* code, and
+ * no other (a driver's MIG_DRV_* codes never come out; out of memory is
+ * always MIG_ENOMEM); the words are kept on the context (mig_last_error). Pointers returned as
  * `const` are borrowed from the context and stay valid until the next call
  * that takes the same context, unless stated otherwise.
  */
