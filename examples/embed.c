@@ -3,8 +3,10 @@
  * equivalent of `mig upgrade head`, through the public API only; with
  * --test, what the application's own test suite would call instead: every
  * revision up, down and up again on a scratch database (`mig test`).
+ * With --events, what a run does is logged as it happens (the event
+ * callback), as an application would feed its own log.
  *
- *     embed [--test] CONFIG_PATH [URL]
+ *     embed [--test | --events] CONFIG_PATH [URL]
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +18,29 @@ static void on_step(void *payload, const mig_step_report *step)
     int *count = payload;
     (*count)++;
     printf("applied %s (%s)\n", step->revision, step->message);
+}
+
+/* Steps, statements and warnings as they happen, one line each. */
+static void on_event(void *payload, const mig_event *e)
+{
+    (void)payload;
+    switch (e->kind) {
+    case MIG_EVENT_STEP_BEGIN:
+        printf("event: begin %s\n", e->step);
+        break;
+    case MIG_EVENT_PROGRESS:
+        printf("event: progress %s\n", e->detail);
+        break;
+    case MIG_EVENT_STEP_END:
+        printf("event: %s %s (%.0f ms)\n", e->failed ? "failed" : "end", e->step, e->elapsed_ms);
+        break;
+    case MIG_EVENT_STATEMENT:
+        printf("event: statement %s\n", e->sql);
+        break;
+    case MIG_EVENT_WARNING:
+        printf("event: warning %s\n", e->line);
+        break;
+    }
 }
 
 /* One line per revision that did not pass, with the check and its reason. */
@@ -35,13 +60,15 @@ static void on_verdict(void *payload, const mig_test_report *r)
 int main(int argc, char **argv)
 {
     int test = argc > 1 && strcmp(argv[1], "--test") == 0;
-    if (argc < 2 + test) {
-        fprintf(stderr, "usage: %s [--test] CONFIG_PATH [URL]\n", argv[0]);
+    int events = argc > 1 && strcmp(argv[1], "--events") == 0;
+    int skip = test || events;
+    if (argc < 2 + skip) {
+        fprintf(stderr, "usage: %s [--test | --events] CONFIG_PATH [URL]\n", argv[0]);
         return 2;
     }
     mig_options o = MIG_OPTIONS_INIT;
-    o.config_path = argv[1 + test];
-    o.url = argc > 2 + test ? argv[2 + test] : NULL;
+    o.config_path = argv[1 + skip];
+    o.url = argc > 2 + skip ? argv[2 + skip] : NULL;
     o.quiet = 1;
 
     mig_ctx *ctx = NULL;
@@ -53,6 +80,8 @@ int main(int argc, char **argv)
         rc = mig_test(ctx, &t, on_verdict, &steps);
     } else if (rc == 0) {
         mig_set_step_callback(ctx, on_step, &steps);
+        if (events)
+            mig_set_event_callback(ctx, on_event, NULL);
         rc = mig_upgrade(ctx, "head", 0);
     }
     if (rc != 0)

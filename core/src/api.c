@@ -45,8 +45,8 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
     ctx->drv = parent->drv;
     ctx->log_fn = parent->log_fn;
     ctx->log_payload = parent->log_payload;
-    ctx->progress_fn = parent->progress_fn;
-    ctx->progress_payload = parent->progress_payload;
+    ctx->event_fn = parent->event_fn;
+    ctx->event_payload = parent->event_payload;
     ctx->tenant = mig_strdup(tenant);
     ctx->script_location = mig_strdup(parent->script_location);
     ctx->versions_dir = mig_strdup(parent->versions_dir);

@@ -70,7 +70,8 @@ void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     mig_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (!b.oom)
+    /* a warning goes to the event callback when there is one, as the step lines do */
+    if (!b.oom && !(level == MIG_LOG_WARN && mig_event_warning(ctx, mig_buf_cstr(&b))))
         ctx->log_fn(ctx->log_payload, level, mig_buf_cstr(&b));
     mig_buf_release(&b);
 }

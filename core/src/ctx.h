@@ -36,8 +36,8 @@ struct mig_ctx {
     void        *step_payload;
     mig_sql_fn   sql_fn;
     void        *sql_payload;
-    mig_progress_fn progress_fn;
-    void        *progress_payload;
+    mig_event_fn event_fn;
+    void        *event_payload;
     mig_prog     prog;           /* the step running now */
 
     /* resolved lazily */

@@ -707,7 +707,10 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
         if (mig_sql_is_blank(r->s.drv->table->dialect, text, len))
             return 0;
         mig_drv_error de;
-        int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+        int rc = mig_event_statement(ctx, text, len);
+        if (rc)
+            return rc;
+        rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
         if (rc)
             return revision_error(r, st->rev, text, len, line, &de);
         return count_statements(r, text, len, nstmts);
@@ -717,6 +720,8 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
     int rc = split(r, text, len, &sp, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         mig_drv_error de;
+        if ((rc = mig_event_statement(ctx, text + sp[i].off, sp[i].len)) != 0)
+            break;
         rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc) {
             shift_error(&de, text, sp[i].off);
@@ -991,7 +996,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         unsigned timeouts = r->s.db->lock_timeouts;
         if (together[i])
             rc = mig_db_begin(r->s.db, ctx, 1);
-        int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        int crc = rc ? 0 : mig_event_statement(ctx, text + sp[i].off, sp[i].len); /* cancelled: i applied */
+        int erc = rc || crc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
@@ -1004,6 +1010,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
                                     "hand and run `mig stamp`",
                                i, n, st->rev->id, i + 1);
         }
+        if (crc)
+            rc = crc;
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);

@@ -201,30 +201,46 @@ typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 MIG_API void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
 
 /*
- * Progress of the running step, as it happens: when it begins, when a Lua
- * revision calls ctx.progress(done, total), and when it ends. Without a
- * callback libmig writes these through the logger as plain lines (a start
- * line, at most one progress line every few seconds, an end line); with
- * one, the caller shows them (a live line on a terminal, say) and libmig
- * writes none of them. In a run per tenant the workers call it too, from
- * their own threads, with `tenant` set: the callback must be thread-safe.
+ * What happens while a run works, as it happens, for an application to
+ * log and show progress:
+ *
+ *   MIG_EVENT_STEP_BEGIN  a step begins (step, line)
+ *   MIG_EVENT_PROGRESS    a Lua revision called ctx.progress(done, total),
+ *                         or a db:backfill ended a batch (detail)
+ *   MIG_EVENT_STEP_END    the step ended (failed says how; line carries
+ *                         its duration)
+ *   MIG_EVENT_STATEMENT   a revision's SQL goes to the database (sql): one
+ *                         statement, or a whole section where the driver
+ *                         takes several at once; mig's own bookkeeping
+ *                         statements are not reported
+ *   MIG_EVENT_WARNING     a warning (line), e.g. waiting for a lock
+ *
+ * Without a callback libmig writes the step lines and the warnings
+ * through the logger (a start line, at most one progress line every few
+ * seconds, an end line); with one, the caller shows them (a live line on
+ * a terminal, say) and libmig writes none of them. In a run per tenant
+ * the workers call it too, from their own threads, with `tenant` set: the
+ * callback must be thread-safe. The strings are borrowed for the call.
  */
-typedef enum mig_progress_event {
-    MIG_PROGRESS_BEGIN = 0,
-    MIG_PROGRESS_UPDATE,
-    MIG_PROGRESS_END
-} mig_progress_event;
-typedef struct mig_progress {
-    mig_progress_event event;
-    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table" */
-    const char *detail;     /* ctx.progress: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
+typedef enum mig_event_kind {
+    MIG_EVENT_STEP_BEGIN = 0,
+    MIG_EVENT_PROGRESS,
+    MIG_EVENT_STEP_END,
+    MIG_EVENT_STATEMENT,
+    MIG_EVENT_WARNING
+} mig_event_kind;
+typedef struct mig_event {
+    mig_event_kind kind;
+    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table"; "" outside a step */
+    const char *detail;     /* MIG_EVENT_PROGRESS: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
     const char *line;       /* the whole line as libmig would log it */
-    double      elapsed_ms;
-    int         failed;     /* MIG_PROGRESS_END: the step failed */
+    const char *sql;        /* MIG_EVENT_STATEMENT: the text sent; else "" */
+    double      elapsed_ms; /* since the step began; 0 outside a step */
+    int         failed;     /* MIG_EVENT_STEP_END: the step failed */
     const char *tenant;     /* the tenant whose worker runs the step, else NULL */
-} mig_progress;
-typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
-MIG_API void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
+} mig_event;
+typedef void (*mig_event_fn)(void *payload, const mig_event *e);
+MIG_API void mig_set_event_callback(mig_ctx *ctx, mig_event_fn fn, void *payload);
 
 /*
  * Where the last mig_upgrade / mig_downgrade left the database, true also
