@@ -4,12 +4,17 @@
  * --test, what the application's own test suite would call instead: every
  * revision up, down and up again on a scratch database (`mig test`).
  * With --events, what a run does is logged as it happens (the event
- * callback), as an application would feed its own log.
+ * callback), as an application would feed its own log; with
+ * --cancel-after MS, another thread calls mig_cancel after MS ms, as an
+ * application shutting down would.
  *
- *     embed [--test | --events] CONFIG_PATH [URL]
+ *     embed [--test] [--events] [--cancel-after MS] CONFIG_PATH [URL]
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mig/mig.h>
 
@@ -57,23 +62,50 @@ static void on_verdict(void *payload, const mig_test_report *r)
                    r->checks[i].message);
 }
 
+/* --cancel-after MS: what an application's shutdown does to a run on another thread. */
+typedef struct canceller {
+    mig_ctx *ctx;
+    long     ms;
+} canceller;
+
+static void *cancel_later(void *arg)
+{
+    canceller *c = arg;
+    struct timespec ts = { c->ms / 1000, (c->ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+    mig_cancel(c->ctx);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
-    int test = argc > 1 && strcmp(argv[1], "--test") == 0;
-    int events = argc > 1 && strcmp(argv[1], "--events") == 0;
-    int skip = test || events;
-    if (argc < 2 + skip) {
-        fprintf(stderr, "usage: %s [--test | --events] CONFIG_PATH [URL]\n", argv[0]);
+    int test = 0, events = 0, i = 1;
+    long cancel_ms = -1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+        if (strcmp(argv[i], "--test") == 0)
+            test = 1;
+        else if (strcmp(argv[i], "--events") == 0)
+            events = 1;
+        else if (strcmp(argv[i], "--cancel-after") == 0 && i + 1 < argc)
+            cancel_ms = atol(argv[++i]);
+        else
+            break;
+    }
+    if (i >= argc || argv[i][0] == '-') {
+        fprintf(stderr, "usage: %s [--test] [--events] [--cancel-after MS] CONFIG_PATH [URL]\n", argv[0]);
         return 2;
     }
     mig_options o = MIG_OPTIONS_INIT;
-    o.config_path = argv[1 + skip];
-    o.url = argc > 2 + skip ? argv[2 + skip] : NULL;
+    o.config_path = argv[i];
+    o.url = i + 1 < argc ? argv[i + 1] : NULL;
     o.quiet = 1;
 
     mig_ctx *ctx = NULL;
     int steps = 0;
     int rc = mig_ctx_new(&ctx, &o);
+    pthread_t th;
+    canceller cc = { ctx, cancel_ms };
+    int cancelling = rc == 0 && cancel_ms >= 0 && pthread_create(&th, NULL, cancel_later, &cc) == 0;
     if (rc == 0 && test) {
         /* a temporary database on the configured server, dropped afterwards */
         mig_test_opts t = { 0 };
@@ -84,6 +116,8 @@ int main(int argc, char **argv)
             mig_set_event_callback(ctx, on_event, NULL);
         rc = mig_upgrade(ctx, "head", 0);
     }
+    if (cancelling)
+        pthread_join(th, NULL);
     if (rc != 0)
         fprintf(stderr, "embed: %s\n", mig_last_error(ctx)->message);
     else if (test)

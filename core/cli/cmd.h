@@ -65,6 +65,7 @@ typedef struct cli_spec {
 /* Command flags, used by main.c before the command runs. */
 #define CMD_TENANTS     (1u << 0) /* --tenant / --all-tenants / -j apply */
 #define CMD_ALL_TENANTS (1u << 1) /* without --tenant, --all-tenants is implied */
+#define CMD_STOPS       (1u << 2) /* Ctrl-C stops it safely through mig_cancel (main.c) */
 
 typedef struct cli cli;
 typedef int (*cli_cmd_fn)(cli *c);

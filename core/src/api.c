@@ -15,6 +15,8 @@
 
 static void release_resources(mig_ctx *ctx)
 {
+    if (ctx->parent)
+        mig_cancel_orphan(ctx->parent, ctx);
     if (ctx->parent == NULL) {
         mig_graph_free(ctx->graph);
         mig_config_free(ctx->cfg);
@@ -38,6 +40,8 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
         return rc;
     mig_ctx *ctx = *out;
     ctx->opts = parent->opts;
+    if (mig_cancel_adopt(parent, ctx) != 0)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     ctx->parent = parent;
     ctx->release_hook = release_resources;
     ctx->cfg = parent->cfg;

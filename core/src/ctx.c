@@ -50,6 +50,7 @@ void mig_ctx_free(mig_ctx *ctx)
     mig_buf_release(&ctx->err_file);
     mig_buf_release(&ctx->err_origin);
     pthread_mutex_destroy(&ctx->run_mu);
+    free(ctx->kids);
     free(ctx);
 }
 

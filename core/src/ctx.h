@@ -7,8 +7,10 @@
 #define MIG_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "buf.h"
+#include "cancel.h"
 #include "config.h"
 #include "error.h"
 #include "graph.h"
@@ -83,6 +85,13 @@ struct mig_ctx {
     pthread_mutex_t run_mu;
     struct mig_db  *running;
     int             cancelled;
+    /* mig_cancel (cancel.c): requests so far; run_mu guards the rest */
+    atomic_int      cancel_req;
+    int             user_next;    /* the next statement is a revision's (mig_cancel_check) */
+    int             running_user; /* the running one is: a first request cancels it */
+    mig_ctx       **kids;         /* live children (tenant workers), for the watcher */
+    int             in_batch;     /* a backfill's batch runs: a first request waits for its end */
+    size_t          nkids, kids_cap;
 
     /* set by mig_ctx_new (api.c): frees what it loaded */
     void (*release_hook)(mig_ctx *ctx);

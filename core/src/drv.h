@@ -93,6 +93,8 @@ int mig_db_rollback(mig_db *db, mig_ctx *ctx);
  */
 void mig_ctx_cancel(mig_ctx *ctx);
 void mig_ctx_cancel_clear(mig_ctx *ctx);
+/* The driver's cancel slot on db's running statement; the caller holds the run_mu of db's context. */
+void mig_db_cancel_locked(mig_db *db);
 
 /* MIG_DRV_OK, MIG_DRV_BUSY (holder filled), or a MIG_E* error. */
 int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, char *holder, size_t holder_len);

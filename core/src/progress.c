@@ -150,7 +150,7 @@ int mig_event_statement(mig_ctx *ctx, const char *sql, size_t len)
         mig_buf_release(&text);
         mig_buf_release(&line);
     }
-    return 0;
+    return mig_cancel_check(ctx);
 }
 
 int mig_event_warning(mig_ctx *ctx, const char *line)

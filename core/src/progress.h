@@ -34,7 +34,8 @@ void mig_progress_release(mig_prog *p);
 
 /*
  * A revision's SQL is about to run (len bytes of sql): MIG_EVENT_STATEMENT
- * to the event callback. 0 to run it, else an error code to stop before it.
+ * to the event callback, then the cancel check (mig_cancel_check): 0 to
+ * run it, MIG_EFAIL "cancelled" to stop before it.
  */
 int mig_event_statement(mig_ctx *ctx, const char *sql, size_t len);
 /* A warning line to the event callback: 1 when it took it (the logger then writes nothing). */

@@ -1885,7 +1885,11 @@ int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
     mig_error_clear(ctx);
     if (target == NULL || *target == '\0')
         return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
-    return dispatch(ctx, target, 1, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 1, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -1897,7 +1901,11 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
     if (flags & MIG_RUN_EXPAND)
         return mig_fail(ctx, MIG_EUSAGE, "--expand applies to upgrade only: a downgrade has no phases to hold back");
-    return dispatch(ctx, target, 0, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 0, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 /* ---- stamp, current, history, pending ---- */

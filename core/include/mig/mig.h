@@ -18,6 +18,19 @@
  * words are kept on the context (mig_last_error). Pointers returned as
  * `const` are borrowed from the context and stay valid until the next call
  * that takes the same context, unless stated otherwise.
+ *
+ * Threads: a context is used by one thread at a time; different contexts
+ * may run on different threads at once. mig_cancel is the exception: it
+ * may be called on a context another thread is running, from any thread
+ * or from a signal handler (it is async-signal-safe). mig_version,
+ * mig_driver_abi, mig_exit_status and mig_suggest take no context and are
+ * safe anywhere. In a run per tenant (--tenant, --all-tenants, -j) libmig
+ * runs the tenants on worker threads of its own, which call the logger,
+ * the event callback and the tenant callback: those must then be
+ * thread-safe; the other callbacks are called on the caller's thread.
+ * libmig installs no signal handler, except that a running db:backfill
+ * takes SIGINT and SIGTERM to pause after its batch (the previous
+ * handlers are put back when it ends).
  */
 #ifndef MIG_H
 #define MIG_H
@@ -269,6 +282,28 @@ MIG_API void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 typedef void (*mig_sql_fn)(void *payload, const char *sql);
 MIG_API void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
 
+/*
+ * Ask the run under ctx to stop; callable from any thread and from a
+ * signal handler (it only stores to a lock-free atomic). The thread
+ * running mig_upgrade / mig_downgrade acts on it within about 50 ms:
+ *
+ *   the first call stops safely: the revision statement running now is
+ *   cancelled (PostgreSQL: PQcancel; MySQL: KILL QUERY from a second
+ *   connection; SQLite: sqlite3_interrupt), no further one starts, what
+ *   the run has open is rolled back (a part-way revision where DDL is not
+ *   transactional is recorded as failed, as after any failure), and a
+ *   db:backfill finishes its batch and pauses at its checkpoint;
+ *   a second call also cancels whatever still runs (a backfill's batch,
+ *   mig's own statements) and refuses every statement after it.
+ *
+ * The run then returns MIG_EFAIL with a message starting "cancelled". A
+ * run per tenant starts no more tenants, and each running tenant stops
+ * as above. A call while no run is going stops the next one before its
+ * first statement; a request is spent when the run it stopped returns.
+ * mig_test obeys it too (see there).
+ */
+MIG_API void mig_cancel(mig_ctx *ctx);
+
 MIG_API int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
 MIG_API int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
 MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
@@ -331,12 +366,6 @@ typedef struct mig_test_opts {
     int         data;         /* generated rows in the tables a revision touched, before its downgrade */
     int         strict;       /* a revision without a downgrade section fails */
     int         allow_heads;  /* several heads are no failure */
-    /*
-     * Set to 1 (from a signal handler) to stop after the running step; 2
-     * or more also cancels the statement running now. The scratch
-     * database is then dropped and the call returns MIG_EFAIL. May be NULL.
-     */
-    volatile int *interrupted;
 } mig_test_opts;
 
 /* One check of a revision: "upgrade", "downgrade", "upgrade again"; or of the graph. */
@@ -371,7 +400,9 @@ typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
  * check passed, MIG_ECHECK when one failed (each reported through fn),
  * MIG_EUSAGE for bad usage (tenant options, a scratch database that is
  * the configured one or not empty), MIG_EFAIL when the run could not go on
- * or was interrupted.
+ * or was stopped by mig_cancel: a first request stops after the running
+ * step, a second also cancels the statement running now; the scratch
+ * database is dropped either way.
  */
 MIG_API int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
 
