@@ -102,7 +102,7 @@ int main(int argc, char **argv)
 
     mig_ctx *ctx = NULL;
     int steps = 0;
-    int rc = mig_ctx_new(&ctx, &o);
+    int rc = mig_ctx_new(&o, &ctx);
     pthread_t th;
     canceller cc = { ctx, cancel_ms };
     int cancelling = rc == 0 && cancel_ms >= 0 && pthread_create(&th, NULL, cancel_later, &cc) == 0;

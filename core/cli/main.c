@@ -261,7 +261,7 @@ static int make_context(cli *c)
     o.no_lock = g.no_lock;
     o.verbose = c->verbose;
     o.quiet = c->quiet;
-    int rc = mig_ctx_new(&c->ctx, &o);
+    int rc = mig_ctx_new(&o, &c->ctx);
     if (rc != 0)
         return rc;
     mig_set_logger(c->ctx, cli_logger, c);

@@ -61,7 +61,7 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
     return 0;
 }
 
-int mig_ctx_new(mig_ctx **out, const mig_options *opts)
+int mig_ctx_new(const mig_options *opts, mig_ctx **out)
 {
     int rc = mig_ctx_new_empty(out);
     if (rc)

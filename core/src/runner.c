@@ -1926,8 +1926,9 @@ static int stamp_tenant(mig_ctx *child, void *payload)
     return stamp_one(child, a->targets, a->n, a->purge);
 }
 
-int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, unsigned flags)
 {
+    int purge = (flags & MIG_STAMP_PURGE) != 0;
     mig_error_clear(ctx);
     if (n == 0)
         return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");

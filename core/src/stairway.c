@@ -1232,7 +1232,7 @@ static int scratch_setup(stair *z, const char *conf, const char *url, const char
     so.all_tenants = 0;
     /* the steps are ours to report: the runner's own lines only with -v */
     so.quiet = !z->ctx->opts.verbose;
-    if ((rc = mig_ctx_new(&z->sctx, &so)) != 0) {
+    if ((rc = mig_ctx_new(&so, &z->sctx)) != 0) {
         take_error(z, rc);
         return rc;
     }

@@ -7,7 +7,7 @@
  *     mig_options o = MIG_OPTIONS_INIT;
  *     o.config_path = "mig.ini";
  *     mig_ctx *ctx = NULL;
- *     int rc = mig_ctx_new(&ctx, &o);
+ *     int rc = mig_ctx_new(&o, &ctx);
  *     if (rc == 0)
  *         rc = mig_upgrade(ctx, "head", 0);
  *     if (rc != 0)
@@ -18,6 +18,13 @@
  * words are kept on the context (mig_last_error). Pointers returned as
  * `const` are borrowed from the context and stay valid until the next call
  * that takes the same context, unless stated otherwise.
+ *
+ * Arguments, in one order everywhere: the context first; then what the
+ * call reads (flags among them); then a callback and its payload; then the
+ * out-parameters, always last (mig_ctx_new, whose result is the context,
+ * takes it last too). A behaviour is never a bare 0/1 argument: it is a
+ * MIG_* flag in an `unsigned flags` argument (MIG_RUN_SQL, MIG_STAMP_PURGE)
+ * or a named field of an options struct, so a call site says what it asks.
  *
  * Threads: a context is used by one thread at a time; different contexts
  * may run on different threads at once. mig_cancel is the exception: it
@@ -119,7 +126,7 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
  * say why; free it with mig_ctx_free(). The strings and arrays opts points
  * to are borrowed: they must outlive the context (argv does).
  */
-MIG_API int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
+MIG_API int  mig_ctx_new(const mig_options *opts, mig_ctx **out);
 MIG_API void mig_ctx_free(mig_ctx *ctx);
 MIG_API const mig_error *mig_last_error(const mig_ctx *ctx);
 MIG_API void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
@@ -306,7 +313,9 @@ MIG_API void mig_cancel(mig_ctx *ctx);
 
 MIG_API int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
 MIG_API int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
-MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+/* Flags for mig_stamp. */
+#define MIG_STAMP_PURGE (1u << 0) /* empty the version table first (--purge) */
+MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, unsigned flags);
 
 /* ---- applied history (mig_history table) ---- */
 
@@ -508,12 +517,13 @@ MIG_API int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
  * mig revision --autogenerate: compare the live database (which must have
  * every revision applied) with the [autogenerate] target and write a SQL
  * revision whose upgrade makes the one into the other and whose downgrade
- * undoes it; changes that may lose data carry a comment. With from_empty,
+ * undoes it; changes that may lose data carry a comment. With MIG_AUTOGEN_FROM_EMPTY,
  * the upgrade recreates the live schema from nothing (to adopt a database;
  * then `mig stamp head`). When there is nothing to write, returns 0 with
  * *path_out NULL and says so through the logger.
  */
-MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
+#define MIG_AUTOGEN_FROM_EMPTY (1u << 0) /* the upgrade recreates the live schema from nothing */
+MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, char **path_out);
 
 /* ---- tenants ---- */
 
