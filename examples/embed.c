@@ -10,6 +10,11 @@
  *
  *     embed [--test] [--events] [--cancel-after MS] CONFIG_PATH [URL]
  */
+/* nanosleep, for --cancel-after, under a strict -std=c11 */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
