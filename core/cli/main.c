@@ -356,13 +356,25 @@ static void keep_url_secret(void)
  * (mig_cancel: the running revision statement is cancelled and what is
  * open rolled back, a backfill finishes its batch, mig test drops its
  * scratch database); the second cancels whatever still runs, and the
- * command exits as soon as it returns; a third is not waited on. Other
+ * command exits as soon as it returns, or STOP_GRACE_S later by the
+ * signal if something blocks where no cancel reaches (SQLite waiting for
+ * another writer's lock); a third is not waited on. Other
  * commands only read, or write in one short transaction: Ctrl-C ends
  * them at once, as for any program. A handler may only store:
  * mig_cancel does no more.
  */
+#define STOP_GRACE_S 2
+
 static mig_ctx *volatile stop_ctx;
 static atomic_int stop_signals;
+
+/* The second signal's grace is over: die of SIGINT, as without a handler. */
+static void on_stop_grace(int sig)
+{
+    (void)sig;
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+}
 
 static void on_stop_signal(int sig)
 {
@@ -378,20 +390,27 @@ static void on_stop_signal(int sig)
                        : write(STDERR_FILENO, second, sizeof second - 1);
     (void)w;
     mig_cancel(stop_ctx);
+    if (n == 2)
+        alarm(STOP_GRACE_S);
 }
 
 static int run_command(cli *c)
 {
     if (!(c->cmd->flags & CMD_STOPS))
         return c->cmd->fn(c);
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa, grace, old_int, old_term, old_alrm;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
+    grace = sa;
+    grace.sa_handler = on_stop_grace;
     stop_ctx = c->ctx;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGALRM, &grace, &old_alrm);
     int rc = c->cmd->fn(c);
+    alarm(0);
+    sigaction(SIGALRM, &old_alrm, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     stop_ctx = NULL;
