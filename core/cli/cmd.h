@@ -66,6 +66,7 @@ typedef struct cli_spec {
 #define CMD_TENANTS     (1u << 0) /* --tenant / --all-tenants / -j apply */
 #define CMD_ALL_TENANTS (1u << 1) /* without --tenant, --all-tenants is implied */
 #define CMD_STOPS       (1u << 2) /* Ctrl-C stops it safely through mig_cancel (main.c) */
+#define CMD_CLEANS_UP   (1u << 3) /* with CMD_STOPS: after a second Ctrl-C its cleanup is waited for */
 
 typedef struct cli cli;
 typedef int (*cli_cmd_fn)(cli *c);

@@ -104,7 +104,7 @@ static const cli_cmd commands[] = {
     { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
     { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
     { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
-    { "test",      cmd_test,      CMD_STOPS,   "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
+    { "test",      cmd_test,      CMD_STOPS | CMD_CLEANS_UP, "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
     { "upgrade",   cmd_upgrade,   CMD_TENANTS | CMD_STOPS, "apply revisions up to TARGET", &cmd_upgrade_spec },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -358,7 +358,9 @@ static void keep_url_secret(void)
  * scratch database); the second cancels whatever still runs, and the
  * command exits as soon as it returns, or STOP_GRACE_S later by the
  * signal if something blocks where no cancel reaches (SQLite waiting for
- * another writer's lock); a third is not waited on. Other
+ * another writer's lock) -- except for a command that must clean up (mig
+ * test drops its scratch database: a third signal ends it); a third is
+ * not waited on. Other
  * commands only read, or write in one short transaction: Ctrl-C ends
  * them at once, as for any program. A handler may only store:
  * mig_cancel does no more.
@@ -366,6 +368,7 @@ static void keep_url_secret(void)
 #define STOP_GRACE_S 2
 
 static mig_ctx *volatile stop_ctx;
+static volatile sig_atomic_t stop_grace; /* the second signal arms the grace */
 static atomic_int stop_signals;
 
 /* The second signal's grace is over: die of SIGINT, as without a handler. */
@@ -390,7 +393,7 @@ static void on_stop_signal(int sig)
                        : write(STDERR_FILENO, second, sizeof second - 1);
     (void)w;
     mig_cancel(stop_ctx);
-    if (n == 2)
+    if (n == 2 && stop_grace)
         alarm(STOP_GRACE_S);
 }
 
@@ -405,6 +408,7 @@ static int run_command(cli *c)
     grace = sa;
     grace.sa_handler = on_stop_grace;
     stop_ctx = c->ctx;
+    stop_grace = !(c->cmd->flags & CMD_CLEANS_UP);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     sigaction(SIGALRM, &grace, &old_alrm);
