@@ -303,11 +303,14 @@ MIG_API void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
  *   a second call also cancels whatever still runs (a backfill's batch,
  *   mig's own statements) and refuses every statement after it.
  *
+ * A wait for mig's migration lock ends at the first call; on SQLite a wait
+ * for another writer's lock is inside SQLite and ends only at
+ * --lock-timeout (the command line's second Ctrl-C exits instead).
  * The run then returns MIG_EFAIL with a message starting "cancelled". A
  * run per tenant starts no more tenants, and each running tenant stops
- * as above. A call while no run is going stops the next one before its
- * first statement; a request is spent when the run it stopped returns.
- * mig_test obeys it too (see there).
+ * as above. A call while no run is going stops the next run before its
+ * first statement of a revision; a request is spent when the run it
+ * stopped returns. mig_test obeys it too (see there); other calls do not.
  */
 MIG_API void mig_cancel(mig_ctx *ctx);
 
