@@ -32,6 +32,12 @@ int mig_cancel_level(const mig_ctx *ctx)
     return level;
 }
 
+int mig_cancel_now(const mig_ctx *ctx)
+{
+    int level = mig_cancel_level(ctx);
+    return level >= 2 || (level == 1 && !ctx->in_batch);
+}
+
 int mig_cancel_check(mig_ctx *ctx)
 {
     int level = mig_cancel_level(ctx);

@@ -21,6 +21,9 @@ typedef struct mig_ctx mig_ctx;
 /* The request in force for ctx: the highest of its own and its parents'. */
 int mig_cancel_level(const mig_ctx *ctx);
 
+/* Should the work going on stop now? A first request waits for a backfill's batch. */
+int mig_cancel_now(const mig_ctx *ctx);
+
 /*
  * Before a revision's statement: MIG_EFAIL "cancelled" once a cancel is
  * requested; else 0, and the statement is marked as one a level-1 cancel

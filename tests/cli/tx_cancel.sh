@@ -7,7 +7,7 @@
 # database as before (postgres/sqlite: the whole run; mysql: the revisions
 # before it stay, as after any failure), and the next upgrade runs; a run
 # per tenant starts no further tenant; mig_cancel from another thread of an
-# embedding application does the same.
+# embedding application does the same; a Lua revision looping in Lua stops too.
 . "$MIG_SRC/tests/cli/lib.sh"
 V=migrations/versions
 R1=c1a000000001
@@ -132,6 +132,22 @@ wait_bg
 expect_rc 1 "SIGINT --json"
 expect_json "SIGINT --json"
 expect_out "\"message\": *\"cancelled: "
+
+# ---- a Lua revision busy in Lua, never reaching the database, stops too
+if [ "$MIG_TEST_DRIVER" != mysql ]; then
+    fresh lua
+    rm -f $V/${R2}_*.sql
+    printf -- '-- mig:revision %s\n-- mig:down_revision %s\n-- mig:message spin\n\nreturn { upgrade = function(db) db:exec("CREATE TABLE t_second (x INTEGER)") while true do end end }\n' \
+        $R2 $R1 > $V/${R2}_spin.lua
+    start_bg upgrade head
+    for _ in $(seq 1 100); do grep -q -- "-> $R2" "$T_TMP/.err" && break; sleep 0.1; done
+    sleep 0.5
+    kill -TERM "$BG"
+    wait_bg
+    expect_rc 1 "Lua loop: SIGTERM"
+    expect_err "cancelled: revision $R2 failed at .*_spin.lua:5: cancelled"
+    table_exists t_second && fail "Lua loop: t_second left behind" || pass
+fi
 
 # ---- SQLite: the first signal cannot end a wait for another writer's
 # lock (the busy wait is inside SQLite); the second ends mig within 2 s,

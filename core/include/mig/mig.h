@@ -296,7 +296,8 @@ MIG_API void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
  *
  *   the first call stops safely: the revision statement running now is
  *   cancelled (PostgreSQL: PQcancel; MySQL: KILL QUERY from a second
- *   connection; SQLite: sqlite3_interrupt), no further one starts, what
+ *   connection; SQLite: sqlite3_interrupt), no further one starts (Lua
+ *   code busy in Lua raises "cancelled"), what
  *   the run has open is rolled back (a part-way revision where DDL is not
  *   transactional is recorded as failed, as after any failure), and a
  *   db:backfill finishes its batch and pauses at its checkpoint;
