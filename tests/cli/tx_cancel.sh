@@ -7,7 +7,8 @@
 # database as before (postgres/sqlite: the whole run; mysql: the revisions
 # before it stay, as after any failure), and the next upgrade runs; a run
 # per tenant starts no further tenant; mig_cancel from another thread of an
-# embedding application does the same; a Lua revision looping in Lua stops too.
+# embedding application does the same (a db:backfill finishes its batch);
+# a Lua revision looping in Lua stops too.
 . "$MIG_SRC/tests/cli/lib.sh"
 V=migrations/versions
 R1=c1a000000001
@@ -191,6 +192,56 @@ if [ -x "$EMBED" ]; then
     [ $((t1 - t0)) -lt 15 ] && pass || fail "mig_cancel: took $((t1 - t0)) s: the statement was not cancelled"
     unchanged "mig_cancel"
     goes_on "mig_cancel"
+fi
+
+# ---- mig_cancel during a db:backfill: the running batch finishes (its
+# db:exec calls are not refused), commits with its checkpoint, and the
+# backfill pauses; the next upgrade does the rest, every row once
+if [ -x "$EMBED" ]; then
+    fresh backfill
+    rm -f $V/*.sql
+    write_rev $V $R1 "" "items" "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);" \
+        "DROP TABLE items;"
+    cat > $V/${R2}_backfill.lua <<LUA
+-- mig:revision $R2
+-- mig:down_revision $R1
+-- mig:message count rows
+-- mig:transaction false
+return {
+  upgrade = function(db, ctx)
+    db:backfill{ table = "items", key = "id", name = "items_n", batch = 50,
+                 each = function(rows, db)
+                   for _, r in ipairs(rows) do db:exec("UPDATE items SET n = n + 1 WHERE id = ?", r.id) end
+                   local t = os.clock() while os.clock() - t < 0.2 do end
+                 end }
+  end,
+  downgrade = function(db, ctx) db:exec("UPDATE items SET n = 0") end,
+}
+LUA
+    run upgrade $R1
+    expect_rc 0 "backfill: first revision"
+    for i in $(seq 1 500); do echo "INSERT INTO items (id) VALUES ($i);"; done > fill.sql
+    case "$MIG_TEST_DRIVER" in
+    sqlite)   sqlite3 "$DB_FILE" < fill.sql ;;
+    postgres) psql -X -q -h "$MIG_TEST_PG_HOST" -p "$MIG_TEST_PG_PORT" -U "$MIG_TEST_PG_USER" -d "$DB_NAME" -f fill.sql ;;
+    mysql)    mariadb --no-defaults -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$DB_NAME" < fill.sql ;;
+    esac
+    set +e
+    "$EMBED" --cancel-after 700 mig.ini >"$T_TMP/.out" 2>"$T_TMP/.err"
+    RC=$?
+    set -e 2>/dev/null; set +e
+    ERR=$(cat "$T_TMP/.err"); OUT=$(cat "$T_TMP/.out")
+    expect_rc 1 "backfill: mig_cancel"
+    expect_err "paused at id [0-9,]+"
+    done_rows=$(sql "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')
+    expect_eq "$(sql "SELECT count(*) FROM items WHERE n > 1" | tr -d '\r')" 0 "backfill: no row twice"
+    expect_eq "$(sql "SELECT rows_done FROM mig_backfill WHERE name = 'items_n'" | tr -d '\r')" "$done_rows" \
+        "backfill: the checkpoint counts the rows done"
+    [ "$done_rows" -gt 0 ] && [ $((done_rows % 50)) = 0 ] && [ "$done_rows" -lt 500 ] && pass \
+        || fail "backfill: $done_rows rows done: not whole batches short of the end"
+    run upgrade head
+    expect_rc 0 "backfill: the next upgrade"
+    expect_eq "$(sql "SELECT count(*) FROM items WHERE n = 1" | tr -d '\r')" 500 "backfill: every row once"
 fi
 
 # ---- tenants: the running tenant is cancelled, the others never start
