@@ -1474,7 +1474,7 @@ int mig_lua_backfill(lua_State *L)
     int64_t walked = 0;
     double t_run = mig_now_ms();
     for (;;) {
-        if (bf_stop) {
+        if (bf_stop || mig_cancel_level(bf->ctx)) {
             key_shown(&bf->shown, bf->keys, &bf->last);
             int pct = bf->total > 0 ? (int)(100.0 * (double)bf->rows_done / (double)bf->total) : 0;
             return bf_raise(L, bf, "paused at %s (%d %% done); run mig upgrade again to continue",
@@ -1487,7 +1487,9 @@ int mig_lua_backfill(lua_State *L)
         }
         double t0 = mig_now_ms();
         int64_t before = walked;
+        bf->ctx->in_batch++; /* a first cancel lets the batch finish */
         int last = one_batch(L, bf, &walked);
+        bf->ctx->in_batch--;
         double ms = mig_now_ms() - t0;
         if (last) {
             mark_finished(L, bf);

@@ -692,7 +692,10 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
         if (mig_sql_is_blank(r->s.drv->table->dialect, text, len))
             return 0;
         mig_drv_error de;
-        int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+        int rc = mig_event_statement(ctx, text, len);
+        if (rc)
+            return rc;
+        rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
         if (rc)
             return revision_error(r, st->rev, text, len, line, &de);
         return count_statements(r, text, len, nstmts);
@@ -702,6 +705,8 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
     int rc = split(r, text, len, &sp, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         mig_drv_error de;
+        if ((rc = mig_event_statement(ctx, text + sp[i].off, sp[i].len)) != 0)
+            break;
         rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc) {
             shift_error(&de, text, sp[i].off);
@@ -973,7 +978,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         unsigned timeouts = r->s.db->lock_timeouts;
         if (together[i])
             rc = mig_db_begin(r->s.db, ctx, 1);
-        int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        int crc = rc ? 0 : mig_event_statement(ctx, text + sp[i].off, sp[i].len); /* cancelled: i applied */
+        int erc = rc || crc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
@@ -986,6 +992,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
                                     "hand and run `mig stamp`",
                                i, n, st->rev->id, i + 1);
         }
+        if (crc)
+            rc = crc;
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
@@ -1922,7 +1930,11 @@ int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
     mig_error_clear(ctx);
     if (target == NULL || *target == '\0')
         return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
-    return dispatch(ctx, target, 1, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 1, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -1934,7 +1946,11 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
     if (flags & MIG_RUN_EXPAND)
         return mig_fail(ctx, MIG_EUSAGE, "--expand applies to upgrade only: a downgrade has no phases to hold back");
-    return dispatch(ctx, target, 0, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 0, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 /* ---- stamp, current, history, pending ---- */
@@ -1955,8 +1971,9 @@ static int stamp_tenant(mig_ctx *child, void *payload)
     return stamp_one(child, a->targets, a->n, a->purge);
 }
 
-int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, unsigned flags)
 {
+    int purge = (flags & MIG_STAMP_PURGE) != 0;
     mig_error_clear(ctx);
     if (n == 0)
         return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");
