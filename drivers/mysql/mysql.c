@@ -1554,7 +1554,7 @@ static const mig_driver driver = {
     .description = "MySQL and MariaDB, through MariaDB Connector/C",
     .url_schemes = url_schemes,
     /* no MIG_CAP_TRANSACTIONAL_DDL: every DDL statement commits */
-    .caps = MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS | MIG_CAP_MULTI_STATEMENT,
+    .caps = MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS | MIG_CAP_MULTI_STATEMENT | MIG_CAP_SERVER_BATCH,
     .dialect = &dialect,
     .connect = my_connect,
     .close = my_close,
