@@ -945,14 +945,13 @@ static void rollback_keeping_error(run *r)
 /* Append statement i of the section to a round trip, ';'-terminated; at[i] says where. */
 static void pack_statement(mig_buf *pk, const char *text, const stmt_span *sp, size_t i, size_t *at)
 {
-    size_t e = sp[i].len;
     at[i] = pk->len;
     mig_buf_put(pk, text + sp[i].off, sp[i].len);
-    while (e > 0 && (text[sp[i].off + e - 1] == ' ' || text[sp[i].off + e - 1] == '\t' ||
-                     text[sp[i].off + e - 1] == '\n' || text[sp[i].off + e - 1] == '\r'))
-        e--;
-    /* the last statement may end without ';', or in a comment */
-    mig_buf_puts(pk, e > 0 && text[sp[i].off + e - 1] == ';' ? "\n" : "\n;\n");
+    /*
+     * The splitter ends a statement right after its ';'; the last one may
+     * have none, and end in a comment (whose ';' ends nothing) and blanks.
+     */
+    mig_buf_puts(pk, sp[i].len > 0 && text[sp[i].off + sp[i].len - 1] == ';' ? "\n" : "\n;\n");
 }
 
 /*
