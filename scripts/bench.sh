@@ -26,6 +26,8 @@
 #   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
 #   T1_N=350       revisions of the mig test row; T2_TABLES=100  tables of the snapshot row
 #   W8_SQLITE_ROWS=10000000  W8_ROWS=1000000 (PostgreSQL, MariaDB)  W8_BATCH=1000
+#   W8_BT_ROWS=1000000  W8_BT_SQLITE_ROWS=10000000  W8_BT=200ms  the batch_time check's
+#                  table sizes (PostgreSQL and MariaDB, SQLite) and target
 #   CALLGRIND=1    also count instructions (valgrind), where a probe took
 #                  under CALLGRIND_MAX_S=3 seconds
 #   OUT=DIR        where logs, JSON and summary.md go (default BUILD/bench/<time>)
@@ -128,6 +130,9 @@ T2_TABLES=${T2_TABLES:-100}
 W8_SQLITE_ROWS=${W8_SQLITE_ROWS:-10000000}
 W8_ROWS=${W8_ROWS:-1000000}
 W8_BATCH=${W8_BATCH:-1000}
+W8_BT_ROWS=${W8_BT_ROWS:-1000000}
+W8_BT_SQLITE_ROWS=${W8_BT_SQLITE_ROWS:-10000000}
+W8_BT=${W8_BT:-200ms}
 for c in hyperfine /usr/bin/time sqlite3 awk; do
     command -v "$c" >/dev/null || die "missing $c: run 'scripts/bench.sh deps' (make bench does)"
 done
@@ -493,6 +498,64 @@ W8() {  # db:backfill: SQLite, PostgreSQL, MariaDB against the same batches from
     need_servers
     W8_one pg "$W8_ROWS"
     W8_one my "$W8_ROWS"
+    local d
+    for d in sqlite pg my; do W8_bt "$d"; done
+}
+
+# W8_bt DIALECT: does batch_time hold each batch within 2x of its target?
+# One run of a db:backfill with batch_time = W8_BT over W8_BT_ROWS rows,
+# its batches timed by mig itself (-v says each one's rows and time). The
+# first batches are the ramp-up (100 rows, then at most double each time,
+# until one takes half the target); the last one takes what is left. Every
+# batch in between must take between half and twice the target. The
+# verdict means something on an idle machine only.
+W8_bt() {
+    local d=$1 rows=$W8_BT_ROWS p=$WORK/W8bt-$1 v=$WORK/W8bt-$1/migrations/versions url client fill id
+    id="W8-bt-$d"
+    # SQLite walks ~250,000 rows in 200 ms: a few batches would be all there is to judge
+    [ "$d" = sqlite ] && rows=$W8_BT_SQLITE_ROWS
+    mkdir -p "$v"
+    case $d in
+    sqlite) rm -f "$p/db.sqlite"; url="sqlite://$p/db.sqlite"; client="sqlite3 $p/db.sqlite"
+            fill="WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $rows) INSERT INTO items (id) SELECT i FROM c;" ;;
+    pg)     $PSQL -d postgres -c "DROP DATABASE IF EXISTS bench_w8bt" -c "CREATE DATABASE bench_w8bt" >/dev/null
+            url="postgresql://postgres@127.0.0.1:$PGPORT/bench_w8bt"; client="$PSQL -d bench_w8bt"
+            fill="INSERT INTO items (id) SELECT generate_series(1, $rows);" ;;
+    my)     $MARIADB -e "DROP DATABASE IF EXISTS bench_w8bt; CREATE DATABASE bench_w8bt"
+            url="mysql://root@127.0.0.1:$MYPORT/bench_w8bt"; client="$MARIADB bench_w8bt"
+            fill="SET SESSION max_recursive_iterations = $(( rows + 1 )); INSERT INTO items (id) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < $rows) SELECT i FROM c;" ;;
+    esac
+    printf '[mig]\nscript_location = migrations\nurl = %s\n' "$url" > "$p/mig.ini"
+    printf '%s\n' "-- mig:revision 000000000001" "-- mig:message items" "-- mig:upgrade" \
+        "CREATE TABLE items (id INTEGER NOT NULL PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);" \
+        "-- mig:downgrade" "DROP TABLE items;" > "$v/000000000001_items.sql"
+    printf '%s\n' "-- mig:revision 000000000002" "-- mig:down_revision 000000000001" \
+        "-- mig:message count every row" "-- mig:transaction false" "return {" \
+        "  upgrade = function(db, ctx)" \
+        "    db:backfill{ table = \"items\", batch_time = \"$W8_BT\"," \
+        "                 sql = \"UPDATE items SET n = n + 1 WHERE id > ? AND id <= ?\" }" \
+        "  end," "}" > "$v/000000000002_backfill.lua"
+    say "$id: batch_time = $W8_BT over $rows rows ($d)"
+    "$MIG" -q -c "$p/mig.ini" upgrade 000000000001 >"$OUT/$id.setup.log" 2>&1 || { echo "$id FAIL setup"; return 1; }
+    echo "$fill" | $client >>"$OUT/$id.setup.log" 2>&1 || { echo "$id FAIL fill"; return 1; }
+    "$MIG" -v -c "$p/mig.ini" upgrade head >"$OUT/$id.log" 2>&1 || { echo "$id FAIL: $(tail -3 "$OUT/$id.log")"; return 1; }
+    local target_ms
+    target_ms=$(echo "$W8_BT" | awk '/ms$/ { print $0 + 0; next } /s$/ { print 1000 * $0; next } { print 1000 * $0 }')
+    printf '%s\t%s\t' "$id" "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/checks"
+    awk -v t="$target_ms" -v id="$id" -v w="batch_time = $W8_BT over $rows rows ($d)" '
+        / batch [0-9]+: [0-9]+ rows in [0-9.]+ ms$/ { n++; ms[n] = $(NF - 1) + 0; r[n] = $(NF - 4) + 0 }
+        END {
+            ramp = 0
+            while (ramp < n && ms[ramp + 1] < t / 2) ramp++
+            held = 0; off = 0; worst = 1
+            for (i = ramp + 1; i < n; i++) {
+                q = ms[i] > t ? ms[i] / t : (ms[i] > 0 ? t / ms[i] : 1e9)
+                if (q > worst) worst = q
+                if (q <= 2) held++; else off++
+            }
+            v = (held + off == 0) ? "too few batches" : (off == 0) ? "ok" : "MISS"
+            printf "%s\t%s\t%d\t%d\t%d of %d\t%.2f\t%s\n", id, w, n, ramp, held, held + off, worst, v
+        }' "$OUT/$id.log" | tee -a "$OUT/checks"
 }
 
 # W8_one DIALECT ROWS: the table filled by the database's client after a
@@ -609,6 +672,14 @@ run_all() {
     done
     say "summary ($OUT/summary.md)"
     summary "$OUT" | tee "$OUT/summary.md"
+    # checks of how something holds, not of a time against a baseline
+    if [ -s "$OUT/checks" ]; then
+        { echo
+          echo "| id | check | batches | ramp-up batches | within 2x of the target (last batch aside) | worst ratio to the target | verdict | load |"
+          echo "|---|---|---:|---:|---:|---:|---|---|"
+          awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $3, $4, $5, $6, $7, $8, $9, $2 }' "$OUT/checks"
+        } | tee -a "$OUT/summary.md"
+    fi
     [ ! -s "$OUT/failures" ]
 }
 

@@ -1497,6 +1497,9 @@ int mig_lua_backfill(lua_State *L)
         }
         if (bf->total >= 0 && bf->rows_done > bf->total)
             bf->total = bf->rows_done;
+        /* how batch_time holds, batch by batch (the bench checks it) */
+        mig_log(bf->ctx, MIG_LOG_VERBOSE, "backfill %s: batch %lld: %lld rows in %.1f ms", bf->name,
+                (long long)bf->batches, (long long)(walked - before), ms);
         mig_progress_update(bf->ctx, bf->rows_done, bf->total);
         if (bf->batch_time_ms > 0) {
             /* aim the next batch at the target time, changing by at most half or double */
@@ -1513,7 +1516,6 @@ int mig_lua_backfill(lua_State *L)
         if (bf->sleep_ms > 0)
             nap(bf->sleep_ms);
         bf->elapsed_ms += (int64_t)(mig_now_ms() - t0);
-        (void)before;
     }
     if (bf->nkeys && walked)
         mig_progress_update(bf->ctx, bf->rows_done, bf->rows_done);
