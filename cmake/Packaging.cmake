@@ -121,6 +121,8 @@ set(CPACK_COMPONENT_MIG_DESCRIPTION
   "mig applies a graph of SQL and Lua revision files to a database, with\n"
   "branches and merges, offline SQL, a migration lock, Lua hooks and\n"
   "multi-tenant runs. Database drivers come in the mig-driver-* packages.")
+# mig opens libcrypto with dlopen (core/src/sha256.c), which shlibdeps cannot see
+set(CPACK_DEBIAN_MIG_PACKAGE_DEPENDS "libssl3 | libssl3t64")
 set(CPACK_DEBIAN_MIG_PACKAGE_RECOMMENDS "mig-driver-sqlite")
 set(CPACK_DEBIAN_MIG_PACKAGE_SUGGESTS "mig-driver-postgres, mig-driver-mysql")
 

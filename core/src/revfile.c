@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "ctx.h"
 #include "error.h"
 #include "fileio.h"
@@ -77,69 +75,6 @@ void mig_revbody_release(mig_revbody *body)
         return;
     free(body->data);
     memset(body, 0, sizeof *body);
-}
-
-static void sha256_to_hex(const unsigned char *md, unsigned int mdlen, int ok, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    if (!ok || mdlen != 32) {
-        /* libcrypto without SHA-256 is a broken install; never match anything */
-        memset(out, '?', 64);
-        out[64] = '\0';
-        return;
-    }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
-void mig_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    int ok = EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    sha256_to_hex(md, mdlen, ok, out);
-}
-
-struct mig_sha256 {
-    EVP_MD_CTX *md;
-    int         ok;
-};
-
-mig_sha256 *mig_sha256_new(void)
-{
-    mig_sha256 *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return NULL;
-    h->md = EVP_MD_CTX_new();
-    h->ok = h->md && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
-    return h;
-}
-
-void mig_sha256_feed(mig_sha256 *h, const void *data, size_t len)
-{
-    if (h && h->ok)
-        h->ok = EVP_DigestUpdate(h->md, data, len);
-}
-
-void mig_sha256_peek_hex(const mig_sha256 *h, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = h && h->ok ? EVP_MD_CTX_new() : NULL;
-    int ok = c && EVP_MD_CTX_copy_ex(c, h->md) && EVP_DigestFinal_ex(c, md, &mdlen);
-    EVP_MD_CTX_free(c);
-    sha256_to_hex(md, mdlen, ok, out);
-}
-
-void mig_sha256_free(mig_sha256 *h)
-{
-    if (h == NULL)
-        return;
-    EVP_MD_CTX_free(h->md);
-    free(h);
 }
 
 /*

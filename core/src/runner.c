@@ -314,6 +314,8 @@ static int load_bodies(run *r)
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
             }
+            if (r->lua == NULL && (rc = mig_lua_new(&r->lua, ctx, r->s.db, ctx->tenant)) != 0)
+                return rc;
             /* compiled and checked now, before anything runs */
             int has_down = 0;
             rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
@@ -1596,12 +1598,16 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             goto out;
         }
     r.heads_read = 1;
-    /* one Lua state for the run: Lua revisions and [hooks] scripts */
-    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
-    if (rc == 0)
-        rc = mig_lua_hooks_load(r.lua);
-    if (rc)
-        goto out;
+    /* one Lua state for the run, made only when Lua runs: for [hooks]
+     * scripts here, for a Lua revision when its body loads (load_bodies);
+     * a run of SQL revisions never pays for starting Lua */
+    if (ctx->cfg && mig_config_raw(ctx->cfg, "hooks", "scripts", NULL)) {
+        rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+        if (rc == 0)
+            rc = mig_lua_hooks_load(r.lua);
+        if (rc)
+            goto out;
+    }
 
     mig_failed f;
     int found = 0;
