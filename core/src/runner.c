@@ -351,6 +351,10 @@ static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **fr
 
 static void step_begin(run *r, const mig_plan_step *st)
 {
+    if (!mig_progress_wanted(r->ctx)) {
+        mig_progress_begin(r->ctx, NULL, NULL, NULL, NULL);
+        return;
+    }
     mig_buf parents = MIG_BUF_INIT;
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
