@@ -148,6 +148,7 @@ set(CPACK_COMPONENT_LIBMIG_DESCRIPTION
   "The library behind the mig command, for an application that migrates\n"
   "its own database at start-up. Database drivers come in the\n"
   "mig-driver-* packages.")
+set(CPACK_DEBIAN_LIBMIG_PACKAGE_DEPENDS "libssl3 | libssl3t64")
 set(CPACK_DEBIAN_LIBMIG_PACKAGE_RECOMMENDS "mig-driver-sqlite")
 set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_NAME libmig-dev)
 set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_SECTION libdevel)
