@@ -54,6 +54,13 @@ if grep -q "^MIG_STATIC_DEPS:BOOL=ON" "$MIG_BUILD/CMakeCache.txt" 2>/dev/null &&
     if nm -D --defined-only "$MIG" | grep -q ' lua_pushinteger$'; then pass; else fail "mig does not export the Lua API"; fi
 fi
 
+# reading a revision file is open, fstat, read, close: nothing more per file
+if command -v strace >/dev/null; then
+    strace -f -c -o "$T_TMP/heads.strace" "$MIG" -q heads >/dev/null 2>&1
+    n=$(awk '$NF == "fcntl" { print $4 }' "$T_TMP/heads.strace")
+    expect_eq "${n:-0}" 0 "fcntl calls of mig heads"
+fi
+
 run downgrade base
 expect_rc 0 "downgrade base"
 case $(loaded upgrade head) in
