@@ -55,14 +55,19 @@ int mig_rev_name_valid(const char *s)
     return n >= 1 && n <= ID_MAX;
 }
 
+/* An absent message or date: one shared "", not an allocation per revision of the graph */
+static char no_text[] = "";
+
 void mig_rev_release(mig_rev *rev)
 {
     if (rev == NULL)
         return;
     free(rev->id);
     free(rev->path);
-    free(rev->message);
-    free(rev->create_date);
+    if (rev->message != no_text)
+        free(rev->message);
+    if (rev->create_date != no_text)
+        free(rev->create_date);
     mig_strvec_release(&rev->down);
     mig_strvec_release(&rev->labels);
     mig_strvec_release(&rev->depends);
@@ -476,9 +481,9 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     }
     out->path = mig_strdup(path);
     if (out->message == NULL)
-        out->message = mig_strdup("");
+        out->message = no_text;
     if (out->create_date == NULL)
-        out->create_date = mig_strdup("");
+        out->create_date = no_text;
     if (!out->path || !out->message || !out->create_date)
         goto oom;
     return 0;
