@@ -524,41 +524,12 @@ done:
     return rc;
 }
 
-int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
+/* idx = the revisions' indexes sorted by id; a duplicate id names both files. */
+static int unique_ids(size_t *idx, mig_ctx *ctx, const mig_rev *revs, size_t n)
 {
-    return from_revs(out, ctx, revs, n, 0);
-}
-
-/*
- * own=1: revs was allocated with room for n gnodes, and the graph's nodes
- * are made in it, in place (the array is the graph's, or freed on
- * failure). Copying the revisions into a second array had both alive at
- * once: 15 MB of the 71 MB that `mig heads` peaked at over 100,000 files.
- */
-static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int own)
-{
-    *out = NULL;
-    int rc = 0;
-    size_t unmoved = n;                    /* revisions the fail path still releases */
-    mig_rev *own_array = own ? revs : NULL; /* freed on failure until the graph holds it */
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
-    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
-    glabel *labels = NULL;
-    size_t nlabels = 0;
-    links lk = { NULL, NULL, NULL, NULL };
-    mig_graph *g = calloc(1, sizeof *g);
-    if (!idx || !order || !pos || !g) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
-
-    /* ids: unique */
     idkey *keys = malloc((n ? n : 1) * sizeof *keys);
-    if (keys == NULL) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    if (keys == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         keys[i].id = revs[i].id;
         keys[i].i = i;
@@ -576,43 +547,53 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
                 a = b;
                 b = t;
             }
-            rc = fail_in(ctx, revs[b].path, "duplicate revision id '%s' in %s and %s", revs[a].id,
-                         revs[a].path, revs[b].path);
-            goto fail;
+            return fail_in(ctx, revs[b].path, "duplicate revision id '%s' in %s and %s", revs[a].id,
+                           revs[a].path, revs[b].path);
         }
     }
+    return 0;
+}
 
-    /* labels: unique, and not also a revision id */
+/* A label may be neither a reserved word nor a revision id. */
+static int check_label(mig_ctx *ctx, const mig_rev *revs, size_t n, const size_t *idx, size_t i,
+                       const char *name)
+{
+    if (is_reserved(name))
+        return fail_in(ctx, revs[i].path, "%s: '%s' cannot be a branch label", revs[i].path, name);
+    size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, name);
+    if (j != NONE)
+        return fail_in(ctx, revs[i].path, "%s: branch label '%s' is the id of the revision in %s",
+                       revs[i].path, name, revs[j].path);
+    return 0;
+}
+
+/*
+ * Every branch label with its revision's load index, sorted by name:
+ * unique, not reserved, and not also a revision id. *out is the caller's
+ * on success only.
+ */
+static int collect_labels(glabel **out, size_t *nout, mig_ctx *ctx, const mig_rev *revs, size_t n,
+                          const size_t *idx)
+{
+    size_t nlabels = 0;
     for (size_t i = 0; i < n; i++)
         nlabels += revs[i].labels.n;
-    labels = calloc(nlabels ? nlabels : 1, sizeof *labels);
-    if (labels == NULL) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    glabel *labels = calloc(nlabels ? nlabels : 1, sizeof *labels);
+    if (labels == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = 0;
     nlabels = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < revs[i].labels.n; k++) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+        for (size_t k = 0; k < revs[i].labels.n && rc == 0; k++) {
             const char *name = revs[i].labels.v[k];
-            if (is_reserved(name)) {
-                rc = fail_in(ctx, revs[i].path, "%s: '%s' cannot be a branch label", revs[i].path,
-                             name);
-                goto fail;
-            }
-            size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, name);
-            if (j != NONE) {
-                rc = fail_in(ctx, revs[i].path,
-                             "%s: branch label '%s' is the id of the revision in %s", revs[i].path,
-                             name, revs[j].path);
-                goto fail;
-            }
+            rc = check_label(ctx, revs, n, idx, i, name);
             labels[nlabels].name = name;
             labels[nlabels].pos = i;
             nlabels++;
         }
-    if (nlabels)
+    if (rc == 0 && nlabels)
         qsort(labels, nlabels, sizeof *labels, cmp_label);
-    for (size_t k = 1; k < nlabels; k++)
+    for (size_t k = 1; k < nlabels && rc == 0; k++)
         if (strcmp(labels[k - 1].name, labels[k].name) == 0) {
             size_t a = labels[k - 1].pos, b = labels[k].pos;
             if (a == b)
@@ -621,32 +602,39 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
             else
                 rc = fail_in(ctx, revs[b].path, "branch label '%s' is used by both %s and %s",
                              labels[k].name, revs[a].path, revs[b].path);
-            goto fail;
         }
+    if (rc) {
+        free(labels);
+        return rc;
+    }
+    *out = labels;
+    *nout = nlabels;
+    return 0;
+}
 
-    rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
-    if (rc)
-        goto fail;
-    rc = topo_sort(order, ctx, revs, n, &lk);
-    if (rc)
-        goto fail;
-    for (size_t k = 0; k < n; k++)
-        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
-
-    /* the revisions become nodes, links as positions, then nodes go into topological order */
+/*
+ * Move the revisions into g in topological order (pos: load index to
+ * position), with down_revisions and dependencies as positions, then the
+ * reverse links (children, dependents) in that order too. own=1: revs has
+ * room for n nodes and becomes g's node array, the nodes made in place
+ * (copying them into a second array had both alive at once: 15 MB of the
+ * 71 MB `mig heads` peaked at over 100,000 files). order is used up.
+ */
+static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, const links *lk,
+                       size_t *order, const size_t *pos, int own)
+{
     gnode *nodes = own ? (gnode *)(void *)revs : calloc(n ? n : 1, sizeof *nodes);
-    size_t nedges = 2 * (lk.po[n] + lk.do_[n]);
+    size_t nedges = 2 * (lk->po[n] + lk->do_[n]);
     g->pool = malloc((nedges ? nedges : 1) * sizeof *g->pool);
     g->by_id = malloc((n ? n : 1) * sizeof *g->by_id);
     if (!nodes || !g->pool || !g->by_id) {
         if (!own)
             free(nodes);
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     if (own) {
-        /* revision i moves up from its mig_rev slot to gnode slot i, the last
-         * first: gnode slot i ends below every mig_rev slot above i */
+        /* revision i moves up from its mig_rev slot to node slot i, the last
+         * first: node slot i ends below every mig_rev slot above i */
         for (size_t i = n; i-- > 0;) {
             mig_rev r = revs[i];
             memset(&nodes[i], 0, sizeof nodes[i]);
@@ -660,18 +648,16 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     }
     g->nodes = nodes;
     g->n = n; /* from here mig_graph_free releases the moved revisions */
-    unmoved = 0;
-    own_array = NULL;
     size_t *p = g->pool;
     for (size_t i = 0; i < n; i++) {
         gnode *nd = &nodes[i];
         nd->par = p;
-        for (size_t e = lk.po[i]; e < lk.po[i + 1]; e++)
-            *p++ = pos[lk.pe[e]];
+        for (size_t e = lk->po[i]; e < lk->po[i + 1]; e++)
+            *p++ = pos[lk->pe[e]];
         nd->npar = (size_t)(p - nd->par);
         nd->dep = p;
-        for (size_t e = lk.do_[i]; e < lk.do_[i + 1]; e++)
-            *p++ = pos[lk.de[e]];
+        for (size_t e = lk->do_[i]; e < lk->do_[i + 1]; e++)
+            *p++ = pos[lk->de[e]];
         nd->ndep = (size_t)(p - nd->dep);
         nd->blabels = (const char **)no_labels;
     }
@@ -717,6 +703,61 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
             pn->dpt[pn->ndpt++] = k;
         }
     }
+    return 0;
+}
+
+/* Heads (no children) and bases (no down_revision), in topological order. */
+static int find_ends(mig_graph *g, mig_ctx *ctx)
+{
+    size_t n = g->n;
+    g->heads = malloc((n ? n : 1) * sizeof *g->heads);
+    g->bases = malloc((n ? n : 1) * sizeof *g->bases);
+    if (!g->heads || !g->bases)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        if (g->nodes[k].nkid == 0)
+            g->heads[g->nheads++] = k;
+        if (g->nodes[k].npar == 0)
+            g->bases[g->nbases++] = k;
+    }
+    return 0;
+}
+
+int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
+{
+    return from_revs(out, ctx, revs, n, 0);
+}
+
+/* own=1: revs has room for n nodes and is taken, as the graph's nodes or freed on failure. */
+static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int own)
+{
+    *out = NULL;
+    int rc = 0;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    glabel *labels = NULL;
+    size_t nlabels = 0;
+    links lk = { NULL, NULL, NULL, NULL };
+    mig_graph *g = calloc(1, sizeof *g);
+    if (!idx || !order || !pos || !g) {
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = unique_ids(idx, ctx, revs, n);
+    if (rc == 0)
+        rc = collect_labels(&labels, &nlabels, ctx, revs, n, idx);
+    if (rc == 0)
+        rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
+    if (rc == 0)
+        rc = topo_sort(order, ctx, revs, n, &lk);
+    if (rc)
+        goto fail;
+    for (size_t k = 0; k < n; k++)
+        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
+    rc = place_nodes(g, ctx, revs, n, &lk, order, pos, own);
+    if (rc)
+        goto fail;
     for (size_t k = 0; k < n; k++)
         g->by_id[k] = pos[idx[k]];
     for (size_t k = 0; k < nlabels; k++)
@@ -724,20 +765,9 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     g->labels = labels;
     g->nlabels = nlabels;
     labels = NULL;
-
-    g->heads = malloc((n ? n : 1) * sizeof *g->heads);
-    g->bases = malloc((n ? n : 1) * sizeof *g->bases);
-    if (!g->heads || !g->bases) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (g->nodes[k].nkid == 0)
-            g->heads[g->nheads++] = k;
-        if (g->nodes[k].npar == 0)
-            g->bases[g->nbases++] = k;
-    }
-    rc = spread_labels(g, ctx);
+    rc = find_ends(g, ctx);
+    if (rc == 0)
+        rc = spread_labels(g, ctx);
     if (rc)
         goto fail;
 
@@ -749,9 +779,13 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     return 0;
 
 fail:
-    for (size_t i = 0; i < unmoved; i++)
-        mig_rev_release(&revs[i]);
-    free(own_array);
+    /* moved into g (own: the array is g's nodes), g releases them; the rest are still in revs */
+    if (!own || g == NULL || g->nodes != (gnode *)(void *)revs) {
+        for (size_t i = 0; i < n; i++)
+            mig_rev_release(&revs[i]);
+        if (own)
+            free(revs);
+    }
     free(idx);
     free(order);
     free(pos);

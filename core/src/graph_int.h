@@ -109,10 +109,10 @@ typedef struct resolved {
 } resolved;
 
 /*
- * Resolve target for upgrade (up=1), downgrade (0) or stamp (2, absolute
- * targets only). On success r holds revisions or base; the caller frees
- * r->revs, also on failure.
+ * Resolve target for one mode (MIG_TARGET_STAMP: absolute targets only).
+ * On success r holds revisions or base; the caller frees r->revs, also on
+ * failure.
  */
-int mig_target_resolve(resolved *r, planner *p, const char *target, int up);
+int mig_target_resolve(resolved *r, planner *p, const char *target, mig_target_mode mode);
 
 #endif

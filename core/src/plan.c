@@ -381,7 +381,7 @@ int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
     if (plan == NULL)
         return rc;
     if (rc == 0)
-        rc = mig_target_resolve(&r, &p, target, upgrade ? 1 : 0);
+        rc = mig_target_resolve(&r, &p, target, upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
     if (rc == 0 && upgrade)
         rc = upgrade_target_check(&p, &r);
     if (rc == 0 && upgrade) {
@@ -426,7 +426,7 @@ int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
     int rc = mig_planner_init(&p, ctx, g, purge ? NULL : current, purge ? 0 : ncurrent);
     for (size_t t = 0; rc == 0 && t < ntargets; t++) {
         resolved r;
-        rc = mig_target_resolve(&r, &p, targets[t], 2);
+        rc = mig_target_resolve(&r, &p, targets[t], MIG_TARGET_STAMP);
         if (rc == 0) {
             mig_planner_clear(&p, M_TMP);
             if (r.is_base && r.label == NONE) {

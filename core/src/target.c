@@ -293,111 +293,140 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
 }
 
 /*
- * Resolve target for upgrade (up=1), downgrade (0) or stamp (2, absolute
- * targets only). On success r holds revisions or base.
+ * LABEL@...: r->label is the revision declaring the label, or a revision
+ * naming the branch it is on (as in Alembic), and its lineage is marked
+ * M_LINE; *rest is what follows the '@'. Without one, *rest is target.
  */
-int mig_target_resolve(resolved *r, planner *p, const char *target, int up)
+static int resolve_branch(resolved *r, planner *p, const char *target, const char **rest)
 {
     const mig_graph *g = p->g;
-    memset(r, 0, sizeof *r);
-    r->label = r->lineage = NONE;
-    p->target = target;
-    r->revs = malloc((g->nheads + 1) * sizeof *r->revs);
-    if (r->revs == NULL)
-        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-
-    const char *rest = target;
-    char *label = NULL;
     const char *at = strchr(target, '@');
-    if (at != NULL) {
-        label = mig_strndup(target, (size_t)(at - target));
-        if (label == NULL)
-            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-        rest = at + 1;
-        size_t decl = find_label_pos(g, label);
-        if (decl == NONE) {
-            /* a revision names the branch it is on, as in Alembic */
-            const mig_rev *base = g->n ? &g->nodes[0].rev : NULL;
-            size_t count, first;
-            decl = g->n && *label ? mig_graph_find_exact(g->by_id, g->n, base, sizeof(gnode), label) : NONE;
-            if (decl == NONE && g->n && *label)
-                decl = mig_graph_find_prefix(g->by_id, g->n, base, sizeof(gnode), label, &count, &first);
-        }
-        if (decl == NONE) {
-            int rc = mig_fail(p->ctx, MIG_ETARGET, "unknown branch '%s' in target '%s'", label,
-                              target);
-            free(label);
-            return rc;
-        }
-        free(label);
-        r->label = decl;
-        mark_lineage(p, decl);
-    } else {
+    *rest = target;
+    if (at == NULL) {
         mig_planner_clear(p, M_LINE);
+        return 0;
     }
+    char *label = mig_strndup(target, (size_t)(at - target));
+    if (label == NULL)
+        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
+    *rest = at + 1;
+    size_t decl = find_label_pos(g, label);
+    if (decl == NONE) {
+        /* a revision names the branch it is on, as in Alembic */
+        const mig_rev *base = g->n ? &g->nodes[0].rev : NULL;
+        size_t count, first;
+        decl = g->n && *label ? mig_graph_find_exact(g->by_id, g->n, base, sizeof(gnode), label) : NONE;
+        if (decl == NONE && g->n && *label)
+            decl = mig_graph_find_prefix(g->by_id, g->n, base, sizeof(gnode), label, &count, &first);
+    }
+    if (decl == NONE) {
+        int rc = mig_fail(p->ctx, MIG_ETARGET, "unknown branch '%s' in target '%s'", label,
+                          target);
+        free(label);
+        return rc;
+    }
+    free(label);
+    r->label = decl;
+    mark_lineage(p, decl);
+    return 0;
+}
 
-    if (*rest == '\0')
-        return mig_fail(p->ctx, MIG_ETARGET, "empty revision in target '%s'", p->target);
+/* The heads into r->revs: all, or those on the LABEL@ branch. */
+static void branch_heads(resolved *r, const planner *p)
+{
+    const mig_graph *g = p->g;
+    for (size_t h = 0; h < g->nheads; h++)
+        if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE))
+            r->revs[r->nrevs++] = g->heads[h];
+}
 
+/* base, heads and head (one only); *matched = 0 for anything else. */
+static int resolve_keyword(resolved *r, planner *p, const char *rest, int *matched)
+{
+    *matched = 1;
     if (strcmp(rest, "base") == 0) {
         r->is_base = 1;
         return 0;
     }
     if (strcmp(rest, "heads") == 0) {
-        for (size_t h = 0; h < g->nheads; h++)
-            if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE))
-                r->revs[r->nrevs++] = g->heads[h];
+        branch_heads(r, p);
         return 0;
     }
     if (strcmp(rest, "head") == 0) {
-        for (size_t h = 0; h < g->nheads; h++)
-            if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE))
-                r->revs[r->nrevs++] = g->heads[h];
+        branch_heads(r, p);
         if (r->nrevs == 0)
             return mig_fail(p->ctx, MIG_ETARGET, "target '%s': there are no revisions", p->target);
         if (r->nrevs > 1) {
             mig_buf b = MIG_BUF_INIT;
-            mig_graph_list_ids(&b, g, r->revs, r->nrevs);
+            mig_graph_list_ids(&b, p->g, r->revs, r->nrevs);
             int rc = mig_fail(p->ctx, MIG_ETARGET,
                               "target '%s' is ambiguous: there are %zu heads (%s); use 'heads' "
-                              "or LABEL@head", target, r->nrevs, mig_buf_cstr(&b));
+                              "or LABEL@head", p->target, r->nrevs, mig_buf_cstr(&b));
             mig_buf_release(&b);
             return rc;
         }
         return 0;
     }
+    *matched = 0;
+    return 0;
+}
 
-    /* SYMBOL+N / SYMBOL-N / +N / -N, unless the whole thing is a name */
-    const char *sign = NULL;
-    long steps = 0;
-    for (const char *c = rest; *c && sign == NULL; c++)
-        if ((*c == '+' || *c == '-') && parse_steps(c, &steps))
-            sign = c;
-    if (sign != NULL && sign > rest && at == NULL && find_label_pos(g, rest) != NONE)
-        sign = NULL; /* a label such as "v-2" */
-    if (sign == NULL) {
-        size_t k;
-        int rc = find_pos(&k, p->ctx, g, rest);
-        if (rc) /* find_pos sets k when it returns 0: mig_fail never returns 0 */
-            return rc;
-        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
-        if (r->label != NONE && !(p->mark[k] & M_LINE))
-            return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
-                            p->target, g->nodes[k].rev.id);
-        r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
-        return 0;
-    }
-    if (up == 2)
-        return mig_fail(p->ctx, MIG_ETARGET, "stamp takes no relative target ('%s')", p->target);
+/* A revision by id, prefix or label, on the LABEL@ branch if one is named. */
+static int resolve_named(resolved *r, planner *p, const char *rest)
+{
+    size_t k;
+    int rc = find_pos(&k, p->ctx, p->g, rest);
+    if (rc) /* find_pos sets k when it returns 0: mig_fail never returns 0 */
+        return rc;
+    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
+    if (r->label != NONE && !(p->mark[k] & M_LINE))
+        return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
+                        p->target, p->g->nodes[k].rev.id);
+    r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
+    return 0;
+}
 
+/* Where SYM+N / SYM-N starts: base, the one head (on the branch), or a revision. */
+static int symbol_start(size_t *start, resolved *r, planner *p, const char *rest, const char *sign)
+{
+    const mig_graph *g = p->g;
+    char *sym = mig_strndup(rest, (size_t)(sign - rest));
+    if (sym == NULL)
+        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
+    int rc = 0;
+    if (strcmp(sym, "base") == 0)
+        *start = NONE;
+    else if (strcmp(sym, "head") == 0) {
+        size_t nh = 0;
+        for (size_t h = 0; h < g->nheads; h++)
+            if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE)) {
+                *start = g->heads[h];
+                nh++;
+            }
+        if (nh != 1)
+            rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one",
+                          p->target, nh);
+    } else
+        rc = find_pos(start, p->ctx, g, sym);
+    free(sym);
+    return rc;
+}
+
+/*
+ * A relative target: steps from the database's current head (+N, -N)
+ * when sign starts rest, else from the symbol before sign (REV+N, REV-N).
+ */
+static int resolve_relative(resolved *r, planner *p, const char *rest, const char *sign, long steps,
+                            mig_target_mode mode)
+{
     size_t start = NONE;
     int rc;
     if (sign == rest) {
         /* relative to the database */
-        if (up && steps < 0)
+        if (mode == MIG_TARGET_UPGRADE && steps < 0)
             return mig_fail(p->ctx, MIG_ETARGET, "upgrade target '%s' goes down: use downgrade",
                             p->target);
-        if (!up && steps > 0)
+        if (mode == MIG_TARGET_DOWNGRADE && steps > 0)
             return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade",
                             p->target);
         if (p->no_state)
@@ -407,25 +436,7 @@ int mig_target_resolve(resolved *r, planner *p, const char *target, int up)
             return rc;
         r->lineage = start;
     } else {
-        char *sym = mig_strndup(rest, (size_t)(sign - rest));
-        if (sym == NULL)
-            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-        rc = 0;
-        if (strcmp(sym, "base") == 0)
-            start = NONE;
-        else if (strcmp(sym, "head") == 0) {
-            size_t nh = 0;
-            for (size_t h = 0; h < g->nheads; h++)
-                if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE)) {
-                    start = g->heads[h];
-                    nh++;
-                }
-            if (nh != 1)
-                rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one",
-                              p->target, nh);
-        } else
-            rc = find_pos(&start, p->ctx, g, sym);
-        free(sym);
+        rc = symbol_start(&start, r, p, rest, sign);
         if (rc)
             return rc;
         /* REV-N stays on REV's line, as -N stays on the current head's */
@@ -443,6 +454,43 @@ int mig_target_resolve(resolved *r, planner *p, const char *target, int up)
     return 0;
 }
 
+/* Relative steps are refused for stamp, which takes absolute targets only. */
+int mig_target_resolve(resolved *r, planner *p, const char *target, mig_target_mode mode)
+{
+    const mig_graph *g = p->g;
+    memset(r, 0, sizeof *r);
+    r->label = r->lineage = NONE;
+    p->target = target;
+    r->revs = malloc((g->nheads + 1) * sizeof *r->revs);
+    if (r->revs == NULL)
+        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
+
+    const char *rest;
+    int rc = resolve_branch(r, p, target, &rest);
+    if (rc)
+        return rc;
+    if (*rest == '\0')
+        return mig_fail(p->ctx, MIG_ETARGET, "empty revision in target '%s'", p->target);
+    int matched;
+    rc = resolve_keyword(r, p, rest, &matched);
+    if (rc || matched)
+        return rc;
+
+    /* SYMBOL+N / SYMBOL-N / +N / -N, unless the whole thing is a name */
+    const char *sign = NULL;
+    long steps = 0;
+    for (const char *c = rest; *c && sign == NULL; c++)
+        if ((*c == '+' || *c == '-') && parse_steps(c, &steps))
+            sign = c;
+    if (sign != NULL && sign > rest && r->label == NONE && find_label_pos(g, rest) != NONE)
+        sign = NULL; /* a label such as "v-2" (LABEL@ takes what follows as a step) */
+    if (sign == NULL)
+        return resolve_named(r, p, rest);
+    if (mode == MIG_TARGET_STAMP)
+        return mig_fail(p->ctx, MIG_ETARGET, "stamp takes no relative target ('%s')", p->target);
+    return resolve_relative(r, p, rest, sign, steps, mode);
+}
+
 /*
  * Check a target as far as the graph alone decides: unknown, ambiguous or
  * malformed names, the wrong direction, a walk past base or head from a
@@ -450,7 +498,8 @@ int mig_target_resolve(resolved *r, planner *p, const char *target, int up)
  * before any starts, since each would fail the same way; what depends on a
  * database's own state is left to that database's plan.
  */
-int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target, int mode)
+int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target,
+                           mig_target_mode mode)
 {
     planner p;
     resolved r = { NULL, 0, 0, NONE, NONE };
