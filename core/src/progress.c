@@ -71,6 +71,8 @@ static void put_detail(mig_buf *b, const mig_prog *p, double elapsed)
 
 static void emit(mig_ctx *ctx, mig_event_kind ev, int failed)
 {
+    if (!mig_progress_wanted(ctx))
+        return;
     mig_prog *p = &ctx->prog;
     double elapsed = mig_now_ms() - p->t0;
     mig_buf detail = MIG_BUF_INIT, line = MIG_BUF_INIT;
@@ -89,10 +91,16 @@ static void emit(mig_ctx *ctx, mig_event_kind ev, int failed)
                         elapsed, failed, ctx->tenant };
         ctx->event_fn(ctx->event_payload, &e);
     } else if (!line.oom) {
-        mig_log(ctx, MIG_LOG_INFO, "%s", mig_buf_cstr(&line));
+        /* the line as it is: mig_log would format it again */
+        ctx->log_fn(ctx->log_payload, MIG_LOG_INFO, mig_buf_cstr(&line));
     }
     mig_buf_release(&detail);
     mig_buf_release(&line);
+}
+
+int mig_progress_wanted(const mig_ctx *ctx)
+{
+    return ctx->progress_fn != NULL || !ctx->opts.quiet;
 }
 
 void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, const char *to,
@@ -100,6 +108,12 @@ void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, c
 {
     mig_prog *p = &ctx->prog;
     mig_buf_clear(&p->step);
+    if (!mig_progress_wanted(ctx)) {
+        /* still a step in progress (the runner records a failed one by it), just no line */
+        p->active = 1;
+        p->done = p->total = -1;
+        return;
+    }
     mig_buf_printf(&p->step, "%s %s -> %s  %s", direction, from, to, message ? message : "");
     p->active = 1;
     p->t0 = p->last_log = mig_now_ms();

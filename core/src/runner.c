@@ -305,6 +305,8 @@ static int load_bodies(run *r)
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
             }
+            if (r->lua == NULL && (rc = mig_lua_new(&r->lua, ctx, r->s.db, ctx->tenant)) != 0)
+                return rc;
             /* compiled and checked now, before anything runs */
             int has_down = 0;
             rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
@@ -340,6 +342,10 @@ static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **fr
 
 static void step_begin(run *r, const mig_plan_step *st)
 {
+    if (!mig_progress_wanted(r->ctx)) {
+        mig_progress_begin(r->ctx, NULL, NULL, NULL, NULL);
+        return;
+    }
     mig_buf parents = MIG_BUF_INIT;
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
@@ -1963,12 +1969,16 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             goto out;
         }
     r.heads_read = 1;
-    /* one Lua state for the run: Lua revisions and [hooks] scripts */
-    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
-    if (rc == 0)
-        rc = mig_lua_hooks_load(r.lua);
-    if (rc)
-        goto out;
+    /* one Lua state for the run, made only when Lua runs: for [hooks]
+     * scripts here, for a Lua revision when its body loads (load_bodies);
+     * a run of SQL revisions never pays for starting Lua */
+    if (ctx->cfg && mig_config_raw(ctx->cfg, "hooks", "scripts", NULL)) {
+        rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+        if (rc == 0)
+            rc = mig_lua_hooks_load(r.lua);
+        if (rc)
+            goto out;
+    }
 
     int64_t resume_at = 0;
     rc = check_failed(&r, target, upgrade, flags, &resume_at);
