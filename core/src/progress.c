@@ -100,7 +100,7 @@ static void emit(mig_ctx *ctx, mig_event_kind ev, int failed)
 
 int mig_progress_wanted(const mig_ctx *ctx)
 {
-    return ctx->progress_fn != NULL || !ctx->opts.quiet;
+    return ctx->event_fn != NULL || !ctx->opts.quiet;
 }
 
 void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, const char *to,

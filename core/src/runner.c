@@ -1121,17 +1121,13 @@ static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int
             rollback_keeping_error(r);
         if (applied > i && !r->s.db->broken) {
             /* its record, on its own now; the round trip's error is the one to report */
-            mig_ctx *keep = NULL;
-            if (mig_ctx_new_empty(&keep) == 0) {
-                mig_ctx_swap_error(keep, ctx);
-                h.state = "failed";
-                h.statements_applied = (int64_t)applied;
-                h.applied_hash = applied == tail && last ? hash_tail : hash;
-                int wrc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
-                (void)wrc; /* the round trip's error is the one to report */
-                mig_ctx_swap_error(ctx, keep);
-                mig_ctx_free(keep);
-            }
+            mig_error_state saved;
+            mig_error_save(ctx, &saved);
+            h.state = "failed";
+            h.statements_applied = (int64_t)applied;
+            h.applied_hash = applied == tail && last ? hash_tail : hash;
+            (void)mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
+            (void)mig_error_restore(ctx, &saved);
         }
         if (k >= 0) {
             rc = revision_error(r, st->rev, text, len, line, &de);
