@@ -37,6 +37,7 @@ typedef struct run {
     mig_db       *lockdb;
     char         *lock_key;
     int           locked;
+    int           lock_pooled;  /* lockdb is the tenant worker's (mig_tenant_lock_db) */
     mig_graph    *g;
     mig_plan     *plan;
     mig_revbody  *bodies;
@@ -216,7 +217,7 @@ static int take_lock(run *r)
         }
     }
     if ((r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
-        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
+        int rc = mig_tenant_lock_db(ctx, &r->s, &r->lockdb, &r->lock_pooled);
         if (rc)
             return rc;
         /* each tenant has its own lock, so processes can share the tenants */
@@ -260,19 +261,20 @@ static void release(run *r)
         }
         mig_buf_release(&m);
     }
+    int held = r->locked;
     if (r->locked && !r->lockdb->broken) {
         int saved = r->ctx->err_code;
         if (saved == 0)
-            mig_lock_release(r->lockdb, r->ctx, r->lock_key);
+            held = mig_lock_release(r->lockdb, r->ctx, r->lock_key) != 0;
         else {
             /* a failed release does not replace the reason of the failure */
             mig_drv_error e;
             memset(&e, 0, sizeof e);
             if (MIG_DRIVER_HAS(r->lockdb->drv->table, unlock))
-                r->lockdb->drv->table->unlock(r->lockdb->conn, r->lock_key, &e);
+                held = r->lockdb->drv->table->unlock(r->lockdb->conn, r->lock_key, &e) != MIG_DRV_OK;
         }
     }
-    mig_db_close(r->lockdb);
+    mig_tenant_lock_db_done(r->ctx, r->lockdb, r->lock_pooled, held);
     free(r->lock_key);
     mig_session_close(&r->s);
     mig_plan_free(r->plan);
@@ -1860,7 +1862,12 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     exec_args a = { target, upgrade, flags };
     mig_strvec_release(&ctx->run_held);
     ctx->run_held_tenants = 0;
-    rc = mig_tenant_foreach(ctx, exec_tenant, &a);
+    /* `upgrade head` to the one head: tenants already there need no run of their own */
+    if (upgrade && is_head_target(target) && !(flags & (MIG_RUN_RESUME | MIG_RUN_EXPAND)) &&
+        mig_graph_nheads(ctx->graph) == 1)
+        rc = mig_tenant_foreach_upgrade(ctx, exec_tenant, &a, mig_graph_head(ctx->graph, 0)->id);
+    else
+        rc = mig_tenant_foreach(ctx, exec_tenant, &a);
     if (ctx->run_held.n) {
         mig_buf ids = MIG_BUF_INIT;
         join_heads(&ids, &ctx->run_held);

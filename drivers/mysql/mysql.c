@@ -352,6 +352,25 @@ static void my_close(mig_conn *c)
 }
 
 /*
+ * The next schema tenant on this connection: COM_RESET_CONNECTION rolls
+ * back, drops temporary tables, user variables, session settings,
+ * prepared statements (the cache's too) and GET_LOCKs, and keeps the
+ * login. The character set chosen at connect goes back on after it,
+ * since the session's settings return to the server's defaults.
+ */
+static int my_reset(mig_conn *c, mig_drv_error *err)
+{
+    char cs[64];
+
+    snprintf(cs, sizeof(cs), "%s", mysql_character_set_name(c->my));
+    drop_cache(c);
+    if (mysql_reset_connection(c->my) != 0 || mysql_set_character_set(c->my, cs) != 0)
+        return my_fail_conn(c->my, err);
+    c->locked = 0;
+    return MIG_DRV_OK;
+}
+
+/*
  * The server has no out-of-band cancel: KILL QUERY from a connection of our
  * own stops the statement and leaves the session open, as PQcancel does.
  */
@@ -1590,6 +1609,7 @@ static const mig_driver driver = {
     .lint = my_lint,
     .table_rows = my_table_rows,
     .cancel = my_cancel,
+    .reset = my_reset,
 
     /* DDL commits on its own, so its metadata locks are only seen from another session while it runs */
     .trace_session_sql = "SELECT CONNECTION_ID()",
