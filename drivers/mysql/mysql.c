@@ -355,16 +355,13 @@ static void my_close(mig_conn *c)
  * The next schema tenant on this connection: COM_RESET_CONNECTION rolls
  * back, drops temporary tables, user variables, session settings,
  * prepared statements (the cache's too) and GET_LOCKs, and keeps the
- * login. The character set chosen at connect goes back on after it,
- * since the session's settings return to the server's defaults.
+ * login and the character set of the handshake (tx_tenants_reuse checks
+ * it), so nothing of connect needs doing again.
  */
 static int my_reset(mig_conn *c, mig_drv_error *err)
 {
-    char cs[64];
-
-    snprintf(cs, sizeof(cs), "%s", mysql_character_set_name(c->my));
     drop_cache(c);
-    if (mysql_reset_connection(c->my) != 0 || mysql_set_character_set(c->my, cs) != 0)
+    if (mysql_reset_connection(c->my) != 0)
         return my_fail_conn(c->my, err);
     c->locked = 0;
     return MIG_DRV_OK;
