@@ -493,9 +493,12 @@ static int batch_eligible(pool *p, mig_db *db, at_head *b, const char *vt)
 }
 
 /*
- * Every eligible schema's heads in one query, each row with its batch slot
- * and whether the newest history row is a revision that failed part-way
- * (which `upgrade` must refuse, not skip).
+ * Every eligible schema's heads in one query, each row with its batch slot,
+ * and a row for each revision in its history that failed part-way: such a
+ * tenant runs as usual, where `upgrade` refuses it if that failure is still
+ * its newest row (a failure settled since only costs it the skip). Asking
+ * for the newest row alone, a subquery per schema, took ten times as long
+ * to plan at 500 schemas.
  */
 static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const char *head)
 {
@@ -512,10 +515,9 @@ static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const ch
             sql.oom = 1;
             break;
         }
-        mig_buf_printf(&sql, "%sSELECT %zu, v.version_num, (SELECT CASE WHEN h.state = 'failed' AND "
-                             "h.statements_applied > 0 THEN 1 ELSE 0 END FROM %s.%s h WHERE h.version_table = ? "
-                             "ORDER BY h.id DESC LIMIT 1) FROM %s.%s v",
-                       nparams ? " UNION ALL " : "", k, qs, qh, qs, qvt);
+        mig_buf_printf(&sql, "%sSELECT %zu, version_num, 0 FROM %s.%s UNION ALL SELECT %zu, NULL, 1 FROM %s.%s "
+                             "WHERE version_table = ? AND state = 'failed' AND statements_applied > 0",
+                       nparams ? " UNION ALL " : "", k, qs, qvt, k, qs, qh);
         nparams++;
         free(qs);
     }
@@ -545,10 +547,12 @@ static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const ch
             continue;
         size_t k = (size_t)row->values[0].u.i;
         const mig_value *ver = &row->values[1], *failed = &row->values[2];
+        if (!(failed->type == MIG_VAL_INT && failed->u.i == 0)) {
+            b->behind[k] = 1;
+            continue;
+        }
         b->rows[k]++;
         if (ver->type != MIG_VAL_TEXT || ver->u.s.len != strlen(head) || memcmp(ver->u.s.ptr, head, ver->u.s.len) != 0)
-            b->behind[k] = 1;
-        if (failed->type != MIG_VAL_NULL && !(failed->type == MIG_VAL_INT && failed->u.i == 0))
             b->behind[k] = 1;
     }
     mig_db_cursor_close(db, cur);
@@ -594,7 +598,22 @@ static void skip_at_head(pool *p, const char *head)
             b.rows[k] = 0;
             b.behind[k] = 0;
         }
-        if (batch_eligible(p, s.db, &b, vt) != 0 || batch_heads(p, s.db, &b, vt, head) != 0) {
+        /*
+         * Where every schema has its tables (a rerun), one query per batch;
+         * a schema without them fails it, and the catalogue says which have.
+         */
+        memset(b.eligible, 1, b.n);
+        int rc = batch_heads(p, s.db, &b, vt, head);
+        if (rc != 0 && !s.db->broken) {
+            mig_error_clear(ctx);
+            memset(b.eligible, 0, b.n);
+            memset(b.rows, 0, b.n * sizeof *b.rows);
+            memset(b.behind, 0, b.n);
+            rc = batch_eligible(p, s.db, &b, vt);
+            if (rc == 0)
+                rc = batch_heads(p, s.db, &b, vt, head);
+        }
+        if (rc != 0) {
             mig_error_clear(ctx);
             if (s.db->broken)
                 break;

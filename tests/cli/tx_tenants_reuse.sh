@@ -155,6 +155,13 @@ expect_err "$B.*failed"
 expect_eq "$(tsql "$D" "SELECT version_num FROM mig_version")" r00000000003 "a new tenant among current ones"
 run --all-tenants -j 1 current
 expect_out "^$D r00000000003$"
+# at head, but its newest history row is a downgrade that failed part-way:
+# upgrade refuses it as for one database, it is not skipped
+tsql "$C" "INSERT INTO mig_history (revision, direction, started_at, duration_ms, state, statements_applied, version_table) VALUES ('r00000000003', 'downgrade', '2026-01-01 00:00:00', 1, 'failed', 1, 'mig_version')" >/dev/null
+run --all-tenants -j 2 --keep-going upgrade head
+expect_rc 1 "a failed downgrade at head"
+expect_err "$A: r00000000003 -> r00000000003 +skipped"
+expect_err "$C: .*failed"
 
 # The tenant locks still keep a second process out: two processes, one
 # worker each, over 20 tenants whose revision takes a moment.
