@@ -429,7 +429,7 @@ typedef struct at_head {
     size_t  n;
     char   *eligible;   /* per batch slot: has a version table and a scoped history */
     int    *rows;       /* head rows read */
-    char   *behind;     /* some row is not head, or the last history row failed */
+    char   *behind;     /* some row is not head, or a revision failed part-way there */
 } at_head;
 
 static int batch_params(mig_buf *sql, size_t n)
