@@ -4,6 +4,8 @@
 #               run every test, stop the servers
 #   make bench  Release build in build-bench, mig against the databases' own
 #               clients (N=100 for a quick run, W=W1,W3 for some workloads)
+#   make format rewrite the C sources to .clang-format; make format-check
+#               lists the files that differ and fails (CI runs it)
 BUILD    ?= build
 JOBS     ?= 2
 SANITIZE ?= 0
@@ -25,7 +27,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_TARGETS := config revfile target url sqlsplit
 
-.PHONY: all deps test-deps bench-deps build demo test bench fuzz lint clean
+.PHONY: all deps test-deps bench-deps build demo test bench fuzz lint format format-check clean
 
 all: build
 
@@ -90,6 +92,13 @@ lint:
 	run-clang-tidy -p build-lint -j $(JOBS) -quiet '$(CURDIR)/(core/|drivers/[a-z]+/(?!test_)|tests/(plugins|fuzz)/)' \
 	  >build-lint/clang-tidy.log 2>&1 || { grep -E 'error:|warning:' build-lint/clang-tidy.log; exit 1; }
 	@echo "lint: cppcheck and clang-tidy clean"
+
+# clang-format comes with the test packages (scripts/deps.sh --test)
+format:
+	@scripts/format.sh
+
+format-check:
+	@scripts/format.sh --check
 
 clean:
 	rm -rf build build-sanitize build-fuzz build-lint $(BENCH_BUILD) demo.db

@@ -13,10 +13,11 @@ case "${1:-}" in
 # completion run in cli_manpage), dpkg-dev (dpkg-shlibdeps, package_deb),
 # python3-jsonschema (tests/cli/json_valid.py), time (peak memory checks),
 # bsdutils (script(1): a terminal for the live-line tests), libxml2-utils
-# (xmllint: mig test --junit against tests/junit.xsd), jq (tx_stairway)
+# (xmllint: mig test --junit against tests/junit.xsd), jq (tx_stairway),
+# clang-format (make format-check, which CI runs)
 --test) pkgs+=(libcunit1-dev postgresql postgresql-client mariadb-server mariadb-client
                lua5.4 groff-base zsh dpkg-dev python3-jsonschema time bsdutils
-               libxml2-utils jq) ;;
+               libxml2-utils jq clang-format) ;;
 --fuzz) pkgs+=(libcunit1-dev clang libclang-rt-14-dev) ;;   # make fuzz only
 --lint) pkgs+=(libcunit1-dev cppcheck clang-tidy) ;;        # make lint only
 esac

@@ -35,6 +35,17 @@ int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name);
 /* The same for version_table and the names derived from it: MIG_ECONFIG at its line. */
 int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt);
 
+/*
+ * Pieces the files of the public API share (api.c sets the context up,
+ * session.c opens sessions, graph_thread.c overlaps the two).
+ */
+/* Once per loaded graph: warn of Alembic .py revisions, which are never read. */
+void mig_ctx_warn_py_files(mig_ctx *ctx);
+/* MIG_ECONFIG when no mig.ini, no --script-location and no default folder say where revisions are. */
+int  mig_ctx_no_config_for_versions(mig_ctx *ctx);
+/* Is the URL from the command line or the environment (not from the file)? */
+int  mig_ctx_url_from_outside(const mig_ctx *ctx);
+
 /* Load graph, driver and names before tenant workers borrow them. */
 int mig_ctx_prepare_shared(mig_ctx *ctx);
 
@@ -51,6 +62,13 @@ int  mig_session_open(mig_session *s, mig_ctx *ctx);
  */
 int  mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing);
 void mig_session_close(mig_session *s);
+/*
+ * The two halves of mig_session_open: the connection alone (with missing
+ * set, a database that is not there is not created: *missing = 1, s->db
+ * NULL), then on_connect and the tenant's schema.
+ */
+int  mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing);
+int  mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
 
 /*
  * mig_session_open and mig_ctx_graph at once: the graph loads on a second

@@ -250,19 +250,16 @@ static int table_order(const mig_schema *s, const mig_schema *other, int drop, c
             c->c.old_table = mig_schema_table(from, (t)->name);              \
     } while (0)
 
-int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to)
+/* 0. enum types that come or change, before the columns that use them */
+static int enums_come(mig_changes *out, const mig_schema *from, const mig_schema *to)
 {
     mig_autogen_change *c;
-    const mig_ddl_table **order = NULL;
-    size_t n;
-
-    /* 0. enum types that come or change, before the columns that use them */
     for (size_t i = 0; i < to->nenums; i++) {
         const mig_ddl_enum *e = &to->enums[i], *f = mig_schema_enum(from, e->name);
         if (f && list_eq(f->labels, f->nlabels, e->labels, e->nlabels))
             continue;
         if ((c = push(out, f ? MIG_DDL_ALTER_ENUM : MIG_DDL_CREATE_ENUM, NULL)) == NULL)
-            goto oom;
+            return -1;
         c->c.enum_type = e;
         c->c.old_enum = f;
         mig_buf gone = MIG_BUF_INIT;
@@ -278,7 +275,20 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                                   mig_buf_cstr(&gone));
         mig_buf_release(&gone);
     }
-    /* 1. foreign keys that go from tables that stay (they may point at tables that go) */
+    return 0;
+}
+
+/*
+ * 1. foreign keys that go from tables that stay (they may point at tables
+ * that go); 2. tables that go, referencing ones first; then the indexes
+ * and keys that go from tables that stay (a table that went may have
+ * pointed at one)
+ */
+static int drops(mig_changes *out, const mig_schema *from, const mig_schema *to)
+{
+    mig_autogen_change *c;
+    const mig_ddl_table **order = NULL;
+    size_t n;
     for (size_t i = 0; i < from->ntables; i++) {
         const mig_ddl_table *f = &from->tables[i], *t = mig_schema_table(to, f->name);
         if (t == NULL)
@@ -289,10 +299,6 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.foreign_key = &f->foreign_keys[k];
             }
     }
-    /*
-     * 2. tables that go, referencing ones first; then the indexes and keys
-     * that go from tables that stay (a table that went may have pointed at one)
-     */
     if (table_order(from, to, 1, &order, &n) != 0)
         goto oom;
     for (size_t i = 0; i < n; i++) {
@@ -320,7 +326,16 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
             c->c.key = f->primary_key;
         }
     }
-    /* 3. columns of tables that stay: added, altered, dropped */
+    return 0;
+oom:
+    free(order);
+    return -1;
+}
+
+/* 3. columns of tables that stay: added, altered, dropped */
+static int columns(mig_changes *out, const mig_schema *from, const mig_schema *to)
+{
+    mig_autogen_change *c;
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         if (f == NULL)
@@ -346,7 +361,21 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->note = mig_aprintf("may lose data: drops column %s.%s and its data", t->name, f->columns[k].name);
             }
     }
-    /* 4. keys that come on tables that stay */
+    return 0;
+oom:
+    return -1;
+}
+
+/*
+ * 4. keys that come on tables that stay; 5. tables that come, referenced
+ * ones first, after the keys they may point at; 6. indexes (new tables'
+ * too), then foreign keys of tables that stay
+ */
+static int adds(mig_changes *out, const mig_schema *from, const mig_schema *to)
+{
+    mig_autogen_change *c;
+    const mig_ddl_table **order = NULL;
+    size_t n;
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         if (f == NULL)
@@ -361,14 +390,12 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.key = &t->uniques[k];
             }
     }
-    /* 5. tables that come, referenced ones first, after the keys they may point at */
     if (table_order(to, from, 0, &order, &n) != 0)
         goto oom;
     for (size_t i = 0; i < n; i++)
         PUSH(MIG_DDL_CREATE_TABLE, order[i]);
     free(order);
     order = NULL;
-    /* 6. indexes (new tables' too), then foreign keys of tables that stay */
     for (size_t i = 0; i < to->ntables; i++) {
         const mig_ddl_table *t = &to->tables[i], *f = mig_schema_table(from, t->name);
         for (size_t k = 0; k < t->nindexes; k++)
@@ -387,20 +414,36 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
                 c->c.foreign_key = &t->foreign_keys[k];
             }
     }
-    /* 7. enum types that go, after the columns that used them */
+    return 0;
+oom:
+    free(order);
+    return -1;
+}
+
+/* 7. enum types that go, after the columns that used them */
+static int enums_go(mig_changes *out, const mig_schema *from, const mig_schema *to)
+{
+    mig_autogen_change *c;
     for (size_t i = 0; i < from->nenums; i++)
         if (mig_schema_enum(to, from->enums[i].name) == NULL) {
             if ((c = push(out, MIG_DDL_DROP_ENUM, NULL)) == NULL)
-                goto oom;
+                return -1;
             c->c.enum_type = &from->enums[i];
         }
+    return 0;
+}
+
+int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to)
+{
+    if (enums_come(out, from, to) || drops(out, from, to) || columns(out, from, to) ||
+        adds(out, from, to) || enums_go(out, from, to))
+        goto oom;
     for (size_t i = 0; i < out->n; i++)
         if (out->v[i].note == NULL && (out->v[i].c.kind == MIG_DDL_DROP_TABLE ||
                                        out->v[i].c.kind == MIG_DDL_DROP_COLUMN))
             goto oom;
     return 0;
 oom:
-    free(order);
     mig_changes_release(out);
     return mig_fail(ctx, MIG_ENOMEM, "out of memory");
 }

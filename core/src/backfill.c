@@ -1627,7 +1627,7 @@ int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload)
         ctx->opts.keep_going = 1;
         ctx->tenant_fn = NULL;
         if (rc == 0)
-            rc = mig_tenant_foreach(ctx, status_one, &a);
+            rc = mig_tenant_foreach(ctx, status_one, &a, 0);
         ctx->opts.keep_going = keep;
         ctx->tenant_fn = tf;
     }
@@ -1697,7 +1697,7 @@ int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *removed)
     } else {
         rc = mig_ctx_prepare_shared(ctx);
         if (rc == 0)
-            rc = mig_tenant_foreach(ctx, reset_one, &a);
+            rc = mig_tenant_foreach(ctx, reset_one, &a, 0);
     }
     if (rc == 0)
         mig_log(ctx, MIG_LOG_INFO, "reset %zu backfill checkpoint(s) of %s", a.removed, a.revision);

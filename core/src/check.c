@@ -115,13 +115,8 @@ int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
     if (rc)
         return rc;
     check_args a = { fn, payload, PTHREAD_MUTEX_INITIALIZER, flags };
-    int keep = ctx->opts.keep_going;
-    mig_tenant_fn tf = ctx->tenant_fn;
-    ctx->opts.keep_going = 1;
-    ctx->tenant_fn = NULL;
-    rc = mig_tenant_foreach(ctx, check_tenant, &a);
-    ctx->opts.keep_going = keep;
-    ctx->tenant_fn = tf;
+    /* every tenant is checked; what it finds goes to fn, not to the tenant callback */
+    rc = mig_tenant_foreach(ctx, check_tenant, &a, MIG_TENANT_KEEP_GOING | MIG_TENANT_NO_REPORT);
     mig_graph *g = NULL;
     const mig_drv *drv = NULL;
     int problems = 0;
@@ -190,6 +185,69 @@ static void check_rules(mig_ctx *ctx, const mig_graph *g, const mig_dialect *d, 
     }
 }
 
+/*
+ * Each pending revision by name (applied[i] == 0), oldest first, as
+ * upgrade would apply them.
+ *
+ * Between the two steps of a deploy (upgrade --expand, then upgrade)
+ * the contract revisions are pending by design; they are pending all
+ * the same, errors like the others, but each says it waits for the
+ * contract step so the report reads as the expected state it is.
+ */
+static int check_pending(mig_ctx *ctx, const mig_graph *g, const mig_strvec *heads,
+                         const unsigned char *applied, mig_check_fn fn, void *payload, int *problems)
+{
+    int rc = 0;
+    unsigned char *held = calloc(mig_graph_count(g) + 1, 1);
+    if (held == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    else if (mig_graph_held_back(held, ctx, g, (const char *const *)heads->v, heads->n) != 0)
+        rc = mig_last_error(ctx)->code == MIG_ENOMEM ? MIG_ENOMEM : 0;
+    for (size_t i = 0; rc == 0 && i < mig_graph_count(g); i++) {
+        const mig_rev *rev = mig_graph_at(g, i);
+        if (applied[i])
+            continue;
+        const char *msg = rev->message && *rev->message ? rev->message : "(no message)";
+        char *m = !held[i] ? mig_aprintf("not applied: %s", msg)
+                  : rev->contract ? mig_aprintf("not applied: %s (contract revision: held back by `upgrade --expand` "
+                                                "until the new version of the application is live)", msg)
+                                  : mig_aprintf("not applied: %s (stands on a contract revision: held back by "
+                                                "`upgrade --expand`)", msg);
+        report_at(fn, payload, "pending", rev, m ? m : "not applied", problems);
+        free(m);
+    }
+    free(held);
+    return rc;
+}
+
+/* Applied revisions whose file changed since: another checksum, or unreadable now. */
+static void check_changed(mig_ctx *ctx, const mig_graph *g, const applied_sum *a,
+                          const unsigned char *applied, mig_check_fn fn, void *payload, int *problems)
+{
+    for (size_t i = 0; i < a->revs.n; i++) {
+        const mig_rev *rev = NULL;
+        if (mig_graph_find(&rev, ctx, g, a->revs.v[i]) != 0 || strcmp(rev->id, a->revs.v[i]) != 0) {
+            mig_error_clear(ctx);
+            continue;
+        }
+        if (!applied[mig_graph_index(g, rev)]) /* NOLINT(clang-analyzer-core.NullDereference) */
+            continue;
+        mig_revbody b;
+        if (mig_revfile_load_body(&b, ctx, rev) != 0) {
+            report_at(fn, payload, "changed", rev, mig_last_error(ctx)->message, problems);
+            mig_error_clear(ctx);
+            continue;
+        }
+        if (strcmp(b.checksum, a->sums.v[i]) != 0) {
+            char *m = mig_aprintf("%s changed since it was applied (checksum %.12s, applied %.12s)",
+                                  rev->path, b.checksum, a->sums.v[i]);
+            report_at(fn, payload, "changed", rev, m ? m : "changed since applied", problems);
+            free(m);
+        }
+        mig_revbody_release(&b);
+    }
+}
+
 static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
 {
     int problems = 0;
@@ -252,57 +310,10 @@ static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payloa
             applied_known = 1;
         mig_error_clear(ctx);
     }
-    /*
-     * Between the two steps of a deploy (upgrade --expand, then upgrade)
-     * the contract revisions are pending by design; they are pending all
-     * the same, errors like the others, but each says it waits for the
-     * contract step so the report reads as the expected state it is.
-     */
-    unsigned char *held = NULL;
-    if (rc == 0 && applied_known && pending) {
-        held = calloc(mig_graph_count(g) + 1, 1);
-        if (held == NULL)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        else if (mig_graph_held_back(held, ctx, g, (const char *const *)heads.v, heads.n) != 0)
-            rc = mig_last_error(ctx)->code == MIG_ENOMEM ? MIG_ENOMEM : 0;
-    }
-    /* each pending revision by name, oldest first, as upgrade would apply them */
-    for (size_t i = 0; rc == 0 && applied_known && pending && i < mig_graph_count(g); i++) {
-        const mig_rev *rev = mig_graph_at(g, i);
-        if (applied[i])
-            continue;
-        const char *msg = rev->message && *rev->message ? rev->message : "(no message)";
-        char *m = !held[i] ? mig_aprintf("not applied: %s", msg)
-                  : rev->contract ? mig_aprintf("not applied: %s (contract revision: held back by `upgrade --expand` "
-                                                "until the new version of the application is live)", msg)
-                                  : mig_aprintf("not applied: %s (stands on a contract revision: held back by "
-                                                "`upgrade --expand`)", msg);
-        report_at(fn, payload, "pending", rev, m ? m : "not applied", &problems);
-        free(m);
-    }
-    free(held);
-    for (size_t i = 0; rc == 0 && i < a.revs.n; i++) {
-        const mig_rev *rev = NULL;
-        if (mig_graph_find(&rev, ctx, g, a.revs.v[i]) != 0 || strcmp(rev->id, a.revs.v[i]) != 0) {
-            mig_error_clear(ctx);
-            continue;
-        }
-        if (!applied[mig_graph_index(g, rev)]) /* NOLINT(clang-analyzer-core.NullDereference) */
-            continue;
-        mig_revbody b;
-        if (mig_revfile_load_body(&b, ctx, rev) != 0) {
-            report_at(fn, payload, "changed", rev, mig_last_error(ctx)->message, &problems);
-            mig_error_clear(ctx);
-            continue;
-        }
-        if (strcmp(b.checksum, a.sums.v[i]) != 0) {
-            char *m = mig_aprintf("%s changed since it was applied (checksum %.12s, applied %.12s)",
-                                  rev->path, b.checksum, a.sums.v[i]);
-            report_at(fn, payload, "changed", rev, m ? m : "changed since applied", &problems);
-            free(m);
-        }
-        mig_revbody_release(&b);
-    }
+    if (rc == 0 && applied_known && pending)
+        rc = check_pending(ctx, g, &heads, applied, fn, payload, &problems);
+    if (rc == 0)
+        check_changed(ctx, g, &a, applied, fn, payload, &problems);
     free(applied);
     /* the rules are the files' business: said once, not once per tenant, after the problems */
     const mig_drv *drv = NULL;

@@ -826,108 +826,107 @@ static int get_trimmed(const mig_config *cfg, mig_ctx *ctx, const char *section,
     return 0;
 }
 
-int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                        const char *key, int dflt, int *out)
+/*
+ * The typed getters' one path: the trimmed value, when set and not empty,
+ * through parse into out; a value parse refuses is MIG_ECONFIG naming the
+ * line, section and key and saying what the value should be (what, and
+ * the hint when there is one). Unset or empty leaves out as it is.
+ */
+static int get_typed(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                     int (*parse)(const char *v, void *out), void *out, const char *what,
+                     const char *hint)
+{
+    char *v = NULL;
+    int line = 0;
+    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
+    if (rc == 0 && v != NULL && v[0] != '\0' && parse(v, out) != 0) {
+        rc = mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not %s", section, key, v,
+                         what);
+        if (hint)
+            mig_error_hint(ctx, "%s", hint);
+    }
+    free(v);
+    return rc;
+}
+
+static int parse_bool(const char *v, void *out)
 {
     static const char *const yes[] = { "true", "yes", "on", "1" };
     static const char *const no[] = { "false", "no", "off", "0" };
-    char *v = NULL;
-    int line = 0;
-    *out = dflt;
-    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
-    if (rc != 0 || v == NULL || v[0] == '\0') {
-        free(v);
-        return rc;
-    }
     for (size_t i = 0; i < 4; i++) {
         if (strcasecmp(v, yes[i]) == 0) {
-            *out = 1;
-            free(v);
+            *(int *)out = 1;
             return 0;
         }
         if (strcasecmp(v, no[i]) == 0) {
-            *out = 0;
-            free(v);
+            *(int *)out = 0;
             return 0;
         }
     }
-    mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a boolean", section, key, v);
-    mig_error_hint(ctx, "use true or false (also yes/no, on/off, 1/0)");
-    free(v);
-    return MIG_ECONFIG;
+    return -1;
+}
+
+int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section,
+                        const char *key, int dflt, int *out)
+{
+    *out = dflt;
+    return get_typed(cfg, ctx, section, key, parse_bool, out, "a boolean",
+                     "use true or false (also yes/no, on/off, 1/0)");
+}
+
+static int parse_long(const char *v, void *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *(long *)out = n;
+    return 0;
 }
 
 int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
                        const char *key, long dflt, long *out)
 {
-    char *v = NULL;
-    int line = 0;
     *out = dflt;
-    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
-    if (rc != 0 || v == NULL || v[0] == '\0') {
-        free(v);
-        return rc;
-    }
+    return get_typed(cfg, ctx, section, key, parse_long, out, "a whole number", NULL);
+}
+
+static int parse_double(const char *v, void *out)
+{
     char *end;
     errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0') {
-        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a whole number",
-                section, key, v);
-        free(v);
-        return MIG_ECONFIG;
-    }
-    free(v);
-    *out = n;
+    double d = strtod(v, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(d))
+        return -1;
+    *(double *)out = d;
     return 0;
 }
 
 int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section,
                           const char *key, double dflt, double *out)
 {
-    char *v = NULL;
-    int line = 0;
     *out = dflt;
-    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
-    if (rc != 0 || v == NULL || v[0] == '\0') {
-        free(v);
-        return rc;
-    }
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(d)) {
-        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line, "[%s] %s: '%s' is not a number",
-                section, key, v);
-        free(v);
-        return MIG_ECONFIG;
-    }
-    free(v);
-    *out = d;
+    return get_typed(cfg, ctx, section, key, parse_double, out, "a number", NULL);
+}
+
+static int parse_duration(const char *v, void *out)
+{
+    long long ms;
+    if (mig_parse_duration_ms(v, strlen(v), &ms) != 0)
+        return -1;
+    *(long long *)out = ms;
     return 0;
 }
 
 int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section,
                                const char *key, long long dflt, long long *out)
 {
-    char *v = NULL;
-    int line = 0;
+    char what[96];
+    snprintf(what, sizeof what, "a duration such as 500ms, 5s or 2min (at most %lldms)",
+             (long long)MIG_DURATION_MAX_MS);
     *out = dflt;
-    int rc = get_trimmed(cfg, ctx, section, key, &v, &line);
-    if (rc != 0 || v == NULL || v[0] == '\0') {
-        free(v);
-        return rc;
-    }
-    if (mig_parse_duration_ms(v, strlen(v), out) != 0) {
-        mig_fail_at(ctx, MIG_ECONFIG, cfg->path, line,
-                    "[%s] %s: '%s' is not a duration such as 500ms, 5s or 2min (at most %lldms)",
-                    section, key, v, MIG_DURATION_MAX_MS);
-        free(v);
-        *out = dflt;
-        return MIG_ECONFIG;
-    }
-    free(v);
-    return 0;
+    return get_typed(cfg, ctx, section, key, parse_duration, out, what, NULL);
 }
 
 /* ------------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "drv_abi1.h"
 #include "paths.h"
 #include "ctx.h"
 #include "sqlsplit.h"
@@ -842,6 +843,9 @@ int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, voi
     if (!MIG_DRIVER_HAS(db->drv->table, introspect))
         return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot read a schema (no introspect)",
                         db->drv->table->name);
+    mig_abi1_bridge abi1;
+    if (db->drv->table->abi < 2)
+        sink = mig_abi1_sink_bridge(&abi1, sink, &payload);
     mig_drv_error e;
     err_init(&e);
     int drc = db->drv->table->introspect(db->conn, NULL, sink, payload, &e);
@@ -856,6 +860,9 @@ int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
     if (!MIG_DRIVER_HAS(db->drv->table, introspect_ddl))
         return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot load a target schema (no introspect_ddl)",
                         db->drv->table->name);
+    mig_abi1_bridge abi1;
+    if (db->drv->table->abi < 2)
+        sink = mig_abi1_sink_bridge(&abi1, sink, &payload);
     mig_drv_error e;
     err_init(&e);
     int drc = db->drv->table->introspect_ddl(db->conn, ddl, len, sink, payload, &e);

@@ -1,14 +1,13 @@
 /*
  * The revision graph: load every header of versions/, link and validate
  * the revisions, and answer the questions the commands ask of it (heads,
- * bases, find by name, ancestry) in time close to linear in the number of
- * revisions, since a project may hold thousands.
+ * bases, ancestry) in time close to linear in the number of revisions,
+ * since a project may hold thousands.
  *
  * After loading, revisions sit in one array in a stable topological order
  * (every down_revision and depends_on before the revisions that name it)
- * and all links are positions in that array. Planning lives here too, in
- * the second half of the file, because it is a walk of this structure and
- * nothing else.
+ * and all links are positions in that array (graph_int.h). What a target
+ * names is target.c's, the walk to it plan.c's.
  */
 #include "graph.h"
 
@@ -22,39 +21,7 @@
 
 #include "ctx.h"
 #include "error.h"
-
-#define NONE ((size_t)-1)
-
-typedef struct gnode {
-    mig_rev      rev;     /* first member: a mig_rev pointer is a gnode pointer */
-    size_t      *par;     /* down_revisions, as positions */
-    size_t       npar;
-    size_t      *dep;     /* depends_on resolved (without those already in par) */
-    size_t       ndep;
-    size_t      *kid;     /* revisions naming this one as down_revision */
-    size_t       nkid;
-    size_t      *dpt;     /* revisions naming this one in depends_on */
-    size_t       ndpt;
-    const char **blabels; /* own and inherited branch labels, NULL-terminated */
-} gnode;
-
-typedef struct glabel {
-    const char *name;
-    size_t      pos;
-} glabel;
-
-struct mig_graph {
-    gnode       *nodes;
-    size_t       n;
-    size_t      *pool;    /* every par/dep/kid/dpt array */
-    size_t      *by_id;   /* positions sorted by id */
-    size_t      *heads, nheads;
-    size_t      *bases, nbases;
-    glabel      *labels;  /* sorted by name */
-    size_t       nlabels;
-    const char **lpool;   /* every blabels array */
-    size_t       npy;     /* Alembic revisions (.py) found beside ours, never read */
-};
+#include "graph_int.h"
 
 static const char *const no_labels[] = { NULL };
 
@@ -242,7 +209,7 @@ static const mig_rev *rev_at(const mig_rev *revs, size_t stride, size_t i)
 }
 
 /* Exact id: position or NONE. */
-static size_t find_exact(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
+size_t mig_graph_find_exact(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
                          const char *id)
 {
     size_t k = lower_bound(idx, n, revs, stride, id);
@@ -252,7 +219,7 @@ static size_t find_exact(const size_t *idx, size_t n, const mig_rev *revs, size_
 }
 
 /* Unique prefix: position, NONE when none, and *count of matches. */
-static size_t find_prefix(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
+size_t mig_graph_find_prefix(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
                           const char *prefix, size_t *count, size_t *first)
 {
     size_t len = strlen(prefix);
@@ -274,7 +241,7 @@ static int cmp_label(const void *a, const void *b)
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
-static size_t find_label(const glabel *labels, size_t n, const char *name)
+size_t mig_graph_find_label(const glabel *labels, size_t n, const char *name)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -326,7 +293,7 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
         const mig_rev *r = &revs[i];
         lk->po[i] = p;
         for (size_t k = 0; k < r->down.n; k++) {
-            size_t j = find_exact(idx, n, revs, sizeof *revs, r->down.v[k]);
+            size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, r->down.v[k]);
             if (j == NONE)
                 return fail_in_line(ctx, r->path, r->down_line,
                                     "down_revision '%s' is not a known revision", r->down.v[k]);
@@ -339,12 +306,12 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
         lk->do_[i] = q;
         for (size_t k = 0; k < r->depends.n; k++) {
             const char *name = r->depends.v[k];
-            size_t j = find_exact(idx, n, revs, sizeof *revs, name);
+            size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, name);
             if (j == NONE)
-                j = find_label(labels, nlabels, name);
+                j = mig_graph_find_label(labels, nlabels, name);
             if (j == NONE) {
                 size_t count, first;
-                j = find_prefix(idx, n, revs, sizeof *revs, name, &count, &first);
+                j = mig_graph_find_prefix(idx, n, revs, sizeof *revs, name, &count, &first);
                 if (count > 1)
                     return fail_in_line(ctx, r->path, r->depends_line,
                                         "depends_on '%s' is ambiguous: %s, %s%s", name, revs[idx[first]].id,
@@ -555,28 +522,12 @@ done:
     return rc;
 }
 
-int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
+/* idx = the revisions' indexes sorted by id; a duplicate id names both files. */
+static int unique_ids(size_t *idx, mig_ctx *ctx, const mig_rev *revs, size_t n)
 {
-    *out = NULL;
-    int rc = 0;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
-    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
-    glabel *labels = NULL;
-    size_t nlabels = 0;
-    links lk = { NULL, NULL, NULL, NULL };
-    mig_graph *g = calloc(1, sizeof *g);
-    if (!idx || !order || !pos || !g) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
-
-    /* ids: unique */
     idkey *keys = malloc((n ? n : 1) * sizeof *keys);
-    if (keys == NULL) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    if (keys == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         keys[i].id = revs[i].id;
         keys[i].i = i;
@@ -594,43 +545,53 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
                 a = b;
                 b = t;
             }
-            rc = fail_in(ctx, revs[b].path, "duplicate revision id '%s' in %s and %s", revs[a].id,
-                         revs[a].path, revs[b].path);
-            goto fail;
+            return fail_in(ctx, revs[b].path, "duplicate revision id '%s' in %s and %s", revs[a].id,
+                           revs[a].path, revs[b].path);
         }
     }
+    return 0;
+}
 
-    /* labels: unique, and not also a revision id */
+/* A label may be neither a reserved word nor a revision id. */
+static int check_label(mig_ctx *ctx, const mig_rev *revs, size_t n, const size_t *idx, size_t i,
+                       const char *name)
+{
+    if (is_reserved(name))
+        return fail_in(ctx, revs[i].path, "%s: '%s' cannot be a branch label", revs[i].path, name);
+    size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, name);
+    if (j != NONE)
+        return fail_in(ctx, revs[i].path, "%s: branch label '%s' is the id of the revision in %s",
+                       revs[i].path, name, revs[j].path);
+    return 0;
+}
+
+/*
+ * Every branch label with its revision's load index, sorted by name:
+ * unique, not reserved, and not also a revision id. *out is the caller's
+ * on success only.
+ */
+static int collect_labels(glabel **out, size_t *nout, mig_ctx *ctx, const mig_rev *revs, size_t n,
+                          const size_t *idx)
+{
+    size_t nlabels = 0;
     for (size_t i = 0; i < n; i++)
         nlabels += revs[i].labels.n;
-    labels = calloc(nlabels ? nlabels : 1, sizeof *labels);
-    if (labels == NULL) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    glabel *labels = calloc(nlabels ? nlabels : 1, sizeof *labels);
+    if (labels == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    int rc = 0;
     nlabels = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < revs[i].labels.n; k++) {
+    for (size_t i = 0; i < n && rc == 0; i++)
+        for (size_t k = 0; k < revs[i].labels.n && rc == 0; k++) {
             const char *name = revs[i].labels.v[k];
-            if (is_reserved(name)) {
-                rc = fail_in(ctx, revs[i].path, "%s: '%s' cannot be a branch label", revs[i].path,
-                             name);
-                goto fail;
-            }
-            size_t j = find_exact(idx, n, revs, sizeof *revs, name);
-            if (j != NONE) {
-                rc = fail_in(ctx, revs[i].path,
-                             "%s: branch label '%s' is the id of the revision in %s", revs[i].path,
-                             name, revs[j].path);
-                goto fail;
-            }
+            rc = check_label(ctx, revs, n, idx, i, name);
             labels[nlabels].name = name;
             labels[nlabels].pos = i;
             nlabels++;
         }
-    if (nlabels)
+    if (rc == 0 && nlabels)
         qsort(labels, nlabels, sizeof *labels, cmp_label);
-    for (size_t k = 1; k < nlabels; k++)
+    for (size_t k = 1; k < nlabels && rc == 0; k++)
         if (strcmp(labels[k - 1].name, labels[k].name) == 0) {
             size_t a = labels[k - 1].pos, b = labels[k].pos;
             if (a == b)
@@ -639,27 +600,30 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
             else
                 rc = fail_in(ctx, revs[b].path, "branch label '%s' is used by both %s and %s",
                              labels[k].name, revs[a].path, revs[b].path);
-            goto fail;
         }
+    if (rc) {
+        free(labels);
+        return rc;
+    }
+    *out = labels;
+    *nout = nlabels;
+    return 0;
+}
 
-    rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
-    if (rc)
-        goto fail;
-    rc = topo_sort(order, ctx, revs, n, &lk);
-    if (rc)
-        goto fail;
-    for (size_t k = 0; k < n; k++)
-        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
-
-    /* move the revisions into topological order, links as positions */
+/*
+ * Move the revisions into g in topological order (pos: load index to
+ * position), with down_revisions and dependencies as positions, then the
+ * reverse links (children, dependents) in that order too.
+ */
+static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, const links *lk,
+                       const size_t *order, const size_t *pos)
+{
     g->nodes = calloc(n ? n : 1, sizeof *g->nodes);
-    size_t nedges = 2 * (lk.po[n] + lk.do_[n]);
+    size_t nedges = 2 * (lk->po[n] + lk->do_[n]);
     g->pool = malloc((nedges ? nedges : 1) * sizeof *g->pool);
     g->by_id = malloc((n ? n : 1) * sizeof *g->by_id);
-    if (!g->nodes || !g->pool || !g->by_id) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
+    if (!g->nodes || !g->pool || !g->by_id)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     g->n = n; /* from here mig_graph_free releases the moved revisions */
     size_t *p = g->pool;
     for (size_t k = 0; k < n; k++) {
@@ -668,12 +632,12 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
         nd->rev = revs[i];
         memset(&revs[i], 0, sizeof revs[i]);
         nd->par = p;
-        for (size_t e = lk.po[i]; e < lk.po[i + 1]; e++)
-            *p++ = pos[lk.pe[e]];
+        for (size_t e = lk->po[i]; e < lk->po[i + 1]; e++)
+            *p++ = pos[lk->pe[e]];
         nd->npar = (size_t)(p - nd->par);
         nd->dep = p;
-        for (size_t e = lk.do_[i]; e < lk.do_[i + 1]; e++)
-            *p++ = pos[lk.de[e]];
+        for (size_t e = lk->do_[i]; e < lk->do_[i + 1]; e++)
+            *p++ = pos[lk->de[e]];
         nd->ndep = (size_t)(p - nd->dep);
         nd->blabels = (const char **)no_labels;
     }
@@ -703,6 +667,55 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
             pn->dpt[pn->ndpt++] = k;
         }
     }
+    return 0;
+}
+
+/* Heads (no children) and bases (no down_revision), in topological order. */
+static int find_ends(mig_graph *g, mig_ctx *ctx)
+{
+    size_t n = g->n;
+    g->heads = malloc((n ? n : 1) * sizeof *g->heads);
+    g->bases = malloc((n ? n : 1) * sizeof *g->bases);
+    if (!g->heads || !g->bases)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    for (size_t k = 0; k < n; k++) {
+        if (g->nodes[k].nkid == 0)
+            g->heads[g->nheads++] = k;
+        if (g->nodes[k].npar == 0)
+            g->bases[g->nbases++] = k;
+    }
+    return 0;
+}
+
+int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
+{
+    *out = NULL;
+    int rc = 0;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    size_t *pos = malloc((n ? n : 1) * sizeof *pos);
+    glabel *labels = NULL;
+    size_t nlabels = 0;
+    links lk = { NULL, NULL, NULL, NULL };
+    mig_graph *g = calloc(1, sizeof *g);
+    if (!idx || !order || !pos || !g) {
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = unique_ids(idx, ctx, revs, n);
+    if (rc == 0)
+        rc = collect_labels(&labels, &nlabels, ctx, revs, n, idx);
+    if (rc == 0)
+        rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
+    if (rc == 0)
+        rc = topo_sort(order, ctx, revs, n, &lk);
+    if (rc)
+        goto fail;
+    for (size_t k = 0; k < n; k++)
+        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
+    rc = place_nodes(g, ctx, revs, n, &lk, order, pos);
+    if (rc)
+        goto fail;
     for (size_t k = 0; k < n; k++)
         g->by_id[k] = pos[idx[k]];
     for (size_t k = 0; k < nlabels; k++)
@@ -710,20 +723,9 @@ int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
     g->labels = labels;
     g->nlabels = nlabels;
     labels = NULL;
-
-    g->heads = malloc((n ? n : 1) * sizeof *g->heads);
-    g->bases = malloc((n ? n : 1) * sizeof *g->bases);
-    if (!g->heads || !g->bases) {
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t k = 0; k < n; k++) {
-        if (g->nodes[k].nkid == 0)
-            g->heads[g->nheads++] = k;
-        if (g->nodes[k].npar == 0)
-            g->bases[g->nbases++] = k;
-    }
-    rc = spread_labels(g, ctx);
+    rc = find_ends(g, ctx);
+    if (rc == 0)
+        rc = spread_labels(g, ctx);
     if (rc)
         goto fail;
 
@@ -835,10 +837,7 @@ const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *re
     return node_of(rev)->blabels;
 }
 
-/* Mark (with bit) rev's ancestors, or descendants, through every kind of link. */
-enum { ALL_LINKS = 0, DOWN_ONLY = 1 };
-
-static void mark_up_down(const mig_graph *g, unsigned char *mark, size_t *stk,
+void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk,
                          const size_t *roots, size_t nroots, unsigned char bit,
                          int descendants, int down_only)
 {
@@ -898,981 +897,10 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     return found;
 }
 
-static void list_ids(mig_buf *b, const mig_graph *g, const size_t *pos, size_t n)
+void mig_graph_list_ids(mig_buf *b, const mig_graph *g, const size_t *pos, size_t n)
 {
     for (size_t i = 0; i < n && i < 6; i++)
         mig_buf_printf(b, "%s%s", i ? ", " : "", g->nodes[pos[i]].rev.id);
     if (n > 6)
         mig_buf_printf(b, ", ... (%zu in all)", n);
-}
-
-/*
- * The hint for an ambiguous relative step: the commands that do work, one
- * per way the walk could go (`mig downgrade A` or `mig downgrade B`), each
- * id followed by suffix ("-1" to step from a current head, "" to name the
- * revision itself).
- */
-static void hint_ways(mig_ctx *ctx, const mig_graph *g, const size_t *pos, size_t n, long steps,
-                      const char *suffix)
-{
-    const char *cmd = steps > 0 ? "upgrade" : "downgrade";
-    mig_buf b = MIG_BUF_INIT;
-    for (size_t i = 0; i < n && i < 4; i++)
-        mig_buf_printf(&b, "%s`mig %s %s%s`", i == 0 ? "" : i + 1 == n ? " or " : ", ", cmd,
-                       g->nodes[pos[i]].rev.id, suffix);
-    if (n > 4)
-        mig_buf_printf(&b, ", ... (%zu ways)", n);
-    mig_error_hint(ctx, "name the way: %s", mig_buf_cstr(&b));
-    mig_buf_release(&b);
-}
-
-/* The heads on the branch a label names: the declaring revision's descendant heads. */
-static int label_heads(const mig_graph *g, size_t decl, size_t **out, size_t *nout)
-{
-    unsigned char *mark = calloc(g->n, 1);
-    size_t *stk = malloc(g->n * sizeof *stk);
-    size_t *res = malloc((g->nheads + 1) * sizeof *res);
-    if (!mark || !stk || !res) {
-        free(mark);
-        free(stk);
-        free(res);
-        return MIG_ENOMEM;
-    }
-    mark_up_down(g, mark, stk, &decl, 1, 1, 1, DOWN_ONLY);
-    size_t k = 0;
-    for (size_t h = 0; h < g->nheads; h++)
-        if (mark[g->heads[h]])
-            res[k++] = g->heads[h];
-    free(mark);
-    free(stk);
-    *out = res;
-    *nout = k;
-    return 0;
-}
-
-static size_t find_label_pos(const mig_graph *g, const char *name)
-{
-    return find_label(g->labels, g->nlabels, name);
-}
-
-/* Exact id, unique prefix or branch label; NONE with the error set. */
-static int find_pos(size_t *out, mig_ctx *ctx, const mig_graph *g, const char *name)
-{
-    const mig_rev *base = g->n ? &g->nodes[0].rev : NULL;
-    size_t stride = sizeof(gnode);
-    size_t p = g->n ? find_exact(g->by_id, g->n, base, stride, name) : NONE;
-    if (p != NONE) {
-        *out = p;
-        return 0;
-    }
-    size_t count = 0, first = 0;
-    if (g->n && *name)
-        p = find_prefix(g->by_id, g->n, base, stride, name, &count, &first);
-    if (p != NONE) {
-        *out = p;
-        return 0;
-    }
-    size_t decl = find_label_pos(g, name);
-    if (decl != NONE) {
-        size_t *hs = NULL, nh = 0;
-        if (label_heads(g, decl, &hs, &nh))
-            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        if (nh == 1) {
-            *out = hs[0];
-            free(hs);
-            return 0;
-        }
-        mig_buf b = MIG_BUF_INIT;
-        list_ids(&b, g, hs, nh);
-        int rc = mig_fail(ctx, MIG_ETARGET, "branch '%s' has %zu heads: %s", name, nh,
-                          mig_buf_cstr(&b));
-        mig_error_hint(ctx, "name one of them");
-        mig_buf_release(&b);
-        free(hs);
-        return rc;
-    }
-    if (count > 1) {
-        mig_buf b = MIG_BUF_INIT;
-        list_ids(&b, g, g->by_id + first, count);
-        int rc = mig_fail(ctx, MIG_ETARGET, "revision prefix '%s' is ambiguous: %s", name,
-                          mig_buf_cstr(&b));
-        mig_buf_release(&b);
-        return rc;
-    }
-    return mig_fail(ctx, MIG_ETARGET, "unknown revision '%s'", name);
-}
-
-int mig_graph_find(const mig_rev **out, mig_ctx *ctx, const mig_graph *g, const char *name)
-{
-    size_t p;
-    *out = NULL;
-    int rc = find_pos(&p, ctx, g, name);
-    if (rc == 0)
-        *out = &g->nodes[p].rev;
-    return rc;
-}
-
-/* ---- planning ---- */
-
-/* Bits of the planner's per-revision marks. */
-enum {
-    M_APPLIED = 1,  /* ancestor of (or equal to) a current head */
-    M_SET     = 2,  /* the revisions the plan runs */
-    M_LINE    = 4,  /* scratch: a lineage or ancestry */
-    M_TMP     = 8,  /* scratch */
-    M_HEAD    = 16, /* in the version table */
-    M_HELD    = 32, /* held back by MIG_PLAN_EXPAND */
-};
-
-typedef struct planner {
-    mig_ctx         *ctx;
-    const mig_graph *g;
-    unsigned char   *mark;
-    size_t          *stk;
-    size_t          *cur;  /* current heads, positions, deduplicated */
-    size_t           ncur;
-    const char      *target;
-    int              no_state; /* checking a target before any database is read */
-} planner;
-
-static void planner_release(planner *p)
-{
-    free(p->mark);
-    free(p->stk);
-    free(p->cur);
-}
-
-static void clear_bit(planner *p, unsigned char bit)
-{
-    for (size_t i = 0; i < p->g->n; i++)
-        p->mark[i] &= (unsigned char)~bit;
-}
-
-static int planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
-                        const char *const *current, size_t ncurrent)
-{
-    memset(p, 0, sizeof *p);
-    p->ctx = ctx;
-    p->g = g;
-    p->mark = calloc(g->n ? g->n : 1, 1);
-    p->stk = malloc((g->n ? g->n : 1) * sizeof *p->stk);
-    p->cur = malloc((ncurrent ? ncurrent : 1) * sizeof *p->cur);
-    if (!p->mark || !p->stk || !p->cur)
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    const mig_rev *base = g->n ? &g->nodes[0].rev : NULL;
-    for (size_t i = 0; i < ncurrent; i++) {
-        size_t k = g->n ? find_exact(g->by_id, g->n, base, sizeof(gnode), current[i]) : NONE;
-        if (k == NONE)
-            return mig_graph_fail_unknown(ctx, current[i]);
-        if (p->mark[k] & M_HEAD)
-            continue;
-        p->mark[k] |= M_HEAD;
-        p->cur[p->ncur++] = k;
-    }
-    mark_up_down(g, p->mark, p->stk, p->cur, p->ncur, M_APPLIED, 0, ALL_LINKS);
-    return 0;
-}
-
-int mig_graph_fail_unknown(mig_ctx *ctx, const char *id)
-{
-    int rc = mig_fail(ctx, MIG_ETARGET, "the database is at revision '%s', which no revision file declares", id);
-    mig_error_hint(ctx, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
-                        "see docs/alembic.md), or set the version table with `mig stamp REV`", id);
-    return rc;
-}
-
-/* Lineage of a revision: its ancestors and descendants through down_revision. */
-static void mark_lineage(planner *p, size_t decl)
-{
-    clear_bit(p, M_LINE);
-    mark_up_down(p->g, p->mark, p->stk, &decl, 1, M_LINE, 0, DOWN_ONLY);
-    p->mark[decl] &= (unsigned char)~M_LINE;
-    mark_up_down(p->g, p->mark, p->stk, &decl, 1, M_LINE, 1, DOWN_ONLY);
-}
-
-/*
- * Walk steps revisions up (children) or down (down_revisions) from start
- * (NONE: base). Up, with the M_LINE lineage when use_line. A fork on the
- * way is ambiguous; walking past the end is an error.
- */
-static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
-{
-    const mig_graph *g = p->g;
-    size_t at = start;
-    int at_base = start == NONE;
-    long todo = steps < 0 ? -steps : steps;
-    for (long s = 0; s < todo; s++) {
-        const size_t *next;
-        size_t nnext;
-        if (steps > 0) {
-            next = at_base ? g->bases : g->nodes[at].kid;
-            nnext = at_base ? g->nbases : g->nodes[at].nkid;
-        } else {
-            if (at_base)
-                return mig_fail(p->ctx, MIG_ETARGET,
-                                "relative target '%s' walks past base: only %ld step%s down",
-                                p->target, s, s == 1 ? "" : "s");
-            next = g->nodes[at].par;
-            nnext = g->nodes[at].npar;
-            if (nnext == 0) {
-                at_base = 1;
-                at = NONE;
-                continue;
-            }
-        }
-        size_t pick = NONE, npick = 0;
-        size_t *ways = malloc(nnext * sizeof *ways);
-        if (ways == NULL)
-            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-        mig_buf b = MIG_BUF_INIT;
-        for (size_t i = 0; i < nnext; i++) {
-            if (steps > 0 && use_line && !(p->mark[next[i]] & M_LINE))
-                continue;
-            pick = next[i];
-            mig_buf_printf(&b, "%s%s", npick ? ", " : "", g->nodes[next[i]].rev.id);
-            ways[npick++] = next[i];
-        }
-        if (npick == 0) {
-            mig_buf_release(&b);
-            free(ways);
-            return mig_fail(p->ctx, MIG_ETARGET,
-                            "relative target '%s' walks past the head: only %ld step%s up",
-                            p->target, s, s == 1 ? "" : "s");
-        }
-        if (npick > 1) {
-            int rc;
-            if (steps > 0)
-                rc = mig_fail(p->ctx, MIG_ETARGET,
-                              "relative target '%s' is ambiguous: %s branches into %s",
-                              p->target, at_base ? "base" : g->nodes[at].rev.id, mig_buf_cstr(&b));
-            else
-                rc = mig_fail(p->ctx, MIG_ETARGET,
-                              "relative target '%s' is ambiguous: %s merges %s",
-                              p->target, g->nodes[at].rev.id, mig_buf_cstr(&b));
-            /* going to one of them by name is one way through: it works from anywhere above or below */
-            hint_ways(p->ctx, g, ways, npick, steps, "");
-            mig_buf_release(&b);
-            free(ways);
-            return rc;
-        }
-        mig_buf_release(&b);
-        free(ways);
-        at = pick;
-        at_base = 0;
-    }
-    *out = at_base ? NONE : at;
-    return 0;
-}
-
-/* What a target string names, for one direction. */
-typedef struct resolved {
-    size_t *revs;     /* revisions; none with is_base */
-    size_t  nrevs;
-    int     is_base;
-    size_t  label;    /* LABEL@...: the revision declaring the label (NONE) */
-    size_t  lineage;  /* a relative step from this current head (NONE) */
-} resolved;
-
-static int parse_steps(const char *s, long *out)
-{
-    if ((*s != '+' && *s != '-') || s[1] == '\0')
-        return 0;
-    long v = 0;
-    for (const char *c = s + 1; *c; c++) {
-        if (*c < '0' || *c > '9' || v > 1000000000L)
-            return 0;
-        v = v * 10 + (*c - '0');
-    }
-    *out = *s == '-' ? -v : v;
-    return 1;
-}
-
-/* Start of a relative step from the database's state: one current head. */
-static int relative_start(size_t *out, planner *p, const resolved *r, long steps)
-{
-    const mig_graph *g = p->g;
-    size_t found[2] = { NONE, NONE }, nfound = 0;
-    mig_buf b = MIG_BUF_INIT;
-    for (size_t i = 0; i < p->ncur; i++) {
-        if (r->label != NONE && !(p->mark[p->cur[i]] & M_LINE))
-            continue;
-        if (nfound < 2)
-            found[nfound] = p->cur[i];
-        mig_buf_printf(&b, "%s%s", nfound ? ", " : "", g->nodes[p->cur[i]].rev.id);
-        nfound++;
-    }
-    if (nfound > 1) {
-        int rc = mig_fail(p->ctx, MIG_ETARGET,
-                          "relative target '%s' is ambiguous: the database has several current "
-                          "revisions (%s)", p->target, mig_buf_cstr(&b));
-        /* REV-N and REV+N step from that one head along its own line */
-        size_t *ways = malloc(p->ncur * sizeof *ways);
-        size_t nways = 0;
-        for (size_t i = 0; ways && i < p->ncur; i++)
-            if (r->label == NONE || (p->mark[p->cur[i]] & M_LINE))
-                ways[nways++] = p->cur[i];
-        char suffix[32];
-        snprintf(suffix, sizeof suffix, "%+ld", steps);
-        if (ways)
-            hint_ways(p->ctx, g, ways, nways, steps, suffix);
-        free(ways);
-        mig_buf_release(&b);
-        return rc;
-    }
-    mig_buf_release(&b);
-    if (nfound == 1) {
-        *out = found[0];
-        return 0;
-    }
-    if (r->label != NONE && steps > 0) {
-        /*
-         * None of the current heads is on the branch: start from the newest
-         * applied revisions of its lineage (the branch point), else base.
-         */
-        size_t tip = NONE, ntip = 0;
-        for (size_t i = 0; i < g->n; i++) {
-            if ((p->mark[i] & (M_APPLIED | M_LINE)) != (M_APPLIED | M_LINE))
-                continue;
-            int has_applied_kid = 0;
-            for (size_t c = 0; c < g->nodes[i].nkid; c++) {
-                size_t k = g->nodes[i].kid[c];
-                if ((p->mark[k] & (M_APPLIED | M_LINE)) == (M_APPLIED | M_LINE))
-                    has_applied_kid = 1;
-            }
-            if (!has_applied_kid) {
-                tip = i;
-                ntip++;
-            }
-        }
-        if (ntip > 1)
-            return mig_fail(p->ctx, MIG_ETARGET,
-                            "relative target '%s' is ambiguous: the branch has several "
-                            "applied tips", p->target);
-        *out = tip;
-        return 0;
-    }
-    if (steps < 0 && r->label != NONE)
-        return mig_fail(p->ctx, MIG_ETARGET,
-                        "relative target '%s': no current revision is on that branch", p->target);
-    if (steps < 0)
-        return mig_fail(p->ctx, MIG_ETARGET,
-                        "relative target '%s' walks past base: the database is at base",
-                        p->target);
-    *out = NONE;
-    return 0;
-}
-
-/*
- * Resolve target for upgrade (up=1), downgrade (0) or stamp (2, absolute
- * targets only). On success r holds revisions or base.
- */
-static int resolve_target(resolved *r, planner *p, const char *target, int up)
-{
-    const mig_graph *g = p->g;
-    memset(r, 0, sizeof *r);
-    r->label = r->lineage = NONE;
-    p->target = target;
-    r->revs = malloc((g->nheads + 1) * sizeof *r->revs);
-    if (r->revs == NULL)
-        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-
-    const char *rest = target;
-    char *label = NULL;
-    const char *at = strchr(target, '@');
-    if (at != NULL) {
-        label = mig_strndup(target, (size_t)(at - target));
-        if (label == NULL)
-            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-        rest = at + 1;
-        size_t decl = find_label_pos(g, label);
-        if (decl == NONE) {
-            /* a revision names the branch it is on, as in Alembic */
-            const mig_rev *base = g->n ? &g->nodes[0].rev : NULL;
-            size_t count, first;
-            decl = g->n && *label ? find_exact(g->by_id, g->n, base, sizeof(gnode), label) : NONE;
-            if (decl == NONE && g->n && *label)
-                decl = find_prefix(g->by_id, g->n, base, sizeof(gnode), label, &count, &first);
-        }
-        if (decl == NONE) {
-            int rc = mig_fail(p->ctx, MIG_ETARGET, "unknown branch '%s' in target '%s'", label,
-                              target);
-            free(label);
-            return rc;
-        }
-        free(label);
-        r->label = decl;
-        mark_lineage(p, decl);
-    } else {
-        clear_bit(p, M_LINE);
-    }
-
-    if (*rest == '\0')
-        return mig_fail(p->ctx, MIG_ETARGET, "empty revision in target '%s'", p->target);
-
-    if (strcmp(rest, "base") == 0) {
-        r->is_base = 1;
-        return 0;
-    }
-    if (strcmp(rest, "heads") == 0) {
-        for (size_t h = 0; h < g->nheads; h++)
-            if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE))
-                r->revs[r->nrevs++] = g->heads[h];
-        return 0;
-    }
-    if (strcmp(rest, "head") == 0) {
-        for (size_t h = 0; h < g->nheads; h++)
-            if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE))
-                r->revs[r->nrevs++] = g->heads[h];
-        if (r->nrevs == 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "target '%s': there are no revisions", p->target);
-        if (r->nrevs > 1) {
-            mig_buf b = MIG_BUF_INIT;
-            list_ids(&b, g, r->revs, r->nrevs);
-            int rc = mig_fail(p->ctx, MIG_ETARGET,
-                              "target '%s' is ambiguous: there are %zu heads (%s); use 'heads' "
-                              "or LABEL@head", target, r->nrevs, mig_buf_cstr(&b));
-            mig_buf_release(&b);
-            return rc;
-        }
-        return 0;
-    }
-
-    /* SYMBOL+N / SYMBOL-N / +N / -N, unless the whole thing is a name */
-    const char *sign = NULL;
-    long steps = 0;
-    for (const char *c = rest; *c && sign == NULL; c++)
-        if ((*c == '+' || *c == '-') && parse_steps(c, &steps))
-            sign = c;
-    if (sign != NULL && sign > rest && at == NULL && find_label_pos(g, rest) != NONE)
-        sign = NULL; /* a label such as "v-2" */
-    if (sign == NULL) {
-        size_t k;
-        int rc = find_pos(&k, p->ctx, g, rest);
-        if (rc) /* find_pos sets k when it returns 0: mig_fail never returns 0 */
-            return rc;
-        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
-        if (r->label != NONE && !(p->mark[k] & M_LINE))
-            return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
-                            p->target, g->nodes[k].rev.id);
-        r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
-        return 0;
-    }
-    if (up == 2)
-        return mig_fail(p->ctx, MIG_ETARGET, "stamp takes no relative target ('%s')", p->target);
-
-    size_t start = NONE;
-    int rc;
-    if (sign == rest) {
-        /* relative to the database */
-        if (up && steps < 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "upgrade target '%s' goes down: use downgrade",
-                            p->target);
-        if (!up && steps > 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade",
-                            p->target);
-        if (p->no_state)
-            return 0; /* where -N leads depends on each database */
-        rc = relative_start(&start, p, r, steps);
-        if (rc)
-            return rc;
-        r->lineage = start;
-    } else {
-        char *sym = mig_strndup(rest, (size_t)(sign - rest));
-        if (sym == NULL)
-            return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-        rc = 0;
-        if (strcmp(sym, "base") == 0)
-            start = NONE;
-        else if (strcmp(sym, "head") == 0) {
-            size_t nh = 0;
-            for (size_t h = 0; h < g->nheads; h++)
-                if (r->label == NONE || (p->mark[g->heads[h]] & M_LINE)) {
-                    start = g->heads[h];
-                    nh++;
-                }
-            if (nh != 1)
-                rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one",
-                              p->target, nh);
-        } else
-            rc = find_pos(&start, p->ctx, g, sym);
-        free(sym);
-        if (rc)
-            return rc;
-        /* REV-N stays on REV's line, as -N stays on the current head's */
-        if (steps < 0)
-            r->lineage = start;
-    }
-    size_t dest = NONE;
-    rc = walk(&dest, p, start, steps, r->label != NONE);
-    if (rc)
-        return rc;
-    if (dest == NONE)
-        r->is_base = 1;
-    else
-        r->revs[r->nrevs++] = dest;
-    return 0;
-}
-
-/* ---- plans ---- */
-
-void mig_plan_free(mig_plan *plan)
-{
-    if (plan == NULL)
-        return;
-    for (size_t i = 0; i < plan->nsteps; i++) {
-        mig_strvec_release(&plan->steps[i].delete_heads);
-        mig_strvec_release(&plan->steps[i].insert_heads);
-    }
-    free(plan->steps);
-    mig_strvec_release(&plan->final_heads);
-    mig_strvec_release(&plan->held_back);
-    free(plan);
-}
-
-static int final_heads(mig_strvec *out, const planner *p)
-{
-    for (size_t i = 0; i < p->g->n; i++)
-        if ((p->mark[i] & M_HEAD) && mig_strvec_push(out, p->g->nodes[i].rev.id) < 0)
-            return -1;
-    return 0;
-}
-
-/*
- * Upgrade every M_SET revision in topological order. The version table
- * changes as Alembic's does: the revision's down_revisions and
- * dependencies that are rows are replaced by it (one: an update; several:
- * a merge); when none is a row (a base, or a new branch off a branch
- * point that another row already implies) it is a new row.
- */
-static int plan_upgrade(mig_plan *plan, planner *p)
-{
-    const mig_graph *g = p->g;
-    size_t n = 0;
-    for (size_t i = 0; i < g->n; i++)
-        n += (p->mark[i] & M_SET) != 0;
-    plan->steps = calloc(n ? n : 1, sizeof *plan->steps);
-    if (plan->steps == NULL)
-        return -1;
-    for (size_t i = 0; i < g->n; i++) {
-        if (!(p->mark[i] & M_SET))
-            continue;
-        const gnode *nd = &g->nodes[i];
-        mig_plan_step *st = &plan->steps[plan->nsteps++];
-        st->rev = &nd->rev;
-        st->upgrade = 1;
-        for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t q = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
-            if (p->mark[q] & M_HEAD) {
-                p->mark[q] &= (unsigned char)~M_HEAD;
-                if (mig_strvec_push(&st->delete_heads, g->nodes[q].rev.id) < 0)
-                    return -1;
-            }
-        }
-        p->mark[i] |= M_HEAD | M_APPLIED;
-        if (mig_strvec_push(&st->insert_heads, nd->rev.id) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/*
- * Downgrade every M_SET revision, children first. The row of the reverted
- * revision goes; each of its down_revisions and dependencies becomes a row
- * unless another applied revision still stands on it (then a row above
- * already implies it), which is Alembic's unmerge / branch delete.
- */
-static int plan_downgrade(mig_plan *plan, planner *p)
-{
-    const mig_graph *g = p->g;
-    size_t n = 0;
-    /* how many applied revisions stand directly on each revision */
-    size_t *above = calloc(g->n ? g->n : 1, sizeof *above);
-    if (above == NULL)
-        return -1;
-    for (size_t i = 0; i < g->n; i++) {
-        if (!(p->mark[i] & M_APPLIED))
-            continue;
-        n += (p->mark[i] & M_SET) != 0;
-        const gnode *nd = &g->nodes[i];
-        for (size_t e = 0; e < nd->npar; e++)
-            above[nd->par[e]]++;
-        for (size_t e = 0; e < nd->ndep; e++)
-            above[nd->dep[e]]++;
-    }
-    plan->steps = calloc(n ? n : 1, sizeof *plan->steps);
-    if (plan->steps == NULL) {
-        free(above);
-        return -1;
-    }
-    for (size_t i = g->n; i-- > 0;) {
-        if ((p->mark[i] & (M_SET | M_APPLIED)) != (M_SET | M_APPLIED))
-            continue;
-        const gnode *nd = &g->nodes[i];
-        mig_plan_step *st = &plan->steps[plan->nsteps++];
-        st->rev = &nd->rev;
-        st->upgrade = 0;
-        p->mark[i] &= (unsigned char)~M_APPLIED;
-        if (p->mark[i] & M_HEAD) {
-            p->mark[i] &= (unsigned char)~M_HEAD;
-            if (mig_strvec_push(&st->delete_heads, nd->rev.id) < 0)
-                goto oom;
-        }
-        for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t q = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
-            if (--above[q] == 0 && !(p->mark[q] & M_HEAD)) {
-                p->mark[q] |= M_HEAD;
-                if (mig_strvec_push(&st->insert_heads, g->nodes[q].rev.id) < 0)
-                    goto oom;
-            }
-        }
-    }
-    free(above);
-    return 0;
-oom:
-    free(above);
-    return -1;
-}
-
-/*
- * The segment a label names for LABEL@base: from just above the branch
- * point (or from the base) where the label starts.
- */
-static size_t label_segment_start(const mig_graph *g, size_t decl)
-{
-    size_t v = decl;
-    while (g->nodes[v].npar == 1) {
-        size_t q = g->nodes[v].par[0];
-        const gnode *qn = &g->nodes[q];
-        if (qn->nkid + qn->ndpt > 1 || qn->npar > 1)
-            break;
-        v = q;
-    }
-    return v;
-}
-
-static int downgrade_set(planner *p, const resolved *r)
-{
-    const mig_graph *g = p->g;
-    size_t *roots = malloc((g->n ? g->n : 1) * sizeof *roots);
-    size_t nroots = 0;
-    if (roots == NULL)
-        return mig_fail(p->ctx, MIG_ENOMEM, "out of memory");
-    clear_bit(p, M_TMP);
-    clear_bit(p, M_SET);
-    if (r->lineage != NONE)
-        mark_up_down(g, p->mark, p->stk, &r->lineage, 1, M_TMP, 0, DOWN_ONLY);
-    if (r->is_base) {
-        if (r->lineage != NONE) {
-            /* -N down to base from one head: that head's bases */
-            for (size_t b = 0; b < g->nbases; b++)
-                if (p->mark[g->bases[b]] & M_TMP)
-                    roots[nroots++] = g->bases[b];
-        } else if (r->label != NONE) {
-            roots[nroots++] = label_segment_start(g, r->label);
-        } else {
-            for (size_t b = 0; b < g->nbases; b++)
-                roots[nroots++] = g->bases[b];
-        }
-    } else {
-        /* the targets stay: their children go, on the branch in question */
-        for (size_t i = 0; i < r->nrevs; i++) {
-            const gnode *t = &g->nodes[r->revs[i]];
-            for (size_t c = 0; c < t->nkid; c++) {
-                size_t k = t->kid[c];
-                if (r->lineage != NONE && !(p->mark[k] & M_TMP))
-                    continue;
-                if (r->lineage == NONE && r->label != NONE && !(p->mark[k] & M_LINE))
-                    continue;
-                if (!(p->mark[k] & M_SET)) {
-                    p->mark[k] |= M_SET;
-                    roots[nroots++] = k;
-                }
-            }
-        }
-    }
-    /* roots carry M_SET already (as a dedup); walk from them regardless */
-    for (size_t i = 0; i < nroots; i++)
-        p->mark[roots[i]] &= (unsigned char)~M_SET;
-    mark_up_down(g, p->mark, p->stk, roots, nroots, M_SET, 1, ALL_LINKS);
-    free(roots);
-    size_t nset = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        if (!(p->mark[i] & M_APPLIED))
-            p->mark[i] &= (unsigned char)~M_SET;
-        nset += (p->mark[i] & M_SET) != 0;
-    }
-    if (nset || r->is_base)
-        return 0;
-    /*
-     * Nothing to revert: fine when the database is at the target; a target
-     * above the current revisions, or off their branches, is no downgrade
-     * target at all (and saying "nothing to downgrade" would name a
-     * revision the database is not at).
-     */
-    clear_bit(p, M_TMP);
-    mark_up_down(g, p->mark, p->stk, p->cur, p->ncur, M_TMP, 1, ALL_LINKS);
-    size_t t = NONE;
-    for (size_t i = 0; i < r->nrevs && t == NONE; i++)
-        if (!(p->mark[r->revs[i]] & M_APPLIED))
-            t = r->revs[i];
-    if (t == NONE)
-        return 0;
-    mig_buf b = MIG_BUF_INIT;
-    if (p->ncur)
-        list_ids(&b, g, p->cur, p->ncur);
-    else
-        mig_buf_puts(&b, "base");
-    int rc;
-    if (p->mark[t] & M_TMP || p->ncur == 0) {
-        rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "%s is not a valid downgrade target: it is above the current revision%s (%s)",
-                      g->nodes[t].rev.id, p->ncur > 1 ? "s" : "", mig_buf_cstr(&b));
-        mig_error_hint(p->ctx, "to go up to it, run `mig upgrade %s`", g->nodes[t].rev.id);
-    } else {
-        rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "%s is not a valid downgrade target: it is on a branch that is not applied "
-                      "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
-    }
-    mig_buf_release(&b);
-    return rc;
-}
-
-/* An upgrade target below the current revisions goes down: refused, as a downgrade target above them is. */
-static int upgrade_target_check(planner *p, const resolved *r)
-{
-    const mig_graph *g = p->g;
-    size_t t = NONE;
-    /* base (or LABEL@base) is below whatever is applied (on that branch) */
-    for (size_t i = 0; r->is_base && i < p->ncur && t == NONE; i++)
-        if (r->label == NONE || (p->mark[p->cur[i]] & M_LINE))
-            t = p->cur[i];
-    /*
-     * Below: applied, with an applied revision built on it. A revision
-     * applied only as another's dependency is the head of its own branch,
-     * so upgrading to it is simply done.
-     */
-    for (size_t i = 0; i < r->nrevs && t == NONE; i++) {
-        const gnode *nd = &g->nodes[r->revs[i]];
-        if (!(p->mark[r->revs[i]] & M_APPLIED) || (p->mark[r->revs[i]] & M_HEAD))
-            continue;
-        for (size_t c = 0; c < nd->nkid && t == NONE; c++)
-            if (p->mark[nd->kid[c]] & M_APPLIED)
-                t = r->revs[i];
-    }
-    if (t == NONE)
-        return 0;
-    const char *name = r->is_base ? p->target : g->nodes[t].rev.id;
-    mig_buf b = MIG_BUF_INIT;
-    list_ids(&b, g, p->cur, p->ncur);
-    int rc = mig_fail(p->ctx, MIG_ETARGET,
-                      "%s is not a valid upgrade target: it is below the current revision%s (%s)", name,
-                      p->ncur > 1 ? "s" : "", mig_buf_cstr(&b));
-    mig_error_hint(p->ctx, "to go down to it, run `mig downgrade %s`", name);
-    mig_buf_release(&b);
-    return rc;
-}
-
-/*
- * Expand: take every M_SET contract revision out of the set, with all the
- * M_SET revisions that stand on one (children, merges, depends_on), and
- * mark them M_HELD. Only what stands on a contract revision waits: the
- * other branches, and the revisions before it on its own, still run.
- */
-static int hold_back(planner *p)
-{
-    const mig_graph *g = p->g;
-    size_t *seeds = malloc((g->n ? g->n : 1) * sizeof *seeds);
-    size_t nseeds = 0;
-    if (seeds == NULL)
-        return -1;
-    clear_bit(p, M_HELD);
-    for (size_t i = 0; i < g->n; i++)
-        if ((p->mark[i] & M_SET) && g->nodes[i].rev.contract)
-            seeds[nseeds++] = i;
-    mark_up_down(g, p->mark, p->stk, seeds, nseeds, M_HELD, 1, ALL_LINKS);
-    free(seeds);
-    for (size_t i = 0; i < g->n; i++) {
-        if (!(p->mark[i] & M_SET))
-            p->mark[i] &= (unsigned char)~M_HELD;
-        if (p->mark[i] & M_HELD)
-            p->mark[i] &= (unsigned char)~M_SET;
-    }
-    return 0;
-}
-
-static int held_list(mig_strvec *out, const planner *p)
-{
-    for (size_t i = 0; i < p->g->n; i++)
-        if ((p->mark[i] & M_HELD) && mig_strvec_push(out, p->g->nodes[i].rev.id) < 0)
-            return -1;
-    return 0;
-}
-
-int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                   const char *const *current, size_t ncurrent,
-                   const char *target, int upgrade)
-{
-    return mig_graph_plan_ex(out, ctx, g, current, ncurrent, target, upgrade, 0);
-}
-
-int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent,
-                      const char *target, int upgrade, unsigned flags)
-{
-    if ((flags & MIG_PLAN_EXPAND) && !upgrade) {
-        *out = NULL;
-        return mig_fail(ctx, MIG_EUSAGE, "--expand is an upgrade option: a downgrade has no phases to hold back");
-    }
-    *out = NULL;
-    planner p;
-    resolved r = { NULL, 0, 0, NONE, NONE };
-    mig_plan *plan = calloc(1, sizeof *plan);
-    int rc = plan ? planner_init(&p, ctx, g, current, ncurrent)
-                  : mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    if (plan == NULL)
-        return rc;
-    if (rc == 0)
-        rc = resolve_target(&r, &p, target, upgrade ? 1 : 0);
-    if (rc == 0 && upgrade)
-        rc = upgrade_target_check(&p, &r);
-    if (rc == 0 && upgrade) {
-        clear_bit(&p, M_SET);
-        if (!r.is_base)
-            mark_up_down(g, p.mark, p.stk, r.revs, r.nrevs, M_SET, 0, ALL_LINKS);
-        for (size_t i = 0; i < g->n; i++)
-            if (p.mark[i] & M_APPLIED)
-                p.mark[i] &= (unsigned char)~M_SET;
-        if ((flags & MIG_PLAN_EXPAND) && (hold_back(&p) < 0 || held_list(&plan->held_back, &p) < 0))
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        else if (plan_upgrade(plan, &p) < 0)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    } else if (rc == 0) {
-        rc = downgrade_set(&p, &r);
-        if (rc == 0 && plan_downgrade(plan, &p) < 0)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
-    if (rc == 0 && final_heads(&plan->final_heads, &p) < 0)
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    free(r.revs);
-    planner_release(&p);
-    if (rc) {
-        mig_plan_free(plan);
-        return rc;
-    }
-    *out = plan;
-    return 0;
-}
-
-/*
- * Check a target as far as the graph alone decides: unknown, ambiguous or
- * malformed names, the wrong direction, a walk past base or head from a
- * named revision. Runs that span several databases (tenants) check it once
- * before any starts, since each would fail the same way; what depends on a
- * database's own state is left to that database's plan.
- */
-int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target, int mode)
-{
-    planner p;
-    resolved r = { NULL, 0, 0, NONE, NONE };
-    int rc = planner_init(&p, ctx, g, NULL, 0);
-    if (rc == 0) {
-        p.no_state = 1;
-        rc = resolve_target(&r, &p, target, mode);
-    }
-    free(r.revs);
-    planner_release(&p);
-    return rc;
-}
-
-/*
- * Stamp as Alembic does: each target replaces the rows on its own line
- * (its ancestors and descendants); rows on other branches stay, and a
- * target related to no row is a new row. `base` removes the rows (of the
- * label's branch with LABEL@base).
- */
-int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
-                    const char *const *current, size_t ncurrent,
-                    const char *const *targets, size_t ntargets, int purge)
-{
-    planner p;
-    int rc = planner_init(&p, ctx, g, purge ? NULL : current, purge ? 0 : ncurrent);
-    for (size_t t = 0; rc == 0 && t < ntargets; t++) {
-        resolved r;
-        rc = resolve_target(&r, &p, targets[t], 2);
-        if (rc == 0) {
-            clear_bit(&p, M_TMP);
-            if (r.is_base && r.label == NONE) {
-                clear_bit(&p, M_HEAD);
-            } else if (r.is_base) {
-                size_t s = label_segment_start(g, r.label);
-                mark_up_down(g, p.mark, p.stk, &s, 1, M_TMP, 1, ALL_LINKS);
-                for (size_t i = 0; i < g->n; i++)
-                    if (p.mark[i] & M_TMP)
-                        p.mark[i] &= (unsigned char)~M_HEAD;
-            } else {
-                for (size_t k = 0; k < r.nrevs; k++) {
-                    size_t x = r.revs[k];
-                    if (p.mark[x] & M_HEAD)
-                        continue;
-                    clear_bit(&p, M_TMP);
-                    mark_up_down(g, p.mark, p.stk, &x, 1, M_TMP, 0, ALL_LINKS);
-                    p.mark[x] &= (unsigned char)~M_TMP;
-                    mark_up_down(g, p.mark, p.stk, &x, 1, M_TMP, 1, ALL_LINKS);
-                    for (size_t i = 0; i < g->n; i++)
-                        if (p.mark[i] & M_TMP)
-                            p.mark[i] &= (unsigned char)~M_HEAD;
-                    p.mark[x] |= M_HEAD;
-                }
-            }
-        }
-        free(r.revs);
-    }
-    if (rc == 0 && final_heads(out_heads, &p) < 0)
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    planner_release(&p);
-    return rc;
-}
-
-int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent)
-{
-    planner p;
-    int rc = planner_init(&p, ctx, g, current, ncurrent);
-    if (rc == 0)
-        for (size_t i = 0; i < g->n; i++)
-            out[i] = (p.mark[i] & M_APPLIED) != 0;
-    planner_release(&p);
-    return rc;
-}
-
-int mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
-                        const char *const *current, size_t ncurrent)
-{
-    planner p;
-    int rc = planner_init(&p, ctx, g, current, ncurrent);
-    if (rc == 0) {
-        for (size_t i = 0; i < g->n; i++)
-            if (!(p.mark[i] & M_APPLIED))
-                p.mark[i] |= M_SET;
-        if (hold_back(&p) < 0)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
-    if (rc == 0)
-        for (size_t i = 0; i < g->n; i++)
-            out[i] = (p.mark[i] & M_HELD) != 0;
-    planner_release(&p);
-    return rc;
-}
-
-int mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent)
-{
-    planner p;
-    *out = 0;
-    int rc = planner_init(&p, ctx, g, current, ncurrent);
-    if (rc == 0)
-        for (size_t i = 0; i < g->n; i++)
-            *out += !(p.mark[i] & M_APPLIED);
-    planner_release(&p);
-    return rc;
 }

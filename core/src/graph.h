@@ -102,8 +102,16 @@ int  mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
 int  mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
                        const char *const *current, size_t ncurrent,
                        const char *target, int upgrade, unsigned flags);
-/* A target as far as the graph alone decides (mode: 1 upgrade, 0 downgrade, 2 stamp). */
-int  mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target, int mode);
+/* What a target is resolved for: which way a relative step may go. */
+typedef enum mig_target_mode {
+    MIG_TARGET_DOWNGRADE = 0,
+    MIG_TARGET_UPGRADE   = 1,
+    MIG_TARGET_STAMP     = 2, /* absolute targets only */
+} mig_target_mode;
+
+/* A target as far as the graph alone decides. */
+int  mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target,
+                            mig_target_mode mode);
 /*
  * Plan for `stamp`: the version table rows after stamping targets over
  * current (purge=1 ignores current), without running anything.

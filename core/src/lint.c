@@ -679,11 +679,7 @@ static int visit_all(mig_ctx *ctx, select_state *s)
     int rc = mig_ctx_prepare_shared(ctx);
     if (rc)
         return rc;
-    mig_tenant_fn tf = ctx->tenant_fn;
-    ctx->tenant_fn = NULL;
-    rc = mig_tenant_foreach(ctx, visit_tenant, s);
-    ctx->tenant_fn = tf;
-    return rc;
+    return mig_tenant_foreach(ctx, visit_tenant, s, MIG_TENANT_NO_REPORT);
 }
 
 /* RANGE: "REV" alone, "A:B", "A:" (A and what follows), ":B" (B and what precedes). */

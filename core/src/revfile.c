@@ -335,6 +335,105 @@ const char *mig_rev_phase(const mig_rev *rev)
     return rev->contract ? "contract" : "expand";
 }
 
+/* A name list for key (the error names the first bad item). */
+static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int lineno,
+                       const char *what, const char *val, size_t vlen, int (*valid)(const char *))
+{
+    char *bad = NULL;
+    int rc = split_list(vec, val, vlen, valid, &bad);
+    if (rc == MIG_EREVFILE) {
+        rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'", what, bad);
+        free(bad);
+        return rc;
+    }
+    return rc ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+}
+
+/* val is one of two words: *out = 1 for yes, 0 for no; -1 for neither. */
+static int pick_word(int *out, const char *val, size_t vlen, const char *yes, const char *no)
+{
+    if (vlen == strlen(yes) && memcmp(val, yes, vlen) == 0)
+        *out = 1;
+    else if (vlen == strlen(no) && memcmp(val, no, vlen) == 0)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* The value of one header key (not empty) into out; errors name path:lineno. */
+static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, int key,
+                      const char *val, size_t vlen)
+{
+    switch (key) {
+    case K_REVISION:
+        out->id = mig_strndup(val, vlen);
+        if (out->id == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        if (!mig_rev_id_valid(out->id))
+            return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                               "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
+                               out->id, ID_MAX);
+        break;
+    case K_DOWN:
+        out->down_line = lineno;
+        if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
+            break;
+        return header_list(&out->down, ctx, path, lineno, "down_revision id", val, vlen,
+                           mig_rev_id_valid);
+    case K_MESSAGE:
+        if ((out->message = mig_strndup(val, vlen)) == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        break;
+    case K_DATE:
+        if ((out->create_date = mig_strndup(val, vlen)) == NULL)
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        break;
+    case K_LABELS:
+        return header_list(&out->labels, ctx, path, lineno, "branch label", val, vlen,
+                           mig_rev_name_valid);
+    case K_DEPENDS:
+        out->depends_line = lineno;
+        return header_list(&out->depends, ctx, path, lineno, "depends_on name", val, vlen,
+                           mig_rev_name_valid);
+    case K_TRANSACTION:
+        if (pick_word(&out->transactional, val, vlen, "true", "false") != 0)
+            return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                               "'mig:transaction' must be true or false, not '%.*s'", (int)vlen, val);
+        break;
+    case K_PHASE:
+        if (pick_word(&out->contract, val, vlen, "contract", "expand") != 0)
+            return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                               "'mig:phase' must be expand or contract, not '%.*s'", (int)vlen, val);
+        break;
+    case K_LOCK_TIMEOUT:
+    case K_STATEMENT_TIMEOUT: {
+        long long *ms = key == K_LOCK_TIMEOUT ? &out->lock_timeout_ms : &out->statement_timeout_ms;
+        if (mig_parse_duration_ms(val, vlen, ms) != 0)
+            return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                               "'mig:%s' takes a duration such as 500ms, 5s or 2min "
+                               "(at most %lldms), not '%.*s'",
+                               key_names[key], MIG_DURATION_MAX_MS, (int)vlen, val);
+        break;
+    }
+    case K_RETRIES: {
+        int n = 0;
+        size_t i = 0;
+        while (i < vlen && val[i] >= '0' && val[i] <= '9' && n <= MIG_RETRIES_MAX)
+            n = n * 10 + (val[i++] - '0');
+        if (i == 0 || i < vlen || n > MIG_RETRIES_MAX)
+            return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                               "'mig:retries' takes a whole number from 0 to %d, not '%.*s'",
+                               MIG_RETRIES_MAX, (int)vlen, val);
+        out->retries = n;
+        break;
+    }
+    case K_LINT:
+        break;
+    }
+    return 0;
+}
+
 /*
  * The header parser proper. Returns 1 in *need_more when data is a prefix
  * of the file (truncated) and the header may continue past its end.
@@ -347,7 +446,6 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     int lineno = 0;
     size_t off = 0;
     int rc = 0;
-    char *bad = NULL;
 
     *need_more = 0;
     memset(out, 0, sizeof *out);
@@ -414,108 +512,11 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%s' has no value", key_names[key]);
                 goto fail;
             }
-            const char *val = l.s + v;
-            switch (key) {
-            case K_REVISION:
-                out->id = mig_strndup(val, vlen);
-                if (out->id == NULL)
-                    goto oom;
-                if (!mig_rev_id_valid(out->id)) {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                                 "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
-                                 out->id, ID_MAX);
-                    goto fail;
-                }
+            rc = header_key(out, ctx, path, lineno, key, l.s + v, vlen);
+            if (rc)
+                goto fail;
+            if (key == K_REVISION)
                 rev_line = lineno;
-                break;
-            case K_DOWN:
-                out->down_line = lineno;
-                if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
-                    break;
-                rc = split_list(&out->down, val, vlen, mig_rev_id_valid, &bad);
-                if (rc == MIG_EREVFILE) {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid down_revision id '%s'", bad);
-                    goto fail;
-                }
-                if (rc)
-                    goto oom;
-                break;
-            case K_MESSAGE:
-                if ((out->message = mig_strndup(val, vlen)) == NULL)
-                    goto oom;
-                break;
-            case K_DATE:
-                if ((out->create_date = mig_strndup(val, vlen)) == NULL)
-                    goto oom;
-                break;
-            case K_LABELS:
-            case K_DEPENDS: {
-                mig_strvec *vec = key == K_LABELS ? &out->labels : &out->depends;
-                if (key == K_DEPENDS)
-                    out->depends_line = lineno;
-                rc = split_list(vec, val, vlen, mig_rev_name_valid, &bad);
-                if (rc == MIG_EREVFILE) {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid %s '%s'",
-                                 key == K_LABELS ? "branch label" : "depends_on name", bad);
-                    goto fail;
-                }
-                if (rc)
-                    goto oom;
-                break;
-            }
-            case K_TRANSACTION:
-                if (vlen == 5 && memcmp(val, "false", 5) == 0)
-                    out->transactional = 0;
-                else if (vlen == 4 && memcmp(val, "true", 4) == 0)
-                    out->transactional = 1;
-                else {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                                 "'mig:transaction' must be true or false, not '%.*s'",
-                                 (int)vlen, val);
-                    goto fail;
-                }
-                break;
-            case K_PHASE:
-                if (vlen == 8 && memcmp(val, "contract", 8) == 0)
-                    out->contract = 1;
-                else if (vlen == 6 && memcmp(val, "expand", 6) == 0)
-                    out->contract = 0;
-                else {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                                 "'mig:phase' must be expand or contract, not '%.*s'",
-                                 (int)vlen, val);
-                    goto fail;
-                }
-                break;
-            case K_LOCK_TIMEOUT:
-            case K_STATEMENT_TIMEOUT: {
-                long long *ms = key == K_LOCK_TIMEOUT ? &out->lock_timeout_ms : &out->statement_timeout_ms;
-                if (mig_parse_duration_ms(val, vlen, ms) != 0) {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                                     "'mig:%s' takes a duration such as 500ms, 5s or 2min "
-                                     "(at most %lldms), not '%.*s'",
-                                     key_names[key], MIG_DURATION_MAX_MS, (int)vlen, val);
-                    goto fail;
-                }
-                break;
-            }
-            case K_RETRIES: {
-                int n = 0;
-                size_t i = 0;
-                while (i < vlen && val[i] >= '0' && val[i] <= '9' && n <= MIG_RETRIES_MAX)
-                    n = n * 10 + (val[i++] - '0');
-                if (i == 0 || i < vlen || n > MIG_RETRIES_MAX) {
-                    rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                                     "'mig:retries' takes a whole number from 0 to %d, not '%.*s'",
-                                     MIG_RETRIES_MAX, (int)vlen, val);
-                    goto fail;
-                }
-                out->retries = n;
-                break;
-            }
-            case K_LINT:
-                break;
-            }
         }
         off = l.next;
     }
@@ -551,7 +552,6 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
 oom:
     rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
 fail:
-    free(bad);
     mig_rev_release(out);
     return rc;
 fail_quiet:

@@ -1856,7 +1856,8 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     /* head with no revisions at all is nothing to do, as for one database */
     int nothing = upgrade && is_head_target(target) && mig_graph_count(ctx->graph) == 0;
     if (rc == 0 && !nothing)
-        rc = mig_graph_check_target(ctx, ctx->graph, target, upgrade);
+        rc = mig_graph_check_target(ctx, ctx->graph, target,
+                                    upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
     if (rc)
         return rc;
     exec_args a = { target, upgrade, flags };
@@ -1867,7 +1868,7 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
         mig_graph_nheads(ctx->graph) == 1)
         rc = mig_tenant_foreach_upgrade(ctx, exec_tenant, &a, mig_graph_head(ctx->graph, 0)->id);
     else
-        rc = mig_tenant_foreach(ctx, exec_tenant, &a);
+        rc = mig_tenant_foreach(ctx, exec_tenant, &a, 0);
     if (ctx->run_held.n) {
         mig_buf ids = MIG_BUF_INIT;
         join_heads(&ids, &ctx->run_held);
@@ -1926,11 +1927,11 @@ int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
         return stamp_one(ctx, targets, n, purge);
     int rc = mig_ctx_prepare_shared(ctx);
     for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = mig_graph_check_target(ctx, ctx->graph, targets[i], 2);
+        rc = mig_graph_check_target(ctx, ctx->graph, targets[i], MIG_TARGET_STAMP);
     if (rc)
         return rc;
     stamp_args a = { targets, n, purge };
-    return mig_tenant_foreach(ctx, stamp_tenant, &a);
+    return mig_tenant_foreach(ctx, stamp_tenant, &a, 0);
 }
 
 static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge)

@@ -126,22 +126,18 @@ static char *dup(builder *b, const char *s)
     return d;
 }
 
-/* A NUL-separated, double-NUL-terminated list as an array of copies. */
-static const char *const *split_list(builder *b, const char *list, size_t *n)
+/* A list of names from the sink, as an array of copies. */
+static const char *const *copy_list(builder *b, const char *const *list, size_t n, size_t *out_n)
 {
-    *n = 0;
-    size_t count = 0;
-    for (const char *p = list; p && *p; p += strlen(p) + 1)
-        count++;
-    char **v = calloc(count + 1, sizeof *v);
+    *out_n = 0;
+    char **v = calloc(n + 1, sizeof *v);
     if (v == NULL) {
         b->oom = 1;
         return NULL;
     }
-    size_t i = 0;
-    for (const char *p = list; p && *p; p += strlen(p) + 1)
-        v[i++] = dup(b, p);
-    *n = count;
+    for (size_t i = 0; i < n; i++)
+        v[i] = dup(b, list[i]);
+    *out_n = n;
     return (const char *const *)v;
 }
 
@@ -177,17 +173,29 @@ static void *grow(builder *b, const void *arr, size_t n, size_t sz)
     return p;
 }
 
+/*
+ * Append a zeroed element to arr, of n elements (both lvalues, n counts
+ * it): el points at it, or is NULL (out of memory) with arr unchanged.
+ */
+#define APPEND(el, b, arr, n)                          \
+    do {                                               \
+        (el) = grow((b), (arr), (n), sizeof *(arr));   \
+        if ((el) != NULL) {                            \
+            (arr) = (el);                              \
+            (el) += (n)++;                             \
+        }                                              \
+    } while (0)
+
 static int on_table(void *payload, const char *table)
 {
     builder *b = payload;
     if (skipped(b, table))
         return 0;
-    mig_ddl_table *t = grow(b, b->s->tables, b->s->ntables, sizeof *t);
+    mig_ddl_table *t;
+    APPEND(t, b, b->s->tables, b->s->ntables);
     if (t == NULL)
         return SINK_OOM;
-    b->s->tables = t;
-    t[b->s->ntables].name = dup(b, table);
-    b->s->ntables++;
+    t->name = dup(b, table);
     return b->oom ? SINK_OOM : 0;
 }
 
@@ -199,11 +207,10 @@ static int on_column(void *payload, const char *table, const char *column, const
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_column *c = grow(b, t->columns, t->ncolumns, sizeof *c);
+    mig_ddl_column *c;
+    APPEND(c, b, t->columns, t->ncolumns);
     if (c == NULL)
         return SINK_OOM;
-    t->columns = c;
-    c += t->ncolumns++;
     c->name = dup(b, column);
     c->type = dup(b, type ? type : "");
     c->nullable = nullable;
@@ -211,7 +218,8 @@ static int on_column(void *payload, const char *table, const char *column, const
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_primary_key(void *payload, const char *table, const char *name, const char *columns)
+static int on_primary_key(void *payload, const char *table, const char *name,
+                          const char *const *columns, size_t ncolumns)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
@@ -222,41 +230,41 @@ static int on_primary_key(void *payload, const char *table, const char *name, co
         return SINK_OOM;
     t->primary_key = k;
     k->name = dup(b, name);
-    k->columns = split_list(b, columns, &k->ncolumns);
+    k->columns = copy_list(b, columns, ncolumns, &k->ncolumns);
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_unique(void *payload, const char *table, const char *name, const char *columns)
+static int on_unique(void *payload, const char *table, const char *name, const char *const *columns,
+                     size_t ncolumns)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_key *k = grow(b, t->uniques, t->nuniques, sizeof *k);
+    mig_ddl_key *k;
+    APPEND(k, b, t->uniques, t->nuniques);
     if (k == NULL)
         return SINK_OOM;
-    t->uniques = k;
-    k += t->nuniques++;
     k->name = dup(b, name);
-    k->columns = split_list(b, columns, &k->ncolumns);
+    k->columns = copy_list(b, columns, ncolumns, &k->ncolumns);
     return b->oom ? SINK_OOM : 0;
 }
 
 static int on_index(void *payload, const char *table, const char *name, int unique,
-                    const char *columns, const char *expression_sql, const char *where_sql)
+                    const char *const *columns, size_t ncolumns, const char *expression_sql,
+                    const char *where_sql)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_index *x = grow(b, t->indexes, t->nindexes, sizeof *x);
+    mig_ddl_index *x;
+    APPEND(x, b, t->indexes, t->nindexes);
     if (x == NULL)
         return SINK_OOM;
-    t->indexes = x;
-    x += t->nindexes++;
     x->name = dup(b, name);
     x->unique = unique != 0;
-    x->columns = split_list(b, columns, &x->ncolumns);
+    x->columns = copy_list(b, columns, ncolumns, &x->ncolumns);
     x->expression_sql = dup(b, expression_sql);
     x->where_sql = dup(b, where_sql);
     return b->oom ? SINK_OOM : 0;
@@ -272,38 +280,37 @@ static char *action(builder *b, const char *a)
     return d;
 }
 
-static int on_foreign_key(void *payload, const char *table, const char *name, const char *columns,
-                          const char *ref_table, const char *ref_columns, const char *on_delete,
+static int on_foreign_key(void *payload, const char *table, const char *name,
+                          const char *const *columns, size_t ncolumns, const char *ref_table,
+                          const char *const *ref_columns, size_t nref_columns, const char *on_delete,
                           const char *on_update)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
     if (t == NULL)
         return 0;
-    mig_ddl_foreign_key *f = grow(b, t->foreign_keys, t->nforeign_keys, sizeof *f);
+    mig_ddl_foreign_key *f;
+    APPEND(f, b, t->foreign_keys, t->nforeign_keys);
     if (f == NULL)
         return SINK_OOM;
-    t->foreign_keys = f;
-    f += t->nforeign_keys++;
     f->name = dup(b, name);
-    f->columns = split_list(b, columns, &f->ncolumns);
+    f->columns = copy_list(b, columns, ncolumns, &f->ncolumns);
     f->ref_table = dup(b, ref_table);
-    f->ref_columns = split_list(b, ref_columns, &f->nref_columns);
+    f->ref_columns = copy_list(b, ref_columns, nref_columns, &f->nref_columns);
     f->on_delete = action(b, on_delete);
     f->on_update = action(b, on_update);
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_enum(void *payload, const char *name, const char *labels)
+static int on_enum(void *payload, const char *name, const char *const *labels, size_t nlabels)
 {
     builder *b = payload;
-    mig_ddl_enum *e = grow(b, b->s->enums, b->s->nenums, sizeof *e);
+    mig_ddl_enum *e;
+    APPEND(e, b, b->s->enums, b->s->nenums);
     if (e == NULL)
         return SINK_OOM;
-    b->s->enums = e;
-    e += b->s->nenums++;
     e->name = dup(b, name);
-    e->labels = split_list(b, labels, &e->nlabels);
+    e->labels = copy_list(b, labels, nlabels, &e->nlabels);
     return b->oom ? SINK_OOM : 0;
 }
 

@@ -857,197 +857,283 @@ static int prepare(stair *z, const mig_rev *r, const mig_rev **blocked)
     return 0;
 }
 
+/* One revision's way up, down and up again, and what it leaves behind. */
+typedef struct step_state {
+    const mig_rev *r;
+    mig_schema    *s0, *s1;   /* the schema before and after the upgrade */
+    mig_strvec     o0, o1;    /* the objects before and after it */
+    verdict        v;
+    const char    *status, *note;
+    mig_buf        notes;
+    int            failed_at; /* the check that failed, or -1 */
+    int            down;      /* the revision has a downgrade section */
+    int            empty;     /* ... which is empty */
+    int            keep;      /* the database ends at S1: the next step starts from it */
+    int            settled;   /* the verdict is known: no further check runs */
+    char          *copy;      /* SQLite: the scratch file at S1 */
+} step_state;
+
+static void step_init(step_state *st, const mig_rev *r)
+{
+    memset(st, 0, sizeof *st);
+    st->r = r;
+    st->o0 = st->o1 = (mig_strvec)MIG_STRVEC_INIT;
+    verdict_init(&st->v, NCHECK);
+    st->status = "ok";
+    st->notes = (mig_buf)MIG_BUF_INIT;
+    st->failed_at = -1;
+}
+
+static void step_release(step_state *st)
+{
+    verdict_release(&st->v);
+    mig_buf_release(&st->notes);
+    if (st->copy) {
+        unlink(st->copy);
+        free(st->copy);
+    }
+    mig_schema_free(st->s0);
+    mig_schema_free(st->s1);
+    mig_strvec_release(&st->o0);
+    mig_strvec_release(&st->o1);
+}
+
+/* Check k failed (its message is written): the verdict is known. */
+static void step_failed(step_state *st, int k, double t)
+{
+    verdict_set(&st->v, k, "failed", t);
+    st->failed_at = k;
+    st->settled = 1;
+}
+
+/* Up from S0, then S1 as the upgrade left it. */
+static int run_up(stair *z, step_state *st, size_t i)
+{
+    const mig_rev *r = st->r;
+    double t = now_ms();
+    if (mig_upgrade(z->sctx, r->id, 0) != 0) {
+        mig_buf_printf(&st->v.msg[C_UP], "upgrade of %s failed: ", r->id);
+        error_text(z, &st->v.msg[C_UP], &st->v.diff[C_UP]);
+        z->bad[i] = 1;
+        step_failed(st, C_UP, t);
+        return 0;
+    }
+    verdict_set(&st->v, C_UP, "ok", t);
+    z->done[i] = 1;
+    int rc = snapshot(z, &st->s1, 0);
+    if (rc == 0)
+        rc = objects_of(z, &st->o1);
+    if (rc == 0)
+        st->copy = s1_copy(z);
+    return rc;
+}
+
+/* Before coming down: a downgrade section to run, test data at S1, no first Ctrl-C. */
+static int before_down(stair *z, step_state *st)
+{
+    const mig_rev *r = st->r;
+    int rc = has_downgrade(z, r, &st->down);
+    if (rc)
+        return rc;
+    if (!st->down) {
+        st->keep = 1; /* nothing comes down: the database stays at S1 */
+        z->any_irreversible = 1;
+        st->status = "irreversible";
+        st->note = "no downgrade section: down and up again not run";
+        if (z->o->strict) {
+            mig_buf_printf(&st->v.msg[C_DOWN], "%s has no downgrade section (--strict)", r->id);
+            st->v.c[C_DOWN].status = "failed";
+            st->failed_at = C_DOWN;
+        }
+        st->settled = 1;
+        return 0;
+    }
+    if ((st->empty = empty_downgrade(z, r)) != 0)
+        mig_buf_printf(&st->notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
+    if (z->o->data) {
+        mig_buf filled = MIG_BUF_INIT;
+        rc = mig_testdata_fill(z->sctx, z->s.db, z->drv, st->s0, st->s1, &z->counter, &filled);
+        if (filled.len) {
+            /* one line each: the generator's limits, not the revision's fault */
+            mig_buf_printf(&st->notes, "%s%.*s", st->notes.len ? "\n" : "", (int)filled.len - 1, mig_buf_cstr(&filled));
+        }
+        mig_buf_release(&filled);
+        if (rc)
+            return take_error(z, rc);
+    }
+    if (interrupted(z)) {
+        mig_buf_printf(&st->notes, "%sinterrupted: down and up again not run", st->notes.len ? "\n" : "");
+        st->status = "skipped";
+    }
+    if (st->notes.len)
+        st->note = mig_buf_cstr(&st->notes);
+    if (interrupted(z))
+        st->settled = 1;
+    return 0;
+}
+
+/*
+ * The schema and objects now against want and owant, differences into
+ * diff; *same = 0 when they differ.
+ */
+static int compare_now(stair *z, const mig_schema *want, const mig_strvec *owant, int *same, mig_buf *diff)
+{
+    mig_schema *now = NULL;
+    mig_strvec onow = MIG_STRVEC_INIT;
+    int rc = snapshot(z, &now, 0);
+    if (rc == 0)
+        rc = same_schema(z, want, now, same, diff);
+    if (rc == 0)
+        rc = objects_of(z, &onow);
+    if (rc == 0)
+        *same &= same_objects(owant, &onow, diff);
+    mig_schema_free(now);
+    mig_strvec_release(&onow);
+    return rc;
+}
+
+/* Down from S1: the schema must be S0 again. */
+static int run_down(stair *z, step_state *st)
+{
+    const mig_rev *r = st->r;
+    int same = 1;
+    double t = now_ms();
+    if (step_down(z, r) != 0) {
+        mig_buf_printf(&st->v.msg[C_DOWN], "downgrade of %s failed: ", r->id);
+        error_text(z, &st->v.msg[C_DOWN], &st->v.diff[C_DOWN]);
+        step_failed(st, C_DOWN, t);
+        return 0;
+    }
+    int rc = compare_now(z, st->s0, &st->o0, &same, &st->v.diff[C_DOWN]);
+    if (rc)
+        return rc;
+    if (!same) {
+        mig_buf_printf(&st->v.msg[C_DOWN], "downgrade of %s does not restore the schema%s", r->id,
+                       st->empty ? " (its downgrade section is empty)" : "");
+        step_failed(st, C_DOWN, t);
+        return 0;
+    }
+    verdict_set(&st->v, C_DOWN, "ok", t);
+    if (interrupted(z)) {
+        st->status = "skipped";
+        mig_buf_printf(&st->notes, "%sinterrupted: up again not run", st->notes.len ? "\n" : "");
+        st->note = mig_buf_cstr(&st->notes);
+        /* back to S1, so the scratch database is where the run left it */
+        if (mig_upgrade(z->sctx, r->id, 0) != 0)
+            mig_error_clear(z->sctx);
+        st->settled = 1;
+    }
+    return 0;
+}
+
+/* Up again from S0: the schema must be S1 again. */
+static int run_again(stair *z, step_state *st)
+{
+    const mig_rev *r = st->r;
+    int same = 1;
+    double t = now_ms();
+    if (mig_upgrade(z->sctx, r->id, 0) != 0) {
+        mig_buf_printf(&st->v.msg[C_AGAIN], "%s is not re-runnable after its downgrade: ", r->id);
+        error_text(z, &st->v.msg[C_AGAIN], &st->v.diff[C_AGAIN]);
+        step_failed(st, C_AGAIN, t);
+        return 0;
+    }
+    int rc = compare_now(z, st->s1, &st->o1, &same, &st->v.diff[C_AGAIN]);
+    if (rc)
+        return rc;
+    if (!same) {
+        mig_buf_printf(&st->v.msg[C_AGAIN], "%s is not re-runnable after its downgrade", r->id);
+        step_failed(st, C_AGAIN, t);
+        return 0;
+    }
+    verdict_set(&st->v, C_AGAIN, "ok", t);
+    st->keep = 1;
+    return 0;
+}
+
+/* The verdict out; after a failure, the scratch database back where the next step needs it. */
+static int settle(stair *z, step_state *st)
+{
+    const mig_rev *r = st->r;
+    int failed_at = st->failed_at;
+    if (failed_at >= 0 && cancelled(z)) {
+        /* not the revision's fault: the check was cut short */
+        st->v.c[failed_at].status = "skipped";
+        mig_buf_clear(&st->v.msg[failed_at]);
+        mig_buf_printf(&st->v.msg[failed_at], "cancelled (a second Ctrl-C)");
+        mig_buf_clear(&st->v.diff[failed_at]);
+        mig_buf_printf(&st->notes, "%scancelled: %s stopped in its %s", st->notes.len ? "\n" : "", r->id,
+                       check_names[failed_at]);
+        st->note = mig_buf_cstr(&st->notes);
+        st->status = "skipped";
+        failed_at = -1;
+    }
+    if (failed_at >= 0)
+        st->status = "failed";
+    if ((failed_at >= 0 && st->down) || interrupted(z))
+        st->keep = 0;
+    mig_error_clear(z->sctx);
+    emit(z, r, st->status, &st->v, st->note);
+    /* a failure leaves the scratch database anywhere: back to S1 (or S0 when the upgrade failed) */
+    if (failed_at > C_UP && !(failed_at == C_DOWN && !st->down) && st->copy)
+        return back_to_copy(z, st->copy);
+    if (failed_at >= 0 && !(failed_at == C_DOWN && !st->down))
+        return rebuild(z);
+    return 0;
+}
+
 /* Up, down, up again for one revision. Returns non-zero only when the run cannot go on. */
 static int stair_step(stair *z, size_t i)
 {
-    const mig_rev *r = mig_graph_at(z->g, i);
-    mig_schema *s0 = NULL, *s1 = NULL, *now = NULL;
-    mig_strvec o0 = MIG_STRVEC_INIT, o1 = MIG_STRVEC_INIT, onow = MIG_STRVEC_INIT;
-    verdict v;
-    verdict_init(&v, NCHECK);
-    const char *status = "ok", *note = NULL;
-    int rc = 0, failed_at = -1, same = 1, down = 0, empty = 0;
+    step_state st;
+    step_init(&st, mig_graph_at(z->g, i));
     const mig_rev *blocked = NULL;
-    mig_buf notes = MIG_BUF_INIT;
-    char *copy = NULL; /* SQLite: the scratch file at S1 */
-    double t;
-    int keep = 0; /* the database ends at S1: the next step starts from it */
     mig_schema *last = z->last;
     mig_strvec last_objects = z->last_objects;
     z->last = NULL;
     z->last_objects = (mig_strvec)MIG_STRVEC_INIT;
 
     z->moved = 0;
-    if ((rc = prepare(z, r, &blocked)) != 0) {
+    int rc = prepare(z, st.r, &blocked);
+    if (rc) {
         take_error(z, rc);
         goto out;
     }
     if (blocked) {
         z->bad[i] = 1;
-        mig_buf_printf(&v.msg[C_UP], "not run: %s %s", blocked->id, "failed before it");
-        status = "skipped";
-        goto report;
-    }
-    if (last && !z->moved) {
-        s0 = last;
-        o0 = last_objects;
+        mig_buf_printf(&st.v.msg[C_UP], "not run: %s %s", blocked->id, "failed before it");
+        st.status = "skipped";
+        st.settled = 1;
+    } else if (last && !z->moved) {
+        st.s0 = last;
+        st.o0 = last_objects;
         last = NULL;
         last_objects = (mig_strvec)MIG_STRVEC_INIT;
-    } else if ((rc = snapshot(z, &s0, 0)) != 0 || (rc = objects_of(z, &o0)) != 0) {
-        goto out;
+    } else {
+        rc = snapshot(z, &st.s0, 0);
+        if (rc == 0)
+            rc = objects_of(z, &st.o0);
     }
-    t = now_ms();
-    if (mig_upgrade(z->sctx, r->id, 0) != 0) {
-        mig_buf_printf(&v.msg[C_UP], "upgrade of %s failed: ", r->id);
-        error_text(z, &v.msg[C_UP], &v.diff[C_UP]);
-        verdict_set(&v, C_UP, "failed", t);
-        z->bad[i] = 1;
-        failed_at = C_UP;
-        goto report;
-    }
-    verdict_set(&v, C_UP, "ok", t);
-    z->done[i] = 1;
-    if ((rc = snapshot(z, &s1, 0)) != 0 || (rc = objects_of(z, &o1)) != 0)
-        goto out;
-    copy = s1_copy(z);
-
-    if ((rc = has_downgrade(z, r, &down)) != 0)
-        goto out;
-    if (!down) {
-        keep = 1; /* nothing comes down: the database stays at S1 */
-        z->any_irreversible = 1;
-        status = "irreversible";
-        note = "no downgrade section: down and up again not run";
-        if (z->o->strict) {
-            mig_buf_printf(&v.msg[C_DOWN], "%s has no downgrade section (--strict)", r->id);
-            v.c[C_DOWN].status = "failed";
-            failed_at = C_DOWN;
-        }
-        goto report;
-    }
-    if ((empty = empty_downgrade(z, r)) != 0)
-        mig_buf_printf(&notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
-    if (z->o->data) {
-        mig_buf filled = MIG_BUF_INIT;
-        rc = mig_testdata_fill(z->sctx, z->s.db, z->drv, s0, s1, &z->counter, &filled);
-        if (filled.len) {
-            /* one line each: the generator's limits, not the revision's fault */
-            mig_buf_printf(&notes, "%s%.*s", notes.len ? "\n" : "", (int)filled.len - 1, mig_buf_cstr(&filled));
-        }
-        mig_buf_release(&filled);
-        if (rc) {
-            take_error(z, rc);
-            goto out;
-        }
-    }
-    if (interrupted(z)) {
-        mig_buf_printf(&notes, "%sinterrupted: down and up again not run", notes.len ? "\n" : "");
-        status = "skipped";
-    }
-    if (notes.len)
-        note = mig_buf_cstr(&notes);
-    if (interrupted(z))
-        goto report;
-
-    t = now_ms();
-    if (step_down(z, r) != 0) {
-        mig_buf_printf(&v.msg[C_DOWN], "downgrade of %s failed: ", r->id);
-        error_text(z, &v.msg[C_DOWN], &v.diff[C_DOWN]);
-        verdict_set(&v, C_DOWN, "failed", t);
-        failed_at = C_DOWN;
-        goto report;
-    }
-    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s0, now, &same, &v.diff[C_DOWN])) != 0 ||
-        (rc = objects_of(z, &onow)) != 0)
-        goto out;
-    same &= same_objects(&o0, &onow, &v.diff[C_DOWN]);
-    mig_schema_free(now);
-    now = NULL;
-    mig_strvec_release(&onow);
-    if (!same) {
-        mig_buf_printf(&v.msg[C_DOWN], "downgrade of %s does not restore the schema%s", r->id,
-                       empty ? " (its downgrade section is empty)" : "");
-        verdict_set(&v, C_DOWN, "failed", t);
-        failed_at = C_DOWN;
-        goto report;
-    }
-    verdict_set(&v, C_DOWN, "ok", t);
-    if (interrupted(z)) {
-        status = "skipped";
-        mig_buf_printf(&notes, "%sinterrupted: up again not run", notes.len ? "\n" : "");
-        note = mig_buf_cstr(&notes);
-        /* back to S1, so the scratch database is where the run left it */
-        if (mig_upgrade(z->sctx, r->id, 0) != 0)
-            mig_error_clear(z->sctx);
-        goto report;
-    }
-
-    t = now_ms();
-    if (mig_upgrade(z->sctx, r->id, 0) != 0) {
-        mig_buf_printf(&v.msg[C_AGAIN], "%s is not re-runnable after its downgrade: ", r->id);
-        error_text(z, &v.msg[C_AGAIN], &v.diff[C_AGAIN]);
-        verdict_set(&v, C_AGAIN, "failed", t);
-        failed_at = C_AGAIN;
-        goto report;
-    }
-    if ((rc = snapshot(z, &now, 0)) != 0 || (rc = same_schema(z, s1, now, &same, &v.diff[C_AGAIN])) != 0 ||
-        (rc = objects_of(z, &onow)) != 0)
-        goto out;
-    same &= same_objects(&o1, &onow, &v.diff[C_AGAIN]);
-    if (!same) {
-        mig_buf_printf(&v.msg[C_AGAIN], "%s is not re-runnable after its downgrade", r->id);
-        verdict_set(&v, C_AGAIN, "failed", t);
-        failed_at = C_AGAIN;
-        goto report;
-    }
-    verdict_set(&v, C_AGAIN, "ok", t);
-    keep = 1;
-
-report:
-    if (failed_at >= 0 && cancelled(z)) {
-        /* not the revision's fault: the check was cut short */
-        v.c[failed_at].status = "skipped";
-        mig_buf_clear(&v.msg[failed_at]);
-        mig_buf_printf(&v.msg[failed_at], "cancelled (a second Ctrl-C)");
-        mig_buf_clear(&v.diff[failed_at]);
-        mig_buf_printf(&notes, "%scancelled: %s stopped in its %s", notes.len ? "\n" : "", r->id,
-                       check_names[failed_at]);
-        note = mig_buf_cstr(&notes);
-        status = "skipped";
-        failed_at = -1;
-    }
-    if (failed_at >= 0)
-        status = "failed";
-    if ((failed_at >= 0 && down) || interrupted(z))
-        keep = 0;
-    mig_error_clear(z->sctx);
-    emit(z, r, status, &v, note);
-    /* a failure leaves the scratch database anywhere: back to S1 (or S0 when the upgrade failed) */
-    if (failed_at > C_UP && !(failed_at == C_DOWN && !down) && copy) {
-        rc = back_to_copy(z, copy);
-    } else if (failed_at >= 0 && !(failed_at == C_DOWN && !down))
-        rc = rebuild(z);
+    if (rc == 0 && !st.settled)
+        rc = run_up(z, &st, i);
+    if (rc == 0 && !st.settled)
+        rc = before_down(z, &st);
+    if (rc == 0 && !st.settled)
+        rc = run_down(z, &st);
+    if (rc == 0 && !st.settled)
+        rc = run_again(z, &st);
+    if (rc == 0)
+        rc = settle(z, &st);
 out:
-    if (keep && rc == 0 && s1) {
-        z->last = s1;
-        z->last_objects = o1;
-        s1 = NULL;
-        o1 = (mig_strvec)MIG_STRVEC_INIT;
+    if (st.keep && rc == 0 && st.s1) {
+        z->last = st.s1;
+        z->last_objects = st.o1;
+        st.s1 = NULL;
+        st.o1 = (mig_strvec)MIG_STRVEC_INIT;
     }
     mig_schema_free(last);
     mig_strvec_release(&last_objects);
-    verdict_release(&v);
-    mig_buf_release(&notes);
-    if (copy) {
-        unlink(copy);
-        free(copy);
-    }
-    mig_schema_free(s0);
-    mig_schema_free(s1);
-    mig_schema_free(now);
-    mig_strvec_release(&o0);
-    mig_strvec_release(&o1);
-    mig_strvec_release(&onow);
+    step_release(&st);
     return rc;
 }
 

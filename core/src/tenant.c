@@ -252,6 +252,7 @@ typedef struct pool {
     mig_ctx         *ctx;
     mig_tenant_op    op;
     void            *op_payload;
+    unsigned         flags;     /* MIG_TENANT_* */
     mig_strvec       names;
     size_t          *queue;     /* indexes still to run, revisits at the back */
     size_t           qhead, qtail, qcap;
@@ -270,9 +271,14 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static int reporting(const pool *p)
+{
+    return p->ctx->tenant_fn && !(p->flags & MIG_TENANT_NO_REPORT);
+}
+
 static void report(pool *p, const mig_tenant_report *r)
 {
-    if (p->ctx->tenant_fn)
+    if (reporting(p))
         p->ctx->tenant_fn(p->ctx->tenant_payload, r);
 }
 
@@ -355,7 +361,7 @@ static void *worker(void *arg)
         r.ended = p->ended;
         if (rc != 0) {
             p->failed++;
-            if (!p->ctx->opts.keep_going)
+            if (!p->ctx->opts.keep_going && !(p->flags & MIG_TENANT_KEEP_GOING))
                 p->stop = 1;
         }
         report(p, &r);
@@ -645,25 +651,26 @@ static void skip_at_head(pool *p, const char *head)
     mig_session_close(&s);
 }
 
-static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, const char *head);
+static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned flags, const char *head);
 
-int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload)
+int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned flags)
 {
-    return foreach_impl(ctx, op, payload, NULL);
+    return foreach_impl(ctx, op, payload, flags, NULL);
 }
 
 int mig_tenant_foreach_upgrade(mig_ctx *ctx, mig_tenant_op op, void *payload, const char *head)
 {
-    return foreach_impl(ctx, op, payload, head);
+    return foreach_impl(ctx, op, payload, 0, head);
 }
 
-static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, const char *head)
+static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned flags, const char *head)
 {
     pool p;
     memset(&p, 0, sizeof p);
     p.ctx = ctx;
     p.op = op;
     p.op_payload = payload;
+    p.flags = flags;
     int jobs = 1;
     int rc = mig_tenants_resolve(ctx, &p.names);
     /* a name the server would cut short could be another tenant's: refuse before any runs */
@@ -711,7 +718,7 @@ static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, const cha
     for (size_t i = 0; i < p.names.n; i++) {
         if (p.state[i] == 2)
             continue;
-        char *heads = ctx->tenant_fn ? read_heads(ctx, p.names.v[i]) : NULL;
+        char *heads = reporting(&p) ? read_heads(ctx, p.names.v[i]) : NULL;
         mig_tenant_report r = { p.names.v[i], heads, heads, 0, "not started", "", 0, NULL, i, p.names.n, p.ended };
         report(&p, &r);
         free(heads);
@@ -778,13 +785,7 @@ int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload)
     a.payload = payload;
     pthread_mutex_init(&a.mu, NULL);
     /* reading never stops early: every tenant's state is wanted */
-    int keep = ctx->opts.keep_going;
-    mig_tenant_fn tf = ctx->tenant_fn;
-    ctx->opts.keep_going = 1;
-    ctx->tenant_fn = NULL;
-    rc = mig_tenant_foreach(ctx, status_tenant, &a);
-    ctx->opts.keep_going = keep;
-    ctx->tenant_fn = tf;
+    rc = mig_tenant_foreach(ctx, status_tenant, &a, MIG_TENANT_KEEP_GOING | MIG_TENANT_NO_REPORT);
     pthread_mutex_destroy(&a.mu);
     return rc;
 }

@@ -20,7 +20,10 @@ int mig_tenant_check_schemas(mig_ctx *ctx);
  * starts unless --keep-going. Returns MIG_EFAIL if any tenant failed.
  */
 typedef int (*mig_tenant_op)(mig_ctx *child, void *payload);
-int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload);
+/* Flags of mig_tenant_foreach, for loops that only read. */
+#define MIG_TENANT_KEEP_GOING 1u /* a failure stops no new starts, --keep-going or not */
+#define MIG_TENANT_NO_REPORT  2u /* the tenant callback hears nothing of this loop */
+int mig_tenant_foreach(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned flags);
 /*
  * The same for `upgrade head` where head is the graph's one head: schema
  * tenants whose version table already says head (and whose last history

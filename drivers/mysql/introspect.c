@@ -16,7 +16,6 @@
  * MySQL 8's functional index keys (information_schema.STATISTICS.EXPRESSION,
  * a column MariaDB lacks) are not read: such a key shows as an empty name.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,24 +66,6 @@ static int at_table(rows *r, const char *table)
 typedef mig_names names;
 #define names_add mig_names_add
 
-/* Append s to l as text (no separator, NUL-terminated). */
-static int text_add(names *l, const char *s)
-{
-    size_t n = strlen(s);
-
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = (l->len + n + 1) * 2;
-        char  *p = realloc(l->buf, cap);
-        if (p == NULL)
-            return -1;
-        l->buf = p;
-        l->cap = cap;
-    }
-    memcpy(l->buf + l->len, s, n + 1);
-    l->len += n;
-    return 0;
-}
-
 static int same(const char *a, const char *b)
 {
     return a != NULL && b != NULL && strcmp(a, b) == 0;
@@ -127,11 +108,10 @@ static int backs_foreign_key(const rows *fk, const char *table, const char *name
         for (; i < fk->n && same(fk->row[i][0], table) && same(fk->row[i][1], key); i++)
             if (names_add(&l, fk->row[i][2]) != 0)
                 goto out;
-        hit = (same(key, name) || same(first, name)) && l.len == cols->len &&
-              memcmp(l.buf, cols->buf, l.len) == 0;
+        hit = (same(key, name) || same(first, name)) && mig_names_equal(&l, cols);
     }
 out:
-    free(l.buf);
+    mig_names_free(&l);
     return hit;
 }
 
@@ -170,187 +150,242 @@ static char *default_sql(const char *def, const char *extra, const char *type, i
     return out;
 }
 
+/* Everything one introspection holds: the five result sets and two scratch lists. */
+typedef struct walk {
+    const mig_schema_sink *sink;
+    void                  *payload;
+    mig_drv_error         *err;
+    const char            *db;
+    int                    mariadb;
+    rows                   tables, cols, keys, idx, fks;
+    names                  l, l2;
+} walk;
+
+/* sql with every %s replaced by where (the schema as a quoted literal), then loaded. */
+static int load_in(MYSQL *my, const char *sql, const char *where, rows *r, mig_drv_error *err)
+{
+    mig_sb      q = { 0 };
+    const char *p;
+
+    for (p = sql; *p != '\0';) {
+        const char *mark = strstr(p, "%s");
+        if (mark == NULL) {
+            mig_sb_puts(&q, p);
+            break;
+        }
+        mig_sb_put(&q, p, (size_t)(mark - p));
+        mig_sb_puts(&q, where);
+        p = mark + 2;
+    }
+    int rc = q.oom ? my_fail(err, "out of memory") : load(my, q.p, r, err);
+    free(q.p);
+    return rc;
+}
+
+static int load_all(MYSQL *my, walk *w)
+{
+    static const char *const sql[5] = {
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
+        "AND TABLE_TYPE = 'BASE TABLE' ORDER BY BINARY TABLE_NAME",
+        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
+        "ORDINAL_POSITION, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
+        "ORDER BY BINARY TABLE_NAME, ORDINAL_POSITION",
+        "SELECT tc.TABLE_NAME, tc.CONSTRAINT_NAME, kcu.COLUMN_NAME, tc.CONSTRAINT_TYPE "
+        "FROM information_schema.TABLE_CONSTRAINTS tc "
+        "JOIN information_schema.KEY_COLUMN_USAGE kcu "
+        "ON kcu.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND kcu.TABLE_NAME = tc.TABLE_NAME "
+        "AND kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME "
+        "WHERE tc.TABLE_SCHEMA = %s AND tc.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE') "
+        "ORDER BY BINARY tc.TABLE_NAME, tc.CONSTRAINT_TYPE, BINARY tc.CONSTRAINT_NAME, "
+        "kcu.ORDINAL_POSITION",
+        "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SUB_PART, COLLATION "
+        "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND NON_UNIQUE = 1 "
+        "ORDER BY BINARY TABLE_NAME, BINARY INDEX_NAME, SEQ_IN_INDEX",
+        "SELECT kcu.TABLE_NAME, kcu.CONSTRAINT_NAME, kcu.COLUMN_NAME, "
+        "kcu.REFERENCED_COLUMN_NAME, kcu.REFERENCED_TABLE_NAME, kcu.REFERENCED_TABLE_SCHEMA, "
+        "rc.DELETE_RULE, rc.UPDATE_RULE "
+        "FROM information_schema.KEY_COLUMN_USAGE kcu "
+        "JOIN information_schema.REFERENTIAL_CONSTRAINTS rc "
+        "ON rc.CONSTRAINT_SCHEMA = kcu.CONSTRAINT_SCHEMA AND rc.TABLE_NAME = kcu.TABLE_NAME "
+        "AND rc.CONSTRAINT_NAME = kcu.CONSTRAINT_NAME "
+        "WHERE kcu.TABLE_SCHEMA = %s AND kcu.REFERENCED_TABLE_NAME IS NOT NULL "
+        "ORDER BY BINARY kcu.TABLE_NAME, BINARY kcu.CONSTRAINT_NAME, kcu.ORDINAL_POSITION",
+    };
+    rows *const dest[5] = { &w->tables, &w->cols, &w->keys, &w->idx, &w->fks };
+    mig_sb      where = { 0 };
+    size_t      n = strlen(w->db);
+    char       *esc = malloc(2 * n + 1);
+    int         rc = MIG_DRV_OK;
+
+    if (esc == NULL)
+        return my_fail(w->err, "out of memory");
+    /* the schema as a quoted literal */
+    mysql_real_escape_string(my, esc, w->db, (unsigned long)n);
+    mig_sb_puts(&where, "'");
+    mig_sb_puts(&where, esc);
+    mig_sb_puts(&where, "'");
+    free(esc);
+    if (where.oom)
+        rc = my_fail(w->err, "out of memory");
+    for (size_t i = 0; i < 5 && rc == MIG_DRV_OK; i++)
+        rc = load_in(my, sql[i], where.p, dest[i], w->err);
+    free(where.p);
+    return rc;
+}
+
+static int do_columns(walk *w, const char *table)
+{
+    int rc = 0;
+
+    while (rc == 0 && at_table(&w->cols, table)) {
+        MYSQL_ROW r = w->cols.row[w->cols.at++];
+        char     *def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", w->mariadb);
+        mig_sb    type = { 0 };
+        /* AUTO_INCREMENT is part of what the column is: written with its type */
+        if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL) {
+            mig_sb_puts(&type, r[2]);
+            mig_sb_puts(&type, " AUTO_INCREMENT");
+        }
+        if (w->sink->column != NULL)
+            rc = w->sink->column(w->payload, table, r[1], type.p != NULL && !type.oom ? type.p : r[2],
+                                 r[3] != NULL && strcmp(r[3], "YES") == 0, def,
+                                 r[5] != NULL ? (int)strtol(r[5], NULL, 10) : 0);
+        free(type.p);
+        free(def);
+    }
+    return rc;
+}
+
+static int do_keys(walk *w, const char *table)
+{
+    int rc = 0;
+
+    while (rc == 0 && at_table(&w->keys, table)) {
+        MYSQL_ROW r;
+        if (gather(&w->keys, 1, 2, &r, &w->l) != 0)
+            return my_fail(w->err, "out of memory");
+        if (strcmp(r[3], "PRIMARY KEY") == 0) {
+            if (w->sink->primary_key != NULL)
+                rc = w->sink->primary_key(w->payload, table, r[1], mig_names_v(&w->l), w->l.count);
+        } else if (w->sink->unique != NULL) {
+            rc = w->sink->unique(w->payload, table, r[1], mig_names_v(&w->l), w->l.count);
+        }
+    }
+    return rc;
+}
+
+/*
+ * As the other drivers do: columns names the key columns, and when a key
+ * is not a plain column (a prefix length, DESC), expression_sql holds the
+ * whole key list, since the names alone would not recreate the index.
+ */
+static int do_indexes(walk *w, const char *table)
+{
+    rows *idx = &w->idx;
+    int   rc = 0;
+
+    at_table(&w->fks, table); /* positions fks for backs_foreign_key() */
+    while (rc == 0 && at_table(idx, table)) {
+        MYSQL_ROW head = idx->row[idx->at];
+        mig_sb    keys = { 0 };
+        int       plain = 1, oom = 0;
+
+        mig_names_clear(&w->l);
+        while (idx->at < idx->n && same(idx->row[idx->at][0], table) &&
+               same(idx->row[idx->at][1], head[1])) {
+            MYSQL_ROW k = idx->row[idx->at++];
+            int       desc = k[5] != NULL && strcmp(k[5], "D") == 0;
+            oom |= names_add(&w->l, k[2] != NULL ? k[2] : "") != 0;
+            if (keys.len > 0)
+                mig_sb_puts(&keys, ", ");
+            mig_sb_puts(&keys, k[2] != NULL ? k[2] : "");
+            if (k[4] != NULL) {
+                mig_sb_puts(&keys, "(");
+                mig_sb_puts(&keys, k[4]);
+                mig_sb_puts(&keys, ")");
+            }
+            if (desc)
+                mig_sb_puts(&keys, " DESC");
+            plain &= k[4] == NULL && !desc;
+        }
+        if (oom || keys.oom)
+            rc = my_fail(w->err, "out of memory");
+        else if (!backs_foreign_key(&w->fks, table, head[1], &w->l) && w->sink->index != NULL)
+            rc = w->sink->index(w->payload, table, head[1], 0, mig_names_v(&w->l), w->l.count, plain ? NULL : keys.p, NULL);
+        free(keys.p);
+    }
+    return rc;
+}
+
+static int do_foreign_keys(walk *w, const char *table)
+{
+    rows *fks = &w->fks;
+    int   rc = 0;
+
+    while (rc == 0 && at_table(fks, table)) {
+        size_t    start = fks->at;
+        MYSQL_ROW r;
+        mig_sb    ref = { 0 };
+        if (gather(fks, 1, 2, &r, &w->l) != 0)
+            return my_fail(w->err, "out of memory");
+        mig_names_clear(&w->l2);
+        for (size_t i = start; i < fks->at; i++)
+            if (names_add(&w->l2, fks->row[i][3] != NULL ? fks->row[i][3] : "") != 0)
+                return my_fail(w->err, "out of memory");
+        /* a table in another database is named with it */
+        if (r[5] != NULL && strcmp(r[5], w->db) != 0) {
+            mig_sb_puts(&ref, r[5]);
+            mig_sb_puts(&ref, ".");
+            mig_sb_puts(&ref, r[4]);
+            if (ref.oom) {
+                free(ref.p);
+                return my_fail(w->err, "out of memory");
+            }
+        }
+        if (w->sink->foreign_key != NULL)
+            rc = w->sink->foreign_key(w->payload, table, r[1], mig_names_v(&w->l), w->l.count,
+                                      ref.p != NULL ? ref.p : r[4], mig_names_v(&w->l2), w->l2.count,
+                                      r[6], r[7]);
+        free(ref.p);
+    }
+    return rc;
+}
+
 int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, void *payload,
                   mig_drv_error *err)
 {
-    char       *where = NULL, *q = NULL, *dbname = NULL;
-    const char *db = schema;
-    rows        tables = { 0 }, cols = { 0 }, keys = { 0 }, idx = { 0 }, fks = { 0 };
-    names        l = { 0 }, l2 = { 0 };
-    size_t      t, n;
-    int         rc = MIG_DRV_OK, mariadb;
+    walk        w = { .sink = sink, .payload = payload, .err = err, .db = schema };
+    char       *dbname = NULL;
+    int         rc = MIG_DRV_OK;
     const char *info = mysql_get_server_info(my);
 
-    mariadb = info != NULL && strstr(info, "MariaDB") != NULL;
+    w.mariadb = info != NULL && strstr(info, "MariaDB") != NULL;
     /* the current database unless told: named, to tell its tables from others' */
     if (schema == NULL) {
-        if ((rc = load(my, "SELECT DATABASE()", &tables, err)) != MIG_DRV_OK)
+        if ((rc = load(my, "SELECT DATABASE()", &w.tables, err)) != MIG_DRV_OK)
             return rc;
-        if (tables.n == 1 && tables.row[0][0] != NULL)
-            db = dbname = strdup(tables.row[0][0]);
-        rows_release(&tables);
-        if (db == NULL)
+        if (w.tables.n == 1 && w.tables.row[0][0] != NULL)
+            w.db = dbname = strdup(w.tables.row[0][0]);
+        rows_release(&w.tables);
+        if (w.db == NULL)
             return my_fail(err, "no database selected: name one in the URL (mysql://host/DATABASE)");
     }
-    /* as a quoted literal */
-    n = strlen(db);
-    if ((where = malloc(2 * n + 3)) == NULL) {
-        free(dbname);
-        return my_fail(err, "out of memory");
-    }
-    where[0] = '\'';
-    n = mysql_real_escape_string(my, where + 1, db, (unsigned long)n);
-    where[n + 1] = '\'';
-    where[n + 2] = '\0';
-    if ((q = malloc(strlen(where) + 1024)) == NULL) {
-        free(where);
-        free(dbname);
-        return my_fail(err, "out of memory");
-    }
-
-    sprintf(q, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s "
-            "AND TABLE_TYPE = 'BASE TABLE' ORDER BY BINARY TABLE_NAME", where);
-    if ((rc = load(my, q, &tables, err)) != MIG_DRV_OK)
-        goto out;
-    sprintf(q, "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, "
-            "ORDINAL_POSITION, EXTRA FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s "
-            "ORDER BY BINARY TABLE_NAME, ORDINAL_POSITION", where);
-    if ((rc = load(my, q, &cols, err)) != MIG_DRV_OK)
-        goto out;
-    sprintf(q, "SELECT tc.TABLE_NAME, tc.CONSTRAINT_NAME, kcu.COLUMN_NAME, tc.CONSTRAINT_TYPE "
-            "FROM information_schema.TABLE_CONSTRAINTS tc "
-            "JOIN information_schema.KEY_COLUMN_USAGE kcu "
-            "ON kcu.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND kcu.TABLE_NAME = tc.TABLE_NAME "
-            "AND kcu.CONSTRAINT_NAME = tc.CONSTRAINT_NAME "
-            "WHERE tc.TABLE_SCHEMA = %s AND tc.CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE') "
-            "ORDER BY BINARY tc.TABLE_NAME, tc.CONSTRAINT_TYPE, BINARY tc.CONSTRAINT_NAME, "
-            "kcu.ORDINAL_POSITION", where);
-    if ((rc = load(my, q, &keys, err)) != MIG_DRV_OK)
-        goto out;
-    sprintf(q, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, NON_UNIQUE, SUB_PART, COLLATION "
-            "FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND NON_UNIQUE = 1 "
-            "ORDER BY BINARY TABLE_NAME, BINARY INDEX_NAME, SEQ_IN_INDEX", where);
-    if ((rc = load(my, q, &idx, err)) != MIG_DRV_OK)
-        goto out;
-    sprintf(q, "SELECT kcu.TABLE_NAME, kcu.CONSTRAINT_NAME, kcu.COLUMN_NAME, "
-            "kcu.REFERENCED_COLUMN_NAME, kcu.REFERENCED_TABLE_NAME, kcu.REFERENCED_TABLE_SCHEMA, "
-            "rc.DELETE_RULE, rc.UPDATE_RULE "
-            "FROM information_schema.KEY_COLUMN_USAGE kcu "
-            "JOIN information_schema.REFERENTIAL_CONSTRAINTS rc "
-            "ON rc.CONSTRAINT_SCHEMA = kcu.CONSTRAINT_SCHEMA AND rc.TABLE_NAME = kcu.TABLE_NAME "
-            "AND rc.CONSTRAINT_NAME = kcu.CONSTRAINT_NAME "
-            "WHERE kcu.TABLE_SCHEMA = %s AND kcu.REFERENCED_TABLE_NAME IS NOT NULL "
-            "ORDER BY BINARY kcu.TABLE_NAME, BINARY kcu.CONSTRAINT_NAME, kcu.ORDINAL_POSITION",
-            where);
-    if ((rc = load(my, q, &fks, err)) != MIG_DRV_OK)
-        goto out;
-
-    for (t = 0; t < tables.n && rc == 0; t++) {
-        const char *table = tables.row[t][0];
-        MYSQL_ROW   r;
-
+    rc = load_all(my, &w);
+    for (size_t t = 0; t < w.tables.n && rc == 0; t++) {
+        const char *table = w.tables.row[t][0];
         if (sink->table != NULL && (rc = sink->table(payload, table)) != 0)
             break;
-        while (rc == 0 && at_table(&cols, table)) {
-            char *def, *type = NULL;
-            r = cols.row[cols.at++];
-            def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", mariadb);
-            /* AUTO_INCREMENT is part of what the column is: written with its type */
-            if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL &&
-                (type = malloc(strlen(r[2]) + 16)) != NULL)
-                sprintf(type, "%s AUTO_INCREMENT", r[2]);
-            if (sink->column != NULL)
-                rc = sink->column(payload, table, r[1], type != NULL ? type : r[2],
-                                  r[3] != NULL && strcmp(r[3], "YES") == 0,
-                                  def, r[5] != NULL ? (int)strtol(r[5], NULL, 10) : 0);
-            free(type);
-            free(def);
-        }
-        while (rc == 0 && at_table(&keys, table)) {
-            if (gather(&keys, 1, 2, &r, &l) != 0) {
-                rc = my_fail(err, "out of memory");
-                break;
-            }
-            if (strcmp(r[3], "PRIMARY KEY") == 0) {
-                if (sink->primary_key != NULL)
-                    rc = sink->primary_key(payload, table, r[1], l.buf);
-            } else if (sink->unique != NULL) {
-                rc = sink->unique(payload, table, r[1], l.buf);
-            }
-        }
-        at_table(&fks, table); /* positions fks for backs_foreign_key() */
-        while (rc == 0 && at_table(&idx, table)) {
-            /*
-             * As the other drivers do: columns names the key columns, and
-             * when a key is not a plain column (a prefix length, DESC),
-             * expression_sql holds the whole key list, since the names
-             * alone would not recreate the index.
-             */
-            MYSQL_ROW head = idx.row[idx.at];
-            int       plain = 1, oom = 0;
-
-            mig_names_clear(&l);
-            l2.len = 0;
-            while (idx.at < idx.n && same(idx.row[idx.at][0], table) &&
-                   same(idx.row[idx.at][1], head[1])) {
-                MYSQL_ROW k = idx.row[idx.at++];
-                int       desc = k[5] != NULL && strcmp(k[5], "D") == 0;
-                oom |= names_add(&l, k[2] != NULL ? k[2] : "") != 0;
-                oom |= (l2.len > 0 && text_add(&l2, ", ") != 0) ||
-                       text_add(&l2, k[2] != NULL ? k[2] : "") != 0;
-                if (k[4] != NULL)
-                    oom |= text_add(&l2, "(") != 0 || text_add(&l2, k[4]) != 0 ||
-                           text_add(&l2, ")") != 0;
-                if (desc)
-                    oom |= text_add(&l2, " DESC") != 0;
-                plain &= k[4] == NULL && !desc;
-            }
-            if (oom) {
-                rc = my_fail(err, "out of memory");
-                break;
-            }
-            if (!backs_foreign_key(&fks, table, head[1], &l) && sink->index != NULL)
-                rc = sink->index(payload, table, head[1], 0, l.buf, plain ? NULL : l2.buf, NULL);
-        }
-        while (rc == 0 && at_table(&fks, table)) {
-            size_t    i, start = fks.at;
-            char     *ref = NULL;
-            if (gather(&fks, 1, 2, &r, &l) != 0) {
-                rc = my_fail(err, "out of memory");
-                break;
-            }
-            l2.len = 0;
-            for (i = start; i < fks.at; i++)
-                if (names_add(&l2, fks.row[i][3] != NULL ? fks.row[i][3] : "") != 0) {
-                    rc = my_fail(err, "out of memory");
-                    break;
-                }
-            if (rc != 0)
-                break;
-            /* a table in another database is named with it */
-            if (r[5] != NULL && strcmp(r[5], db) != 0) {
-                if ((ref = malloc(strlen(r[5]) + strlen(r[4]) + 2)) == NULL) {
-                    rc = my_fail(err, "out of memory");
-                    break;
-                }
-                sprintf(ref, "%s.%s", r[5], r[4]);
-            }
-            if (sink->foreign_key != NULL)
-                rc = sink->foreign_key(payload, table, r[1], l.buf, ref != NULL ? ref : r[4], l2.buf,
-                                       r[6], r[7]);
-            free(ref);
-        }
+        if ((rc = do_columns(&w, table)) == 0 && (rc = do_keys(&w, table)) == 0 &&
+            (rc = do_indexes(&w, table)) == 0)
+            rc = do_foreign_keys(&w, table);
     }
-out:
-    rows_release(&tables);
-    rows_release(&cols);
-    rows_release(&keys);
-    rows_release(&idx);
-    rows_release(&fks);
-    free(l.buf);
-    free(l2.buf);
-    free(q);
-    free(where);
+    rows_release(&w.tables);
+    rows_release(&w.cols);
+    rows_release(&w.keys);
+    rows_release(&w.idx);
+    rows_release(&w.fks);
+    mig_names_free(&w.l);
+    mig_names_free(&w.l2);
     free(dbname);
     return rc;
 }

@@ -33,6 +33,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "mig/driver_util.h"
 #include "mysql_int.h"
 
 #ifndef MIG_DRIVER_VERSION
@@ -100,23 +101,12 @@ static void one_line(char *s)
             *s = ' ';
 }
 
-static void clear_err(mig_drv_error *err)
-{
-    err->message[0] = '\0';
-    err->detail[0] = '\0';
-    err->sqlstate[0] = '\0';
-    err->code = 0;
-    err->stmt_offset = 0;
-    err->position = 0;
-}
-
 int my_fail(mig_drv_error *err, const char *fmt, ...)
 {
     va_list ap;
 
-    clear_err(err);
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    mig_drv_error_vset(err, fmt, ap);
     va_end(ap);
     one_line(err->message);
     return MIG_DRV_ERROR;
@@ -132,7 +122,7 @@ static int connection_lost(unsigned int code)
 
 static int fill_err(mig_drv_error *err, unsigned int code, const char *state, const char *text)
 {
-    clear_err(err);
+    mig_drv_error_clear(err);
     err->code = (int)code;
     snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state != NULL ? state : "");
     /* the server's words only: errno and SQLSTATE travel in their fields, and are shown once from there */
@@ -286,7 +276,7 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
      */
     if (mysql_real_connect(c->my, u.host, u.user, u.password, u.db, u.port, u.socket,
                            CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_FOUND_ROWS) == NULL) {
-        clear_err(err);
+        mig_drv_error_clear(err);
         err->code = (int)mysql_errno(c->my);
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(c->my));
         snprintf(err->message, sizeof(err->message), "could not connect to %s: %s (errno %u)",

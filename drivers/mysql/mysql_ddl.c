@@ -85,21 +85,7 @@ static int key_ready(const mig_ddl_change *c)
 
 static void fk_def(sb *b, const mig_ddl_foreign_key *f)
 {
-    if (f->name) {
-        sb_puts(b, "CONSTRAINT ");
-        sb_ident(b, f->name);
-        sb_puts(b, " ");
-    }
-    sb_puts(b, "FOREIGN KEY ");
-    sb_idents(b, f->columns, f->ncolumns);
-    sb_puts(b, " REFERENCES ");
-    sb_table(b, f->ref_table);
-    sb_puts(b, " ");
-    sb_idents(b, f->ref_columns, f->nref_columns);
-    sb_puts(b, " ON DELETE ");
-    sb_puts(b, f->on_delete);
-    sb_puts(b, " ON UPDATE ");
-    sb_puts(b, f->on_update);
+    mig_sb_foreign_key(b, QUOTE, f, 1);
 }
 
 static void unique_def(sb *b, const mig_ddl_key *k)
@@ -240,11 +226,94 @@ static int release_fk_index(const mig_ddl_change *c, const char *const *cols, si
     return rc;
 }
 
+static const char *table_name(const mig_ddl_change *c)
+{
+    return c->table ? c->table->name : "";
+}
+
+static void add_primary_key(sb *b, const mig_ddl_change *c)
+{
+    alter(b, table_name(c));
+    sb_puts(b, "ADD PRIMARY KEY ");
+    sb_idents(b, c->key->columns, c->key->ncolumns);
+    for (size_t i = 0; i < c->table->ncolumns; i++)
+        if (strstr(c->table->columns[i].type, " AUTO_INCREMENT") &&
+            in_key(c->key, c->table->columns[i].name)) {
+            sb_puts(b, ", MODIFY COLUMN ");
+            column_def(b, &c->table->columns[i]);
+        }
+}
+
+/* MIG_DDL_DROP_UNIQUE and MIG_DDL_DROP_INDEX: one index either way in MySQL. */
+static int drop_index(sb *b, const mig_ddl_change *c)
+{
+    const char *name = c->kind == MIG_DDL_DROP_UNIQUE ? c->key->name : c->index->name;
+    if (name == NULL)
+        return MIG_DRV_NOTSUP;
+    alter(b, table_name(c));
+    /* IF EXISTS: a foreign key that went before may have taken it along */
+    if (c->kind == MIG_DDL_DROP_UNIQUE)
+        keep_fk_index(b, c->table, c->key->columns, c->key->ncolumns);
+    else if (c->index->expression_sql == NULL)
+        keep_fk_index(b, c->table, c->index->columns, c->index->ncolumns);
+    sb_puts(b, "DROP INDEX IF EXISTS ");
+    sb_ident(b, name);
+    return MIG_DRV_OK;
+}
+
+static int create_index(sb *b, const mig_ddl_change *c)
+{
+    /* MySQL has no partial indexes; expression keys need MySQL 8 */
+    if (c->index->where_sql || c->index->name == NULL)
+        return MIG_DRV_NOTSUP;
+    sb_puts(b, c->index->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+    sb_ident(b, c->index->name);
+    sb_puts(b, " ON ");
+    sb_ident(b, table_name(c));
+    sb_puts(b, " ");
+    if (c->index->expression_sql) {
+        sb_puts(b, "((");
+        sb_puts(b, c->index->expression_sql);
+        sb_puts(b, "))");
+    } else {
+        sb_idents(b, c->index->columns, c->index->ncolumns);
+    }
+    return MIG_DRV_OK;
+}
+
+/* Emits the DROP FOREIGN KEY itself and leaves the index drop that follows it in b. */
+static int drop_foreign_key(sb *b, const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
+{
+    const mig_ddl_foreign_key *f = c->foreign_key;
+    if (f->name == NULL)
+        return MIG_DRV_NOTSUP;
+    alter(b, table_name(c));
+    sb_puts(b, "DROP FOREIGN KEY ");
+    sb_ident(b, f->name);
+    int rc = sb_emit(b, emit, payload);
+    if (rc != 0)
+        return rc;
+    /*
+     * The index InnoDB made for the key stays behind when the key
+     * goes: it has the key's name, or its first column's for a key
+     * written without a name (IF EXISTS, MariaDB: a key written over an
+     * index of the user's own has none).
+     */
+    alter(b, table_name(c));
+    sb_puts(b, "DROP INDEX IF EXISTS ");
+    sb_ident(b, f->name);
+    if (strcmp(f->columns[0], f->name) != 0 && !has_key_named(c->table, f->columns[0])) {
+        sb_puts(b, ", DROP INDEX IF EXISTS ");
+        sb_ident(b, f->columns[0]);
+    }
+    return MIG_DRV_OK;
+}
+
 int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
 {
     sb b = { 0 };
     int rc;
-    const char *table = c->table ? c->table->name : "";
+    const char *table = table_name(c);
     switch (c->kind) {
     case MIG_DDL_CREATE_TABLE:
         create_table(&b, c->table);
@@ -269,15 +338,7 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
         column_def_ai(&b, c->column, key_ready(c));
         break;
     case MIG_DDL_ADD_PRIMARY_KEY:
-        alter(&b, table);
-        sb_puts(&b, "ADD PRIMARY KEY ");
-        sb_idents(&b, c->key->columns, c->key->ncolumns);
-        for (size_t i = 0; i < c->table->ncolumns; i++)
-            if (strstr(c->table->columns[i].type, " AUTO_INCREMENT") &&
-                in_key(c->key, c->table->columns[i].name)) {
-                sb_puts(&b, ", MODIFY COLUMN ");
-                column_def(&b, &c->table->columns[i]);
-            }
+        add_primary_key(&b, c);
         break;
     case MIG_DDL_DROP_PRIMARY_KEY:
         alter(&b, table);
@@ -291,36 +352,13 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
         unique_def(&b, c->key);
         break;
     case MIG_DDL_DROP_UNIQUE:
-    case MIG_DDL_DROP_INDEX: {
-        const char *name = c->kind == MIG_DDL_DROP_UNIQUE ? c->key->name : c->index->name;
-        if (name == NULL)
-            return MIG_DRV_NOTSUP;
-        alter(&b, table);
-        /* IF EXISTS: a foreign key that went before may have taken it along */
-        if (c->kind == MIG_DDL_DROP_UNIQUE)
-            keep_fk_index(&b, c->table, c->key->columns, c->key->ncolumns);
-        else if (c->index->expression_sql == NULL)
-            keep_fk_index(&b, c->table, c->index->columns, c->index->ncolumns);
-        sb_puts(&b, "DROP INDEX IF EXISTS ");
-        sb_ident(&b, name);
+    case MIG_DDL_DROP_INDEX:
+        if ((rc = drop_index(&b, c)) != MIG_DRV_OK)
+            return rc;
         break;
-    }
     case MIG_DDL_CREATE_INDEX:
-        /* MySQL has no partial indexes; expression keys need MySQL 8 */
-        if (c->index->where_sql || c->index->name == NULL)
-            return MIG_DRV_NOTSUP;
-        sb_puts(&b, c->index->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
-        sb_ident(&b, c->index->name);
-        sb_puts(&b, " ON ");
-        sb_ident(&b, table);
-        sb_puts(&b, " ");
-        if (c->index->expression_sql) {
-            sb_puts(&b, "((");
-            sb_puts(&b, c->index->expression_sql);
-            sb_puts(&b, "))");
-        } else {
-            sb_idents(&b, c->index->columns, c->index->ncolumns);
-        }
+        if ((rc = create_index(&b, c)) != MIG_DRV_OK)
+            return rc;
         break;
     case MIG_DDL_ADD_FOREIGN_KEY:
         alter(&b, table);
@@ -328,28 +366,9 @@ int my_render_ddl(const mig_ddl_change *c, mig_ddl_emit_fn emit, void *payload)
         fk_def(&b, c->foreign_key);
         break;
     case MIG_DDL_DROP_FOREIGN_KEY:
-        if (c->foreign_key->name == NULL)
-            return MIG_DRV_NOTSUP;
-        alter(&b, table);
-        sb_puts(&b, "DROP FOREIGN KEY ");
-        sb_ident(&b, c->foreign_key->name);
-        if ((rc = sb_emit(&b, emit, payload)) != 0) {
+        if ((rc = drop_foreign_key(&b, c, emit, payload)) != MIG_DRV_OK) {
             free(b.p);
             return rc;
-        }
-        /*
-         * The index InnoDB made for the key stays behind when the key
-         * goes: it has the key's name, or its first column's for a key
-         * written without a name (IF EXISTS, MariaDB: a key written over an
-         * index of the user's own has none).
-         */
-        alter(&b, table);
-        sb_puts(&b, "DROP INDEX IF EXISTS ");
-        sb_ident(&b, c->foreign_key->name);
-        if (strcmp(c->foreign_key->columns[0], c->foreign_key->name) != 0 &&
-            !has_key_named(c->table, c->foreign_key->columns[0])) {
-            sb_puts(&b, ", DROP INDEX IF EXISTS ");
-            sb_ident(&b, c->foreign_key->columns[0]);
         }
         break;
     default:

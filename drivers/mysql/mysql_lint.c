@@ -99,18 +99,8 @@ typedef struct run {
     int                  rc;
 } run;
 
-static void say(run *r, int rule, const char *table, size_t offset, const char *why, const char *safe,
-                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static void say(run *r, int rule, const char *table, size_t offset, const char *why, const char *safe,
-                const char *fmt, ...)
-{
-    if (r->rc)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    r->rc = mig_lint_vreport(r->sink, r->payload, &my_lint_rules[rule], table, offset, why, safe, fmt, ap);
-    va_end(ap);
-}
+/* A finding of rule (an index into my_lint_rules), unless the sink already said stop. */
+#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &my_lint_rules[rule], __VA_ARGS__)
 
 /* ALTER TABLE t ...: its clauses, split at top-level commas. */
 static void lint_alter(run *r, const toks *t, size_t i)

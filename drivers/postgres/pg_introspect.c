@@ -18,7 +18,6 @@
 typedef mig_names namelist;
 #define list_add   mig_names_add
 #define list_reset mig_names_clear
-#define list_get   mig_names_str
 
 static const char *val(PGresult *res, int r, int c)
 {
@@ -60,7 +59,7 @@ static int do_enums(mig_conn *c, const char *nsp, const mig_schema_sink *sink, v
         }
         if (r + 1 == n || strcmp(PQgetvalue(res, r, 0), PQgetvalue(res, r + 1, 0)) != 0) {
             if (sink->enum_type)
-                rc = sink->enum_type(payload, PQgetvalue(res, r, 0), list_get(l));
+                rc = sink->enum_type(payload, PQgetvalue(res, r, 0), mig_names_v(l), l->count);
             list_reset(l);
         }
     }
@@ -150,9 +149,9 @@ static int do_keys(part *p, const char *table, const mig_schema_sink *sink, void
         const char *name = PQgetvalue(res, r, 1);
         if (PQgetvalue(res, r, 2)[0] == 'p') {
             if (sink->primary_key)
-                rc = sink->primary_key(payload, table, name, list_get(l));
+                rc = sink->primary_key(payload, table, name, mig_names_v(l), l->count);
         } else if (sink->unique) {
-            rc = sink->unique(payload, table, name, list_get(l));
+            rc = sink->unique(payload, table, name, mig_names_v(l), l->count);
         }
         list_reset(l);
     }
@@ -216,7 +215,7 @@ static int do_indexes(part *p, const char *table, const mig_schema_sink *sink, v
             continue;
         if (sink->index)
             rc = sink->index(payload, table, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2)[0] == 't',
-                             list_get(l), has_expr ? expr : NULL, val(res, r, 5));
+                             mig_names_v(l), l->count, has_expr ? expr : NULL, val(res, r, 5));
         list_reset(l);
         elen = 0;
         has_expr = 0;
@@ -257,8 +256,8 @@ static int do_fks(part *p, const char *table, const mig_schema_sink *sink, void 
         if (r + 1 < to && strcmp(PQgetvalue(res, r, 1), PQgetvalue(res, r + 1, 1)) == 0)
             continue;
         if (sink->foreign_key)
-            rc = sink->foreign_key(payload, table, PQgetvalue(res, r, 1), list_get(l),
-                                   PQgetvalue(res, r, 3), list_get(rl),
+            rc = sink->foreign_key(payload, table, PQgetvalue(res, r, 1), mig_names_v(l), l->count,
+                                   PQgetvalue(res, r, 3), mig_names_v(rl), rl->count,
                                    fk_action(PQgetvalue(res, r, 5)), fk_action(PQgetvalue(res, r, 6)));
         list_reset(l);
         list_reset(rl);
@@ -344,7 +343,7 @@ done:
     PQclear(tables);
     for (int k = 0; k < 4; k++)
         PQclear(parts[k].res);
-    free(l.buf);
-    free(rl.buf);
+    mig_names_free(&l);
+    mig_names_free(&rl);
     return rc;
 }

@@ -142,18 +142,8 @@ static const char *relname(const json_t *rv, char *buf, size_t n)
     return buf;
 }
 
-static void say(lint_run *r, int rule, const char *table, size_t offset, const char *why,
-                const char *safe, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static void say(lint_run *r, int rule, const char *table, size_t offset, const char *why,
-                const char *safe, const char *fmt, ...)
-{
-    if (r->rc)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    r->rc = mig_lint_vreport(r->sink, r->payload, &pg_lint_rules[rule], table, offset, why, safe, fmt, ap);
-    va_end(ap);
-}
+/* A finding of rule (an index into pg_lint_rules), unless the sink already said stop. */
+#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &pg_lint_rules[rule], __VA_ARGS__)
 
 /* The statement with word inserted after the first keyword kw (case ignored), for a rewrite. */
 static char *insert_after(const char *sql, const char *kw, const char *word)
@@ -258,6 +248,14 @@ static int access_exclusive_cmd(const char *subtype, const json_t *def)
             return 0; /* SHARE ROW EXCLUSIVE */
     }
     return 1;
+}
+
+/* PG021: ACCESS EXCLUSIVE on tbl with no lock_timeout in force; safe says how to set one. */
+static void no_lock_timeout(lint_run *r, const char *tbl, const char *safe)
+{
+    say(r, R_NO_LOCK_TIMEOUT, tbl, 0,
+        "a lock request waiting behind a long query makes every later query on the table wait too", safe,
+        "ACCESS EXCLUSIVE on existing table \"%s\" with no lock_timeout in force", tbl);
 }
 
 static void lint_add_column(lint_run *r, const char *tbl, const json_t *cmd)
@@ -389,11 +387,9 @@ static void lint_alter_table(lint_run *r, const json_t *stmt)
         }
     }
     if (exclusive && !r->st->lock_timeout)
-        say(r, R_NO_LOCK_TIMEOUT, tbl, 0,
-            "a lock request waiting behind a long query makes every later query on the table wait too",
-            "SET lock_timeout = '5s'; before the statement (or -- mig:lock_timeout 5s, or "
-            "[mig] on_connect), and retry when it times out",
-            "ACCESS EXCLUSIVE on existing table \"%s\" with no lock_timeout in force", tbl);
+        no_lock_timeout(r, tbl,
+                        "SET lock_timeout = '5s'; before the statement (or -- mig:lock_timeout 5s, or "
+                        "[mig] on_connect), and retry when it times out");
 }
 
 static int has_option(const json_t *params, const char *name)
@@ -409,146 +405,187 @@ static int has_option(const json_t *params, const char *name)
     return 0;
 }
 
+/* A CONCURRENTLY statement the server refuses inside a transaction: what names it ("REINDEX"). */
+static void concurrent_in_tx(lint_run *r, const char *what)
+{
+    if (r->in->in_transaction)
+        say(r, R_CONCURRENT_TX, NULL, 0, "the server refuses it: ERROR 25001",
+            "put the statement in a revision of its own with -- mig:transaction false",
+            "%s CONCURRENTLY cannot run inside a transaction", what);
+}
+
+static void lint_index(lint_run *r, const json_t *s)
+{
+    char tbl[256];
+    relname(json_object_get(s, "relation"), tbl, sizeof tbl);
+    r->st->ddl++;
+    if (jtrue(s, "concurrent")) {
+        concurrent_in_tx(r, "CREATE INDEX");
+        return;
+    }
+    char *stmt = stmt_text(r->sql);
+    char *safe = stmt ? insert_after(stmt, "INDEX", "CONCURRENTLY") : NULL;
+    char *advice = NULL;
+    if (safe && (advice = malloc(strlen(safe) + 64)) != NULL)
+        sprintf(advice, "%s; -- in a -- mig:transaction false revision", safe);
+    say(r, R_INDEX, tbl, 0, "SHARE lock on the table for the whole build: INSERT, UPDATE and DELETE wait",
+        advice ? advice : "CREATE INDEX CONCURRENTLY in a -- mig:transaction false revision",
+        "CREATE INDEX on existing table \"%s\" blocks writes for the whole build", tbl);
+    free(stmt);
+    free(safe);
+    free(advice);
+}
+
+static void lint_reindex(lint_run *r, const json_t *s)
+{
+    char tbl[256];
+    r->st->ddl++;
+    const json_t *rv = json_object_get(s, "relation");
+    relname(rv, tbl, sizeof tbl);
+    if (!*tbl)
+        snprintf(tbl, sizeof tbl, "%s", jstr(s, "name"));
+    if (has_option(json_object_get(s, "params"), "concurrently")) {
+        concurrent_in_tx(r, "REINDEX");
+        return;
+    }
+    char *stmt = stmt_text(r->sql);
+    char *safe = stmt ? insert_after(stmt, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_INDEX") == 0 ? "INDEX" : "TABLE", "CONCURRENTLY") : NULL;
+    say(r, R_REINDEX, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_TABLE") == 0 ? tbl : NULL, 0,
+        "SHARE lock on the table (ACCESS EXCLUSIVE on the index being rebuilt): writes wait",
+        safe ? safe : "REINDEX ... CONCURRENTLY in a -- mig:transaction false revision (PostgreSQL 12 and later)",
+        "REINDEX of \"%s\" blocks writes while it rebuilds", tbl);
+    free(stmt);
+    free(safe);
+}
+
+static void lint_drop(lint_run *r, const json_t *s)
+{
+    r->st->ddl++;
+    const char *rt = jstr(s, "removeType");
+    if (jtrue(s, "concurrent"))
+        concurrent_in_tx(r, "DROP INDEX");
+    if (strcmp(rt, "OBJECT_TABLE") == 0) {
+        /* objects[0] is a List of the name's parts: the last is the table */
+        json_t *list, *last;
+        node_type(json_array_get(json_object_get(s, "objects"), 0), &list);
+        json_t *items = json_object_get(list, "items");
+        node_type(json_array_get(items, json_array_size(items) - 1), &last);
+        const json_t *lb = last;
+        say(r, R_DROP_TABLE, NULL, 0, NULL,
+            "expand/contract: release an application version that no longer uses the table, then "
+            "drop it in a later revision",
+            "DROP TABLE \"%s\" breaks the application version still running", jstr(lb, "sval"));
+    }
+}
+
+static void lint_rename(lint_run *r, const json_t *s)
+{
+    char tbl[256];
+    r->st->ddl++;
+    const char *rt = jstr(s, "renameType");
+    relname(json_object_get(s, "relation"), tbl, sizeof tbl);
+    if (strcmp(rt, "OBJECT_COLUMN") == 0)
+        say(r, R_RENAME_COLUMN, NULL, 0, NULL,
+            "expand/contract: add the new column, write both, backfill, switch reads, drop the old "
+            "one later (or a view with the old name)",
+            "RENAME COLUMN \"%s\" of table \"%s\" breaks the application version still running",
+            jstr(s, "subname"), tbl);
+    else if (strcmp(rt, "OBJECT_TABLE") == 0)
+        say(r, R_RENAME_TABLE, NULL, 0, NULL,
+            "expand/contract: rename, then CREATE VIEW with the old name for the old application "
+            "version, drop the view in a later revision",
+            "RENAME of table \"%s\" breaks the application version still running", tbl);
+    if ((strcmp(rt, "OBJECT_COLUMN") == 0 || strcmp(rt, "OBJECT_TABLE") == 0) && !r->st->lock_timeout)
+        no_lock_timeout(r, tbl,
+                        "SET lock_timeout = '5s'; before the statement (or -- mig:lock_timeout 5s), and retry "
+                        "when it times out");
+}
+
+static void lint_vacuum(lint_run *r, const json_t *s)
+{
+    char tbl[256];
+    size_t i;
+    json_t *n;
+    if (!has_option(json_object_get(s, "options"), "full"))
+        return;
+    json_array_foreach(json_object_get(s, "rels"), i, n) {
+        json_t *b;
+        node_type(n, &b);
+        relname(json_object_get(b, "relation"), tbl, sizeof tbl);
+        say(r, R_VACUUM_FULL, tbl, 0, "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
+            "plain VACUUM (no lock on reads and writes), or pg_repack run outside the migration",
+            "VACUUM FULL of table \"%s\" rewrites it under ACCESS EXCLUSIVE", tbl);
+    }
+    if (json_array_size(json_object_get(s, "rels")) == 0)
+        say(r, R_VACUUM_FULL, NULL, 0, "ACCESS EXCLUSIVE on every table in turn",
+            "plain VACUUM", "VACUUM FULL rewrites every table under ACCESS EXCLUSIVE");
+}
+
+/* LOCK TABLE and TRUNCATE: one finding per table named, "<what> \"<table>\" <tail>". */
+static void lint_relations(lint_run *r, const json_t *s, int rule, const char *why, const char *safe,
+                           const char *what, const char *tail)
+{
+    char tbl[256];
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(s, "relations"), i, n) {
+        json_t *b;
+        node_type(n, &b);
+        relname(b, tbl, sizeof tbl);
+        say(r, rule, tbl, 0, why, safe, "%s \"%s\" %s", what, tbl, tail);
+    }
+}
+
+static void lint_create(lint_run *r, const json_t *s)
+{
+    char tbl[256];
+    r->st->ddl++;
+    const json_t *rv = json_object_get(s, "relation");
+    if (rv == NULL)
+        rv = json_object_get(json_object_get(s, "into"), "rel");
+    if (rv && r->sink->created && r->rc == 0)
+        r->rc = r->sink->created(r->payload, relname(rv, tbl, sizeof tbl));
+}
+
 static void lint_tree(lint_run *r, const char *type, const json_t *s)
 {
     char tbl[256];
     mig_lint_state *st = r->st;
-    int in_tx = r->in->in_transaction;
     if (strcmp(type, "IndexStmt") == 0) {
-        relname(json_object_get(s, "relation"), tbl, sizeof tbl);
-        st->ddl++;
-        if (jtrue(s, "concurrent")) {
-            if (in_tx)
-                say(r, R_CONCURRENT_TX, NULL, 0, "the server refuses it: ERROR 25001",
-                    "put the statement in a revision of its own with -- mig:transaction false",
-                    "CREATE INDEX CONCURRENTLY cannot run inside a transaction");
-            return;
-        }
-        char *stmt = stmt_text(r->sql);
-        char *safe = stmt ? insert_after(stmt, "INDEX", "CONCURRENTLY") : NULL;
-        char *advice = NULL;
-        if (safe && (advice = malloc(strlen(safe) + 64)) != NULL)
-            sprintf(advice, "%s; -- in a -- mig:transaction false revision", safe);
-        say(r, R_INDEX, tbl, 0, "SHARE lock on the table for the whole build: INSERT, UPDATE and DELETE wait",
-            advice ? advice : "CREATE INDEX CONCURRENTLY in a -- mig:transaction false revision",
-            "CREATE INDEX on existing table \"%s\" blocks writes for the whole build", tbl);
-        free(stmt);
-        free(safe);
-        free(advice);
+        lint_index(r, s);
     } else if (strcmp(type, "ReindexStmt") == 0) {
-        st->ddl++;
-        const json_t *rv = json_object_get(s, "relation");
-        relname(rv, tbl, sizeof tbl);
-        if (!*tbl)
-            snprintf(tbl, sizeof tbl, "%s", jstr(s, "name"));
-        if (has_option(json_object_get(s, "params"), "concurrently")) {
-            if (in_tx)
-                say(r, R_CONCURRENT_TX, NULL, 0, "the server refuses it: ERROR 25001",
-                    "put the statement in a revision of its own with -- mig:transaction false",
-                    "REINDEX CONCURRENTLY cannot run inside a transaction");
-            return;
-        }
-        char *stmt = stmt_text(r->sql);
-        char *safe = stmt ? insert_after(stmt, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_INDEX") == 0 ? "INDEX" : "TABLE", "CONCURRENTLY") : NULL;
-        say(r, R_REINDEX, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_TABLE") == 0 ? tbl : NULL, 0,
-            "SHARE lock on the table (ACCESS EXCLUSIVE on the index being rebuilt): writes wait",
-            safe ? safe : "REINDEX ... CONCURRENTLY in a -- mig:transaction false revision (PostgreSQL 12 and later)",
-            "REINDEX of \"%s\" blocks writes while it rebuilds", tbl);
-        free(stmt);
-        free(safe);
+        lint_reindex(r, s);
     } else if (strcmp(type, "AlterTableStmt") == 0) {
         st->ddl++;
         lint_alter_table(r, s);
     } else if (strcmp(type, "DropStmt") == 0) {
-        st->ddl++;
-        const char *rt = jstr(s, "removeType");
-        if (jtrue(s, "concurrent") && in_tx)
-            say(r, R_CONCURRENT_TX, NULL, 0, "the server refuses it: ERROR 25001",
-                "put the statement in a revision of its own with -- mig:transaction false",
-                "DROP INDEX CONCURRENTLY cannot run inside a transaction");
-        if (strcmp(rt, "OBJECT_TABLE") == 0) {
-            /* objects[0] is a List of the name's parts: the last is the table */
-            json_t *list, *last;
-            node_type(json_array_get(json_object_get(s, "objects"), 0), &list);
-            json_t *items = json_object_get(list, "items");
-            node_type(json_array_get(items, json_array_size(items) - 1), &last);
-            const json_t *lb = last;
-            say(r, R_DROP_TABLE, NULL, 0, NULL,
-                "expand/contract: release an application version that no longer uses the table, then "
-                "drop it in a later revision",
-                "DROP TABLE \"%s\" breaks the application version still running", jstr(lb, "sval"));
-        }
+        lint_drop(r, s);
     } else if (strcmp(type, "RenameStmt") == 0) {
-        st->ddl++;
-        const char *rt = jstr(s, "renameType");
-        relname(json_object_get(s, "relation"), tbl, sizeof tbl);
-        if (strcmp(rt, "OBJECT_COLUMN") == 0)
-            say(r, R_RENAME_COLUMN, NULL, 0, NULL,
-                "expand/contract: add the new column, write both, backfill, switch reads, drop the old "
-                "one later (or a view with the old name)",
-                "RENAME COLUMN \"%s\" of table \"%s\" breaks the application version still running",
-                jstr(s, "subname"), tbl);
-        else if (strcmp(rt, "OBJECT_TABLE") == 0)
-            say(r, R_RENAME_TABLE, NULL, 0, NULL,
-                "expand/contract: rename, then CREATE VIEW with the old name for the old application "
-                "version, drop the view in a later revision",
-                "RENAME of table \"%s\" breaks the application version still running", tbl);
-        if ((strcmp(rt, "OBJECT_COLUMN") == 0 || strcmp(rt, "OBJECT_TABLE") == 0) && !st->lock_timeout)
-            say(r, R_NO_LOCK_TIMEOUT, tbl, 0,
-                "a lock request waiting behind a long query makes every later query on the table wait too",
-                "SET lock_timeout = '5s'; before the statement (or -- mig:lock_timeout 5s), and retry "
-                "when it times out",
-                "ACCESS EXCLUSIVE on existing table \"%s\" with no lock_timeout in force", tbl);
+        lint_rename(r, s);
     } else if (strcmp(type, "AlterEnumStmt") == 0) {
         st->ddl++;
-        if (in_tx && *jstr(s, "newVal") && !*jstr(s, "oldVal") && r->in->version && r->in->version < 120000)
+        if (r->in->in_transaction && *jstr(s, "newVal") && !*jstr(s, "oldVal") && r->in->version &&
+            r->in->version < 120000)
             say(r, R_ENUM_VALUE, NULL, 0, "the server refuses it: ERROR 25001",
                 "put the statement in a revision of its own with -- mig:transaction false",
                 "ALTER TYPE ... ADD VALUE cannot run inside a transaction before PostgreSQL 12");
     } else if (strcmp(type, "VacuumStmt") == 0) {
-        size_t i;
-        json_t *n;
-        if (!has_option(json_object_get(s, "options"), "full"))
-            return;
-        json_array_foreach(json_object_get(s, "rels"), i, n) {
-            json_t *b;
-            node_type(n, &b);
-            relname(json_object_get(b, "relation"), tbl, sizeof tbl);
-            say(r, R_VACUUM_FULL, tbl, 0, "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
-                "plain VACUUM (no lock on reads and writes), or pg_repack run outside the migration",
-                "VACUUM FULL of table \"%s\" rewrites it under ACCESS EXCLUSIVE", tbl);
-        }
-        if (json_array_size(json_object_get(s, "rels")) == 0)
-            say(r, R_VACUUM_FULL, NULL, 0, "ACCESS EXCLUSIVE on every table in turn",
-                "plain VACUUM", "VACUUM FULL rewrites every table under ACCESS EXCLUSIVE");
+        lint_vacuum(r, s);
     } else if (strcmp(type, "ClusterStmt") == 0) {
         relname(json_object_get(s, "relation"), tbl, sizeof tbl);
         say(r, R_CLUSTER, *tbl ? tbl : NULL, 0, "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
             "leave physical ordering to a maintenance window, outside migrations",
             "CLUSTER of table \"%s\" rewrites it under ACCESS EXCLUSIVE", *tbl ? tbl : "(all)");
     } else if (strcmp(type, "LockStmt") == 0) {
-        size_t i;
-        json_t *n;
-        json_array_foreach(json_object_get(s, "relations"), i, n) {
-            json_t *b;
-            node_type(n, &b);
-            relname(b, tbl, sizeof tbl);
-            say(r, R_LOCK_TABLE, tbl, 0, "the lock is held until the transaction ends; ACCESS EXCLUSIVE "
-                "(the default mode) blocks even reads",
-                "do without an explicit lock; if one is needed, take the weakest mode and set lock_timeout",
-                "LOCK TABLE \"%s\" holds the lock until the end of the transaction", tbl);
-        }
+        lint_relations(r, s, R_LOCK_TABLE,
+                       "the lock is held until the transaction ends; ACCESS EXCLUSIVE "
+                       "(the default mode) blocks even reads",
+                       "do without an explicit lock; if one is needed, take the weakest mode and set lock_timeout",
+                       "LOCK TABLE", "holds the lock until the end of the transaction");
     } else if (strcmp(type, "TruncateStmt") == 0) {
-        size_t i;
-        json_t *n;
-        json_array_foreach(json_object_get(s, "relations"), i, n) {
-            json_t *b;
-            node_type(n, &b);
-            relname(b, tbl, sizeof tbl);
-            say(r, R_TRUNCATE, tbl, 0, "ACCESS EXCLUSIVE: no reads or writes until the transaction ends",
-                "DELETE in batches, if the rows must go while the application runs",
-                "TRUNCATE of table \"%s\" takes ACCESS EXCLUSIVE", tbl);
-        }
+        lint_relations(r, s, R_TRUNCATE, "ACCESS EXCLUSIVE: no reads or writes until the transaction ends",
+                       "DELETE in batches, if the rows must go while the application runs",
+                       "TRUNCATE of table", "takes ACCESS EXCLUSIVE");
     } else if (strcmp(type, "UpdateStmt") == 0 || strcmp(type, "DeleteStmt") == 0) {
         if (json_object_get(s, "whereClause") == NULL)
             st->dml++;
@@ -556,12 +593,7 @@ static void lint_tree(lint_run *r, const char *type, const json_t *s)
         if (strcmp(jstr(s, "name"), "lock_timeout") == 0)
             st->lock_timeout = strcmp(jstr(s, "kind"), "VAR_SET_VALUE") == 0;
     } else if (strcmp(type, "CreateStmt") == 0 || strcmp(type, "CreateTableAsStmt") == 0) {
-        st->ddl++;
-        const json_t *rv = json_object_get(s, "relation");
-        if (rv == NULL)
-            rv = json_object_get(json_object_get(s, "into"), "rel");
-        if (rv && r->sink->created && r->rc == 0)
-            r->rc = r->sink->created(r->payload, relname(rv, tbl, sizeof tbl));
+        lint_create(r, s);
     } else if (strcmp(type, "SelectStmt") && strcmp(type, "InsertStmt") && strcmp(type, "TransactionStmt") &&
                strcmp(type, "VariableShowStmt") && strcmp(type, "CopyStmt") && strcmp(type, "DoStmt")) {
         st->ddl++;

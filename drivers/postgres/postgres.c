@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mig/driver_util.h"
 #include "pg.h"
 #include "pg_lex.h"
 #include "mig/secret.h"
@@ -75,25 +76,14 @@ static void detail_add(char *dst, size_t n, const char *sep, const char *text)
         copy_line(dst + o, n - o, text, strlen(text));
 }
 
-static void error_clear(mig_drv_error *err)
-{
-    err->message[0] = '\0';
-    err->detail[0] = '\0';
-    err->sqlstate[0] = '\0';
-    err->code = 0;
-    err->stmt_offset = 0;
-    err->position = 0;
-}
-
 int pg_error_msg(mig_drv_error *err, const char *fmt, ...)
 {
     va_list ap;
 
-    error_clear(err);
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    int rc = mig_drv_error_vset(err, fmt, ap);
     va_end(ap);
-    return MIG_DRV_ERROR;
+    return rc;
 }
 
 /*
@@ -105,7 +95,7 @@ int pg_error(mig_conn *c, const PGresult *res, mig_drv_error *err)
 {
     const char *primary = NULL, *state = NULL;
 
-    error_clear(err);
+    mig_drv_error_clear(err);
     if (res != NULL) {
         primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
         if (primary == NULL)
@@ -247,7 +237,7 @@ static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
     char reason[600];
     size_t first = strcspn(msg, "\n");
 
-    error_clear(err);
+    mig_drv_error_clear(err);
     /* libpq 14+: connection to server at "h" (addr), port p failed: REASON */
     const char *r = msg, *f = strstr(msg, " failed: ");
     if (f && f < msg + first)

@@ -84,10 +84,9 @@ static void set_msg(mig_drv_error *err, int code, const char *fmt, ...)
 {
     if (err == NULL)
         return;
-    memset(err, 0, sizeof *err);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    mig_drv_error_vset(err, fmt, ap);
     va_end(ap);
     /* the message is one line whatever SQLite or a path put in it */
     for (char *p = err->message; *p != '\0'; p++)
@@ -118,27 +117,12 @@ static int fail_db(mig_conn *conn, mig_drv_error *err)
 /* ---- URLs -------------------------------------------------------------- */
 
 /*
- * Turn a URL into what sqlite3_open_v2 takes. Accepted forms:
- *   sqlite:///abs/path.db, sqlite:////abs/path.db  absolute
- *   sqlite:rel/path.db                             relative to base_dir
- *   sqlite://, sqlite:///:memory:, sqlite::memory: in memory
- *   a bare path, or a file: URI passed through as is
- * A ?query is handed to SQLite as URI parameters (mode=ro, cache=shared...),
- * which means building a file: URI with the path escaped. *uri is set when
- * the result is a URI. Returns a malloc'd string, or NULL with err filled.
+ * The part of url after the scheme and an empty (or localhost) authority;
+ * *authority is set when there was one ("sqlite://"). NULL with err filled
+ * for something that is no SQLite URL.
  */
-static char *url_to_filename(const char *url, const char *base_dir, int *uri,
-                             mig_drv_error *err)
+static const char *url_path(const char *url, int *authority, mig_drv_error *err)
 {
-    *uri = 0;
-    if (url == NULL || *url == '\0') {
-        set_msg(err, 0, "sqlite needs a url naming the database file (sqlite:///path/to.db)");
-        return NULL;
-    }
-    if (strncmp(url, "file:", 5) == 0) {
-        *uri = 1;
-        return strdup(url);
-    }
     const char *path = url;
     int has_scheme = 0;
     static const char *const schemes[] = { "sqlite3:", "sqlite:", NULL };
@@ -158,9 +142,9 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         set_msg(err, 0, "not a sqlite url: use sqlite:///abs/path.db or sqlite:rel/path.db");
         return NULL;
     }
-    int authority = 0;
+    *authority = 0;
     if (has_scheme && strncmp(path, "//", 2) == 0) {
-        authority = 1;
+        *authority = 1;
         path += 2;
         /* an empty host or localhost, as in file: URIs; nothing else */
         if (strncmp(path, "localhost/", 10) == 0)
@@ -176,51 +160,34 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
         while (path[0] == '/' && path[1] == '/')
             path++;
     }
-    const char *q = strchr(path, '?');
-    size_t plen = q ? (size_t)(q - path) : strlen(path);
-    const char *query = q ? q + 1 : NULL;
+    return path;
+}
 
-    int memory = 0;
-    if (plen == 0) {
-        if (!authority) {
-            char masked[512];
-            mig_secret_mask_url(url, masked, sizeof masked);
-            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
-            return NULL;
-        }
-        memory = 1; /* sqlite:// */
-    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
-               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
-        memory = 1;
+/* dir (may be NULL) and path[0..plen) joined, as a plain file name. */
+static char *plain_filename(const char *dir, size_t dlen, const char *path, size_t plen,
+                            mig_drv_error *err)
+{
+    char *out = malloc(dlen + 1 + plen + 1);
+    if (out == NULL) {
+        set_msg(err, SQLITE_NOMEM, "out of memory");
+        return NULL;
     }
-
-    /* relative paths resolve against base_dir (the config file's folder) */
-    const char *dir = NULL;
-    if (!memory && path[0] != '/' && base_dir != NULL && *base_dir != '\0')
-        dir = base_dir;
-    size_t dlen = dir ? strlen(dir) : 0;
-
-    if (memory)
-        path = ":memory:", plen = 8;
-    if (query == NULL || *query == '\0') {
-        char *out = malloc(dlen + 1 + plen + 1);
-        if (out == NULL) {
-            set_msg(err, SQLITE_NOMEM, "out of memory");
-            return NULL;
-        }
-        size_t o = 0;
-        if (dir) {
-            memcpy(out, dir, dlen);
-            o = dlen;
-            if (o > 0 && out[o - 1] != '/')
-                out[o++] = '/';
-        }
-        memcpy(out + o, path, plen);
-        out[o + plen] = '\0';
-        return out;
+    size_t o = 0;
+    if (dir) {
+        memcpy(out, dir, dlen);
+        o = dlen;
+        if (o > 0 && out[o - 1] != '/')
+            out[o++] = '/';
     }
+    memcpy(out + o, path, plen);
+    out[o + plen] = '\0';
+    return out;
+}
 
-    /* file: URI; '%', '?' and '#' in the path are escaped so it stays literal */
+/* The same as a file: URI with query; '%', '?' and '#' in the path are escaped so it stays literal. */
+static char *uri_filename(const char *dir, size_t dlen, const char *path, size_t plen,
+                          const char *query, mig_drv_error *err)
+{
     size_t qlen = strlen(query);
     char *out = malloc(5 + 3 * (dlen + 1 + plen) + 1 + qlen + 1);
     if (out == NULL) {
@@ -248,7 +215,65 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     }
     out[o++] = '?';
     memcpy(out + o, query, qlen + 1);
-    *uri = 1;
+    return out;
+}
+
+/*
+ * Turn a URL into what sqlite3_open_v2 takes. Accepted forms:
+ *   sqlite:///abs/path.db, sqlite:////abs/path.db  absolute
+ *   sqlite:rel/path.db                             relative to base_dir
+ *   sqlite://, sqlite:///:memory:, sqlite::memory: in memory
+ *   a bare path, or a file: URI passed through as is
+ * A ?query is handed to SQLite as URI parameters (mode=ro, cache=shared...),
+ * which means building a file: URI with the path escaped. *uri is set when
+ * the result is a URI. Returns a malloc'd string, or NULL with err filled.
+ */
+static char *url_to_filename(const char *url, const char *base_dir, int *uri,
+                             mig_drv_error *err)
+{
+    *uri = 0;
+    if (url == NULL || *url == '\0') {
+        set_msg(err, 0, "sqlite needs a url naming the database file (sqlite:///path/to.db)");
+        return NULL;
+    }
+    if (strncmp(url, "file:", 5) == 0) {
+        *uri = 1;
+        return strdup(url);
+    }
+    int authority;
+    const char *path = url_path(url, &authority, err);
+    if (path == NULL)
+        return NULL;
+    const char *q = strchr(path, '?');
+    size_t plen = q ? (size_t)(q - path) : strlen(path);
+    const char *query = q ? q + 1 : NULL;
+
+    int memory = 0;
+    if (plen == 0) {
+        if (!authority) {
+            char masked[512];
+            mig_secret_mask_url(url, masked, sizeof masked);
+            set_msg(err, 0, "sqlite url \"%s\" names no file", masked);
+            return NULL;
+        }
+        memory = 1; /* sqlite:// */
+    } else if ((plen == 8 && memcmp(path, ":memory:", 8) == 0) ||
+               (plen == 9 && memcmp(path, "/:memory:", 9) == 0)) {
+        memory = 1;
+    }
+
+    /* relative paths resolve against base_dir (the config file's folder) */
+    const char *dir = NULL;
+    if (!memory && path[0] != '/' && base_dir != NULL && *base_dir != '\0')
+        dir = base_dir;
+    size_t dlen = dir ? strlen(dir) : 0;
+
+    if (memory)
+        path = ":memory:", plen = 8;
+    if (query == NULL || *query == '\0')
+        return plain_filename(dir, dlen, path, plen, err);
+    char *out = uri_filename(dir, dlen, path, plen, query, err);
+    *uri = out != NULL;
     return out;
 }
 
@@ -1093,7 +1118,6 @@ static int sq_column_exists(mig_conn *conn, const char *table, const char *colum
 typedef mig_names name_list;
 #define list_add   mig_names_add
 #define list_clear mig_names_clear
-#define list_str   mig_names_str
 
 /*
  * Introspection state: one connection, one schema, one sink. The walkers
@@ -1237,7 +1261,7 @@ static int walk_columns(walk *w, const char *table)
     if ((rc = primary_key_columns(w, table, &w->a)) != 0)
         return rc;
     if (w->a.count > 0 && w->sink->primary_key != NULL)
-        return w->sink->primary_key(w->payload, table, NULL, list_str(&w->a));
+        return w->sink->primary_key(w->payload, table, NULL, mig_names_v(&w->a), w->a.count);
     return 0;
 }
 
@@ -1286,7 +1310,7 @@ static int walk_indexes(walk *w, const char *table)
 
         if (strcmp(origin, "u") == 0) {
             if (w->sink->unique != NULL)
-                cb = w->sink->unique(w->payload, table, NULL, list_str(&w->a));
+                cb = w->sink->unique(w->payload, table, NULL, mig_names_v(&w->a), w->a.count);
             continue;
         }
         char *keys = NULL, *where = NULL;
@@ -1295,7 +1319,7 @@ static int walk_indexes(walk *w, const char *table)
             split_index_sql((const char *)sqlite3_column_text(st, 4), &keys, &where);
         if (w->sink->index != NULL)
             cb = w->sink->index(w->payload, table, name, sqlite3_column_int(st, 1),
-                                list_str(&w->a), plain ? NULL : keys, partial ? where : NULL);
+                                mig_names_v(&w->a), w->a.count, plain ? NULL : keys, partial ? where : NULL);
         free(keys);
         free(where);
     }
@@ -1333,8 +1357,8 @@ static int walk_foreign_keys(walk *w, const char *table)
             if (implicit && (cb = primary_key_columns(w, ref, &w->b)) != 0)
                 break;
             if (w->sink->foreign_key != NULL &&
-                (cb = w->sink->foreign_key(w->payload, table, NULL, list_str(&w->a), ref,
-                                           list_str(&w->b), on_delete, on_update)) != 0)
+                (cb = w->sink->foreign_key(w->payload, table, NULL, mig_names_v(&w->a), w->a.count, ref,
+                                           mig_names_v(&w->b), w->b.count, on_delete, on_update)) != 0)
                 break;
             id = -1;
         }
@@ -1407,8 +1431,8 @@ static int sq_introspect(mig_conn *conn, const char *schema,
         cb = walk_done(&w, st, rc);
     else if (rc == 0 || rc == SQLITE_ROW)
         sqlite3_finalize(st);
-    free(w.a.buf);
-    free(w.b.buf);
+    mig_names_free(&w.a);
+    mig_names_free(&w.b);
     return cb;
 }
 

@@ -52,23 +52,7 @@ static void column_def(sb *b, const mig_ddl_column *c)
 
 static void fk_def(sb *b, const mig_ddl_foreign_key *f)
 {
-    if (f->name) {
-        sb_puts(b, "CONSTRAINT ");
-        sb_ident(b, f->name);
-        sb_puts(b, " ");
-    }
-    sb_puts(b, "FOREIGN KEY ");
-    sb_idents(b, f->columns, f->ncolumns);
-    sb_puts(b, " REFERENCES ");
-    sb_ident(b, f->ref_table);
-    if (f->nref_columns) {
-        sb_puts(b, " ");
-        sb_idents(b, f->ref_columns, f->nref_columns);
-    }
-    sb_puts(b, " ON DELETE ");
-    sb_puts(b, f->on_delete);
-    sb_puts(b, " ON UPDATE ");
-    sb_puts(b, f->on_update);
+    mig_sb_foreign_key(b, QUOTE, f, 0);
 }
 
 static void create_table(sb *b, const mig_ddl_table *t, const char *name)

@@ -136,18 +136,8 @@ typedef struct run {
     int                  rc;
 } run;
 
-static void say(run *r, int rule, const char *table, size_t offset, const char *why, const char *safe,
-                const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static void say(run *r, int rule, const char *table, size_t offset, const char *why, const char *safe,
-                const char *fmt, ...)
-{
-    if (r->rc)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    r->rc = mig_lint_vreport(r->sink, r->payload, &sq_lint_rules[rule], table, offset, why, safe, fmt, ap);
-    va_end(ap);
-}
+/* A finding of rule (an index into sq_lint_rules), unless the sink already said stop. */
+#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &sq_lint_rules[rule], __VA_ARGS__)
 
 static const char *version_str(int v, char *buf, size_t n)
 {

@@ -163,9 +163,15 @@ zpty z zsh -f -i
 zpty -w z "PS1=''; fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w z 'compadd() { local -a h; builtin compadd -O h "$@"; local m; for m in $h; do print -r -- "@@$m@@"; done; builtin compadd "$@" }'
 zpty -w z "$2"$'\t'
-sleep 1
+# Under load the completion may take seconds: read until candidates came
+# and nothing more for a second (at most 20 s of silence in all).
 local all="" chunk
-while zpty -r -t z chunk 2>/dev/null; do all+=$chunk; done
+integer idle=0 waited=0
+while (( waited < 200 )); do
+    if zpty -r -t z chunk 2>/dev/null; then all+=$chunk; idle=0; continue; fi
+    [[ $all == *@@* ]] && (( idle >= 10 )) && break
+    sleep 0.1; (( idle++, waited++ ))
+done
 print -r -- "$all" | tr -d '\r' | grep -o '@@[^@$]*@@' | sed 's/@@//g' | sort -u
 zpty -d z
 ZSH

@@ -417,7 +417,23 @@ set +e
 start=$SECONDS
 "$MIG" test >"$T_TMP/int2.out" 2>"$T_TMP/int2.err" &
 pid=$!
-sleep 2
+# The first Ctrl-C must land while the long statement runs: on a server,
+# wait until it shows among the sessions (under load mig may take seconds
+# to get there).
+case "$D" in
+postgres) running="SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(120)%'" ;;
+mysql)    running="SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(120)%'" ;;
+*)        running= ;;
+esac
+if [ -n "$running" ]; then
+    for _ in $(seq 300); do
+        [ "$(sql "$running" 2>/dev/null)" -ge 1 ] 2>/dev/null && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.1
+    done
+else
+    sleep 2
+fi
 kill -INT $pid
 sleep 0.5
 kill -INT $pid

@@ -737,19 +737,21 @@ static void note(seen *s, const char *table, const char *fmtstr, ...)
     snprintf(s->log + o, sizeof s->log - o, "\n");
 }
 
-/* NUL-separated list to "a,b" */
-static const char *joined(const char *list)
+/* A name list from the sink to "a,b"; the array is there whenever the count is not 0. */
+static const char *joined(const char *const *v, size_t n)
 {
     static char bufs[4][512];
     static int next;
     char *b = bufs[next++ % 4];
     b[0] = '\0';
-    if (list == NULL)
+    CU_ASSERT(n == 0 || v != NULL);
+    if (v == NULL)
         return "(null)";
-    for (const char *p = list; *p; p += strlen(p) + 1) {
-        if (b[0])
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_PTR_NOT_NULL(v[i]);
+        if (i)
             strncat(b, ",", 511 - strlen(b));
-        strncat(b, p, 511 - strlen(b));
+        strncat(b, v[i] ? v[i] : "(null)", 511 - strlen(b));
     }
     return b;
 }
@@ -783,34 +785,37 @@ static int sk_column(void *payload, const char *table, const char *column, const
     return 0;
 }
 
-static int sk_pk(void *payload, const char *table, const char *name, const char *columns)
+static int sk_pk(void *payload, const char *table, const char *name, const char *const *columns,
+                 size_t ncolumns)
 {
     (void)name;
-    note(payload, table, "pk %s %s", bare(table), joined(columns));
+    note(payload, table, "pk %s %s", bare(table), joined(columns, ncolumns));
     return 0;
 }
 
-static int sk_unique(void *payload, const char *table, const char *name, const char *columns)
+static int sk_unique(void *payload, const char *table, const char *name, const char *const *columns,
+                     size_t ncolumns)
 {
     (void)name;
-    note(payload, table, "unique %s %s", bare(table), joined(columns));
+    note(payload, table, "unique %s %s", bare(table), joined(columns, ncolumns));
     return 0;
 }
 
 static int sk_index(void *payload, const char *table, const char *name, int unique,
-                    const char *columns, const char *expression_sql, const char *where_sql)
+                    const char *const *columns, size_t ncolumns, const char *expression_sql,
+                    const char *where_sql)
 {
     if (unique && expression_sql == NULL && where_sql == NULL)
-        note(payload, table, "unique %s %s", bare(table), joined(columns)); /* MySQL's way */
+        note(payload, table, "unique %s %s", bare(table), joined(columns, ncolumns)); /* MySQL's way */
     note(payload, table, "index %s %s%s %s expr=%s where=%s", bare(table), bare(name),
-         unique ? " unique" : "", joined(columns), expression_sql ? expression_sql : "none",
+         unique ? " unique" : "", joined(columns, ncolumns), expression_sql ? expression_sql : "none",
          where_sql ? where_sql : "none");
     return 0;
 }
 
-static int sk_fk(void *payload, const char *table, const char *name, const char *columns,
-                 const char *ref_table, const char *ref_columns, const char *on_delete,
-                 const char *on_update)
+static int sk_fk(void *payload, const char *table, const char *name, const char *const *columns,
+                 size_t ncolumns, const char *ref_table, const char *const *ref_columns,
+                 size_t nref_columns, const char *on_delete, const char *on_update)
 {
     (void)name;
     (void)on_update;
@@ -819,8 +824,8 @@ static int sk_fk(void *payload, const char *table, const char *name, const char 
     for (; on_delete && on_delete[i] && i < sizeof del - 1; i++)
         del[i] = (char)(on_delete[i] >= 'a' && on_delete[i] <= 'z' ? on_delete[i] - 32 : on_delete[i]);
     del[i] = '\0';
-    note(payload, table, "fk %s %s -> %s %s on delete %s", bare(table), joined(columns),
-         bare(ref_table), joined(ref_columns), del);
+    note(payload, table, "fk %s %s -> %s %s on delete %s", bare(table), joined(columns, ncolumns),
+         bare(ref_table), joined(ref_columns, nref_columns), del);
     return 0;
 }
 

@@ -3,7 +3,7 @@
 #                               a utf8mb4 database of its own (a bare server
 #                               defaults to latin1), made and dropped by the
 #                               driver_mysql_conformance_db_* fixtures
-#   driver_mysql_offline        drivers/mysql/test_mysql_driver.c: splitter,
+#   driver_mysql_offline        tests/drivers/test_mysql_driver.c: splitter,
 #                               URLs, quoting; no server needed
 #   driver_mysql_server         the same program's server tests: failing
 #                               statement location, NUL bytes and UTF-8, a
@@ -13,7 +13,7 @@
 # test-servers.env (tests/servers.sh writes it); without one the server runs
 # are skipped, and fail under MIG_TEST_REQUIRE_SERVERS=1.
 if(TARGET mig_driver_mysql)
-  add_executable(test_mysql_driver ${PROJECT_SOURCE_DIR}/drivers/mysql/test_mysql_driver.c)
+  add_executable(test_mysql_driver test_mysql_driver.c)
   target_include_directories(test_mysql_driver PRIVATE ${PROJECT_SOURCE_DIR}/core/include)
   target_link_libraries(test_mysql_driver PRIVATE CUnit::CUnit ${CMAKE_DL_LIBS})
   set(_mysql_env "MIG_TEST_SERVERS_ENV=${CMAKE_BINARY_DIR}/test-servers.env")

@@ -1,6 +1,6 @@
 # The PostgreSQL driver's test runs (included by tests/drivers/CMakeLists.txt):
 #   drivers_conformance_postgres  the shared conformance program
-#   driver_postgres               drivers/postgres/test_postgres.c: scripts with
+#   driver_postgres               tests/drivers/test_postgres.c: scripts with
 #                                 function bodies and DO blocks, error location,
 #                                 CREATE INDEX CONCURRENTLY, cursor + exec over
 #                                 10,000 rows, the advisory lock and its holder,
@@ -14,7 +14,7 @@ if(TARGET mig_driver_postgres)
   set_tests_properties(drivers_conformance_postgres PROPERTIES ENVIRONMENT
     "MIG_TEST_SERVERS_ENV=${CMAKE_BINARY_DIR}/test-servers.env;MIG_TEST_DRIVER_BAD_URL=postgresql://mig:s3cret@127.0.0.1:1/mig")
 
-  add_executable(test_postgres ${PROJECT_SOURCE_DIR}/drivers/postgres/test_postgres.c)
+  add_executable(test_postgres test_postgres.c)
   target_include_directories(test_postgres PRIVATE ${PROJECT_SOURCE_DIR}/core/include)
   target_compile_definitions(test_postgres PRIVATE
     MIG_PG_DRIVER_SO="$<TARGET_FILE:mig_driver_postgres>")

@@ -724,6 +724,52 @@ static void test_graph__stamps_like_alembic(void)
     mig_graph_free(g);
 }
 
+/* ---- malformed and unresolvable targets ---- */
+
+static void test_graph__refuses_malformed_targets(void)
+{
+    mig_graph *g = mk(FORK);
+    PLAN_FAILS(g, "", "@head", 1, "unknown branch '' in target '@head'");
+    PLAN_FAILS(g, "", "gamma@head", 1, "unknown branch 'gamma' in target 'gamma@head'");
+    PLAN_FAILS(g, "", "alpha@", 1, "empty revision in target 'alpha@'");
+    PLAN_FAILS(g, "", "alpha@b2", 1, "target 'alpha@b2': revision b2 is not on that branch");
+    PLAN_FAILS(g, "", "head+1", 1, "target 'head+1' names 2 heads, not one");
+    PLAN_FAILS(g, "", "head", 1, "there are 2 heads (a2, b2); use 'heads' or LABEL@head");
+    STAMP(g, "", "+1", 0, "ERR -7");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->message, "stamp takes no relative target ('+1')");
+    STAMP(g, "", "a1+1", 0, "ERR -7");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->message, "stamp takes no relative target ('a1+1')");
+    mig_graph_free(g);
+}
+
+static void test_graph__refuses_a_step_from_several_applied_tips_of_a_branch(void)
+{
+    /* no current head is on x's branch, which depends_on applied both of its tips */
+    mig_graph *g = mk("r a:r#x b:a c:a d|b e|c");
+    PLAN_FAILS(g, "d e", "x@+1", 1, "relative target 'x@+1' is ambiguous: the branch has several applied tips");
+    mig_graph_free(g);
+}
+
+/* What the graph alone decides, before any database is read (tenant runs check once). */
+static void test_graph__checks_a_target_without_a_database(void)
+{
+    mig_graph *g = mk(LINE);
+    MIG_PASS(ctx, mig_graph_check_target(the_ctx(), g, "-1", MIG_TARGET_DOWNGRADE));
+    MIG_PASS(ctx, mig_graph_check_target(ctx, g, "+2", MIG_TARGET_UPGRADE));
+    MIG_PASS(ctx, mig_graph_check_target(ctx, g, "b", MIG_TARGET_STAMP));
+    MIG_FAILS(ctx, mig_graph_check_target(ctx, g, "+1", MIG_TARGET_DOWNGRADE), MIG_ETARGET,
+              "downgrade target '+1' goes up: use upgrade");
+    MIG_FAILS(ctx, mig_graph_check_target(ctx, g, "-1", MIG_TARGET_UPGRADE), MIG_ETARGET,
+              "upgrade target '-1' goes down: use downgrade");
+    MIG_FAILS(ctx, mig_graph_check_target(ctx, g, "-1", MIG_TARGET_STAMP), MIG_ETARGET,
+              "stamp takes no relative target ('-1')");
+    MIG_FAILS(ctx, mig_graph_check_target(ctx, g, "b+5", MIG_TARGET_UPGRADE), MIG_ETARGET,
+              "relative target 'b+5' walks past the head: only 2 steps up");
+    MIG_FAILS(ctx, mig_graph_check_target(ctx, g, "zz", MIG_TARGET_UPGRADE), MIG_ETARGET,
+              "unknown revision 'zz'");
+    mig_graph_free(g);
+}
+
 /* ---- lookups and structure ---- */
 
 static void test_graph__finds_by_id_prefix_and_label(void)
@@ -1130,6 +1176,9 @@ static CU_TestInfo tests[] = {
     { "downgrades one side of a branch in mid line", test_graph__downgrades_one_side_of_a_branch_in_mid_line },
     { "follows labels across a dependency", test_graph__follows_labels_across_a_dependency },
     { "stamps like alembic", test_graph__stamps_like_alembic },
+    { "refuses malformed targets", test_graph__refuses_malformed_targets },
+    { "refuses a step from several applied tips of a branch", test_graph__refuses_a_step_from_several_applied_tips_of_a_branch },
+    { "checks a target without a database", test_graph__checks_a_target_without_a_database },
     { "finds by id prefix and label", test_graph__finds_by_id_prefix_and_label },
     { "orders heads bases children and parents", test_graph__orders_heads_bases_children_and_parents },
     { "orders whole branches by file name", test_graph__orders_whole_branches_by_file_name },

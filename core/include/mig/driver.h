@@ -173,8 +173,13 @@ typedef struct mig_row {
 /*
  * Introspection sink (schema model for autogenerate). The driver calls these
  * in order: a table, then its columns, keys, indexes and foreign keys, then
- * the next table. Strings are borrowed for the duration of the call; lists
- * of column names are NUL-separated, double-NUL-terminated.
+ * the next table. Strings are borrowed for the duration of the call. A list
+ * of names (columns, enum labels) is an array with its count, as in the
+ * mig_ddl_* structs below: never NULL when the count is not 0.
+ *
+ * Until ABI 2 each list was one NUL-separated, double-NUL-terminated
+ * string; a driver built for ABI 1 still gets a sink of that form, which
+ * the core turns into this one.
  */
 typedef struct mig_schema_sink {
     int (*table)(void *payload, const char *table);
@@ -182,17 +187,19 @@ typedef struct mig_schema_sink {
                   const char *type, int nullable, const char *default_sql,
                   int position);
     int (*primary_key)(void *payload, const char *table, const char *name,
-                       const char *columns);
+                       const char *const *columns, size_t ncolumns);
     int (*unique)(void *payload, const char *table, const char *name,
-                  const char *columns);
+                  const char *const *columns, size_t ncolumns);
     int (*index)(void *payload, const char *table, const char *name,
-                 int unique, const char *columns, const char *expression_sql,
-                 const char *where_sql);
+                 int unique, const char *const *columns, size_t ncolumns,
+                 const char *expression_sql, const char *where_sql);
     int (*foreign_key)(void *payload, const char *table, const char *name,
-                       const char *columns, const char *ref_table,
-                       const char *ref_columns, const char *on_delete,
+                       const char *const *columns, size_t ncolumns,
+                       const char *ref_table, const char *const *ref_columns,
+                       size_t nref_columns, const char *on_delete,
                        const char *on_update);
-    int (*enum_type)(void *payload, const char *name, const char *labels);
+    int (*enum_type)(void *payload, const char *name, const char *const *labels,
+                     size_t nlabels);
     int (*sequence)(void *payload, const char *name, const char *owner_table,
                     const char *owner_column);
 } mig_schema_sink;

@@ -1,7 +1,7 @@
 /*
  * Helpers every driver needs: a growing string (render_ddl builds each
  * statement in one), identifier quoting, and the name lists the schema
- * sink takes (introspect_schema builds them).
+ * sink takes (introspect builds them).
  * Header-only, like <mig/secret.h>: a driver links nothing more, and the
  * functions are static inline so two drivers in one process never share
  * (or clash on) a symbol.
@@ -113,50 +113,65 @@ static inline int mig_sb_emit(mig_sb *b, mig_ddl_emit_fn emit, void *payload)
 }
 
 /*
- * A NUL-separated, double-NUL-terminated list of names, as the schema sink
- * takes column lists ("a\0b\0\0"). Start from { 0 }; free(l.buf) at the end.
+ * A list of names as the schema sink takes it: v[0..count), each a copy.
+ * Start from { 0 }; mig_names_free at the end.
  */
 typedef struct mig_names {
-    char  *buf;   /* NULL until the first name */
-    size_t len;   /* bytes used, without the final extra NUL */
-    size_t cap;
-    int    count; /* names in the list */
+    char  **v;     /* NULL until the first name */
+    size_t  count; /* names in the list */
+    size_t  cap;
 } mig_names;
 
 /* 0, or -1 when out of memory (the list is unchanged then). */
 static inline int mig_names_add(mig_names *l, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    if (l->len + n + 1 > l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        while (cap < l->len + n + 1)
-            cap *= 2;
-        char *b = realloc(l->buf, cap);
-        if (b == NULL)
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        char **v = (char **)realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
             return -1;
-        l->buf = b;
+        l->v = v;
         l->cap = cap;
     }
-    memcpy(l->buf + l->len, s, n);
-    l->len += n;
-    l->buf[l->len] = '\0';
-    l->count++;
+    size_t n = strlen(s) + 1;
+    char *d = (char *)malloc(n);
+    if (d == NULL)
+        return -1;
+    memcpy(d, s, n);
+    l->v[l->count++] = d;
     return 0;
 }
 
-/* Empty the list, keeping its memory for the next one. */
+/* Empty the list, keeping its array for the next one. */
 static inline void mig_names_clear(mig_names *l)
 {
-    l->len = 0;
-    l->count = 0;
-    if (l->buf)
-        l->buf[0] = '\0';
+    while (l->count > 0)
+        free(l->v[--l->count]);
 }
 
-/* The list as a sink takes it: an empty list is "\0\0", never NULL. */
-static inline const char *mig_names_str(const mig_names *l)
+static inline void mig_names_free(mig_names *l)
 {
-    return l->count > 0 ? l->buf : "\0";
+    mig_names_clear(l);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* The array as the sink's callbacks take it. */
+static inline const char *const *mig_names_v(const mig_names *l)
+{
+    return (const char *const *)l->v;
+}
+
+/* Do two lists hold the same names in the same order? */
+static inline int mig_names_equal(const mig_names *a, const mig_names *b)
+{
+    if (a->count != b->count)
+        return 0;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return 0;
+    return 1;
 }
 
 /*
@@ -172,6 +187,80 @@ static inline int mig_lint_vreport(const mig_lint_sink *sink, void *payload, con
     vsnprintf(msg, sizeof msg, fmt, ap);
     mig_lint_finding f = { rule, msg, why, safe, table, offset };
     return sink->finding(payload, &f);
+}
+
+/* Empty err, as a slot does before it fills it. */
+static inline void mig_drv_error_clear(mig_drv_error *err)
+{
+    err->message[0] = '\0';
+    err->detail[0] = '\0';
+    err->sqlstate[0] = '\0';
+    err->code = 0;
+    err->stmt_offset = 0;
+    err->position = 0;
+}
+
+/* err emptied, with its message formatted from fmt; returns MIG_DRV_ERROR. */
+static inline int mig_drv_error_vset(mig_drv_error *err, const char *fmt, va_list ap)
+{
+    mig_drv_error_clear(err);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    return MIG_DRV_ERROR;
+}
+
+#if defined(__GNUC__)
+#define MIG_UTIL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MIG_UTIL_PRINTF(f, a)
+#endif
+
+/*
+ * mig_lint_vreport for a lint walk that reports several findings: nothing
+ * once *rc is set (an earlier finding's sink said stop), else the finding,
+ * with the sink's result kept in *rc for the lint slot to return.
+ */
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
+                                const char *table, size_t offset, const char *why, const char *safe,
+                                const char *fmt, ...) MIG_UTIL_PRINTF(9, 10);
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
+                                const char *table, size_t offset, const char *why, const char *safe,
+                                const char *fmt, ...)
+{
+    if (*rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    *rc = mig_lint_vreport(sink, payload, rule, table, offset, why, safe, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * [CONSTRAINT name ]FOREIGN KEY (a, b) REFERENCES t (x, y) ON DELETE ...
+ * ON UPDATE ...: ref_table split at its dot when qualified is set; an empty
+ * list of referenced columns is left out (SQLite: the table's primary key).
+ */
+static inline void mig_sb_foreign_key(mig_sb *b, char quote, const mig_ddl_foreign_key *f, int qualified)
+{
+    if (f->name) {
+        mig_sb_puts(b, "CONSTRAINT ");
+        mig_sb_ident(b, quote, f->name);
+        mig_sb_puts(b, " ");
+    }
+    mig_sb_puts(b, "FOREIGN KEY ");
+    mig_sb_idents(b, quote, f->columns, f->ncolumns);
+    mig_sb_puts(b, " REFERENCES ");
+    if (qualified)
+        mig_sb_qualified(b, quote, f->ref_table);
+    else
+        mig_sb_ident(b, quote, f->ref_table);
+    if (f->nref_columns) {
+        mig_sb_puts(b, " ");
+        mig_sb_idents(b, quote, f->ref_columns, f->nref_columns);
+    }
+    mig_sb_puts(b, " ON DELETE ");
+    mig_sb_puts(b, f->on_delete);
+    mig_sb_puts(b, " ON UPDATE ");
+    mig_sb_puts(b, f->on_update);
 }
 
 #endif

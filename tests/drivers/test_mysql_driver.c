@@ -645,15 +645,16 @@ static void add(const char *fmt, const char *a, const char *b, const char *c2, c
     intro_len += (size_t)snprintf(intro + intro_len, sizeof(intro) - intro_len, fmt, a, b, c2, d);
 }
 
-static const char *cols(const char *l)
+static const char *cols(const char *const *l, size_t count)
 {
     static char out[4][256];
     static int  k;
     char       *o = out[k++ % 4];
     size_t      n = 0;
 
-    for (; *l != '\0'; l += strlen(l) + 1)
-        n += (size_t)snprintf(o + n, 256 - n, "%s%s", n ? "," : "", l);
+    CU_ASSERT(count == 0 || l != NULL);
+    for (size_t i = 0; i < count; i++)
+        n += (size_t)snprintf(o + n, 256 - n, "%s%s", n ? "," : "", l[i]);
     o[n] = '\0';
     return o;
 }
@@ -667,24 +668,24 @@ static int s_column(void *p, const char *t, const char *c, const char *type, int
     add(" default=%s\n", def ? def : "-", "", "", "");
     return 0;
 }
-static int s_pk(void *p, const char *t, const char *n, const char *c)
-{ (void)p; add("  pk %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
-static int s_unique(void *p, const char *t, const char *n, const char *c)
-{ (void)p; add("  unique %s %s (%s)%s\n", t, n, cols(c), ""); return 0; }
-static int s_index(void *p, const char *t, const char *n, int u, const char *c, const char *x,
-                   const char *w)
+static int s_pk(void *p, const char *t, const char *n, const char *const *c, size_t nc)
+{ (void)p; add("  pk %s %s (%s)%s\n", t, n, cols(c, nc), ""); return 0; }
+static int s_unique(void *p, const char *t, const char *n, const char *const *c, size_t nc)
+{ (void)p; add("  unique %s %s (%s)%s\n", t, n, cols(c, nc), ""); return 0; }
+static int s_index(void *p, const char *t, const char *n, int u, const char *const *c, size_t nc,
+                   const char *x, const char *w)
 {
     (void)p; (void)u; (void)w;
-    add("  index %s %s (%s)%s", t, n, cols(c), "");
+    add("  index %s %s (%s)%s", t, n, cols(c, nc), "");
     add("%s%s\n", x ? " expr=" : "", x ? x : "", "", "");
     return 0;
 }
-static int s_fk(void *p, const char *t, const char *n, const char *c, const char *rt,
-                const char *rc, const char *od, const char *ou)
+static int s_fk(void *p, const char *t, const char *n, const char *const *c, size_t nc,
+                const char *rt, const char *const *rc, size_t nrc, const char *od, const char *ou)
 {
     (void)p;
-    add("  fk %s %s (%s) -> %s", t, n, cols(c), rt);
-    add("(%s) %s %s\n", cols(rc), od, ou, "");
+    add("  fk %s %s (%s) -> %s", t, n, cols(c, nc), rt);
+    add("(%s) %s %s\n", cols(rc, nrc), od, ou, "");
     return 0;
 }
 

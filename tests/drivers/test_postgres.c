@@ -539,13 +539,14 @@ static void add(seen *s, const char *fmt, const char *a, const char *b)
     snprintf(s->text + o, sizeof s->text - o, fmt, a, b ? b : "-");
 }
 
-/* "a\0b\0\0" -> "a,b" */
-static const char *join(const char *list, char *buf, size_t n)
+/* { "a", "b" } -> "a,b" */
+static const char *join(const char *const *list, size_t count, char *buf, size_t n)
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (const char *p = list; *p; p += strlen(p) + 1)
-        o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? "," : "", p);
+    CU_ASSERT(count == 0 || list != NULL);
+    for (size_t i = 0; i < count; i++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? "," : "", list[i]);
     return buf;
 }
 
@@ -559,44 +560,44 @@ static int on_column(void *p, const char *t, const char *col, const char *type, 
     add(p, "C %s default=%s\n", buf, def);
     return 0;
 }
-static int on_pk(void *p, const char *t, const char *name, const char *cols)
+static int on_pk(void *p, const char *t, const char *name, const char *const *cols, size_t ncols)
 {
     char buf[256];
     (void)t;
-    add(p, "P %s %s\n", name, join(cols, buf, sizeof buf));
+    add(p, "P %s %s\n", name, join(cols, ncols, buf, sizeof buf));
     return 0;
 }
-static int on_unique(void *p, const char *t, const char *name, const char *cols)
+static int on_unique(void *p, const char *t, const char *name, const char *const *cols, size_t ncols)
 {
     char buf[256];
     (void)t;
-    add(p, "U %s %s\n", name, join(cols, buf, sizeof buf));
+    add(p, "U %s %s\n", name, join(cols, ncols, buf, sizeof buf));
     return 0;
 }
-static int on_index(void *p, const char *t, const char *name, int unique, const char *cols,
-                    const char *expr, const char *where)
+static int on_index(void *p, const char *t, const char *name, int unique, const char *const *cols,
+                    size_t ncols, const char *expr, const char *where)
 {
     char buf[256], b2[512];
     (void)t;
-    snprintf(b2, sizeof b2, "%s %d %s expr=%s", name, unique, join(cols, buf, sizeof buf),
+    snprintf(b2, sizeof b2, "%s %d %s expr=%s", name, unique, join(cols, ncols, buf, sizeof buf),
              expr ? expr : "-");
     add(p, "I %s where=%s\n", b2, where);
     return 0;
 }
-static int on_fk(void *p, const char *t, const char *name, const char *cols, const char *rt,
-                 const char *rcols, const char *del, const char *upd)
+static int on_fk(void *p, const char *t, const char *name, const char *const *cols, size_t ncols,
+                 const char *rt, const char *const *rcols, size_t nrcols, const char *del, const char *upd)
 {
     char b1[128], b2[128], b3[512];
     (void)t;
-    snprintf(b3, sizeof b3, "%s %s -> %s(%s) %s/%s", name, join(cols, b1, sizeof b1), rt,
-             join(rcols, b2, sizeof b2), del, upd);
+    snprintf(b3, sizeof b3, "%s %s -> %s(%s) %s/%s", name, join(cols, ncols, b1, sizeof b1), rt,
+             join(rcols, nrcols, b2, sizeof b2), del, upd);
     add(p, "F %s%s\n", b3, "");
     return 0;
 }
-static int on_enum(void *p, const char *name, const char *labels)
+static int on_enum(void *p, const char *name, const char *const *labels, size_t nlabels)
 {
     char buf[256];
-    add(p, "E %s %s\n", name, join(labels, buf, sizeof buf));
+    add(p, "E %s %s\n", name, join(labels, nlabels, buf, sizeof buf));
     return 0;
 }
 static int on_seq(void *p, const char *name, const char *ot, const char *oc)

@@ -1,0 +1,90 @@
+/*
+ * The graph, read on a second thread while the session connects.
+ */
+#include "api.h"
+
+#include <pthread.h>
+#include <string.h>
+
+typedef struct graph_job {
+    mig_ctx    *ctx;   /* its own context: its errors never race with the session's */
+    const char *dir;
+    mig_graph  *graph;
+    int         rc;
+} graph_job;
+
+static void *graph_job_run(void *payload)
+{
+    graph_job *j = payload;
+    j->rc = mig_graph_load(&j->graph, j->ctx, j->dir);
+    return NULL;
+}
+
+void mig_ctx_swap_error(mig_ctx *dst, mig_ctx *src)
+{
+    mig_buf *d[] = { &dst->err_message, &dst->err_detail, &dst->err_hint, &dst->err_file, &dst->err_origin };
+    mig_buf *o[] = { &src->err_message, &src->err_detail, &src->err_hint, &src->err_file, &src->err_origin };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        mig_buf t = *d[i];
+        *d[i] = *o[i];
+        *o[i] = t;
+    }
+    int code = dst->err_code, line = dst->err_line;
+    dst->err_code = src->err_code;
+    dst->err_line = src->err_line;
+    src->err_code = code;
+    src->err_line = line;
+}
+
+/*
+ * Reading every revision header is a walk over the file system, and a
+ * connect is a wait on the database (for SQLite, parsing the schema of a
+ * large database): neither needs the other, so they overlap. The loader
+ * only reads files and writes its own context; the result is handed over
+ * after the join, so nothing is shared while both run.
+ *
+ * A broken graph must leave no trace: the overlapping connect creates
+ * nothing (a missing SQLite file stays missing) and runs nothing, not even
+ * on_connect or a tenant's CREATE SCHEMA; that waits for the graph.
+ */
+int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
+{
+    memset(s, 0, sizeof *s);
+    const char *loc;
+    int rc = ctx->graph ? 0 : mig_ctx_script_location(ctx, &loc);
+    if (rc == 0 && ctx->graph == NULL)
+        rc = mig_ctx_no_config_for_versions(ctx);
+    if (rc)
+        return rc;
+    graph_job j = { NULL, ctx->versions_dir, NULL, 0 };
+    pthread_t th;
+    if (ctx->graph || mig_ctx_new_empty(&j.ctx) != 0 || pthread_create(&th, NULL, graph_job_run, &j) != 0) {
+        /* loaded already, or no thread to be had: one after the other */
+        mig_ctx_free(j.ctx);
+        rc = mig_ctx_graph(ctx, g);
+        return rc ? rc : mig_session_open(s, ctx);
+    }
+    int missing = 0;
+    int src = mig_session_connect(s, ctx, &missing);
+    pthread_join(th, NULL);
+    if (j.rc) {
+        mig_session_close(s);
+        mig_ctx_swap_error(ctx, j.ctx);
+        mig_ctx_free(j.ctx);
+        return j.rc;
+    }
+    ctx->graph = j.graph;
+    *g = j.graph;
+    mig_ctx_warn_py_files(ctx);
+    mig_ctx_free(j.ctx);
+    rc = src;
+    if (rc == 0 && missing) {
+        /* the graph is sound: now the database may be created */
+        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, s->base_dir);
+    }
+    if (rc == 0)
+        rc = mig_session_enter(s, ctx, NULL);
+    if (rc)
+        mig_session_close(s);
+    return rc;
+}
