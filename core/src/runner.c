@@ -1099,6 +1099,9 @@ static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int
             mig_buf_printf(&pk, "%s;\n", d->commit_sql);
         if (rc == 0 && pk.oom)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        /* the round trip's statements as one event, and where a cancel request stops the run */
+        if (rc == 0 && i < n)
+            rc = mig_event_statement(ctx, text + sp[i].off, sp[j - 1].off + sp[j - 1].len - sp[i].off);
         if (rc)
             break;
         mig_drv_error de;
