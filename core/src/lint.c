@@ -1092,6 +1092,53 @@ int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *
     return lint_main(ctx, range, flags, 1, scratch_url, fn, payload);
 }
 
+/* One finding to the caller, with what the table sizes say of it (the level may drop to info). */
+static int report_item(mig_ctx *ctx, lint_run *r, lint_item *it, mig_lint_fn fn, void *payload)
+{
+    int rc = 0;
+    mig_buf m = MIG_BUF_INIT;
+    mig_buf_puts(&m, it->message);
+    if (it->created && it->level > MIG_LINT_INFO) {
+        it->level = MIG_LINT_INFO;
+        mig_buf_printf(&m, " (table \"%s\" is created earlier in this run: empty)", it->table);
+    } else if (*it->table && r->rows) {
+        for (size_t t = 0; t < r->tables.n; t++)
+            if (strcmp(r->tables.v[t], it->table) == 0)
+                it->rows = r->rows[t];
+        if (it->rows >= 0 && it->rows < r->cfg.min_rows && it->level > MIG_LINT_INFO) {
+            it->level = MIG_LINT_INFO;
+            mig_buf_printf(&m, " (table has ~%lld rows, under [lint] min_rows %ld)", it->rows, r->cfg.min_rows);
+        } else if (it->rows >= 0) {
+            mig_buf_printf(&m, " (table has ~%lld rows)", it->rows);
+        }
+    }
+    mig_lint_report rep = {
+        it->rule->id, it->rule->name, level_names[it->level], it->rev->id, it->rev->path,
+        it->line, it->column, it->stmt_index, it->statement, mig_buf_cstr(&m), it->why, it->safe,
+        it->rule->lock ? it->rule->lock : "", it->table, it->rows,
+        NULL, 0,
+    };
+    mig_lint_evidence *ev = it->evidence.n ? calloc(it->evidence.n, sizeof *ev) : NULL;
+    if (it->evidence.n && ev == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    for (size_t e = 0; ev && e < it->evidence.n; e++) {
+        /* the fields were joined by tabs where they were read (trace_stmt) */
+        char *f[4] = { it->evidence.v[e], NULL, NULL, NULL };
+        for (int k = 1; k < 4; k++) {
+            f[k] = strchr(f[k - 1], '\t');
+            *f[k]++ = '\0';
+        }
+        ev[e] = (mig_lint_evidence){ f[0], f[1], strtod(f[2], NULL), f[3] };
+    }
+    rep.evidence = ev;
+    rep.nevidence = ev ? it->evidence.n : 0;
+    if (fn && rc == 0)
+        fn(payload, &rep);
+    free(ev);
+    mig_buf_release(&m);
+    return rc;
+}
+
 static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
                      mig_lint_fn fn, void *payload)
 {
@@ -1150,49 +1197,9 @@ static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced
     }
     int errors = 0;
     for (size_t i = 0; rc == 0 && i < r.n; i++) {
-        lint_item *it = &r.items[i];
-        mig_buf m = MIG_BUF_INIT;
-        mig_buf_puts(&m, it->message);
-        if (it->created && it->level > MIG_LINT_INFO) {
-            it->level = MIG_LINT_INFO;
-            mig_buf_printf(&m, " (table \"%s\" is created earlier in this run: empty)", it->table);
-        } else if (*it->table && r.rows) {
-            for (size_t t = 0; t < r.tables.n; t++)
-                if (strcmp(r.tables.v[t], it->table) == 0)
-                    it->rows = r.rows[t];
-            if (it->rows >= 0 && it->rows < r.cfg.min_rows && it->level > MIG_LINT_INFO) {
-                it->level = MIG_LINT_INFO;
-                mig_buf_printf(&m, " (table has ~%lld rows, under [lint] min_rows %ld)", it->rows, r.cfg.min_rows);
-            } else if (it->rows >= 0) {
-                mig_buf_printf(&m, " (table has ~%lld rows)", it->rows);
-            }
-        }
-        if (it->level == MIG_LINT_ERROR)
+        rc = report_item(ctx, &r, &r.items[i], fn, payload);
+        if (r.items[i].level == MIG_LINT_ERROR)
             errors++;
-        mig_lint_report rep = {
-            it->rule->id, it->rule->name, level_names[it->level], it->rev->id, it->rev->path,
-            it->line, it->column, it->stmt_index, it->statement, mig_buf_cstr(&m), it->why, it->safe,
-            it->rule->lock ? it->rule->lock : "", it->table, it->rows,
-            NULL, 0,
-        };
-        mig_lint_evidence *ev = it->evidence.n ? calloc(it->evidence.n, sizeof *ev) : NULL;
-        if (it->evidence.n && ev == NULL)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        for (size_t e = 0; ev && e < it->evidence.n; e++) {
-            /* the fields were joined by tabs where they were read (trace_stmt) */
-            char *f[4] = { it->evidence.v[e], NULL, NULL, NULL };
-            for (int k = 1; k < 4; k++) {
-                f[k] = strchr(f[k - 1], '\t');
-                *f[k]++ = '\0';
-            }
-            ev[e] = (mig_lint_evidence){ f[0], f[1], strtod(f[2], NULL), f[3] };
-        }
-        rep.evidence = ev;
-        rep.nevidence = ev ? it->evidence.n : 0;
-        if (fn && rc == 0)
-            fn(payload, &rep);
-        free(ev);
-        mig_buf_release(&m);
     }
     free(keep);
     free(pending);

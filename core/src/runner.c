@@ -937,6 +937,19 @@ static void rollback_keeping_error(run *r)
  * one transaction with their record, as in run_stepwise.
  */
 
+/* How to go on after a statement-by-statement step failed with `applied` of n statements run. */
+static void hint_part_way(mig_ctx *ctx, const mig_rev *rev, size_t applied, size_t n)
+{
+    if (applied == 0) /* nothing of it applied: no part-way state, the same command runs it again */
+        mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
+                            "same command again", rev->id);
+    else
+        mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
+                            "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
+                            "hand and run `mig stamp`",
+                       applied, n, rev->id, applied + 1);
+}
+
 /* Append statement i of the section to a round trip, ';'-terminated; at[i] says where. */
 static void pack_statement(mig_buf *pk, const char *text, const stmt_span *sp, size_t i, size_t *at)
 {
@@ -988,191 +1001,252 @@ static const mig_plan_step *packed_next(const run *r, const mig_revbody **body)
 
 static const char sha256_empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/* A revision run_packed sends: its section, split, and the round trip being built. */
+typedef struct packed {
+    run                 *r;
+    const mig_plan_step *st;
+    const char          *text;
+    size_t               len, n;
+    size_t               tail; /* [tail, n): the plain DML statements that commit with the version change */
+    int                  line;
+    stmt_span           *sp;
+    unsigned char       *together;
+    size_t              *at;
+    char                 started[40];
+    double               t0;
+    mig_hist             h;
+    char                 hash[65], hash_tail[65];
+    mig_sha256          *ph;
+    size_t               fed;
+    mig_buf              pk;
+    const mig_plan_step *nx; /* the next step, whose history row the last round trip writes */
+} packed;
+
+static void packed_release(packed *p)
+{
+    mig_buf_release(&p->pk);
+    mig_sha256_free(p->ph);
+    free(p->sp);
+    free(p->together);
+    free(p->at);
+}
+
+/* The statements of round trip [i, *j) into p->pk, with their record; the last one also ends the step. */
+static int packed_build(packed *p, size_t i, int last, size_t *j, int *txn)
+{
+    run *r = p->r;
+    mig_ctx *ctx = r->ctx;
+    const mig_dialect *d = r->s.drv->table->dialect;
+    const mig_plan_step *st = p->st;
+    int rc = 0;
+    *j = i + 1;
+    *txn = 0;
+    mig_buf_clear(&p->pk);
+    if (last) {
+        size_t from = p->tail > i ? p->tail : i;
+        *j = p->n;
+        if (i < p->tail)
+            pack_statement(&p->pk, p->text, p->sp, i, p->at);
+        mig_buf_printf(&p->pk, "%s;\n", d->begin_sql);
+        *txn = 1;
+        for (size_t k = from; k < p->n; k++)
+            pack_statement(&p->pk, p->text, p->sp, k, p->at);
+        prefix_hash_more(p->ph, &p->fed, p->text, p->sp, from, p->hash_tail);
+        prefix_hash_more(p->ph, &p->fed, p->text, p->sp, p->n, p->hash);
+        for (size_t k = 0; k < st->delete_heads.n && rc == 0; k++)
+            rc = mig_state_delete_head(&r->s.st, ctx, NULL, &p->pk, st->delete_heads.v[k]);
+        for (size_t k = 0; k < st->insert_heads.n && rc == 0; k++)
+            rc = mig_state_insert_head(&r->s.st, ctx, NULL, &p->pk, st->insert_heads.v[k]);
+        p->h.state = "done";
+    } else if (p->together[i]) {
+        while (*j < p->tail - 1 && p->together[*j])
+            (*j)++;
+        mig_buf_printf(&p->pk, "%s;\n", d->begin_sql);
+        *txn = 1;
+        for (size_t k = i; k < *j; k++)
+            pack_statement(&p->pk, p->text, p->sp, k, p->at);
+        prefix_hash_more(p->ph, &p->fed, p->text, p->sp, *j, p->hash);
+    } else {
+        pack_statement(&p->pk, p->text, p->sp, i, p->at);
+        prefix_hash_more(p->ph, &p->fed, p->text, p->sp, *j, p->hash);
+    }
+    p->h.statements_applied = (int64_t)*j;
+    p->h.duration_ms = (int64_t)(now_ms() - p->t0);
+    if (rc == 0)
+        rc = mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &p->pk, &p->h);
+    const mig_revbody *nb = NULL;
+    p->nx = NULL;
+    if (rc == 0 && last && (p->nx = packed_next(r, &nb)) != NULL) {
+        mig_hist nh;
+        char nstarted[40];
+        mig_state_now(&r->s.st, nstarted);
+        fill_hist(r, &nh, p->nx, nb, nstarted);
+        nh.state = "failed";
+        nh.applied_hash = sha256_empty; /* of no statement */
+        if ((rc = mig_state_insert_history_text(&r->s.st, ctx, r->s.db, &p->pk, &nh)) == MIG_STATE_NOT_INLINABLE) {
+            rc = 0;
+            p->nx = NULL;
+        }
+    }
+    if (rc == 0 && *txn)
+        mig_buf_printf(&p->pk, "%s;\n", d->commit_sql);
+    if (rc == 0 && p->pk.oom)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    return rc;
+}
+
+/*
+ * Round trip [i, j) failed: it stopped at the failing statement, nothing
+ * after it ran. Record what it applied and say so; *applied and *culprit
+ * (-1: one of our own statements) tell the caller whether to retry.
+ */
+static int packed_failed(packed *p, mig_drv_error *de, size_t i, size_t j, int last, int txn, size_t *applied,
+                         long *culprit)
+{
+    run *r = p->r;
+    mig_ctx *ctx = r->ctx;
+    long k = packed_culprit(de, &p->pk, p->text, p->sp, i, j, p->at);
+    *culprit = k;
+    *applied = i;
+    if (!txn && k < 0)
+        *applied = j; /* the statement ran, its record did not */
+    else if (last && i < p->tail && (k < 0 || (size_t)k > i))
+        *applied = i + 1; /* the statement before the transaction ran */
+    if (txn && !r->s.db->broken)
+        rollback_keeping_error(r);
+    if (*applied > i && !r->s.db->broken) {
+        /* its record, on its own now; the round trip's error is the one to report */
+        mig_error_state saved;
+        mig_error_save(ctx, &saved);
+        p->h.state = "failed";
+        p->h.statements_applied = (int64_t)*applied;
+        p->h.applied_hash = *applied == p->tail && last ? p->hash_tail : p->hash;
+        (void)mig_state_update_progress(&r->s.st, ctx, r->s.db, &p->h);
+        (void)mig_error_restore(ctx, &saved);
+    }
+    if (k < 0)
+        return mig_last_error(ctx)->code ? mig_last_error(ctx)->code : MIG_EFAIL;
+    int rc = revision_error(r, p->st->rev, p->text, p->len, p->line, de);
+    hint_part_way(ctx, p->st->rev, *applied, p->n);
+    return rc;
+}
+
+/* The section split, and the step's history row as it stands before the first round trip. */
+static int packed_open(packed *p, run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
+{
+    mig_ctx *ctx = r->ctx;
+    memset(p, 0, sizeof *p);
+    p->r = r;
+    p->st = st;
+    p->pk = (mig_buf)MIG_BUF_INIT;
+    section(b, st->upgrade, &p->text, &p->len, &p->line);
+    int rc = split(r, p->text, p->len, &p->sp, &p->n);
+    size_t n = p->n;
+    if (rc == 0 && ((p->together = malloc(n ? n : 1)) == NULL || (p->at = calloc(n ? n : 1, sizeof *p->at)) == NULL))
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc)
+        return rc;
+    plan_together(r, st, p->text, p->sp, n, p->together);
+    p->tail = n;
+    while (p->tail > (size_t)start_at && p->together[p->tail - 1])
+        p->tail--;
+    mig_state_now(&r->s.st, p->started);
+    p->t0 = now_ms();
+    fill_hist(r, &p->h, st, b, p->started);
+    p->ph = mig_sha256_new();
+    prefix_hash_more(p->ph, &p->fed, p->text, p->sp, (size_t)start_at, p->hash);
+    p->h.state = "failed";
+    p->h.statements_applied = start_at;
+    p->h.applied_hash = p->hash;
+    /* a value that cannot travel inlined: before anything ran, the caller runs the step as usual */
+    return mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &p->pk, &p->h);
+}
+
 static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
 {
     mig_ctx *ctx = r->ctx;
-    const mig_dialect *d = r->s.drv->table->dialect;
-    const char *text;
-    size_t len;
-    int line;
-    section(b, st->upgrade, &text, &len, &line);
-    stmt_span *sp = NULL;
-    unsigned char *together = NULL;
-    size_t *at = NULL;
-    size_t n = 0;
-    int rc = split(r, text, len, &sp, &n);
-    if (rc == 0 && ((together = malloc(n ? n : 1)) == NULL || (at = calloc(n ? n : 1, sizeof *at)) == NULL))
-        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    packed p;
+    int rc = packed_open(&p, r, st, b, start_at);
     if (rc) {
-        free(sp);
-        free(together);
-        return rc;
-    }
-    plan_together(r, st, text, sp, n, together);
-    /* [tail, n): the plain DML statements at the end, which commit with the version change */
-    size_t tail = n;
-    while (tail > (size_t)start_at && together[tail - 1])
-        tail--;
-    char started[40];
-    mig_state_now(&r->s.st, started);
-    double t0 = now_ms();
-    mig_hist h;
-    fill_hist(r, &h, st, b, started);
-    char hash[65], hash_tail[65];
-    mig_sha256 *ph = mig_sha256_new();
-    size_t fed = 0;
-    prefix_hash_more(ph, &fed, text, sp, (size_t)start_at, hash);
-    h.state = "failed";
-    h.statements_applied = start_at;
-    h.applied_hash = hash;
-    mig_buf pk = MIG_BUF_INIT;
-    /* a value that cannot travel inlined: before anything ran, the caller runs the step as usual */
-    if ((rc = mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &pk, &h)) != 0) {
-        mig_buf_release(&pk);
-        mig_sha256_free(ph);
-        free(sp);
-        free(together);
-        free(at);
+        packed_release(&p);
         return rc;
     }
     /* a resumed step has its row, and so has one whose row the step before wrote */
     if (start_at == 0 && r->row_for != st->rev)
-        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &p.h);
     r->row_for = NULL;
     mig_limits lim;
     int retries, attempt = 1, limits_set = 0;
     step_limits(r, st->rev, &lim, &retries);
     if (rc == 0 && (rc = limits_apply(r, st->rev, &lim, 0)) == 0)
         limits_set = 1;
-    const mig_revbody *nb = NULL;
-    const mig_plan_step *nx = NULL;
     size_t i = (size_t)start_at;
-    while (rc == 0 && (i < n || i == (size_t)start_at)) {
-        /* this round trip: [i, j), and whether it is the last one */
-        size_t j = i + 1;
-        int last = i + 1 >= tail, txn = 0;
-        mig_buf_clear(&pk);
-        if (last) {
-            j = n;
-            if (i < tail)
-                pack_statement(&pk, text, sp, i, at);
-            mig_buf_printf(&pk, "%s;\n", d->begin_sql);
-            txn = 1;
-            for (size_t k = tail > i ? tail : i; k < n; k++)
-                pack_statement(&pk, text, sp, k, at);
-            prefix_hash_more(ph, &fed, text, sp, tail > i ? tail : i, hash_tail);
-            prefix_hash_more(ph, &fed, text, sp, n, hash);
-            for (size_t k = 0; k < st->delete_heads.n && rc == 0; k++)
-                rc = mig_state_delete_head(&r->s.st, ctx, NULL, &pk, st->delete_heads.v[k]);
-            for (size_t k = 0; k < st->insert_heads.n && rc == 0; k++)
-                rc = mig_state_insert_head(&r->s.st, ctx, NULL, &pk, st->insert_heads.v[k]);
-            h.state = "done";
-        } else if (together[i]) {
-            while (j < tail - 1 && together[j])
-                j++;
-            mig_buf_printf(&pk, "%s;\n", d->begin_sql);
-            txn = 1;
-            for (size_t k = i; k < j; k++)
-                pack_statement(&pk, text, sp, k, at);
-            prefix_hash_more(ph, &fed, text, sp, j, hash);
-        } else {
-            pack_statement(&pk, text, sp, i, at);
-            prefix_hash_more(ph, &fed, text, sp, j, hash);
-        }
-        h.statements_applied = (int64_t)j;
-        h.duration_ms = (int64_t)(now_ms() - t0);
-        if (rc == 0)
-            rc = mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &pk, &h);
-        mig_hist nh;
-        char nstarted[40];
-        if (rc == 0 && last && (nx = packed_next(r, &nb)) != NULL) {
-            mig_state_now(&r->s.st, nstarted);
-            fill_hist(r, &nh, nx, nb, nstarted);
-            nh.state = "failed";
-            nh.applied_hash = sha256_empty; /* of no statement */
-            if ((rc = mig_state_insert_history_text(&r->s.st, ctx, r->s.db, &pk, &nh)) == MIG_STATE_NOT_INLINABLE) {
-                rc = 0;
-                nx = NULL;
-            }
-        }
-        if (rc == 0 && txn)
-            mig_buf_printf(&pk, "%s;\n", d->commit_sql);
-        if (rc == 0 && pk.oom)
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    while (rc == 0 && (i < p.n || i == (size_t)start_at)) {
+        size_t j;
+        int last = i + 1 >= p.tail, txn;
+        rc = packed_build(&p, i, last, &j, &txn);
         /* the round trip's statements as one event, and where a cancel request stops the run */
-        if (rc == 0 && i < n)
-            rc = mig_event_statement(ctx, text + sp[i].off, sp[j - 1].off + sp[j - 1].len - sp[i].off);
+        if (rc == 0 && i < p.n)
+            rc = mig_event_statement(ctx, p.text + p.sp[i].off, p.sp[j - 1].off + p.sp[j - 1].len - p.sp[i].off);
         if (rc)
             break;
         mig_drv_error de;
         memset(&de, 0, sizeof de);
         unsigned timeouts = r->s.db->lock_timeouts;
-        if (mig_db_exec(r->s.db, ctx, pk.ptr, pk.len, NULL, &de) == 0) {
-            if (last && nx)
-                r->row_for = nx->rev;
+        if (mig_db_exec(r->s.db, ctx, p.pk.ptr, p.pk.len, NULL, &de) == 0) {
+            if (last && p.nx)
+                r->row_for = p.nx->rev;
             i = j;
             if (last)
                 break;
             continue;
         }
-        /* it stopped at the statement that failed: nothing after it ran */
-        long k = packed_culprit(&de, &pk, text, sp, i, j, at);
-        size_t applied = i;
-        if (!txn && k < 0)
-            applied = j; /* the statement ran, its record did not */
-        else if (last && i < tail && (k < 0 || (size_t)k > i))
-            applied = i + 1; /* the statement before the transaction ran */
-        if (txn && !r->s.db->broken)
-            rollback_keeping_error(r);
-        if (applied > i && !r->s.db->broken) {
-            /* its record, on its own now; the round trip's error is the one to report */
-            mig_error_state saved;
-            mig_error_save(ctx, &saved);
-            h.state = "failed";
-            h.statements_applied = (int64_t)applied;
-            h.applied_hash = applied == tail && last ? hash_tail : hash;
-            (void)mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
-            (void)mig_error_restore(ctx, &saved);
-        }
-        if (k >= 0) {
-            rc = revision_error(r, st->rev, text, len, line, &de);
-            if (applied == 0)
-                mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
-                                    "same command again", st->rev->id);
-            else
-                mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
-                                    "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
-                                    "hand and run `mig stamp`",
-                               applied, n, st->rev->id, applied + 1);
-        } else {
-            rc = mig_last_error(ctx)->code ? mig_last_error(ctx)->code : MIG_EFAIL;
-        }
+        size_t applied;
+        long k;
+        rc = packed_failed(&p, &de, i, j, last, txn, &applied, &k);
         if (applied == 0 && k == (long)i && attempt <= retries && r->s.db->lock_timeouts != timeouts &&
             !r->s.db->broken) {
             retry_pause(r, st->rev, ++attempt, retries + 1);
             r->attempts = attempt;
             rc = 0;
-            fed = 0;
-            mig_sha256_free(ph);
-            ph = mig_sha256_new();
-            h.state = "failed";
+            p.fed = 0;
+            mig_sha256_free(p.ph);
+            p.ph = mig_sha256_new();
+            p.h.state = "failed";
             continue;
         }
         r->fail_stepwise = 1;
         r->fail_applied = applied;
-        r->fail_total = n;
+        r->fail_total = p.n;
     }
-    mig_buf_release(&pk);
-    free(sp);
-    free(together);
-    free(at);
-    mig_sha256_free(ph);
+    packed_release(&p);
     if (limits_set) {
         if (rc)
             limits_restore_keeping_error(r, st->rev, &lim);
         else
             rc = limits_apply(r, st->rev, &lim, 1);
     }
+    return rc;
+}
+
+/* A statement-by-statement step's end: the version change and the done mark commit together where DML is transactional. */
+static int stepwise_finish(run *r, const mig_plan_step *st, mig_hist *h, double t0)
+{
+    mig_ctx *ctx = r->ctx;
+    int rc = 0;
+    if (!r->s.db->in_txn)
+        rc = mig_db_begin(r->s.db, ctx, 1);
+    if (rc == 0)
+        rc = apply_version_change(r, st);
+    if (rc == 0) {
+        h->state = "done";
+        h->duration_ms = (int64_t)(now_ms() - t0);
+        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, h);
+    }
+    if (rc == 0)
+        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
+    if (rc == 0)
+        rc = mig_db_commit(r->s.db, ctx);
     return rc;
 }
 
@@ -1254,14 +1328,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
-            if (i == 0) /* nothing of it applied: no part-way state, the same command runs it again */
-                mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
-                                    "same command again", st->rev->id);
-            else
-                mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
-                                    "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
-                                    "hand and run `mig stamp`",
-                               i, n, st->rev->id, i + 1);
+            hint_part_way(ctx, st->rev, i, n);
         }
         if (crc)
             rc = crc;
@@ -1300,23 +1367,7 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         else
             rc = limits_apply(r, st->rev, &lim, 1);
     }
-    if (rc)
-        return rc;
-    /* the version change and the done mark commit together where DML is transactional */
-    if (!r->s.db->in_txn)
-        rc = mig_db_begin(r->s.db, ctx, 1);
-    if (rc == 0)
-        rc = apply_version_change(r, st);
-    if (rc == 0) {
-        h.state = "done";
-        h.duration_ms = (int64_t)(now_ms() - t0);
-        rc = mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
-    }
-    if (rc == 0)
-        rc = mig_lua_hooks_call(r->lua, "after_each", st->rev, st->upgrade);
-    if (rc == 0)
-        rc = mig_db_commit(r->s.db, ctx);
-    return rc;
+    return rc ? rc : stepwise_finish(r, st, &h, t0);
 }
 
 static void emit_text(mig_ctx *ctx, const mig_buf *b)
