@@ -1656,7 +1656,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         return 0;
     }
-    rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
+    /* head on a project without revisions is nothing to do, not a target to refute */
+    rc = mig_session_open_with_graph(&r.s, ctx, &r.g, nothing_ok ? NULL : target,
+                                     upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
     if (rc)
         goto out;
     if (nothing_ok && mig_graph_count(r.g) == 0) {
@@ -1977,6 +1979,9 @@ static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int pur
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
     int rc = mig_ctx_graph(ctx, &r.g);
+    /* a target the graph refutes creates no database file */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = mig_graph_check_target(ctx, r.g, targets[i], MIG_TARGET_STAMP);
     if (rc == 0)
         rc = mig_session_open(&r.s, ctx);
     if (rc)
