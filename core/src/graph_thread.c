@@ -66,10 +66,13 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, con
     *g = j.graph;
     mig_ctx_warn_py_files(ctx);
     mig_ctx_free(j.ctx);
-    rc = src;
-    /* a target the graph refutes is a usage error: before anything is created */
-    if (rc == 0 && target)
-        rc = mig_graph_check_target(ctx, j.graph, target, mode);
+    /*
+     * A target the graph refutes wins over the connect's error too, as if
+     * it had been checked first; and nothing is created for it.
+     */
+    rc = target ? mig_graph_check_target(ctx, j.graph, target, mode) : 0;
+    if (rc == 0)
+        rc = src;
     if (rc == 0 && missing) {
         /* the graph is sound: now the database may be created */
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, s->base_dir);
