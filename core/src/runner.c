@@ -1280,7 +1280,7 @@ static unsigned plan_flags(const run *r)
 static int make_plan(run *r, const char *target, int upgrade)
 {
     return mig_graph_plan_ex(&r->plan, r->ctx, r->g, (const char *const *)r->heads.v, r->heads.n, target,
-                             upgrade, plan_flags(r));
+                             upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE, plan_flags(r));
 }
 
 /*
@@ -1351,8 +1351,8 @@ static int offline_run(run *r, const char *target, int upgrade)
         rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
     if (rc == 0) {
         r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
-        rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to, upgrade,
-                               plan_flags(r));
+        rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to,
+                               upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE, plan_flags(r));
     }
     if (rc == 0)
         rc = load_bodies(r);
