@@ -121,6 +121,8 @@ set(CPACK_COMPONENT_MIG_DESCRIPTION
   "mig applies a graph of SQL and Lua revision files to a database, with\n"
   "branches and merges, offline SQL, a migration lock, Lua hooks and\n"
   "multi-tenant runs. Database drivers come in the mig-driver-* packages.")
+# mig opens libcrypto with dlopen (core/src/sha256.c), which shlibdeps cannot see
+set(CPACK_DEBIAN_MIG_PACKAGE_DEPENDS "libssl3 | libssl3t64")
 set(CPACK_DEBIAN_MIG_PACKAGE_RECOMMENDS "mig-driver-sqlite")
 set(CPACK_DEBIAN_MIG_PACKAGE_SUGGESTS "mig-driver-postgres, mig-driver-mysql")
 
@@ -146,6 +148,7 @@ set(CPACK_COMPONENT_LIBMIG_DESCRIPTION
   "The library behind the mig command, for an application that migrates\n"
   "its own database at start-up. Database drivers come in the\n"
   "mig-driver-* packages.")
+set(CPACK_DEBIAN_LIBMIG_PACKAGE_DEPENDS "libssl3 | libssl3t64")
 set(CPACK_DEBIAN_LIBMIG_PACKAGE_RECOMMENDS "mig-driver-sqlite")
 set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_NAME libmig-dev)
 set(CPACK_DEBIAN_LIBMIG_DEV_PACKAGE_SECTION libdevel)

@@ -17,6 +17,18 @@ out=$("$EMBED" mig.ini); rc=$?
 expect_eq "$rc" 0 "second start exit"
 echo "$out" | grep -q "(0 steps)" && pass || fail "second start: $out"
 
+# the event callback: each step begins and ends, its SQL goes by, and a
+# warning comes through it rather than the logger
+touch migrations/versions/0001_alembic.py
+out=$("$EMBED" --events mig.ini sqlite:events.db 2>err.txt); rc=$?
+expect_eq "$rc" 0 "--events exit"
+expect_eq "$(echo "$out" | grep -c '^event: begin upgrade ')" 6 "a begin event per step"
+expect_eq "$(echo "$out" | grep -c '^event: end upgrade ')" 6 "an end event per step"
+echo "$out" | grep -q '^event: statement .*CREATE TABLE' && pass || fail "statement events: $out"
+echo "$out" | grep -q '^event: warning .*1 Alembic revision file (.py) ignored' && pass || fail "warning event: $out"
+grep -q 'Alembic' err.txt && fail "the warning went to the logger too: $(cat err.txt)" || pass
+rm migrations/versions/0001_alembic.py
+
 export TMPDIR=$PWD/tmp
 mkdir -p "$TMPDIR"
 before=$(sql "SELECT count(*) FROM mig_history")

@@ -65,6 +65,8 @@ typedef struct cli_spec {
 /* Command flags, used by main.c before the command runs. */
 #define CMD_TENANTS     (1u << 0) /* --tenant / --all-tenants / -j apply */
 #define CMD_ALL_TENANTS (1u << 1) /* without --tenant, --all-tenants is implied */
+#define CMD_STOPS       (1u << 2) /* Ctrl-C stops it safely through mig_cancel (main.c) */
+#define CMD_CLEANS_UP   (1u << 3) /* with CMD_STOPS: after a second Ctrl-C its cleanup is waited for */
 
 typedef struct cli cli;
 typedef int (*cli_cmd_fn)(cli *c);
@@ -188,11 +190,12 @@ typedef struct cli_graph {
     int                        have_current; /* the database answered */
 } cli_graph;
 /*
- * Load the revisions, and the current heads when want_current (a database
- * that cannot be read there only means no (current) marks). Release with
- * cli_graph_release even on failure.
+ * Load the revisions, and the current heads with CLI_GRAPH_CURRENT (a
+ * database that cannot be read there only means no (current) marks).
+ * Release with cli_graph_release even on failure.
  */
-int  cli_graph_load(cli *c, cli_graph *g, int want_current);
+#define CLI_GRAPH_CURRENT (1u << 0)
+int  cli_graph_load(cli *c, cli_graph *g, unsigned flags);
 /* Read and copy the current heads into a zeroed or loaded g (connects). */
 int  cli_graph_read_current(cli *c, cli_graph *g);
 void cli_graph_release(cli_graph *g);
@@ -238,6 +241,9 @@ void cli_tenants_begin(cli *c);
 void cli_tenants_end(cli *c);
 
 /* cmd_upgrade.c: shared by upgrade and downgrade */
-int cli_run_migration(cli *c, int down, int sql, int resume, int expand);
+/* Which way cli_run_migration goes. */
+typedef enum cli_direction { CLI_UPGRADE, CLI_DOWNGRADE } cli_direction;
+/* flags: MIG_RUN_* as for mig_upgrade */
+int cli_run_migration(cli *c, cli_direction dir, unsigned flags);
 
 #endif

@@ -29,7 +29,7 @@ int cmd_branches(cli *c)
 {
     cli_graph g;
     /* With --json, current marks for the revision object; text draws none. */
-    int rc = cli_graph_load(c, &g, c->json);
+    int rc = cli_graph_load(c, &g, c->json ? CLI_GRAPH_CURRENT : 0u);
     if (rc != 0) {
         cli_graph_release(&g);
         return rc;

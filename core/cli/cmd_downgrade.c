@@ -22,5 +22,5 @@ const cli_spec cmd_downgrade_spec = {
 
 int cmd_downgrade(cli *c)
 {
-    return cli_run_migration(c, 1, o.sql, 0, 0);
+    return cli_run_migration(c, CLI_DOWNGRADE, o.sql ? MIG_RUN_SQL : 0u);
 }

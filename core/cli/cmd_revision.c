@@ -66,7 +66,7 @@ int cmd_revision(cli *c)
     ro.branch_labels = o.labels.v;
     ro.depends_on = o.depends.v;
     if (o.autogenerate)
-        rc = mig_autogenerate(c->ctx, &ro, o.from_empty, &path);
+        rc = mig_autogenerate(c->ctx, &ro, o.from_empty ? MIG_AUTOGEN_FROM_EMPTY : 0u, &path);
     else
         rc = mig_revision_new(c->ctx, &ro, &path);
     if (rc == 0 && path == NULL) {

@@ -27,7 +27,7 @@ int cmd_stamp(cli *c)
     int tenants = mig_has_tenants(c->ctx);
     if (tenants)
         cli_tenants_begin(c);
-    int rc = mig_stamp(c->ctx, c->args, c->nargs, o.purge);
+    int rc = mig_stamp(c->ctx, c->args, c->nargs, o.purge ? MIG_STAMP_PURGE : 0u);
     if (tenants)
         cli_tenants_end(c);
     if (rc != 0 || !c->json)

@@ -45,15 +45,6 @@ const cli_spec cmd_test_spec = {
     "Exit status: 0 all passed, 3 a check failed, 1 could not run, 2 bad usage."
 };
 
-static volatile int stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (stop < 2)
-        stop++;
-}
-
 typedef struct run {
     cli    *c;
     json_t *revisions; /* every report, for --json and --junit */
@@ -236,20 +227,11 @@ int cmd_test(cli *c)
     o.data = data;
     o.strict = strict;
     o.allow_heads = allow_heads;
-    o.interrupted = &stop;
-
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    /* Ctrl-C: main.c's handler asks mig_test to stop (mig_cancel) */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = mig_test(c->ctx, &o, on_report, &u);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 
     size_t ok = count(u.revisions, "ok"), failed = count(u.revisions, "failed") + count(u.graph, "failed");

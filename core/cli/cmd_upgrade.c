@@ -38,7 +38,8 @@ const cli_spec cmd_upgrade_spec = {
 
 int cmd_upgrade(cli *c)
 {
-    return cli_run_migration(c, 0, o.sql, o.resume, o.expand);
+    unsigned flags = (o.sql ? MIG_RUN_SQL : 0u) | (o.resume ? MIG_RUN_RESUME : 0u) | (o.expand ? MIG_RUN_EXPAND : 0u);
+    return cli_run_migration(c, CLI_UPGRADE, flags);
 }
 
 /* What the callbacks collect; tenant workers may report steps at once. */
@@ -103,8 +104,10 @@ static void on_sql_text(void *payload, const char *sql)
         fputc('\n', stdout);
 }
 
-int cli_run_migration(cli *c, int down, int sql, int resume, int expand)
+int cli_run_migration(cli *c, cli_direction dir, unsigned flags)
 {
+    int down = dir == CLI_DOWNGRADE, sql = (flags & MIG_RUN_SQL) != 0;
+    int resume = (flags & MIG_RUN_RESUME) != 0, expand = (flags & MIG_RUN_EXPAND) != 0;
     const char *target = c->args[0];
     int range = strchr(target, ':') != NULL;
     if (range && !sql)
@@ -129,7 +132,6 @@ int cli_run_migration(cli *c, int down, int sql, int resume, int expand)
         mig_set_sql_callback(c->ctx, on_sql_text, NULL);
     }
 
-    unsigned flags = (sql ? MIG_RUN_SQL : 0u) | (resume ? MIG_RUN_RESUME : 0u) | (expand ? MIG_RUN_EXPAND : 0u);
     int tenants = mig_has_tenants(c->ctx);
     /* offline no tenant runs: the script has a section per tenant, and each step names its tenant */
     if (tenants && !sql)

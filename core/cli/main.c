@@ -12,6 +12,8 @@
 #include "cmd.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -90,7 +92,7 @@ static const cli_cmd commands[] = {
     { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
     { "check",     cmd_check,     CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
     { "current",   cmd_current,   CMD_TENANTS, "show the database's current revision(s)", &cmd_current_spec },
-    { "downgrade", cmd_downgrade, CMD_TENANTS, "revert revisions down to TARGET", &cmd_downgrade_spec },
+    { "downgrade", cmd_downgrade, CMD_TENANTS | CMD_STOPS, "revert revisions down to TARGET", &cmd_downgrade_spec },
     { "drivers",   cmd_drivers,   0,           "list the drivers found, usable or not", &cmd_drivers_spec },
     { "heads",     cmd_heads,     0,           "show the heads of the graph", &cmd_heads_spec },
     { "help",      NULL,          0,           "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
@@ -102,8 +104,8 @@ static const cli_cmd commands[] = {
     { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
     { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
     { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
-    { "test",      cmd_test,      0,           "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
-    { "upgrade",   cmd_upgrade,   CMD_TENANTS, "apply revisions up to TARGET", &cmd_upgrade_spec },
+    { "test",      cmd_test,      CMD_STOPS | CMD_CLEANS_UP, "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
+    { "upgrade",   cmd_upgrade,   CMD_TENANTS | CMD_STOPS, "apply revisions up to TARGET", &cmd_upgrade_spec },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -259,7 +261,7 @@ static int make_context(cli *c)
     o.no_lock = g.no_lock;
     o.verbose = c->verbose;
     o.quiet = c->quiet;
-    int rc = mig_ctx_new(&c->ctx, &o);
+    int rc = mig_ctx_new(&o, &c->ctx);
     if (rc != 0)
         return rc;
     mig_set_logger(c->ctx, cli_logger, c);
@@ -348,6 +350,77 @@ static void keep_url_secret(void)
     unsetenv("MIG_DATABASE_URL");
 }
 
+/*
+ * Ctrl-C for the commands that run revisions (CMD_STOPS), one rule for
+ * all (docs/reliability.md): the first SIGINT or SIGTERM stops safely
+ * (mig_cancel: the running revision statement is cancelled and what is
+ * open rolled back, a backfill finishes its batch, mig test drops its
+ * scratch database); the second cancels whatever still runs, and the
+ * command exits as soon as it returns, or STOP_GRACE_S later by the
+ * signal if something blocks where no cancel reaches (SQLite waiting for
+ * another writer's lock) -- except for a command that must clean up (mig
+ * test drops its scratch database: a third signal ends it); a third is
+ * not waited on. Other
+ * commands only read, or write in one short transaction: Ctrl-C ends
+ * them at once, as for any program. A handler may only store:
+ * mig_cancel does no more.
+ */
+#define STOP_GRACE_S 2
+
+static mig_ctx *volatile stop_ctx;
+static volatile sig_atomic_t stop_grace; /* the second signal arms the grace */
+static atomic_int stop_signals;
+
+/* The second signal's grace is over: die of SIGINT, as without a handler. */
+static void on_stop_grace(int sig)
+{
+    (void)sig;
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+}
+
+static void on_stop_signal(int sig)
+{
+    int n = atomic_fetch_add(&stop_signals, 1) + 1;
+    if (n >= 3) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    static const char first[] = "\nmig: stopping safely (interrupt again to cancel whatever still runs)\n";
+    static const char second[] = "\nmig: interrupted again: cancelling whatever still runs\n";
+    ssize_t w = n == 1 ? write(STDERR_FILENO, first, sizeof first - 1)
+                       : write(STDERR_FILENO, second, sizeof second - 1);
+    (void)w;
+    mig_cancel(stop_ctx);
+    if (n == 2 && stop_grace)
+        alarm(STOP_GRACE_S);
+}
+
+static int run_command(cli *c)
+{
+    if (!(c->cmd->flags & CMD_STOPS))
+        return c->cmd->fn(c);
+    struct sigaction sa, grace, old_int, old_term, old_alrm;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    grace = sa;
+    grace.sa_handler = on_stop_grace;
+    stop_ctx = c->ctx;
+    stop_grace = !(c->cmd->flags & CMD_CLEANS_UP);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGALRM, &grace, &old_alrm);
+    int rc = c->cmd->fn(c);
+    alarm(0);
+    sigaction(SIGALRM, &old_alrm, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    stop_ctx = NULL;
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     cli c;
@@ -396,7 +469,7 @@ int main(int argc, char **argv)
             if (c.json)
                 c.doc = cli_json_doc(&c);
             ran = 1;
-            rc = c.cmd->fn(&c);
+            rc = run_command(&c);
         }
     }
     int status = finish(&c, rc, ran);

@@ -231,10 +231,10 @@ static void *ticker(void *arg)
 }
 
 /* A tenant worker's step: it takes the line over; its end gives the line back to the counter. */
-static void on_tenant_progress(const mig_progress *p, const char *step)
+static void on_tenant_progress(const mig_event *p, const char *step)
 {
     const char *owner = p->tenant ? p->tenant : "";
-    if (p->event == MIG_PROGRESS_END) {
+    if (p->kind == MIG_EVENT_STEP_END) {
         if (live.active && strcmp(live.owner, owner) == 0) {
             live.active = 0;
             draw();
@@ -243,9 +243,9 @@ static void on_tenant_progress(const mig_progress *p, const char *step)
     }
     int mine = live.active && strcmp(live.owner, owner) == 0;
     /* progress comes as fast as a backfill's batches: another worker's takes the line only once it is free */
-    if (p->event == MIG_PROGRESS_UPDATE && live.active && !mine)
+    if (p->kind == MIG_EVENT_PROGRESS && live.active && !mine)
         return;
-    int was = mine && p->event != MIG_PROGRESS_BEGIN;
+    int was = mine && p->kind != MIG_EVENT_STEP_BEGIN;
     if (!was) {
         char *name = cli_text(owner, CLI_TEXT_LINE);
         snprintf(live.step, sizeof live.step, "tenant %s: %s", name ? name : "?", step ? step : "?");
@@ -259,28 +259,34 @@ static void on_tenant_progress(const mig_progress *p, const char *step)
         draw();
 }
 
-static void on_progress(void *payload, const mig_progress *p)
+static void on_event(void *payload, const mig_event *p)
 {
     (void)payload;
+    if (p->kind == MIG_EVENT_WARNING) {
+        cli_logger(NULL, MIG_LOG_WARN, p->line);
+        return;
+    }
+    if (p->kind == MIG_EVENT_STATEMENT)
+        return; /* the statements are the revision's: the step line says enough */
     /* a revision's message is the file author's text: it must not drive the terminal */
-    char *step = cli_text(p->event == MIG_PROGRESS_END && !live.tenants ? p->line : p->step, CLI_TEXT_LINE);
+    char *step = cli_text(p->kind == MIG_EVENT_STEP_END && !live.tenants ? p->line : p->step, CLI_TEXT_LINE);
     pthread_mutex_lock(&live.mu);
     if (live.tenants) {
         on_tenant_progress(p, step);
-    } else if (p->event == MIG_PROGRESS_END) {
+    } else if (p->kind == MIG_EVENT_STEP_END) {
         live.active = 0;
         fprintf(stderr, "\r\033[K%s\n", step ? step : "?");
         fflush(stderr);
         live.drawn = 0;
     } else {
-        if (p->event == MIG_PROGRESS_BEGIN) {
+        if (p->kind == MIG_EVENT_STEP_BEGIN) {
             snprintf(live.step, sizeof live.step, "%s", step ? step : "?");
             live.t0 = mono_ms() - p->elapsed_ms;
             live.active = 1;
         }
         snprintf(live.detail, sizeof live.detail, "%s", p->detail);
         /* updates come as fast as a backfill's batches: the ticker draws them */
-        if (p->event == MIG_PROGRESS_BEGIN)
+        if (p->kind == MIG_EVENT_STEP_BEGIN)
             draw();
     }
     pthread_mutex_unlock(&live.mu);
@@ -299,12 +305,12 @@ void cli_live_begin(cli *c)
     if (pthread_create(&live.thr, NULL, ticker, NULL) != 0)
         return; /* no thread: plain lines, from libmig */
     live.thread_on = 1;
-    mig_set_progress_callback(c->ctx, on_progress, NULL);
+    mig_set_event_callback(c->ctx, on_event, NULL);
 }
 
 void cli_live_end(cli *c)
 {
-    mig_set_progress_callback(c->ctx, NULL, NULL);
+    mig_set_event_callback(c->ctx, NULL, NULL);
     if (!live.thread_on)
         return;
     pthread_mutex_lock(&live.mu);

@@ -34,11 +34,11 @@ int cli_graph_read_current(cli *c, cli_graph *g)
     return 0;
 }
 
-int cli_graph_load(cli *c, cli_graph *g, int want_current)
+int cli_graph_load(cli *c, cli_graph *g, unsigned flags)
 {
     memset(g, 0, sizeof *g);
     /* No database (no URL, server down) only means no (current) marks. */
-    if (want_current && cli_graph_read_current(c, g) == MIG_ENOMEM)
+    if ((flags & CLI_GRAPH_CURRENT) && cli_graph_read_current(c, g) == MIG_ENOMEM)
         return MIG_ENOMEM;
     return mig_revisions(c->ctx, &g->revs, &g->n);
 }

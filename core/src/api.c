@@ -20,14 +20,16 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
         return rc;
     mig_ctx *ctx = *out;
     ctx->opts = parent->opts;
+    if (mig_cancel_adopt(parent, ctx) != 0)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     ctx->parent = parent;
     ctx->cfg = parent->cfg;
     ctx->graph = parent->graph;
     ctx->drv = parent->drv;
     ctx->log_fn = parent->log_fn;
     ctx->log_payload = parent->log_payload;
-    ctx->progress_fn = parent->progress_fn;
-    ctx->progress_payload = parent->progress_payload;
+    ctx->event_fn = parent->event_fn;
+    ctx->event_payload = parent->event_payload;
     ctx->tenant = mig_strdup(tenant);
     ctx->script_location = mig_strdup(parent->script_location);
     ctx->versions_dir = mig_strdup(parent->versions_dir);
@@ -38,7 +40,7 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
     return 0;
 }
 
-int mig_ctx_new(mig_ctx **out, const mig_options *opts)
+int mig_ctx_new(const mig_options *opts, mig_ctx **out)
 {
     int rc = mig_ctx_new_empty(out);
     if (rc)

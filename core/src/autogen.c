@@ -710,8 +710,9 @@ static int require_up_to_date(mig_ctx *ctx, mig_session *s)
     return rc;
 }
 
-int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out)
+int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, char **path_out)
 {
+    int from_empty = (flags & MIG_AUTOGEN_FROM_EMPTY) != 0;
     mig_error_clear(ctx);
     *path_out = NULL;
     if (o->lua)

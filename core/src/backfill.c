@@ -1477,7 +1477,7 @@ int mig_lua_backfill(lua_State *L)
     int64_t walked = 0;
     double t_run = mig_now_ms();
     for (;;) {
-        if (bf_stop) {
+        if (bf_stop || mig_cancel_level(bf->ctx)) {
             key_shown(&bf->shown, bf->keys, &bf->last);
             int pct = bf->total > 0 ? (int)(100.0 * (double)bf->rows_done / (double)bf->total) : 0;
             return bf_raise(L, bf, "paused at %s (%d %% done); run mig upgrade again to continue",
@@ -1490,7 +1490,9 @@ int mig_lua_backfill(lua_State *L)
         }
         double t0 = mig_now_ms();
         int64_t before = walked;
+        bf->ctx->in_batch++; /* a first cancel lets the batch finish */
         int last = one_batch(L, bf, &walked);
+        bf->ctx->in_batch--;
         double ms = mig_now_ms() - t0;
         if (last) {
             mark_finished(L, bf);
@@ -1498,6 +1500,9 @@ int mig_lua_backfill(lua_State *L)
         }
         if (bf->total >= 0 && bf->rows_done > bf->total)
             bf->total = bf->rows_done;
+        /* how batch_time holds, batch by batch (the bench checks it) */
+        mig_log(bf->ctx, MIG_LOG_VERBOSE, "backfill %s: batch %lld: %lld rows in %.1f ms", bf->name,
+                (long long)bf->batches, (long long)(walked - before), ms);
         mig_progress_update(bf->ctx, bf->rows_done, bf->total);
         if (bf->batch_time_ms > 0) {
             /* aim the next batch at the target time, changing by at most half or double */
@@ -1514,7 +1519,6 @@ int mig_lua_backfill(lua_State *L)
         if (bf->sleep_ms > 0)
             nap(bf->sleep_ms);
         bf->elapsed_ms += (int64_t)(mig_now_ms() - t0);
-        (void)before;
     }
     if (bf->nkeys && walked)
         mig_progress_update(bf->ctx, bf->rows_done, bf->rows_done);

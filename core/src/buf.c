@@ -118,7 +118,9 @@ int mig_strvec_push_owned(mig_strvec *sv, char *s)
     if (s == NULL)
         return -1;
     if (sv->n + 2 > sv->cap) {
-        size_t cap = sv->cap ? sv->cap * 2 : 8;
+        /* most lists are one or two ids (a revision's down_revision):
+         * start small, every revision of the graph holds one */
+        size_t cap = sv->cap ? sv->cap * 2 : 2;
         char **v = realloc(sv->v, cap * sizeof *v);
         if (v == NULL) {
             free(s);

@@ -5,6 +5,8 @@
  */
 #include "ctx.h"
 
+#include "cancel.h"
+
 #include "drv.h"
 
 #include <stdarg.h>
@@ -36,6 +38,8 @@ void mig_ctx_free(mig_ctx *ctx)
 {
     if (ctx == NULL)
         return;
+    if (ctx->parent)
+        mig_cancel_orphan(ctx->parent, ctx);
     /* what mig_ctx_new and the lazy loaders (api.c) filled in; a child borrows its parent's */
     if (ctx->parent == NULL) {
         mig_graph_free(ctx->graph);
@@ -65,6 +69,7 @@ void mig_ctx_free(mig_ctx *ctx)
     mig_buf_release(&ctx->err_file);
     mig_buf_release(&ctx->err_origin);
     pthread_mutex_destroy(&ctx->run_mu);
+    free(ctx->kids);
     free(ctx);
 }
 
@@ -85,7 +90,8 @@ void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     mig_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    if (!b.oom)
+    /* a warning goes to the event callback when there is one, as the step lines do */
+    if (!b.oom && !(level == MIG_LOG_WARN && mig_event_warning(ctx, mig_buf_cstr(&b))))
         ctx->log_fn(ctx->log_payload, level, mig_buf_cstr(&b));
     mig_buf_release(&b);
 }

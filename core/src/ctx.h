@@ -7,8 +7,10 @@
 #define MIG_CTX_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "buf.h"
+#include "cancel.h"
 #include "config.h"
 #include "error.h"
 #include "graph.h"
@@ -36,8 +38,8 @@ struct mig_ctx {
     void        *step_payload;
     mig_sql_fn   sql_fn;
     void        *sql_payload;
-    mig_progress_fn progress_fn;
-    void        *progress_payload;
+    mig_event_fn event_fn;
+    void        *event_payload;
     mig_prog     prog;           /* the step running now */
 
     /* resolved lazily */
@@ -82,6 +84,13 @@ struct mig_ctx {
     pthread_mutex_t run_mu;
     struct mig_db  *running;
     int             cancelled;
+    /* mig_cancel (cancel.c): requests so far; run_mu guards the rest */
+    atomic_int      cancel_req;
+    int             user_next;    /* the next statement is a revision's (mig_cancel_check) */
+    int             running_user; /* the running one is: a first request cancels it */
+    mig_ctx       **kids;         /* live children (tenant workers), for the watcher */
+    int             in_batch;     /* a backfill's batch runs: a first request waits for its end */
+    size_t          nkids, kids_cap;
 };
 
 /* A line of output through the logger (stderr by default). */

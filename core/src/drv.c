@@ -486,8 +486,11 @@ static int run_enter(mig_db *db, mig_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->run_mu);
     int cancelled = ctx->cancelled;
-    if (!cancelled)
+    if (!cancelled) {
         ctx->running = db;
+        ctx->running_user = ctx->user_next;
+    }
+    ctx->user_next = 0;
     pthread_mutex_unlock(&ctx->run_mu);
     return cancelled ? mig_fail(ctx, MIG_EFAIL, "cancelled: the statement was not run") : 0;
 }
@@ -496,19 +499,24 @@ static void run_leave(mig_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->run_mu);
     ctx->running = NULL;
+    ctx->running_user = 0;
     pthread_mutex_unlock(&ctx->run_mu);
+}
+
+void mig_db_cancel_locked(mig_db *db)
+{
+    if (db && db->conn && MIG_DRIVER_HAS(db->drv->table, cancel)) {
+        mig_drv_error e;
+        err_init(&e);
+        db->drv->table->cancel(db->conn, &e); /* a failure leaves the statement to end by itself */
+    }
 }
 
 void mig_ctx_cancel(mig_ctx *ctx)
 {
     pthread_mutex_lock(&ctx->run_mu);
     ctx->cancelled = 1;
-    mig_db *db = ctx->running;
-    if (db && db->conn && MIG_DRIVER_HAS(db->drv->table, cancel)) {
-        mig_drv_error e;
-        err_init(&e);
-        db->drv->table->cancel(db->conn, &e); /* a failure leaves the statement to end by itself */
-    }
+    mig_db_cancel_locked(ctx->running);
     pthread_mutex_unlock(&ctx->run_mu);
 }
 

@@ -93,6 +93,8 @@ int mig_db_rollback(mig_db *db, mig_ctx *ctx);
  */
 void mig_ctx_cancel(mig_ctx *ctx);
 void mig_ctx_cancel_clear(mig_ctx *ctx);
+/* The driver's cancel slot on db's running statement; the caller holds the run_mu of db's context. */
+void mig_db_cancel_locked(mig_db *db);
 
 /*
  * Try the session lock once: 0 with *busy = 0 when taken, 0 with *busy = 1

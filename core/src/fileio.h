@@ -20,8 +20,9 @@
 
 /*
  * Open path for reading: a regular file, or an error. On success *fd is
- * open (blocking again, close-on-exec) and *size is its size. Returns 0,
- * an errno value, or MIG_FILE_NOTREG.
+ * open (close-on-exec; O_NONBLOCK still set, which a regular file's reads
+ * ignore) and *size is its size. Returns 0, an errno value, or
+ * MIG_FILE_NOTREG.
  */
 int mig_file_open(const char *path, int *fd, size_t *size);
 /*

@@ -43,6 +43,8 @@ int mig_lock_acquire(mig_db *db, mig_ctx *ctx, const char *key, double timeout_s
             memcpy(said, holder, sizeof said);
         }
         double waited = now_s() - start;
+        if (mig_cancel_level(ctx) > 0)
+            return mig_fail(ctx, MIG_EFAIL, "cancelled while waiting for the migration lock");
         if (waited >= timeout_s) {
             int e = mig_fail(ctx, MIG_ELOCK, "could not take the migration lock within %g s: held by %s",
                              timeout_s, holder[0] ? holder : "another session");

@@ -276,7 +276,9 @@ static int db_exec(lua_State *L)
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     int64_t affected = 0;
-    int rc;
+    int rc = mig_event_statement(db->lua->ctx, sql, strlen(sql));
+    if (rc)
+        return raise_db(L, db, "exec", sql);
     if (n == 0) /* no parameters: the plain path, which takes any statement */
         rc = mig_db_exec(db->conn, db->lua->ctx, sql, strlen(sql), &affected, NULL);
     else

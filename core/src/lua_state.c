@@ -601,6 +601,15 @@ typedef struct open_args {
     int         sandbox;
 } open_args;
 
+/* Lua that never reaches the database (a loop) stops too when the run is cancelled (cancel.c). */
+static void cancel_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    mig_lua *lua = *(mig_lua **)lua_getextraspace(L);
+    if (mig_cancel_now(lua->ctx))
+        luaL_error(L, "cancelled");
+}
+
 static int open_state(lua_State *L)
 {
     open_args *a = lua_touserdata(L, 1);
@@ -675,8 +684,10 @@ static int lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant, 
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     lua->L = luaL_newstate();
-    if (lua->L)
+    if (lua->L) {
         *(mig_lua **)lua_getextraspace(lua->L) = lua;
+        lua_sethook(lua->L, cancel_hook, LUA_MASKCOUNT, 10000);
+    }
     char *hp = hooks_path(ctx, 0);
     char *pp = hooks_path(ctx, 1);
     if (lua->L == NULL || hp == NULL || pp == NULL) {

@@ -23,10 +23,10 @@ double mig_now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload)
+void mig_set_event_callback(mig_ctx *ctx, mig_event_fn fn, void *payload)
 {
-    ctx->progress_fn = fn;
-    ctx->progress_payload = payload;
+    ctx->event_fn = fn;
+    ctx->event_payload = payload;
 }
 
 /* "12 s", "3 min 5 s", "2 h 4 min": as far as a person cares to know. */
@@ -69,8 +69,10 @@ static void put_detail(mig_buf *b, const mig_prog *p, double elapsed)
     }
 }
 
-static void emit(mig_ctx *ctx, mig_progress_event ev, int failed)
+static void emit(mig_ctx *ctx, mig_event_kind ev, int failed)
 {
+    if (!mig_progress_wanted(ctx))
+        return;
     mig_prog *p = &ctx->prog;
     double elapsed = mig_now_ms() - p->t0;
     mig_buf detail = MIG_BUF_INIT, line = MIG_BUF_INIT;
@@ -78,21 +80,27 @@ static void emit(mig_ctx *ctx, mig_progress_event ev, int failed)
     if (ctx->tenant)
         mig_buf_printf(&line, "tenant %s: ", ctx->tenant);
     mig_buf_puts(&line, mig_buf_cstr(&p->step));
-    if (ev == MIG_PROGRESS_END)
+    if (ev == MIG_EVENT_STEP_END)
         mig_buf_printf(&line, "  %s(%.0f ms)", failed ? "failed " : "", elapsed);
     else if (detail.len)
         mig_buf_printf(&line, " ... %s", mig_buf_cstr(&detail));
     else
         mig_buf_puts(&line, " ...");
-    if (ctx->progress_fn) {
-        mig_progress e = { ev, mig_buf_cstr(&p->step), mig_buf_cstr(&detail), mig_buf_cstr(&line),
-                           elapsed, failed, ctx->tenant };
-        ctx->progress_fn(ctx->progress_payload, &e);
+    if (ctx->event_fn) {
+        mig_event e = { ev, mig_buf_cstr(&p->step), mig_buf_cstr(&detail), mig_buf_cstr(&line), "",
+                        elapsed, failed, ctx->tenant };
+        ctx->event_fn(ctx->event_payload, &e);
     } else if (!line.oom) {
-        mig_log(ctx, MIG_LOG_INFO, "%s", mig_buf_cstr(&line));
+        /* the line as it is: mig_log would format it again */
+        ctx->log_fn(ctx->log_payload, MIG_LOG_INFO, mig_buf_cstr(&line));
     }
     mig_buf_release(&detail);
     mig_buf_release(&line);
+}
+
+int mig_progress_wanted(const mig_ctx *ctx)
+{
+    return ctx->event_fn != NULL || !ctx->opts.quiet;
 }
 
 void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, const char *to,
@@ -100,11 +108,17 @@ void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, c
 {
     mig_prog *p = &ctx->prog;
     mig_buf_clear(&p->step);
+    if (!mig_progress_wanted(ctx)) {
+        /* still a step in progress (the runner records a failed one by it), just no line */
+        p->active = 1;
+        p->done = p->total = -1;
+        return;
+    }
     mig_buf_printf(&p->step, "%s %s -> %s  %s", direction, from, to, message ? message : "");
     p->active = 1;
     p->t0 = p->last_log = mig_now_ms();
     p->done = p->total = -1;
-    emit(ctx, MIG_PROGRESS_BEGIN, 0);
+    emit(ctx, MIG_EVENT_STEP_BEGIN, 0);
 }
 
 void mig_progress_update(mig_ctx *ctx, int64_t done, int64_t total)
@@ -114,13 +128,13 @@ void mig_progress_update(mig_ctx *ctx, int64_t done, int64_t total)
         return;
     p->done = done;
     p->total = total;
-    if (!ctx->progress_fn) {
+    if (!ctx->event_fn) {
         double now = mig_now_ms();
         if (now - p->last_log < PLAIN_EVERY_MS)
             return;
         p->last_log = now;
     }
-    emit(ctx, MIG_PROGRESS_UPDATE, 0);
+    emit(ctx, MIG_EVENT_PROGRESS, 0);
 }
 
 void mig_progress_end(mig_ctx *ctx, int failed)
@@ -128,8 +142,40 @@ void mig_progress_end(mig_ctx *ctx, int failed)
     mig_prog *p = &ctx->prog;
     if (!p->active)
         return;
-    emit(ctx, MIG_PROGRESS_END, failed);
+    emit(ctx, MIG_EVENT_STEP_END, failed);
     p->active = 0;
+}
+
+int mig_event_statement(mig_ctx *ctx, const char *sql, size_t len)
+{
+    if (ctx->event_fn) {
+        mig_buf text = MIG_BUF_INIT, line = MIG_BUF_INIT;
+        mig_buf_put(&text, sql, len);
+        mig_prog *p = &ctx->prog;
+        if (ctx->tenant)
+            mig_buf_printf(&line, "tenant %s: ", ctx->tenant);
+        mig_buf_puts(&line, mig_buf_cstr(&text));
+        if (!text.oom && !line.oom) {
+            mig_event e = { MIG_EVENT_STATEMENT, p->active ? mig_buf_cstr(&p->step) : "", "",
+                            mig_buf_cstr(&line), mig_buf_cstr(&text),
+                            p->active ? mig_now_ms() - p->t0 : 0.0, 0, ctx->tenant };
+            ctx->event_fn(ctx->event_payload, &e);
+        }
+        mig_buf_release(&text);
+        mig_buf_release(&line);
+    }
+    return mig_cancel_check(ctx);
+}
+
+int mig_event_warning(mig_ctx *ctx, const char *line)
+{
+    if (ctx->event_fn == NULL)
+        return 0;
+    mig_prog *p = &ctx->prog;
+    mig_event e = { MIG_EVENT_WARNING, p->active ? mig_buf_cstr(&p->step) : "", "", line, "",
+                    p->active ? mig_now_ms() - p->t0 : 0.0, 0, ctx->tenant };
+    ctx->event_fn(ctx->event_payload, &e);
+    return 1;
 }
 
 void mig_progress_release(mig_prog *p)

@@ -18,8 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "ctx.h"
 #include "error.h"
 #include "fileio.h"
@@ -57,14 +55,19 @@ int mig_rev_name_valid(const char *s)
     return n >= 1 && n <= ID_MAX;
 }
 
+/* An absent message or date: one shared "", not an allocation per revision of the graph */
+static char no_text[] = "";
+
 void mig_rev_release(mig_rev *rev)
 {
     if (rev == NULL)
         return;
     free(rev->id);
     free(rev->path);
-    free(rev->message);
-    free(rev->create_date);
+    if (rev->message != no_text)
+        free(rev->message);
+    if (rev->create_date != no_text)
+        free(rev->create_date);
     mig_strvec_release(&rev->down);
     mig_strvec_release(&rev->labels);
     mig_strvec_release(&rev->depends);
@@ -77,69 +80,6 @@ void mig_revbody_release(mig_revbody *body)
         return;
     free(body->data);
     memset(body, 0, sizeof *body);
-}
-
-static void sha256_to_hex(const unsigned char *md, unsigned int mdlen, int ok, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    if (!ok || mdlen != 32) {
-        /* libcrypto without SHA-256 is a broken install; never match anything */
-        memset(out, '?', 64);
-        out[64] = '\0';
-        return;
-    }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
-void mig_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    int ok = EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    sha256_to_hex(md, mdlen, ok, out);
-}
-
-struct mig_sha256 {
-    EVP_MD_CTX *md;
-    int         ok;
-};
-
-mig_sha256 *mig_sha256_new(void)
-{
-    mig_sha256 *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return NULL;
-    h->md = EVP_MD_CTX_new();
-    h->ok = h->md && EVP_DigestInit_ex(h->md, EVP_sha256(), NULL);
-    return h;
-}
-
-void mig_sha256_feed(mig_sha256 *h, const void *data, size_t len)
-{
-    if (h && h->ok)
-        h->ok = EVP_DigestUpdate(h->md, data, len);
-}
-
-void mig_sha256_peek_hex(const mig_sha256 *h, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *c = h && h->ok ? EVP_MD_CTX_new() : NULL;
-    int ok = c && EVP_MD_CTX_copy_ex(c, h->md) && EVP_DigestFinal_ex(c, md, &mdlen);
-    EVP_MD_CTX_free(c);
-    sha256_to_hex(md, mdlen, ok, out);
-}
-
-void mig_sha256_free(mig_sha256 *h)
-{
-    if (h == NULL)
-        return;
-    EVP_MD_CTX_free(h->md);
-    free(h);
 }
 
 /*
@@ -542,9 +482,9 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     }
     out->path = mig_strdup(path);
     if (out->message == NULL)
-        out->message = mig_strdup("");
+        out->message = no_text;
     if (out->create_date == NULL)
-        out->create_date = mig_strdup("");
+        out->create_date = no_text;
     if (!out->path || !out->message || !out->create_date)
         goto oom;
     return 0;

@@ -92,6 +92,8 @@ typedef struct run {
     long long     cfg_lock_ms;
     int           cfg_retries;
     int           attempts;      /* of the step running: 1, more after retries */
+    size_t        step_i;        /* the plan's step running */
+    const mig_rev *row_for;      /* its history row is written: our last commit wrote it (run_packed) */
 } run;
 
 enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
@@ -303,6 +305,8 @@ static int load_bodies(run *r)
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
             }
+            if (r->lua == NULL && (rc = mig_lua_new(&r->lua, ctx, r->s.db, ctx->tenant)) != 0)
+                return rc;
             /* compiled and checked now, before anything runs */
             int has_down = 0;
             rc = mig_lua_revision_load(r->lua, st->rev, &r->bodies[i], &has_down);
@@ -338,6 +342,10 @@ static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **fr
 
 static void step_begin(run *r, const mig_plan_step *st)
 {
+    if (!mig_progress_wanted(r->ctx)) {
+        mig_progress_begin(r->ctx, NULL, NULL, NULL, NULL);
+        return;
+    }
     mig_buf parents = MIG_BUF_INIT;
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
@@ -692,7 +700,10 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
         if (mig_sql_is_blank(r->s.drv->table->dialect, text, len))
             return 0;
         mig_drv_error de;
-        int rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+        int rc = mig_event_statement(ctx, text, len);
+        if (rc)
+            return rc;
+        rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
         if (rc)
             return revision_error(r, st->rev, text, len, line, &de);
         return count_statements(r, text, len, nstmts);
@@ -702,6 +713,8 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
     int rc = split(r, text, len, &sp, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         mig_drv_error de;
+        if ((rc = mig_event_statement(ctx, text + sp[i].off, sp[i].len)) != 0)
+            break;
         rc = mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc) {
             shift_error(&de, text, sp[i].off);
@@ -908,6 +921,257 @@ static void rollback_keeping_error(run *r)
 }
 
 /*
+ * run_stepwise where what one round trip sends runs on the server to its
+ * end whatever becomes of mig (MIG_CAP_SERVER_BATCH). Each statement
+ * travels with the record of its progress, so a kill -9 while a statement
+ * runs cannot part the two: the server applies the statement, then the
+ * record. The plain DML statements at the end of the revision travel in
+ * one transaction with the version change and the done mark, and so does
+ * the statement before them, whose record the done mark is: one commit
+ * per revision less than a record of its own. That transaction also
+ * writes the history row of the next step when it runs this way too, so
+ * that row is written before its step's first statement without a commit
+ * of its own. Plain DML statements before the last other statement run in
+ * one transaction with their record, as in run_stepwise.
+ */
+
+/* Append statement i of the section to a round trip, ';'-terminated; at[i] says where. */
+static void pack_statement(mig_buf *pk, const char *text, const stmt_span *sp, size_t i, size_t *at)
+{
+    at[i] = pk->len;
+    mig_buf_put(pk, text + sp[i].off, sp[i].len);
+    /*
+     * The splitter ends a statement right after its ';'; the last one may
+     * have none, and end in a comment (whose ';' ends nothing) and blanks.
+     */
+    mig_buf_puts(pk, sp[i].len > 0 && text[sp[i].off + sp[i].len - 1] == ';' ? "\n" : "\n;\n");
+}
+
+/*
+ * Which statement of [a, b) a round trip's error is in, -1 when it is in
+ * our own statements; the error is then moved to where that statement
+ * sits in the section.
+ */
+static long packed_culprit(mig_drv_error *de, const mig_buf *pk, const char *text, const stmt_span *sp,
+                           size_t a, size_t b, const size_t *at)
+{
+    for (size_t k = a; k < b; k++) {
+        if (de->stmt_offset < at[k] || de->stmt_offset >= at[k] + sp[k].len)
+            continue;
+        de->stmt_offset -= at[k];
+        if (de->position > 0) {
+            long chars = 0;
+            for (size_t i = 0; i < at[k]; i++)
+                chars += ((unsigned char)pk->ptr[i] & 0xC0) != 0x80;
+            de->position = de->position > chars ? de->position - chars : 0;
+        }
+        shift_error(de, text, sp[k].off);
+        return (long)k;
+    }
+    return -1;
+}
+
+/* The next step of the plan, when it too runs this way: its history row goes with our last commit. */
+static const mig_plan_step *packed_next(const run *r, const mig_revbody **body)
+{
+    size_t i = r->step_i + 1;
+    if (r->plan == NULL || i >= r->plan->nsteps)
+        return NULL;
+    const mig_plan_step *nx = &r->plan->steps[i];
+    if (nx->rev->is_lua || (r->transactional_ddl && nx->rev->transactional))
+        return NULL;
+    *body = &r->bodies[i];
+    return nx;
+}
+
+static const char sha256_empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
+{
+    mig_ctx *ctx = r->ctx;
+    const mig_dialect *d = r->s.drv->table->dialect;
+    const char *text;
+    size_t len;
+    int line;
+    section(b, st->upgrade, &text, &len, &line);
+    stmt_span *sp = NULL;
+    unsigned char *together = NULL;
+    size_t *at = NULL;
+    size_t n = 0;
+    int rc = split(r, text, len, &sp, &n);
+    if (rc == 0 && ((together = malloc(n ? n : 1)) == NULL || (at = calloc(n ? n : 1, sizeof *at)) == NULL))
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    if (rc) {
+        free(sp);
+        free(together);
+        return rc;
+    }
+    plan_together(r, st, text, sp, n, together);
+    /* [tail, n): the plain DML statements at the end, which commit with the version change */
+    size_t tail = n;
+    while (tail > (size_t)start_at && together[tail - 1])
+        tail--;
+    char started[40];
+    mig_state_now(&r->s.st, started);
+    double t0 = now_ms();
+    mig_hist h;
+    fill_hist(r, &h, st, b, started);
+    char hash[65], hash_tail[65];
+    mig_sha256 *ph = mig_sha256_new();
+    size_t fed = 0;
+    prefix_hash_more(ph, &fed, text, sp, (size_t)start_at, hash);
+    h.state = "failed";
+    h.statements_applied = start_at;
+    h.applied_hash = hash;
+    mig_buf pk = MIG_BUF_INIT;
+    /* a value that cannot travel inlined: before anything ran, the caller runs the step as usual */
+    if ((rc = mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &pk, &h)) != 0) {
+        mig_buf_release(&pk);
+        mig_sha256_free(ph);
+        free(sp);
+        free(together);
+        free(at);
+        return rc;
+    }
+    /* a resumed step has its row, and so has one whose row the step before wrote */
+    if (start_at == 0 && r->row_for != st->rev)
+        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
+    r->row_for = NULL;
+    mig_limits lim;
+    int retries, attempt = 1, limits_set = 0;
+    step_limits(r, st->rev, &lim, &retries);
+    if (rc == 0 && (rc = limits_apply(r, st->rev, &lim, 0)) == 0)
+        limits_set = 1;
+    const mig_revbody *nb = NULL;
+    const mig_plan_step *nx = NULL;
+    size_t i = (size_t)start_at;
+    while (rc == 0 && (i < n || i == (size_t)start_at)) {
+        /* this round trip: [i, j), and whether it is the last one */
+        size_t j = i + 1;
+        int last = i + 1 >= tail, txn = 0;
+        mig_buf_clear(&pk);
+        if (last) {
+            j = n;
+            if (i < tail)
+                pack_statement(&pk, text, sp, i, at);
+            mig_buf_printf(&pk, "%s;\n", d->begin_sql);
+            txn = 1;
+            for (size_t k = tail > i ? tail : i; k < n; k++)
+                pack_statement(&pk, text, sp, k, at);
+            prefix_hash_more(ph, &fed, text, sp, tail > i ? tail : i, hash_tail);
+            prefix_hash_more(ph, &fed, text, sp, n, hash);
+            for (size_t k = 0; k < st->delete_heads.n && rc == 0; k++)
+                rc = mig_state_delete_head(&r->s.st, ctx, NULL, &pk, st->delete_heads.v[k]);
+            for (size_t k = 0; k < st->insert_heads.n && rc == 0; k++)
+                rc = mig_state_insert_head(&r->s.st, ctx, NULL, &pk, st->insert_heads.v[k]);
+            h.state = "done";
+        } else if (together[i]) {
+            while (j < tail - 1 && together[j])
+                j++;
+            mig_buf_printf(&pk, "%s;\n", d->begin_sql);
+            txn = 1;
+            for (size_t k = i; k < j; k++)
+                pack_statement(&pk, text, sp, k, at);
+            prefix_hash_more(ph, &fed, text, sp, j, hash);
+        } else {
+            pack_statement(&pk, text, sp, i, at);
+            prefix_hash_more(ph, &fed, text, sp, j, hash);
+        }
+        h.statements_applied = (int64_t)j;
+        h.duration_ms = (int64_t)(now_ms() - t0);
+        if (rc == 0)
+            rc = mig_state_update_progress_text(&r->s.st, ctx, r->s.db, &pk, &h);
+        mig_hist nh;
+        char nstarted[40];
+        if (rc == 0 && last && (nx = packed_next(r, &nb)) != NULL) {
+            mig_state_now(&r->s.st, nstarted);
+            fill_hist(r, &nh, nx, nb, nstarted);
+            nh.state = "failed";
+            nh.applied_hash = sha256_empty; /* of no statement */
+            if ((rc = mig_state_insert_history_text(&r->s.st, ctx, r->s.db, &pk, &nh)) == MIG_STATE_NOT_INLINABLE) {
+                rc = 0;
+                nx = NULL;
+            }
+        }
+        if (rc == 0 && txn)
+            mig_buf_printf(&pk, "%s;\n", d->commit_sql);
+        if (rc == 0 && pk.oom)
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        if (rc)
+            break;
+        mig_drv_error de;
+        memset(&de, 0, sizeof de);
+        unsigned timeouts = r->s.db->lock_timeouts;
+        if (mig_db_exec(r->s.db, ctx, pk.ptr, pk.len, NULL, &de) == 0) {
+            if (last && nx)
+                r->row_for = nx->rev;
+            i = j;
+            if (last)
+                break;
+            continue;
+        }
+        /* it stopped at the statement that failed: nothing after it ran */
+        long k = packed_culprit(&de, &pk, text, sp, i, j, at);
+        size_t applied = i;
+        if (!txn && k < 0)
+            applied = j; /* the statement ran, its record did not */
+        else if (last && i < tail && (k < 0 || (size_t)k > i))
+            applied = i + 1; /* the statement before the transaction ran */
+        if (txn && !r->s.db->broken)
+            rollback_keeping_error(r);
+        if (applied > i && !r->s.db->broken) {
+            /* its record, on its own now; the round trip's error is the one to report */
+            mig_error_state saved;
+            mig_error_save(ctx, &saved);
+            h.state = "failed";
+            h.statements_applied = (int64_t)applied;
+            h.applied_hash = applied == tail && last ? hash_tail : hash;
+            (void)mig_state_update_progress(&r->s.st, ctx, r->s.db, &h);
+            (void)mig_error_restore(ctx, &saved);
+        }
+        if (k >= 0) {
+            rc = revision_error(r, st->rev, text, len, line, &de);
+            if (applied == 0)
+                mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
+                                    "same command again", st->rev->id);
+            else
+                mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
+                                    "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
+                                    "hand and run `mig stamp`",
+                               applied, n, st->rev->id, applied + 1);
+        } else {
+            rc = mig_last_error(ctx)->code ? mig_last_error(ctx)->code : MIG_EFAIL;
+        }
+        if (applied == 0 && k == (long)i && attempt <= retries && r->s.db->lock_timeouts != timeouts &&
+            !r->s.db->broken) {
+            retry_pause(r, st->rev, ++attempt, retries + 1);
+            r->attempts = attempt;
+            rc = 0;
+            fed = 0;
+            mig_sha256_free(ph);
+            ph = mig_sha256_new();
+            h.state = "failed";
+            continue;
+        }
+        r->fail_stepwise = 1;
+        r->fail_applied = applied;
+        r->fail_total = n;
+    }
+    mig_buf_release(&pk);
+    free(sp);
+    free(together);
+    free(at);
+    mig_sha256_free(ph);
+    if (limits_set) {
+        if (rc)
+            limits_restore_keeping_error(r, st->rev, &lim);
+        else
+            rc = limits_apply(r, st->rev, &lim, 1);
+    }
+    return rc;
+}
+
+/*
  * A step outside any transaction, statement by statement. Its history row
  * says how far it got: written as `failed` with 0 applied before its first
  * statement runs, and moved forward after each statement, so a crash, a
@@ -923,6 +1187,13 @@ static void rollback_keeping_error(run *r)
  */
 static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
 {
+    /* hooks run between our statements, where a round trip would not wait for them */
+    if ((r->s.drv->table->caps & MIG_CAP_SERVER_BATCH) && (r->lua == NULL || r->lua->hook_paths.n == 0)) {
+        int prc = run_packed(r, st, b, start_at);
+        if (prc != MIG_STATE_NOT_INLINABLE)
+            return prc;
+    }
+    r->row_for = NULL;
     mig_ctx *ctx = r->ctx;
     const char *text;
     size_t len;
@@ -973,7 +1244,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
         unsigned timeouts = r->s.db->lock_timeouts;
         if (together[i])
             rc = mig_db_begin(r->s.db, ctx, 1);
-        int erc = rc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
+        int crc = rc ? 0 : mig_event_statement(ctx, text + sp[i].off, sp[i].len); /* cancelled: i applied */
+        int erc = rc || crc ? rc : mig_db_exec(r->s.db, ctx, text + sp[i].off, sp[i].len, NULL, &de);
         if (rc == 0 && erc) {
             shift_error(&de, text, sp[i].off);
             rc = revision_error(r, st->rev, text, len, line, &de);
@@ -986,6 +1258,8 @@ static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, i
                                     "hand and run `mig stamp`",
                                i, n, st->rev->id, i + 1);
         }
+        if (crc)
+            rc = crc;
         if (rc) {
             if (r->s.db->in_txn)
                 rollback_keeping_error(r);
@@ -1171,6 +1445,7 @@ static int run_plan(run *r, int64_t resume_at)
             done_status = REC_DONE;
             t0 = now_ms();
             step_begin(r, st);
+            r->step_i = i;
             rc = run_stepwise(r, st, &r->bodies[i], i == 0 ? resume_at : 0);
             /* it wrote its own version change: keep the kept-back view in step */
             if (rc == 0 && r->defer &&
@@ -1692,12 +1967,16 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
             goto out;
         }
     r.heads_read = 1;
-    /* one Lua state for the run: Lua revisions and [hooks] scripts */
-    rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
-    if (rc == 0)
-        rc = mig_lua_hooks_load(r.lua);
-    if (rc)
-        goto out;
+    /* one Lua state for the run, made only when Lua runs: for [hooks]
+     * scripts here, for a Lua revision when its body loads (load_bodies);
+     * a run of SQL revisions never pays for starting Lua */
+    if (ctx->cfg && mig_config_raw(ctx->cfg, "hooks", "scripts", NULL)) {
+        rc = mig_lua_new(&r.lua, ctx, r.s.db, ctx->tenant);
+        if (rc == 0)
+            rc = mig_lua_hooks_load(r.lua);
+        if (rc)
+            goto out;
+    }
 
     int64_t resume_at = 0;
     rc = check_failed(&r, target, upgrade, flags, &resume_at);
@@ -1924,7 +2203,11 @@ int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags)
     mig_error_clear(ctx);
     if (target == NULL || *target == '\0')
         return mig_fail(ctx, MIG_EUSAGE, "upgrade needs a TARGET (e.g. head)");
-    return dispatch(ctx, target, 1, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 1, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
@@ -1936,7 +2219,11 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
     if (flags & MIG_RUN_EXPAND)
         return mig_fail(ctx, MIG_EUSAGE, "--expand applies to upgrade only: a downgrade has no phases to hold back");
-    return dispatch(ctx, target, 0, flags);
+    mig_cancel_watch w;
+    mig_cancel_watch_start(&w, ctx);
+    int rc = mig_cancel_note(ctx, dispatch(ctx, target, 0, flags));
+    mig_cancel_watch_stop(&w);
+    return rc;
 }
 
 /* ---- stamp, current, history, pending ---- */
@@ -1957,8 +2244,9 @@ static int stamp_tenant(mig_ctx *child, void *payload)
     return stamp_one(child, a->targets, a->n, a->purge);
 }
 
-int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge)
+int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, unsigned flags)
 {
+    int purge = (flags & MIG_STAMP_PURGE) != 0;
     mig_error_clear(ctx);
     if (n == 0)
         return mig_fail(ctx, MIG_EUSAGE, "stamp needs at least one TARGET");

@@ -84,13 +84,13 @@ static double now_ms(void)
 
 static int interrupted(const stair *z)
 {
-    return z->o->interrupted && *z->o->interrupted;
+    return mig_cancel_level(z->ctx) > 0;
 }
 
 /* A second Ctrl-C: the running statement was cancelled. */
 static int cancelled(const stair *z)
 {
-    return z->o->interrupted && *z->o->interrupted >= 2;
+    return mig_cancel_level(z->ctx) >= 2;
 }
 
 /*
@@ -131,8 +131,6 @@ static void watch_start(watch *w, stair *z)
 {
     memset(w, 0, sizeof *w);
     w->z = z;
-    if (z->o->interrupted == NULL)
-        return;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->on = pthread_create(&w->th, NULL, watch_main, w) == 0;
@@ -1321,7 +1319,7 @@ static int scratch_setup(stair *z, const char *conf, const char *url, const char
     so.all_tenants = 0;
     /* the steps are ours to report: the runner's own lines only with -v */
     so.quiet = !z->ctx->opts.verbose;
-    if ((rc = mig_ctx_new(&z->sctx, &so)) != 0) {
+    if ((rc = mig_ctx_new(&so, &z->sctx)) != 0) {
         take_error(z, rc);
         return rc;
     }
@@ -1431,6 +1429,7 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
     watch_stop(&w);
+    mig_cancel_spent(ctx);
     mig_schema_free(z.last);
     mig_strvec_release(&z.last_objects);
     teardown(&z);

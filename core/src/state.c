@@ -245,7 +245,8 @@ int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *o
                     st->history_table, p, sc ? 10 : 9);
 }
 
-int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h)
+/* out == NULL: run it; else its text, values inlined (mig_state_update_progress_text) */
+static int update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
 {
     int sc = 1;
     int rc = scoped(st, ctx, db, &sc);
@@ -262,9 +263,47 @@ int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig
         mig_value_text(h->state), mig_value_int(h->statements_applied), mig_value_text(h->applied_hash),
         mig_value_int(h->duration_ms), mig_value_text(h->checksum), mig_value_text(h->revision), mig_value_text(st->version_name),
     };
-    rc = mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
+    rc = out ? run(st, ctx, NULL, out, sql, p, sc ? 7 : 6) : mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
     free(sql);
     return rc;
+}
+
+int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h)
+{
+    return update_progress(st, ctx, db, NULL, h);
+}
+
+/*
+ * A backslash is the one byte whose literal reads differently under
+ * NO_BACKSLASH_ESCAPES, which a revision may set: such a value is never
+ * inlined. None of mig's own values holds one in practice.
+ */
+static int inlinable(const mig_state *st, const mig_hist *h)
+{
+    const char *v[] = { h->revision, h->direction, h->checksum, h->started_at, h->applied_by,
+                        h->state, h->applied_hash, st->version_name };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i] && strchr(v[i], '\\'))
+            return 0;
+    return 1;
+}
+
+int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
+{
+    if (!inlinable(st, h))
+        return MIG_STATE_NOT_INLINABLE;
+    return update_progress(st, ctx, db, out, h);
+}
+
+int mig_state_insert_history_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
+{
+    int sc = 1;
+    int rc = scoped(st, ctx, db, &sc);
+    if (rc)
+        return rc;
+    if (!sc || !inlinable(st, h))
+        return MIG_STATE_NOT_INLINABLE;
+    return mig_state_insert_history(st, ctx, NULL, out, h);
 }
 
 int mig_state_tables_exist(mig_state *st, mig_ctx *ctx, mig_db *db, int *exists)

@@ -61,6 +61,16 @@ int mig_state_delete_all_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf 
 int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
 /* The latest history row of rev becomes h's state/statements/hash/duration. */
 int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h);
+/*
+ * The same two writes as SQL text with the values inlined, appended to out
+ * (";\n" after each), for a driver that runs them in one round trip with a
+ * revision's statement (MIG_CAP_SERVER_BATCH). db answers whether the table
+ * is scoped. MIG_STATE_NOT_INLINABLE: a value cannot travel as a literal
+ * (or the table lacks its version_table column); run it with bound values.
+ */
+#define MIG_STATE_NOT_INLINABLE (-2)
+int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
+int mig_state_insert_history_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
 
 /* Do the tables exist? */
 int mig_state_tables_exist(mig_state *st, mig_ctx *ctx, mig_db *db, int *exists);

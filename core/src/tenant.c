@@ -239,7 +239,8 @@ static void *worker(void *arg)
     pool *p = arg;
     int revisit = 0;
     long i;
-    while ((i = take(p, &revisit)) >= 0) {
+    /* a cancelled run starts no more tenants: they are reported "not started" */
+    while (!mig_cancel_level(p->ctx) && (i = take(p, &revisit)) >= 0) {
         const char *name = p->names.v[i];
         if (revisit) {
             /* another process holds it: give that run time to finish */

@@ -444,6 +444,37 @@ static long error_position(const char *sql, const span *s, int first_sent, const
 }
 
 /*
+ * A syntax error's "near '...'" is the text from the error on, to the end
+ * of what the round trip sent: for a statement with others after it, it
+ * runs on into them (the core's own records, for one). Cut it where the
+ * statement ends, as the server shows it for the statement sent alone
+ * (without its ';'), into out. 0: nothing to cut.
+ */
+static int clip_near(const char *msg, const char *sql, size_t sent_end, const span *s, char *out, size_t cap)
+{
+    const char *near = strstr(msg, " near '"), *tail, *hit;
+    size_t      slen, end = s->end, keep;
+
+    if (near == NULL)
+        return 0;
+    near += 7;
+    if ((tail = last_match(near, "' at line ")) == NULL)
+        return 0;
+    slen = (size_t)(tail - near);
+    /* the server copies the text as sent: find it there, past the statement's end if need be */
+    if (slen == 0 || (hit = find_bytes(sql + s->first, sent_end - s->first, near, slen > 48 ? 48 : slen)) == NULL)
+        return 0;
+    while (end > s->first && (sql[end - 1] == ';' || sql[end - 1] == ' ' || sql[end - 1] == '\n' ||
+                              sql[end - 1] == '\t' || sql[end - 1] == '\r'))
+        end--;
+    if ((size_t)(hit - sql) + slen <= end)
+        return 0;
+    keep = (size_t)(hit - sql) < end ? end - (size_t)(hit - sql) : 0;
+    snprintf(out, cap, "%.*s%.*s%s", (int)(near - msg), msg, (int)keep, hit, tail);
+    return 1;
+}
+
+/*
  * Run spans [a, b) of sql in one multi-statement round trip. On failure
  * err locates the statement the server stopped at. The server sends one
  * result per statement, except that CALL and compound statements send a
@@ -472,11 +503,15 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
             }
         }
         if (failed) {
-            int rc = my_fail_conn(c->my, err);
+            char        clipped[sizeof err->message];
+            const char *msg = mysql_error(c->my);
             if (idx >= b)
                 idx = b - 1; /* the server split more finely than we did */
+            if (idx + 1 < b && clip_near(msg, sql, v[b - 1].end, &v[idx], clipped, sizeof clipped))
+                msg = clipped;
+            int rc = fill_err(err, mysql_errno(c->my), mysql_sqlstate(c->my), msg);
             err->stmt_offset = v[idx].first;
-            err->position = error_position(sql, &v[idx], idx == a, mysql_error(c->my));
+            err->position = error_position(sql, &v[idx], idx == a, msg);
             if (v[idx].end - v[idx].first >= 9 && strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
                 snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
                          "client, not SQL: mig sends every statement, BEGIN ... END bodies "
@@ -1544,7 +1579,7 @@ static const mig_driver driver = {
     .description = "MySQL and MariaDB, through MariaDB Connector/C",
     .url_schemes = url_schemes,
     /* no MIG_CAP_TRANSACTIONAL_DDL: every DDL statement commits */
-    .caps = MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS | MIG_CAP_MULTI_STATEMENT,
+    .caps = MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS | MIG_CAP_MULTI_STATEMENT | MIG_CAP_SERVER_BATCH,
     .dialect = &dialect,
     .connect = my_connect,
     .close = my_close,

@@ -960,6 +960,41 @@ static void pg_cursor_close(mig_cursor *cur)
     free(cur);
 }
 
+/*
+ * Whether sql ends in LIMIT n (OFFSET m) with n at most one FETCH's rows:
+ * its whole result is one batch, so a cursor would only cost two round
+ * trips more (DECLARE, FETCH, CLOSE instead of one); a backfill asks for
+ * its batch's bound this way every batch. Read from the end, so a LIMIT
+ * in a subquery (followed by ')') never counts; one in a trailing comment
+ * only costs the memory of a result read at once.
+ */
+static int one_fetch_result(const char *sql)
+{
+    size_t e = strlen(sql);
+    int    words = 0;
+
+    for (;;) {
+        size_t d, w;
+        while (e > 0 && (isspace((unsigned char)sql[e - 1]) || sql[e - 1] == ';'))
+            e--;
+        for (d = e; d > 0 && isdigit((unsigned char)sql[d - 1]); d--)
+            ;
+        if (d == e || d == 0 || !isspace((unsigned char)sql[d - 1]))
+            return 0;
+        for (w = d; w > 0 && isspace((unsigned char)sql[w - 1]); w--)
+            ;
+        if (w >= 6 && strncasecmp(sql + w - 6, "OFFSET", 6) == 0 && words == 0 &&
+            (w == 6 || !isalnum((unsigned char)sql[w - 7]))) {
+            e = w - 6;
+            words = 1;
+            continue;
+        }
+        return w >= 5 && strncasecmp(sql + w - 5, "LIMIT", 5) == 0 &&
+               w > 5 && (isspace((unsigned char)sql[w - 6]) || sql[w - 6] == ')') &&
+               e - d <= 9 && strtol(sql + d, NULL, 10) <= FETCH_BATCH;
+    }
+}
+
 static int pg_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *values,
                     int nvalues, mig_drv_error *err)
 {
@@ -983,7 +1018,7 @@ static int pg_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_va
     cur->conn = c;
     cur->row = -1;
 
-    if (pg_lex_is_cursorable(sql, strlen(sql))) {
+    if (pg_lex_is_cursorable(sql, strlen(sql)) && !one_fetch_result(sql)) {
         PGresult *res = NULL;
         int head;
         snprintf(cur->name, sizeof cur->name, "mig_cur_%u", ++c->cursor_seq);

@@ -718,7 +718,7 @@ static void setup(const char *driver)
     }
     o.url = base_url;
     o.driver = driver;
-    if (mig_ctx_new(&ctx, &o) != 0 || mig_ctx_driver(ctx, &drv) != 0)
+    if (mig_ctx_new(&o, &ctx) != 0 || mig_ctx_driver(ctx, &drv) != 0)
         die("driver");
     connect_db(base_url);
     test_db = mig_aprintf("mig_roundtrip_%ld", (long)getpid());

@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     o.quiet = 1;
     mig_ctx *ctx = NULL;
     mig_session s;
-    if (mig_ctx_new(&ctx, &o) != 0 || mig_session_open(&s, ctx) != 0) {
+    if (mig_ctx_new(&o, &ctx) != 0 || mig_session_open(&s, ctx) != 0) {
         fprintf(stderr, "bench_snapshot: %s\n", ctx ? mig_last_error(ctx)->message : "out of memory");
         mig_ctx_free(ctx);
         return 1;

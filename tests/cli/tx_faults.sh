@@ -38,7 +38,8 @@ fix_r2() { # the fault is gone: r2 runs quickly
 CREATE TABLE t2 (x INTEGER);" "DROP TABLE t2;"
 }
 
-# consistent WHAT: mig_version names exactly the revisions whose tables exist
+# consistent WHAT [HALF]: mig_version names exactly the revisions whose
+# tables exist, and HALF (default 0) steps are recorded as half-applied
 consistent() {
     local v t want
     v=$(sql "SELECT version_num FROM mig_version" 2>/dev/null | tr -d '\r' | sort | tr '\n' ' ')
@@ -57,7 +58,20 @@ consistent() {
     # is nothing half-done, and a rerun simply runs it
     local half
     half=$(sql "SELECT count(*) FROM mig_history WHERE state <> 'done' AND statements_applied > 0" 2>/dev/null | tr -d '\r')
-    expect_eq "${half:-0}" 0 "$1: no step recorded as half-applied"
+    expect_eq "${half:-0}" "${2:-0}" "$1: steps recorded as half-applied"
+}
+
+# settle: the round trip a killed mig sent has run to its end on the server
+# (MySQL: the server finishes it, and records it, without the client)
+settle() {
+    [ "$D" = mysql ] || return 0
+    local i
+    for i in $(seq 1 150); do
+        [ "$(sql "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE()
+                  AND id <> CONNECTION_ID() AND command <> 'Sleep'")" = 0 ] && return 0
+        sleep 0.1
+    done
+    fail "the killed run's statements still run on the server"
 }
 
 # start_bg ARGS...: mig in the background; waits until r1 is through and r2 runs
@@ -100,12 +114,81 @@ for per in false true; do
     start_bg upgrade head
     kill -9 $BG
     wait $BG 2>/dev/null
+    settle
+    if [ "$D" = mysql ]; then
+        # r2's SLEEP ran to its end on the server, which recorded it in the
+        # same round trip: r2 is part-way at exactly one statement
+        consistent "kill -9 (per revision: $per)" 1
+        expect_eq "$(sql "SELECT state, statements_applied FROM mig_history WHERE revision = '$R2' ORDER BY id DESC LIMIT 1")" \
+            "failed	1" "kill -9: r2's first statement is recorded"
+        run --lock-timeout 30 upgrade --resume head
+        expect_rc 0 "kill -9 (per revision: $per): --resume"
+        consistent "kill -9 (per revision: $per): after --resume"
+        expect_eq "$(sql 'SELECT version_num FROM mig_version' | tr -d '\r')" $R3 "kill -9: --resume reaches head"
+        continue
+    fi
     consistent "kill -9 (per revision: $per)"
-    if [ $per = true ] || [ "$D" = mysql ]; then
+    if [ $per = true ]; then
         expect_eq "$(sql 'SELECT version_num FROM mig_version' | tr -d '\r')" $R1 "kill -9: r1 was committed on its own"
     fi
     rerun_ok "kill -9 (per revision: $per)"
 done
+
+# ---- kill -9 at each statement of a ten-statement revision (MySQL): the
+# server finishes the statement it runs, and its progress record travels in
+# the same round trip, so the record says exactly how far the revision got
+# and --resume continues after the last statement applied -- never running
+# one twice (CREATE TABLE would fail) or skipping one
+if [ "$D" = mysql ]; then
+    for k in $(seq 1 10); do
+        rm -rf migrations mig.ini
+        new_db "kill_at_$k"
+        project
+        up="" down=""
+        for j in $(seq 1 10); do
+            if [ "$j" = "$k" ]; then
+                up="${up}CREATE TABLE f$j (x INTEGER) AS SELECT SLEEP(1.5) AS x;"$'\n'
+            else
+                up="${up}CREATE TABLE f$j (x INTEGER);"$'\n'
+            fi
+            down="DROP TABLE f$j;"$'\n'"$down"
+        done
+        write_rev $V $R1 "" "ten" "$up" "$down"
+        "$MIG" upgrade head >"$T_TMP/bg.out" 2>"$T_TMP/bg.err" &
+        BG=$!
+        for i in $(seq 1 200); do
+            [ "$(sql "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE()
+                      AND id <> CONNECTION_ID() AND info LIKE '%SLEEP(1.5)%'")" != 0 ] && break
+            kill -0 $BG 2>/dev/null || break
+            sleep 0.05
+        done
+        kill -9 $BG
+        wait $BG 2>/dev/null
+        settle
+        tables=$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'f%'")
+        expect_eq "$tables" "$k" "kill -9 at statement $k: statements 1..$k applied"
+        rec=$(sql "SELECT state, statements_applied FROM mig_history WHERE revision = '$R1' ORDER BY id DESC LIMIT 1")
+        if [ "$k" = 10 ]; then
+            # the last statement travels with the version change and the done mark
+            expect_eq "$rec" "done	10" "kill -9 at statement $k: recorded as done"
+            expect_eq "$(sql 'SELECT version_num FROM mig_version')" $R1 "kill -9 at statement $k: applied"
+        else
+            expect_eq "$rec" "failed	$k" "kill -9 at statement $k: recorded as $k applied"
+            run upgrade head
+            expect_rc 1 "kill -9 at statement $k: upgrade refuses a part-way revision"
+            expect_err -- "--resume"
+        fi
+        run --lock-timeout 30 upgrade --resume head
+        expect_rc 0 "kill -9 at statement $k: --resume"
+        tables=$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'f%'")
+        expect_eq "$tables" 10 "kill -9 at statement $k: --resume applied the rest once"
+        expect_eq "$(sql 'SELECT version_num FROM mig_version')" $R1 "kill -9 at statement $k: at head"
+        expect_eq "$(sql "SELECT state, statements_applied FROM mig_history WHERE revision = '$R1' ORDER BY id DESC LIMIT 1")" \
+            "done	10" "kill -9 at statement $k: done"
+        run check
+        expect_rc 0 "kill -9 at statement $k: check"
+    done
+fi
 
 # ---- the connection killed from the server side
 if [ "$D" != sqlite ]; then

@@ -135,7 +135,7 @@ static inline mig_ctx *proj_ctx(proj *p, const mig_options *o)
         opts = *o;
     opts.config_path = p->ini;
     mig_ctx *ctx = NULL;
-    int rc = mig_ctx_new(&ctx, &opts);
+    int rc = mig_ctx_new(&opts, &ctx);
     if (rc != 0)
         fprintf(stderr, "\nmig_ctx_new: %s\n", ctx ? mig_last_error(ctx)->message : "?");
     CU_ASSERT_EQUAL_FATAL(rc, 0);

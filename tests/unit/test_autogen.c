@@ -20,7 +20,7 @@ static void open_sqlite(void)
     mig_options o = MIG_OPTIONS_INIT;
     o.url = "sqlite://";
     o.driver = "sqlite";
-    MIG_PASS(ctx, mig_ctx_new(&ctx, &o));
+    MIG_PASS(ctx, mig_ctx_new(&o, &ctx));
     MIG_PASS(ctx, mig_ctx_driver(ctx, &drv));
     MIG_PASS(ctx, mig_db_connect(&db, ctx, drv, "sqlite://", NULL));
 }

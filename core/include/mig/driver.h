@@ -140,6 +140,15 @@ typedef struct mig_connect_opts {
 #define MIG_CAP_SCHEMAS            (1u << 2) /* schema tenants: set_schema et al. */
 #define MIG_CAP_MULTI_STATEMENT    (1u << 3) /* exec() accepts several statements at once */
 #define MIG_CAP_WRITE_TXN_LOCKS    (1u << 4) /* begin(write=1) locks out other writers (SQLite) */
+/*
+ * exec() of several statements outside a transaction runs them on the
+ * server one after the other, each committing on its own, up to the first
+ * that fails, and goes on to the end when the client is gone meanwhile
+ * (killed, disconnected): what one round trip sends either all runs or
+ * stops at a failing statement. The core then sends a statement and the
+ * record of its progress in one round trip (MySQL, MariaDB).
+ */
+#define MIG_CAP_SERVER_BATCH       (1u << 5)
 
 /*
  * SQL dialect, for SQL the core writes itself (version and history tables)

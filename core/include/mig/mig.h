@@ -7,7 +7,7 @@
  *     mig_options o = MIG_OPTIONS_INIT;
  *     o.config_path = "mig.ini";
  *     mig_ctx *ctx = NULL;
- *     int rc = mig_ctx_new(&ctx, &o);
+ *     int rc = mig_ctx_new(&o, &ctx);
  *     if (rc == 0)
  *         rc = mig_upgrade(ctx, "head", 0);
  *     if (rc != 0)
@@ -19,6 +19,26 @@
  * always MIG_ENOMEM); the words are kept on the context (mig_last_error). Pointers returned as
  * `const` are borrowed from the context and stay valid until the next call
  * that takes the same context, unless stated otherwise.
+ *
+ * Arguments, in one order everywhere: the context first; then what the
+ * call reads (flags among them); then a callback and its payload; then the
+ * out-parameters, always last (mig_ctx_new, whose result is the context,
+ * takes it last too). A behaviour is never a bare 0/1 argument: it is a
+ * MIG_* flag in an `unsigned flags` argument (MIG_RUN_SQL, MIG_STAMP_PURGE)
+ * or a named field of an options struct, so a call site says what it asks.
+ *
+ * Threads: a context is used by one thread at a time; different contexts
+ * may run on different threads at once. mig_cancel is the exception: it
+ * may be called on a context another thread is running, from any thread
+ * or from a signal handler (it is async-signal-safe). mig_version,
+ * mig_driver_abi, mig_exit_status and mig_suggest take no context and are
+ * safe anywhere. In a run per tenant (--tenant, --all-tenants, -j) libmig
+ * runs the tenants on worker threads of its own, which call the logger,
+ * the event callback and the tenant callback: those must then be
+ * thread-safe; the other callbacks are called on the caller's thread.
+ * libmig installs no signal handler, except that a running db:backfill
+ * takes SIGINT and SIGTERM to pause after its batch (the previous
+ * handlers are put back when it ends).
  */
 #ifndef MIG_H
 #define MIG_H
@@ -107,7 +127,7 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
  * say why; free it with mig_ctx_free(). The strings and arrays opts points
  * to are borrowed: they must outlive the context (argv does).
  */
-MIG_API int  mig_ctx_new(mig_ctx **out, const mig_options *opts);
+MIG_API int  mig_ctx_new(const mig_options *opts, mig_ctx **out);
 MIG_API void mig_ctx_free(mig_ctx *ctx);
 MIG_API const mig_error *mig_last_error(const mig_ctx *ctx);
 MIG_API void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
@@ -202,30 +222,46 @@ typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 MIG_API void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
 
 /*
- * Progress of the running step, as it happens: when it begins, when a Lua
- * revision calls ctx.progress(done, total), and when it ends. Without a
- * callback libmig writes these through the logger as plain lines (a start
- * line, at most one progress line every few seconds, an end line); with
- * one, the caller shows them (a live line on a terminal, say) and libmig
- * writes none of them. In a run per tenant the workers call it too, from
- * their own threads, with `tenant` set: the callback must be thread-safe.
+ * What happens while a run works, as it happens, for an application to
+ * log and show progress:
+ *
+ *   MIG_EVENT_STEP_BEGIN  a step begins (step, line)
+ *   MIG_EVENT_PROGRESS    a Lua revision called ctx.progress(done, total),
+ *                         or a db:backfill ended a batch (detail)
+ *   MIG_EVENT_STEP_END    the step ended (failed says how; line carries
+ *                         its duration)
+ *   MIG_EVENT_STATEMENT   a revision's SQL goes to the database (sql): one
+ *                         statement, or a whole section where the driver
+ *                         takes several at once; mig's own bookkeeping
+ *                         statements are not reported
+ *   MIG_EVENT_WARNING     a warning (line), e.g. waiting for a lock
+ *
+ * Without a callback libmig writes the step lines and the warnings
+ * through the logger (a start line, at most one progress line every few
+ * seconds, an end line); with one, the caller shows them (a live line on
+ * a terminal, say) and libmig writes none of them. In a run per tenant
+ * the workers call it too, from their own threads, with `tenant` set: the
+ * callback must be thread-safe. The strings are borrowed for the call.
  */
-typedef enum mig_progress_event {
-    MIG_PROGRESS_BEGIN = 0,
-    MIG_PROGRESS_UPDATE,
-    MIG_PROGRESS_END
-} mig_progress_event;
-typedef struct mig_progress {
-    mig_progress_event event;
-    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table" */
-    const char *detail;     /* ctx.progress: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
+typedef enum mig_event_kind {
+    MIG_EVENT_STEP_BEGIN = 0,
+    MIG_EVENT_PROGRESS,
+    MIG_EVENT_STEP_END,
+    MIG_EVENT_STATEMENT,
+    MIG_EVENT_WARNING
+} mig_event_kind;
+typedef struct mig_event {
+    mig_event_kind kind;
+    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table"; "" outside a step */
+    const char *detail;     /* MIG_EVENT_PROGRESS: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
     const char *line;       /* the whole line as libmig would log it */
-    double      elapsed_ms;
-    int         failed;     /* MIG_PROGRESS_END: the step failed */
+    const char *sql;        /* MIG_EVENT_STATEMENT: the text sent; else "" */
+    double      elapsed_ms; /* since the step began; 0 outside a step */
+    int         failed;     /* MIG_EVENT_STEP_END: the step failed */
     const char *tenant;     /* the tenant whose worker runs the step, else NULL */
-} mig_progress;
-typedef void (*mig_progress_fn)(void *payload, const mig_progress *p);
-MIG_API void mig_set_progress_callback(mig_ctx *ctx, mig_progress_fn fn, void *payload);
+} mig_event;
+typedef void (*mig_event_fn)(void *payload, const mig_event *e);
+MIG_API void mig_set_event_callback(mig_ctx *ctx, mig_event_fn fn, void *payload);
 
 /*
  * Where the last mig_upgrade / mig_downgrade left the database, true also
@@ -254,9 +290,37 @@ MIG_API void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 typedef void (*mig_sql_fn)(void *payload, const char *sql);
 MIG_API void mig_set_sql_callback(mig_ctx *ctx, mig_sql_fn fn, void *payload);
 
+/*
+ * Ask the run under ctx to stop; callable from any thread and from a
+ * signal handler (it only stores to a lock-free atomic). The thread
+ * running mig_upgrade / mig_downgrade acts on it within about 50 ms:
+ *
+ *   the first call stops safely: the revision statement running now is
+ *   cancelled (PostgreSQL: PQcancel; MySQL: KILL QUERY from a second
+ *   connection; SQLite: sqlite3_interrupt), no further one starts (Lua
+ *   code busy in Lua raises "cancelled"), what
+ *   the run has open is rolled back (a part-way revision where DDL is not
+ *   transactional is recorded as failed, as after any failure), and a
+ *   db:backfill finishes its batch and pauses at its checkpoint;
+ *   a second call also cancels whatever still runs (a backfill's batch,
+ *   mig's own statements) and refuses every statement after it.
+ *
+ * A wait for mig's migration lock ends at the first call; on SQLite a wait
+ * for another writer's lock is inside SQLite and ends only at
+ * --lock-timeout (the command line's second Ctrl-C exits instead).
+ * The run then returns MIG_EFAIL with a message starting "cancelled". A
+ * run per tenant starts no more tenants, and each running tenant stops
+ * as above. A call while no run is going stops the next run before its
+ * first statement of a revision; a request is spent when the run it
+ * stopped returns. mig_test obeys it too (see there); other calls do not.
+ */
+MIG_API void mig_cancel(mig_ctx *ctx);
+
 MIG_API int mig_upgrade(mig_ctx *ctx, const char *target, unsigned flags);
 MIG_API int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags);
-MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
+/* Flags for mig_stamp. */
+#define MIG_STAMP_PURGE (1u << 0) /* empty the version table first (--purge) */
+MIG_API int mig_stamp(mig_ctx *ctx, const char *const *targets, size_t n, unsigned flags);
 
 /* ---- applied history (mig_history table) ---- */
 
@@ -316,12 +380,6 @@ typedef struct mig_test_opts {
     int         data;         /* generated rows in the tables a revision touched, before its downgrade */
     int         strict;       /* a revision without a downgrade section fails */
     int         allow_heads;  /* several heads are no failure */
-    /*
-     * Set to 1 (from a signal handler) to stop after the running step; 2
-     * or more also cancels the statement running now. The scratch
-     * database is then dropped and the call returns MIG_EFAIL. May be NULL.
-     */
-    volatile int *interrupted;
 } mig_test_opts;
 
 /* One check of a revision: "upgrade", "downgrade", "upgrade again"; or of the graph. */
@@ -356,7 +414,9 @@ typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
  * check passed, MIG_ECHECK when one failed (each reported through fn),
  * MIG_EUSAGE for bad usage (tenant options, a scratch database that is
  * the configured one or not empty), MIG_EFAIL when the run could not go on
- * or was interrupted.
+ * or was stopped by mig_cancel: a first request stops after the running
+ * step, a second also cancels the statement running now; the scratch
+ * database is dropped either way.
  */
 MIG_API int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload);
 
@@ -462,12 +522,13 @@ MIG_API int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
  * mig revision --autogenerate: compare the live database (which must have
  * every revision applied) with the [autogenerate] target and write a SQL
  * revision whose upgrade makes the one into the other and whose downgrade
- * undoes it; changes that may lose data carry a comment. With from_empty,
+ * undoes it; changes that may lose data carry a comment. With MIG_AUTOGEN_FROM_EMPTY,
  * the upgrade recreates the live schema from nothing (to adopt a database;
  * then `mig stamp head`). When there is nothing to write, returns 0 with
  * *path_out NULL and says so through the logger.
  */
-MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, int from_empty, char **path_out);
+#define MIG_AUTOGEN_FROM_EMPTY (1u << 0) /* the upgrade recreates the live schema from nothing */
+MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, char **path_out);
 
 /* ---- tenants ---- */
 
