@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh deps                 install hyperfine and time (as root)
 #   scripts/bench.sh BUILD [WORKLOADS]    run; WORKLOADS is a comma list of
-#                                         START W1 W2 W3 W4 W5 W6 W7 L1 W8 N SCALE T1 T2, or all
+#                                         START W1 W2 W3 W4 W4BIG W5 W6 W7 L1 W8 N SCALE T1 T2, or all
 #
 # Every workload is generated here, deterministically, as migration i =
 # CREATE TABLE t_i (id, name, created_at); CREATE INDEX ix_t_i_name; INSERT
@@ -22,7 +22,8 @@
 #                  workload as in the issue (1000, 10000, 200, ...)
 #   RUNS=5         timed rounds per comparison; WARMUP=1 untimed rounds;
 #                  RUNS=0 WARMUP=0: the checked probe runs are the only measurement
-#   W4_SCHEMAS="200 1000"  W4_N=20  W4_JOBS="1 2 4 8"
+#   W4_SCHEMAS="200"  W4_N=20  W4_JOBS="1 2 4"
+#   W4BIG_SCHEMAS=10000  W4BIG_N=5  W4BIG_JOBS=4  W4BIG_RUNS=0 (the checked runs only: raw alone is 10,000 psql runs)
 #   SCALE_NS="100 1000 10000"  W7_ROWS="100000 1000000"
 #   N_NS="1000 10000 100000"  revisions of the N rows (heads, no-op upgrade, history)
 #   START_RUNS=30  runs per round of the start-up row (a few ms each)
@@ -144,15 +145,19 @@ fi
 [ $# -ge 1 ] || die "usage: $0 deps | $0 BUILD [W1,W2,...|all]"
 BUILD=$(cd "$1" && pwd) || die "no build folder $1"
 WLS=${2:-all}
-[ "$WLS" = all ] && WLS=START,W1,W3,W6,N,L1,W2,W4,W5,W7,W8,SCALE,T1,T2
+[ "$WLS" = all ] && WLS=START,W1,W3,W6,N,L1,W2,W4,W4BIG,W5,W7,W8,SCALE,T1,T2
 MIG=${MIG:-$BUILD/mig}
 [ -x "$MIG" ] || die "no mig binary at $MIG"
 RUNS=${RUNS:-5}
 WARMUP=${WARMUP:-1}
 N=${N:-}
-W4_SCHEMAS=${W4_SCHEMAS:-200 1000}
+W4_SCHEMAS=${W4_SCHEMAS:-200}
 W4_N=${W4_N:-20}
-W4_JOBS=${W4_JOBS:-1 2 4 8}
+W4_JOBS=${W4_JOBS:-1 2 4}
+W4BIG_SCHEMAS=${W4BIG_SCHEMAS:-10000}
+W4BIG_N=${W4BIG_N:-5}
+W4BIG_JOBS=${W4BIG_JOBS:-4}
+W4BIG_RUNS=${W4BIG_RUNS:-0}
 SCALE_NS=${SCALE_NS:-100 1000 10000}
 N_NS=${N_NS:-1000 10000 100000}
 W7_ROWS=${W7_ROWS:-100000 1000000}
@@ -366,7 +371,8 @@ pg_fresh() {  # pg_fresh DB [SCHEMAS]: a command string that recreates DB
     local s="$PSQL -d postgres -c 'DROP DATABASE IF EXISTS $1 WITH (FORCE)' -c 'CREATE DATABASE $1'"
     if [ "${2:-0}" -gt 0 ]; then
         seq 1 "$2" | awk '{ printf "CREATE SCHEMA s%d;\n", $1 }' > "$WORK/schemas-$1-$2.sql"
-        s="$s && $PSQL -d $1 -f $WORK/schemas-$1-$2.sql"
+        # one transaction: 10,000 schemas are one commit, not 10,000
+        s="$s && $PSQL -1 -d $1 -f $WORK/schemas-$1-$2.sql"
     fi
     # flush what the drop left dirty, so the timed command does not pay for it
     echo "$s && $PSQL -d postgres -c CHECKPOINT && sync"
@@ -451,6 +457,23 @@ W4() {  # schema tenants x 20 migrations, raw serial against mig -j 1/2/4/8
         COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
         compare "W4-$k" "$(pg_fresh bench_w4 "$k")" "${args[@]}"
     done
+}
+
+W4BIG() {  # 10,000 schema tenants x 5 migrations in one process: flat memory, -j 4 against the raw loop
+    need_servers
+    local k=$W4BIG_SCHEMAS n=${N:-$W4BIG_N} j p=$WORK/W4BIG args
+    gen "$p" pg "$n" "postgresql://postgres@127.0.0.1:$PGPORT/bench_w4" "$k"
+    {
+        echo "set -e"
+        echo "for s in \$(seq 1 $k); do PGOPTIONS=-csearch_path=s\$s $PSQL -1 -d bench_w4 -f $p/up.sql; done"
+    } > "$p/raw.sh"
+    CHECK="$(declare -f pg_tables); PSQL='$PSQL'; pg_tables bench_w4 's%'"; EXPECT=$(( k * n ))
+    DESC="$k schema tenants x $n migrations in one process (PostgreSQL)"; NREV=$(( k * n ))
+    args=(raw "bash $p/raw.sh")
+    for j in $W4BIG_JOBS; do args+=("mig-j$j" "$MIG -c $p/mig.ini --all-tenants -j $j upgrade head"); done
+    $PSQL -d postgres -c CHECKPOINT >/dev/null; sync
+    COUNTER="$PSQL -tA -d postgres -c 'select wal_sync from pg_stat_wal'"; COUNTER_NAME=wal_syncs
+    RUNS=$W4BIG_RUNS WARMUP=0 compare "W4-${k}x$n" "$(pg_fresh bench_w4 "$k")" "${args[@]}"
 }
 
 W5() {  # 200 migrations on MariaDB
@@ -734,7 +757,7 @@ run_all() {
     IFS=, read -r -a WL <<< "$WLS"
     for w in "${WL[@]}"; do
         case $w in
-            W1|W2|W3|W4|W5|W6|W7|W8|L1|SCALE|T1|T2|START|N) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
+            W1|W2|W3|W4|W5|W6|W7|W8|L1|SCALE|T1|T2|START|N|W4BIG) CHECK=""; EXPECT=""; DESC=""; NREV=0; COUNTER=""; $w || echo "$w FAILED" >> "$OUT/failures" ;;
             *) die "unknown workload $w" ;;
         esac
     done

@@ -24,6 +24,7 @@ typedef struct mig_session {
     char          *url;
     const char    *base_dir;   /* relative paths in url resolve here */
     int            db_tenant;  /* the URL named {tenant}: a database per tenant */
+    struct mig_db **pooled;    /* db is a tenant worker's, kept there when closed */
 } mig_session;
 
 /*

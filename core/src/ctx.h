@@ -76,6 +76,8 @@ struct mig_ctx {
     size_t        run_held_tenants; /* tenants that held some back */
     mig_tenant_fn tenant_fn;
     void         *tenant_payload;
+    /* a tenant worker's connections, kept across its schema tenants (tenant.h) */
+    struct mig_tenant_conns *conns;
 
     /*
      * The statement running now, so that another thread can cancel it

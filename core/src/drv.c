@@ -682,6 +682,21 @@ int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key)
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
+int mig_db_reset(mig_db *db, mig_ctx *ctx)
+{
+    if (!MIG_DRIVER_HAS(db->drv->table, reset))
+        return mig_fail(ctx, MIG_EFAIL, "driver '%s' cannot reset a connection", db->drv->table->name);
+    mig_drv_error e;
+    err_init(&e);
+    int drc = db->drv->table->reset(db->conn, &e);
+    if (drc != MIG_DRV_OK)
+        return drv_error(db, ctx, drc, &e);
+    /* whatever the last user left open is gone with the session's state */
+    db->in_txn = 0;
+    db->lock_timeouts = 0;
+    return 0;
+}
+
 #define NEED_SLOT(db, ctx, slot)                                                  \
     do {                                                                          \
         if (!MIG_DRIVER_HAS((db)->drv->table, slot))                              \

@@ -103,6 +103,12 @@ void mig_db_cancel_locked(mig_db *db);
 int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, int *busy, char *holder, size_t holder_len);
 int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key);
 
+/*
+ * The connection as new (driver's reset slot), for the next schema tenant:
+ * MIG_EFAIL without the slot, or a database error (db->broken when gone).
+ */
+int mig_db_reset(mig_db *db, mig_ctx *ctx);
+
 int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path);
 int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exists);
 int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema);

@@ -37,6 +37,7 @@ typedef struct run {
     mig_db       *lockdb;
     char         *lock_key;
     int           locked;
+    int           lock_pooled;  /* lockdb is the tenant worker's (mig_tenant_lock_db) */
     mig_graph    *g;
     mig_plan     *plan;
     mig_revbody  *bodies;
@@ -218,7 +219,7 @@ static int take_lock(run *r)
         }
     }
     if ((r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
-        int rc = mig_db_connect(&r->lockdb, ctx, r->s.drv, r->s.url, r->s.base_dir);
+        int rc = mig_tenant_lock_db(ctx, &r->s, &r->lockdb, &r->lock_pooled);
         if (rc)
             return rc;
         /* each tenant has its own lock, so processes can share the tenants */
@@ -258,12 +259,13 @@ static void release(run *r)
         (void)mig_db_rollback(r->s.db, r->ctx);
         mig_error_restore(r->ctx, &saved);
     }
+    int held = r->locked;
     if (r->locked && !r->lockdb->broken) {
         mig_error_save(r->ctx, &saved);
-        (void)mig_lock_release(r->lockdb, r->ctx, r->lock_key);
+        held = mig_lock_release(r->lockdb, r->ctx, r->lock_key) != 0;
         mig_error_restore(r->ctx, &saved);
     }
-    mig_db_close(r->lockdb);
+    mig_tenant_lock_db_done(r->ctx, r->lockdb, r->lock_pooled, held);
     free(r->lock_key);
     mig_session_close(&r->s);
     mig_plan_free(r->plan);
@@ -1097,6 +1099,9 @@ static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int
             mig_buf_printf(&pk, "%s;\n", d->commit_sql);
         if (rc == 0 && pk.oom)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        /* the round trip's statements as one event, and where a cancel request stops the run */
+        if (rc == 0 && i < n)
+            rc = mig_event_statement(ctx, text + sp[i].off, sp[j - 1].off + sp[j - 1].len - sp[i].off);
         if (rc)
             break;
         mig_drv_error de;
@@ -2186,7 +2191,12 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     exec_args a = { target, upgrade, flags };
     mig_strvec_release(&ctx->run_held);
     ctx->run_held_tenants = 0;
-    rc = mig_tenant_foreach(ctx, exec_tenant, &a, 0);
+    /* `upgrade head` to the one head: tenants already there need no run of their own */
+    if (upgrade && is_head_target(target) && !(flags & (MIG_RUN_RESUME | MIG_RUN_EXPAND)) &&
+        mig_graph_nheads(ctx->graph) == 1)
+        rc = mig_tenant_foreach_upgrade(ctx, exec_tenant, &a, mig_graph_head(ctx->graph, 0)->id);
+    else
+        rc = mig_tenant_foreach(ctx, exec_tenant, &a, 0);
     if (ctx->run_held.n) {
         mig_buf ids = MIG_BUF_INIT;
         join_heads(&ids, &ctx->run_held);

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "tenant.h"
 #include "url.h"
 
 static int plain_name(const char *s)
@@ -152,7 +153,9 @@ int mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing)
     if (mig_ctx_url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
         base = cwd;
     s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
-    if (rc == 0 && missing)
+    if (rc == 0 && mig_tenant_conns_apply(ctx, s->drv, db_tenant))
+        rc = mig_tenant_work_db(ctx, s);
+    else if (rc == 0 && missing)
         rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
     else if (rc == 0)
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
@@ -201,7 +204,13 @@ int mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing)
 
 void mig_session_close(mig_session *s)
 {
-    mig_db_close(s->db);
+    if (s->pooled == NULL)
+        mig_db_close(s->db);
+    else if (s->db && s->db->broken) {
+        /* the worker's next tenant connects anew */
+        mig_db_close(s->db);
+        *s->pooled = NULL;
+    }
     mig_state_release(&s->st);
     mig_url_free(s->url);
     memset(s, 0, sizeof *s);

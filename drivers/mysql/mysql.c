@@ -342,6 +342,22 @@ static void my_close(mig_conn *c)
 }
 
 /*
+ * The next schema tenant on this connection: COM_RESET_CONNECTION rolls
+ * back, drops temporary tables, user variables, session settings,
+ * prepared statements (the cache's too) and GET_LOCKs, and keeps the
+ * login and the character set of the handshake (tx_tenants_reuse checks
+ * it), so nothing of connect needs doing again.
+ */
+static int my_reset(mig_conn *c, mig_drv_error *err)
+{
+    drop_cache(c);
+    if (mysql_reset_connection(c->my) != 0)
+        return my_fail_conn(c->my, err);
+    c->locked = 0;
+    return MIG_DRV_OK;
+}
+
+/*
  * The server has no out-of-band cancel: KILL QUERY from a connection of our
  * own stops the statement and leaves the session open, as PQcancel does.
  */
@@ -1615,6 +1631,7 @@ static const mig_driver driver = {
     .lint = my_lint,
     .table_rows = my_table_rows,
     .cancel = my_cancel,
+    .reset = my_reset,
 
     /* DDL commits on its own, so its metadata locks are only seen from another session while it runs */
     .trace_session_sql = "SELECT CONNECTION_ID()",

@@ -394,6 +394,33 @@ static void pg_close(mig_conn *c)
     free(c);
 }
 
+/*
+ * The next schema tenant on this connection: DISCARD ALL drops what a
+ * revision may have left (settings, search_path, temporary tables,
+ * prepared statements, cursors, advisory locks), and refuses to run in a
+ * transaction, so one left open or failed is rolled back first. The
+ * setting connect made goes back on after it.
+ */
+static int pg_reset(mig_conn *c, mig_drv_error *err)
+{
+    int rc = MIG_DRV_OK;
+
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        return pg_error(c, NULL, err);
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        rc = pg_run(c, NULL, "ROLLBACK", 0, NULL, err);
+    if (rc == MIG_DRV_OK)
+        rc = pg_run(c, NULL, "DISCARD ALL", 0, NULL, err);
+    if (rc == MIG_DRV_OK)
+        rc = pg_run(c, NULL, "SET client_min_messages = warning", 0, NULL, err);
+    if (rc == MIG_DRV_OK) {
+        c->locked = 0;
+        free(c->schema);
+        c->schema = NULL;
+    }
+    return rc;
+}
+
 /* PQcancel asks the server on a connection of its own: safe from another thread. */
 static int pg_cancel(mig_conn *c, mig_drv_error *err)
 {
@@ -1549,6 +1576,7 @@ static const mig_driver pg_driver = {
     .lint = pg_lint,
     .table_rows = pg_table_rows,
     .cancel = pg_cancel,
+    .reset = pg_reset,
 
     /* held until commit, so read after the statement inside its transaction */
     .trace_locks_sql = PG_TRACE_LOCKS("pg_backend_pid()"),

@@ -648,6 +648,19 @@ struct mig_driver {
     const char *trace_session_sql;
     const char *trace_poll_sql;
 
+    /*
+     * Schema tenants on one connection (appended like lint, no new ABI
+     * number): put conn back in the state of a new connection -- an open
+     * or failed transaction rolled back, session settings (search path,
+     * variables), temporary tables, prepared statements, cursors and
+     * session locks gone -- so that one worker's connection serves tenant
+     * after tenant and nothing one tenant's revisions set reaches the
+     * next. The core then runs on_connect and set_schema again.
+     * MIG_DRV_CONN when the connection is gone (the core opens a new one).
+     * Optional: without it every tenant gets a connection of its own.
+     */
+    int (*reset)(mig_conn *conn, mig_drv_error *err);
+
     /* ABI 2 and later: append below, never reorder. */
 };
 
