@@ -101,6 +101,13 @@ char *cli_text(const char *s, int mode)
 void cli_put(FILE *f, const char *s)
 {
     char *e = cli_text(s, CLI_TEXT_LINE);
+    if (e == NULL && s && escape_into(NULL, s, CLI_TEXT_LINE) < 512) {
+        /* out of memory: an error's words still come out ("out of memory" is short) */
+        char line[512];
+        escape_into(line, s, CLI_TEXT_LINE);
+        fputs(line, f);
+        return;
+    }
     fputs(e ? e : "?", f);
     free(e);
 }

@@ -74,9 +74,12 @@ int  mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
  * mig_session_open and mig_ctx_graph at once: the graph loads on a second
  * thread while this one connects. *g is borrowed from ctx. A graph error
  * wins over a session error (as when the graph loaded first); on any
- * error the session is closed.
+ * error the session is closed. A target (NULL: none) is checked against
+ * the graph (mig_graph_check_target) before a missing database is
+ * created, so a target the graph refutes leaves nothing behind.
  */
-int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g);
+int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, const char *target,
+                                 mig_target_mode mode);
 
 /*
  * 0 when the versions folder holds no revision file for certain (a look

@@ -124,7 +124,7 @@ static int keyset_set(keyset *k, int i, const mig_value *v)
     if (v->type == MIG_VAL_TEXT || v->type == MIG_VAL_BLOB) {
         k->buf[i] = malloc(v->u.s.len + 1);
         if (k->buf[i] == NULL)
-            return -1;
+            return MIG_ENOMEM;
         if (v->u.s.len)
             memcpy(k->buf[i], v->u.s.ptr, v->u.s.len);
         k->buf[i][v->u.s.len] = '\0';
@@ -139,7 +139,7 @@ static int keyset_copy(keyset *dst, const keyset *src)
     dst->n = src->n;
     for (int i = 0; i < src->n; i++)
         if (keyset_set(dst, i, &src->v[i]) < 0)
-            return -1;
+            return MIG_ENOMEM;
     return 0;
 }
 
@@ -190,7 +190,7 @@ static int hexval(char c)
     return -1;
 }
 
-/* 0, or -1 for text this file did not write. */
+/* 0, -1 for text this file did not write, or MIG_ENOMEM. */
 static int keyset_decode(keyset *k, const char *s, size_t len)
 {
     keyset_clear(k);
@@ -206,7 +206,7 @@ static int keyset_decode(keyset *k, const char *s, size_t len)
         p = (size_t)(end - s) + 1;
         char *text = malloc(n + 1);
         if (text == NULL)
-            return -1;
+            return MIG_ENOMEM;
         memcpy(text, s + p, n);
         text[n] = '\0';
         p += n;
@@ -959,7 +959,10 @@ static int load_checkpoint(lua_State *L, backfill *bf)
     mig_db_cursor_close(bf->db, cur);
     if (rc)
         return mig_lua_db_raise(L, bf->lua, "backfill", "(reading its checkpoint)");
-    if (found && keyset_decode(&bf->last, mig_buf_cstr(&bf->enc_last), bf->enc_last.len) < 0)
+    int drc = found ? keyset_decode(&bf->last, mig_buf_cstr(&bf->enc_last), bf->enc_last.len) : 0;
+    if (drc == MIG_ENOMEM)
+        return bf_raise(L, bf, "out of memory");
+    if (drc < 0)
         return luaL_error(L, "db:backfill %s: its checkpoint in %s cannot be read; `mig backfill reset %s` "
                              "starts it over", bf->name, MIG_BACKFILL_TABLE, bf->lua->rev->id);
     if (found && bf->last.n && bf->last.n != bf->nkeys)
@@ -1634,14 +1637,8 @@ int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload)
     } else {
         rc = mig_ctx_prepare_shared(ctx);
         /* reading never stops early: every tenant's state is wanted */
-        int keep = ctx->opts.keep_going;
-        mig_tenant_fn tf = ctx->tenant_fn;
-        ctx->opts.keep_going = 1;
-        ctx->tenant_fn = NULL;
         if (rc == 0)
-            rc = mig_tenant_foreach(ctx, status_one, &a, 0);
-        ctx->opts.keep_going = keep;
-        ctx->tenant_fn = tf;
+            rc = mig_tenant_foreach(ctx, status_one, &a, MIG_TENANT_KEEP_GOING | MIG_TENANT_NO_REPORT);
     }
     pthread_mutex_destroy(&a.mu);
     return rc;

@@ -887,6 +887,24 @@ int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
+int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *payload,
+                              const char **kinds)
+{
+    *kinds = NULL;
+    if (!MIG_DRIVER_HAS(db->drv->table, introspect_objects))
+        return 0;
+    mig_drv_error e;
+    err_init(&e);
+    const char *k = "";
+    int drc = db->drv->table->introspect_objects(db->conn, fn, payload, &k, &e);
+    if (drc > 0)
+        return drc;
+    if (drc != MIG_DRV_OK)
+        return drv_error(db, ctx, drc, &e);
+    *kinds = k;
+    return 0;
+}
+
 int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
                        void *payload, int *supported)
 {

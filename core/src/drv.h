@@ -150,6 +150,13 @@ int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, voi
 int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
                           const mig_schema_sink *sink, void *payload);
 /*
+ * mig test: the objects the schema model leaves out, through fn. 0 with
+ * *kinds the kinds read (NULL when the driver has no introspect_objects),
+ * fn's positive result as it is, or MIG_EFAIL with the error set.
+ */
+int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *payload,
+                              const char **kinds);
+/*
  * The driver's render_ddl: 0, emit's (positive) result as it is, or
  * MIG_EFAIL when the driver failed otherwise; nothing is set on a context.
  * *supported = 0 (and 0 returned) when the driver cannot write this change

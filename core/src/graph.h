@@ -85,23 +85,6 @@ typedef struct mig_plan {
  */
 #define MIG_PLAN_EXPAND 1u
 
-/*
- * Plan from `current` (the version table's rows; may be empty) to
- * `target` (head, heads, base, id, prefix, +N, -N, REV+N, REV-N,
- * LABEL@head, LABEL@base, LABEL@+N ...). upgrade=1 for `mig upgrade`,
- * 0 for `mig downgrade`. Errors (MIG_ETARGET, one line): unknown or
- * ambiguous target (`head` with several heads: suggest `heads` or
- * LABEL@head), relative step ambiguous through a branch/merge, target
- * not reachable in that direction. An empty plan is success.
- * Caller frees with mig_plan_free.
- */
-int  mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                    const char *const *current, size_t ncurrent,
-                    const char *target, int upgrade);
-/* As mig_graph_plan, with MIG_PLAN_* flags. */
-int  mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                       const char *const *current, size_t ncurrent,
-                       const char *target, int upgrade, unsigned flags);
 /* What a target is resolved for: which way a relative step may go. */
 typedef enum mig_target_mode {
     MIG_TARGET_DOWNGRADE = 0,
@@ -109,6 +92,24 @@ typedef enum mig_target_mode {
     MIG_TARGET_STAMP     = 2, /* absolute targets only */
 } mig_target_mode;
 
+/*
+ * Plan from `current` (the version table's rows; may be empty) to
+ * `target` (head, heads, base, id, prefix, +N, -N, REV+N, REV-N,
+ * LABEL@head, LABEL@base, LABEL@+N ...). mode MIG_TARGET_UPGRADE for
+ * `mig upgrade`, MIG_TARGET_DOWNGRADE for `mig downgrade` (a stamp is
+ * planned by mig_graph_stamp: MIG_TARGET_STAMP is MIG_EUSAGE). Errors (MIG_ETARGET, one line): unknown or
+ * ambiguous target (`head` with several heads: suggest `heads` or
+ * LABEL@head), relative step ambiguous through a branch/merge, target
+ * not reachable in that direction. An empty plan is success.
+ * Caller frees with mig_plan_free.
+ */
+int  mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
+                    const char *const *current, size_t ncurrent,
+                    const char *target, mig_target_mode mode);
+/* As mig_graph_plan, with MIG_PLAN_* flags. */
+int  mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
+                       const char *const *current, size_t ncurrent,
+                       const char *target, mig_target_mode mode, unsigned flags);
 /* A target as far as the graph alone decides. */
 int  mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target,
                             mig_target_mode mode);

@@ -31,7 +31,8 @@ static void *graph_job_run(void *payload)
  * nothing (a missing SQLite file stays missing) and runs nothing, not even
  * on_connect or a tenant's CREATE SCHEMA; that waits for the graph.
  */
-int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
+int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, const char *target,
+                                mig_target_mode mode)
 {
     memset(s, 0, sizeof *s);
     const char *loc;
@@ -46,6 +47,8 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
         /* loaded already, or no thread to be had: one after the other */
         mig_ctx_free(j.ctx);
         rc = mig_ctx_graph(ctx, g);
+        if (rc == 0 && target)
+            rc = mig_graph_check_target(ctx, *g, target, mode);
         return rc ? rc : mig_session_open(s, ctx);
     }
     int missing = 0;
@@ -63,7 +66,13 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g)
     *g = j.graph;
     mig_ctx_warn_py_files(ctx);
     mig_ctx_free(j.ctx);
-    rc = src;
+    /*
+     * A target the graph refutes wins over the connect's error too, as if
+     * it had been checked first; and nothing is created for it.
+     */
+    rc = target ? mig_graph_check_target(ctx, j.graph, target, mode) : 0;
+    if (rc == 0)
+        rc = src;
     if (rc == 0 && missing) {
         /* the graph is sound: now the database may be created */
         rc = mig_db_connect(&s->db, ctx, s->drv, s->url, s->base_dir);

@@ -39,11 +39,9 @@ static int split_list(mig_ctx *ctx, const char *s, mig_strvec *out)
         size_t n = strcspn(s, ", \t\r\n");
         if (n == 0)
             break;
-        char *item = mig_strndup(s, n);
-        if (item == NULL || mig_strvec_push_owned(out, item) < 0) {
-            free(item);
+        /* push_owned frees the item when it fails (and takes NULL for a failure) */
+        if (mig_strvec_push_owned(out, mig_strndup(s, n)) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        }
         s += n;
     }
     return 0;
@@ -128,7 +126,6 @@ int mig_lua_hooks_load(mig_lua *lua)
             break;
         }
         if (mig_strvec_push_owned(&lua->hook_paths, path) < 0) {
-            free(path);
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             break;
         }
@@ -331,8 +328,7 @@ static int split_words(mig_ctx *ctx, const char *s, const char *path, mig_strvec
                 }
                 mig_buf_puts(&r, t);
                 char *word = mig_buf_detach(&r);
-                if (word == NULL || mig_strvec_push_owned(out, word) < 0) {
-                    free(word);
+                if (mig_strvec_push_owned(out, word) < 0) {
                     rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
                     break;
                 }

@@ -73,7 +73,7 @@ static void note_place(mig_lua *lua, const lua_Debug *ar, int line)
  */
 static int msgh(lua_State *L)
 {
-    mig_lua *lua = lua_touserdata(L, lua_upvalueindex(1));
+    mig_lua *lua = *(mig_lua **)lua_getextraspace(L);
     const char *msg = lua_tostring(L, 1);
     /* error({}), error(nil), an object with __tostring: the words tostring() would give */
     if (msg == NULL)
@@ -120,8 +120,14 @@ int mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
     lua->err_line = 0;
     mig_buf_clear(&lua->db_msg);
     mig_buf_clear(&lua->db_detail);
-    lua_pushlightuserdata(L, lua);
-    lua_pushcclosure(L, msgh, 1);
+    /*
+     * Nothing pushed before lua_pcall may allocate: an allocation that
+     * fails out here has no handler and Lua aborts. Light C functions and
+     * light userdata do not allocate; the message handler finds lua in the
+     * state's extra space rather than in an upvalue (a closure would be an
+     * allocation).
+     */
+    lua_pushcfunction(L, msgh);
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, payload);
     int status = lua_pcall(L, 1, 0, base + 1);

@@ -359,15 +359,20 @@ static int held_list(mig_strvec *out, const planner *p)
 
 int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
                    const char *const *current, size_t ncurrent,
-                   const char *target, int upgrade)
+                   const char *target, mig_target_mode mode)
 {
-    return mig_graph_plan_ex(out, ctx, g, current, ncurrent, target, upgrade, 0);
+    return mig_graph_plan_ex(out, ctx, g, current, ncurrent, target, mode, 0);
 }
 
 int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
                       const char *const *current, size_t ncurrent,
-                      const char *target, int upgrade, unsigned flags)
+                      const char *target, mig_target_mode mode, unsigned flags)
 {
+    if (mode != MIG_TARGET_UPGRADE && mode != MIG_TARGET_DOWNGRADE) {
+        *out = NULL;
+        return mig_fail(ctx, MIG_EUSAGE, "a plan goes up or down: stamp targets are mig_graph_stamp's");
+    }
+    int upgrade = mode == MIG_TARGET_UPGRADE;
     if ((flags & MIG_PLAN_EXPAND) && !upgrade) {
         *out = NULL;
         return mig_fail(ctx, MIG_EUSAGE, "--expand is an upgrade option: a downgrade has no phases to hold back");
@@ -381,7 +386,7 @@ int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
     if (plan == NULL)
         return rc;
     if (rc == 0)
-        rc = mig_target_resolve(&r, &p, target, upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
+        rc = mig_target_resolve(&r, &p, target, mode);
     if (rc == 0 && upgrade)
         rc = upgrade_target_check(&p, &r);
     if (rc == 0 && upgrade) {

@@ -1611,7 +1611,7 @@ static unsigned plan_flags(const run *r)
 static int make_plan(run *r, const char *target, int upgrade)
 {
     return mig_graph_plan_ex(&r->plan, r->ctx, r->g, (const char *const *)r->heads.v, r->heads.n, target,
-                             upgrade, plan_flags(r));
+                             upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE, plan_flags(r));
 }
 
 /*
@@ -1682,8 +1682,8 @@ static int offline_run(run *r, const char *target, int upgrade)
         rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
     if (rc == 0) {
         r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
-        rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to, upgrade,
-                               plan_flags(r));
+        rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to,
+                               upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE, plan_flags(r));
     }
     if (rc == 0)
         rc = load_bodies(r);
@@ -1987,7 +1987,9 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         return 0;
     }
-    rc = mig_session_open_with_graph(&r.s, ctx, &r.g);
+    /* head on a project without revisions is nothing to do, not a target to refute */
+    rc = mig_session_open_with_graph(&r.s, ctx, &r.g, nothing_ok ? NULL : target,
+                                     upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
     if (rc)
         goto out;
     if (nothing_ok && mig_graph_count(r.g) == 0) {
@@ -2326,6 +2328,9 @@ static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int pur
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
     int rc = mig_ctx_graph(ctx, &r.g);
+    /* a target the graph refutes creates no database file */
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = mig_graph_check_target(ctx, r.g, targets[i], MIG_TARGET_STAMP);
     if (rc == 0)
         rc = mig_session_open(&r.s, ctx);
     if (rc)

@@ -411,17 +411,16 @@ static int object_line(void *payload, const char *kind, const char *table, const
  */
 static int objects_of(stair *z, mig_strvec *out)
 {
-    if (!MIG_DRIVER_HAS(z->drv->table, introspect_objects))
-        return 0;
-    mig_drv_error e;
-    memset(&e, 0, sizeof e);
-    const char *kinds = "";
-    int rc = z->drv->table->introspect_objects(z->s.db->conn, object_line, out, &kinds, &e);
+    const char *kinds;
+    int rc = mig_db_introspect_objects(z->s.db, z->ctx, object_line, out, &kinds);
     if (rc == 1)
         return mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
-    if (rc)
-        return mig_fail(z->ctx, MIG_EFAIL, "cannot read the views, triggers and constraints of the scratch database: %s",
-                        e.message);
+    if (rc) {
+        mig_error_detail(z->ctx, "while reading the views, triggers and constraints of the scratch database");
+        return rc;
+    }
+    if (!kinds)
+        return 0;
     z->kinds = kinds;
     if (out->n > 1)
         qsort(out->v, out->n, sizeof *out->v, cmp_line);

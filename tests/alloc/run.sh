@@ -12,6 +12,13 @@
 #   MIG_ALLOC_KEEP=1         keep the work folder
 #   MIG_ALLOC_VERBOSE=1      also name the allocations whose failure was
 #                            absorbed (exit 0, database migrated)
+#   MIG_ALLOC_PERSIST=1      every allocation from the Nth on fails (what
+#                            Lua's retry after a collection cannot absorb);
+#                            a failed run must then say it ran out of memory
+#   MIG_ALLOC_HOOKS=1        the project also has a [hooks] script and its
+#                            last revision is a Lua one, so that Lua's state,
+#                            the scripts' loading and the calls into them
+#                            meet the failures as well
 set -u
 : "${MIG:?}" "${MIG_SRC:?}" "${MIG_BUILD:?}"
 export MIG_DRIVER_PATH=${MIG_DRIVER_PATH:-$MIG_BUILD/drivers}
@@ -40,7 +47,35 @@ rev() { # rev ID DOWN SQL
 }
 rev aaaaaaaaaaaa "" "CREATE TABLE t1 (x INTEGER); INSERT INTO t1 VALUES (1);"
 rev bbbbbbbbbbbb aaaaaaaaaaaa "CREATE TABLE t2 (x TEXT DEFAULT 'a;b'); CREATE INDEX t2_x ON t2 (x);"
-rev cccccccccccc bbbbbbbbbbbb "CREATE TABLE t3 (x INTEGER); -- the end"
+if [ "${MIG_ALLOC_HOOKS:-0}" = 1 ]; then
+    mkdir -p hooks
+    cat >> mig.ini <<INI
+
+[hooks]
+scripts = hooks/audit.lua
+INI
+    cat > hooks/audit.lua <<'LUA'
+local seen = {}
+return {
+  before_migrate = function(db, ctx) seen[#seen + 1] = "begin " .. ctx.direction end,
+  before_each = function(db, ctx) seen[#seen + 1] = ctx.revision end,
+  after_each = function(db, ctx) db:exec("SELECT ?", ctx.revision) end,
+  after_migrate = function(db, ctx) ctx.log(table.concat(seen, ",")) end,
+  on_error = function(ctx, err) seen[#seen + 1] = tostring(err) end,
+}
+LUA
+    { echo "-- mig:revision cccccccccccc"; echo "-- mig:down_revision bbbbbbbbbbbb"
+      echo "-- mig:message step cccccccccccc"
+      echo 'return {'
+      echo '  upgrade = function(db, ctx)'
+      echo '    db:exec("CREATE TABLE t3 (x INTEGER)")'
+      echo '    for row in db:rows("SELECT x FROM t1") do db:exec("INSERT INTO t3 VALUES (?)", row.x) end'
+      echo '  end,'
+      echo '  downgrade = function(db, ctx) db:exec("DROP TABLE t3") end,'
+      echo '}'; } > migrations/versions/cccccccccccc_step.lua
+else
+    rev cccccccccccc bbbbbbbbbbbb "CREATE TABLE t3 (x INTEGER); -- the end"
+fi
 
 # sanitizer builds: keep mig's exit codes apart from the sanitizers'
 export ASAN_OPTIONS=${ASAN_OPTIONS:-}:verify_asan_link_order=0:exitcode=99:detect_leaks=1
@@ -94,6 +129,11 @@ while :; do
     if [ "$rc" = 0 ] && [ "$st" != migrated ]; then bad="exit 0 but $st"; fi
     if [ "$rc" != 0 ] && [ "$st" != untouched ] && [ "$st" != migrated ]; then bad="half-applied: $st"; fi
     if [ "$rc" != 0 ] && ! grep -q '^mig: ' err.txt; then bad="${bad:+$bad, }no error message"; fi
+    # every allocation failing from N on (MIG_ALLOC_PERSIST=1): a failed run is out of memory and says so
+    if [ "${MIG_ALLOC_PERSIST:-0}" = 1 ] && [ "$rc" != 0 ] &&
+       ! grep -Eqi 'out of memory|not enough memory|cannot allocate memory' err.txt; then
+        bad="${bad:+$bad, }not reported as out of memory"
+    fi
     if grep -Eq 'AddressSanitizer|LeakSanitizer|runtime error' err.txt; then bad="${bad:+$bad, }sanitizer report"; fi
     if [ -n "$bad" ]; then
         fails=$((fails + 1))

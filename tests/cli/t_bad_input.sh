@@ -72,5 +72,25 @@ expect_rc 0 "apply one-way"
 BEFORE=$(snapshot)
 case_rc2 "no downgrade section" "777777777777.*no downgrade" downgrade base
 
+# a target the graph alone refutes: exit 2 before the database is created
+# (a missing SQLite file stays missing)
+no_file() { # no_file NAME ERR_REGEX mig-args...
+    local name=$1 re=$2; shift 2
+    rm -f "$T_TMP/missing.db"
+    run --url "sqlite:///$T_TMP/missing.db" "$@"
+    expect_rc 2 "$name"
+    expect_err "$re"
+    one_line_err
+    [ -e "$T_TMP/missing.db" ] && fail "$name: created $T_TMP/missing.db" || pass
+}
+no_file "upgrade to an unknown revision" "nosuchrev" upgrade nosuchrev
+no_file "upgrade to a malformed target" "\+x" upgrade +x
+no_file "upgrade to an unknown label" "nolabel" upgrade nolabel@head
+no_file "upgrade going down" "goes down" upgrade -1
+no_file "downgrade to an unknown revision" "nosuchrev" downgrade nosuchrev
+no_file "downgrade going up" "goes up" downgrade +1
+no_file "stamp an unknown revision" "nosuchrev" stamp nosuchrev
+no_file "stamp a relative target" "relative" stamp +1
+
 # nothing crashed, nothing printed a stack
 done_testing

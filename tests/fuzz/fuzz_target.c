@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         while (ncur < 3 && cur[ncur])
             ncur++;
         mig_plan *plan = NULL;
-        if (mig_graph_plan(&plan, ctx, g, cur, ncur, target, data[0] & 1) == 0 && plan) {
+        if (mig_graph_plan(&plan, ctx, g, cur, ncur, target,
+                           (data[0] & 1) ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE) == 0 && plan) {
             for (size_t i = 0; i < plan->nsteps; i++)
                 if (plan->steps[i].rev == NULL)
                     abort();

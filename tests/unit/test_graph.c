@@ -139,7 +139,8 @@ static char *plan(mig_graph *g, const char *current, const char *target, int up)
     mig_strvec cur = MIG_STRVEC_INIT;
     split_words(&cur, current);
     mig_plan *pl = NULL;
-    int rc = mig_graph_plan(&pl, the_ctx(), g, (const char *const *)cur.v, cur.n, target, up);
+    int rc = mig_graph_plan(&pl, the_ctx(), g, (const char *const *)cur.v, cur.n, target,
+                            up ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE);
     mig_strvec_release(&cur);
     if (rc)
         return mig_aprintf("ERR %d", rc);
@@ -954,12 +955,12 @@ static void test_graph__loads_and_plans_ten_thousand_files(void)
     MIG_PASS(the_ctx(), mig_graph_load(&g, ctx, dir));
     double t1 = now_ms();
     mig_plan *pl = NULL;
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "head", 1));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "head", MIG_TARGET_UPGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, N);
     CU_ASSERT_STRING_EQUAL(pl->steps[N - 1].rev->id, "r09999");
     mig_plan_free(pl);
     const char *cur[] = { "r09999" };
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "base", 0));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "base", MIG_TARGET_DOWNGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, N);
     mig_plan_free(pl);
     double t2 = now_ms();
@@ -1000,17 +1001,17 @@ static void test_graph__plans_ten_thousand_revisions_on_many_branches(void)
     MIG_PASS(the_ctx(), mig_graph_from_revs(&g, ctx, revs, n));
     free(revs);
     mig_plan *pl = NULL;
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "head", 1));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "head", MIG_TARGET_UPGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, n);
     CU_ASSERT_EQUAL(pl->steps[n - 1].delete_heads.n, B);
     CU_ASSERT_EQUAL(pl->final_heads.n, 1);
     mig_plan_free(pl);
     const char *cur[] = { "merge" };
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "root", 0));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "root", MIG_TARGET_DOWNGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, n - 1);
     CU_ASSERT_EQUAL(pl->final_heads.n, 1);
     mig_plan_free(pl);
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "branch7@base", 0));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, cur, 1, "branch7@base", MIG_TARGET_DOWNGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, L + 1);
     CU_ASSERT_EQUAL(pl->final_heads.n, B - 1);
     mig_plan_free(pl);
@@ -1033,7 +1034,7 @@ static void test_graph__upgrades_a_long_chain_with_side_branches(void)
     mig_buf_release(&spec);
     CU_ASSERT_EQUAL(mig_graph_nheads(g), 100);
     mig_plan *pl = NULL;
-    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "heads", 1));
+    MIG_PASS(ctx, mig_graph_plan(&pl, ctx, g, NULL, 0, "heads", MIG_TARGET_UPGRADE));
     CU_ASSERT_EQUAL(pl->nsteps, 1099);
     CU_ASSERT_EQUAL(pl->final_heads.n, 100);
     mig_plan_free(pl);
@@ -1069,7 +1070,7 @@ static char *plan_expand(const char *spec, const char *contract, const char *cur
     mig_strvec cur = MIG_STRVEC_INIT;
     split_words(&cur, current);
     mig_plan *pl = NULL;
-    int rc = mig_graph_plan_ex(&pl, ctx, g, (const char *const *)cur.v, cur.n, target, 1, MIG_PLAN_EXPAND);
+    int rc = mig_graph_plan_ex(&pl, ctx, g, (const char *const *)cur.v, cur.n, target, MIG_TARGET_UPGRADE, MIG_PLAN_EXPAND);
     mig_strvec_release(&cur);
     mig_buf b = MIG_BUF_INIT;
     if (rc) {
@@ -1128,7 +1129,7 @@ static void test_graph__expand_is_no_downgrade_option(void)
     free(revs);
     const char *cur[] = { "b" };
     mig_plan *pl = NULL;
-    CU_ASSERT_EQUAL(mig_graph_plan_ex(&pl, ctx, g, cur, 1, "base", 0, MIG_PLAN_EXPAND), MIG_EUSAGE);
+    CU_ASSERT_EQUAL(mig_graph_plan_ex(&pl, ctx, g, cur, 1, "base", MIG_TARGET_DOWNGRADE, MIG_PLAN_EXPAND), MIG_EUSAGE);
     CU_ASSERT_PTR_NULL(pl);
     unsigned char held[2] = { 9, 9 };
     MIG_PASS(ctx, mig_graph_held_back(held, ctx, g, NULL, 0));
@@ -1136,7 +1137,24 @@ static void test_graph__expand_is_no_downgrade_option(void)
     mig_graph_free(g);
 }
 
+/* A plan goes up or down; a stamp's targets are planned elsewhere. */
+static void test_graph__plan_refuses_the_stamp_mode(void)
+{
+    mig_ctx *ctx = the_ctx();
+    mig_rev *revs;
+    size_t n = parse_spec(&revs, "a b:a");
+    mig_graph *g = NULL;
+    MIG_PASS(ctx, mig_graph_from_revs(&g, ctx, revs, n));
+    free(revs);
+    mig_plan *pl = NULL;
+    CU_ASSERT_EQUAL(mig_graph_plan(&pl, ctx, g, NULL, 0, "head", MIG_TARGET_STAMP), MIG_EUSAGE);
+    CU_ASSERT_PTR_NULL(pl);
+    mig_plan_free(pl);
+    mig_graph_free(g);
+}
+
 static CU_TestInfo tests[] = {
+    { "plan refuses the stamp mode", test_graph__plan_refuses_the_stamp_mode },
     { "upgrades a line to head", test_graph__upgrades_a_line_to_head },
     { "upgrades a line to a revision or prefix", test_graph__upgrades_a_line_to_a_revision_or_prefix },
     { "upgrades a line by relative steps", test_graph__upgrades_a_line_by_relative_steps },
