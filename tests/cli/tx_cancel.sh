@@ -8,7 +8,7 @@
 # before it stay, as after any failure), and the next upgrade runs; a run
 # per tenant starts no further tenant; mig_cancel from another thread of an
 # embedding application does the same (a db:backfill finishes its batch);
-# a Lua revision looping in Lua stops too.
+# a Lua revision looping in Lua stops too, and one in a long db:query.
 . "$MIG_SRC/tests/cli/lib.sh"
 V=migrations/versions
 R1=c1a000000001
@@ -149,6 +149,27 @@ if [ "$MIG_TEST_DRIVER" != mysql ]; then
     expect_err "cancelled: revision $R2 failed at .*_spin.lua:5: cancelled"
     table_exists t_second && fail "Lua loop: t_second left behind" || pass
 fi
+
+# ---- a long db:query in a Lua revision: the first signal cancels it, as db:exec
+fresh luaquery
+rm -f $V/${R2}_*.sql
+cat > $V/${R2}_query.lua <<LUA
+-- mig:revision $R2
+-- mig:down_revision $R1
+-- mig:message slow query
+
+return { upgrade = function(db) db:query("${LONG%;}") db:exec("CREATE TABLE t_second (x INTEGER)") end }
+LUA
+start_bg upgrade head
+in_long
+t0=$(date +%s)
+kill -INT "$BG"
+wait_bg
+t1=$(date +%s)
+expect_rc 1 "db:query: SIGINT"
+expect_err "cancelled: "
+[ $((t1 - t0)) -le 10 ] && pass || fail "db:query: took $((t1 - t0)) s after the signal"
+table_exists t_second && fail "db:query: t_second created" || pass
 
 # ---- SQLite: the first signal ends a wait for another writer's lock
 # (the driver's busy handler gives up when cancelled): exit 1 at once,
