@@ -357,8 +357,7 @@ static void keep_url_secret(void)
  * open rolled back, a backfill finishes its batch, mig test drops its
  * scratch database); the second cancels whatever still runs, and the
  * command exits as soon as it returns, or STOP_GRACE_S later by the
- * signal if something blocks where no cancel reaches (SQLite waiting for
- * another writer's lock) -- except for a command that must clean up (mig
+ * signal if something blocks where no cancel reaches -- except for a command that must clean up (mig
  * test drops its scratch database: a third signal ends it); a third is
  * not waited on. Other
  * commands only read, or write in one short transaction: Ctrl-C ends

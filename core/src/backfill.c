@@ -21,7 +21,6 @@
 #include <lauxlib.h>
 #include <math.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,59 +42,6 @@
 #define BF_MT     "mig.backfill"
 #define MAX_KEYS  8
 #define MAX_BATCH 1000000
-
-/* ---- Ctrl-C: the first finishes the batch, the second stops at once ---- */
-
-static volatile sig_atomic_t bf_stop;
-static pthread_mutex_t bf_sig_mu = PTHREAD_MUTEX_INITIALIZER;
-static int bf_sig_users;
-static struct sigaction bf_old_int, bf_old_term;
-
-static void bf_on_signal(int sig)
-{
-    if (bf_stop) {
-        /* the second: die now; the server (or SQLite's journal) rolls the batch back */
-        static const char m[] = "\nmig: interrupted again: the running batch is rolled back\n";
-        ssize_t w = write(STDERR_FILENO, m, sizeof m - 1);
-        (void)w;
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, NULL);
-        raise(sig);
-        return;
-    }
-    bf_stop = 1;
-    static const char m[] = "\nmig: stopping after the running batch (interrupt again to cancel it)\n";
-    ssize_t w = write(STDERR_FILENO, m, sizeof m - 1);
-    (void)w;
-}
-
-static void signals_take(void)
-{
-    pthread_mutex_lock(&bf_sig_mu);
-    if (bf_sig_users++ == 0) {
-        bf_stop = 0;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = bf_on_signal;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &bf_old_int);
-        sigaction(SIGTERM, &sa, &bf_old_term);
-    }
-    pthread_mutex_unlock(&bf_sig_mu);
-}
-
-static void signals_give(void)
-{
-    pthread_mutex_lock(&bf_sig_mu);
-    if (bf_sig_users > 0 && --bf_sig_users == 0) {
-        sigaction(SIGINT, &bf_old_int, NULL);
-        sigaction(SIGTERM, &bf_old_term, NULL);
-    }
-    pthread_mutex_unlock(&bf_sig_mu);
-}
 
 /* ---- keys ---- */
 
@@ -390,7 +336,6 @@ typedef struct backfill {
     mig_db    **replicas;
     char      **replica_names;
     size_t      nreplicas;
-    int         signals;
     int         in_batch;
     /* the checkpoint */
     int64_t     rows_done, total, batches, elapsed_ms;
@@ -398,10 +343,6 @@ typedef struct backfill {
 
 static void bf_release(backfill *bf)
 {
-    if (bf->signals) {
-        signals_give();
-        bf->signals = 0;
-    }
     free(bf->q_table);
     free(bf->q_keys);
     free(bf->q_state);
@@ -460,7 +401,7 @@ static void ident_params(backfill *bf, mig_value *p)
 /*
  * Leave the database as a stopped backfill should: the batch rolled back,
  * the checkpoint marked paused (best effort: the row is still right if
- * this fails), the signal handlers given back, and the revision kept from
+ * this fails), and the revision kept from
  * counting as applied.
  */
 static void bf_stop_here(lua_State *L, backfill *bf)
@@ -482,10 +423,6 @@ static void bf_stop_here(lua_State *L, backfill *bf)
         }
     }
     mig_error_restore(bf->ctx, &saved);
-    if (bf->signals) {
-        signals_give();
-        bf->signals = 0;
-    }
     if (bf->lua->bf_unfinished == NULL)
         bf->lua->bf_unfinished = mig_strdup(bf->name);
     (void)L;
@@ -1021,10 +958,10 @@ static int load_checkpoint(lua_State *L, backfill *bf)
 
 /* ---- throttling ---- */
 
-/* Sleep ms in slices, stopping early at Ctrl-C. */
-static void nap(double ms)
+/* Sleep ms in slices, stopping early at Ctrl-C (mig_cancel). */
+static void nap(mig_ctx *ctx, double ms)
 {
-    while (ms > 0 && !bf_stop) {
+    while (ms > 0 && !mig_cancel_level(ctx)) {
         double slice = ms > 50 ? 50 : ms;
         struct timespec ts = { (time_t)(slice / 1000), (long)(fmod(slice, 1000.0) * 1e6) };
         nanosleep(&ts, NULL);
@@ -1130,7 +1067,7 @@ static int replica_lag(backfill *bf, size_t i, double *lag)
 static void wait_for_replicas(lua_State *L, backfill *bf)
 {
     int pg = strcmp(bf->db->drv->table->name, "postgres") == 0;
-    for (size_t i = 0; i < bf->nreplicas && !bf_stop; i++) {
+    for (size_t i = 0; i < bf->nreplicas && !mig_cancel_level(bf->ctx); i++) {
         double said = 0;
         for (;;) {
             double lag = -1;
@@ -1151,8 +1088,8 @@ static void wait_for_replicas(lua_State *L, backfill *bf)
                 mig_log(bf->ctx, MIG_LOG_INFO, "backfill %s: waiting for replica %s: %s", bf->name,
                         bf->replica_names[i], mig_buf_cstr(&bf->tmp));
             }
-            nap(200);
-            if (bf_stop)
+            nap(bf->ctx, 200);
+            if (mig_cancel_level(bf->ctx))
                 break;
         }
     }
@@ -1472,12 +1409,10 @@ int mig_lua_backfill(lua_State *L)
         lua_pushinteger(L, 0);
         return 1;
     }
-    signals_take();
-    bf->signals = 1;
     int64_t walked = 0;
     double t_run = mig_now_ms();
     for (;;) {
-        if (bf_stop || mig_cancel_level(bf->ctx)) {
+        if (mig_cancel_level(bf->ctx)) {
             key_shown(&bf->shown, bf->keys, &bf->last);
             int pct = bf->total > 0 ? (int)(100.0 * (double)bf->rows_done / (double)bf->total) : 0;
             return bf_raise(L, bf, "paused at %s (%d %% done); run mig upgrade again to continue",
@@ -1485,7 +1420,7 @@ int mig_lua_backfill(lua_State *L)
         }
         if (bf->has_lag) {
             wait_for_replicas(L, bf);
-            if (bf_stop)
+            if (mig_cancel_level(bf->ctx))
                 continue;
         }
         double t0 = mig_now_ms();
@@ -1514,10 +1449,10 @@ int mig_lua_backfill(lua_State *L)
         if (bf->max_rate > 0) {
             double due = (double)walked / bf->max_rate * 1000.0 - (mig_now_ms() - t_run);
             if (due > 0)
-                nap(due);
+                nap(bf->ctx, due);
         }
         if (bf->sleep_ms > 0)
-            nap(bf->sleep_ms);
+            nap(bf->ctx, bf->sleep_ms);
         bf->elapsed_ms += (int64_t)(mig_now_ms() - t0);
     }
     if (bf->nkeys && walked)

@@ -623,7 +623,17 @@ int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
     pthread_t watcher;
     int watching = write && !(db->drv->table->caps & MIG_CAP_SESSION_LOCK) &&
                    pthread_create(&watcher, NULL, watch_begin, &w) == 0;
+    /*
+     * A wait for the write lock (SQLite's) has nothing open yet: a first
+     * cancel may end it, as a revision statement, except inside a backfill
+     * batch or once cancelled (the cleanups' own transactions).
+     */
+    pthread_mutex_lock(&ctx->run_mu);
+    ctx->running = db;
+    ctx->running_user = watching && !ctx->in_batch && mig_cancel_level(ctx) == 0;
+    pthread_mutex_unlock(&ctx->run_mu);
     int drc = db->drv->table->begin(db->conn, write, &e);
+    run_leave(ctx);
     if (watching) {
         pthread_mutex_lock(&w.mu);
         w.done = 1;

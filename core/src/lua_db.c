@@ -298,7 +298,9 @@ static int db_query(lua_State *L)
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
     int cidx = lua_gettop(L);
-    if (mig_db_query(&c->cur, db->conn, db->lua->ctx, sql, params, n) != 0) {
+    /* as db:exec: a first cancel stops it, and SQLite runs it in the fetches */
+    if (mig_cancel_check(db->lua->ctx) != 0 ||
+        mig_db_query(&c->cur, db->conn, db->lua->ctx, sql, params, n) != 0) {
         c->cur = NULL;
         cursor_close(c);
         return raise_db(L, db, "query", sql);
@@ -306,7 +308,7 @@ static int db_query(lua_State *L)
     lua_newtable(L);
     for (lua_Integer i = 1;; i++) {
         const mig_row *row = NULL;
-        if (mig_db_fetch(c->cur, db->conn, db->lua->ctx, &row) != 0) {
+        if (mig_cancel_check(db->lua->ctx) != 0 || mig_db_fetch(c->cur, db->conn, db->lua->ctx, &row) != 0) {
             cursor_close(c);
             return raise_db(L, db, "query", sql);
         }

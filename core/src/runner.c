@@ -191,7 +191,11 @@ static int revision_error(run *r, const mig_rev *rev, const char *text, size_t l
 static int begin(run *r)
 {
     int rc = mig_db_begin(r->s.db, r->ctx, 1);
-    if (rc == MIG_ELOCK) {
+    if (rc == MIG_ELOCK && mig_cancel_level(r->ctx) > 0) {
+        /* the wait was cut short by a cancel (SQLite's busy handler gives up), not timed out */
+        rc = mig_fail(r->ctx, MIG_EFAIL, "cancelled: stopped while waiting for the database write lock");
+        mig_error_hint(r->ctx, "nothing was applied; run the same command again to go on");
+    } else if (rc == MIG_ELOCK) {
         mig_fail(r->ctx, MIG_ELOCK, "could not take the database write lock within %g s",
                  r->ctx->opts.lock_timeout);
         mig_error_hint(r->ctx, "another mig run (or another writer) holds it; raise --lock-timeout or retry");

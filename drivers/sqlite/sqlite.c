@@ -6,7 +6,7 @@
  * to file names, mig_value to sqlite3_bind_*, sqlite3_column_* back to
  * mig_value, SQLite's result codes to MIG_DRV_*. The one lock that matters
  * is SQLite's own write lock: begin(write=1) is BEGIN IMMEDIATE, and the
- * busy timeout makes a second writer wait for it instead of failing.
+ * busy handler makes a second writer wait for it instead of failing.
  *
  * A benchmark runs the same SQL through mig and through the sqlite3 shell,
  * so this file sets no pragma the shell does not (journal mode, synchronous
@@ -17,9 +17,12 @@
 #include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mig/driver.h"
@@ -60,6 +63,9 @@ struct mig_conn {
     cached_stmt       cache[STMT_CACHE_SIZE];
     unsigned long     clock;
     struct mig_cursor *cursors; /* open cursors, finalized by close() */
+    int               busy_ms;  /* how long a wait for the write lock lasts */
+    struct timespec   busy_t0;  /* when the present wait began */
+    atomic_int        cancelled; /* set by sq_cancel, cleared at the next statement */
 };
 
 struct mig_cursor {
@@ -277,6 +283,73 @@ static char *url_to_filename(const char *url, const char *base_dir, int *uri,
     return out;
 }
 
+/* ---- waiting for the write lock ------------------------------------------ */
+
+/*
+ * SQLite's own busy timeout sleeps inside SQLite, where sqlite3_interrupt
+ * does not reach: this handler waits the same time in short naps and gives
+ * up as soon as sq_cancel was called, so a first Ctrl-C ends a wait for
+ * another writer's lock too.
+ */
+static int on_busy(void *arg, int count)
+{
+    mig_conn *conn = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (count == 0)
+        conn->busy_t0 = now;
+    if (atomic_load(&conn->cancelled))
+        return 0;
+    long waited = (long)(now.tv_sec - conn->busy_t0.tv_sec) * 1000 + (now.tv_nsec - conn->busy_t0.tv_nsec) / 1000000;
+    if (waited >= conn->busy_ms)
+        return 0;
+    /* SQLite's own steps, capped so a cancel is seen within 50 ms */
+    static const int steps[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25, 50 };
+    long nap = count < (int)(sizeof steps / sizeof steps[0]) ? steps[count] : 50;
+    if (nap > conn->busy_ms - waited)
+        nap = conn->busy_ms - waited;
+    struct timespec ts = { 0, nap * 1000000L };
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static void busy_set(mig_conn *conn, int ms)
+{
+    conn->busy_ms = ms;
+    sqlite3_busy_handler(conn->db, ms > 0 ? on_busy : NULL, conn);
+}
+
+/*
+ * sqlite3_busy_handler makes PRAGMA busy_timeout read 0: mig_busy_timeout()
+ * says how long a wait for the write lock lasts now, in milliseconds.
+ */
+static void fn_busy_timeout(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    mig_conn *conn = sqlite3_user_data(cx);
+    sqlite3_result_int(cx, conn->busy_ms);
+}
+
+/*
+ * PRAGMA busy_timeout (sq_limits_sql's, or a revision's) puts SQLite's own
+ * handler back: read the value it set and wait with on_busy again.
+ */
+static void busy_rearm(mig_conn *conn, const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r')
+        sql++;
+    if (strncasecmp(sql, "pragma", 6) != 0 || strstr(sql, "busy_timeout") == NULL)
+        return;
+    sqlite3_stmt *st = NULL;
+    int ms = 0;
+    if (sqlite3_prepare_v2(conn->db, "PRAGMA busy_timeout", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ms = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    busy_set(conn, ms);
+}
+
 /* ---- connect / close ---------------------------------------------------- */
 
 static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
@@ -312,7 +385,11 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
     }
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
-        sqlite3_busy_timeout(conn->db, busy_ms(opts ? opts->lock_timeout_s : 0));
+        busy_set(conn, busy_ms(opts ? opts->lock_timeout_s : 0));
+        rc = sqlite3_create_function_v2(conn->db, "mig_busy_timeout", 0, SQLITE_UTF8, conn, fn_busy_timeout,
+                                        NULL, NULL, NULL);
+    }
+    if (rc == SQLITE_OK) {
         /*
          * Read the schema now: sqlite3_open_v2 does not read the file, and a
          * file that is no database should fail here, where the message can
@@ -347,6 +424,7 @@ static void cursor_detach(mig_cursor *cur);
 static int sq_cancel(mig_conn *conn, mig_drv_error *err)
 {
     (void)err;
+    atomic_store(&conn->cancelled, 1); /* for on_busy, which the interrupt does not reach */
     sqlite3_interrupt(conn->db);
     return MIG_DRV_OK;
 }
@@ -604,6 +682,7 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
         return MIG_DRV_ERROR;
     }
+    atomic_store(&conn->cancelled, 0);
     int in_place = len > 0 && sql[len - 1] == '\0';
     if (in_place)
         len--; /* the NUL is no part of the SQL */
@@ -657,6 +736,7 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
             break;
         }
         sqlite3_finalize(stmt);
+        busy_rearm(conn, at);
         if (affected) {
             /*
              * sqlite3_changes64 keeps the count of the last INSERT, UPDATE
@@ -813,6 +893,7 @@ static int sq_exec_params(mig_conn *conn, const char *sql, const mig_value *para
 {
     if (affected)
         *affected = 0;
+    atomic_store(&conn->cancelled, 0);
     sqlite3_stmt *stmt;
     cached_stmt *slot;
     int rc = stmt_get(conn, sql, &stmt, &slot, err);
@@ -837,6 +918,7 @@ static int sq_query(mig_cursor **out, mig_conn *conn, const char *sql,
                     const mig_value *params, int nparams, mig_drv_error *err)
 {
     *out = NULL;
+    atomic_store(&conn->cancelled, 0);
     mig_cursor *cur = calloc(1, sizeof *cur);
     if (cur == NULL) {
         set_msg(err, SQLITE_NOMEM, "out of memory");
@@ -982,6 +1064,7 @@ static void sq_cursor_close(mig_cursor *cur)
 
 static int run_simple(mig_conn *conn, const char *sql, mig_drv_error *err)
 {
+    atomic_store(&conn->cancelled, 0);
     int rc = sqlite3_exec(conn->db, sql, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return fail_db(conn, err);

@@ -105,7 +105,7 @@ expect_rc 0 "good values"
 case "$MIG_TEST_DRIVER" in
 postgres) NOW="current_setting('lock_timeout')"; ONC="SET lock_timeout = '7s'"; WANT_IN=1500ms; WANT_LUA=2500ms; WANT_AFTER=7s ;;
 mysql)    NOW="@@SESSION.lock_wait_timeout"; ONC="SET SESSION lock_wait_timeout = 77"; WANT_IN=2; WANT_LUA=3; WANT_AFTER=77 ;;
-sqlite)   NOW="(SELECT timeout FROM pragma_busy_timeout)"; ONC="SELECT 1"; WANT_IN=1500; WANT_LUA=2500; WANT_AFTER=60000 ;;
+sqlite)   NOW="mig_busy_timeout()"; ONC="SELECT 1"; WANT_IN=1500; WANT_LUA=2500; WANT_AFTER=60000 ;;
 esac
 fresh leak
 printf 'on_connect = %s\n' "$ONC" >> mig.ini

@@ -36,9 +36,9 @@
  * runs the tenants on worker threads of its own, which call the logger,
  * the event callback and the tenant callback: those must then be
  * thread-safe; the other callbacks are called on the caller's thread.
- * libmig installs no signal handler, except that a running db:backfill
- * takes SIGINT and SIGTERM to pause after its batch (the previous
- * handlers are put back when it ends).
+ * libmig installs no signal handler, not even during a db:backfill: to
+ * have Ctrl-C pause a backfill after its batch, call mig_cancel from the
+ * application's own handler, as the mig command does.
  */
 #ifndef MIG_H
 #define MIG_H
