@@ -61,7 +61,9 @@ hold_lock() {
     mysql)
         printf 'LOCK TABLES %s WRITE;\nSELECT SLEEP(%s);\nUNLOCK TABLES;\n' "$1" "$2" | client >/dev/null & HOLDER=$!
         for _ in $(seq 1 600); do
-            [ "$(sql "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'")" = 1 ] && return
+            # this database's session only: other tests share the server
+            [ "$(sql "SELECT count(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP%'
+                      AND db = DATABASE()")" = 1 ] && return
             sleep 0.05
         done ;;
     esac
