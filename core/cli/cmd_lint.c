@@ -208,12 +208,12 @@ static int print_sarif(cli *c, json_t *results)
 {
     json_t *rules = json_array();
     int rc = mig_lint_rules(c->ctx, on_rule, rules);
-    json_t *drv = json_object();
-    json_object_set_new(drv, "name", json_string("mig"));
-    json_object_set_new(drv, "version", json_string(mig_version()));
-    json_object_set_new(drv, "rules", rules);
+    json_t *plugin = json_object();
+    json_object_set_new(plugin, "name", json_string("mig"));
+    json_object_set_new(plugin, "version", json_string(mig_version()));
+    json_object_set_new(plugin, "rules", rules);
     json_t *tool = json_object();
-    json_object_set_new(tool, "driver", drv);
+    json_object_set_new(tool, "driver", plugin);
     json_t *run = json_object();
     json_object_set_new(run, "tool", tool);
     json_object_set_new(run, "results", json_incref(results));

@@ -25,7 +25,7 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant)
     ctx->parent = parent;
     ctx->cfg = parent->cfg;
     ctx->graph = parent->graph;
-    ctx->drv = parent->drv;
+    ctx->plugin = parent->plugin;
     ctx->log_fn = parent->log_fn;
     ctx->log_payload = parent->log_payload;
     ctx->event_fn = parent->event_fn;
@@ -185,9 +185,9 @@ int mig_ctx_url(mig_ctx *ctx, char **out)
     return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
 }
 
-int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
+int mig_ctx_plugin(mig_ctx *ctx, const mig_plugin **out)
 {
-    if (ctx->drv == NULL) {
+    if (ctx->plugin == NULL) {
         char *name = NULL;
         int rc = 0;
         int from_file = 0;
@@ -210,14 +210,14 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
                 mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
                 return rc;
             }
-            rc = mig_drv_name_for_url(&name, ctx, url);
+            rc = mig_plugin_name_for_url(&name, ctx, url);
             mig_url_free(url);
             if (rc)
                 return rc;
         }
         if (name == NULL)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-        rc = mig_drv_load(&ctx->drv, ctx, name);
+        rc = mig_plugin_load(&ctx->plugin, ctx, name);
         free(name);
         if (rc == MIG_EDRIVER && from_file) {
             /* a driver named in mig.ini: say where, as for any bad value there */
@@ -234,7 +234,7 @@ int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out)
         if (rc)
             return rc;
     }
-    *out = ctx->drv;
+    *out = ctx->plugin;
     return 0;
 }
 
@@ -272,15 +272,15 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out)
     return 0;
 }
 
-int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt)
+int mig_check_version_table(mig_ctx *ctx, const mig_plugin *plugin, const char *vt)
 {
     /* the table and every name derived from it (see mig_state_create_tables) */
     char *pkc = mig_aprintf("%s_pkc", vt);
     if (pkc == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     char why[160];
-    const char *bad = mig_drv_ident_too_long(drv, vt, why, sizeof why) ? vt
-                      : mig_drv_ident_too_long(drv, pkc, why, sizeof why) ? pkc : NULL;
+    const char *bad = mig_plugin_ident_too_long(plugin, vt, why, sizeof why) ? vt
+                      : mig_plugin_ident_too_long(plugin, pkc, why, sizeof why) ? pkc : NULL;
     int rc = 0;
     if (bad) {
         int line = 0;
@@ -292,10 +292,10 @@ int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt)
     return rc;
 }
 
-int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name)
+int mig_check_tenant_name(mig_ctx *ctx, const mig_plugin *plugin, const char *name)
 {
     char why[160];
-    if (!mig_drv_ident_too_long(drv, name, why, sizeof why))
+    if (!mig_plugin_ident_too_long(plugin, name, why, sizeof why))
         return 0;
     return mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' %s", name, why);
 }

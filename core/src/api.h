@@ -13,12 +13,12 @@
 /* The URL to use (caller frees; NULL = the driver's defaults). */
 int mig_ctx_url(mig_ctx *ctx, char **out);
 /* The driver, loaded once per context. */
-int mig_ctx_driver(mig_ctx *ctx, const mig_drv **out);
+int mig_ctx_plugin(mig_ctx *ctx, const mig_plugin **out);
 /* The version table's name (borrowed). */
 int mig_ctx_version_table(mig_ctx *ctx, const char **out);
 
 typedef struct mig_session {
-    const mig_drv *drv;
+    const mig_plugin *plugin;
     mig_db        *db;
     mig_state      st;
     char          *url;
@@ -31,9 +31,9 @@ typedef struct mig_session {
  * A tenant name the driver's server would truncate or refuse as an
  * identifier (its schema or database name): MIG_EUSAGE naming the limit.
  */
-int mig_check_tenant_name(mig_ctx *ctx, const mig_drv *drv, const char *name);
+int mig_check_tenant_name(mig_ctx *ctx, const mig_plugin *plugin, const char *name);
 /* The same for version_table and the names derived from it: MIG_ECONFIG at its line. */
-int mig_check_version_table(mig_ctx *ctx, const mig_drv *drv, const char *vt);
+int mig_check_version_table(mig_ctx *ctx, const mig_plugin *plugin, const char *vt);
 
 /*
  * Pieces the files of the public API share (api.c sets the context up,
@@ -52,7 +52,7 @@ int mig_ctx_prepare_shared(mig_ctx *ctx);
 /* A worker's context for one tenant: borrows the parent's config, graph, driver. */
 int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 /* [tenants] search_path for ctx->tenant, every name quoted, into out ("" when not set). */
-int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out);
+int mig_tenant_search_path(mig_ctx *ctx, const mig_plugin *plugin, mig_buf *out);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
 int  mig_session_open(mig_session *s, mig_ctx *ctx);

@@ -472,26 +472,26 @@ static int alters_table(mig_ddl_kind k)
            k != MIG_DDL_DROP_ENUM && k != MIG_DDL_ALTER_ENUM;
 }
 
-static int render_one(mig_ctx *ctx, const mig_drv *drv, const mig_ddl_change *c, mig_buf *out)
+static int render_one(mig_ctx *ctx, const mig_plugin *plugin, const mig_ddl_change *c, mig_buf *out)
 {
     int supported;
-    int rc = mig_drv_render_ddl(drv, c, emit_stmt, out, &supported);
+    int rc = mig_plugin_render_ddl(plugin, c, emit_stmt, out, &supported);
     if (out->oom)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (!supported) {
         mig_buf d = MIG_BUF_INIT;
         mig_autogen_describe(&d, c);
-        rc = mig_fail(ctx, MIG_EDRIVER, "driver %s cannot write this change: %s", drv->table->name,
+        rc = mig_fail(ctx, MIG_EDRIVER, "driver %s cannot write this change: %s", plugin->driver->name,
                       mig_buf_cstr(&d));
         mig_buf_release(&d);
         return rc;
     }
     if (rc != 0)
-        return mig_fail(ctx, MIG_EFAIL, "driver %s failed to write a change", drv->table->name);
+        return mig_fail(ctx, MIG_EFAIL, "driver %s failed to write a change", plugin->driver->name);
     return 0;
 }
 
-int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig_changes *ch,
+int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_plugin *plugin, const mig_changes *ch,
                        const mig_schema *from, const mig_schema *to)
 {
     /* tables whose ALTER the driver refuses: rebuilt once, where their first change was */
@@ -507,7 +507,7 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
     for (size_t i = 0; i < ch->n; i++) {
         const mig_ddl_change *c = &ch->v[i].c;
         int supported = 1;
-        if (!alters_table(c->kind) || (mig_drv_render_ddl(drv, c, emit_none, NULL, &supported), supported))
+        if (!alters_table(c->kind) || (mig_plugin_render_ddl(plugin, c, emit_none, NULL, &supported), supported))
             continue;
         int seen = 0;
         for (size_t k = 0; k < nrebuild; k++)
@@ -524,7 +524,7 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
         if (k == nrebuild) {
             if (a->note)
                 mig_buf_printf(out, "-- %s\n", a->note);
-            rc = render_one(ctx, drv, &a->c, out);
+            rc = render_one(ctx, plugin, &a->c, out);
             continue;
         }
         if (done[k])
@@ -542,7 +542,7 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig
         if (r.table == NULL || r.old_table == NULL)
             rc = mig_fail(ctx, MIG_EFAIL, "table %s to rebuild is missing", rebuild[k]);
         else
-            rc = render_one(ctx, drv, &r, out);
+            rc = render_one(ctx, plugin, &r, out);
     }
     free(rebuild);
     free(done);
@@ -745,9 +745,9 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, c
     if (rc == 0)
         rc = mig_autogen_diff(&down, ctx, target, live);
     if (rc == 0)
-        rc = mig_autogen_render(&up_sql, ctx, s.drv, &up, live, target);
+        rc = mig_autogen_render(&up_sql, ctx, s.plugin, &up, live, target);
     if (rc == 0)
-        rc = mig_autogen_render(&down_sql, ctx, s.drv, &down, target, live);
+        rc = mig_autogen_render(&down_sql, ctx, s.plugin, &down, target, live);
     mig_session_close(&s);
     if (rc == 0 && up.n == 0) {
         if (from_empty)

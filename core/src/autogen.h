@@ -44,7 +44,7 @@ void mig_changes_release(mig_changes *ch);
  * driver refuses (not supported) is rebuilt by one MIG_DDL_REBUILD_TABLE
  * instead.
  */
-int  mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_drv *drv, const mig_changes *ch,
+int  mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_plugin *plugin, const mig_changes *ch,
                         const mig_schema *from, const mig_schema *to);
 
 /* One line that says what a change does ("add column users.email varchar(80)"). */

@@ -564,7 +564,7 @@ static void read_options(lua_State *L, backfill *bf)
     if (bf->max_rate == 0)
         luaL_error(L, "db:backfill: option max_rate must be more than 0");
     /* max_lag: bytes of WAL on postgres, seconds on mysql */
-    if (strcmp(bf->db->drv->table->name, "postgres") == 0)
+    if (strcmp(bf->db->plugin->driver->name, "postgres") == 0)
         bf->max_lag = opt_amount(L, "max_lag", parse_bytes, 1, "a size such as \"16MB\"");
     else
         bf->max_lag = opt_amount(L, "max_lag", parse_ms, 1000, "a duration such as \"5s\"") / 1000.0;
@@ -575,7 +575,7 @@ static void read_options(lua_State *L, backfill *bf)
 
 static char *quote(lua_State *L, backfill *bf, const char *name)
 {
-    char *q = mig_drv_quote_ident(bf->db->drv, name);
+    char *q = mig_plugin_quote_ident(bf->db->plugin, name);
     oom(L, q);
     return q;
 }
@@ -589,7 +589,7 @@ static char *quote_table(lua_State *L, backfill *bf, const char *name)
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
         char *part = mig_strndup(p, n);
-        char *q = part ? mig_drv_quote_ident(bf->db->drv, part) : NULL;
+        char *q = part ? mig_plugin_quote_ident(bf->db->plugin, part) : NULL;
         free(part);
         if (q == NULL) {
             mig_buf_release(&b);
@@ -614,10 +614,10 @@ static char *quote_table(lua_State *L, backfill *bf, const char *name)
  */
 static void put_after(backfill *bf, mig_buf *b, char *const *qk)
 {
-    const char *drv = bf->db->drv->table->name;
+    const char *plugin = bf->db->plugin->driver->name;
     if (bf->nkeys == 1) {
         mig_buf_printf(b, "%s > ?", qk[0]);
-    } else if (strcmp(drv, "postgres") == 0 || strcmp(drv, "sqlite") == 0) {
+    } else if (strcmp(plugin, "postgres") == 0 || strcmp(plugin, "sqlite") == 0) {
         mig_buf_putc(b, '(');
         for (int i = 0; i < bf->nkeys; i++)
             mig_buf_printf(b, "%s%s", i ? ", " : "", qk[i]);
@@ -639,9 +639,9 @@ static void put_after(backfill *bf, mig_buf *b, char *const *qk)
 
 static int after_params(backfill *bf, const keyset *k, mig_value *out)
 {
-    const char *drv = bf->db->drv->table->name;
+    const char *plugin = bf->db->plugin->driver->name;
     int n = 0;
-    if (bf->nkeys == 1 || strcmp(drv, "postgres") == 0 || strcmp(drv, "sqlite") == 0) {
+    if (bf->nkeys == 1 || strcmp(plugin, "postgres") == 0 || strcmp(plugin, "sqlite") == 0) {
         for (int i = 0; i < bf->nkeys; i++)
             out[n++] = k->v[i];
     } else {
@@ -658,7 +658,7 @@ static void build_sql(lua_State *L, backfill *bf)
     memset(qk, 0, sizeof qk);
     mig_buf keys = MIG_BUF_INIT;
     for (int i = 0; i < bf->nkeys; i++) {
-        qk[i] = mig_drv_quote_ident(bf->db->drv, bf->keys[i]);
+        qk[i] = mig_plugin_quote_ident(bf->db->plugin, bf->keys[i]);
         if (qk[i])
             mig_buf_printf(&keys, "%s%s", i ? ", " : "", qk[i]);
     }
@@ -762,7 +762,7 @@ static void below(lua_State *L, backfill *bf, const keyset *first, keyset *out)
 
 static void create_state_table(lua_State *L, backfill *bf)
 {
-    const mig_dialect *d = bf->db->drv->table->dialect;
+    const mig_dialect *d = bf->db->plugin->driver->dialect;
     char *sql = mig_aprintf("CREATE TABLE IF NOT EXISTS %s (version_table VARCHAR(64) NOT NULL, "
                             "revision VARCHAR(64) NOT NULL, name VARCHAR(128) NOT NULL, "
                             "direction VARCHAR(16) NOT NULL, state VARCHAR(16) NOT NULL, "
@@ -817,17 +817,17 @@ static int row_text_is(const mig_row *row, int i, const char *s)
 /* An estimate of the rows still to walk after the checkpoint. -1: unknown. */
 static int64_t estimate_left(backfill *bf)
 {
-    const char *drv = bf->db->drv->table->name;
+    const char *plugin = bf->db->plugin->driver->name;
     char *sql = NULL;
     mig_value p[MAX_KEYS];
     int np = 0;
     if (bf->nkeys == 1 && (bf->last.n == 0 || bf->last.v[0].type == MIG_VAL_INT)) {
         /* an integer key: its range, taken as dense */
         sql = mig_aprintf("SELECT min(%s), max(%s) FROM %s", bf->q_keys, bf->q_keys, bf->q_table);
-    } else if (strcmp(drv, "postgres") == 0) {
+    } else if (strcmp(plugin, "postgres") == 0) {
         sql = mig_strdup("SELECT reltuples::bigint, 0 FROM pg_class WHERE oid = to_regclass(?)");
         p[np++] = mig_value_text(bf->q_table);
-    } else if (strcmp(drv, "mysql") == 0) {
+    } else if (strcmp(plugin, "mysql") == 0) {
         sql = mig_strdup("SELECT TABLE_ROWS, 0 FROM information_schema.TABLES "
                          "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?");
         p[np++] = mig_value_text(bf->table);
@@ -984,10 +984,10 @@ static void connect_replicas(lua_State *L, backfill *bf)
         bf->has_lag = 0;
         return;
     }
-    const char *drv = bf->db->drv->table->name;
-    if (strcmp(drv, "postgres") != 0 && strcmp(drv, "mysql") != 0) {
+    const char *plugin = bf->db->plugin->driver->name;
+    if (strcmp(plugin, "postgres") != 0 && strcmp(plugin, "mysql") != 0) {
         free(list);
-        luaL_error(L, "db:backfill %s: max_lag reads replicas of postgres or mysql, not %s", bf->name, drv);
+        luaL_error(L, "db:backfill %s: max_lag reads replicas of postgres or mysql, not %s", bf->name, plugin);
     }
     for (char *p = list; p && *p;) {
         char *comma = strchr(p, ',');
@@ -1010,7 +1010,7 @@ static void connect_replicas(lua_State *L, backfill *bf)
                 luaL_error(L, "out of memory");
             }
             mig_db *rdb = NULL;
-            if (mig_db_connect(&rdb, bf->ctx, bf->db->drv, p, NULL) != 0) {
+            if (mig_db_connect(&rdb, bf->ctx, bf->db->plugin, p, NULL) != 0) {
                 mig_buf_clear(&bf->tmp);
                 mig_buf_puts(&bf->tmp, mig_last_error(bf->ctx)->message);
                 free(list);
@@ -1033,7 +1033,7 @@ static int replica_lag(backfill *bf, size_t i, double *lag)
     const mig_row *row = NULL;
     int rc;
     *lag = -1;
-    if (strcmp(bf->db->drv->table->name, "postgres") == 0) {
+    if (strcmp(bf->db->plugin->driver->name, "postgres") == 0) {
         char lsn[64] = "";
         rc = mig_db_query(&cur, bf->db, bf->ctx, "SELECT pg_current_wal_lsn()::text", NULL, 0);
         if (rc == 0 && (rc = mig_db_fetch(cur, bf->db, bf->ctx, &row)) == 0 && row &&
@@ -1066,7 +1066,7 @@ static int replica_lag(backfill *bf, size_t i, double *lag)
 /* Wait while a replica lags more than max_lag. */
 static void wait_for_replicas(lua_State *L, backfill *bf)
 {
-    int pg = strcmp(bf->db->drv->table->name, "postgres") == 0;
+    int pg = strcmp(bf->db->plugin->driver->name, "postgres") == 0;
     for (size_t i = 0; i < bf->nreplicas && !mig_cancel_level(bf->ctx); i++) {
         double said = 0;
         for (;;) {
@@ -1473,7 +1473,7 @@ int mig_backfill_forget(mig_ctx *ctx, mig_db *db, const char *revision, const ch
     const char *vt = NULL;
     if ((rc = mig_ctx_version_table(ctx, &vt)) != 0)
         return rc;
-    char *q = mig_drv_quote_ident(db->drv, MIG_BACKFILL_TABLE);
+    char *q = mig_plugin_quote_ident(db->plugin, MIG_BACKFILL_TABLE);
     char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ? AND direction = ?", q) : NULL;
     free(q);
     if (sql == NULL)
@@ -1514,7 +1514,7 @@ static int status_one(mig_ctx *ctx, void *payload)
     rc = mig_db_table_exists(s.db, ctx, MIG_BACKFILL_TABLE, &exists);
     char *q = NULL, *sql = NULL;
     if (rc == 0 && exists) {
-        q = mig_drv_quote_ident(s.db->drv, MIG_BACKFILL_TABLE);
+        q = mig_plugin_quote_ident(s.db->plugin, MIG_BACKFILL_TABLE);
         sql = q ? mig_aprintf("SELECT name, revision, direction, state, position, rows_done, rows_total, batches, "
                               "elapsed_ms, started_at, updated_at FROM %s WHERE version_table = ? "
                               "ORDER BY started_at, name", q)
@@ -1595,7 +1595,7 @@ static int reset_one(mig_ctx *ctx, void *payload)
     int exists = 0;
     rc = mig_db_table_exists(s.db, ctx, MIG_BACKFILL_TABLE, &exists);
     if (rc == 0 && exists) {
-        char *q = mig_drv_quote_ident(s.db->drv, MIG_BACKFILL_TABLE);
+        char *q = mig_plugin_quote_ident(s.db->plugin, MIG_BACKFILL_TABLE);
         char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ?", q) : NULL;
         if (sql == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");

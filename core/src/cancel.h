@@ -8,7 +8,7 @@
  * starts; mig's own statements (the rollback, recording a part-way
  * failure, a backfill's batch and checkpoint, unlocking) still run. Level
  * 2 (a second request) cancels whatever runs and refuses every statement
- * after it (mig_ctx_cancel in drv.h). A child context (a tenant worker)
+ * after it (mig_ctx_cancel in plugin.h). A child context (a tenant worker)
  * obeys its parent's request as its own.
  */
 #ifndef MIG_CANCEL_H

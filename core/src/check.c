@@ -118,10 +118,10 @@ int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payload)
     /* every tenant is checked; what it finds goes to fn, not to the tenant callback */
     rc = mig_tenant_foreach(ctx, check_tenant, &a, MIG_TENANT_KEEP_GOING | MIG_TENANT_NO_REPORT);
     mig_graph *g = NULL;
-    const mig_drv *drv = NULL;
+    const mig_plugin *plugin = NULL;
     int problems = 0;
-    if ((rc == 0 || rc == MIG_EFAIL) && mig_ctx_graph(ctx, &g) == 0 && mig_ctx_driver(ctx, &drv) == 0)
-        check_rules(ctx, g, drv->table->dialect, flags, fn, payload, &problems);
+    if ((rc == 0 || rc == MIG_EFAIL) && mig_ctx_graph(ctx, &g) == 0 && mig_ctx_plugin(ctx, &plugin) == 0)
+        check_rules(ctx, g, plugin->driver->dialect, flags, fn, payload, &problems);
     if (rc == 0 && problems)
         return mig_fail(ctx, MIG_ECHECK, "check found %d problem%s", problems, problems == 1 ? "" : "s");
     if (rc == MIG_EFAIL)
@@ -316,9 +316,9 @@ static int check_one(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *payloa
         check_changed(ctx, g, &a, applied, fn, payload, &problems);
     free(applied);
     /* the rules are the files' business: said once, not once per tenant, after the problems */
-    const mig_drv *drv = NULL;
-    if (rc == 0 && ctx->parent == NULL && mig_ctx_driver(ctx, &drv) == 0)
-        check_rules(ctx, g, drv->table->dialect, flags, fn, payload, &problems);
+    const mig_plugin *plugin = NULL;
+    if (rc == 0 && ctx->parent == NULL && mig_ctx_plugin(ctx, &plugin) == 0)
+        check_rules(ctx, g, plugin->driver->dialect, flags, fn, payload, &problems);
     mig_failed_release(&f);
     mig_strvec_release(&heads);
     mig_strvec_release(&a.revs);

@@ -44,7 +44,7 @@ void mig_ctx_free(mig_ctx *ctx)
     if (ctx->parent == NULL) {
         mig_graph_free(ctx->graph);
         mig_config_free(ctx->cfg);
-        mig_drv_unload(ctx->drv);
+        mig_plugin_unload(ctx->plugin);
     }
     free(ctx->tenant);
     free(ctx->script_location);

@@ -17,7 +17,7 @@
 #include "mig/mig.h"
 #include "progress.h"
 
-typedef struct mig_drv mig_drv;
+typedef struct mig_plugin mig_plugin;
 
 struct mig_ctx {
     /* options, copied */
@@ -46,7 +46,7 @@ struct mig_ctx {
     char        *script_location; /* absolute */
     char        *versions_dir;
     mig_graph   *graph;
-    mig_drv     *drv;
+    mig_plugin     *plugin;
     char        *version_table;
 
     /* views for the public API */
@@ -81,7 +81,7 @@ struct mig_ctx {
 
     /*
      * The statement running now, so that another thread can cancel it
-     * (mig_ctx_cancel in drv.h); cancelled refuses the next ones too.
+     * (mig_ctx_cancel in plugin.h); cancelled refuses the next ones too.
      */
     pthread_mutex_t run_mu;
     struct mig_db  *running;

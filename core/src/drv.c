@@ -66,7 +66,7 @@ static int push_exe_relative(mig_strvec *out)
     return mig_strvec_push_owned(out, dir);
 }
 
-int mig_drv_search_path(mig_ctx *ctx, mig_strvec *out)
+int mig_plugin_search_path(mig_ctx *ctx, mig_strvec *out)
 {
     int rc = 0;
     rc |= push_path_list(out, ctx->opts.driver_path);
@@ -147,7 +147,7 @@ static const char *check_table(const mig_driver *d, const char *name, char *reas
  * Open one file. On success *out owns the handle; otherwise *reason says
  * why (static, or in reason_buf).
  */
-static int open_plugin(mig_drv **out, const char *path, const char *name,
+static int open_plugin(mig_plugin **out, const char *path, const char *name,
                        const char **reason, char *reason_buf, size_t n)
 {
     *out = NULL;
@@ -173,16 +173,16 @@ static int open_plugin(mig_drv **out, const char *path, const char *name,
         *reason = why;
         return -1;
     }
-    mig_drv *drv = calloc(1, sizeof *drv);
-    if (drv == NULL || (drv->path = mig_strdup(path)) == NULL) {
-        free(drv);
+    mig_plugin *plugin = calloc(1, sizeof *plugin);
+    if (plugin == NULL || (plugin->path = mig_strdup(path)) == NULL) {
+        free(plugin);
         dlclose(h);
         *reason = "out of memory";
         return -1;
     }
-    drv->handle = h;
-    drv->table = d;
-    *out = drv;
+    plugin->handle = h;
+    plugin->driver = d;
+    *out = plugin;
     return 0;
 }
 
@@ -196,13 +196,13 @@ static int valid_driver_name(const char *name)
     return 1;
 }
 
-int mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name)
+int mig_plugin_load(mig_plugin **out, mig_ctx *ctx, const char *name)
 {
     *out = NULL;
     if (!valid_driver_name(name))
         return mig_fail(ctx, MIG_EDRIVER, "unknown driver '%s'", name);
     mig_strvec dirs = MIG_STRVEC_INIT;
-    if (mig_drv_search_path(ctx, &dirs) < 0) {
+    if (mig_plugin_search_path(ctx, &dirs) < 0) {
         mig_strvec_release(&dirs);
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
@@ -242,16 +242,16 @@ int mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name)
     return rc;
 }
 
-void mig_drv_unload(mig_drv *drv)
+void mig_plugin_unload(mig_plugin *plugin)
 {
-    if (drv == NULL)
+    if (plugin == NULL)
         return;
     /*
      * Plugins stay mapped until exit: a driver's client library may keep
      * thread-local state or atexit handlers that must not outlive its code.
      */
-    free(drv->path);
-    free(drv);
+    free(plugin->path);
+    free(plugin);
 }
 
 static const struct {
@@ -263,21 +263,21 @@ static const struct {
     { "mariadb", "mysql" },
 };
 
-int mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag)
+int mig_plugin_check_url(mig_ctx *ctx, const mig_plugin *plugin, const char *url, int from_flag)
 {
     char scheme[64];
     if (url == NULL || mig_url_scheme(url, scheme, sizeof scheme) < 0)
         return 0;
     for (size_t i = 0; i < sizeof builtin / sizeof *builtin; i++) {
-        if (strcmp(scheme, builtin[i].scheme) != 0 || strcmp(builtin[i].driver, drv->table->name) == 0)
+        if (strcmp(scheme, builtin[i].scheme) != 0 || strcmp(builtin[i].driver, plugin->driver->name) == 0)
             continue;
         /* caught here, not by the driver: its parser would take the URL for something else */
         char *masked = mig_url_mask(url);
         int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s'%s cannot use URL '%s', which is a %s URL",
-                          drv->table->name, from_flag ? " (--driver)" : "", masked ? masked : "",
+                          plugin->driver->name, from_flag ? " (--driver)" : "", masked ? masked : "",
                           builtin[i].driver);
         mig_error_hint(ctx, "leave the driver out (it follows from the URL), or give a %s URL",
-                       drv->table->name);
+                       plugin->driver->name);
         free(masked);
         return rc;
     }
@@ -305,7 +305,7 @@ static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const
 {
     mig_strvec dirs = MIG_STRVEC_INIT, seen = MIG_STRVEC_INIT;
     char *winner = NULL, *winner_path = NULL;
-    int rc = mig_drv_search_path(ctx, &dirs) < 0 ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
+    int rc = mig_plugin_search_path(ctx, &dirs) < 0 ? mig_fail(ctx, MIG_ENOMEM, "out of memory") : 0;
     for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
         DIR *dh = opendir(dirs.v[i]);
         if (dh == NULL)
@@ -322,11 +322,11 @@ static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const
                 continue;
             }
             char *path = mig_aprintf("%s/%s", dirs.v[i], e->d_name);
-            mig_drv *drv = NULL;
+            mig_plugin *plugin = NULL;
             const char *reason;
             char buf[512];
-            if (path && open_plugin(&drv, path, name, &reason, buf, sizeof buf) == 0 &&
-                plugin_claims(drv->table, scheme)) {
+            if (path && open_plugin(&plugin, path, name, &reason, buf, sizeof buf) == 0 &&
+                plugin_claims(plugin->driver, scheme)) {
                 if (winner) {
                     char *masked = mig_url_mask(url);
                     rc = mig_fail(ctx, MIG_ECONFIG,
@@ -340,7 +340,7 @@ static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const
                     winner_path = mig_strdup(path);
                 }
             }
-            mig_drv_unload(drv);
+            mig_plugin_unload(plugin);
             free(path);
             if (mig_strvec_push_owned(&seen, name) < 0)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -359,7 +359,7 @@ static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const
     return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
 }
 
-int mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url)
+int mig_plugin_name_for_url(char **out, mig_ctx *ctx, const char *url)
 {
     *out = NULL;
     char scheme[64];
@@ -390,7 +390,7 @@ static int drv_error(mig_db *db, mig_ctx *ctx, int drc, const mig_drv_error *e)
 {
     if (drc == MIG_DRV_CONN)
         db->broken = 1;
-    else if (MIG_DRIVER_HAS(db->drv->table, is_lock_timeout) && db->drv->table->is_lock_timeout(e))
+    else if (MIG_DRIVER_HAS(db->plugin->driver, is_lock_timeout) && db->plugin->driver->is_lock_timeout(e))
         db->lock_timeouts++;
     /* a write lock that could not be had in time (SQLite BEGIN IMMEDIATE) */
     int code = drc == MIG_DRV_BUSY ? MIG_ELOCK : MIG_EFAIL;
@@ -411,30 +411,30 @@ static void err_init(mig_drv_error *e)
     memset(e, 0, sizeof *e);
 }
 
-static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
                         const char *url, const char *base_dir, int flags);
 
-int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
+int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin,
                    const char *url, const char *base_dir)
 {
-    return connect_with(out, NULL, ctx, drv, url, base_dir, 0);
+    return connect_with(out, NULL, ctx, plugin, url, base_dir, 0);
 }
 
-int mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+int mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
                       const char *url, const char *base_dir)
 {
     *missing = 0;
-    return connect_with(out, missing, ctx, drv, url, base_dir, MIG_CONNECT_NO_CREATE);
+    return connect_with(out, missing, ctx, plugin, url, base_dir, MIG_CONNECT_NO_CREATE);
 }
 
-static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
                         const char *url, const char *base_dir, int flags)
 {
     *out = NULL;
     mig_db *db = calloc(1, sizeof *db);
     if (db == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    db->drv = drv;
+    db->plugin = plugin;
     db->url_masked = url ? mig_url_mask(url) : mig_strdup("(driver defaults)");
     if (db->url_masked == NULL) {
         free(db);
@@ -447,7 +447,7 @@ static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv 
     db->wait_s = o.lock_timeout_s;
     mig_drv_error e;
     err_init(&e);
-    int drc = drv->table->connect(&db->conn, url, base_dir, &o, &e);
+    int drc = plugin->driver->connect(&db->conn, url, base_dir, &o, &e);
     if (drc == MIG_DRV_NODB && missing) {
         *missing = 1;
         mig_db_close(db);
@@ -472,7 +472,7 @@ void mig_db_close(mig_db *db)
     if (db == NULL)
         return;
     if (db->conn)
-        db->drv->table->close(db->conn);
+        db->plugin->driver->close(db->conn);
     free(db->url_masked);
     free(db);
 }
@@ -505,10 +505,10 @@ static void run_leave(mig_ctx *ctx)
 
 void mig_db_cancel_locked(mig_db *db)
 {
-    if (db && db->conn && MIG_DRIVER_HAS(db->drv->table, cancel)) {
+    if (db && db->conn && MIG_DRIVER_HAS(db->plugin->driver, cancel)) {
         mig_drv_error e;
         err_init(&e);
-        db->drv->table->cancel(db->conn, &e); /* a failure leaves the statement to end by itself */
+        db->plugin->driver->cancel(db->conn, &e); /* a failure leaves the statement to end by itself */
     }
 }
 
@@ -535,7 +535,7 @@ int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
     err_init(pe);
     if (run_enter(db, ctx))
         return MIG_EFAIL;
-    int drc = db->drv->table->exec(db->conn, sql, len, affected, pe);
+    int drc = db->plugin->driver->exec(db->conn, sql, len, affected, pe);
     run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
@@ -549,7 +549,7 @@ int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
     err_init(pe);
     if (run_enter(db, ctx))
         return MIG_EFAIL;
-    int drc = db->drv->table->exec_params(db->conn, sql, params, nparams, affected, pe);
+    int drc = db->plugin->driver->exec_params(db->conn, sql, params, nparams, affected, pe);
     run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
@@ -562,7 +562,7 @@ int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
     *out = NULL;
     if (run_enter(db, ctx))
         return MIG_EFAIL;
-    int drc = db->drv->table->query(out, db->conn, sql, params, nparams, &e);
+    int drc = db->plugin->driver->query(out, db->conn, sql, params, nparams, &e);
     run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
@@ -574,7 +574,7 @@ int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row)
     *row = NULL;
     if (run_enter(db, ctx))
         return MIG_EFAIL;
-    int drc = db->drv->table->fetch(cur, row, &e);
+    int drc = db->plugin->driver->fetch(cur, row, &e);
     run_leave(ctx);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
@@ -582,7 +582,7 @@ int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row)
 void mig_db_cursor_close(mig_db *db, mig_cursor *cur)
 {
     if (cur)
-        db->drv->table->cursor_close(cur);
+        db->plugin->driver->cursor_close(cur);
 }
 
 /*
@@ -621,7 +621,7 @@ int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
     err_init(&e);
     begin_watch w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, ctx, db->url_masked };
     pthread_t watcher;
-    int watching = write && !(db->drv->table->caps & MIG_CAP_SESSION_LOCK) &&
+    int watching = write && !(db->plugin->driver->caps & MIG_CAP_SESSION_LOCK) &&
                    pthread_create(&watcher, NULL, watch_begin, &w) == 0;
     /*
      * A wait for the write lock (SQLite's) has nothing open yet: a first
@@ -632,7 +632,7 @@ int mig_db_begin(mig_db *db, mig_ctx *ctx, int write)
     ctx->running = db;
     ctx->running_user = watching && !ctx->in_batch && mig_cancel_level(ctx) == 0;
     pthread_mutex_unlock(&ctx->run_mu);
-    int drc = db->drv->table->begin(db->conn, write, &e);
+    int drc = db->plugin->driver->begin(db->conn, write, &e);
     run_leave(ctx);
     if (watching) {
         pthread_mutex_lock(&w.mu);
@@ -652,7 +652,7 @@ int mig_db_commit(mig_db *db, mig_ctx *ctx)
     mig_drv_error e;
     err_init(&e);
     db->in_txn = 0;
-    int drc = db->drv->table->commit(db->conn, &e);
+    int drc = db->plugin->driver->commit(db->conn, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -661,20 +661,20 @@ int mig_db_rollback(mig_db *db, mig_ctx *ctx)
     mig_drv_error e;
     err_init(&e);
     db->in_txn = 0;
-    int drc = db->drv->table->rollback(db->conn, &e);
+    int drc = db->plugin->driver->rollback(db->conn, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
 int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, int *busy, char *holder, size_t holder_len)
 {
     *busy = 0;
-    if (!MIG_DRIVER_HAS(db->drv->table, lock_try))
-        return mig_fail(ctx, MIG_EFAIL, "driver '%s' has no session lock", db->drv->table->name);
+    if (!MIG_DRIVER_HAS(db->plugin->driver, lock_try))
+        return mig_fail(ctx, MIG_EFAIL, "driver '%s' has no session lock", db->plugin->driver->name);
     mig_drv_error e;
     err_init(&e);
     if (holder_len)
         holder[0] = '\0';
-    int drc = db->drv->table->lock_try(db->conn, key, holder, holder_len, &e);
+    int drc = db->plugin->driver->lock_try(db->conn, key, holder, holder_len, &e);
     if (drc == MIG_DRV_BUSY) {
         *busy = 1;
         return 0;
@@ -684,21 +684,21 @@ int mig_db_lock_try(mig_db *db, mig_ctx *ctx, const char *key, int *busy, char *
 
 int mig_db_unlock(mig_db *db, mig_ctx *ctx, const char *key)
 {
-    if (!MIG_DRIVER_HAS(db->drv->table, unlock))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, unlock))
         return 0;
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->unlock(db->conn, key, &e);
+    int drc = db->plugin->driver->unlock(db->conn, key, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
 int mig_db_reset(mig_db *db, mig_ctx *ctx)
 {
-    if (!MIG_DRIVER_HAS(db->drv->table, reset))
-        return mig_fail(ctx, MIG_EFAIL, "driver '%s' cannot reset a connection", db->drv->table->name);
+    if (!MIG_DRIVER_HAS(db->plugin->driver, reset))
+        return mig_fail(ctx, MIG_EFAIL, "driver '%s' cannot reset a connection", db->plugin->driver->name);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->reset(db->conn, &e);
+    int drc = db->plugin->driver->reset(db->conn, &e);
     if (drc != MIG_DRV_OK)
         return drv_error(db, ctx, drc, &e);
     /* whatever the last user left open is gone with the session's state */
@@ -709,9 +709,9 @@ int mig_db_reset(mig_db *db, mig_ctx *ctx)
 
 #define NEED_SLOT(db, ctx, slot)                                                  \
     do {                                                                          \
-        if (!MIG_DRIVER_HAS((db)->drv->table, slot))                              \
+        if (!MIG_DRIVER_HAS((db)->plugin->driver, slot))                              \
             return mig_fail((ctx), MIG_EFAIL, "driver '%s' cannot do " #slot,     \
-                            (db)->drv->table->name);                              \
+                            (db)->plugin->driver->name);                              \
     } while (0)
 
 int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path)
@@ -719,7 +719,7 @@ int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *
     NEED_SLOT(db, ctx, set_schema);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->set_schema(db->conn, schema, search_path, &e);
+    int drc = db->plugin->driver->set_schema(db->conn, schema, search_path, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -728,7 +728,7 @@ int mig_db_schema_exists(mig_db *db, mig_ctx *ctx, const char *schema, int *exis
     NEED_SLOT(db, ctx, schema_exists);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->schema_exists(db->conn, schema, exists, &e);
+    int drc = db->plugin->driver->schema_exists(db->conn, schema, exists, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -737,7 +737,7 @@ int mig_db_create_schema(mig_db *db, mig_ctx *ctx, const char *schema)
     NEED_SLOT(db, ctx, create_schema);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->create_schema(db->conn, schema, &e);
+    int drc = db->plugin->driver->create_schema(db->conn, schema, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -746,7 +746,7 @@ int mig_db_table_exists(mig_db *db, mig_ctx *ctx, const char *table, int *exists
     mig_drv_error e;
     err_init(&e);
     *exists = 0;
-    int drc = db->drv->table->table_exists(db->conn, table, exists, &e);
+    int drc = db->plugin->driver->table_exists(db->conn, table, exists, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
@@ -755,11 +755,11 @@ int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, in
     *known = 0;
     if (buflen)
         buf[0] = '\0';
-    if (!MIG_DRIVER_HAS(db->drv->table, current_schema))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, current_schema))
         return 0;
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->current_schema(db->conn, buf, buflen, &e);
+    int drc = db->plugin->driver->current_schema(db->conn, buf, buflen, &e);
     if (drc == MIG_DRV_NOTSUP)
         return 0;
     if (drc != MIG_DRV_OK)
@@ -771,11 +771,11 @@ int mig_db_current_schema(mig_db *db, mig_ctx *ctx, char *buf, size_t buflen, in
 int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char *column, int *exists)
 {
     *exists = 1;
-    if (!MIG_DRIVER_HAS(db->drv->table, column_exists))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, column_exists))
         return 0;
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->column_exists(db->conn, table, column, exists, &e);
+    int drc = db->plugin->driver->column_exists(db->conn, table, column, exists, &e);
     if (drc == MIG_DRV_NOTSUP) {
         *exists = 1;
         return 0;
@@ -783,9 +783,9 @@ int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
-int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen)
+int mig_plugin_ident_too_long(const mig_plugin *plugin, const char *name, char *why, size_t whylen)
 {
-    const mig_driver *t = drv->table;
+    const mig_driver *t = plugin->driver;
     if (offsetof(mig_driver, ident_max_chars) >= t->size || t->ident_max == 0)
         return 0;
     size_t n = 0;
@@ -800,34 +800,34 @@ int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size
     return 1;
 }
 
-size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen)
+size_t mig_plugin_quote_ident_to(const mig_plugin *plugin, const char *name, char *buf, size_t buflen)
 {
-    return drv->table->quote_ident(name, buf, buflen);
+    return plugin->driver->quote_ident(name, buf, buflen);
 }
 
-char *mig_drv_quote_ident(const mig_drv *drv, const char *name)
+char *mig_plugin_quote_ident(const mig_plugin *plugin, const char *name)
 {
     char small[128];
-    size_t need = drv->table->quote_ident(name, small, sizeof small);
+    size_t need = plugin->driver->quote_ident(name, small, sizeof small);
     if (need < sizeof small)
         return mig_strdup(small);
     char *big = malloc(need + 1);
     if (big)
-        drv->table->quote_ident(name, big, need + 1);
+        plugin->driver->quote_ident(name, big, need + 1);
     return big;
 }
 
-int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create)
+int mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra, int create)
 {
     /*
      * The plugin ABI switches schemas on a live connection only; the SQL
      * that does it is known for the built-in drivers, whose set_schema
      * runs exactly this.
      */
-    int pg = strcmp(drv->table->name, "postgres") == 0, my = strcmp(drv->table->name, "mysql") == 0;
+    int pg = strcmp(plugin->driver->name, "postgres") == 0, my = strcmp(plugin->driver->name, "mysql") == 0;
     if (!pg && !my)
         return MIG_EDRIVER;
-    char *q = mig_drv_quote_ident(drv, schema);
+    char *q = mig_plugin_quote_ident(plugin, schema);
     if (q == NULL) {
         out->oom = 1;
         return 0;
@@ -848,15 +848,15 @@ int mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, con
     return 0;
 }
 
-size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty)
+size_t mig_plugin_statement_end(const mig_plugin *plugin, const char *sql, size_t len, int *empty)
 {
-    if (MIG_DRIVER_HAS(drv->table, statement_end)) {
-        size_t n = drv->table->statement_end(sql, len);
+    if (MIG_DRIVER_HAS(plugin->driver, statement_end)) {
+        size_t n = plugin->driver->statement_end(sql, len);
         if (empty)
-            *empty = n == 0 ? 1 : mig_sql_is_blank(drv->table->dialect, sql, n);
+            *empty = n == 0 ? 1 : mig_sql_is_blank(plugin->driver->dialect, sql, n);
         return n == 0 ? len : n;
     }
-    return mig_sql_statement_end(drv->table->dialect, sql, len, empty);
+    return mig_sql_statement_end(plugin->driver->dialect, sql, len, empty);
 }
 
 /*
@@ -866,15 +866,15 @@ size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, in
  */
 int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, void *payload)
 {
-    if (!MIG_DRIVER_HAS(db->drv->table, introspect))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, introspect))
         return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot read a schema (no introspect)",
-                        db->drv->table->name);
+                        db->plugin->driver->name);
     mig_abi1_bridge abi1;
-    if (db->drv->table->abi < 2)
+    if (db->plugin->driver->abi < 2)
         sink = mig_abi1_sink_bridge(&abi1, sink, &payload);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->introspect(db->conn, NULL, sink, payload, &e);
+    int drc = db->plugin->driver->introspect(db->conn, NULL, sink, payload, &e);
     if (drc > 0)
         return drc;
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
@@ -883,15 +883,15 @@ int mig_db_introspect(mig_db *db, mig_ctx *ctx, const mig_schema_sink *sink, voi
 int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
                           const mig_schema_sink *sink, void *payload)
 {
-    if (!MIG_DRIVER_HAS(db->drv->table, introspect_ddl))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, introspect_ddl))
         return mig_fail(ctx, MIG_EDRIVER, "driver %s cannot load a target schema (no introspect_ddl)",
-                        db->drv->table->name);
+                        db->plugin->driver->name);
     mig_abi1_bridge abi1;
-    if (db->drv->table->abi < 2)
+    if (db->plugin->driver->abi < 2)
         sink = mig_abi1_sink_bridge(&abi1, sink, &payload);
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->introspect_ddl(db->conn, ddl, len, sink, payload, &e);
+    int drc = db->plugin->driver->introspect_ddl(db->conn, ddl, len, sink, payload, &e);
     if (drc > 0)
         return drc;
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
@@ -901,12 +901,12 @@ int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *
                               const char **kinds)
 {
     *kinds = NULL;
-    if (!MIG_DRIVER_HAS(db->drv->table, introspect_objects))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, introspect_objects))
         return 0;
     mig_drv_error e;
     err_init(&e);
     const char *k = "";
-    int drc = db->drv->table->introspect_objects(db->conn, fn, payload, &k, &e);
+    int drc = db->plugin->driver->introspect_objects(db->conn, fn, payload, &k, &e);
     if (drc > 0)
         return drc;
     if (drc != MIG_DRV_OK)
@@ -915,42 +915,42 @@ int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *
     return 0;
 }
 
-int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+int mig_plugin_render_ddl(const mig_plugin *plugin, const mig_ddl_change *change, mig_ddl_emit_fn emit,
                        void *payload, int *supported)
 {
     *supported = 0;
-    if (!MIG_DRIVER_HAS(drv->table, render_ddl))
+    if (!MIG_DRIVER_HAS(plugin->driver, render_ddl))
         return 0;
-    int drc = drv->table->render_ddl(change, emit, payload);
+    int drc = plugin->driver->render_ddl(change, emit, payload);
     if (drc == MIG_DRV_NOTSUP)
         return 0;
     *supported = 1;
     return drc < 0 ? MIG_EFAIL : drc;
 }
 
-int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
+int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
                        void *payload)
 {
-    if (!MIG_DRIVER_HAS(drv->table, limits_sql))
+    if (!MIG_DRIVER_HAS(plugin->driver, limits_sql))
         return 0;
-    int drc = drv->table->limits_sql(lim, restore, emit, payload);
+    int drc = plugin->driver->limits_sql(lim, restore, emit, payload);
     /* emit's own result (a MIG_E* code from the caller's emit) comes back as it is */
     return drc == MIG_DRV_NOTSUP || drc == MIG_DRV_BUSY || drc == MIG_DRV_NODB ? MIG_EFAIL : drc;
 }
 
 /* Lint: the driver's rules for its dialect (lint.c). NULL when the driver has none. */
-const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv)
+const mig_lint_rule *mig_plugin_lint_rules(const mig_plugin *plugin)
 {
-    return MIG_DRIVER_HAS(drv->table, lint_rules) && MIG_DRIVER_HAS(drv->table, lint) ?
-           drv->table->lint_rules : NULL;
+    return MIG_DRIVER_HAS(plugin->driver, lint_rules) && MIG_DRIVER_HAS(plugin->driver, lint) ?
+           plugin->driver->lint_rules : NULL;
 }
 
-int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *st,
+int mig_plugin_lint(const mig_plugin *plugin, const mig_lint_stmt *stmt, mig_lint_state *st,
                  const mig_lint_sink *sink, void *payload)
 {
-    if (!MIG_DRIVER_HAS(drv->table, lint))
+    if (!MIG_DRIVER_HAS(plugin->driver, lint))
         return 0;
-    int drc = drv->table->lint(stmt, st, sink, payload);
+    int drc = plugin->driver->lint(stmt, st, sink, payload);
     if (drc == MIG_DRV_NOTSUP)
         return 0;
     return drc < 0 ? MIG_EFAIL : drc;
@@ -959,10 +959,10 @@ int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *
 int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows)
 {
     *rows = -1;
-    if (!MIG_DRIVER_HAS(db->drv->table, table_rows))
+    if (!MIG_DRIVER_HAS(db->plugin->driver, table_rows))
         return 0;
     mig_drv_error e;
     err_init(&e);
-    int drc = db->drv->table->table_rows(db->conn, table, rows, &e);
+    int drc = db->plugin->driver->table_rows(db->conn, table, rows, &e);
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }

@@ -3,6 +3,21 @@
  * touches a mig_driver table: the rest of libmig (runner, Lua bindings,
  * tenants) goes through these wrappers, which turn a driver's
  * mig_drv_error into the context's error.
+ *
+ * One word for each thing, in code and docs:
+ *   plugin             mig_plugin: a driver's shared object, loaded once per
+ *                      context (its dlopen handle, its driver table, its path).
+ *   driver table       mig_driver (driver.h): the slots a plugin exports.
+ *                      Only this module calls them (mig_plugin_* and mig_db_*).
+ *   connection         mig_db: libmig's handle on one open database connection:
+ *                      the plugin it came from, the driver connection, and what
+ *                      libmig tracks about it (in a transaction, broken, lock
+ *                      timeouts).
+ *   driver connection  mig_conn (driver.h): the driver's own opaque object,
+ *                      used by one thread at a time.
+ *   session            mig_session (api.h, session.c): what one command holds
+ *                      for its run on one database or tenant: the plugin, the
+ *                      connection, the state tables, the URL.
  */
 #ifndef MIG_DRV_H
 #define MIG_DRV_H
@@ -16,11 +31,11 @@
 typedef struct mig_ctx mig_ctx;
 
 /* A loaded plugin. */
-typedef struct mig_drv {
+typedef struct mig_plugin {
     void             *handle;
-    const mig_driver *table;
+    const mig_driver *driver;
     char             *path;
-} mig_drv;
+} mig_plugin;
 
 /*
  * Find mig_driver_<name>.so on --driver-path, $MIG_DRIVER_PATH, the
@@ -29,20 +44,20 @@ typedef struct mig_drv {
  * (not found — listing where it looked —, not a mig driver, ABI N while
  * this mig needs M, a missing mandatory slot).
  */
-int  mig_drv_load(mig_drv **out, mig_ctx *ctx, const char *name);
-void mig_drv_unload(mig_drv *drv);
+int  mig_plugin_load(mig_plugin **out, mig_ctx *ctx, const char *name);
+void mig_plugin_unload(mig_plugin *plugin);
 /* Driver name for a URL scheme ("postgresql" -> "postgres"). */
-int  mig_drv_name_for_url(char **out, mig_ctx *ctx, const char *url);
-/* MIG_ECONFIG when url's scheme is a built-in driver's other than drv (from_flag: named by --driver). */
-int  mig_drv_check_url(mig_ctx *ctx, const mig_drv *drv, const char *url, int from_flag);
+int  mig_plugin_name_for_url(char **out, mig_ctx *ctx, const char *url);
+/* MIG_ECONFIG when url's scheme is a built-in driver's other than plugin (from_flag: named by --driver). */
+int  mig_plugin_check_url(mig_ctx *ctx, const mig_plugin *plugin, const char *url, int from_flag);
 
 /* The folders searched, in order, NULL-terminated (caller frees with mig_strvec_release). */
 struct mig_strvec;
-int  mig_drv_search_path(mig_ctx *ctx, struct mig_strvec *out);
+int  mig_plugin_search_path(mig_ctx *ctx, struct mig_strvec *out);
 
 /* A connection. */
 typedef struct mig_db {
-    const mig_drv *drv;
+    const mig_plugin *plugin;
     mig_conn      *conn;
     char          *url_masked;  /* for messages */
     int            in_txn;
@@ -52,13 +67,13 @@ typedef struct mig_db {
     unsigned       lock_timeouts;
 } mig_db;
 
-int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_drv *drv,
+int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin,
                     const char *url, const char *base_dir);
 /*
  * The same for a caller that only reads: a database that does not exist is
  * not created; *missing = 1 then and the result is 0 with *out NULL.
  */
-int  mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_drv *drv,
+int  mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
                        const char *url, const char *base_dir);
 void mig_db_close(mig_db *db);
 
@@ -122,24 +137,24 @@ int mig_db_column_exists(mig_db *db, mig_ctx *ctx, const char *table, const char
  * Is name longer than the driver's identifiers may be? 0 if not; else 1,
  * with "is N bytes: <driver> keeps identifiers of at most M bytes" in why.
  */
-int mig_drv_ident_too_long(const mig_drv *drv, const char *name, char *why, size_t whylen);
+int mig_plugin_ident_too_long(const mig_plugin *plugin, const char *name, char *why, size_t whylen);
 
 /*
  * Quoted identifier into buf (NUL-terminated when it fits): its length,
  * which is buflen or more when it did not fit.
  */
-size_t mig_drv_quote_ident_to(const mig_drv *drv, const char *name, char *buf, size_t buflen);
+size_t mig_plugin_quote_ident_to(const mig_plugin *plugin, const char *name, char *buf, size_t buflen);
 /* Quoted identifier (caller frees), NULL on oom. */
-char *mig_drv_quote_ident(const mig_drv *drv, const char *name);
+char *mig_plugin_quote_ident(const mig_plugin *plugin, const char *name);
 /*
  * Offline SQL that makes schema current (after creating it, with create),
  * as set_schema does online; extra is the quoted [tenants] search_path.
  * MIG_EDRIVER, with nothing set on a context, when the driver has no such
  * SQL (not a built-in one).
  */
-int   mig_drv_schema_sql(mig_buf *out, const mig_drv *drv, const char *schema, const char *extra, int create);
+int   mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra, int create);
 /* First statement's length (driver's rules, else the generic splitter). */
-size_t mig_drv_statement_end(const mig_drv *drv, const char *sql, size_t len, int *empty);
+size_t mig_plugin_statement_end(const mig_plugin *plugin, const char *sql, size_t len, int *empty);
 
 /*
  * Autogenerate. Introspect the connection's current schema, or the target
@@ -162,7 +177,7 @@ int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *
  * *supported = 0 (and 0 returned) when the driver cannot write this change
  * or has no renderer.
  */
-int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl_emit_fn emit,
+int mig_plugin_render_ddl(const mig_plugin *plugin, const mig_ddl_change *change, mig_ddl_emit_fn emit,
                        void *payload, int *supported);
 
 /*
@@ -170,7 +185,7 @@ int mig_drv_render_ddl(const mig_drv *drv, const mig_ddl_change *change, mig_ddl
  * own back), each statement handed to emit: 0 (also with no limits_sql),
  * emit's non-zero result as it is, or MIG_EFAIL.
  */
-int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
+int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
                        void *payload);
 
 /*
@@ -178,8 +193,8 @@ int mig_drv_limits_sql(const mig_drv *drv, const mig_limits *lim, int restore, m
  * also when the driver has no linter; the sink's positive result as it is;
  * MIG_EFAIL when the driver failed), a table's estimated rows.
  */
-const mig_lint_rule *mig_drv_lint_rules(const mig_drv *drv);
-int mig_drv_lint(const mig_drv *drv, const mig_lint_stmt *stmt, mig_lint_state *st,
+const mig_lint_rule *mig_plugin_lint_rules(const mig_plugin *plugin);
+int mig_plugin_lint(const mig_plugin *plugin, const mig_lint_stmt *stmt, mig_lint_state *st,
                  const mig_lint_sink *sink, void *payload);
 /* *rows = -1 when unknown (or the driver cannot tell). */
 int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows);

@@ -1,7 +1,7 @@
 /*
  * The schema sink as a driver built for ABI 1 calls it. ABI 1's sink took
  * each list of names as one NUL-separated, double-NUL-terminated string;
- * ABI 2's takes an array and its count. drv.c hands such a driver this
+ * ABI 2's takes an array and its count. plugin.c hands such a driver this
  * bridge instead of the core's sink: it splits the lists and passes them on.
  */
 #ifndef MIG_DRV_ABI1_H

@@ -15,7 +15,7 @@ static int cmp_str(const void *a, const void *b)
 int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
 {
     mig_strvec dirs = MIG_STRVEC_INIT, seen = MIG_STRVEC_INIT;
-    int rc = mig_drv_search_path(ctx, &dirs);
+    int rc = mig_plugin_search_path(ctx, &dirs);
     for (size_t i = 0; rc == 0 && i < dirs.n; i++) {
         DIR *d = opendir(dirs.v[i]);
         if (d == NULL)
@@ -37,19 +37,19 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 continue;
             mig_strvec_push(&seen, names.v[j]);
             char *path = mig_aprintf("%s/mig_driver_%s.so", dirs.v[i], names.v[j]);
-            mig_drv *drv = NULL;
+            mig_plugin *plugin = NULL;
             mig_driver_info info = { names.v[j], path, 0, "", "", NULL };
             /* load exactly this file: the search could pick another folder */
             char *dir_only = mig_strdup(dirs.v[i]);
             const char *saved = ctx->opts.driver_path;
             ctx->opts.driver_path = dir_only;
-            int lrc = mig_drv_load(&drv, ctx, names.v[j]);
+            int lrc = mig_plugin_load(&plugin, ctx, names.v[j]);
             ctx->opts.driver_path = saved;
             free(dir_only);
-            if (lrc == 0 && strcmp(drv->path, path) == 0) {
-                info.abi = drv->table->abi;
-                info.version = drv->table->version ? drv->table->version : "";
-                info.description = drv->table->description ? drv->table->description : "";
+            if (lrc == 0 && strcmp(plugin->path, path) == 0) {
+                info.abi = plugin->driver->abi;
+                info.version = plugin->driver->version ? plugin->driver->version : "";
+                info.description = plugin->driver->description ? plugin->driver->description : "";
             } else if (lrc != 0) {
                 const char *m = mig_last_error(ctx)->message;
                 const char *colon = strstr(m, ".so: ");
@@ -63,7 +63,7 @@ int mig_drivers_list(mig_ctx *ctx, mig_driver_fn fn, void *payload)
                 }
             }
             fn(payload, &info);
-            mig_drv_unload(drv);
+            mig_plugin_unload(plugin);
             free(path);
         }
         mig_strvec_release(&names);

@@ -12,7 +12,7 @@
  */
 /*
  * One namespace of return codes: 0 or a MIG_E* code from mig.h. A
- * driver's MIG_DRV_* codes (driver.h) never travel in libmig: drv.c turns
+ * driver's MIG_DRV_* codes (driver.h) never travel in libmig: plugin.c turns
  * them into MIG_E* codes at the boundary (MIG_DRV_BUSY, which has the value
  * of MIG_EPARTIAL, comes back through an out-parameter; MIG_DRV_NOTSUP,
  * which has that of MIG_EUSAGE, as "not supported" through one or as

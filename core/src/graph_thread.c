@@ -75,7 +75,7 @@ int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, con
         rc = src;
     if (rc == 0 && missing) {
         /* the graph is sound: now the database may be created */
-        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, s->base_dir);
+        rc = mig_db_connect(&s->db, ctx, s->plugin, s->url, s->base_dir);
     }
     if (rc == 0)
         rc = mig_session_enter(s, ctx, NULL);

@@ -67,7 +67,7 @@ typedef struct lint_cfg {
 
 typedef struct lint_run {
     mig_ctx       *ctx;
-    const mig_drv *drv;
+    const mig_plugin *plugin;
     lint_cfg       cfg;
     lint_item     *items;
     size_t         n, cap;
@@ -182,7 +182,7 @@ static int load_cfg(lint_run *r)
 
 static const mig_lint_rule *driver_rules(const lint_run *r)
 {
-    return r->drv ? mig_drv_lint_rules(r->drv) : NULL;
+    return r->plugin ? mig_plugin_lint_rules(r->plugin) : NULL;
 }
 
 static int rule_is(const mig_lint_rule *rule, const char *name)
@@ -454,7 +454,7 @@ static int on_created(void *payload, const char *table)
 
 static int version_for(const lint_run *r)
 {
-    const char *name = r->drv->table->name;
+    const char *name = r->plugin->driver->name;
     if (strcmp(name, "postgres") == 0)
         return r->cfg.pg_version;
     if (strcmp(name, "sqlite") == 0)
@@ -564,7 +564,7 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
     r->stmt_index = 0;
     while (rc == 0 && b.has_upgrade && off < b.up_len) {
         int empty = 0;
-        size_t n = mig_drv_statement_end(r->drv, sql + off, b.up_len - off, &empty);
+        size_t n = mig_plugin_statement_end(r->plugin, sql + off, b.up_len - off, &empty);
         if (n == 0)
             break;
         if (!empty) {
@@ -579,19 +579,19 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
             r->stmt_len = n;
             mig_lint_stmt in = { sql + off, n, rev->transactional, version_for(r) };
             if (rc == 0) {
-                int drc = mig_drv_lint(r->drv, &in, &st, &sink, r);
+                int drc = mig_plugin_lint(r->plugin, &in, &st, &sink, r);
                 if (drc > 0) /* the sink failed and said why */
                     rc = ctx->err_code ? ctx->err_code : MIG_ENOMEM;
                 else if (drc < 0)
                     rc = mig_fail_at(ctx, MIG_EDRIVER, rev->path, line_of(b.data, r->stmt_off, NULL),
-                                     "driver %s could not lint this statement", r->drv->table->name);
+                                     "driver %s could not lint this statement", r->plugin->driver->name);
             }
             r->stmt_index++;
         }
         off += n;
     }
     /* the downgrade after the upgrade: findings come in file order */
-    const mig_dialect *d = r->drv->table->dialect;
+    const mig_dialect *d = r->plugin->driver->dialect;
     if (rc == 0 && mig_rule_empty_downgrade_hits(rev, &b, d)) {
         mig_buf m = MIG_BUF_INIT;
         mig_rule_empty_downgrade_say(&m, rev);
@@ -824,7 +824,7 @@ static int exec_polled(trace_run *t, const char *sql, size_t len, mig_strvec *se
     exec_job j = { t->db, NULL, sql, len, 0, PTHREAD_MUTEX_INITIALIZER, 0 };
     if (mig_ctx_new_empty(&j.ctx) != 0)
         return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
-    char *q = mig_aprintf(r->drv->table->trace_poll_sql, t->sid);
+    char *q = mig_aprintf(r->plugin->driver->trace_poll_sql, t->sid);
     pthread_t th;
     int rc = q == NULL ? mig_fail(r->ctx, MIG_ENOMEM, "out of memory") : 0;
     if (rc == 0 && pthread_create(&th, NULL, exec_thread, &j) != 0)
@@ -859,7 +859,7 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
                       const char *stmt, int line, int col)
 {
     lint_run *r = t->r;
-    const char *locks = MIG_DRIVER_HAS(r->drv->table, trace_locks_sql) ? r->drv->table->trace_locks_sql : NULL;
+    const char *locks = MIG_DRIVER_HAS(r->plugin->driver, trace_locks_sql) ? r->plugin->driver->trace_locks_sql : NULL;
     int in_tx = rev->transactional;
     /* without locks that last until commit, see them while the statement runs */
     int polled = t->poll && (!in_tx || locks == NULL);
@@ -920,7 +920,7 @@ static int poll_open(trace_run *t, const char *surl)
     lint_run *r = t->r;
     mig_cursor *cur = NULL;
     const mig_row *row = NULL;
-    int rc = mig_db_query(&cur, t->db, r->ctx, r->drv->table->trace_session_sql, NULL, 0);
+    int rc = mig_db_query(&cur, t->db, r->ctx, r->plugin->driver->trace_session_sql, NULL, 0);
     if (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row && row->ncols > 0) {
         const mig_value *v = &row->values[0];
         t->sid = v->type == MIG_VAL_INT ? (long long)v->u.i
@@ -929,16 +929,16 @@ static int poll_open(trace_run *t, const char *surl)
     if (cur)
         mig_db_cursor_close(t->db, cur);
     if (rc == 0)
-        rc = mig_db_connect(&t->poll, r->ctx, r->drv, surl, NULL);
+        rc = mig_db_connect(&t->poll, r->ctx, r->plugin, surl, NULL);
     mig_strvec probe = MIG_STRVEC_INIT;
-    char *q = rc == 0 ? mig_aprintf(r->drv->table->trace_poll_sql, t->sid) : NULL;
+    char *q = rc == 0 ? mig_aprintf(r->plugin->driver->trace_poll_sql, t->sid) : NULL;
     if (rc == 0 && q == NULL)
         rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0 && (rc = read_locks(t, t->poll, q, &probe)) != 0) {
         char *why = mig_strdup(mig_last_error(r->ctx)->message);
         rc = mig_fail(r->ctx, MIG_EFAIL, "--trace cannot read the locks of the scratch database: %s", why ? why : "");
         free(why);
-        if (strcmp(r->drv->table->name, "mysql") == 0)
+        if (strcmp(r->plugin->driver->name, "mysql") == 0)
             mig_error_hint(r->ctx, "the server needs the metadata_lock_info plugin: INSTALL SONAME 'metadata_lock_info' "
                                    "(or plugin-load-add = metadata_lock_info)");
     }
@@ -964,7 +964,7 @@ static int trace_rev(trace_run *t, const mig_rev *rev)
     size_t off = 0, idx = 0;
     while (rc == 0 && b.has_upgrade && off < b.up_len) {
         int empty = 0;
-        size_t n = mig_drv_statement_end(r->drv, sql + off, b.up_len - off, &empty);
+        size_t n = mig_plugin_statement_end(r->plugin, sql + off, b.up_len - off, &empty);
         if (n == 0)
             break;
         if (!empty) {
@@ -989,7 +989,7 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
     memset(&t, 0, sizeof t);
     t.r = r;
     t.g = g;
-    t.sqlite = strcmp(r->drv->table->name, "sqlite") == 0;
+    t.sqlite = strcmp(r->plugin->driver->name, "sqlite") == 0;
     mig_scratch *sc = NULL;
     char *surl = NULL;
     int rc = mig_scratch_open(r->ctx, url, "mig lint --trace", &sc, &t.sctx, &surl);
@@ -1002,8 +1002,8 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
             mig_error_restore(r->ctx, &st);
         }
     if (rc == 0)
-        rc = mig_db_connect(&t.db, r->ctx, r->drv, surl, NULL);
-    const mig_driver *dt = r->drv->table;
+        rc = mig_db_connect(&t.db, r->ctx, r->plugin, surl, NULL);
+    const mig_driver *dt = r->plugin->driver;
     if (rc == 0 && !t.sqlite && MIG_DRIVER_HAS(dt, trace_poll_sql) && dt->trace_poll_sql && dt->trace_session_sql)
         rc = poll_open(&t, surl);
     if (rc == 0) {
@@ -1049,7 +1049,7 @@ static int run_init(lint_run *r, mig_ctx *ctx)
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->mu, NULL);
     r->ctx = ctx;
-    int rc = mig_ctx_driver(ctx, &r->drv);
+    int rc = mig_ctx_plugin(ctx, &r->plugin);
     if (rc == 0)
         rc = load_cfg(r);
     return rc;

@@ -1,6 +1,6 @@
 /*
  * The `db` object: db:exec, db:query, db:rows, db:quote_ident, db.driver,
- * over the driver wrappers in drv.h.
+ * over the driver wrappers in plugin.h.
  *
  * Arguments become mig_values in a userdata on the Lua stack, pointing
  * into the Lua strings beside them, so nothing malloc'ed is held when a
@@ -28,7 +28,7 @@ typedef struct lua_cursor lua_cursor;
 
 struct mig_lua_db {
     mig_lua    *lua;
-    mig_db     *conn;    /* NULL once the call that owned the handle ended */
+    mig_db     *connection; /* NULL once the call that owned the handle ended */
     lua_cursor *cursors; /* open ones, closed with the handle */
 };
 
@@ -41,7 +41,7 @@ struct lua_cursor {
 static mig_lua_db *check_db(lua_State *L)
 {
     mig_lua_db *db = luaL_checkudata(L, 1, DB_MT);
-    if (db->conn == NULL) /* the migration that owned it has ended */
+    if (db->connection == NULL) /* the migration that owned it has ended */
         luaL_error(L, "db used after its migration finished");
     return db;
 }
@@ -192,10 +192,10 @@ void mig_lua_db_push_row(lua_State *L, const mig_row *row)
 mig_db *mig_lua_db_check(lua_State *L, int idx, mig_lua **lua)
 {
     mig_lua_db *db = luaL_checkudata(L, idx, DB_MT);
-    if (db->conn == NULL)
+    if (db->connection == NULL)
         luaL_error(L, "db used after its migration finished");
     *lua = db->lua;
-    return db->conn;
+    return db->connection;
 }
 
 /* ---- cursors ---- */
@@ -203,7 +203,7 @@ mig_db *mig_lua_db_check(lua_State *L, int idx, mig_lua **lua)
 static void cursor_close(lua_cursor *c)
 {
     if (c->cur) {
-        mig_db_cursor_close(c->db->conn, c->cur);
+        mig_db_cursor_close(c->db->connection, c->cur);
         c->cur = NULL;
     }
     if (c->prev)
@@ -242,12 +242,12 @@ static lua_cursor *cursor_new(lua_State *L, mig_lua_db *db, int db_idx)
 static int rows_next(lua_State *L)
 {
     lua_cursor *c = luaL_checkudata(L, 1, CURSOR_MT);
-    if (c->db->conn == NULL)
+    if (c->db->connection == NULL)
         return luaL_error(L, "db used after its migration finished");
     if (c->cur == NULL)
         return 0;
     const mig_row *row = NULL;
-    if (mig_db_fetch(c->cur, c->db->conn, c->db->lua->ctx, &row) != 0) {
+    if (mig_db_fetch(c->cur, c->db->connection, c->db->lua->ctx, &row) != 0) {
         cursor_close(c);
         return raise_db(L, c->db, "rows", "(fetching the next row)");
     }
@@ -280,9 +280,9 @@ static int db_exec(lua_State *L)
     if (rc)
         return raise_db(L, db, "exec", sql);
     if (n == 0) /* no parameters: the plain path, which takes any statement */
-        rc = mig_db_exec(db->conn, db->lua->ctx, sql, strlen(sql), &affected, NULL);
+        rc = mig_db_exec(db->connection, db->lua->ctx, sql, strlen(sql), &affected, NULL);
     else
-        rc = mig_db_exec_params(db->conn, db->lua->ctx, sql, params, n, &affected, NULL);
+        rc = mig_db_exec_params(db->connection, db->lua->ctx, sql, params, n, &affected, NULL);
     if (rc)
         return raise_db(L, db, "exec", sql);
     lua_pushinteger(L, (lua_Integer)(affected > 0 ? affected : 0));
@@ -300,7 +300,7 @@ static int db_query(lua_State *L)
     int cidx = lua_gettop(L);
     /* as db:exec: a first cancel stops it, and SQLite runs it in the fetches */
     if (mig_cancel_check(db->lua->ctx) != 0 ||
-        mig_db_query(&c->cur, db->conn, db->lua->ctx, sql, params, n) != 0) {
+        mig_db_query(&c->cur, db->connection, db->lua->ctx, sql, params, n) != 0) {
         c->cur = NULL;
         cursor_close(c);
         return raise_db(L, db, "query", sql);
@@ -308,7 +308,7 @@ static int db_query(lua_State *L)
     lua_newtable(L);
     for (lua_Integer i = 1;; i++) {
         const mig_row *row = NULL;
-        if (mig_cancel_check(db->lua->ctx) != 0 || mig_db_fetch(c->cur, db->conn, db->lua->ctx, &row) != 0) {
+        if (mig_cancel_check(db->lua->ctx) != 0 || mig_db_fetch(c->cur, db->connection, db->lua->ctx, &row) != 0) {
             cursor_close(c);
             return raise_db(L, db, "query", sql);
         }
@@ -330,7 +330,7 @@ static int db_rows(lua_State *L)
     int n;
     const mig_value *params = bind_args(L, 3, &n);
     lua_cursor *c = cursor_new(L, db, 1);
-    if (mig_db_query(&c->cur, db->conn, db->lua->ctx, sql, params, n) != 0) {
+    if (mig_db_query(&c->cur, db->connection, db->lua->ctx, sql, params, n) != 0) {
         c->cur = NULL;
         cursor_close(c);
         return raise_db(L, db, "rows", sql);
@@ -349,14 +349,14 @@ static int db_quote_ident(lua_State *L)
     mig_lua_db *db = check_db(L);
     const char *name = mig_lua_check_text(L, 2, "the identifier");
     char small[128];
-    size_t need = mig_drv_quote_ident_to(db->conn->drv, name, small, sizeof small);
+    size_t need = mig_plugin_quote_ident_to(db->connection->plugin, name, small, sizeof small);
     if (need < sizeof small) {
         lua_pushlstring(L, small, need);
         return 1;
     }
     luaL_Buffer b;
     char *p = luaL_buffinitsize(L, &b, need + 1);
-    mig_drv_quote_ident_to(db->conn->drv, name, p, need + 1);
+    mig_plugin_quote_ident_to(db->connection->plugin, name, p, need + 1);
     luaL_pushresultsize(&b, need);
     return 1;
 }
@@ -367,9 +367,9 @@ static int db_index(lua_State *L)
     mig_lua_db *db = luaL_checkudata(L, 1, DB_MT);
     const char *k = lua_tostring(L, 2);
     if (k && strcmp(k, "driver") == 0) {
-        if (db->conn == NULL)
+        if (db->connection == NULL)
             return luaL_error(L, "db used after its migration finished");
-        lua_pushstring(L, db->conn->drv->table->name);
+        lua_pushstring(L, db->connection->plugin->driver->name);
         return 1;
     }
     lua_pushvalue(L, 2);
@@ -380,8 +380,8 @@ static int db_index(lua_State *L)
 static int db_tostring(lua_State *L)
 {
     mig_lua_db *db = luaL_checkudata(L, 1, DB_MT);
-    if (db->conn)
-        lua_pushfstring(L, "mig.db (%s)", db->conn->drv->table->name);
+    if (db->connection)
+        lua_pushfstring(L, "mig.db (%s)", db->connection->plugin->driver->name);
     else
         lua_pushliteral(L, "mig.db (finished)");
     return 1;
@@ -428,7 +428,7 @@ mig_lua_db *mig_lua_db_push(mig_lua *lua)
     memset(db, 0, sizeof *db);
     luaL_setmetatable(L, DB_MT);
     db->lua = lua;
-    db->conn = lua->db;
+    db->connection = lua->db;
     if (lua->live_db)
         mig_lua_db_invalidate(lua->live_db);
     lua->live_db = db;
@@ -439,5 +439,5 @@ void mig_lua_db_invalidate(mig_lua_db *db)
 {
     while (db->cursors)
         cursor_close(db->cursors);
-    db->conn = NULL;
+    db->connection = NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * The `db` object Lua code receives: a userdata "mig.db" over the run's
  * connection, with exec, query, rows, quote_ident and the field driver.
- * It is built on the driver wrappers (drv.h), so it works the same on
+ * It is built on the driver wrappers (plugin.h), so it works the same on
  * every driver and no driver knows Lua.
  *
  * A handle lives for one call (a revision's upgrade, one hook): when the

@@ -164,7 +164,7 @@ static int revision_error(run *r, const mig_rev *rev, const char *text, size_t l
     while (s < len && (text[s] == ' ' || text[s] == '\t' || text[s] == '\n' || text[s] == '\r'))
         s++;
     int empty = 0;
-    size_t stmt_len = mig_drv_statement_end(r->s.drv, text + s, len - s, &empty);
+    size_t stmt_len = mig_plugin_statement_end(r->s.plugin, text + s, len - s, &empty);
     int line = first_line + line_of(text, de->position > 0 ? err_off : s);
 
     char *dbmsg = mig_strdup(mig_last_error(ctx)->message);
@@ -210,9 +210,9 @@ static int begin(run *r)
 static int take_lock(run *r)
 {
     mig_ctx *ctx = r->ctx;
-    if (!(r->s.drv->table->caps & (MIG_CAP_SESSION_LOCK | MIG_CAP_WRITE_TXN_LOCKS))) {
+    if (!(r->s.plugin->driver->caps & (MIG_CAP_SESSION_LOCK | MIG_CAP_WRITE_TXN_LOCKS))) {
         /* two runs at once could both apply a revision: only the user can vouch there is one */
-        const char *name = r->s.drv->table->name;
+        const char *name = r->s.plugin->driver->name;
         mig_log(ctx, MIG_LOG_WARN, "driver '%s' offers no migration lock: nothing stops another mig "
                 "run from writing at the same time", name);
         if (!ctx->opts.no_lock) {
@@ -222,7 +222,7 @@ static int take_lock(run *r)
             return rc;
         }
     }
-    if ((r->s.drv->table->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
+    if ((r->s.plugin->driver->caps & MIG_CAP_SESSION_LOCK) && !ctx->no_lock) {
         int rc = mig_tenant_lock_db(ctx, &r->s, &r->lockdb, &r->lock_pooled);
         if (rc)
             return rc;
@@ -449,7 +449,7 @@ static int split(run *r, const char *text, size_t len, stmt_span **out, size_t *
         return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     while (pos < len) {
         int empty = 0;
-        size_t l = mig_drv_statement_end(r->s.drv, text + pos, len - pos, &empty);
+        size_t l = mig_plugin_statement_end(r->s.plugin, text + pos, len - pos, &empty);
         if (l == 0)
             break;
         if (!empty) {
@@ -607,7 +607,7 @@ static int commit(run *r)
  */
 static void step_limits(const run *r, const mig_rev *rev, mig_limits *lim, int *retries)
 {
-    const mig_driver *t = r->s.drv->table;
+    const mig_driver *t = r->s.plugin->driver;
     lim->lock_timeout_ms = rev->lock_timeout_ms >= 0 ? rev->lock_timeout_ms : r->cfg_lock_ms;
     lim->statement_timeout_ms = rev->statement_timeout_ms;
     lim->connect_wait_s = r->offline ? (r->ctx->opts.lock_timeout >= 0 ? r->ctx->opts.lock_timeout : 300.0)
@@ -653,7 +653,7 @@ static int limits_apply(run *r, const mig_rev *rev, const mig_limits *lim, int r
     if (!has_limits(lim))
         return 0;
     limits_emit le = { r, rev };
-    return mig_drv_limits_sql(r->s.drv, lim, restore, emit_around, &le);
+    return mig_plugin_limits_sql(r->s.plugin, lim, restore, emit_around, &le);
 }
 
 /* The revision's savepoint: what a retry rolls back to. */
@@ -702,8 +702,8 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
     mig_ctx *ctx = r->ctx;
     if (st->rev->is_lua)
         return mig_lua_revision_run(r->lua, st->rev, st->upgrade);
-    if (r->s.drv->table->caps & MIG_CAP_MULTI_STATEMENT) {
-        if (mig_sql_is_blank(r->s.drv->table->dialect, text, len))
+    if (r->s.plugin->driver->caps & MIG_CAP_MULTI_STATEMENT) {
+        if (mig_sql_is_blank(r->s.plugin->driver->dialect, text, len))
             return 0;
         mig_drv_error de;
         int rc = mig_event_statement(ctx, text, len);
@@ -764,11 +764,11 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
      * revision outside a transaction, or on MySQL) nobody can tell what it
      * had done, so it is not retried.
      */
-    int use_sp = in_txn && r->transactional_ddl && MIG_DRIVER_HAS(r->s.drv->table, is_lock_timeout) &&
+    int use_sp = in_txn && r->transactional_ddl && MIG_DRIVER_HAS(r->s.plugin->driver, is_lock_timeout) &&
                  (has_limits(&lim) || retries > 0);
     int attempts = use_sp ? 1 + retries : 1;
     if (r->offline) {
-        if (!mig_sql_is_blank(r->s.drv->table->dialect, text, len)) {
+        if (!mig_sql_is_blank(r->s.plugin->driver->dialect, text, len)) {
             mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
                            st->rev->message ? st->rev->message : "");
             if (retries > 0)
@@ -1040,7 +1040,7 @@ static int packed_build(packed *p, size_t i, int last, size_t *j, int *txn)
 {
     run *r = p->r;
     mig_ctx *ctx = r->ctx;
-    const mig_dialect *d = r->s.drv->table->dialect;
+    const mig_dialect *d = r->s.plugin->driver->dialect;
     const mig_plan_step *st = p->st;
     int rc = 0;
     *j = i + 1;
@@ -1271,7 +1271,7 @@ static int stepwise_finish(run *r, const mig_plan_step *st, mig_hist *h, double 
 static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
 {
     /* hooks run between our statements, where a round trip would not wait for them */
-    if ((r->s.drv->table->caps & MIG_CAP_SERVER_BATCH) && (r->lua == NULL || r->lua->hook_paths.n == 0)) {
+    if ((r->s.plugin->driver->caps & MIG_CAP_SERVER_BATCH) && (r->lua == NULL || r->lua->hook_paths.n == 0)) {
         int prc = run_packed(r, st, b, start_at);
         if (prc != MIG_STATE_NOT_INLINABLE)
             return prc;
@@ -1407,7 +1407,7 @@ static int same_set(const mig_strvec *a, const mig_strvec *b)
  */
 static int moved_meanwhile(run *r)
 {
-    if (r->s.drv->table->caps & MIG_CAP_SESSION_LOCK)
+    if (r->s.plugin->driver->caps & MIG_CAP_SESSION_LOCK)
         return 0;
     mig_strvec now = MIG_STRVEC_INIT;
     int rc = mig_state_read_heads(&r->s.st, r->ctx, r->s.db, &now);
@@ -1423,7 +1423,7 @@ static int moved_meanwhile(run *r)
 static void warn_empty_downgrade(run *r, const mig_plan_step *st, const mig_revbody *b)
 {
     mig_ctx *ctx = r->ctx;
-    if (!mig_rule_empty_downgrade_hits(st->rev, b, r->s.drv->table->dialect))
+    if (!mig_rule_empty_downgrade_hits(st->rev, b, r->s.plugin->driver->dialect))
         return;
     mig_buf w = MIG_BUF_INIT;
     if (ctx->tenant)
@@ -1448,7 +1448,7 @@ static int start_plan(run *r, int *in_txn)
         if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
             return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
-        mig_buf_printf(&r->sql, "%s;\n", r->s.drv->table->dialect->begin_sql);
+        mig_buf_printf(&r->sql, "%s;\n", r->s.plugin->driver->dialect->begin_sql);
         *in_txn = 1;
     }
     if (!r->offline && r->plan->nsteps && !r->hooks_started) {
@@ -1461,7 +1461,7 @@ static int start_plan(run *r, int *in_txn)
 static int run_plan(run *r, int64_t resume_at)
 {
     mig_ctx *ctx = r->ctx;
-    const mig_dialect *d = r->s.drv->table->dialect;
+    const mig_dialect *d = r->s.plugin->driver->dialect;
     int in_txn = r->offline ? 0 : r->s.db->in_txn;
     int rc0 = start_plan(r, &in_txn);
     if (rc0)
@@ -1676,16 +1676,16 @@ static int offline_run(run *r, const char *target, int upgrade)
         }
     }
     if (rc == 0)
-        rc = mig_ctx_driver(ctx, &r->s.drv);
+        rc = mig_ctx_plugin(ctx, &r->s.plugin);
     const char *vt = NULL;
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
-        rc = mig_check_version_table(ctx, r->s.drv, vt);
+        rc = mig_check_version_table(ctx, r->s.plugin, vt);
     if (rc == 0)
-        rc = mig_state_init(&r->s.st, ctx, r->s.drv, vt);
+        rc = mig_state_init(&r->s.st, ctx, r->s.plugin, vt);
     if (rc == 0) {
-        r->transactional_ddl = (r->s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+        r->transactional_ddl = (r->s.plugin->driver->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
         rc = mig_graph_plan_ex(&r->plan, ctx, r->g, (const char *const *)cur.v, cur.n, to,
                                upgrade ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE, plan_flags(r));
     }
@@ -2001,7 +2001,7 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
         mig_log(ctx, MIG_LOG_INFO, "nothing to do: no revisions in %s", ctx->versions_dir);
         goto out;
     }
-    r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+    r.transactional_ddl = (r.s.plugin->driver->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
 
     if (upgrade && is_head_target(target) && !(flags & MIG_RUN_RESUME)) {
         int done = 0;
@@ -2081,15 +2081,15 @@ out:
 int mig_ctx_prepare_shared(mig_ctx *ctx)
 {
     mig_graph *g;
-    const mig_drv *drv;
+    const mig_plugin *plugin;
     const char *vt;
     int rc = mig_ctx_graph(ctx, &g);
     if (rc == 0)
-        rc = mig_ctx_driver(ctx, &drv);
+        rc = mig_ctx_plugin(ctx, &plugin);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
-        rc = mig_check_version_table(ctx, drv, vt);
+        rc = mig_check_version_table(ctx, plugin, vt);
     return rc;
 }
 
@@ -2189,17 +2189,17 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
             child->step_fn = ctx->step_fn;
             child->step_payload = ctx->step_payload;
             /* the name as quoted in SQL, and no line break: it sits in a comment */
-            char *q = mig_drv_quote_ident(ctx->drv, names.v[i]);
+            char *q = mig_plugin_quote_ident(ctx->plugin, names.v[i]);
             for (char *p = q; p && *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     *p = '?';
             mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
             free(q);
             if (!db_tenants) {
-                rc = mig_tenant_search_path(child, ctx->drv, &extra);
-                if (rc == 0 && mig_drv_schema_sql(&script, ctx->drv, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                rc = mig_tenant_search_path(child, ctx->plugin, &extra);
+                if (rc == 0 && mig_plugin_schema_sql(&script, ctx->plugin, names.v[i], mig_buf_cstr(&extra), create) < 0)
                     rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
-                                  ctx->drv->table->name);
+                                  ctx->plugin->driver->name);
             }
             if (rc == 0 && extra.oom)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -2339,7 +2339,7 @@ static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int pur
         rc = mig_session_open(&r.s, ctx);
     if (rc)
         goto out;
-    r.transactional_ddl = (r.s.drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+    r.transactional_ddl = (r.s.plugin->driver->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
     if ((rc = take_lock(&r)) != 0)
         goto out;
     if (!r.s.db->in_txn && (rc = begin(&r)) != 0)

@@ -31,9 +31,9 @@ static int plain_name(const char *s)
  */
 static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
 {
-    if (!(s->drv->table->caps & MIG_CAP_SCHEMAS))
+    if (!(s->plugin->driver->caps & MIG_CAP_SCHEMAS))
         return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
-                        s->drv->table->name);
+                        s->plugin->driver->name);
     int exists = 0;
     int rc = mig_db_schema_exists(s->db, ctx, ctx->tenant, &exists);
     if (rc)
@@ -57,14 +57,14 @@ static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
             return rc;
     }
     mig_buf path = MIG_BUF_INIT;
-    rc = mig_tenant_search_path(ctx, s->drv, &path);
+    rc = mig_tenant_search_path(ctx, s->plugin, &path);
     if (rc == 0)
         rc = mig_db_set_schema(s->db, ctx, ctx->tenant, path.len ? mig_buf_cstr(&path) : NULL);
     mig_buf_release(&path);
     return rc;
 }
 
-int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out)
+int mig_tenant_search_path(mig_ctx *ctx, const mig_plugin *plugin, mig_buf *out)
 {
     char *raw = NULL;
     int rc = mig_config_get(ctx->cfg, ctx, "tenants", "search_path", &raw);
@@ -81,7 +81,7 @@ int mig_tenant_search_path(mig_ctx *ctx, const mig_drv *drv, mig_buf *out)
             if (n == 0)
                 continue;
             const char *name = strcmp(item, "{tenant}") == 0 ? ctx->tenant : item;
-            char *q = mig_drv_quote_ident(drv, name);
+            char *q = mig_plugin_quote_ident(plugin, name);
             mig_buf_printf(out, "%s%s", out->len ? ", " : "", q ? q : "");
             free(q);
         }
@@ -119,13 +119,13 @@ int mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing)
 {
     memset(s, 0, sizeof *s);
     const char *vt = NULL;
-    int rc = mig_ctx_driver(ctx, &s->drv);
+    int rc = mig_ctx_plugin(ctx, &s->plugin);
     if (rc == 0)
         rc = mig_ctx_version_table(ctx, &vt);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &s->url);
     if (rc == 0)
-        rc = mig_drv_check_url(ctx, s->drv, s->url, ctx->opts.driver && *ctx->opts.driver);
+        rc = mig_plugin_check_url(ctx, s->plugin, s->url, ctx->opts.driver && *ctx->opts.driver);
     int db_tenant = s->url && mig_url_has_tenant(s->url);
     if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
         /* a database tenant's name goes into a URL or a file path: keep it plain */
@@ -142,23 +142,23 @@ int mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing)
     }
     s->db_tenant = db_tenant;
     if (rc == 0 && ctx->tenant)
-        rc = mig_check_tenant_name(ctx, s->drv, ctx->tenant);
+        rc = mig_check_tenant_name(ctx, s->plugin, ctx->tenant);
     if (rc == 0)
-        rc = mig_check_version_table(ctx, s->drv, vt);
+        rc = mig_check_version_table(ctx, s->plugin, vt);
     if (rc == 0)
-        rc = mig_state_init(&s->st, ctx, s->drv, vt);
+        rc = mig_state_init(&s->st, ctx, s->plugin, vt);
     /* a relative sqlite: path is relative to where it was written down */
     char cwd[4096];
     const char *base = mig_config_dir(ctx->cfg);
     if (mig_ctx_url_from_outside(ctx) && getcwd(cwd, sizeof cwd))
         base = cwd;
     s->base_dir = base == cwd ? NULL : base; /* NULL: the current folder */
-    if (rc == 0 && mig_tenant_conns_apply(ctx, s->drv, db_tenant))
+    if (rc == 0 && mig_tenant_conns_apply(ctx, s->plugin, db_tenant))
         rc = mig_tenant_work_db(ctx, s);
     else if (rc == 0 && missing)
-        rc = mig_db_connect_ro(&s->db, missing, ctx, s->drv, s->url, base);
+        rc = mig_db_connect_ro(&s->db, missing, ctx, s->plugin, s->url, base);
     else if (rc == 0)
-        rc = mig_db_connect(&s->db, ctx, s->drv, s->url, base);
+        rc = mig_db_connect(&s->db, ctx, s->plugin, s->url, base);
     return rc;
 }
 
@@ -192,7 +192,7 @@ int mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing)
         rc = mig_db_current_schema(s->db, ctx, cur, sizeof cur, &known);
     /* MySQL may fold database names to lower case (lower_case_table_names) */
     int same = !known || strcmp(cur, ctx->tenant) == 0 ||
-               (s->drv->table->dialect->ident_quote == '`' && strcasecmp(cur, ctx->tenant) == 0);
+               (s->plugin->driver->dialect->ident_quote == '`' && strcasecmp(cur, ctx->tenant) == 0);
     if (rc == 0 && !same) {
         rc = mig_fail(ctx, MIG_EFAIL, "tenant '%s': the session is in schema '%s', not the tenant's: refusing to run there",
                       ctx->tenant, cur[0] ? cur : "(none)");

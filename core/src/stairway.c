@@ -43,7 +43,7 @@ typedef struct stair {
     const mig_test_opts *o;
     mig_test_fn          fn;
     void                *payload;
-    const mig_drv       *drv;
+    const mig_plugin       *plugin;
     mig_graph           *g;
     int                  is_sqlite;
 
@@ -262,7 +262,7 @@ static int same_database(stair *z, const char *conf, const char *scratch)
         free(b);
         return same;
     }
-    const char *port = strcmp(z->drv->table->name, "postgres") == 0 ? "5432" : "3306";
+    const char *port = strcmp(z->plugin->driver->name, "postgres") == 0 ? "5432" : "3306";
     char a[512], b[512];
     server_of(conf, port, a, sizeof a);
     server_of(scratch, port, b, sizeof b);
@@ -290,9 +290,9 @@ static void random_hex(char *out, size_t n)
 static int admin_exec(stair *z, const char *fmt, const char *name)
 {
     mig_db *db = NULL;
-    char *q = mig_drv_quote_ident(z->drv, name);
+    char *q = mig_plugin_quote_ident(z->plugin, name);
     char *sql = q ? mig_aprintf(fmt, q) : NULL;
-    int rc = sql ? mig_db_connect(&db, z->ctx, z->drv, z->admin_url, NULL)
+    int rc = sql ? mig_db_connect(&db, z->ctx, z->plugin, z->admin_url, NULL)
                  : mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0)
         rc = mig_db_exec(db, z->ctx, sql, strlen(sql), NULL, NULL);
@@ -332,7 +332,7 @@ static int create_owned(stair *z, const char *conf)
     random_hex(hex, sizeof hex);
     z->db_name = mig_aprintf("mig_test_%s", hex);
     /* the server's own database, so the configured one is not even connected to */
-    z->admin_url = with_db(conf, strcmp(z->drv->table->name, "postgres") == 0 ? "postgres" : "");
+    z->admin_url = with_db(conf, strcmp(z->plugin->driver->name, "postgres") == 0 ? "postgres" : "");
     z->scratch_url = z->db_name ? with_db(conf, z->db_name) : NULL;
     if (z->db_name == NULL || z->admin_url == NULL || z->scratch_url == NULL)
         return mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
@@ -477,7 +477,7 @@ static int empty_given(stair *z)
         if (strncmp(line, "materialized view ", 18) == 0)
             sp = line + 17;
         char *name = mig_strndup(sp + 1, (size_t)(colon - sp - 1));
-        char *q = name ? mig_drv_quote_ident(z->drv, name) : NULL;
+        char *q = name ? mig_plugin_quote_ident(z->plugin, name) : NULL;
         mig_buf_printf(&sql, "DROP %s IF EXISTS %s%s;\n", what, q ? q : "", z->is_sqlite || strcmp(what, "SEQUENCE") == 0 ? "" : " CASCADE");
         free(name);
         free(q);
@@ -491,7 +491,7 @@ static int empty_given(stair *z)
     if (rc == 0 && mig_schema_new(&empty) != 0)
         rc = mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0 && (rc = mig_autogen_diff(&ch, z->sctx, live, empty)) == 0)
-        rc = mig_autogen_render(&sql, z->sctx, z->drv, &ch, live, empty);
+        rc = mig_autogen_render(&sql, z->sctx, z->plugin, &ch, live, empty);
     if (rc == 0 && sql.len)
         rc = mig_db_exec(z->s.db, z->sctx, mig_buf_cstr(&sql), sql.len, NULL, NULL);
     if (rc && rc != MIG_ENOMEM)
@@ -667,7 +667,7 @@ static void added_ddl(stair *z, mig_buf *out, const char *title, const mig_chang
         any = 1;
         mig_buf one = MIG_BUF_INIT;
         int supported;
-        if (mig_drv_render_ddl(z->drv, c, emit_line, &one, &supported) != 0 || !supported || one.len == 0) {
+        if (mig_plugin_render_ddl(z->plugin, c, emit_line, &one, &supported) != 0 || !supported || one.len == 0) {
             mig_buf_clear(&one);
             mig_buf_puts(&one, "    -- ");
             mig_autogen_describe(&one, c);
@@ -726,7 +726,7 @@ static int empty_downgrade(stair *z, const mig_rev *r)
         mig_error_clear(z->sctx);
         return 0;
     }
-    int empty = mig_rule_empty_downgrade_hits(r, &b, z->drv->table->dialect);
+    int empty = mig_rule_empty_downgrade_hits(r, &b, z->plugin->driver->dialect);
     mig_revbody_release(&b);
     return empty;
 }
@@ -951,7 +951,7 @@ static int before_down(stair *z, step_state *st)
         mig_buf_printf(&st->notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
     if (z->o->data) {
         mig_buf filled = MIG_BUF_INIT;
-        rc = mig_testdata_fill(z->sctx, z->s.db, z->drv, st->s0, st->s1, &z->counter, &filled);
+        rc = mig_testdata_fill(z->sctx, z->s.db, z->plugin, st->s0, st->s1, &z->counter, &filled);
         if (filled.len) {
             /* one line each: the generator's limits, not the revision's fault */
             mig_buf_printf(&st->notes, "%s%.*s", st->notes.len ? "\n" : "", (int)filled.len - 1, mig_buf_cstr(&filled));
@@ -1313,7 +1313,7 @@ static int scratch_setup(stair *z, const char *conf, const char *url, const char
 
     mig_options so = z->ctx->opts;
     so.url = z->scratch_url;
-    so.driver = z->drv->table->name;
+    so.driver = z->plugin->driver->name;
     so.tenants = NULL;
     so.ntenants = 0;
     so.all_tenants = 0;
@@ -1376,12 +1376,12 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     char *conf = NULL;
     int rc = mig_ctx_graph(ctx, &z.g);
     if (rc == 0)
-        rc = mig_ctx_driver(ctx, &z.drv);
+        rc = mig_ctx_plugin(ctx, &z.plugin);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &conf);
     if (rc)
         return rc;
-    z.is_sqlite = strcmp(z.drv->table->name, "sqlite") == 0;
+    z.is_sqlite = strcmp(z.plugin->driver->name, "sqlite") == 0;
     size_t n = mig_graph_count(z.g);
     z.in_range = calloc(n + 1, 1);
     z.done = calloc(n + 1, 1);
@@ -1464,11 +1464,11 @@ int mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratc
     z->o = &none;
     int rc = mig_ctx_graph(ctx, &z->g);
     if (rc == 0)
-        rc = mig_ctx_driver(ctx, &z->drv);
+        rc = mig_ctx_plugin(ctx, &z->plugin);
     if (rc == 0)
         rc = mig_ctx_url(ctx, &sc->conf);
     if (rc == 0) {
-        z->is_sqlite = strcmp(z->drv->table->name, "sqlite") == 0;
+        z->is_sqlite = strcmp(z->plugin->driver->name, "sqlite") == 0;
         rc = scratch_setup(z, sc->conf, url, what);
     }
     *out = sc;

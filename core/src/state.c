@@ -17,18 +17,18 @@
 #include "ctx.h"
 #include "revfile.h"
 
-int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table)
+int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_plugin *plugin, const char *version_table)
 {
     memset(st, 0, sizeof *st);
-    st->drv = drv;
-    st->dialect = drv->table->dialect;
+    st->plugin = plugin;
+    st->dialect = plugin->driver->dialect;
     st->version_name = mig_strdup(version_table);
     st->history_name = mig_strdup(MIG_HISTORY_TABLE);
-    st->version_table = mig_drv_quote_ident(drv, version_table);
-    st->history_table = mig_drv_quote_ident(drv, MIG_HISTORY_TABLE);
+    st->version_table = mig_plugin_quote_ident(plugin, version_table);
+    st->history_table = mig_plugin_quote_ident(plugin, MIG_HISTORY_TABLE);
     /* quoted like every name mig writes: `1st_version_pkc` is no bare identifier */
     char *pkc = mig_aprintf("%s_pkc", version_table);
-    st->pkc = pkc ? mig_drv_quote_ident(drv, pkc) : NULL;
+    st->pkc = pkc ? mig_plugin_quote_ident(plugin, pkc) : NULL;
     free(pkc);
     st->scoped = -1;
     if (!st->version_name || !st->history_name || !st->version_table || !st->history_table || !st->pkc) {

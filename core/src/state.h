@@ -21,7 +21,7 @@ typedef struct mig_ctx mig_ctx;
 
 typedef struct mig_state {
     const mig_dialect *dialect;
-    const mig_drv     *drv;
+    const mig_plugin     *plugin;
     char              *version_table; /* quoted */
     char              *history_table; /* quoted */
     char              *version_name;  /* unquoted, for existence checks */
@@ -34,7 +34,7 @@ typedef struct mig_state {
 mig_value mig_value_text(const char *s);
 mig_value mig_value_int(int64_t i);
 
-int  mig_state_init(mig_state *st, mig_ctx *ctx, const mig_drv *drv, const char *version_table);
+int  mig_state_init(mig_state *st, mig_ctx *ctx, const mig_plugin *plugin, const char *version_table);
 void mig_state_release(mig_state *st);
 
 /* One step's history row. */

@@ -187,10 +187,10 @@ static int jobs_of(mig_ctx *ctx, int *out)
 
 /* ---- a worker's connections ---- */
 
-int mig_tenant_conns_apply(mig_ctx *ctx, const mig_drv *drv, int db_tenant)
+int mig_tenant_conns_apply(mig_ctx *ctx, const mig_plugin *plugin, int db_tenant)
 {
-    return ctx->conns && ctx->tenant && !db_tenant && (drv->table->caps & MIG_CAP_SCHEMAS) &&
-           MIG_DRIVER_HAS(drv->table, reset);
+    return ctx->conns && ctx->tenant && !db_tenant && (plugin->driver->caps & MIG_CAP_SCHEMAS) &&
+           MIG_DRIVER_HAS(plugin->driver, reset);
 }
 
 int mig_tenant_work_db(mig_ctx *ctx, mig_session *s)
@@ -207,7 +207,7 @@ int mig_tenant_work_db(mig_ctx *ctx, mig_session *s)
         mig_db_close(tc->work);
         tc->work = NULL;
     }
-    int rc = mig_db_connect(&tc->work, ctx, s->drv, s->url, s->base_dir);
+    int rc = mig_db_connect(&tc->work, ctx, s->plugin, s->url, s->base_dir);
     if (rc == 0) {
         s->db = tc->work;
         s->pooled = &tc->work;
@@ -218,14 +218,14 @@ int mig_tenant_work_db(mig_ctx *ctx, mig_session *s)
 int mig_tenant_lock_db(mig_ctx *ctx, const mig_session *s, mig_db **out, int *pooled)
 {
     *pooled = 0;
-    if (!mig_tenant_conns_apply(ctx, s->drv, s->db_tenant))
-        return mig_db_connect(out, ctx, s->drv, s->url, s->base_dir);
+    if (!mig_tenant_conns_apply(ctx, s->plugin, s->db_tenant))
+        return mig_db_connect(out, ctx, s->plugin, s->url, s->base_dir);
     mig_tenant_conns *tc = ctx->conns;
     if (tc->lock && tc->lock->broken) {
         mig_db_close(tc->lock);
         tc->lock = NULL;
     }
-    int rc = tc->lock ? 0 : mig_db_connect(&tc->lock, ctx, s->drv, s->url, s->base_dir);
+    int rc = tc->lock ? 0 : mig_db_connect(&tc->lock, ctx, s->plugin, s->url, s->base_dir);
     if (rc == 0) {
         *out = tc->lock;
         *pooled = 1;
@@ -381,19 +381,19 @@ static void *worker(void *arg)
  */
 int mig_tenant_check_schemas(mig_ctx *ctx)
 {
-    const mig_drv *drv = NULL;
+    const mig_plugin *plugin = NULL;
     char *url = NULL;
-    if (mig_ctx_driver(ctx, &drv) != 0 || mig_ctx_url(ctx, &url) != 0) {
+    if (mig_ctx_plugin(ctx, &plugin) != 0 || mig_ctx_url(ctx, &url) != 0) {
         mig_error_clear(ctx);
         mig_url_free(url);
         return 0;
     }
     int db_tenants = url && mig_url_has_tenant(url);
     mig_url_free(url);
-    if (db_tenants || (drv->table->caps & MIG_CAP_SCHEMAS))
+    if (db_tenants || (plugin->driver->caps & MIG_CAP_SCHEMAS))
         return 0;
     int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas, so a tenant cannot be a schema",
-                      drv->table->name);
+                      plugin->driver->name);
     mig_error_hint(ctx, "put {tenant} in the URL for a database per tenant (sqlite:tenants/{tenant}.db)");
     return rc;
 }
@@ -510,14 +510,14 @@ static int batch_eligible(pool *p, mig_db *db, at_head *b, const char *vt)
 static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const char *head)
 {
     mig_ctx *ctx = p->ctx;
-    const mig_drv *drv = ctx->drv;
+    const mig_plugin *plugin = ctx->plugin;
     mig_buf sql = MIG_BUF_INIT;
-    char *qvt = mig_drv_quote_ident(drv, vt), *qh = mig_drv_quote_ident(drv, MIG_HISTORY_TABLE);
+    char *qvt = mig_plugin_quote_ident(plugin, vt), *qh = mig_plugin_quote_ident(plugin, MIG_HISTORY_TABLE);
     size_t nparams = 0;
     for (size_t k = 0; qvt && qh && k < b->n; k++) {
         if (!b->eligible[k])
             continue;
-        char *qs = mig_drv_quote_ident(drv, p->names.v[b->idx[k]]);
+        char *qs = mig_plugin_quote_ident(plugin, p->names.v[b->idx[k]]);
         if (qs == NULL) {
             sql.oom = 1;
             break;
@@ -579,8 +579,8 @@ static void skip_at_head(pool *p, const char *head)
     mig_ctx *ctx = p->ctx;
     char *url = NULL;
     const char *vt = NULL;
-    if (mig_ctx_url(ctx, &url) != 0 || mig_ctx_version_table(ctx, &vt) != 0 || !ctx->drv ||
-        !(ctx->drv->table->caps & MIG_CAP_SCHEMAS) || (url && mig_url_has_tenant(url))) {
+    if (mig_ctx_url(ctx, &url) != 0 || mig_ctx_version_table(ctx, &vt) != 0 || !ctx->plugin ||
+        !(ctx->plugin->driver->caps & MIG_CAP_SCHEMAS) || (url && mig_url_has_tenant(url))) {
         mig_url_free(url);
         mig_error_clear(ctx);
         return;
@@ -675,8 +675,8 @@ static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned 
     int jobs = 1;
     int rc = mig_tenants_resolve(ctx, &p.names);
     /* a name the server would cut short could be another tenant's: refuse before any runs */
-    for (size_t i = 0; rc == 0 && ctx->drv && i < p.names.n; i++)
-        rc = mig_check_tenant_name(ctx, ctx->drv, p.names.v[i]);
+    for (size_t i = 0; rc == 0 && ctx->plugin && i < p.names.n; i++)
+        rc = mig_check_tenant_name(ctx, ctx->plugin, p.names.v[i]);
     if (rc == 0)
         rc = jobs_of(ctx, &jobs);
     if (rc == 0)

@@ -39,7 +39,7 @@ int mig_tenant_foreach_upgrade(mig_ctx *ctx, mig_tenant_op op, void *payload, co
  * on it), instead of two new connections per tenant.
  */
 struct mig_db;
-struct mig_drv;
+struct mig_plugin;
 struct mig_session;
 typedef struct mig_tenant_conns {
     struct mig_db *work;
@@ -47,7 +47,7 @@ typedef struct mig_tenant_conns {
 } mig_tenant_conns;
 
 /* Does ctx run on its worker's kept connections (schema tenants, a driver with reset)? */
-int  mig_tenant_conns_apply(mig_ctx *ctx, const struct mig_drv *drv, int db_tenant);
+int  mig_tenant_conns_apply(mig_ctx *ctx, const struct mig_plugin *plugin, int db_tenant);
 /* s->db: the worker's work connection, reset, or a new one kept for its next tenants. */
 int  mig_tenant_work_db(mig_ctx *ctx, struct mig_session *s);
 /* The lock connection for s: the worker's when kept (*pooled = 1), else a new one. */

@@ -76,22 +76,22 @@ static void value_for(const mig_schema *s, const mig_ddl_column *c, unsigned n, 
 }
 
 /* The first row of the referenced columns, as text (NULL when the table is empty). */
-static int ref_row(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_ddl_foreign_key *f, char **vals,
+static int ref_row(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_ddl_foreign_key *f, char **vals,
                    int *found)
 {
     mig_buf q = MIG_BUF_INIT;
     *found = 0;
     mig_buf_puts(&q, "SELECT ");
     for (size_t i = 0; i < f->nref_columns; i++) {
-        char *id = mig_drv_quote_ident(drv, f->ref_columns[i]);
+        char *id = mig_plugin_quote_ident(plugin, f->ref_columns[i]);
         mig_buf_printf(&q, "%s%s", i ? ", " : "", id ? id : "");
         free(id);
     }
-    char *rt = mig_drv_quote_ident(drv, f->ref_table);
+    char *rt = mig_plugin_quote_ident(plugin, f->ref_table);
     mig_buf_printf(&q, " FROM %s", rt ? rt : "");
     free(rt);
     for (size_t i = 0; i < f->nref_columns; i++) {
-        char *id = mig_drv_quote_ident(drv, f->ref_columns[i]);
+        char *id = mig_plugin_quote_ident(plugin, f->ref_columns[i]);
         mig_buf_printf(&q, "%s%s IS NOT NULL", i ? " AND " : " WHERE ", id ? id : "");
         free(id);
     }
@@ -119,14 +119,14 @@ static int ref_row(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_ddl_f
 }
 
 /* ROWS rows into t; 0, or non-zero with the reason in why. */
-static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_schema *s, const mig_ddl_table *t,
+static int fill_table(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_schema *s, const mig_ddl_table *t,
                       unsigned *counter, mig_buf *why)
 {
     if (t->ncolumns > MAXCOLS) {
         mig_buf_puts(why, "too many columns");
         return -1;
     }
-    int is_mysql = strcmp(drv->table->name, "mysql") == 0;
+    int is_mysql = strcmp(plugin->driver->name, "mysql") == 0;
     int rc = 0;
     for (int r = 0; rc == 0 && r < ROWS; r++) {
         char *text[MAXCOLS] = { 0 };
@@ -138,7 +138,7 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
             int found = 0;
             if (f->nref_columns > MAXCOLS || f->ncolumns != f->nref_columns)
                 continue;
-            if (ref_row(ctx, db, drv, f, vals, &found) != 0) {
+            if (ref_row(ctx, db, plugin, f, vals, &found) != 0) {
                 mig_buf_puts(why, mig_last_error(ctx)->message);
                 mig_error_clear(ctx);
                 rc = -1;
@@ -163,7 +163,7 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
         mig_buf sql = MIG_BUF_INIT;
         mig_value params[MAXCOLS];
         int np = 0;
-        char *name = mig_drv_quote_ident(drv, t->name);
+        char *name = mig_plugin_quote_ident(plugin, t->name);
         mig_buf_printf(&sql, "INSERT INTO %s (", name ? name : "");
         free(name);
         for (size_t c = 0; rc == 0 && c < t->ncolumns; c++) {
@@ -175,7 +175,7 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
                 value_for(s, col, (*counter)++, v, sizeof v);
                 text[c] = mig_strdup(v);
             }
-            char *id = mig_drv_quote_ident(drv, col->name);
+            char *id = mig_plugin_quote_ident(plugin, col->name);
             mig_buf_printf(&sql, "%s%s", np ? ", " : "", id ? id : "");
             free(id);
             memset(&params[np], 0, sizeof params[np]);
@@ -190,7 +190,7 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
         }
         if (rc == 0 && np == 0) {
             mig_buf_clear(&sql);
-            name = mig_drv_quote_ident(drv, t->name);
+            name = mig_plugin_quote_ident(plugin, t->name);
             mig_buf_printf(&sql, "INSERT INTO %s %s", name ? name : "", is_mysql ? "() VALUES ()" : "DEFAULT VALUES");
             free(name);
         } else if (rc == 0) {
@@ -213,7 +213,7 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
     return rc;
 }
 
-int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_schema *before,
+int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_schema *before,
                       const mig_schema *after, unsigned *counter, mig_buf *notes)
 {
     mig_changes ch = MIG_CHANGES_INIT;
@@ -244,7 +244,7 @@ int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_sc
                 continue;
             want[i] = 2;
             mig_buf why = MIG_BUF_INIT;
-            int frc = fill_table(ctx, db, drv, after, t, counter, &why);
+            int frc = fill_table(ctx, db, plugin, after, t, counter, &why);
             if (frc == MIG_ENOMEM)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             else if (frc)

@@ -19,7 +19,7 @@
  * notes (one line each) and left empty: the generator's limits are not the
  * revision's fault. Returns 0, or MIG_ENOMEM.
  */
-int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_drv *drv, const mig_schema *before,
+int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_schema *before,
                       const mig_schema *after, unsigned *counter, mig_buf *notes);
 
 #endif

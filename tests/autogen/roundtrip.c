@@ -623,7 +623,7 @@ static char *rows_of(const gschema *s)
 /* ---- the database ---- */
 
 static mig_ctx *ctx;
-static const mig_drv *drv;
+static const mig_plugin *plugin;
 static mig_db *db;
 static char *base_url, *test_db;
 
@@ -671,7 +671,7 @@ static void connect_db(const char *url)
 {
     mig_db_close(db);
     db = NULL;
-    if (mig_db_connect(&db, ctx, drv, url, NULL) != 0)
+    if (mig_db_connect(&db, ctx, plugin, url, NULL) != 0)
         die("connect");
 }
 
@@ -718,7 +718,7 @@ static void setup(const char *driver)
     }
     o.url = base_url;
     o.driver = driver;
-    if (mig_ctx_new(&o, &ctx) != 0 || mig_ctx_driver(ctx, &drv) != 0)
+    if (mig_ctx_new(&o, &ctx) != 0 || mig_ctx_plugin(ctx, &plugin) != 0)
         die("driver");
     connect_db(base_url);
     test_db = mig_aprintf("mig_roundtrip_%ld", (long)getpid());
@@ -789,7 +789,7 @@ static char *render(const mig_schema *from, const mig_schema *to)
 {
     mig_changes ch = MIG_CHANGES_INIT;
     mig_buf out = MIG_BUF_INIT;
-    if (mig_autogen_diff(&ch, ctx, from, to) != 0 || mig_autogen_render(&out, ctx, drv, &ch, from, to) != 0)
+    if (mig_autogen_diff(&ch, ctx, from, to) != 0 || mig_autogen_render(&out, ctx, plugin, &ch, from, to) != 0)
         die("render");
     mig_changes_release(&ch);
     return mig_buf_detach(&out);
@@ -798,7 +798,7 @@ static char *render(const mig_schema *from, const mig_schema *to)
 /* Run a revision section as the runner would: one transaction where DDL has them. */
 static int apply(const char *sql)
 {
-    int txn = (drv->table->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
+    int txn = (plugin->driver->caps & MIG_CAP_TRANSACTIONAL_DDL) != 0;
     if (txn && mig_db_begin(db, ctx, 1) != 0)
         return -1;
     int rc = run_sql(sql);

@@ -63,10 +63,10 @@ int main(int argc, char **argv)
         double t0 = now_ms();
         rc = mig_schema_load(&sc, ctx, s.db, skip);
         objects = 0;
-        if (rc == 0 && MIG_DRIVER_HAS(s.drv->table, introspect_objects)) {
+        if (rc == 0 && MIG_DRIVER_HAS(s.plugin->driver, introspect_objects)) {
             mig_drv_error e;
             memset(&e, 0, sizeof e);
-            rc = s.drv->table->introspect_objects(s.db->conn, no_object, &objects, &kinds, &e) != MIG_DRV_OK;
+            rc = s.plugin->driver->introspect_objects(s.db->conn, no_object, &objects, &kinds, &e) != MIG_DRV_OK;
         }
         ms[i] = now_ms() - t0;
         if (sc)

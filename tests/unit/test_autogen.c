@@ -12,7 +12,7 @@
 #include "unit.h"
 
 static mig_ctx *ctx;
-static const mig_drv *drv;
+static const mig_plugin *plugin;
 static mig_db *db;
 
 static void open_sqlite(void)
@@ -21,8 +21,8 @@ static void open_sqlite(void)
     o.url = "sqlite://";
     o.driver = "sqlite";
     MIG_PASS(ctx, mig_ctx_new(&o, &ctx));
-    MIG_PASS(ctx, mig_ctx_driver(ctx, &drv));
-    MIG_PASS(ctx, mig_db_connect(&db, ctx, drv, "sqlite://", NULL));
+    MIG_PASS(ctx, mig_ctx_plugin(ctx, &plugin));
+    MIG_PASS(ctx, mig_db_connect(&db, ctx, plugin, "sqlite://", NULL));
 }
 
 static void close_sqlite(void)
@@ -47,7 +47,7 @@ static char *upgrade(const char *a, const char *b, size_t *n)
     mig_changes ch = MIG_CHANGES_INIT;
     mig_buf out = MIG_BUF_INIT;
     MIG_PASS(ctx, mig_autogen_diff(&ch, ctx, sa, sb));
-    MIG_PASS(ctx, mig_autogen_render(&out, ctx, drv, &ch, sa, sb));
+    MIG_PASS(ctx, mig_autogen_render(&out, ctx, plugin, &ch, sa, sb));
     *n = ch.n;
     mig_changes_release(&ch);
     mig_schema_free(sa);

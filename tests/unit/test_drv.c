@@ -1,5 +1,5 @@
 /*
- * drv.c's boundary: a driver's MIG_DRV_* codes become MIG_E* codes, or an
+ * plugin.c's boundary: a driver's MIG_DRV_* codes become MIG_E* codes, or an
  * out-parameter, and never come out of a wrapper as they are. The driver
  * here is a table written in the test: each slot returns what the driver
  * ABI allows, which no database could be made to return on demand.
@@ -65,7 +65,7 @@ static int emit_migerr(void *payload, const char *sql)
 }
 
 static mig_driver table;
-static mig_drv drv;
+static mig_plugin plugin;
 static mig_db db;
 
 static void setup(int with_slots)
@@ -81,9 +81,9 @@ static void setup(int with_slots)
         table.lint = t_lint;
         table.limits_sql = t_limits_sql;
     }
-    drv.table = &table;
+    plugin.driver = &table;
     memset(&db, 0, sizeof db);
-    db.drv = &drv;
+    db.plugin = &plugin;
 }
 
 static mig_ctx *new_ctx(void)
@@ -122,21 +122,21 @@ static void test_drv__render_ddl_says_not_supported_apart(void)
     int supported = -1;
     setup(1);
     answer = MIG_DRV_NOTSUP;
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), 0);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), 0);
     CU_ASSERT_EQUAL(supported, 0);
     answer = MIG_DRV_OK;
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), 0);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), 0);
     CU_ASSERT_EQUAL(supported, 1);
     answer = 7; /* the emit's result comes back as it is */
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), 7);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), 7);
     CU_ASSERT_EQUAL(supported, 1);
     answer = MIG_DRV_ERROR;
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), MIG_EFAIL);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), MIG_EFAIL);
     answer = MIG_DRV_CONN; /* -2 would read as MIG_ENOMEM */
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), MIG_EFAIL);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), MIG_EFAIL);
     setup(0);
     supported = -1;
-    CU_ASSERT_EQUAL(mig_drv_render_ddl(&drv, &c, emit_fails, NULL, &supported), 0);
+    CU_ASSERT_EQUAL(mig_plugin_render_ddl(&plugin, &c, emit_fails, NULL, &supported), 0);
     CU_ASSERT_EQUAL(supported, 0);
 }
 
@@ -148,25 +148,25 @@ static void test_drv__lint_and_limits_return_only_mig_codes(void)
     memset(&lim, 0, sizeof lim);
     setup(1);
     answer = MIG_DRV_NOTSUP; /* -4 would read as MIG_EUSAGE */
-    CU_ASSERT_EQUAL(mig_drv_lint(&drv, &stmt, NULL, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(mig_drv_limits_sql(&drv, &lim, 0, emit_fails, NULL), MIG_EFAIL);
+    CU_ASSERT_EQUAL(mig_plugin_lint(&plugin, &stmt, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(mig_plugin_limits_sql(&plugin, &lim, 0, emit_fails, NULL), MIG_EFAIL);
     answer = MIG_DRV_BUSY; /* -3 would read as MIG_EPARTIAL */
-    CU_ASSERT_EQUAL(mig_drv_lint(&drv, &stmt, NULL, NULL, NULL), MIG_EFAIL);
-    CU_ASSERT_EQUAL(mig_drv_limits_sql(&drv, &lim, 0, emit_fails, NULL), MIG_EFAIL);
+    CU_ASSERT_EQUAL(mig_plugin_lint(&plugin, &stmt, NULL, NULL, NULL), MIG_EFAIL);
+    CU_ASSERT_EQUAL(mig_plugin_limits_sql(&plugin, &lim, 0, emit_fails, NULL), MIG_EFAIL);
     answer = 3; /* a sink's own result */
-    CU_ASSERT_EQUAL(mig_drv_lint(&drv, &stmt, NULL, NULL, NULL), 3);
+    CU_ASSERT_EQUAL(mig_plugin_lint(&plugin, &stmt, NULL, NULL, NULL), 3);
     answer = 7;
-    CU_ASSERT_EQUAL(mig_drv_limits_sql(&drv, &lim, 0, emit_migerr, NULL), MIG_ELOCK);
+    CU_ASSERT_EQUAL(mig_plugin_limits_sql(&plugin, &lim, 0, emit_migerr, NULL), MIG_ELOCK);
     setup(0);
-    CU_ASSERT_EQUAL(mig_drv_lint(&drv, &stmt, NULL, NULL, NULL), 0);
-    CU_ASSERT_EQUAL(mig_drv_limits_sql(&drv, &lim, 0, emit_fails, NULL), 0);
+    CU_ASSERT_EQUAL(mig_plugin_lint(&plugin, &stmt, NULL, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(mig_plugin_limits_sql(&plugin, &lim, 0, emit_fails, NULL), 0);
 }
 
 static void test_drv__schema_sql_of_an_unknown_driver_is_mig_edriver(void)
 {
     setup(0);
     mig_buf out = MIG_BUF_INIT;
-    CU_ASSERT_EQUAL(mig_drv_schema_sql(&out, &drv, "acme", NULL, 1), MIG_EDRIVER);
+    CU_ASSERT_EQUAL(mig_plugin_schema_sql(&out, &plugin, "acme", NULL, 1), MIG_EDRIVER);
     CU_ASSERT_EQUAL(out.len, 0);
     mig_buf_release(&out);
 }
@@ -179,4 +179,4 @@ static CU_TestInfo tests[] = {
     CU_TEST_INFO_NULL,
 };
 
-MIG_UNIT_MAIN("drv", tests)
+MIG_UNIT_MAIN("plugin", tests)

@@ -127,8 +127,8 @@ static void introspect_with(const mig_driver *table)
 {
     mig_ctx *ctx = NULL;
     CU_ASSERT_FATAL(mig_ctx_new_empty(&ctx) == 0);
-    mig_drv drv = { NULL, table, NULL };
-    mig_db db = { .drv = &drv };
+    mig_plugin plugin = { NULL, table, NULL };
+    mig_db db = { .plugin = &plugin };
     mig_schema_sink sink = { .primary_key = on_pk, .unique = on_unique };
     seen s = { "", 0 };
     MIG_PASS(ctx, mig_db_introspect(&db, ctx, &sink, &s));

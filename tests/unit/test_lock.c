@@ -21,10 +21,10 @@ static void test_lock__sqlite_has_no_session_lock(void)
     proj p;
     proj_new(&p, "");
     mig_ctx *ctx = proj_ctx(&p, NULL);
-    const mig_drv *drv = NULL;
-    MIG_PASS(ctx, mig_ctx_driver(ctx, &drv));
+    const mig_plugin *plugin = NULL;
+    MIG_PASS(ctx, mig_ctx_plugin(ctx, &plugin));
     mig_db *db = NULL;
-    MIG_PASS(ctx, mig_db_connect(&db, ctx, drv, p.url, NULL));
+    MIG_PASS(ctx, mig_db_connect(&db, ctx, plugin, p.url, NULL));
     MIG_FAILS(ctx, mig_lock_acquire(db, ctx, "mig:mig_version", 1.0), MIG_EFAIL,
               "driver 'sqlite' has no session lock");
     /* releasing what cannot be held is nothing to do */
@@ -90,11 +90,11 @@ static void contend(const char *driver, const char *url)
     o.driver = driver;
     o.url = url;
     mig_ctx *ctx = proj_ctx(&p, &o);
-    const mig_drv *drv = NULL;
-    MIG_PASS(ctx, mig_ctx_driver(ctx, &drv));
+    const mig_plugin *plugin = NULL;
+    MIG_PASS(ctx, mig_ctx_plugin(ctx, &plugin));
     mig_db *first = NULL, *second = NULL;
-    MIG_PASS(ctx, mig_db_connect(&first, ctx, drv, url, NULL));
-    MIG_PASS(ctx, mig_db_connect(&second, ctx, drv, url, NULL));
+    MIG_PASS(ctx, mig_db_connect(&first, ctx, plugin, url, NULL));
+    MIG_PASS(ctx, mig_db_connect(&second, ctx, plugin, url, NULL));
     char key[64];
     snprintf(key, sizeof key, "mig:unit_lock_%ld", (long)getpid());
 

@@ -35,9 +35,9 @@ static void open_fixture(fixture *f, const char *extra)
     o.x = x;
     o.nx = 1;
     f->ctx = proj_ctx(&f->p, &o);
-    const mig_drv *drv = NULL;
-    MIG_PASS(f->ctx, mig_ctx_driver(f->ctx, &drv));
-    MIG_PASS(f->ctx, mig_db_connect(&f->db, f->ctx, drv, f->p.url, NULL));
+    const mig_plugin *plugin = NULL;
+    MIG_PASS(f->ctx, mig_ctx_plugin(f->ctx, &plugin));
+    MIG_PASS(f->ctx, mig_db_connect(&f->db, f->ctx, plugin, f->p.url, NULL));
     MIG_PASS(f->ctx, mig_db_exec(f->db, f->ctx, "CREATE TABLE t (x)", 18, NULL, NULL));
     MIG_PASS(f->ctx, mig_lua_new(&f->lua, f->ctx, f->db, "acme"));
 }

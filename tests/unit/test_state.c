@@ -20,10 +20,10 @@ static void open_fixture(fixture *f, const char *version_table)
 {
     proj_new(&f->p, "");
     f->ctx = proj_ctx(&f->p, NULL);
-    const mig_drv *drv = NULL;
-    MIG_PASS(f->ctx, mig_ctx_driver(f->ctx, &drv));
-    MIG_PASS(f->ctx, mig_db_connect(&f->db, f->ctx, drv, f->p.url, NULL));
-    MIG_PASS(f->ctx, mig_state_init(&f->st, f->ctx, drv, version_table));
+    const mig_plugin *plugin = NULL;
+    MIG_PASS(f->ctx, mig_ctx_plugin(f->ctx, &plugin));
+    MIG_PASS(f->ctx, mig_db_connect(&f->db, f->ctx, plugin, f->p.url, NULL));
+    MIG_PASS(f->ctx, mig_state_init(&f->st, f->ctx, plugin, version_table));
 }
 
 static void close_fixture(fixture *f)
@@ -166,7 +166,7 @@ static void test_state__history_is_scoped_by_version_table(void)
     MIG_PASS(f.ctx, mig_state_insert_history(&f.st, f.ctx, f.db, NULL, &b));
 
     mig_state other;
-    MIG_PASS(f.ctx, mig_state_init(&other, f.ctx, f.st.drv, "other_version"));
+    MIG_PASS(f.ctx, mig_state_init(&other, f.ctx, f.st.plugin, "other_version"));
     MIG_PASS(f.ctx, mig_state_create_tables(&other, f.ctx, f.db, NULL));
     int n = 0;
     MIG_PASS(f.ctx, mig_state_read_history(&other, f.ctx, f.db, count_rows, &n));
