@@ -32,21 +32,23 @@ static char *objects_text(const mig_value *v, int *oom)
     return s;
 }
 
-static int objects_query(mig_conn *conn, const char *sql, mig_object_fn fn, void *payload, mig_drv_error *err)
+static int objects_query(mig_conn *conn, const char *sql, mig_object_fn fn, void *payload,
+                         mig_drv_error *err)
 {
     const mig_driver *d = mig_driver_entry();
-    mig_cursor       *cur = NULL;
-    const mig_row    *row = NULL;
-    int               rc = d->query(&cur, conn, sql, NULL, 0, err);
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int rc = d->query(&cur, conn, sql, NULL, 0, err);
 
     while (rc == MIG_DRV_OK && (rc = d->fetch(cur, &row, err)) == MIG_DRV_OK && row != NULL &&
            row->ncols >= 4) {
         char *f[4];
-        int   oom = 0, i;
+        int oom = 0, i;
         for (i = 0; i < 4; i++)
             f[i] = objects_text(&row->values[i], &oom);
         if (oom || f[0] == NULL || f[2] == NULL) {
-            snprintf(err->message, sizeof err->message, "%s", oom ? "out of memory" : "object without a kind or name");
+            snprintf(err->message, sizeof err->message, "%s",
+                     oom ? "out of memory" : "object without a kind or name");
             rc = MIG_DRV_ERROR;
         } else {
             rc = fn(payload, f[0], f[1], f[2], f[3]);

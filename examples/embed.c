@@ -70,7 +70,7 @@ static void on_verdict(void *payload, const mig_test_report *r)
 /* --cancel-after MS: what an application's shutdown does to a run on another thread. */
 typedef struct canceller {
     mig_ctx *ctx;
-    long     ms;
+    long ms;
 } canceller;
 
 static void *cancel_later(void *arg)

@@ -20,14 +20,14 @@
 /* ---- option tables ---- */
 
 typedef enum cli_opt_kind {
-    CLI_FLAG,     /* int, set to 1 */
-    CLI_STRING,   /* const char *, the last one given wins */
-    CLI_LIST,     /* cli_list, repeatable */
-    CLI_KEYVAL,   /* cli_list of "KEY=VALUE", repeatable, '=' checked */
-    CLI_JOBS,     /* int >= 1 */
-    CLI_SECONDS,  /* double >= 0 */
-    CLI_VERBOSE,  /* no dest: the run's -v (also listed by commands that use it) */
-    CLI_HELP      /* no dest: the run's --help */
+    CLI_FLAG,    /* int, set to 1 */
+    CLI_STRING,  /* const char *, the last one given wins */
+    CLI_LIST,    /* cli_list, repeatable */
+    CLI_KEYVAL,  /* cli_list of "KEY=VALUE", repeatable, '=' checked */
+    CLI_JOBS,    /* int >= 1 */
+    CLI_SECONDS, /* double >= 0 */
+    CLI_VERBOSE, /* no dest: the run's -v (also listed by commands that use it) */
+    CLI_HELP     /* no dest: the run's --help */
 } cli_opt_kind;
 
 /*
@@ -36,29 +36,29 @@ typedef enum cli_opt_kind {
  * runs one command per process, so a static is the simplest home.
  */
 typedef struct cli_opt {
-    char          short_name; /* 0: long form only */
-    const char   *long_name;
-    const char   *arg;        /* value's name in help, NULL for flags */
-    cli_opt_kind  kind;
-    void         *dest;
-    int           required;   /* shown without [] in the synopsis, checked after parsing */
-    const char   *help;
+    char short_name; /* 0: long form only */
+    const char *long_name;
+    const char *arg; /* value's name in help, NULL for flags */
+    cli_opt_kind kind;
+    void *dest;
+    int required; /* shown without [] in the synopsis, checked after parsing */
+    const char *help;
 } cli_opt;
 #define CLI_OPT_END(o) ((o)->long_name == NULL && (o)->short_name == 0)
 
 /* A growing, NULL-terminated list of borrowed argv strings. */
 typedef struct cli_list {
     const char **v;
-    size_t       n;
+    size_t n;
 } cli_list;
 
 /* What a command accepts besides the global options. */
 typedef struct cli_spec {
-    const char    *args;     /* positional synopsis: "TARGET", "[DIR]", "" */
-    size_t         min_args;
-    size_t         max_args; /* CLI_MANY: no limit */
+    const char *args; /* positional synopsis: "TARGET", "[DIR]", "" */
+    size_t min_args;
+    size_t max_args; /* CLI_MANY: no limit */
     const cli_opt *opts;
-    const char    *about;    /* paragraph for `mig COMMAND --help`, may be NULL */
+    const char *about; /* paragraph for `mig COMMAND --help`, may be NULL */
 } cli_spec;
 #define CLI_MANY ((size_t)-1)
 
@@ -72,10 +72,10 @@ typedef struct cli cli;
 typedef int (*cli_cmd_fn)(cli *c);
 
 typedef struct cli_cmd {
-    const char     *name;
-    cli_cmd_fn      fn;
-    unsigned        flags;
-    const char     *summary;
+    const char *name;
+    cli_cmd_fn fn;
+    unsigned flags;
+    const char *summary;
     const cli_spec *spec;
 } cli_cmd;
 
@@ -83,21 +83,21 @@ typedef struct cli_cmd {
 
 struct cli {
     const cli_cmd *cmd;
-    mig_ctx       *ctx;
-    const char   **args;    /* positional arguments after the command */
-    size_t         nargs;
-    int            json;    /* --json */
-    int            verbose; /* -v count */
-    int            quiet;   /* -q */
-    int            help;    /* --help seen */
-    json_t        *doc;     /* with --json: the document the command fills */
+    mig_ctx *ctx;
+    const char **args; /* positional arguments after the command */
+    size_t nargs;
+    int json;    /* --json */
+    int verbose; /* -v count */
+    int quiet;   /* -q */
+    int help;    /* --help seen */
+    json_t *doc; /* with --json: the document the command fills */
 
     /* An error the CLI raises itself (bad usage); else mig_last_error(ctx). */
-    int            err_code;
-    char           err_message[512];
-    char           err_hint[256];
+    int err_code;
+    char err_message[512];
+    char err_hint[256];
     /* said after the error: where a failed run left the database */
-    char           err_after[512];
+    char err_after[512];
 };
 
 /* Set the CLI's own error and return code, like mig_fail() inside libmig. */
@@ -105,7 +105,7 @@ int cli_fail(cli *c, int code, const char *fmt, ...) __attribute__((format(print
 void cli_hint(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* opts.c */
-int  cli_list_push(cli_list *l, const char *s);
+int cli_list_push(cli_list *l, const char *s);
 void cli_list_release(cli_list *l);
 /*
  * Parse the option at argv[*i] against the tables in order (the command's
@@ -113,19 +113,19 @@ void cli_list_release(cli_list *l);
  * its last word), or MIG_EUSAGE with the error set on c. `cmd` names the
  * command in messages, NULL before it is known.
  */
-int  cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables,
-                   int argc, char **argv, int *i, const char *cmd);
+int cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables, int argc, char **argv, int *i,
+                  const char *cmd);
 /* True when arg is an option word, not a value like "-1" (a relative target). */
-int  cli_is_option(const char *arg);
+int cli_is_option(const char *arg);
 /* Check the required options of a table; MIG_EUSAGE naming the first missing. */
-int  cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd);
+int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd);
 /* Write the option lines of a table (help). */
 void cli_opt_help(FILE *f, const cli_opt *tbl);
 /*
  * Write the synopsis of a table (`-m MSG [--lua] ...`) from column col,
  * wrapping lines to indent; returns the column it ends at.
  */
-int  cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
+int cli_opt_synopsis(FILE *f, const cli_opt *tbl, int col, int indent);
 
 /* output.c: stderr, and text from outside mig on any human-readable output */
 #define CLI_TEXT_LINE  0 /* a one-line field: line breaks and tabs escaped too */
@@ -137,7 +137,7 @@ char *cli_text(const char *s, int mode);
 void cli_put(FILE *f, const char *s);
 /* "label: line" for each line of text, escaped; see output.c. */
 void cli_labelled(FILE *f, const char *label, const char *text);
-int  cli_color_stderr(void);
+int cli_color_stderr(void);
 void cli_logger(void *payload, mig_log_level level, const char *line);
 /*
  * The error of a failed run, the CLI's own or libmig's: what both stderr
@@ -146,8 +146,8 @@ void cli_logger(void *payload, mig_log_level level, const char *line);
  */
 typedef struct cli_error_view {
     const char *message, *detail, *hint, *file, *origin;
-    int         line;
-    char        fallback[128]; /* the message when none was set */
+    int line;
+    char fallback[128]; /* the message when none was set */
 } cli_error_view;
 void cli_error_get(const cli *c, int rc, cli_error_view *e);
 /*
@@ -179,15 +179,15 @@ const char *cli_error_name(int code);
 /* The {"error": {...}} member for a failed run, added to doc. */
 void cli_json_error(cli *c, int rc);
 /* Write doc on stdout, one document and a newline; 0 or MIG_EFAIL. */
-int  cli_json_print(cli *c);
+int cli_json_print(cli *c);
 
 /* revfmt.c: revisions the way `history` and friends print them */
 typedef struct cli_graph {
     const mig_revision *const *revs; /* newest first, borrowed from the ctx */
-    size_t                     n;
-    char                     **current; /* ids in the version table (owned) */
-    size_t                     ncurrent;
-    int                        have_current; /* the database answered */
+    size_t n;
+    char **current; /* ids in the version table (owned) */
+    size_t ncurrent;
+    int have_current; /* the database answered */
 } cli_graph;
 /*
  * Load the revisions, and the current heads with CLI_GRAPH_CURRENT (a
@@ -195,12 +195,12 @@ typedef struct cli_graph {
  * Release with cli_graph_release even on failure.
  */
 #define CLI_GRAPH_CURRENT (1u << 0)
-int  cli_graph_load(cli *c, cli_graph *g, unsigned flags);
+int cli_graph_load(cli *c, cli_graph *g, unsigned flags);
 /* Read and copy the current heads into a zeroed or loaded g (connects). */
-int  cli_graph_read_current(cli *c, cli_graph *g);
+int cli_graph_read_current(cli *c, cli_graph *g);
 void cli_graph_release(cli_graph *g);
 const mig_revision *cli_graph_find(const cli_graph *g, const char *id);
-int  cli_graph_is_current(const cli_graph *g, const char *id);
+int cli_graph_is_current(const cli_graph *g, const char *id);
 /* One-line form: "<base> -> id (label) (head) (current), message". */
 #define CLI_LINE_PARENTS (1u << 0)
 #define CLI_LINE_MESSAGE (1u << 1)
@@ -215,8 +215,8 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r);
 json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r);
 
 /* ---- the commands, one file each (cmd_<name>.c) ---- */
-#define CLI_COMMAND(name) \
-    int cmd_##name(cli *c); \
+#define CLI_COMMAND(name)                                                                               \
+    int cmd_##name(cli *c);                                                                             \
     extern const cli_spec cmd_##name##_spec
 CLI_COMMAND(backfill);
 CLI_COMMAND(branches);

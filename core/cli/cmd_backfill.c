@@ -7,9 +7,7 @@
 
 #include <string.h>
 
-static const cli_opt opts[] = {
-    { 0 }
-};
+static const cli_opt opts[] = { { 0 } };
 
 const cli_spec cmd_backfill_spec = {
     "status | reset REV", 1, 2, opts,
@@ -38,7 +36,8 @@ static void on_backfill(void *payload, const mig_backfill_info *b)
     json_object_set_new(o, "state", cli_json_str(b->state));
     json_object_set_new(o, "position", cli_json_str(b->position));
     json_object_set_new(o, "rows_done", json_integer((json_int_t)b->rows_done));
-    json_object_set_new(o, "rows_total", b->rows_total >= 0 ? json_integer((json_int_t)b->rows_total) : json_null());
+    json_object_set_new(o, "rows_total",
+                        b->rows_total >= 0 ? json_integer((json_int_t)b->rows_total) : json_null());
     json_object_set_new(o, "batches", json_integer((json_int_t)b->batches));
     json_object_set_new(o, "rate", json_real(b->rate));
     json_object_set_new(o, "started_at", cli_json_str(b->started_at));

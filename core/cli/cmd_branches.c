@@ -11,8 +11,7 @@
 #include <string.h>
 
 static const cli_opt opts[] = {
-    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each branch point in full" },
-    { 0 }
+    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each branch point in full" }, { 0 }
 };
 
 const cli_spec cmd_branches_spec = { "", 0, 0, opts, NULL };

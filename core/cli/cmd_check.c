@@ -21,20 +21,17 @@ static struct {
 static size_t warnings; /* listed, and not counted among the problems */
 
 static const cli_opt opts[] = {
-    { 0, "strict", NULL, CLI_FLAG, &o.strict, 0,
-      "warnings fail the check too (exit 3)" },
+    { 0, "strict", NULL, CLI_FLAG, &o.strict, 0, "warnings fail the check too (exit 3)" },
     { 0, "lint", NULL, CLI_FLAG, &o.lint, 0,
       "also lint the pending revisions (as `mig lint`): error-level findings fail the check" },
     { 0 }
 };
 
-const cli_spec cmd_check_spec = {
-    "", 0, 0, opts,
-    "Exit status: 0 nothing to report (warnings only), 3 problems found\n"
-    "(listed on stdout; warnings count with --strict; with --lint, lint\n"
-    "findings at error level, and with --strict at warning level, too),\n"
-    "others as for every command."
-};
+const cli_spec cmd_check_spec = { "", 0, 0, opts,
+                                  "Exit status: 0 nothing to report (warnings only), 3 problems found\n"
+                                  "(listed on stdout; warnings count with --strict; with --lint, lint\n"
+                                  "findings at error level, and with --strict at warning level, too),\n"
+                                  "others as for every command." };
 
 static void on_problem(void *payload, const mig_check_problem *p)
 {
@@ -72,7 +69,7 @@ static void on_problem(void *payload, const mig_check_problem *p)
 
 typedef struct lint_fold {
     cli *c;
-    int  failing; /* findings that fail the check */
+    int failing; /* findings that fail the check */
 } lint_fold;
 
 /*
@@ -90,8 +87,12 @@ static void on_lint(void *payload, const mig_lint_report *r)
     size_t n = strlen(r->path) + strlen(r->message) + 32;
     if ((m = malloc(n)) != NULL)
         snprintf(m, n, "%s:%d:%d: %s", r->path, r->line, r->column, r->message);
-    mig_check_problem p = { r->name, r->revision, m ? m : r->message, r->path,
-                            strcmp(r->level, "error") == 0 ? "error" : "warning", r->rule };
+    mig_check_problem p = { r->name,
+                            r->revision,
+                            m ? m : r->message,
+                            r->path,
+                            strcmp(r->level, "error") == 0 ? "error" : "warning",
+                            r->rule };
     if (f->c->json) {
         json_t *j = json_object();
         json_object_set_new(j, "rule", cli_json_str(r->rule));

@@ -10,8 +10,7 @@
 #include <string.h>
 
 static const cli_opt opts[] = {
-    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each current revision in full" },
-    { 0 }
+    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each current revision in full" }, { 0 }
 };
 
 const cli_spec cmd_current_spec = { "", 0, 0, opts, NULL };
@@ -49,8 +48,10 @@ static void say_contract(const cli *c, const char *tenant, const char *const *id
         fputc(' ', stderr);
         cli_put(stderr, ids[i]);
     }
-    fprintf(stderr, " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
-                    "once the new version of the application is live)\n", n == 1 ? "it" : "them");
+    fprintf(stderr,
+            " (held back by `mig upgrade --expand`; a plain `mig upgrade head` applies %s "
+            "once the new version of the application is live)\n",
+            n == 1 ? "it" : "them");
 }
 
 /* A tenant's pending contract revisions, from the heads its status gave (no connection). */
@@ -130,10 +131,13 @@ int cmd_current(cli *c)
         /* a revision no file declares (Alembic's, say): every later command would trip on it */
         for (size_t i = 0; i < g.ncurrent; i++)
             if (cli_graph_find(&g, g.current[i]) == NULL) {
-                rc = cli_fail(c, MIG_ETARGET, "the database is at revision '%s', which no revision file declares",
+                rc = cli_fail(c, MIG_ETARGET,
+                              "the database is at revision '%s', which no revision file declares",
                               g.current[i]);
-                cli_hint(c, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
-                            "see docs/alembic.md), or set the version table with `mig stamp REV`", g.current[i]);
+                cli_hint(c,
+                         "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                         "see docs/alembic.md), or set the version table with `mig stamp REV`",
+                         g.current[i]);
                 goto out;
             }
     }
@@ -141,7 +145,8 @@ int cmd_current(cli *c)
     /* what `upgrade --expand` left for the contract step; unknown with broken files */
     const char *const *contract = NULL;
     size_t ncontract = 0;
-    if (g.revs && mig_pending_contract(c->ctx, (const char *const *)g.current, g.ncurrent, &contract, &ncontract) != 0) {
+    if (g.revs && mig_pending_contract(c->ctx, (const char *const *)g.current, g.ncurrent, &contract,
+                                       &ncontract) != 0) {
         rc = MIG_ENOMEM == mig_last_error(c->ctx)->code ? MIG_ENOMEM : 0;
         if (rc)
             goto out;

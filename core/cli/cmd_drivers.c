@@ -4,15 +4,11 @@
  */
 #include "cmd.h"
 
-static const cli_opt opts[] = {
-    { 0 }
-};
+static const cli_opt opts[] = { { 0 } };
 
-const cli_spec cmd_drivers_spec = {
-    "", 0, 0, opts,
-    "The search path is --driver-path, $MIG_DRIVER_PATH, the install folder\n"
-    "and the build tree."
-};
+const cli_spec cmd_drivers_spec = { "", 0, 0, opts,
+                                    "The search path is --driver-path, $MIG_DRIVER_PATH, the install folder\n"
+                                    "and the build tree." };
 
 static void on_driver(void *payload, const mig_driver_info *d)
 {

@@ -6,10 +6,8 @@
 
 #include <string.h>
 
-static const cli_opt opts[] = {
-    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each head in full" },
-    { 0 }
-};
+static const cli_opt opts[] = { { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each head in full" },
+                                { 0 } };
 
 const cli_spec cmd_heads_spec = { "", 0, 0, opts, NULL };
 

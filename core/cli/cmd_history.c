@@ -20,23 +20,20 @@ static struct {
 } o;
 
 static const cli_opt opts[] = {
-    { 'r', "rev-range", "A:B", CLI_STRING, &o.range, 0,
-      "only revisions from A up to B (see below)" },
+    { 'r', "rev-range", "A:B", CLI_STRING, &o.range, 0, "only revisions from A up to B (see below)" },
     { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "print each revision in full" },
     { 0 }
 };
 
-const cli_spec cmd_history_spec = {
-    "", 0, 0, opts,
-    "Marks (head), (current), (branchpoint) and (mergepoint). In -r A:B, an\n"
-    "empty side, base or heads is open; current is the database's revision;\n"
-    "either side may add +N or -N steps (-r -3:current, -r 1f0e+1:)."
-};
+const cli_spec cmd_history_spec = { "", 0, 0, opts,
+                                    "Marks (head), (current), (branchpoint) and (mergepoint). In -r A:B, an\n"
+                                    "empty side, base or heads is open; current is the database's revision;\n"
+                                    "either side may add +N or -N steps (-r -3:current, -r 1f0e+1:)." };
 
 /* One side of the range: the ids it stands for, or none for an open side. */
 typedef struct bound {
-    int    open;
-    char **ids;   /* owned copies */
+    int open;
+    char **ids; /* owned copies */
     size_t n;
 } bound;
 
@@ -79,8 +76,8 @@ static int walk(cli *c, const cli_graph *g, char **id, char sign, long steps, co
  * One side of -r: open, `current`, a revision as libmig names it, or any
  * of these followed by +N or -N (`-1` alone is one below current).
  */
-static int bound_resolve(cli *c, bound *b, const char *name, size_t len,
-                         const char *open_word, cli_graph *g)
+static int bound_resolve(cli *c, bound *b, const char *name, size_t len, const char *open_word,
+                         cli_graph *g)
 {
     char *word = strndup(name, len), *whole = strndup(name, len);
     int rc = 0;

@@ -4,9 +4,7 @@
  */
 #include "cmd.h"
 
-static const cli_opt opts[] = {
-    { 0 }
-};
+static const cli_opt opts[] = { { 0 } };
 
 const cli_spec cmd_init_spec = { "[DIR]", 0, 1, opts, NULL };
 

@@ -11,8 +11,8 @@
 #include "cmd.h"
 
 static struct {
-    int         offline;
-    int         trace;
+    int offline;
+    int trace;
     const char *format;
     const char *scratch_url;
 } o;
@@ -29,25 +29,23 @@ static const cli_opt opts[] = {
     { 0 }
 };
 
-const cli_spec cmd_lint_spec = {
-    "[RANGE]", 0, 1, opts,
-    "Judges the upgrade sections of the revisions not yet applied (RANGE:\n"
-    "REV, A:B, A: or :B; without a reachable database or with --offline,\n"
-    "every revision in RANGE, default all). Findings on tables smaller than\n"
-    "[lint] min_rows are lowered to info. Suppress one with\n"
-    "'-- mig:lint disable=PG001 -- reason' on the line before the statement\n"
-    "or in the header. Rules and their safe ways: docs/lint.md.\n"
-    "With --trace the pending revisions also run in a scratch database and\n"
-    "each finding shows the locks its statement took (evidence).\n"
-    "Exit status: 0 no finding at error level, 3 one or more, 2 bad usage."
-};
+const cli_spec cmd_lint_spec = { "[RANGE]", 0, 1, opts,
+                                 "Judges the upgrade sections of the revisions not yet applied (RANGE:\n"
+                                 "REV, A:B, A: or :B; without a reachable database or with --offline,\n"
+                                 "every revision in RANGE, default all). Findings on tables smaller than\n"
+                                 "[lint] min_rows are lowered to info. Suppress one with\n"
+                                 "'-- mig:lint disable=PG001 -- reason' on the line before the statement\n"
+                                 "or in the header. Rules and their safe ways: docs/lint.md.\n"
+                                 "With --trace the pending revisions also run in a scratch database and\n"
+                                 "each finding shows the locks its statement took (evidence).\n"
+                                 "Exit status: 0 no finding at error level, 3 one or more, 2 bad usage." };
 
 typedef struct lint_out {
-    cli    *c;
-    int     sarif;
-    json_t *list;    /* json / sarif: the findings */
-    size_t  counts[3];
-    char    cwd[4096];
+    cli *c;
+    int sarif;
+    json_t *list; /* json / sarif: the findings */
+    size_t counts[3];
+    char cwd[4096];
 } lint_out;
 
 /* The file's path relative to the current folder when it is below it, as compilers print it. */
@@ -188,8 +186,12 @@ static void on_rule(void *payload, const mig_lint_rule_info *ri)
     if (*ri->help_uri)
         json_object_set_new(r, "helpUri", cli_json_str(ri->help_uri));
     json_t *cfg = json_object();
-    static const struct { const char *mig, *sarif; } lv[] = {
-        { "error", "error" }, { "warning", "warning" }, { "info", "note" },
+    static const struct {
+        const char *mig, *sarif;
+    } lv[] = {
+        { "error", "error" },
+        { "warning", "warning" },
+        { "info", "note" },
     };
     for (size_t i = 0; i < 3; i++)
         if (strcmp(ri->level, lv[i].mig) == 0)
@@ -237,7 +239,8 @@ int cmd_lint(cli *c)
     if (getcwd(lo.cwd, sizeof lo.cwd) == NULL)
         lo.cwd[0] = 0;
     if (o.format && strcmp(o.format, "text") && strcmp(o.format, "json") && strcmp(o.format, "sarif"))
-        return cli_fail(c, MIG_EUSAGE, "option '--format' must be text, json or sarif, not '%s'", o.format);
+        return cli_fail(c, MIG_EUSAGE, "option '--format' must be text, json or sarif, not '%s'",
+                        o.format);
     if (o.format && strcmp(o.format, "sarif") == 0) {
         if (c->json)
             return cli_fail(c, MIG_EUSAGE, "'--format sarif' and '--json' do not go together");

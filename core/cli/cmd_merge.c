@@ -10,7 +10,7 @@
 static struct {
     const char *message;
     const char *rev_id;
-    cli_list    labels;
+    cli_list labels;
 } o;
 
 static const cli_opt opts[] = {

@@ -11,13 +11,13 @@
 static struct {
     const char *message;
     const char *rev_id;
-    int         lua;
-    cli_list    head;
-    int         splice;
-    cli_list    labels;
-    cli_list    depends;
-    int         autogenerate;
-    int         from_empty;
+    int lua;
+    cli_list head;
+    int splice;
+    cli_list labels;
+    cli_list depends;
+    int autogenerate;
+    int from_empty;
     const char *phase;
 } o;
 
@@ -33,16 +33,13 @@ static const cli_opt opts[] = {
       "expand (the default) or contract: held back by upgrade --expand" },
     { 0, "autogenerate", NULL, CLI_FLAG, &o.autogenerate, 0,
       "write what the database lacks or has too much" },
-    { 0, "from-empty", NULL, CLI_FLAG, &o.from_empty, 0,
-      "with --autogenerate: the whole live schema" },
+    { 0, "from-empty", NULL, CLI_FLAG, &o.from_empty, 0, "with --autogenerate: the whole live schema" },
     { 0 }
 };
 
-const cli_spec cmd_revision_spec = {
-    "", 0, 0, opts,
-    "With several heads and no --head, refuses: build on one with --head,\n"
-    "or join them first with 'mig merge'. Prints the new file's path."
-};
+const cli_spec cmd_revision_spec = { "", 0, 0, opts,
+                                     "With several heads and no --head, refuses: build on one with --head,\n"
+                                     "or join them first with 'mig merge'. Prints the new file's path." };
 
 int cmd_revision(cli *c)
 {

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cli_opt opts[] = {
-    { 0 }
-};
+static const cli_opt opts[] = { { 0 } };
 
 const cli_spec cmd_show_spec = { "REV", 1, 1, opts, NULL };
 

@@ -10,17 +10,13 @@ static struct {
 } o;
 
 static const cli_opt opts[] = {
-    { 0, "purge", NULL, CLI_FLAG, &o.purge, 0,
-      "empty the version table first" },
-    { 0 }
+    { 0, "purge", NULL, CLI_FLAG, &o.purge, 0, "empty the version table first" }, { 0 }
 };
 
-const cli_spec cmd_stamp_spec = {
-    "TARGET...", 1, CLI_MANY, opts,
-    "TARGET is as for upgrade and downgrade: head, heads, base, a revision\n"
-    "id or unique prefix, LABEL@head. Also marks a part-way failed revision\n"
-    "as done, once it was finished by hand."
-};
+const cli_spec cmd_stamp_spec = { "TARGET...", 1, CLI_MANY, opts,
+                                  "TARGET is as for upgrade and downgrade: head, heads, base, a revision\n"
+                                  "id or unique prefix, LABEL@head. Also marks a part-way failed revision\n"
+                                  "as done, once it was finished by hand." };
 
 int cmd_stamp(cli *c)
 {

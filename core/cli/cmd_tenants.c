@@ -7,19 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cli_opt opts[] = {
-    { 0 }
-};
+static const cli_opt opts[] = { { 0 } };
 
-const cli_spec cmd_tenants_spec = {
-    "", 0, 0, opts,
-    "Lists the tenants of [tenants] (or those given with --tenant): name,\n"
-    "current revision(s) and the number of revisions not yet applied."
-};
+const cli_spec cmd_tenants_spec = { "", 0, 0, opts,
+                                    "Lists the tenants of [tenants] (or those given with --tenant): name,\n"
+                                    "current revision(s) and the number of revisions not yet applied." };
 
 typedef struct collected {
     json_t *arr;
-    int     failed;
+    int failed;
 } collected;
 
 static void on_status(void *payload, const mig_tenant_status *s)

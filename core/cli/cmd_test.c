@@ -23,14 +23,10 @@ static int data, strict, allow_heads;
 static const cli_opt opts[] = {
     { 0, "scratch-url", "URL", CLI_STRING, &scratch_url, 0,
       "an empty database to run in (else a new one)" },
-    { 0, "data", NULL, CLI_FLAG, &data, 0,
-      "put rows in touched tables before each downgrade" },
-    { 0, "strict", NULL, CLI_FLAG, &strict, 0,
-      "a revision without a downgrade section fails" },
-    { 0, "allow-heads", NULL, CLI_FLAG, &allow_heads, 0,
-      "several heads are no failure" },
-    { 0, "junit", "FILE", CLI_STRING, &junit, 0,
-      "also write a JUnit XML report to FILE" },
+    { 0, "data", NULL, CLI_FLAG, &data, 0, "put rows in touched tables before each downgrade" },
+    { 0, "strict", NULL, CLI_FLAG, &strict, 0, "a revision without a downgrade section fails" },
+    { 0, "allow-heads", NULL, CLI_FLAG, &allow_heads, 0, "several heads are no failure" },
+    { 0, "junit", "FILE", CLI_STRING, &junit, 0, "also write a JUnit XML report to FILE" },
     { 0 }
 };
 
@@ -46,7 +42,7 @@ const cli_spec cmd_test_spec = {
 };
 
 typedef struct run {
-    cli    *c;
+    cli *c;
     json_t *revisions; /* every report, for --json and --junit */
     json_t *graph;
 } run;
@@ -152,9 +148,11 @@ static void junit_cases(FILE *f, json_t *list, size_t *tests, size_t *failures, 
 {
     size_t i, k;
     json_t *r, *ck;
-    json_array_foreach(list, i, r) {
+    json_array_foreach(list, i, r)
+    {
         const char *rev = jstr(r, "revision");
-        json_array_foreach(json_object_get(r, "checks"), k, ck) {
+        json_array_foreach(json_object_get(r, "checks"), k, ck)
+        {
             const char *status = jstr(ck, "status");
             fputs("    <testcase classname=\"", f);
             xml_text(f, *rev ? rev : "graph");
@@ -197,9 +195,10 @@ static int write_junit(cli *c, run *u, double seconds)
     junit_cases(m, u->graph, &tests, &failures, &skipped);
     junit_cases(m, u->revisions, &tests, &failures, &skipped);
     fclose(m);
-    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-               "<testsuites name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n"
-               "  <testsuite name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<testsuites name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n"
+            "  <testsuite name=\"mig test\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
             tests, failures, seconds, tests, failures, skipped, seconds);
     fwrite(body, 1, blen, f);
     fputs("  </testsuite>\n</testsuites>\n", f);
@@ -252,8 +251,8 @@ int cmd_test(cli *c)
                                       (json_int_t)skipped, "seconds", seconds));
     } else {
         if (ran)
-            printf("test: %zu ok, %zu failed, %zu irreversible, %zu skipped (%.1f s)\n", ok, failed, irrev,
-                   skipped, seconds);
+            printf("test: %zu ok, %zu failed, %zu irreversible, %zu skipped (%.1f s)\n", ok, failed,
+                   irrev, skipped, seconds);
         json_decref(u.revisions);
         json_decref(u.graph);
     }

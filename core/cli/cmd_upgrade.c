@@ -18,37 +18,34 @@ static struct {
 } o;
 
 static const cli_opt opts[] = {
-    { 0, "sql", NULL, CLI_FLAG, &o.sql, 0,
-      "print the SQL instead, without connecting" },
-    { 0, "resume", NULL, CLI_FLAG, &o.resume, 0,
-      "go on at the failed statement of a revision" },
+    { 0, "sql", NULL, CLI_FLAG, &o.sql, 0, "print the SQL instead, without connecting" },
+    { 0, "resume", NULL, CLI_FLAG, &o.resume, 0, "go on at the failed statement of a revision" },
     { 0, "expand", NULL, CLI_FLAG, &o.expand, 0,
       "stop before the first pending contract revision on each branch" },
     { 0 }
 };
 
-const cli_spec cmd_upgrade_spec = {
-    "TARGET", 1, 1, opts,
-    "TARGET is head, heads, a revision id or unique prefix, +N, REV+N,\n"
-    "LABEL@head or LABEL@+N. With --sql it may be a range FROM:TO; the\n"
-    "start is base when no FROM is given. With --expand, revisions marked\n"
-    "`-- mig:phase contract`, and those that stand on them, are held back\n"
-    "for a later plain upgrade (docs/zero-downtime.md)."
-};
+const cli_spec cmd_upgrade_spec = { "TARGET", 1, 1, opts,
+                                    "TARGET is head, heads, a revision id or unique prefix, +N, REV+N,\n"
+                                    "LABEL@head or LABEL@+N. With --sql it may be a range FROM:TO; the\n"
+                                    "start is base when no FROM is given. With --expand, revisions marked\n"
+                                    "`-- mig:phase contract`, and those that stand on them, are held back\n"
+                                    "for a later plain upgrade (docs/zero-downtime.md)." };
 
 int cmd_upgrade(cli *c)
 {
-    unsigned flags = (o.sql ? MIG_RUN_SQL : 0u) | (o.resume ? MIG_RUN_RESUME : 0u) | (o.expand ? MIG_RUN_EXPAND : 0u);
+    unsigned flags =
+        (o.sql ? MIG_RUN_SQL : 0u) | (o.resume ? MIG_RUN_RESUME : 0u) | (o.expand ? MIG_RUN_EXPAND : 0u);
     return cli_run_migration(c, CLI_UPGRADE, flags);
 }
 
 /* What the callbacks collect; tenant workers may report steps at once. */
 typedef struct run_report {
     pthread_mutex_t lock;
-    json_t         *steps;
-    char           *sql;
-    size_t          sql_len;
-    int             oom;
+    json_t *steps;
+    char *sql;
+    size_t sql_len;
+    int oom;
 } run_report;
 
 static void on_step(void *payload, const mig_step_report *s)

@@ -82,18 +82,30 @@ json_t *cli_json_strv(const char *const *v)
 const char *cli_error_name(int code)
 {
     switch (code) {
-    case MIG_OK:       return "ok";
-    case MIG_EFAIL:    return "failed";
-    case MIG_ENOMEM:   return "out of memory";
-    case MIG_EPARTIAL: return "partial";
-    case MIG_EUSAGE:   return "usage";
-    case MIG_ECONFIG:  return "config";
-    case MIG_EREVFILE: return "revision file";
-    case MIG_ETARGET:  return "target";
-    case MIG_EDRIVER:  return "driver";
-    case MIG_ECHECK:   return "check";
-    case MIG_ELOCK:    return "lock";
-    default:           return "failed";
+    case MIG_OK:
+        return "ok";
+    case MIG_EFAIL:
+        return "failed";
+    case MIG_ENOMEM:
+        return "out of memory";
+    case MIG_EPARTIAL:
+        return "partial";
+    case MIG_EUSAGE:
+        return "usage";
+    case MIG_ECONFIG:
+        return "config";
+    case MIG_EREVFILE:
+        return "revision file";
+    case MIG_ETARGET:
+        return "target";
+    case MIG_EDRIVER:
+        return "driver";
+    case MIG_ECHECK:
+        return "check";
+    case MIG_ELOCK:
+        return "lock";
+    default:
+        return "failed";
     }
 }
 

@@ -30,82 +30,73 @@ static struct {
     const char *driver;
     const char *driver_path;
     const char *script_location;
-    cli_list    x;
-    cli_list    tenants;
-    int         all_tenants;
-    int         jobs;
-    int         keep_going;
-    double      lock_timeout;
-    int         no_lock;
-    int         json;
-    int         quiet;
-    int         version;
+    cli_list x;
+    cli_list tenants;
+    int all_tenants;
+    int jobs;
+    int keep_going;
+    double lock_timeout;
+    int no_lock;
+    int json;
+    int quiet;
+    int version;
 } g = { .lock_timeout = -1.0 };
 
 static const cli_opt global_opts[] = {
     { 'c', "config", "PATH", CLI_STRING, &g.config, 0,
       "config file (else $MIG_CONFIG, else mig.ini here or above)" },
-    { 0, "url", "URL", CLI_STRING, &g.url, 0,
-      "database URL (else $MIG_DATABASE_URL, config url)" },
-    { 0, "driver", "NAME", CLI_STRING, &g.driver, 0,
-      "database driver (default: from the URL's scheme)" },
+    { 0, "url", "URL", CLI_STRING, &g.url, 0, "database URL (else $MIG_DATABASE_URL, config url)" },
+    { 0, "driver", "NAME", CLI_STRING, &g.driver, 0, "database driver (default: from the URL's scheme)" },
     { 0, "driver-path", "DIRS", CLI_STRING, &g.driver_path, 0,
       "folders to search for drivers, separated by ':'" },
     { 0, "script-location", "DIR", CLI_STRING, &g.script_location, 0,
       "folder holding versions/ and the templates" },
-    { 'x', NULL, "KEY=VALUE", CLI_KEYVAL, &g.x, 0,
-      "a value for Lua code as ctx.x.KEY (repeatable)" },
-    { 0, "tenant", "NAME", CLI_LIST, &g.tenants, 0,
-      "work on this tenant (repeatable)" },
-    { 0, "all-tenants", NULL, CLI_FLAG, &g.all_tenants, 0,
-      "work on every tenant listed in [tenants]" },
-    { 'j', "jobs", "N", CLI_JOBS, &g.jobs, 0,
-      "migrate N tenants at once" },
-    { 0, "keep-going", NULL, CLI_FLAG, &g.keep_going, 0,
-      "start the remaining tenants after one fails" },
+    { 'x', NULL, "KEY=VALUE", CLI_KEYVAL, &g.x, 0, "a value for Lua code as ctx.x.KEY (repeatable)" },
+    { 0, "tenant", "NAME", CLI_LIST, &g.tenants, 0, "work on this tenant (repeatable)" },
+    { 0, "all-tenants", NULL, CLI_FLAG, &g.all_tenants, 0, "work on every tenant listed in [tenants]" },
+    { 'j', "jobs", "N", CLI_JOBS, &g.jobs, 0, "migrate N tenants at once" },
+    { 0, "keep-going", NULL, CLI_FLAG, &g.keep_going, 0, "start the remaining tenants after one fails" },
     { 0, "lock-timeout", "SECONDS", CLI_SECONDS, &g.lock_timeout, 0,
       "wait this long for mig's migration lock (default 300); not the database's lock_timeout" },
     { 0, "no-lock", NULL, CLI_FLAG, &g.no_lock, 0,
       "write with a driver that offers no migration lock (run one mig at a time)" },
-    { 0, "json", NULL, CLI_FLAG, &g.json, 0,
-      "write one JSON document on stdout instead of text" },
-    { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0,
-      "no progress lines" },
-    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0,
-      "more detail: full revisions, error details" },
-    { 'h', "help", NULL, CLI_HELP, NULL, 0,
-      "show this help, or a command's help" },
-    { 0, "version", NULL, CLI_FLAG, &g.version, 0,
-      "show mig's version" },
+    { 0, "json", NULL, CLI_FLAG, &g.json, 0, "write one JSON document on stdout instead of text" },
+    { 'q', "quiet", NULL, CLI_FLAG, &g.quiet, 0, "no progress lines" },
+    { 'v', "verbose", NULL, CLI_VERBOSE, NULL, 0, "more detail: full revisions, error details" },
+    { 'h', "help", NULL, CLI_HELP, NULL, 0, "show this help, or a command's help" },
+    { 0, "version", NULL, CLI_FLAG, &g.version, 0, "show mig's version" },
     { 0 }
 };
 
 /* `mig help [COMMAND]`: answered in main, before any context exists. */
-static const cli_opt help_opts[] = {
-    { 0 }
-};
+static const cli_opt help_opts[] = { { 0 } };
 static const cli_spec help_spec = { "[COMMAND]", 0, 1, help_opts, NULL };
 
 /* Sorted by name (bsearch). tests/cli/t_cli_usage.sh lists the names too: keep both in step. */
 static const cli_cmd commands[] = {
-    { "backfill",  cmd_backfill,  CMD_TENANTS, "show the checkpoints of db:backfill, or reset one (status | reset REV)", &cmd_backfill_spec },
-    { "branches",  cmd_branches,  0,           "show the branch points", &cmd_branches_spec },
-    { "check",     cmd_check,     CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
-    { "current",   cmd_current,   CMD_TENANTS, "show the database's current revision(s)", &cmd_current_spec },
-    { "downgrade", cmd_downgrade, CMD_TENANTS | CMD_STOPS, "revert revisions down to TARGET", &cmd_downgrade_spec },
-    { "drivers",   cmd_drivers,   0,           "list the drivers found, usable or not", &cmd_drivers_spec },
-    { "heads",     cmd_heads,     0,           "show the heads of the graph", &cmd_heads_spec },
-    { "help",      NULL,          0,           "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
-    { "history",   cmd_history,   0,           "list the revisions, newest first", &cmd_history_spec },
-    { "init",      cmd_init,      0,           "create mig.ini and a migrations folder", &cmd_init_spec },
-    { "lint",      cmd_lint,      CMD_TENANTS, "find locks, rewrites and breaking changes in revisions", &cmd_lint_spec },
-    { "merge",     cmd_merge,     0,           "write a revision that merges heads", &cmd_merge_spec },
-    { "revision",  cmd_revision,  0,           "write a new revision file", &cmd_revision_spec },
-    { "show",      cmd_show,      0,           "show one revision in full", &cmd_show_spec },
-    { "stamp",     cmd_stamp,     CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
-    { "tenants",   cmd_tenants,   CMD_TENANTS | CMD_ALL_TENANTS, "list tenants with current revision and pending count", &cmd_tenants_spec },
-    { "test",      cmd_test,      CMD_STOPS | CMD_CLEANS_UP, "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
-    { "upgrade",   cmd_upgrade,   CMD_TENANTS | CMD_STOPS, "apply revisions up to TARGET", &cmd_upgrade_spec },
+    { "backfill", cmd_backfill, CMD_TENANTS,
+      "show the checkpoints of db:backfill, or reset one (status | reset REV)", &cmd_backfill_spec },
+    { "branches", cmd_branches, 0, "show the branch points", &cmd_branches_spec },
+    { "check", cmd_check, CMD_TENANTS, "check the graph, pending and changed revisions", &cmd_check_spec },
+    { "current", cmd_current, CMD_TENANTS, "show the database's current revision(s)", &cmd_current_spec },
+    { "downgrade", cmd_downgrade, CMD_TENANTS | CMD_STOPS, "revert revisions down to TARGET",
+      &cmd_downgrade_spec },
+    { "drivers", cmd_drivers, 0, "list the drivers found, usable or not", &cmd_drivers_spec },
+    { "heads", cmd_heads, 0, "show the heads of the graph", &cmd_heads_spec },
+    { "help", NULL, 0, "show this help, or a command's (as 'mig COMMAND --help')", &help_spec },
+    { "history", cmd_history, 0, "list the revisions, newest first", &cmd_history_spec },
+    { "init", cmd_init, 0, "create mig.ini and a migrations folder", &cmd_init_spec },
+    { "lint", cmd_lint, CMD_TENANTS, "find locks, rewrites and breaking changes in revisions",
+      &cmd_lint_spec },
+    { "merge", cmd_merge, 0, "write a revision that merges heads", &cmd_merge_spec },
+    { "revision", cmd_revision, 0, "write a new revision file", &cmd_revision_spec },
+    { "show", cmd_show, 0, "show one revision in full", &cmd_show_spec },
+    { "stamp", cmd_stamp, CMD_TENANTS, "set the version table without running anything", &cmd_stamp_spec },
+    { "tenants", cmd_tenants, CMD_TENANTS | CMD_ALL_TENANTS,
+      "list tenants with current revision and pending count", &cmd_tenants_spec },
+    { "test", cmd_test, CMD_STOPS | CMD_CLEANS_UP,
+      "prove each revision up, down and up again on a scratch database", &cmd_test_spec },
+    { "upgrade", cmd_upgrade, CMD_TENANTS | CMD_STOPS, "apply revisions up to TARGET", &cmd_upgrade_spec },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -134,7 +125,8 @@ static void usage(FILE *f)
 {
     fputs("usage: mig [options] COMMAND [ARGS]\n\n"
           "Schema migrations: a graph of revision files applied to a database.\n\n"
-          "commands:\n", f);
+          "commands:\n",
+          f);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].summary);
     fputs("\noptions (before or after the command):\n", f);
@@ -226,14 +218,17 @@ static int validate(cli *c)
     const cli_cmd *cmd = c->cmd;
     const cli_spec *s = cmd->spec;
     if (!(cmd->flags & CMD_TENANTS)) {
-        const char *bad = g.tenants.n ? "--tenant" : g.all_tenants ? "--all-tenants"
-                        : g.jobs ? "--jobs" : g.keep_going ? "--keep-going" : NULL;
+        const char *bad = g.tenants.n     ? "--tenant"
+                          : g.all_tenants ? "--all-tenants"
+                          : g.jobs        ? "--jobs"
+                          : g.keep_going  ? "--keep-going"
+                                          : NULL;
         if (bad)
             return cli_fail(c, MIG_EUSAGE, "option '%s' does not apply to '%s'", bad, cmd->name);
     }
     if (c->nargs < s->min_args)
-        return cli_fail(c, MIG_EUSAGE, "'%s' needs %s (see 'mig %s --help')", cmd->name,
-                        s->args, cmd->name);
+        return cli_fail(c, MIG_EUSAGE, "'%s' needs %s (see 'mig %s --help')", cmd->name, s->args,
+                        cmd->name);
     if (s->max_args != CLI_MANY && c->nargs > s->max_args)
         return cli_fail(c, MIG_EUSAGE, "unexpected argument '%s' for '%s' (see 'mig %s --help')",
                         c->args[s->max_args], cmd->name, cmd->name);
@@ -253,8 +248,7 @@ static int make_context(cli *c)
     o.tenants = g.tenants.v;
     o.ntenants = g.tenants.n;
     /* `mig tenants` lists them all unless told which (its help says so) */
-    o.all_tenants = g.all_tenants
-        || ((c->cmd->flags & CMD_ALL_TENANTS) && g.tenants.n == 0);
+    o.all_tenants = g.all_tenants || ((c->cmd->flags & CMD_ALL_TENANTS) && g.tenants.n == 0);
     o.jobs = g.jobs;
     o.keep_going = g.keep_going;
     o.lock_timeout = g.lock_timeout;

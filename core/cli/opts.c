@@ -50,8 +50,7 @@ static const char *see(const char *cmd, char *buf, size_t size)
     return buf;
 }
 
-static const cli_opt *find_long(const cli_opt *const *tables, size_t ntables,
-                                const char *name, size_t len)
+static const cli_opt *find_long(const cli_opt *const *tables, size_t ntables, const char *name, size_t len)
 {
     for (size_t t = 0; t < ntables; t++)
         for (const cli_opt *o = tables[t]; !CLI_OPT_END(o); o++)
@@ -119,8 +118,7 @@ static int set_value(cli *c, const cli_opt *o, const char *val, const char *show
         errno = 0;
         double d = strtod(val, &end);
         if (errno || end == val || *end != '\0' || !isfinite(d) || d < 0)
-            return cli_fail(c, MIG_EUSAGE, "option '%s' needs a number of seconds, got '%s'",
-                            shown, val);
+            return cli_fail(c, MIG_EUSAGE, "option '%s' needs a number of seconds, got '%s'", shown, val);
         *(double *)o->dest = d;
         return 0;
     }
@@ -134,8 +132,8 @@ static int set_value(cli *c, const cli_opt *o, const char *val, const char *show
     return 0;
 }
 
-static int parse_long(cli *c, const cli_opt *const *tables, size_t ntables,
-                      int argc, char **argv, int *i, const char *cmd)
+static int parse_long(cli *c, const cli_opt *const *tables, size_t ntables, int argc, char **argv,
+                      int *i, const char *cmd)
 {
     const char *name = argv[*i] + 2;
     const char *eq = strchr(name, '=');
@@ -162,8 +160,8 @@ static int parse_long(cli *c, const cli_opt *const *tables, size_t ntables,
     return set_value(c, o, argv[++*i], shown);
 }
 
-static int parse_short(cli *c, const cli_opt *const *tables, size_t ntables,
-                       int argc, char **argv, int *i, const char *cmd)
+static int parse_short(cli *c, const cli_opt *const *tables, size_t ntables, int argc, char **argv,
+                       int *i, const char *cmd)
 {
     const char *p = argv[*i] + 1;
     for (; *p; p++) {
@@ -191,8 +189,8 @@ static int parse_short(cli *c, const cli_opt *const *tables, size_t ntables,
     return 0;
 }
 
-int cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables,
-                  int argc, char **argv, int *i, const char *cmd)
+int cli_opt_parse(cli *c, const cli_opt *const *tables, size_t ntables, int argc, char **argv, int *i,
+                  const char *cmd)
 {
     int rc = argv[*i][1] == '-' ? parse_long(c, tables, ntables, argc, argv, i, cmd)
                                 : parse_short(c, tables, ntables, argc, argv, i, cmd);
@@ -218,10 +216,10 @@ int cli_opt_check_required(cli *c, const cli_opt *tbl, const char *cmd)
         if (v != NULL && *v != '\0')
             continue;
         if (o->short_name)
-            return cli_fail(c, MIG_EUSAGE, "'%s' needs -%c %s (see 'mig %s --help')",
-                            cmd, o->short_name, o->arg, cmd);
-        return cli_fail(c, MIG_EUSAGE, "'%s' needs --%s %s (see 'mig %s --help')",
-                        cmd, o->long_name, o->arg, cmd);
+            return cli_fail(c, MIG_EUSAGE, "'%s' needs -%c %s (see 'mig %s --help')", cmd, o->short_name,
+                            o->arg, cmd);
+        return cli_fail(c, MIG_EUSAGE, "'%s' needs --%s %s (see 'mig %s --help')", cmd, o->long_name,
+                        o->arg, cmd);
     }
     return 0;
 }
@@ -248,14 +246,14 @@ void cli_opt_help(FILE *f, const cli_opt *tbl)
         char left[64];
         int n;
         if (o->short_name && o->long_name == NULL)
-            n = snprintf(left, sizeof left, "-%c%s%s", o->short_name,
-                         o->arg ? " " : "", o->arg ? o->arg : "");
+            n = snprintf(left, sizeof left, "-%c%s%s", o->short_name, o->arg ? " " : "",
+                         o->arg ? o->arg : "");
         else if (o->short_name)
             n = snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name,
                          o->arg ? " " : "", o->arg ? o->arg : "");
         else
-            n = snprintf(left, sizeof left, "    --%s%s%s", o->long_name,
-                         o->arg ? " " : "", o->arg ? o->arg : "");
+            n = snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->arg ? " " : "",
+                         o->arg ? o->arg : "");
         if (n < 0)
             continue;
         if (n <= 26)

@@ -136,8 +136,8 @@ int cli_color_stderr(void)
     static int cached = -1;
     if (cached < 0) {
         const char *term = getenv("TERM");
-        cached = isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL
-                 && !(term && strcmp(term, "dumb") == 0);
+        cached =
+            isatty(STDERR_FILENO) && getenv("NO_COLOR") == NULL && !(term && strcmp(term, "dumb") == 0);
     }
     return cached;
 }
@@ -154,17 +154,17 @@ int cli_color_stderr(void)
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    pthread_t       thr;
-    int             thread_on, stop;
-    int             active;   /* a step is running */
-    int             drawn;    /* its line is on the screen */
-    char            step[512];
-    char            detail[160];
-    double          t0;
-    int             tenants;    /* a run per tenant: see above */
-    char            owner[256]; /* the tenant whose step is shown */
-    char            prefix[64]; /* the tenant counter */
+    pthread_cond_t cv;
+    pthread_t thr;
+    int thread_on, stop;
+    int active; /* a step is running */
+    int drawn;  /* its line is on the screen */
+    char step[512];
+    char detail[160];
+    double t0;
+    int tenants;     /* a run per tenant: see above */
+    char owner[256]; /* the tenant whose step is shown */
+    char prefix[64]; /* the tenant counter */
 } live = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, "", "", 0, 0, "", "" };
 
 static double mono_ms(void)
@@ -193,8 +193,8 @@ static void draw(void)
     else
         snprintf(el, sizeof el, "%d min %02d s", (int)s / 60, (int)s % 60);
     const char *sep = *live.prefix ? " " : "";
-    int n = live.active ? snprintf(line, sizeof line, "%s%s%s ... %s%s%s", live.prefix, sep, live.step, live.detail,
-                                   *live.detail ? "  " : "", el)
+    int n = live.active ? snprintf(line, sizeof line, "%s%s%s ... %s%s%s", live.prefix, sep, live.step,
+                                   live.detail, *live.detail ? "  " : "", el)
                         : snprintf(line, sizeof line, "%s", live.prefix);
     if (n == 0)
         return;
@@ -269,7 +269,8 @@ static void on_event(void *payload, const mig_event *p)
     if (p->kind == MIG_EVENT_STATEMENT)
         return; /* the statements are the revision's: the step line says enough */
     /* a revision's message is the file author's text: it must not drive the terminal */
-    char *step = cli_text(p->kind == MIG_EVENT_STEP_END && !live.tenants ? p->line : p->step, CLI_TEXT_LINE);
+    char *step =
+        cli_text(p->kind == MIG_EVENT_STEP_END && !live.tenants ? p->line : p->step, CLI_TEXT_LINE);
     pthread_mutex_lock(&live.mu);
     if (live.tenants) {
         on_tenant_progress(p, step);
@@ -412,7 +413,8 @@ void cli_error_get(const cli *c, int rc, cli_error_view *e)
     }
     if (*e->message == '\0') {
         if (c->cmd)
-            snprintf(e->fallback, sizeof e->fallback, "'%s' failed (%s)", c->cmd->name, cli_error_name(rc));
+            snprintf(e->fallback, sizeof e->fallback, "'%s' failed (%s)", c->cmd->name,
+                     cli_error_name(rc));
         else
             snprintf(e->fallback, sizeof e->fallback, "failed (%s)", cli_error_name(rc));
         e->message = e->fallback;

@@ -138,9 +138,8 @@ void cli_rev_entry(FILE *f, const cli_graph *g, const mig_revision *r)
 {
     fputs("Rev: ", f);
     cli_put(f, r->id);
-    fprintf(f, "%s%s%s%s\n", r->is_head ? " (head)" : "",
-            r->is_branch_point ? " (branchpoint)" : "", r->is_merge ? " (mergepoint)" : "",
-            cli_graph_is_current(g, r->id) ? " (current)" : "");
+    fprintf(f, "%s%s%s%s\n", r->is_head ? " (head)" : "", r->is_branch_point ? " (branchpoint)" : "",
+            r->is_merge ? " (mergepoint)" : "", cli_graph_is_current(g, r->id) ? " (current)" : "");
     fputs(r->is_merge ? "Merges: " : "Parent: ", f);
     down_list(f, r);
     fputc('\n', f);
@@ -203,12 +202,14 @@ json_t *cli_rev_json(cli *c, const cli_graph *g, const mig_revision *r)
     json_object_set_new(o, "transactional", json_boolean(r->transactional));
     json_object_set_new(o, "phase", cli_json_str(r->phase ? r->phase : "expand"));
     /* null only when the body could not be read; running it will say why */
-    json_object_set_new(o, "has_downgrade", r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
+    json_object_set_new(o, "has_downgrade",
+                        r->has_downgrade < 0 ? json_null() : json_boolean(r->has_downgrade));
     json_object_set_new(o, "head", json_boolean(r->is_head));
     json_object_set_new(o, "base", json_boolean(r->is_base));
     json_object_set_new(o, "branchpoint", json_boolean(r->is_branch_point));
     json_object_set_new(o, "mergepoint", json_boolean(r->is_merge));
     /* null: the database was not read (no URL, unreachable) */
-    json_object_set_new(o, "current", g->have_current ? json_boolean(cli_graph_is_current(g, r->id)) : json_null());
+    json_object_set_new(o, "current",
+                        g->have_current ? json_boolean(cli_graph_is_current(g, r->id)) : json_null());
     return o;
 }

@@ -11,19 +11,19 @@
 #include <unistd.h>
 
 typedef struct row {
-    char  *tenant, *from, *to, *status, *error, *detail;
+    char *tenant, *from, *to, *status, *error, *detail;
     double ms;
     size_t steps;
-    size_t index;  /* place in the tenant list: the summary's order */
-    int    unread; /* not started, and its state could not be read */
+    size_t index; /* place in the tenant list: the summary's order */
+    int unread;   /* not started, and its state could not be read */
 } row;
 
 static struct {
     pthread_mutex_t mu;
-    row            *rows;
-    size_t          n, cap;
-    int             quiet;
-    int             tty;
+    row *rows;
+    size_t n, cap;
+    int quiet;
+    int tty;
 } t = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0 };
 
 static char *dup0(const char *s)
@@ -138,7 +138,8 @@ void cli_tenants_end(cli *c)
             if (strlen(t.rows[i].tenant) > w)
                 w = strlen(t.rows[i].tenant);
         }
-        fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time", "status");
+        fprintf(stderr, "\n%-*s  %-14s  %-14s  %9s  %s\n", (int)w, "tenant", "from", "to", "time",
+                "status");
         for (size_t i = 0; i < t.n; i++) {
             row *r = &t.rows[i];
             /* a tenant never started took no time; one that could not be read is unknown, not base */
@@ -146,7 +147,12 @@ void cli_tenants_end(cli *c)
             if (strcmp(r->status, "not started") != 0)
                 snprintf(ms, sizeof ms, "%.0f ms", r->ms);
             fprintf(stderr, "%-*s  %-14s  %-14s  %9s  %s\n", (int)w, r->tenant,
-                    r->unread ? "-" : *r->from ? r->from : "base", r->unread ? "-" : *r->to ? r->to : "base",
+                    r->unread  ? "-"
+                    : *r->from ? r->from
+                               : "base",
+                    r->unread ? "-"
+                    : *r->to  ? r->to
+                              : "base",
                     ms, r->status);
         }
     }

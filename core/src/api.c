@@ -207,7 +207,9 @@ int mig_ctx_plugin(mig_ctx *ctx, const mig_plugin **out)
                 if (rc)
                     return rc;
                 rc = mig_fail(ctx, MIG_ECONFIG, "no database given");
-                mig_error_hint(ctx, "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
+                mig_error_hint(
+                    ctx,
+                    "use --url, $MIG_DATABASE_URL or url in mig.ini (or --driver with the driver's defaults)");
                 return rc;
             }
             rc = mig_plugin_name_for_url(&name, ctx, url);
@@ -279,14 +281,15 @@ int mig_check_version_table(mig_ctx *ctx, const mig_plugin *plugin, const char *
     if (pkc == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     char why[160];
-    const char *bad = mig_plugin_ident_too_long(plugin, vt, why, sizeof why) ? vt
-                      : mig_plugin_ident_too_long(plugin, pkc, why, sizeof why) ? pkc : NULL;
+    const char *bad = mig_plugin_ident_too_long(plugin, vt, why, sizeof why)    ? vt
+                      : mig_plugin_ident_too_long(plugin, pkc, why, sizeof why) ? pkc
+                                                                                : NULL;
     int rc = 0;
     if (bad) {
         int line = 0;
         mig_config_raw(ctx->cfg, "mig", "version_table", &line);
-        rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s': %s'%s' %s", mig_config_path(ctx->cfg), line,
-                      vt, bad == vt ? "" : "the constraint name ", bad, why);
+        rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: version_table '%s': %s'%s' %s", mig_config_path(ctx->cfg),
+                      line, vt, bad == vt ? "" : "the constraint name ", bad, why);
     }
     free(pkc);
     return rc;
@@ -322,4 +325,3 @@ int mig_ctx_may_have_revisions(mig_ctx *ctx)
     closedir(d);
     return found;
 }
-

@@ -19,12 +19,12 @@ int mig_ctx_version_table(mig_ctx *ctx, const char **out);
 
 typedef struct mig_session {
     const mig_plugin *plugin;
-    mig_db        *db;
-    mig_state      st;
-    char          *url;
-    const char    *base_dir;   /* relative paths in url resolve here */
-    int            db_tenant;  /* the URL named {tenant}: a database per tenant */
-    struct mig_db **pooled;    /* db is a tenant worker's, kept there when closed */
+    mig_db *db;
+    mig_state st;
+    char *url;
+    const char *base_dir;   /* relative paths in url resolve here */
+    int db_tenant;          /* the URL named {tenant}: a database per tenant */
+    struct mig_db **pooled; /* db is a tenant worker's, kept there when closed */
 } mig_session;
 
 /*
@@ -42,9 +42,9 @@ int mig_check_version_table(mig_ctx *ctx, const mig_plugin *plugin, const char *
 /* Once per loaded graph: warn of Alembic .py revisions, which are never read. */
 void mig_ctx_warn_py_files(mig_ctx *ctx);
 /* MIG_ECONFIG when no mig.ini, no --script-location and no default folder say where revisions are. */
-int  mig_ctx_no_config_for_versions(mig_ctx *ctx);
+int mig_ctx_no_config_for_versions(mig_ctx *ctx);
 /* Is the URL from the command line or the environment (not from the file)? */
-int  mig_ctx_url_from_outside(const mig_ctx *ctx);
+int mig_ctx_url_from_outside(const mig_ctx *ctx);
 
 /* Load graph, driver and names before tenant workers borrow them. */
 int mig_ctx_prepare_shared(mig_ctx *ctx);
@@ -55,20 +55,20 @@ int mig_ctx_child(mig_ctx **out, mig_ctx *parent, const char *tenant);
 int mig_tenant_search_path(mig_ctx *ctx, const mig_plugin *plugin, mig_buf *out);
 
 /* Connect (to the tenant's database or schema, for a child) and run on_connect. */
-int  mig_session_open(mig_session *s, mig_ctx *ctx);
+int mig_session_open(mig_session *s, mig_ctx *ctx);
 /*
  * For commands that only read: a database that does not exist yet is not
  * created; *missing = 1 and s->db is NULL then (an empty state).
  */
-int  mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing);
+int mig_session_open_ro(mig_session *s, mig_ctx *ctx, int *missing);
 void mig_session_close(mig_session *s);
 /*
  * The two halves of mig_session_open: the connection alone (with missing
  * set, a database that is not there is not created: *missing = 1, s->db
  * NULL), then on_connect and the tenant's schema.
  */
-int  mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing);
-int  mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
+int mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing);
+int mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
 
 /*
  * mig_session_open and mig_ctx_graph at once: the graph loads on a second
@@ -78,15 +78,15 @@ int  mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing);
  * the graph (mig_graph_check_target) before a missing database is
  * created, so a target the graph refutes leaves nothing behind.
  */
-int  mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, const char *target,
-                                 mig_target_mode mode);
+int mig_session_open_with_graph(mig_session *s, mig_ctx *ctx, mig_graph **g, const char *target,
+                                mig_target_mode mode);
 
 /*
  * 0 when the versions folder holds no revision file for certain (a look
  * at the names only, stopping at the first); 1 otherwise, errors included
  * (the graph load reports them).
  */
-int  mig_ctx_may_have_revisions(mig_ctx *ctx);
+int mig_ctx_may_have_revisions(mig_ctx *ctx);
 
 /*
  * A scratch database (core/src/stairway.c, shared by mig test and mig lint
@@ -98,8 +98,8 @@ int  mig_ctx_may_have_revisions(mig_ctx *ctx);
  * it also after a failed open (*out may be set then).
  */
 typedef struct mig_scratch mig_scratch;
-int  mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out,
-                      mig_ctx **sctx, char **surl);
+int mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out, mig_ctx **sctx,
+                     char **surl);
 void mig_scratch_close(mig_scratch *sc);
 
 #endif

@@ -135,8 +135,8 @@ static void type_parts(const char *type, char *base, size_t blen, long *size)
 
 static int rank_of(const char *base)
 {
-    static const char *const ints[] = { "tinyint", "smallint", "mediumint", "int", "integer",
-                                        "bigint", NULL };
+    static const char *const ints[] = { "tinyint", "smallint", "mediumint", "int",
+                                        "integer", "bigint",   NULL };
     static const int ranks[] = { 1, 2, 3, 4, 4, 5 };
     for (size_t i = 0; ints[i]; i++)
         if (strcmp(base, ints[i]) == 0)
@@ -192,8 +192,8 @@ static int references(const mig_ddl_table *t, const char *name)
  * it references (create) or after one (drop: reverse). A cycle is emitted
  * in name order; the database will say what it thinks.
  */
-static int table_order(const mig_schema *s, const mig_schema *other, int drop, const mig_ddl_table ***out,
-                       size_t *n)
+static int table_order(const mig_schema *s, const mig_schema *other, int drop,
+                       const mig_ddl_table ***out, size_t *n)
 {
     *n = 0;
     const mig_ddl_table **v = calloc(s->ntables + 1, sizeof *v);
@@ -242,12 +242,12 @@ static int table_order(const mig_schema *s, const mig_schema *other, int drop, c
 }
 
 /* A change to out; one to a table that stays also gets the table as it was. */
-#define PUSH(kind, t)                                                        \
-    do {                                                                     \
-        if ((c = push(out, (kind), (t))) == NULL)                            \
-            goto oom;                                                        \
-        if ((kind) != MIG_DDL_CREATE_TABLE && (kind) != MIG_DDL_DROP_TABLE)  \
-            c->c.old_table = mig_schema_table(from, (t)->name);              \
+#define PUSH(kind, t)                                                                                   \
+    do {                                                                                                \
+        if ((c = push(out, (kind), (t))) == NULL)                                                       \
+            goto oom;                                                                                   \
+        if ((kind) != MIG_DDL_CREATE_TABLE && (kind) != MIG_DDL_DROP_TABLE)                             \
+            c->c.old_table = mig_schema_table(from, (t)->name);                                         \
     } while (0)
 
 /* 0. enum types that come or change, before the columns that use them */
@@ -349,16 +349,18 @@ static int columns(mig_changes *out, const mig_schema *from, const mig_schema *t
                 PUSH(MIG_DDL_ALTER_COLUMN, t);
                 c->c.column = &t->columns[k];
                 c->c.old_column = old;
-                if (strcasecmp(old->type, t->columns[k].type) != 0 && !widens(old->type, t->columns[k].type))
-                    c->note = mig_aprintf("may lose data: changes %s.%s from %s to %s", t->name, old->name, old->type,
-                                          t->columns[k].type);
+                if (strcasecmp(old->type, t->columns[k].type) != 0 &&
+                    !widens(old->type, t->columns[k].type))
+                    c->note = mig_aprintf("may lose data: changes %s.%s from %s to %s", t->name,
+                                          old->name, old->type, t->columns[k].type);
             }
         }
         for (size_t k = 0; k < f->ncolumns; k++)
             if (mig_schema_column(t, f->columns[k].name) == NULL) {
                 PUSH(MIG_DDL_DROP_COLUMN, t);
                 c->c.column = &f->columns[k];
-                c->note = mig_aprintf("may lose data: drops column %s.%s and its data", t->name, f->columns[k].name);
+                c->note = mig_aprintf("may lose data: drops column %s.%s and its data", t->name,
+                                      f->columns[k].name);
             }
     }
     return 0;
@@ -439,8 +441,8 @@ int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, con
         adds(out, from, to) || enums_go(out, from, to))
         goto oom;
     for (size_t i = 0; i < out->n; i++)
-        if (out->v[i].note == NULL && (out->v[i].c.kind == MIG_DDL_DROP_TABLE ||
-                                       out->v[i].c.kind == MIG_DDL_DROP_COLUMN))
+        if (out->v[i].note == NULL &&
+            (out->v[i].c.kind == MIG_DDL_DROP_TABLE || out->v[i].c.kind == MIG_DDL_DROP_COLUMN))
             goto oom;
     return 0;
 oom:
@@ -507,7 +509,8 @@ int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_plugin *plugin, con
     for (size_t i = 0; i < ch->n; i++) {
         const mig_ddl_change *c = &ch->v[i].c;
         int supported = 1;
-        if (!alters_table(c->kind) || (mig_plugin_render_ddl(plugin, c, emit_none, NULL, &supported), supported))
+        if (!alters_table(c->kind) ||
+            (mig_plugin_render_ddl(plugin, c, emit_none, NULL, &supported), supported))
             continue;
         int seen = 0;
         for (size_t k = 0; k < nrebuild; k++)
@@ -596,7 +599,8 @@ void mig_autogen_describe(mig_buf *b, const mig_ddl_change *c)
         break;
     case MIG_DDL_ADD_UNIQUE:
     case MIG_DDL_DROP_UNIQUE:
-        mig_buf_printf(b, "%s unique constraint on %s ", c->kind == MIG_DDL_ADD_UNIQUE ? "add" : "drop", t);
+        mig_buf_printf(b, "%s unique constraint on %s ", c->kind == MIG_DDL_ADD_UNIQUE ? "add" : "drop",
+                       t);
         put_list(b, c->key->columns, c->key->ncolumns);
         break;
     case MIG_DDL_CREATE_INDEX:
@@ -622,7 +626,8 @@ void mig_autogen_describe(mig_buf *b, const mig_ddl_change *c)
         break;
     case MIG_DDL_CREATE_ENUM:
     case MIG_DDL_ALTER_ENUM:
-        mig_buf_printf(b, "%s enum %s ", c->kind == MIG_DDL_CREATE_ENUM ? "add" : "alter", c->enum_type->name);
+        mig_buf_printf(b, "%s enum %s ", c->kind == MIG_DDL_CREATE_ENUM ? "add" : "alter",
+                       c->enum_type->name);
         if (c->old_enum) {
             put_list(b, c->old_enum->labels, c->old_enum->nlabels);
             mig_buf_puts(b, " -> ");
@@ -652,8 +657,7 @@ static int target_path(mig_ctx *ctx, char **out)
     return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
 }
 
-int mig_autogen_load(mig_ctx *ctx, mig_session *s, int *configured, mig_schema **live,
-                     mig_schema **target)
+int mig_autogen_load(mig_ctx *ctx, mig_session *s, int *configured, mig_schema **live, mig_schema **target)
 {
     char *path = NULL, *ddl = NULL;
     size_t len = 0;
@@ -704,7 +708,8 @@ static int require_up_to_date(mig_ctx *ctx, mig_session *s)
         rc = mig_graph_pending(&pending, ctx, g, (const char *const *)heads.v, heads.n);
     mig_strvec_release(&heads);
     if (rc == 0 && pending > 0) {
-        rc = mig_fail(ctx, MIG_EUSAGE, "the database is not up to date: %zu revision(s) not applied", pending);
+        rc = mig_fail(ctx, MIG_EUSAGE, "the database is not up to date: %zu revision(s) not applied",
+                      pending);
         mig_error_hint(ctx, "run `mig upgrade heads` first, then autogenerate the next revision");
     }
     return rc;
@@ -730,7 +735,8 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, c
         if (rc == 0)
             rc = mig_autogen_load(ctx, &s, &configured, &live, &target);
         if (rc == 0 && !configured) {
-            rc = mig_fail(ctx, MIG_ECONFIG, "autogenerate needs a target schema: [autogenerate] target is not set");
+            rc = mig_fail(ctx, MIG_ECONFIG,
+                          "autogenerate needs a target schema: [autogenerate] target is not set");
             mig_error_hint(ctx, "add to mig.ini:  [autogenerate]  target = schema.sql  (plain DDL)");
         }
     } else {
@@ -751,10 +757,12 @@ int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned flags, c
     mig_session_close(&s);
     if (rc == 0 && up.n == 0) {
         if (from_empty)
-            mig_log(ctx, MIG_LOG_INFO, "the database has no tables: nothing to adopt, no revision written");
+            mig_log(ctx, MIG_LOG_INFO,
+                    "the database has no tables: nothing to adopt, no revision written");
         else
-            mig_log(ctx, MIG_LOG_INFO, "no differences between the database and the target schema: "
-                                       "no revision written");
+            mig_log(ctx, MIG_LOG_INFO,
+                    "no differences between the database and the target schema: "
+                    "no revision written");
     } else if (rc == 0) {
         mig_log(ctx, MIG_LOG_INFO, "detected %zu change%s", up.n, up.n == 1 ? "" : "s");
         mig_revision_opts ro = *o;

@@ -16,15 +16,18 @@ typedef struct mig_ctx mig_ctx;
 /* One change, pointing into the two models it came from; note may be NULL. */
 typedef struct mig_autogen_change {
     mig_ddl_change c;
-    char          *note; /* a comment for the reader ("may lose data: ..."), or NULL */
+    char *note; /* a comment for the reader ("may lose data: ..."), or NULL */
 } mig_autogen_change;
 
 typedef struct mig_changes {
     mig_autogen_change *v;
-    size_t              n, cap;
+    size_t n, cap;
 } mig_changes;
 
-#define MIG_CHANGES_INIT { NULL, 0, 0 }
+#define MIG_CHANGES_INIT                                                                                \
+    {                                                                                                   \
+        NULL, 0, 0                                                                                      \
+    }
 
 /*
  * The changes that take `from` to `to`, in an order the database accepts:
@@ -34,7 +37,7 @@ typedef struct mig_changes {
  * (referenced first), indexes and foreign keys come, and enum types that
  * go are dropped last. Valid while both models live.
  */
-int  mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to);
+int mig_autogen_diff(mig_changes *out, mig_ctx *ctx, const mig_schema *from, const mig_schema *to);
 void mig_changes_release(mig_changes *ch);
 
 /*
@@ -44,8 +47,8 @@ void mig_changes_release(mig_changes *ch);
  * driver refuses (not supported) is rebuilt by one MIG_DDL_REBUILD_TABLE
  * instead.
  */
-int  mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_plugin *plugin, const mig_changes *ch,
-                        const mig_schema *from, const mig_schema *to);
+int mig_autogen_render(mig_buf *out, mig_ctx *ctx, const mig_plugin *plugin, const mig_changes *ch,
+                       const mig_schema *from, const mig_schema *to);
 
 /* One line that says what a change does ("add column users.email varchar(80)"). */
 void mig_autogen_describe(mig_buf *out, const mig_ddl_change *c);
@@ -56,7 +59,7 @@ void mig_autogen_describe(mig_buf *out, const mig_ddl_change *c);
  * loaded when there is no [autogenerate] target.
  */
 struct mig_session;
-int  mig_autogen_load(mig_ctx *ctx, struct mig_session *s, int *configured, mig_schema **live,
-                      mig_schema **target);
+int mig_autogen_load(mig_ctx *ctx, struct mig_session *s, int *configured, mig_schema **live,
+                     mig_schema **target);
 
 #endif

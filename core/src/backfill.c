@@ -47,9 +47,9 @@
 
 /* A key's values, owning their bytes. */
 typedef struct keyset {
-    int       n;
+    int n;
     mig_value v[MAX_KEYS];
-    char     *buf[MAX_KEYS];
+    char *buf[MAX_KEYS];
 } keyset;
 
 static void keyset_clear(keyset *k)
@@ -314,31 +314,31 @@ static double parse_bytes(const char *s)
 /* ---- the state of one call ---- */
 
 typedef struct backfill {
-    mig_lua    *lua;
-    mig_ctx    *ctx;
-    mig_db     *db;
-    const char *name;   /* borrowed from the options table, which outlives the call */
+    mig_lua *lua;
+    mig_ctx *ctx;
+    mig_db *db;
+    const char *name; /* borrowed from the options table, which outlives the call */
     const char *table;
     const char *where;
     const char *sql;
     const char *keys[MAX_KEYS];
-    int         nkeys;
-    int         each;   /* stack index of the each function, or 0 */
-    int64_t     batch;
-    double      batch_time_ms, sleep_ms, max_rate, max_lag;
-    int         has_lag;
+    int nkeys;
+    int each; /* stack index of the each function, or 0 */
+    int64_t batch;
+    double batch_time_ms, sleep_ms, max_rate, max_lag;
+    int has_lag;
     /* malloc'ed, freed by the __gc */
-    char       *q_table, *q_keys, *q_state, *next_sql, *first_sql, *cas_sql;
+    char *q_table, *q_keys, *q_state, *next_sql, *first_sql, *cas_sql;
     /* sql mode: the last key and the count of a short last batch */
-    char       *first_desc_sql, *next_desc_sql, *first_count_sql, *next_count_sql;
-    keyset      last, first, hi, lo;
-    mig_buf     enc_last, enc_hi, shown, tmp, tmp2;
-    mig_db    **replicas;
-    char      **replica_names;
-    size_t      nreplicas;
-    int         in_batch;
+    char *first_desc_sql, *next_desc_sql, *first_count_sql, *next_count_sql;
+    keyset last, first, hi, lo;
+    mig_buf enc_last, enc_hi, shown, tmp, tmp2;
+    mig_db **replicas;
+    char **replica_names;
+    size_t nreplicas;
+    int in_batch;
     /* the checkpoint */
-    int64_t     rows_done, total, batches, elapsed_ms;
+    int64_t rows_done, total, batches, elapsed_ms;
 } backfill;
 
 static void bf_release(backfill *bf)
@@ -429,7 +429,8 @@ static void bf_stop_here(lua_State *L, backfill *bf)
 }
 
 /* Stop and raise "db:backfill NAME: ..." */
-static int bf_raise(lua_State *L, backfill *bf, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bf_raise(lua_State *L, backfill *bf, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bf_raise(lua_State *L, backfill *bf, const char *fmt, ...)
 {
     bf_stop_here(L, bf);
@@ -493,8 +494,8 @@ static double opt_amount(lua_State *L, const char *key, double (*parse)(const ch
 
 static void read_options(lua_State *L, backfill *bf)
 {
-    static const char *const known[] = { "table", "key", "batch", "batch_time", "where", "sql", "each",
-                                         "sleep", "max_rate", "max_lag", "name", NULL };
+    static const char *const known[] = { "table", "key",   "batch",    "batch_time", "where", "sql",
+                                         "each",  "sleep", "max_rate", "max_lag",    "name",  NULL };
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 2)) {
@@ -504,8 +505,9 @@ static void read_options(lua_State *L, backfill *bf)
         for (int i = 0; k && known[i]; i++)
             ok |= strcmp(k, known[i]) == 0;
         if (!ok)
-            luaL_error(L, "db:backfill: unknown option %s (known: table, key, batch, batch_time, where, "
-                          "sql, each, sleep, max_rate, max_lag, name)",
+            luaL_error(L,
+                       "db:backfill: unknown option %s (known: table, key, batch, batch_time, where, "
+                       "sql, each, sleep, max_rate, max_lag, name)",
                        k ? k : luaL_tolstring(L, -1, NULL));
     }
     bf->table = opt_string(L, bf, "table", 1);
@@ -549,11 +551,13 @@ static void read_options(lua_State *L, backfill *bf)
     else
         lua_pop(L, 1);
     if ((bf->sql == NULL) == (bf->each == 0))
-        luaL_error(L, "db:backfill: give exactly one of sql (SQL run per batch) and each (a function per batch)");
+        luaL_error(L,
+                   "db:backfill: give exactly one of sql (SQL run per batch) and each (a function per batch)");
     double b = opt_amount(L, "batch", NULL, 1, "a number of rows");
     bf->batch_time_ms = opt_amount(L, "batch_time", parse_ms, 1000, "a duration such as \"200ms\"");
     if (b >= 0 && bf->batch_time_ms >= 0)
-        luaL_error(L, "db:backfill: give batch (rows) or batch_time (a duration to adapt the size to), not both");
+        luaL_error(L,
+                   "db:backfill: give batch (rows) or batch_time (a duration to adapt the size to), not both");
     if (b >= 0 && (b < 1 || b > MAX_BATCH || b != floor(b)))
         luaL_error(L, "db:backfill: option batch must be a whole number from 1 to %d", MAX_BATCH);
     if (bf->batch_time_ms == 0)
@@ -687,8 +691,8 @@ static void build_sql(lua_State *L, backfill *bf)
         else if (pass < 4)
             mig_buf_printf(&w, " ORDER BY %s LIMIT 1", mig_buf_cstr(&desc));
         char *s = mig_strdup(mig_buf_cstr(&w));
-        char **slot[] = { &bf->first_sql, &bf->next_sql, &bf->first_desc_sql, &bf->next_desc_sql,
-                          &bf->first_count_sql, &bf->next_count_sql };
+        char **slot[] = { &bf->first_sql,     &bf->next_sql,        &bf->first_desc_sql,
+                          &bf->next_desc_sql, &bf->first_count_sql, &bf->next_count_sql };
         *slot[pass] = s;
         if (s == NULL)
             bf->first_sql = NULL; /* reported below */
@@ -865,9 +869,10 @@ static int64_t estimate_left(backfill *bf)
  */
 static int load_checkpoint(lua_State *L, backfill *bf)
 {
-    char *sql = mig_aprintf("SELECT state, last_key, rows_done, rows_total, batches, elapsed_ms, checksum, position "
-                            "FROM %s WHERE version_table = ? AND revision = ? AND name = ? AND direction = ?",
-                            bf->q_state);
+    char *sql =
+        mig_aprintf("SELECT state, last_key, rows_done, rows_total, batches, elapsed_ms, checksum, position "
+                    "FROM %s WHERE version_table = ? AND revision = ? AND name = ? AND direction = ?",
+                    bf->q_state);
     oom(L, sql);
     mig_value p[4];
     ident_params(bf, p);
@@ -900,18 +905,22 @@ static int load_checkpoint(lua_State *L, backfill *bf)
     if (drc == MIG_ENOMEM)
         return bf_raise(L, bf, "out of memory");
     if (drc < 0)
-        return luaL_error(L, "db:backfill %s: its checkpoint in %s cannot be read; `mig backfill reset %s` "
-                             "starts it over", bf->name, MIG_BACKFILL_TABLE, bf->lua->rev->id);
+        return luaL_error(L,
+                          "db:backfill %s: its checkpoint in %s cannot be read; `mig backfill reset %s` "
+                          "starts it over",
+                          bf->name, MIG_BACKFILL_TABLE, bf->lua->rev->id);
     if (found && bf->last.n && bf->last.n != bf->nkeys)
-        return luaL_error(L, "db:backfill %s: its checkpoint has a key of %d column(s), the call names %d; "
-                             "`mig backfill reset %s` starts it over",
+        return luaL_error(L,
+                          "db:backfill %s: its checkpoint has a key of %d column(s), the call names %d; "
+                          "`mig backfill reset %s` starts it over",
                           bf->name, bf->last.n, bf->nkeys, bf->lua->rev->id);
     if (finished)
         return 1;
     key_shown(&bf->shown, bf->keys, &bf->last);
     if (found && !same_file)
-        return luaL_error(L, "db:backfill %s: %s changed since this backfill started (it stopped at %s); "
-                             "run `mig backfill reset %s` to start it over",
+        return luaL_error(L,
+                          "db:backfill %s: %s changed since this backfill started (it stopped at %s); "
+                          "run `mig backfill reset %s` to start it over",
                           bf->name, bf->lua->rev->path, mig_buf_cstr(&bf->shown), bf->lua->rev->id);
     char now[40];
     mig_state_now(NULL, now);
@@ -924,7 +933,8 @@ static int load_checkpoint(lua_State *L, backfill *bf)
         mig_log(bf->ctx, MIG_LOG_INFO, "resuming backfill %s of %s at %s: %d %% done", bf->name,
                 bf->lua->rev->id, mig_buf_cstr(&bf->shown), pct > 100 ? 100 : pct);
         sql = mig_aprintf("UPDATE %s SET state = 'running', updated_at = ? WHERE version_table = ? "
-                          "AND revision = ? AND name = ? AND direction = ?", bf->q_state);
+                          "AND revision = ? AND name = ? AND direction = ?",
+                          bf->q_state);
         oom(L, sql);
         mig_value u[5];
         u[0] = mig_value_text(now);
@@ -979,7 +989,8 @@ static void connect_replicas(lua_State *L, backfill *bf)
         luaL_error(L, "db:backfill %s: %s", bf->name, mig_buf_cstr(&bf->tmp));
     }
     if (list == NULL || *list == '\0') {
-        mig_log(bf->ctx, MIG_LOG_VERBOSE, "backfill %s: max_lag, but no [backfill] replicas: not throttled", bf->name);
+        mig_log(bf->ctx, MIG_LOG_VERBOSE,
+                "backfill %s: max_lag, but no [backfill] replicas: not throttled", bf->name);
         free(list);
         bf->has_lag = 0;
         return;
@@ -987,7 +998,8 @@ static void connect_replicas(lua_State *L, backfill *bf)
     const char *plugin = bf->db->plugin->driver->name;
     if (strcmp(plugin, "postgres") != 0 && strcmp(plugin, "mysql") != 0) {
         free(list);
-        luaL_error(L, "db:backfill %s: max_lag reads replicas of postgres or mysql, not %s", bf->name, plugin);
+        luaL_error(L, "db:backfill %s: max_lag reads replicas of postgres or mysql, not %s", bf->name,
+                   plugin);
     }
     for (char *p = list; p && *p;) {
         char *comma = strchr(p, ',');
@@ -1046,8 +1058,8 @@ static int replica_lag(backfill *bf, size_t i, double *lag)
         if (rc)
             return rc;
         mig_value p = mig_value_text(lsn);
-        rc = mig_db_query(&cur, r, bf->ctx, "SELECT pg_wal_lsn_diff(?::pg_lsn, pg_last_wal_replay_lsn())::bigint",
-                          &p, 1);
+        rc = mig_db_query(&cur, r, bf->ctx,
+                          "SELECT pg_wal_lsn_diff(?::pg_lsn, pg_last_wal_replay_lsn())::bigint", &p, 1);
         if (rc == 0 && (rc = mig_db_fetch(cur, r, bf->ctx, &row)) == 0 && row &&
             row->values[0].type != MIG_VAL_NULL)
             *lag = (double)row_int(row, 0);
@@ -1082,7 +1094,8 @@ static void wait_for_replicas(lua_State *L, backfill *bf)
                 if (lag < 0)
                     mig_buf_puts(&bf->tmp, "it does not replay (replication stopped?)");
                 else if (pg)
-                    mig_buf_printf(&bf->tmp, "%.0f bytes of WAL behind, more than max_lag %.0f", lag, bf->max_lag);
+                    mig_buf_printf(&bf->tmp, "%.0f bytes of WAL behind, more than max_lag %.0f", lag,
+                                   bf->max_lag);
                 else
                     mig_buf_printf(&bf->tmp, "%.0f s behind, more than max_lag %g s", lag, bf->max_lag);
                 mig_log(bf->ctx, MIG_LOG_INFO, "backfill %s: waiting for replica %s: %s", bf->name,
@@ -1132,7 +1145,8 @@ static int one_row(lua_State *L, backfill *bf, const char *sql, const mig_value 
         for (int i = 0; i < bf->nkeys && i < row->ncols; i++)
             if (row->values[i].type == MIG_VAL_NULL) {
                 mig_db_cursor_close(bf->db, cur);
-                return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
+                return bf_raise(L, bf,
+                                "key column %s is NULL in a row: the key must be unique and NOT NULL",
                                 bf->keys[i]);
             }
         into->n = bf->nkeys;
@@ -1228,7 +1242,8 @@ static int64_t fetch_rows(lua_State *L, backfill *bf, const mig_value *p, int np
         for (int i = 0; i < bf->nkeys; i++)
             if (row->values[cols[i]].type == MIG_VAL_NULL) {
                 mig_db_cursor_close(bf->db, cur);
-                return bf_raise(L, bf, "key column %s is NULL in a row: the key must be unique and NOT NULL",
+                return bf_raise(L, bf,
+                                "key column %s is NULL in a row: the key must be unique and NOT NULL",
                                 bf->keys[i]);
             }
         copy_row_key(L, bf, row, cols, &bf->hi);
@@ -1271,8 +1286,9 @@ static void move_checkpoint(lua_State *L, backfill *bf, int64_t n)
     if (mig_db_exec_params(bf->db, bf->ctx, bf->cas_sql, u, 11, &changed, NULL) != 0)
         bf_raise_db(L, bf, bf->cas_sql);
     if (changed != 1)
-        bf_raise(L, bf, "another process moved its checkpoint (expected it at %s after %lld batch(es)): "
-                        "this batch is rolled back and this run stops",
+        bf_raise(L, bf,
+                 "another process moved its checkpoint (expected it at %s after %lld batch(es)): "
+                 "this batch is rolled back and this run stops",
                  bf->last.n ? "the key this batch started from" : "the start", (long long)bf->batches);
 }
 
@@ -1371,8 +1387,9 @@ int mig_lua_backfill(lua_State *L)
     if (lua->rev == NULL)
         return luaL_error(L, "db:backfill runs in a Lua revision's upgrade or downgrade, not in a hook");
     if (db->in_txn)
-        return luaL_error(L, "db:backfill commits each batch on its own, so it needs a revision outside a "
-                             "transaction: add `-- mig:transaction false` to %s",
+        return luaL_error(L,
+                          "db:backfill commits each batch on its own, so it needs a revision outside a "
+                          "transaction: add `-- mig:transaction false` to %s",
                           lua->rev->path);
     backfill *bf = lua_newuserdatauv(L, sizeof *bf, 0);
     memset(bf, 0, sizeof *bf);
@@ -1395,7 +1412,8 @@ int mig_lua_backfill(lua_State *L)
     mig_buf_init(&bf->tmp2);
     read_options(L, bf);
     if (mig_strvec_contains(&lua->bf_names, bf->name))
-        return luaL_error(L, "db:backfill: a second backfill named %s in this revision: give each its own name=",
+        return luaL_error(L,
+                          "db:backfill: a second backfill named %s in this revision: give each its own name=",
                           bf->name);
     if (mig_strvec_push(&lua->bf_names, bf->name) < 0)
         return luaL_error(L, "out of memory");
@@ -1404,7 +1422,8 @@ int mig_lua_backfill(lua_State *L)
     if (bf->has_lag)
         connect_replicas(L, bf);
     if (load_checkpoint(L, bf) == 1) {
-        mig_log(bf->ctx, MIG_LOG_VERBOSE, "backfill %s of %s has finished already", bf->name, lua->rev->id);
+        mig_log(bf->ctx, MIG_LOG_VERBOSE, "backfill %s of %s has finished already", bf->name,
+                lua->rev->id);
         bf_release(bf);
         lua_pushinteger(L, 0);
         return 1;
@@ -1474,7 +1493,9 @@ int mig_backfill_forget(mig_ctx *ctx, mig_db *db, const char *revision, const ch
     if ((rc = mig_ctx_version_table(ctx, &vt)) != 0)
         return rc;
     char *q = mig_plugin_quote_ident(db->plugin, MIG_BACKFILL_TABLE);
-    char *sql = q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ? AND direction = ?", q) : NULL;
+    char *sql =
+        q ? mig_aprintf("DELETE FROM %s WHERE version_table = ? AND revision = ? AND direction = ?", q)
+          : NULL;
     free(q);
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -1486,7 +1507,7 @@ int mig_backfill_forget(mig_ctx *ctx, mig_db *db, const char *revision, const ch
 
 typedef struct status_args {
     mig_backfill_fn fn;
-    void           *payload;
+    void *payload;
     pthread_mutex_t mu;
 } status_args;
 
@@ -1517,7 +1538,8 @@ static int status_one(mig_ctx *ctx, void *payload)
         q = mig_plugin_quote_ident(s.db->plugin, MIG_BACKFILL_TABLE);
         sql = q ? mig_aprintf("SELECT name, revision, direction, state, position, rows_done, rows_total, batches, "
                               "elapsed_ms, started_at, updated_at FROM %s WHERE version_table = ? "
-                              "ORDER BY started_at, name", q)
+                              "ORDER BY started_at, name",
+                              q)
                 : NULL;
         if (sql == NULL)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -1537,10 +1559,18 @@ static int status_one(mig_ctx *ctx, void *payload)
                 if (i < 5 || i > 8)
                     bad |= (t[i] = col_dup(row, i)) == NULL;
             int64_t elapsed = row_int(row, 8);
-            mig_backfill_info b = { ctx->tenant, t[0], t[1], t[2], t[3], t[4], row_int(row, 5),
-                                    row->values[6].type == MIG_VAL_NULL ? -1 : row_int(row, 6), row_int(row, 7),
+            mig_backfill_info b = { ctx->tenant,
+                                    t[0],
+                                    t[1],
+                                    t[2],
+                                    t[3],
+                                    t[4],
+                                    row_int(row, 5),
+                                    row->values[6].type == MIG_VAL_NULL ? -1 : row_int(row, 6),
+                                    row_int(row, 7),
                                     elapsed > 0 ? (double)row_int(row, 5) * 1000.0 / (double)elapsed : 0.0,
-                                    t[9], t[10] };
+                                    t[9],
+                                    t[10] };
             if (bad)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             else {
@@ -1581,7 +1611,7 @@ int mig_backfill_status(mig_ctx *ctx, mig_backfill_fn fn, void *payload)
 
 typedef struct reset_args {
     const char *revision;
-    size_t      removed;
+    size_t removed;
     pthread_mutex_t mu;
 } reset_args;
 

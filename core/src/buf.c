@@ -241,7 +241,8 @@ int mig_buf_put_statement(mig_buf *b, const char *sql, size_t n, size_t max)
     for (size_t i = 0; i < n && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\r' || sql[i] == '\n'); i++)
         if (sql[i] == '\n')
             start = i + 1;
-    while (n > start && (sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r' || sql[n - 1] == '\n'))
+    while (n > start &&
+           (sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r' || sql[n - 1] == '\n'))
         n--;
     size_t first = indent_of(sql + start, n - start);
     int cut = n - (start + first) > max;

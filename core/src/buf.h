@@ -10,24 +10,26 @@
 #include <stddef.h>
 
 typedef struct mig_buf {
-    char  *ptr; /* always NUL-terminated when non-NULL */
+    char *ptr; /* always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
-    int    oom;
+    int oom;
 } mig_buf;
 
-#define MIG_BUF_INIT { NULL, 0, 0, 0 }
+#define MIG_BUF_INIT                                                                                    \
+    {                                                                                                   \
+        NULL, 0, 0, 0                                                                                   \
+    }
 
-void  mig_buf_init(mig_buf *b);
-void  mig_buf_release(mig_buf *b);            /* frees, back to empty */
-void  mig_buf_clear(mig_buf *b);              /* len = 0, keeps memory */
-int   mig_buf_grow(mig_buf *b, size_t extra); /* 0 or -1 (oom) */
-int   mig_buf_put(mig_buf *b, const char *s, size_t n);
-int   mig_buf_puts(mig_buf *b, const char *s);
-int   mig_buf_putc(mig_buf *b, char c);
-int   mig_buf_printf(mig_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-int   mig_buf_vprintf(mig_buf *b, const char *fmt, va_list ap);
+void mig_buf_init(mig_buf *b);
+void mig_buf_release(mig_buf *b);           /* frees, back to empty */
+void mig_buf_clear(mig_buf *b);             /* len = 0, keeps memory */
+int mig_buf_grow(mig_buf *b, size_t extra); /* 0 or -1 (oom) */
+int mig_buf_put(mig_buf *b, const char *s, size_t n);
+int mig_buf_puts(mig_buf *b, const char *s);
+int mig_buf_putc(mig_buf *b, char c);
+int mig_buf_printf(mig_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int mig_buf_vprintf(mig_buf *b, const char *fmt, va_list ap);
 /* Returns the string (caller frees) and resets b; NULL on oom. */
 char *mig_buf_detach(mig_buf *b);
 /* "" when empty, never NULL. */
@@ -45,20 +47,23 @@ int mig_buf_put_statement(mig_buf *b, const char *sql, size_t n, size_t max);
 
 /* A NULL-terminated growable vector of owned strings. */
 typedef struct mig_strvec {
-    char  **v;
-    size_t  n;
-    size_t  cap;
+    char **v;
+    size_t n;
+    size_t cap;
 } mig_strvec;
 
-#define MIG_STRVEC_INIT { NULL, 0, 0 }
-int  mig_strvec_push(mig_strvec *sv, const char *s);        /* copies s */
-int  mig_strvec_push_owned(mig_strvec *sv, char *s);        /* takes s */
-int  mig_strvec_contains(const mig_strvec *sv, const char *s);
-int  mig_strvec_dedup(mig_strvec *sv);                      /* keeps the first of equal strings, in order; -1 on oom */
+#define MIG_STRVEC_INIT                                                                                 \
+    {                                                                                                   \
+        NULL, 0, 0                                                                                      \
+    }
+int mig_strvec_push(mig_strvec *sv, const char *s); /* copies s */
+int mig_strvec_push_owned(mig_strvec *sv, char *s); /* takes s */
+int mig_strvec_contains(const mig_strvec *sv, const char *s);
+int mig_strvec_dedup(mig_strvec *sv); /* keeps the first of equal strings, in order; -1 on oom */
 void mig_strvec_remove_at(mig_strvec *sv, size_t i);
 void mig_strvec_release(mig_strvec *sv);
 
-char *mig_strdup(const char *s);              /* NULL on oom or NULL input */
+char *mig_strdup(const char *s); /* NULL on oom or NULL input */
 char *mig_strndup(const char *s, size_t n);
 char *mig_aprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

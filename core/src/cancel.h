@@ -35,7 +35,7 @@ int mig_cancel_check(mig_ctx *ctx);
 int mig_cancel_note(mig_ctx *ctx, int rc);
 
 /* Children register with their parent, so the parent's watcher reaches their statements. */
-int  mig_cancel_adopt(mig_ctx *parent, mig_ctx *child);
+int mig_cancel_adopt(mig_ctx *parent, mig_ctx *child);
 void mig_cancel_orphan(mig_ctx *parent, mig_ctx *child);
 
 /*
@@ -46,10 +46,10 @@ void mig_cancel_orphan(mig_ctx *parent, mig_ctx *child);
  */
 typedef struct mig_cancel_watch {
     pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    pthread_t       th;
-    int             on, done;
-    mig_ctx        *ctx;
+    pthread_cond_t cv;
+    pthread_t th;
+    int on, done;
+    mig_ctx *ctx;
 } mig_cancel_watch;
 
 void mig_cancel_watch_start(mig_cancel_watch *w, mig_ctx *ctx);

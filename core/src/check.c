@@ -72,10 +72,10 @@ static void check_rules(mig_ctx *ctx, const mig_graph *g, const mig_dialect *d, 
                         mig_check_fn fn, void *payload, int *problems);
 
 typedef struct check_args {
-    mig_check_fn    fn;
-    void           *payload;
+    mig_check_fn fn;
+    void *payload;
     pthread_mutex_t mu;
-    unsigned        flags;
+    unsigned flags;
 } check_args;
 
 typedef struct tenant_problem {
@@ -173,8 +173,10 @@ static void check_rules(mig_ctx *ctx, const mig_graph *g, const mig_dialect *d, 
             mig_buf m = MIG_BUF_INIT;
             mig_rule_empty_downgrade_say(&m, rev);
             mig_buf_printf(&m, " (%s): downgrading through it undoes nothing", rev->path);
-            mig_check_problem p = { mig_rule_empty_downgrade.name, rev->id, mig_buf_cstr(&m), rev->path,
-                                    "warning", mig_rule_empty_downgrade.id };
+            mig_check_problem p = {
+                mig_rule_empty_downgrade.name, rev->id, mig_buf_cstr(&m), rev->path, "warning",
+                mig_rule_empty_downgrade.id
+            };
             if (flags & MIG_CHECK_STRICT)
                 (*problems)++;
             if (fn)
@@ -209,10 +211,13 @@ static int check_pending(mig_ctx *ctx, const mig_graph *g, const mig_strvec *hea
             continue;
         const char *msg = rev->message && *rev->message ? rev->message : "(no message)";
         char *m = !held[i] ? mig_aprintf("not applied: %s", msg)
-                  : rev->contract ? mig_aprintf("not applied: %s (contract revision: held back by `upgrade --expand` "
-                                                "until the new version of the application is live)", msg)
-                                  : mig_aprintf("not applied: %s (stands on a contract revision: held back by "
-                                                "`upgrade --expand`)", msg);
+                  : rev->contract
+                      ? mig_aprintf("not applied: %s (contract revision: held back by `upgrade --expand` "
+                                    "until the new version of the application is live)",
+                                    msg)
+                      : mig_aprintf("not applied: %s (stands on a contract revision: held back by "
+                                    "`upgrade --expand`)",
+                                    msg);
         report_at(fn, payload, "pending", rev, m ? m : "not applied", problems);
         free(m);
     }

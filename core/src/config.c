@@ -43,27 +43,27 @@
 typedef struct entry {
     char *section;
     char *key;
-    char *value; /* raw, as written */
+    char *value;       /* raw, as written */
     size_t vlen, vcap; /* of value: continuation lines append in amortised constant time */
-    int   line;
+    int line;
 } entry;
 
 struct mig_config {
-    char      *path;     /* as given or found, "" when there is no file */
-    char      *dir;      /* absolute folder of the file, or the cwd */
-    int        searched; /* no file: none was given and the search found none */
-    entry     *v;
-    size_t     n, cap;
-    size_t    *slots;    /* open-addressing index of v by (section, key): entry + 1, 0 empty */
-    size_t     nslots;   /* a power of two, at least twice n */
+    char *path;   /* as given or found, "" when there is no file */
+    char *dir;    /* absolute folder of the file, or the cwd */
+    int searched; /* no file: none was given and the search found none */
+    entry *v;
+    size_t n, cap;
+    size_t *slots;       /* open-addressing index of v by (section, key): entry + 1, 0 empty */
+    size_t nslots;       /* a power of two, at least twice n */
     mig_strvec sections; /* every section header seen, in file order */
 };
 
 /* The sections and keys mig knows. Keep in step with SPEC.md section 2. */
 static const char *const keys_mig[] = {
-    "script_location", "url", "driver", "version_table",
-    "transaction_per_migration", "on_connect", "driver_path", "lock_timeout",
-    "lock_timeout_ddl", "lock_retries", NULL,
+    "script_location",           "url",          "driver",      "version_table",
+    "transaction_per_migration", "on_connect",   "driver_path", "lock_timeout",
+    "lock_timeout_ddl",          "lock_retries", NULL,
 };
 static const char *const keys_hooks[] = { "scripts", NULL };
 static const char *const keys_post_write_hooks[] = { "hooks", NULL };
@@ -78,7 +78,7 @@ static const char *const keys_lint[] = {
 static const char *const keys_backfill[] = { "replicas", NULL };
 
 static const struct known_section {
-    const char        *name;
+    const char *name;
     const char *const *keys;
 } known_sections[] = {
     { "mig", keys_mig },
@@ -194,15 +194,16 @@ static int check_section(mig_ctx *ctx, const char *file, int line, const char *n
         names[i] = known_sections[i].name;
     const char *near = mig_suggest(name, names, NKNOWN);
     if (near)
-        return mig_fail_at(ctx, MIG_ECONFIG, file, line,
-                       "unknown section '[%s]' (did you mean '[%s]'?)", name, near);
+        return mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]' (did you mean '[%s]'?)",
+                           name, near);
     mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown section '[%s]'", name);
-    mig_error_hint(ctx, "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua], [lint], [backfill]");
+    mig_error_hint(
+        ctx,
+        "known sections: [mig], [hooks], [post_write_hooks], [tenants], [autogenerate], [lua], [lint], [backfill]");
     return MIG_ECONFIG;
 }
 
-static int check_key(mig_ctx *ctx, const char *file, int line, const char *section,
-                     const char *key)
+static int check_key(mig_ctx *ctx, const char *file, int line, const char *section, const char *key)
 {
     const struct known_section *ks = find_section(section);
     if (ks == NULL)
@@ -213,8 +214,8 @@ static int check_key(mig_ctx *ctx, const char *file, int line, const char *secti
         return 0;
     const char *near = mig_suggest(key, ks->keys, list_len(ks->keys));
     if (near)
-        mig_fail_at(ctx, MIG_ECONFIG, file, line,
-                "unknown key '%s' in [%s] (did you mean '%s'?)", key, section, near);
+        mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown key '%s' in [%s] (did you mean '%s'?)", key,
+                    section, near);
     else
         mig_fail_at(ctx, MIG_ECONFIG, file, line, "unknown key '%s' in [%s]", key, section);
     /* A key written under the wrong section is a common slip: say where it goes. */
@@ -285,8 +286,7 @@ static int index_reserve(mig_config *cfg)
     return 0;
 }
 
-static int add_entry(mig_config *cfg, const char *section, const char *key,
-                     const char *value, int line)
+static int add_entry(mig_config *cfg, const char *section, const char *key, const char *value, int line)
 {
     if (index_reserve(cfg) < 0)
         return -1;
@@ -357,15 +357,15 @@ void mig_config_free(mig_config *cfg)
  */
 typedef struct loader {
     mig_config *cfg;
-    mig_ctx    *ctx;
+    mig_ctx *ctx;
     const char *file;
     const char *text;
-    size_t      len, pos;
-    int         line;
-    size_t      line_start;
-    int         at_line_start;
-    int         rc;       /* set when we stopped the parse with an error */
-    long        last;     /* entry of the previous handler call, -1 none */
+    size_t len, pos;
+    int line;
+    size_t line_start;
+    int at_line_start;
+    int rc;    /* set when we stopped the parse with an error */
+    long last; /* entry of the previous handler call, -1 none */
 } loader;
 
 /*
@@ -462,8 +462,8 @@ static int on_value(void *user, const char *section, const char *name, const cha
         }
     }
     if (section[0] == '\0') {
-        st->rc = mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
-                         "key '%s' is outside any section", name);
+        st->rc = mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line, "key '%s' is outside any section",
+                             name);
         mig_error_hint(st->ctx, "put it under a section such as [mig]");
         return 0;
     }
@@ -474,9 +474,9 @@ static int on_value(void *user, const char *section, const char *name, const cha
     }
     const entry *dup = find_entry(cfg, section, name);
     if (dup != NULL) {
-        st->rc = mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
-                         "duplicate key '%s' in [%s] (first set at line %d)",
-                         name, section, dup->line);
+        st->rc =
+            mig_fail_at(st->ctx, MIG_ECONFIG, st->file, st->line,
+                        "duplicate key '%s' in [%s] (first set at line %d)", name, section, dup->line);
         return 0;
     }
     if (add_entry(cfg, section, name, value, st->line) < 0) {
@@ -518,8 +518,8 @@ static int read_file(mig_ctx *ctx, const char *path, const char *from, mig_buf *
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (e) {
         *missing = e == ENOENT;
-        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s",
-                       path, from, mig_file_strerror(e));
+        return mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot read configuration file '%s'%s: %s", path,
+                           from, mig_file_strerror(e));
     }
     mig_buf_release(out);
     out->ptr = data;
@@ -545,21 +545,20 @@ static char *folder_of(const char *path)
 /* Run inih over the text with the options mig needs, then restore them. */
 static int parse(loader *st)
 {
-    bool  s_inline = ini_allow_inline_comments, s_stack = ini_use_stack,
-          s_realloc = ini_allow_realloc, s_multi = ini_allow_multiline,
-          s_stop = ini_stop_on_first_error, s_novalue = ini_allow_no_value,
-          s_bom = ini_allow_bom;
-    int   s_max = ini_max_line, s_init = ini_initial_alloc;
+    bool s_inline = ini_allow_inline_comments, s_stack = ini_use_stack, s_realloc = ini_allow_realloc,
+         s_multi = ini_allow_multiline, s_stop = ini_stop_on_first_error, s_novalue = ini_allow_no_value,
+         s_bom = ini_allow_bom;
+    int s_max = ini_max_line, s_init = ini_initial_alloc;
     char *s_start = ini_start_comment_prefixes;
 
     ini_allow_inline_comments = false; /* a value may hold ';' */
     ini_start_comment_prefixes = (char *)";#";
-    ini_use_stack = false;             /* lines of any length, not 200 bytes */
+    ini_use_stack = false; /* lines of any length, not 200 bytes */
     ini_allow_realloc = true;
     ini_initial_alloc = 256;
     ini_max_line = MAX_LINE + 3;
     ini_allow_multiline = true;
-    ini_stop_on_first_error = true;    /* the first error is the one to fix */
+    ini_stop_on_first_error = true; /* the first error is the one to fix */
     ini_allow_no_value = false;
     ini_allow_bom = true;
 
@@ -582,7 +581,7 @@ static int parse(loader *st)
         return mig_fail(st->ctx, MIG_ENOMEM, "out of memory");
     if (rc != 0) {
         mig_fail_at(st->ctx, MIG_ECONFIG, st->file, rc,
-                "syntax error: expected '[section]', 'key = value' or a comment");
+                    "syntax error: expected '[section]', 'key = value' or a comment");
         mig_error_hint(st->ctx, "comments take whole lines, starting with # or ;");
         return MIG_ECONFIG;
     }
@@ -593,8 +592,8 @@ static int parse(loader *st)
 static int same_folder(const char *a, const char *b)
 {
     struct stat sa, sb;
-    return b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0
-           && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return b != NULL && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
 }
 
 /*
@@ -639,8 +638,8 @@ static int search_upward(mig_ctx *ctx, const char *cwd, char **found)
             if (*found == NULL)
                 rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
-        int stop = here || strcmp(mig_buf_cstr(&dir), "/") == 0 || access(git, F_OK) == 0
-                   || same_folder(mig_buf_cstr(&dir), home);
+        int stop = here || strcmp(mig_buf_cstr(&dir), "/") == 0 || access(git, F_OK) == 0 ||
+                   same_folder(mig_buf_cstr(&dir), home);
         free(candidate);
         free(git);
         if (stop)
@@ -673,8 +672,8 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
             if (rc == 0 && found == NULL) {
                 mig_log(ctx, MIG_LOG_VERBOSE, "no mig.ini in %s or any folder above it", cwd);
                 if (required) {
-                    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)",
-                             cwd);
+                    mig_fail(ctx, MIG_ECONFIG,
+                             "no mig.ini in %s or any folder above it (use -c FILE, or mig init)", cwd);
                     free(cwd);
                     return MIG_ECONFIG;
                 }
@@ -703,8 +702,8 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
     char *dir = folder_of(file);
     if (dir == NULL) {
         mig_buf_release(&text);
-        rc = mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s",
-                         file, strerror(errno));
+        rc = mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s", file,
+                         strerror(errno));
         free(found);
         return rc;
     }
@@ -722,9 +721,13 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
     rc = check_text(ctx, file, mig_buf_cstr(&text), text.len);
     if (rc == 0) {
         loader st = {
-            .cfg = cfg, .ctx = ctx, .file = file,
-            .text = mig_buf_cstr(&text), .len = text.len,
-            .at_line_start = 1, .last = -1,
+            .cfg = cfg,
+            .ctx = ctx,
+            .file = file,
+            .text = mig_buf_cstr(&text),
+            .len = text.len,
+            .at_line_start = 1,
+            .last = -1,
         };
         rc = parse(&st);
     }
@@ -754,7 +757,8 @@ int mig_config_fail_none(const mig_config *cfg, mig_ctx *ctx, const char *hint)
 {
     if (cfg == NULL || !cfg->searched)
         return 0;
-    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)", cfg->dir);
+    mig_fail(ctx, MIG_ECONFIG, "no mig.ini in %s or any folder above it (use -c FILE, or mig init)",
+             cfg->dir);
     if (hint && *hint)
         mig_error_hint(ctx, "%s", hint);
     return MIG_ECONFIG;
@@ -780,8 +784,7 @@ int mig_config_has_section(const mig_config *cfg, const char *section)
     return 0;
 }
 
-int mig_config_foreach(const mig_config *cfg, const char *section,
-                       mig_config_key_fn fn, void *payload)
+int mig_config_foreach(const mig_config *cfg, const char *section, mig_config_key_fn fn, void *payload)
 {
     if (cfg == NULL)
         return 0;
@@ -795,8 +798,7 @@ int mig_config_foreach(const mig_config *cfg, const char *section,
     return 0;
 }
 
-int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                   const char *key, char **out)
+int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key, char **out)
 {
     *out = NULL;
     const entry *e = find_entry(cfg, section, key);
@@ -808,8 +810,8 @@ int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section,
 }
 
 /* The expanded value with surrounding blanks trimmed, for typed getters. */
-static int get_trimmed(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                       const char *key, char **out, int *line)
+static int get_trimmed(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                       char **out, int *line)
 {
     int rc = mig_config_get(cfg, ctx, section, key, out);
     if (rc != 0 || *out == NULL)
@@ -833,8 +835,7 @@ static int get_trimmed(const mig_config *cfg, mig_ctx *ctx, const char *section,
  * the hint when there is one). Unset or empty leaves out as it is.
  */
 static int get_typed(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
-                     int (*parse)(const char *v, void *out), void *out, const char *what,
-                     const char *hint)
+                     int (*parse)(const char *v, void *out), void *out, const char *what, const char *hint)
 {
     char *v = NULL;
     int line = 0;
@@ -866,8 +867,8 @@ static int parse_bool(const char *v, void *out)
     return -1;
 }
 
-int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                        const char *key, int dflt, int *out)
+int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                        int dflt, int *out)
 {
     *out = dflt;
     return get_typed(cfg, ctx, section, key, parse_bool, out, "a boolean",
@@ -885,8 +886,8 @@ static int parse_long(const char *v, void *out)
     return 0;
 }
 
-int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                       const char *key, long dflt, long *out)
+int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                       long dflt, long *out)
 {
     *out = dflt;
     return get_typed(cfg, ctx, section, key, parse_long, out, "a whole number", NULL);
@@ -903,8 +904,8 @@ static int parse_double(const char *v, void *out)
     return 0;
 }
 
-int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                          const char *key, double dflt, double *out)
+int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                          double dflt, double *out)
 {
     *out = dflt;
     return get_typed(cfg, ctx, section, key, parse_double, out, "a number", NULL);
@@ -919,8 +920,8 @@ static int parse_duration(const char *v, void *out)
     return 0;
 }
 
-int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                               const char *key, long long dflt, long long *out)
+int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                               long long dflt, long long *out)
 {
     char what[96];
     snprintf(what, sizeof what, "a duration such as 500ms, 5s or 2min (at most %lldms)",
@@ -936,12 +937,12 @@ int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *
 #define MAX_NESTING 32
 
 typedef struct expander {
-    mig_ctx    *ctx;
+    mig_ctx *ctx;
     const char *here;
     const char *what;
     const char *file;
-    int         line;
-    size_t     *close; /* close[i]: the '}' that ends the ${ at i, or the length when none does */
+    int line;
+    size_t *close; /* close[i]: the '}' that ends the ${ at i, or the length when none does */
 } expander;
 
 static int is_name_start(char c)
@@ -960,7 +961,7 @@ static int malformed(const expander *x, const char *at)
     if (at[n] == '}')
         n++;
     mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line, "%s: malformed '%.*s'",
-            x->what ? x->what : "value", (int)(n > 60 ? 60 : n), at);
+                x->what ? x->what : "value", (int)(n > 60 ? 60 : n), at);
     mig_error_hint(x->ctx, "write ${NAME} or ${NAME:-default}");
     return MIG_ECONFIG;
 }
@@ -978,9 +979,8 @@ static int match_braces(const expander *x, const char *s, size_t len, size_t *cl
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '$' && i + 1 < len && s[i + 1] == '{') {
             if (depth == MAX_NESTING) {
-                mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
-                            "%s: ${...} nested more than %d deep", x->what ? x->what : "value",
-                            MAX_NESTING);
+                mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line, "%s: ${...} nested more than %d deep",
+                            x->what ? x->what : "value", MAX_NESTING);
                 mig_error_hint(x->ctx, "nest at most %d levels of ${NAME:-default}", MAX_NESTING);
                 return MIG_ECONFIG;
             }
@@ -1063,7 +1063,7 @@ static int expand(const expander *x, const char *s, size_t len, size_t at, mig_b
             mig_buf_puts(b, val);
         } else {
             mig_fail_at(x->ctx, MIG_ECONFIG, x->file, x->line,
-                    "%s: environment variable '%s' is not set", x->what ? x->what : "value", name);
+                        "%s: environment variable '%s' is not set", x->what ? x->what : "value", name);
             mig_error_hint(x->ctx, "set %s, or write ${%s:-default}", name, name);
             return MIG_ECONFIG;
         }
@@ -1071,8 +1071,8 @@ static int expand(const expander *x, const char *s, size_t len, size_t at, mig_b
     return 0;
 }
 
-int mig_config_expand(mig_ctx *ctx, const char *s, const char *here,
-                      const char *what, const char *file, int line, char **out)
+int mig_config_expand(mig_ctx *ctx, const char *s, const char *here, const char *what, const char *file,
+                      int line, char **out)
 {
     *out = NULL;
     if (s == NULL)

@@ -25,7 +25,7 @@ typedef struct mig_config mig_config;
  * Errors: MIG_ECONFIG (unreadable file, syntax error with path:LINE,
  * unknown key), MIG_ENOMEM.
  */
-int  mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int required);
+int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int required);
 void mig_config_free(mig_config *cfg);
 
 /* The file's path ("" if none) and absolute folder (cwd if none). Borrowed. */
@@ -44,34 +44,31 @@ int mig_config_fail_none(const mig_config *cfg, mig_ctx *ctx, const char *hint);
  * when the key is absent. Errors: MIG_ECONFIG naming the variable, the file
  * and the line of the key for ${UNSET}; MIG_ENOMEM.
  */
-int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                   const char *key, char **out);
+int mig_config_get(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key, char **out);
 /* Raw (unexpanded) value, borrowed; NULL when absent. Line via *line. */
-const char *mig_config_raw(const mig_config *cfg, const char *section,
-                           const char *key, int *line);
+const char *mig_config_raw(const mig_config *cfg, const char *section, const char *key, int *line);
 /* Booleans: true/false/yes/no/on/off/1/0; *out = dflt when absent. */
-int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                        const char *key, int dflt, int *out);
-int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                       const char *key, long dflt, long *out);
-int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                          const char *key, double dflt, double *out);
+int mig_config_get_bool(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                        int dflt, int *out);
+int mig_config_get_int(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                       long dflt, long *out);
+int mig_config_get_double(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                          double dflt, double *out);
 /* A duration (500ms, 5s, 2min; a bare number is seconds) in milliseconds; *out = dflt when absent. */
-int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section,
-                               const char *key, long long dflt, long long *out);
+int mig_config_get_duration_ms(const mig_config *cfg, mig_ctx *ctx, const char *section, const char *key,
+                               long long dflt, long long *out);
 
 /* Iterate keys of a section in file order (for [post_write_hooks] etc.). */
 typedef int (*mig_config_key_fn)(void *payload, const char *key, const char *raw_value, int line);
-int mig_config_foreach(const mig_config *cfg, const char *section,
-                       mig_config_key_fn fn, void *payload);
+int mig_config_foreach(const mig_config *cfg, const char *section, mig_config_key_fn fn, void *payload);
 int mig_config_has_section(const mig_config *cfg, const char *section);
 
 /*
  * Expand ${VAR}, ${VAR:-default} and %(here)s in s; here is the file's
  * folder. what/file/line name the value in an error. *out caller frees.
  */
-int mig_config_expand(mig_ctx *ctx, const char *s, const char *here,
-                      const char *what, const char *file, int line, char **out);
+int mig_config_expand(mig_ctx *ctx, const char *s, const char *here, const char *what, const char *file,
+                      int line, char **out);
 
 /* Resolve a path: absolute stays, relative joins base. Caller frees. */
 char *mig_path_join(const char *base, const char *rel);

@@ -96,8 +96,7 @@ void mig_log(mig_ctx *ctx, mig_log_level level, const char *fmt, ...)
     mig_buf_release(&b);
 }
 
-int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
-                  const char *fmt, ...)
+int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line, const char *fmt, ...)
 {
     mig_error_clear(ctx);
     ctx->err_code = code;
@@ -110,8 +109,8 @@ int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
     return code;
 }
 
-int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line,
-                     const char *file, int line, const char *fmt, ...)
+int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line, const char *file,
+                     int line, const char *fmt, ...)
 {
     mig_buf msg = MIG_BUF_INIT;
     if (file != NULL && file[0] != '\0') {
@@ -177,7 +176,10 @@ void mig_error_clear(mig_ctx *ctx)
 }
 
 /* The error's buffers, in one order for both sides of a move. */
-#define ERROR_BUFS(c, pre) { &(c)->pre##message, &(c)->pre##detail, &(c)->pre##hint, &(c)->pre##file, &(c)->pre##origin }
+#define ERROR_BUFS(c, pre)                                                                              \
+    {                                                                                                   \
+        &(c)->pre##message, &(c)->pre##detail, &(c)->pre##hint, &(c)->pre##file, &(c)->pre##origin      \
+    }
 
 void mig_error_save(mig_ctx *ctx, mig_error_state *st)
 {
@@ -235,17 +237,23 @@ const mig_error *mig_last_error(const mig_ctx *ctx)
 int mig_exit_status(int rc)
 {
     switch (rc) {
-    case MIG_OK:       return 0;
+    case MIG_OK:
+        return 0;
     case MIG_EFAIL:
     case MIG_ENOMEM:
-    case MIG_EPARTIAL: return 1;
+    case MIG_EPARTIAL:
+        return 1;
     case MIG_EUSAGE:
     case MIG_ECONFIG:
     case MIG_EREVFILE:
     case MIG_ETARGET:
-    case MIG_EDRIVER:  return 2;
-    case MIG_ECHECK:   return 3;
-    case MIG_ELOCK:    return 4;
-    default:           return 1;
+    case MIG_EDRIVER:
+        return 2;
+    case MIG_ECHECK:
+        return 3;
+    case MIG_ELOCK:
+        return 4;
+    default:
+        return 1;
     }
 }

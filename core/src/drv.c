@@ -95,14 +95,17 @@ int mig_plugin_search_path(mig_ctx *ctx, mig_strvec *out)
 }
 
 /* Offsets of the slots every driver must fill, with their names for errors. */
-#define SLOT(s) { offsetof(mig_driver, s), #s }
+#define SLOT(s)                                                                                         \
+    {                                                                                                   \
+        offsetof(mig_driver, s), #s                                                                     \
+    }
 static const struct {
-    size_t      off;
+    size_t off;
     const char *name;
 } mandatory[] = {
-    SLOT(connect), SLOT(close), SLOT(exec), SLOT(exec_params), SLOT(query),
-    SLOT(fetch), SLOT(cursor_close), SLOT(begin), SLOT(commit), SLOT(rollback),
-    SLOT(quote_ident), SLOT(table_exists),
+    SLOT(connect), SLOT(close),    SLOT(exec),         SLOT(exec_params),
+    SLOT(query),   SLOT(fetch),    SLOT(cursor_close), SLOT(begin),
+    SLOT(commit),  SLOT(rollback), SLOT(quote_ident),  SLOT(table_exists),
 };
 
 /*
@@ -119,8 +122,8 @@ static const char *check_table(const mig_driver *d, const char *name, char *reas
         if (MIG_DRIVER_ABI_MIN == MIG_DRIVER_ABI)
             snprintf(reason_buf, n, "driver ABI %u, this mig needs %u", d->abi, MIG_DRIVER_ABI);
         else
-            snprintf(reason_buf, n, "driver ABI %u, this mig needs %u to %u", d->abi,
-                     MIG_DRIVER_ABI_MIN, MIG_DRIVER_ABI);
+            snprintf(reason_buf, n, "driver ABI %u, this mig needs %u to %u", d->abi, MIG_DRIVER_ABI_MIN,
+                     MIG_DRIVER_ABI);
         return reason_buf;
     }
     if (d->size < offsetof(mig_driver, mask_url)) {
@@ -128,8 +131,8 @@ static const char *check_table(const mig_driver *d, const char *name, char *reas
         return reason_buf;
     }
     if (d->name == NULL || (name && strcmp(d->name, name) != 0)) {
-        snprintf(reason_buf, n, "driver calls itself '%s', file says '%s'",
-                 d->name ? d->name : "(null)", name ? name : "");
+        snprintf(reason_buf, n, "driver calls itself '%s', file says '%s'", d->name ? d->name : "(null)",
+                 name ? name : "");
         return reason_buf;
     }
     for (size_t i = 0; i < sizeof mandatory / sizeof *mandatory; i++) {
@@ -147,8 +150,8 @@ static const char *check_table(const mig_driver *d, const char *name, char *reas
  * Open one file. On success *out owns the handle; otherwise *reason says
  * why (static, or in reason_buf).
  */
-static int open_plugin(mig_plugin **out, const char *path, const char *name,
-                       const char **reason, char *reason_buf, size_t n)
+static int open_plugin(mig_plugin **out, const char *path, const char *name, const char **reason,
+                       char *reason_buf, size_t n)
 {
     *out = NULL;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -257,9 +260,8 @@ void mig_plugin_unload(mig_plugin *plugin)
 static const struct {
     const char *scheme, *driver;
 } builtin[] = {
-    { "sqlite", "sqlite" },       { "sqlite3", "sqlite" },
-    { "postgresql", "postgres" }, { "postgres", "postgres" },
-    { "pgsql", "postgres" },      { "mysql", "mysql" },
+    { "sqlite", "sqlite" },     { "sqlite3", "sqlite" }, { "postgresql", "postgres" },
+    { "postgres", "postgres" }, { "pgsql", "postgres" }, { "mysql", "mysql" },
     { "mariadb", "mysql" },
 };
 
@@ -370,8 +372,7 @@ int mig_plugin_name_for_url(char **out, mig_ctx *ctx, const char *url)
             return *out ? 0 : mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
         char *masked = mig_url_mask(url);
-        int rc = mig_fail(ctx, MIG_ECONFIG, "cannot tell the driver from URL '%s'",
-                          masked ? masked : "");
+        int rc = mig_fail(ctx, MIG_ECONFIG, "cannot tell the driver from URL '%s'", masked ? masked : "");
         mig_error_hint(ctx, "give a scheme (sqlite:, postgresql://, mysql://) or --driver");
         free(masked);
         return rc;
@@ -414,8 +415,8 @@ static void err_init(mig_drv_error *e)
 static int connect_with(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
                         const char *url, const char *base_dir, int flags);
 
-int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin,
-                   const char *url, const char *base_dir)
+int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin, const char *url,
+                   const char *base_dir)
 {
     return connect_with(out, NULL, ctx, plugin, url, base_dir, 0);
 }
@@ -527,8 +528,8 @@ void mig_ctx_cancel_clear(mig_ctx *ctx)
     pthread_mutex_unlock(&ctx->run_mu);
 }
 
-int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
-                int64_t *affected, mig_drv_error *derr)
+int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *affected,
+                mig_drv_error *derr)
 {
     mig_drv_error e;
     mig_drv_error *pe = derr ? derr : &e;
@@ -540,9 +541,8 @@ int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
 
-int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
-                       const mig_value *params, int nparams, int64_t *affected,
-                       mig_drv_error *derr)
+int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params, int nparams,
+                       int64_t *affected, mig_drv_error *derr)
 {
     mig_drv_error e;
     mig_drv_error *pe = derr ? derr : &e;
@@ -554,8 +554,8 @@ int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
 
-int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
-                 const mig_value *params, int nparams)
+int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params,
+                 int nparams)
 {
     mig_drv_error e;
     err_init(&e);
@@ -592,10 +592,10 @@ void mig_db_cursor_close(mig_db *db, mig_cursor *cur)
  */
 typedef struct begin_watch {
     pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    int             done;
-    mig_ctx        *ctx;
-    const char     *what;
+    pthread_cond_t cv;
+    int done;
+    mig_ctx *ctx;
+    const char *what;
 } begin_watch;
 
 static void *watch_begin(void *payload)
@@ -609,8 +609,8 @@ static void *watch_begin(void *payload)
     while (!w->done && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&w->cv, &w->mu, &until);
     if (!w->done)
-        mig_log(w->ctx, MIG_LOG_WARN, "waiting for the database write lock on %s, held by another connection",
-                w->what);
+        mig_log(w->ctx, MIG_LOG_WARN,
+                "waiting for the database write lock on %s, held by another connection", w->what);
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
@@ -707,11 +707,11 @@ int mig_db_reset(mig_db *db, mig_ctx *ctx)
     return 0;
 }
 
-#define NEED_SLOT(db, ctx, slot)                                                  \
-    do {                                                                          \
-        if (!MIG_DRIVER_HAS((db)->plugin->driver, slot))                              \
-            return mig_fail((ctx), MIG_EFAIL, "driver '%s' cannot do " #slot,     \
-                            (db)->plugin->driver->name);                              \
+#define NEED_SLOT(db, ctx, slot)                                                                        \
+    do {                                                                                                \
+        if (!MIG_DRIVER_HAS((db)->plugin->driver, slot))                                                \
+            return mig_fail((ctx), MIG_EFAIL, "driver '%s' cannot do " #slot,                           \
+                            (db)->plugin->driver->name);                                                \
     } while (0)
 
 int mig_db_set_schema(mig_db *db, mig_ctx *ctx, const char *schema, const char *search_path)
@@ -817,14 +817,16 @@ char *mig_plugin_quote_ident(const mig_plugin *plugin, const char *name)
     return big;
 }
 
-int mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra, int create)
+int mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra,
+                          int create)
 {
     /*
      * The plugin ABI switches schemas on a live connection only; the SQL
      * that does it is known for the built-in drivers, whose set_schema
      * runs exactly this.
      */
-    int pg = strcmp(plugin->driver->name, "postgres") == 0, my = strcmp(plugin->driver->name, "mysql") == 0;
+    int pg = strcmp(plugin->driver->name, "postgres") == 0,
+        my = strcmp(plugin->driver->name, "mysql") == 0;
     if (!pg && !my)
         return MIG_EDRIVER;
     char *q = mig_plugin_quote_ident(plugin, schema);
@@ -897,8 +899,7 @@ int mig_db_introspect_ddl(mig_db *db, mig_ctx *ctx, const char *ddl, size_t len,
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, &e);
 }
 
-int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *payload,
-                              const char **kinds)
+int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *payload, const char **kinds)
 {
     *kinds = NULL;
     if (!MIG_DRIVER_HAS(db->plugin->driver, introspect_objects))
@@ -916,7 +917,7 @@ int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *
 }
 
 int mig_plugin_render_ddl(const mig_plugin *plugin, const mig_ddl_change *change, mig_ddl_emit_fn emit,
-                       void *payload, int *supported)
+                          void *payload, int *supported)
 {
     *supported = 0;
     if (!MIG_DRIVER_HAS(plugin->driver, render_ddl))
@@ -928,8 +929,8 @@ int mig_plugin_render_ddl(const mig_plugin *plugin, const mig_ddl_change *change
     return drc < 0 ? MIG_EFAIL : drc;
 }
 
-int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
-                       void *payload)
+int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore,
+                          mig_ddl_emit_fn emit, void *payload)
 {
     if (!MIG_DRIVER_HAS(plugin->driver, limits_sql))
         return 0;
@@ -941,12 +942,13 @@ int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int r
 /* Lint: the driver's rules for its dialect (lint.c). NULL when the driver has none. */
 const mig_lint_rule *mig_plugin_lint_rules(const mig_plugin *plugin)
 {
-    return MIG_DRIVER_HAS(plugin->driver, lint_rules) && MIG_DRIVER_HAS(plugin->driver, lint) ?
-           plugin->driver->lint_rules : NULL;
+    return MIG_DRIVER_HAS(plugin->driver, lint_rules) && MIG_DRIVER_HAS(plugin->driver, lint)
+               ? plugin->driver->lint_rules
+               : NULL;
 }
 
 int mig_plugin_lint(const mig_plugin *plugin, const mig_lint_stmt *stmt, mig_lint_state *st,
-                 const mig_lint_sink *sink, void *payload)
+                    const mig_lint_sink *sink, void *payload)
 {
     if (!MIG_DRIVER_HAS(plugin->driver, lint))
         return 0;

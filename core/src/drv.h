@@ -32,9 +32,9 @@ typedef struct mig_ctx mig_ctx;
 
 /* A loaded plugin. */
 typedef struct mig_plugin {
-    void             *handle;
+    void *handle;
     const mig_driver *driver;
-    char             *path;
+    char *path;
 } mig_plugin;
 
 /*
@@ -44,37 +44,37 @@ typedef struct mig_plugin {
  * (not found — listing where it looked —, not a mig driver, ABI N while
  * this mig needs M, a missing mandatory slot).
  */
-int  mig_plugin_load(mig_plugin **out, mig_ctx *ctx, const char *name);
+int mig_plugin_load(mig_plugin **out, mig_ctx *ctx, const char *name);
 void mig_plugin_unload(mig_plugin *plugin);
 /* Driver name for a URL scheme ("postgresql" -> "postgres"). */
-int  mig_plugin_name_for_url(char **out, mig_ctx *ctx, const char *url);
+int mig_plugin_name_for_url(char **out, mig_ctx *ctx, const char *url);
 /* MIG_ECONFIG when url's scheme is a built-in driver's other than plugin (from_flag: named by --driver). */
-int  mig_plugin_check_url(mig_ctx *ctx, const mig_plugin *plugin, const char *url, int from_flag);
+int mig_plugin_check_url(mig_ctx *ctx, const mig_plugin *plugin, const char *url, int from_flag);
 
 /* The folders searched, in order, NULL-terminated (caller frees with mig_strvec_release). */
 struct mig_strvec;
-int  mig_plugin_search_path(mig_ctx *ctx, struct mig_strvec *out);
+int mig_plugin_search_path(mig_ctx *ctx, struct mig_strvec *out);
 
 /* A connection. */
 typedef struct mig_db {
     const mig_plugin *plugin;
-    mig_conn      *conn;
-    char          *url_masked;  /* for messages */
-    int            in_txn;
-    int            broken;      /* the connection failed (MIG_DRV_CONN) */
-    double         wait_s;      /* mig_connect_opts.lock_timeout_s it was opened with */
+    mig_conn *conn;
+    char *url_masked; /* for messages */
+    int in_txn;
+    int broken;    /* the connection failed (MIG_DRV_CONN) */
+    double wait_s; /* mig_connect_opts.lock_timeout_s it was opened with */
     /* statements that failed waiting for a lock (driver's is_lock_timeout): whether to retry */
-    unsigned       lock_timeouts;
+    unsigned lock_timeouts;
 } mig_db;
 
-int  mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin,
-                    const char *url, const char *base_dir);
+int mig_db_connect(mig_db **out, mig_ctx *ctx, const mig_plugin *plugin, const char *url,
+                   const char *base_dir);
 /*
  * The same for a caller that only reads: a database that does not exist is
  * not created; *missing = 1 then and the result is 0 with *out NULL.
  */
-int  mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
-                       const char *url, const char *base_dir);
+int mig_db_connect_ro(mig_db **out, int *missing, mig_ctx *ctx, const mig_plugin *plugin,
+                      const char *url, const char *base_dir);
 void mig_db_close(mig_db *db);
 
 /*
@@ -83,13 +83,12 @@ void mig_db_close(mig_db *db);
  * revision/file/line context (see runner.c). *derr (may be NULL) gets the
  * raw driver error for positioning.
  */
-int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len,
-                int64_t *affected, mig_drv_error *derr);
-int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql,
-                       const mig_value *params, int nparams, int64_t *affected,
-                       mig_drv_error *derr);
-int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql,
-                 const mig_value *params, int nparams);
+int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *affected,
+                mig_drv_error *derr);
+int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params, int nparams,
+                       int64_t *affected, mig_drv_error *derr);
+int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params,
+                 int nparams);
 /* *row = NULL at the end. */
 int mig_db_fetch(mig_cursor *cur, mig_db *db, mig_ctx *ctx, const mig_row **row);
 void mig_db_cursor_close(mig_db *db, mig_cursor *cur);
@@ -152,7 +151,8 @@ char *mig_plugin_quote_ident(const mig_plugin *plugin, const char *name);
  * MIG_EDRIVER, with nothing set on a context, when the driver has no such
  * SQL (not a built-in one).
  */
-int   mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra, int create);
+int mig_plugin_schema_sql(mig_buf *out, const mig_plugin *plugin, const char *schema, const char *extra,
+                          int create);
 /* First statement's length (driver's rules, else the generic splitter). */
 size_t mig_plugin_statement_end(const mig_plugin *plugin, const char *sql, size_t len, int *empty);
 
@@ -178,15 +178,15 @@ int mig_db_introspect_objects(mig_db *db, mig_ctx *ctx, mig_object_fn fn, void *
  * or has no renderer.
  */
 int mig_plugin_render_ddl(const mig_plugin *plugin, const mig_ddl_change *change, mig_ddl_emit_fn emit,
-                       void *payload, int *supported);
+                          void *payload, int *supported);
 
 /*
  * The SQL that sets a revision's time limits (restore: puts the session's
  * own back), each statement handed to emit: 0 (also with no limits_sql),
  * emit's non-zero result as it is, or MIG_EFAIL.
  */
-int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore, mig_ddl_emit_fn emit,
-                       void *payload);
+int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int restore,
+                          mig_ddl_emit_fn emit, void *payload);
 
 /*
  * Lint (lint.c): the driver's rules (NULL: none), one statement judged (0,
@@ -195,7 +195,7 @@ int mig_plugin_limits_sql(const mig_plugin *plugin, const mig_limits *lim, int r
  */
 const mig_lint_rule *mig_plugin_lint_rules(const mig_plugin *plugin);
 int mig_plugin_lint(const mig_plugin *plugin, const mig_lint_stmt *stmt, mig_lint_state *st,
-                 const mig_lint_sink *sink, void *payload);
+                    const mig_lint_sink *sink, void *payload);
 /* *rows = -1 when unknown (or the driver cannot tell). */
 int mig_db_table_rows(mig_db *db, mig_ctx *ctx, const char *table, int64_t *rows);
 

@@ -6,9 +6,9 @@
 
 /* A split list: pointers into the driver's string, on the stack when short. */
 typedef struct names {
-    const char  *small[16];
+    const char *small[16];
     const char **v;
-    size_t       n;
+    size_t n;
 } names;
 
 /* 0, or -1 when out of memory. */
@@ -39,8 +39,8 @@ static int b_table(void *payload, const char *table)
     return b->sink->table(b->payload, table);
 }
 
-static int b_column(void *payload, const char *table, const char *column, const char *type,
-                    int nullable, const char *default_sql, int position)
+static int b_column(void *payload, const char *table, const char *column, const char *type, int nullable,
+                    const char *default_sql, int position)
 {
     const mig_abi1_bridge *b = payload;
     return b->sink->column(b->payload, table, column, type, nullable, default_sql, position);
@@ -64,14 +64,14 @@ static int b_unique(void *payload, const char *table, const char *name, const ch
     return rc;
 }
 
-static int b_index(void *payload, const char *table, const char *name, int unique,
-                   const char *columns, const char *expression_sql, const char *where_sql)
+static int b_index(void *payload, const char *table, const char *name, int unique, const char *columns,
+                   const char *expression_sql, const char *where_sql)
 {
     const mig_abi1_bridge *b = payload;
     names c;
-    int rc = split(&c, columns) ? 1
-                                : b->sink->index(b->payload, table, name, unique, c.v, c.n,
-                                                 expression_sql, where_sql);
+    int rc = split(&c, columns)
+                 ? 1
+                 : b->sink->index(b->payload, table, name, unique, c.v, c.n, expression_sql, where_sql);
     release(&c);
     return rc;
 }
@@ -101,15 +101,13 @@ static int b_enum_type(void *payload, const char *name, const char *labels)
     return rc;
 }
 
-static int b_sequence(void *payload, const char *name, const char *owner_table,
-                      const char *owner_column)
+static int b_sequence(void *payload, const char *name, const char *owner_table, const char *owner_column)
 {
     const mig_abi1_bridge *b = payload;
     return b->sink->sequence(b->payload, name, owner_table, owner_column);
 }
 
-const mig_schema_sink *mig_abi1_sink_bridge(mig_abi1_bridge *b, const mig_schema_sink *sink,
-                                            void **payload)
+const mig_schema_sink *mig_abi1_sink_bridge(mig_abi1_bridge *b, const mig_schema_sink *sink, void **payload)
 {
     memset(b, 0, sizeof *b);
     b->sink = sink;

@@ -12,25 +12,24 @@
 /* struct mig_schema_sink of ABI 1: the same slots, lists as strings. */
 typedef struct mig_abi1_sink {
     int (*table)(void *payload, const char *table);
-    int (*column)(void *payload, const char *table, const char *column, const char *type,
-                  int nullable, const char *default_sql, int position);
+    int (*column)(void *payload, const char *table, const char *column, const char *type, int nullable,
+                  const char *default_sql, int position);
     int (*primary_key)(void *payload, const char *table, const char *name, const char *columns);
     int (*unique)(void *payload, const char *table, const char *name, const char *columns);
-    int (*index)(void *payload, const char *table, const char *name, int unique,
-                 const char *columns, const char *expression_sql, const char *where_sql);
+    int (*index)(void *payload, const char *table, const char *name, int unique, const char *columns,
+                 const char *expression_sql, const char *where_sql);
     int (*foreign_key)(void *payload, const char *table, const char *name, const char *columns,
                        const char *ref_table, const char *ref_columns, const char *on_delete,
                        const char *on_update);
     int (*enum_type)(void *payload, const char *name, const char *labels);
-    int (*sequence)(void *payload, const char *name, const char *owner_table,
-                    const char *owner_column);
+    int (*sequence)(void *payload, const char *name, const char *owner_table, const char *owner_column);
 } mig_abi1_sink;
 
 /* Lives on the caller's stack for one introspect call. */
 typedef struct mig_abi1_bridge {
-    mig_abi1_sink          legacy;
+    mig_abi1_sink legacy;
     const mig_schema_sink *sink;
-    void                  *payload;
+    void *payload;
 } mig_abi1_bridge;
 
 /*

@@ -35,20 +35,18 @@ typedef struct mig_ctx mig_ctx;
  */
 #define MIG_EBUSY (-100)
 
-int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line,
-                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-#define mig_fail(ctx, code, ...) \
-    mig_error_set((ctx), (code), __FILE__, __LINE__, __VA_ARGS__)
+int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define mig_fail(ctx, code, ...) mig_error_set((ctx), (code), __FILE__, __LINE__, __VA_ARGS__)
 
 /*
  * The same for an error about a place in the user's file: the message is
  * prefixed "path:LINE: " ("path: " when line is 0) and the place kept on
  * the error for -v and --json.
  */
-int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line,
-                     const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-#define mig_fail_at(ctx, code, file, line, ...) \
+int mig_error_set_at(mig_ctx *ctx, int code, const char *src_file, int src_line, const char *file,
+                     int line, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+#define mig_fail_at(ctx, code, file, line, ...)                                                         \
     mig_error_set_at((ctx), (code), __FILE__, __LINE__, (file), (line), __VA_ARGS__)
 
 /* Add to the error just set. */
@@ -72,8 +70,8 @@ void mig_error_clear(mig_ctx *ctx);
  * worker's to its parent's): save from one, restore into the other.
  */
 typedef struct mig_error_state {
-    int     code;   /* 0: there was no error */
-    int     line;
+    int code; /* 0: there was no error */
+    int line;
     mig_buf message, detail, hint, file, origin;
 } mig_error_state;
 
@@ -85,6 +83,6 @@ void mig_error_save(mig_ctx *ctx, mig_error_state *st);
  * cleanup's error (if any) and its code is returned (0 when none). st is
  * empty afterwards.
  */
-int  mig_error_restore(mig_ctx *ctx, mig_error_state *st);
+int mig_error_restore(mig_ctx *ctx, mig_error_state *st);
 
 #endif

@@ -179,7 +179,7 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
 /* An id with its index, sorted to find revisions by bisection. */
 typedef struct idkey {
     const char *id;
-    size_t      i;
+    size_t i;
 } idkey;
 
 static int cmp_idkey(const void *a, const void *b)
@@ -190,8 +190,7 @@ static int cmp_idkey(const void *a, const void *b)
 }
 
 /* The first k in idx[0..n) with revs[idx[k]].id >= key. */
-static size_t lower_bound(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
-                          const char *key)
+static size_t lower_bound(const size_t *idx, size_t n, const mig_rev *revs, size_t stride, const char *key)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -211,8 +210,7 @@ static const mig_rev *rev_at(const mig_rev *revs, size_t stride, size_t i)
 }
 
 /* Exact id: position or NONE. */
-size_t mig_graph_find_exact(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
-                         const char *id)
+size_t mig_graph_find_exact(const size_t *idx, size_t n, const mig_rev *revs, size_t stride, const char *id)
 {
     size_t k = lower_bound(idx, n, revs, stride, id);
     if (k < n && strcmp(rev_at(revs, stride, idx[k])->id, id) == 0)
@@ -222,7 +220,7 @@ size_t mig_graph_find_exact(const size_t *idx, size_t n, const mig_rev *revs, si
 
 /* Unique prefix: position, NONE when none, and *count of matches. */
 size_t mig_graph_find_prefix(const size_t *idx, size_t n, const mig_rev *revs, size_t stride,
-                          const char *prefix, size_t *count, size_t *first)
+                             const char *prefix, size_t *count, size_t *first)
 {
     size_t len = strlen(prefix);
     size_t k = lower_bound(idx, n, revs, stride, prefix);
@@ -276,8 +274,8 @@ static void links_free(links *l)
     free(l->de);
 }
 
-static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
-                         const size_t *idx, const glabel *labels, size_t nlabels)
+static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n, const size_t *idx,
+                         const glabel *labels, size_t nlabels)
 {
     size_t np = 0, nd = 0;
     for (size_t i = 0; i < n; i++) {
@@ -301,8 +299,8 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
                                     "down_revision '%s' is not a known revision", r->down.v[k]);
             for (size_t m = lk->po[i]; m < p; m++)
                 if (lk->pe[m] == j)
-                    return fail_in_line(ctx, r->path, r->down_line,
-                                        "down_revision names '%s' twice", r->down.v[k]);
+                    return fail_in_line(ctx, r->path, r->down_line, "down_revision names '%s' twice",
+                                        r->down.v[k]);
             lk->pe[p++] = j;
         }
         lk->do_[i] = q;
@@ -316,8 +314,9 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
                 j = mig_graph_find_prefix(idx, n, revs, sizeof *revs, name, &count, &first);
                 if (count > 1)
                     return fail_in_line(ctx, r->path, r->depends_line,
-                                        "depends_on '%s' is ambiguous: %s, %s%s", name, revs[idx[first]].id,
-                                        revs[idx[first + 1]].id, count > 2 ? ", ..." : "");
+                                        "depends_on '%s' is ambiguous: %s, %s%s", name,
+                                        revs[idx[first]].id, revs[idx[first + 1]].id,
+                                        count > 2 ? ", ..." : "");
                 if (j == NONE)
                     return fail_in_line(ctx, r->path, r->depends_line,
                                         "depends_on '%s' is not a known revision or branch label", name);
@@ -343,8 +342,7 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
  * left). A branch is thus listed whole before the next one starts.
  * Fills order[] with load indexes; a cycle is an error naming a file in it.
  */
-static int topo_sort(size_t *order, mig_ctx *ctx, const mig_rev *revs, size_t n,
-                     const links *lk)
+static int topo_sort(size_t *order, mig_ctx *ctx, const mig_rev *revs, size_t n, const links *lk)
 {
     unsigned char *state = calloc(n ? n : 1, 1); /* 0 new, 1 on the stack, 2 done */
     unsigned char *haskid = calloc(n ? n : 1, 1);
@@ -389,8 +387,7 @@ static int topo_sort(size_t *order, mig_ctx *ctx, const mig_rev *revs, size_t n,
                     size_t shown = 0;
                     for (size_t t = s - 1; t < top && shown < 8; t++, shown++)
                         mig_buf_printf(&cyc, "%s -> ", revs[stk[t]].id);
-                    mig_buf_printf(&cyc, "%s%s", top - (s - 1) > 8 ? "... -> " : "",
-                                   revs[w].id);
+                    mig_buf_printf(&cyc, "%s%s", top - (s - 1) > 8 ? "... -> " : "", revs[w].id);
                     rc = fail_in(ctx, revs[w].path, "%s: revision cycle: %s", revs[w].path,
                                  mig_buf_cstr(&cyc));
                     mig_buf_release(&cyc);
@@ -754,7 +751,8 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     if (rc)
         goto fail;
     for (size_t k = 0; k < n; k++)
-        pos[order[k]] = k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
+        pos[order[k]] =
+            k; /* NOLINT(clang-analyzer-core.uninitialized.ArraySubscript): topo_sort fills order[0..n) */
     rc = place_nodes(g, ctx, revs, n, &lk, order, pos, own);
     if (rc)
         goto fail;
@@ -884,9 +882,8 @@ const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *re
     return node_of(rev)->blabels;
 }
 
-void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk,
-                         const size_t *roots, size_t nroots, unsigned char bit,
-                         int descendants, int down_only)
+void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const size_t *roots,
+                    size_t nroots, unsigned char bit, int descendants, int down_only)
 {
     size_t top = 0;
     for (size_t r = 0; r < nroots; r++)

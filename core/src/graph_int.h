@@ -15,34 +15,34 @@
 #define NONE ((size_t)-1)
 
 typedef struct gnode {
-    mig_rev      rev;     /* first member: a mig_rev pointer is a gnode pointer */
-    size_t      *par;     /* down_revisions, as positions */
-    size_t       npar;
-    size_t      *dep;     /* depends_on resolved (without those already in par) */
-    size_t       ndep;
-    size_t      *kid;     /* revisions naming this one as down_revision */
-    size_t       nkid;
-    size_t      *dpt;     /* revisions naming this one in depends_on */
-    size_t       ndpt;
+    mig_rev rev; /* first member: a mig_rev pointer is a gnode pointer */
+    size_t *par; /* down_revisions, as positions */
+    size_t npar;
+    size_t *dep; /* depends_on resolved (without those already in par) */
+    size_t ndep;
+    size_t *kid; /* revisions naming this one as down_revision */
+    size_t nkid;
+    size_t *dpt; /* revisions naming this one in depends_on */
+    size_t ndpt;
     const char **blabels; /* own and inherited branch labels, NULL-terminated */
 } gnode;
 
 typedef struct glabel {
     const char *name;
-    size_t      pos;
+    size_t pos;
 } glabel;
 
 struct mig_graph {
-    gnode       *nodes;
-    size_t       n;
-    size_t      *pool;    /* every par/dep/kid/dpt array */
-    size_t      *by_id;   /* positions sorted by id */
-    size_t      *heads, nheads;
-    size_t      *bases, nbases;
-    glabel      *labels;  /* sorted by name */
-    size_t       nlabels;
-    const char **lpool;   /* every blabels array */
-    size_t       npy;     /* Alembic revisions (.py) found beside ours, never read */
+    gnode *nodes;
+    size_t n;
+    size_t *pool;  /* every par/dep/kid/dpt array */
+    size_t *by_id; /* positions sorted by id */
+    size_t *heads, nheads;
+    size_t *bases, nbases;
+    glabel *labels; /* sorted by name */
+    size_t nlabels;
+    const char **lpool; /* every blabels array */
+    size_t npy;         /* Alembic revisions (.py) found beside ours, never read */
 };
 
 /* ---- graph.c ---- */
@@ -60,9 +60,8 @@ size_t mig_graph_find_label(const glabel *labels, size_t n, const char *name);
 enum { ALL_LINKS = 0, DOWN_ONLY = 1 };
 
 /* Set bit on roots and their ancestors (descendants when descendants=1); stk holds g->n. */
-void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk,
-                    const size_t *roots, size_t nroots, unsigned char bit,
-                    int descendants, int down_only);
+void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const size_t *roots,
+                    size_t nroots, unsigned char bit, int descendants, int down_only);
 /* Up to six ids of pos[0..n) for a message, comma-separated. */
 void mig_graph_list_ids(mig_buf *b, const mig_graph *g, const size_t *pos, size_t n);
 
@@ -70,28 +69,28 @@ void mig_graph_list_ids(mig_buf *b, const mig_graph *g, const size_t *pos, size_
 
 /* Bits of the planner's per-revision marks. */
 enum {
-    M_APPLIED = 1,  /* ancestor of (or equal to) a current head */
-    M_SET     = 2,  /* the revisions the plan runs */
-    M_LINE    = 4,  /* scratch: a lineage or ancestry */
-    M_TMP     = 8,  /* scratch */
-    M_HEAD    = 16, /* in the version table */
-    M_HELD    = 32, /* held back by MIG_PLAN_EXPAND */
+    M_APPLIED = 1, /* ancestor of (or equal to) a current head */
+    M_SET = 2,     /* the revisions the plan runs */
+    M_LINE = 4,    /* scratch: a lineage or ancestry */
+    M_TMP = 8,     /* scratch */
+    M_HEAD = 16,   /* in the version table */
+    M_HELD = 32,   /* held back by MIG_PLAN_EXPAND */
 };
 
 typedef struct planner {
-    mig_ctx         *ctx;
+    mig_ctx *ctx;
     const mig_graph *g;
-    unsigned char   *mark;
-    size_t          *stk;
-    size_t          *cur;  /* current heads, positions, deduplicated */
-    size_t           ncur;
-    const char      *target;
-    int              no_state; /* checking a target before any database is read */
+    unsigned char *mark;
+    size_t *stk;
+    size_t *cur; /* current heads, positions, deduplicated */
+    size_t ncur;
+    const char *target;
+    int no_state; /* checking a target before any database is read */
 } planner;
 
 /* Marks M_HEAD and M_APPLIED from current; MIG_ETARGET for an id not in g. */
-int  mig_planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent);
+int mig_planner_init(planner *p, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                     size_t ncurrent);
 /* Frees what init allocated, also after a failed init. */
 void mig_planner_release(planner *p);
 /* Clear bit on every revision. */
@@ -101,11 +100,11 @@ void mig_planner_clear(planner *p, unsigned char bit);
 
 /* What a target string names, for one direction. */
 typedef struct resolved {
-    size_t *revs;     /* revisions; none with is_base */
-    size_t  nrevs;
-    int     is_base;
-    size_t  label;    /* LABEL@...: the revision declaring the label (NONE) */
-    size_t  lineage;  /* a relative step from this current head (NONE) */
+    size_t *revs; /* revisions; none with is_base */
+    size_t nrevs;
+    int is_base;
+    size_t label;   /* LABEL@...: the revision declaring the label (NONE) */
+    size_t lineage; /* a relative step from this current head (NONE) */
 } resolved;
 
 /*

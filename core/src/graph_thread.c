@@ -7,10 +7,10 @@
 #include <string.h>
 
 typedef struct graph_job {
-    mig_ctx    *ctx;   /* its own context: its errors never race with the session's */
+    mig_ctx *ctx; /* its own context: its errors never race with the session's */
     const char *dir;
-    mig_graph  *graph;
-    int         rc;
+    mig_graph *graph;
+    int rc;
 } graph_job;
 
 static void *graph_job_run(void *payload)

@@ -34,55 +34,64 @@ static const mig_lint_rule core_rules[] = {
       "a Lua revision's statements are only known when it runs", NULL },
     { "MIG004", "traced-lock", MIG_LINT_WARNING, NULL,
       "mig lint --trace saw a statement take an ACCESS EXCLUSIVE or SHARE lock on an existing table "
-      "that no rule predicted", NULL },
+      "that no rule predicted",
+      NULL },
     { "MIG005", "ddl-in-backfill", MIG_LINT_WARNING, NULL,
-      "a Lua revision runs DDL and db:backfill: its upgrade runs again from the top when the backfill resumes", NULL },
+      "a Lua revision runs DDL and db:backfill: its upgrade runs again from the top when the backfill resumes",
+      NULL },
     { "MIG006", "destructive-outside-contract", MIG_LINT_WARNING, NULL,
       "a DROP or RENAME of a column or table in a revision not marked -- mig:phase contract", NULL },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
-enum { CORE_EMPTY_DOWN, CORE_DESTRUCTIVE_DOWN, CORE_LUA, CORE_TRACED, CORE_DDL_BACKFILL, CORE_OUTSIDE_CONTRACT };
+enum {
+    CORE_EMPTY_DOWN,
+    CORE_DESTRUCTIVE_DOWN,
+    CORE_LUA,
+    CORE_TRACED,
+    CORE_DDL_BACKFILL,
+    CORE_OUTSIDE_CONTRACT
+};
 
 static const char *const level_names[] = { "info", "warning", "error" };
 
 typedef struct lint_item {
     const mig_lint_rule *rule;
-    int      level;
+    int level;
     const mig_rev *rev;
-    int      line, column;
-    size_t   stmt_index;
-    char    *statement;
-    char    *message, *why, *safe, *table;
-    int      created; /* the table was created earlier in the run */
+    int line, column;
+    size_t stmt_index;
+    char *statement;
+    char *message, *why, *safe, *table;
+    int created; /* the table was created earlier in the run */
     long long rows;
     mig_strvec evidence; /* --trace: "lock\ttable\tms\ttext" each */
 } lint_item;
 
 typedef struct lint_cfg {
     mig_strvec disable, error, warning, info;
-    long       min_rows;
-    int        pg_version, sqlite_version;
-    int        lock_timeout; /* [mig] on_connect sets one, or [mig] lock_timeout_ddl is set */
+    long min_rows;
+    int pg_version, sqlite_version;
+    int lock_timeout; /* [mig] on_connect sets one, or [mig] lock_timeout_ddl is set */
 } lint_cfg;
 
 typedef struct lint_run {
-    mig_ctx       *ctx;
+    mig_ctx *ctx;
     const mig_plugin *plugin;
-    lint_cfg       cfg;
-    lint_item     *items;
-    size_t         n, cap;
-    mig_strvec     created;  /* tables created so far in the run */
-    mig_strvec     tables;   /* tables findings are about, for the size queries */
-    long long     *rows;     /* per tables entry, the largest seen */
+    lint_cfg cfg;
+    lint_item *items;
+    size_t n, cap;
+    mig_strvec created; /* tables created so far in the run */
+    mig_strvec tables;  /* tables findings are about, for the size queries */
+    long long *rows;    /* per tables entry, the largest seen */
     pthread_mutex_t mu;
     /* the statement being judged */
     const mig_rev *rev;
-    const char    *file;     /* the revision file's bytes */
-    size_t         stmt_off, stmt_len;
-    size_t         stmt_index;
-    size_t         outside_contract_at; /* stmt_index + 1 of the last MIG006, said once per statement */
-    mig_strvec     suppress; /* rule ids or names off for this statement (header's + its own) */
-    int            rc;
+    const char *file; /* the revision file's bytes */
+    size_t stmt_off, stmt_len;
+    size_t stmt_index;
+    size_t outside_contract_at; /* stmt_index + 1 of the last MIG006, said once per statement */
+    mig_strvec suppress;        /* rule ids or names off for this statement (header's + its own) */
+    int rc;
 } lint_run;
 
 /* ------------------------------------------------------------------ */
@@ -374,7 +383,8 @@ static int add_item(lint_run *r, const mig_lint_rule *rule, int line, int col, c
         for (size_t i = 0; i < r->created.n; i++)
             if (same_table(r->created.v[i], table))
                 it->created = 1;
-        if (!it->created && !mig_strvec_contains(&r->tables, table) && mig_strvec_push(&r->tables, table) < 0)
+        if (!it->created && !mig_strvec_contains(&r->tables, table) &&
+            mig_strvec_push(&r->tables, table) < 0)
             return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     }
     return 0;
@@ -427,7 +437,8 @@ static int on_finding(void *payload, const mig_lint_finding *f)
     int col = 0, line = line_of(r->file, at, &col);
     int rc = stmt ? add_item(r, f->rule, line, col, stmt, f->message, f->why, f->safe, f->table)
                   : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
-    if (rc == 0 && !r->rev->contract && breaks_running_version(f->rule) && r->outside_contract_at != r->stmt_index + 1) {
+    if (rc == 0 && !r->rev->contract && breaks_running_version(f->rule) &&
+        r->outside_contract_at != r->stmt_index + 1) {
         r->outside_contract_at = r->stmt_index + 1;
         char *m = mig_aprintf("%s in %s, which is not marked -- mig:phase contract: %s", f->rule->name,
                               r->rev->id, stmt);
@@ -513,15 +524,17 @@ static int lint_lua_backfill(lint_run *r, const mig_rev *rev)
         int col = 0, line = line_of(b.data, (size_t)(ddl - b.data), &col);
         size_t n = strcspn(ddl, "\n");
         char *stmt = mig_strndup(ddl, n);
-        char *m = mig_aprintf("Lua revision %s runs DDL and db:backfill: its upgrade runs again from the top "
-                              "when the backfill resumes, so the statements before db:backfill must be idempotent",
-                              rev->id);
-        rc = stmt && m ? add_item(r, &core_rules[CORE_DDL_BACKFILL], line, col, stmt, m,
-                                  "after a kill or Ctrl-C the next upgrade runs the function again from the top",
-                                  "make the DDL idempotent (IF NOT EXISTS, IF EXISTS) or move it into a revision "
-                                  "of its own",
-                                  NULL)
-                       : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        char *m =
+            mig_aprintf("Lua revision %s runs DDL and db:backfill: its upgrade runs again from the top "
+                        "when the backfill resumes, so the statements before db:backfill must be idempotent",
+                        rev->id);
+        rc = stmt && m
+                 ? add_item(r, &core_rules[CORE_DDL_BACKFILL], line, col, stmt, m,
+                            "after a kill or Ctrl-C the next upgrade runs the function again from the top",
+                            "make the DDL idempotent (IF NOT EXISTS, IF EXISTS) or move it into a revision "
+                            "of its own",
+                            NULL)
+                 : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(stmt);
         free(m);
         r->file = NULL;
@@ -557,7 +570,8 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
     mig_lint_state st;
     memset(&st, 0, sizeof st);
     /* a lock_timeout from the configuration or the revision's header is in force for every statement */
-    st.lock_timeout = r->cfg.lock_timeout || header_has(b.data, b.has_upgrade ? b.up_off : b.len, "mig:lock_timeout");
+    st.lock_timeout =
+        r->cfg.lock_timeout || header_has(b.data, b.has_upgrade ? b.up_off : b.len, "mig:lock_timeout");
     const mig_lint_sink sink = { on_finding, on_created };
     size_t off = 0, header_n = r->suppress.n;
     const char *sql = b.data + b.up_off;
@@ -622,10 +636,10 @@ static int lint_rev(lint_run *r, const mig_rev *rev)
 /* which revisions                                                     */
 
 typedef struct select_state {
-    lint_run      *r;
-    mig_graph     *g;
+    lint_run *r;
+    mig_graph *g;
     unsigned char *pending; /* per graph index: not applied in some tenant */
-    int            sizes;   /* this pass reads table sizes */
+    int sizes;              /* this pass reads table sizes */
 } select_state;
 
 static int visit_db(mig_ctx *c, select_state *s)
@@ -719,14 +733,14 @@ static double now_ms(void)
 }
 
 typedef struct trace_run {
-    lint_run   *r;
-    mig_ctx    *sctx;
-    mig_db     *db;
-    mig_graph  *g;
-    mig_db     *poll;   /* a second session, for locks seen only while the statement runs */
-    long long   sid;    /* db's session id, for poll */
-    mig_strvec  before; /* the tables there before the pending revisions */
-    int         sqlite;
+    lint_run *r;
+    mig_ctx *sctx;
+    mig_db *db;
+    mig_graph *g;
+    mig_db *poll;      /* a second session, for locks seen only while the statement runs */
+    long long sid;     /* db's session id, for poll */
+    mig_strvec before; /* the tables there before the pending revisions */
+    int sqlite;
 } trace_run;
 
 /* The statement's findings get line; without one, MIG004 at line (about table). */
@@ -747,7 +761,9 @@ static int attach(trace_run *t, const mig_rev *rev, size_t idx, const char *line
         return 0;
     char *m = mig_aprintf("%s took %s on \"%s\", which no rule predicted", rev->id, mode, table);
     char *why = mig_aprintf("%s blocks %s on \"%s\" while it is held", mode,
-                            strstr(mode, "EXCLUSIVE") && !strstr(mode, "NO_WRITE") ? "reads and writes" : "writes", table);
+                            strstr(mode, "EXCLUSIVE") && !strstr(mode, "NO_WRITE") ? "reads and writes"
+                                                                                   : "writes",
+                            table);
     size_t before = r->n;
     int rc = m && why ? add_item(r, &core_rules[CORE_TRACED], at_line, at_col, stmt, m, why,
                                  "run it where the table is idle, or split the change", table)
@@ -797,13 +813,13 @@ static int read_locks(trace_run *t, mig_db *db, const char *sql, mig_strvec *see
 }
 
 typedef struct exec_job {
-    mig_db     *db;
-    mig_ctx    *ctx; /* the thread's own, for its error */
+    mig_db *db;
+    mig_ctx *ctx; /* the thread's own, for its error */
     const char *sql;
-    size_t      len;
-    int         rc;
+    size_t len;
+    int rc;
     pthread_mutex_t mu;
-    int         done;
+    int done;
 } exec_job;
 
 static void *exec_thread(void *arg)
@@ -859,7 +875,8 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
                       const char *stmt, int line, int col)
 {
     lint_run *r = t->r;
-    const char *locks = MIG_DRIVER_HAS(r->plugin->driver, trace_locks_sql) ? r->plugin->driver->trace_locks_sql : NULL;
+    const char *locks =
+        MIG_DRIVER_HAS(r->plugin->driver, trace_locks_sql) ? r->plugin->driver->trace_locks_sql : NULL;
     int in_tx = rev->transactional;
     /* without locks that last until commit, see them while the statement runs */
     int polled = t->poll && (!in_tx || locks == NULL);
@@ -874,8 +891,8 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
             mig_db_rollback(t->db, r->ctx);
         mig_strvec_release(&seen);
         char *why = mig_strdup(mig_last_error(r->ctx)->message);
-        rc = mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line, "--trace: the statement failed in the scratch database: %s",
-                         why ? why : "");
+        rc = mig_fail_at(r->ctx, MIG_EFAIL, rev->path, line,
+                         "--trace: the statement failed in the scratch database: %s", why ? why : "");
         free(why);
         return rc;
     }
@@ -889,13 +906,17 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
     }
     if (rc == 0 && t->sqlite) {
         /* one lock for the whole file: every statement of a write transaction holds it */
-        char *e = mig_aprintf("write\t\t%.3f\tSQLite has one database-wide write lock: held %s (%.0f ms)", ms,
-                              in_tx ? "until the statement's transaction commits" : "while it ran", ms);
-        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        char *e =
+            mig_aprintf("write\t\t%.3f\tSQLite has one database-wide write lock: held %s (%.0f ms)", ms,
+                        in_tx ? "until the statement's transaction commits" : "while it ran", ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL)
+               : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(e);
     } else if (rc == 0 && !in_tx && !polled) {
-        char *e = mig_aprintf("\t\t%.3f\tran outside a transaction (%.0f ms): its locks are not read", ms, ms);
-        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        char *e =
+            mig_aprintf("\t\t%.3f\tran outside a transaction (%.0f ms): its locks are not read", ms, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, NULL, NULL)
+               : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(e);
     }
     for (size_t i = 0; rc == 0 && i < seen.n; i++) {
@@ -905,9 +926,10 @@ static int trace_stmt(trace_run *t, const mig_rev *rev, size_t idx, const char *
         /* the driver's query names only the locks that block; a table made in this run is nobody's yet */
         if (!mig_strvec_contains(&t->before, tab))
             continue;
-        char *e = mig_aprintf("%s\t%s\t%.3f\t%s on \"%s\" until commit (statement: %.0f ms)", mode, tab, ms,
-                              mode, tab, ms);
-        rc = e ? attach(t, rev, idx, e, stmt, line, col, mode, tab) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+        char *e = mig_aprintf("%s\t%s\t%.3f\t%s on \"%s\" until commit (statement: %.0f ms)", mode, tab,
+                              ms, mode, tab, ms);
+        rc = e ? attach(t, rev, idx, e, stmt, line, col, mode, tab)
+               : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
         free(e);
     }
     mig_strvec_release(&seen);
@@ -923,8 +945,9 @@ static int poll_open(trace_run *t, const char *surl)
     int rc = mig_db_query(&cur, t->db, r->ctx, r->plugin->driver->trace_session_sql, NULL, 0);
     if (rc == 0 && (rc = mig_db_fetch(cur, t->db, r->ctx, &row)) == 0 && row && row->ncols > 0) {
         const mig_value *v = &row->values[0];
-        t->sid = v->type == MIG_VAL_INT ? (long long)v->u.i
-               : v->type == MIG_VAL_TEXT ? strtoll(v->u.s.ptr, NULL, 10) : 0;
+        t->sid = v->type == MIG_VAL_INT    ? (long long)v->u.i
+                 : v->type == MIG_VAL_TEXT ? strtoll(v->u.s.ptr, NULL, 10)
+                                           : 0;
     }
     if (cur)
         mig_db_cursor_close(t->db, cur);
@@ -936,11 +959,13 @@ static int poll_open(trace_run *t, const char *surl)
         rc = mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0 && (rc = read_locks(t, t->poll, q, &probe)) != 0) {
         char *why = mig_strdup(mig_last_error(r->ctx)->message);
-        rc = mig_fail(r->ctx, MIG_EFAIL, "--trace cannot read the locks of the scratch database: %s", why ? why : "");
+        rc = mig_fail(r->ctx, MIG_EFAIL, "--trace cannot read the locks of the scratch database: %s",
+                      why ? why : "");
         free(why);
         if (strcmp(r->plugin->driver->name, "mysql") == 0)
-            mig_error_hint(r->ctx, "the server needs the metadata_lock_info plugin: INSTALL SONAME 'metadata_lock_info' "
-                                   "(or plugin-load-add = metadata_lock_info)");
+            mig_error_hint(r->ctx,
+                           "the server needs the metadata_lock_info plugin: INSTALL SONAME 'metadata_lock_info' "
+                           "(or plugin-load-add = metadata_lock_info)");
     }
     free(q);
     mig_strvec_release(&probe);
@@ -951,8 +976,10 @@ static int trace_rev(trace_run *t, const mig_rev *rev)
 {
     lint_run *r = t->r;
     if (rev->is_lua) {
-        mig_log(r->ctx, MIG_LOG_WARN, "lint --trace: Lua revision %s is not traced; the revisions after it "
-                "run without its changes", rev->id);
+        mig_log(r->ctx, MIG_LOG_WARN,
+                "lint --trace: Lua revision %s is not traced; the revisions after it "
+                "run without its changes",
+                rev->id);
         return 0;
     }
     mig_revbody b;
@@ -972,7 +999,8 @@ static int trace_rev(trace_run *t, const mig_rev *rev)
             char *st = statement_text(sql + off, n, &lead);
             int col = 0, line = line_of(b.data, b.up_off + off + lead, &col);
             r->stmt_index = idx;
-            rc = st ? trace_stmt(t, rev, idx, sql + off, n, st, line, col) : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
+            rc = st ? trace_stmt(t, rev, idx, sql + off, n, st, line, col)
+                    : mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
             free(st);
             idx++;
         }
@@ -1004,7 +1032,8 @@ static int trace(lint_run *r, mig_graph *g, const unsigned char *keep, const uns
     if (rc == 0)
         rc = mig_db_connect(&t.db, r->ctx, r->plugin, surl, NULL);
     const mig_driver *dt = r->plugin->driver;
-    if (rc == 0 && !t.sqlite && MIG_DRIVER_HAS(dt, trace_poll_sql) && dt->trace_poll_sql && dt->trace_session_sql)
+    if (rc == 0 && !t.sqlite && MIG_DRIVER_HAS(dt, trace_poll_sql) && dt->trace_poll_sql &&
+        dt->trace_session_sql)
         rc = poll_open(&t, surl);
     if (rc == 0) {
         mig_schema *s = NULL;
@@ -1038,7 +1067,7 @@ static void run_release(lint_run *r)
     free(r->items);
     free(r->rows);
     mig_strvec *v[] = { &r->cfg.disable, &r->cfg.error, &r->cfg.warning, &r->cfg.info,
-                        &r->created, &r->tables, &r->suppress };
+                        &r->created,     &r->tables,    &r->suppress };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         mig_strvec_release(v[i]);
     pthread_mutex_destroy(&r->mu);
@@ -1063,9 +1092,13 @@ int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload)
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         const mig_lint_rule *p = pass == 0 ? driver_rules(&r) : core_rules;
         for (; p && p->id; p++) {
-            mig_lint_rule_info ri = { p->id, p->name, level_names[rule_level(&r.cfg, p)],
-                                      p->lock ? p->lock : "", p->summary ? p->summary : "",
-                                      p->help_uri ? p->help_uri : "", listed(&r.cfg.disable, p) };
+            mig_lint_rule_info ri = { p->id,
+                                      p->name,
+                                      level_names[rule_level(&r.cfg, p)],
+                                      p->lock ? p->lock : "",
+                                      p->summary ? p->summary : "",
+                                      p->help_uri ? p->help_uri : "",
+                                      listed(&r.cfg.disable, p) };
             if (fn)
                 fn(payload, &ri);
         }
@@ -1074,8 +1107,8 @@ int mig_lint_rules(mig_ctx *ctx, mig_lint_rule_fn fn, void *payload)
     return rc;
 }
 
-static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
-                     mig_lint_fn fn, void *payload);
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced,
+                     const char *scratch_url, mig_lint_fn fn, void *payload);
 
 int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_fn fn, void *payload)
 {
@@ -1086,9 +1119,11 @@ int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *
                    mig_lint_fn fn, void *payload)
 {
     if (flags & MIG_LINT_OFFLINE)
-        return mig_fail(ctx, MIG_EUSAGE, "--trace runs the pending revisions: it needs the database, not --offline");
+        return mig_fail(ctx, MIG_EUSAGE,
+                        "--trace runs the pending revisions: it needs the database, not --offline");
     if (mig_has_tenants(ctx))
-        return mig_fail(ctx, MIG_EUSAGE, "--trace runs on a scratch database: tenant options do not apply");
+        return mig_fail(ctx, MIG_EUSAGE,
+                        "--trace runs on a scratch database: tenant options do not apply");
     return lint_main(ctx, range, flags, 1, scratch_url, fn, payload);
 }
 
@@ -1107,16 +1142,30 @@ static int report_item(mig_ctx *ctx, lint_run *r, lint_item *it, mig_lint_fn fn,
                 it->rows = r->rows[t];
         if (it->rows >= 0 && it->rows < r->cfg.min_rows && it->level > MIG_LINT_INFO) {
             it->level = MIG_LINT_INFO;
-            mig_buf_printf(&m, " (table has ~%lld rows, under [lint] min_rows %ld)", it->rows, r->cfg.min_rows);
+            mig_buf_printf(&m, " (table has ~%lld rows, under [lint] min_rows %ld)", it->rows,
+                           r->cfg.min_rows);
         } else if (it->rows >= 0) {
             mig_buf_printf(&m, " (table has ~%lld rows)", it->rows);
         }
     }
     mig_lint_report rep = {
-        it->rule->id, it->rule->name, level_names[it->level], it->rev->id, it->rev->path,
-        it->line, it->column, it->stmt_index, it->statement, mig_buf_cstr(&m), it->why, it->safe,
-        it->rule->lock ? it->rule->lock : "", it->table, it->rows,
-        NULL, 0,
+        it->rule->id,
+        it->rule->name,
+        level_names[it->level],
+        it->rev->id,
+        it->rev->path,
+        it->line,
+        it->column,
+        it->stmt_index,
+        it->statement,
+        mig_buf_cstr(&m),
+        it->why,
+        it->safe,
+        it->rule->lock ? it->rule->lock : "",
+        it->table,
+        it->rows,
+        NULL,
+        0,
     };
     mig_lint_evidence *ev = it->evidence.n ? calloc(it->evidence.n, sizeof *ev) : NULL;
     if (it->evidence.n && ev == NULL)
@@ -1139,8 +1188,8 @@ static int report_item(mig_ctx *ctx, lint_run *r, lint_item *it, mig_lint_fn fn,
     return rc;
 }
 
-static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced, const char *scratch_url,
-                     mig_lint_fn fn, void *payload)
+static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced,
+                     const char *scratch_url, mig_lint_fn fn, void *payload)
 {
     mig_error_clear(ctx);
     lint_run r;
@@ -1170,8 +1219,10 @@ static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced
                 memcpy(keep, pending, n);
         } else if (vrc == MIG_EFAIL) {
             /* no reachable database: judge every revision in range, said once */
-            mig_log(ctx, MIG_LOG_WARN, "lint: database not reachable (%s): every revision%s is linted, "
-                    "sizes unknown", mig_last_error(ctx)->message, range ? " in the range" : "");
+            mig_log(ctx, MIG_LOG_WARN,
+                    "lint: database not reachable (%s): every revision%s is linted, "
+                    "sizes unknown",
+                    mig_last_error(ctx)->message, range ? " in the range" : "");
             mig_error_clear(ctx);
         } else {
             rc = vrc;
@@ -1182,7 +1233,8 @@ static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced
         if (keep[i])
             rc = lint_rev(&r, mig_graph_at(g, i));
     if (rc == 0 && traced && !online)
-        rc = mig_fail(ctx, MIG_EFAIL, "--trace needs the configured database, to know the applied revisions");
+        rc = mig_fail(ctx, MIG_EFAIL,
+                      "--trace needs the configured database, to know the applied revisions");
     if (rc == 0 && traced)
         rc = trace(&r, g, keep, pending, scratch_url);
     if (rc == 0 && online && r.tables.n) {
@@ -1205,6 +1257,7 @@ static int lint_main(mig_ctx *ctx, const char *range, unsigned flags, int traced
     free(pending);
     run_release(&r);
     if (rc == 0 && errors)
-        return mig_fail(ctx, MIG_ECHECK, "lint found %d error-level finding%s", errors, errors == 1 ? "" : "s");
+        return mig_fail(ctx, MIG_ECHECK, "lint found %d error-level finding%s", errors,
+                        errors == 1 ? "" : "s");
     return rc;
 }

@@ -27,14 +27,14 @@
 typedef struct lua_cursor lua_cursor;
 
 struct mig_lua_db {
-    mig_lua    *lua;
-    mig_db     *connection; /* NULL once the call that owned the handle ended */
+    mig_lua *lua;
+    mig_db *connection;  /* NULL once the call that owned the handle ended */
     lua_cursor *cursors; /* open ones, closed with the handle */
 };
 
 struct lua_cursor {
-    mig_cursor *cur;     /* NULL once closed */
-    mig_lua_db *db;      /* kept alive by the cursor's user value */
+    mig_cursor *cur; /* NULL once closed */
+    mig_lua_db *db;  /* kept alive by the cursor's user value */
     lua_cursor *prev, *next;
 };
 
@@ -124,8 +124,9 @@ static const mig_value *bind_args(lua_State *L, int first, int *n)
             break;
         }
         default:
-            luaL_argerror(L, idx, lua_pushfstring(L, "cannot bind a %s (nil, boolean, number or string expected)",
-                                                  luaL_typename(L, idx)));
+            luaL_argerror(L, idx,
+                          lua_pushfstring(L, "cannot bind a %s (nil, boolean, number or string expected)",
+                                          luaL_typename(L, idx)));
         }
     }
     return v;
@@ -308,7 +309,8 @@ static int db_query(lua_State *L)
     lua_newtable(L);
     for (lua_Integer i = 1;; i++) {
         const mig_row *row = NULL;
-        if (mig_cancel_check(db->lua->ctx) != 0 || mig_db_fetch(c->cur, db->connection, db->lua->ctx, &row) != 0) {
+        if (mig_cancel_check(db->lua->ctx) != 0 ||
+            mig_db_fetch(c->cur, db->connection, db->lua->ctx, &row) != 0) {
             cursor_close(c);
             return raise_db(L, db, "query", sql);
         }

@@ -26,9 +26,8 @@ extern char **environ;
 
 #define REG_HOOKS "mig.hooks"
 
-static const char *const hook_names[] = {
-    "before_migrate", "before_each", "after_each", "after_migrate", "on_error", NULL
-};
+static const char *const hook_names[] = { "before_migrate", "before_each", "after_each",
+                                          "after_migrate",  "on_error",    NULL };
 
 /* Items of a list value: separated by commas and/or white space. */
 static int split_list(mig_ctx *ctx, const char *s, mig_strvec *out)
@@ -50,13 +49,13 @@ static int split_list(mig_ctx *ctx, const char *s, mig_strvec *out)
 /* ---- migration hooks ---- */
 
 typedef struct hook_call {
-    mig_lua       *lua;
-    const char    *path;
-    const char    *name;
-    size_t         index;  /* 1-based place in REG_HOOKS */
+    mig_lua *lua;
+    const char *path;
+    const char *name;
+    size_t index; /* 1-based place in REG_HOOKS */
     const mig_rev *rev;
-    int            upgrade;
-    const char    *err;    /* on_error's message */
+    int upgrade;
+    const char *err; /* on_error's message */
 } hook_call;
 
 static int load_hook(lua_State *L)
@@ -81,7 +80,8 @@ static int load_hook(lua_State *L)
             for (size_t i = 0; hook_names[i]; i++)
                 known |= strcmp(k, hook_names[i]) == 0;
             if (!known)
-                mig_log(c->lua->ctx, MIG_LOG_WARN, "%s: warning: '%s' is not a hook and never runs "
+                mig_log(c->lua->ctx, MIG_LOG_WARN,
+                        "%s: warning: '%s' is not a hook and never runs "
                         "(hooks: before_migrate, before_each, after_each, after_migrate, on_error)",
                         c->path, k);
         }
@@ -201,7 +201,7 @@ void mig_lua_hooks_on_error(mig_lua *lua, const mig_rev *rev, int upgrade)
 /* ---- post-write hooks ---- */
 
 typedef struct write_call {
-    mig_lua    *lua;
+    mig_lua *lua;
     const char *script;
     const char *path;
     const char *rev_id;
@@ -264,8 +264,7 @@ static int get_opt(mig_ctx *ctx, const char *name, const char *opt, char **out, 
     return mig_config_get(ctx->cfg, ctx, "post_write_hooks", key, out);
 }
 
-static int run_lua_hook(mig_ctx *ctx, mig_lua **lua, const char *name, const char *path,
-                        const char *rev_id)
+static int run_lua_hook(mig_ctx *ctx, mig_lua **lua, const char *name, const char *path, const char *rev_id)
 {
     char *script = NULL;
     int line;
@@ -377,7 +376,8 @@ static int run_exec_hook(mig_ctx *ctx, const char *name, const char *path)
     char *prog = NULL;
     if (rc == 0) {
         /* a name with a slash is a path, relative to the config file; else PATH finds it */
-        prog = strchr(exe, '/') ? mig_path_join(mig_config_dir(ctx->cfg), exe) : mig_strdup(exe); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+        prog = strchr(exe, '/') ? mig_path_join(mig_config_dir(ctx->cfg), exe)
+                                : mig_strdup(exe); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         if (prog == NULL || mig_strvec_push(&argv, exe) < 0)
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
@@ -399,22 +399,26 @@ static int run_exec_hook(mig_ctx *ctx, const char *name, const char *path)
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, 2, 1);
         pid_t pid;
-        int err = strchr(exe, '/') ? posix_spawn(&pid, prog, &fa, NULL, argv.v, environ) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
-                                   : posix_spawnp(&pid, prog, &fa, NULL, argv.v, environ); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+        int err = strchr(exe, '/')
+                      ? posix_spawn(&pid, prog, &fa, NULL, argv.v,
+                                    environ) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+                      : posix_spawnp(&pid, prog, &fa, NULL, argv.v,
+                                     environ); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         posix_spawn_file_actions_destroy(&fa);
         if (err != 0) {
-            rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s': cannot run %s: %s", name, prog, strerror(err));
+            rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s': cannot run %s: %s", name, prog,
+                          strerror(err));
             mig_error_where(ctx, mig_config_path(ctx->cfg), line);
         } else {
             int status = 0;
             while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
             if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-                rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s' failed: %s exited with status %d", name,
-                              exe, WEXITSTATUS(status));
+                rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s' failed: %s exited with status %d",
+                              name, exe, WEXITSTATUS(status));
             else if (WIFSIGNALED(status))
-                rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s' failed: %s was killed by signal %d", name,
-                              exe, WTERMSIG(status));
+                rc = mig_fail(ctx, MIG_EFAIL, "post-write hook '%s' failed: %s was killed by signal %d",
+                              name, exe, WTERMSIG(status));
         }
     }
     mig_strvec_release(&argv);

@@ -108,8 +108,8 @@ static int msgh(lua_State *L)
 
 /* ---- the entry point ---- */
 
-int mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
-                      const char *what, const char *fallback_file)
+int mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code, const char *what,
+                      const char *fallback_file)
 {
     lua_State *L = lua->L;
     mig_ctx *ctx = lua->ctx;
@@ -279,8 +279,9 @@ const char *mig_lua_check_text(lua_State *L, int idx, const char *what)
     const char *s = luaL_checklstring(L, idx, &len);
     const char *nul = memchr(s, '\0', len);
     if (nul != NULL)
-        luaL_argerror(L, idx, lua_pushfstring(L, "%s holds a NUL byte (at byte %d), where it would be cut short",
-                                              what, (int)(nul - s) + 1));
+        luaL_argerror(L, idx,
+                      lua_pushfstring(L, "%s holds a NUL byte (at byte %d), where it would be cut short",
+                                      what, (int)(nul - s) + 1));
     return s;
 }
 
@@ -510,10 +511,11 @@ static void text_only(lua_State *L)
 
 /* The globals a sandboxed script sees: an allow-list, everything else goes. */
 static const char *const sandbox_globals[] = {
-    "_G", "_VERSION", "assert", "collectgarbage", "error", "getmetatable", "ipairs", "load",
-    "next", "pairs", "pcall", "print", "rawequal", "rawget", "rawlen", "rawset", "require",
-    "select", "setmetatable", "tonumber", "tostring", "type", "warn", "xpcall",
-    "string", "table", "math", "utf8", "coroutine", "os", NULL,
+    "_G",        "_VERSION", "assert",  "collectgarbage", "error",        "getmetatable", "ipairs",
+    "load",      "next",     "pairs",   "pcall",          "print",        "rawequal",     "rawget",
+    "rawlen",    "rawset",   "require", "select",         "setmetatable", "tonumber",     "tostring",
+    "type",      "warn",     "xpcall",  "string",         "table",        "math",         "utf8",
+    "coroutine", "os",       NULL,
 };
 static const char *const sandbox_os[] = { "time", "clock", "date", NULL };
 
@@ -535,10 +537,10 @@ static int allowed(const char *const *list, const char *name)
 static void open_sandbox(lua_State *L, const char *project_path)
 {
     static const luaL_Reg libs[] = {
-        { LUA_GNAME, luaopen_base }, { LUA_LOADLIBNAME, luaopen_package },
+        { LUA_GNAME, luaopen_base },          { LUA_LOADLIBNAME, luaopen_package },
         { LUA_COLIBNAME, luaopen_coroutine }, { LUA_TABLIBNAME, luaopen_table },
-        { LUA_STRLIBNAME, luaopen_string }, { LUA_MATHLIBNAME, luaopen_math },
-        { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
+        { LUA_STRLIBNAME, luaopen_string },   { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 },    { NULL, NULL },
     };
     for (const luaL_Reg *lib = libs; lib->func; lib++) {
         luaL_requiref(L, lib->name, lib->func, 1);
@@ -595,10 +597,10 @@ static void open_sandbox(lua_State *L, const char *project_path)
 }
 
 typedef struct open_args {
-    mig_lua    *lua;
+    mig_lua *lua;
     const char *hooks_path;   /* the project's hooks folders, then mig's own */
     const char *project_path; /* the project's only */
-    int         sandbox;
+    int sandbox;
 } open_args;
 
 /* Lua that never reaches the database (a loop) stops too when the run is cancelled (cancel.c). */
@@ -738,11 +740,11 @@ void mig_lua_free(mig_lua *lua)
 /* ---- revisions ---- */
 
 typedef struct rev_call {
-    mig_lua           *lua;
-    const mig_rev     *rev;
+    mig_lua *lua;
+    const mig_rev *rev;
     const mig_revbody *body;
-    int                upgrade;
-    int                has_downgrade;
+    int upgrade;
+    int has_downgrade;
 } rev_call;
 
 static int load_revision(lua_State *L)
@@ -777,8 +779,7 @@ static int load_revision(lua_State *L)
     return 0;
 }
 
-int mig_lua_revision_load(mig_lua *lua, const mig_rev *rev, const mig_revbody *body,
-                          int *has_downgrade)
+int mig_lua_revision_load(mig_lua *lua, const mig_rev *rev, const mig_revbody *body, int *has_downgrade)
 {
     rev_call c = { lua, rev, body, 1, 0 };
     char what[128];
@@ -822,7 +823,8 @@ static int run_revision(lua_State *L)
      * revision caught itself must not let the revision count as applied.
      */
     if (lua->bf_unfinished)
-        return luaL_error(L, "db:backfill %s stopped before it finished; run mig upgrade again to continue",
+        return luaL_error(L,
+                          "db:backfill %s stopped before it finished; run mig upgrade again to continue",
                           lua->bf_unfinished);
     return 0;
 }

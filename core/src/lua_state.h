@@ -29,23 +29,23 @@ typedef struct mig_ctx mig_ctx;
 typedef struct mig_lua_db mig_lua_db;
 
 typedef struct mig_lua {
-    lua_State  *L;
-    mig_ctx    *ctx;
-    mig_db     *db;         /* borrowed; NULL for post-write hooks */
-    char       *tenant;     /* NULL without tenants */
-    mig_lua_db *live_db;    /* the `db` handed to the running call, invalidated after it */
-    mig_strvec  hook_paths; /* [hooks] scripts loaded, in order (lua_hooks.c) */
+    lua_State *L;
+    mig_ctx *ctx;
+    mig_db *db;            /* borrowed; NULL for post-write hooks */
+    char *tenant;          /* NULL without tenants */
+    mig_lua_db *live_db;   /* the `db` handed to the running call, invalidated after it */
+    mig_strvec hook_paths; /* [hooks] scripts loaded, in order (lua_hooks.c) */
     /* Filled by the message handler where the error was raised. */
-    char        err_file[1024];
-    int         err_line;
+    char err_file[1024];
+    int err_line;
     /* The last database error raised into Lua, to keep its detail. */
-    mig_buf     db_msg, db_detail;
+    mig_buf db_msg, db_detail;
     /* The Lua revision running now (NULL in hooks), for db:backfill. */
     const mig_rev *rev;
-    int         rev_upgrade;
-    char        rev_checksum[65];
-    mig_strvec  bf_names;      /* backfills the running revision call started */
-    char       *bf_unfinished; /* set when one of them stopped before its end */
+    int rev_upgrade;
+    char rev_checksum[65];
+    mig_strvec bf_names; /* backfills the running revision call started */
+    char *bf_unfinished; /* set when one of them stopped before its end */
 } mig_lua;
 
 /*
@@ -53,13 +53,13 @@ typedef struct mig_lua {
  * post-write hooks). tenant may be NULL. The state borrows ctx and db:
  * free it before either goes. Errors: MIG_ENOMEM, MIG_EFAIL.
  */
-int  mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant);
+int mig_lua_new(mig_lua **out, mig_ctx *ctx, mig_db *db, const char *tenant);
 /*
  * The state for post-write hooks: never sandboxed, since their work is
  * rewriting the new revision file ([lua] sandbox covers revisions,
  * [hooks] scripts and the tenants script).
  */
-int  mig_lua_new_post_write(mig_lua **out, mig_ctx *ctx);
+int mig_lua_new_post_write(mig_lua **out, mig_ctx *ctx);
 /* Closes every cursor still open, then the state. NULL is harmless. */
 void mig_lua_free(mig_lua *lua);
 
@@ -82,8 +82,8 @@ void mig_lua_run_file(mig_lua *lua, const char *path);
  * traceback with -v. what: "revision 1f0e2d3c4b5a", "hook before_each at
  * revision 1f0e2d3c4b5a"; fallback_file may be NULL.
  */
-int  mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code,
-                       const char *what, const char *fallback_file);
+int mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code, const char *what,
+                      const char *fallback_file);
 
 /*
  * Push a new ctx table for a call: revision (rev may be NULL), direction
@@ -107,13 +107,12 @@ const char *mig_lua_check_text(lua_State *L, int idx, const char *what);
  * database here. Errors: MIG_EREVFILE naming the file and line (syntax
  * error, error raised at load, no table, no upgrade function).
  */
-int  mig_lua_revision_load(mig_lua *lua, const mig_rev *rev, const mig_revbody *body,
-                           int *has_downgrade);
+int mig_lua_revision_load(mig_lua *lua, const mig_rev *rev, const mig_revbody *body, int *has_downgrade);
 /*
  * Call the loaded revision's upgrade(db, ctx) or downgrade(db, ctx) on
  * the run's connection, in whatever transaction the caller has open.
  * Errors: MIG_EFAIL "revision ID failed at FILE:LINE: MESSAGE".
  */
-int  mig_lua_revision_run(mig_lua *lua, const mig_rev *rev, int upgrade);
+int mig_lua_revision_run(mig_lua *lua, const mig_rev *rev, int upgrade);
 
 #endif

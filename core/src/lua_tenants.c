@@ -16,7 +16,7 @@
 #define TENANTS_MAX 1000000
 
 typedef struct tenants_call {
-    mig_lua    *lua;
+    mig_lua *lua;
     const char *path;
     mig_strvec *out; /* the caller's: what is pushed stays owned there if Lua raises */
 } tenants_call;

@@ -29,8 +29,8 @@ void mig_planner_clear(planner *p, unsigned char bit)
         p->mark[i] &= (unsigned char)~bit;
 }
 
-int mig_planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
-                        const char *const *current, size_t ncurrent)
+int mig_planner_init(planner *p, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                     size_t ncurrent)
 {
     memset(p, 0, sizeof *p);
     p->ctx = ctx;
@@ -56,9 +56,12 @@ int mig_planner_init(planner *p, mig_ctx *ctx, const mig_graph *g,
 
 int mig_graph_fail_unknown(mig_ctx *ctx, const char *id)
 {
-    int rc = mig_fail(ctx, MIG_ETARGET, "the database is at revision '%s', which no revision file declares", id);
-    mig_error_hint(ctx, "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
-                        "see docs/alembic.md), or set the version table with `mig stamp REV`", id);
+    int rc = mig_fail(ctx, MIG_ETARGET,
+                      "the database is at revision '%s', which no revision file declares", id);
+    mig_error_hint(ctx,
+                   "write a placeholder revision with that id (`mig revision -m placeholder --rev-id %s`, "
+                   "see docs/alembic.md), or set the version table with `mig stamp REV`",
+                   id);
     return rc;
 }
 
@@ -280,7 +283,8 @@ static int downgrade_set(planner *p, const resolved *r)
     } else {
         rc = mig_fail(p->ctx, MIG_ETARGET,
                       "%s is not a valid downgrade target: it is on a branch that is not applied "
-                      "(current: %s)", g->nodes[t].rev.id, mig_buf_cstr(&b));
+                      "(current: %s)",
+                      g->nodes[t].rev.id, mig_buf_cstr(&b));
     }
     mig_buf_release(&b);
     return rc;
@@ -357,16 +361,14 @@ static int held_list(mig_strvec *out, const planner *p)
     return 0;
 }
 
-int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                   const char *const *current, size_t ncurrent,
-                   const char *target, mig_target_mode mode)
+int mig_graph_plan(mig_plan **out, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                   size_t ncurrent, const char *target, mig_target_mode mode)
 {
     return mig_graph_plan_ex(out, ctx, g, current, ncurrent, target, mode, 0);
 }
 
-int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent,
-                      const char *target, mig_target_mode mode, unsigned flags)
+int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                      size_t ncurrent, const char *target, mig_target_mode mode, unsigned flags)
 {
     if (mode != MIG_TARGET_UPGRADE && mode != MIG_TARGET_DOWNGRADE) {
         *out = NULL;
@@ -375,7 +377,8 @@ int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
     int upgrade = mode == MIG_TARGET_UPGRADE;
     if ((flags & MIG_PLAN_EXPAND) && !upgrade) {
         *out = NULL;
-        return mig_fail(ctx, MIG_EUSAGE, "--expand is an upgrade option: a downgrade has no phases to hold back");
+        return mig_fail(ctx, MIG_EUSAGE,
+                        "--expand is an upgrade option: a downgrade has no phases to hold back");
     }
     *out = NULL;
     planner p;
@@ -423,9 +426,8 @@ int mig_graph_plan_ex(mig_plan **out, mig_ctx *ctx, const mig_graph *g,
  * target related to no row is a new row. `base` removes the rows (of the
  * label's branch with LABEL@base).
  */
-int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
-                    const char *const *current, size_t ncurrent,
-                    const char *const *targets, size_t ntargets, int purge)
+int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                    size_t ncurrent, const char *const *targets, size_t ntargets, int purge)
 {
     planner p;
     int rc = mig_planner_init(&p, ctx, g, purge ? NULL : current, purge ? 0 : ncurrent);
@@ -466,8 +468,8 @@ int mig_graph_stamp(mig_strvec *out_heads, mig_ctx *ctx, const mig_graph *g,
     return rc;
 }
 
-int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent)
+int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                      size_t ncurrent)
 {
     planner p;
     int rc = mig_planner_init(&p, ctx, g, current, ncurrent);
@@ -478,8 +480,8 @@ int mig_graph_applied(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
     return rc;
 }
 
-int mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
-                        const char *const *current, size_t ncurrent)
+int mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                        size_t ncurrent)
 {
     planner p;
     int rc = mig_planner_init(&p, ctx, g, current, ncurrent);
@@ -497,8 +499,8 @@ int mig_graph_held_back(unsigned char *out, mig_ctx *ctx, const mig_graph *g,
     return rc;
 }
 
-int mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g,
-                      const char *const *current, size_t ncurrent)
+int mig_graph_pending(size_t *out, mig_ctx *ctx, const mig_graph *g, const char *const *current,
+                      size_t ncurrent)
 {
     planner p;
     *out = 0;

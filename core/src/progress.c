@@ -87,8 +87,14 @@ static void emit(mig_ctx *ctx, mig_event_kind ev, int failed)
     else
         mig_buf_puts(&line, " ...");
     if (ctx->event_fn) {
-        mig_event e = { ev, mig_buf_cstr(&p->step), mig_buf_cstr(&detail), mig_buf_cstr(&line), "",
-                        elapsed, failed, ctx->tenant };
+        mig_event e = { ev,
+                        mig_buf_cstr(&p->step),
+                        mig_buf_cstr(&detail),
+                        mig_buf_cstr(&line),
+                        "",
+                        elapsed,
+                        failed,
+                        ctx->tenant };
         ctx->event_fn(ctx->event_payload, &e);
     } else if (!line.oom) {
         /* the line as it is: mig_log would format it again */
@@ -156,9 +162,10 @@ int mig_event_statement(mig_ctx *ctx, const char *sql, size_t len)
             mig_buf_printf(&line, "tenant %s: ", ctx->tenant);
         mig_buf_puts(&line, mig_buf_cstr(&text));
         if (!text.oom && !line.oom) {
-            mig_event e = { MIG_EVENT_STATEMENT, p->active ? mig_buf_cstr(&p->step) : "", "",
-                            mig_buf_cstr(&line), mig_buf_cstr(&text),
-                            p->active ? mig_now_ms() - p->t0 : 0.0, 0, ctx->tenant };
+            mig_event e = {
+                MIG_EVENT_STATEMENT, p->active ? mig_buf_cstr(&p->step) : "", "", mig_buf_cstr(&line),
+                mig_buf_cstr(&text), p->active ? mig_now_ms() - p->t0 : 0.0,  0,  ctx->tenant
+            };
             ctx->event_fn(ctx->event_payload, &e);
         }
         mig_buf_release(&text);
@@ -172,8 +179,14 @@ int mig_event_warning(mig_ctx *ctx, const char *line)
     if (ctx->event_fn == NULL)
         return 0;
     mig_prog *p = &ctx->prog;
-    mig_event e = { MIG_EVENT_WARNING, p->active ? mig_buf_cstr(&p->step) : "", "", line, "",
-                    p->active ? mig_now_ms() - p->t0 : 0.0, 0, ctx->tenant };
+    mig_event e = { MIG_EVENT_WARNING,
+                    p->active ? mig_buf_cstr(&p->step) : "",
+                    "",
+                    line,
+                    "",
+                    p->active ? mig_now_ms() - p->t0 : 0.0,
+                    0,
+                    ctx->tenant };
     ctx->event_fn(ctx->event_payload, &e);
     return 1;
 }

@@ -15,11 +15,11 @@
 typedef struct mig_ctx mig_ctx;
 
 typedef struct mig_prog {
-    int     active;
-    mig_buf step;       /* "upgrade A -> B  message" */
-    double  t0;         /* monotonic ms at the start */
-    double  last_log;   /* last progress line written (plain lines only) */
-    int64_t done, total;/* -1: not reported / not known */
+    int active;
+    mig_buf step;        /* "upgrade A -> B  message" */
+    double t0;           /* monotonic ms at the start */
+    double last_log;     /* last progress line written (plain lines only) */
+    int64_t done, total; /* -1: not reported / not known */
 } mig_prog;
 
 /* Milliseconds on the monotonic clock. */
@@ -31,7 +31,7 @@ void mig_progress_begin(mig_ctx *ctx, const char *direction, const char *from, c
 void mig_progress_update(mig_ctx *ctx, int64_t done, int64_t total);
 /* Does anyone read the step lines? Not with -q and no live line: then a
  * step costs no formatting at all (a run of 1,000 revisions formats 2,000 lines). */
-int  mig_progress_wanted(const mig_ctx *ctx);
+int mig_progress_wanted(const mig_ctx *ctx);
 void mig_progress_end(mig_ctx *ctx, int failed);
 void mig_progress_release(mig_prog *p);
 

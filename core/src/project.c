@@ -17,36 +17,34 @@
 #include "paths.h"
 #include "lua_hooks.h"
 
-static const char default_sql_template[] =
-    "-- mig:revision ${revision}\n"
-    "-- mig:down_revision ${down_revision}\n"
-    "-- mig:message ${message}\n"
-    "-- mig:create_date ${create_date}\n"
-    "-- mig:branch_labels ${branch_labels}\n"
-    "-- mig:depends_on ${depends_on}\n"
-    "-- mig:phase ${phase}\n"
-    "\n"
-    "-- mig:upgrade\n"
-    "\n"
-    "\n"
-    "-- mig:downgrade\n"
-    "\n";
+static const char default_sql_template[] = "-- mig:revision ${revision}\n"
+                                           "-- mig:down_revision ${down_revision}\n"
+                                           "-- mig:message ${message}\n"
+                                           "-- mig:create_date ${create_date}\n"
+                                           "-- mig:branch_labels ${branch_labels}\n"
+                                           "-- mig:depends_on ${depends_on}\n"
+                                           "-- mig:phase ${phase}\n"
+                                           "\n"
+                                           "-- mig:upgrade\n"
+                                           "\n"
+                                           "\n"
+                                           "-- mig:downgrade\n"
+                                           "\n";
 
-static const char default_lua_template[] =
-    "-- mig:revision ${revision}\n"
-    "-- mig:down_revision ${down_revision}\n"
-    "-- mig:message ${message}\n"
-    "-- mig:create_date ${create_date}\n"
-    "-- mig:branch_labels ${branch_labels}\n"
-    "-- mig:depends_on ${depends_on}\n"
-    "-- mig:phase ${phase}\n"
-    "\n"
-    "return {\n"
-    "  upgrade = function(db, ctx)\n"
-    "  end,\n"
-    "  downgrade = function(db, ctx)\n"
-    "  end,\n"
-    "}\n";
+static const char default_lua_template[] = "-- mig:revision ${revision}\n"
+                                           "-- mig:down_revision ${down_revision}\n"
+                                           "-- mig:message ${message}\n"
+                                           "-- mig:create_date ${create_date}\n"
+                                           "-- mig:branch_labels ${branch_labels}\n"
+                                           "-- mig:depends_on ${depends_on}\n"
+                                           "-- mig:phase ${phase}\n"
+                                           "\n"
+                                           "return {\n"
+                                           "  upgrade = function(db, ctx)\n"
+                                           "  end,\n"
+                                           "  downgrade = function(db, ctx)\n"
+                                           "  end,\n"
+                                           "}\n";
 
 static const char default_ini[] =
     "# mig configuration: see `mig --help` and docs/configuration.md\n"
@@ -196,7 +194,8 @@ static int missing_versions(mig_ctx *ctx)
 {
     int rc = 0;
     if (ctx->opts.script_location == NULL)
-        rc = mig_config_fail_none(ctx->cfg, ctx, "or give the revisions' folder with --script-location DIR");
+        rc = mig_config_fail_none(ctx->cfg, ctx,
+                                  "or give the revisions' folder with --script-location DIR");
     if (rc == 0) {
         rc = mig_fail(ctx, MIG_ECONFIG, "%s does not exist", ctx->versions_dir);
         mig_error_hint(ctx, "run `mig init` first");
@@ -229,17 +228,24 @@ static int random_id(mig_ctx *ctx, char out[13])
  * letter (x, ÷); capitals stand for two letters (see two_letters).
  */
 static const char latin1_base[] = "aaaaaaAceeeeiiiidnooooo_ouuuuyTSaaaaaaAceeeeiiiidnooooo_ouuuuyTy";
-static const char latin_ext_a_base[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiIIjjkkkllllllllllnnnnnnnnnooooooOOrrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+static const char latin_ext_a_base[] =
+    "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiIIjjkkkllllllllllnnnnnnnnnooooooOOrrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
 
 static const char *two_letters(char c)
 {
     switch (c) {
-    case 'A': return "ae";
-    case 'T': return "th";
-    case 'S': return "ss";
-    case 'I': return "ij";
-    case 'O': return "oe";
-    default: return NULL;
+    case 'A':
+        return "ae";
+    case 'T':
+        return "th";
+    case 'S':
+        return "ss";
+    case 'I':
+        return "ij";
+    case 'O':
+        return "oe";
+    default:
+        return NULL;
     }
 }
 
@@ -256,7 +262,8 @@ static long utf8_decode(const unsigned char *p, size_t *len)
             return -1;
         cp = (cp << 6) | (p[i] & 0x3F);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
         return -1;
     *len = n;
     return cp;
@@ -530,13 +537,15 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     char id[65];
     if (o->rev_id) {
         if (!mig_rev_id_valid(o->rev_id))
-            return mig_fail(ctx, MIG_EUSAGE, "--rev-id '%s': use letters, digits and _ only (at most 64)", o->rev_id);
+            return mig_fail(ctx, MIG_EUSAGE,
+                            "--rev-id '%s': use letters, digits and _ only (at most 64)", o->rev_id);
         const mig_rev *clash = NULL;
         for (size_t i = 0; g && i < mig_graph_count(g); i++)
             if (strcmp(mig_graph_at(g, i)->id, o->rev_id) == 0)
                 clash = mig_graph_at(g, i);
         if (clash)
-            return mig_fail(ctx, MIG_EUSAGE, "--rev-id %s: %s already has that id", o->rev_id, clash->path);
+            return mig_fail(ctx, MIG_EUSAGE, "--rev-id %s: %s already has that id", o->rev_id,
+                            clash->path);
         snprintf(id, sizeof id, "%s", o->rev_id);
     } else {
         random_id(ctx, id);
@@ -587,18 +596,24 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     for (char *p = msg; p && *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    const char *keys[] = { "revision", "down_revision", "message", "create_date", "branch_labels", "depends_on",
-                           "phase" };
+    const char *keys[] = { "revision",      "down_revision", "message", "create_date",
+                           "branch_labels", "depends_on",    "phase" };
     /* expand is the default: its line goes, as empty labels' does */
-    const char *vals[] = { id, mig_buf_cstr(&downs), msg ? msg : "", date, mig_buf_cstr(&labels),
-                           mig_buf_cstr(&depends), o->contract ? "contract" : "" };
+    const char *vals[] = { id,
+                           mig_buf_cstr(&downs),
+                           msg ? msg : "",
+                           date,
+                           mig_buf_cstr(&labels),
+                           mig_buf_cstr(&depends),
+                           o->contract ? "contract" : "" };
     char *text = tpl ? render(tpl, keys, vals, 7) : NULL;
     if (text && o->contract && !has_phase_line(text))
         text = add_phase_line(text);
     if (text && !o->lua && (o->upgrade_sql || o->downgrade_sql))
         text = fill_sections(text, o->upgrade_sql, o->downgrade_sql);
     char *slug = slug_of(msg ? msg : "");
-    char *path = mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
+    char *path =
+        mig_aprintf("%s/versions/%s_%s.%s", loc, id, slug ? slug : "revision", o->lua ? "lua" : "sql");
     if (text == NULL || path == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     else if ((rc = check_reads_back(ctx, g, path, text)) != 0)
@@ -678,7 +693,8 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
             /* r is set: every branch above either sets it or breaks out */
             /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
             if (mig_graph_nchildren(g, r) > 0 && !o->splice) {
-                rc = mig_fail(ctx, MIG_EUSAGE, "revision %s is not a head: pass --splice to start a new branch from it",
+                rc = mig_fail(ctx, MIG_EUSAGE,
+                              "revision %s is not a head: pass --splice to start a new branch from it",
                               r->id); /* NOLINT(clang-analyzer-core.NullDereference) */
                 break;
             }
@@ -688,7 +704,8 @@ int mig_revision_new(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
         mig_buf b = MIG_BUF_INIT;
         for (size_t i = 0; i < mig_graph_nheads(g); i++)
             mig_buf_printf(&b, "%s%s", i ? ", " : "", mig_graph_head(g, i)->id);
-        rc = mig_fail(ctx, MIG_EUSAGE, "there are %zu heads (%s): name the parent with --head, or join them with `mig merge`",
+        rc = mig_fail(ctx, MIG_EUSAGE,
+                      "there are %zu heads (%s): name the parent with --head, or join them with `mig merge`",
                       mig_graph_nheads(g), mig_buf_cstr(&b));
         mig_error_hint(ctx, "mig revision -m MSG --head REV, or mig merge -m MSG");
         mig_buf_release(&b);
@@ -719,7 +736,8 @@ int mig_merge(mig_ctx *ctx, const mig_revision_opts *o, char **path_out)
             mig_strvec_push(&down, mig_graph_head(g, i)->id);
     }
     if (rc == 0 && down.n < 2)
-        rc = mig_fail(ctx, MIG_EUSAGE, "nothing to merge: %s", down.n ? "give at least two revisions" : "there is one head");
+        rc = mig_fail(ctx, MIG_EUSAGE, "nothing to merge: %s",
+                      down.n ? "give at least two revisions" : "there is one head");
     if (rc == 0)
         rc = write_revision(ctx, o, &down, path_out);
     mig_strvec_release(&down);

@@ -22,7 +22,7 @@
 #include "error.h"
 #include "fileio.h"
 
-#define ID_MAX 64
+#define ID_MAX      64
 #define FIRST_BLOCK 4096
 
 int mig_rev_id_valid(const char *id)
@@ -32,8 +32,7 @@ int mig_rev_id_valid(const char *id)
         return 0;
     for (const char *p = id; *p; p++, n++) {
         char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
             return 0;
     }
     /* targets use these words; a revision so named could never be named */
@@ -48,8 +47,8 @@ int mig_rev_name_valid(const char *s)
     size_t n = 0;
     for (const char *p = s; *p; p++, n++) {
         char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || (c == '-' && n > 0)))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              (c == '-' && n > 0)))
             return 0;
     }
     return n >= 1 && n <= ID_MAX;
@@ -133,9 +132,9 @@ static int is_space(char c)
 /* One line of the file, without its newline and trailing blanks. */
 typedef struct line {
     const char *s;
-    size_t      len;   /* trimmed length */
-    size_t      next;  /* offset of the following line */
-    int         complete; /* ended by '\n' (or by the end of a whole file) */
+    size_t len;   /* trimmed length */
+    size_t next;  /* offset of the following line */
+    int complete; /* ended by '\n' (or by the end of a whole file) */
 } line;
 
 static line line_at(const char *data, size_t len, size_t off, int truncated)
@@ -231,8 +230,7 @@ static int partial_is_code(const line *l)
 }
 
 /* Split "a b,c" into vec entries, each checked with valid(). */
-static int split_list(mig_strvec *out, const char *s, size_t n,
-                      int (*valid)(const char *), char **bad)
+static int split_list(mig_strvec *out, const char *s, size_t n, int (*valid)(const char *), char **bad)
 {
     size_t i = 0;
     while (i < n) {
@@ -262,12 +260,24 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-enum { K_REVISION, K_DOWN, K_MESSAGE, K_DATE, K_LABELS, K_DEPENDS, K_TRANSACTION, K_PHASE,
-       K_LOCK_TIMEOUT, K_STATEMENT_TIMEOUT, K_RETRIES, K_LINT, K_COUNT };
+enum {
+    K_REVISION,
+    K_DOWN,
+    K_MESSAGE,
+    K_DATE,
+    K_LABELS,
+    K_DEPENDS,
+    K_TRANSACTION,
+    K_PHASE,
+    K_LOCK_TIMEOUT,
+    K_STATEMENT_TIMEOUT,
+    K_RETRIES,
+    K_LINT,
+    K_COUNT
+};
 static const char *const key_names[K_COUNT] = {
-    "revision", "down_revision", "message", "create_date",
-    "branch_labels", "depends_on", "transaction", "phase",
-    "lock_timeout", "statement_timeout", "retries", "lint",
+    "revision",    "down_revision", "message",      "create_date",       "branch_labels", "depends_on",
+    "transaction", "phase",         "lock_timeout", "statement_timeout", "retries",       "lint",
 };
 
 const char *mig_rev_phase(const mig_rev *rev)
@@ -276,8 +286,8 @@ const char *mig_rev_phase(const mig_rev *rev)
 }
 
 /* A name list for key (the error names the first bad item). */
-static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int lineno,
-                       const char *what, const char *val, size_t vlen, int (*valid)(const char *))
+static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int lineno, const char *what,
+                       const char *val, size_t vlen, int (*valid)(const char *))
 {
     char *bad = NULL;
     int rc = split_list(vec, val, vlen, valid, &bad);
@@ -302,8 +312,8 @@ static int pick_word(int *out, const char *val, size_t vlen, const char *yes, co
 }
 
 /* The value of one header key (not empty) into out; errors name path:lineno. */
-static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, int key,
-                      const char *val, size_t vlen)
+static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, int key, const char *val,
+                      size_t vlen)
 {
     switch (key) {
     case K_REVISION:
@@ -312,15 +322,14 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         if (!mig_rev_id_valid(out->id))
             return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
-                               "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)",
-                               out->id, ID_MAX);
+                               "invalid revision id '%s' (want [A-Za-z0-9_], at most %d)", out->id,
+                               ID_MAX);
         break;
     case K_DOWN:
         out->down_line = lineno;
         if (vlen == 4 && strncasecmp(val, "none", 4) == 0)
             break;
-        return header_list(&out->down, ctx, path, lineno, "down_revision id", val, vlen,
-                           mig_rev_id_valid);
+        return header_list(&out->down, ctx, path, lineno, "down_revision id", val, vlen, mig_rev_id_valid);
     case K_MESSAGE:
         if ((out->message = mig_strndup(val, vlen)) == NULL)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
@@ -330,8 +339,7 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         break;
     case K_LABELS:
-        return header_list(&out->labels, ctx, path, lineno, "branch label", val, vlen,
-                           mig_rev_name_valid);
+        return header_list(&out->labels, ctx, path, lineno, "branch label", val, vlen, mig_rev_name_valid);
     case K_DEPENDS:
         out->depends_line = lineno;
         return header_list(&out->depends, ctx, path, lineno, "depends_on name", val, vlen,
@@ -378,8 +386,8 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
  * The header parser proper. Returns 1 in *need_more when data is a prefix
  * of the file (truncated) and the header may continue past its end.
  */
-static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
-                        const char *data, size_t len, int truncated, int *need_more)
+static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char *data, size_t len,
+                        int truncated, int *need_more)
 {
     int seen[K_COUNT] = { 0 };
     int rev_line = 0;
@@ -428,7 +436,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
             if (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade")) {
                 if (vlen) {
                     rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:%.*s' takes no value",
-                                 (int)klen, l.s + k);
+                                     (int)klen, l.s + k);
                     goto fail;
                 }
                 break;
@@ -438,13 +446,14 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
                 if (key_is(&l, k, klen, key_names[i]))
                     key = i;
             if (key < 0) {
-                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen, l.s + k);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen,
+                                 l.s + k);
                 goto fail;
             }
             /* lint lines may repeat; `mig lint` reads them from the file (lint.c) */
             if (seen[key] && key != K_LINT) {
-                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "duplicate key 'mig:%s' (first at line %d)",
-                             key_names[key], seen[key]);
+                rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
+                                 "duplicate key 'mig:%s' (first at line %d)", key_names[key], seen[key]);
                 goto fail;
             }
             seen[key] = lineno;
@@ -476,8 +485,7 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
     size_t idlen = strlen(out->id);
     if (strncmp(base, out->id, idlen) != 0 || (base[idlen] != '_' && base[idlen] != '.')) {
         rc = mig_fail_at(ctx, MIG_EREVFILE, path, rev_line,
-                     "revision '%s' does not match the file name (want %s_<slug>)",
-                     out->id, out->id);
+                         "revision '%s' does not match the file name (want %s_<slug>)", out->id, out->id);
         goto fail;
     }
     out->path = mig_strdup(path);
@@ -505,8 +513,8 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
-                             const char *data, size_t len, int truncated)
+int mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char *data, size_t len,
+                             int truncated)
 {
     int need_more = 0;
     int rc = parse_header(out, ctx, path, data, len, truncated, &need_more);
@@ -613,7 +621,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     const char *nul = memchr(data, '\0', len);
     if (nul != NULL) {
         rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, line_of(data, (size_t)(nul - data)),
-                     "NUL byte: binary file?");
+                         "NUL byte: binary file?");
         goto fail;
     }
     size_t good = mig_utf8_valid_prefix((const unsigned char *)data, len);
@@ -650,14 +658,15 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         size_t k, klen, v, vlen;
         if (!m && line_key(&l, &k, &klen, &v, &vlen) && vlen &&
             (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade"))) {
-            rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno, "'mig:%.*s' takes no value", (int)klen, l.s + k);
+            rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno, "'mig:%.*s' takes no value",
+                             (int)klen, l.s + k);
             goto fail;
         }
         if (m) {
             if (marker_line[m]) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
-                             "second '-- mig:%s' section (first at line %d)",
-                             m == 1 ? "upgrade" : "downgrade", marker_line[m]);
+                                 "second '-- mig:%s' section (first at line %d)",
+                                 m == 1 ? "upgrade" : "downgrade", marker_line[m]);
                 goto fail;
             }
             if (current == 1)
@@ -680,7 +689,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
             size_t after;
             if (!line_blank(&l) && !line_comment(&l, &after)) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno,
-                             "statement outside a section: put '-- mig:upgrade' above it");
+                                 "statement outside a section: put '-- mig:upgrade' above it");
                 goto fail;
             }
         }

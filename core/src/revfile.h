@@ -25,23 +25,23 @@ typedef struct mig_ctx mig_ctx;
 size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n);
 
 typedef struct mig_rev {
-    char      *id;
-    char      *path;        /* versions_dir "/" filename */
-    char      *message;     /* "" when absent */
-    char      *create_date; /* "" when absent */
-    mig_strvec down;        /* down_revision ids (empty: a base) */
-    mig_strvec labels;      /* branch_labels */
-    mig_strvec depends;     /* depends_on (ids, prefixes or labels as written) */
-    int        is_lua;
-    int        transactional; /* 0 with "-- mig:transaction false" */
-    int        contract;      /* 1 with "-- mig:phase contract" (default: expand) */
-    int        header_lines;  /* lines taken by the header */
-    int        down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
-    int        depends_line;  /* line of "-- mig:depends_on", 0 if none */
+    char *id;
+    char *path;         /* versions_dir "/" filename */
+    char *message;      /* "" when absent */
+    char *create_date;  /* "" when absent */
+    mig_strvec down;    /* down_revision ids (empty: a base) */
+    mig_strvec labels;  /* branch_labels */
+    mig_strvec depends; /* depends_on (ids, prefixes or labels as written) */
+    int is_lua;
+    int transactional; /* 0 with "-- mig:transaction false" */
+    int contract;      /* 1 with "-- mig:phase contract" (default: expand) */
+    int header_lines;  /* lines taken by the header */
+    int down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
+    int depends_line;  /* line of "-- mig:depends_on", 0 if none */
     /* the database's own limits while it runs, and its retries on a lock timeout; -1: not given */
-    long long  lock_timeout_ms;
-    long long  statement_timeout_ms;
-    int        retries;
+    long long lock_timeout_ms;
+    long long statement_timeout_ms;
+    int retries;
 } mig_rev;
 
 /*
@@ -52,27 +52,27 @@ typedef struct mig_rev {
  * without value, a bad id, a bad duration or retry count, no revision line, an id that does not match the
  * file name's prefix. Fills *out (release with mig_rev_release).
  */
-int  mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path,
-                              const char *data, size_t len, int truncated);
+int mig_revfile_parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char *data, size_t len,
+                             int truncated);
 /* Read the file's header from disk (only as much as needed). */
-int  mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is_lua);
+int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is_lua);
 void mig_rev_release(mig_rev *rev);
 
 /* The whole file, split into sections, with its checksum. */
 typedef struct mig_revbody {
-    char  *data;          /* the file's bytes, NUL-terminated */
+    char *data; /* the file's bytes, NUL-terminated */
     size_t len;
-    int    has_upgrade;   /* SQL: "-- mig:upgrade" present */
+    int has_upgrade; /* SQL: "-- mig:upgrade" present */
     size_t up_off, up_len;
-    int    up_line;       /* 1-based file line where the section text starts */
-    int    has_downgrade; /* SQL: "-- mig:downgrade" present; Lua: decided by the Lua module */
+    int up_line;       /* 1-based file line where the section text starts */
+    int has_downgrade; /* SQL: "-- mig:downgrade" present; Lua: decided by the Lua module */
     size_t down_off, down_len;
-    int    down_line;
-    char   checksum[65];  /* hex SHA-256 of the file's bytes */
+    int down_line;
+    char checksum[65]; /* hex SHA-256 of the file's bytes */
 } mig_revbody;
 
 /* Errors: MIG_EREVFILE (unreadable, binary, invalid UTF-8, duplicate section). */
-int  mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev);
+int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev);
 void mig_revbody_release(mig_revbody *body);
 
 /* hex SHA-256 of data into out[65]. */
@@ -93,9 +93,9 @@ const char *mig_rev_phase(const mig_rev *rev);
  */
 typedef struct mig_sha256 mig_sha256;
 mig_sha256 *mig_sha256_new(void);
-void        mig_sha256_feed(mig_sha256 *h, const void *data, size_t len);
-void        mig_sha256_peek_hex(const mig_sha256 *h, char out[65]);
-void        mig_sha256_free(mig_sha256 *h);
+void mig_sha256_feed(mig_sha256 *h, const void *data, size_t len);
+void mig_sha256_peek_hex(const mig_sha256 *h, char out[65]);
+void mig_sha256_free(mig_sha256 *h);
 
 /* Is id a valid revision id ([A-Za-z0-9_]+, at most 64 chars)? */
 int mig_rev_id_valid(const char *id);

@@ -143,4 +143,3 @@ int mig_revision_find(mig_ctx *ctx, const char *name, const mig_revision **out)
     *out = v;
     return 0;
 }
-

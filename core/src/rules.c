@@ -71,11 +71,12 @@ static int destructive(const char *s, const char *end)
     for (; p < end; p++)
         if ((p == s || !isalnum((unsigned char)p[-1])) && strncasecmp(p, "DROP", 4) == 0) {
             const char *q = p;
-            if (word(&q, end, "DROP") && (word(&q, end, "COLUMN") || !(word(&q, end, "CONSTRAINT") ||
-                word(&q, end, "INDEX") || word(&q, end, "KEY") || word(&q, end, "PRIMARY") ||
-                word(&q, end, "FOREIGN") || word(&q, end, "DEFAULT") || word(&q, end, "NOT") ||
-                word(&q, end, "CHECK") || word(&q, end, "IDENTITY") || word(&q, end, "EXPRESSION") ||
-                word(&q, end, "PARTITION"))))
+            if (word(&q, end, "DROP") &&
+                (word(&q, end, "COLUMN") ||
+                 !(word(&q, end, "CONSTRAINT") || word(&q, end, "INDEX") || word(&q, end, "KEY") ||
+                   word(&q, end, "PRIMARY") || word(&q, end, "FOREIGN") || word(&q, end, "DEFAULT") ||
+                   word(&q, end, "NOT") || word(&q, end, "CHECK") || word(&q, end, "IDENTITY") ||
+                   word(&q, end, "EXPRESSION") || word(&q, end, "PARTITION"))))
                 return 1;
         }
     return 0;

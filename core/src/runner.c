@@ -32,69 +32,69 @@
 #include "url.h"
 
 typedef struct run {
-    mig_ctx      *ctx;
-    mig_session   s;
-    mig_db       *lockdb;
-    char         *lock_key;
-    int           locked;
-    int           lock_pooled;  /* lockdb is the tenant worker's (mig_tenant_lock_db) */
-    mig_graph    *g;
-    mig_plan     *plan;
-    mig_revbody  *bodies;
-    int           per_migration;
-    int           transactional_ddl;
-    unsigned      flags;
-    mig_buf       sql;         /* offline output */
-    int           offline;
-    mig_strvec    heads;
+    mig_ctx *ctx;
+    mig_session s;
+    mig_db *lockdb;
+    char *lock_key;
+    int locked;
+    int lock_pooled; /* lockdb is the tenant worker's (mig_tenant_lock_db) */
+    mig_graph *g;
+    mig_plan *plan;
+    mig_revbody *bodies;
+    int per_migration;
+    int transactional_ddl;
+    unsigned flags;
+    mig_buf sql; /* offline output */
+    int offline;
+    mig_strvec heads;
     /*
      * Inside one transaction for the whole run nobody sees the version
      * table between steps, so its changes and the history rows are kept
      * here and written once before the commit: three statements fewer per
      * revision, and no re-preparing them after every DDL statement.
      */
-    int           defer;
-    mig_strvec    db_heads;    /* the version table as written */
-    mig_strvec    sim_heads;   /* ... as it stands after the steps run so far */
+    int defer;
+    mig_strvec db_heads;  /* the version table as written */
+    mig_strvec sim_heads; /* ... as it stands after the steps run so far */
     struct deferred_hist {
-        const char *revision;  /* borrowed from the graph */
+        const char *revision; /* borrowed from the graph */
         const char *direction;
-        char        checksum[65];
-        char        started[40];
-        int64_t     duration_ms;
-        int64_t     statements;
-    } *dh;
-    size_t        ndh, cap_dh;
-    mig_lua      *lua;         /* Lua revisions and hooks (online only) */
-    const mig_rev *cur_rev;    /* the step running, for on_error */
-    size_t        steps_applied; /* across re-plans */
-    int           hooks_started; /* before_migrate ran */
+        char checksum[65];
+        char started[40];
+        int64_t duration_ms;
+        int64_t statements;
+    } * dh;
+    size_t ndh, cap_dh;
+    mig_lua *lua;           /* Lua revisions and hooks (online only) */
+    const mig_rev *cur_rev; /* the step running, for on_error */
+    size_t steps_applied;   /* across re-plans */
+    int hooks_started;      /* before_migrate ran */
     /*
      * What became of each step, for the report and for saying where a
      * failed run left the database: a step is open until the transaction
      * it ran in commits, and done_heads follows the commits.
      */
     struct step_rec {
-        const mig_rev       *rev;
-        const mig_plan_step *st;  /* while open; plans are remade only between transactions */
-        int                  upgrade;
-        double               ms;
-        int                  status;
-        int                  attempts;
-    } *recs;
-    size_t        nrecs, cap_recs;
-    int           heads_read;    /* done_heads holds the version table */
-    mig_strvec    done_heads;
-    mig_strvec    start_heads;
+        const mig_rev *rev;
+        const mig_plan_step *st; /* while open; plans are remade only between transactions */
+        int upgrade;
+        double ms;
+        int status;
+        int attempts;
+    } * recs;
+    size_t nrecs, cap_recs;
+    int heads_read; /* done_heads holds the version table */
+    mig_strvec done_heads;
+    mig_strvec start_heads;
     /* the failed step ran outside a transaction: how far it got */
-    int           fail_stepwise;
-    size_t        fail_applied, fail_total;
+    int fail_stepwise;
+    size_t fail_applied, fail_total;
     /* [mig] lock_timeout_ddl (-1: none) and lock_retries: for revisions whose headers say nothing */
-    long long     cfg_lock_ms;
-    int           cfg_retries;
-    int           attempts;      /* of the step running: 1, more after retries */
-    size_t        step_i;        /* the plan's step running */
-    const mig_rev *row_for;      /* its history row is written: our last commit wrote it (run_packed) */
+    long long cfg_lock_ms;
+    int cfg_retries;
+    int attempts;           /* of the step running: 1, more after retries */
+    size_t step_i;          /* the plan's step running */
+    const mig_rev *row_for; /* its history row is written: our last commit wrote it (run_packed) */
 } run;
 
 enum { REC_OPEN, REC_DONE, REC_FAILED, REC_UNDONE };
@@ -151,8 +151,8 @@ static void shift_error(mig_drv_error *de, const char *text, size_t off)
  * the revision, its file and line, the statement, the database's words,
  * the tenant.
  */
-static int revision_error(run *r, const mig_rev *rev, const char *text, size_t len,
-                          int first_line, const mig_drv_error *de)
+static int revision_error(run *r, const mig_rev *rev, const char *text, size_t len, int first_line,
+                          const mig_drv_error *de)
 {
     mig_ctx *ctx = r->ctx;
     size_t stmt_off = de->stmt_offset <= len ? de->stmt_offset : 0;
@@ -198,7 +198,8 @@ static int begin(run *r)
     } else if (rc == MIG_ELOCK) {
         mig_fail(r->ctx, MIG_ELOCK, "could not take the database write lock within %g s",
                  r->ctx->opts.lock_timeout);
-        mig_error_hint(r->ctx, "another mig run (or another writer) holds it; raise --lock-timeout or retry");
+        mig_error_hint(r->ctx,
+                       "another mig run (or another writer) holds it; raise --lock-timeout or retry");
     }
     return rc;
 }
@@ -213,11 +214,15 @@ static int take_lock(run *r)
     if (!(r->s.plugin->driver->caps & (MIG_CAP_SESSION_LOCK | MIG_CAP_WRITE_TXN_LOCKS))) {
         /* two runs at once could both apply a revision: only the user can vouch there is one */
         const char *name = r->s.plugin->driver->name;
-        mig_log(ctx, MIG_LOG_WARN, "driver '%s' offers no migration lock: nothing stops another mig "
-                "run from writing at the same time", name);
+        mig_log(ctx, MIG_LOG_WARN,
+                "driver '%s' offers no migration lock: nothing stops another mig "
+                "run from writing at the same time",
+                name);
         if (!ctx->opts.no_lock) {
-            int rc = mig_fail(ctx, MIG_ECONFIG, "driver '%s' offers no migration lock, so mig does "
-                              "not write with it", name);
+            int rc = mig_fail(ctx, MIG_ECONFIG,
+                              "driver '%s' offers no migration lock, so mig does "
+                              "not write with it",
+                              name);
             mig_error_hint(ctx, "make sure no other run is writing, and give --no-lock");
             return rc;
         }
@@ -306,7 +311,8 @@ static int load_bodies(run *r)
             return rc;
         if (st->rev->is_lua) {
             if (r->offline) {
-                rc = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s is a Lua revision: offline --sql cannot render it",
+                rc = mig_fail(ctx, MIG_EREVFILE,
+                              "%s: revision %s is a Lua revision: offline --sql cannot render it",
                               st->rev->path, st->rev->id);
                 mig_error_hint(ctx, "run the range around it online, or split the offline range");
                 return rc;
@@ -322,7 +328,8 @@ static int load_bodies(run *r)
             r->bodies[i].has_downgrade = has_down;
         }
         if (!st->upgrade && !r->bodies[i].has_downgrade) {
-            int e = mig_fail(ctx, MIG_EREVFILE, "%s: revision %s has no downgrade %s: cannot downgrade through it",
+            int e = mig_fail(ctx, MIG_EREVFILE,
+                             "%s: revision %s has no downgrade %s: cannot downgrade through it",
                              st->rev->path, st->rev->id, st->rev->is_lua ? "function" : "section");
             mig_error_where(ctx, st->rev->path, 0);
             return e;
@@ -368,8 +375,14 @@ static void step_rendered(run *r, const mig_plan_step *st)
     mig_buf parents = MIG_BUF_INIT;
     const char *from, *to;
     step_ends(st, &parents, &from, &to);
-    mig_step_report rep = { st->rev->id, from, st->upgrade ? "upgrade" : "downgrade",
-                            st->rev->message ? st->rev->message : "", 0.0, "rendered", 0, ctx->tenant };
+    mig_step_report rep = { st->rev->id,
+                            from,
+                            st->upgrade ? "upgrade" : "downgrade",
+                            st->rev->message ? st->rev->message : "",
+                            0.0,
+                            "rendered",
+                            0,
+                            ctx->tenant };
     ctx->step_fn(ctx->step_payload, &rep);
     mig_buf_release(&parents);
 }
@@ -386,8 +399,8 @@ static int step_end(run *r, const mig_plan_step *st, double ms, int status)
         r->recs = n;
         r->cap_recs = cap;
     }
-    r->recs[r->nrecs++] = (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status,
-                                             r->attempts };
+    r->recs[r->nrecs++] =
+        (struct step_rec){ st->rev, status == REC_OPEN ? st : NULL, st->upgrade, ms, status, r->attempts };
     if (status == REC_DONE && change_heads(&r->done_heads, st) < 0)
         return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     return 0;
@@ -532,7 +545,8 @@ static int change_heads(mig_strvec *heads, const mig_plan_step *st)
                 break;
             }
     for (size_t i = 0; i < st->insert_heads.n; i++)
-        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) && mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
+        if (!mig_strvec_contains(heads, st->insert_heads.v[i]) &&
+            mig_strvec_push(heads, st->insert_heads.v[i]) < 0)
             return MIG_ENOMEM;
     return 0;
 }
@@ -574,8 +588,15 @@ static int flush_state(run *r)
         if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
             rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
     for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
-        mig_hist h = { r->dh[i].revision, r->dh[i].direction, r->dh[i].checksum, r->dh[i].started,
-                       r->dh[i].duration_ms, mig_state_applied_by(), "done", r->dh[i].statements, NULL };
+        mig_hist h = { r->dh[i].revision,
+                       r->dh[i].direction,
+                       r->dh[i].checksum,
+                       r->dh[i].started,
+                       r->dh[i].duration_ms,
+                       mig_state_applied_by(),
+                       "done",
+                       r->dh[i].statements,
+                       NULL };
         rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
     }
     if (rc)
@@ -610,8 +631,9 @@ static void step_limits(const run *r, const mig_rev *rev, mig_limits *lim, int *
     const mig_driver *t = r->s.plugin->driver;
     lim->lock_timeout_ms = rev->lock_timeout_ms >= 0 ? rev->lock_timeout_ms : r->cfg_lock_ms;
     lim->statement_timeout_ms = rev->statement_timeout_ms;
-    lim->connect_wait_s = r->offline ? (r->ctx->opts.lock_timeout >= 0 ? r->ctx->opts.lock_timeout : 300.0)
-                                     : r->s.db->wait_s;
+    lim->connect_wait_s = r->offline
+                              ? (r->ctx->opts.lock_timeout >= 0 ? r->ctx->opts.lock_timeout : 300.0)
+                              : r->s.db->wait_s;
     if (!MIG_DRIVER_HAS(t, limits_sql))
         lim->lock_timeout_ms = lim->statement_timeout_ms = -1;
     *retries = rev->retries >= 0 ? rev->retries : r->cfg_retries;
@@ -625,7 +647,7 @@ static int has_limits(const mig_limits *lim)
 }
 
 typedef struct limits_emit {
-    run           *r;
+    run *r;
     const mig_rev *rev;
 } limits_emit;
 
@@ -685,7 +707,8 @@ static void retry_pause(run *r, const mig_rev *rev, int next, int attempts)
 {
     mig_ctx *ctx = r->ctx;
     double wait_s = 0.5 * (double)(1 << (next - 2 < 4 ? next - 2 : 4));
-    mig_log(ctx, MIG_LOG_WARN, "%s%s%sretrying revision %s in %.1f s (attempt %d of %d) after a lock timeout: %s",
+    mig_log(ctx, MIG_LOG_WARN,
+            "%s%s%sretrying revision %s in %.1f s (attempt %d of %d) after a lock timeout: %s",
             ctx->tenant ? "tenant " : "", ctx->tenant ? ctx->tenant : "", ctx->tenant ? ": " : "",
             rev->id, wait_s, next, attempts, mig_last_error(ctx)->message);
     mig_error_clear(ctx);
@@ -772,8 +795,9 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             mig_buf_printf(&r->sql, "-- %s %s: %s\n", st->upgrade ? "upgrade" : "downgrade", st->rev->id,
                            st->rev->message ? st->rev->message : "");
             if (retries > 0)
-                mig_buf_printf(&r->sql, "-- revision %s is retried up to %d time(s) on a lock timeout when mig "
-                                        "runs it; a script cannot retry: a lock timeout here fails it\n",
+                mig_buf_printf(&r->sql,
+                               "-- revision %s is retried up to %d time(s) on a lock timeout when mig "
+                               "runs it; a script cannot retry: a lock timeout here fails it\n",
                                st->rev->id, retries);
             int src = use_sp ? savepoint(r, st->rev, "SAVEPOINT") : 0;
             if (src == 0)
@@ -783,7 +807,8 @@ static int run_atomic_step(run *r, const mig_plan_step *st, const mig_revbody *b
             mig_buf_put(&r->sql, text, len);
             /* make sure the section ends its last statement */
             size_t e = len;
-            while (e > 0 && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\r'))
+            while (e > 0 && (text[e - 1] == '\n' || text[e - 1] == ' ' || text[e - 1] == '\t' ||
+                             text[e - 1] == '\r'))
                 e--;
             if (e > 0 && text[e - 1] != ';')
                 mig_buf_puts(&r->sql, "\n;");
@@ -945,12 +970,15 @@ static void rollback_keeping_error(run *r)
 static void hint_part_way(mig_ctx *ctx, const mig_rev *rev, size_t applied, size_t n)
 {
     if (applied == 0) /* nothing of it applied: no part-way state, the same command runs it again */
-        mig_error_hint(ctx, "revision %s applied none of its statements; fix the cause and run the "
-                            "same command again", rev->id);
+        mig_error_hint(ctx,
+                       "revision %s applied none of its statements; fix the cause and run the "
+                       "same command again",
+                       rev->id);
     else
-        mig_error_hint(ctx, "%zu of %zu statements of revision %s were applied; fix the cause, then "
-                            "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
-                            "hand and run `mig stamp`",
+        mig_error_hint(ctx,
+                       "%zu of %zu statements of revision %s were applied; fix the cause, then "
+                       "run `mig upgrade --resume` to continue at statement %zu, or apply it by "
+                       "hand and run `mig stamp`",
                        applied, n, rev->id, applied + 1);
 }
 
@@ -1007,22 +1035,22 @@ static const char sha256_empty[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b
 
 /* A revision run_packed sends: its section, split, and the round trip being built. */
 typedef struct packed {
-    run                 *r;
+    run *r;
     const mig_plan_step *st;
-    const char          *text;
-    size_t               len, n;
-    size_t               tail; /* [tail, n): the plain DML statements that commit with the version change */
-    int                  line;
-    stmt_span           *sp;
-    unsigned char       *together;
-    size_t              *at;
-    char                 started[40];
-    double               t0;
-    mig_hist             h;
-    char                 hash[65], hash_tail[65];
-    mig_sha256          *ph;
-    size_t               fed;
-    mig_buf              pk;
+    const char *text;
+    size_t len, n;
+    size_t tail; /* [tail, n): the plain DML statements that commit with the version change */
+    int line;
+    stmt_span *sp;
+    unsigned char *together;
+    size_t *at;
+    char started[40];
+    double t0;
+    mig_hist h;
+    char hash[65], hash_tail[65];
+    mig_sha256 *ph;
+    size_t fed;
+    mig_buf pk;
     const mig_plan_step *nx; /* the next step, whose history row the last round trip writes */
 } packed;
 
@@ -1087,7 +1115,8 @@ static int packed_build(packed *p, size_t i, int last, size_t *j, int *txn)
         fill_hist(r, &nh, p->nx, nb, nstarted);
         nh.state = "failed";
         nh.applied_hash = sha256_empty; /* of no statement */
-        if ((rc = mig_state_insert_history_text(&r->s.st, ctx, r->s.db, &p->pk, &nh)) == MIG_STATE_NOT_INLINABLE) {
+        if ((rc = mig_state_insert_history_text(&r->s.st, ctx, r->s.db, &p->pk, &nh)) ==
+            MIG_STATE_NOT_INLINABLE) {
             rc = 0;
             p->nx = NULL;
         }
@@ -1104,8 +1133,8 @@ static int packed_build(packed *p, size_t i, int last, size_t *j, int *txn)
  * after it ran. Record what it applied and say so; *applied and *culprit
  * (-1: one of our own statements) tell the caller whether to retry.
  */
-static int packed_failed(packed *p, mig_drv_error *de, size_t i, size_t j, int last, int txn, size_t *applied,
-                         long *culprit)
+static int packed_failed(packed *p, mig_drv_error *de, size_t i, size_t j, int last, int txn,
+                         size_t *applied, long *culprit)
 {
     run *r = p->r;
     mig_ctx *ctx = r->ctx;
@@ -1146,7 +1175,8 @@ static int packed_open(packed *p, run *r, const mig_plan_step *st, const mig_rev
     section(b, st->upgrade, &p->text, &p->len, &p->line);
     int rc = split(r, p->text, p->len, &p->sp, &p->n);
     size_t n = p->n;
-    if (rc == 0 && ((p->together = malloc(n ? n : 1)) == NULL || (p->at = calloc(n ? n : 1, sizeof *p->at)) == NULL))
+    if (rc == 0 &&
+        ((p->together = malloc(n ? n : 1)) == NULL || (p->at = calloc(n ? n : 1, sizeof *p->at)) == NULL))
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc)
         return rc;
@@ -1191,7 +1221,8 @@ static int run_packed(run *r, const mig_plan_step *st, const mig_revbody *b, int
         rc = packed_build(&p, i, last, &j, &txn);
         /* the round trip's statements as one event, and where a cancel request stops the run */
         if (rc == 0 && i < p.n)
-            rc = mig_event_statement(ctx, p.text + p.sp[i].off, p.sp[j - 1].off + p.sp[j - 1].len - p.sp[i].off);
+            rc = mig_event_statement(ctx, p.text + p.sp[i].off,
+                                     p.sp[j - 1].off + p.sp[j - 1].len - p.sp[i].off);
         if (rc)
             break;
         mig_drv_error de;
@@ -1271,7 +1302,8 @@ static int stepwise_finish(run *r, const mig_plan_step *st, mig_hist *h, double 
 static int run_stepwise(run *r, const mig_plan_step *st, const mig_revbody *b, int64_t start_at)
 {
     /* hooks run between our statements, where a round trip would not wait for them */
-    if ((r->s.plugin->driver->caps & MIG_CAP_SERVER_BATCH) && (r->lua == NULL || r->lua->hook_paths.n == 0)) {
+    if ((r->s.plugin->driver->caps & MIG_CAP_SERVER_BATCH) &&
+        (r->lua == NULL || r->lua->hook_paths.n == 0)) {
         int prc = run_packed(r, st, b, start_at);
         if (prc != MIG_STATE_NOT_INLINABLE)
             return prc;
@@ -1445,7 +1477,8 @@ static int start_plan(run *r, int *in_txn)
     mig_strvec_release(&r->db_heads);
     mig_strvec_release(&r->sim_heads);
     for (size_t i = 0; r->defer && i < r->heads.n; i++)
-        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 || mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
+        if (mig_strvec_push(&r->db_heads, r->heads.v[i]) < 0 ||
+            mig_strvec_push(&r->sim_heads, r->heads.v[i]) < 0)
             return mig_fail(r->ctx, MIG_ENOMEM, "out of memory");
     if (r->offline && r->transactional_ddl) {
         mig_buf_printf(&r->sql, "%s;\n", r->s.plugin->driver->dialect->begin_sql);
@@ -1636,12 +1669,14 @@ static int say_held_back(run *r, const mig_strvec *held, const char *target)
         if (mig_strvec_push(&ctx->run_held, rev->id) < 0)
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         int has_msg = rev->message && *rev->message;
-        mig_log(ctx, MIG_LOG_INFO, "held back %s%s%s  (%s)", rev->id, has_msg ? "  " : "", has_msg ? rev->message : "",
+        mig_log(ctx, MIG_LOG_INFO, "held back %s%s%s  (%s)", rev->id, has_msg ? "  " : "",
+                has_msg ? rev->message : "",
                 rev->contract ? "phase contract" : "after a contract revision");
     }
     if (held->n)
-        mig_log(ctx, MIG_LOG_INFO, "--expand held back %zu revision(s); once the new version of the "
-                                   "application is live, a plain `mig upgrade %s` applies them",
+        mig_log(ctx, MIG_LOG_INFO,
+                "--expand held back %zu revision(s); once the new version of the "
+                "application is live, a plain `mig upgrade %s` applies them",
                 held->n, target);
     return 0;
 }
@@ -1714,11 +1749,13 @@ static int refuse_failed(run *r, const mig_failed *f, int upgrade, unsigned flag
         return 0;
     const mig_rev *rev = NULL;
     mig_graph_find(&rev, ctx, r->g, f->revision);
-    int rc = mig_fail(ctx, MIG_EPARTIAL, "revision %s (%s) failed part-way: %lld statement(s) of its %s were applied",
+    int rc = mig_fail(ctx, MIG_EPARTIAL,
+                      "revision %s (%s) failed part-way: %lld statement(s) of its %s were applied",
                       f->revision, rev ? rev->path : "file not found", (long long)f->statements_applied,
                       f->direction ? f->direction : "upgrade");
-    mig_error_hint(ctx, "fix the cause, then `mig upgrade --resume` continues at statement %lld; "
-                        "or finish it by hand and `mig stamp %s`",
+    mig_error_hint(ctx,
+                   "fix the cause, then `mig upgrade --resume` continues at statement %lld; "
+                   "or finish it by hand and `mig stamp %s`",
                    (long long)f->statements_applied + 1, f->revision);
     return rc;
 }
@@ -1778,9 +1815,14 @@ static void finish_run(run *r, int rc)
             mig_buf parents = MIG_BUF_INIT;
             const char *from, *to;
             step_ends(&st, &parents, &from, &to);
-            mig_step_report rep = { x->rev->id, from, x->upgrade ? "upgrade" : "downgrade",
-                                    x->rev->message ? x->rev->message : "", x->ms, names[x->status],
-                                    x->attempts, NULL };
+            mig_step_report rep = { x->rev->id,
+                                    from,
+                                    x->upgrade ? "upgrade" : "downgrade",
+                                    x->rev->message ? x->rev->message : "",
+                                    x->ms,
+                                    names[x->status],
+                                    x->attempts,
+                                    NULL };
             ctx->step_fn(ctx->step_payload, &rep);
             mig_buf_release(&parents);
         }
@@ -1792,13 +1834,17 @@ static void finish_run(run *r, int rc)
     const char *still = same_set(&r->done_heads, &r->start_heads) ? "still " : "";
     mig_buf *b = &ctx->run_summary;
     if (failed && r->fail_stepwise && r->fail_applied > 0) {
-        mig_buf_printf(b, "not rolled back: revision %s stopped part-way, %zu of its %zu statements applied "
-                          "(recorded as failed)", failed->rev->id, r->fail_applied, r->fail_total);
+        mig_buf_printf(b,
+                       "not rolled back: revision %s stopped part-way, %zu of its %zu statements applied "
+                       "(recorded as failed)",
+                       failed->rev->id, r->fail_applied, r->fail_total);
     } else if (failed && r->fail_stepwise) {
         mig_buf_printf(b, "stopped: revision %s applied none of its statements", failed->rev->id);
     } else if (failed && failed->rev->is_lua && !failed->rev->transactional) {
-        mig_buf_printf(b, "not rolled back: revision %s runs outside a transaction: what it did before it "
-                          "failed stays", failed->rev->id);
+        mig_buf_printf(b,
+                       "not rolled back: revision %s runs outside a transaction: what it did before it "
+                       "failed stays",
+                       failed->rev->id);
     } else if (undone) {
         mig_buf_printf(b, "rolled back: %zu applied revision(s) undone", undone);
     } else {
@@ -1918,7 +1964,8 @@ static int check_failed(run *r, const char *target, int upgrade, unsigned flags,
                 if (k > n || (f.applied_hash && strcmp(hash, f.applied_hash) != 0))
                     rc = mig_fail(ctx, MIG_EPARTIAL,
                                   "cannot resume revision %s: %s changed in its first %lld statement(s) since they ran",
-                                  f.revision, r->plan->steps[0].rev->path, (long long)f.statements_applied);
+                                  f.revision, r->plan->steps[0].rev->path,
+                                  (long long)f.statements_applied);
                 *resume_at = (int64_t)k;
                 mig_log(ctx, MIG_LOG_INFO, "resuming revision %s at statement %lld", f.revision,
                         (long long)k + 1);
@@ -2022,7 +2069,8 @@ static int execute(mig_ctx *ctx, const char *target, int upgrade, unsigned flags
     join_heads(&ctx->run_from, &r.heads);
     join_heads(&ctx->run_to, &r.heads);
     for (size_t i = 0; i < r.heads.n; i++)
-        if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0 || mig_strvec_push(&r.start_heads, r.heads.v[i]) < 0) {
+        if (mig_strvec_push(&r.done_heads, r.heads.v[i]) < 0 ||
+            mig_strvec_push(&r.start_heads, r.heads.v[i]) < 0) {
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             goto out;
         }
@@ -2095,8 +2143,8 @@ int mig_ctx_prepare_shared(mig_ctx *ctx)
 
 typedef struct exec_args {
     const char *target;
-    int         upgrade;
-    unsigned    flags;
+    int upgrade;
+    unsigned flags;
 } exec_args;
 
 /* Guards the parent's run_held, which tenant workers add to at once. */
@@ -2153,9 +2201,11 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
         if (rc == 0 && query) {
             int line = 0;
             mig_config_raw(ctx->cfg, "tenants", "query", &line);
-            rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
-                             "--sql renders without a connection, and [tenants] query needs one to list the tenants");
-            mig_error_hint(ctx, "name them with --tenant NAME (repeatable), or list them in [tenants] list or script");
+            rc = mig_fail_at(
+                ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
+                "--sql renders without a connection, and [tenants] query needs one to list the tenants");
+            mig_error_hint(ctx,
+                           "name them with --tenant NAME (repeatable), or list them in [tenants] list or script");
         }
         free(query);
     }
@@ -2173,7 +2223,8 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
     int create = 0;
     if (rc == 0 && db_tenants && names.n > 1) {
         rc = mig_fail(ctx, MIG_EUSAGE, "--sql with {tenant} in the URL: a script cannot switch databases");
-        mig_error_hint(ctx, "render one --tenant at a time, and run each script on that tenant's database");
+        mig_error_hint(ctx,
+                       "render one --tenant at a time, and run each script on that tenant's database");
     } else if (rc == 0 && !db_tenants) {
         rc = mig_tenant_check_schemas(ctx);
         if (rc == 0)
@@ -2193,11 +2244,13 @@ static int offline_tenants(mig_ctx *ctx, const char *target, int upgrade, unsign
             for (char *p = q; p && *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     *p = '?';
-            mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1, names.n);
+            mig_buf_printf(&script, "%s-- tenant %s (%zu/%zu)\n", i ? "\n" : "", q ? q : "", i + 1,
+                           names.n);
             free(q);
             if (!db_tenants) {
                 rc = mig_tenant_search_path(child, ctx->plugin, &extra);
-                if (rc == 0 && mig_plugin_schema_sql(&script, ctx->plugin, names.v[i], mig_buf_cstr(&extra), create) < 0)
+                if (rc == 0 && mig_plugin_schema_sql(&script, ctx->plugin, names.v[i],
+                                                     mig_buf_cstr(&extra), create) < 0)
                     rc = mig_fail(ctx, MIG_EDRIVER, "driver '%s' cannot render a switch of schema offline",
                                   ctx->plugin->driver->name);
             }
@@ -2255,8 +2308,9 @@ static int dispatch(mig_ctx *ctx, const char *target, int upgrade, unsigned flag
     if (ctx->run_held.n) {
         mig_buf ids = MIG_BUF_INIT;
         join_heads(&ids, &ctx->run_held);
-        mig_log(ctx, MIG_LOG_INFO, "--expand held back %s on %zu tenant(s); once the new version of the "
-                                   "application is live, a plain `mig upgrade %s` applies them",
+        mig_log(ctx, MIG_LOG_INFO,
+                "--expand held back %s on %zu tenant(s); once the new version of the "
+                "application is live, a plain `mig upgrade %s` applies them",
                 mig_buf_cstr(&ids), ctx->run_held_tenants, target);
         mig_buf_release(&ids);
     }
@@ -2283,7 +2337,8 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
     if (flags & MIG_RUN_RESUME)
         return mig_fail(ctx, MIG_EUSAGE, "--resume applies to upgrade only");
     if (flags & MIG_RUN_EXPAND)
-        return mig_fail(ctx, MIG_EUSAGE, "--expand applies to upgrade only: a downgrade has no phases to hold back");
+        return mig_fail(ctx, MIG_EUSAGE,
+                        "--expand applies to upgrade only: a downgrade has no phases to hold back");
     mig_cancel_watch w;
     mig_cancel_watch_start(&w, ctx);
     int rc = mig_cancel_note(ctx, dispatch(ctx, target, 0, flags));
@@ -2295,8 +2350,8 @@ int mig_downgrade(mig_ctx *ctx, const char *target, unsigned flags)
 
 typedef struct stamp_args {
     const char *const *targets;
-    size_t             n;
-    int                purge;
+    size_t n;
+    int purge;
 } stamp_args;
 
 static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int purge);
@@ -2371,8 +2426,9 @@ static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int pur
             }
         }
         mig_error_clear(ctx);
-        mig_hist h = { after.v[i], "stamp", sum[0] ? sum : NULL, started, 0, mig_state_applied_by(),
-                       "done", 0, NULL };
+        mig_hist h = { after.v[i], "stamp", sum[0] ? sum : NULL,
+                       started,    0,       mig_state_applied_by(),
+                       "done",     0,       NULL };
         rc = mig_state_insert_history(&r.s.st, ctx, r.s.db, NULL, &h);
     }
     if (rc == 0 && after.n == 0) {
@@ -2385,8 +2441,15 @@ static int stamp_one(mig_ctx *ctx, const char *const *targets, size_t n, int pur
         int found = 0;
         rc = mig_state_find_failed(&r.s.st, ctx, r.s.db, &f, &found);
         if (rc == 0 && found) {
-            mig_hist h = { f.revision, "stamp", f.checksum, started, 0, mig_state_applied_by(), "done",
-                           f.statements_applied, f.applied_hash };
+            mig_hist h = { f.revision,
+                           "stamp",
+                           f.checksum,
+                           started,
+                           0,
+                           mig_state_applied_by(),
+                           "done",
+                           f.statements_applied,
+                           f.applied_hash };
             rc = mig_state_insert_history(&r.s.st, ctx, r.s.db, NULL, &h);
         }
         mig_failed_release(&f);
@@ -2467,7 +2530,7 @@ int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurre
 
 typedef struct hist_payload {
     mig_history_fn fn;
-    void          *payload;
+    void *payload;
 } hist_payload;
 
 static int hist_row(void *payload, const mig_row *row)
@@ -2491,8 +2554,14 @@ static int hist_row(void *payload, const mig_row *row)
         dur = strtoll(v[4], NULL, 10);
     if (v[7] && stmts == 0)
         stmts = strtoll(v[7], NULL, 10);
-    mig_history_row h = { v[0] ? v[0] : "", v[1] ? v[1] : "", v[2] ? v[2] : "", v[3] ? v[3] : "",
-                          dur, v[5] ? v[5] : "", v[6] ? v[6] : "", stmts };
+    mig_history_row h = { v[0] ? v[0] : "",
+                          v[1] ? v[1] : "",
+                          v[2] ? v[2] : "",
+                          v[3] ? v[3] : "",
+                          dur,
+                          v[5] ? v[5] : "",
+                          v[6] ? v[6] : "",
+                          stmts };
     hp->fn(hp->payload, &h);
     for (int i = 0; i < 8; i++)
         free(v[i]);

@@ -13,9 +13,9 @@
 
 /* The sink's state: the model being filled and the tables to skip. */
 typedef struct builder {
-    mig_schema        *s;
+    mig_schema *s;
     const char *const *skip;
-    int                oom;
+    int oom;
 } builder;
 
 /* The sink's failure value: positive, so the driver passes it back as is. */
@@ -177,13 +177,13 @@ static void *grow(builder *b, const void *arr, size_t n, size_t sz)
  * Append a zeroed element to arr, of n elements (both lvalues, n counts
  * it): el points at it, or is NULL (out of memory) with arr unchanged.
  */
-#define APPEND(el, b, arr, n)                          \
-    do {                                               \
-        (el) = grow((b), (arr), (n), sizeof *(arr));   \
-        if ((el) != NULL) {                            \
-            (arr) = (el);                              \
-            (el) += (n)++;                             \
-        }                                              \
+#define APPEND(el, b, arr, n)                                                                           \
+    do {                                                                                                \
+        (el) = grow((b), (arr), (n), sizeof *(arr));                                                    \
+        if ((el) != NULL) {                                                                             \
+            (arr) = (el);                                                                               \
+            (el) += (n)++;                                                                              \
+        }                                                                                               \
     } while (0)
 
 static int on_table(void *payload, const char *table)
@@ -218,8 +218,8 @@ static int on_column(void *payload, const char *table, const char *column, const
     return b->oom ? SINK_OOM : 0;
 }
 
-static int on_primary_key(void *payload, const char *table, const char *name,
-                          const char *const *columns, size_t ncolumns)
+static int on_primary_key(void *payload, const char *table, const char *name, const char *const *columns,
+                          size_t ncolumns)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);
@@ -280,10 +280,9 @@ static char *action(builder *b, const char *a)
     return d;
 }
 
-static int on_foreign_key(void *payload, const char *table, const char *name,
-                          const char *const *columns, size_t ncolumns, const char *ref_table,
-                          const char *const *ref_columns, size_t nref_columns, const char *on_delete,
-                          const char *on_update)
+static int on_foreign_key(void *payload, const char *table, const char *name, const char *const *columns,
+                          size_t ncolumns, const char *ref_table, const char *const *ref_columns,
+                          size_t nref_columns, const char *on_delete, const char *on_update)
 {
     builder *b = payload;
     mig_ddl_table *t = find(b, table);

@@ -18,9 +18,9 @@ typedef struct mig_ctx mig_ctx;
 /* Owns every string and array it points to; tables in name order. */
 typedef struct mig_schema {
     mig_ddl_table *tables;
-    size_t         ntables;
-    mig_ddl_enum  *enums;  /* PostgreSQL enum types, in name order */
-    size_t         nenums;
+    size_t ntables;
+    mig_ddl_enum *enums; /* PostgreSQL enum types, in name order */
+    size_t nenums;
 } mig_schema;
 
 /*
@@ -29,11 +29,11 @@ typedef struct mig_schema {
  * skip (NULL-terminated, may be NULL: mig's own version and history
  * tables) are left out. *out is the caller's, freed with mig_schema_free.
  */
-int  mig_schema_load(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *const *skip);
-int  mig_schema_load_ddl(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *ddl, size_t len,
-                         const char *const *skip);
+int mig_schema_load(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *const *skip);
+int mig_schema_load_ddl(mig_schema **out, mig_ctx *ctx, mig_db *db, const char *ddl, size_t len,
+                        const char *const *skip);
 /* An empty schema (autogenerate --from-empty compares against it); 0 or MIG_ENOMEM. */
-int  mig_schema_new(mig_schema **out);
+int mig_schema_new(mig_schema **out);
 void mig_schema_free(mig_schema *s);
 
 /* A table by name, or NULL; borrowed from s. */

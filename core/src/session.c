@@ -32,7 +32,8 @@ static int plain_name(const char *s)
 static int enter_schema(mig_session *s, mig_ctx *ctx, int *missing)
 {
     if (!(s->plugin->driver->caps & MIG_CAP_SCHEMAS))
-        return mig_fail(ctx, MIG_ECONFIG, "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
+        return mig_fail(ctx, MIG_ECONFIG,
+                        "driver '%s' has no schemas: put {tenant} in the URL for a database per tenant",
                         s->plugin->driver->name);
     int exists = 0;
     int rc = mig_db_schema_exists(s->db, ctx, ctx->tenant, &exists);
@@ -129,7 +130,8 @@ int mig_session_connect(mig_session *s, mig_ctx *ctx, int *missing)
     int db_tenant = s->url && mig_url_has_tenant(s->url);
     if (rc == 0 && ctx->tenant && db_tenant && !plain_name(ctx->tenant)) {
         /* a database tenant's name goes into a URL or a file path: keep it plain */
-        rc = mig_fail(ctx, MIG_EUSAGE, "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
+        rc = mig_fail(ctx, MIG_EUSAGE,
+                      "tenant name '%s' cannot name a database: use letters, digits, '_', '-' and '.'",
                       ctx->tenant);
     } else if (rc == 0 && ctx->tenant && db_tenant) {
         char *u = mig_url_keep(mig_url_with_tenant(s->url, ctx->tenant));
@@ -194,7 +196,8 @@ int mig_session_enter(mig_session *s, mig_ctx *ctx, int *missing)
     int same = !known || strcmp(cur, ctx->tenant) == 0 ||
                (s->plugin->driver->dialect->ident_quote == '`' && strcasecmp(cur, ctx->tenant) == 0);
     if (rc == 0 && !same) {
-        rc = mig_fail(ctx, MIG_EFAIL, "tenant '%s': the session is in schema '%s', not the tenant's: refusing to run there",
+        rc = mig_fail(ctx, MIG_EFAIL,
+                      "tenant '%s': the session is in schema '%s', not the tenant's: refusing to run there",
                       ctx->tenant, cur[0] ? cur : "(none)");
         mig_error_hint(ctx, "check that the tenant's schema can be used by this user (USAGE) and that "
                             "[tenants] search_path starts with {tenant}");
@@ -215,4 +218,3 @@ void mig_session_close(mig_session *s)
     mig_url_free(s->url);
     memset(s, 0, sizeof *s);
 }
-

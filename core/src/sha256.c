@@ -79,7 +79,7 @@ void mig_sha256_hex(const void *data, size_t len, char out[65])
 
 struct mig_sha256 {
     SHA256_CTX c;
-    int        ok;
+    int ok;
 };
 
 mig_sha256 *mig_sha256_new(void)
@@ -102,7 +102,7 @@ void mig_sha256_peek_hex(const mig_sha256 *h, char out[65])
     unsigned char md[SHA256_DIGEST_LENGTH];
     int ok = 0;
     if (h && h->ok) {
-        SHA256_CTX copy = h->c;  /* finishing a copy leaves h running */
+        SHA256_CTX copy = h->c; /* finishing a copy leaves h running */
         ok = crypto.final(md, &copy);
     }
     to_hex(md, ok, out);

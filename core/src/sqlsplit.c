@@ -88,8 +88,7 @@ static size_t dollar_tag(const char *sql, size_t len, size_t i)
     unsigned char c = (unsigned char)sql[j];
     if (!(isalpha(c) || c == '_' || c >= 0x80))
         return 0;
-    while (j < len && (isalnum((unsigned char)sql[j]) || sql[j] == '_' ||
-                       (unsigned char)sql[j] >= 0x80))
+    while (j < len && (isalnum((unsigned char)sql[j]) || sql[j] == '_' || (unsigned char)sql[j] >= 0x80))
         j++;
     return (j < len && sql[j] == '$') ? j - i + 1 : 0;
 }
@@ -125,8 +124,8 @@ static size_t skip_dollar(const char *sql, size_t len, size_t i, size_t tag)
  */
 typedef struct words {
     int nwords;
-    int head;      /* still in CREATE's modifiers, before the object kind */
-    int definer;   /* words of a DEFINER = user@host clause still to come */
+    int head;    /* still in CREATE's modifiers, before the object kind */
+    int definer; /* words of a DEFINER = user@host clause still to come */
     int compound;
     int depth;
     int after_end;
@@ -145,8 +144,8 @@ static int is_modifier(const char *s, size_t n)
 
 static void see_head_word(words *w, const char *s, size_t n)
 {
-    if (word_is(s, n, "TRIGGER") || word_is(s, n, "FUNCTION") ||
-        word_is(s, n, "PROCEDURE") || word_is(s, n, "EVENT")) {
+    if (word_is(s, n, "TRIGGER") || word_is(s, n, "FUNCTION") || word_is(s, n, "PROCEDURE") ||
+        word_is(s, n, "EVENT")) {
         w->compound = 1;
         w->head = 0;
     } else if (word_is(s, n, "DEFINER")) {

@@ -39,40 +39,40 @@
 #include "url.h"
 
 typedef struct stair {
-    mig_ctx             *ctx;   /* the caller's: the configured database */
+    mig_ctx *ctx; /* the caller's: the configured database */
     const mig_test_opts *o;
-    mig_test_fn          fn;
-    void                *payload;
-    const mig_plugin       *plugin;
-    mig_graph           *g;
-    int                  is_sqlite;
+    mig_test_fn fn;
+    void *payload;
+    const mig_plugin *plugin;
+    mig_graph *g;
+    int is_sqlite;
 
-    char    *scratch_url;
-    char    *admin_url;   /* server: where CREATE / DROP DATABASE run (owned only) */
-    char    *db_name;     /* the temporary database's name (owned server database) */
-    char    *file;        /* the temporary SQLite file (owned) */
-    int      owned;
+    char *scratch_url;
+    char *admin_url; /* server: where CREATE / DROP DATABASE run (owned only) */
+    char *db_name;   /* the temporary database's name (owned server database) */
+    char *file;      /* the temporary SQLite file (owned) */
+    int owned;
 
-    mig_ctx     *sctx;    /* on the scratch database */
-    mig_session  s;       /* our own connection, for snapshots */
-    int          s_open;
-    const char  *skip[4]; /* mig's own tables, left out of the snapshots */
+    mig_ctx *sctx; /* on the scratch database */
+    mig_session s; /* our own connection, for snapshots */
+    int s_open;
+    const char *skip[4]; /* mig's own tables, left out of the snapshots */
 
     unsigned char *in_range;
-    unsigned char *done;  /* went up in the scratch database */
-    unsigned char *bad;   /* its upgrade failed, or a parent's did */
-    int            any_irreversible;
-    const char    *kinds;   /* the objects the driver reads besides the schema model */
-    unsigned       counter; /* --data: values never repeat */
+    unsigned char *done; /* went up in the scratch database */
+    unsigned char *bad;  /* its upgrade failed, or a parent's did */
+    int any_irreversible;
+    const char *kinds; /* the objects the driver reads besides the schema model */
+    unsigned counter;  /* --data: values never repeat */
     /*
      * The scratch database's schema as the last step left it (its S1, which
      * the step's last snapshot matched), so that the next step needs no S0
      * of its own: NULL when anything ran since (prepare, a rebuild).
      */
-    mig_schema    *last;
-    mig_strvec     last_objects;
-    int            moved;   /* prepare upgraded something since */
-    size_t         nfail, nok, nirrev, nskip;
+    mig_schema *last;
+    mig_strvec last_objects;
+    int moved; /* prepare upgraded something since */
+    size_t nfail, nok, nirrev, nskip;
 } stair;
 
 static double now_ms(void)
@@ -100,10 +100,10 @@ static int cancelled(const stair *z)
  */
 typedef struct watch {
     pthread_mutex_t mu;
-    pthread_cond_t  cv;
-    pthread_t       th;
-    int             on, done;
-    stair          *z;
+    pthread_cond_t cv;
+    pthread_t th;
+    int on, done;
+    stair *z;
 } watch;
 
 static void *watch_main(void *arg)
@@ -254,8 +254,8 @@ static int same_database(stair *z, const char *conf, const char *scratch)
         char cwd[4096];
         const char *base = getcwd(cwd, sizeof cwd) ? cwd : ".";
         /* the configured URL from mig.ini is relative to mig.ini's folder */
-        const char *cbase = (z->ctx->opts.url || getenv("MIG_DATABASE_URL")) ? base
-                                                                               : mig_config_dir(z->ctx->cfg);
+        const char *cbase =
+            (z->ctx->opts.url || getenv("MIG_DATABASE_URL")) ? base : mig_config_dir(z->ctx->cfg);
         char *a = sqlite_file(conf, cbase), *b = sqlite_file(scratch, base);
         int same = a && b && strcmp(a, b) == 0;
         free(a);
@@ -311,7 +311,8 @@ static int create_owned(stair *z, const char *conf)
             return mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
         int fd = mkstemp(z->file);
         if (fd < 0) {
-            int rc = mig_fail(z->ctx, MIG_EFAIL, "cannot create a scratch file %s: %s", z->file, strerror(errno));
+            int rc = mig_fail(z->ctx, MIG_EFAIL, "cannot create a scratch file %s: %s", z->file,
+                              strerror(errno));
             free(z->file);
             z->file = NULL;
             return rc;
@@ -323,8 +324,9 @@ static int create_owned(stair *z, const char *conf)
     }
     size_t s, e;
     if (conf == NULL || db_span(conf, &s, &e) < 0 || mig_url_has_tenant(conf)) {
-        int rc = mig_fail(z->ctx, MIG_EUSAGE, "cannot make a scratch database next to the configured one: "
-                                              "its URL is not of the form scheme://host/database");
+        int rc = mig_fail(z->ctx, MIG_EUSAGE,
+                          "cannot make a scratch database next to the configured one: "
+                          "its URL is not of the form scheme://host/database");
         mig_error_hint(z->ctx, "name one with --scratch-url URL");
         return rc;
     }
@@ -340,7 +342,8 @@ static int create_owned(stair *z, const char *conf)
     if (rc == 0)
         z->owned = 1;
     else
-        mig_error_hint(z->ctx, "the configured user may not create databases: name one with --scratch-url URL");
+        mig_error_hint(z->ctx,
+                       "the configured user may not create databases: name one with --scratch-url URL");
     return rc;
 }
 
@@ -386,9 +389,11 @@ static int cmp_line(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int object_line(void *payload, const char *kind, const char *table, const char *name, const char *def)
+static int object_line(void *payload, const char *kind, const char *table, const char *name,
+                       const char *def)
 {
-    char *line = mig_aprintf("%s %s%s%s: %s", kind, table ? table : "", table ? "." : "", name, def ? def : "");
+    char *line =
+        mig_aprintf("%s %s%s%s: %s", kind, table ? table : "", table ? "." : "", name, def ? def : "");
     if (line == NULL)
         return 1;
     /* one line, whitespace runs as one space: how a definition is laid out is no difference */
@@ -416,7 +421,8 @@ static int objects_of(stair *z, mig_strvec *out)
     if (rc == 1)
         return mig_fail(z->ctx, MIG_ENOMEM, "out of memory");
     if (rc) {
-        mig_error_detail(z->ctx, "while reading the views, triggers and constraints of the scratch database");
+        mig_error_detail(z->ctx,
+                         "while reading the views, triggers and constraints of the scratch database");
         return rc;
     }
     if (!kinds)
@@ -468,7 +474,7 @@ static int empty_given(stair *z)
     int rc = objects_of(z, &objs);
     for (size_t i = 0; rc == 0 && i < objs.n; i++) {
         const char *line = objs.v[i], *sp = strchr(line, ' '), *colon = sp ? strstr(sp, ": ") : NULL;
-        const char *what = strncmp(line, "view ", 5) == 0                ? "VIEW"
+        const char *what = strncmp(line, "view ", 5) == 0                 ? "VIEW"
                            : strncmp(line, "materialized view ", 18) == 0 ? "MATERIALIZED VIEW"
                            : strncmp(line, "sequence ", 9) == 0           ? "SEQUENCE"
                                                                           : NULL;
@@ -478,12 +484,14 @@ static int empty_given(stair *z)
             sp = line + 17;
         char *name = mig_strndup(sp + 1, (size_t)(colon - sp - 1));
         char *q = name ? mig_plugin_quote_ident(z->plugin, name) : NULL;
-        mig_buf_printf(&sql, "DROP %s IF EXISTS %s%s;\n", what, q ? q : "", z->is_sqlite || strcmp(what, "SEQUENCE") == 0 ? "" : " CASCADE");
+        mig_buf_printf(&sql, "DROP %s IF EXISTS %s%s;\n", what, q ? q : "",
+                       z->is_sqlite || strcmp(what, "SEQUENCE") == 0 ? "" : " CASCADE");
         free(name);
         free(q);
     }
     mig_strvec_release(&objs);
-    if (rc == 0 && sql.len && (rc = mig_db_exec(z->s.db, z->sctx, mig_buf_cstr(&sql), sql.len, NULL, NULL)) != 0)
+    if (rc == 0 && sql.len &&
+        (rc = mig_db_exec(z->s.db, z->sctx, mig_buf_cstr(&sql), sql.len, NULL, NULL)) != 0)
         take_error(z, rc);
     mig_buf_clear(&sql);
     if (rc == 0)
@@ -519,7 +527,8 @@ static int reset(stair *z)
             free(p);
         }
         if (truncate(z->file, 0) != 0)
-            rc = mig_fail(z->ctx, MIG_EFAIL, "cannot empty the scratch file %s: %s", z->file, strerror(errno));
+            rc = mig_fail(z->ctx, MIG_EFAIL, "cannot empty the scratch file %s: %s", z->file,
+                          strerror(errno));
     } else {
         rc = admin_exec(z, "DROP DATABASE %s", z->db_name);
         if (rc == 0)
@@ -563,9 +572,9 @@ static const char *const check_names[NCHECK] = { "upgrade", "downgrade", "upgrad
 
 typedef struct verdict {
     mig_test_check c[NCHECK];
-    mig_buf        msg[NCHECK], diff[NCHECK];
-    size_t         n;
-    double         t0;
+    mig_buf msg[NCHECK], diff[NCHECK];
+    size_t n;
+    double t0;
 } verdict;
 
 static void verdict_init(verdict *v, size_t n)
@@ -667,7 +676,8 @@ static void added_ddl(stair *z, mig_buf *out, const char *title, const mig_chang
         any = 1;
         mig_buf one = MIG_BUF_INIT;
         int supported;
-        if (mig_plugin_render_ddl(z->plugin, c, emit_line, &one, &supported) != 0 || !supported || one.len == 0) {
+        if (mig_plugin_render_ddl(z->plugin, c, emit_line, &one, &supported) != 0 || !supported ||
+            one.len == 0) {
             mig_buf_clear(&one);
             mig_buf_puts(&one, "    -- ");
             mig_autogen_describe(&one, c);
@@ -823,7 +833,7 @@ static int back_to_copy(stair *z, const char *copy)
 static int step_down(stair *z, const mig_rev *r)
 {
     char *target = mig_graph_nparents(z->g, r) > 1 ? mig_strdup(merge_parent(z, r)->id)
-                                                    : mig_aprintf("%s-1", r->id);
+                                                   : mig_aprintf("%s-1", r->id);
     if (target == NULL)
         return mig_fail(z->sctx, MIG_ENOMEM, "out of memory");
     int rc = mig_downgrade(z->sctx, target, 0);
@@ -859,17 +869,17 @@ static int prepare(stair *z, const mig_rev *r, const mig_rev **blocked)
 /* One revision's way up, down and up again, and what it leaves behind. */
 typedef struct step_state {
     const mig_rev *r;
-    mig_schema    *s0, *s1;   /* the schema before and after the upgrade */
-    mig_strvec     o0, o1;    /* the objects before and after it */
-    verdict        v;
-    const char    *status, *note;
-    mig_buf        notes;
-    int            failed_at; /* the check that failed, or -1 */
-    int            down;      /* the revision has a downgrade section */
-    int            empty;     /* ... which is empty */
-    int            keep;      /* the database ends at S1: the next step starts from it */
-    int            settled;   /* the verdict is known: no further check runs */
-    char          *copy;      /* SQLite: the scratch file at S1 */
+    mig_schema *s0, *s1; /* the schema before and after the upgrade */
+    mig_strvec o0, o1;   /* the objects before and after it */
+    verdict v;
+    const char *status, *note;
+    mig_buf notes;
+    int failed_at; /* the check that failed, or -1 */
+    int down;      /* the revision has a downgrade section */
+    int empty;     /* ... which is empty */
+    int keep;      /* the database ends at S1: the next step starts from it */
+    int settled;   /* the verdict is known: no further check runs */
+    char *copy;    /* SQLite: the scratch file at S1 */
 } step_state;
 
 static void step_init(step_state *st, const mig_rev *r)
@@ -948,13 +958,15 @@ static int before_down(stair *z, step_state *st)
         return 0;
     }
     if ((st->empty = empty_downgrade(z, r)) != 0)
-        mig_buf_printf(&st->notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id, mig_rule_empty_downgrade.name);
+        mig_buf_printf(&st->notes, "%s %s: the downgrade section is empty", mig_rule_empty_downgrade.id,
+                       mig_rule_empty_downgrade.name);
     if (z->o->data) {
         mig_buf filled = MIG_BUF_INIT;
         rc = mig_testdata_fill(z->sctx, z->s.db, z->plugin, st->s0, st->s1, &z->counter, &filled);
         if (filled.len) {
             /* one line each: the generator's limits, not the revision's fault */
-            mig_buf_printf(&st->notes, "%s%.*s", st->notes.len ? "\n" : "", (int)filled.len - 1, mig_buf_cstr(&filled));
+            mig_buf_printf(&st->notes, "%s%.*s", st->notes.len ? "\n" : "", (int)filled.len - 1,
+                           mig_buf_cstr(&filled));
         }
         mig_buf_release(&filled);
         if (rc)
@@ -1154,8 +1166,8 @@ static void graph_check(stair *z, const char *name, const char *status, const ch
 static void snapshot_line(stair *z)
 {
     static const char *const kind[] = { "check", "view", "trigger", "sequence", "routine" };
-    static const char *const words[] = { "check constraints", "views", "triggers", "sequences not owned by a column",
-                                         "functions and procedures" };
+    static const char *const words[] = { "check constraints", "views", "triggers",
+                                         "sequences not owned by a column", "functions and procedures" };
     /* what each database has at all: SQLite has no sequences or routines */
     size_t nkinds = z->is_sqlite ? 3 : 5;
     mig_buf yes = MIG_BUF_INIT, no = MIG_BUF_INIT, m = MIG_BUF_INIT;
@@ -1167,8 +1179,8 @@ static void snapshot_line(stair *z)
             has |= strncmp(p, kind[i], n) == 0 && (p[n] == ',' || p[n] == '\0');
         mig_buf_printf(has ? &yes : &no, "%s%s", (has ? yes.len : no.len) ? ", " : "", words[i]);
     }
-    mig_buf_printf(&m, "tables, columns, keys, indexes, foreign keys%s%s%s", z->is_sqlite ? "" : ", enum types",
-                   yes.len ? ", " : "", mig_buf_cstr(&yes));
+    mig_buf_printf(&m, "tables, columns, keys, indexes, foreign keys%s%s%s",
+                   z->is_sqlite ? "" : ", enum types", yes.len ? ", " : "", mig_buf_cstr(&yes));
     if (no.len)
         mig_buf_printf(&m, "; not compared: %s", mig_buf_cstr(&no));
     graph_check(z, "snapshot", "ok", mig_buf_cstr(&m), NULL);
@@ -1209,7 +1221,8 @@ static int check_target(stair *z)
     }
     if (configured && (rc = same_schema(z, target, live, &same, &d)) == 0)
         graph_check(z, "target", same ? "ok" : "failed",
-                    same ? "" : "the schema at the head differs from the [autogenerate] target", mig_buf_cstr(&d));
+                    same ? "" : "the schema at the head differs from the [autogenerate] target",
+                    mig_buf_cstr(&d));
     mig_buf_release(&d);
     mig_schema_free(live);
     mig_schema_free(target);
@@ -1223,7 +1236,8 @@ static int check_base(stair *z)
         return 0;
     }
     if (z->any_irreversible) {
-        graph_check(z, "downgrade to base", "skipped", "not run: a revision has no downgrade section", NULL);
+        graph_check(z, "downgrade to base", "skipped", "not run: a revision has no downgrade section",
+                    NULL);
         return 0;
     }
     if (mig_downgrade(z->sctx, "base", 0) != 0) {
@@ -1297,9 +1311,12 @@ static int scratch_setup(stair *z, const char *conf, const char *url, const char
     int rc = 0;
     if (url && *url) {
         if (same_database(z, conf, url)) {
-            rc = mig_fail(z->ctx, MIG_EUSAGE, "the scratch database is the configured database: "
-                                              "%s never runs there", what);
-            mig_error_hint(z->ctx, "give --scratch-url a database of its own, or leave it out for a temporary one");
+            rc = mig_fail(z->ctx, MIG_EUSAGE,
+                          "the scratch database is the configured database: "
+                          "%s never runs there",
+                          what);
+            mig_error_hint(z->ctx,
+                           "give --scratch-url a database of its own, or leave it out for a temporary one");
             return rc;
         }
         z->scratch_url = mig_strdup(url);
@@ -1343,8 +1360,8 @@ static int scratch_setup(stair *z, const char *conf, const char *url, const char
             return rc;
         if (objs) {
             char *m = mig_url_mask(z->scratch_url);
-            rc = mig_fail(z->ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu object%s)", m ? m : "",
-                          objs, objs == 1 ? "" : "s");
+            rc = mig_fail(z->ctx, MIG_EUSAGE, "the scratch database %s is not empty (%zu object%s)",
+                          m ? m : "", objs, objs == 1 ? "" : "s");
             free(m);
             mig_error_hint(z->ctx, "%s needs an empty database it may fill and empty again", what);
             session_close(z); /* not ours to empty */
@@ -1371,7 +1388,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     z.fn = fn;
     z.payload = payload;
     if (mig_has_tenants(ctx))
-        return mig_fail(ctx, MIG_EUSAGE, "mig test runs on a scratch database: tenant options do not apply");
+        return mig_fail(ctx, MIG_EUSAGE,
+                        "mig test runs on a scratch database: tenant options do not apply");
 
     char *conf = NULL;
     int rc = mig_ctx_graph(ctx, &z.g);
@@ -1424,7 +1442,8 @@ int mig_test(mig_ctx *ctx, const mig_test_opts *o, mig_test_fn fn, void *payload
     watch_stop(&w);
     if (interrupted(&z) && rc != MIG_ENOMEM)
         rc = mig_fail(ctx, MIG_EFAIL, "interrupted%s: the scratch database is %s",
-                      cancelled(&z) ? " (the running statement cancelled)" : "", z.owned ? "dropped" : "emptied");
+                      cancelled(&z) ? " (the running statement cancelled)" : "",
+                      z.owned ? "dropped" : "emptied");
     else if (rc == 0 && z.nfail)
         rc = mig_fail(ctx, MIG_ECHECK, "%zu check%s failed", z.nfail, z.nfail == 1 ? "" : "s");
 out:
@@ -1451,8 +1470,8 @@ struct mig_scratch {
     char *conf;
 };
 
-int mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out,
-                     mig_ctx **sctx, char **surl)
+int mig_scratch_open(mig_ctx *ctx, const char *url, const char *what, mig_scratch **out, mig_ctx **sctx,
+                     char **surl)
 {
     *out = NULL;
     mig_scratch *sc = calloc(1, sizeof *sc);

@@ -103,8 +103,8 @@ mig_value mig_value_int(int64_t i)
 }
 
 /* Online: run sql with params. Offline (db NULL): append it, values inlined, ";\n". */
-static int run(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
-               const char *sql, const mig_value *params, int n)
+static int run(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *sql,
+               const mig_value *params, int n)
 {
     if (db)
         return n ? mig_db_exec_params(db, ctx, sql, params, n, NULL, NULL)
@@ -151,7 +151,8 @@ static int add_scope_column(mig_state *st, mig_ctx *ctx, mig_db *db)
     if (rc || has)
         return rc;
     char *alter = mig_aprintf("ALTER TABLE %s ADD COLUMN version_table VARCHAR(64)", st->history_table);
-    char *fill = mig_aprintf("UPDATE %s SET version_table = ? WHERE version_table IS NULL", st->history_table);
+    char *fill =
+        mig_aprintf("UPDATE %s SET version_table = ? WHERE version_table IS NULL", st->history_table);
     if (alter == NULL || fill == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (rc == 0)
@@ -195,8 +196,8 @@ int mig_state_create_tables(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *ou
     return rc;
 }
 
-static int run_fmt1(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
-                    const char *fmt, const char *table, const mig_value *params, int n)
+static int run_fmt1(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *fmt,
+                    const char *table, const mig_value *params, int n)
 {
     char *sql = mig_aprintf(fmt, table);
     if (sql == NULL)
@@ -231,9 +232,11 @@ int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *o
     if (rc)
         return rc;
     mig_value p[10] = {
-        mig_value_text(h->revision), mig_value_text(h->direction), mig_value_text(h->checksum), mig_value_text(h->started_at),
-        mig_value_int(h->duration_ms), mig_value_text(h->applied_by), mig_value_text(h->state),
-        mig_value_int(h->statements_applied), mig_value_text(h->applied_hash), mig_value_text(st->version_name),
+        mig_value_text(h->revision),     mig_value_text(h->direction),
+        mig_value_text(h->checksum),     mig_value_text(h->started_at),
+        mig_value_int(h->duration_ms),   mig_value_text(h->applied_by),
+        mig_value_text(h->state),        mig_value_int(h->statements_applied),
+        mig_value_text(h->applied_hash), mig_value_text(st->version_name),
     };
     return run_fmt1(st, ctx, db, out,
                     sc ? "INSERT INTO %s (revision, direction, checksum, started_at, duration_ms, "
@@ -253,17 +256,21 @@ static int update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out
     if (rc)
         return rc;
     /* the row this step inserted is the newest one for the revision in this project */
-    char *sql = mig_aprintf("UPDATE %s SET state = ?, statements_applied = ?, applied_hash = ?, "
-                            "duration_ms = ?, checksum = ? WHERE id = (SELECT id FROM (SELECT max(id) AS id FROM %s "
-                            "WHERE revision = ?%s) AS newest)",
-                            st->history_table, st->history_table, sc ? " AND version_table = ?" : "");
+    char *sql =
+        mig_aprintf("UPDATE %s SET state = ?, statements_applied = ?, applied_hash = ?, "
+                    "duration_ms = ?, checksum = ? WHERE id = (SELECT id FROM (SELECT max(id) AS id FROM %s "
+                    "WHERE revision = ?%s) AS newest)",
+                    st->history_table, st->history_table, sc ? " AND version_table = ?" : "");
     if (sql == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     mig_value p[7] = {
-        mig_value_text(h->state), mig_value_int(h->statements_applied), mig_value_text(h->applied_hash),
-        mig_value_int(h->duration_ms), mig_value_text(h->checksum), mig_value_text(h->revision), mig_value_text(st->version_name),
+        mig_value_text(h->state),         mig_value_int(h->statements_applied),
+        mig_value_text(h->applied_hash),  mig_value_int(h->duration_ms),
+        mig_value_text(h->checksum),      mig_value_text(h->revision),
+        mig_value_text(st->version_name),
     };
-    rc = out ? run(st, ctx, NULL, out, sql, p, sc ? 7 : 6) : mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
+    rc = out ? run(st, ctx, NULL, out, sql, p, sc ? 7 : 6)
+             : mig_db_exec_params(db, ctx, sql, p, sc ? 7 : 6, NULL, NULL);
     free(sql);
     return rc;
 }
@@ -280,15 +287,16 @@ int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig
  */
 static int inlinable(const mig_state *st, const mig_hist *h)
 {
-    const char *v[] = { h->revision, h->direction, h->checksum, h->started_at, h->applied_by,
-                        h->state, h->applied_hash, st->version_name };
+    const char *v[] = { h->revision,   h->direction, h->checksum,     h->started_at,
+                        h->applied_by, h->state,     h->applied_hash, st->version_name };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i] && strchr(v[i], '\\'))
             return 0;
     return 1;
 }
 
-int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h)
+int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
+                                   const mig_hist *h)
 {
     if (!inlinable(st, h))
         return MIG_STATE_NOT_INLINABLE;
@@ -401,7 +409,8 @@ int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *o
     mig_cursor *cur = NULL;
     int missing = 0;
     int rc = query_history(&cur, &missing, st, ctx, db,
-                           "revision, direction, checksum, applied_hash, statements_applied, state", "id DESC");
+                           "revision, direction, checksum, applied_hash, statements_applied, state",
+                           "id DESC");
     if (missing)
         return rc;
     if (rc == 0) {
@@ -444,7 +453,8 @@ int mig_state_read_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_state_ro
     int missing = 0;
     int rc = query_history(&cur, &missing, st, ctx, db,
                            "revision, direction, checksum, started_at, duration_ms, applied_by, state, "
-                           "statements_applied", "id");
+                           "statements_applied",
+                           "id");
     if (missing)
         return rc;
     while (rc == 0) {

@@ -21,20 +21,20 @@ typedef struct mig_ctx mig_ctx;
 
 typedef struct mig_state {
     const mig_dialect *dialect;
-    const mig_plugin     *plugin;
-    char              *version_table; /* quoted */
-    char              *history_table; /* quoted */
-    char              *version_name;  /* unquoted, for existence checks */
-    char              *history_name;
-    char              *pkc;           /* the version table's key constraint, quoted */
-    int                scoped;        /* mig_history has its version_table column: 1, 0, -1 unknown */
+    const mig_plugin *plugin;
+    char *version_table; /* quoted */
+    char *history_table; /* quoted */
+    char *version_name;  /* unquoted, for existence checks */
+    char *history_name;
+    char *pkc;  /* the version table's key constraint, quoted */
+    int scoped; /* mig_history has its version_table column: 1, 0, -1 unknown */
 } mig_state;
 
 /* A bound parameter of text (NULL binds NULL; s is borrowed) or of an integer. */
 mig_value mig_value_text(const char *s);
 mig_value mig_value_int(int64_t i);
 
-int  mig_state_init(mig_state *st, mig_ctx *ctx, const mig_plugin *plugin, const char *version_table);
+int mig_state_init(mig_state *st, mig_ctx *ctx, const mig_plugin *plugin, const char *version_table);
 void mig_state_release(mig_state *st);
 
 /* One step's history row. */
@@ -43,10 +43,10 @@ typedef struct mig_hist {
     const char *direction;  /* upgrade, downgrade, stamp */
     const char *checksum;   /* may be NULL */
     const char *started_at; /* UTC text */
-    int64_t     duration_ms;
+    int64_t duration_ms;
     const char *applied_by;
-    const char *state;      /* done, failed */
-    int64_t     statements_applied;
+    const char *state; /* done, failed */
+    int64_t statements_applied;
     const char *applied_hash; /* SHA-256 of the statements applied, may be NULL */
 } mig_hist;
 
@@ -69,8 +69,10 @@ int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig
  * (or the table lacks its version_table column); run it with bound values.
  */
 #define MIG_STATE_NOT_INLINABLE (-2)
-int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
-int mig_state_insert_history_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
+int mig_state_update_progress_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
+                                   const mig_hist *h);
+int mig_state_insert_history_text(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
+                                  const mig_hist *h);
 
 /* Do the tables exist? */
 int mig_state_tables_exist(mig_state *st, mig_ctx *ctx, mig_db *db, int *exists);
@@ -79,13 +81,13 @@ int mig_state_read_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_strvec *ou
 
 /* The part-way failed step, if any (latest history row per revision is failed). */
 typedef struct mig_failed {
-    char   *revision;
-    char   *direction;
-    char   *checksum;
-    char   *applied_hash;
+    char *revision;
+    char *direction;
+    char *checksum;
+    char *applied_hash;
     int64_t statements_applied;
 } mig_failed;
-int  mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *out, int *found);
+int mig_state_find_failed(mig_state *st, mig_ctx *ctx, mig_db *db, mig_failed *out, int *found);
 void mig_failed_release(mig_failed *f);
 
 /* Read all history rows, oldest first. */

@@ -27,8 +27,11 @@ static void hint_ways(mig_ctx *ctx, const mig_graph *g, const size_t *pos, size_
     const char *cmd = steps > 0 ? "upgrade" : "downgrade";
     mig_buf b = MIG_BUF_INIT;
     for (size_t i = 0; i < n && i < 4; i++)
-        mig_buf_printf(&b, "%s`mig %s %s%s`", i == 0 ? "" : i + 1 == n ? " or " : ", ", cmd,
-                       g->nodes[pos[i]].rev.id, suffix);
+        mig_buf_printf(&b, "%s`mig %s %s%s`",
+                       i == 0       ? ""
+                       : i + 1 == n ? " or "
+                                    : ", ",
+                       cmd, g->nodes[pos[i]].rev.id, suffix);
     if (n > 4)
         mig_buf_printf(&b, ", ... (%zu ways)", n);
     mig_error_hint(ctx, "name the way: %s", mig_buf_cstr(&b));
@@ -93,8 +96,7 @@ static int find_pos(size_t *out, mig_ctx *ctx, const mig_graph *g, const char *n
         }
         mig_buf b = MIG_BUF_INIT;
         mig_graph_list_ids(&b, g, hs, nh);
-        int rc = mig_fail(ctx, MIG_ETARGET, "branch '%s' has %zu heads: %s", name, nh,
-                          mig_buf_cstr(&b));
+        int rc = mig_fail(ctx, MIG_ETARGET, "branch '%s' has %zu heads: %s", name, nh, mig_buf_cstr(&b));
         mig_error_hint(ctx, "name one of them");
         mig_buf_release(&b);
         free(hs);
@@ -103,8 +105,8 @@ static int find_pos(size_t *out, mig_ctx *ctx, const mig_graph *g, const char *n
     if (count > 1) {
         mig_buf b = MIG_BUF_INIT;
         mig_graph_list_ids(&b, g, g->by_id + first, count);
-        int rc = mig_fail(ctx, MIG_ETARGET, "revision prefix '%s' is ambiguous: %s", name,
-                          mig_buf_cstr(&b));
+        int rc =
+            mig_fail(ctx, MIG_ETARGET, "revision prefix '%s' is ambiguous: %s", name, mig_buf_cstr(&b));
         mig_buf_release(&b);
         return rc;
     }
@@ -149,8 +151,8 @@ static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
         } else {
             if (at_base)
                 return mig_fail(p->ctx, MIG_ETARGET,
-                                "relative target '%s' walks past base: only %ld step%s down",
-                                p->target, s, s == 1 ? "" : "s");
+                                "relative target '%s' walks past base: only %ld step%s down", p->target,
+                                s, s == 1 ? "" : "s");
             next = g->nodes[at].par;
             nnext = g->nodes[at].npar;
             if (nnext == 0) {
@@ -175,18 +177,17 @@ static int walk(size_t *out, planner *p, size_t start, long steps, int use_line)
             mig_buf_release(&b);
             free(ways);
             return mig_fail(p->ctx, MIG_ETARGET,
-                            "relative target '%s' walks past the head: only %ld step%s up",
-                            p->target, s, s == 1 ? "" : "s");
+                            "relative target '%s' walks past the head: only %ld step%s up", p->target, s,
+                            s == 1 ? "" : "s");
         }
         if (npick > 1) {
             int rc;
             if (steps > 0)
                 rc = mig_fail(p->ctx, MIG_ETARGET,
-                              "relative target '%s' is ambiguous: %s branches into %s",
-                              p->target, at_base ? "base" : g->nodes[at].rev.id, mig_buf_cstr(&b));
+                              "relative target '%s' is ambiguous: %s branches into %s", p->target,
+                              at_base ? "base" : g->nodes[at].rev.id, mig_buf_cstr(&b));
             else
-                rc = mig_fail(p->ctx, MIG_ETARGET,
-                              "relative target '%s' is ambiguous: %s merges %s",
+                rc = mig_fail(p->ctx, MIG_ETARGET, "relative target '%s' is ambiguous: %s merges %s",
                               p->target, g->nodes[at].rev.id, mig_buf_cstr(&b));
             /* going to one of them by name is one way through: it works from anywhere above or below */
             hint_ways(p->ctx, g, ways, npick, steps, "");
@@ -234,7 +235,8 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
     if (nfound > 1) {
         int rc = mig_fail(p->ctx, MIG_ETARGET,
                           "relative target '%s' is ambiguous: the database has several current "
-                          "revisions (%s)", p->target, mig_buf_cstr(&b));
+                          "revisions (%s)",
+                          p->target, mig_buf_cstr(&b));
         /* REV-N and REV+N step from that one head along its own line */
         size_t *ways = malloc(p->ncur * sizeof *ways);
         size_t nways = 0;
@@ -277,7 +279,8 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
         if (ntip > 1)
             return mig_fail(p->ctx, MIG_ETARGET,
                             "relative target '%s' is ambiguous: the branch has several "
-                            "applied tips", p->target);
+                            "applied tips",
+                            p->target);
         *out = tip;
         return 0;
     }
@@ -286,8 +289,7 @@ static int relative_start(size_t *out, planner *p, const resolved *r, long steps
                         "relative target '%s': no current revision is on that branch", p->target);
     if (steps < 0)
         return mig_fail(p->ctx, MIG_ETARGET,
-                        "relative target '%s' walks past base: the database is at base",
-                        p->target);
+                        "relative target '%s' walks past base: the database is at base", p->target);
     *out = NONE;
     return 0;
 }
@@ -320,8 +322,7 @@ static int resolve_branch(resolved *r, planner *p, const char *target, const cha
             decl = mig_graph_find_prefix(g->by_id, g->n, base, sizeof(gnode), label, &count, &first);
     }
     if (decl == NONE) {
-        int rc = mig_fail(p->ctx, MIG_ETARGET, "unknown branch '%s' in target '%s'", label,
-                          target);
+        int rc = mig_fail(p->ctx, MIG_ETARGET, "unknown branch '%s' in target '%s'", label, target);
         free(label);
         return rc;
     }
@@ -361,7 +362,8 @@ static int resolve_keyword(resolved *r, planner *p, const char *rest, int *match
             mig_graph_list_ids(&b, p->g, r->revs, r->nrevs);
             int rc = mig_fail(p->ctx, MIG_ETARGET,
                               "target '%s' is ambiguous: there are %zu heads (%s); use 'heads' "
-                              "or LABEL@head", p->target, r->nrevs, mig_buf_cstr(&b));
+                              "or LABEL@head",
+                              p->target, r->nrevs, mig_buf_cstr(&b));
             mig_buf_release(&b);
             return rc;
         }
@@ -380,8 +382,8 @@ static int resolve_named(resolved *r, planner *p, const char *rest)
         return rc;
     /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
     if (r->label != NONE && !(p->mark[k] & M_LINE))
-        return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch",
-                        p->target, p->g->nodes[k].rev.id);
+        return mig_fail(p->ctx, MIG_ETARGET, "target '%s': revision %s is not on that branch", p->target,
+                        p->g->nodes[k].rev.id);
     r->revs[r->nrevs++] = k; /* NOLINT(clang-analyzer-core.uninitialized.Assign) */
     return 0;
 }
@@ -404,8 +406,7 @@ static int symbol_start(size_t *start, resolved *r, planner *p, const char *rest
                 nh++;
             }
         if (nh != 1)
-            rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one",
-                          p->target, nh);
+            rc = mig_fail(p->ctx, MIG_ETARGET, "target '%s' names %zu heads, not one", p->target, nh);
     } else
         rc = find_pos(start, p->ctx, g, sym);
     free(sym);
@@ -427,8 +428,7 @@ static int resolve_relative(resolved *r, planner *p, const char *rest, const cha
             return mig_fail(p->ctx, MIG_ETARGET, "upgrade target '%s' goes down: use downgrade",
                             p->target);
         if (mode == MIG_TARGET_DOWNGRADE && steps > 0)
-            return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade",
-                            p->target);
+            return mig_fail(p->ctx, MIG_ETARGET, "downgrade target '%s' goes up: use upgrade", p->target);
         if (p->no_state)
             return 0; /* where -N leads depends on each database */
         rc = relative_start(&start, p, r, steps);
@@ -498,8 +498,7 @@ int mig_target_resolve(resolved *r, planner *p, const char *target, mig_target_m
  * before any starts, since each would fail the same way; what depends on a
  * database's own state is left to that database's plan.
  */
-int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target,
-                           mig_target_mode mode)
+int mig_graph_check_target(mig_ctx *ctx, const mig_graph *g, const char *target, mig_target_mode mode)
 {
     planner p;
     resolved r = { NULL, 0, 0, NONE, NONE };

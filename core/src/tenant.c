@@ -106,10 +106,12 @@ static int tenants_from_query(mig_ctx *ctx, const char *query, mig_strvec *out)
         if (v->type != MIG_VAL_TEXT)
             rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
                              "[tenants] query: row %zu is %s, not a name", nrow,
-                             (unsigned)v->type < sizeof kinds / sizeof *kinds ? kinds[v->type] : "no text");
+                             (unsigned)v->type < sizeof kinds / sizeof *kinds ? kinds[v->type]
+                                                                              : "no text");
         else if (memchr(v->u.s.ptr, '\0', v->u.s.len) != NULL)
             rc = mig_fail_at(ctx, MIG_ECONFIG, mig_config_path(ctx->cfg), line,
-                             "[tenants] query: row %zu holds a NUL byte, where the name would be cut short", nrow);
+                             "[tenants] query: row %zu holds a NUL byte, where the name would be cut short",
+                             nrow);
         else
             rc = push_unique(ctx, out, v->u.s.ptr, v->u.s.len);
     }
@@ -147,7 +149,8 @@ int mig_tenants_resolve(mig_ctx *ctx, mig_strvec *out)
         if (cfg && *cfg)
             rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: %s has no [tenants] list, query or script", cfg);
         else
-            rc = mig_fail(ctx, MIG_ECONFIG, "no tenants: no configuration file with a [tenants] list, query or script");
+            rc = mig_fail(ctx, MIG_ECONFIG,
+                          "no tenants: no configuration file with a [tenants] list, query or script");
         mig_error_hint(ctx, "name the tenants in [tenants] (list = a, b), or give --tenant NAME");
     } else if (rc == 0 && ((list != NULL) + (query != NULL) + (script != NULL)) > 1) {
         rc = mig_fail(ctx, MIG_ECONFIG, "[tenants]: give one of list, query and script");
@@ -249,19 +252,19 @@ void mig_tenant_lock_db_done(mig_ctx *ctx, mig_db *db, int pooled, int held)
 /* ---- the pool ---- */
 
 typedef struct pool {
-    mig_ctx         *ctx;
-    mig_tenant_op    op;
-    void            *op_payload;
-    unsigned         flags;     /* MIG_TENANT_* */
-    mig_strvec       names;
-    size_t          *queue;     /* indexes still to run, revisits at the back */
-    size_t           qhead, qtail, qcap;
-    int             *state;     /* 0 waiting, 1 running, 2 ended */
-    double          *busy_since;
-    int              stop;
-    int              failed;
-    size_t           ended;
-    pthread_mutex_t  mu;
+    mig_ctx *ctx;
+    mig_tenant_op op;
+    void *op_payload;
+    unsigned flags; /* MIG_TENANT_* */
+    mig_strvec names;
+    size_t *queue; /* indexes still to run, revisits at the back */
+    size_t qhead, qtail, qcap;
+    int *state; /* 0 waiting, 1 running, 2 ended */
+    double *busy_since;
+    int stop;
+    int failed;
+    size_t ended;
+    pthread_mutex_t mu;
 } pool;
 
 static double now_s(void)
@@ -432,11 +435,11 @@ static char *read_heads(mig_ctx *ctx, const char *tenant)
 #define HEADS_BATCH 500
 
 typedef struct at_head {
-    size_t *idx;        /* the batch's tenants, by index into the pool's names */
-    size_t  n;
-    char   *eligible;   /* per batch slot: has a version table and a scoped history */
-    int    *rows;       /* head rows read */
-    char   *behind;     /* some row is not head, or a revision failed part-way there */
+    size_t *idx; /* the batch's tenants, by index into the pool's names */
+    size_t n;
+    char *eligible; /* per batch slot: has a version table and a scoped history */
+    int *rows;      /* head rows read */
+    char *behind;   /* some row is not head, or a revision failed part-way there */
 } at_head;
 
 static int batch_params(mig_buf *sql, size_t n)
@@ -451,7 +454,8 @@ static int batch_eligible(pool *p, mig_db *db, at_head *b, const char *vt)
 {
     mig_ctx *ctx = p->ctx;
     mig_buf sql = MIG_BUF_INIT;
-    mig_buf_puts(&sql, "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema IN (");
+    mig_buf_puts(&sql,
+                 "SELECT table_schema, table_name FROM information_schema.columns WHERE table_schema IN (");
     batch_params(&sql, b->n);
     mig_buf_puts(&sql, ") AND ((table_name = ? AND column_name = 'version_num') OR "
                        "(table_name = ? AND column_name = 'version_table'))");
@@ -512,7 +516,8 @@ static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const ch
     mig_ctx *ctx = p->ctx;
     const mig_plugin *plugin = ctx->plugin;
     mig_buf sql = MIG_BUF_INIT;
-    char *qvt = mig_plugin_quote_ident(plugin, vt), *qh = mig_plugin_quote_ident(plugin, MIG_HISTORY_TABLE);
+    char *qvt = mig_plugin_quote_ident(plugin, vt),
+         *qh = mig_plugin_quote_ident(plugin, MIG_HISTORY_TABLE);
     size_t nparams = 0;
     for (size_t k = 0; qvt && qh && k < b->n; k++) {
         if (!b->eligible[k])
@@ -522,8 +527,9 @@ static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const ch
             sql.oom = 1;
             break;
         }
-        mig_buf_printf(&sql, "%sSELECT %zu, version_num, 0 FROM %s.%s UNION ALL SELECT %zu, NULL, 1 FROM %s.%s "
-                             "WHERE version_table = ? AND state = 'failed' AND statements_applied > 0",
+        mig_buf_printf(&sql,
+                       "%sSELECT %zu, version_num, 0 FROM %s.%s UNION ALL SELECT %zu, NULL, 1 FROM %s.%s "
+                       "WHERE version_table = ? AND state = 'failed' AND statements_applied > 0",
                        nparams ? " UNION ALL " : "", k, qs, qvt, k, qs, qh);
         nparams++;
         free(qs);
@@ -559,7 +565,8 @@ static int batch_heads(pool *p, mig_db *db, at_head *b, const char *vt, const ch
             continue;
         }
         b->rows[k]++;
-        if (ver->type != MIG_VAL_TEXT || ver->u.s.len != strlen(head) || memcmp(ver->u.s.ptr, head, ver->u.s.len) != 0)
+        if (ver->type != MIG_VAL_TEXT || ver->u.s.len != strlen(head) ||
+            memcmp(ver->u.s.ptr, head, ver->u.s.len) != 0)
             b->behind[k] = 1;
     }
     mig_db_cursor_close(db, cur);
@@ -597,7 +604,8 @@ static void skip_at_head(pool *p, const char *head)
     b.eligible = calloc(HEADS_BATCH, 1);
     b.rows = calloc(HEADS_BATCH, sizeof *b.rows);
     b.behind = calloc(HEADS_BATCH, 1);
-    for (size_t start = 0; b.idx && b.eligible && b.rows && b.behind && start < p->names.n; start += HEADS_BATCH) {
+    for (size_t start = 0; b.idx && b.eligible && b.rows && b.behind && start < p->names.n;
+         start += HEADS_BATCH) {
         b.n = p->names.n - start < HEADS_BATCH ? p->names.n - start : HEADS_BATCH;
         for (size_t k = 0; k < b.n; k++) {
             b.idx[k] = start + k;
@@ -720,7 +728,8 @@ static int foreach_impl(mig_ctx *ctx, mig_tenant_op op, void *payload, unsigned 
         if (p.state[i] == 2)
             continue;
         char *heads = reporting(&p) ? read_heads(ctx, p.names.v[i]) : NULL;
-        mig_tenant_report r = { p.names.v[i], heads, heads, 0, "not started", "", 0, NULL, i, p.names.n, p.ended };
+        mig_tenant_report r = { p.names.v[i], heads, heads,     0,      "not started", "", 0,
+                                NULL,         i,     p.names.n, p.ended };
         report(&p, &r);
         free(heads);
     }
@@ -738,8 +747,8 @@ out:
 
 typedef struct status_args {
     mig_tenant_status_fn fn;
-    void                *payload;
-    pthread_mutex_t      mu;
+    void *payload;
+    pthread_mutex_t mu;
 } status_args;
 
 static int status_tenant(mig_ctx *child, void *payload)

@@ -47,11 +47,11 @@ typedef struct mig_tenant_conns {
 } mig_tenant_conns;
 
 /* Does ctx run on its worker's kept connections (schema tenants, a driver with reset)? */
-int  mig_tenant_conns_apply(mig_ctx *ctx, const struct mig_plugin *plugin, int db_tenant);
+int mig_tenant_conns_apply(mig_ctx *ctx, const struct mig_plugin *plugin, int db_tenant);
 /* s->db: the worker's work connection, reset, or a new one kept for its next tenants. */
-int  mig_tenant_work_db(mig_ctx *ctx, struct mig_session *s);
+int mig_tenant_work_db(mig_ctx *ctx, struct mig_session *s);
 /* The lock connection for s: the worker's when kept (*pooled = 1), else a new one. */
-int  mig_tenant_lock_db(mig_ctx *ctx, const struct mig_session *s, struct mig_db **out, int *pooled);
+int mig_tenant_lock_db(mig_ctx *ctx, const struct mig_session *s, struct mig_db **out, int *pooled);
 /* Done with it: a kept one stays open unless it broke or may still hold a lock (held). */
 void mig_tenant_lock_db_done(mig_ctx *ctx, struct mig_db *db, int pooled, int held);
 

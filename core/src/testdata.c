@@ -76,8 +76,8 @@ static void value_for(const mig_schema *s, const mig_ddl_column *c, unsigned n, 
 }
 
 /* The first row of the referenced columns, as text (NULL when the table is empty). */
-static int ref_row(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_ddl_foreign_key *f, char **vals,
-                   int *found)
+static int ref_row(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_ddl_foreign_key *f,
+                   char **vals, int *found)
 {
     mig_buf q = MIG_BUF_INIT;
     *found = 0;
@@ -119,8 +119,8 @@ static int ref_row(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig
 }
 
 /* ROWS rows into t; 0, or non-zero with the reason in why. */
-static int fill_table(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_schema *s, const mig_ddl_table *t,
-                      unsigned *counter, mig_buf *why)
+static int fill_table(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const mig_schema *s,
+                      const mig_ddl_table *t, unsigned *counter, mig_buf *why)
 {
     if (t->ncolumns > MAXCOLS) {
         mig_buf_puts(why, "too many columns");
@@ -153,7 +153,8 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const 
                         } else if (t->columns[c].nullable) {
                             null[c] = 1;
                         } else if (rc == 0) {
-                            mig_buf_printf(why, "no row in %s for its foreign key to point at", f->ref_table);
+                            mig_buf_printf(why, "no row in %s for its foreign key to point at",
+                                           f->ref_table);
                             rc = -1;
                         }
                     }
@@ -191,7 +192,8 @@ static int fill_table(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const 
         if (rc == 0 && np == 0) {
             mig_buf_clear(&sql);
             name = mig_plugin_quote_ident(plugin, t->name);
-            mig_buf_printf(&sql, "INSERT INTO %s %s", name ? name : "", is_mysql ? "() VALUES ()" : "DEFAULT VALUES");
+            mig_buf_printf(&sql, "INSERT INTO %s %s", name ? name : "",
+                           is_mysql ? "() VALUES ()" : "DEFAULT VALUES");
             free(name);
         } else if (rc == 0) {
             mig_buf_puts(&sql, ") VALUES (");
@@ -238,7 +240,8 @@ int mig_testdata_fill(mig_ctx *ctx, mig_db *db, const mig_plugin *plugin, const 
             int ready = want[i] == 1;
             for (size_t f = 0; ready && f < t->nforeign_keys; f++)
                 for (size_t k = 0; k < n; k++)
-                    if (k != i && want[k] == 1 && strcmp(after->tables[k].name, t->foreign_keys[f].ref_table) == 0)
+                    if (k != i && want[k] == 1 &&
+                        strcmp(after->tables[k].name, t->foreign_keys[f].ref_table) == 0)
                         ready = pass == n; /* a cycle: fill it anyway, last */
             if (!ready)
                 continue;

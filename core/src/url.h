@@ -35,7 +35,7 @@ void mig_url_mask_buf(const char *url, char *buf, size_t buflen);
  * copies only.
  */
 char *mig_url_keep(char *plain);
-void  mig_url_free(char *url);
+void mig_url_free(char *url);
 
 /* Does url contain the {tenant} placeholder? */
 int mig_url_has_tenant(const char *url);

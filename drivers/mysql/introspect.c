@@ -27,7 +27,7 @@
 typedef struct rows {
     MYSQL_RES *res;
     MYSQL_ROW *row;
-    size_t     n, at;
+    size_t n, at;
 } rows;
 
 static void rows_release(rows *r)
@@ -82,8 +82,7 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
 
     *first = head;
     mig_names_clear(l);
-    while (r->at < r->n && same(r->row[r->at][0], head[0]) &&
-           same(r->row[r->at][namecol], head[namecol])) {
+    while (r->at < r->n && same(r->row[r->at][0], head[0]) && same(r->row[r->at][namecol], head[namecol])) {
         if (names_add(l, r->row[r->at][colcol] != NULL ? r->row[r->at][colcol] : "") != 0)
             return -1;
         r->at++;
@@ -99,8 +98,8 @@ static int gather(rows *r, int namecol, int colcol, MYSQL_ROW *first, names *l)
 static int backs_foreign_key(const rows *fk, const char *table, const char *name, const names *cols)
 {
     size_t i = fk->at;
-    names  l = { 0 };
-    int    hit = 0;
+    names l = { 0 };
+    int hit = 0;
 
     while (!hit && i < fk->n && same(fk->row[i][0], table)) {
         const char *key = fk->row[i][1], *first = fk->row[i][2];
@@ -123,8 +122,8 @@ out:
 static char *default_sql(const char *def, const char *extra, const char *type, int mariadb)
 {
     size_t i, n, o = 0;
-    char  *out;
-    int    numeric;
+    char *out;
+    int numeric;
 
     if (def == NULL || (mariadb && strcmp(def, "NULL") == 0))
         return NULL;
@@ -153,18 +152,18 @@ static char *default_sql(const char *def, const char *extra, const char *type, i
 /* Everything one introspection holds: the five result sets and two scratch lists. */
 typedef struct walk {
     const mig_schema_sink *sink;
-    void                  *payload;
-    mig_drv_error         *err;
-    const char            *db;
-    int                    mariadb;
-    rows                   tables, cols, keys, idx, fks;
-    names                  l, l2;
+    void *payload;
+    mig_drv_error *err;
+    const char *db;
+    int mariadb;
+    rows tables, cols, keys, idx, fks;
+    names l, l2;
 } walk;
 
 /* sql with every %s replaced by where (the schema as a quoted literal), then loaded. */
 static int load_in(MYSQL *my, const char *sql, const char *where, rows *r, mig_drv_error *err)
 {
-    mig_sb      q = { 0 };
+    mig_sb q = { 0 };
     const char *p;
 
     for (p = sql; *p != '\0';) {
@@ -212,10 +211,10 @@ static int load_all(MYSQL *my, walk *w)
         "ORDER BY BINARY kcu.TABLE_NAME, BINARY kcu.CONSTRAINT_NAME, kcu.ORDINAL_POSITION",
     };
     rows *const dest[5] = { &w->tables, &w->cols, &w->keys, &w->idx, &w->fks };
-    mig_sb      where = { 0 };
-    size_t      n = strlen(w->db);
-    char       *esc = malloc(2 * n + 1);
-    int         rc = MIG_DRV_OK;
+    mig_sb where = { 0 };
+    size_t n = strlen(w->db);
+    char *esc = malloc(2 * n + 1);
+    int rc = MIG_DRV_OK;
 
     if (esc == NULL)
         return my_fail(w->err, "out of memory");
@@ -239,8 +238,8 @@ static int do_columns(walk *w, const char *table)
 
     while (rc == 0 && at_table(&w->cols, table)) {
         MYSQL_ROW r = w->cols.row[w->cols.at++];
-        char     *def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", w->mariadb);
-        mig_sb    type = { 0 };
+        char *def = default_sql(r[4], r[6], r[2] != NULL ? r[2] : "", w->mariadb);
+        mig_sb type = { 0 };
         /* AUTO_INCREMENT is part of what the column is: written with its type */
         if (r[2] != NULL && r[6] != NULL && strstr(r[6], "auto_increment") != NULL) {
             mig_sb_puts(&type, r[2]);
@@ -282,19 +281,19 @@ static int do_keys(walk *w, const char *table)
 static int do_indexes(walk *w, const char *table)
 {
     rows *idx = &w->idx;
-    int   rc = 0;
+    int rc = 0;
 
     at_table(&w->fks, table); /* positions fks for backs_foreign_key() */
     while (rc == 0 && at_table(idx, table)) {
         MYSQL_ROW head = idx->row[idx->at];
-        mig_sb    keys = { 0 };
-        int       plain = 1, oom = 0;
+        mig_sb keys = { 0 };
+        int plain = 1, oom = 0;
 
         mig_names_clear(&w->l);
         while (idx->at < idx->n && same(idx->row[idx->at][0], table) &&
                same(idx->row[idx->at][1], head[1])) {
             MYSQL_ROW k = idx->row[idx->at++];
-            int       desc = k[5] != NULL && strcmp(k[5], "D") == 0;
+            int desc = k[5] != NULL && strcmp(k[5], "D") == 0;
             oom |= names_add(&w->l, k[2] != NULL ? k[2] : "") != 0;
             if (keys.len > 0)
                 mig_sb_puts(&keys, ", ");
@@ -311,7 +310,8 @@ static int do_indexes(walk *w, const char *table)
         if (oom || keys.oom)
             rc = my_fail(w->err, "out of memory");
         else if (!backs_foreign_key(&w->fks, table, head[1], &w->l) && w->sink->index != NULL)
-            rc = w->sink->index(w->payload, table, head[1], 0, mig_names_v(&w->l), w->l.count, plain ? NULL : keys.p, NULL);
+            rc = w->sink->index(w->payload, table, head[1], 0, mig_names_v(&w->l), w->l.count,
+                                plain ? NULL : keys.p, NULL);
         free(keys.p);
     }
     return rc;
@@ -320,12 +320,12 @@ static int do_indexes(walk *w, const char *table)
 static int do_foreign_keys(walk *w, const char *table)
 {
     rows *fks = &w->fks;
-    int   rc = 0;
+    int rc = 0;
 
     while (rc == 0 && at_table(fks, table)) {
-        size_t    start = fks->at;
+        size_t start = fks->at;
         MYSQL_ROW r;
-        mig_sb    ref = { 0 };
+        mig_sb ref = { 0 };
         if (gather(fks, 1, 2, &r, &w->l) != 0)
             return my_fail(w->err, "out of memory");
         mig_names_clear(&w->l2);
@@ -354,9 +354,9 @@ static int do_foreign_keys(walk *w, const char *table)
 int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, void *payload,
                   mig_drv_error *err)
 {
-    walk        w = { .sink = sink, .payload = payload, .err = err, .db = schema };
-    char       *dbname = NULL;
-    int         rc = MIG_DRV_OK;
+    walk w = { .sink = sink, .payload = payload, .err = err, .db = schema };
+    char *dbname = NULL;
+    int rc = MIG_DRV_OK;
     const char *info = mysql_get_server_info(my);
 
     w.mariadb = info != NULL && strstr(info, "MariaDB") != NULL;

@@ -48,48 +48,56 @@ struct mig_conn {
     MYSQL *my;
     /* exec_params statements by SQL text, so a backfill loop prepares once */
     struct {
-        char       *sql;
+        char *sql;
         MYSQL_STMT *stmt;
     } cache[STMT_CACHE];
     unsigned cache_next;
-    int      locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
-    int      lock_session; /* wait_timeout raised for holding the lock */
+    int locked;       /* took a GET_LOCK: release it before quitting (see my_close) */
+    int lock_session; /* wait_timeout raised for holding the lock */
     /* cancel() kills the running query from a second connection made as this one was */
-    char          *url;     /* NULL: the [client] defaults */
-    char          *base_dir;
-    unsigned long  thread_id;
+    char *url; /* NULL: the [client] defaults */
+    char *base_dir;
+    unsigned long thread_id;
 };
 
 typedef enum col_kind {
-    K_NULL, K_INT, K_UINT, K_FLOAT, K_DECIMAL, K_BIT, K_TIME, K_TEXT, K_BLOB
+    K_NULL,
+    K_INT,
+    K_UINT,
+    K_FLOAT,
+    K_DECIMAL,
+    K_BIT,
+    K_TIME,
+    K_TEXT,
+    K_BLOB
 } col_kind;
 
 /* One result column: where the client library writes it and what it becomes. */
 typedef struct col {
-    col_kind          kind;
-    unsigned          decimals;
+    col_kind kind;
+    unsigned decimals;
     enum enum_field_types type;
-    long long         i;
-    double            f;
-    MYSQL_TIME        tm;
-    char             *buf; /* K_DECIMAL, K_BIT, K_TEXT, K_BLOB: grows on truncation */
-    unsigned long     cap;
-    unsigned long     length;
-    my_bool           is_null;
-    my_bool           error;
-    char              tmp[64]; /* formatted times and huge unsigned integers */
+    long long i;
+    double f;
+    MYSQL_TIME tm;
+    char *buf; /* K_DECIMAL, K_BIT, K_TEXT, K_BLOB: grows on truncation */
+    unsigned long cap;
+    unsigned long length;
+    my_bool is_null;
+    my_bool error;
+    char tmp[64]; /* formatted times and huge unsigned integers */
 } col;
 
 struct mig_cursor {
-    MYSQL_STMT  *stmt;
-    MYSQL_RES   *meta;
-    int          ncols;
-    col         *cols;
-    MYSQL_BIND  *binds;
+    MYSQL_STMT *stmt;
+    MYSQL_RES *meta;
+    int ncols;
+    col *cols;
+    MYSQL_BIND *binds;
     const char **names;
-    mig_value   *values;
-    mig_row      row;
-    int          done;
+    mig_value *values;
+    mig_row row;
+    int done;
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -115,9 +123,8 @@ int my_fail(mig_drv_error *err, const char *fmt, ...)
 /* Errors after which the connection cannot be used again. */
 static int connection_lost(unsigned int code)
 {
-    return code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST ||
-           code == CR_SERVER_LOST_EXTENDED || code == CR_CONNECTION_ERROR ||
-           code == CR_CONN_HOST_ERROR || code == ER_CONNECTION_KILLED;
+    return code == CR_SERVER_GONE_ERROR || code == CR_SERVER_LOST || code == CR_SERVER_LOST_EXTENDED ||
+           code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR || code == ER_CONNECTION_KILLED;
 }
 
 static int fill_err(mig_drv_error *err, unsigned int code, const char *state, const char *text)
@@ -126,7 +133,8 @@ static int fill_err(mig_drv_error *err, unsigned int code, const char *state, co
     err->code = (int)code;
     snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state != NULL ? state : "");
     /* the server's words only: errno and SQLSTATE travel in their fields, and are shown once from there */
-    snprintf(err->message, sizeof(err->message), "%s", text != NULL && *text != '\0' ? text : "unknown error");
+    snprintf(err->message, sizeof(err->message), "%s",
+             text != NULL && *text != '\0' ? text : "unknown error");
     one_line(err->message);
     return connection_lost(code) ? MIG_DRV_CONN : MIG_DRV_ERROR;
 }
@@ -144,7 +152,7 @@ static int fail_stmt(MYSQL_STMT *st, mig_drv_error *err)
 /* ------------------------------------------------------------ connecting */
 
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
-static int            lib_rc = -1;
+static int lib_rc = -1;
 
 /* mysql_init() would do this lazily, but not safely from several threads (-j N tenants). */
 static void lib_init(void)
@@ -201,7 +209,7 @@ static void set_tls(MYSQL *my, const my_url *u)
 /* A relative file path from the URL, taken from base_dir (the config file's folder). */
 static int resolve_path(char **path, const char *base_dir)
 {
-    char  *joined;
+    char *joined;
     size_t n;
 
     if (*path == NULL || (*path)[0] == '/' || base_dir == NULL || base_dir[0] == '\0')
@@ -231,13 +239,13 @@ static void forget_url(mig_conn *c)
 static int my_connect(mig_conn **out, const char *url, const char *base_dir,
                       const mig_connect_opts *opts, mig_drv_error *err)
 {
-    my_url       u;
-    mig_conn    *c = NULL;
-    char         where[512];
+    my_url u;
+    mig_conn *c = NULL;
+    char where[512];
     unsigned int timeout;
-    my_bool      no = 0;
-    const char  *app = opts != NULL && opts->application_name != NULL ? opts->application_name : "mig";
-    int          rc;
+    my_bool no = 0;
+    const char *app = opts != NULL && opts->application_name != NULL ? opts->application_name : "mig";
+    int rc;
 
     *out = NULL;
     memset(&u, 0, sizeof(u));
@@ -279,8 +287,8 @@ static int my_connect(mig_conn **out, const char *url, const char *base_dir,
         mig_drv_error_clear(err);
         err->code = (int)mysql_errno(c->my);
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", mysql_sqlstate(c->my));
-        snprintf(err->message, sizeof(err->message), "could not connect to %s: %s (errno %u)",
-                 where, mysql_error(c->my), mysql_errno(c->my));
+        snprintf(err->message, sizeof(err->message), "could not connect to %s: %s (errno %u)", where,
+                 mysql_error(c->my), mysql_errno(c->my));
         one_line(err->message);
         rc = MIG_DRV_CONN;
         goto out;
@@ -364,8 +372,8 @@ static int my_reset(mig_conn *c, mig_drv_error *err)
 static int my_cancel(mig_conn *c, mig_drv_error *err)
 {
     mig_conn *k = NULL;
-    char      sql[64];
-    int       rc = my_connect(&k, c->url, c->base_dir, NULL, err);
+    char sql[64];
+    int rc = my_connect(&k, c->url, c->base_dir, NULL, err);
     if (rc != MIG_DRV_OK)
         return rc;
     snprintf(sql, sizeof sql, "KILL QUERY %lu", c->thread_id);
@@ -381,8 +389,8 @@ typedef struct span {
     size_t raw;   /* where its text starts (after the previous ';') */
     size_t first; /* its first significant byte */
     size_t end;   /* past its ';', or the end of the text */
-    int    run;   /* starts a new round trip: an empty statement came before it */
-    int    multi; /* may send several results, then an OK (my_split_multi_result) */
+    int run;      /* starts a new round trip: an empty statement came before it */
+    int multi;    /* may send several results, then an OK (my_split_multi_result) */
 } span;
 
 static size_t utf8_chars(const char *s, size_t n)
@@ -425,8 +433,8 @@ static long error_position(const char *sql, const span *s, int first_sent, const
 {
     const char *near = strstr(msg, " near '");
     const char *tail, *hit = NULL;
-    size_t      base = first_sent ? s->first : s->raw, p, n, slen;
-    long        line, l;
+    size_t base = first_sent ? s->first : s->raw, p, n, slen;
+    long line, l;
 
     if (near == NULL)
         return 0;
@@ -438,15 +446,15 @@ static long error_position(const char *sql, const span *s, int first_sent, const
     if (slen == 0) {
         /* "near ''": the statement ended too early */
         p = s->end;
-        while (p > s->first && (sql[p - 1] == ';' || sql[p - 1] == ' ' ||
-                                sql[p - 1] == '\n' || sql[p - 1] == '\t' || sql[p - 1] == '\r'))
+        while (p > s->first && (sql[p - 1] == ';' || sql[p - 1] == ' ' || sql[p - 1] == '\n' ||
+                                sql[p - 1] == '\t' || sql[p - 1] == '\r'))
             p--;
         return (long)utf8_chars(sql, p) + 1;
     }
     if (slen > 48)
         slen = 48; /* the server shortens long snippets */
-    while (base < s->first && (sql[base] == ' ' || sql[base] == '\n' ||
-                               sql[base] == '\t' || sql[base] == '\r'))
+    while (base < s->first &&
+           (sql[base] == ' ' || sql[base] == '\n' || sql[base] == '\t' || sql[base] == '\r'))
         base++;
     for (p = base, l = 1; l < line && p < s->end; p++)
         if (sql[p] == '\n')
@@ -466,10 +474,11 @@ static long error_position(const char *sql, const span *s, int first_sent, const
  * statement ends, as the server shows it for the statement sent alone
  * (without its ';'), into out. 0: nothing to cut.
  */
-static int clip_near(const char *msg, const char *sql, size_t sent_end, const span *s, char *out, size_t cap)
+static int clip_near(const char *msg, const char *sql, size_t sent_end, const span *s, char *out,
+                     size_t cap)
 {
     const char *near = strstr(msg, " near '"), *tail, *hit;
-    size_t      slen, end = s->end, keep;
+    size_t slen, end = s->end, keep;
 
     if (near == NULL)
         return 0;
@@ -478,7 +487,8 @@ static int clip_near(const char *msg, const char *sql, size_t sent_end, const sp
         return 0;
     slen = (size_t)(tail - near);
     /* the server copies the text as sent: find it there, past the statement's end if need be */
-    if (slen == 0 || (hit = find_bytes(sql + s->first, sent_end - s->first, near, slen > 48 ? 48 : slen)) == NULL)
+    if (slen == 0 ||
+        (hit = find_bytes(sql + s->first, sent_end - s->first, near, slen > 48 ? 48 : slen)) == NULL)
         return 0;
     while (end > s->first && (sql[end - 1] == ';' || sql[end - 1] == ' ' || sql[end - 1] == '\n' ||
                               sql[end - 1] == '\t' || sql[end - 1] == '\r'))
@@ -496,11 +506,11 @@ static int clip_near(const char *msg, const char *sql, size_t sent_end, const sp
  * result per statement, except that CALL and compound statements send a
  * result set per SELECT they run and then an OK: only that OK ends them.
  */
-static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size_t b,
-                     int64_t *last, mig_drv_error *err)
+static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size_t b, int64_t *last,
+                     mig_drv_error *err)
 {
     size_t idx = a;
-    int    failed = mysql_real_query(c->my, sql + v[a].first, v[b - 1].end - v[a].first) != 0;
+    int failed = mysql_real_query(c->my, sql + v[a].first, v[b - 1].end - v[a].first) != 0;
 
     for (;;) {
         int next, ended = 1;
@@ -519,7 +529,7 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
             }
         }
         if (failed) {
-            char        clipped[sizeof err->message];
+            char clipped[sizeof err->message];
             const char *msg = mysql_error(c->my);
             if (idx >= b)
                 idx = b - 1; /* the server split more finely than we did */
@@ -529,7 +539,8 @@ static int run_spans(mig_conn *c, const char *sql, const span *v, size_t a, size
             err->stmt_offset = v[idx].first;
             err->position = error_position(sql, &v[idx], idx == a, msg);
             if (v[idx].end - v[idx].first >= 9 && strncasecmp(sql + v[idx].first, "DELIMITER", 9) == 0)
-                snprintf(err->detail, sizeof(err->detail), "DELIMITER is a command of the mysql "
+                snprintf(err->detail, sizeof(err->detail),
+                         "DELIMITER is a command of the mysql "
                          "client, not SQL: mig sends every statement, BEGIN ... END bodies "
                          "included, as it is; drop the DELIMITER lines and end statements with ';'");
             /* drain: nothing runs after a failed statement, but be sure */
@@ -555,17 +566,16 @@ static int is_use(const char *s, size_t n)
             s[3] == ';');
 }
 
-static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
-                   mig_drv_error *err)
+static int my_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
 {
-    span   *v = NULL, *nv;
-    size_t  n = 0, cap = 0, pos = 0, a, b;
+    span *v = NULL, *nv;
+    size_t n = 0, cap = 0, pos = 0, a, b;
     int64_t last = 0;
-    int     rc = MIG_DRV_OK, new_run = 1;
+    int rc = MIG_DRV_OK, new_run = 1;
 
     while (pos < len) {
         size_t first, slen;
-        int    empty, term;
+        int empty, term;
 
         slen = my_split_next(sql + pos, len - pos, &first, &empty, &term);
         if (empty) {
@@ -636,9 +646,9 @@ static int simple(mig_conn *c, const char *sql, mig_drv_error *err)
 
 /* Storage a bound parameter array points into while the statement executes. */
 typedef struct params {
-    MYSQL_BIND    *b;
+    MYSQL_BIND *b;
     unsigned long *lens;
-    signed char   *bools;
+    signed char *bools;
 } params;
 
 static void params_release(params *p)
@@ -652,12 +662,12 @@ static void params_release(params *p)
 static int bind_params(MYSQL_STMT *st, const mig_value *v, int n, params *p, mig_drv_error *err)
 {
     unsigned long want = mysql_stmt_param_count(st);
-    int           i;
+    int i;
 
     memset(p, 0, sizeof(*p));
     if (n < 0 || want != (unsigned long)n)
-        return my_fail(err, "the statement has %lu placeholder%s but %d value%s given",
-                       want, want == 1 ? "" : "s", n, n == 1 ? " was" : "s were");
+        return my_fail(err, "the statement has %lu placeholder%s but %d value%s given", want,
+                       want == 1 ? "" : "s", n, n == 1 ? " was" : "s were");
     if (n == 0)
         return MIG_DRV_OK;
     p->b = calloc((size_t)n, sizeof(*p->b));
@@ -682,7 +692,9 @@ static int bind_params(MYSQL_STMT *st, const mig_value *v, int n, params *p, mig
             if (!isfinite(v[i].u.f)) {
                 params_release(p);
                 return my_fail(err, "parameter %d is %s, which MariaDB and MySQL cannot store", i + 1,
-                               isnan(v[i].u.f) ? "NaN" : v[i].u.f < 0 ? "-infinity" : "infinity");
+                               isnan(v[i].u.f) ? "NaN"
+                               : v[i].u.f < 0  ? "-infinity"
+                                               : "infinity");
             }
             b->buffer_type = MYSQL_TYPE_DOUBLE;
             b->buffer = (void *)&v[i].u.f;
@@ -748,7 +760,7 @@ static MYSQL_STMT *cache_find(mig_conn *c, const char *sql)
 static int cache_put(mig_conn *c, const char *sql, MYSQL_STMT *st)
 {
     unsigned i = c->cache_next++ % STMT_CACHE;
-    char    *copy = strdup(sql);
+    char *copy = strdup(sql);
 
     if (copy == NULL)
         return 0;
@@ -780,8 +792,8 @@ static int my_exec_params(mig_conn *c, const char *sql, const mig_value *pv, int
                           int64_t *affected, mig_drv_error *err)
 {
     MYSQL_STMT *st;
-    params      p;
-    int         rc, keep = cacheable(sql);
+    params p;
+    int rc, keep = cacheable(sql);
 
     if (affected != NULL)
         *affected = 0;
@@ -923,12 +935,12 @@ static int cursor_columns(mig_cursor *cur, mig_drv_error *err)
     cur->binds = calloc((size_t)cur->ncols, sizeof(*cur->binds));
     cur->names = calloc((size_t)cur->ncols, sizeof(*cur->names));
     cur->values = calloc((size_t)cur->ncols, sizeof(*cur->values));
-    if (cur->ncols > 0 && (cur->cols == NULL || cur->binds == NULL || cur->names == NULL ||
-                           cur->values == NULL))
+    if (cur->ncols > 0 &&
+        (cur->cols == NULL || cur->binds == NULL || cur->names == NULL || cur->values == NULL))
         return my_fail(err, "out of memory");
     for (i = 0; i < cur->ncols; i++) {
         const MYSQL_FIELD *f = mysql_fetch_field_direct(cur->meta, (unsigned)i);
-        unsigned long      cap = f->length < 16 ? 16 : f->length > 1024 ? 1024 : f->length;
+        unsigned long cap = f->length < 16 ? 16 : f->length > 1024 ? 1024 : f->length;
         cur->names[i] = f->name;
         cur->cols[i].cap = cap + 1;
         if ((cur->cols[i].buf = malloc(cap + 1)) == NULL)
@@ -948,14 +960,14 @@ static int cursor_columns(mig_cursor *cur, mig_drv_error *err)
  * server cursor in batches; otherwise (internal one-row queries) they are
  * buffered at once.
  */
-static int cursor_open(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *pv,
-                       int nparams, int stream, mig_drv_error *err)
+static int cursor_open(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *pv, int nparams,
+                       int stream, mig_drv_error *err)
 {
-    mig_cursor   *cur;
-    params        p;
+    mig_cursor *cur;
+    params p;
     unsigned long type = stream ? CURSOR_TYPE_READ_ONLY : CURSOR_TYPE_NO_CURSOR;
     unsigned long batch = FETCH_BATCH;
-    int           rc;
+    int rc;
 
     *out = NULL;
     if ((cur = calloc(1, sizeof(*cur))) == NULL)
@@ -1010,8 +1022,8 @@ fail:
     return rc;
 }
 
-static int my_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *pv,
-                    int nparams, mig_drv_error *err)
+static int my_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *pv, int nparams,
+                    mig_drv_error *err)
 {
     return cursor_open(out, c, sql, pv, nparams, 1, err);
 }
@@ -1020,7 +1032,7 @@ static int my_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_va
 static void format_time(col *k)
 {
     const MYSQL_TIME *t = &k->tm;
-    size_t            n;
+    size_t n;
 
     if (k->type == MYSQL_TYPE_DATE || k->type == MYSQL_TYPE_NEWDATE) {
         snprintf(k->tmp, sizeof(k->tmp), "%04u-%02u-%02u", t->year, t->month, t->day);
@@ -1030,8 +1042,8 @@ static void format_time(col *k)
         n = (size_t)snprintf(k->tmp, sizeof(k->tmp), "%s%02u:%02u:%02u", t->neg ? "-" : "",
                              t->hour + t->day * 24, t->minute, t->second);
     else
-        n = (size_t)snprintf(k->tmp, sizeof(k->tmp), "%04u-%02u-%02u %02u:%02u:%02u", t->year,
-                             t->month, t->day, t->hour, t->minute, t->second);
+        n = (size_t)snprintf(k->tmp, sizeof(k->tmp), "%04u-%02u-%02u %02u:%02u:%02u", t->year, t->month,
+                             t->day, t->hour, t->minute, t->second);
     if (k->decimals > 0 && k->decimals <= 6 && n < sizeof(k->tmp)) {
         char frac[8];
         snprintf(frac, sizeof(frac), "%06lu", t->second_part % 1000000UL);
@@ -1098,7 +1110,7 @@ static void convert(col *k, mig_value *v)
     }
     case K_BIT: {
         /* BIT(n) arrives as big-endian bytes */
-        uint64_t      x = 0;
+        uint64_t x = 0;
         unsigned long i;
         for (i = 0; i < k->length && i < 8; i++)
             x = (x << 8) | (unsigned char)k->buf[i];
@@ -1126,9 +1138,9 @@ static int refetch_truncated(mig_cursor *cur, mig_drv_error *err)
     int i, grown = 0;
 
     for (i = 0; i < cur->ncols; i++) {
-        col        *k = &cur->cols[i];
+        col *k = &cur->cols[i];
         MYSQL_BIND *b = &cur->binds[i];
-        char       *nb;
+        char *nb;
 
         if (k->buf == NULL || b->length == NULL || k->is_null || k->length < k->cap)
             continue;
@@ -1174,12 +1186,12 @@ static int my_fetch(mig_cursor *cur, const mig_row **row, mig_drv_error *err)
  * First column of the first row of an internal query, as an integer
  * (*is_null when NULL or no row). For GET_LOCK(), information_schema.
  */
-static int scalar_int(mig_conn *c, const char *sql, const mig_value *pv, int n,
-                      int64_t *out, int *is_null, mig_drv_error *err)
+static int scalar_int(mig_conn *c, const char *sql, const mig_value *pv, int n, int64_t *out,
+                      int *is_null, mig_drv_error *err)
 {
-    mig_cursor    *cur;
+    mig_cursor *cur;
     const mig_row *row;
-    int            rc = cursor_open(&cur, c, sql, pv, n, 0, err);
+    int rc = cursor_open(&cur, c, sql, pv, n, 0, err);
 
     *out = 0;
     *is_null = 1;
@@ -1231,9 +1243,9 @@ static int my_rollback(mig_conn *c, mig_drv_error *err)
  */
 static void lock_name(const char *key, char out[65])
 {
-    size_t   n = strlen(key), head;
+    size_t n = strlen(key), head;
     uint64_t h = 14695981039346656037ULL;
-    size_t   i;
+    size_t i;
 
     if (n <= 64) {
         memcpy(out, key, n + 1);
@@ -1253,22 +1265,23 @@ static void lock_name(const char *key, char out[65])
 /* One line on who holds lock `name`; empty when it was released meanwhile. */
 static void describe_holder(mig_conn *c, const char *name, char *holder, size_t len)
 {
-    mig_value      key = text_value(name), id;
-    mig_cursor    *cur;
+    mig_value key = text_value(name), id;
+    mig_cursor *cur;
     const mig_row *row;
-    mig_drv_error  e;
-    int64_t        conn_id;
-    int            is_null, n;
-    char           who[256] = "", prog[128] = "";
+    mig_drv_error e;
+    int64_t conn_id;
+    int is_null, n;
+    char who[256] = "", prog[128] = "";
 
-    if (scalar_int(c, "SELECT IS_USED_LOCK(?)", &key, 1, &conn_id, &is_null, &e) != MIG_DRV_OK ||
-        is_null)
+    if (scalar_int(c, "SELECT IS_USED_LOCK(?)", &key, 1, &conn_id, &is_null, &e) != MIG_DRV_OK || is_null)
         return;
     id.type = MIG_VAL_INT;
     id.u.i = conn_id;
     /* needs the PROCESS privilege to see other users' sessions; without it, the id only */
-    if (cursor_open(&cur, c, "SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST "
-                    "WHERE ID = ?", &id, 1, 0, &e) == MIG_DRV_OK) {
+    if (cursor_open(&cur, c,
+                    "SELECT USER, HOST, DB, TIME FROM information_schema.PROCESSLIST "
+                    "WHERE ID = ?",
+                    &id, 1, 0, &e) == MIG_DRV_OK) {
         if (my_fetch(cur, &row, &e) == MIG_DRV_OK && row != NULL) {
             const mig_value *v = row->values;
             n = snprintf(who, sizeof(who), ", %.*s@%.*s",
@@ -1277,13 +1290,14 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
                          v[1].type == MIG_VAL_TEXT ? (int)v[1].u.s.len : 1,
                          v[1].type == MIG_VAL_TEXT ? v[1].u.s.ptr : "?");
             if (n > 0 && (size_t)n < sizeof(who) && v[2].type == MIG_VAL_TEXT)
-                snprintf(who + n, sizeof(who) - (size_t)n, ", database %.*s",
-                         (int)v[2].u.s.len, v[2].u.s.ptr);
+                snprintf(who + n, sizeof(who) - (size_t)n, ", database %.*s", (int)v[2].u.s.len,
+                         v[2].u.s.ptr);
         }
         my_cursor_close(cur);
     }
     /* program name and pid, when performance_schema is on */
-    if (cursor_open(&cur, c, "SELECT ATTR_NAME, ATTR_VALUE FROM "
+    if (cursor_open(&cur, c,
+                    "SELECT ATTR_NAME, ATTR_VALUE FROM "
                     "performance_schema.session_connect_attrs WHERE PROCESSLIST_ID = ? "
                     "AND ATTR_NAME IN ('program_name', '_pid') ORDER BY ATTR_NAME DESC",
                     &id, 1, 0, &e) == MIG_DRV_OK) {
@@ -1299,8 +1313,8 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
         }
         my_cursor_close(cur);
     }
-    snprintf(holder, len, "connection %" PRId64 "%s%s%s%s", conn_id, prog[0] ? " (" : "",
-             prog, prog[0] ? ")" : "", who);
+    snprintf(holder, len, "connection %" PRId64 "%s%s%s%s", conn_id, prog[0] ? " (" : "", prog,
+             prog[0] ? ")" : "", who);
 }
 
 /*
@@ -1310,19 +1324,18 @@ static void describe_holder(mig_conn *c, const char *name, char *holder, size_t 
  */
 static void scoped_lock_name(mig_conn *c, const char *key, char out[65])
 {
-    char   scoped[512];
+    char scoped[512];
     const char *db = c->my && c->my->db ? c->my->db : "";
     snprintf(scoped, sizeof scoped, "%s/%s", db, key);
     lock_name(scoped, out);
 }
 
-static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len,
-                       mig_drv_error *err)
+static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len, mig_drv_error *err)
 {
-    char      name[65];
+    char name[65];
     mig_value v;
-    int64_t   got;
-    int       is_null, rc;
+    int64_t got;
+    int is_null, rc;
 
     if (holder != NULL && holder_len > 0)
         holder[0] = '\0';
@@ -1356,10 +1369,10 @@ static int my_lock_try(mig_conn *c, const char *key, char *holder, size_t holder
 
 static int my_unlock(mig_conn *c, const char *key, mig_drv_error *err)
 {
-    char      name[65];
+    char name[65];
     mig_value v;
-    int64_t   released;
-    int       is_null, rc;
+    int64_t released;
+    int is_null, rc;
 
     scoped_lock_name(c, key, name);
     v = text_value(name);
@@ -1379,7 +1392,12 @@ static size_t my_quote_ident(const char *name, char *buf, size_t buflen)
 {
     size_t need = 0, i;
 
-#define PUT(ch) do { if (buflen > 0 && need < buflen - 1) buf[need] = (ch); need++; } while (0)
+#define PUT(ch)                                                                                         \
+    do {                                                                                                \
+        if (buflen > 0 && need < buflen - 1)                                                            \
+            buf[need] = (ch);                                                                           \
+        need++;                                                                                         \
+    } while (0)
     PUT('`');
     for (i = 0; name[i] != '\0'; i++) {
         if (name[i] == '`')
@@ -1394,8 +1412,7 @@ static size_t my_quote_ident(const char *name, char *buf, size_t buflen)
 }
 
 /* A MySQL database is a tenant schema: search_path has no MySQL meaning. */
-static int my_set_schema(mig_conn *c, const char *schema, const char *search_path,
-                         mig_drv_error *err)
+static int my_set_schema(mig_conn *c, const char *schema, const char *search_path, mig_drv_error *err)
 {
     (void)search_path;
     if (schema == NULL)
@@ -1409,11 +1426,11 @@ static int my_set_schema(mig_conn *c, const char *schema, const char *search_pat
 static int my_schema_exists(mig_conn *c, const char *schema, int *exists, mig_drv_error *err)
 {
     mig_value v = text_value(schema);
-    int64_t   n;
-    int       is_null, rc;
+    int64_t n;
+    int is_null, rc;
 
-    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
-                    &v, 1, &n, &is_null, err);
+    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", &v, 1,
+                    &n, &is_null, err);
     *exists = rc == MIG_DRV_OK && n > 0;
     return rc;
 }
@@ -1421,9 +1438,9 @@ static int my_schema_exists(mig_conn *c, const char *schema, int *exists, mig_dr
 static int my_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
 {
     static const char head[] = "CREATE DATABASE IF NOT EXISTS ";
-    size_t            n = my_quote_ident(schema, NULL, 0);
-    char             *sql = malloc(sizeof(head) + n);
-    int               rc;
+    size_t n = my_quote_ident(schema, NULL, 0);
+    char *sql = malloc(sizeof(head) + n);
+    int rc;
 
     if (sql == NULL)
         return my_fail(err, "out of memory");
@@ -1437,10 +1454,11 @@ static int my_create_schema(mig_conn *c, const char *schema, mig_drv_error *err)
 static int my_table_exists(mig_conn *c, const char *table, int *exists, mig_drv_error *err)
 {
     mig_value v = text_value(table);
-    int64_t   n;
-    int       is_null, rc;
+    int64_t n;
+    int is_null, rc;
 
-    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.TABLES "
+    rc = scalar_int(c,
+                    "SELECT COUNT(*) FROM information_schema.TABLES "
                     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
                     &v, 1, &n, &is_null, err);
     *exists = rc == MIG_DRV_OK && n > 0;
@@ -1458,9 +1476,10 @@ int my_table_rows(mig_conn *c, const char *table, int64_t *rows, mig_drv_error *
         table = dot + 1;
     }
     mig_value v[2] = { text_value(table), text_value(schema) };
-    int64_t   n = -1;
-    int       is_null = 1;
-    int rc = scalar_int(c, "SELECT TABLE_ROWS FROM information_schema.TABLES "
+    int64_t n = -1;
+    int is_null = 1;
+    int rc = scalar_int(c,
+                        "SELECT TABLE_ROWS FROM information_schema.TABLES "
                         "WHERE TABLE_NAME = ? AND TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE())",
                         v, 2, &n, &is_null, err);
     *rows = rc == MIG_DRV_OK && !is_null ? n : -1;
@@ -1471,10 +1490,11 @@ static int my_column_exists(mig_conn *c, const char *table, const char *column, 
                             mig_drv_error *err)
 {
     mig_value v[2] = { text_value(table), text_value(column) };
-    int64_t   n;
-    int       is_null, rc;
+    int64_t n;
+    int is_null, rc;
 
-    rc = scalar_int(c, "SELECT COUNT(*) FROM information_schema.COLUMNS "
+    rc = scalar_int(c,
+                    "SELECT COUNT(*) FROM information_schema.COLUMNS "
                     "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?",
                     v, 2, &n, &is_null, err);
     *exists = rc == MIG_DRV_OK && n > 0;
@@ -1484,9 +1504,9 @@ static int my_column_exists(mig_conn *c, const char *table, const char *column, 
 /* The database a tenant's session is in: USE in on_connect could have moved it. */
 static int my_current_schema(mig_conn *c, char *buf, size_t buflen, mig_drv_error *err)
 {
-    mig_cursor    *cur;
+    mig_cursor *cur;
     const mig_row *row;
-    int            rc = cursor_open(&cur, c, "SELECT DATABASE()", NULL, 0, 0, err);
+    int rc = cursor_open(&cur, c, "SELECT DATABASE()", NULL, 0, 0, err);
 
     if (buflen > 0)
         buf[0] = '\0';
@@ -1635,9 +1655,10 @@ static const mig_driver driver = {
 
     /* DDL commits on its own, so its metadata locks are only seen from another session while it runs */
     .trace_session_sql = "SELECT CONNECTION_ID()",
-    .trace_poll_sql = "SELECT lock_mode, table_name FROM information_schema.metadata_lock_info "
-                      "WHERE thread_id = %lld AND table_schema = DATABASE() "
-                      "AND lock_mode IN ('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE')",
+    .trace_poll_sql =
+        "SELECT lock_mode, table_name FROM information_schema.metadata_lock_info "
+        "WHERE thread_id = %lld AND table_schema = DATABASE() "
+        "AND lock_mode IN ('MDL_SHARED_NO_WRITE', 'MDL_SHARED_NO_READ_WRITE', 'MDL_EXCLUSIVE')",
 };
 
 MIG_DRIVER_DEFINE(driver)

@@ -20,13 +20,13 @@ const mig_driver *mig_driver_entry(void);
 
 /* SQL text is built with <mig/driver_util.h>; identifiers are quoted with '`'. */
 typedef mig_sb sb;
-#define QUOTE '`'
-#define sb_put mig_sb_put
-#define sb_puts mig_sb_puts
-#define sb_emit mig_sb_emit
-#define sb_ident(b, name) mig_sb_ident((b), QUOTE, (name))
+#define QUOTE              '`'
+#define sb_put             mig_sb_put
+#define sb_puts            mig_sb_puts
+#define sb_emit            mig_sb_emit
+#define sb_ident(b, name)  mig_sb_ident((b), QUOTE, (name))
 #define sb_idents(b, v, n) mig_sb_idents((b), QUOTE, (v), (n))
-#define sb_table(b, name) mig_sb_qualified((b), QUOTE, (name))
+#define sb_table(b, name)  mig_sb_qualified((b), QUOTE, (name))
 
 /*
  * NULL is said outright: a TIMESTAMP column is NOT NULL unless told.

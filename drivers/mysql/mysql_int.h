@@ -19,26 +19,26 @@
 
 /* A parsed URL; every string is malloc'ed and may be NULL (not given). */
 typedef struct my_url {
-    char        *user;
-    char        *password;
-    char        *host;
-    unsigned int port;            /* 0: not given (3306) */
-    char        *db;
-    char        *socket;
-    char        *charset;         /* default utf8mb4 */
+    char *user;
+    char *password;
+    char *host;
+    unsigned int port; /* 0: not given (3306) */
+    char *db;
+    char *socket;
+    char *charset;                /* default utf8mb4 */
     unsigned int connect_timeout; /* seconds, 0: not given */
-    char        *ssl_mode;        /* disabled|preferred|required|verify_ca|verify_identity */
-    char        *ssl_ca;
-    char        *ssl_cert;
-    char        *ssl_key;
+    char *ssl_mode;               /* disabled|preferred|required|verify_ca|verify_identity */
+    char *ssl_ca;
+    char *ssl_cert;
+    char *ssl_key;
 } my_url;
 
 /*
  * Parse url into *out (zeroed first). On failure returns MIG_DRV_ERROR
  * with err->message saying what is wrong, never quoting the password.
  */
-int    my_url_parse(my_url *out, const char *url, mig_drv_error *err);
-void   my_url_release(my_url *u);
+int my_url_parse(my_url *out, const char *url, mig_drv_error *err);
+void my_url_release(my_url *u);
 /* The driver's mask_url slot: scheme://user:***@rest. */
 size_t my_url_mask(const char *url, char *buf, size_t buflen);
 
@@ -56,14 +56,13 @@ size_t my_url_mask(const char *url, char *buf, size_t buflen);
  * (CREATE TRIGGER/PROCEDURE/FUNCTION/EVENT, BEGIN NOT ATOMIC, IF, CASE,
  * LOOP, WHILE, REPEAT, FOR) whose inner ';' do not end the statement.
  */
-size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
-                     int *terminated);
+size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty, int *terminated);
 /*
  * Can this statement send several results: CALL, or a compound statement
  * run on its own (BEGIN NOT ATOMIC, IF, CASE, LOOP, WHILE, REPEAT, FOR)?
  * Each SELECT inside sends a result set, and the statement ends with an OK.
  */
-int    my_split_multi_result(const char *sql, size_t len);
+int my_split_multi_result(const char *sql, size_t len);
 /* The driver's statement_end slot. */
 size_t my_split_statement_end(const char *sql, size_t len);
 /* One token for lint: returns its length; *kind 0 end, 1 word, 2 quoted, 3 punctuation, 4 ';'. */
@@ -76,8 +75,8 @@ int my_table_rows(mig_conn *conn, const char *table, int64_t *rows, mig_drv_erro
 
 /* ---- introspect.c ---- */
 
-int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink,
-                  void *payload, mig_drv_error *err);
+int my_introspect(MYSQL *my, const char *schema, const mig_schema_sink *sink, void *payload,
+                  mig_drv_error *err);
 
 /* ---- mysql_ddl.c: autogenerate's render_ddl and introspect_ddl slots ---- */
 

@@ -15,31 +15,42 @@
 #include "mig/driver_util.h"
 #include "mysql_int.h"
 
-#define MYDOCS "https://dev.mysql.com/doc/refman/8.0/en/"
+#define MYDOCS    "https://dev.mysql.com/doc/refman/8.0/en/"
 #define MARIADOCS "https://mariadb.com/kb/en/"
 
-enum { R_COPY, R_SEVERAL_DDL, R_DROP_COLUMN, R_DROP_TABLE, R_RENAME_COLUMN, R_RENAME_TABLE,
-       R_ADD_UNIQUE, R_COUNT };
+enum {
+    R_COPY,
+    R_SEVERAL_DDL,
+    R_DROP_COLUMN,
+    R_DROP_TABLE,
+    R_RENAME_COLUMN,
+    R_RENAME_TABLE,
+    R_ADD_UNIQUE,
+    R_COUNT
+};
 
 const mig_lint_rule my_lint_rules[] = {
     [R_COPY] = { "MY001", "alter-table-copies", MIG_LINT_WARNING, "MDL_SHARED_NO_WRITE",
-        "an ALTER TABLE form that copies the table: writes wait for the whole copy",
-        MYDOCS "innodb-online-ddl-operations.html" },
+                 "an ALTER TABLE form that copies the table: writes wait for the whole copy",
+                 MYDOCS "innodb-online-ddl-operations.html" },
     [R_SEVERAL_DDL] = { "MY002", "several-ddl-statements", MIG_LINT_WARNING, NULL,
-        "each DDL statement commits on its own: a failure part-way leaves the revision half done",
-        MYDOCS "implicit-commit.html" },
+                        "each DDL statement commits on its own: a failure part-way leaves the revision half done",
+                        MYDOCS "implicit-commit.html" },
     [R_DROP_COLUMN] = { "MY003", "drop-column", MIG_LINT_WARNING, NULL,
-        "DROP COLUMN breaks the application version still running that reads it",
-        MYDOCS "alter-table.html" },
+                        "DROP COLUMN breaks the application version still running that reads it",
+                        MYDOCS "alter-table.html" },
     [R_DROP_TABLE] = { "MY004", "drop-table", MIG_LINT_WARNING, NULL,
-        "DROP TABLE breaks the application version still running that uses it", MYDOCS "drop-table.html" },
+                       "DROP TABLE breaks the application version still running that uses it",
+                       MYDOCS "drop-table.html" },
     [R_RENAME_COLUMN] = { "MY005", "rename-column", MIG_LINT_WARNING, NULL,
-        "renaming a column breaks the application version still running", MYDOCS "alter-table.html" },
+                          "renaming a column breaks the application version still running",
+                          MYDOCS "alter-table.html" },
     [R_RENAME_TABLE] = { "MY006", "rename-table", MIG_LINT_WARNING, NULL,
-        "renaming a table breaks the application version still running", MYDOCS "rename-table.html" },
+                         "renaming a table breaks the application version still running",
+                         MYDOCS "rename-table.html" },
     [R_ADD_UNIQUE] = { "MY007", "add-unique", MIG_LINT_WARNING, NULL,
-        "a unique index on an existing table fails on the first duplicate, after scanning it",
-        MARIADOCS "alter-table/" },
+                       "a unique index on an existing table fails on the first duplicate, after scanning it",
+                       MARIADOCS "alter-table/" },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -47,14 +58,15 @@ const mig_lint_rule my_lint_rules[] = {
 
 typedef struct toks {
     const char *sql;
-    size_t      n;
-    size_t      start[MAXTOK], len[MAXTOK];
-    int         kind[MAXTOK];
+    size_t n;
+    size_t start[MAXTOK], len[MAXTOK];
+    int kind[MAXTOK];
 } toks;
 
 static int kw(const toks *t, size_t i, const char *w)
 {
-    return i < t->n && t->kind[i] == 1 && t->len[i] == strlen(w) && strncasecmp(t->sql + t->start[i], w, t->len[i]) == 0;
+    return i < t->n && t->kind[i] == 1 && t->len[i] == strlen(w) &&
+           strncasecmp(t->sql + t->start[i], w, t->len[i]) == 0;
 }
 
 static int punct(const toks *t, size_t i, char c)
@@ -95,12 +107,13 @@ static size_t name_at(const toks *t, size_t i, char *buf, size_t n)
 typedef struct run {
     const mig_lint_stmt *in;
     const mig_lint_sink *sink;
-    void                *payload;
-    int                  rc;
+    void *payload;
+    int rc;
 } run;
 
 /* A finding of rule (an index into my_lint_rules), unless the sink already said stop. */
-#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &my_lint_rules[rule], __VA_ARGS__)
+#define say(r, rule, ...)                                                                               \
+    mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &my_lint_rules[rule], __VA_ARGS__)
 
 /* ALTER TABLE t ...: its clauses, split at top-level commas. */
 static void lint_alter(run *r, const toks *t, size_t i)
@@ -111,9 +124,10 @@ static void lint_alter(run *r, const toks *t, size_t i)
     i = name_at(t, i, tbl, sizeof tbl);
     int algo_ok = 0; /* ALGORITHM=INSTANT/INPLACE: the server refuses rather than copy */
     for (size_t j = i; j < t->n; j++)
-        if (kw(t, j, "ALGORITHM") && (kw(t, j + 1, "INSTANT") || kw(t, j + 1, "INPLACE") || kw(t, j + 1, "NOCOPY") ||
-                                      (punct(t, j + 1, '=') && (kw(t, j + 2, "INSTANT") || kw(t, j + 2, "INPLACE") ||
-                                                                kw(t, j + 2, "NOCOPY")))))
+        if (kw(t, j, "ALGORITHM") &&
+            (kw(t, j + 1, "INSTANT") || kw(t, j + 1, "INPLACE") || kw(t, j + 1, "NOCOPY") ||
+             (punct(t, j + 1, '=') &&
+              (kw(t, j + 2, "INSTANT") || kw(t, j + 2, "INPLACE") || kw(t, j + 2, "NOCOPY")))))
             algo_ok = 1;
     const char *copy_why = NULL;
     size_t copy_at = 0, drop_pk_at = 0;
@@ -127,8 +141,8 @@ static void lint_alter(run *r, const toks *t, size_t i)
                 /* dropping one without adding another is COPY only; replacing it is done in place */
                 drop_pk = 1;
                 drop_pk_at = t->start[j];
-            } else if (!kw(t, k, "INDEX") && !kw(t, k, "KEY") && !kw(t, k, "FOREIGN") && !kw(t, k, "CONSTRAINT") &&
-                       !kw(t, k, "CHECK") && !kw(t, k, "PARTITION")) {
+            } else if (!kw(t, k, "INDEX") && !kw(t, k, "KEY") && !kw(t, k, "FOREIGN") &&
+                       !kw(t, k, "CONSTRAINT") && !kw(t, k, "CHECK") && !kw(t, k, "PARTITION")) {
                 if (kw(t, k, "COLUMN"))
                     k++;
                 if (kw(t, k, "IF") && kw(t, k + 1, "EXISTS"))
@@ -146,8 +160,10 @@ static void lint_alter(run *r, const toks *t, size_t i)
                 name_at(t, m + 1, b, sizeof b);
                 say(r, R_RENAME_COLUMN, NULL, t->start[j], NULL,
                     "expand/contract: add the new column, write both, backfill, switch reads, drop the old one later",
-                    "RENAME COLUMN `%s` to `%s` of table `%s` breaks the application version still running", a, b, tbl);
-            } else if (kw(t, k, "TO") || kw(t, k, "AS") || (k < t->n && t->kind[k] == 1 && !kw(t, k, "INDEX") && !kw(t, k, "KEY")) ||
+                    "RENAME COLUMN `%s` to `%s` of table `%s` breaks the application version still running",
+                    a, b, tbl);
+            } else if (kw(t, k, "TO") || kw(t, k, "AS") ||
+                       (k < t->n && t->kind[k] == 1 && !kw(t, k, "INDEX") && !kw(t, k, "KEY")) ||
                        (k < t->n && t->kind[k] == 2)) {
                 say(r, R_RENAME_TABLE, NULL, t->start[j], NULL,
                     "expand/contract: create a view with the old name for the old application version, or "
@@ -165,7 +181,8 @@ static void lint_alter(run *r, const toks *t, size_t i)
                     "expand/contract: add the new column, write both, backfill, switch reads, drop the old one later",
                     "CHANGE renames column `%s` to `%s` of table `%s`: breaks the application version still running",
                     a, b, tbl);
-            copy_why = copy_why ? copy_why : "changing a column's definition (a type change copies the table)";
+            copy_why =
+                copy_why ? copy_why : "changing a column's definition (a type change copies the table)";
             copy_at = copy_at ? copy_at : t->start[j];
         } else if (kw(t, k, "MODIFY")) {
             copy_why = copy_why ? copy_why : "changing a column's type (MODIFY) copies the table";
@@ -174,13 +191,15 @@ static void lint_alter(run *r, const toks *t, size_t i)
             k++;
             if (kw(t, k, "CONSTRAINT")) {
                 k++;
-                if (!kw(t, k, "PRIMARY") && !kw(t, k, "UNIQUE") && !kw(t, k, "FOREIGN") && !kw(t, k, "CHECK"))
+                if (!kw(t, k, "PRIMARY") && !kw(t, k, "UNIQUE") && !kw(t, k, "FOREIGN") &&
+                    !kw(t, k, "CHECK"))
                     k++;
             }
             if (kw(t, k, "PRIMARY")) {
                 add_pk = 1;
             } else if (kw(t, k, "UNIQUE")) {
-                say(r, R_ADD_UNIQUE, tbl, t->start[j], "the whole table is scanned; one duplicate fails the statement",
+                say(r, R_ADD_UNIQUE, tbl, t->start[j],
+                    "the whole table is scanned; one duplicate fails the statement",
                     "check for duplicates first (SELECT ... GROUP BY ... HAVING COUNT(*) > 1), then ADD UNIQUE "
                     "with ALGORITHM=INPLACE, LOCK=NONE",
                     "ADD UNIQUE on existing table `%s`", tbl);

@@ -27,10 +27,11 @@ static const char *const queries[] = {
 int my_introspect_objects(mig_conn *conn, mig_object_fn fn, void *payload, const char **kinds,
                           mig_drv_error *err)
 {
-    int rc = objects_query(conn,
-                           "SELECT 'check', TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE "
-                           "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
-                           fn, payload, err);
+    int rc =
+        objects_query(conn,
+                      "SELECT 'check', TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE "
+                      "FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()",
+                      fn, payload, err);
     size_t i;
 
     *kinds = "check,view,trigger,sequence,routine";

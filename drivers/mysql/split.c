@@ -41,7 +41,7 @@ typedef enum tok_kind {
 
 typedef struct tok {
     tok_kind kind;
-    size_t   start, end;
+    size_t start, end;
 } tok;
 
 static int word_char(unsigned char c)
@@ -69,7 +69,7 @@ static size_t skip_quoted(const char *sql, size_t len, size_t i, char q)
 static tok next_tok(const char *sql, size_t len, size_t *pos)
 {
     size_t i = *pos;
-    tok    t;
+    tok t;
 
     for (;;) {
         while (i < len && isspace((unsigned char)sql[i]))
@@ -78,16 +78,15 @@ static tok next_tok(const char *sql, size_t len, size_t *pos)
             break;
         if (sql[i] == '#' ||
             (sql[i] == '-' && i + 1 < len && sql[i + 1] == '-' &&
-             (i + 2 >= len || isspace((unsigned char)sql[i + 2]) ||
-              iscntrl((unsigned char)sql[i + 2])))) {
+             (i + 2 >= len || isspace((unsigned char)sql[i + 2]) || iscntrl((unsigned char)sql[i + 2])))) {
             while (i < len && sql[i] != '\n')
                 i++;
             continue;
         }
         if (sql[i] == '/' && i + 1 < len && sql[i + 1] == '*') {
             size_t start = i;
-            int    code = i + 2 < len && (sql[i + 2] == '!' ||
-                          (sql[i + 2] == 'M' && i + 3 < len && sql[i + 3] == '!'));
+            int code = i + 2 < len &&
+                       (sql[i + 2] == '!' || (sql[i + 2] == 'M' && i + 3 < len && sql[i + 3] == '!'));
             for (i += 2; i < len; i++)
                 if (sql[i] == '*' && i + 1 < len && sql[i + 1] == '/') {
                     i += 2;
@@ -148,8 +147,8 @@ static int is_any_kw(const char *sql, tok t, const char *const *kws)
 /* Can a statement start right after prev (prev.kind T_END: at the start)? */
 static int statement_position(const char *sql, tok prev)
 {
-    static const char *const kws[] = { "BEGIN", "THEN", "ELSE", "DO", "LOOP", "REPEAT",
-                                       "ROW", "ATOMIC", NULL };
+    static const char *const kws[] = { "BEGIN",  "THEN", "ELSE",   "DO", "LOOP",
+                                       "REPEAT", "ROW",  "ATOMIC", NULL };
     return prev.kind == T_END || prev.kind == T_SEMI || is_punct(sql, prev, ':') ||
            is_any_kw(sql, prev, kws);
 }
@@ -181,20 +180,16 @@ static int if_function(const char *sql, size_t len, size_t pos)
 
 enum { M_PLAIN, M_HEADER, M_COMPOUND };
 
-size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
-                     int *terminated)
+size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty, int *terminated)
 {
-    static const char *const routines[] = { "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT",
-                                            "PACKAGE", NULL };
-    static const char *const header_words[] = { "OR", "REPLACE", "DEFINER", "AGGREGATE",
-                                                 "CURRENT_USER", NULL };
-    static const char *const top_blocks[] = { "IF", "WHILE", "LOOP", "REPEAT", "CASE",
-                                              "FOR", NULL };
-    static const char *const end_suffix[] = { "IF", "CASE", "LOOP", "WHILE", "REPEAT",
-                                              "FOR", NULL };
+    static const char *const routines[] = { "TRIGGER", "PROCEDURE", "FUNCTION", "EVENT", "PACKAGE", NULL };
+    static const char *const header_words[] = { "OR",        "REPLACE",      "DEFINER",
+                                                "AGGREGATE", "CURRENT_USER", NULL };
+    static const char *const top_blocks[] = { "IF", "WHILE", "LOOP", "REPEAT", "CASE", "FOR", NULL };
+    static const char *const end_suffix[] = { "IF", "CASE", "LOOP", "WHILE", "REPEAT", "FOR", NULL };
     size_t pos = 0;
-    int    ntok = 0, mode = M_PLAIN, depth = 0;
-    tok    prev = { T_END, 0, 0 };
+    int ntok = 0, mode = M_PLAIN, depth = 0;
+    tok prev = { T_END, 0, 0 };
 
     *first = len;
     *empty = 1;
@@ -228,9 +223,8 @@ size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
             /* CREATE [OR REPLACE] [DEFINER = user@host] [AGGREGATE] FUNCTION ... */
             if (is_any_kw(sql, t, routines))
                 mode = M_COMPOUND;
-            else if (!(is_any_kw(sql, t, header_words) || t.kind == T_TEXT ||
-                       is_punct(sql, t, '=') || is_punct(sql, t, '@') ||
-                       is_punct(sql, t, '(') || is_punct(sql, t, ')') ||
+            else if (!(is_any_kw(sql, t, header_words) || t.kind == T_TEXT || is_punct(sql, t, '=') ||
+                       is_punct(sql, t, '@') || is_punct(sql, t, '(') || is_punct(sql, t, ')') ||
                        (t.kind == T_WORD && (is_punct(sql, prev, '=') || is_punct(sql, prev, '@')))))
                 mode = M_PLAIN;
             prev = t;
@@ -243,8 +237,8 @@ size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
             } else if (is_kw(sql, t, "END")) {
                 if (depth > 0)
                     depth--;
-            } else if (is_kw(sql, t, "BEGIN") || is_kw(sql, t, "CASE") ||
-                       is_kw(sql, t, "LOOP") || is_kw(sql, t, "WHILE")) {
+            } else if (is_kw(sql, t, "BEGIN") || is_kw(sql, t, "CASE") || is_kw(sql, t, "LOOP") ||
+                       is_kw(sql, t, "WHILE")) {
                 depth++;
             } else if (is_kw(sql, t, "REPEAT")) {
                 size_t p2 = pos;
@@ -265,7 +259,7 @@ size_t my_split_next(const char *sql, size_t len, size_t *first, int *empty,
 size_t my_split_statement_end(const char *sql, size_t len)
 {
     size_t first;
-    int    empty, terminated;
+    int empty, terminated;
     size_t n = my_split_next(sql, len, &first, &empty, &terminated);
 
     /* only whitespace and comments, with no ';' to make an empty statement */
@@ -276,10 +270,9 @@ size_t my_split_statement_end(const char *sql, size_t len)
 
 int my_split_multi_result(const char *sql, size_t len)
 {
-    static const char *const blocks[] = { "CALL", "IF", "CASE", "LOOP", "WHILE", "REPEAT",
-                                          "FOR", NULL };
+    static const char *const blocks[] = { "CALL", "IF", "CASE", "LOOP", "WHILE", "REPEAT", "FOR", NULL };
     size_t pos = 0;
-    tok    t = next_tok(sql, len, &pos);
+    tok t = next_tok(sql, len, &pos);
 
     if (is_kw(sql, t, "BEGIN")) {
         size_t p2 = pos;
@@ -297,6 +290,10 @@ size_t my_lex_next(const char *sql, size_t len, size_t *pos, size_t *start, int 
 {
     tok t = next_tok(sql, len, pos);
     *start = t.start;
-    *kind = t.kind == T_END ? 0 : t.kind == T_WORD ? 1 : t.kind == T_TEXT ? 2 : t.kind == T_PUNCT ? 3 : 4;
+    *kind = t.kind == T_END     ? 0
+            : t.kind == T_WORD  ? 1
+            : t.kind == T_TEXT  ? 2
+            : t.kind == T_PUNCT ? 3
+                                : 4;
     return t.end - t.start;
 }

@@ -38,7 +38,7 @@ static int hexval(int c)
  */
 static char *decode(const char *s, size_t n, int *bad)
 {
-    char  *out = malloc(n + 1);
+    char *out = malloc(n + 1);
     size_t i, o = 0;
 
     *bad = 0;
@@ -98,7 +98,7 @@ static int scheme_ok(const char *url, size_t *skip)
 
 static int parse_uint(const char *s, unsigned long max, unsigned int *out)
 {
-    char         *end;
+    char *end;
     unsigned long v;
 
     if (*s == '\0' || !isdigit((unsigned char)*s))
@@ -120,8 +120,7 @@ static int set_param(my_url *u, const char *key, char *value, mig_drv_error *err
         slot = &u->socket;
     else if (strcmp(key, "charset") == 0)
         slot = &u->charset;
-    else if (strcmp(key, "ssl_mode") == 0 || strcmp(key, "ssl-mode") == 0 ||
-             strcmp(key, "sslmode") == 0)
+    else if (strcmp(key, "ssl_mode") == 0 || strcmp(key, "ssl-mode") == 0 || strcmp(key, "sslmode") == 0)
         slot = &u->ssl_mode;
     else if (strcmp(key, "ssl_ca") == 0 || strcmp(key, "ssl-ca") == 0)
         slot = &u->ssl_ca;
@@ -137,19 +136,21 @@ static int set_param(my_url *u, const char *key, char *value, mig_drv_error *err
         return MIG_DRV_OK;
     } else {
         free(value);
-        return my_fail(err, "unknown parameter \"%s\" in mysql URL (known: socket, charset, "
-                       "connect_timeout, ssl_mode, ssl_ca, ssl_cert, ssl_key)", key);
+        return my_fail(err,
+                       "unknown parameter \"%s\" in mysql URL (known: socket, charset, "
+                       "connect_timeout, ssl_mode, ssl_ca, ssl_cert, ssl_key)",
+                       key);
     }
     if (slot == &u->ssl_mode) {
-        static const char *const modes[] = { "disabled", "preferred", "required",
-                                             "verify_ca", "verify_identity" };
+        static const char *const modes[] = { "disabled", "preferred", "required", "verify_ca",
+                                             "verify_identity" };
         size_t i, ok = 0;
         for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
             ok |= strcasecmp(value, modes[i]) == 0;
         if (!ok) {
             free(value);
             return my_fail(err, "invalid ssl_mode in mysql URL (disabled, preferred, required, "
-                           "verify_ca or verify_identity)");
+                                "verify_ca or verify_identity)");
         }
     }
     free(*slot);
@@ -160,11 +161,11 @@ static int set_param(my_url *u, const char *key, char *value, mig_drv_error *err
 static int parse_query(my_url *u, const char *q, mig_drv_error *err)
 {
     while (*q != '\0') {
-        size_t      n = strcspn(q, "&");
+        size_t n = strcspn(q, "&");
         const char *eq = memchr(q, '=', n);
-        char        key[64];
-        char       *value;
-        int         bad, rc;
+        char key[64];
+        char *value;
+        int bad, rc;
 
         if (n == 0) {
             q++;
@@ -203,8 +204,8 @@ static int take(char **slot, const char *s, size_t n, const char *what, mig_drv_
 int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
 {
     const char *p, *auth_end, *at, *hp, *host_end, *path_end;
-    size_t      skip;
-    int         rc;
+    size_t skip;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     if (!scheme_ok(url, &skip))
@@ -269,7 +270,7 @@ int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
         if (n > 0) {
             if (n >= sizeof(port)) {
                 rc = my_fail(err, "invalid port in mysql URL (a password holding '/', '?' "
-                             "or '#' must percent-encode them)");
+                                  "or '#' must percent-encode them)");
                 goto fail;
             }
             memcpy(port, host_end + 1, n);
@@ -277,7 +278,7 @@ int my_url_parse(my_url *out, const char *url, mig_drv_error *err)
             /* not quoted back: with a stray '/' in a password, this is part of it */
             if (parse_uint(port, 65535, &out->port) != 0 || out->port == 0) {
                 rc = my_fail(err, "invalid port in mysql URL (a password holding '/', '?' "
-                             "or '#' must percent-encode them)");
+                                  "or '#' must percent-encode them)");
                 goto fail;
             }
         }

@@ -88,7 +88,7 @@ static size_t skip_quoted(const char *s, size_t len, size_t i)
                 i += 2;
             } else if (s[i] == c) {
                 if (i + 1 < len && s[i + 1] == c)
-                    i += 2;         /* doubled quote stays inside */
+                    i += 2; /* doubled quote stays inside */
                 else
                     return i + 1;
             } else {
@@ -165,12 +165,12 @@ static size_t walk(walker *w, const char *s, size_t len)
 
 typedef struct stmt_walk {
     walker base;
-    int    has_code;
-    int    nwords;
-    int    routine;    /* CREATE [OR REPLACE] FUNCTION|PROCEDURE */
-    int    begin_depth;
-    int    paren_depth;
-    char   head[4][16]; /* the first words, for `routine` */
+    int has_code;
+    int nwords;
+    int routine; /* CREATE [OR REPLACE] FUNCTION|PROCEDURE */
+    int begin_depth;
+    int paren_depth;
+    char head[4][16]; /* the first words, for `routine` */
 } stmt_walk;
 
 static int stmt_word(walker *base, const char *s, size_t at, size_t n)
@@ -185,13 +185,12 @@ static int stmt_word(walker *base, const char *s, size_t at, size_t n)
         w->head[w->nwords][k] = '\0';
         w->nwords++;
         if (strcasecmp(w->head[0], "create") == 0) {
-            if (w->nwords == 2 && (strcasecmp(w->head[1], "function") == 0 ||
-                                   strcasecmp(w->head[1], "procedure") == 0))
+            if (w->nwords == 2 &&
+                (strcasecmp(w->head[1], "function") == 0 || strcasecmp(w->head[1], "procedure") == 0))
                 w->routine = 1;
             if (w->nwords == 4 && strcasecmp(w->head[1], "or") == 0 &&
                 strcasecmp(w->head[2], "replace") == 0 &&
-                (strcasecmp(w->head[3], "function") == 0 ||
-                 strcasecmp(w->head[3], "procedure") == 0))
+                (strcasecmp(w->head[3], "function") == 0 || strcasecmp(w->head[3], "procedure") == 0))
                 w->routine = 1;
         }
         return 0;
@@ -248,8 +247,8 @@ size_t pg_lex_statement(const char *sql, size_t len, int *has_code)
 
 typedef struct param_walk {
     walker base;
-    int    count;
-    char  *out;    /* NULL while counting */
+    int count;
+    char *out;     /* NULL while counting */
     size_t copied; /* sql bytes copied to out so far */
     size_t olen;
 } param_walk;
@@ -303,23 +302,21 @@ char *pg_lex_number_params(const char *sql, size_t len, int *nparams)
 
 typedef struct kind_walk {
     walker base;
-    int    first_seen;
-    int    reads;  /* the first word makes it a query */
-    int    writes; /* a word that DECLARE ... WITH HOLD refuses */
+    int first_seen;
+    int reads;  /* the first word makes it a query */
+    int writes; /* a word that DECLARE ... WITH HOLD refuses */
 } kind_walk;
 
 static int kind_word(walker *base, const char *s, size_t at, size_t n)
 {
-    static const char *const refused[] = {
-        "insert", "update", "delete", "merge", "into", "share", NULL
-    };
+    static const char *const refused[] = { "insert", "update", "delete", "merge", "into", "share", NULL };
     kind_walk *w = (kind_walk *)base;
     const char *p = s + at;
 
     if (!w->first_seen) {
         w->first_seen = 1;
-        w->reads = word_is(p, n, "select") || word_is(p, n, "values") ||
-                   word_is(p, n, "table") || word_is(p, n, "with");
+        w->reads = word_is(p, n, "select") || word_is(p, n, "values") || word_is(p, n, "table") ||
+                   word_is(p, n, "with");
         return !w->reads;
     }
     for (int k = 0; refused[k]; k++)
@@ -393,7 +390,7 @@ size_t pg_lex_code_start(const char *sql, size_t len)
 
 typedef struct unnumber_walk {
     walker base;
-    int    count;
+    int count;
     size_t off;   /* offset asked about, in the numbered text */
     size_t shift; /* bytes the numbered text has gained before off */
 } unnumber_walk;

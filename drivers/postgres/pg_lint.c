@@ -21,84 +21,109 @@
 #define DOCS "https://www.postgresql.org/docs/current/"
 
 enum {
-    R_UNPARSABLE, R_INDEX, R_CONCURRENT_TX, R_REINDEX, R_ADD_COLUMN_DEFAULT, R_ADD_COLUMN_NOT_NULL,
-    R_COLUMN_TYPE, R_SET_NOT_NULL, R_FOREIGN_KEY, R_CHECK, R_UNIQUE, R_DROP_COLUMN, R_DROP_TABLE,
-    R_RENAME_COLUMN, R_RENAME_TABLE, R_ENUM_VALUE, R_VACUUM_FULL, R_CLUSTER, R_LOCK_TABLE,
-    R_TRUNCATE, R_IDENTITY, R_NO_LOCK_TIMEOUT, R_DDL_WITH_DML, R_COUNT
+    R_UNPARSABLE,
+    R_INDEX,
+    R_CONCURRENT_TX,
+    R_REINDEX,
+    R_ADD_COLUMN_DEFAULT,
+    R_ADD_COLUMN_NOT_NULL,
+    R_COLUMN_TYPE,
+    R_SET_NOT_NULL,
+    R_FOREIGN_KEY,
+    R_CHECK,
+    R_UNIQUE,
+    R_DROP_COLUMN,
+    R_DROP_TABLE,
+    R_RENAME_COLUMN,
+    R_RENAME_TABLE,
+    R_ENUM_VALUE,
+    R_VACUUM_FULL,
+    R_CLUSTER,
+    R_LOCK_TABLE,
+    R_TRUNCATE,
+    R_IDENTITY,
+    R_NO_LOCK_TIMEOUT,
+    R_DDL_WITH_DML,
+    R_COUNT
 };
 
 const mig_lint_rule pg_lint_rules[] = {
     [R_UNPARSABLE] = { "PG000", "unparsable-statement", MIG_LINT_WARNING, NULL,
-        "a statement the PostgreSQL parser cannot read is not analysed", DOCS "sql-commands.html" },
+                       "a statement the PostgreSQL parser cannot read is not analysed",
+                       DOCS "sql-commands.html" },
     [R_INDEX] = { "PG001", "create-index-blocks-writes", MIG_LINT_WARNING, "SHARE",
-        "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
-        DOCS "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY" },
+                  "CREATE INDEX without CONCURRENTLY blocks writes to the table for the whole build",
+                  DOCS "sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY" },
     [R_CONCURRENT_TX] = { "PG002", "concurrently-in-transaction", MIG_LINT_ERROR, NULL,
-        "CONCURRENTLY cannot run inside a transaction block", DOCS "sql-createindex.html" },
+                          "CONCURRENTLY cannot run inside a transaction block",
+                          DOCS "sql-createindex.html" },
     [R_REINDEX] = { "PG003", "reindex-blocks-writes", MIG_LINT_WARNING, "SHARE",
-        "REINDEX without CONCURRENTLY blocks writes to the table", DOCS "sql-reindex.html" },
-    [R_ADD_COLUMN_DEFAULT] = { "PG004", "add-column-volatile-default", MIG_LINT_WARNING,
-        "ACCESS EXCLUSIVE",
-        "ADD COLUMN with a volatile default (any default before PostgreSQL 11) rewrites the table",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
+                    "REINDEX without CONCURRENTLY blocks writes to the table", DOCS "sql-reindex.html" },
+    [R_ADD_COLUMN_DEFAULT] = { "PG004", "add-column-volatile-default", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
+                               "ADD COLUMN with a volatile default (any default before PostgreSQL 11) rewrites the table",
+                               DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
     [R_ADD_COLUMN_NOT_NULL] = { "PG005", "add-column-not-null-no-default", MIG_LINT_WARNING,
-        "ACCESS EXCLUSIVE", "ADD COLUMN ... NOT NULL without a default fails on a table with rows",
-        DOCS "sql-altertable.html" },
+                                "ACCESS EXCLUSIVE",
+                                "ADD COLUMN ... NOT NULL without a default fails on a table with rows",
+                                DOCS "sql-altertable.html" },
     [R_COLUMN_TYPE] = { "PG006", "alter-column-type-rewrites", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "ALTER COLUMN ... TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
+                        "ALTER COLUMN ... TYPE rewrites the table and its indexes under ACCESS EXCLUSIVE",
+                        DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
     [R_SET_NOT_NULL] = { "PG007", "set-not-null-scans", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE", DOCS "sql-altertable.html" },
+                         "SET NOT NULL scans the whole table under ACCESS EXCLUSIVE",
+                         DOCS "sql-altertable.html" },
     [R_FOREIGN_KEY] = { "PG008", "foreign-key-validates", MIG_LINT_WARNING, "SHARE ROW EXCLUSIVE",
-        "ADD FOREIGN KEY without NOT VALID checks every row while blocking writes to both tables",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT" },
+                        "ADD FOREIGN KEY without NOT VALID checks every row while blocking writes to both tables",
+                        DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT" },
     [R_CHECK] = { "PG009", "check-constraint-validates", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "ADD CHECK without NOT VALID checks every row under ACCESS EXCLUSIVE",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT" },
+                  "ADD CHECK without NOT VALID checks every row under ACCESS EXCLUSIVE",
+                  DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT" },
     [R_UNIQUE] = { "PG010", "unique-builds-index", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "ADD PRIMARY KEY / UNIQUE without USING INDEX builds the index under ACCESS EXCLUSIVE",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX" },
+                   "ADD PRIMARY KEY / UNIQUE without USING INDEX builds the index under ACCESS EXCLUSIVE",
+                   DOCS "sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX" },
     [R_DROP_COLUMN] = { "PG011", "drop-column", MIG_LINT_WARNING, NULL,
-        "DROP COLUMN breaks the application version still running that reads it",
-        DOCS "sql-altertable.html" },
+                        "DROP COLUMN breaks the application version still running that reads it",
+                        DOCS "sql-altertable.html" },
     [R_DROP_TABLE] = { "PG012", "drop-table", MIG_LINT_WARNING, NULL,
-        "DROP TABLE breaks the application version still running that uses it",
-        DOCS "sql-droptable.html" },
+                       "DROP TABLE breaks the application version still running that uses it",
+                       DOCS "sql-droptable.html" },
     [R_RENAME_COLUMN] = { "PG013", "rename-column", MIG_LINT_WARNING, NULL,
-        "RENAME COLUMN breaks the application version still running", DOCS "sql-altertable.html" },
+                          "RENAME COLUMN breaks the application version still running",
+                          DOCS "sql-altertable.html" },
     [R_RENAME_TABLE] = { "PG014", "rename-table", MIG_LINT_WARNING, NULL,
-        "RENAME TABLE breaks the application version still running", DOCS "sql-altertable.html" },
+                         "RENAME TABLE breaks the application version still running",
+                         DOCS "sql-altertable.html" },
     [R_ENUM_VALUE] = { "PG015", "enum-add-value-in-transaction", MIG_LINT_ERROR, NULL,
-        "ALTER TYPE ... ADD VALUE cannot run in a transaction before PostgreSQL 12",
-        DOCS "sql-altertype.html" },
+                       "ALTER TYPE ... ADD VALUE cannot run in a transaction before PostgreSQL 12",
+                       DOCS "sql-altertype.html" },
     [R_VACUUM_FULL] = { "PG016", "vacuum-full", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE", DOCS "sql-vacuum.html" },
+                        "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE", DOCS "sql-vacuum.html" },
     [R_CLUSTER] = { "PG017", "cluster", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "CLUSTER rewrites the table under ACCESS EXCLUSIVE", DOCS "sql-cluster.html" },
+                    "CLUSTER rewrites the table under ACCESS EXCLUSIVE", DOCS "sql-cluster.html" },
     [R_LOCK_TABLE] = { "PG018", "lock-table", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "LOCK TABLE holds a lock until the end of the transaction", DOCS "sql-lock.html" },
+                       "LOCK TABLE holds a lock until the end of the transaction", DOCS "sql-lock.html" },
     [R_TRUNCATE] = { "PG019", "truncate", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "TRUNCATE takes ACCESS EXCLUSIVE and throws the rows away", DOCS "sql-truncate.html" },
+                     "TRUNCATE takes ACCESS EXCLUSIVE and throws the rows away", DOCS "sql-truncate.html" },
     [R_IDENTITY] = { "PG020", "add-identity-column", MIG_LINT_WARNING, "ACCESS EXCLUSIVE",
-        "adding a serial or identity column fills every row: a table rewrite",
-        DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
+                     "adding a serial or identity column fills every row: a table rewrite",
+                     DOCS "sql-altertable.html#SQL-ALTERTABLE-NOTES" },
     [R_NO_LOCK_TIMEOUT] = { "PG021", "access-exclusive-without-lock-timeout", MIG_LINT_WARNING,
-        "ACCESS EXCLUSIVE",
-        "ACCESS EXCLUSIVE with no lock_timeout: while it waits, every query on the table queues",
-        DOCS "runtime-config-client.html#GUC-LOCK-TIMEOUT" },
+                            "ACCESS EXCLUSIVE",
+                            "ACCESS EXCLUSIVE with no lock_timeout: while it waits, every query on the table queues",
+                            DOCS "runtime-config-client.html#GUC-LOCK-TIMEOUT" },
     [R_DDL_WITH_DML] = { "PG022", "ddl-with-unbounded-dml", MIG_LINT_WARNING, NULL,
-        "DDL and an unbounded UPDATE/DELETE in one transaction hold the DDL's lock for the whole update",
-        DOCS "explicit-locking.html" },
+                         "DDL and an unbounded UPDATE/DELETE in one transaction hold the DDL's lock for the whole update",
+                         DOCS "explicit-locking.html" },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
 
 typedef struct lint_run {
     const mig_lint_stmt *in;
-    mig_lint_state      *st;
+    mig_lint_state *st;
     const mig_lint_sink *sink;
-    void                *payload;
-    const char          *sql; /* NUL-terminated copy */
-    int                  rc;
+    void *payload;
+    const char *sql; /* NUL-terminated copy */
+    int rc;
 } lint_run;
 
 static const char *jstr(const json_t *o, const char *key)
@@ -124,7 +149,8 @@ static const char *node_type(const json_t *n, json_t **body)
     const char *key;
     json_t *v;
     *body = NULL;
-    json_object_foreach((json_t *)n, key, v) {
+    json_object_foreach((json_t *)n, key, v)
+    {
         *body = v;
         return key;
     }
@@ -143,7 +169,8 @@ static const char *relname(const json_t *rv, char *buf, size_t n)
 }
 
 /* A finding of rule (an index into pg_lint_rules), unless the sink already said stop. */
-#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &pg_lint_rules[rule], __VA_ARGS__)
+#define say(r, rule, ...)                                                                               \
+    mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &pg_lint_rules[rule], __VA_ARGS__)
 
 /* The statement with word inserted after the first keyword kw (case ignored), for a rewrite. */
 static char *insert_after(const char *sql, const char *kw, const char *word)
@@ -193,8 +220,17 @@ static char *stmt_text(const char *sql)
 static int volatile_expr(const json_t *e)
 {
     static const char *const volatile_fns[] = {
-        "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-        "clock_timestamp", "timeofday", "nextval", "txid_current", "setseed", NULL,
+        "random",
+        "gen_random_uuid",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "clock_timestamp",
+        "timeofday",
+        "nextval",
+        "txid_current",
+        "setseed",
+        NULL,
     };
     if (json_is_object(e)) {
         json_t *body;
@@ -211,15 +247,11 @@ static int volatile_expr(const json_t *e)
         }
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)e, key, v)
-            if (volatile_expr(v))
-                return 1;
+        json_object_foreach((json_t *)e, key, v) if (volatile_expr(v)) return 1;
     } else if (json_is_array(e)) {
         size_t i;
         json_t *v;
-        json_array_foreach(e, i, v)
-            if (volatile_expr(v))
-                return 1;
+        json_array_foreach(e, i, v) if (volatile_expr(v)) return 1;
     }
     return 0;
 }
@@ -234,9 +266,17 @@ static const char *type_last_name(const json_t *tn)
 static int access_exclusive_cmd(const char *subtype, const json_t *def)
 {
     static const char *const lighter[] = {
-        "AT_ValidateConstraint", "AT_SetStatistics", "AT_ClusterOn", "AT_DropCluster",
-        "AT_SetRelOptions", "AT_ResetRelOptions", "AT_EnableTrig", "AT_DisableTrig",
-        "AT_AttachPartition", "AT_DetachPartitionFinalize", NULL,
+        "AT_ValidateConstraint",
+        "AT_SetStatistics",
+        "AT_ClusterOn",
+        "AT_DropCluster",
+        "AT_SetRelOptions",
+        "AT_ResetRelOptions",
+        "AT_EnableTrig",
+        "AT_DisableTrig",
+        "AT_AttachPartition",
+        "AT_DetachPartitionFinalize",
+        NULL,
     };
     for (size_t i = 0; lighter[i]; i++)
         if (strcmp(subtype, lighter[i]) == 0)
@@ -268,7 +308,8 @@ static void lint_add_column(lint_run *r, const char *tbl, const json_t *cmd)
     const json_t *dflt = NULL;
     int notnull = 0, identity = 0;
     size_t i, at = jloc(cd);
-    json_array_foreach(cons, i, c) {
+    json_array_foreach(cons, i, c)
+    {
         json_t *b;
         node_type(c, &b);
         const char *ct = jstr(b, "contype");
@@ -283,7 +324,8 @@ static void lint_add_column(lint_run *r, const char *tbl, const json_t *cmd)
                 "SHARE ROW EXCLUSIVE on both tables while every row is checked: no writes to either",
                 "add the column first, then ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID and, in a "
                 "later statement, VALIDATE CONSTRAINT (SHARE UPDATE EXCLUSIVE: writes go on)",
-                "column \"%s\" REFERENCES another table on existing table \"%s\": every row is checked", col, tbl);
+                "column \"%s\" REFERENCES another table on existing table \"%s\": every row is checked",
+                col, tbl);
     }
     if (identity || strstr(type, "serial")) {
         say(r, R_IDENTITY, tbl, at,
@@ -296,8 +338,7 @@ static void lint_add_column(lint_run *r, const char *tbl, const json_t *cmd)
     }
     int old = r->in->version && r->in->version < 110000;
     if (dflt && (old || volatile_expr(dflt)))
-        say(r, R_ADD_COLUMN_DEFAULT, tbl, at,
-            "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
+        say(r, R_ADD_COLUMN_DEFAULT, tbl, at, "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
             "add the column without a default (or with a constant one on PostgreSQL 11 and later), "
             "set the default with ALTER COLUMN ... SET DEFAULT, backfill existing rows in batches",
             "ADD COLUMN \"%s\" with %s default rewrites existing table \"%s\"", col,
@@ -319,7 +360,8 @@ static void lint_alter_table(lint_run *r, const json_t *stmt)
     int exclusive = 0;
     size_t i;
     json_t *n;
-    json_array_foreach(json_object_get(stmt, "cmds"), i, n) {
+    json_array_foreach(json_object_get(stmt, "cmds"), i, n)
+    {
         json_t *cmd;
         node_type(n, &cmd);
         const char *sub = jstr(cmd, "subtype");
@@ -335,8 +377,8 @@ static void lint_alter_table(lint_run *r, const json_t *stmt)
             json_t *tn = json_object_get(cd, "typeName");
             const char *t = type_last_name(tn);
             /* these need no rewrite whatever the old type's length was (varchar(n) to text or unbounded) */
-            int safe = strcmp(t, "text") == 0 ||
-                       (strcmp(t, "varchar") == 0 && json_array_size(json_object_get(tn, "typmods")) == 0);
+            int safe = strcmp(t, "text") == 0 || (strcmp(t, "varchar") == 0 &&
+                                                  json_array_size(json_object_get(tn, "typmods")) == 0);
             if (!safe)
                 say(r, R_COLUMN_TYPE, tbl, jloc(cd),
                     "ACCESS EXCLUSIVE for the rewrite of the table and every index: no reads or writes",
@@ -353,7 +395,8 @@ static void lint_alter_table(lint_run *r, const json_t *stmt)
                      tbl, col, col, tbl, col);
             say(r, R_SET_NOT_NULL, tbl, 0,
                 "ACCESS EXCLUSIVE while the whole table is scanned: no reads or writes", safe,
-                "SET NOT NULL on column \"%s\" of existing table \"%s\" scans it under ACCESS EXCLUSIVE", col, tbl);
+                "SET NOT NULL on column \"%s\" of existing table \"%s\" scans it under ACCESS EXCLUSIVE",
+                col, tbl);
         } else if (strcmp(sub, "AT_AddConstraint") == 0) {
             json_t *c;
             node_type(def, &c);
@@ -383,7 +426,8 @@ static void lint_alter_table(lint_run *r, const json_t *stmt)
             say(r, R_DROP_COLUMN, NULL, 0, NULL,
                 "expand/contract: first release an application version that no longer reads or writes "
                 "the column, then drop it in a later revision",
-                "DROP COLUMN \"%s\" of table \"%s\" breaks the application version still running", col, tbl);
+                "DROP COLUMN \"%s\" of table \"%s\" breaks the application version still running", col,
+                tbl);
         }
     }
     if (exclusive && !r->st->lock_timeout)
@@ -396,7 +440,8 @@ static int has_option(const json_t *params, const char *name)
 {
     size_t i;
     json_t *n;
-    json_array_foreach(params, i, n) {
+    json_array_foreach(params, i, n)
+    {
         json_t *b;
         node_type(n, &b);
         if (strcmp(jstr(b, "defname"), name) == 0)
@@ -449,10 +494,14 @@ static void lint_reindex(lint_run *r, const json_t *s)
         return;
     }
     char *stmt = stmt_text(r->sql);
-    char *safe = stmt ? insert_after(stmt, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_INDEX") == 0 ? "INDEX" : "TABLE", "CONCURRENTLY") : NULL;
+    char *safe =
+        stmt ? insert_after(stmt, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_INDEX") == 0 ? "INDEX" : "TABLE",
+                            "CONCURRENTLY")
+             : NULL;
     say(r, R_REINDEX, strcmp(jstr(s, "kind"), "REINDEX_OBJECT_TABLE") == 0 ? tbl : NULL, 0,
         "SHARE lock on the table (ACCESS EXCLUSIVE on the index being rebuilt): writes wait",
-        safe ? safe : "REINDEX ... CONCURRENTLY in a -- mig:transaction false revision (PostgreSQL 12 and later)",
+        safe ? safe
+             : "REINDEX ... CONCURRENTLY in a -- mig:transaction false revision (PostgreSQL 12 and later)",
         "REINDEX of \"%s\" blocks writes while it rebuilds", tbl);
     free(stmt);
     free(safe);
@@ -508,7 +557,8 @@ static void lint_vacuum(lint_run *r, const json_t *s)
     json_t *n;
     if (!has_option(json_object_get(s, "options"), "full"))
         return;
-    json_array_foreach(json_object_get(s, "rels"), i, n) {
+    json_array_foreach(json_object_get(s, "rels"), i, n)
+    {
         json_t *b;
         node_type(n, &b);
         relname(json_object_get(b, "relation"), tbl, sizeof tbl);
@@ -517,8 +567,8 @@ static void lint_vacuum(lint_run *r, const json_t *s)
             "VACUUM FULL of table \"%s\" rewrites it under ACCESS EXCLUSIVE", tbl);
     }
     if (json_array_size(json_object_get(s, "rels")) == 0)
-        say(r, R_VACUUM_FULL, NULL, 0, "ACCESS EXCLUSIVE on every table in turn",
-            "plain VACUUM", "VACUUM FULL rewrites every table under ACCESS EXCLUSIVE");
+        say(r, R_VACUUM_FULL, NULL, 0, "ACCESS EXCLUSIVE on every table in turn", "plain VACUUM",
+            "VACUUM FULL rewrites every table under ACCESS EXCLUSIVE");
 }
 
 /* LOCK TABLE and TRUNCATE: one finding per table named, "<what> \"<table>\" <tail>". */
@@ -528,7 +578,8 @@ static void lint_relations(lint_run *r, const json_t *s, int rule, const char *w
     char tbl[256];
     size_t i;
     json_t *n;
-    json_array_foreach(json_object_get(s, "relations"), i, n) {
+    json_array_foreach(json_object_get(s, "relations"), i, n)
+    {
         json_t *b;
         node_type(n, &b);
         relname(b, tbl, sizeof tbl);
@@ -573,7 +624,8 @@ static void lint_tree(lint_run *r, const char *type, const json_t *s)
         lint_vacuum(r, s);
     } else if (strcmp(type, "ClusterStmt") == 0) {
         relname(json_object_get(s, "relation"), tbl, sizeof tbl);
-        say(r, R_CLUSTER, *tbl ? tbl : NULL, 0, "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
+        say(r, R_CLUSTER, *tbl ? tbl : NULL, 0,
+            "ACCESS EXCLUSIVE for the whole rewrite: no reads or writes",
             "leave physical ordering to a maintenance window, outside migrations",
             "CLUSTER of table \"%s\" rewrites it under ACCESS EXCLUSIVE", *tbl ? tbl : "(all)");
     } else if (strcmp(type, "LockStmt") == 0) {
@@ -594,8 +646,9 @@ static void lint_tree(lint_run *r, const char *type, const json_t *s)
             st->lock_timeout = strcmp(jstr(s, "kind"), "VAR_SET_VALUE") == 0;
     } else if (strcmp(type, "CreateStmt") == 0 || strcmp(type, "CreateTableAsStmt") == 0) {
         lint_create(r, s);
-    } else if (strcmp(type, "SelectStmt") && strcmp(type, "InsertStmt") && strcmp(type, "TransactionStmt") &&
-               strcmp(type, "VariableShowStmt") && strcmp(type, "CopyStmt") && strcmp(type, "DoStmt")) {
+    } else if (strcmp(type, "SelectStmt") && strcmp(type, "InsertStmt") &&
+               strcmp(type, "TransactionStmt") && strcmp(type, "VariableShowStmt") &&
+               strcmp(type, "CopyStmt") && strcmp(type, "DoStmt")) {
         st->ddl++;
     }
 }
@@ -617,13 +670,15 @@ int pg_lint(const mig_lint_stmt *in, mig_lint_state *st, const mig_lint_sink *si
         json_t *tree = json_loads(pr.parse_tree, 0, NULL);
         size_t i;
         json_t *raw;
-        json_array_foreach(json_object_get(tree, "stmts"), i, raw) {
+        json_array_foreach(json_object_get(tree, "stmts"), i, raw)
+        {
             json_t *body;
             const char *type = node_type(json_object_get(raw, "stmt"), &body);
             long dml = st->dml, ddl = st->ddl;
             lint_tree(&r, type, body);
             /* the first statement that brings DDL and unbounded DML together in one transaction */
-            if (in->in_transaction && !st->reported && st->ddl && st->dml && (dml != st->dml || ddl != st->ddl)) {
+            if (in->in_transaction && !st->reported && st->ddl && st->dml &&
+                (dml != st->dml || ddl != st->ddl)) {
                 st->reported = 1;
                 say(&r, R_DDL_WITH_DML, NULL, 0,
                     "the DDL's lock is held until COMMIT, so the whole UPDATE/DELETE runs with the table locked",

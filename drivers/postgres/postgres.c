@@ -101,8 +101,7 @@ int pg_error(mig_conn *c, const PGresult *res, mig_drv_error *err)
         if (primary == NULL)
             primary = PQresultErrorMessage(res);
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        detail_add(err->detail, sizeof err->detail, "; ",
-                   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+        detail_add(err->detail, sizeof err->detail, "; ", PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
         const char *hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
         if (hint) {
             char buf[600];
@@ -138,8 +137,8 @@ int pg_error(mig_conn *c, const PGresult *res, mig_drv_error *err)
     return MIG_DRV_ERROR;
 }
 
-int pg_run(mig_conn *c, PGresult **out, const char *sql, int nparams,
-           const char *const *params, mig_drv_error *err)
+int pg_run(mig_conn *c, PGresult **out, const char *sql, int nparams, const char *const *params,
+           mig_drv_error *err)
 {
     PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
@@ -157,8 +156,8 @@ int pg_run(mig_conn *c, PGresult **out, const char *sql, int nparams,
 }
 
 /* Run a statement whose one-row, one-column answer is 't' or 'f'. */
-static int run_bool(mig_conn *c, int *out, const char *sql, int nparams,
-                    const char *const *params, mig_drv_error *err)
+static int run_bool(mig_conn *c, int *out, const char *sql, int nparams, const char *const *params,
+                    mig_drv_error *err)
 {
     PGresult *res = NULL;
     int rc = pg_run(c, &res, sql, nparams, params, err);
@@ -176,7 +175,7 @@ static int run_bool(mig_conn *c, int *out, const char *sql, int nparams,
 
 /* Bounded output that still counts what did not fit (for "needed" lengths). */
 typedef struct outbuf {
-    char  *buf;
+    char *buf;
     size_t cap;
     size_t len;
 } outbuf;
@@ -253,8 +252,8 @@ static int connect_error(PGconn *pg, const char *url, mig_drv_error *err)
         port = getenv("PGPORT");
     if (port == NULL || *port == '\0')
         port = "5432";
-    snprintf(err->message, sizeof err->message, "could not connect to %s:%s: %s",
-             host, port, reason[0] ? reason : "unknown error");
+    snprintf(err->message, sizeof err->message, "could not connect to %s:%s: %s", host, port,
+             reason[0] ? reason : "unknown error");
     if (msg[first] == '\n')
         detail_add(err->detail, sizeof err->detail, "; ", msg + first + 1);
 
@@ -383,8 +382,7 @@ static void pg_close(mig_conn *c)
 {
     if (c == NULL)
         return;
-    if (c->locked && PQstatus(c->pg) == CONNECTION_OK &&
-        PQtransactionStatus(c->pg) != PQTRANS_ACTIVE) {
+    if (c->locked && PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_ACTIVE) {
         mig_drv_error e;
         pg_run(c, NULL, "SELECT pg_catalog.pg_advisory_unlock_all()", 0, NULL, &e);
     }
@@ -447,8 +445,7 @@ static int64_t cmd_tuples(PGresult *res)
  * query and read every result: the server answers statement by statement,
  * so *done counts the statements that completed before a failure.
  */
-static int send_script(mig_conn *c, const char *text, int *done, int64_t *affected,
-                       mig_drv_error *err)
+static int send_script(mig_conn *c, const char *text, int *done, int64_t *affected, mig_drv_error *err)
 {
     PGresult *res;
     int rc = MIG_DRV_OK;
@@ -501,8 +498,8 @@ static int send_script(mig_conn *c, const char *text, int *done, int64_t *affect
  * else the one after the `done` that completed -- and turn the position
  * into one inside the whole text.
  */
-static void locate_error(const char *whole, size_t wlen, size_t base, size_t n,
-                         int done, mig_drv_error *err)
+static void locate_error(const char *whole, size_t wlen, size_t base, size_t n, int done,
+                         mig_drv_error *err)
 {
     const char *piece = whole + base;
     size_t at = (size_t)-1, off = 0;
@@ -537,8 +534,7 @@ static void locate_error(const char *whole, size_t wlen, size_t base, size_t n,
  */
 #define PG_BATCH_BYTES ((size_t)1 << 20)
 
-static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
-                   mig_drv_error *err)
+static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
 {
     const char *nul;
     int done, rc;
@@ -623,12 +619,12 @@ static int pg_exec(mig_conn *c, const char *sql, size_t len, int64_t *affected,
 
 /* libpq's parallel arrays for one statement's parameters. */
 typedef struct params {
-    int          n;
-    Oid         *types;
+    int n;
+    Oid *types;
     const char **values;
-    int         *lengths;
-    int         *formats;
-    char        *scratch; /* numbers and NUL-terminated copies of text */
+    int *lengths;
+    int *formats;
+    char *scratch; /* numbers and NUL-terminated copies of text */
 } params;
 
 static void params_free(params *p)
@@ -658,8 +654,10 @@ static int params_build(params *p, const mig_value *v, int n, mig_drv_error *err
         if (v[i].type == MIG_VAL_TEXT) {
             /* an empty text may come as (NULL, 0) */
             if (v[i].u.s.len > 0 && memchr(v[i].u.s.ptr, '\0', v[i].u.s.len))
-                return pg_error_msg(err, "parameter %d: text holds a NUL byte, which PostgreSQL text cannot store (bind it as a blob)",
-                                    i + 1);
+                return pg_error_msg(
+                    err,
+                    "parameter %d: text holds a NUL byte, which PostgreSQL text cannot store (bind it as a blob)",
+                    i + 1);
             need += v[i].u.s.len + 1;
         } else {
             need += 32;
@@ -732,18 +730,17 @@ static int number_params(char **out, const char *sql, int nparams, mig_drv_error
     if (found != nparams) {
         free(*out);
         *out = NULL;
-        return pg_error_msg(err, "statement has %d placeholder%s but %d value%s given",
-                            found, found == 1 ? "" : "s", nparams, nparams == 1 ? " was" : "s were");
+        return pg_error_msg(err, "statement has %d placeholder%s but %d value%s given", found,
+                            found == 1 ? "" : "s", nparams, nparams == 1 ? " was" : "s were");
     }
     return MIG_DRV_OK;
 }
 
 /* Run numbered (prefix + sql) with p; errors point into the caller's sql. */
-static int run_params(mig_conn *c, PGresult **out, const char *sql, const char *numbered,
-                      size_t prefix, const params *p, mig_drv_error *err)
+static int run_params(mig_conn *c, PGresult **out, const char *sql, const char *numbered, size_t prefix,
+                      const params *p, mig_drv_error *err)
 {
-    PGresult *res = PQexecParams(c->pg, numbered, p->n, p->types, p->values, p->lengths,
-                                 p->formats, 0);
+    PGresult *res = PQexecParams(c->pg, numbered, p->n, p->types, p->values, p->lengths, p->formats, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -753,7 +750,8 @@ static int run_params(mig_conn *c, PGresult **out, const char *sql, const char *
     int rc = pg_error(c, res, err);
     PQclear(res);
     if (err->position > 0) {
-        size_t nlen = strlen(numbered), slen = strlen(sql); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
+        size_t nlen = strlen(numbered),
+               slen = strlen(sql); /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
         size_t b = pg_lex_char_to_byte(numbered, nlen, err->position);
         b = b > prefix ? b - prefix : 0;
         b = pg_lex_unnumber_offset(sql, slen, b);
@@ -805,17 +803,17 @@ static int pg_exec_params(mig_conn *c, const char *sql, const mig_value *values,
  * UPDATE) run directly: their whole result comes back at once.
  */
 struct mig_cursor {
-    mig_conn      *conn;
-    char           name[32];
-    int            open;      /* the server-side cursor still exists */
-    int            exhausted; /* no rows left on the server side */
-    PGresult      *res;       /* the current batch */
-    int            row;       /* index in res of the row handed out last */
-    int            ncols;
-    const char   **names;
-    mig_value     *values;
-    unsigned char **blobs;    /* PQunescapeBytea output for the current row */
-    mig_row        out;
+    mig_conn *conn;
+    char name[32];
+    int open;      /* the server-side cursor still exists */
+    int exhausted; /* no rows left on the server side */
+    PGresult *res; /* the current batch */
+    int row;       /* index in res of the row handed out last */
+    int ncols;
+    const char **names;
+    mig_value *values;
+    unsigned char **blobs; /* PQunescapeBytea output for the current row */
+    mig_row out;
 };
 
 static void free_blobs(mig_cursor *cur)
@@ -848,8 +846,9 @@ static void close_server_cursor(mig_cursor *cur, int just_fetched)
      * a CLOSE that fails would abort the caller's transaction: look first.
      */
     if (!just_fetched &&
-        (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)",
-                  1, &name, &e) != MIG_DRV_OK || !exists))
+        (run_bool(c, &exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_cursors WHERE name = $1)", 1,
+                  &name, &e) != MIG_DRV_OK ||
+         !exists))
         return;
     snprintf(sql, sizeof sql, "CLOSE %s", cur->name);
     pg_run(c, NULL, sql, 0, NULL, &e);
@@ -998,7 +997,7 @@ static void pg_cursor_close(mig_cursor *cur)
 static int one_fetch_result(const char *sql)
 {
     size_t e = strlen(sql);
-    int    words = 0;
+    int words = 0;
 
     for (;;) {
         size_t d, w;
@@ -1016,14 +1015,14 @@ static int one_fetch_result(const char *sql)
             words = 1;
             continue;
         }
-        return w >= 5 && strncasecmp(sql + w - 5, "LIMIT", 5) == 0 &&
-               w > 5 && (isspace((unsigned char)sql[w - 6]) || sql[w - 6] == ')') &&
-               e - d <= 9 && strtol(sql + d, NULL, 10) <= FETCH_BATCH;
+        return w >= 5 && strncasecmp(sql + w - 5, "LIMIT", 5) == 0 && w > 5 &&
+               (isspace((unsigned char)sql[w - 6]) || sql[w - 6] == ')') && e - d <= 9 &&
+               strtol(sql + d, NULL, 10) <= FETCH_BATCH;
     }
 }
 
-static int pg_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *values,
-                    int nvalues, mig_drv_error *err)
+static int pg_query(mig_cursor **out, mig_conn *c, const char *sql, const mig_value *values, int nvalues,
+                    mig_drv_error *err)
 {
     char *numbered = NULL, *declare = NULL;
     mig_cursor *cur = NULL;
@@ -1219,8 +1218,7 @@ static void lock_holder(mig_conn *c, int64_t key, char *holder, size_t holder_le
  * the server when the session ends. Re-entrant on one session, like every
  * PostgreSQL advisory lock: each successful lock_try needs an unlock.
  */
-static int pg_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len,
-                       mig_drv_error *err)
+static int pg_lock_try(mig_conn *c, const char *key, char *holder, size_t holder_len, mig_drv_error *err)
 {
     int64_t k = lock_key(key);
     char kbuf[24];
@@ -1307,8 +1305,7 @@ static char *quote_alloc(const char *name)
  * an extra list that already starts with it is used as it is.
  * Run outside a transaction: a ROLLBACK would undo the SET.
  */
-static int pg_set_schema(mig_conn *c, const char *schema, const char *search_path,
-                         mig_drv_error *err)
+static int pg_set_schema(mig_conn *c, const char *schema, const char *search_path, mig_drv_error *err)
 {
     char *q = quote_alloc(schema), *sql;
     int rc;
@@ -1354,8 +1351,7 @@ static int pg_set_schema(mig_conn *c, const char *schema, const char *search_pat
 
 static int pg_schema_exists(mig_conn *c, const char *schema, int *exists, mig_drv_error *err)
 {
-    return run_bool(c, exists,
-                    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+    return run_bool(c, exists, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
                     1, &schema, err);
 }
 
@@ -1524,11 +1520,11 @@ static int pg_is_lock_timeout(const mig_drv_error *err)
 }
 
 /* mig lint --trace: the locks that block writes (SHARE) or everything (ACCESS EXCLUSIVE), by backend */
-#define PG_TRACE_LOCKS(pid)                                                                      \
+#define PG_TRACE_LOCKS(pid)                                                                                 \
     "SELECT upper(regexp_replace(regexp_replace(l.mode, 'Lock$', ''), '([a-z])([A-Z])', '\\1 \\2', 'g')), " \
-    "c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "                           \
-    "WHERE l.pid = " pid " AND l.locktype = 'relation' AND l.granted "                          \
-    "AND l.mode IN ('ShareLock', 'AccessExclusiveLock') AND c.relkind IN ('r', 'p') "            \
+    "c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "                                      \
+    "WHERE l.pid = " pid " AND l.locktype = 'relation' AND l.granted "                                      \
+    "AND l.mode IN ('ShareLock', 'AccessExclusiveLock') AND c.relkind IN ('r', 'p') "                       \
     "AND c.relnamespace = current_schema()::regnamespace ORDER BY c.relname, l.mode"
 
 static const mig_driver pg_driver = {
@@ -1539,8 +1535,7 @@ static const mig_driver pg_driver = {
     .version = MIG_PG_DRIVER_VERSION,
     .description = "PostgreSQL through libpq: transactional DDL, advisory lock, schema tenants",
     .url_schemes = pg_schemes,
-    .caps = MIG_CAP_TRANSACTIONAL_DDL | MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS |
-            MIG_CAP_MULTI_STATEMENT,
+    .caps = MIG_CAP_TRANSACTIONAL_DDL | MIG_CAP_SESSION_LOCK | MIG_CAP_SCHEMAS | MIG_CAP_MULTI_STATEMENT,
     .dialect = &pg_dialect,
     .connect = pg_connect,
     .close = pg_close,

@@ -19,13 +19,13 @@ const mig_driver *mig_driver_entry(void);
 
 /* SQL text is built with <mig/driver_util.h>; identifiers are quoted with '"'. */
 typedef mig_sb sb;
-#define QUOTE '"'
-#define sb_put mig_sb_put
-#define sb_puts mig_sb_puts
-#define sb_emit mig_sb_emit
-#define sb_ident(b, name) mig_sb_ident((b), QUOTE, (name))
+#define QUOTE              '"'
+#define sb_put             mig_sb_put
+#define sb_puts            mig_sb_puts
+#define sb_emit            mig_sb_emit
+#define sb_ident(b, name)  mig_sb_ident((b), QUOTE, (name))
 #define sb_idents(b, v, n) mig_sb_idents((b), QUOTE, (v), (n))
-#define sb_table(b, name) mig_sb_qualified((b), QUOTE, (name))
+#define sb_table(b, name)  mig_sb_qualified((b), QUOTE, (name))
 
 /*
  * The serial type a column was declared with: an integer whose default
@@ -35,9 +35,9 @@ typedef mig_sb sb;
  */
 static const char *serial_type(const char *table, const mig_ddl_column *c)
 {
-    static const char *const types[][2] = {
-        { "integer", "serial" }, { "bigint", "bigserial" }, { "smallint", "smallserial" }
-    };
+    static const char *const types[][2] = { { "integer", "serial" },
+                                            { "bigint", "bigserial" },
+                                            { "smallint", "smallserial" } };
     const char *d = c->default_sql;
     if (table == NULL || d == NULL || strncmp(d, "nextval('", 9) != 0)
         return NULL;
@@ -131,9 +131,10 @@ static const char *identity_of(const char *type)
 static int builtin_type(const char *type, size_t len)
 {
     static const char *const known[] = {
-        "smallint", "integer", "bigint", "numeric", "real", "double precision", "text",
-        "character", "boolean", "date", "time", "timestamp", "interval", "uuid", "json",
-        "jsonb", "bytea", "money", "inet", "cidr", "bit", NULL
+        "smallint", "integer",   "bigint",  "numeric", "real",  "double precision",
+        "text",     "character", "boolean", "date",    "time",  "timestamp",
+        "interval", "uuid",      "json",    "jsonb",   "bytea", "money",
+        "inet",     "cidr",      "bit",     NULL
     };
     for (size_t i = 0; known[i]; i++) {
         size_t kl = strlen(known[i]);
@@ -379,7 +380,8 @@ int pg_introspect_ddl(mig_conn *c, const char *ddl, size_t len, const mig_schema
     if (rc == MIG_DRV_OK) {
         snprintf(sql, sizeof sql,
                  "SELECT pg_catalog.set_config('search_path', '\"%s\", ' || "
-                 "pg_catalog.current_setting('search_path'), true)", name);
+                 "pg_catalog.current_setting('search_path'), true)",
+                 name);
         rc = pg_run(c, NULL, sql, 0, NULL, err);
     }
     if (rc == MIG_DRV_OK)

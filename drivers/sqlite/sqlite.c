@@ -46,37 +46,38 @@
  */
 static int busy_ms(double t)
 {
-    return t > 0 ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
-         : t < 0 ? 0 : DEFAULT_BUSY_TIMEOUT_MS;
+    return t > 0   ? (t * 1000.0 >= INT_MAX ? INT_MAX : (int)(t * 1000.0))
+           : t < 0 ? 0
+                   : DEFAULT_BUSY_TIMEOUT_MS;
 }
 
 typedef struct cached_stmt {
     sqlite3_stmt *stmt; /* NULL: free slot */
-    char         *sql;  /* key, NUL-terminated copy */
-    size_t        len;
+    char *sql;          /* key, NUL-terminated copy */
+    size_t len;
     unsigned long used; /* last use, for eviction */
-    int           busy; /* held by an open cursor */
+    int busy;           /* held by an open cursor */
 } cached_stmt;
 
 struct mig_conn {
-    sqlite3          *db;
-    cached_stmt       cache[STMT_CACHE_SIZE];
-    unsigned long     clock;
+    sqlite3 *db;
+    cached_stmt cache[STMT_CACHE_SIZE];
+    unsigned long clock;
     struct mig_cursor *cursors; /* open cursors, finalized by close() */
-    int               busy_ms;  /* how long a wait for the write lock lasts */
-    struct timespec   busy_t0;  /* when the present wait began */
-    atomic_int        cancelled; /* set by sq_cancel, cleared at the next statement */
+    int busy_ms;                /* how long a wait for the write lock lasts */
+    struct timespec busy_t0;    /* when the present wait began */
+    atomic_int cancelled;       /* set by sq_cancel, cleared at the next statement */
 };
 
 struct mig_cursor {
-    mig_conn          *conn;   /* NULL once the connection was closed */
-    sqlite3_stmt      *stmt;
-    cached_stmt       *slot;   /* the cache slot stmt came from, or NULL */
-    int                ncols;  /* -1 until the first row */
-    const char       **names;
-    mig_value         *values;
-    mig_row            row;
-    int                done;
+    mig_conn *conn; /* NULL once the connection was closed */
+    sqlite3_stmt *stmt;
+    cached_stmt *slot; /* the cache slot stmt came from, or NULL */
+    int ncols;         /* -1 until the first row */
+    const char **names;
+    mig_value *values;
+    mig_row row;
+    int done;
     struct mig_cursor *next, *prev;
 };
 
@@ -158,8 +159,10 @@ static const char *url_path(const char *url, int *authority, mig_drv_error *err)
         else if (*path != '/' && *path != '\0' && *path != '?') {
             char masked[512];
             mig_secret_mask_url(url, masked, sizeof masked);
-            set_msg(err, 0, "sqlite url \"%s\" names a host: use sqlite:///abs/path.db "
-                    "or sqlite:rel/path.db", masked);
+            set_msg(err, 0,
+                    "sqlite url \"%s\" names a host: use sqlite:///abs/path.db "
+                    "or sqlite:rel/path.db",
+                    masked);
             return NULL;
         }
         /* SQLAlchemy's sqlite:////abs is the same file as sqlite:///abs */
@@ -170,8 +173,7 @@ static const char *url_path(const char *url, int *authority, mig_drv_error *err)
 }
 
 /* dir (may be NULL) and path[0..plen) joined, as a plain file name. */
-static char *plain_filename(const char *dir, size_t dlen, const char *path, size_t plen,
-                            mig_drv_error *err)
+static char *plain_filename(const char *dir, size_t dlen, const char *path, size_t plen, mig_drv_error *err)
 {
     char *out = malloc(dlen + 1 + plen + 1);
     if (out == NULL) {
@@ -191,8 +193,8 @@ static char *plain_filename(const char *dir, size_t dlen, const char *path, size
 }
 
 /* The same as a file: URI with query; '%', '?' and '#' in the path are escaped so it stays literal. */
-static char *uri_filename(const char *dir, size_t dlen, const char *path, size_t plen,
-                          const char *query, mig_drv_error *err)
+static char *uri_filename(const char *dir, size_t dlen, const char *path, size_t plen, const char *query,
+                          mig_drv_error *err)
 {
     size_t qlen = strlen(query);
     char *out = malloc(5 + 3 * (dlen + 1 + plen) + 1 + qlen + 1);
@@ -234,8 +236,7 @@ static char *uri_filename(const char *dir, size_t dlen, const char *path, size_t
  * which means building a file: URI with the path escaped. *uri is set when
  * the result is a URI. Returns a malloc'd string, or NULL with err filled.
  */
-static char *url_to_filename(const char *url, const char *base_dir, int *uri,
-                             mig_drv_error *err)
+static char *url_to_filename(const char *url, const char *base_dir, int *uri, mig_drv_error *err)
 {
     *uri = 0;
     if (url == NULL || *url == '\0') {
@@ -300,7 +301,8 @@ static int on_busy(void *arg, int count)
         conn->busy_t0 = now;
     if (atomic_load(&conn->cancelled))
         return 0;
-    long waited = (long)(now.tv_sec - conn->busy_t0.tv_sec) * 1000 + (now.tv_nsec - conn->busy_t0.tv_nsec) / 1000000;
+    long waited = (long)(now.tv_sec - conn->busy_t0.tv_sec) * 1000 +
+                  (now.tv_nsec - conn->busy_t0.tv_nsec) / 1000000;
     if (waited >= conn->busy_ms)
         return 0;
     /* SQLite's own steps, capped so a cancel is seen within 50 ms */
@@ -386,8 +388,8 @@ static int sq_connect(mig_conn **out, const char *url, const char *base_dir,
     if (rc == SQLITE_OK) {
         sqlite3_extended_result_codes(conn->db, 1);
         busy_set(conn, busy_ms(opts ? opts->lock_timeout_s : 0));
-        rc = sqlite3_create_function_v2(conn->db, "mig_busy_timeout", 0, SQLITE_UTF8, conn, fn_busy_timeout,
-                                        NULL, NULL, NULL);
+        rc = sqlite3_create_function_v2(conn->db, "mig_busy_timeout", 0, SQLITE_UTF8, conn,
+                                        fn_busy_timeout, NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) {
         /*
@@ -456,7 +458,7 @@ typedef enum tok_kind {
     TK_END,   /* no more input */
     TK_SPACE, /* whitespace or a comment */
     TK_SEMI,
-    TK_WORD,  /* identifier or keyword, unquoted */
+    TK_WORD, /* identifier or keyword, unquoted */
     TK_LPAREN,
     TK_RPAREN,
     TK_OTHER, /* strings, quoted names, numbers, operators */
@@ -465,8 +467,8 @@ typedef enum tok_kind {
 
 static int is_word_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '$' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c >= 0x80;
 }
 
 /* Kind of the token at s[*i], advancing *i past it. */
@@ -478,8 +480,8 @@ static tok_kind next_token(const char *s, size_t len, size_t *i)
     unsigned char c = (unsigned char)s[p];
     tok_kind k = TK_OTHER;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-        while (p < len && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' ||
-                           s[p] == '\r' || s[p] == '\f' || s[p] == '\v'))
+        while (p < len && (s[p] == ' ' || s[p] == '\t' || s[p] == '\n' || s[p] == '\r' || s[p] == '\f' ||
+                           s[p] == '\v'))
             p++;
         k = TK_SPACE;
     } else if (c == '-' && p + 1 < len && s[p + 1] == '-') {
@@ -552,8 +554,8 @@ static size_t skip_space(const char *s, size_t len, size_t from)
 static size_t sq_statement_end(const char *sql, size_t len)
 {
     size_t i = 0;
-    int words = 0;        /* significant words seen in this statement */
-    int significant = 0;  /* any non-space token in this statement */
+    int words = 0;       /* significant words seen in this statement */
+    int significant = 0; /* any non-space token in this statement */
     int create = 0, trigger = 0;
     int after_semi = 0, end_after_semi = 0;
     for (;;) {
@@ -614,8 +616,7 @@ static long char_position(const char *s, size_t off)
 /* ---- exec ------------------------------------------------------------------ */
 
 /* Fill err for a failure of the statement starting at sql+start. */
-static int fail_stmt(mig_conn *conn, const char *sql, size_t len, size_t start,
-                     mig_drv_error *err)
+static int fail_stmt(mig_conn *conn, const char *sql, size_t len, size_t start, mig_drv_error *err)
 {
     int rc = fail_db(conn, err);
     if (err != NULL) {
@@ -651,9 +652,9 @@ static int step_all(sqlite3_stmt *stmt)
 
 typedef struct window {
     const char *sql;
-    size_t      len;
-    char       *buf;  /* sql[base .. base + n), then a NUL */
-    size_t      base, n, cap;
+    size_t len;
+    char *buf; /* sql[base .. base + n), then a NUL */
+    size_t base, n, cap;
 } window;
 
 /* Copy sql[from ..) into the window, cap bytes at most. */
@@ -673,8 +674,7 @@ static int window_fill(window *w, size_t from, size_t cap)
     return 0;
 }
 
-static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
-                   mig_drv_error *err)
+static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
 {
     if (affected)
         *affected = 0;
@@ -743,8 +743,7 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
              * or DELETE across later DDL; only believe it when this
              * statement changed something.
              */
-            *affected = sqlite3_total_changes64(conn->db) != before
-                      ? sqlite3_changes64(conn->db) : 0;
+            *affected = sqlite3_total_changes64(conn->db) != before ? sqlite3_changes64(conn->db) : 0;
         }
         off += (size_t)(tail - at);
     }
@@ -760,8 +759,8 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
  * belongs to (mark it busy while in use) or NULL for a private statement
  * that the caller finalizes.
  */
-static int stmt_get(mig_conn *conn, const char *sql, sqlite3_stmt **out,
-                    cached_stmt **slot, mig_drv_error *err)
+static int stmt_get(mig_conn *conn, const char *sql, sqlite3_stmt **out, cached_stmt **slot,
+                    mig_drv_error *err)
 {
     *out = NULL;
     *slot = NULL;
@@ -777,8 +776,7 @@ static int stmt_get(mig_conn *conn, const char *sql, sqlite3_stmt **out,
         }
         if (c->busy)
             continue;
-        if (victim == NULL || c->stmt == NULL ||
-            (victim->stmt != NULL && c->used < victim->used))
+        if (victim == NULL || c->stmt == NULL || (victim->stmt != NULL && c->used < victim->used))
             victim = c;
     }
     if (len > INT_MAX) {
@@ -788,8 +786,8 @@ static int stmt_get(mig_conn *conn, const char *sql, sqlite3_stmt **out,
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
     /* len + 1: SQLite may then skip copying the NUL-terminated text */
-    int rc = sqlite3_prepare_v3(conn->db, sql, (int)len + 1,
-                                victim ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, &tail);
+    int rc = sqlite3_prepare_v3(conn->db, sql, (int)len + 1, victim ? SQLITE_PREPARE_PERSISTENT : 0,
+                                &stmt, &tail);
     if (rc != SQLITE_OK)
         return fail_stmt(conn, sql, len, 0, err);
     if (stmt == NULL) {
@@ -837,13 +835,13 @@ static void stmt_put(sqlite3_stmt *stmt, cached_stmt *slot)
  * Bind params to stmt. copy: SQLite keeps its own copy of text and blobs
  * (a cursor outlives the caller's buffers); else they are used in place.
  */
-static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *params,
-                       int nparams, int copy, mig_drv_error *err)
+static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *params, int nparams,
+                       int copy, mig_drv_error *err)
 {
     int want = sqlite3_bind_parameter_count(stmt);
     if (want != nparams) {
-        set_msg(err, SQLITE_RANGE, "statement has %d parameter%s, %d given", want,
-                want == 1 ? "" : "s", nparams);
+        set_msg(err, SQLITE_RANGE, "statement has %d parameter%s, %d given", want, want == 1 ? "" : "s",
+                nparams);
         return MIG_DRV_ERROR;
     }
     sqlite3_destructor_type how = copy ? SQLITE_TRANSIENT : SQLITE_STATIC;
@@ -860,8 +858,10 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
         case MIG_VAL_FLOAT:
             /* SQLite stores NaN as NULL, silently; infinities it stores and returns as they are */
             if (isnan(v->u.f)) {
-                set_msg(err, SQLITE_MISMATCH, "parameter %d is NaN, which SQLite cannot store (it would "
-                        "become NULL)", i + 1);
+                set_msg(err, SQLITE_MISMATCH,
+                        "parameter %d is NaN, which SQLite cannot store (it would "
+                        "become NULL)",
+                        i + 1);
                 return MIG_DRV_ERROR;
             }
             rc = sqlite3_bind_double(stmt, i + 1, v->u.f);
@@ -871,8 +871,8 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
             break;
         case MIG_VAL_TEXT:
             /* a NULL pointer would bind SQL NULL, not an empty string */
-            rc = sqlite3_bind_text64(stmt, i + 1, v->u.s.ptr ? v->u.s.ptr : "",
-                                     v->u.s.len, how, SQLITE_UTF8);
+            rc = sqlite3_bind_text64(stmt, i + 1, v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len, how,
+                                     SQLITE_UTF8);
             break;
         case MIG_VAL_BLOB:
             rc = v->u.s.len == 0 ? sqlite3_bind_zeroblob(stmt, i + 1, 0)
@@ -888,8 +888,8 @@ static int bind_params(mig_conn *conn, sqlite3_stmt *stmt, const mig_value *para
     return MIG_DRV_OK;
 }
 
-static int sq_exec_params(mig_conn *conn, const char *sql, const mig_value *params,
-                          int nparams, int64_t *affected, mig_drv_error *err)
+static int sq_exec_params(mig_conn *conn, const char *sql, const mig_value *params, int nparams,
+                          int64_t *affected, mig_drv_error *err)
 {
     if (affected)
         *affected = 0;
@@ -905,8 +905,7 @@ static int sq_exec_params(mig_conn *conn, const char *sql, const mig_value *para
         if (step_all(stmt) != SQLITE_OK)
             rc = fail_stmt(conn, sql, strlen(sql), 0, err);
         else if (affected)
-            *affected = sqlite3_total_changes64(conn->db) != before
-                      ? sqlite3_changes64(conn->db) : 0;
+            *affected = sqlite3_total_changes64(conn->db) != before ? sqlite3_changes64(conn->db) : 0;
     }
     stmt_put(stmt, slot);
     return rc;
@@ -914,8 +913,8 @@ static int sq_exec_params(mig_conn *conn, const char *sql, const mig_value *para
 
 /* ---- cursors --------------------------------------------------------------- */
 
-static int sq_query(mig_cursor **out, mig_conn *conn, const char *sql,
-                    const mig_value *params, int nparams, mig_drv_error *err)
+static int sq_query(mig_cursor **out, mig_conn *conn, const char *sql, const mig_value *params,
+                    int nparams, mig_drv_error *err)
 {
     *out = NULL;
     atomic_store(&conn->cancelled, 0);
@@ -1117,15 +1116,16 @@ static size_t sq_quote_ident(const char *name, char *buf, size_t buflen)
     return need;
 }
 
-static int sq_table_exists(mig_conn *conn, const char *table, int *exists,
-                           mig_drv_error *err)
+static int sq_table_exists(mig_conn *conn, const char *table, int *exists, mig_drv_error *err)
 {
     *exists = 0;
     sqlite3_stmt *stmt;
     cached_stmt *slot;
     /* names compare as SQLite compares identifiers: ASCII case folded */
-    int rc = stmt_get(conn, "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
-                      "AND name = ?1 COLLATE NOCASE", &stmt, &slot, err);
+    int rc = stmt_get(conn,
+                      "SELECT 1 FROM sqlite_schema WHERE type = 'table' "
+                      "AND name = ?1 COLLATE NOCASE",
+                      &stmt, &slot, err);
     if (rc != MIG_DRV_OK)
         return rc;
     sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
@@ -1152,10 +1152,10 @@ static int sq_table_rows(mig_conn *conn, const char *table, int64_t *rows, mig_d
     rc = sq_table_exists(conn, "sqlite_stat1", &stat, err);
     char *sql = stat ? sqlite3_mprintf("SELECT coalesce((SELECT CAST(stat AS INTEGER) FROM sqlite_stat1 "
                                        "WHERE tbl = %Q COLLATE NOCASE LIMIT 1), "
-                                       "(SELECT count(*) FROM \"%w\"))", table, table)
+                                       "(SELECT count(*) FROM \"%w\"))",
+                                       table, table)
                      : sqlite3_mprintf("SELECT count(*) FROM \"%w\"", table);
-    if (sql == NULL)
-        {
+    if (sql == NULL) {
         set_msg(err, SQLITE_NOMEM, "out of memory");
         return MIG_DRV_ERROR;
     }
@@ -1180,8 +1180,8 @@ static int sq_column_exists(mig_conn *conn, const char *table, const char *colum
     *exists = 0;
     sqlite3_stmt *stmt;
     cached_stmt *slot;
-    int rc = stmt_get(conn, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
-                      &stmt, &slot, err);
+    int rc = stmt_get(conn, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE", &stmt,
+                      &slot, err);
     if (rc != MIG_DRV_OK)
         return rc;
     sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
@@ -1208,13 +1208,13 @@ typedef mig_names name_list;
  * value as is, or a MIG_DRV_* code with err filled.
  */
 typedef struct walk {
-    mig_conn              *conn;
-    const char            *schema;
-    char                   qschema[256]; /* quoted, for schema.sqlite_schema */
+    mig_conn *conn;
+    const char *schema;
+    char qschema[256]; /* quoted, for schema.sqlite_schema */
     const mig_schema_sink *sink;
-    void                  *payload;
-    mig_drv_error         *err;
-    name_list              a, b;
+    void *payload;
+    mig_drv_error *err;
+    name_list a, b;
 } walk;
 
 /*
@@ -1253,8 +1253,8 @@ static char *dup_trim(const char *s, size_t a, size_t b)
 {
     while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\n' || s[a] == '\r'))
         a++;
-    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' ||
-                     s[b - 1] == '\r' || s[b - 1] == ';'))
+    while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\n' || s[b - 1] == '\r' ||
+                     s[b - 1] == ';'))
         b--;
     char *out = malloc(b - a + 1);
     if (out) {
@@ -1302,8 +1302,10 @@ static void split_index_sql(const char *sql, char **keys, char **where)
 static int primary_key_columns(walk *w, const char *table, name_list *l)
 {
     sqlite3_stmt *st;
-    int rc = walk_prepare(w, &st, "SELECT name FROM pragma_table_info(?1, ?2) "
-                          "WHERE pk > 0 ORDER BY pk", table);
+    int rc = walk_prepare(w, &st,
+                          "SELECT name FROM pragma_table_info(?1, ?2) "
+                          "WHERE pk > 0 ORDER BY pk",
+                          table);
     if (rc != 0)
         return rc;
     list_clear(l);
@@ -1319,8 +1321,10 @@ static int walk_columns(walk *w, const char *table)
 {
     sqlite3_stmt *st;
     /* table_xinfo, not table_info: generated columns are columns too */
-    int rc = walk_prepare(w, &st, "SELECT name, type, \"notnull\", dflt_value, hidden "
-                          "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid", table);
+    int rc = walk_prepare(w, &st,
+                          "SELECT name, type, \"notnull\", dflt_value, hidden "
+                          "FROM pragma_table_xinfo(?1, ?2) ORDER BY cid",
+                          table);
     if (rc != 0)
         return rc;
     int position = 0, cb = 0;
@@ -1358,10 +1362,12 @@ static int walk_columns(walk *w, const char *table)
 static int walk_indexes(walk *w, const char *table)
 {
     sqlite3_stmt *st;
-    int rc = walk_prepare(w, &st, "SELECT il.name, il.\"unique\", il.origin, il.partial, s.sql "
+    int rc = walk_prepare(w, &st,
+                          "SELECT il.name, il.\"unique\", il.origin, il.partial, s.sql "
                           "FROM pragma_index_list(?1, ?2) AS il "
                           "LEFT JOIN %s.sqlite_schema AS s ON s.type = 'index' AND s.name = il.name "
-                          "ORDER BY il.name", table);
+                          "ORDER BY il.name",
+                          table);
     if (rc != 0)
         return rc;
     int cb = 0;
@@ -1372,8 +1378,10 @@ static int walk_indexes(walk *w, const char *table)
             continue; /* reported with the columns */
 
         sqlite3_stmt *ix;
-        if ((cb = walk_prepare(w, &ix, "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1, ?2) "
-                               "WHERE key ORDER BY seqno", name)) != 0)
+        if ((cb = walk_prepare(w, &ix,
+                               "SELECT name, \"desc\", coll FROM pragma_index_xinfo(?1, ?2) "
+                               "WHERE key ORDER BY seqno",
+                               name)) != 0)
             break;
         list_clear(&w->a);
         int plain = 1, xrc;
@@ -1401,8 +1409,8 @@ static int walk_indexes(walk *w, const char *table)
         if (!plain || partial)
             split_index_sql((const char *)sqlite3_column_text(st, 4), &keys, &where);
         if (w->sink->index != NULL)
-            cb = w->sink->index(w->payload, table, name, sqlite3_column_int(st, 1),
-                                mig_names_v(&w->a), w->a.count, plain ? NULL : keys, partial ? where : NULL);
+            cb = w->sink->index(w->payload, table, name, sqlite3_column_int(st, 1), mig_names_v(&w->a),
+                                w->a.count, plain ? NULL : keys, partial ? where : NULL);
         free(keys);
         free(where);
     }
@@ -1427,8 +1435,10 @@ static char *column_dup(sqlite3_stmt *st, int i)
 static int walk_foreign_keys(walk *w, const char *table)
 {
     sqlite3_stmt *st;
-    int rc = walk_prepare(w, &st, "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete "
-                          "FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq", table);
+    int rc = walk_prepare(w, &st,
+                          "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete "
+                          "FROM pragma_foreign_key_list(?1, ?2) ORDER BY id, seq",
+                          table);
     if (rc != 0)
         return rc;
     int cb = 0, id = -1, implicit = 0;
@@ -1485,19 +1495,21 @@ static int walk_foreign_keys(walk *w, const char *table)
  * arrive with name NULL; indexes made by CREATE INDEX have theirs. A
  * non-zero return from a sink callback stops the walk and is returned.
  */
-static int sq_introspect(mig_conn *conn, const char *schema,
-                         const mig_schema_sink *sink, void *payload,
+static int sq_introspect(mig_conn *conn, const char *schema, const mig_schema_sink *sink, void *payload,
                          mig_drv_error *err)
 {
-    walk w = { .conn = conn, .schema = schema ? schema : "main", .sink = sink,
-               .payload = payload, .err = err };
+    walk w = {
+        .conn = conn, .schema = schema ? schema : "main", .sink = sink, .payload = payload, .err = err
+    };
     if (sq_quote_ident(w.schema, w.qschema, sizeof w.qschema) >= sizeof w.qschema) {
         set_msg(err, 0, "schema name \"%.200s\" is too long", w.schema);
         return MIG_DRV_ERROR;
     }
     sqlite3_stmt *st = NULL;
-    int rc = walk_prepare(&w, &st, "SELECT name FROM %s.sqlite_schema WHERE type = 'table' "
-                          "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY name", NULL);
+    int rc = walk_prepare(&w, &st,
+                          "SELECT name FROM %s.sqlite_schema WHERE type = 'table' "
+                          "AND name NOT LIKE 'sqlite\\_%%' ESCAPE '\\' ORDER BY name",
+                          NULL);
     int cb = rc;
     while (cb == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *table = (const char *)sqlite3_column_text(st, 0);
@@ -1561,9 +1573,9 @@ static int sq_limits_sql(const mig_limits *lim, int restore, mig_ddl_emit_fn emi
 {
     if (lim->lock_timeout_ms < 0)
         return MIG_DRV_OK;
-    int ms = restore ? busy_ms(lim->connect_wait_s)
-           : lim->lock_timeout_ms == 0 || lim->lock_timeout_ms > INT_MAX ? INT_MAX
-           : (int)lim->lock_timeout_ms;
+    int ms = restore                                                       ? busy_ms(lim->connect_wait_s)
+             : lim->lock_timeout_ms == 0 || lim->lock_timeout_ms > INT_MAX ? INT_MAX
+                                                                           : (int)lim->lock_timeout_ms;
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA busy_timeout = %d", ms);
     return emit(payload, sql);

@@ -28,11 +28,11 @@ int sq_introspect_ddl(mig_conn *conn, const char *ddl, size_t len, const mig_sch
 
 /* SQL text is built with <mig/driver_util.h>; identifiers are quoted with '"'. */
 typedef mig_sb sb;
-#define QUOTE '"'
-#define sb_put mig_sb_put
-#define sb_puts mig_sb_puts
-#define sb_emit mig_sb_emit
-#define sb_ident(b, name) mig_sb_ident((b), QUOTE, (name))
+#define QUOTE              '"'
+#define sb_put             mig_sb_put
+#define sb_puts            mig_sb_puts
+#define sb_emit            mig_sb_emit
+#define sb_ident(b, name)  mig_sb_ident((b), QUOTE, (name))
 #define sb_idents(b, v, n) mig_sb_idents((b), QUOTE, (v), (n))
 
 static void column_def(sb *b, const mig_ddl_column *c)

@@ -20,27 +20,39 @@
 
 #define SQDOCS "https://www.sqlite.org/"
 
-enum { R_REBUILD, R_ALTER_UNSUPPORTED, R_TOO_NEW, R_DROP_COLUMN, R_DROP_TABLE, R_RENAME_COLUMN,
-       R_RENAME_TABLE, R_COUNT };
+enum {
+    R_REBUILD,
+    R_ALTER_UNSUPPORTED,
+    R_TOO_NEW,
+    R_DROP_COLUMN,
+    R_DROP_TABLE,
+    R_RENAME_COLUMN,
+    R_RENAME_TABLE,
+    R_COUNT
+};
 
 const mig_lint_rule sq_lint_rules[] = {
     [R_REBUILD] = { "SQ001", "table-rebuild", MIG_LINT_WARNING, "RESERVED (database write lock)",
-        "a table rebuild copies every row while the database's write lock is held",
-        SQDOCS "lang_altertable.html#otheralter" },
+                    "a table rebuild copies every row while the database's write lock is held",
+                    SQDOCS "lang_altertable.html#otheralter" },
     [R_ALTER_UNSUPPORTED] = { "SQ002", "alter-needs-rebuild", MIG_LINT_ERROR, NULL,
-        "an ALTER TABLE form SQLite does not have: the table must be rebuilt",
-        SQDOCS "lang_altertable.html" },
+                              "an ALTER TABLE form SQLite does not have: the table must be rebuilt",
+                              SQDOCS "lang_altertable.html" },
     [R_TOO_NEW] = { "SQ003", "feature-too-new", MIG_LINT_ERROR, NULL,
-        "syntax newer than [lint] sqlite_version: an older library refuses it", SQDOCS "changes.html" },
+                    "syntax newer than [lint] sqlite_version: an older library refuses it",
+                    SQDOCS "changes.html" },
     [R_DROP_COLUMN] = { "SQ004", "drop-column", MIG_LINT_WARNING, NULL,
-        "DROP COLUMN breaks the application version still running that reads it",
-        SQDOCS "lang_altertable.html#altertabdropcol" },
+                        "DROP COLUMN breaks the application version still running that reads it",
+                        SQDOCS "lang_altertable.html#altertabdropcol" },
     [R_DROP_TABLE] = { "SQ005", "drop-table", MIG_LINT_WARNING, NULL,
-        "DROP TABLE breaks the application version still running that uses it", SQDOCS "lang_droptable.html" },
+                       "DROP TABLE breaks the application version still running that uses it",
+                       SQDOCS "lang_droptable.html" },
     [R_RENAME_COLUMN] = { "SQ006", "rename-column", MIG_LINT_WARNING, NULL,
-        "RENAME COLUMN breaks the application version still running", SQDOCS "lang_altertable.html#altertabmvcol" },
+                          "RENAME COLUMN breaks the application version still running",
+                          SQDOCS "lang_altertable.html#altertabmvcol" },
     [R_RENAME_TABLE] = { "SQ007", "rename-table", MIG_LINT_WARNING, NULL,
-        "RENAME TO breaks the application version still running", SQDOCS "lang_altertable.html#altertabrename" },
+                         "RENAME TO breaks the application version still running",
+                         SQDOCS "lang_altertable.html#altertabrename" },
     { NULL, NULL, 0, NULL, NULL, NULL },
 };
 
@@ -48,9 +60,9 @@ const mig_lint_rule sq_lint_rules[] = {
 
 typedef struct toks {
     const char *sql;
-    size_t      n;
-    size_t      start[MAXTOK], len[MAXTOK];
-    int         kind[MAXTOK]; /* 1 word, 2 quoted, 3 punctuation */
+    size_t n;
+    size_t start[MAXTOK], len[MAXTOK];
+    int kind[MAXTOK]; /* 1 word, 2 quoted, 3 punctuation */
 } toks;
 
 static void lex(toks *t, const char *s, size_t n)
@@ -81,7 +93,8 @@ static void lex(toks *t, const char *s, size_t n)
             t->kind[t->n++] = 2;
         } else if (isalnum(c) || c == '_' || c >= 0x80) {
             size_t b = i;
-            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_' || (unsigned char)s[i] >= 0x80 || s[i] == '$'))
+            while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '_' ||
+                             (unsigned char)s[i] >= 0x80 || s[i] == '$'))
                 i++;
             t->start[t->n] = b;
             t->len[t->n] = i - b;
@@ -105,12 +118,14 @@ static void lex(toks *t, const char *s, size_t n)
 
 static int kw(const toks *t, size_t i, const char *w)
 {
-    return i < t->n && t->kind[i] == 1 && t->len[i] == strlen(w) && strncasecmp(t->sql + t->start[i], w, t->len[i]) == 0;
+    return i < t->n && t->kind[i] == 1 && t->len[i] == strlen(w) &&
+           strncasecmp(t->sql + t->start[i], w, t->len[i]) == 0;
 }
 
 static int op(const toks *t, size_t i, const char *o)
 {
-    return i < t->n && t->kind[i] == 3 && t->len[i] == strlen(o) && strncmp(t->sql + t->start[i], o, t->len[i]) == 0;
+    return i < t->n && t->kind[i] == 3 && t->len[i] == strlen(o) &&
+           strncmp(t->sql + t->start[i], o, t->len[i]) == 0;
 }
 
 static size_t name_at(const toks *t, size_t i, char *buf, size_t n)
@@ -132,12 +147,13 @@ static size_t name_at(const toks *t, size_t i, char *buf, size_t n)
 
 typedef struct run {
     const mig_lint_sink *sink;
-    void                *payload;
-    int                  rc;
+    void *payload;
+    int rc;
 } run;
 
 /* A finding of rule (an index into sq_lint_rules), unless the sink already said stop. */
-#define say(r, rule, ...) mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &sq_lint_rules[rule], __VA_ARGS__)
+#define say(r, rule, ...)                                                                               \
+    mig_lint_say((r)->sink, (r)->payload, &(r)->rc, &sq_lint_rules[rule], __VA_ARGS__)
 
 static const char *version_str(int v, char *buf, size_t n)
 {
@@ -204,8 +220,8 @@ int sq_lint(const mig_lint_stmt *in, mig_lint_state *st, const mig_lint_sink *si
             /* the last step of a rebuild (SQ001) puts the old name back */
             if (!st->dml)
                 say(&r, R_RENAME_TABLE, NULL, t->start[i], NULL,
-                "expand/contract: rename only after no running application version uses the old name",
-                "renaming table \"%s\" breaks the application version still running", tbl);
+                    "expand/contract: rename only after no running application version uses the old name",
+                    "renaming table \"%s\" breaks the application version still running", tbl);
         } else if (kw(t, i, "RENAME")) {
             size_t k = i + 1 + kw(t, i + 1, "COLUMN");
             k = name_at(t, k, a, sizeof a);
@@ -216,8 +232,7 @@ int sq_lint(const mig_lint_stmt *in, mig_lint_state *st, const mig_lint_sink *si
                 a, b, tbl);
         } else if (!kw(t, i, "ADD") || kw(t, i + 1, "CONSTRAINT") || kw(t, i + 1, "PRIMARY") ||
                    kw(t, i + 1, "UNIQUE") || kw(t, i + 1, "FOREIGN") || kw(t, i + 1, "CHECK")) {
-            say(&r, R_ALTER_UNSUPPORTED, NULL, i < t->n ? t->start[i] : 0,
-                "SQLite refuses the statement",
+            say(&r, R_ALTER_UNSUPPORTED, NULL, i < t->n ? t->start[i] : 0, "SQLite refuses the statement",
                 "rebuild the table: CREATE TABLE new_t (...); INSERT INTO new_t SELECT ... FROM t; DROP TABLE t; "
                 "ALTER TABLE new_t RENAME TO t (`mig revision --autogenerate` writes it)",
                 "ALTER TABLE \"%s\" %.*s ...: SQLite has no such ALTER TABLE form", tbl,

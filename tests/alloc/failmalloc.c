@@ -41,21 +41,21 @@ typedef void *(*calloc_fn)(size_t, size_t);
 typedef void *(*realloc_fn)(void *, size_t);
 typedef void (*free_fn)(void *);
 
-static malloc_fn  real_malloc;
-static calloc_fn  real_calloc;
+static malloc_fn real_malloc;
+static calloc_fn real_calloc;
 static realloc_fn real_realloc;
-static free_fn    real_free;
+static free_fn real_free;
 
-static int           armed;
+static int armed;
 static unsigned long count;
 static unsigned long fail_at;
-static int           persist;
-static const char   *report;
-static const char   *spare;
-static int           trace;
+static int persist;
+static const char *report;
+static const char *spare;
+static int trace;
 
 /* dlsym() may itself calloc before the real functions are known */
-static char   boot[8192];
+static char boot[8192];
 static size_t boot_used;
 
 static void *boot_alloc(size_t n)
@@ -159,7 +159,10 @@ static int spared_stack(void)
 /* The same, remembered per call site: dladdr is slow and sites are few. */
 static int spared(const void *caller)
 {
-    static struct { const void *addr; int spared; } seen[8192];
+    static struct {
+        const void *addr;
+        int spared;
+    } seen[8192];
     if (spare == NULL || *spare == '\0')
         return 0;
     size_t h = ((size_t)caller >> 2) % (sizeof seen / sizeof *seen);
@@ -275,8 +278,7 @@ static void at_exit(void)
 
 /* Arm the counter when main() starts, not before. */
 typedef int (*main_fn)(int, char **, char **);
-typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void),
-                        void (*)(void), void *);
+typedef int (*start_fn)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *);
 static main_fn real_main;
 
 static int counted_main(int argc, char **argv, char **envp)
@@ -294,8 +296,8 @@ static int counted_main(int argc, char **argv, char **envp)
     return real_main(argc, argv, envp);
 }
 
-int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
-                      void (*fini)(void), void (*rtld_fini)(void), void *stack_end)
+int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void), void (*fini)(void),
+                      void (*rtld_fini)(void), void *stack_end)
 {
     start_fn real_start = (start_fn)dlsym(RTLD_NEXT, "__libc_start_main");
     real_main = main;

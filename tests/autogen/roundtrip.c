@@ -55,63 +55,63 @@ enum { MAXT = 6, MAXC = 8, MAXK = 4, NAMELEN = 16 };
 
 typedef struct gcols {
     char v[3][NAMELEN];
-    int  n;
+    int n;
 } gcols;
 
 typedef struct gcol {
     char name[NAMELEN];
-    int  type;     /* index into the driver's types */
-    int  nullable;
-    int  def;      /* -1: none, else index into the type's defaults */
-    int  autoinc;  /* 1: serial / AUTO_INCREMENT, 2: identity (postgres) */
+    int type; /* index into the driver's types */
+    int nullable;
+    int def;     /* -1: none, else index into the type's defaults */
+    int autoinc; /* 1: serial / AUTO_INCREMENT, 2: identity (postgres) */
 } gcol;
 
 typedef struct gindex {
-    char  name[NAMELEN];
-    int   unique;
+    char name[NAMELEN];
+    int unique;
     gcols cols;
-    int   expr;    /* lower(col) on a text column */
-    int   partial; /* WHERE col IS NOT NULL */
+    int expr;    /* lower(col) on a text column */
+    int partial; /* WHERE col IS NOT NULL */
 } gindex;
 
 typedef struct gfk {
     char col[NAMELEN];
     char ref_table[NAMELEN];
     char ref_col[NAMELEN];
-    int  action;
+    int action;
 } gfk;
 
 typedef struct gtable {
-    char   name[NAMELEN];
-    int    id;
-    gcol   cols[MAXC];
-    int    ncols;
-    gcols  pk;
-    gcols  uq[MAXK];
-    int    nuq;
+    char name[NAMELEN];
+    int id;
+    gcol cols[MAXC];
+    int ncols;
+    gcols pk;
+    gcols uq[MAXK];
+    int nuq;
     gindex ix[MAXK];
-    int    nix;
-    gfk    fk[MAXK];
-    int    nfk;
+    int nix;
+    gfk fk[MAXK];
+    int nfk;
 } gtable;
 
 typedef struct gschema {
     gtable t[MAXT];
-    int    nt;
-    int    enum_id; /* postgres: an enum type e<N> with labels 'a', 'zz', 'q'; 0 = none */
-    int    next_id; /* names never come back: t7, c12, ix3 */
+    int nt;
+    int enum_id; /* postgres: an enum type e<N> with labels 'a', 'zz', 'q'; 0 = none */
+    int next_id; /* names never come back: t7, c12, ix3 */
 } gschema;
 
 /* What a driver's dialect offers the generator. */
 typedef struct dialect {
     const char *name;
     const char *types[8];
-    int         text[8];   /* is types[i] text-like (else a number); 0 past the end */
-    int         ntypes;
-    int         partial;   /* partial indexes */
-    int         expr;      /* expression indexes */
-    int         autoinc;   /* kinds of generated keys: 0, 1 (AUTO_INCREMENT), 2 (serial, identity) */
-    int         enums;     /* CREATE TYPE ... AS ENUM */
+    int text[8]; /* is types[i] text-like (else a number); 0 past the end */
+    int ntypes;
+    int partial; /* partial indexes */
+    int expr;    /* expression indexes */
+    int autoinc; /* kinds of generated keys: 0, 1 (AUTO_INCREMENT), 2 (serial, identity) */
+    int enums;   /* CREATE TYPE ... AS ENUM */
 } dialect;
 
 /* The type index of the schema's enum type (after the dialect's own types). */
@@ -119,7 +119,14 @@ typedef struct dialect {
 
 static const dialect dialects[] = {
     { "sqlite", { "INTEGER", "TEXT", "REAL", "VARCHAR(20)" }, { 0, 1, 0, 1 }, 4, 1, 1, 0, 0 },
-    { "postgres", { "integer", "bigint", "text", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1, 1 }, 5, 1, 1, 2, 1 },
+    { "postgres",
+      { "integer", "bigint", "text", "varchar(20)", "varchar(40)" },
+      { 0, 0, 1, 1, 1 },
+      5,
+      1,
+      1,
+      2,
+      1 },
     { "mysql", { "int", "bigint", "varchar(20)", "varchar(40)" }, { 0, 0, 1, 1 }, 4, 0, 0, 1, 0 },
 };
 static const dialect *D;
@@ -609,7 +616,9 @@ static char *rows_of(const gschema *s)
                 continue;
             mig_buf_printf(&cols, "%s%s", cols.len ? ", " : "", c->name);
             mig_buf_printf(&vals, "%s%s", vals.len ? ", " : "",
-                           c->type == ENUM_T ? "'a'" : D->text[c->type] ? "'1'" : "1");
+                           c->type == ENUM_T  ? "'a'"
+                           : D->text[c->type] ? "'1'"
+                                              : "1");
         }
         if (cols.len)
             mig_buf_printf(&b, "INSERT INTO %s (%s) VALUES (%s);\n", t->name, mig_buf_cstr(&cols),
@@ -630,7 +639,8 @@ static char *base_url, *test_db;
 static void die(const char *what)
 {
     const mig_error *e = mig_last_error(ctx);
-    fprintf(stderr, "autogen_roundtrip: %s: %s%s%s\n", what, e->message, *e->detail ? "\n  " : "", e->detail);
+    fprintf(stderr, "autogen_roundtrip: %s: %s%s%s\n", what, e->message, *e->detail ? "\n  " : "",
+            e->detail);
     exit(1);
 }
 
@@ -789,7 +799,8 @@ static char *render(const mig_schema *from, const mig_schema *to)
 {
     mig_changes ch = MIG_CHANGES_INIT;
     mig_buf out = MIG_BUF_INIT;
-    if (mig_autogen_diff(&ch, ctx, from, to) != 0 || mig_autogen_render(&out, ctx, plugin, &ch, from, to) != 0)
+    if (mig_autogen_diff(&ch, ctx, from, to) != 0 ||
+        mig_autogen_render(&out, ctx, plugin, &ch, from, to) != 0)
         die("render");
     mig_changes_release(&ch);
     return mig_buf_detach(&out);
@@ -869,7 +880,9 @@ static char *catalog_sets(void)
         "AND (f.fk = s.INDEX_NAME OR f.first = s.INDEX_NAME) "
         "UNION ALL SELECT CONCAT(TABLE_NAME, ' constraint ', CONSTRAINT_NAME, ' ', CONSTRAINT_TYPE) "
         "FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE() ORDER BY 1";
-    const char *q = strcmp(D->name, "sqlite") == 0 ? sqlite_q : strcmp(D->name, "postgres") == 0 ? pg_q : my_q;
+    const char *q = strcmp(D->name, "sqlite") == 0     ? sqlite_q
+                    : strcmp(D->name, "postgres") == 0 ? pg_q
+                                                       : my_q;
     mig_buf out = MIG_BUF_INIT;
     mig_cursor *cur = NULL;
     const mig_row *row = NULL;
@@ -927,7 +940,8 @@ static void report(uint64_t seed, const char *what, const char *a, const char *b
 }
 
 /* A case from A and B as DDL (a and b are the case's, freed here); sa/sb for the rows check. */
-static int run_case(uint64_t seed, char *a, char *b, const gschema *psa, const gschema *psb, size_t *nchanges)
+static int run_case(uint64_t seed, char *a, char *b, const gschema *psa, const gschema *psb,
+                    size_t *nchanges)
 {
     gschema sa = *psa, sb = *psb;
     char *up = NULL, *down = NULL, *left = NULL, *sets = NULL;
@@ -968,8 +982,8 @@ static int run_case(uint64_t seed, char *a, char *b, const gschema *psa, const g
     *nchanges += ch.n;
     mig_changes_release(&ch);
     if (getenv("MIG_AUTOGEN_VERBOSE"))
-        printf("-- seed %llu\n-- A:\n%s-- B:\n%s-- upgrade:\n%s-- downgrade:\n%s\n", (unsigned long long)seed,
-               a, b, up, down);
+        printf("-- seed %llu\n-- A:\n%s-- B:\n%s-- upgrade:\n%s-- downgrade:\n%s\n",
+               (unsigned long long)seed, a, b, up, down);
     if (apply(up) != 0) {
         left = NULL;
         report(seed, "upgrade failed", a, b, up, down, NULL);
@@ -1017,7 +1031,8 @@ static int run_case(uint64_t seed, char *a, char *b, const gschema *psa, const g
         left = mig_buf_detach(&d);
     }
     if (*left) {
-        report(seed, "after the downgrade the indexes and constraints differ from A's (+ left over, - missing)",
+        report(seed,
+               "after the downgrade the indexes and constraints differ from A's (+ left over, - missing)",
                a, b, up, down, left);
         goto out;
     }

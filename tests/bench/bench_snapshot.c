@@ -66,7 +66,8 @@ int main(int argc, char **argv)
         if (rc == 0 && MIG_DRIVER_HAS(s.plugin->driver, introspect_objects)) {
             mig_drv_error e;
             memset(&e, 0, sizeof e);
-            rc = s.plugin->driver->introspect_objects(s.db->conn, no_object, &objects, &kinds, &e) != MIG_DRV_OK;
+            rc = s.plugin->driver->introspect_objects(s.db->conn, no_object, &objects, &kinds, &e) !=
+                 MIG_DRV_OK;
         }
         ms[i] = now_ms() - t0;
         if (sc)

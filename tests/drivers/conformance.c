@@ -37,42 +37,41 @@
 #include "mig/driver.h"
 
 static const mig_driver *drv;
-static mig_conn *conn;          /* the connection most tests use */
-static const char *url;         /* expanded */
-static char pfx[32];            /* table name prefix: mc<pid>_ */
-static char tmpdir[256];        /* {tmpdir}, also base_dir */
+static mig_conn *conn;   /* the connection most tests use */
+static const char *url;  /* expanded */
+static char pfx[32];     /* table name prefix: mc<pid>_ */
+static char tmpdir[256]; /* {tmpdir}, also base_dir */
 static mig_drv_error err;
 
 /* ---- helpers --------------------------------------------------------------- */
 
 /* Assert a driver call returns MIG_DRV_OK; else print the driver's message. */
-#define DRV_PASS(expr)                                                        \
-    do {                                                                      \
-        memset(&err, 0, sizeof err);                                          \
-        int rc__ = (expr);                                                    \
-        if (rc__ != MIG_DRV_OK)                                               \
-            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__,    \
-                    #expr, rc__, err.message);                                \
-        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                              \
+#define DRV_PASS(expr)                                                                                  \
+    do {                                                                                                \
+        memset(&err, 0, sizeof err);                                                                    \
+        int rc__ = (expr);                                                                              \
+        if (rc__ != MIG_DRV_OK)                                                                         \
+            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #expr, rc__, err.message);   \
+        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                                                        \
     } while (0)
 
 /* Assert a driver call fails with code and leaves a one-line message. */
-#define DRV_FAILS(expr, code)                                                 \
-    do {                                                                      \
-        memset(&err, 0, sizeof err);                                          \
-        int rc__ = (expr);                                                    \
-        if (rc__ != (code))                                                   \
-            fprintf(stderr, "\n%s:%d: %s -> %d, wanted %d (%s)\n", __FILE__,  \
-                    __LINE__, #expr, rc__, (code), err.message);              \
-        CU_ASSERT_EQUAL(rc__, (code));                                        \
-        CU_ASSERT(err.message[0] != '\0');                                    \
-        CU_ASSERT(strchr(err.message, '\n') == NULL);                         \
+#define DRV_FAILS(expr, code)                                                                           \
+    do {                                                                                                \
+        memset(&err, 0, sizeof err);                                                                    \
+        int rc__ = (expr);                                                                              \
+        if (rc__ != (code))                                                                             \
+            fprintf(stderr, "\n%s:%d: %s -> %d, wanted %d (%s)\n", __FILE__, __LINE__, #expr, rc__,     \
+                    (code), err.message);                                                               \
+        CU_ASSERT_EQUAL(rc__, (code));                                                                  \
+        CU_ASSERT(err.message[0] != '\0');                                                              \
+        CU_ASSERT(strchr(err.message, '\n') == NULL);                                                   \
     } while (0)
 
-#define SKIP(why)                                                             \
-    do {                                                                      \
-        printf("(skipped: %s) ", (why));                                      \
-        return;                                                               \
+#define SKIP(why)                                                                                       \
+    do {                                                                                                \
+        printf("(skipped: %s) ", (why));                                                                \
+        return;                                                                                         \
     } while (0)
 
 /* printf into one of a few rotating buffers; test SQL is short. */
@@ -134,8 +133,7 @@ static int table_exists(mig_conn *c, const char *name)
 
 static mig_conn *connect_again(double lock_timeout_s)
 {
-    mig_connect_opts opts = { .application_name = "mig-conformance",
-                              .lock_timeout_s = lock_timeout_s };
+    mig_connect_opts opts = { .application_name = "mig-conformance", .lock_timeout_s = lock_timeout_s };
     mig_conn *c = NULL;
     memset(&err, 0, sizeof err);
     if (drv->connect(&c, url, tmpdir, &opts, &err) != MIG_DRV_OK) {
@@ -219,13 +217,15 @@ static void test_driver__dialect_sql_runs(void)
                                              d->autoinc_pk, d->timestamp_type, d->text_type)),
                           MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec_sql(conn, d->begin_write_sql), MIG_DRV_OK);
-    CU_ASSERT_EQUAL(exec_sql(conn, fmt("INSERT INTO %sdial (at, note) VALUES (%s, 'a')",
-                                       pfx, d->now_expr)), MIG_DRV_OK);
-    CU_ASSERT_EQUAL(exec_sql(conn, fmt("INSERT INTO %sdial (at, note) VALUES (%s, 'b')",
-                                       pfx, d->now_expr)), MIG_DRV_OK);
+    CU_ASSERT_EQUAL(exec_sql(conn, fmt("INSERT INTO %sdial (at, note) VALUES (%s, 'a')", pfx, d->now_expr)),
+                    MIG_DRV_OK);
+    CU_ASSERT_EQUAL(exec_sql(conn, fmt("INSERT INTO %sdial (at, note) VALUES (%s, 'b')", pfx, d->now_expr)),
+                    MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec_sql(conn, d->commit_sql), MIG_DRV_OK);
     CU_ASSERT_EQUAL(query_int(conn, fmt("SELECT COUNT(*) FROM %sdial WHERE id IS NOT NULL "
-                                        "AND at IS NOT NULL", pfx)), 2);
+                                        "AND at IS NOT NULL",
+                                        pfx)),
+                    2);
     CU_ASSERT_EQUAL(exec_sql(conn, d->begin_sql), MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec_sql(conn, fmt("DELETE FROM %sdial", pfx)), MIG_DRV_OK);
     CU_ASSERT_EQUAL(exec_sql(conn, d->rollback_sql), MIG_DRV_OK);
@@ -264,7 +264,8 @@ static void test_exec__runs_several_statements(void)
                           pfx, pfx, pfx);
     int64_t affected = -1;
     if (!(drv->caps & MIG_CAP_MULTI_STATEMENT)) {
-        CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE TABLE %st1 (id INT PRIMARY KEY, v INT)", pfx)), 0);
+        CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE TABLE %st1 (id INT PRIMARY KEY, v INT)", pfx)),
+                              0);
         DRV_PASS(drv->exec_params(conn, fmt("INSERT INTO %st1 VALUES (1, 10), (2, 20), (3, 30)", pfx),
                                   NULL, 0, &affected, &err));
         CU_ASSERT_EQUAL(affected, 3);
@@ -300,7 +301,8 @@ static void test_exec__error_locates_the_failing_statement(void)
         SKIP("no MULTI_STATEMENT");
     const char *sql = fmt("UPDATE %st1 SET v = v WHERE id = 1;\n  "
                           "INSERT INTO %snope VALUES (1);\n"
-                          "INSERT INTO %st1 VALUES (5, 50);", pfx, pfx, pfx);
+                          "INSERT INTO %st1 VALUES (5, 50);",
+                          pfx, pfx, pfx);
     const char *second = strstr(sql, "INSERT INTO");
     size_t want = (size_t)(second - sql);
     DRV_FAILS(drv->exec(conn, sql, strlen(sql), NULL, &err), MIG_DRV_ERROR);
@@ -327,10 +329,26 @@ static void test_exec__error_locates_the_failing_statement(void)
 
 /* ---- parameters ----------------------------------------------------------------- */
 
-static mig_value v_null(void) { mig_value v = { .type = MIG_VAL_NULL }; return v; }
-static mig_value v_int(int64_t i) { mig_value v = { .type = MIG_VAL_INT, .u.i = i }; return v; }
-static mig_value v_float(double f) { mig_value v = { .type = MIG_VAL_FLOAT, .u.f = f }; return v; }
-static mig_value v_bool(int b) { mig_value v = { .type = MIG_VAL_BOOL, .u.b = b }; return v; }
+static mig_value v_null(void)
+{
+    mig_value v = { .type = MIG_VAL_NULL };
+    return v;
+}
+static mig_value v_int(int64_t i)
+{
+    mig_value v = { .type = MIG_VAL_INT, .u.i = i };
+    return v;
+}
+static mig_value v_float(double f)
+{
+    mig_value v = { .type = MIG_VAL_FLOAT, .u.f = f };
+    return v;
+}
+static mig_value v_bool(int b)
+{
+    mig_value v = { .type = MIG_VAL_BOOL, .u.b = b };
+    return v;
+}
 static mig_value v_text(const char *p, size_t n)
 {
     mig_value v = { .type = MIG_VAL_TEXT, .u.s = { p, n } };
@@ -343,7 +361,11 @@ static mig_value v_blob(const char *p, size_t n)
 }
 
 /* Text that breaks naive splicing: quotes, ';', '?', comment marks, UTF-8, NUL. */
-static const char nasty_text[] = "it's; a \"quoted\" -- text ? with \xc3\xbc" "n\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9 \xe2\x9c\x93" "\0after NUL";
+static const char nasty_text[] = "it's; a \"quoted\" -- text ? with \xc3\xbc"
+                                 "n\xc3\xaf"
+                                 "c\xc3\xb8"
+                                 "d\xc3\xa9 \xe2\x9c\x93"
+                                 "\0after NUL";
 static const char nasty_blob[] = "\x00\x01\xff;'\"\\\x00z";
 
 /* PostgreSQL text cannot hold NUL: stop at it there. */
@@ -357,14 +379,14 @@ static void test_params__round_trip_every_type(void)
     const char *blob_type = strcmp(drv->name, "postgres") == 0 ? "BYTEA" : "BLOB";
     CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE TABLE %svals (id INT PRIMARY KEY, i BIGINT, "
                                              "f DOUBLE PRECISION, t TEXT, b BOOLEAN, x %s)",
-                                             pfx, blob_type)), MIG_DRV_OK);
+                                             pfx, blob_type)),
+                          MIG_DRV_OK);
     const char *ins = fmt("INSERT INTO %svals (id, i, f, t, b, x) VALUES (?, ?, ?, ?, ?, ?)", pfx);
     mig_value rows[3][6] = {
         { v_int(1), v_null(), v_null(), v_null(), v_null(), v_null() },
-        { v_int(2), v_int(INT64_MAX), v_float(3.25), v_text(nasty_text, nasty_text_len()),
-          v_bool(1), v_blob(nasty_blob, sizeof nasty_blob - 1) },
-        { v_int(3), v_int(INT64_MIN), v_float(-1.5e300), v_text(NULL, 0), v_bool(0),
-          v_blob(NULL, 0) },
+        { v_int(2), v_int(INT64_MAX), v_float(3.25), v_text(nasty_text, nasty_text_len()), v_bool(1),
+          v_blob(nasty_blob, sizeof nasty_blob - 1) },
+        { v_int(3), v_int(INT64_MIN), v_float(-1.5e300), v_text(NULL, 0), v_bool(0), v_blob(NULL, 0) },
     };
     for (int r = 0; r < 3; r++) {
         int64_t affected = -1;
@@ -374,8 +396,8 @@ static void test_params__round_trip_every_type(void)
 
     mig_cursor *cur = NULL;
     const mig_row *row = NULL;
-    DRV_PASS(drv->query(&cur, conn, fmt("SELECT id, i, f, t, b, x FROM %svals ORDER BY id", pfx),
-                        NULL, 0, &err));
+    DRV_PASS(drv->query(&cur, conn, fmt("SELECT id, i, f, t, b, x FROM %svals ORDER BY id", pfx), NULL,
+                        0, &err));
     static const char *const names[] = { "id", "i", "f", "t", "b", "x" };
     for (int r = 0; r < 3; r++) {
         DRV_PASS(drv->fetch(cur, &row, &err));
@@ -442,14 +464,14 @@ static void test_params__affected_rows_and_errors(void)
 {
     mig_value p[2] = { v_int(100), v_int(2) };
     int64_t affected = -1;
-    DRV_PASS(drv->exec_params(conn, fmt("UPDATE %st1 SET v = ? WHERE id >= ?", pfx), p, 2,
-                              &affected, &err));
+    DRV_PASS(
+        drv->exec_params(conn, fmt("UPDATE %st1 SET v = ? WHERE id >= ?", pfx), p, 2, &affected, &err));
     CU_ASSERT_EQUAL(affected, 2);
     DRV_PASS(drv->exec_params(conn, fmt("UPDATE %st1 SET v = ? WHERE id > ?", pfx),
                               (mig_value[]){ v_int(1), v_int(1000) }, 2, &affected, &err));
     CU_ASSERT_EQUAL(affected, 0);
-    DRV_PASS(drv->exec_params(conn, fmt("DELETE FROM %st1 WHERE id = ?", pfx),
-                              (mig_value[]){ v_int(3) }, 1, &affected, &err));
+    DRV_PASS(drv->exec_params(conn, fmt("DELETE FROM %st1 WHERE id = ?", pfx), (mig_value[]){ v_int(3) },
+                              1, &affected, &err));
     CU_ASSERT_EQUAL(affected, 1);
 
     /* a duplicate key fails with the database's message and code */
@@ -705,7 +727,8 @@ static void test_statement_end__follows_the_lexical_rules(void)
         check_end("SELECT 1 # ;\n; SELECT 2", "\n;");
     if (strcmp(drv->name, "sqlite") == 0) {
         check_end("CREATE TRIGGER tr AFTER INSERT ON t BEGIN "
-                  "UPDATE t SET x = CASE WHEN 1 THEN 2 END; DELETE FROM u; END; SELECT 1;", "u; END;");
+                  "UPDATE t SET x = CASE WHEN 1 THEN 2 END; DELETE FROM u; END; SELECT 1;",
+                  "u; END;");
         check_end("CREATE TEMP TRIGGER tr AFTER INSERT ON t BEGIN SELECT 1; END ; SELECT 1;", "END ;");
         check_end("SELECT [a;b] FROM t; SELECT 2", "t;");
     }
@@ -717,7 +740,7 @@ static void test_statement_end__follows_the_lexical_rules(void)
 typedef struct seen {
     char log[16384];
     char current[128]; /* table of the last table() call */
-    int  out_of_order; /* a callback for a table other than current */
+    int out_of_order;  /* a callback for a table other than current */
 } seen;
 
 static void note(seen *s, const char *table, const char *fmtstr, ...)
@@ -781,7 +804,10 @@ static int sk_column(void *payload, const char *table, const char *column, const
     lower[i] = '\0';
     note(payload, table, "column %s %d %s%s default=%s type=%s", bare(table), position, column,
          nullable ? "" : " not null",
-         default_sql == NULL ? "none" : strstr(default_sql, "'x'") ? "x" : "other", lower);
+         default_sql == NULL          ? "none"
+         : strstr(default_sql, "'x'") ? "x"
+                                      : "other",
+         lower);
     return 0;
 }
 
@@ -850,20 +876,27 @@ static void test_introspect__reports_keys_indexes_and_foreign_keys(void)
 {
     if (!MIG_DRIVER_HAS(drv, introspect))
         SKIP("no introspect");
-    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt(
-        "CREATE TABLE %sparent (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, "
-        "CONSTRAINT %sparent_code_key UNIQUE (code))", pfx, pfx)), MIG_DRV_OK);
-    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt(
-        "CREATE TABLE %schild (id INT NOT NULL, parent_id INT, name VARCHAR(50) DEFAULT 'x', "
-        "PRIMARY KEY (id), CONSTRAINT %schild_parent_fk FOREIGN KEY (parent_id) "
-        "REFERENCES %sparent (id) ON DELETE CASCADE)", pfx, pfx, pfx)), MIG_DRV_OK);
-    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE INDEX %schild_name_idx ON %schild (name)",
-                                             pfx, pfx)), MIG_DRV_OK);
+    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE TABLE %sparent (id INT PRIMARY KEY, code VARCHAR(20) NOT NULL, "
+                                             "CONSTRAINT %sparent_code_key UNIQUE (code))",
+                                             pfx, pfx)),
+                          MIG_DRV_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        exec_sql(conn, fmt("CREATE TABLE %schild (id INT NOT NULL, parent_id INT, name VARCHAR(50) DEFAULT 'x', "
+                           "PRIMARY KEY (id), CONSTRAINT %schild_parent_fk FOREIGN KEY (parent_id) "
+                           "REFERENCES %sparent (id) ON DELETE CASCADE)",
+                           pfx, pfx, pfx)),
+        MIG_DRV_OK);
+    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE INDEX %schild_name_idx ON %schild (name)", pfx, pfx)),
+                          MIG_DRV_OK);
 
     static seen s;
     memset(&s, 0, sizeof s);
-    mig_schema_sink sink = { .table = sk_table, .column = sk_column, .primary_key = sk_pk,
-                             .unique = sk_unique, .index = sk_index, .foreign_key = sk_fk };
+    mig_schema_sink sink = { .table = sk_table,
+                             .column = sk_column,
+                             .primary_key = sk_pk,
+                             .unique = sk_unique,
+                             .index = sk_index,
+                             .foreign_key = sk_fk };
     DRV_PASS(drv->introspect(conn, NULL, &sink, &s, &err));
     CU_ASSERT(!s.out_of_order);
     CU_ASSERT(has_line(&s, "table parent"));
@@ -898,11 +931,12 @@ static void test_introspect__sqlite_partial_and_expression_indexes(void)
 {
     if (!MIG_DRIVER_HAS(drv, introspect) || strcmp(drv->name, "sqlite") != 0)
         SKIP("sqlite only");
-    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt(
-        "CREATE TABLE %sx (a INT, b TEXT, c TEXT);"
-        "CREATE INDEX %sx_part ON %sx (a) WHERE b IS NOT NULL;"
-        "CREATE UNIQUE INDEX %sx_expr ON %sx (a, lower(b));"
-        "CREATE INDEX %sx_desc ON %sx (c DESC)", pfx, pfx, pfx, pfx, pfx, pfx, pfx)), MIG_DRV_OK);
+    CU_ASSERT_EQUAL_FATAL(exec_sql(conn, fmt("CREATE TABLE %sx (a INT, b TEXT, c TEXT);"
+                                             "CREATE INDEX %sx_part ON %sx (a) WHERE b IS NOT NULL;"
+                                             "CREATE UNIQUE INDEX %sx_expr ON %sx (a, lower(b));"
+                                             "CREATE INDEX %sx_desc ON %sx (c DESC)",
+                                             pfx, pfx, pfx, pfx, pfx, pfx, pfx)),
+                          MIG_DRV_OK);
     static seen s;
     memset(&s, 0, sizeof s);
     mig_schema_sink sink = { .table = sk_table, .column = sk_column, .index = sk_index };
@@ -1092,16 +1126,20 @@ static CU_TestInfo tests[] = {
     { "params round-trip every type", test_params__round_trip_every_type },
     { "params: affected rows and errors", test_params__affected_rows_and_errors },
     { "query streams while the loop updates", test_query__streams_while_the_loop_updates },
-    { "query: early close leaves the connection usable", test_query__early_close_leaves_the_connection_usable },
+    { "query: early close leaves the connection usable",
+      test_query__early_close_leaves_the_connection_usable },
     { "query: bad sql fails at query or first fetch", test_query__bad_sql_fails_at_query_or_first_fetch },
     { "txn: rollback undoes changes", test_txn__rollback_undoes_changes },
     { "txn: rollback undoes ddl when transactional", test_txn__rollback_undoes_ddl_when_transactional },
-    { "txn: write transaction locks out other writers", test_txn__write_transaction_locks_out_other_writers },
+    { "txn: write transaction locks out other writers",
+      test_txn__write_transaction_locks_out_other_writers },
     { "quote_ident: nasty name round-trips", test_quote__nasty_name_round_trips },
     { "table_exists tells tables apart", test_table_exists__tells_tables_apart },
     { "statement_end follows the lexical rules", test_statement_end__follows_the_lexical_rules },
-    { "introspect reports keys, indexes and foreign keys", test_introspect__reports_keys_indexes_and_foreign_keys },
-    { "introspect: sqlite partial and expression indexes", test_introspect__sqlite_partial_and_expression_indexes },
+    { "introspect reports keys, indexes and foreign keys",
+      test_introspect__reports_keys_indexes_and_foreign_keys },
+    { "introspect: sqlite partial and expression indexes",
+      test_introspect__sqlite_partial_and_expression_indexes },
     { "mask_url hides the password", test_mask_url__hides_the_password },
     { "lock: second session is busy", test_lock__second_session_is_busy },
     { "schemas: create, switch and find", test_schemas__create_switch_and_find },
@@ -1113,8 +1151,7 @@ int main(int argc, char **argv)
     const char *so = argc > 1 ? argv[1] : getenv("MIG_TEST_DRIVER_SO");
     const char *raw = argc > 2 ? argv[2] : getenv("MIG_TEST_DRIVER_URL");
     if (so == NULL || raw == NULL) {
-        fprintf(stderr, "usage: %s DRIVER.so URL (or MIG_TEST_DRIVER_SO, MIG_TEST_DRIVER_URL)\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s DRIVER.so URL (or MIG_TEST_DRIVER_SO, MIG_TEST_DRIVER_URL)\n", argv[0]);
         return 2;
     }
     /* {tmpdir}, and base_dir for relative paths (SQLite) */
@@ -1154,8 +1191,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    printf("driver %s %s (%s), caps 0x%x\n", drv->name, drv->version ? drv->version : "?",
-           so, drv->caps);
+    printf("driver %s %s (%s), caps 0x%x\n", drv->name, drv->version ? drv->version : "?", so, drv->caps);
     char suite_name[64];
     snprintf(suite_name, sizeof suite_name, "conformance_%s", drv->name);
     CU_SuiteInfo suites[] = {
@@ -1169,8 +1205,8 @@ int main(int argc, char **argv)
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
     CU_cleanup_registry();
 
-    static const char *const leftovers[] = { "t1", "vals", "big", "rb", "dial", "shared",
-                                             "child", "parent", "x", NULL };
+    static const char *const leftovers[] = { "t1",     "vals",  "big",    "rb", "dial",
+                                             "shared", "child", "parent", "x",  NULL };
     for (int i = 0; leftovers[i] != NULL; i++)
         drop_table(leftovers[i]);
     drv->close(conn);

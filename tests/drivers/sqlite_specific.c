@@ -24,14 +24,13 @@ static const mig_driver *drv;
 static char tmp[256];
 static mig_drv_error err;
 
-#define DRV_PASS(expr)                                                        \
-    do {                                                                      \
-        memset(&err, 0, sizeof err);                                          \
-        int rc__ = (expr);                                                    \
-        if (rc__ != MIG_DRV_OK)                                               \
-            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__,    \
-                    #expr, rc__, err.message);                                \
-        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                              \
+#define DRV_PASS(expr)                                                                                  \
+    do {                                                                                                \
+        memset(&err, 0, sizeof err);                                                                    \
+        int rc__ = (expr);                                                                              \
+        if (rc__ != MIG_DRV_OK)                                                                         \
+            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #expr, rc__, err.message);   \
+        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                                                        \
     } while (0)
 
 static const char *path(const char *name)
@@ -284,7 +283,8 @@ static void test_sqlite__errors_carry_offsets_and_positions(void)
 
     /* a constraint failure at run time: the extended code */
     CU_ASSERT_EQUAL(run(c, "CREATE TABLE u (id INT UNIQUE); INSERT INTO u VALUES (1);\n"
-                           "INSERT INTO u VALUES (1)"), MIG_DRV_ERROR);
+                           "INSERT INTO u VALUES (1)"),
+                    MIG_DRV_ERROR);
     CU_ASSERT_EQUAL(err.code, 2067); /* SQLITE_CONSTRAINT_UNIQUE */
     CU_ASSERT(strstr(err.message, "UNIQUE") != NULL);
 
@@ -294,10 +294,10 @@ static void test_sqlite__errors_carry_offsets_and_positions(void)
 
     /* exec_params takes one statement and exactly its parameters */
     mig_value one = { .type = MIG_VAL_INT, .u.i = 3 };
-    CU_ASSERT_EQUAL(drv->exec_params(c, "INSERT INTO u VALUES (?); INSERT INTO u VALUES (4)",
-                                     &one, 1, NULL, &err), MIG_DRV_ERROR);
-    CU_ASSERT_EQUAL(drv->exec_params(c, "INSERT INTO u VALUES (?)", &one, 0, NULL, &err),
+    CU_ASSERT_EQUAL(drv->exec_params(c, "INSERT INTO u VALUES (?); INSERT INTO u VALUES (4)", &one, 1,
+                                     NULL, &err),
                     MIG_DRV_ERROR);
+    CU_ASSERT_EQUAL(drv->exec_params(c, "INSERT INTO u VALUES (?)", &one, 0, NULL, &err), MIG_DRV_ERROR);
     CU_ASSERT(strstr(err.message, "1 parameter") != NULL);
     DRV_PASS(drv->exec_params(c, "INSERT INTO u VALUES (?);  ", &one, 1, NULL, &err));
     CU_ASSERT_STRING_EQUAL(one_text(c, "SELECT COUNT(*) FROM u"), "3");
@@ -336,7 +336,8 @@ static int rec_fk(void *payload, const char *table, const char *name, const char
     log_names(columns, ncolumns);
     snprintf(log_buf + strlen(log_buf), sizeof log_buf - strlen(log_buf), " -> %s ", ref_table);
     log_names(ref_columns, nref_columns);
-    snprintf(log_buf + strlen(log_buf), sizeof log_buf - strlen(log_buf), " %s %s\n", on_delete, on_update);
+    snprintf(log_buf + strlen(log_buf), sizeof log_buf - strlen(log_buf), " %s %s\n", on_delete,
+             on_update);
     return 0;
 }
 
@@ -364,11 +365,11 @@ static void test_sqlite__introspect_resolves_implicit_references(void)
 {
     mig_conn *c = open_url("sqlite://", NULL, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-    CU_ASSERT_EQUAL_FATAL(run(c,
-        "CREATE TABLE p (a INT, b INT, PRIMARY KEY (b, a));"
-        "CREATE TABLE k (x INT, y INT, FOREIGN KEY (x, y) REFERENCES p ON UPDATE SET NULL);"
-        "CREATE TABLE \"we\"\"ird\" (id INTEGER PRIMARY KEY AUTOINCREMENT);"
-        "INSERT INTO \"we\"\"ird\" DEFAULT VALUES;"), MIG_DRV_OK);
+    CU_ASSERT_EQUAL_FATAL(run(c, "CREATE TABLE p (a INT, b INT, PRIMARY KEY (b, a));"
+                                 "CREATE TABLE k (x INT, y INT, FOREIGN KEY (x, y) REFERENCES p ON UPDATE SET NULL);"
+                                 "CREATE TABLE \"we\"\"ird\" (id INTEGER PRIMARY KEY AUTOINCREMENT);"
+                                 "INSERT INTO \"we\"\"ird\" DEFAULT VALUES;"),
+                          MIG_DRV_OK);
     mig_schema_sink sink = { .table = rec_table, .primary_key = rec_pk, .foreign_key = rec_fk };
     log_buf[0] = '\0';
     DRV_PASS(drv->introspect(c, NULL, &sink, NULL, &err));
@@ -439,12 +440,14 @@ static void remove_tree(const char *dir)
 }
 
 static CU_TestInfo tests[] = {
-    { "three and four slashes name an absolute file", test_sqlite__three_and_four_slashes_name_an_absolute_file },
+    { "three and four slashes name an absolute file",
+      test_sqlite__three_and_four_slashes_name_an_absolute_file },
     { "relative file resolves against base_dir", test_sqlite__relative_file_resolves_against_base_dir },
     { "relative file without base_dir is in cwd", test_sqlite__relative_file_without_base_dir_is_in_cwd },
     { "memory urls touch no file", test_sqlite__memory_urls_touch_no_file },
     { "query parameters reach sqlite", test_sqlite__query_parameters_reach_sqlite },
-    { "bad urls fail with one line naming the file", test_sqlite__bad_urls_fail_with_one_line_naming_the_file },
+    { "bad urls fail with one line naming the file",
+      test_sqlite__bad_urls_fail_with_one_line_naming_the_file },
     { "second writer waits for the first", test_sqlite__second_writer_waits_for_the_first },
     { "errors carry offsets and positions", test_sqlite__errors_carry_offsets_and_positions },
     { "keeps the shell's defaults", test_sqlite__keeps_the_shells_defaults },
@@ -461,7 +464,8 @@ int main(int argc, char **argv)
         return 2;
     }
     void *handle = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    mig_driver_entry_fn entry = handle ? (mig_driver_entry_fn)dlsym(handle, MIG_DRIVER_ENTRY_SYMBOL) : NULL;
+    mig_driver_entry_fn entry =
+        handle ? (mig_driver_entry_fn)dlsym(handle, MIG_DRIVER_ENTRY_SYMBOL) : NULL;
     if (entry == NULL || (drv = entry()) == NULL || strcmp(drv->name, "sqlite") != 0) {
         fprintf(stderr, "%s: not the sqlite driver (%s)\n", so, handle ? "no entry" : dlerror());
         return 1;

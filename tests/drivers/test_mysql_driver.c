@@ -25,29 +25,28 @@
 #include "mig/driver.h"
 
 static const mig_driver *D;
-static char              base_url[512]; /* server, no database */
-static char              url[600];      /* server and the test database */
-static char              dbname[64];
+static char base_url[512]; /* server, no database */
+static char url[600];      /* server and the test database */
+static char dbname[64];
 
 /* --------------------------------------------------------------- helpers */
 
-#define OK(expr)                                                               \
-    do {                                                                       \
-        mig_drv_error e__;                                                     \
-        memset(&e__, 0, sizeof(e__));                                          \
-        int rc__ = (expr);                                                     \
-        if (rc__ != MIG_DRV_OK)                                                \
-            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__,     \
-                    #expr, rc__, e__.message);                                 \
-        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                               \
+#define OK(expr)                                                                                        \
+    do {                                                                                                \
+        mig_drv_error e__;                                                                              \
+        memset(&e__, 0, sizeof(e__));                                                                   \
+        int rc__ = (expr);                                                                              \
+        if (rc__ != MIG_DRV_OK)                                                                         \
+            fprintf(stderr, "\n%s:%d: %s -> %d: %s\n", __FILE__, __LINE__, #expr, rc__, e__.message);   \
+        CU_ASSERT_EQUAL_FATAL(rc__, MIG_DRV_OK);                                                        \
     } while (0)
 
 static mig_conn *connect_to(const char *u)
 {
-    mig_conn        *c = NULL;
-    mig_drv_error    e;
+    mig_conn *c = NULL;
+    mig_drv_error e;
     mig_connect_opts o = { .application_name = "mig-test" };
-    int              rc = D->connect(&c, u, NULL, &o, &e);
+    int rc = D->connect(&c, u, NULL, &o, &e);
 
     if (rc != MIG_DRV_OK)
         fprintf(stderr, "\nconnect: %s\n", e.message);
@@ -64,9 +63,9 @@ static int exec(mig_conn *c, const char *sql, mig_drv_error *e)
 /* The first column of the first row of sql as an integer (-1 when NULL or none). */
 static int64_t scalar(mig_conn *c, const char *sql)
 {
-    mig_cursor    *cur = NULL;
+    mig_cursor *cur = NULL;
     const mig_row *row = NULL;
-    int64_t        v = -1;
+    int64_t v = -1;
 
     OK(D->query(&cur, c, sql, NULL, 0, &e__));
     OK(D->fetch(cur, &row, &e__));
@@ -85,7 +84,7 @@ static size_t stmt_end(const char *sql)
 static const char *split_all(const char *sql)
 {
     static char out[2048];
-    size_t      pos = 0, len = strlen(sql), o = 0;
+    size_t pos = 0, len = strlen(sql), o = 0;
 
     out[0] = '\0';
     while (pos < len) {
@@ -117,8 +116,7 @@ static void test_split__ends_at_semicolon_outside_quotes(void)
 
 static void test_split__knows_mysql_comments(void)
 {
-    CU_ASSERT_STRING_EQUAL(split_all("SELECT 1 # no; end\n; SELECT 2"),
-                           "SELECT 1 # no; end\n;|SELECT 2");
+    CU_ASSERT_STRING_EQUAL(split_all("SELECT 1 # no; end\n; SELECT 2"), "SELECT 1 # no; end\n;|SELECT 2");
     CU_ASSERT_STRING_EQUAL(split_all("SELECT 1 -- no; end\n; SELECT 2"),
                            "SELECT 1 -- no; end\n;|SELECT 2");
     /* "--" with no space after it is two minus signs */
@@ -134,23 +132,21 @@ static void test_split__knows_mysql_comments(void)
 
 static void test_split__keeps_compound_bodies_whole(void)
 {
-    const char *trg =
-        "CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW\n"
-        "BEGIN\n"
-        "  IF NEW.a < 0 THEN SET NEW.a = 0; ELSEIF NEW.a > 9 THEN SET NEW.a = 9; END IF;\n"
-        "  SET NEW.b = IF(NEW.a > 1, 'big', 'small');\n"
-        "  SET NEW.c = CASE WHEN NEW.a = 1 THEN 'one' ELSE 'other' END;\n"
-        "  SET NEW.d = REPEAT('x', 3);\n"
-        "END;";
-    const char *proc =
-        "CREATE DEFINER=`root`@`localhost` PROCEDURE p(IN n INT)\n"
-        "BEGIN\n"
-        "  DECLARE i INT DEFAULT 0;\n"
-        "  lbl: LOOP SET i = i + 1; IF i > n THEN LEAVE lbl; END IF; END LOOP lbl;\n"
-        "  WHILE i > 0 DO SET i = i - 1; END WHILE;\n"
-        "  REPEAT SET i = i + 1; UNTIL i > 3 END REPEAT;\n"
-        "  CASE i WHEN 4 THEN SELECT 'four'; ELSE BEGIN SELECT 'x'; END; END CASE;\n"
-        "END";
+    const char *trg = "CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW\n"
+                      "BEGIN\n"
+                      "  IF NEW.a < 0 THEN SET NEW.a = 0; ELSEIF NEW.a > 9 THEN SET NEW.a = 9; END IF;\n"
+                      "  SET NEW.b = IF(NEW.a > 1, 'big', 'small');\n"
+                      "  SET NEW.c = CASE WHEN NEW.a = 1 THEN 'one' ELSE 'other' END;\n"
+                      "  SET NEW.d = REPEAT('x', 3);\n"
+                      "END;";
+    const char *proc = "CREATE DEFINER=`root`@`localhost` PROCEDURE p(IN n INT)\n"
+                       "BEGIN\n"
+                       "  DECLARE i INT DEFAULT 0;\n"
+                       "  lbl: LOOP SET i = i + 1; IF i > n THEN LEAVE lbl; END IF; END LOOP lbl;\n"
+                       "  WHILE i > 0 DO SET i = i - 1; END WHILE;\n"
+                       "  REPEAT SET i = i + 1; UNTIL i > 3 END REPEAT;\n"
+                       "  CASE i WHEN 4 THEN SELECT 'four'; ELSE BEGIN SELECT 'x'; END; END CASE;\n"
+                       "END";
     char buf[2048];
 
     snprintf(buf, sizeof(buf), "%s\nSELECT 2;", trg);
@@ -158,11 +154,10 @@ static void test_split__keeps_compound_bodies_whole(void)
     snprintf(buf, sizeof(buf), "%s;\nSELECT 2;", proc);
     CU_ASSERT_EQUAL(stmt_end(buf), strlen(proc) + 1);
     /* a trigger whose body is one IF statement */
-    CU_ASSERT_STRING_EQUAL(
-        split_all("CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW IF NEW.a < 0 THEN "
-                  "SET NEW.a = 0; END IF; SELECT 2"),
-        "CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW IF NEW.a < 0 THEN SET NEW.a = 0; "
-        "END IF;|SELECT 2");
+    CU_ASSERT_STRING_EQUAL(split_all("CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW IF NEW.a < 0 THEN "
+                                     "SET NEW.a = 0; END IF; SELECT 2"),
+                           "CREATE TRIGGER t2 BEFORE INSERT ON t FOR EACH ROW IF NEW.a < 0 THEN SET NEW.a = 0; "
+                           "END IF;|SELECT 2");
     /* MariaDB's anonymous block, and a transaction's BEGIN */
     CU_ASSERT_STRING_EQUAL(split_all("BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; BEGIN; SELECT 3"),
                            "BEGIN NOT ATOMIC SELECT 1; SELECT 2; END;|BEGIN;|SELECT 3");
@@ -180,7 +175,7 @@ static void test_split__keeps_compound_bodies_whole(void)
 
 static void test_url__masks_the_password(void)
 {
-    char   buf[128];
+    char buf[128];
     size_t n = D->mask_url("mysql://app:s%40cret@db:3306/app?socket=/x", buf, sizeof(buf));
 
     CU_ASSERT_STRING_EQUAL(buf, "mysql://app:***@db:3306/app?socket=/x");
@@ -197,35 +192,34 @@ static void test_url__masks_the_password(void)
 
 static void test_url__rejects_bad_urls_without_the_password(void)
 {
-    mig_conn     *c = NULL;
+    mig_conn *c = NULL;
     mig_drv_error e;
 
     CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h/db?sslmode=maybe", NULL, NULL, &e),
                     MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "ssl_mode"));
-    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h/db?colour=red", NULL, NULL, &e),
-                    MIG_DRV_ERROR);
+    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h/db?colour=red", NULL, NULL, &e), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "colour"));
     CU_ASSERT_PTR_NULL(strstr(e.message, "topsecret"));
     CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:topsecret@h:99999/db", NULL, NULL, &e), MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "port"));
-    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:top:secret@h/db?unix_socket=/nonexistent/x.sock",
-                               NULL, NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(D->connect(&c, "mysql://u:top:secret@h/db?unix_socket=/nonexistent/x.sock", NULL,
+                               NULL, &e),
+                    MIG_DRV_CONN);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/x.sock"));
     CU_ASSERT_PTR_NULL(strstr(e.message, "secret"));
     /* a relative socket path is taken from base_dir */
-    CU_ASSERT_EQUAL(D->connect(&c, "mariadb://u@localhost/db?socket=run/x.sock", "/nonexistent",
-                               NULL, &e), MIG_DRV_CONN);
+    CU_ASSERT_EQUAL(D->connect(&c, "mariadb://u@localhost/db?socket=run/x.sock", "/nonexistent", NULL, &e),
+                    MIG_DRV_CONN);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "socket /nonexistent/run/x.sock"));
     CU_ASSERT_PTR_NULL(c);
 }
 
 static void test_url__names_host_and_port_when_it_cannot_connect(void)
 {
-    mig_conn     *c = NULL;
+    mig_conn *c = NULL;
     mig_drv_error e;
-    int           rc = D->connect(&c, "mysql://u:topsecret@127.0.0.1:1/db?connect_timeout=2",
-                                  NULL, NULL, &e);
+    int rc = D->connect(&c, "mysql://u:topsecret@127.0.0.1:1/db?connect_timeout=2", NULL, NULL, &e);
 
     CU_ASSERT_EQUAL(rc, MIG_DRV_CONN);
     CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "could not connect to 127.0.0.1:1: "));
@@ -248,12 +242,12 @@ static void test_quote__doubles_backticks(void)
 
 static void test_exec__locates_the_failing_statement(void)
 {
-    const char   *sql = "CREATE TABLE ms1 (a INT);\n"
-                        "INSERT INTO no_such_table VALUES (1);\n"
-                        "CREATE TABLE ms2 (a INT);";
-    mig_conn     *c = connect_to(url);
+    const char *sql = "CREATE TABLE ms1 (a INT);\n"
+                      "INSERT INTO no_such_table VALUES (1);\n"
+                      "CREATE TABLE ms2 (a INT);";
+    mig_conn *c = connect_to(url);
     mig_drv_error e;
-    int           exists = -1;
+    int exists = -1;
 
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
     CU_ASSERT_EQUAL(e.code, 1146);
@@ -273,10 +267,10 @@ static void test_exec__locates_the_failing_statement(void)
 
 static void test_exec__positions_a_syntax_error(void)
 {
-    const char   *sql = "SELECT 1;\n-- note\nSELECT 2;\n\nSELECT 3 FROM WHERE;";
-    mig_conn     *c = connect_to(url);
+    const char *sql = "SELECT 1;\n-- note\nSELECT 2;\n\nSELECT 3 FROM WHERE;";
+    mig_conn *c = connect_to(url);
     mig_drv_error e;
-    const char   *at = strstr(sql, "WHERE");
+    const char *at = strstr(sql, "WHERE");
 
     CU_ASSERT_EQUAL(exec(c, sql, &e), MIG_DRV_ERROR);
     CU_ASSERT_EQUAL(e.code, 1064);
@@ -288,15 +282,15 @@ static void test_exec__positions_a_syntax_error(void)
 
 static void test_exec__runs_bodies_empty_statements_and_comments(void)
 {
-    const char   *sql = "CREATE TABLE mb (a INT, b VARCHAR(10));;\n"
-                        "CREATE TRIGGER mb_trg BEFORE INSERT ON mb FOR EACH ROW\n"
-                        "BEGIN\n  IF NEW.a < 0 THEN SET NEW.a = 0; END IF;\n"
-                        "  SET NEW.b = 'set;by';\nEND;\n"
-                        "INSERT INTO mb (a) VALUES (-5);\n"
-                        "INSERT INTO mb (a) VALUES (1), (2) ; -- done\n";
-    mig_conn     *c = connect_to(url);
+    const char *sql = "CREATE TABLE mb (a INT, b VARCHAR(10));;\n"
+                      "CREATE TRIGGER mb_trg BEFORE INSERT ON mb FOR EACH ROW\n"
+                      "BEGIN\n  IF NEW.a < 0 THEN SET NEW.a = 0; END IF;\n"
+                      "  SET NEW.b = 'set;by';\nEND;\n"
+                      "INSERT INTO mb (a) VALUES (-5);\n"
+                      "INSERT INTO mb (a) VALUES (1), (2) ; -- done\n";
+    mig_conn *c = connect_to(url);
     mig_drv_error e;
-    int64_t       affected = -1;
+    int64_t affected = -1;
 
     memset(&e, 0, sizeof(e));
     CU_ASSERT_EQUAL(D->exec(c, sql, strlen(sql), &affected, &e), MIG_DRV_OK);
@@ -350,24 +344,24 @@ static void test_exec__splitter_agrees_with_the_server(void)
         "WHILE @w IS NULL DO SELECT 'w'; SET @w = 1; END WHILE;\n",
         NULL,
     };
-    mig_conn     *c = connect_to(url);
+    mig_conn *c = connect_to(url);
     mig_drv_error e;
-    int           i;
+    int i;
 
     CU_ASSERT_EQUAL_FATAL(exec(c, "CREATE TABLE sa (a INT, b VARCHAR(10), c VARCHAR(10))", &e),
                           MIG_DRV_OK);
     for (i = 0; scripts[i] != NULL; i++) {
-        char        sql[4096];
+        char sql[4096];
         const char *bad = "SELECT * FROM sa_missing_table;";
-        size_t      want;
+        size_t want;
 
         snprintf(sql, sizeof(sql), "%s%s\nSELECT 'never';", scripts[i], bad);
         want = (size_t)(strstr(sql, bad) - sql);
         memset(&e, 0, sizeof(e));
         CU_ASSERT_EQUAL(D->exec(c, sql, strlen(sql), NULL, &e), MIG_DRV_ERROR);
         if (e.code != 1146 || e.stmt_offset != want)
-            fprintf(stderr, "\nscript %d: code %d offset %zu, wanted 1146 at %zu: %s\n", i,
-                    e.code, e.stmt_offset, want, e.message);
+            fprintf(stderr, "\nscript %d: code %d offset %zu, wanted 1146 at %zu: %s\n", i, e.code,
+                    e.stmt_offset, want, e.message);
         CU_ASSERT_EQUAL(e.code, 1146);
         CU_ASSERT_EQUAL(e.stmt_offset, want);
     }
@@ -391,15 +385,17 @@ static void test_values__round_trip_nul_bytes_and_utf8(void)
 {
     static const char text[] = "h\xc3\xa9llo \xe2\x9c\x93 \xf0\x9f\x98\x80 a\0b";
     static const char blob[] = "\0\x01\xff\0z";
-    mig_conn         *c = connect_to(url);
-    mig_value         p[7];
-    mig_cursor       *cur = NULL;
-    const mig_row    *row = NULL;
-    int64_t           affected = 0;
-    mig_drv_error     e;
+    mig_conn *c = connect_to(url);
+    mig_value p[7];
+    mig_cursor *cur = NULL;
+    const mig_row *row = NULL;
+    int64_t affected = 0;
+    mig_drv_error e;
 
-    CU_ASSERT_EQUAL(exec(c, "CREATE TABLE mv (t TEXT CHARACTER SET utf8mb4, v VARBINARY(64), "
-                            "i BIGINT, f DOUBLE, n INT, b BOOLEAN, d DECIMAL(10,2))", &e),
+    CU_ASSERT_EQUAL(exec(c,
+                         "CREATE TABLE mv (t TEXT CHARACTER SET utf8mb4, v VARBINARY(64), "
+                         "i BIGINT, f DOUBLE, n INT, b BOOLEAN, d DECIMAL(10,2))",
+                         &e),
                     MIG_DRV_OK);
     p[0].type = MIG_VAL_TEXT;
     p[0].u.s.ptr = text;
@@ -419,10 +415,12 @@ static void test_values__round_trip_nul_bytes_and_utf8(void)
     p[6].u.s.len = 5;
     OK(D->exec_params(c, "INSERT INTO mv VALUES (?, ?, ?, ?, ?, ?, ?)", p, 7, &affected, &e__));
     CU_ASSERT_EQUAL(affected, 1);
-    OK(D->query(&cur, c, "SELECT t, v, i, f, n, b, d, CHAR_LENGTH(t), "
-                          "CAST(18446744073709551615 AS UNSIGNED), "
-                          "CAST('2026-11-26 06:00:00.125' AS DATETIME(3)), SUM(i) "
-                          "FROM mv WHERE t = ? GROUP BY t, v, i, f, n, b, d", p, 1, &e__));
+    OK(D->query(&cur, c,
+                "SELECT t, v, i, f, n, b, d, CHAR_LENGTH(t), "
+                "CAST(18446744073709551615 AS UNSIGNED), "
+                "CAST('2026-11-26 06:00:00.125' AS DATETIME(3)), SUM(i) "
+                "FROM mv WHERE t = ? GROUP BY t, v, i, f, n, b, d",
+                p, 1, &e__));
     OK(D->fetch(cur, &row, &e__));
     CU_ASSERT_PTR_NOT_NULL_FATAL(row);
     CU_ASSERT_EQUAL(row->ncols, 11);
@@ -455,8 +453,10 @@ static void test_values__round_trip_nul_bytes_and_utf8(void)
     CU_ASSERT_PTR_NULL(row);
     D->cursor_close(cur);
     /* BIT(n) comes back as its integer; TIME past a day keeps its hours */
-    CU_ASSERT_EQUAL(exec(c, "CREATE TABLE mbit (b1 BIT(1), b10 BIT(10), t TIME); "
-                            "INSERT INTO mbit VALUES (b'1', b'1000000001', '-30:00:01')", &e),
+    CU_ASSERT_EQUAL(exec(c,
+                         "CREATE TABLE mbit (b1 BIT(1), b10 BIT(10), t TIME); "
+                         "INSERT INTO mbit VALUES (b'1', b'1000000001', '-30:00:01')",
+                         &e),
                     MIG_DRV_OK);
     OK(D->query(&cur, c, "SELECT b1, b10, t FROM mbit", NULL, 0, &e__));
     OK(D->fetch(cur, &row, &e__));
@@ -474,24 +474,26 @@ static void test_values__round_trip_nul_bytes_and_utf8(void)
 
 static void test_cursor__allows_exec_between_fetches(void)
 {
-    mig_conn      *c = connect_to(url);
-    mig_cursor    *cur = NULL;
+    mig_conn *c = connect_to(url);
+    mig_cursor *cur = NULL;
     const mig_row *row = NULL;
-    mig_drv_error  e;
-    int            n = 0;
-    char           big[5000];
+    mig_drv_error e;
+    int n = 0;
+    char big[5000];
 
-    CU_ASSERT_EQUAL(exec(c, "CREATE TABLE mc (id INT PRIMARY KEY, v INT, s TEXT);"
-                            "INSERT INTO mc (id, v) SELECT a.i * 1000 + b.i * 100 + c.i * 10 + d.i + 1, 0 "
-                            "FROM (SELECT 0 i UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION "
-                            "SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 "
-                            "UNION SELECT 9) a, (SELECT 0 i UNION SELECT 1 UNION SELECT 2 UNION "
-                            "SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 "
-                            "UNION SELECT 8 UNION SELECT 9) b, (SELECT 0 i UNION SELECT 1 UNION "
-                            "SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 "
-                            "UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) c, (SELECT 0 i UNION "
-                            "SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 "
-                            "UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) d", &e),
+    CU_ASSERT_EQUAL(exec(c,
+                         "CREATE TABLE mc (id INT PRIMARY KEY, v INT, s TEXT);"
+                         "INSERT INTO mc (id, v) SELECT a.i * 1000 + b.i * 100 + c.i * 10 + d.i + 1, 0 "
+                         "FROM (SELECT 0 i UNION SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION "
+                         "SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 "
+                         "UNION SELECT 9) a, (SELECT 0 i UNION SELECT 1 UNION SELECT 2 UNION "
+                         "SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 UNION SELECT 7 "
+                         "UNION SELECT 8 UNION SELECT 9) b, (SELECT 0 i UNION SELECT 1 UNION "
+                         "SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 UNION SELECT 6 "
+                         "UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) c, (SELECT 0 i UNION "
+                         "SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5 "
+                         "UNION SELECT 6 UNION SELECT 7 UNION SELECT 8 UNION SELECT 9) d",
+                         &e),
                     MIG_DRV_OK);
     if (e.message[0])
         fprintf(stderr, "\n%s\n", e.message);
@@ -506,7 +508,7 @@ static void test_cursor__allows_exec_between_fetches(void)
     OK(D->query(&cur, c, "SELECT id, v, s FROM mc ORDER BY id", NULL, 0, &e__));
     for (;;) {
         mig_value p[2];
-        int64_t   affected = 0;
+        int64_t affected = 0;
 
         OK(D->fetch(cur, &row, &e__));
         if (row == NULL)
@@ -536,8 +538,8 @@ static void test_cursor__allows_exec_between_fetches(void)
 
 static void test_lock__reports_busy_with_the_holder(void)
 {
-    mig_conn     *a = connect_to(url), *b = connect_to(url);
-    char          key[300], holder[256];
+    mig_conn *a = connect_to(url), *b = connect_to(url);
+    char key[300], holder[256];
     mig_drv_error e;
 
     snprintf(key, sizeof(key), "mig:%s:mig_version", dbname);
@@ -567,10 +569,10 @@ static void test_lock__reports_busy_with_the_holder(void)
 
 static void test_conn__killed_session_is_reported_as_lost(void)
 {
-    mig_conn     *a = connect_to(url), *b = connect_to(url);
-    char          sql[64], holder[128];
+    mig_conn *a = connect_to(url), *b = connect_to(url);
+    char sql[64], holder[128];
     mig_drv_error e;
-    int64_t       id = scalar(a, "SELECT CONNECTION_ID()");
+    int64_t id = scalar(a, "SELECT CONNECTION_ID()");
 
     OK(D->lock_try(a, "mig-test-killed", holder, sizeof(holder), &e__));
     snprintf(sql, sizeof(sql), "KILL CONNECTION %lld", (long long)id);
@@ -596,11 +598,11 @@ static void test_conn__killed_session_is_reported_as_lost(void)
 
 static void test_schema__use_switches_database(void)
 {
-    mig_conn     *c = connect_to(url);
-    char          a[80], b[80];
-    int           exists = -1;
+    mig_conn *c = connect_to(url);
+    char a[80], b[80];
+    int exists = -1;
     mig_drv_error e;
-    mig_value     one = { .type = MIG_VAL_INT, .u.i = 1 };
+    mig_value one = { .type = MIG_VAL_INT, .u.i = 1 };
 
     snprintf(a, sizeof(a), "%s_a`x", dbname);
     snprintf(b, sizeof(b), "%s_b", dbname);
@@ -637,7 +639,7 @@ static void test_schema__use_switches_database(void)
 }
 
 /* Introspection as text, one line per sink call. */
-static char   intro[8192];
+static char intro[8192];
 static size_t intro_len;
 
 static void add(const char *fmt, const char *a, const char *b, const char *c2, const char *d)
@@ -648,9 +650,9 @@ static void add(const char *fmt, const char *a, const char *b, const char *c2, c
 static const char *cols(const char *const *l, size_t count)
 {
     static char out[4][256];
-    static int  k;
-    char       *o = out[k++ % 4];
-    size_t      n = 0;
+    static int k;
+    char *o = out[k++ % 4];
+    size_t n = 0;
 
     CU_ASSERT(count == 0 || l != NULL);
     for (size_t i = 0; i < count; i++)
@@ -659,29 +661,45 @@ static const char *cols(const char *const *l, size_t count)
     return o;
 }
 
-static int s_table(void *p, const char *t) { (void)p; add("table %s\n", t, "", "", ""); return 0; }
+static int s_table(void *p, const char *t)
+{
+    (void)p;
+    add("table %s\n", t, "", "", "");
+    return 0;
+}
 static int s_column(void *p, const char *t, const char *c, const char *type, int nullable,
                     const char *def, int pos)
 {
-    (void)p; (void)pos;
+    (void)p;
+    (void)pos;
     add("  col %s.%s %s %s", t, c, type, nullable ? "null" : "notnull");
     add(" default=%s\n", def ? def : "-", "", "", "");
     return 0;
 }
 static int s_pk(void *p, const char *t, const char *n, const char *const *c, size_t nc)
-{ (void)p; add("  pk %s %s (%s)%s\n", t, n, cols(c, nc), ""); return 0; }
+{
+    (void)p;
+    add("  pk %s %s (%s)%s\n", t, n, cols(c, nc), "");
+    return 0;
+}
 static int s_unique(void *p, const char *t, const char *n, const char *const *c, size_t nc)
-{ (void)p; add("  unique %s %s (%s)%s\n", t, n, cols(c, nc), ""); return 0; }
+{
+    (void)p;
+    add("  unique %s %s (%s)%s\n", t, n, cols(c, nc), "");
+    return 0;
+}
 static int s_index(void *p, const char *t, const char *n, int u, const char *const *c, size_t nc,
                    const char *x, const char *w)
 {
-    (void)p; (void)u; (void)w;
+    (void)p;
+    (void)u;
+    (void)w;
     add("  index %s %s (%s)%s", t, n, cols(c, nc), "");
     add("%s%s\n", x ? " expr=" : "", x ? x : "", "", "");
     return 0;
 }
-static int s_fk(void *p, const char *t, const char *n, const char *const *c, size_t nc,
-                const char *rt, const char *const *rc, size_t nrc, const char *od, const char *ou)
+static int s_fk(void *p, const char *t, const char *n, const char *const *c, size_t nc, const char *rt,
+                const char *const *rc, size_t nrc, const char *od, const char *ou)
 {
     (void)p;
     add("  fk %s %s (%s) -> %s", t, n, cols(c, nc), rt);
@@ -691,18 +709,24 @@ static int s_fk(void *p, const char *t, const char *n, const char *const *c, siz
 
 static void test_introspect__reads_tables_keys_and_indexes(void)
 {
-    mig_conn       *c = connect_to(url);
-    mig_drv_error   e;
-    mig_schema_sink sink = { .table = s_table, .column = s_column, .primary_key = s_pk,
-                             .unique = s_unique, .index = s_index, .foreign_key = s_fk };
+    mig_conn *c = connect_to(url);
+    mig_drv_error e;
+    mig_schema_sink sink = { .table = s_table,
+                             .column = s_column,
+                             .primary_key = s_pk,
+                             .unique = s_unique,
+                             .index = s_index,
+                             .foreign_key = s_fk };
 
-    CU_ASSERT_EQUAL(exec(c, "CREATE TABLE iu (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                            "email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x''y', "
-                            "n INT DEFAULT 3, KEY iu_name (name, n));"
-                            "CREATE TABLE ip (a INT, b BIGINT, PRIMARY KEY (a), "
-                            "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE);"
-                            "CREATE INDEX iu_desc ON iu (name(10), n DESC)",
-                       &e), MIG_DRV_OK);
+    CU_ASSERT_EQUAL(exec(c,
+                         "CREATE TABLE iu (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+                         "email VARCHAR(100) NOT NULL UNIQUE, name VARCHAR(20) DEFAULT 'x''y', "
+                         "n INT DEFAULT 3, KEY iu_name (name, n));"
+                         "CREATE TABLE ip (a INT, b BIGINT, PRIMARY KEY (a), "
+                         "CONSTRAINT ip_b FOREIGN KEY (b) REFERENCES iu (id) ON DELETE CASCADE);"
+                         "CREATE INDEX iu_desc ON iu (name(10), n DESC)",
+                         &e),
+                    MIG_DRV_OK);
     intro_len = 0;
     intro[0] = '\0';
     OK(D->introspect(c, NULL, &sink, NULL, &e__));
@@ -727,8 +751,8 @@ static void test_introspect__reads_tables_keys_and_indexes(void)
 static void read_servers_env(void)
 {
     const char *path = getenv("MIG_TEST_SERVERS_ENV");
-    FILE       *f = path != NULL ? fopen(path, "r") : NULL;
-    char        line[1024], *tok, *save;
+    FILE *f = path != NULL ? fopen(path, "r") : NULL;
+    char line[1024], *tok, *save;
 
     if (f == NULL)
         return;
@@ -745,11 +769,11 @@ static void read_servers_env(void)
 
 static int server_setup(void)
 {
-    const char   *host = getenv("MIG_TEST_MY_HOST"), *port = getenv("MIG_TEST_MY_PORT");
-    const char   *user = getenv("MIG_TEST_MY_USER");
-    mig_conn     *c = NULL;
+    const char *host = getenv("MIG_TEST_MY_HOST"), *port = getenv("MIG_TEST_MY_PORT");
+    const char *user = getenv("MIG_TEST_MY_USER");
+    mig_conn *c = NULL;
     mig_drv_error e;
-    char          sql[200];
+    char sql[200];
 
     snprintf(base_url, sizeof(base_url), "mysql://%s@%s:%s/", user ? user : "root", host, port);
     snprintf(dbname, sizeof(dbname), "mig_drvtest_%ld", (long)getpid());
@@ -771,9 +795,9 @@ static int server_setup(void)
 
 static void server_teardown(void)
 {
-    mig_conn     *c = NULL;
+    mig_conn *c = NULL;
     mig_drv_error e;
-    char          sql[200];
+    char sql[200];
 
     if (D->connect(&c, base_url, NULL, NULL, &e) != MIG_DRV_OK)
         return;
@@ -781,8 +805,7 @@ static void server_teardown(void)
      * A test that failed half-way may have left a transaction open on a
      * connection of this process: wait for its locks a little, not a year.
      */
-    snprintf(sql, sizeof(sql), "SET SESSION lock_wait_timeout = 10; DROP DATABASE IF EXISTS %s",
-             dbname);
+    snprintf(sql, sizeof(sql), "SET SESSION lock_wait_timeout = 10; DROP DATABASE IF EXISTS %s", dbname);
     if (exec(c, sql, &e) != MIG_DRV_OK)
         fprintf(stderr, "could not drop %s: %s\n", dbname, e.message);
     D->close(c);
@@ -791,9 +814,9 @@ static void server_teardown(void)
 /* createdb / dropdb NAME: the conformance run's database. */
 static int manage_db(const char *what, const char *name)
 {
-    mig_conn     *c = NULL;
+    mig_conn *c = NULL;
     mig_drv_error e;
-    char          sql[512], q[140];
+    char sql[512], q[140];
 
     if (getenv("MIG_TEST_MY_HOST") == NULL || getenv("MIG_TEST_MY_PORT") == NULL) {
         const char *req = getenv("MIG_TEST_REQUIRE_SERVERS");
@@ -808,8 +831,10 @@ static int manage_db(const char *what, const char *name)
     }
     D->quote_ident(name, q, sizeof(q));
     if (strcmp(what, "createdb") == 0)
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
-                 "CHARACTER SET utf8mb4", q, q);
+        snprintf(sql, sizeof(sql),
+                 "DROP DATABASE IF EXISTS %s; CREATE DATABASE %s "
+                 "CHARACTER SET utf8mb4",
+                 q, q);
     else
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", q);
     if (exec(c, sql, &e) != MIG_DRV_OK) {
@@ -829,14 +854,16 @@ int main(int argc, char **argv)
         { "split: keeps compound bodies whole", test_split__keeps_compound_bodies_whole },
         { "url: masks the password", test_url__masks_the_password },
         { "url: rejects bad URLs without the password", test_url__rejects_bad_urls_without_the_password },
-        { "url: names host and port when it cannot connect", test_url__names_host_and_port_when_it_cannot_connect },
+        { "url: names host and port when it cannot connect",
+          test_url__names_host_and_port_when_it_cannot_connect },
         { "quote: doubles backticks", test_quote__doubles_backticks },
         CU_TEST_INFO_NULL,
     };
     static CU_TestInfo server[] = {
         { "exec: locates the failing statement", test_exec__locates_the_failing_statement },
         { "exec: positions a syntax error", test_exec__positions_a_syntax_error },
-        { "exec: runs bodies, empty statements, comments", test_exec__runs_bodies_empty_statements_and_comments },
+        { "exec: runs bodies, empty statements, comments",
+          test_exec__runs_bodies_empty_statements_and_comments },
         { "exec: splitter agrees with the server", test_exec__splitter_agrees_with_the_server },
         { "values: round-trip NUL bytes and UTF-8", test_values__round_trip_nul_bytes_and_utf8 },
         { "cursor: allows exec between fetches", test_cursor__allows_exec_between_fetches },
@@ -847,10 +874,10 @@ int main(int argc, char **argv)
         CU_TEST_INFO_NULL,
     };
     CU_SuiteInfo suites[2] = { CU_SUITE_INFO_NULL, CU_SUITE_INFO_NULL };
-    void                *h;
-    mig_driver_entry_fn  entry;
-    int                  want_server, failed;
-    const char          *req = getenv("MIG_TEST_REQUIRE_SERVERS");
+    void *h;
+    mig_driver_entry_fn entry;
+    int want_server, failed;
+    const char *req = getenv("MIG_TEST_REQUIRE_SERVERS");
 
     if (!((argc == 3 && (strcmp(argv[2], "offline") == 0 || strcmp(argv[2], "server") == 0)) ||
           (argc == 4 && (strcmp(argv[2], "createdb") == 0 || strcmp(argv[2], "dropdb") == 0)))) {
@@ -877,7 +904,7 @@ int main(int argc, char **argv)
         if (getenv("MIG_TEST_MY_HOST") == NULL || getenv("MIG_TEST_MY_PORT") == NULL) {
             if (req != NULL && strcmp(req, "1") == 0) {
                 fprintf(stderr, "no MariaDB server: MIG_TEST_MY_HOST/PORT unset and "
-                        "MIG_TEST_REQUIRE_SERVERS=1\n");
+                                "MIG_TEST_REQUIRE_SERVERS=1\n");
                 return 1;
             }
             fprintf(stderr, "skipped: MIG_TEST_MY_HOST/PORT unset (tests/servers.sh starts a server)\n");

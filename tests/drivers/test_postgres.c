@@ -28,15 +28,15 @@ static char url[512];
 static char admin_url[512];
 static char dbname[64];
 
-#define PASS(expr)                                                                 \
-    do {                                                                           \
-        mig_drv_error e__;                                                         \
-        memset(&e__, 0, sizeof e__);                                               \
-        int rc__ = (expr);                                                         \
-        if (rc__ != 0)                                                             \
-            fprintf(stderr, "\n%s:%d: %s -> %d: %s [%s] %s\n", __FILE__, __LINE__, \
-                    #expr, rc__, e__.message, e__.sqlstate, e__.detail);           \
-        CU_ASSERT_EQUAL_FATAL(rc__, 0);                                            \
+#define PASS(expr)                                                                                      \
+    do {                                                                                                \
+        mig_drv_error e__;                                                                              \
+        memset(&e__, 0, sizeof e__);                                                                    \
+        int rc__ = (expr);                                                                              \
+        if (rc__ != 0)                                                                                  \
+            fprintf(stderr, "\n%s:%d: %s -> %d: %s [%s] %s\n", __FILE__, __LINE__, #expr, rc__,         \
+                    e__.message, e__.sqlstate, e__.detail);                                             \
+        CU_ASSERT_EQUAL_FATAL(rc__, 0);                                                                 \
     } while (0)
 /* expressions inside PASS use `&e__` as their error */
 #define E (&e__)
@@ -108,7 +108,8 @@ static void test_postgres__runs_script_with_function_body_and_do_block(void)
     PASS(drv->commit(c, E));
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM t_script"), 4);
     CU_ASSERT_EQUAL(query_int(c, "SELECT sum(id) FROM t_script"), 2 + 3 + 4 + 20);
-    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM t_script WHERE note = 'back\\slash; ''quoted'''"), 1);
+    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM t_script WHERE note = 'back\\slash; ''quoted'''"),
+                    1);
 
     /* the same text outside a transaction runs statement by statement */
     exec_ok(c, "DROP TABLE t_script; DROP FUNCTION bump(int); DROP FUNCTION twice(int);");
@@ -122,12 +123,11 @@ static void test_postgres__locates_failing_statement_by_sqlstate_and_position(vo
 {
     mig_conn *c = open_conn();
     mig_drv_error err;
-    const char *script =
-        "CREATE TABLE t_err (id int PRIMARY KEY);\n"
-        "-- the next one is wrong\n"
-        "INSERT INTO t_err VALUES (1);\n"
-        "SELECT * FROM t_err WHERE;\n"
-        "SELECT 1;\n";
+    const char *script = "CREATE TABLE t_err (id int PRIMARY KEY);\n"
+                         "-- the next one is wrong\n"
+                         "INSERT INTO t_err VALUES (1);\n"
+                         "SELECT * FROM t_err WHERE;\n"
+                         "SELECT 1;\n";
 
     PASS(drv->begin(c, 1, E));
     CU_ASSERT_EQUAL(drv->exec(c, script, strlen(script), NULL, &err), MIG_DRV_ERROR);
@@ -140,11 +140,10 @@ static void test_postgres__locates_failing_statement_by_sqlstate_and_position(vo
     PASS(drv->rollback(c, E));
 
     /* no position (a runtime error): found by counting completed statements */
-    const char *dup =
-        "CREATE TABLE t_err (id int PRIMARY KEY);\n"
-        "INSERT INTO t_err VALUES (1);\n"
-        "\n"
-        "INSERT INTO t_err VALUES (1);\n";
+    const char *dup = "CREATE TABLE t_err (id int PRIMARY KEY);\n"
+                      "INSERT INTO t_err VALUES (1);\n"
+                      "\n"
+                      "INSERT INTO t_err VALUES (1);\n";
     PASS(drv->begin(c, 1, E));
     CU_ASSERT_EQUAL(drv->exec(c, dup, strlen(dup), NULL, &err), MIG_DRV_ERROR);
     CU_ASSERT_STRING_EQUAL(err.sqlstate, "23505");
@@ -156,9 +155,8 @@ static void test_postgres__locates_failing_statement_by_sqlstate_and_position(vo
     CU_ASSERT_STRING_EQUAL(err.sqlstate, "25P02");
 
     /* the same, statement by statement outside a transaction, with UTF-8 before the error */
-    const char *utf =
-        "SELECT 'héllo wörld';\n"
-        "SELECT 'ü' + ;\n";
+    const char *utf = "SELECT 'héllo wörld';\n"
+                      "SELECT 'ü' + ;\n";
     CU_ASSERT_EQUAL(drv->exec(c, utf, strlen(utf), NULL, &err), MIG_DRV_ERROR);
     CU_ASSERT_EQUAL(line_of(utf, err.stmt_offset), 2);
     /* position counts characters: 'héllo wörld' has two 2-byte ones */
@@ -205,11 +203,10 @@ static void test_postgres__locates_failing_statement_by_sqlstate_and_position(vo
 static void test_postgres__creates_index_concurrently_outside_transaction(void)
 {
     mig_conn *c = open_conn();
-    const char *script =
-        "CREATE TABLE t_conc (id int, v text);\n"
-        "INSERT INTO t_conc SELECT g, 'v' || g FROM generate_series(1, 100) g;\n"
-        "CREATE INDEX CONCURRENTLY t_conc_v ON t_conc (v);\n"
-        "CREATE UNIQUE INDEX CONCURRENTLY t_conc_id ON t_conc (id);\n";
+    const char *script = "CREATE TABLE t_conc (id int, v text);\n"
+                         "INSERT INTO t_conc SELECT g, 'v' || g FROM generate_series(1, 100) g;\n"
+                         "CREATE INDEX CONCURRENTLY t_conc_v ON t_conc (v);\n"
+                         "CREATE UNIQUE INDEX CONCURRENTLY t_conc_id ON t_conc (id);\n";
     mig_drv_error err;
 
     exec_ok(c, script);
@@ -239,8 +236,10 @@ static void stream_and_update(mig_conn *c)
     int64_t n = 0, sum = 0, affected = 0;
     mig_value lim = { .type = MIG_VAL_INT, .u.i = 5000 };
 
-    PASS(drv->query(&cur, c, "SELECT id, v, id * 1.5 AS f, id % 2 = 0 AS even FROM t_stream "
-                             "WHERE id > ? - 5000 ORDER BY id", &lim, 1, E));
+    PASS(drv->query(&cur, c,
+                    "SELECT id, v, id * 1.5 AS f, id % 2 = 0 AS even FROM t_stream "
+                    "WHERE id > ? - 5000 ORDER BY id",
+                    &lim, 1, E));
     for (;;) {
         PASS(drv->fetch(cur, &row, E));
         if (row == NULL)
@@ -284,7 +283,8 @@ static void test_postgres__streams_cursor_while_writing_on_same_connection(void)
     /* and outside any transaction (each UPDATE commits: no flush wait for those) */
     exec_ok(c, "UPDATE t_stream SET v = 'x'; SET synchronous_commit = off");
     stream_and_update(c);
-    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"), 0);
+    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"),
+                    0);
 
     /* a cursor survives a COMMIT made while it is open, and closes after a ROLLBACK */
     PASS(drv->begin(c, 1, E));
@@ -298,7 +298,8 @@ static void test_postgres__streams_cursor_while_writing_on_same_connection(void)
     PASS(drv->begin(c, 1, E));
     drv->cursor_close(cur);
     PASS(drv->commit(c, E));
-    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"), 0);
+    CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_cursors WHERE statement NOT LIKE '%pg_cursors%'"),
+                    0);
 
     PASS(drv->begin(c, 1, E));
     PASS(drv->query(&cur, c, "SELECT id FROM t_stream", NULL, 0, E));
@@ -474,7 +475,8 @@ static void test_postgres__switches_schema_for_tables(void)
     PASS(drv->table_exists(c, "mig_version", &exists, E));
     CU_ASSERT_EQUAL(exists, 1);
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'Acme \"Corp\"' "
-                                 "AND tablename = 'mig_version'"), 1);
+                                 "AND tablename = 'mig_version'"),
+                    1);
 
     exec_ok(c, "CREATE TABLE public.shared_t (id int)");
     exec_ok(c, "CREATE TABLE public.mig_version (version_num varchar(64) PRIMARY KEY)");
@@ -489,7 +491,8 @@ static void test_postgres__switches_schema_for_tables(void)
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM shared_t"), 0);
     exec_ok(c, "CREATE TABLE mig_version (version_num varchar(64) PRIMARY KEY)");
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'other' "
-                                 "AND tablename = 'mig_version'"), 1);
+                                 "AND tablename = 'mig_version'"),
+                    1);
     PASS(drv->set_schema(c, "other", "\"other\", public", E));
     PASS(drv->table_exists(c, "mig_version", &exists, E));
     CU_ASSERT_EQUAL(exists, 1);
@@ -550,7 +553,11 @@ static const char *join(const char *const *list, size_t count, char *buf, size_t
     return buf;
 }
 
-static int on_table(void *p, const char *t) { add(p, "T %s%s\n", t, ""); return 0; }
+static int on_table(void *p, const char *t)
+{
+    add(p, "T %s%s\n", t, "");
+    return 0;
+}
 static int on_column(void *p, const char *t, const char *col, const char *type, int nullable,
                      const char *def, int pos)
 {
@@ -612,8 +619,14 @@ static void test_postgres__introspects_tables_keys_indexes_and_types(void)
 {
     mig_conn *c = open_conn();
     static const mig_schema_sink sink = {
-        .table = on_table, .column = on_column, .primary_key = on_pk, .unique = on_unique,
-        .index = on_index, .foreign_key = on_fk, .enum_type = on_enum, .sequence = on_seq,
+        .table = on_table,
+        .column = on_column,
+        .primary_key = on_pk,
+        .unique = on_unique,
+        .index = on_index,
+        .foreign_key = on_fk,
+        .enum_type = on_enum,
+        .sequence = on_seq,
     };
     seen s = { "" };
 
@@ -668,7 +681,7 @@ static void test_postgres__statement_end_follows_postgres_lexing(void)
 {
     static const struct {
         const char *sql;
-        size_t      want;
+        size_t want;
     } cases[] = {
         { "SELECT 1; SELECT 2", 9 },
         { "SELECT ';'; x", 11 },
@@ -681,8 +694,10 @@ static void test_postgres__statement_end_follows_postgres_lexing(void)
         { "SELECT $1; x", 10 },
         { "/* a /* b; */ c; */ SELECT 1; x", 29 },
         { "-- c;\nSELECT 1; x", 15 },
-        { "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO u VALUES (1); INSERT INTO u VALUES (2)); x", 93 },
-        { "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END; x", 117 },
+        { "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO u VALUES (1); INSERT INTO u VALUES (2)); x",
+          93 },
+        { "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END; x",
+          117 },
         { ";; SELECT 1; x", 12 },
         { "  -- only a comment\n", 0 },
         { ";;", 0 },
@@ -724,14 +739,16 @@ static void test_postgres__connection_failure_is_one_line_without_password(void)
     mig_connect_opts o = { .application_name = "mig" };
 
     /* port 1 on loopback: nobody listens */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err), MIG_DRV_ERROR);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3cret@127.0.0.1:1/app", NULL, &o, &err),
+                    MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(c);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
     CU_ASSERT_PTR_NULL(strchr(err.message, '\n'));
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3cret"));
     CU_ASSERT_PTR_NULL(strstr(err.detail, "s3cret"));
 
-    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err), MIG_DRV_ERROR);
+    CU_ASSERT_EQUAL(drv->connect(&c, "host=127.0.0.1 port=1 password=s3cret", NULL, &o, &err),
+                    MIG_DRV_ERROR);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "could not connect to 127.0.0.1:1: "));
 
     /* a database that does not exist: the server's reason */
@@ -742,7 +759,8 @@ static void test_postgres__connection_failure_is_one_line_without_password(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, getenv("MIG_TEST_PG_PORT")));
 
     /* a URL libpq cannot parse never echoes its password */
-    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err), MIG_DRV_ERROR);
+    CU_ASSERT_EQUAL(drv->connect(&c, "postgresql://app:s3%zzcret@127.0.0.1/app", NULL, &o, &err),
+                    MIG_DRV_ERROR);
     CU_ASSERT_PTR_NULL(strstr(err.message, "s3"));
     CU_ASSERT_PTR_NULL(strstr(err.message, "zz"));
 }
@@ -759,7 +777,8 @@ static void test_postgres__connects_from_libpq_environment_and_keywords(void)
     setenv("PGDATABASE", dbname, 1);
     PASS(drv->connect(&c, NULL, NULL, &o, E));
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
-                                 "AND application_name = 'mig' AND datname = current_database()"), 1);
+                                 "AND application_name = 'mig' AND datname = current_database()"),
+                    1);
     drv->close(c);
     unsetenv("PGDATABASE");
 
@@ -767,7 +786,8 @@ static void test_postgres__connects_from_libpq_environment_and_keywords(void)
              getenv("MIG_TEST_PG_HOST"), getenv("MIG_TEST_PG_PORT"), getenv("MIG_TEST_PG_USER"), dbname);
     PASS(drv->connect(&c, kw, NULL, &o, E));
     CU_ASSERT_EQUAL(query_int(c, "SELECT count(*) FROM pg_stat_activity WHERE pid = pg_backend_pid() "
-                                 "AND application_name = 'mig'"), 1);
+                                 "AND application_name = 'mig'"),
+                    1);
     drv->close(c);
 
     snprintf(kw, sizeof kw, "postgresql+psycopg2://%s@%s:%s/%s", getenv("MIG_TEST_PG_USER"),
@@ -817,7 +837,8 @@ static int admin_exec(const char *sql)
 int main(int argc, char **argv)
 {
     const char *so = argc > 1 ? argv[1] : MIG_PG_DRIVER_SO;
-    int require = getenv("MIG_TEST_REQUIRE_SERVERS") && strcmp(getenv("MIG_TEST_REQUIRE_SERVERS"), "1") == 0;
+    int require =
+        getenv("MIG_TEST_REQUIRE_SERVERS") && strcmp(getenv("MIG_TEST_REQUIRE_SERVERS"), "1") == 0;
     char sql[256];
 
     void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
@@ -850,18 +871,27 @@ int main(int argc, char **argv)
     CU_TestInfo tests[] = {
         { "statement_end follows postgres lexing", test_postgres__statement_end_follows_postgres_lexing },
         { "quotes identifiers and masks passwords", test_postgres__quotes_identifiers_and_masks_passwords },
-        { "connection failure is one line without password", test_postgres__connection_failure_is_one_line_without_password },
-        { "connects from libpq environment and keywords", test_postgres__connects_from_libpq_environment_and_keywords },
-        { "runs script with function body and do block", test_postgres__runs_script_with_function_body_and_do_block },
-        { "locates failing statement by sqlstate and position", test_postgres__locates_failing_statement_by_sqlstate_and_position },
-        { "creates index concurrently outside transaction", test_postgres__creates_index_concurrently_outside_transaction },
-        { "streams cursor while writing on same connection", test_postgres__streams_cursor_while_writing_on_same_connection },
+        { "connection failure is one line without password",
+          test_postgres__connection_failure_is_one_line_without_password },
+        { "connects from libpq environment and keywords",
+          test_postgres__connects_from_libpq_environment_and_keywords },
+        { "runs script with function body and do block",
+          test_postgres__runs_script_with_function_body_and_do_block },
+        { "locates failing statement by sqlstate and position",
+          test_postgres__locates_failing_statement_by_sqlstate_and_position },
+        { "creates index concurrently outside transaction",
+          test_postgres__creates_index_concurrently_outside_transaction },
+        { "streams cursor while writing on same connection",
+          test_postgres__streams_cursor_while_writing_on_same_connection },
         { "binds and maps values", test_postgres__binds_and_maps_values },
-        { "lock busy names holder and dies with session", test_postgres__lock_busy_names_holder_and_dies_with_session },
+        { "lock busy names holder and dies with session",
+          test_postgres__lock_busy_names_holder_and_dies_with_session },
         { "lock is freed when its process dies", test_postgres__lock_is_freed_when_its_process_dies },
         { "switches schema for tables", test_postgres__switches_schema_for_tables },
-        { "create_schema tolerates a concurrent creator", test_postgres__create_schema_tolerates_a_concurrent_creator },
-        { "introspects tables keys indexes and types", test_postgres__introspects_tables_keys_indexes_and_types },
+        { "create_schema tolerates a concurrent creator",
+          test_postgres__create_schema_tolerates_a_concurrent_creator },
+        { "introspects tables keys indexes and types",
+          test_postgres__introspects_tables_keys_indexes_and_types },
         CU_TEST_INFO_NULL,
     };
     CU_SuiteInfo suites[] = {

@@ -29,9 +29,9 @@ static void remove_file(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const keys[][2] = {
-        { "mig", "script_location" }, { "mig", "url" }, { "mig", "driver" },
-        { "mig", "version_table" }, { "mig", "on_connect" }, { "hooks", "scripts" },
-        { "post_write_hooks", "hooks" }, { "tenants", "list" }, { "autogenerate", "target" },
+        { "mig", "script_location" },    { "mig", "url" },        { "mig", "driver" },
+        { "mig", "version_table" },      { "mig", "on_connect" }, { "hooks", "scripts" },
+        { "post_write_hooks", "hooks" }, { "tenants", "list" },   { "autogenerate", "target" },
     };
     if (path[0] == '\0') {
         char dir[] = "/dev/shm/mig-fuzz-XXXXXX";

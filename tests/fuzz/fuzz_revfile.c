@@ -16,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const char *path = (data[0] & 1) ? "versions/1f0e2d3c4b5a_add_users.lua"
-                                     : "versions/1f0e2d3c4b5a_add_users.sql";
+    const char *path =
+        (data[0] & 1) ? "versions/1f0e2d3c4b5a_add_users.lua" : "versions/1f0e2d3c4b5a_add_users.sql";
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
 

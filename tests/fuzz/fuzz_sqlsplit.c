@@ -16,10 +16,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     mig_dialect d = { 0 };
     switch (data[0] % 4) {
-    case 0: d.ident_quote = '"'; d.dollar_quotes = 1; break;                       /* postgres */
-    case 1: d.ident_quote = '`'; d.backslash_escapes = 1; d.hash_comments = 1; break; /* mysql */
-    case 2: d.ident_quote = '"'; break;                                            /* sqlite */
-    default: d.ident_quote = '"'; d.dollar_quotes = d.backslash_escapes = d.hash_comments = 1; break;
+    case 0:
+        d.ident_quote = '"';
+        d.dollar_quotes = 1;
+        break; /* postgres */
+    case 1:
+        d.ident_quote = '`';
+        d.backslash_escapes = 1;
+        d.hash_comments = 1;
+        break; /* mysql */
+    case 2:
+        d.ident_quote = '"';
+        break; /* sqlite */
+    default:
+        d.ident_quote = '"';
+        d.dollar_quotes = d.backslash_escapes = d.hash_comments = 1;
+        break;
     }
     const char *sql = (const char *)data + 1;
     size_t len = size - 1, off = 0;

@@ -22,17 +22,21 @@ static const char *const files[][2] = {
                                "-- mig:branch_labels left\n-- mig:upgrade\n" },
     { "bbbbcccccccc_right.sql", "-- mig:revision bbbbcccccccc\n-- mig:down_revision aaaaaaaaaaaa\n"
                                 "-- mig:branch_labels right\n-- mig:upgrade\n" },
-    { "dddddddddddd_merge.sql", "-- mig:revision dddddddddddd\n-- mig:down_revision bbbbbbbbbbbb, bbbbcccccccc\n"
-                                "-- mig:upgrade\n" },
-    { "eeeeeeeeeeee_top.sql", "-- mig:revision eeeeeeeeeeee\n-- mig:down_revision dddddddddddd\n-- mig:upgrade\n" },
+    { "dddddddddddd_merge.sql",
+      "-- mig:revision dddddddddddd\n-- mig:down_revision bbbbbbbbbbbb, bbbbcccccccc\n"
+      "-- mig:upgrade\n" },
+    { "eeeeeeeeeeee_top.sql",
+      "-- mig:revision eeeeeeeeeeee\n-- mig:down_revision dddddddddddd\n-- mig:upgrade\n" },
     { "ffffffffffff_other.sql", "-- mig:revision ffffffffffff\n-- mig:depends_on bbbbcccccccc\n"
                                 "-- mig:branch_labels other\n-- mig:upgrade\n" },
 };
 #define NFILES (sizeof files / sizeof *files)
 
 static const char *const currents[][3] = {
-    { NULL }, { "aaaaaaaaaaaa" }, { "bbbbbbbbbbbb" }, { "bbbbbbbbbbbb", "bbbbcccccccc" },
-    { "dddddddddddd" }, { "eeeeeeeeeeee", "ffffffffffff" }, { "ffffffffffff" }, { "nosuchrevisi" },
+    { NULL },           { "aaaaaaaaaaaa" },
+    { "bbbbbbbbbbbb" }, { "bbbbbbbbbbbb", "bbbbcccccccc" },
+    { "dddddddddddd" }, { "eeeeeeeeeeee", "ffffffffffff" },
+    { "ffffffffffff" }, { "nosuchrevisi" },
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,7 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ncur++;
         mig_plan *plan = NULL;
         if (mig_graph_plan(&plan, ctx, g, cur, ncur, target,
-                           (data[0] & 1) ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE) == 0 && plan) {
+                           (data[0] & 1) ? MIG_TARGET_UPGRADE : MIG_TARGET_DOWNGRADE) == 0 &&
+            plan) {
             for (size_t i = 0; i < plan->nsteps; i++)
                 if (plan->steps[i].rev == NULL)
                     abort();

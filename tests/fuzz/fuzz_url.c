@@ -95,8 +95,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             *host++ = '\0';
     }
     if (pw && host && !strpbrk(user, "@/:?#") && !strpbrk(pw, "@/?#") && !strpbrk(host, "@")) {
-        static const char *const schemes[] = { "postgresql", "postgres", "mysql", "mariadb", "sqlite",
-                                               "postgresql+psycopg2" };
+        static const char *const schemes[] = { "postgresql", "postgres", "mysql",
+                                               "mariadb",    "sqlite",   "postgresql+psycopg2" };
         size_t n = strlen(user) + strlen(pw) + strlen(host) + 64;
         char *url = malloc(n);
         if (url) {
@@ -109,8 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 check_masked(url, pw);
             }
             /* libpq reads "user= password=x" as a user named "password=x": keep both set */
-            if (*user && *host && !strpbrk(pw, " '\\\t\n\v\f\r") &&
-                !strpbrk(user, " ='\\\t\n\v\f\r") && !strpbrk(host, " ='\\\t\n\v\f\r")) {
+            if (*user && *host && !strpbrk(pw, " '\\\t\n\v\f\r") && !strpbrk(user, " ='\\\t\n\v\f\r") &&
+                !strpbrk(host, " ='\\\t\n\v\f\r")) {
                 snprintf(url, n, "host=%s user=%s password=%s dbname=app", host, user, pw);
                 check_masked(url, pw);
             }

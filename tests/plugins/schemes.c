@@ -16,30 +16,60 @@ static int widget_connect(mig_conn **out, const char *url, const char *base_dir,
 {
     (void)url, (void)base_dir, (void)opts;
     *out = NULL;
-    snprintf(err->message, sizeof err->message, "%s: no database behind this test driver",
-             BROKEN_NAME);
+    snprintf(err->message, sizeof err->message, "%s: no database behind this test driver", BROKEN_NAME);
     return MIG_DRV_CONN;
 }
 
 /* Never reached: there is never a connection to call them on. */
-static void w_close(mig_conn *c) { (void)c; }
+static void w_close(mig_conn *c)
+{
+    (void)c;
+}
 static int w_exec(mig_conn *c, const char *s, size_t n, int64_t *a, mig_drv_error *e)
-{ (void)c, (void)s, (void)n, (void)a, (void)e; abort(); }
+{
+    (void)c, (void)s, (void)n, (void)a, (void)e;
+    abort();
+}
 static int w_exec_params(mig_conn *c, const char *s, const mig_value *p, int np, int64_t *a,
                          mig_drv_error *e)
-{ (void)c, (void)s, (void)p, (void)np, (void)a, (void)e; abort(); }
+{
+    (void)c, (void)s, (void)p, (void)np, (void)a, (void)e;
+    abort();
+}
 static int w_query(mig_cursor **o, mig_conn *c, const char *s, const mig_value *p, int np,
                    mig_drv_error *e)
-{ (void)o, (void)c, (void)s, (void)p, (void)np, (void)e; abort(); }
+{
+    (void)o, (void)c, (void)s, (void)p, (void)np, (void)e;
+    abort();
+}
 static int w_fetch(mig_cursor *c, const mig_row **r, mig_drv_error *e)
-{ (void)c, (void)r, (void)e; abort(); }
-static void w_cursor_close(mig_cursor *c) { (void)c; }
-static int w_begin(mig_conn *c, int w, mig_drv_error *e) { (void)c, (void)w, (void)e; abort(); }
-static int w_txn(mig_conn *c, mig_drv_error *e) { (void)c, (void)e; abort(); }
+{
+    (void)c, (void)r, (void)e;
+    abort();
+}
+static void w_cursor_close(mig_cursor *c)
+{
+    (void)c;
+}
+static int w_begin(mig_conn *c, int w, mig_drv_error *e)
+{
+    (void)c, (void)w, (void)e;
+    abort();
+}
+static int w_txn(mig_conn *c, mig_drv_error *e)
+{
+    (void)c, (void)e;
+    abort();
+}
 static size_t w_quote_ident(const char *name, char *buf, size_t n)
-{ return (size_t)snprintf(buf, n, "\"%s\"", name); }
+{
+    return (size_t)snprintf(buf, n, "\"%s\"", name);
+}
 static int w_table_exists(mig_conn *c, const char *t, int *x, mig_drv_error *e)
-{ (void)c, (void)t, (void)x, (void)e; abort(); }
+{
+    (void)c, (void)t, (void)x, (void)e;
+    abort();
+}
 
 static const char *const schemes[] = { SCHEMES, NULL };
 

@@ -44,8 +44,7 @@ static void nulldb_close(mig_conn *conn)
     free(conn);
 }
 
-static int nulldb_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
-                       mig_drv_error *err)
+static int nulldb_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
 {
     (void)conn;
     (void)sql;
@@ -56,16 +55,16 @@ static int nulldb_exec(mig_conn *conn, const char *sql, size_t len, int64_t *aff
     return MIG_DRV_OK;
 }
 
-static int nulldb_exec_params(mig_conn *conn, const char *sql, const mig_value *params,
-                              int nparams, int64_t *affected, mig_drv_error *err)
+static int nulldb_exec_params(mig_conn *conn, const char *sql, const mig_value *params, int nparams,
+                              int64_t *affected, mig_drv_error *err)
 {
     (void)params;
     (void)nparams;
     return nulldb_exec(conn, sql, strlen(sql), affected, err);
 }
 
-static int nulldb_query(mig_cursor **out, mig_conn *conn, const char *sql,
-                        const mig_value *params, int nparams, mig_drv_error *err)
+static int nulldb_query(mig_cursor **out, mig_conn *conn, const char *sql, const mig_value *params,
+                        int nparams, mig_drv_error *err)
 {
     (void)conn;
     (void)sql;
@@ -125,8 +124,7 @@ static size_t nulldb_quote_ident(const char *name, char *buf, size_t buflen)
     return need;
 }
 
-static int nulldb_table_exists(mig_conn *conn, const char *table, int *exists,
-                               mig_drv_error *err)
+static int nulldb_table_exists(mig_conn *conn, const char *table, int *exists, mig_drv_error *err)
 {
     (void)conn;
     (void)table;

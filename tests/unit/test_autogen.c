@@ -145,8 +145,9 @@ static void test_autogen__rebuilds_a_sqlite_table_once_for_all_its_changes(void)
     MIG_PASS(ctx, mig_db_begin(db, ctx, 1));
     MIG_PASS(ctx, mig_db_exec(db, ctx, sql, strlen(sql), NULL, NULL));
     MIG_PASS(ctx, mig_db_commit(db, ctx));
-    mig_schema *live = NULL, *want = load("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL, d REAL, UNIQUE (b));"
-                                          "CREATE INDEX t_b ON t (b);");
+    mig_schema *live = NULL,
+               *want = load("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT NOT NULL, d REAL, UNIQUE (b));"
+                            "CREATE INDEX t_b ON t (b);");
     MIG_PASS(ctx, mig_schema_load(&live, ctx, db, NULL));
     mig_changes left = MIG_CHANGES_INIT;
     MIG_PASS(ctx, mig_autogen_diff(&left, ctx, live, want));
@@ -199,9 +200,11 @@ static void test_autogen__reports_the_target_error(void)
 static CU_TestInfo tests[] = {
     { "finds nothing between equal schemas", test_autogen__finds_nothing_between_equal_schemas },
     { "creates referenced tables first", test_autogen__creates_referenced_tables_first },
-    { "drops referencing tables first with a warning", test_autogen__drops_referencing_tables_first_with_a_warning },
+    { "drops referencing tables first with a warning",
+      test_autogen__drops_referencing_tables_first_with_a_warning },
     { "warns of narrowing, not widening", test_autogen__warns_of_narrowing_not_widening },
-    { "rebuilds a sqlite table once for all its changes", test_autogen__rebuilds_a_sqlite_table_once_for_all_its_changes },
+    { "rebuilds a sqlite table once for all its changes",
+      test_autogen__rebuilds_a_sqlite_table_once_for_all_its_changes },
     { "describes changes in one line", test_autogen__describes_changes_in_one_line },
     { "reports the target error", test_autogen__reports_the_target_error },
     CU_TEST_INFO_NULL,

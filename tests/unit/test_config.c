@@ -47,8 +47,7 @@ static char *get(const mig_config *cfg, const char *section, const char *key)
     return v;
 }
 
-static void assert_value(const mig_config *cfg, const char *section, const char *key,
-                         const char *want)
+static void assert_value(const mig_config *cfg, const char *section, const char *key, const char *want)
 {
     char *v = get(cfg, section, key);
     CU_ASSERT_PTR_NOT_NULL(v);
@@ -165,18 +164,18 @@ static void test_config__rejects_values_of_the_wrong_type_with_their_line(void)
     int b;
     long n;
     double t;
-    MIG_FAILS(ctx, mig_config_get_bool(cfg, ctx, "mig", "transaction_per_migration", 0, &b),
-              MIG_ECONFIG, "bad_values.ini:2: [mig] transaction_per_migration: 'maybe' is not a boolean");
-    MIG_FAILS(ctx, mig_config_get_double(cfg, ctx, "mig", "lock_timeout", 300, &t),
-              MIG_ECONFIG, "bad_values.ini:3:");
+    MIG_FAILS(ctx, mig_config_get_bool(cfg, ctx, "mig", "transaction_per_migration", 0, &b), MIG_ECONFIG,
+              "bad_values.ini:2: [mig] transaction_per_migration: 'maybe' is not a boolean");
+    MIG_FAILS(ctx, mig_config_get_double(cfg, ctx, "mig", "lock_timeout", 300, &t), MIG_ECONFIG,
+              "bad_values.ini:3:");
     long long ms = 0;
-    MIG_FAILS(ctx, mig_config_get_duration_ms(cfg, ctx, "mig", "lock_timeout_ddl", -1, &ms),
-              MIG_ECONFIG, "bad_values.ini:4: [mig] lock_timeout_ddl: '5 seconds' is not a duration");
+    MIG_FAILS(ctx, mig_config_get_duration_ms(cfg, ctx, "mig", "lock_timeout_ddl", -1, &ms), MIG_ECONFIG,
+              "bad_values.ini:4: [mig] lock_timeout_ddl: '5 seconds' is not a duration");
     CU_ASSERT_EQUAL(ms, -1);
     MIG_PASS(ctx, mig_config_get_duration_ms(cfg, ctx, "mig", "absent", -1, &ms));
     CU_ASSERT_EQUAL(ms, -1);
-    MIG_FAILS(ctx, mig_config_get_int(cfg, ctx, "tenants", "jobs", 1, &n),
-              MIG_ECONFIG, "bad_values.ini:7: [tenants] jobs: 'four' is not a whole number");
+    MIG_FAILS(ctx, mig_config_get_int(cfg, ctx, "tenants", "jobs", 1, &n), MIG_ECONFIG,
+              "bad_values.ini:7: [tenants] jobs: 'four' is not a whole number");
     CU_ASSERT_EQUAL(mig_last_error(ctx)->line, 7);
     mig_config_free(cfg);
     teardown();
@@ -498,7 +497,8 @@ static void test_config__names_an_unset_variable_with_path_and_line(void)
     MIG_PASS(ctx, load(&cfg, FIX "/full.ini"));
     char *v = NULL;
     MIG_FAILS(ctx, mig_config_get(cfg, ctx, "mig", "driver_path", &v), MIG_ECONFIG,
-              FIX "/full.ini:12: [mig] driver_path: environment variable 'MIG_TEST_UNSET_VARIABLE' is not set");
+              FIX
+              "/full.ini:12: [mig] driver_path: environment variable 'MIG_TEST_UNSET_VARIABLE' is not set");
     CU_ASSERT_PTR_NULL(v);
     CU_ASSERT_EQUAL(mig_last_error(ctx)->line, 12);
     assert_hint("${MIG_TEST_UNSET_VARIABLE:-default}");
@@ -534,8 +534,8 @@ static void test_config__expands_variables_defaults_and_escapes(void)
     expect("a${MIG_T_SET}b${MIG_T_SET}", "avaluebvalue");
     expect("${MIG_T_UNSET:-dflt}", "dflt");
     expect("${MIG_T_SET:-dflt}", "value");
-    expect("${MIG_T_EMPTY:-dflt}", "dflt");  /* :- also replaces empty */
-    expect("${MIG_T_EMPTY-dflt}", "");       /* - only replaces unset */
+    expect("${MIG_T_EMPTY:-dflt}", "dflt"); /* :- also replaces empty */
+    expect("${MIG_T_EMPTY-dflt}", "");      /* - only replaces unset */
     expect("${MIG_T_UNSET-dflt}", "dflt");
     expect("${MIG_T_UNSET:-}", "");
     expect("${MIG_T_UNSET:-${MIG_T_SET}}", "value");
@@ -556,15 +556,15 @@ static void test_config__rejects_malformed_references(void)
     char *out = NULL;
     MIG_FAILS(ctx, mig_config_expand(ctx, "x ${UNCLOSED", "/", "[mig] url", "mig.ini", 5, &out),
               MIG_ECONFIG, "mig.ini:5: [mig] url: malformed '${UNCLOSED'");
-    MIG_FAILS(ctx, mig_config_expand(ctx, "${}", "/", "[mig] url", "mig.ini", 5, &out),
-              MIG_ECONFIG, "malformed");
-    MIG_FAILS(ctx, mig_config_expand(ctx, "${1X}", "/", "[mig] url", "mig.ini", 5, &out),
-              MIG_ECONFIG, "malformed");
-    MIG_FAILS(ctx, mig_config_expand(ctx, "${A B}", "/", "[mig] url", "mig.ini", 5, &out),
-              MIG_ECONFIG, "malformed");
+    MIG_FAILS(ctx, mig_config_expand(ctx, "${}", "/", "[mig] url", "mig.ini", 5, &out), MIG_ECONFIG,
+              "malformed");
+    MIG_FAILS(ctx, mig_config_expand(ctx, "${1X}", "/", "[mig] url", "mig.ini", 5, &out), MIG_ECONFIG,
+              "malformed");
+    MIG_FAILS(ctx, mig_config_expand(ctx, "${A B}", "/", "[mig] url", "mig.ini", 5, &out), MIG_ECONFIG,
+              "malformed");
     unsetenv("MIG_T_UNSET");
-    MIG_FAILS(ctx, mig_config_expand(ctx, "${MIG_T_UNSET}", "/", "--url", NULL, 0, &out),
-              MIG_ECONFIG, "--url: environment variable 'MIG_T_UNSET' is not set");
+    MIG_FAILS(ctx, mig_config_expand(ctx, "${MIG_T_UNSET}", "/", "--url", NULL, 0, &out), MIG_ECONFIG,
+              "--url: environment variable 'MIG_T_UNSET' is not set");
     CU_ASSERT_PTR_NULL(out);
     teardown();
 }
@@ -603,7 +603,9 @@ static void test_config__limits_the_nesting_of_defaults(void)
 
 static void test_config__joins_relative_paths_to_the_base(void)
 {
-    struct { const char *base, *rel, *want; } cases[] = {
+    struct {
+        const char *base, *rel, *want;
+    } cases[] = {
         { "/proj", "migrations", "/proj/migrations" },
         { "/proj/", "migrations", "/proj/migrations" },
         { "/proj", "./migrations", "/proj/migrations" },
@@ -655,7 +657,8 @@ static CU_TestInfo tests[] = {
     { "keeps raw values with their lines", test_config__keeps_raw_values_with_their_lines },
     { "joins indented lines to the value above", test_config__joins_indented_lines_to_the_value_above },
     { "reads typed values", test_config__reads_typed_values },
-    { "rejects values of the wrong type with their line", test_config__rejects_values_of_the_wrong_type_with_their_line },
+    { "rejects values of the wrong type with their line",
+      test_config__rejects_values_of_the_wrong_type_with_their_line },
     { "finds mig.ini in the current folder", test_config__finds_mig_ini_in_the_current_folder },
     { "prefers $MIG_CONFIG to the current folder", test_config__prefers_mig_config_to_the_current_folder },
     { "prefers -c to $MIG_CONFIG", test_config__prefers_the_c_option_to_mig_config },
@@ -672,8 +675,10 @@ static CU_TestInfo tests[] = {
     { "says where a misplaced key belongs", test_config__says_where_a_misplaced_key_belongs },
     { "rejects a duplicate key", test_config__rejects_a_duplicate_key },
     { "rejects a key outside any section", test_config__rejects_a_key_outside_any_section },
-    { "takes any option of a named post-write hook", test_config__takes_any_option_of_a_named_post_write_hook },
-    { "reads CRLF files, long lines and empty sections", test_config__reads_crlf_files_long_lines_and_empty_sections },
+    { "takes any option of a named post-write hook",
+      test_config__takes_any_option_of_a_named_post_write_hook },
+    { "reads CRLF files, long lines and empty sections",
+      test_config__reads_crlf_files_long_lines_and_empty_sections },
     { "expands %(here)s to the file's folder", test_config__expands_here_to_the_files_folder },
     { "prefers the variable to its default", test_config__prefers_the_variable_to_its_default },
     { "names an unset variable with path:LINE", test_config__names_an_unset_variable_with_path_and_line },

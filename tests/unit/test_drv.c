@@ -111,7 +111,8 @@ static void test_drv__busy_lock_comes_back_through_an_out_parameter(void)
               "lock function failed");
     CU_ASSERT_EQUAL(busy, 0);
     setup(0);
-    MIG_FAILS(ctx, mig_db_lock_try(&db, ctx, "k", &busy, holder, sizeof holder), MIG_EFAIL, "no session lock");
+    MIG_FAILS(ctx, mig_db_lock_try(&db, ctx, "k", &busy, holder, sizeof holder), MIG_EFAIL,
+              "no session lock");
     mig_ctx_free(ctx);
 }
 
@@ -172,10 +173,12 @@ static void test_drv__schema_sql_of_an_unknown_driver_is_mig_edriver(void)
 }
 
 static CU_TestInfo tests[] = {
-    { "a busy lock comes back through an out-parameter", test_drv__busy_lock_comes_back_through_an_out_parameter },
+    { "a busy lock comes back through an out-parameter",
+      test_drv__busy_lock_comes_back_through_an_out_parameter },
     { "render_ddl says not supported apart", test_drv__render_ddl_says_not_supported_apart },
     { "lint and limits return only MIG_E codes", test_drv__lint_and_limits_return_only_mig_codes },
-    { "schema SQL of an unknown driver is MIG_EDRIVER", test_drv__schema_sql_of_an_unknown_driver_is_mig_edriver },
+    { "schema SQL of an unknown driver is MIG_EDRIVER",
+      test_drv__schema_sql_of_an_unknown_driver_is_mig_edriver },
     CU_TEST_INFO_NULL,
 };
 

@@ -12,7 +12,7 @@
 
 typedef struct seen {
     char text[2048];
-    int  stop; /* what the sink returns */
+    int stop; /* what the sink returns */
 } seen;
 
 static void put(seen *s, const char *what, const char *const *v, size_t n)
@@ -32,8 +32,8 @@ static int on_pk(void *p, const char *t, const char *name, const char *const *c,
     return ((seen *)p)->stop;
 }
 
-static int on_index(void *p, const char *t, const char *name, int unique, const char *const *c,
-                    size_t n, const char *expr, const char *where)
+static int on_index(void *p, const char *t, const char *name, int unique, const char *const *c, size_t n,
+                    const char *expr, const char *where)
 {
     (void)t, (void)name, (void)unique;
     put(p, "index", c, n);
@@ -61,19 +61,22 @@ static int on_enum(void *p, const char *name, const char *const *labels, size_t 
 
 static void test_drv_abi1__passes_lists_on_as_arrays(void)
 {
-    mig_schema_sink sink = { .primary_key = on_pk, .index = on_index, .foreign_key = on_fk,
-                             .enum_type = on_enum };
+    mig_schema_sink sink = {
+        .primary_key = on_pk, .index = on_index, .foreign_key = on_fk, .enum_type = on_enum
+    };
     seen s = { "", 0 };
     void *payload = &s;
     mig_abi1_bridge b;
-    const mig_abi1_sink *old = (const mig_abi1_sink *)(const void *)mig_abi1_sink_bridge(&b, &sink, &payload);
+    const mig_abi1_sink *old =
+        (const mig_abi1_sink *)(const void *)mig_abi1_sink_bridge(&b, &sink, &payload);
     CU_ASSERT_PTR_EQUAL(payload, &b);
     /* what the sink does not take stays absent for the driver too */
     CU_ASSERT_PTR_NULL(old->table);
     CU_ASSERT_PTR_NULL(old->unique);
     CU_ASSERT_EQUAL(old->primary_key(payload, "t", "pk", "a\0b\0"), 0);
     CU_ASSERT_EQUAL(old->index(payload, "t", "ix", 0, "\0", "lower(a)", NULL), 0);
-    CU_ASSERT_EQUAL(old->foreign_key(payload, "t", NULL, "x\0", "parent", "id\0", "CASCADE", "NO ACTION"), 0);
+    CU_ASSERT_EQUAL(old->foreign_key(payload, "t", NULL, "x\0", "parent", "id\0", "CASCADE", "NO ACTION"),
+                    0);
     CU_ASSERT_EQUAL(old->enum_type(payload, "mood", "sad\0ok\0happy\0"), 0);
     CU_ASSERT_STRING_EQUAL(s.text, "pk[2] a b;index[0];fk[1] x;->[1] id;enum[3] sad ok happy;");
 }
@@ -84,7 +87,8 @@ static void test_drv_abi1__splits_long_lists_and_keeps_the_sinks_answer(void)
     seen s = { "", 7 };
     void *payload = &s;
     mig_abi1_bridge b;
-    const mig_abi1_sink *old = (const mig_abi1_sink *)(const void *)mig_abi1_sink_bridge(&b, &sink, &payload);
+    const mig_abi1_sink *old =
+        (const mig_abi1_sink *)(const void *)mig_abi1_sink_bridge(&b, &sink, &payload);
     char list[64];
     size_t o = 0;
     for (char c = 'a'; c <= 't'; c++) { /* 20 names: more than the bridge keeps on its stack */
@@ -138,18 +142,26 @@ static void introspect_with(const mig_driver *table)
 
 static void test_drv_abi1__an_abi1_driver_introspects_through_the_core(void)
 {
-    mig_driver abi1 = { .magic = MIG_DRIVER_MAGIC, .abi = 1, .size = offsetof(mig_driver, ident_max),
-                        .name = "old", .introspect = abi1_introspect };
-    mig_driver abi2 = { .magic = MIG_DRIVER_MAGIC, .abi = MIG_DRIVER_ABI, .size = sizeof(mig_driver),
-                        .name = "new", .introspect = abi2_introspect };
+    mig_driver abi1 = { .magic = MIG_DRIVER_MAGIC,
+                        .abi = 1,
+                        .size = offsetof(mig_driver, ident_max),
+                        .name = "old",
+                        .introspect = abi1_introspect };
+    mig_driver abi2 = { .magic = MIG_DRIVER_MAGIC,
+                        .abi = MIG_DRIVER_ABI,
+                        .size = sizeof(mig_driver),
+                        .name = "new",
+                        .introspect = abi2_introspect };
     introspect_with(&abi1);
     introspect_with(&abi2);
 }
 
 static CU_TestInfo tests[] = {
     { "passes lists on as arrays", test_drv_abi1__passes_lists_on_as_arrays },
-    { "splits long lists and keeps the sink's answer", test_drv_abi1__splits_long_lists_and_keeps_the_sinks_answer },
-    { "an ABI 1 driver introspects through the core", test_drv_abi1__an_abi1_driver_introspects_through_the_core },
+    { "splits long lists and keeps the sink's answer",
+      test_drv_abi1__splits_long_lists_and_keeps_the_sinks_answer },
+    { "an ABI 1 driver introspects through the core",
+      test_drv_abi1__an_abi1_driver_introspects_through_the_core },
     CU_TEST_INFO_NULL,
 };
 

@@ -104,8 +104,8 @@ static int mk_fails(const char *spec, int code, const char *needle)
     CU_ASSERT_PTR_NULL(g);
     mig_graph_free(g);
     if (rc != code || strstr(mig_last_error(ctx)->message, needle) == NULL) {
-        fprintf(stderr, "\n%s: got %d \"%s\", want %d \"%s\"\n", spec, rc,
-                mig_last_error(ctx)->message, code, needle);
+        fprintf(stderr, "\n%s: got %d \"%s\", want %d \"%s\"\n", spec, rc, mig_last_error(ctx)->message,
+                code, needle);
         return 0;
     }
     return 1;
@@ -159,27 +159,27 @@ static char *plan(mig_graph *g, const char *current, const char *target, int up)
     return mig_buf_detach(&b);
 }
 
-#define PLAN(g, current, target, up, want)                                        \
-    do {                                                                          \
-        char *got__ = plan((g), (current), (target), (up));                       \
-        if (strcmp(got__, (want)) != 0)                                           \
-            fprintf(stderr, "\n%s:%d: %s %s from [%s]:\n  got  %s%s%s\n  want %s\n",  \
-                    __FILE__, __LINE__, (up) ? "upgrade" : "downgrade", (target), \
-                    (current), got__, strncmp(got__, "ERR", 3) ? "" : ": ",       \
-                    strncmp(got__, "ERR", 3) ? "" : mig_last_error(ctx)->message, (want)); \
-        CU_ASSERT_STRING_EQUAL(got__, (want));                                    \
-        free(got__);                                                              \
+#define PLAN(g, current, target, up, want)                                                              \
+    do {                                                                                                \
+        char *got__ = plan((g), (current), (target), (up));                                             \
+        if (strcmp(got__, (want)) != 0)                                                                 \
+            fprintf(stderr, "\n%s:%d: %s %s from [%s]:\n  got  %s%s%s\n  want %s\n", __FILE__,          \
+                    __LINE__, (up) ? "upgrade" : "downgrade", (target), (current), got__,               \
+                    strncmp(got__, "ERR", 3) ? "" : ": ",                                               \
+                    strncmp(got__, "ERR", 3) ? "" : mig_last_error(ctx)->message, (want));              \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                                                          \
+        free(got__);                                                                                    \
     } while (0)
 
 /* The plan fails with MIG_ETARGET and a message containing needle. */
-#define PLAN_FAILS(g, current, target, up, needle)                                \
-    do {                                                                          \
-        PLAN((g), (current), (target), (up), "ERR -7");                           \
-        if (strstr(mig_last_error(ctx)->message, (needle)) == NULL) {             \
-            fprintf(stderr, "\n%s:%d: message \"%s\" lacks \"%s\"\n", __FILE__,   \
-                    __LINE__, mig_last_error(ctx)->message, (needle));            \
-            CU_FAIL("error message");                                             \
-        }                                                                         \
+#define PLAN_FAILS(g, current, target, up, needle)                                                      \
+    do {                                                                                                \
+        PLAN((g), (current), (target), (up), "ERR -7");                                                 \
+        if (strstr(mig_last_error(ctx)->message, (needle)) == NULL) {                                   \
+            fprintf(stderr, "\n%s:%d: message \"%s\" lacks \"%s\"\n", __FILE__, __LINE__,               \
+                    mig_last_error(ctx)->message, (needle));                                            \
+            CU_FAIL("error message");                                                                   \
+        }                                                                                               \
     } while (0)
 
 static char *stamp(mig_graph *g, const char *current, const char *targets, int purge)
@@ -200,14 +200,14 @@ static char *stamp(mig_graph *g, const char *current, const char *targets, int p
     return mig_buf_detach(&b);
 }
 
-#define STAMP(g, current, targets, purge, want)                                   \
-    do {                                                                          \
-        char *got__ = stamp((g), (current), (targets), (purge));                  \
-        if (strcmp(got__, (want)) != 0)                                           \
-            fprintf(stderr, "\n%s:%d: stamp %s from [%s]: got [%s] want [%s]\n",   \
-                    __FILE__, __LINE__, (targets), (current), got__, (want));     \
-        CU_ASSERT_STRING_EQUAL(got__, (want));                                    \
-        free(got__);                                                              \
+#define STAMP(g, current, targets, purge, want)                                                         \
+    do {                                                                                                \
+        char *got__ = stamp((g), (current), (targets), (purge));                                        \
+        if (strcmp(got__, (want)) != 0)                                                                 \
+            fprintf(stderr, "\n%s:%d: stamp %s from [%s]: got [%s] want [%s]\n", __FILE__, __LINE__,    \
+                    (targets), (current), got__, (want));                                               \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                                                          \
+        free(got__);                                                                                    \
     } while (0)
 
 static size_t pending(mig_graph *g, const char *current)
@@ -276,7 +276,8 @@ static void test_graph__refuses_an_upgrade_target_below_the_current_revision(voi
     PLAN_FAILS(g, "d", "b", 1, "b is not a valid upgrade target: it is below the current revision (d)");
     PLAN(g, "c", "c", 1, "= c");
     PLAN(g, "", "base", 1, "= ");
-    PLAN_FAILS(g, "c", "base", 1, "base is not a valid upgrade target: it is below the current revision (c)");
+    PLAN_FAILS(g, "c", "base", 1,
+               "base is not a valid upgrade target: it is below the current revision (c)");
     PLAN_FAILS(g, "d", "c-1", 1, "b is not a valid upgrade target");
     mig_graph_free(g);
 }
@@ -309,7 +310,8 @@ static void test_graph__refuses_a_downgrade_target_above_the_current_revision(vo
     mig_graph *g = mk(LINE);
     PLAN_FAILS(g, "b", "c", 0, "c is not a valid downgrade target: it is above the current revision (b)");
     PLAN(g, "b", "b", 0, "= b");
-    PLAN_FAILS(g, "", "c", 0, "c is not a valid downgrade target: it is above the current revision (base)");
+    PLAN_FAILS(g, "", "c", 0,
+               "c is not a valid downgrade target: it is above the current revision (base)");
     PLAN(g, "", "base", 0, "= ");
     mig_graph_free(g);
 }
@@ -389,7 +391,8 @@ static void test_graph__downgrades_one_of_several_bases(void)
 static void test_graph__refuses_a_downgrade_to_a_branch_not_applied(void)
 {
     mig_graph *g = mk(TWO_BASES);
-    PLAN_FAILS(g, "a2", "b1", 0, "b1 is not a valid downgrade target: it is on a branch that is not applied");
+    PLAN_FAILS(g, "a2", "b1", 0,
+               "b1 is not a valid downgrade target: it is on a branch that is not applied");
     mig_graph_free(g);
     g = mk("r a1:r a2:a1 b1:r b2:b1");
     PLAN_FAILS(g, "a2", "b2", 0, "not applied (current: a2)");
@@ -447,7 +450,8 @@ static void test_graph__upgrades_one_branch_by_label(void)
     PLAN(g, "a2 b1", "beta@+1", 1, "+b2[b1>b2] = a2,b2");
     PLAN(g, "", "alpha@+2", 1, "+r[>r] +a1[r>a1] = a1");
     PLAN(g, "", "beta", 1, "+r[>r] +b1[r>b1] +b2[b1>b2] = b2");
-    PLAN_FAILS(g, "a2", "alpha@base", 1, "alpha@base is not a valid upgrade target: it is below the current revision (a2)");
+    PLAN_FAILS(g, "a2", "alpha@base", 1,
+               "alpha@base is not a valid upgrade target: it is below the current revision (a2)");
     PLAN(g, "a2", "beta@base", 1, "= a2");
     PLAN_FAILS(g, "", "gamma@head", 1, "unknown branch 'gamma'");
     PLAN_FAILS(g, "", "alpha@b1", 1, "revision b1 is not on that branch");
@@ -495,13 +499,16 @@ static void test_graph__downgrades_through_a_merge(void)
     PLAN(g, "c", "b", 0, "-c[c>m] -m[m>a,b] = a,b");
     PLAN_FAILS(g, "c", "-2", 0, "ambiguous: m merges a, b");
     /* the hint names the commands that work, and they do */
-    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a` or `mig downgrade b`");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint,
+                           "name the way: `mig downgrade a` or `mig downgrade b`");
     PLAN_FAILS(g, "m", "-1", 0, "ambiguous: m merges a, b");
-    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a` or `mig downgrade b`");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint,
+                           "name the way: `mig downgrade a` or `mig downgrade b`");
     PLAN_FAILS(g, "m", "m-1", 0, "ambiguous: m merges a, b");
     PLAN(g, "m", "b", 0, "-m[m>a,b] = a,b");
     PLAN_FAILS(g, "a b", "-1", 0, "the database has several current revisions (a, b)");
-    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint, "name the way: `mig downgrade a-1` or `mig downgrade b-1`");
+    CU_ASSERT_STRING_EQUAL(mig_last_error(ctx)->hint,
+                           "name the way: `mig downgrade a-1` or `mig downgrade b-1`");
     PLAN(g, "a b", "a-1", 0, "-a[a>] = b");
     PLAN(g, "a b", "b-1", 0, "-b[b>] = a");
     mig_graph_free(g);
@@ -747,7 +754,8 @@ static void test_graph__refuses_a_step_from_several_applied_tips_of_a_branch(voi
 {
     /* no current head is on x's branch, which depends_on applied both of its tips */
     mig_graph *g = mk("r a:r#x b:a c:a d|b e|c");
-    PLAN_FAILS(g, "d e", "x@+1", 1, "relative target 'x@+1' is ambiguous: the branch has several applied tips");
+    PLAN_FAILS(g, "d e", "x@+1", 1,
+               "relative target 'x@+1' is ambiguous: the branch has several applied tips");
     mig_graph_free(g);
 }
 
@@ -831,8 +839,7 @@ static void test_graph__orders_whole_branches_by_file_name(void)
     CU_ASSERT_STRING_EQUAL(order, "r y1 y2 x1 x2 x3");
     free(order);
     PLAN(g, "", "heads", 1, "+r[>r] +y1[r>y1] +y2[y1>y2] +x1[>x1] +x2[x1>x2] +x3[x2>x3] = y2,x3");
-    PLAN(g, "x3 y2", "base", 0,
-         "-x3[x3>x2] -x2[x2>x1] -x1[x1>] -y2[y2>y1] -y1[y1>r] -r[r>] = ");
+    PLAN(g, "x3 y2", "base", 0, "-x3[x3>x2] -x2[x2>x1] -x1[x1>] -y2[y2>y1] -y1[y1>r] -r[r>] = ");
     mig_graph_free(g);
 }
 
@@ -912,8 +919,8 @@ static void test_graph__names_both_files_of_a_duplicate(void)
 {
     mig_graph *g = NULL;
     MIG_FAILS(the_ctx(), mig_graph_load(&g, ctx, MIG_TEST_FIXTURES "/graph/dup"), MIG_EREVFILE,
-              "duplicate revision id 'a1b2' in " MIG_TEST_FIXTURES "/graph/dup/a1b2_one.sql and "
-              MIG_TEST_FIXTURES "/graph/dup/a1b2_two.sql");
+              "duplicate revision id 'a1b2' in " MIG_TEST_FIXTURES
+              "/graph/dup/a1b2_one.sql and " MIG_TEST_FIXTURES "/graph/dup/a1b2_two.sql");
     CU_ASSERT_PTR_NULL(g);
 }
 
@@ -945,8 +952,10 @@ static void test_graph__loads_and_plans_ten_thousand_files(void)
         fprintf(f, "-- mig:revision r%05d\n", i);
         if (i)
             fprintf(f, "-- mig:down_revision r%05d\n", i - 1);
-        fprintf(f, "-- mig:message step %d\n\n-- mig:upgrade\nCREATE TABLE t%d (id int);\n"
-                   "\n-- mig:downgrade\nDROP TABLE t%d;\n", i, i, i);
+        fprintf(f,
+                "-- mig:message step %d\n\n-- mig:upgrade\nCREATE TABLE t%d (id int);\n"
+                "\n-- mig:downgrade\nDROP TABLE t%d;\n",
+                i, i, i);
         fclose(f);
         free(path);
     }
@@ -1039,7 +1048,8 @@ static void test_graph__upgrades_a_long_chain_with_side_branches(void)
     CU_ASSERT_EQUAL(pl->final_heads.n, 100);
     mig_plan_free(pl);
     PLAN(g, "c0995 s0990", "s0990", 0, "= s0990,c0995");
-    PLAN(g, "c0995 s0990", "c0989", 0, "-c0995[c0995>c0994] -c0994[c0994>c0993] -c0993[c0993>c0992] "
+    PLAN(g, "c0995 s0990", "c0989", 0,
+         "-c0995[c0995>c0994] -c0994[c0994>c0993] -c0993[c0993>c0992] "
          "-c0992[c0992>c0991] -c0991[c0991>] -s0990[s0990>c0990] -c0990[c0990>c0989] = c0989");
     mig_graph_free(g);
 }
@@ -1070,7 +1080,8 @@ static char *plan_expand(const char *spec, const char *contract, const char *cur
     mig_strvec cur = MIG_STRVEC_INIT;
     split_words(&cur, current);
     mig_plan *pl = NULL;
-    int rc = mig_graph_plan_ex(&pl, ctx, g, (const char *const *)cur.v, cur.n, target, MIG_TARGET_UPGRADE, MIG_PLAN_EXPAND);
+    int rc = mig_graph_plan_ex(&pl, ctx, g, (const char *const *)cur.v, cur.n, target,
+                               MIG_TARGET_UPGRADE, MIG_PLAN_EXPAND);
     mig_strvec_release(&cur);
     mig_buf b = MIG_BUF_INIT;
     if (rc) {
@@ -1088,14 +1099,14 @@ static char *plan_expand(const char *spec, const char *contract, const char *cur
     return mig_buf_detach(&b);
 }
 
-#define EXPAND(spec, contract, current, target, want)                        \
-    do {                                                                     \
-        char *got__ = plan_expand((spec), (contract), (current), (target));  \
-        if (strcmp(got__, (want)) != 0)                                      \
-            fprintf(stderr, "\n%s:%d: expand %s\n  got  %s\n  want %s\n",   \
-                    __FILE__, __LINE__, (spec), got__, (want));              \
-        CU_ASSERT_STRING_EQUAL(got__, (want));                               \
-        free(got__);                                                         \
+#define EXPAND(spec, contract, current, target, want)                                                   \
+    do {                                                                                                \
+        char *got__ = plan_expand((spec), (contract), (current), (target));                             \
+        if (strcmp(got__, (want)) != 0)                                                                 \
+            fprintf(stderr, "\n%s:%d: expand %s\n  got  %s\n  want %s\n", __FILE__, __LINE__, (spec),   \
+                    got__, (want));                                                                     \
+        CU_ASSERT_STRING_EQUAL(got__, (want));                                                          \
+        free(got__);                                                                                    \
     } while (0)
 
 static void test_graph__expand_stops_before_the_first_contract_revision(void)
@@ -1129,7 +1140,8 @@ static void test_graph__expand_is_no_downgrade_option(void)
     free(revs);
     const char *cur[] = { "b" };
     mig_plan *pl = NULL;
-    CU_ASSERT_EQUAL(mig_graph_plan_ex(&pl, ctx, g, cur, 1, "base", MIG_TARGET_DOWNGRADE, MIG_PLAN_EXPAND), MIG_EUSAGE);
+    CU_ASSERT_EQUAL(mig_graph_plan_ex(&pl, ctx, g, cur, 1, "base", MIG_TARGET_DOWNGRADE, MIG_PLAN_EXPAND),
+                    MIG_EUSAGE);
     CU_ASSERT_PTR_NULL(pl);
     unsigned char held[2] = { 9, 9 };
     MIG_PASS(ctx, mig_graph_held_back(held, ctx, g, NULL, 0));
@@ -1158,16 +1170,19 @@ static CU_TestInfo tests[] = {
     { "upgrades a line to head", test_graph__upgrades_a_line_to_head },
     { "upgrades a line to a revision or prefix", test_graph__upgrades_a_line_to_a_revision_or_prefix },
     { "upgrades a line by relative steps", test_graph__upgrades_a_line_by_relative_steps },
-    { "refuses an upgrade target below the current revision", test_graph__refuses_an_upgrade_target_below_the_current_revision },
+    { "refuses an upgrade target below the current revision",
+      test_graph__refuses_an_upgrade_target_below_the_current_revision },
     { "refuses impossible relative upgrades", test_graph__refuses_impossible_relative_upgrades },
     { "downgrades a line", test_graph__downgrades_a_line },
-    { "refuses a downgrade target above the current revision", test_graph__refuses_a_downgrade_target_above_the_current_revision },
+    { "refuses a downgrade target above the current revision",
+      test_graph__refuses_a_downgrade_target_above_the_current_revision },
     { "refuses impossible relative downgrades", test_graph__refuses_impossible_relative_downgrades },
     { "counts pending revisions", test_graph__counts_pending_revisions },
     { "refuses an unknown current revision", test_graph__refuses_an_unknown_current_revision },
     { "upgrades several bases", test_graph__upgrades_several_bases },
     { "downgrades one of several bases", test_graph__downgrades_one_of_several_bases },
-    { "refuses a downgrade to a branch not applied", test_graph__refuses_a_downgrade_to_a_branch_not_applied },
+    { "refuses a downgrade to a branch not applied",
+      test_graph__refuses_a_downgrade_to_a_branch_not_applied },
     { "upgrades both sides of a branch point", test_graph__upgrades_both_sides_of_a_branch_point },
     { "downgrades through a branch point", test_graph__downgrades_through_a_branch_point },
     { "downgrades one branch by label", test_graph__downgrades_one_branch_by_label },
@@ -1179,23 +1194,29 @@ static CU_TestInfo tests[] = {
     { "upgrades a lopsided diamond", test_graph__upgrades_a_lopsided_diamond },
     { "merges two bases", test_graph__merges_two_bases },
     { "keeps other branches after a merge of two", test_graph__keeps_other_branches_after_a_merge_of_two },
-    { "upgrades a dependency on another branch first", test_graph__upgrades_a_dependency_on_another_branch_first },
-    { "downgrades what depends on a reverted revision", test_graph__downgrades_what_depends_on_a_reverted_revision },
+    { "upgrades a dependency on another branch first",
+      test_graph__upgrades_a_dependency_on_another_branch_first },
+    { "downgrades what depends on a reverted revision",
+      test_graph__downgrades_what_depends_on_a_reverted_revision },
     { "keeps a dependency that stays needed", test_graph__keeps_a_dependency_that_stays_needed },
     { "resolves depends_on by label and prefix", test_graph__resolves_depends_on_by_label_and_prefix },
-    { "downgrades a dependency chain across three branches", test_graph__downgrades_a_dependency_chain_across_three_branches },
+    { "downgrades a dependency chain across three branches",
+      test_graph__downgrades_a_dependency_chain_across_three_branches },
     { "keeps rows implied by a dependency", test_graph__keeps_rows_implied_by_a_dependency },
     { "downgrades over a crisscross dependency", test_graph__downgrades_over_a_crisscross_dependency },
-    { "treats a dependency on its own parent as one link", test_graph__treats_a_dependency_on_its_own_parent_as_one_link },
+    { "treats a dependency on its own parent as one link",
+      test_graph__treats_a_dependency_on_its_own_parent_as_one_link },
     { "merges part of three lines", test_graph__merges_part_of_three_lines },
     { "upgrades twin merges", test_graph__upgrades_twin_merges },
     { "stamps across a dependency", test_graph__stamps_across_a_dependency },
     { "branches again after a merge", test_graph__branches_again_after_a_merge },
-    { "downgrades one side of a branch in mid line", test_graph__downgrades_one_side_of_a_branch_in_mid_line },
+    { "downgrades one side of a branch in mid line",
+      test_graph__downgrades_one_side_of_a_branch_in_mid_line },
     { "follows labels across a dependency", test_graph__follows_labels_across_a_dependency },
     { "stamps like alembic", test_graph__stamps_like_alembic },
     { "refuses malformed targets", test_graph__refuses_malformed_targets },
-    { "refuses a step from several applied tips of a branch", test_graph__refuses_a_step_from_several_applied_tips_of_a_branch },
+    { "refuses a step from several applied tips of a branch",
+      test_graph__refuses_a_step_from_several_applied_tips_of_a_branch },
     { "checks a target without a database", test_graph__checks_a_target_without_a_database },
     { "finds by id prefix and label", test_graph__finds_by_id_prefix_and_label },
     { "orders heads bases children and parents", test_graph__orders_heads_bases_children_and_parents },
@@ -1210,10 +1231,13 @@ static CU_TestInfo tests[] = {
     { "names both files of a duplicate", test_graph__names_both_files_of_a_duplicate },
     { "refuses a missing folder", test_graph__refuses_a_missing_folder },
     { "loads and plans ten thousand files", test_graph__loads_and_plans_ten_thousand_files },
-    { "plans ten thousand revisions on many branches", test_graph__plans_ten_thousand_revisions_on_many_branches },
+    { "plans ten thousand revisions on many branches",
+      test_graph__plans_ten_thousand_revisions_on_many_branches },
     { "upgrades a long chain with side branches", test_graph__upgrades_a_long_chain_with_side_branches },
-    { "expand stops before the first contract revision", test_graph__expand_stops_before_the_first_contract_revision },
-    { "expand holds back per branch merges and dependents", test_graph__expand_holds_back_per_branch_merges_and_dependents },
+    { "expand stops before the first contract revision",
+      test_graph__expand_stops_before_the_first_contract_revision },
+    { "expand holds back per branch merges and dependents",
+      test_graph__expand_holds_back_per_branch_merges_and_dependents },
     { "expand is no downgrade option", test_graph__expand_is_no_downgrade_option },
     { "cleans up", test_graph__cleans_up },
     CU_TEST_INFO_NULL,

@@ -96,8 +96,7 @@ static void test_revfile__reads_none_and_lists_of_down_revisions(void)
     MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:down_revision NONE\n"));
     CU_ASSERT_EQUAL(r.down.n, 0);
     mig_rev_release(&r);
-    MIG_PASS(ctx, parse(&r, "abc_x.sql",
-                        "-- mig:revision abc\n-- mig:down_revision  a1,b2 , c3  d4\r\n"));
+    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:down_revision  a1,b2 , c3  d4\r\n"));
     CU_ASSERT_EQUAL(r.down.n, 4);
     CU_ASSERT_STRING_EQUAL(r.down.v[0], "a1");
     CU_ASSERT_STRING_EQUAL(r.down.v[1], "b2");
@@ -176,11 +175,12 @@ static void test_revfile__rejects_invalid_utf8_in_the_header(void)
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n\n-- mig:message caf\xE9\n"),
               MIG_EREVFILE, "abc_x.sql:3: invalid UTF-8");
     /* overlong encoding of '/' and a lone surrogate */
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- \xC0\xAF\n"),
-              MIG_EREVFILE, ":2: invalid UTF-8");
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- \xED\xA0\x80\n-- mig:revision abc\n"),
-              MIG_EREVFILE, ":1: invalid UTF-8");
-    MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:message caf\xC3\xA9 \xF0\x9F\x9A\x80\n"));
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- \xC0\xAF\n"), MIG_EREVFILE,
+              ":2: invalid UTF-8");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- \xED\xA0\x80\n-- mig:revision abc\n"), MIG_EREVFILE,
+              ":1: invalid UTF-8");
+    MIG_PASS(ctx, parse(&r, "abc_x.sql",
+                        "-- mig:revision abc\n-- mig:message caf\xC3\xA9 \xF0\x9F\x9A\x80\n"));
     CU_ASSERT_STRING_EQUAL(r.message, "caf\xC3\xA9 \xF0\x9F\x9A\x80");
     mig_rev_release(&r);
 }
@@ -190,24 +190,23 @@ static void test_revfile__rejects_an_unknown_key(void)
     mig_rev r;
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:down_revisions x\n"),
               MIG_EREVFILE, "abc_x.sql:2: unknown key 'mig:down_revisions'");
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:\n"),
-              MIG_EREVFILE, "abc_x.sql:2:");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:\n"), MIG_EREVFILE, "abc_x.sql:2:");
 }
 
 static void test_revfile__rejects_a_key_without_value(void)
 {
     mig_rev r;
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:message   \n"),
-              MIG_EREVFILE, "abc_x.sql:2: 'mig:message' has no value");
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision\n"),
-              MIG_EREVFILE, "abc_x.sql:1: 'mig:revision' has no value");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:message   \n"), MIG_EREVFILE,
+              "abc_x.sql:2: 'mig:message' has no value");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision\n"), MIG_EREVFILE,
+              "abc_x.sql:1: 'mig:revision' has no value");
 }
 
 static void test_revfile__rejects_an_invalid_id(void)
 {
     mig_rev r;
-    MIG_FAILS(ctx, parse(&r, "ab-c_x.sql", "-- mig:revision ab-c\n"),
-              MIG_EREVFILE, "ab-c_x.sql:1: invalid revision id 'ab-c'");
+    MIG_FAILS(ctx, parse(&r, "ab-c_x.sql", "-- mig:revision ab-c\n"), MIG_EREVFILE,
+              "ab-c_x.sql:1: invalid revision id 'ab-c'");
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:down_revision ok, b@d\n"),
               MIG_EREVFILE, "abc_x.sql:2: invalid down_revision id 'b@d'");
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:branch_labels a@b\n"),
@@ -227,26 +226,25 @@ static void test_revfile__rejects_a_missing_revision_line(void)
     mig_rev r;
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:message hi\n\n-- mig:upgrade\nSELECT 1;\n"),
               MIG_EREVFILE, "abc_x.sql:1: no '-- mig:revision ID' line");
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "SELECT 1;\n-- mig:revision abc\n"),
-              MIG_EREVFILE, "no '-- mig:revision ID' line");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "SELECT 1;\n-- mig:revision abc\n"), MIG_EREVFILE,
+              "no '-- mig:revision ID' line");
 }
 
 static void test_revfile__rejects_a_duplicate_key(void)
 {
     mig_rev r;
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql",
-                         "-- mig:revision abc\n-- mig:message a\n-- mig:message b\n"),
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:message a\n-- mig:message b\n"),
               MIG_EREVFILE, "abc_x.sql:3: duplicate key 'mig:message' (first at line 2)");
 }
 
 static void test_revfile__rejects_an_id_that_does_not_match_the_file_name(void)
 {
     mig_rev r;
-    MIG_FAILS(ctx, parse(&r, "versions/abd_x.sql", "\n-- mig:revision abc\n"),
-              MIG_EREVFILE, "versions/abd_x.sql:2: revision 'abc' does not match the file name");
+    MIG_FAILS(ctx, parse(&r, "versions/abd_x.sql", "\n-- mig:revision abc\n"), MIG_EREVFILE,
+              "versions/abd_x.sql:2: revision 'abc' does not match the file name");
     /* a longer id sharing the prefix is not a match either */
-    MIG_FAILS(ctx, parse(&r, "versions/abcd_x.sql", "-- mig:revision abc\n"),
-              MIG_EREVFILE, "does not match the file name");
+    MIG_FAILS(ctx, parse(&r, "versions/abcd_x.sql", "-- mig:revision abc\n"), MIG_EREVFILE,
+              "does not match the file name");
     MIG_PASS(ctx, parse(&r, "versions/abc.sql", "-- mig:revision abc\n"));
     mig_rev_release(&r);
 }
@@ -254,8 +252,8 @@ static void test_revfile__rejects_an_id_that_does_not_match_the_file_name(void)
 static void test_revfile__rejects_a_bad_transaction_value(void)
 {
     mig_rev r;
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:transaction no\n"),
-              MIG_EREVFILE, "abc_x.sql:2: 'mig:transaction' must be true or false");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:transaction no\n"), MIG_EREVFILE,
+              "abc_x.sql:2: 'mig:transaction' must be true or false");
     MIG_PASS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:transaction true\n"));
     CU_ASSERT_EQUAL(r.transactional, 1);
     mig_rev_release(&r);
@@ -276,8 +274,8 @@ static void test_revfile__reads_the_phase(void)
     mig_rev_release(&r);
     MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n\n-- mig:phase contracts\n"),
               MIG_EREVFILE, "abc_x.sql:3: 'mig:phase' must be expand or contract, not 'contracts'");
-    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:phase\n"),
-              MIG_EREVFILE, "abc_x.sql:2: 'mig:phase' has no value");
+    MIG_FAILS(ctx, parse(&r, "abc_x.sql", "-- mig:revision abc\n-- mig:phase\n"), MIG_EREVFILE,
+              "abc_x.sql:2: 'mig:phase' has no value");
 }
 
 static void test_revfile__reads_time_limits_and_retries(void)
@@ -307,9 +305,15 @@ static void test_revfile__reads_time_limits_and_retries(void)
 static void test_revfile__rejects_bad_time_limits_and_retries(void)
 {
     static const char *const bad[] = {
-        "lock_timeout fast", "lock_timeout -5s", "lock_timeout 1.5s", "lock_timeout 5 s",
-        "lock_timeout 5S", "lock_timeout 2147484s", "statement_timeout 99999999999999999999999min",
-        "statement_timeout 1h", "statement_timeout ms",
+        "lock_timeout fast",
+        "lock_timeout -5s",
+        "lock_timeout 1.5s",
+        "lock_timeout 5 s",
+        "lock_timeout 5S",
+        "lock_timeout 2147484s",
+        "statement_timeout 99999999999999999999999min",
+        "statement_timeout 1h",
+        "statement_timeout ms",
     };
     mig_rev r;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -337,8 +341,8 @@ static void test_revfile__asks_for_more_when_the_data_is_cut_in_the_header(void)
     mig_rev r;
     setup();
     const char *text = "-- mig:revision abc\n-- mig:mess";
-    MIG_FAILS(ctx, mig_revfile_parse_header(&r, ctx, "abc_x.sql", text, strlen(text), 1),
-              MIG_EREVFILE, "header continues");
+    MIG_FAILS(ctx, mig_revfile_parse_header(&r, ctx, "abc_x.sql", text, strlen(text), 1), MIG_EREVFILE,
+              "header continues");
     text = "-- mig:revision abc\nSELECT";
     MIG_PASS(ctx, mig_revfile_parse_header(&r, ctx, "abc_x.sql", text, strlen(text), 1));
     mig_rev_release(&r);
@@ -396,16 +400,15 @@ static void test_revfile__reads_an_empty_file_from_disk_as_an_error(void)
     free(path);
 }
 
-static const char sections_sql[] =
-    "-- mig:revision sect\n"           /* 1 */
-    "-- mig:message two sections\n"    /* 2 */
-    "\n"                               /* 3 */
-    "-- mig:upgrade\n"                 /* 4 */
-    "CREATE TABLE t (id int);\n"       /* 5 */
-    "INSERT INTO t VALUES (1);\n"      /* 6 */
-    "\n"                               /* 7 */
-    "-- mig:downgrade\n"               /* 8 */
-    "DROP TABLE t;\n";                 /* 9 */
+static const char sections_sql[] = "-- mig:revision sect\n"        /* 1 */
+                                   "-- mig:message two sections\n" /* 2 */
+                                   "\n"                            /* 3 */
+                                   "-- mig:upgrade\n"              /* 4 */
+                                   "CREATE TABLE t (id int);\n"    /* 5 */
+                                   "INSERT INTO t VALUES (1);\n"   /* 6 */
+                                   "\n"                            /* 7 */
+                                   "-- mig:downgrade\n"            /* 8 */
+                                   "DROP TABLE t;\n";              /* 9 */
 
 static void test_revfile__loads_the_sections_with_their_lines(void)
 {
@@ -488,8 +491,7 @@ static void test_revfile__rejects_invalid_utf8_in_the_body(void)
     mig_rev r;
     mig_revbody body;
     MIG_PASS(ctx, mig_revfile_read_header(&r, ctx, path, 0));
-    MIG_FAILS(ctx, mig_revfile_load_body(&body, ctx, &r), MIG_EREVFILE,
-              "badutf_x.sql:4: invalid UTF-8");
+    MIG_FAILS(ctx, mig_revfile_load_body(&body, ctx, &r), MIG_EREVFILE, "badutf_x.sql:4: invalid UTF-8");
     mig_rev_release(&r);
     free(path);
 }
@@ -580,16 +582,20 @@ static CU_TestInfo tests[] = {
     { "rejects an invalid id", test_revfile__rejects_an_invalid_id },
     { "rejects a missing revision line", test_revfile__rejects_a_missing_revision_line },
     { "rejects a duplicate key", test_revfile__rejects_a_duplicate_key },
-    { "rejects an id that does not match the file name", test_revfile__rejects_an_id_that_does_not_match_the_file_name },
+    { "rejects an id that does not match the file name",
+      test_revfile__rejects_an_id_that_does_not_match_the_file_name },
     { "rejects a bad transaction value", test_revfile__rejects_a_bad_transaction_value },
     { "reads the phase", test_revfile__reads_the_phase },
     { "reads time limits and retries", test_revfile__reads_time_limits_and_retries },
     { "rejects bad time limits and retries", test_revfile__rejects_bad_time_limits_and_retries },
-    { "asks for more when the data is cut in the header", test_revfile__asks_for_more_when_the_data_is_cut_in_the_header },
-    { "reads a header longer than the first block", test_revfile__reads_a_header_longer_than_the_first_block },
+    { "asks for more when the data is cut in the header",
+      test_revfile__asks_for_more_when_the_data_is_cut_in_the_header },
+    { "reads a header longer than the first block",
+      test_revfile__reads_a_header_longer_than_the_first_block },
     { "reads only the header from disk", test_revfile__reads_only_the_header_from_disk },
     { "reports an unreadable file", test_revfile__reports_an_unreadable_file },
-    { "reads an empty file from disk as an error", test_revfile__reads_an_empty_file_from_disk_as_an_error },
+    { "reads an empty file from disk as an error",
+      test_revfile__reads_an_empty_file_from_disk_as_an_error },
     { "loads the sections with their lines", test_revfile__loads_the_sections_with_their_lines },
     { "loads downgrade first and empty sections", test_revfile__loads_downgrade_first_and_empty_sections },
     { "notes a missing downgrade", test_revfile__notes_a_missing_downgrade },

@@ -100,8 +100,7 @@ static void test_sqlsplit__ignores_semicolons_in_quoted_identifiers(void)
                  "[CREATE TABLE \"a;\"\"b\" (x int);][SELECT 2]");
     expect_split(&my, "CREATE TABLE `a;``b` (x int); SELECT 2",
                  "[CREATE TABLE `a;``b` (x int);][SELECT 2]");
-    expect_split(&lite, "CREATE TABLE `a;b` (x int); SELECT 2",
-                 "[CREATE TABLE `a;b` (x int);][SELECT 2]");
+    expect_split(&lite, "CREATE TABLE `a;b` (x int); SELECT 2", "[CREATE TABLE `a;b` (x int);][SELECT 2]");
 }
 
 static void test_sqlsplit__honours_backslash_escapes_only_where_the_dialect_has_them(void)
@@ -163,8 +162,7 @@ static void test_sqlsplit__keeps_block_comments_flat_elsewhere(void)
 
 static void test_sqlsplit__skips_dollar_quoted_bodies(void)
 {
-    expect_split(&pg,
-                 "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 2",
+    expect_split(&pg, "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT 2",
                  "[CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;][SELECT 2]");
     expect_split(&pg, "DO $$BEGIN RAISE NOTICE 'x;'; END$$; SELECT 2",
                  "[DO $$BEGIN RAISE NOTICE 'x;'; END$$;][SELECT 2]");
@@ -239,9 +237,10 @@ static void test_sqlsplit__reads_mysql_compound_triggers(void)
 
 static void test_sqlsplit__keeps_a_begin_atomic_function_body_together(void)
 {
-    expect_split(&pg,
-                 "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT 3",
-                 "[CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;][SELECT 3]");
+    expect_split(
+        &pg,
+        "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT 3",
+        "[CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;][SELECT 3]");
 }
 
 static void test_sqlsplit__ends_transaction_statements_at_their_semicolon(void)
@@ -255,9 +254,9 @@ static void test_sqlsplit__ends_transaction_statements_at_their_semicolon(void)
                  "[CREATE TABLE periods (event text, begin date);][SELECT 2]");
     expect_split(&pg, "CREATE INDEX trigger ON function (event); SELECT 2",
                  "[CREATE INDEX trigger ON function (event);][SELECT 2]");
-    expect_split(&pg,
-                 "CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f(); SELECT 2",
-                 "[CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();][SELECT 2]");
+    expect_split(
+        &pg, "CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f(); SELECT 2",
+        "[CREATE CONSTRAINT TRIGGER c AFTER INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();][SELECT 2]");
     expect_split(&my,
                  "CREATE OR REPLACE DEFINER = app@localhost PROCEDURE p() BEGIN SELECT 1; END; SELECT 2",
                  "[CREATE OR REPLACE DEFINER = app@localhost PROCEDURE p() BEGIN SELECT 1; END;][SELECT 2]");
@@ -302,9 +301,8 @@ static void test_sqlsplit__runs_unterminated_input_to_the_end(void)
 
 static void test_sqlsplit__never_reads_past_len(void)
 {
-    const char *sql =
-        "SELECT 'a;b', \"c\"\"d\", `e`, E'\\'', $1, $$x;$$, $t$y$t$ /* /* z */ */ -- w\n"
-        "; # h\n; CREATE TRIGGER t BEGIN SELECT CASE 1 END; END; SELECT 1--1;";
+    const char *sql = "SELECT 'a;b', \"c\"\"d\", `e`, E'\\'', $1, $$x;$$, $t$y$t$ /* /* z */ */ -- w\n"
+                      "; # h\n; CREATE TRIGGER t BEGIN SELECT CASE 1 END; END; SELECT 1--1;";
     size_t len = strlen(sql);
     const mig_dialect *ds[] = { &pg, &lite, &my };
     for (size_t k = 0; k < 3; k++) {
@@ -340,7 +338,11 @@ static void test_sqlsplit__marks_comment_only_statements_empty(void)
 
 static void test_sqlsplit__tells_blank_text(void)
 {
-    struct { const mig_dialect *d; const char *sql; int blank; } cases[] = {
+    struct {
+        const mig_dialect *d;
+        const char *sql;
+        int blank;
+    } cases[] = {
         { &pg, "", 1 },
         { &pg, "  \n\t ", 1 },
         { &pg, "-- only\n-- comments", 1 },
@@ -416,8 +418,10 @@ static CU_TestInfo tests[] = {
     { "returns zero for empty text", test_sqlsplit__returns_zero_for_empty_text },
     { "ignores semicolons in strings", test_sqlsplit__ignores_semicolons_in_strings },
     { "ignores semicolons in quoted identifiers", test_sqlsplit__ignores_semicolons_in_quoted_identifiers },
-    { "honours backslash escapes only where the dialect has them", test_sqlsplit__honours_backslash_escapes_only_where_the_dialect_has_them },
-    { "takes backslash escapes in postgres E-strings", test_sqlsplit__takes_backslash_escapes_in_postgres_e_strings },
+    { "honours backslash escapes only where the dialect has them",
+      test_sqlsplit__honours_backslash_escapes_only_where_the_dialect_has_them },
+    { "takes backslash escapes in postgres E-strings",
+      test_sqlsplit__takes_backslash_escapes_in_postgres_e_strings },
     { "ignores semicolons in line comments", test_sqlsplit__ignores_semicolons_in_line_comments },
     { "reads # comments in mysql only", test_sqlsplit__reads_hash_comments_in_mysql_only },
     { "needs a blank after -- in mysql", test_sqlsplit__needs_a_blank_after_double_dash_in_mysql },
@@ -426,12 +430,15 @@ static CU_TestInfo tests[] = {
     { "keeps block comments flat elsewhere", test_sqlsplit__keeps_block_comments_flat_elsewhere },
     { "skips dollar-quoted bodies", test_sqlsplit__skips_dollar_quoted_bodies },
     { "matches the tag of a dollar quote", test_sqlsplit__matches_the_tag_of_a_dollar_quote },
-    { "knows parameters and identifiers from dollar quotes", test_sqlsplit__knows_parameters_and_identifiers_from_dollar_quotes },
+    { "knows parameters and identifiers from dollar quotes",
+      test_sqlsplit__knows_parameters_and_identifiers_from_dollar_quotes },
     { "keeps a trigger body in one statement", test_sqlsplit__keeps_a_trigger_body_in_one_statement },
     { "counts CASE expressions inside a trigger", test_sqlsplit__counts_case_expressions_inside_a_trigger },
     { "reads mysql compound triggers", test_sqlsplit__reads_mysql_compound_triggers },
-    { "keeps a BEGIN ATOMIC function body together", test_sqlsplit__keeps_a_begin_atomic_function_body_together },
-    { "ends transaction statements at their semicolon", test_sqlsplit__ends_transaction_statements_at_their_semicolon },
+    { "keeps a BEGIN ATOMIC function body together",
+      test_sqlsplit__keeps_a_begin_atomic_function_body_together },
+    { "ends transaction statements at their semicolon",
+      test_sqlsplit__ends_transaction_statements_at_their_semicolon },
     { "runs unterminated input to the end", test_sqlsplit__runs_unterminated_input_to_the_end },
     { "never reads past len", test_sqlsplit__never_reads_past_len },
     { "marks comment-only statements empty", test_sqlsplit__marks_comment_only_statements_empty },

@@ -122,8 +122,7 @@ static void test_url__masks_password_query_parameters(void)
 
 static void test_url__masks_libpq_keyword_strings(void)
 {
-    expect_mask("host=db dbname=app user=app password=secret",
-                "host=db dbname=app user=app password=***");
+    expect_mask("host=db dbname=app user=app password=secret", "host=db dbname=app user=app password=***");
     expect_mask("password=secret host=db", "password=*** host=db");
     expect_mask("host=db password = secret port=5432", "host=db password = *** port=5432");
     expect_mask("host=db password='se cret' port=5432", "host=db password=*** port=5432");
@@ -186,8 +185,7 @@ static void test_url__scrubs_every_piece_of_a_password(void)
 static void test_url__scrubs_a_piece_cut_short(void)
 {
     expect_scrub("postgresql://127.0.0.1:5432/xxxx/Zx9SECRETLONG@h:5432/x?user=u",
-                 "database \"xxxx/Zx9SEC\" does not exist",
-                 "database \"***/***\" does not exist");
+                 "database \"xxxx/Zx9SEC\" does not exist", "database \"***/***\" does not exist");
     expect_scrub("postgresql://u:Zx9SECRETLONG@h/x", "Zx9S", "***");
     expect_scrub("postgresql://u:Zx9SECRETLONG@h/x", "Zx9 is here", "Zx9 is here");
 }
@@ -199,7 +197,8 @@ static void test_url__withholds_a_message_when_pieces_overflow(void)
     for (int i = 0; i < 80; i++)
         snprintf(url + strlen(url), sizeof url - strlen(url), "pc%03d/", i);
     strcat(url, "Zx9SECRET@h/x");
-    expect_scrub(url, "no database pc079/Zx9SECRET", "(message withheld: the password has too many pieces to hide)");
+    expect_scrub(url, "no database pc079/Zx9SECRET",
+                 "(message withheld: the password has too many pieces to hide)");
 }
 
 /* A password that is what the mask prints is no loop and no growth. */

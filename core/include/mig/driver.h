@@ -70,7 +70,7 @@ typedef struct mig_conn mig_conn;
 typedef struct mig_cursor mig_cursor;
 
 /* Return codes of driver slots. */
-#define MIG_DRV_OK      0
+#define MIG_DRV_OK     0
 #define MIG_DRV_ERROR  -1 /* the statement or operation failed: see error */
 #define MIG_DRV_CONN   -2 /* the connection is unusable (server gone, killed) */
 #define MIG_DRV_BUSY   -3 /* a lock could not be taken now; try again */
@@ -86,14 +86,14 @@ typedef struct mig_drv_error {
     char message[1024]; /* the database's primary message, one line */
     char detail[1024];  /* detail / hint from the server, may be empty */
     char sqlstate[8];   /* five-character SQLSTATE, or empty */
-    int  code;          /* native error number (MySQL errno, SQLite rc), 0 if none */
+    int code;           /* native error number (MySQL errno, SQLite rc), 0 if none */
     /*
      * Byte offset into the SQL text handed to exec/query at which the
      * failing statement starts (stmt_offset), and 1-based character
      * position of the error inside the whole text (position, 0 = unknown).
      */
     size_t stmt_offset;
-    long   position;
+    long position;
 } mig_drv_error;
 
 /* A bound parameter or a fetched column value. */
@@ -110,11 +110,11 @@ typedef struct mig_value {
     mig_value_type type;
     union {
         int64_t i;
-        double  f;
-        int     b;
+        double f;
+        int b;
         struct {
             const char *ptr; /* not NUL-terminated necessarily; may hold NULs */
-            size_t      len;
+            size_t len;
         } s;
     } u;
 } mig_value;
@@ -122,8 +122,8 @@ typedef struct mig_value {
 /* Options handed to connect; unset fields are zero. */
 typedef struct mig_connect_opts {
     const char *application_name; /* "mig": shown in pg_stat_activity etc. */
-    double      lock_timeout_s;   /* how long a blocked write may wait (SQLite busy timeout) */
-    int         flags;            /* MIG_CONNECT_* */
+    double lock_timeout_s;        /* how long a blocked write may wait (SQLite busy timeout) */
+    int flags;                    /* MIG_CONNECT_* */
 } mig_connect_opts;
 
 /*
@@ -135,11 +135,11 @@ typedef struct mig_connect_opts {
 #define MIG_CONNECT_NO_CREATE (1 << 0)
 
 /* What a driver's database can do; the core plans around these. */
-#define MIG_CAP_TRANSACTIONAL_DDL  (1u << 0) /* DDL can be rolled back */
-#define MIG_CAP_SESSION_LOCK       (1u << 1) /* lock_try/unlock on a dedicated connection */
-#define MIG_CAP_SCHEMAS            (1u << 2) /* schema tenants: set_schema et al. */
-#define MIG_CAP_MULTI_STATEMENT    (1u << 3) /* exec() accepts several statements at once */
-#define MIG_CAP_WRITE_TXN_LOCKS    (1u << 4) /* begin(write=1) locks out other writers (SQLite) */
+#define MIG_CAP_TRANSACTIONAL_DDL (1u << 0) /* DDL can be rolled back */
+#define MIG_CAP_SESSION_LOCK      (1u << 1) /* lock_try/unlock on a dedicated connection */
+#define MIG_CAP_SCHEMAS           (1u << 2) /* schema tenants: set_schema et al. */
+#define MIG_CAP_MULTI_STATEMENT   (1u << 3) /* exec() accepts several statements at once */
+#define MIG_CAP_WRITE_TXN_LOCKS   (1u << 4) /* begin(write=1) locks out other writers (SQLite) */
 /*
  * exec() of several statements outside a transaction runs them on the
  * server one after the other, each committing on its own, up to the first
@@ -148,7 +148,7 @@ typedef struct mig_connect_opts {
  * stops at a failing statement. The core then sends a statement and the
  * record of its progress in one round trip (MySQL, MariaDB).
  */
-#define MIG_CAP_SERVER_BATCH       (1u << 5)
+#define MIG_CAP_SERVER_BATCH (1u << 5)
 
 /*
  * SQL dialect, for SQL the core writes itself (version and history tables)
@@ -163,10 +163,10 @@ typedef struct mig_dialect {
     const char *timestamp_type;  /* "TIMESTAMP", "TEXT", "DATETIME(3)" */
     const char *now_expr;        /* current UTC timestamp as SQL */
     const char *text_type;       /* unbounded text */
-    char        ident_quote;     /* '"' or '`' */
-    int         backslash_escapes; /* string literals treat \ as escape (MySQL default) */
-    int         dollar_quotes;     /* $tag$ ... $tag$ bodies (PostgreSQL) */
-    int         hash_comments;     /* '#' starts a comment (MySQL) */
+    char ident_quote;            /* '"' or '`' */
+    int backslash_escapes;       /* string literals treat \ as escape (MySQL default) */
+    int dollar_quotes;           /* $tag$ ... $tag$ bodies (PostgreSQL) */
+    int hash_comments;           /* '#' starts a comment (MySQL) */
 } mig_dialect;
 
 /*
@@ -174,9 +174,9 @@ typedef struct mig_dialect {
  * the next fetch or close on the same cursor.
  */
 typedef struct mig_row {
-    int               ncols;
+    int ncols;
     const char *const *names;
-    const mig_value  *values;
+    const mig_value *values;
 } mig_row;
 
 /*
@@ -192,25 +192,20 @@ typedef struct mig_row {
  */
 typedef struct mig_schema_sink {
     int (*table)(void *payload, const char *table);
-    int (*column)(void *payload, const char *table, const char *column,
-                  const char *type, int nullable, const char *default_sql,
-                  int position);
-    int (*primary_key)(void *payload, const char *table, const char *name,
-                       const char *const *columns, size_t ncolumns);
-    int (*unique)(void *payload, const char *table, const char *name,
-                  const char *const *columns, size_t ncolumns);
-    int (*index)(void *payload, const char *table, const char *name,
-                 int unique, const char *const *columns, size_t ncolumns,
-                 const char *expression_sql, const char *where_sql);
-    int (*foreign_key)(void *payload, const char *table, const char *name,
-                       const char *const *columns, size_t ncolumns,
-                       const char *ref_table, const char *const *ref_columns,
-                       size_t nref_columns, const char *on_delete,
-                       const char *on_update);
-    int (*enum_type)(void *payload, const char *name, const char *const *labels,
-                     size_t nlabels);
-    int (*sequence)(void *payload, const char *name, const char *owner_table,
-                    const char *owner_column);
+    int (*column)(void *payload, const char *table, const char *column, const char *type, int nullable,
+                  const char *default_sql, int position);
+    int (*primary_key)(void *payload, const char *table, const char *name, const char *const *columns,
+                       size_t ncolumns);
+    int (*unique)(void *payload, const char *table, const char *name, const char *const *columns,
+                  size_t ncolumns);
+    int (*index)(void *payload, const char *table, const char *name, int unique,
+                 const char *const *columns, size_t ncolumns, const char *expression_sql,
+                 const char *where_sql);
+    int (*foreign_key)(void *payload, const char *table, const char *name, const char *const *columns,
+                       size_t ncolumns, const char *ref_table, const char *const *ref_columns,
+                       size_t nref_columns, const char *on_delete, const char *on_update);
+    int (*enum_type)(void *payload, const char *name, const char *const *labels, size_t nlabels);
+    int (*sequence)(void *payload, const char *name, const char *owner_table, const char *owner_column);
 } mig_schema_sink;
 
 /*
@@ -221,56 +216,56 @@ typedef struct mig_schema_sink {
  */
 typedef struct mig_ddl_column {
     const char *name;
-    const char *type;        /* as the database reports it */
-    int         nullable;
+    const char *type; /* as the database reports it */
+    int nullable;
     const char *default_sql; /* an SQL expression, or NULL for none */
 } mig_ddl_column;
 
 /* A primary key or unique constraint. */
 typedef struct mig_ddl_key {
-    const char        *name;
+    const char *name;
     const char *const *columns;
-    size_t             ncolumns;
+    size_t ncolumns;
 } mig_ddl_key;
 
 typedef struct mig_ddl_index {
-    const char        *name;
-    int                unique;
-    const char *const *columns;        /* plain columns, when expression_sql is NULL */
-    size_t             ncolumns;
-    const char        *expression_sql; /* the key list as SQL, or NULL */
-    const char        *where_sql;      /* predicate of a partial index, or NULL */
+    const char *name;
+    int unique;
+    const char *const *columns; /* plain columns, when expression_sql is NULL */
+    size_t ncolumns;
+    const char *expression_sql; /* the key list as SQL, or NULL */
+    const char *where_sql;      /* predicate of a partial index, or NULL */
 } mig_ddl_index;
 
 typedef struct mig_ddl_foreign_key {
-    const char        *name;
+    const char *name;
     const char *const *columns;
-    size_t             ncolumns;
-    const char        *ref_table;
+    size_t ncolumns;
+    const char *ref_table;
     const char *const *ref_columns;
-    size_t             nref_columns;
-    const char        *on_delete;  /* "NO ACTION", "CASCADE", "SET NULL", ... */
-    const char        *on_update;
+    size_t nref_columns;
+    const char *on_delete; /* "NO ACTION", "CASCADE", "SET NULL", ... */
+    const char *on_update;
 } mig_ddl_foreign_key;
 
 typedef struct mig_ddl_table {
-    const char                *name;
-    const mig_ddl_column      *columns;
-    size_t                     ncolumns;
-    const mig_ddl_key         *primary_key; /* NULL: none */
-    const mig_ddl_key         *uniques;
-    size_t                     nuniques;
-    const mig_ddl_index       *indexes;
-    size_t                     nindexes;
+    const char *name;
+    const mig_ddl_column *columns;
+    size_t ncolumns;
+    const mig_ddl_key *primary_key; /* NULL: none */
+    const mig_ddl_key *uniques;
+    size_t nuniques;
+    const mig_ddl_index *indexes;
+    size_t nindexes;
     const mig_ddl_foreign_key *foreign_keys;
-    size_t                     nforeign_keys;
+    size_t nforeign_keys;
 } mig_ddl_table;
 
 /* A PostgreSQL enum type: its labels in their order. */
 typedef struct mig_ddl_enum {
-    const char        *name;
+    const char *name;
     const char *const *labels;
-    size_t             nlabels;
+    size_t nlabels;
 } mig_ddl_enum;
 
 /* What one change does. */
@@ -297,22 +292,22 @@ typedef enum mig_ddl_kind {
      */
     MIG_DDL_REBUILD_TABLE,
     /* types, no table: created before the tables that use them, dropped after */
-    MIG_DDL_CREATE_ENUM,      /* enum_type */
-    MIG_DDL_DROP_ENUM,        /* enum_type */
-    MIG_DDL_ALTER_ENUM        /* old_enum -> enum_type: labels added (and maybe some gone) */
+    MIG_DDL_CREATE_ENUM, /* enum_type */
+    MIG_DDL_DROP_ENUM,   /* enum_type */
+    MIG_DDL_ALTER_ENUM   /* old_enum -> enum_type: labels added (and maybe some gone) */
 } mig_ddl_kind;
 
 typedef struct mig_ddl_change {
-    mig_ddl_kind               kind;
-    const mig_ddl_table       *table;
-    const mig_ddl_table       *old_table;  /* a table that stays, as it was before (NULL for a new one) */
-    const mig_ddl_column      *column;
-    const mig_ddl_column      *old_column; /* ALTER_COLUMN only */
-    const mig_ddl_key         *key;
-    const mig_ddl_index       *index;
+    mig_ddl_kind kind;
+    const mig_ddl_table *table;
+    const mig_ddl_table *old_table; /* a table that stays, as it was before (NULL for a new one) */
+    const mig_ddl_column *column;
+    const mig_ddl_column *old_column; /* ALTER_COLUMN only */
+    const mig_ddl_key *key;
+    const mig_ddl_index *index;
     const mig_ddl_foreign_key *foreign_key;
-    const mig_ddl_enum        *enum_type;
-    const mig_ddl_enum        *old_enum;   /* ALTER_ENUM only */
+    const mig_ddl_enum *enum_type;
+    const mig_ddl_enum *old_enum; /* ALTER_ENUM only */
 } mig_ddl_change;
 
 /*
@@ -335,7 +330,7 @@ typedef int (*mig_ddl_emit_fn)(void *payload, const char *statement);
 typedef struct mig_limits {
     long long lock_timeout_ms;      /* how long a statement waits for a lock */
     long long statement_timeout_ms; /* how long a statement may run */
-    double    connect_wait_s;       /* mig_connect_opts.lock_timeout_s of the connection */
+    double connect_wait_s;          /* mig_connect_opts.lock_timeout_s of the connection */
 } mig_limits;
 
 /*
@@ -343,16 +338,12 @@ typedef struct mig_limits {
  * its own knowledge of the database (PostgreSQL: its parser), the core
  * splits, suppresses, ranks by table size and reports.
  */
-typedef enum mig_lint_level {
-    MIG_LINT_INFO = 0,
-    MIG_LINT_WARNING,
-    MIG_LINT_ERROR
-} mig_lint_level;
+typedef enum mig_lint_level { MIG_LINT_INFO = 0, MIG_LINT_WARNING, MIG_LINT_ERROR } mig_lint_level;
 
 typedef struct mig_lint_rule {
     const char *id;       /* "PG001": stable, never reused */
     const char *name;     /* "create-index-blocks-writes" */
-    int         level;    /* default mig_lint_level */
+    int level;            /* default mig_lint_level */
     const char *lock;     /* the lock the rule claims ("SHARE", "ACCESS EXCLUSIVE"), NULL if none */
     const char *summary;  /* one line: what the rule is about */
     const char *help_uri; /* the database's own documentation */
@@ -370,15 +361,15 @@ typedef struct mig_lint_finding {
      * table is small or created earlier in the run. NULL: size plays no part.
      */
     const char *table;
-    size_t      offset;  /* byte offset into the statement the finding points at */
+    size_t offset; /* byte offset into the statement the finding points at */
 } mig_lint_finding;
 
 /* One statement to judge. */
 typedef struct mig_lint_stmt {
-    const char *sql;      /* as the splitter cut it, not NUL-terminated */
-    size_t      len;
-    int         in_transaction; /* runs inside a transaction (no "-- mig:transaction false") */
-    int         version;  /* the server version rules assume (PostgreSQL 150000); 0: the newest known */
+    const char *sql; /* as the splitter cut it, not NUL-terminated */
+    size_t len;
+    int in_transaction; /* runs inside a transaction (no "-- mig:transaction false") */
+    int version;        /* the server version rules assume (PostgreSQL 150000); 0: the newest known */
 } mig_lint_stmt;
 
 /*
@@ -386,10 +377,10 @@ typedef struct mig_lint_stmt {
  * core zeroes it before a revision's first statement.
  */
 typedef struct mig_lint_state {
-    int  lock_timeout; /* in: a lock_timeout is in force (header, on_connect); the driver sets it on a SET */
-    long ddl;          /* the driver's: DDL statements so far */
-    long dml;          /* the driver's: unbounded UPDATE/DELETE statements so far */
-    int  reported;     /* the driver's: a revision-wide rule already said its piece */
+    int lock_timeout; /* in: a lock_timeout is in force (header, on_connect); the driver sets it on a SET */
+    long ddl;         /* the driver's: DDL statements so far */
+    long dml;         /* the driver's: unbounded UPDATE/DELETE statements so far */
+    int reported;     /* the driver's: a revision-wide rule already said its piece */
 } mig_lint_state;
 
 typedef struct mig_lint_sink {
@@ -401,16 +392,16 @@ typedef struct mig_lint_sink {
 typedef struct mig_driver mig_driver;
 struct mig_driver {
     /* Checked by the loader before anything else: never move these. */
-    uint32_t    magic;   /* MIG_DRIVER_MAGIC */
-    uint32_t    abi;     /* MIG_DRIVER_ABI the plugin was built against */
-    size_t      size;    /* sizeof(mig_driver) when it was built */
-    const char *name;    /* "sqlite", "postgres", "mysql": matches the file name */
+    uint32_t magic;   /* MIG_DRIVER_MAGIC */
+    uint32_t abi;     /* MIG_DRIVER_ABI the plugin was built against */
+    size_t size;      /* sizeof(mig_driver) when it was built */
+    const char *name; /* "sqlite", "postgres", "mysql": matches the file name */
 
     /* ---- ABI 1 ---- */
     const char *version;            /* the plugin's own version */
     const char *description;        /* one line for `mig drivers` */
     const char *const *url_schemes; /* NULL-terminated: "postgresql", "postgres" */
-    unsigned    caps;               /* MIG_CAP_* */
+    unsigned caps;                  /* MIG_CAP_* */
     const mig_dialect *dialect;
 
     /*
@@ -419,8 +410,8 @@ struct mig_driver {
      * (SQLite) and may be NULL for the current folder.
      * Mandatory.
      */
-    int (*connect)(mig_conn **out, const char *url, const char *base_dir,
-                   const mig_connect_opts *opts, mig_drv_error *err);
+    int (*connect)(mig_conn **out, const char *url, const char *base_dir, const mig_connect_opts *opts,
+                   mig_drv_error *err);
     /* Close and free; NULL is harmless. Mandatory. */
     void (*close)(mig_conn *conn);
 
@@ -431,15 +422,14 @@ struct mig_driver {
      * *affected (may be NULL) receives rows changed by the last statement.
      * Mandatory.
      */
-    int (*exec)(mig_conn *conn, const char *sql, size_t len, int64_t *affected,
-                mig_drv_error *err);
+    int (*exec)(mig_conn *conn, const char *sql, size_t len, int64_t *affected, mig_drv_error *err);
 
     /*
      * One statement with `?` placeholders bound to params (never spliced).
      * Mandatory.
      */
-    int (*exec_params)(mig_conn *conn, const char *sql, const mig_value *params,
-                       int nparams, int64_t *affected, mig_drv_error *err);
+    int (*exec_params)(mig_conn *conn, const char *sql, const mig_value *params, int nparams,
+                       int64_t *affected, mig_drv_error *err);
 
     /*
      * Streaming query: open a cursor over one statement with `?` parameters,
@@ -449,8 +439,8 @@ struct mig_driver {
      * server-side cursor fetched in batches, never a mode that blocks the
      * connection. Mandatory.
      */
-    int (*query)(mig_cursor **out, mig_conn *conn, const char *sql,
-                 const mig_value *params, int nparams, mig_drv_error *err);
+    int (*query)(mig_cursor **out, mig_conn *conn, const char *sql, const mig_value *params, int nparams,
+                 mig_drv_error *err);
     int (*fetch)(mig_cursor *cur, const mig_row **row, mig_drv_error *err);
     void (*cursor_close)(mig_cursor *cur);
 
@@ -471,8 +461,7 @@ struct mig_driver {
      * it to its lock namespace. The server must free the lock if the
      * session dies. Optional.
      */
-    int (*lock_try)(mig_conn *conn, const char *key, char *holder,
-                    size_t holder_len, mig_drv_error *err);
+    int (*lock_try)(mig_conn *conn, const char *key, char *holder, size_t holder_len, mig_drv_error *err);
     int (*unlock)(mig_conn *conn, const char *key, mig_drv_error *err);
 
     /*
@@ -481,10 +470,8 @@ struct mig_driver {
      * comma-separated list already quoted by the core), check it exists,
      * create it. Optional.
      */
-    int (*set_schema)(mig_conn *conn, const char *schema, const char *search_path,
-                      mig_drv_error *err);
-    int (*schema_exists)(mig_conn *conn, const char *schema, int *exists,
-                         mig_drv_error *err);
+    int (*set_schema)(mig_conn *conn, const char *schema, const char *search_path, mig_drv_error *err);
+    int (*schema_exists)(mig_conn *conn, const char *schema, int *exists, mig_drv_error *err);
     int (*create_schema)(mig_conn *conn, const char *schema, mig_drv_error *err);
 
     /*
@@ -504,15 +491,13 @@ struct mig_driver {
     size_t (*statement_end)(const char *sql, size_t len);
 
     /* Does a table exist (in the current schema)? Mandatory. */
-    int (*table_exists)(mig_conn *conn, const char *table, int *exists,
-                        mig_drv_error *err);
+    int (*table_exists)(mig_conn *conn, const char *table, int *exists, mig_drv_error *err);
 
     /*
      * Introspect the current schema (or `schema` if not NULL) into sink.
      * Optional (autogenerate).
      */
-    int (*introspect)(mig_conn *conn, const char *schema,
-                      const mig_schema_sink *sink, void *payload,
+    int (*introspect)(mig_conn *conn, const char *schema, const mig_schema_sink *sink, void *payload,
                       mig_drv_error *err);
 
     /*
@@ -539,9 +524,8 @@ struct mig_driver {
      * introspect does. Leaves the connection as it found it, outside any
      * transaction. Optional.
      */
-    int (*introspect_ddl)(mig_conn *conn, const char *ddl, size_t len,
-                          const mig_schema_sink *sink, void *payload,
-                          mig_drv_error *err);
+    int (*introspect_ddl)(mig_conn *conn, const char *ddl, size_t len, const mig_schema_sink *sink,
+                          void *payload, mig_drv_error *err);
 
     /* ---- ABI 2 ---- */
 
@@ -558,7 +542,7 @@ struct mig_driver {
      * (PostgreSQL: 63 bytes) would make two names one.
      */
     size_t ident_max;
-    int    ident_max_chars;
+    int ident_max_chars;
 
     /*
      * The schema (MySQL: database) that unqualified names are created in
@@ -572,8 +556,8 @@ struct mig_driver {
      * core's own tables up to date. Optional: without it the core takes
      * its tables for current.
      */
-    int (*column_exists)(mig_conn *conn, const char *table, const char *column,
-                         int *exists, mig_drv_error *err);
+    int (*column_exists)(mig_conn *conn, const char *table, const char *column, int *exists,
+                         mig_drv_error *err);
 
     /*
      * mig test: the objects of the current schema that the introspection
@@ -613,8 +597,7 @@ struct mig_driver {
      * the database does not know, or there is no such table). Optional.
      */
     const mig_lint_rule *lint_rules;
-    int (*lint)(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink,
-                void *payload);
+    int (*lint)(const mig_lint_stmt *stmt, mig_lint_state *st, const mig_lint_sink *sink, void *payload);
     int (*table_rows)(mig_conn *conn, const char *table, int64_t *rows, mig_drv_error *err);
 
     /*
@@ -665,15 +648,17 @@ struct mig_driver {
 };
 
 /* Is an optional slot present in a driver table of any accepted ABI? */
-#define MIG_DRIVER_HAS(d, slot) \
-    (offsetof(mig_driver, slot) < (d)->size && (d)->slot != NULL)
+#define MIG_DRIVER_HAS(d, slot) (offsetof(mig_driver, slot) < (d)->size && (d)->slot != NULL)
 
 #define MIG_DRIVER_ENTRY_SYMBOL "mig_driver_entry"
 typedef const mig_driver *(*mig_driver_entry_fn)(void);
 
 /* Define the entry point of a plugin: MIG_DRIVER_DEFINE(my_table); */
-#define MIG_DRIVER_DEFINE(tbl) \
-    MIG_EXPORT const mig_driver *mig_driver_entry(void) { return &(tbl); }
+#define MIG_DRIVER_DEFINE(tbl)                                                                          \
+    MIG_EXPORT const mig_driver *mig_driver_entry(void)                                                 \
+    {                                                                                                   \
+        return &(tbl);                                                                                  \
+    }
 
 #ifdef __cplusplus
 }

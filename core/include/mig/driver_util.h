@@ -27,9 +27,9 @@
 #include "mig/driver.h"
 
 typedef struct mig_sb {
-    char  *p;   /* NUL-terminated text, NULL until the first append */
+    char *p; /* NUL-terminated text, NULL until the first append */
     size_t len, cap;
-    int    oom; /* an append failed: the text is incomplete */
+    int oom; /* an append failed: the text is incomplete */
 } mig_sb;
 
 static inline void mig_sb_put(mig_sb *b, const char *s, size_t n)
@@ -117,9 +117,9 @@ static inline int mig_sb_emit(mig_sb *b, mig_ddl_emit_fn emit, void *payload)
  * Start from { 0 }; mig_names_free at the end.
  */
 typedef struct mig_names {
-    char  **v;     /* NULL until the first name */
-    size_t  count; /* names in the list */
-    size_t  cap;
+    char **v;     /* NULL until the first name */
+    size_t count; /* names in the list */
+    size_t cap;
 } mig_names;
 
 /* 0, or -1 when out of memory (the list is unchanged then). */
@@ -219,12 +219,13 @@ static inline int mig_drv_error_vset(mig_drv_error *err, const char *fmt, va_lis
  * once *rc is set (an earlier finding's sink said stop), else the finding,
  * with the sink's result kept in *rc for the lint slot to return.
  */
-static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
-                                const char *table, size_t offset, const char *why, const char *safe,
-                                const char *fmt, ...) MIG_UTIL_PRINTF(9, 10);
-static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc, const mig_lint_rule *rule,
-                                const char *table, size_t offset, const char *why, const char *safe,
-                                const char *fmt, ...)
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc,
+                                const mig_lint_rule *rule, const char *table, size_t offset,
+                                const char *why, const char *safe, const char *fmt, ...)
+    MIG_UTIL_PRINTF(9, 10);
+static inline void mig_lint_say(const mig_lint_sink *sink, void *payload, int *rc,
+                                const mig_lint_rule *rule, const char *table, size_t offset,
+                                const char *why, const char *safe, const char *fmt, ...)
 {
     if (*rc)
         return;

@@ -63,31 +63,31 @@ extern "C" {
 #define MIG_VERSION_MAJOR 0
 #define MIG_VERSION_MINOR 1
 #define MIG_VERSION_PATCH 0
-#define MIG_VERSION "0.1.0"
+#define MIG_VERSION       "0.1.0"
 
 /* Error codes; mig_exit_status() maps them to the documented exit codes. */
-#define MIG_OK        0
-#define MIG_EFAIL    -1 /* a migration, hook or database operation failed (exit 1) */
-#define MIG_ENOMEM   -2 /* out of memory (exit 1) */
-#define MIG_EPARTIAL -3 /* a part-way failed revision must be resolved first (exit 1) */
-#define MIG_EUSAGE   -4 /* bad command line (exit 2) */
-#define MIG_ECONFIG  -5 /* configuration error (exit 2) */
-#define MIG_EREVFILE -6 /* revision file or graph error (exit 2) */
-#define MIG_ETARGET  -7 /* unknown, ambiguous or impossible target (exit 2) */
-#define MIG_EDRIVER  -8 /* driver not found or unusable (exit 2) */
-#define MIG_ECHECK   -9 /* `check` found differences (exit 3) */
-#define MIG_ELOCK   -10 /* the migration lock could not be taken in time (exit 4) */
+#define MIG_OK       0
+#define MIG_EFAIL    -1  /* a migration, hook or database operation failed (exit 1) */
+#define MIG_ENOMEM   -2  /* out of memory (exit 1) */
+#define MIG_EPARTIAL -3  /* a part-way failed revision must be resolved first (exit 1) */
+#define MIG_EUSAGE   -4  /* bad command line (exit 2) */
+#define MIG_ECONFIG  -5  /* configuration error (exit 2) */
+#define MIG_EREVFILE -6  /* revision file or graph error (exit 2) */
+#define MIG_ETARGET  -7  /* unknown, ambiguous or impossible target (exit 2) */
+#define MIG_EDRIVER  -8  /* driver not found or unusable (exit 2) */
+#define MIG_ECHECK   -9  /* `check` found differences (exit 3) */
+#define MIG_ELOCK    -10 /* the migration lock could not be taken in time (exit 4) */
 
 typedef struct mig_ctx mig_ctx;
 
 typedef struct mig_error {
-    int         code;     /* MIG_E* */
-    const char *message;  /* one line, never a password */
-    const char *detail;   /* statement, SQLSTATE, server text; may be "" */
-    const char *hint;     /* how to go on; may be "" */
-    const char *file;     /* user's file the error is about, or "" */
-    int         line;     /* line in that file, 0 if none */
-    const char *origin;   /* libmig source file:line, for -v */
+    int code;            /* MIG_E* */
+    const char *message; /* one line, never a password */
+    const char *detail;  /* statement, SQLSTATE, server text; may be "" */
+    const char *hint;    /* how to go on; may be "" */
+    const char *file;    /* user's file the error is about, or "" */
+    int line;            /* line in that file, 0 if none */
+    const char *origin;  /* libmig source file:line, for -v */
 } mig_error;
 
 /* Options as the command line gives them; NULL/0 means "not given". */
@@ -98,26 +98,29 @@ typedef struct mig_options {
     const char *driver_path;     /* --driver-path, ':'-separated */
     const char *script_location; /* --script-location */
     const char *const *x;        /* -x KEY=VALUE pairs */
-    size_t      nx;
-    const char *const *tenants;  /* --tenant NAME */
-    size_t      ntenants;
-    int         all_tenants;     /* --all-tenants */
-    int         jobs;            /* -j; 0 = config or 1 */
-    int         keep_going;      /* --keep-going */
-    double      lock_timeout;    /* --lock-timeout; <0 = default (300 s) */
-    int         verbose;         /* -v */
-    int         quiet;           /* -q */
-    int         config_required; /* error if no config file is found */
-    int         no_lock;         /* --no-lock: write even with a driver that has no lock */
+    size_t nx;
+    const char *const *tenants; /* --tenant NAME */
+    size_t ntenants;
+    int all_tenants;     /* --all-tenants */
+    int jobs;            /* -j; 0 = config or 1 */
+    int keep_going;      /* --keep-going */
+    double lock_timeout; /* --lock-timeout; <0 = default (300 s) */
+    int verbose;         /* -v */
+    int quiet;           /* -q */
+    int config_required; /* error if no config file is found */
+    int no_lock;         /* --no-lock: write even with a driver that has no lock */
 } mig_options;
 
-#define MIG_OPTIONS_INIT { .lock_timeout = -1.0 } /* everything else unset */
+#define MIG_OPTIONS_INIT                                                                                \
+    {                                                                                                   \
+        .lock_timeout = -1.0                                                                            \
+    } /* everything else unset */
 
 /* Messages mig prints while it works (progress, results, warnings). */
 typedef enum mig_log_level {
-    MIG_LOG_INFO = 0,  /* progress and results: silenced by -q */
-    MIG_LOG_VERBOSE,   /* only with -v */
-    MIG_LOG_WARN       /* always */
+    MIG_LOG_INFO = 0, /* progress and results: silenced by -q */
+    MIG_LOG_VERBOSE,  /* only with -v */
+    MIG_LOG_WARN      /* always */
 } mig_log_level;
 typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line);
 
@@ -127,12 +130,12 @@ typedef void (*mig_log_fn)(void *payload, mig_log_level level, const char *line)
  * say why; free it with mig_ctx_free(). The strings and arrays opts points
  * to are borrowed: they must outlive the context (argv does).
  */
-MIG_API int  mig_ctx_new(const mig_options *opts, mig_ctx **out);
+MIG_API int mig_ctx_new(const mig_options *opts, mig_ctx **out);
 MIG_API void mig_ctx_free(mig_ctx *ctx);
 MIG_API const mig_error *mig_last_error(const mig_ctx *ctx);
 MIG_API void mig_set_logger(mig_ctx *ctx, mig_log_fn fn, void *payload);
 /* Exit status for a return code: 0, 1, 2, 3 or 4. */
-MIG_API int  mig_exit_status(int rc);
+MIG_API int mig_exit_status(int rc);
 MIG_API const char *mig_version(void);
 MIG_API unsigned mig_driver_abi(void);
 /*
@@ -147,15 +150,15 @@ MIG_API const char *mig_suggest(const char *word, const char *const *candidates,
 
 typedef struct mig_revision {
     const char *id;
-    const char *path;          /* as found in versions/ */
-    const char *message;       /* "" when absent */
-    const char *create_date;   /* "" when absent */
-    const char *const *down;   /* NULL-terminated down_revision ids */
-    const char *const *labels; /* NULL-terminated branch_labels */
-    const char *const *depends;/* NULL-terminated depends_on ids */
-    const char *const *next;   /* NULL-terminated ids of the revisions built on this one */
+    const char *path;           /* as found in versions/ */
+    const char *message;        /* "" when absent */
+    const char *create_date;    /* "" when absent */
+    const char *const *down;    /* NULL-terminated down_revision ids */
+    const char *const *labels;  /* NULL-terminated branch_labels */
+    const char *const *depends; /* NULL-terminated depends_on ids */
+    const char *const *next;    /* NULL-terminated ids of the revisions built on this one */
     int is_lua;
-    int transactional;         /* 0 with -- mig:transaction false */
+    int transactional; /* 0 with -- mig:transaction false */
     /*
      * 1 or 0 once the file's body has been read (mig_revision_find reads
      * it); -1 in lists, which are built from headers alone.
@@ -210,13 +213,13 @@ MIG_API int mig_current(mig_ctx *ctx, const char *const **out, size_t *n);
  */
 typedef struct mig_step_report {
     const char *revision;
-    const char *from;          /* where this step moves from: the parent(s), comma-separated, or "base" */
-    const char *direction;     /* "upgrade" / "downgrade" */
+    const char *from;      /* where this step moves from: the parent(s), comma-separated, or "base" */
+    const char *direction; /* "upgrade" / "downgrade" */
     const char *message;
-    double      duration_ms;   /* 0 for a step rendered by MIG_RUN_SQL */
-    const char *status;        /* "applied", "rolled_back", "failed", or "rendered" (MIG_RUN_SQL) */
-    int         attempts;      /* times it ran: 1, more after retries on a lock timeout, 0 rendered */
-    const char *tenant;        /* the tenant whose section rendered it (MIG_RUN_SQL with tenants), else NULL */
+    double duration_ms; /* 0 for a step rendered by MIG_RUN_SQL */
+    const char *status; /* "applied", "rolled_back", "failed", or "rendered" (MIG_RUN_SQL) */
+    int attempts;       /* times it ran: 1, more after retries on a lock timeout, 0 rendered */
+    const char *tenant; /* the tenant whose section rendered it (MIG_RUN_SQL with tenants), else NULL */
 } mig_step_report;
 typedef void (*mig_step_fn)(void *payload, const mig_step_report *step);
 MIG_API void mig_set_step_callback(mig_ctx *ctx, mig_step_fn fn, void *payload);
@@ -252,13 +255,13 @@ typedef enum mig_event_kind {
 } mig_event_kind;
 typedef struct mig_event {
     mig_event_kind kind;
-    const char *step;       /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table"; "" outside a step */
-    const char *detail;     /* MIG_EVENT_PROGRESS: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
-    const char *line;       /* the whole line as libmig would log it */
-    const char *sql;        /* MIG_EVENT_STATEMENT: the text sent; else "" */
-    double      elapsed_ms; /* since the step began; 0 outside a step */
-    int         failed;     /* MIG_EVENT_STEP_END: the step failed */
-    const char *tenant;     /* the tenant whose worker runs the step, else NULL */
+    const char *step;   /* "upgrade 9e8d7c6b5a40 -> 1f0e2d3c4b5a  add users table"; "" outside a step */
+    const char *detail; /* MIG_EVENT_PROGRESS: "1200/5000 (24%, 310/s, about 12 s left)"; else "" */
+    const char *line;   /* the whole line as libmig would log it */
+    const char *sql;    /* MIG_EVENT_STATEMENT: the text sent; else "" */
+    double elapsed_ms;  /* since the step began; 0 outside a step */
+    int failed;         /* MIG_EVENT_STEP_END: the step failed */
+    const char *tenant; /* the tenant whose worker runs the step, else NULL */
 } mig_event;
 typedef void (*mig_event_fn)(void *payload, const mig_event *e);
 MIG_API void mig_set_event_callback(mig_ctx *ctx, mig_event_fn fn, void *payload);
@@ -272,18 +275,18 @@ MIG_API void mig_set_event_callback(mig_ctx *ctx, mig_event_fn fn, void *payload
  */
 typedef struct mig_run_result {
     const char *const *current;
-    size_t      ncurrent;
+    size_t ncurrent;
     const char *summary;
-    size_t      applied;      /* steps that stay applied */
-    size_t      rolled_back;  /* steps applied, then undone with their transaction */
-    int         known;        /* 0: the run ended before it read the version table */
+    size_t applied;     /* steps that stay applied */
+    size_t rolled_back; /* steps applied, then undone with their transaction */
+    int known;          /* 0: the run ended before it read the version table */
     /*
      * MIG_RUN_EXPAND: the pending revisions held back (NULL-terminated ids,
      * in the order a later plain upgrade applies them); with tenants, of
      * the tenant that ended last. Empty otherwise.
      */
     const char *const *held_back;
-    size_t      nheld_back;
+    size_t nheld_back;
 } mig_run_result;
 MIG_API void mig_last_run(mig_ctx *ctx, mig_run_result *out);
 /* Where MIG_RUN_SQL output goes (default: stdout). */
@@ -329,10 +332,10 @@ typedef struct mig_history_row {
     const char *direction;
     const char *checksum;
     const char *started_at;
-    int64_t     duration_ms;
+    int64_t duration_ms;
     const char *applied_by;
     const char *state;
-    int64_t     statements_applied;
+    int64_t statements_applied;
 } mig_history_row;
 
 /* The mig_history table, oldest first (connects). */
@@ -348,12 +351,12 @@ MIG_API int mig_pending(mig_ctx *ctx, size_t *n);
  * list is borrowed until the next call on ctx.
  */
 MIG_API int mig_pending_contract(mig_ctx *ctx, const char *const *current, size_t ncurrent,
-                         const char *const **out, size_t *n);
+                                 const char *const **out, size_t *n);
 
 /* ---- check ---- */
 
 typedef struct mig_check_problem {
-    const char *kind;     /* "graph", "pending", "changed", "failed", "unknown", "drift", or a rule's name */
+    const char *kind; /* "graph", "pending", "changed", "failed", "unknown", "drift", or a rule's name */
     const char *revision; /* "" when not about one revision */
     const char *message;  /* one line */
     const char *path;     /* the revision's file; "" when not about one revision */
@@ -375,20 +378,20 @@ MIG_API int mig_check_ex(mig_ctx *ctx, unsigned flags, mig_check_fn fn, void *pa
 
 /* mig test: options as the command line gives them; zero = not given. */
 typedef struct mig_test_opts {
-    const char *range;        /* "FROM:TO", ":TO", "FROM:" or "REV" (= ":REV"), ends included; NULL: all */
-    const char *scratch_url;  /* NULL: a temporary database on the configured server (a file for SQLite) */
-    int         data;         /* generated rows in the tables a revision touched, before its downgrade */
-    int         strict;       /* a revision without a downgrade section fails */
-    int         allow_heads;  /* several heads are no failure */
+    const char *range; /* "FROM:TO", ":TO", "FROM:" or "REV" (= ":REV"), ends included; NULL: all */
+    const char *scratch_url; /* NULL: a temporary database on the configured server (a file for SQLite) */
+    int data;                /* generated rows in the tables a revision touched, before its downgrade */
+    int strict;              /* a revision without a downgrade section fails */
+    int allow_heads;         /* several heads are no failure */
 } mig_test_opts;
 
 /* One check of a revision: "upgrade", "downgrade", "upgrade again"; or of the graph. */
 typedef struct mig_test_check {
     const char *name;
-    const char *status;       /* "ok", "failed", "skipped" */
-    const char *message;      /* why it failed (a failed statement as path:LINE: ...); "" when ok */
-    const char *diff;         /* the schema difference as DDL (left over, missing, differs); may be "" */
-    double      duration_ms;
+    const char *status;  /* "ok", "failed", "skipped" */
+    const char *message; /* why it failed (a failed statement as path:LINE: ...); "" when ok */
+    const char *diff;    /* the schema difference as DDL (left over, missing, differs); may be "" */
+    double duration_ms;
 } mig_test_check;
 
 /*
@@ -398,13 +401,13 @@ typedef struct mig_test_check {
  */
 typedef struct mig_test_report {
     const char *revision;
-    const char *message;      /* the revision's message */
+    const char *message; /* the revision's message */
     const char *path;
-    const char *status;       /* "ok", "failed", "irreversible", "skipped" */
-    const char *note;         /* warnings, one per line ("MIG001 empty-downgrade: ..."), or "" */
+    const char *status; /* "ok", "failed", "irreversible", "skipped" */
+    const char *note;   /* warnings, one per line ("MIG001 empty-downgrade: ..."), or "" */
     const mig_test_check *checks;
-    size_t      nchecks;
-    double      duration_ms;
+    size_t nchecks;
+    double duration_ms;
 } mig_test_report;
 typedef void (*mig_test_fn)(void *payload, const mig_test_report *r);
 
@@ -430,7 +433,7 @@ typedef struct mig_lint_rule_info {
     const char *lock;     /* the lock it claims ("SHARE"), "" if none */
     const char *summary;  /* one line */
     const char *help_uri; /* the database's documentation, "" if none */
-    int         disabled; /* [lint] disable names it */
+    int disabled;         /* [lint] disable names it */
 } mig_lint_rule_info;
 typedef void (*mig_lint_rule_fn)(void *payload, const mig_lint_rule_info *r);
 /* Every rule of the configured driver's dialect and the dialect-free MIG rules. */
@@ -441,30 +444,30 @@ typedef struct mig_lint_evidence {
     const char *lock;  /* "SHARE", "ACCESS EXCLUSIVE"; "write" for SQLite's database-wide lock;
                           "" when the locks were not read */
     const char *table; /* "" for a database-wide lock or none */
-    double      ms;    /* the statement's duration */
+    double ms;         /* the statement's duration */
     const char *text;  /* one line for people */
 } mig_lint_evidence;
 
 /* One finding. Strings are borrowed for the duration of the call. */
 typedef struct mig_lint_report {
-    const char *rule;      /* "PG001" */
-    const char *name;      /* "create-index-blocks-writes" */
-    const char *level;     /* "error", "warning", "info" */
+    const char *rule;  /* "PG001" */
+    const char *name;  /* "create-index-blocks-writes" */
+    const char *level; /* "error", "warning", "info" */
     const char *revision;
-    const char *path;      /* the revision's file */
-    int         line;      /* 1-based, in the file */
-    int         column;    /* 1-based, in bytes */
-    size_t      statement_index; /* 0-based, in the upgrade section (lock evidence attaches by it) */
-    const char *statement; /* the statement's text; "" for a finding about the whole revision */
-    const char *message;   /* one line */
-    const char *why;       /* the lock taken and what it blocks; "" if none */
-    const char *safe;      /* the safe way; "" if none */
-    const char *lock;      /* the rule's lock, "" if none */
-    const char *table;     /* the table the finding is about, "" if none */
-    long long   rows;      /* its size with a connection (largest across tenants), -1 unknown */
+    const char *path;       /* the revision's file */
+    int line;               /* 1-based, in the file */
+    int column;             /* 1-based, in bytes */
+    size_t statement_index; /* 0-based, in the upgrade section (lock evidence attaches by it) */
+    const char *statement;  /* the statement's text; "" for a finding about the whole revision */
+    const char *message;    /* one line */
+    const char *why;        /* the lock taken and what it blocks; "" if none */
+    const char *safe;       /* the safe way; "" if none */
+    const char *lock;       /* the rule's lock, "" if none */
+    const char *table;      /* the table the finding is about, "" if none */
+    long long rows;         /* its size with a connection (largest across tenants), -1 unknown */
     /* --trace: what the statement did in the scratch database; nevidence 0 without --trace */
     const struct mig_lint_evidence *evidence;
-    size_t      nevidence;
+    size_t nevidence;
 } mig_lint_report;
 typedef void (*mig_lint_fn)(void *payload, const mig_lint_report *r);
 
@@ -489,7 +492,7 @@ MIG_API int mig_lint(mig_ctx *ctx, const char *range, unsigned flags, mig_lint_f
  * MIG_EFAIL when a statement fails there.
  */
 MIG_API int mig_lint_trace(mig_ctx *ctx, const char *range, unsigned flags, const char *scratch_url,
-                   mig_lint_fn fn, void *payload);
+                           mig_lint_fn fn, void *payload);
 
 /* ---- project files ---- */
 
@@ -498,20 +501,20 @@ MIG_API int mig_init_project(mig_ctx *ctx, const char *dir);
 
 typedef struct mig_revision_opts {
     const char *message;
-    const char *rev_id;              /* NULL: random 12 hex */
-    int         lua;
-    const char *const *head;         /* --head (NULL-terminated), NULL: the single head */
-    int         splice;
-    const char *const *branch_labels;/* NULL-terminated */
-    const char *const *depends_on;   /* NULL-terminated */
-    const char *const *merge_of;     /* for merge: revisions to join; NULL = all heads */
+    const char *rev_id; /* NULL: random 12 hex */
+    int lua;
+    const char *const *head; /* --head (NULL-terminated), NULL: the single head */
+    int splice;
+    const char *const *branch_labels; /* NULL-terminated */
+    const char *const *depends_on;    /* NULL-terminated */
+    const char *const *merge_of;      /* for merge: revisions to join; NULL = all heads */
     /*
      * SQL revisions: statements to write under -- mig:upgrade and
      * -- mig:downgrade instead of the template's empty sections; NULL: none.
      */
     const char *upgrade_sql;
     const char *downgrade_sql;
-    int         contract;            /* --phase contract: write -- mig:phase contract */
+    int contract; /* --phase contract: write -- mig:phase contract */
 } mig_revision_opts;
 
 /* mig revision / mig merge; *path_out (caller frees) is the new file. */
@@ -542,17 +545,17 @@ MIG_API int mig_autogenerate(mig_ctx *ctx, const mig_revision_opts *o, unsigned 
  */
 typedef struct mig_tenant_report {
     const char *tenant;
-    const char *from;     /* heads before, space-separated; "" = base; NULL = unknown
+    const char *from; /* heads before, space-separated; "" = base; NULL = unknown
                              (a tenant not started whose state could not be read) */
-    const char *to;       /* heads after */
-    double      duration_ms;
-    const char *status;   /* "ok", "failed", "skipped", "not started" */
-    const char *error;    /* "" unless failed */
-    size_t      steps;
-    const char *detail;   /* failed: statement, SQLSTATE, server text; may be NULL or "" */
-    size_t      index;    /* the tenant's place in the list, from 0 */
-    size_t      total;    /* tenants in the list */
-    size_t      ended;    /* tenants ended so far, this one included ("not started": those that ran) */
+    const char *to;   /* heads after */
+    double duration_ms;
+    const char *status; /* "ok", "failed", "skipped", "not started" */
+    const char *error;  /* "" unless failed */
+    size_t steps;
+    const char *detail; /* failed: statement, SQLSTATE, server text; may be NULL or "" */
+    size_t index;       /* the tenant's place in the list, from 0 */
+    size_t total;       /* tenants in the list */
+    size_t ended;       /* tenants ended so far, this one included ("not started": those that ran) */
 } mig_tenant_report;
 typedef void (*mig_tenant_fn)(void *payload, const mig_tenant_report *r);
 MIG_API void mig_set_tenant_callback(mig_ctx *ctx, mig_tenant_fn fn, void *payload);
@@ -564,8 +567,8 @@ MIG_API int mig_has_tenants(const mig_ctx *ctx);
 typedef struct mig_tenant_status {
     const char *tenant;
     const char *const *current; /* NULL-terminated heads */
-    size_t      pending;
-    const char *error;          /* NULL, or why it could not be read */
+    size_t pending;
+    const char *error; /* NULL, or why it could not be read */
 } mig_tenant_status;
 typedef void (*mig_tenant_status_fn)(void *payload, const mig_tenant_status *s);
 MIG_API int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payload);
@@ -573,16 +576,16 @@ MIG_API int mig_tenants_status(mig_ctx *ctx, mig_tenant_status_fn fn, void *payl
 /* ---- backfills: the checkpoints of db:backfill (mig_backfill) ---- */
 
 typedef struct mig_backfill_info {
-    const char *tenant;     /* NULL without tenants */
+    const char *tenant; /* NULL without tenants */
     const char *name;
     const char *revision;
-    const char *direction;  /* upgrade, downgrade */
-    const char *state;      /* running, paused, finished */
-    const char *position;   /* the last key done, as shown ("id 4,812,000"); "" before the first batch */
-    int64_t     rows_done;
-    int64_t     rows_total; /* an estimate while it runs; -1 when unknown */
-    int64_t     batches;
-    double      rate;       /* rows per second over the time it ran; 0 when unknown */
+    const char *direction; /* upgrade, downgrade */
+    const char *state;     /* running, paused, finished */
+    const char *position;  /* the last key done, as shown ("id 4,812,000"); "" before the first batch */
+    int64_t rows_done;
+    int64_t rows_total; /* an estimate while it runs; -1 when unknown */
+    int64_t batches;
+    double rate;            /* rows per second over the time it ran; 0 when unknown */
     const char *started_at; /* UTC */
     const char *updated_at;
 } mig_backfill_info;
@@ -600,10 +603,10 @@ MIG_API int mig_backfill_reset(mig_ctx *ctx, const char *revision, size_t *remov
 typedef struct mig_driver_info {
     const char *name;
     const char *path;
-    unsigned    abi;
+    unsigned abi;
     const char *version;
     const char *description;
-    const char *problem;  /* NULL if usable, else why not */
+    const char *problem; /* NULL if usable, else why not */
 } mig_driver_info;
 typedef void (*mig_driver_fn)(void *payload, const mig_driver_info *info);
 /* Every mig_driver_<name>.so on the search path, usable or not. */

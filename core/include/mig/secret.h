@@ -43,7 +43,7 @@
 
 /* Bounded output that counts what did not fit, like snprintf. */
 typedef struct mig_secret_out {
-    char  *buf;
+    char *buf;
     size_t cap;
     size_t len;
 } mig_secret_out;
@@ -147,8 +147,8 @@ static inline void mig_secret_query_values(const char *s, mig_secret_fn fn, void
  * value spans (the value with its quotes) and returns 1, or 0 when what
  * follows is not a pair (then nothing after seg can be trusted).
  */
-static inline int mig_secret_kw_pair(const char *s, size_t n, size_t *i, size_t *key,
-                                     size_t *key_len, size_t *value)
+static inline int mig_secret_kw_pair(const char *s, size_t n, size_t *i, size_t *key, size_t *key_len,
+                                     size_t *value)
 {
     while (*i < n && isspace((unsigned char)s[*i]))
         (*i)++;
@@ -266,12 +266,12 @@ static inline size_t mig_secret_mask_url(const char *url, char *buf, size_t bufl
 
 typedef struct mig_secret_set {
     const char *s[MIG_SECRET_MAX_PIECES];
-    size_t      n[MIG_SECRET_MAX_PIECES];
+    size_t n[MIG_SECRET_MAX_PIECES];
     const char *r[MIG_SECRET_MAX_PIECES]; /* what replaces it; NULL: *** */
-    int         count;
-    int         overflow; /* a piece did not fit: what to hide is not all known */
-    char       *decoded; /* owns the percent-decoded copies */
-    size_t      dlen, dcap;
+    int count;
+    int overflow;  /* a piece did not fit: what to hide is not all known */
+    char *decoded; /* owns the percent-decoded copies */
+    size_t dlen, dcap;
 } mig_secret_set;
 
 static inline void mig_secret_add1(mig_secret_set *set, const char *s, size_t n)
@@ -317,9 +317,10 @@ static inline void mig_secret_add_pieces(mig_secret_set *set, const char *s, siz
 
 static inline int mig_secret_hex(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* Add v, its quotes and \ escapes undone, and its %XX-decoded form. */
