@@ -39,6 +39,16 @@
  * libmig installs no signal handler, not even during a db:backfill: to
  * have Ctrl-C pause a backfill after its batch, call mig_cancel from the
  * application's own handler, as the mig command does.
+ *
+ * Words and ownership (as in docs/drivers.md#words): a driver is the
+ * plugin (mig_driver_<name>.so) that reaches one kind of database; a
+ * connection is one open database connection through it; a session is
+ * what one call holds on one database or tenant while it runs. The context
+ * owns every plugin, connection and session it opens, and closes them by
+ * mig_ctx_free at the latest. The caller owns the context, and only what a
+ * function says it hands over (a `char **` result marked "caller frees",
+ * freed with free()); what the caller passes in (options, strings, arrays)
+ * is copied or read during the call unless stated otherwise.
  */
 #ifndef MIG_H
 #define MIG_H
