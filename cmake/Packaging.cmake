@@ -27,7 +27,7 @@ include(CMakePackageConfigHelpers)
 
 # ---- versions: one number, said in three places that must agree ----
 file(STRINGS ${PROJECT_SOURCE_DIR}/core/include/mig/mig.h _mig_h_version
-  REGEX "^#define MIG_VERSION \"[^\"]*\"")
+  REGEX "^#define MIG_VERSION +\"[^\"]*\"")
 string(REGEX REPLACE ".*\"([^\"]*)\".*" "\\1" _mig_h_version "${_mig_h_version}")
 if(NOT _mig_h_version STREQUAL PROJECT_VERSION)
   message(FATAL_ERROR "core/include/mig/mig.h says MIG_VERSION \"${_mig_h_version}\" but "
