@@ -421,6 +421,13 @@ void mig_lua_db_open(lua_State *L)
     lua_pop(L, 1);
 }
 
+/*
+ * The registry keeps the live handle reachable until its call has ended:
+ * once a failed call's stack is gone, an emergency collection (memory
+ * running out) could otherwise free it before mig_lua_db_end reaches it.
+ */
+static const char live_db_anchor = 0;
+
 mig_lua_db *mig_lua_db_push(mig_lua *lua)
 {
     lua_State *L = lua->L;
@@ -431,10 +438,24 @@ mig_lua_db *mig_lua_db_push(mig_lua *lua)
     luaL_setmetatable(L, DB_MT);
     db->lua = lua;
     db->connection = lua->db;
+    /* may raise, so before live_db changes */
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &live_db_anchor);
     if (lua->live_db)
         mig_lua_db_invalidate(lua->live_db);
     lua->live_db = db;
     return db;
+}
+
+void mig_lua_db_end(mig_lua *lua)
+{
+    if (lua->live_db == NULL)
+        return;
+    mig_lua_db_invalidate(lua->live_db);
+    lua->live_db = NULL;
+    /* nil over a key that exists allocates nothing: safe outside any protected call */
+    lua_pushnil(lua->L);
+    lua_rawsetp(lua->L, LUA_REGISTRYINDEX, &live_db_anchor);
 }
 
 void mig_lua_db_invalidate(mig_lua_db *db)

@@ -27,6 +27,8 @@ void mig_lua_db_open(lua_State *L);
  * raises "no database in this context" when lua->db is NULL.
  */
 mig_lua_db *mig_lua_db_push(mig_lua *lua);
+/* The running call is over: invalidate its handle (and cursors) and let Lua collect it. */
+void mig_lua_db_end(mig_lua *lua);
 
 /*
  * The connection of the handle at idx, raising when it is not one or its

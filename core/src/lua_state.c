@@ -132,10 +132,7 @@ int mig_lua_protected(mig_lua *lua, lua_CFunction fn, void *payload, int code, c
     lua_pushlightuserdata(L, payload);
     int status = lua_pcall(L, 1, 0, base + 1);
     /* the call is over: its db handle and cursors go, whatever happened */
-    if (lua->live_db) {
-        mig_lua_db_invalidate(lua->live_db);
-        lua->live_db = NULL;
-    }
+    mig_lua_db_end(lua);
     if (status == LUA_OK) {
         lua_settop(L, base);
         /* an error a script caught itself (pcall) is no error of the run */
