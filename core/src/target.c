@@ -115,7 +115,7 @@ static int find_pos(size_t *out, mig_ctx *ctx, const mig_graph *g, const char *n
 
 int mig_graph_find(const mig_rev **out, mig_ctx *ctx, const mig_graph *g, const char *name)
 {
-    size_t p;
+    size_t p = 0;
     *out = NULL;
     int rc = find_pos(&p, ctx, g, name);
     if (rc == 0)
