@@ -113,6 +113,37 @@ sql() {
     esac
 }
 
+# tenant_helpers: per driver, BASE_URL (the [mig] url of a tenant
+# project) and three functions: tname NAME (a tenant's name: MySQL tenants
+# are databases, so the run's database name keeps them apart), mk_tenant
+# NAME (create it, dropped at cleanup where it outlives the run) and tsql
+# NAME QUERY (run QUERY inside the tenant with the driver's own client).
+tenant_helpers() {
+    case "$MIG_TEST_DRIVER" in
+    sqlite)
+        BASE_URL="sqlite:{tenant}.db"
+        tname() { echo "$1"; }
+        mk_tenant() { :; }
+        tsql() { sqlite3 -batch "$T_TMP/$1.db" "$2"; }
+        ;;
+    postgres)
+        BASE_URL=$URL
+        tname() { echo "$1"; }
+        mk_tenant() { sql "CREATE SCHEMA \"$1\"" >/dev/null; }
+        tsql() { sql "SET search_path TO \"$1\"; $2"; }
+        ;;
+    mysql)
+        BASE_URL=$URL
+        tname() { echo "${DB_NAME}_$1"; }
+        mk_tenant() {
+            sql "CREATE DATABASE \`$1\`" >/dev/null
+            T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$1\`'")
+        }
+        tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; }
+        ;;
+    esac
+}
+
 # table_exists NAME -> 0/1
 table_exists() {
     local n

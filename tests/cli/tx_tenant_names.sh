@@ -11,6 +11,7 @@ V=migrations/versions
 mkdir -p $V
 write_rev $V n00000000001 "" "create users" "CREATE TABLE users (id INTEGER PRIMARY KEY);" "DROP TABLE users;"
 
+tenant_helpers
 case "$MIG_TEST_DRIVER" in
 sqlite)
     # database tenants: on_connect on each file
@@ -31,9 +32,6 @@ INI
     done_testing
     ;;
 postgres)
-    tname() { echo "$1"; }
-    mk_tenant() { sql "CREATE SCHEMA \"$1\"" >/dev/null; }
-    tsql() { sql "SET search_path TO \"$1\"; $2"; }
     tables_in() { sql "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables WHERE table_schema = '$1'"; }
     APP=app
     ON_CONNECT="SET search_path = app; SET lock_timeout = '5s'"
@@ -42,12 +40,6 @@ postgres)
     LONG=$(printf 'L%.0s' $(seq 1 63))
     ;;
 mysql)
-    tname() { echo "${DB_NAME}_$1"; }
-    mk_tenant() {
-        sql "CREATE DATABASE \`$1\`" >/dev/null
-        T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$1\`'")
-    }
-    tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; }
     tables_in() { sql "SELECT IFNULL(GROUP_CONCAT(table_name ORDER BY table_name), '') FROM information_schema.tables WHERE table_schema = '$1'"; }
     APP=$(tname app)
     ON_CONNECT="USE \`$APP\`; SET lock_wait_timeout = 5"

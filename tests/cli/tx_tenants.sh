@@ -10,31 +10,7 @@ mkdir -p $V
 write_rev $V t00000000001 "" "create notes" "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(100));" "DROP TABLE notes;"
 write_rev $V t00000000002 t00000000001 "seed notes" "INSERT INTO notes (id, body) VALUES (1, 'hello');" "DELETE FROM notes;"
 
-# tenant helpers per driver: the tenant's name, creating it, querying inside it
-case "$MIG_TEST_DRIVER" in
-sqlite)
-    BASE_URL="sqlite:{tenant}.db"
-    tname() { echo "$1"; }
-    mk_tenant() { :; }
-    tsql() { sqlite3 -batch "$T_TMP/$1.db" "$2"; }
-    ;;
-postgres)
-    BASE_URL=$URL
-    tname() { echo "$1"; }
-    mk_tenant() { sql "CREATE SCHEMA \"$1\"" >/dev/null; }
-    tsql() { sql "SET search_path TO \"$1\"; $2"; }
-    ;;
-mysql)
-    BASE_URL=$URL
-    # a MySQL tenant is a database: keep the names of this run apart
-    tname() { echo "${DB_NAME}_$1"; }
-    mk_tenant() {
-        sql "CREATE DATABASE \`$1\`" >/dev/null
-        T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$1\`'")
-    }
-    tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; }
-    ;;
-esac
+tenant_helpers
 
 A=$(tname acme); G=$(tname globex); I=$(tname initech)
 for t in "$A" "$G" "$I"; do mk_tenant "$t"; done

@@ -8,29 +8,7 @@
 new_db tsum
 V=migrations/versions
 mkdir -p $V
-case "$MIG_TEST_DRIVER" in
-sqlite)
-    BASE_URL="sqlite:{tenant}.db"
-    tname() { echo "$1"; }
-    mk_tenant() { :; }
-    tsql() { sqlite3 -batch "$T_TMP/$1.db" "$2"; }
-    ;;
-postgres)
-    BASE_URL=$URL
-    tname() { echo "$1"; }
-    mk_tenant() { sql "CREATE SCHEMA \"$1\"" >/dev/null; }
-    tsql() { sql "SET search_path TO \"$1\"; $2"; }
-    ;;
-mysql)
-    BASE_URL=$URL
-    tname() { echo "${DB_NAME}_$1"; }
-    mk_tenant() {
-        sql "CREATE DATABASE \`$1\`" >/dev/null
-        T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$1\`'")
-    }
-    tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; }
-    ;;
-esac
+tenant_helpers
 Z=$(tname zeta); A=$(tname acme); G=$(tname globex)
 for t in "$Z" "$A" "$G"; do mk_tenant "$t"; done
 cat > mig.ini <<INI
