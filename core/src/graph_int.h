@@ -41,8 +41,9 @@ struct mig_graph {
     size_t *bases, nbases;
     glabel *labels; /* sorted by name */
     size_t nlabels;
-    const char **lpool; /* every blabels array */
-    size_t npy;         /* Alembic revisions (.py) found beside ours, never read */
+    const char **lpool;       /* every blabels array */
+    struct strblock *strings; /* every revision's strings and lists (graph.c) */
+    size_t npy;               /* Alembic revisions (.py) found beside ours, never read */
 };
 
 /* ---- graph.c ---- */
