@@ -785,11 +785,10 @@ static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, cons
         nd->par = p;
         for (size_t e = lk->po[i]; e < lk->po[i + 1]; e++)
             *p++ = pos[lk->pe[e]];
-        nd->npar = (size_t)(p - nd->par);
-        nd->dep = p;
+        nd->npar = (uint32_t)(p - nd->par);
         for (size_t e = lk->do_[i]; e < lk->do_[i + 1]; e++)
             *p++ = pos[lk->de[e]];
-        nd->ndep = (size_t)(p - nd->dep);
+        nd->ndep = (uint32_t)(p - gnode_dep(nd));
         nd->blabels = (const char **)no_labels;
     }
     /* nodes[k] = the node of revision order[k]: the permutation's cycles, one saved node each */
@@ -812,26 +811,32 @@ static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, cons
         for (size_t e = 0; e < g->nodes[k].npar; e++)
             g->nodes[g->nodes[k].par[e]].nkid++;
         for (size_t e = 0; e < g->nodes[k].ndep; e++)
-            g->nodes[g->nodes[k].dep[e]].ndpt++;
+            g->nodes[gnode_dep(&g->nodes[k])[e]].ndpt++;
     }
     for (size_t k = 0; k < n; k++) {
         gnode *nd = &g->nodes[k];
         nd->kid = p;
-        p += nd->nkid;
-        nd->dpt = p;
-        p += nd->ndpt;
-        nd->nkid = nd->ndpt = 0;
+        p += nd->nkid + nd->ndpt;
+        nd->nkid = 0;
     }
-    /* children in topological order: fill walking the children in order */
+    /*
+     * Children in topological order: fill walking the children in order,
+     * all children first, since the dependents start where the last child ends.
+     */
     for (size_t k = 0; k < n; k++) {
         gnode *nd = &g->nodes[k];
         for (size_t e = 0; e < nd->npar; e++) {
             gnode *pn = &g->nodes[nd->par[e]];
             pn->kid[pn->nkid++] = k;
         }
+    }
+    for (size_t k = 0; k < n; k++)
+        g->nodes[k].ndpt = 0;
+    for (size_t k = 0; k < n; k++) {
+        gnode *nd = &g->nodes[k];
         for (size_t e = 0; e < nd->ndep; e++) {
-            gnode *pn = &g->nodes[nd->dep[e]];
-            pn->dpt[pn->ndpt++] = k;
+            gnode *pn = &g->nodes[gnode_dep(nd)[e]];
+            gnode_dpt(pn)[pn->ndpt++] = k;
         }
     }
     return 0;
@@ -1021,7 +1026,7 @@ size_t mig_graph_ndepends(const mig_graph *g, const mig_rev *rev)
 const mig_rev *mig_graph_depend(const mig_graph *g, const mig_rev *rev, size_t i)
 {
     const gnode *nd = node_of(rev);
-    return i < nd->ndep ? &g->nodes[nd->dep[i]].rev : NULL;
+    return i < nd->ndep ? &g->nodes[gnode_dep(nd)[i]].rev : NULL;
 }
 
 const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *rev)
@@ -1043,7 +1048,7 @@ void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const 
         const gnode *nd = &g->nodes[stk[--top]];
         const size_t *a = descendants ? nd->kid : nd->par;
         size_t na = descendants ? nd->nkid : nd->npar;
-        const size_t *b = descendants ? nd->dpt : nd->dep;
+        const size_t *b = descendants ? gnode_dpt(nd) : gnode_dep(nd);
         size_t nb = down_only ? 0 : (descendants ? nd->ndpt : nd->ndep);
         for (size_t e = 0; e < na + nb; e++) {
             size_t w = e < na ? a[e] : b[e - na];
@@ -1072,7 +1077,7 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     while (top && !found) {
         const gnode *nd = &g->nodes[stk[--top]];
         for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t w = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            size_t w = e < nd->npar ? nd->par[e] : gnode_dep(nd)[e - nd->npar];
             /* nothing placed before anc can lead down to it */
             if (w < a || seen[w])
                 continue;

@@ -300,7 +300,7 @@ static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int line
 }
 
 /* val is one of two words: *out = 1 for yes, 0 for no; -1 for neither. */
-static int pick_word(int *out, const char *val, size_t vlen, const char *yes, const char *no)
+static int pick_word(unsigned char *out, const char *val, size_t vlen, const char *yes, const char *no)
 {
     if (vlen == strlen(yes) && memcmp(val, yes, vlen) == 0)
         *out = 1;

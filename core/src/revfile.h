@@ -32,16 +32,17 @@ typedef struct mig_rev {
     mig_strvec down;    /* down_revision ids (empty: a base) */
     mig_strvec labels;  /* branch_labels */
     mig_strvec depends; /* depends_on (ids, prefixes or labels as written) */
-    int is_lua;
-    int transactional; /* 0 with "-- mig:transaction false" */
-    int contract;      /* 1 with "-- mig:phase contract" (default: expand) */
-    int header_lines;  /* lines taken by the header */
-    int down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
-    int depends_line;  /* line of "-- mig:depends_on", 0 if none */
     /* the database's own limits while it runs, and its retries on a lock timeout; -1: not given */
     long long lock_timeout_ms;
     long long statement_timeout_ms;
     int retries;
+    int header_lines; /* lines taken by the header */
+    int down_line;    /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
+    int depends_line; /* line of "-- mig:depends_on", 0 if none */
+    /* flags in bytes, widest fields first: the graph holds one mig_rev per revision file */
+    unsigned char is_lua;
+    unsigned char transactional; /* 0 with "-- mig:transaction false" */
+    unsigned char contract;      /* 1 with "-- mig:phase contract" (default: expand) */
 } mig_rev;
 
 /*
