@@ -161,8 +161,8 @@ static char *pool_str(strblock **pool, const char *s)
 /* An absent message or date, as parsed: no room taken in the pool. */
 static char empty_text[] = "";
 
-/* A copy of list in the pool (a NULL-terminated array, as mig_strvec keeps it). */
-static int pool_list(mig_strvec *out, strblock **pool, const mig_strvec *list)
+/* A copy of list in the pool. */
+static int pool_list(mig_revlist *out, strblock **pool, const mig_revlist *list)
 {
     memset(out, 0, sizeof *out);
     if (list->n == 0)
@@ -175,13 +175,13 @@ static int pool_list(mig_strvec *out, strblock **pool, const mig_strvec *list)
             return -1;
     v[list->n] = NULL;
     out->v = v;
-    out->n = out->cap = list->n;
+    out->n = list->n;
     return 0;
 }
 
 static char *pool_text(strblock **pool, const char *s)
 {
-    return s[0] ? pool_str(pool, s) : empty_text;
+    return s && s[0] ? pool_str(pool, s) : empty_text;
 }
 
 /*

@@ -27,7 +27,7 @@ static mig_ctx *the_ctx(void)
     return ctx;
 }
 
-static void split_into(mig_strvec *out, const char *s, size_t n)
+static void split_into(mig_revlist *out, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -35,7 +35,7 @@ static void split_into(mig_strvec *out, const char *s, size_t n)
         while (j < n && s[j] != ',')
             j++;
         if (j > i)
-            mig_strvec_push_owned(out, mig_strndup(s + i, j - i));
+            mig_revlist_push_owned(out, mig_strndup(s + i, j - i));
         i = j + 1;
     }
 }
@@ -69,7 +69,7 @@ static size_t parse_spec(mig_rev **out, const char *spec)
             const char *v = q;
             while (q < end && *q != ':' && *q != '|' && *q != '#')
                 q++;
-            mig_strvec *vec = kind == ':' ? &r->down : kind == '|' ? &r->depends : &r->labels;
+            mig_revlist *vec = kind == ':' ? &r->down : kind == '|' ? &r->depends : &r->labels;
             split_into(vec, v, (size_t)(q - v));
         }
         r->path = mig_aprintf("versions/%s_%zu.sql", r->id, n);
@@ -992,14 +992,14 @@ static void test_graph__plans_ten_thousand_revisions_on_many_branches(void)
         for (int i = 0; i < L; i++) {
             mig_rev *r = &revs[n++];
             r->id = mig_aprintf("b%03d_%03d", b, i);
-            mig_strvec_push_owned(&r->down, i ? mig_aprintf("b%03d_%03d", b, i - 1) : mig_strdup("root"));
+            mig_revlist_push_owned(&r->down, i ? mig_aprintf("b%03d_%03d", b, i - 1) : mig_strdup("root"));
             if (i == 0 && b)
-                mig_strvec_push_owned(&r->labels, mig_aprintf("branch%d", b));
+                mig_revlist_push_owned(&r->labels, mig_aprintf("branch%d", b));
         }
     mig_rev *m = &revs[n++];
     m->id = mig_strdup("merge");
     for (int b = 0; b < B; b++)
-        mig_strvec_push_owned(&m->down, mig_aprintf("b%03d_%03d", b, L - 1));
+        mig_revlist_push_owned(&m->down, mig_aprintf("b%03d_%03d", b, L - 1));
     for (size_t i = 0; i < n; i++) {
         revs[i].path = mig_aprintf("versions/%s_x.sql", revs[i].id);
         revs[i].message = mig_strdup("");
