@@ -1054,6 +1054,38 @@ static void test_graph__upgrades_a_long_chain_with_side_branches(void)
     mig_graph_free(g);
 }
 
+/* mig_heads fills the heads' views alone; mig_revisions then fills the rest around them. */
+static void test_graph__views_of_the_heads_then_of_all(void)
+{
+    mig_ctx *c = NULL;
+    CU_ASSERT_FATAL(mig_ctx_new_empty(&c) == 0);
+    c->graph = mk("a b:a c:a");
+    const mig_revision *const *heads, *const *all;
+    size_t nh = 0, n = 0;
+    MIG_PASS(c, mig_heads(c, &heads, &nh));
+    CU_ASSERT_EQUAL_FATAL(nh, 2);
+    CU_ASSERT_STRING_EQUAL(heads[0]->id, "b");
+    CU_ASSERT_STRING_EQUAL(heads[1]->id, "c");
+    CU_ASSERT_PTR_NULL(heads[2]);
+    CU_ASSERT_STRING_EQUAL(heads[0]->down[0], "a");
+    CU_ASSERT_PTR_NULL(heads[0]->next[0]);
+    CU_ASSERT_PTR_NULL(heads[0]->labels[0]);
+    CU_ASSERT_TRUE(heads[0]->is_head);
+    CU_ASSERT_FALSE(heads[0]->is_base);
+    CU_ASSERT_EQUAL(heads[0]->has_downgrade, -1);
+    MIG_PASS(c, mig_revisions(c, &all, &n));
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    /* newest first; the heads' views are the same ones */
+    CU_ASSERT_PTR_EQUAL(all[0], heads[1]);
+    CU_ASSERT_PTR_EQUAL(all[1], heads[0]);
+    CU_ASSERT_STRING_EQUAL(all[2]->id, "a");
+    CU_ASSERT_TRUE(all[2]->is_base && all[2]->is_branch_point);
+    CU_ASSERT_STRING_EQUAL(all[2]->next[0], "b");
+    CU_ASSERT_STRING_EQUAL(all[2]->next[1], "c");
+    CU_ASSERT_PTR_NULL(all[2]->next[2]);
+    mig_ctx_free(c);
+}
+
 static void test_graph__cleans_up(void)
 {
     mig_ctx_free(ctx);
@@ -1239,6 +1271,7 @@ static CU_TestInfo tests[] = {
     { "expand holds back per branch merges and dependents",
       test_graph__expand_holds_back_per_branch_merges_and_dependents },
     { "expand is no downgrade option", test_graph__expand_is_no_downgrade_option },
+    { "views of the heads then of all", test_graph__views_of_the_heads_then_of_all },
     { "cleans up", test_graph__cleans_up },
     CU_TEST_INFO_NULL,
 };
