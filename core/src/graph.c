@@ -554,6 +554,7 @@ void mig_graph_free(mig_graph *g)
     free(g->bases);
     free(g->labels);
     free(g->lpool);
+    free(g->blabels);
     strblocks_free(g->strings);
     free(g);
 }
@@ -571,6 +572,12 @@ static int is_reserved(const char *s)
 static int spread_labels(mig_graph *g, mig_ctx *ctx)
 {
     size_t n = g->n;
+    /* most projects declare none: then no pointer a revision */
+    if (g->nlabels == 0)
+        return 0;
+    g->blabels = calloc(n, sizeof *g->blabels);
+    if (g->blabels == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     size_t *cnt = calloc(n ? n : 1, sizeof *cnt);
     size_t *stk = malloc((n ? n : 1) * sizeof *stk);
     unsigned char *seen = calloc(n ? n : 1, 1);
@@ -596,7 +603,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
             size_t off = 0;
             for (size_t i = 0; i < n; i++)
                 if (cnt[i]) {
-                    g->nodes[i].blabels = g->lpool + off;
+                    g->blabels[i] = g->lpool + off;
                     off += cnt[i] + 1;
                     cnt[i] = 0;
                 }
@@ -619,7 +626,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
                 stk[n - 1 - nseen++] = v; /* remember to clear seen[] (fills from the end) */
                 for (size_t k = 0; k < r->labels.n; k++) {
                     if (round)
-                        g->nodes[v].blabels[cnt[v]] = r->labels.v[k];
+                        g->blabels[v][cnt[v]] = r->labels.v[k];
                     cnt[v]++;
                 }
                 for (size_t c = 0; c < g->nodes[v].nkid; c++) {
@@ -641,7 +648,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
                     break;
                 for (size_t k = 0; k < r->labels.n; k++) {
                     if (round)
-                        g->nodes[p].blabels[cnt[p]] = r->labels.v[k];
+                        g->blabels[p][cnt[p]] = r->labels.v[k];
                     cnt[p]++;
                 }
                 v = p;
@@ -789,7 +796,6 @@ static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, cons
         for (size_t e = lk->do_[i]; e < lk->do_[i + 1]; e++)
             *p++ = pos[lk->de[e]];
         nd->ndep = (uint32_t)(p - gnode_dep(nd));
-        nd->blabels = (const char **)no_labels;
     }
     /* nodes[k] = the node of revision order[k]: the permutation's cycles, one saved node each */
     for (size_t s0 = 0; s0 < n; s0++) {
@@ -1031,8 +1037,8 @@ const mig_rev *mig_graph_depend(const mig_graph *g, const mig_rev *rev, size_t i
 
 const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *rev)
 {
-    (void)g;
-    return node_of(rev)->blabels;
+    const char **l = g->blabels ? g->blabels[mig_graph_index(g, rev)] : NULL;
+    return l ? l : no_labels;
 }
 
 void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const size_t *roots,

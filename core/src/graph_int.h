@@ -22,10 +22,9 @@
  * and 100,000 revisions are a project's lifetime, not a limit.
  */
 typedef struct gnode {
-    mig_rev rev;          /* first member: a mig_rev pointer is a gnode pointer */
-    size_t *par;          /* down_revisions, then depends_on resolved (without those in par) */
-    size_t *kid;          /* revisions naming this one as down_revision, then in depends_on */
-    const char **blabels; /* own and inherited branch labels, NULL-terminated */
+    mig_rev rev; /* first member: a mig_rev pointer is a gnode pointer */
+    size_t *par; /* down_revisions, then depends_on resolved (without those in par) */
+    size_t *kid; /* revisions naming this one as down_revision, then in depends_on */
     uint32_t npar, ndep, nkid, ndpt;
 } gnode;
 
@@ -55,7 +54,9 @@ struct mig_graph {
     size_t *bases, nbases;
     glabel *labels; /* sorted by name */
     size_t nlabels;
-    const char **lpool;       /* every blabels array */
+    const char **lpool; /* every blabels array */
+    /* per position: own and inherited branch labels, NULL-terminated; NULL: none, or no labels at all */
+    const char ***blabels;
     struct strblock *strings; /* every revision's strings and lists (graph.c) */
     size_t npy;               /* Alembic revisions (.py) found beside ours, never read */
 };

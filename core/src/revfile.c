@@ -83,6 +83,7 @@ static void revlist_release(mig_revlist *l)
 
 /* mig_rev keeps its timeouts in an int */
 _Static_assert(MIG_DURATION_MAX_MS <= INT_MAX, "a revision's timeouts are ints");
+_Static_assert(MIG_RETRIES_MAX <= SCHAR_MAX, "a revision's retries are a signed char");
 
 void mig_rev_release(mig_rev *rev)
 {
@@ -401,7 +402,7 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
             return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                "'mig:retries' takes a whole number from 0 to %d, not '%.*s'",
                                MIG_RETRIES_MAX, (int)vlen, val);
-        out->retries = n;
+        out->retries = (signed char)n;
         break;
     }
     case K_LINT:

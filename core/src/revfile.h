@@ -48,15 +48,16 @@ typedef struct mig_rev {
     mig_revlist depends; /* depends_on (ids, prefixes or labels as written) */
     /*
      * The database's own limits while it runs, and its retries on a lock
-     * timeout; -1: not given. An int holds MIG_DURATION_MAX_MS.
+     * timeout (at most MIG_RETRIES_MAX); -1: not given. An int holds
+     * MIG_DURATION_MAX_MS.
      */
     int lock_timeout_ms;
     int statement_timeout_ms;
-    int retries;
     int header_lines; /* lines taken by the header */
     int down_line;    /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
     int depends_line; /* line of "-- mig:depends_on", 0 if none */
-    /* flags in bytes, widest fields first: the graph holds one mig_rev per revision file */
+    /* bytes, widest fields first: the graph holds one mig_rev per revision file */
+    signed char retries;
     unsigned char is_lua;
     unsigned char transactional; /* 0 with "-- mig:transaction false" */
     unsigned char contract;      /* 1 with "-- mig:phase contract" (default: expand) */
