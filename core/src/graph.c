@@ -161,8 +161,18 @@ static char *pool_str(strblock **pool, const char *s)
 /* An absent message or date, as parsed: no room taken in the pool. */
 static char empty_text[] = "";
 
-/* A copy of list in the pool. */
-static int pool_list(mig_revlist *out, strblock **pool, const mig_revlist *list)
+/*
+ * Where a revision's strings go: all into keep, but for the down_revision
+ * ids, which go into ids until the graph points each at the id of the
+ * revision it names (every revision but the bases has one), then ids is
+ * freed (intern_down).
+ */
+typedef struct strpools {
+    strblock *keep, *ids;
+} strpools;
+
+/* A copy of list: the array in *pool, the strings in *spool. */
+static int pool_list(mig_revlist *out, strblock **pool, strblock **spool, const mig_revlist *list)
 {
     memset(out, 0, sizeof *out);
     if (list->n == 0)
@@ -171,7 +181,7 @@ static int pool_list(mig_revlist *out, strblock **pool, const mig_revlist *list)
     if (v == NULL)
         return -1;
     for (size_t i = 0; i < list->n; i++)
-        if ((v[i] = pool_str(pool, list->v[i])) == NULL)
+        if ((v[i] = pool_str(spool, list->v[i])) == NULL)
             return -1;
     v[list->n] = NULL;
     out->v = v;
@@ -188,22 +198,23 @@ static char *pool_text(strblock **pool, const char *s)
  * Move r's strings into the pool and free its own. On failure (out of
  * memory) r is as it was, and still the caller's to release.
  */
-static int pool_rev(strblock **pool, mig_rev *r)
+static int pool_rev(strpools *sp, mig_rev *r)
 {
+    strblock **pool = &sp->keep;
     mig_rev c = *r;
     c.id = pool_str(pool, r->id);
     c.path = pool_str(pool, r->path);
     c.message = pool_text(pool, r->message);
     c.create_date = pool_text(pool, r->create_date);
-    if (!c.id || !c.path || !c.message || !c.create_date || pool_list(&c.down, pool, &r->down) ||
-        pool_list(&c.labels, pool, &r->labels) || pool_list(&c.depends, pool, &r->depends))
+    if (!c.id || !c.path || !c.message || !c.create_date || pool_list(&c.down, pool, &sp->ids, &r->down) ||
+        pool_list(&c.labels, pool, pool, &r->labels) || pool_list(&c.depends, pool, pool, &r->depends))
         return -1;
     mig_rev_release(r);
     *r = c;
     return 0;
 }
 
-static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strblock *pool, int own);
+static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strpools sp, int own);
 
 /*
  * The names of the revision files in versions_dir, sorted, in one buffer
@@ -254,8 +265,8 @@ static int list_revision_files(char ***out, size_t *nout, mig_buf *names, size_t
     return 0;
 }
 
-/* Parse every file's header into revs[], each revision's strings moved into *pool. */
-static int read_headers(mig_rev *revs, size_t *nrevs, strblock **pool, mig_ctx *ctx,
+/* Parse every file's header into revs[], each revision's strings moved into *sp. */
+static int read_headers(mig_rev *revs, size_t *nrevs, strpools *sp, mig_ctx *ctx,
                         const char *versions_dir, char *const *names, size_t n)
 {
     mig_buf path = MIG_BUF_INIT;
@@ -271,7 +282,7 @@ static int read_headers(mig_rev *revs, size_t *nrevs, strblock **pool, mig_ctx *
             break;
         }
         rc = mig_revfile_read_header(&revs[*nrevs], ctx, path.ptr, has_suffix(names[i], ".lua"));
-        if (rc == 0 && pool_rev(pool, &revs[*nrevs]) != 0) {
+        if (rc == 0 && pool_rev(sp, &revs[*nrevs]) != 0) {
             mig_rev_release(&revs[*nrevs]);
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
@@ -293,18 +304,19 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
     mig_rev *revs = rc ? NULL : calloc(n ? n : 1, sizeof(gnode));
     if (rc == 0 && revs == NULL)
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    strblock *pool = NULL;
+    strpools sp = { NULL, NULL };
     size_t nrevs = 0;
     if (rc == 0)
-        rc = read_headers(revs, &nrevs, &pool, ctx, versions_dir, v, n);
+        rc = read_headers(revs, &nrevs, &sp, ctx, versions_dir, v, n);
     free(v);
     mig_buf_release(&names);
     if (rc) {
-        strblocks_free(pool);
+        strblocks_free(sp.keep);
+        strblocks_free(sp.ids);
         free(revs);
         return rc;
     }
-    rc = from_revs(out, ctx, revs, nrevs, pool, 1);
+    rc = from_revs(out, ctx, revs, nrevs, sp, 1);
     if (rc == 0)
         (*out)->npy = npy;
     return rc;
@@ -868,24 +880,33 @@ static int find_ends(mig_graph *g, mig_ctx *ctx)
 int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
 {
     *out = NULL;
-    strblock *pool = NULL;
+    strpools sp = { NULL, NULL };
     for (size_t i = 0; i < n; i++)
-        if (pool_rev(&pool, &revs[i]) != 0) {
-            /* those before i point into the pool, the rest still own their strings */
+        if (pool_rev(&sp, &revs[i]) != 0) {
+            /* those before i point into the pools, the rest still own their strings */
             for (size_t k = i; k < n; k++)
                 mig_rev_release(&revs[k]);
-            strblocks_free(pool);
+            strblocks_free(sp.keep);
+            strblocks_free(sp.ids);
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         }
-    return from_revs(out, ctx, revs, n, pool, 0);
+    return from_revs(out, ctx, revs, n, sp, 0);
+}
+
+/* Each down_revision id, now that it is resolved, becomes the id of the revision it names. */
+static void intern_down(mig_rev *revs, size_t n, const links *lk)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < revs[i].down.n; k++)
+            revs[i].down.v[k] = revs[lk->pe[lk->po[i] + k]].id;
 }
 
 /*
- * The revisions' strings are in pool, which the graph takes (freed on
+ * The revisions' strings are in sp, which the graph takes (freed on
  * failure). own=1: revs has room for n nodes and is taken too, as the
  * graph's nodes or freed on failure.
  */
-static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strblock *pool, int own)
+static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strpools sp, int own)
 {
     *out = NULL;
     int rc = 0;
@@ -897,9 +918,9 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, str
     links lk = { NULL, NULL, NULL, NULL };
     mig_graph *g = calloc(1, sizeof *g);
     if (g)
-        g->strings = pool;
+        g->strings = sp.keep;
     else
-        strblocks_free(pool);
+        strblocks_free(sp.keep);
     if (!idx || !order || !pos || !g) {
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         goto fail;
@@ -909,8 +930,12 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, str
         rc = collect_labels(&labels, &nlabels, ctx, revs, n, idx);
     if (rc == 0)
         rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
-    if (rc == 0)
+    if (rc == 0) {
+        intern_down(revs, n, &lk);
+        strblocks_free(sp.ids);
+        sp.ids = NULL;
         rc = topo_sort(order, ctx, revs, n, &lk);
+    }
     if (rc)
         goto fail;
     for (size_t k = 0; k < n; k++)
@@ -943,6 +968,7 @@ fail:
     /* the strings go with g's pool; revs, unless it became g's nodes */
     if (own && (g == NULL || g->nodes != (gnode *)(void *)revs))
         free(revs);
+    strblocks_free(sp.ids);
     free(idx);
     free(order);
     free(pos);
