@@ -98,19 +98,140 @@ static int has_suffix(const char *s, const char *suffix)
     return n > m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int own);
+/* ---- the graph's strings ---- */
 
-int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
+/*
+ * Every string of the graph's revisions (id, path, message, the lists and
+ * their arrays) is copied into large blocks as soon as its header is
+ * parsed, and the parser's allocations freed: a revision's half dozen
+ * small allocations cost 16 bytes of bookkeeping each and round up to
+ * 32, 48 or 96 bytes, twice what the text needs. Blocks are big enough
+ * to be mapped on their own, so what is never written is never resident
+ * and a freed block goes back to the system rather than staying in the
+ * loading thread's malloc arena.
+ */
+typedef struct strblock {
+    struct strblock *next;
+    size_t used, cap;
+    char *data;
+} strblock;
+
+enum { STRBLOCK_SIZE = 256 * 1024 };
+
+static void strblocks_free(strblock *b)
+{
+    while (b) {
+        strblock *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* size bytes aligned to align (a power of two) in *pool; NULL on out of memory. */
+static void *pool_alloc(strblock **pool, size_t size, size_t align)
+{
+    strblock *b = *pool;
+    size_t at = b ? (b->used + align - 1) & ~(align - 1) : 0;
+    if (b == NULL || at + size > b->cap) {
+        size_t cap = size > STRBLOCK_SIZE ? size : STRBLOCK_SIZE;
+        /* the header and the data in one allocation; data aligned for a pointer array */
+        size_t head = (sizeof *b + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+        b = malloc(head + cap);
+        if (b == NULL)
+            return NULL;
+        b->data = (char *)b + head;
+        b->cap = cap;
+        b->next = *pool;
+        *pool = b;
+        at = 0;
+    }
+    b->used = at + size;
+    return b->data + at;
+}
+
+static char *pool_str(strblock **pool, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = pool_alloc(pool, n, 1);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* An absent message or date, as parsed: no room taken in the pool. */
+static char empty_text[] = "";
+
+/*
+ * Where a revision's strings go: all into keep, but for the down_revision
+ * ids, which go into ids until the graph points each at the id of the
+ * revision it names (every revision but the bases has one), then ids is
+ * freed (intern_down).
+ */
+typedef struct strpools {
+    strblock *keep, *ids;
+} strpools;
+
+/* A copy of list: the array in *pool, the strings in *spool. */
+static int pool_list(mig_revlist *out, strblock **pool, strblock **spool, const mig_revlist *list)
+{
+    memset(out, 0, sizeof *out);
+    if (list->n == 0)
+        return 0;
+    char **v = pool_alloc(pool, (list->n + 1) * sizeof *v, sizeof *v);
+    if (v == NULL)
+        return -1;
+    for (size_t i = 0; i < list->n; i++)
+        if ((v[i] = pool_str(spool, list->v[i])) == NULL)
+            return -1;
+    v[list->n] = NULL;
+    out->v = v;
+    out->n = list->n;
+    return 0;
+}
+
+static char *pool_text(strblock **pool, const char *s)
+{
+    return s && s[0] ? pool_str(pool, s) : empty_text;
+}
+
+/*
+ * Move r's strings into the pool and free its own. On failure (out of
+ * memory) r is as it was, and still the caller's to release.
+ */
+static int pool_rev(strpools *sp, mig_rev *r)
+{
+    strblock **pool = &sp->keep;
+    mig_rev c = *r;
+    c.id = pool_str(pool, r->id);
+    c.path = pool_str(pool, r->path);
+    c.message = pool_text(pool, r->message);
+    c.create_date = pool_text(pool, r->create_date);
+    if (!c.id || !c.path || !c.message || !c.create_date || pool_list(&c.down, pool, &sp->ids, &r->down) ||
+        pool_list(&c.labels, pool, pool, &r->labels) || pool_list(&c.depends, pool, pool, &r->depends))
+        return -1;
+    mig_rev_release(r);
+    *r = c;
+    return 0;
+}
+
+static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strpools sp, int own);
+
+/*
+ * The names of the revision files in versions_dir, sorted, in one buffer
+ * (names->ptr) with *out pointing into it: one allocation for all rather
+ * than one a name. *npy counts Alembic's .py revisions.
+ */
+static int list_revision_files(char ***out, size_t *nout, mig_buf *names, size_t *npy, mig_ctx *ctx,
+                               const char *versions_dir)
 {
     *out = NULL;
+    *nout = 0;
     DIR *d = opendir(versions_dir);
     if (d == NULL)
         return mig_fail(ctx, MIG_ECONFIG, "cannot open versions folder %s: %s", versions_dir,
                         strerror(errno));
-    mig_strvec names = MIG_STRVEC_INIT;
     struct dirent *e;
-    int rc = 0;
-    size_t npy = 0;
+    size_t n = 0;
     /* which names are revision files: mig_ctx_may_have_revisions (api.c) must agree */
     while ((e = readdir(d)) != NULL) {
         /* editors' lock and swap files start with a dot */
@@ -120,57 +241,82 @@ int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
             continue;
         /* counted, so a project taken over from Alembic hears why its revisions are not seen */
         if (has_suffix(e->d_name, ".py") && strcmp(e->d_name, "__init__.py") != 0)
-            npy++;
+            (*npy)++;
         if (!has_suffix(e->d_name, ".sql") && !has_suffix(e->d_name, ".lua"))
             continue;
-        if (mig_strvec_push(&names, e->d_name) < 0) {
-            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
-            break;
-        }
+        mig_buf_put(names, e->d_name, strlen(e->d_name) + 1);
+        n++;
     }
     closedir(d);
-    if (rc) {
-        mig_strvec_release(&names);
-        return rc;
+    char **v = names->oom ? NULL : malloc((n ? n : 1) * sizeof *v);
+    if (v == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    /* the buffer is complete: pointers into it stay valid */
+    const char *p = names->ptr;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = (char *)p;
+        p += strlen(p) + 1;
     }
     /* readdir's order is the file system's; the graph's must not be */
-    if (names.n)
-        sort_unless_sorted(names.v, names.n, sizeof *names.v, cmp_cstr);
-    /* room for as many nodes: the graph is built in this array (from_revs, own=1) */
-    mig_rev *revs = calloc(names.n ? names.n : 1, sizeof(gnode));
-    if (revs == NULL) {
-        mig_strvec_release(&names);
-        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
-    }
+    if (n)
+        sort_unless_sorted(v, n, sizeof *v, cmp_cstr);
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* Parse every file's header into revs[], each revision's strings moved into *sp. */
+static int read_headers(mig_rev *revs, size_t *nrevs, strpools *sp, mig_ctx *ctx,
+                        const char *versions_dir, char *const *names, size_t n)
+{
     mig_buf path = MIG_BUF_INIT;
-    size_t nrevs = 0;
-    for (size_t i = 0; i < names.n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         mig_buf_clear(&path);
         /* put, not printf: this runs once per revision file */
         mig_buf_puts(&path, versions_dir);
         mig_buf_putc(&path, '/');
-        mig_buf_puts(&path, names.v[i]);
+        mig_buf_puts(&path, names[i]);
         if (path.oom) {
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
             break;
         }
-        rc = mig_revfile_read_header(&revs[nrevs], ctx, path.ptr, has_suffix(names.v[i], ".lua"));
-        /* done with the name: its memory can hold the next header's strings */
-        free(names.v[i]);
-        names.v[i] = NULL;
-        if (rc)
-            break;
-        nrevs++;
+        rc = mig_revfile_read_header(&revs[*nrevs], ctx, path.ptr, has_suffix(names[i], ".lua"));
+        if (rc == 0 && pool_rev(sp, &revs[*nrevs]) != 0) {
+            mig_rev_release(&revs[*nrevs]);
+            rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+        if (rc == 0)
+            (*nrevs)++;
     }
     mig_buf_release(&path);
-    mig_strvec_release(&names);
+    return rc;
+}
+
+int mig_graph_load(mig_graph **out, mig_ctx *ctx, const char *versions_dir)
+{
+    *out = NULL;
+    mig_buf names = MIG_BUF_INIT;
+    char **v = NULL;
+    size_t n = 0, npy = 0;
+    int rc = list_revision_files(&v, &n, &names, &npy, ctx, versions_dir);
+    /* room for as many nodes: the graph is built in this array (from_revs, own=1) */
+    mig_rev *revs = rc ? NULL : calloc(n ? n : 1, sizeof(gnode));
+    if (rc == 0 && revs == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    strpools sp = { NULL, NULL };
+    size_t nrevs = 0;
+    if (rc == 0)
+        rc = read_headers(revs, &nrevs, &sp, ctx, versions_dir, v, n);
+    free(v);
+    mig_buf_release(&names);
     if (rc) {
-        for (size_t i = 0; i < nrevs; i++)
-            mig_rev_release(&revs[i]);
+        strblocks_free(sp.keep);
+        strblocks_free(sp.ids);
         free(revs);
         return rc;
     }
-    rc = from_revs(out, ctx, revs, nrevs, 1);
+    rc = from_revs(out, ctx, revs, nrevs, sp, 1);
     if (rc == 0)
         (*out)->npy = npy;
     return rc;
@@ -412,8 +558,7 @@ void mig_graph_free(mig_graph *g)
 {
     if (g == NULL)
         return;
-    for (size_t i = 0; i < g->n; i++)
-        mig_rev_release(&g->nodes[i].rev);
+    /* the revisions' strings are all in g->strings */
     free(g->nodes);
     free(g->pool);
     free(g->by_id);
@@ -421,6 +566,8 @@ void mig_graph_free(mig_graph *g)
     free(g->bases);
     free(g->labels);
     free(g->lpool);
+    free(g->blabels);
+    strblocks_free(g->strings);
     free(g);
 }
 
@@ -437,6 +584,12 @@ static int is_reserved(const char *s)
 static int spread_labels(mig_graph *g, mig_ctx *ctx)
 {
     size_t n = g->n;
+    /* most projects declare none: then no pointer a revision */
+    if (g->nlabels == 0)
+        return 0;
+    g->blabels = calloc(n, sizeof *g->blabels);
+    if (g->blabels == NULL)
+        return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     size_t *cnt = calloc(n ? n : 1, sizeof *cnt);
     size_t *stk = malloc((n ? n : 1) * sizeof *stk);
     unsigned char *seen = calloc(n ? n : 1, 1);
@@ -462,7 +615,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
             size_t off = 0;
             for (size_t i = 0; i < n; i++)
                 if (cnt[i]) {
-                    g->nodes[i].blabels = g->lpool + off;
+                    g->blabels[i] = g->lpool + off;
                     off += cnt[i] + 1;
                     cnt[i] = 0;
                 }
@@ -485,7 +638,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
                 stk[n - 1 - nseen++] = v; /* remember to clear seen[] (fills from the end) */
                 for (size_t k = 0; k < r->labels.n; k++) {
                     if (round)
-                        g->nodes[v].blabels[cnt[v]] = r->labels.v[k];
+                        g->blabels[v][cnt[v]] = r->labels.v[k];
                     cnt[v]++;
                 }
                 for (size_t c = 0; c < g->nodes[v].nkid; c++) {
@@ -507,7 +660,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
                     break;
                 for (size_t k = 0; k < r->labels.n; k++) {
                     if (round)
-                        g->nodes[p].blabels[cnt[p]] = r->labels.v[k];
+                        g->blabels[p][cnt[p]] = r->labels.v[k];
                     cnt[p]++;
                 }
                 v = p;
@@ -644,19 +797,17 @@ static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, cons
         }
     }
     g->nodes = nodes;
-    g->n = n; /* from here mig_graph_free releases the moved revisions */
+    g->n = n;
     size_t *p = g->pool;
     for (size_t i = 0; i < n; i++) {
         gnode *nd = &nodes[i];
         nd->par = p;
         for (size_t e = lk->po[i]; e < lk->po[i + 1]; e++)
             *p++ = pos[lk->pe[e]];
-        nd->npar = (size_t)(p - nd->par);
-        nd->dep = p;
+        nd->npar = (uint32_t)(p - nd->par);
         for (size_t e = lk->do_[i]; e < lk->do_[i + 1]; e++)
             *p++ = pos[lk->de[e]];
-        nd->ndep = (size_t)(p - nd->dep);
-        nd->blabels = (const char **)no_labels;
+        nd->ndep = (uint32_t)(p - gnode_dep(nd));
     }
     /* nodes[k] = the node of revision order[k]: the permutation's cycles, one saved node each */
     for (size_t s0 = 0; s0 < n; s0++) {
@@ -678,26 +829,32 @@ static int place_nodes(mig_graph *g, mig_ctx *ctx, mig_rev *revs, size_t n, cons
         for (size_t e = 0; e < g->nodes[k].npar; e++)
             g->nodes[g->nodes[k].par[e]].nkid++;
         for (size_t e = 0; e < g->nodes[k].ndep; e++)
-            g->nodes[g->nodes[k].dep[e]].ndpt++;
+            g->nodes[gnode_dep(&g->nodes[k])[e]].ndpt++;
     }
     for (size_t k = 0; k < n; k++) {
         gnode *nd = &g->nodes[k];
         nd->kid = p;
-        p += nd->nkid;
-        nd->dpt = p;
-        p += nd->ndpt;
-        nd->nkid = nd->ndpt = 0;
+        p += nd->nkid + nd->ndpt;
+        nd->nkid = 0;
     }
-    /* children in topological order: fill walking the children in order */
+    /*
+     * Children in topological order: fill walking the children in order,
+     * all children first, since the dependents start where the last child ends.
+     */
     for (size_t k = 0; k < n; k++) {
         gnode *nd = &g->nodes[k];
         for (size_t e = 0; e < nd->npar; e++) {
             gnode *pn = &g->nodes[nd->par[e]];
             pn->kid[pn->nkid++] = k;
         }
+    }
+    for (size_t k = 0; k < n; k++)
+        g->nodes[k].ndpt = 0;
+    for (size_t k = 0; k < n; k++) {
+        gnode *nd = &g->nodes[k];
         for (size_t e = 0; e < nd->ndep; e++) {
-            gnode *pn = &g->nodes[nd->dep[e]];
-            pn->dpt[pn->ndpt++] = k;
+            gnode *pn = &g->nodes[gnode_dep(nd)[e]];
+            gnode_dpt(pn)[pn->ndpt++] = k;
         }
     }
     return 0;
@@ -722,11 +879,34 @@ static int find_ends(mig_graph *g, mig_ctx *ctx)
 
 int mig_graph_from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n)
 {
-    return from_revs(out, ctx, revs, n, 0);
+    *out = NULL;
+    strpools sp = { NULL, NULL };
+    for (size_t i = 0; i < n; i++)
+        if (pool_rev(&sp, &revs[i]) != 0) {
+            /* those before i point into the pools, the rest still own their strings */
+            for (size_t k = i; k < n; k++)
+                mig_rev_release(&revs[k]);
+            strblocks_free(sp.keep);
+            strblocks_free(sp.ids);
+            return mig_fail(ctx, MIG_ENOMEM, "out of memory");
+        }
+    return from_revs(out, ctx, revs, n, sp, 0);
 }
 
-/* own=1: revs has room for n nodes and is taken, as the graph's nodes or freed on failure. */
-static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int own)
+/* Each down_revision id, now that it is resolved, becomes the id of the revision it names. */
+static void intern_down(mig_rev *revs, size_t n, const links *lk)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < revs[i].down.n; k++)
+            revs[i].down.v[k] = revs[lk->pe[lk->po[i] + k]].id;
+}
+
+/*
+ * The revisions' strings are in sp, which the graph takes (freed on
+ * failure). own=1: revs has room for n nodes and is taken too, as the
+ * graph's nodes or freed on failure.
+ */
+static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, strpools sp, int own)
 {
     *out = NULL;
     int rc = 0;
@@ -737,6 +917,10 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     size_t nlabels = 0;
     links lk = { NULL, NULL, NULL, NULL };
     mig_graph *g = calloc(1, sizeof *g);
+    if (g)
+        g->strings = sp.keep;
+    else
+        strblocks_free(sp.keep);
     if (!idx || !order || !pos || !g) {
         rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
         goto fail;
@@ -746,8 +930,12 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
         rc = collect_labels(&labels, &nlabels, ctx, revs, n, idx);
     if (rc == 0)
         rc = resolve_links(&lk, ctx, revs, n, idx, labels, nlabels);
-    if (rc == 0)
+    if (rc == 0) {
+        intern_down(revs, n, &lk);
+        strblocks_free(sp.ids);
+        sp.ids = NULL;
         rc = topo_sort(order, ctx, revs, n, &lk);
+    }
     if (rc)
         goto fail;
     for (size_t k = 0; k < n; k++)
@@ -777,13 +965,10 @@ static int from_revs(mig_graph **out, mig_ctx *ctx, mig_rev *revs, size_t n, int
     return 0;
 
 fail:
-    /* moved into g (own: the array is g's nodes), g releases them; the rest are still in revs */
-    if (!own || g == NULL || g->nodes != (gnode *)(void *)revs) {
-        for (size_t i = 0; i < n; i++)
-            mig_rev_release(&revs[i]);
-        if (own)
-            free(revs);
-    }
+    /* the strings go with g's pool; revs, unless it became g's nodes */
+    if (own && (g == NULL || g->nodes != (gnode *)(void *)revs))
+        free(revs);
+    strblocks_free(sp.ids);
     free(idx);
     free(order);
     free(pos);
@@ -873,13 +1058,13 @@ size_t mig_graph_ndepends(const mig_graph *g, const mig_rev *rev)
 const mig_rev *mig_graph_depend(const mig_graph *g, const mig_rev *rev, size_t i)
 {
     const gnode *nd = node_of(rev);
-    return i < nd->ndep ? &g->nodes[nd->dep[i]].rev : NULL;
+    return i < nd->ndep ? &g->nodes[gnode_dep(nd)[i]].rev : NULL;
 }
 
 const char *const *mig_graph_branch_labels(const mig_graph *g, const mig_rev *rev)
 {
-    (void)g;
-    return node_of(rev)->blabels;
+    const char **l = g->blabels ? g->blabels[mig_graph_index(g, rev)] : NULL;
+    return l ? l : no_labels;
 }
 
 void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const size_t *roots,
@@ -895,7 +1080,7 @@ void mig_graph_mark(const mig_graph *g, unsigned char *mark, size_t *stk, const 
         const gnode *nd = &g->nodes[stk[--top]];
         const size_t *a = descendants ? nd->kid : nd->par;
         size_t na = descendants ? nd->nkid : nd->npar;
-        const size_t *b = descendants ? nd->dpt : nd->dep;
+        const size_t *b = descendants ? gnode_dpt(nd) : gnode_dep(nd);
         size_t nb = down_only ? 0 : (descendants ? nd->ndpt : nd->ndep);
         for (size_t e = 0; e < na + nb; e++) {
             size_t w = e < na ? a[e] : b[e - na];
@@ -924,7 +1109,7 @@ int mig_graph_is_ancestor(const mig_graph *g, const mig_rev *anc, const mig_rev 
     while (top && !found) {
         const gnode *nd = &g->nodes[stk[--top]];
         for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t w = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            size_t w = e < nd->npar ? nd->par[e] : gnode_dep(nd)[e - nd->npar];
             /* nothing placed before anc can lead down to it */
             if (w < a || seen[w])
                 continue;

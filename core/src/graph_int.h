@@ -7,6 +7,7 @@
 #define MIG_GRAPH_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "graph.h"
@@ -14,18 +15,30 @@
 /* No position: not found, or base where a revision is expected. */
 #define NONE ((size_t)-1)
 
+/*
+ * A revision with its links, as positions. A node's two lists of each
+ * direction are one run in the graph's pool, so one pointer and two
+ * 32-bit counts say where both are: a graph holds a node per revision,
+ * and 100,000 revisions are a project's lifetime, not a limit.
+ */
 typedef struct gnode {
     mig_rev rev; /* first member: a mig_rev pointer is a gnode pointer */
-    size_t *par; /* down_revisions, as positions */
-    size_t npar;
-    size_t *dep; /* depends_on resolved (without those already in par) */
-    size_t ndep;
-    size_t *kid; /* revisions naming this one as down_revision */
-    size_t nkid;
-    size_t *dpt; /* revisions naming this one in depends_on */
-    size_t ndpt;
-    const char **blabels; /* own and inherited branch labels, NULL-terminated */
+    size_t *par; /* down_revisions, then depends_on resolved (without those in par) */
+    size_t *kid; /* revisions naming this one as down_revision, then in depends_on */
+    uint32_t npar, ndep, nkid, ndpt;
 } gnode;
+
+/* The resolved depends_on of nd (ndep of them), after its down_revisions. */
+static inline size_t *gnode_dep(const gnode *nd)
+{
+    return nd->par + nd->npar;
+}
+
+/* The revisions naming nd in depends_on (ndpt of them), after its children. */
+static inline size_t *gnode_dpt(const gnode *nd)
+{
+    return nd->kid + nd->nkid;
+}
 
 typedef struct glabel {
     const char *name;
@@ -42,7 +55,10 @@ struct mig_graph {
     glabel *labels; /* sorted by name */
     size_t nlabels;
     const char **lpool; /* every blabels array */
-    size_t npy;         /* Alembic revisions (.py) found beside ours, never read */
+    /* per position: own and inherited branch labels, NULL-terminated; NULL: none, or no labels at all */
+    const char ***blabels;
+    struct strblock *strings; /* every revision's strings and lists (graph.c) */
+    size_t npy;               /* Alembic revisions (.py) found beside ours, never read */
 };
 
 /* ---- graph.c ---- */

@@ -5,6 +5,9 @@
 
 #include <pthread.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef struct graph_job {
     mig_ctx *ctx; /* its own context: its errors never race with the session's */
@@ -17,6 +20,14 @@ static void *graph_job_run(void *payload)
 {
     graph_job *j = payload;
     j->rc = mig_graph_load(&j->graph, j->ctx, j->dir);
+#ifdef __GLIBC__
+    /*
+     * The loader's temporaries are freed into this thread's own malloc
+     * arena, where the connect on the main thread cannot reuse them: give
+     * the pages back rather than keep them resident beside SQLite's schema.
+     */
+    malloc_trim(0);
+#endif
     return NULL;
 }
 

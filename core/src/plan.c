@@ -113,7 +113,7 @@ static int plan_upgrade(mig_plan *plan, planner *p)
         st->rev = &nd->rev;
         st->upgrade = 1;
         for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t q = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            size_t q = e < nd->npar ? nd->par[e] : gnode_dep(nd)[e - nd->npar];
             if (p->mark[q] & M_HEAD) {
                 p->mark[q] &= (unsigned char)~M_HEAD;
                 if (mig_strvec_push(&st->delete_heads, g->nodes[q].rev.id) < 0)
@@ -149,7 +149,7 @@ static int plan_downgrade(mig_plan *plan, planner *p)
         for (size_t e = 0; e < nd->npar; e++)
             above[nd->par[e]]++;
         for (size_t e = 0; e < nd->ndep; e++)
-            above[nd->dep[e]]++;
+            above[gnode_dep(nd)[e]]++;
     }
     plan->steps = calloc(n ? n : 1, sizeof *plan->steps);
     if (plan->steps == NULL) {
@@ -170,7 +170,7 @@ static int plan_downgrade(mig_plan *plan, planner *p)
                 goto oom;
         }
         for (size_t e = 0; e < nd->npar + nd->ndep; e++) {
-            size_t q = e < nd->npar ? nd->par[e] : nd->dep[e - nd->npar];
+            size_t q = e < nd->npar ? nd->par[e] : gnode_dep(nd)[e - nd->npar];
             if (--above[q] == 0 && !(p->mark[q] & M_HEAD)) {
                 p->mark[q] |= M_HEAD;
                 if (mig_strvec_push(&st->insert_heads, g->nodes[q].rev.id) < 0)

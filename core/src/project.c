@@ -389,10 +389,10 @@ static int resolve_list(mig_ctx *ctx, mig_graph *g, const char *const *names, mi
     return 0;
 }
 
-static int strvec_copy(mig_strvec *to, const mig_strvec *from)
+static int revlist_copy(mig_revlist *to, const mig_revlist *from)
 {
     for (size_t i = 0; i < from->n; i++)
-        if (mig_strvec_push(to, from->v[i]) < 0)
+        if (mig_revlist_push_owned(to, mig_strdup(from->v[i])) < 0)
             return -1;
     return 0;
 }
@@ -421,8 +421,8 @@ static int check_reads_back(mig_ctx *ctx, const mig_graph *g, const char *path, 
         memset(&c->down, 0, sizeof c->down);
         memset(&c->labels, 0, sizeof c->labels);
         memset(&c->depends, 0, sizeof c->depends);
-        if (!c->id || !c->path || !c->message || !c->create_date || strvec_copy(&c->down, &r->down) ||
-            strvec_copy(&c->labels, &r->labels) || strvec_copy(&c->depends, &r->depends))
+        if (!c->id || !c->path || !c->message || !c->create_date || revlist_copy(&c->down, &r->down) ||
+            revlist_copy(&c->labels, &r->labels) || revlist_copy(&c->depends, &r->depends))
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     if (rc == 0)

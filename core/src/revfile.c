@@ -10,6 +10,7 @@
 #include "revfile.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -57,6 +58,33 @@ int mig_rev_name_valid(const char *s)
 /* An absent message or date: one shared "", not an allocation per revision of the graph */
 static char no_text[] = "";
 
+int mig_revlist_push_owned(mig_revlist *l, char *s)
+{
+    /* lists are a few items long: one realloc an item costs less than the room kept */
+    char **v = s ? realloc(l->v, (l->n + 2) * sizeof *v) : NULL;
+    if (v == NULL) {
+        free(s);
+        return -1;
+    }
+    v[l->n++] = s;
+    v[l->n] = NULL;
+    l->v = v;
+    return 0;
+}
+
+static void revlist_release(mig_revlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+/* mig_rev keeps its timeouts in an int */
+_Static_assert(MIG_DURATION_MAX_MS <= INT_MAX, "a revision's timeouts are ints");
+_Static_assert(MIG_RETRIES_MAX <= SCHAR_MAX, "a revision's retries are a signed char");
+
 void mig_rev_release(mig_rev *rev)
 {
     if (rev == NULL)
@@ -67,9 +95,9 @@ void mig_rev_release(mig_rev *rev)
         free(rev->message);
     if (rev->create_date != no_text)
         free(rev->create_date);
-    mig_strvec_release(&rev->down);
-    mig_strvec_release(&rev->labels);
-    mig_strvec_release(&rev->depends);
+    revlist_release(&rev->down);
+    revlist_release(&rev->labels);
+    revlist_release(&rev->depends);
     memset(rev, 0, sizeof *rev);
 }
 
@@ -230,7 +258,7 @@ static int partial_is_code(const line *l)
 }
 
 /* Split "a b,c" into vec entries, each checked with valid(). */
-static int split_list(mig_strvec *out, const char *s, size_t n, int (*valid)(const char *), char **bad)
+static int split_list(mig_revlist *out, const char *s, size_t n, int (*valid)(const char *), char **bad)
 {
     size_t i = 0;
     while (i < n) {
@@ -248,7 +276,7 @@ static int split_list(mig_strvec *out, const char *s, size_t n, int (*valid)(con
             *bad = item;
             return MIG_EREVFILE;
         }
-        if (mig_strvec_push_owned(out, item) < 0)
+        if (mig_revlist_push_owned(out, item) < 0)
             return MIG_ENOMEM;
     }
     return 0;
@@ -286,7 +314,7 @@ const char *mig_rev_phase(const mig_rev *rev)
 }
 
 /* A name list for key (the error names the first bad item). */
-static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int lineno, const char *what,
+static int header_list(mig_revlist *vec, mig_ctx *ctx, const char *path, int lineno, const char *what,
                        const char *val, size_t vlen, int (*valid)(const char *))
 {
     char *bad = NULL;
@@ -300,7 +328,7 @@ static int header_list(mig_strvec *vec, mig_ctx *ctx, const char *path, int line
 }
 
 /* val is one of two words: *out = 1 for yes, 0 for no; -1 for neither. */
-static int pick_word(int *out, const char *val, size_t vlen, const char *yes, const char *no)
+static int pick_word(unsigned char *out, const char *val, size_t vlen, const char *yes, const char *no)
 {
     if (vlen == strlen(yes) && memcmp(val, yes, vlen) == 0)
         *out = 1;
@@ -356,12 +384,13 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
         break;
     case K_LOCK_TIMEOUT:
     case K_STATEMENT_TIMEOUT: {
-        long long *ms = key == K_LOCK_TIMEOUT ? &out->lock_timeout_ms : &out->statement_timeout_ms;
-        if (mig_parse_duration_ms(val, vlen, ms) != 0)
+        long long ms;
+        if (mig_parse_duration_ms(val, vlen, &ms) != 0)
             return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                "'mig:%s' takes a duration such as 500ms, 5s or 2min "
                                "(at most %lldms), not '%.*s'",
                                key_names[key], MIG_DURATION_MAX_MS, (int)vlen, val);
+        *(key == K_LOCK_TIMEOUT ? &out->lock_timeout_ms : &out->statement_timeout_ms) = (int)ms;
         break;
     }
     case K_RETRIES: {
@@ -373,7 +402,7 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
             return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,
                                "'mig:retries' takes a whole number from 0 to %d, not '%.*s'",
                                MIG_RETRIES_MAX, (int)vlen, val);
-        out->retries = n;
+        out->retries = (signed char)n;
         break;
     }
     case K_LINT:

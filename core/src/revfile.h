@@ -24,24 +24,43 @@ typedef struct mig_ctx mig_ctx;
  */
 size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n);
 
+/*
+ * A revision's list (down_revision, branch_labels, depends_on): n owned
+ * strings in a NULL-terminated array. No room is kept to grow, as a
+ * mig_strvec keeps: a list is built once, and the graph holds three for
+ * every revision file.
+ */
+typedef struct mig_revlist {
+    char **v;
+    size_t n;
+} mig_revlist;
+
+/* Append s (taken, freed on failure): 0, or -1 when out of memory. */
+int mig_revlist_push_owned(mig_revlist *l, char *s);
+
 typedef struct mig_rev {
     char *id;
-    char *path;         /* versions_dir "/" filename */
-    char *message;      /* "" when absent */
-    char *create_date;  /* "" when absent */
-    mig_strvec down;    /* down_revision ids (empty: a base) */
-    mig_strvec labels;  /* branch_labels */
-    mig_strvec depends; /* depends_on (ids, prefixes or labels as written) */
-    int is_lua;
-    int transactional; /* 0 with "-- mig:transaction false" */
-    int contract;      /* 1 with "-- mig:phase contract" (default: expand) */
-    int header_lines;  /* lines taken by the header */
-    int down_line;     /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
-    int depends_line;  /* line of "-- mig:depends_on", 0 if none */
-    /* the database's own limits while it runs, and its retries on a lock timeout; -1: not given */
-    long long lock_timeout_ms;
-    long long statement_timeout_ms;
-    int retries;
+    char *path;          /* versions_dir "/" filename */
+    char *message;       /* "" when absent */
+    char *create_date;   /* "" when absent */
+    mig_revlist down;    /* down_revision ids (empty: a base) */
+    mig_revlist labels;  /* branch_labels */
+    mig_revlist depends; /* depends_on (ids, prefixes or labels as written) */
+    /*
+     * The database's own limits while it runs, and its retries on a lock
+     * timeout (at most MIG_RETRIES_MAX); -1: not given. An int holds
+     * MIG_DURATION_MAX_MS.
+     */
+    int lock_timeout_ms;
+    int statement_timeout_ms;
+    int header_lines; /* lines taken by the header */
+    int down_line;    /* line of "-- mig:down_revision", 0 if none (for path:LINE) */
+    int depends_line; /* line of "-- mig:depends_on", 0 if none */
+    /* bytes, widest fields first: the graph holds one mig_rev per revision file */
+    signed char retries;
+    unsigned char is_lua;
+    unsigned char transactional; /* 0 with "-- mig:transaction false" */
+    unsigned char contract;      /* 1 with "-- mig:phase contract" (default: expand) */
 } mig_rev;
 
 /*

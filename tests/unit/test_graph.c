@@ -27,7 +27,7 @@ static mig_ctx *the_ctx(void)
     return ctx;
 }
 
-static void split_into(mig_strvec *out, const char *s, size_t n)
+static void split_into(mig_revlist *out, const char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -35,7 +35,7 @@ static void split_into(mig_strvec *out, const char *s, size_t n)
         while (j < n && s[j] != ',')
             j++;
         if (j > i)
-            mig_strvec_push_owned(out, mig_strndup(s + i, j - i));
+            mig_revlist_push_owned(out, mig_strndup(s + i, j - i));
         i = j + 1;
     }
 }
@@ -69,7 +69,7 @@ static size_t parse_spec(mig_rev **out, const char *spec)
             const char *v = q;
             while (q < end && *q != ':' && *q != '|' && *q != '#')
                 q++;
-            mig_strvec *vec = kind == ':' ? &r->down : kind == '|' ? &r->depends : &r->labels;
+            mig_revlist *vec = kind == ':' ? &r->down : kind == '|' ? &r->depends : &r->labels;
             split_into(vec, v, (size_t)(q - v));
         }
         r->path = mig_aprintf("versions/%s_%zu.sql", r->id, n);
@@ -992,14 +992,14 @@ static void test_graph__plans_ten_thousand_revisions_on_many_branches(void)
         for (int i = 0; i < L; i++) {
             mig_rev *r = &revs[n++];
             r->id = mig_aprintf("b%03d_%03d", b, i);
-            mig_strvec_push_owned(&r->down, i ? mig_aprintf("b%03d_%03d", b, i - 1) : mig_strdup("root"));
+            mig_revlist_push_owned(&r->down, i ? mig_aprintf("b%03d_%03d", b, i - 1) : mig_strdup("root"));
             if (i == 0 && b)
-                mig_strvec_push_owned(&r->labels, mig_aprintf("branch%d", b));
+                mig_revlist_push_owned(&r->labels, mig_aprintf("branch%d", b));
         }
     mig_rev *m = &revs[n++];
     m->id = mig_strdup("merge");
     for (int b = 0; b < B; b++)
-        mig_strvec_push_owned(&m->down, mig_aprintf("b%03d_%03d", b, L - 1));
+        mig_revlist_push_owned(&m->down, mig_aprintf("b%03d_%03d", b, L - 1));
     for (size_t i = 0; i < n; i++) {
         revs[i].path = mig_aprintf("versions/%s_x.sql", revs[i].id);
         revs[i].message = mig_strdup("");
@@ -1052,6 +1052,38 @@ static void test_graph__upgrades_a_long_chain_with_side_branches(void)
          "-c0995[c0995>c0994] -c0994[c0994>c0993] -c0993[c0993>c0992] "
          "-c0992[c0992>c0991] -c0991[c0991>] -s0990[s0990>c0990] -c0990[c0990>c0989] = c0989");
     mig_graph_free(g);
+}
+
+/* mig_heads fills the heads' views alone; mig_revisions then fills the rest around them. */
+static void test_graph__views_of_the_heads_then_of_all(void)
+{
+    mig_ctx *c = NULL;
+    CU_ASSERT_FATAL(mig_ctx_new_empty(&c) == 0);
+    c->graph = mk("a b:a c:a");
+    const mig_revision *const *heads, *const *all;
+    size_t nh = 0, n = 0;
+    MIG_PASS(c, mig_heads(c, &heads, &nh));
+    CU_ASSERT_EQUAL_FATAL(nh, 2);
+    CU_ASSERT_STRING_EQUAL(heads[0]->id, "b");
+    CU_ASSERT_STRING_EQUAL(heads[1]->id, "c");
+    CU_ASSERT_PTR_NULL(heads[2]);
+    CU_ASSERT_STRING_EQUAL(heads[0]->down[0], "a");
+    CU_ASSERT_PTR_NULL(heads[0]->next[0]);
+    CU_ASSERT_PTR_NULL(heads[0]->labels[0]);
+    CU_ASSERT_TRUE(heads[0]->is_head);
+    CU_ASSERT_FALSE(heads[0]->is_base);
+    CU_ASSERT_EQUAL(heads[0]->has_downgrade, -1);
+    MIG_PASS(c, mig_revisions(c, &all, &n));
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    /* newest first; the heads' views are the same ones */
+    CU_ASSERT_PTR_EQUAL(all[0], heads[1]);
+    CU_ASSERT_PTR_EQUAL(all[1], heads[0]);
+    CU_ASSERT_STRING_EQUAL(all[2]->id, "a");
+    CU_ASSERT_TRUE(all[2]->is_base && all[2]->is_branch_point);
+    CU_ASSERT_STRING_EQUAL(all[2]->next[0], "b");
+    CU_ASSERT_STRING_EQUAL(all[2]->next[1], "c");
+    CU_ASSERT_PTR_NULL(all[2]->next[2]);
+    mig_ctx_free(c);
 }
 
 static void test_graph__cleans_up(void)
@@ -1239,6 +1271,7 @@ static CU_TestInfo tests[] = {
     { "expand holds back per branch merges and dependents",
       test_graph__expand_holds_back_per_branch_merges_and_dependents },
     { "expand is no downgrade option", test_graph__expand_is_no_downgrade_option },
+    { "views of the heads then of all", test_graph__views_of_the_heads_then_of_all },
     { "cleans up", test_graph__cleans_up },
     CU_TEST_INFO_NULL,
 };
