@@ -26,8 +26,9 @@ typedef struct mig_state {
     char *history_table; /* quoted */
     char *version_name;  /* unquoted, for existence checks */
     char *history_name;
-    char *pkc;  /* the version table's key constraint, quoted */
-    int scoped; /* mig_history has its version_table column: 1, 0, -1 unknown */
+    char *pkc;            /* the version table's key constraint, quoted */
+    int scoped;           /* mig_history has its version_table column: 1, 0, -1 unknown */
+    char *hist_sql[2][2]; /* [scoped][batch]: the history INSERT of one row, of a batch */
 } mig_state;
 
 /* A bound parameter of text (NULL binds NULL; s is borrowed) or of an integer. */
@@ -59,6 +60,13 @@ int mig_state_delete_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out,
 int mig_state_insert_head(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const char *rev);
 int mig_state_delete_all_heads(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out);
 int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *out, const mig_hist *h);
+/*
+ * n history rows at once, online: MIG_STATE_HIST_BATCH rows to an INSERT,
+ * the same prepared statement each time (a run kept in one transaction
+ * writes its rows before the commit).
+ */
+#define MIG_STATE_HIST_BATCH 100
+int mig_state_insert_history_rows(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h, size_t n);
 /* The latest history row of rev becomes h's state/statements/hash/duration. */
 int mig_state_update_progress(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h);
 /*
