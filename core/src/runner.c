@@ -346,8 +346,11 @@ static int change_heads(mig_strvec *heads, const mig_plan_step *st);
 /* The step's ends as the user reads them: every parent of a merge, base for a root. */
 static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **from, const char **to)
 {
-    for (size_t i = 0; i < st->rev->down.n; i++)
-        mig_buf_printf(parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    for (size_t i = 0; i < st->rev->down.n; i++) {
+        if (i)
+            mig_buf_puts(parents, ", ");
+        mig_buf_puts(parents, st->rev->down.v[i]);
+    }
     const char *other = st->rev->down.n ? mig_buf_cstr(parents) : "base";
     *from = st->upgrade ? other : st->rev->id;
     *to = st->upgrade ? st->rev->id : other;
