@@ -65,7 +65,7 @@ int mig_state_insert_history(mig_state *st, mig_ctx *ctx, mig_db *db, mig_buf *o
  * the same prepared statement each time (a run kept in one transaction
  * writes its rows before the commit). 25: on SQLite a longer INSERT costs
  * more to prepare than its fewer steps save (1,000 rows: 100 to an INSERT
- * 7.5 M instructions, 25 6.3 M, 10 6.6 M).
+ * 7.5 M instructions, 25 6.4 M, 10 6.7 M).
  */
 #define MIG_STATE_HIST_BATCH 25
 int mig_state_insert_history_rows(mig_state *st, mig_ctx *ctx, mig_db *db, const mig_hist *h, size_t n);
