@@ -40,6 +40,17 @@ static size_t escape_into(char *out, const char *s, int mode)
     const unsigned char *p = (const unsigned char *)s;
     char tmp[8];
     while (*p) {
+        /* printable ASCII, most of every line, is copied a run at a time */
+        size_t run = 0;
+        while (p[run] >= 0x20 && p[run] < 0x7f)
+            run++;
+        if (run) {
+            if (out)
+                memcpy(out + o, p, run);
+            o += run;
+            p += run;
+            continue;
+        }
         unsigned char c = *p;
         const char *esc = NULL;
         size_t take = 1;

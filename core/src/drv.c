@@ -541,6 +541,22 @@ int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *
     return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
 }
 
+int mig_db_exec_counted(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *statements,
+                        mig_drv_error *derr)
+{
+    *statements = -1;
+    if (!MIG_DRIVER_HAS(db->plugin->driver, exec_counted))
+        return mig_db_exec(db, ctx, sql, len, NULL, derr);
+    mig_drv_error e;
+    mig_drv_error *pe = derr ? derr : &e;
+    err_init(pe);
+    if (run_enter(db, ctx))
+        return MIG_EFAIL;
+    int drc = db->plugin->driver->exec_counted(db->conn, sql, len, statements, pe);
+    run_leave(ctx);
+    return drc == MIG_DRV_OK ? 0 : drv_error(db, ctx, drc, pe);
+}
+
 int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params, int nparams,
                        int64_t *affected, mig_drv_error *derr)
 {

@@ -87,6 +87,12 @@ int mig_db_exec(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *
                 mig_drv_error *derr);
 int mig_db_exec_params(mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params, int nparams,
                        int64_t *affected, mig_drv_error *derr);
+/*
+ * mig_db_exec that says in *statements how many statements ran (exec_counted),
+ * or -1 when the driver cannot tell: then the caller counts them.
+ */
+int mig_db_exec_counted(mig_db *db, mig_ctx *ctx, const char *sql, size_t len, int64_t *statements,
+                        mig_drv_error *derr);
 int mig_db_query(mig_cursor **out, mig_db *db, mig_ctx *ctx, const char *sql, const mig_value *params,
                  int nparams);
 /* *row = NULL at the end. */

@@ -346,8 +346,11 @@ static int change_heads(mig_strvec *heads, const mig_plan_step *st);
 /* The step's ends as the user reads them: every parent of a merge, base for a root. */
 static void step_ends(const mig_plan_step *st, mig_buf *parents, const char **from, const char **to)
 {
-    for (size_t i = 0; i < st->rev->down.n; i++)
-        mig_buf_printf(parents, "%s%s", i ? ", " : "", st->rev->down.v[i]);
+    for (size_t i = 0; i < st->rev->down.n; i++) {
+        if (i)
+            mig_buf_puts(parents, ", ");
+        mig_buf_puts(parents, st->rev->down.v[i]);
+    }
     const char *other = st->rev->down.n ? mig_buf_cstr(parents) : "base";
     *from = st->upgrade ? other : st->rev->id;
     *to = st->upgrade ? st->rev->id : other;
@@ -587,18 +590,22 @@ static int flush_state(run *r)
     for (size_t i = 0; rc == 0 && i < r->sim_heads.n; i++)
         if (!mig_strvec_contains(&r->db_heads, r->sim_heads.v[i]))
             rc = mig_state_insert_head(&r->s.st, ctx, r->s.db, NULL, r->sim_heads.v[i]);
-    for (size_t i = 0; rc == 0 && i < r->ndh; i++) {
-        mig_hist h = { r->dh[i].revision,
-                       r->dh[i].direction,
-                       r->dh[i].checksum,
-                       r->dh[i].started,
-                       r->dh[i].duration_ms,
-                       mig_state_applied_by(),
-                       "done",
-                       r->dh[i].statements,
-                       NULL };
-        rc = mig_state_insert_history(&r->s.st, ctx, r->s.db, NULL, &h);
-    }
+    mig_hist *h = rc == 0 && r->ndh ? malloc(r->ndh * sizeof *h) : NULL;
+    if (rc == 0 && r->ndh && h == NULL)
+        rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+    for (size_t i = 0; h && i < r->ndh; i++)
+        h[i] = (mig_hist){ r->dh[i].revision,
+                           r->dh[i].direction,
+                           r->dh[i].checksum,
+                           r->dh[i].started,
+                           r->dh[i].duration_ms,
+                           mig_state_applied_by(),
+                           "done",
+                           r->dh[i].statements,
+                           NULL };
+    if (h)
+        rc = mig_state_insert_history_rows(&r->s.st, ctx, r->s.db, h, r->ndh);
+    free(h);
     if (rc)
         return rc;
     r->ndh = 0;
@@ -732,10 +739,10 @@ static int run_body(run *r, const mig_plan_step *st, const char *text, size_t le
         int rc = mig_event_statement(ctx, text, len);
         if (rc)
             return rc;
-        rc = mig_db_exec(r->s.db, ctx, text, len, NULL, &de);
+        rc = mig_db_exec_counted(r->s.db, ctx, text, len, nstmts, &de);
         if (rc)
             return revision_error(r, st->rev, text, len, line, &de);
-        return count_statements(r, text, len, nstmts);
+        return *nstmts >= 0 ? 0 : count_statements(r, text, len, nstmts);
     }
     stmt_span *sp = NULL;
     size_t n = 0;

@@ -188,6 +188,24 @@ static void see_word(words *w, const char *s, size_t n)
     }
 }
 
+/* Just past the comment that starts at i, or i when none does. */
+static size_t skip_comment(const mig_dialect *d, const char *sql, size_t len, size_t i)
+{
+    char c = sql[i];
+    /*
+     * MySQL (the dialect with # comments) wants a blank after "--":
+     * there "1--1" is arithmetic.
+     */
+    if (c == '-' && i + 1 < len && sql[i + 1] == '-' &&
+        (!d->hash_comments || i + 2 >= len || (unsigned char)sql[i + 2] <= ' '))
+        return skip_line_comment(sql, len, i);
+    if (c == '#' && d->hash_comments)
+        return skip_line_comment(sql, len, i);
+    if (c == '/' && i + 1 < len && sql[i + 1] == '*')
+        return skip_block_comment(sql, len, i, d->dollar_quotes);
+    return i;
+}
+
 size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, int *empty)
 {
     int blank = 1;
@@ -199,21 +217,9 @@ size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, 
             i++;
             continue;
         }
-        /*
-         * MySQL (the dialect with # comments) wants a blank after "--":
-         * there "1--1" is arithmetic.
-         */
-        if (c == '-' && i + 1 < len && sql[i + 1] == '-' &&
-            (!d->hash_comments || i + 2 >= len || (unsigned char)sql[i + 2] <= ' ')) {
-            i = skip_line_comment(sql, len, i);
-            continue;
-        }
-        if (c == '#' && d->hash_comments) {
-            i = skip_line_comment(sql, len, i);
-            continue;
-        }
-        if (c == '/' && i + 1 < len && sql[i + 1] == '*') {
-            i = skip_block_comment(sql, len, i, d->dollar_quotes);
+        size_t past = skip_comment(d, sql, len, i);
+        if (past != i) {
+            i = past;
             continue;
         }
         if (c == ';' && w.depth <= 0) {
@@ -257,15 +263,20 @@ size_t mig_sql_statement_end(const mig_dialect *d, const char *sql, size_t len, 
  */
 int mig_sql_is_blank(const mig_dialect *d, const char *sql, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        int empty = 1;
-        size_t n = mig_sql_statement_end(d, sql + off, len - off, &empty);
-        if (!empty)
+    /*
+     * Before its first word a ';' always ends a statement, so the text is
+     * blank unless some byte is no space, comment or ';': the first such
+     * byte answers, with no need to find where its statement ends.
+     */
+    size_t i = 0;
+    while (i < len) {
+        size_t past = skip_comment(d, sql, len, i);
+        if (past != i)
+            i = past;
+        else if (isspace((unsigned char)sql[i]) || sql[i] == ';')
+            i++;
+        else
             return 0;
-        if (n == 0)
-            break;
-        off += n;
     }
     return 1;
 }

@@ -674,10 +674,14 @@ static int window_fill(window *w, size_t from, size_t cap)
     return 0;
 }
 
-static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
+/* exec and exec_counted: *statements (may be NULL) counts the statements that ran */
+static int exec_text(mig_conn *conn, const char *sql, size_t len, int64_t *affected, int64_t *statements,
+                     mig_drv_error *err)
 {
     if (affected)
         *affected = 0;
+    if (statements)
+        *statements = 0;
     if (len > INT_MAX - 1) {
         set_msg(err, SQLITE_TOOBIG, "sql text is too long (%zu bytes)", len);
         return MIG_DRV_ERROR;
@@ -737,6 +741,9 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
         }
         sqlite3_finalize(stmt);
         busy_rearm(conn, at);
+        /* SQLite skips empty statements (a lone `;`, comments) and gives NULL only at the end */
+        if (statements)
+            ++*statements;
         if (affected) {
             /*
              * sqlite3_changes64 keeps the count of the last INSERT, UPDATE
@@ -749,6 +756,17 @@ static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affecte
     }
     free(w.buf);
     return out;
+}
+
+static int sq_exec(mig_conn *conn, const char *sql, size_t len, int64_t *affected, mig_drv_error *err)
+{
+    return exec_text(conn, sql, len, affected, NULL, err);
+}
+
+static int sq_exec_counted(mig_conn *conn, const char *sql, size_t len, int64_t *statements,
+                           mig_drv_error *err)
+{
+    return exec_text(conn, sql, len, NULL, statements, err);
 }
 
 /* ---- prepared statement cache -------------------------------------------- */
@@ -1615,6 +1633,7 @@ static const mig_driver sqlite_driver = {
     .lint = sq_lint,
     .table_rows = sq_table_rows,
     .cancel = sq_cancel,
+    .exec_counted = sq_exec_counted,
 };
 
 MIG_DRIVER_DEFINE(sqlite_driver)

@@ -418,6 +418,33 @@ static void test_sqlite__statement_cache_survives_schema_changes(void)
     drv->cursor_close(cur);
 }
 
+/* exec_counted counts what mig_history records: statements that ran, not blanks, comments or lone ';' */
+static void test_sqlite__exec_counted_counts_statements_that_ran(void)
+{
+    CU_ASSERT_FATAL(MIG_DRIVER_HAS(drv, exec_counted));
+    mig_conn *c = open_url("sqlite://", NULL, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    static const struct {
+        const char *sql;
+        int64_t n;
+    } cases[] = {
+        { "", 0 },
+        { "  -- nothing\n /* at all */ ;; ", 0 },
+        { "CREATE TABLE k (a INT)", 1 },
+        { "; ;INSERT INTO k VALUES (1); -- c\n ;/* x */; INSERT INTO k VALUES (2);", 2 },
+        { "CREATE TRIGGER kt AFTER INSERT ON k BEGIN SELECT 1; SELECT 2; END; ;\n-- end\n", 1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t n = -1;
+        DRV_PASS(drv->exec_counted(c, cases[i].sql, strlen(cases[i].sql), &n, &err));
+        CU_ASSERT_EQUAL(n, cases[i].n);
+    }
+    int64_t n = -1;
+    CU_ASSERT_NOT_EQUAL(drv->exec_counted(c, "INSERT INTO k VALUES (3); SELEC 1", 33, &n, &err),
+                        MIG_DRV_OK);
+    drv->close(c);
+}
+
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -453,6 +480,7 @@ static CU_TestInfo tests[] = {
     { "keeps the shell's defaults", test_sqlite__keeps_the_shells_defaults },
     { "introspect resolves implicit references", test_sqlite__introspect_resolves_implicit_references },
     { "statement cache survives schema changes", test_sqlite__statement_cache_survives_schema_changes },
+    { "exec_counted counts statements that ran", test_sqlite__exec_counted_counts_statements_that_ran },
     CU_TEST_INFO_NULL,
 };
 

@@ -353,6 +353,9 @@ static void test_sqlsplit__tells_blank_text(void)
         { &lite, "-- c\nSELECT 1", 0 },
         { &pg, "/* unterminated", 1 },
         { &pg, "'unterminated", 0 },
+        { &my, "-- c\n;--x", 0 }, /* MySQL: "--" then no blank is no comment */
+        { &lite, "; /* c */ ;\n--x", 1 },
+        { &lite, ";;;x", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = strlen(cases[i].sql);

@@ -644,6 +644,18 @@ struct mig_driver {
      */
     int (*reset)(mig_conn *conn, mig_drv_error *err);
 
+    /*
+     * exec, also saying in *statements how many statements of the text
+     * ran (those that were not empty: blanks, comments and lone `;` do
+     * not count), appended like reset. mig_history records that count for
+     * each revision: a driver that parses the text anyway saves the core a
+     * second pass of statement_end over it. On failure *statements is
+     * unspecified. Optional: without it the core counts with
+     * statement_end.
+     */
+    int (*exec_counted)(mig_conn *conn, const char *sql, size_t len, int64_t *statements,
+                        mig_drv_error *err);
+
     /* ABI 2 and later: append below, never reorder. */
 };
 
