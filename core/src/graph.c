@@ -189,6 +189,16 @@ static int pool_list(mig_revlist *out, strblock **pool, strblock **spool, const 
     return 0;
 }
 
+/* A copy of v (NULL-terminated, or NULL) in the pool. */
+static int pool_strs(char ***out, strblock **pool, char *const *v)
+{
+    mig_revlist l = { (char **)v, mig_strs_count(v) }, c;
+    if (pool_list(&c, pool, pool, &l))
+        return -1;
+    *out = c.v;
+    return 0;
+}
+
 static char *pool_text(strblock **pool, const char *s)
 {
     return s && s[0] ? pool_str(pool, s) : empty_text;
@@ -207,7 +217,7 @@ static int pool_rev(strpools *sp, mig_rev *r)
     c.message = pool_text(pool, r->message);
     c.create_date = pool_text(pool, r->create_date);
     if (!c.id || !c.path || !c.message || !c.create_date || pool_list(&c.down, pool, &sp->ids, &r->down) ||
-        pool_list(&c.labels, pool, pool, &r->labels) || pool_list(&c.depends, pool, pool, &r->depends))
+        pool_strs(&c.labels, pool, r->labels) || pool_strs(&c.depends, pool, r->depends))
         return -1;
     mig_rev_release(r);
     *r = c;
@@ -426,7 +436,7 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
     size_t np = 0, nd = 0;
     for (size_t i = 0; i < n; i++) {
         np += revs[i].down.n;
-        nd += revs[i].depends.n;
+        nd += mig_strs_count(revs[i].depends);
     }
     lk->po = calloc(n + 1, sizeof *lk->po);
     lk->pe = calloc(np ? np : 1, sizeof *lk->pe);
@@ -450,8 +460,8 @@ static int resolve_links(links *lk, mig_ctx *ctx, const mig_rev *revs, size_t n,
             lk->pe[p++] = j;
         }
         lk->do_[i] = q;
-        for (size_t k = 0; k < r->depends.n; k++) {
-            const char *name = r->depends.v[k];
+        for (size_t k = 0; r->depends && r->depends[k]; k++) {
+            const char *name = r->depends[k];
             size_t j = mig_graph_find_exact(idx, n, revs, sizeof *revs, name);
             if (j == NONE)
                 j = mig_graph_find_label(labels, nlabels, name);
@@ -622,7 +632,7 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
         }
         for (size_t d = 0; d < n; d++) {
             const mig_rev *r = &g->nodes[d].rev;
-            if (r->labels.n == 0)
+            if (r->labels == NULL)
                 continue;
             /*
              * Descendants, through down_revision links only. stk holds the
@@ -636,9 +646,9 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
             while (top) {
                 size_t v = stk[--top];
                 stk[n - 1 - nseen++] = v; /* remember to clear seen[] (fills from the end) */
-                for (size_t k = 0; k < r->labels.n; k++) {
+                for (size_t k = 0; r->labels[k]; k++) {
                     if (round)
-                        g->blabels[v][cnt[v]] = r->labels.v[k];
+                        g->blabels[v][cnt[v]] = r->labels[k];
                     cnt[v]++;
                 }
                 for (size_t c = 0; c < g->nodes[v].nkid; c++) {
@@ -658,9 +668,9 @@ static int spread_labels(mig_graph *g, mig_ctx *ctx)
                 const gnode *pn = &g->nodes[p];
                 if (pn->nkid + pn->ndpt > 1 || pn->npar > 1)
                     break;
-                for (size_t k = 0; k < r->labels.n; k++) {
+                for (size_t k = 0; r->labels[k]; k++) {
                     if (round)
-                        g->blabels[p][cnt[p]] = r->labels.v[k];
+                        g->blabels[p][cnt[p]] = r->labels[k];
                     cnt[p]++;
                 }
                 v = p;
@@ -727,15 +737,15 @@ static int collect_labels(glabel **out, size_t *nout, mig_ctx *ctx, const mig_re
 {
     size_t nlabels = 0;
     for (size_t i = 0; i < n; i++)
-        nlabels += revs[i].labels.n;
+        nlabels += mig_strs_count(revs[i].labels);
     glabel *labels = calloc(nlabels ? nlabels : 1, sizeof *labels);
     if (labels == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     int rc = 0;
     nlabels = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        for (size_t k = 0; k < revs[i].labels.n && rc == 0; k++) {
-            const char *name = revs[i].labels.v[k];
+        for (size_t k = 0; revs[i].labels && revs[i].labels[k] && rc == 0; k++) {
+            const char *name = revs[i].labels[k];
             rc = check_label(ctx, revs, n, idx, i, name);
             labels[nlabels].name = name;
             labels[nlabels].pos = i;

@@ -397,6 +397,16 @@ static int revlist_copy(mig_revlist *to, const mig_revlist *from)
     return 0;
 }
 
+/* A copy of a NULL-terminated list (or NULL) into *to, NULL before. */
+static int strs_copy(char ***to, char *const *from)
+{
+    mig_revlist l = { NULL, 0 };
+    mig_revlist f = { (char **)from, mig_strs_count(from) };
+    int rc = revlist_copy(&l, &f);
+    *to = l.v; /* what was copied is the revision's to release, also on failure */
+    return rc;
+}
+
 /*
  * The new file, read back before it is written: its header through the
  * parser every command uses, then the graph with it added, so whatever
@@ -419,10 +429,9 @@ static int check_reads_back(mig_ctx *ctx, const mig_graph *g, const char *path, 
         c->message = mig_strdup(r->message);
         c->create_date = mig_strdup(r->create_date);
         memset(&c->down, 0, sizeof c->down);
-        memset(&c->labels, 0, sizeof c->labels);
-        memset(&c->depends, 0, sizeof c->depends);
+        c->labels = c->depends = NULL;
         if (!c->id || !c->path || !c->message || !c->create_date || revlist_copy(&c->down, &r->down) ||
-            revlist_copy(&c->labels, &r->labels) || revlist_copy(&c->depends, &r->depends))
+            strs_copy(&c->labels, r->labels) || strs_copy(&c->depends, r->depends))
             rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
     }
     if (rc == 0)

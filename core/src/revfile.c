@@ -72,6 +72,14 @@ int mig_revlist_push_owned(mig_revlist *l, char *s)
     return 0;
 }
 
+size_t mig_strs_count(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
 static void revlist_release(mig_revlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -96,8 +104,10 @@ void mig_rev_release(mig_rev *rev)
     if (rev->create_date != no_text)
         free(rev->create_date);
     revlist_release(&rev->down);
-    revlist_release(&rev->labels);
-    revlist_release(&rev->depends);
+    mig_revlist l = { rev->labels, mig_strs_count(rev->labels) };
+    revlist_release(&l);
+    l = (mig_revlist){ rev->depends, mig_strs_count(rev->depends) };
+    revlist_release(&l);
     memset(rev, 0, sizeof *rev);
 }
 
@@ -367,11 +377,21 @@ static int header_key(mig_rev *out, mig_ctx *ctx, const char *path, int lineno, 
             return mig_fail(ctx, MIG_ENOMEM, "out of memory");
         break;
     case K_LABELS:
-        return header_list(&out->labels, ctx, path, lineno, "branch label", val, vlen, mig_rev_name_valid);
-    case K_DEPENDS:
-        out->depends_line = lineno;
-        return header_list(&out->depends, ctx, path, lineno, "depends_on name", val, vlen,
-                           mig_rev_name_valid);
+    case K_DEPENDS: {
+        /* each key once (parse_header): the list is new; what was read is out's, also on failure */
+        mig_revlist l = { NULL, 0 };
+        int rc =
+            key == K_LABELS
+                ? header_list(&l, ctx, path, lineno, "branch label", val, vlen, mig_rev_name_valid)
+                : header_list(&l, ctx, path, lineno, "depends_on name", val, vlen, mig_rev_name_valid);
+        if (key == K_LABELS)
+            out->labels = l.v;
+        else {
+            out->depends = l.v;
+            out->depends_line = lineno;
+        }
+        return rc;
+    }
     case K_TRANSACTION:
         if (pick_word(&out->transactional, val, vlen, "true", "false") != 0)
             return mig_fail_at(ctx, MIG_EREVFILE, path, lineno,

@@ -37,15 +37,22 @@ typedef struct mig_revlist {
 
 /* Append s (taken, freed on failure): 0, or -1 when out of memory. */
 int mig_revlist_push_owned(mig_revlist *l, char *s);
+/* Items in v, a NULL-terminated list or NULL. */
+size_t mig_strs_count(char *const *v);
 
 typedef struct mig_rev {
     char *id;
-    char *path;          /* versions_dir "/" filename */
-    char *message;       /* "" when absent */
-    char *create_date;   /* "" when absent */
-    mig_revlist down;    /* down_revision ids (empty: a base) */
-    mig_revlist labels;  /* branch_labels */
-    mig_revlist depends; /* depends_on (ids, prefixes or labels as written) */
+    char *path;        /* versions_dir "/" filename */
+    char *message;     /* "" when absent */
+    char *create_date; /* "" when absent */
+    mig_revlist down;  /* down_revision ids (empty: a base) */
+    /*
+     * branch_labels, and depends_on (ids, prefixes or labels as written):
+     * NULL-terminated, or NULL when the header names none. Most revisions
+     * have neither, so they keep no count (mig_strs_count).
+     */
+    char **labels;
+    char **depends;
     /*
      * The database's own limits while it runs, and its retries on a lock
      * timeout (at most MIG_RETRIES_MAX); -1: not given. An int holds

@@ -48,8 +48,8 @@ static void fill_view(mig_revision *v, const mig_graph *g, const mig_rev *r, con
     v->create_date = r->create_date ? r->create_date : "";
     /* the arrays are borrowed from the graph, which outlives the views */
     v->down = r->down.n ? (const char *const *)r->down.v : empty;
-    v->labels = r->labels.n ? (const char *const *)r->labels.v : empty;
-    v->depends = r->depends.n ? (const char *const *)r->depends.v : empty;
+    v->labels = r->labels ? (const char *const *)r->labels : empty;
+    v->depends = r->depends ? (const char *const *)r->depends : empty;
     v->next = next;
     v->is_lua = r->is_lua;
     v->transactional = r->transactional;

@@ -69,8 +69,14 @@ static size_t parse_spec(mig_rev **out, const char *spec)
             const char *v = q;
             while (q < end && *q != ':' && *q != '|' && *q != '#')
                 q++;
-            mig_revlist *vec = kind == ':' ? &r->down : kind == '|' ? &r->depends : &r->labels;
-            split_into(vec, v, (size_t)(q - v));
+            if (kind == ':') {
+                split_into(&r->down, v, (size_t)(q - v));
+                continue;
+            }
+            char ***list = kind == '|' ? &r->depends : &r->labels;
+            mig_revlist l = { *list, mig_strs_count(*list) };
+            split_into(&l, v, (size_t)(q - v));
+            *list = l.v;
         }
         r->path = mig_aprintf("versions/%s_%zu.sql", r->id, n);
         r->message = mig_strdup("");
@@ -993,8 +999,11 @@ static void test_graph__plans_ten_thousand_revisions_on_many_branches(void)
             mig_rev *r = &revs[n++];
             r->id = mig_aprintf("b%03d_%03d", b, i);
             mig_revlist_push_owned(&r->down, i ? mig_aprintf("b%03d_%03d", b, i - 1) : mig_strdup("root"));
-            if (i == 0 && b)
-                mig_revlist_push_owned(&r->labels, mig_aprintf("branch%d", b));
+            if (i == 0 && b) {
+                mig_revlist l = { NULL, 0 };
+                mig_revlist_push_owned(&l, mig_aprintf("branch%d", b));
+                r->labels = l.v;
+            }
         }
     mig_rev *m = &revs[n++];
     m->id = mig_strdup("merge");

@@ -62,11 +62,11 @@ static void test_revfile__parses_every_header_key(void)
     CU_ASSERT_STRING_EQUAL(r.down.v[0], "9e8d7c6b5a40");
     CU_ASSERT_STRING_EQUAL(r.message, "add users table");
     CU_ASSERT_STRING_EQUAL(r.create_date, "2026-11-26 06:00:00");
-    CU_ASSERT_EQUAL(r.labels.n, 2);
-    CU_ASSERT_STRING_EQUAL(r.labels.v[0], "accounts");
-    CU_ASSERT_STRING_EQUAL(r.labels.v[1], "billing-v2");
-    CU_ASSERT_EQUAL(r.depends.n, 2);
-    CU_ASSERT_STRING_EQUAL(r.depends.v[1], "8b8b");
+    CU_ASSERT_EQUAL(mig_strs_count(r.labels), 2);
+    CU_ASSERT_STRING_EQUAL(r.labels[0], "accounts");
+    CU_ASSERT_STRING_EQUAL(r.labels[1], "billing-v2");
+    CU_ASSERT_EQUAL(mig_strs_count(r.depends), 2);
+    CU_ASSERT_STRING_EQUAL(r.depends[1], "8b8b");
     CU_ASSERT_EQUAL(r.transactional, 0);
     CU_ASSERT_EQUAL(r.is_lua, 0);
     CU_ASSERT_EQUAL(r.header_lines, 9);
@@ -80,8 +80,8 @@ static void test_revfile__defaults_when_optional_keys_are_absent(void)
     CU_ASSERT_STRING_EQUAL(r.message, "");
     CU_ASSERT_STRING_EQUAL(r.create_date, "");
     CU_ASSERT_EQUAL(r.down.n, 0);
-    CU_ASSERT_EQUAL(r.labels.n, 0);
-    CU_ASSERT_EQUAL(r.depends.n, 0);
+    CU_ASSERT_PTR_NULL(r.labels);
+    CU_ASSERT_PTR_NULL(r.depends);
     CU_ASSERT_EQUAL(r.transactional, 1);
     CU_ASSERT_EQUAL(r.header_lines, 1);
     mig_rev_release(&r);
