@@ -38,7 +38,8 @@ int mig_rev_id_valid(const char *id)
             return 0;
     }
     /* targets use these words; a revision so named could never be named */
-    if (strcmp(id, "head") == 0 || strcmp(id, "heads") == 0 || strcmp(id, "base") == 0)
+    if ((n == 4 || n == 5) &&
+        (strcmp(id, "head") == 0 || strcmp(id, "heads") == 0 || strcmp(id, "base") == 0))
         return 0;
     return n >= 1 && n <= ID_MAX;
 }
@@ -703,8 +704,14 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         off = 3; /* the byte order mark, as in the header */
     int marker_line[3] = { 0, 0, 0 };
     while (off < len) {
-        line l = line_at(data, len, off, 0);
         lineno++;
+        if (current != 0 && data[off] != '-' && !is_space(data[off]) && data[off] != '\n') {
+            /* a statement's line inside a section: no marker, nothing to check */
+            const char *nl = memchr(data + off, '\n', len - off);
+            off = nl ? (size_t)(nl - data) + 1 : len;
+            continue;
+        }
+        line l = line_at(data, len, off, 0);
         /* one look at the line: a marker is a key line, and most lines are SQL */
         size_t k, klen, v, vlen;
         int m = 0;
