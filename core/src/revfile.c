@@ -467,11 +467,12 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
-        size_t after;
-        if (!line_blank(&l) && !line_comment(&l, &after))
+        /* a key line is a comment: the header's lines are mostly keys, so that look first */
+        size_t k, klen, v, vlen, after;
+        int is_key = line_key(&l, &k, &klen, &v, &vlen);
+        if (!is_key && !line_blank(&l) && !line_comment(&l, &after))
             break; /* first statement or code line: the header is over */
-        size_t k, klen, v, vlen;
-        if (line_key(&l, &k, &klen, &v, &vlen)) {
+        if (is_key) {
             if (klen == 0) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:' without a key");
                 goto fail;
@@ -662,6 +663,37 @@ static int line_of(const char *data, size_t off)
     return n;
 }
 
+/* Does p begin with w? Stops at the first difference, so at p's NUL. */
+static int starts_with(const char *p, const char *w)
+{
+    while (*w && *p == *w)
+        p++, w++;
+    return *w == '\0';
+}
+
+/*
+ * Can the section scan pass over the line at p without trimming or parsing
+ * it? p is in the body's data, which is NUL-terminated with no NUL before
+ * its end, so looking ahead stops at the line's end or the data's. Yes for
+ * a statement's line inside a section, and for a `--` comment that is no
+ * `mig:upgrade` or `mig:downgrade` line (with or without a value): the
+ * scan has nothing to do with either. Anything else gets the full look.
+ */
+static int line_passes(const char *p, int in_section)
+{
+    if (p[0] != '-')
+        return in_section && !is_space(p[0]) && p[0] != '\n';
+    if (p[1] != '-')
+        return in_section;
+    p += 2;
+    while (is_space(*p))
+        p++;
+    if (!starts_with(p, "mig:"))
+        return 1;
+    p += 4;
+    return !starts_with(p, "upgrade") && !starts_with(p, "downgrade");
+}
+
 int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
 {
     memset(out, 0, sizeof *out);
@@ -705,8 +737,7 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
     int marker_line[3] = { 0, 0, 0 };
     while (off < len) {
         lineno++;
-        if (current != 0 && data[off] != '-' && !is_space(data[off]) && data[off] != '\n') {
-            /* a statement's line inside a section: no marker, nothing to check */
+        if (line_passes(data + off, current != 0)) {
             const char *nl = memchr(data + off, '\n', len - off);
             off = nl ? (size_t)(nl - data) + 1 : len;
             continue;
