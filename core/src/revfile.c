@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ int mig_rev_id_valid(const char *id)
             return 0;
     }
     /* targets use these words; a revision so named could never be named */
-    if (strcmp(id, "head") == 0 || strcmp(id, "heads") == 0 || strcmp(id, "base") == 0)
+    if ((n == 4 || n == 5) &&
+        (strcmp(id, "head") == 0 || strcmp(id, "heads") == 0 || strcmp(id, "base") == 0))
         return 0;
     return n >= 1 && n <= ID_MAX;
 }
@@ -129,7 +131,12 @@ size_t mig_utf8_valid_prefix(const unsigned char *s, size_t n)
     while (i < n) {
         unsigned char c = s[i];
         if (c < 0x80) {
-            i++;
+            /* revision files are mostly ASCII: eight bytes a test, not one */
+            uint64_t w;
+            while (i + 8 <= n && (memcpy(&w, s + i, 8), (w & UINT64_C(0x8080808080808080)) == 0))
+                i += 8;
+            if (i < n && s[i] < 0x80)
+                i++;
             continue;
         }
         size_t len;
@@ -238,19 +245,6 @@ static int line_key(const line *l, size_t *k, size_t *klen, size_t *v, size_t *v
 static int key_is(const line *l, size_t k, size_t klen, const char *name)
 {
     return strlen(name) == klen && memcmp(l->s + k, name, klen) == 0;
-}
-
-/* Is this line a section marker? 1 upgrade, 2 downgrade, 0 neither. */
-static int line_marker(const line *l)
-{
-    size_t k, klen, v, vlen;
-    if (!line_key(l, &k, &klen, &v, &vlen) || vlen != 0)
-        return 0;
-    if (key_is(l, k, klen, "upgrade"))
-        return 1;
-    if (key_is(l, k, klen, "downgrade"))
-        return 2;
-    return 0;
 }
 
 /*
@@ -473,11 +467,12 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char
             rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "invalid UTF-8");
             goto fail;
         }
-        size_t after;
-        if (!line_blank(&l) && !line_comment(&l, &after))
+        /* a key line is a comment: the header's lines are mostly keys, so that look first */
+        size_t k, klen, v, vlen, after;
+        int is_key = line_key(&l, &k, &klen, &v, &vlen);
+        if (!is_key && !line_blank(&l) && !line_comment(&l, &after))
             break; /* first statement or code line: the header is over */
-        size_t k, klen, v, vlen;
-        if (line_key(&l, &k, &klen, &v, &vlen)) {
+        if (is_key) {
             if (klen == 0) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "'mig:' without a key");
                 goto fail;
@@ -491,8 +486,10 @@ static int parse_header(mig_rev *out, mig_ctx *ctx, const char *path, const char
                 break;
             }
             int key = -1;
-            for (int i = 0; i < K_COUNT; i++)
-                if (key_is(&l, k, klen, key_names[i]))
+            /* strncmp stops at the name's NUL: no name's length is taken per line */
+            for (int i = 0; i < K_COUNT && key < 0; i++)
+                if (key_names[i][0] == l.s[k] && strncmp(key_names[i], l.s + k, klen) == 0 &&
+                    key_names[i][klen] == '\0')
                     key = i;
             if (key < 0) {
                 rc = mig_fail_at(ctx, MIG_EREVFILE, path, lineno, "unknown key 'mig:%.*s'", (int)klen,
@@ -605,8 +602,10 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
     int e = mig_file_open(path, &fd, &size);
     if (e)
         return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, mig_file_strerror(e));
-    size_t cap = FIRST_BLOCK, have = 0;
-    char *buf = malloc(cap);
+    /* the first block on the stack: most headers end in it, and a malloc a file is no help */
+    char first[FIRST_BLOCK];
+    size_t cap = sizeof first, have = 0;
+    char *buf = first;
     int eof = 0, rc = 0;
     for (;;) {
         if (buf == NULL) {
@@ -628,13 +627,18 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
         if (have < cap)
             continue; /* a short read: read on into the room left */
         /* a long header (or a long first line): read on */
-        char *more = cap > ((size_t)-1) / 2 ? NULL : realloc(buf, cap * 2);
-        if (more == NULL)
+        char *more = NULL;
+        if (cap <= ((size_t)-1) / 2)
+            more = buf == first ? malloc(cap * 2) : realloc(buf, cap * 2);
+        if (more != NULL && buf == first)
+            memcpy(more, first, have);
+        if (more == NULL && buf != first)
             free(buf);
         buf = more;
         cap *= 2;
     }
-    free(buf);
+    if (buf != first)
+        free(buf);
     close(fd);
     if (rc == 0)
         out->is_lua = is_lua;
@@ -657,6 +661,37 @@ static int line_of(const char *data, size_t off)
     for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + off - p))) != NULL; p++)
         n++;
     return n;
+}
+
+/* Does p begin with w? Stops at the first difference, so at p's NUL. */
+static int starts_with(const char *p, const char *w)
+{
+    while (*w && *p == *w)
+        p++, w++;
+    return *w == '\0';
+}
+
+/*
+ * Can the section scan pass over the line at p without trimming or parsing
+ * it? p is in the body's data, which is NUL-terminated with no NUL before
+ * its end, so looking ahead stops at the line's end or the data's. Yes for
+ * a statement's line inside a section, and for a `--` comment that is no
+ * `mig:upgrade` or `mig:downgrade` line (with or without a value): the
+ * scan has nothing to do with either. Anything else gets the full look.
+ */
+static int line_passes(const char *p, int in_section)
+{
+    if (p[0] != '-')
+        return in_section && !is_space(p[0]) && p[0] != '\n';
+    if (p[1] != '-')
+        return in_section;
+    p += 2;
+    while (is_space(*p))
+        p++;
+    if (!starts_with(p, "mig:"))
+        return 1;
+    p += 4;
+    return !starts_with(p, "upgrade") && !starts_with(p, "downgrade");
 }
 
 int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
@@ -701,12 +736,19 @@ int mig_revfile_load_body(mig_revbody *out, mig_ctx *ctx, const mig_rev *rev)
         off = 3; /* the byte order mark, as in the header */
     int marker_line[3] = { 0, 0, 0 };
     while (off < len) {
-        line l = line_at(data, len, off, 0);
         lineno++;
-        int m = line_marker(&l);
+        if (line_passes(data + off, current != 0)) {
+            const char *nl = memchr(data + off, '\n', len - off);
+            off = nl ? (size_t)(nl - data) + 1 : len;
+            continue;
+        }
+        line l = line_at(data, len, off, 0);
+        /* one look at the line: a marker is a key line, and most lines are SQL */
         size_t k, klen, v, vlen;
-        if (!m && line_key(&l, &k, &klen, &v, &vlen) && vlen &&
-            (key_is(&l, k, klen, "upgrade") || key_is(&l, k, klen, "downgrade"))) {
+        int m = 0;
+        if (line_key(&l, &k, &klen, &v, &vlen))
+            m = key_is(&l, k, klen, "upgrade") ? 1 : key_is(&l, k, klen, "downgrade") ? 2 : 0;
+        if (m && vlen) {
             rc = mig_fail_at(ctx, MIG_EREVFILE, rev->path, lineno, "'mig:%.*s' takes no value",
                              (int)klen, l.s + k);
             goto fail;
