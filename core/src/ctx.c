@@ -104,6 +104,10 @@ int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line, co
     va_start(ap, fmt);
     mig_buf_vprintf(&ctx->err_message, fmt, ap);
     va_end(ap);
+    /* no room for the words: the run is out of memory, whatever failed first (exit 1, as
+     * mig_error_set_at decides) */
+    if (ctx->err_message.oom)
+        ctx->err_code = code = MIG_ENOMEM;
     const char *base = strrchr(src_file, '/');
     mig_buf_printf(&ctx->err_origin, "%s:%d", base ? base + 1 : src_file, src_line);
     return code;

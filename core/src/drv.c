@@ -148,18 +148,22 @@ static const char *check_table(const mig_driver *d, const char *name, char *reas
 
 /*
  * Open one file. On success *out owns the handle; otherwise *reason says
- * why (static, or in reason_buf).
+ * why (static, or in reason_buf) and the return is MIG_ENOMEM when memory
+ * ran out (exit 1, as everywhere: not a broken driver), else -1.
  */
 static int open_plugin(mig_plugin **out, const char *path, const char *name, const char **reason,
                        char *reason_buf, size_t n)
 {
     *out = NULL;
+    errno = 0;
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL) {
+        /* dlerror() has no code of its own; the loader's failed allocation leaves ENOMEM */
+        int oom = errno == ENOMEM;
         const char *e = dlerror();
         snprintf(reason_buf, n, "cannot be loaded: %s", e ? e : "unknown error");
         *reason = reason_buf;
-        return -1;
+        return oom ? MIG_ENOMEM : -1;
     }
     mig_driver_entry_fn entry;
     void *sym = dlsym(h, MIG_DRIVER_ENTRY_SYMBOL);
@@ -181,7 +185,7 @@ static int open_plugin(mig_plugin **out, const char *path, const char *name, con
         free(plugin);
         dlclose(h);
         *reason = "out of memory";
-        return -1;
+        return MIG_ENOMEM;
     }
     plugin->handle = h;
     plugin->driver = d;
@@ -222,13 +226,14 @@ int mig_plugin_load(mig_plugin **out, mig_ctx *ctx, const char *name)
         }
         const char *reason = NULL;
         char buf[512];
-        if (open_plugin(out, path, name, &reason, buf, sizeof buf) == 0) {
+        int orc = open_plugin(out, path, name, &reason, buf, sizeof buf);
+        if (orc == 0) {
             free(path);
             rc = 0;
             break;
         }
         /* the first file found decides: a broken plugin is not silently skipped */
-        rc = mig_fail(ctx, MIG_EDRIVER, "%s: %s", path, reason);
+        rc = mig_fail(ctx, orc == MIG_ENOMEM ? MIG_ENOMEM : MIG_EDRIVER, "%s: %s", path, reason);
         free(path);
         break;
     }
@@ -327,8 +332,11 @@ static int claimed_by_plugin(char **out, mig_ctx *ctx, const char *scheme, const
             mig_plugin *plugin = NULL;
             const char *reason;
             char buf[512];
-            if (path && open_plugin(&plugin, path, name, &reason, buf, sizeof buf) == 0 &&
-                plugin_claims(plugin->driver, scheme)) {
+            int orc = path ? open_plugin(&plugin, path, name, &reason, buf, sizeof buf) : MIG_ENOMEM;
+            if (orc == MIG_ENOMEM) {
+                /* a plugin skipped for want of memory could be the one that claims the scheme */
+                rc = mig_fail(ctx, MIG_ENOMEM, "out of memory");
+            } else if (orc == 0 && plugin_claims(plugin->driver, scheme)) {
                 if (winner) {
                     char *masked = mig_url_mask(url);
                     rc = mig_fail(ctx, MIG_ECONFIG,

@@ -2,8 +2,9 @@
 # Allocation-failure run: `mig upgrade head` on SQLite, with the Nth
 # allocation failing (failmalloc.c, preloaded), for N = 1, 2, ... until a
 # run no longer reaches N. Every run must end with exit 0, 1 or 2 (no
-# crash, no sanitizer report), a one-line message when it fails, and a
-# database that is either untouched or fully migrated.
+# crash, no sanitizer report; running out of memory is exit 1), a one-line
+# message when it fails, and a database that is either untouched or fully
+# migrated.
 #
 #   MIG, MIG_SRC, MIG_BUILD  as for the CLI tests (a sanitizer build's mig
 #                            also has its leaks checked on every run)
@@ -129,6 +130,10 @@ while :; do
     if [ "$rc" = 0 ] && [ "$st" != migrated ]; then bad="exit 0 but $st"; fi
     if [ "$rc" != 0 ] && [ "$st" != untouched ] && [ "$st" != migrated ]; then bad="half-applied: $st"; fi
     if [ "$rc" != 0 ] && ! grep -q '^mig: ' err.txt; then bad="${bad:+$bad, }no error message"; fi
+    # running out of memory is exit 1 (mig.h: MIG_ENOMEM), never a usage or driver error
+    if [ "$rc" = 2 ] && grep -Eqi 'out of memory|cannot allocate memory' err.txt; then
+        bad="${bad:+$bad, }out of memory reported as exit 2"
+    fi
     # every allocation failing from N on (MIG_ALLOC_PERSIST=1): a failed run is out of memory and says so
     if [ "${MIG_ALLOC_PERSIST:-0}" = 1 ] && [ "$rc" != 0 ] &&
        ! grep -Eqi 'out of memory|not enough memory|cannot allocate memory' err.txt; then
