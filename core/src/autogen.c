@@ -669,8 +669,8 @@ int mig_autogen_load(mig_ctx *ctx, mig_session *s, int *configured, mig_schema *
     *configured = 1;
     int e = mig_file_read(path, &ddl, &len);
     if (e != 0) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "cannot read the [autogenerate] target %s: %s", path,
-                      mig_file_strerror(e));
+        rc = mig_fail_os(ctx, MIG_ECONFIG, e, "cannot read the [autogenerate] target %s: %s", path,
+                         mig_file_strerror(e));
         free(path);
         return rc;
     }

@@ -667,7 +667,8 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
         } else {
             char *cwd = getcwd(NULL, 0);
             if (cwd == NULL)
-                return mig_fail(ctx, MIG_ECONFIG, "cannot find the current folder: %s", strerror(errno));
+                return mig_fail_os(ctx, MIG_ECONFIG, errno, "cannot find the current folder: %s",
+                                   strerror(errno));
             int rc = search_upward(ctx, cwd, &found);
             if (rc == 0 && found == NULL) {
                 mig_log(ctx, MIG_LOG_VERBOSE, "no mig.ini in %s or any folder above it", cwd);
@@ -702,8 +703,9 @@ int mig_config_load(mig_config **out, mig_ctx *ctx, const char *path, int requir
     char *dir = folder_of(file);
     if (dir == NULL) {
         mig_buf_release(&text);
-        rc = mig_fail_at(ctx, MIG_ECONFIG, NULL, 0, "cannot resolve the folder of '%s': %s", file,
-                         strerror(errno));
+        int e = errno;
+        rc = mig_fail_at(ctx, e == ENOMEM ? MIG_ENOMEM : MIG_ECONFIG, NULL, 0,
+                         "cannot resolve the folder of '%s': %s", file, strerror(e));
         free(found);
         return rc;
     }

@@ -22,6 +22,8 @@
 #ifndef MIG_ERROR_H
 #define MIG_ERROR_H
 
+#include <errno.h>
+
 #include "buf.h"
 #include "mig/mig.h"
 
@@ -38,6 +40,14 @@ typedef struct mig_ctx mig_ctx;
 int mig_error_set(mig_ctx *ctx, int code, const char *src_file, int src_line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 #define mig_fail(ctx, code, ...) mig_error_set((ctx), (code), __FILE__, __LINE__, __VA_ARGS__)
+
+/*
+ * The same for a failed system call whose errno is err: a file that could
+ * not be opened for want of memory is not a bad file (exit 2) but a run
+ * out of memory (MIG_ENOMEM, exit 1).
+ */
+#define mig_fail_os(ctx, code, err, ...)                                                                \
+    mig_error_set((ctx), (err) == ENOMEM ? MIG_ENOMEM : (code), __FILE__, __LINE__, __VA_ARGS__)
 
 /*
  * The same for an error about a place in the user's file: the message is

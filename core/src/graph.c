@@ -238,8 +238,8 @@ static int list_revision_files(char ***out, size_t *nout, mig_buf *names, size_t
     *nout = 0;
     DIR *d = opendir(versions_dir);
     if (d == NULL)
-        return mig_fail(ctx, MIG_ECONFIG, "cannot open versions folder %s: %s", versions_dir,
-                        strerror(errno));
+        return mig_fail_os(ctx, MIG_ECONFIG, errno, "cannot open versions folder %s: %s", versions_dir,
+                           strerror(errno));
     struct dirent *e;
     size_t n = 0;
     /* which names are revision files: mig_ctx_may_have_revisions (api.c) must agree */

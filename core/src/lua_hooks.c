@@ -119,8 +119,8 @@ int mig_lua_hooks_load(mig_lua *lua)
             break;
         }
         if (access(path, R_OK) != 0) {
-            rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: hook script %s: %s", mig_config_path(ctx->cfg), line,
-                          path, strerror(errno));
+            rc = mig_fail_os(ctx, MIG_ECONFIG, errno, "%s:%d: hook script %s: %s",
+                             mig_config_path(ctx->cfg), line, path, strerror(errno));
             mig_error_where(ctx, mig_config_path(ctx->cfg), line);
             free(path);
             break;
@@ -284,8 +284,8 @@ static int run_lua_hook(mig_ctx *ctx, mig_lua **lua, const char *name, const cha
     if (found == NULL)
         return mig_fail(ctx, MIG_ENOMEM, "out of memory");
     if (access(found, R_OK) != 0) {
-        rc = mig_fail(ctx, MIG_ECONFIG, "%s:%d: post-write hook '%s': %s: %s", mig_config_path(ctx->cfg),
-                      line, name, found, strerror(errno));
+        rc = mig_fail_os(ctx, MIG_ECONFIG, errno, "%s:%d: post-write hook '%s': %s: %s",
+                         mig_config_path(ctx->cfg), line, name, found, strerror(errno));
         free(found);
         return rc;
     }

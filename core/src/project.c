@@ -590,7 +590,7 @@ static int write_revision(mig_ctx *ctx, const mig_revision_opts *o, const mig_st
     int e = tpl_path ? mig_file_read(tpl_path, &tpl, &tlen) : ENOMEM;
     if (e != 0 && e != ENOENT && e != ENOMEM) {
         /* the project's own template is there but unusable (a FIFO, unreadable): no silent fallback */
-        rc = mig_fail(ctx, MIG_ECONFIG, "%s: cannot read: %s", tpl_path, mig_file_strerror(e));
+        rc = mig_fail_os(ctx, MIG_ECONFIG, e, "%s: cannot read: %s", tpl_path, mig_file_strerror(e));
         free(tpl_path);
         mig_buf_release(&downs);
         mig_buf_release(&labels);

@@ -601,7 +601,7 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
     size_t size;
     int e = mig_file_open(path, &fd, &size);
     if (e)
-        return mig_fail(ctx, MIG_EREVFILE, "%s: cannot open: %s", path, mig_file_strerror(e));
+        return mig_fail_os(ctx, MIG_EREVFILE, e, "%s: cannot open: %s", path, mig_file_strerror(e));
     /* the first block on the stack: most headers end in it, and a malloc a file is no help */
     char first[FIRST_BLOCK];
     size_t cap = sizeof first, have = 0;
@@ -614,7 +614,7 @@ int mig_revfile_read_header(mig_rev *out, mig_ctx *ctx, const char *path, int is
         }
         ssize_t got = fill(fd, buf, have, cap, &eof);
         if (got < 0) {
-            rc = mig_fail(ctx, MIG_EREVFILE, "%s: cannot read: %s", path, strerror(errno));
+            rc = mig_fail_os(ctx, MIG_EREVFILE, errno, "%s: cannot read: %s", path, strerror(errno));
             break;
         }
         have = (size_t)got;
