@@ -12,31 +12,10 @@ mkdir -p $V
 write_rev $V d00000000001 "" "create notes" "CREATE TABLE notes (id INTEGER PRIMARY KEY, body VARCHAR(100));" "DROP TABLE notes;"
 write_rev $V d00000000002 d00000000001 "seed notes" "INSERT INTO notes (id, body) VALUES (1, 'hello');" "DELETE FROM notes;"
 
+tenant_helpers
 case $D in
-sqlite)
-    BASE_URL="sqlite:{tenant}.db"
-    tname() { echo "$1"; }
-    mk_tenant() { :; }
-    tsql() { sqlite3 -batch "$T_TMP/$1.db" "$2"; }
-    has_table() { [ "$(tsql "$1" "SELECT count(*) FROM sqlite_schema WHERE name='$2'")" = 1 ]; }
-    ;;
-postgres)
-    BASE_URL=$URL
-    tname() { echo "$1"; }
-    mk_tenant() { sql "CREATE SCHEMA \"$1\"" >/dev/null; }
-    tsql() { sql "SET search_path TO \"$1\"; $2"; }
-    has_table() { [ "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema='$1' AND table_name='$2'")" = 1 ]; }
-    ;;
-mysql)
-    BASE_URL=$URL
-    tname() { echo "${DB_NAME}_$1"; }
-    mk_tenant() {
-        sql "CREATE DATABASE \`$1\`" >/dev/null
-        T_CLEANUP+=("mariadb --no-defaults -h $MIG_TEST_MY_HOST -P $MIG_TEST_MY_PORT --protocol=tcp -u $MIG_TEST_MY_USER -e 'DROP DATABASE IF EXISTS \`$1\`'")
-    }
-    tsql() { mariadb --no-defaults -N -B -h "$MIG_TEST_MY_HOST" -P "$MIG_TEST_MY_PORT" --protocol=tcp -u "$MIG_TEST_MY_USER" "$1" -e "$2"; }
-    has_table() { [ "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema='$1' AND table_name='$2'")" = 1 ]; }
-    ;;
+sqlite) has_table() { [ "$(tsql "$1" "SELECT count(*) FROM sqlite_schema WHERE name='$2'")" = 1 ]; } ;;
+*)      has_table() { [ "$(sql "SELECT count(*) FROM information_schema.tables WHERE table_schema='$1' AND table_name='$2'")" = 1 ]; } ;;
 esac
 A=$(tname acme); G=$(tname globex); I=$(tname initech)
 for t in "$A" "$G" "$I"; do mk_tenant "$t"; done
